@@ -1,0 +1,59 @@
+# Kefu — one binary, one Makefile.
+#   make run    build everything and start on the embedded default (SQLite + in-process bus)
+#   make build  leave bin/kefu (with the web app embedded)
+#   make test   go vet, go test -race, frontend typecheck + unit tests, browser journey
+
+SHELL := /bin/bash
+GO ?= go
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+KEFU_ADDR ?= 127.0.0.1:8080
+E2E_ADDR ?= 127.0.0.1:18089
+
+.PHONY: run build web deps test test-go test-web test-browser vet fmt bench clean
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+deps: node_modules/.package-lock.json
+
+web: deps
+	npm run build
+
+build: web
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/kefu ./cmd/kefu
+
+run: build
+	KEFU_ADDR=$(KEFU_ADDR) ./bin/kefu serve
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+
+test-go: vet
+	$(GO) test -race -count=1 ./...
+
+test-web: deps
+	npm run typecheck
+	npm test
+
+# The browser journey runs against the built binary on a fresh data dir.
+test-browser: build
+	@command -v chromium >/dev/null || { echo "chromium is missing: apt-get install -y chromium"; exit 1; }
+	@set -e; dir=$$(mktemp -d); \
+	KEFU_ADDR=$(E2E_ADDR) KEFU_DATA_DIR=$$dir ./bin/kefu serve >$$dir/server.log 2>&1 & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null || true' EXIT; \
+	for i in $$(seq 1 100); do curl -fs http://$(E2E_ADDR)/readyz >/dev/null && break; sleep 0.1; done; \
+	KEFU_URL=http://$(E2E_ADDR) KEFU_SCREENSHOTS=tmp/screenshots npm run e2e || { cat $$dir/server.log; exit 1; }
+
+test: build test-go test-web test-browser
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf bin frontend/dist/app

@@ -1,0 +1,131 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"kefu/tenants"
+)
+
+type signupRequest struct {
+	Company  string `json:"company"`
+	Slug     string `json:"slug"`
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	Name     string `json:"name"`
+}
+
+type tenantResponse struct {
+	ID             string   `json:"id"`
+	Slug           string   `json:"slug"`
+	Name           string   `json:"name"`
+	WidgetKey      string   `json:"widget_key"`
+	AllowedOrigins []string `json:"allowed_origins"`
+}
+
+func tenantOut(t tenants.Tenant) tenantResponse {
+	return tenantResponse{ID: t.ID, Slug: t.Slug, Name: t.Name, WidgetKey: t.WidgetKey, AllowedOrigins: t.AllowedOrigins}
+}
+
+type userResponse struct {
+	ID            string   `json:"id"`
+	Email         string   `json:"email"`
+	Name          string   `json:"name"`
+	Role          string   `json:"role"`
+	Skills        []string `json:"skills"`
+	MaxConcurrent int      `json:"max_concurrent"`
+	Status        string   `json:"status,omitempty"`
+}
+
+func userOut(u tenants.User) userResponse {
+	return userResponse{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, Skills: u.Skills, MaxConcurrent: u.MaxConcurrent}
+}
+
+func (s *Server) signup(c echo.Context) error {
+	var req signupRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	res, err := s.tenants.Signup(c.Request().Context(), tenants.SignupInput(req))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, map[string]any{"tenant": tenantOut(res.Tenant), "user": userOut(res.User), "token": res.Token})
+}
+
+type loginRequest struct {
+	Tenant   string `json:"tenant"`
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+func (s *Server) login(c echo.Context) error {
+	var req loginRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	token, u, err := s.tenants.Login(c.Request().Context(), req.Tenant, req.Email, req.Password)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"token": token, "user": userOut(u)})
+}
+
+func (s *Server) logout(c echo.Context) error {
+	if err := s.tenants.Logout(c.Request().Context(), principal(c)); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (s *Server) me(c echo.Context) error {
+	ctx := c.Request().Context()
+	p := principal(c)
+	t, err := s.tenants.Tenant(ctx, p.TenantID)
+	if err != nil {
+		return err
+	}
+	perms, err := s.tenants.Permissions(p.TenantID, p.Role)
+	if err != nil {
+		return err
+	}
+	var user any
+	if p.Kind == tenants.KindUser {
+		u, err := s.tenants.User(ctx, p.TenantID, p.ID)
+		if err != nil {
+			return err
+		}
+		out := userOut(u)
+		out.Status = s.chat.Status(p.TenantID, u.ID)
+		user = out
+	} else {
+		user = map[string]string{"id": p.ID, "name": p.Name, "role": p.Role, "type": "api_key"}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"user": user, "tenant": tenantOut(t), "permissions": perms})
+}
+
+func (s *Server) getTenant(c echo.Context) error {
+	t, err := s.tenants.Tenant(c.Request().Context(), tenantOf(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, tenantOut(t))
+}
+
+type patchTenantRequest struct {
+	Name           *string   `json:"name"`
+	AllowedOrigins *[]string `json:"allowed_origins"`
+}
+
+func (s *Server) patchTenant(c echo.Context) error {
+	var req patchTenantRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	t, err := s.tenants.UpdateTenant(c.Request().Context(), tenantOf(c), tenants.TenantUpdate(req))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, tenantOut(t))
+}

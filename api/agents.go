@@ -1,0 +1,79 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"kefu/tenants"
+)
+
+type agentRequest struct {
+	Email         string   `json:"email"`
+	Name          string   `json:"name"`
+	Password      string   `json:"password"`
+	Role          string   `json:"role"`
+	Skills        []string `json:"skills"`
+	MaxConcurrent *int     `json:"max_concurrent"`
+}
+
+func (s *Server) agentOut(tenantID string, u tenants.User) userResponse {
+	out := userOut(u)
+	out.Status = s.chat.Status(tenantID, u.ID)
+	return out
+}
+
+func (s *Server) createAgent(c echo.Context) error {
+	var req agentRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	p := principal(c)
+	u, err := s.tenants.CreateAgent(c.Request().Context(), p.TenantID, tenants.AgentInput(req))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, s.agentOut(p.TenantID, u))
+}
+
+func (s *Server) listAgents(c echo.Context) error {
+	p := principal(c)
+	users, err := s.tenants.Users(c.Request().Context(), p.TenantID)
+	if err != nil {
+		return err
+	}
+	out := make([]userResponse, len(users))
+	for i, u := range users {
+		out[i] = s.agentOut(p.TenantID, u)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"agents": out})
+}
+
+func (s *Server) getAgent(c echo.Context) error {
+	p := principal(c)
+	u, err := s.tenants.User(c.Request().Context(), p.TenantID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, s.agentOut(p.TenantID, u))
+}
+
+type patchAgentRequest struct {
+	Name          *string   `json:"name"`
+	Role          *string   `json:"role"`
+	Skills        *[]string `json:"skills"`
+	MaxConcurrent *int      `json:"max_concurrent"`
+}
+
+func (s *Server) patchAgent(c echo.Context) error {
+	var req patchAgentRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	p := principal(c)
+	u, err := s.tenants.UpdateAgent(c.Request().Context(), p.TenantID, c.Param("id"), tenants.AgentUpdate(req))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, s.agentOut(p.TenantID, u))
+}

@@ -1,0 +1,160 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"kefu"
+	"kefu/chat"
+	"kefu/tenants"
+)
+
+func queryInt(c echo.Context, name string, def int64) (int64, error) {
+	v := c.QueryParam(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, kefu.Invalid(map[string]string{name: "must be a non-negative integer"})
+	}
+	return n, nil
+}
+
+func (s *Server) listConversations(c echo.Context) error {
+	limit, err := queryInt(c, "limit", 50)
+	if err != nil {
+		return err
+	}
+	convs, next, err := s.chat.Conversations(c.Request().Context(), principal(c), chat.ListFilter{
+		Status: c.QueryParam("status"), Assignee: c.QueryParam("assignee"), Limit: int(limit), Cursor: c.QueryParam("cursor"),
+	})
+	if err != nil {
+		return err
+	}
+	if convs == nil {
+		convs = []chat.Conversation{}
+	}
+	var nextCursor any
+	if next != "" {
+		nextCursor = next
+	}
+	return c.JSON(http.StatusOK, map[string]any{"conversations": convs, "next_cursor": nextCursor})
+}
+
+func (s *Server) getConversation(c echo.Context) error {
+	conv, err := s.chat.Conversation(c.Request().Context(), principal(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, conv)
+}
+
+func (s *Server) listMessages(c echo.Context) error {
+	after, err := queryInt(c, "after_seq", 0)
+	if err != nil {
+		return err
+	}
+	limit, err := queryInt(c, "limit", 100)
+	if err != nil {
+		return err
+	}
+	if limit < 1 || limit > 500 {
+		return kefu.Invalid(map[string]string{"limit": "must be between 1 and 500"})
+	}
+	msgs, err := s.chat.Messages(c.Request().Context(), principal(c), c.Param("id"), after, int(limit))
+	if err != nil {
+		return err
+	}
+	if msgs == nil {
+		msgs = []chat.Message{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"messages": msgs})
+}
+
+type postMessageRequest struct {
+	Body     string `json:"body"`
+	ClientID string `json:"client_id"`
+	Private  bool   `json:"private"`
+}
+
+// postMessage answers 201 with a new message, or 200 with the original when
+// client_id was seen before.
+func (s *Server) postMessage(c echo.Context) error {
+	var req postMessageRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	m, dup, err := s.chat.Send(c.Request().Context(), principal(c), chat.SendInput{
+		ConversationID: c.Param("id"), ClientID: req.ClientID, Body: req.Body, Private: req.Private,
+	})
+	if err != nil {
+		return err
+	}
+	if dup {
+		return c.JSON(http.StatusOK, m)
+	}
+	return c.JSON(http.StatusCreated, m)
+}
+
+type assignRequest struct {
+	AgentID string `json:"agent_id"`
+	Team    string `json:"team"`
+}
+
+func (s *Server) assign(c echo.Context) error {
+	var req assignRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	p := principal(c)
+	// Agents may take a conversation themselves; giving it to someone else
+	// needs the assign permission (supervisors and up, developer keys).
+	if !(p.Kind == tenants.KindUser && req.AgentID == p.ID) {
+		ok, err := s.tenants.Can(p, tenants.ObjConversations, tenants.ActAssign)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			// Hide other tenants' ids first: 404 beats 403 for a foreign id.
+			if _, err := s.chat.Conversation(c.Request().Context(), p, c.Param("id")); err != nil {
+				return err
+			}
+			return kefu.Errorf(kefu.EDenied, "your role may not assign conversations to others")
+		}
+	}
+	conv, err := s.chat.Assign(c.Request().Context(), p, c.Param("id"), chat.AssignInput(req))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, conv)
+}
+
+func (s *Server) resolve(c echo.Context) error {
+	conv, err := s.chat.Resolve(c.Request().Context(), principal(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, conv)
+}
+
+type readRequest struct {
+	Seq *int64 `json:"seq"`
+}
+
+func (s *Server) read(c echo.Context) error {
+	var req readRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	if req.Seq == nil {
+		return kefu.Invalid(map[string]string{"seq": "is required"})
+	}
+	n, err := s.chat.MarkRead(c.Request().Context(), principal(c), c.Param("id"), *req.Seq)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]int64{"last_read_seq": n})
+}

@@ -1,0 +1,165 @@
+// Package api is Kefu's HTTP edge: the REST API under /api/v1, health and
+// metrics, and the embedded web app. Handlers bind and validate input, call
+// one service, and map the result to a response type; the one error table
+// in errors.go turns domain errors into the contract's error shape.
+package api
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"kefu"
+	"kefu/chat"
+	"kefu/tenants"
+)
+
+// MaxBodyBytes bounds every JSON request body (413 above).
+const MaxBodyBytes = 1 << 20
+
+// Config configures the HTTP server.
+type Config struct {
+	Tenants  *tenants.Service
+	Chat     *chat.Service
+	Logger   *slog.Logger
+	Web      fs.FS        // the built web app (index.html, assets/, widget.js, demo.html); may be nil
+	WS       http.Handler // the /ws endpoint
+	Gatherer prometheus.Gatherer
+	// Ready reports whether the database (and Redis, when configured) answer.
+	Ready func(ctx context.Context) error
+	// TrustProxy takes the client IP from X-Forwarded-For (behind a proxy).
+	TrustProxy bool
+	// AuthPerMinute bounds signup and login attempts per client IP.
+	AuthPerMinute int
+}
+
+// Server is the HTTP server.
+type Server struct {
+	e       *echo.Echo
+	tenants *tenants.Service
+	chat    *chat.Service
+	log     *slog.Logger
+	cfg     Config
+}
+
+// New builds the router.
+func New(cfg Config) *Server {
+	if cfg.AuthPerMinute == 0 {
+		cfg.AuthPerMinute = 20
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	s := &Server{e: e, tenants: cfg.Tenants, chat: cfg.Chat, log: cfg.Logger, cfg: cfg}
+	e.HTTPErrorHandler = s.handleError
+	if cfg.TrustProxy {
+		e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	} else {
+		e.IPExtractor = echo.ExtractIPDirect()
+	}
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+		s.log.Error("panic", "path", c.Path(), "err", err, "stack", string(stack))
+		return err
+	}}))
+	e.Use(middleware.RequestID())
+	e.Use(s.accessLog)
+
+	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
+	e.GET("/readyz", s.ready)
+	if cfg.Gatherer != nil {
+		e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{})))
+	}
+	if cfg.WS != nil {
+		e.GET("/ws", echo.WrapHandler(cfg.WS))
+	}
+
+	v1 := e.Group("/api/v1",
+		middleware.CORSWithConfig(middleware.CORSConfig{
+			AllowOrigins: []string{"*"},
+			AllowMethods: []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete},
+			AllowHeaders: []string{echo.HeaderAuthorization, echo.HeaderContentType},
+			MaxAge:       3600,
+		}),
+		middleware.BodyLimit("1M"),
+	)
+	authLimit := limit(newKeyedLimiter(cfg.AuthPerMinute, cfg.AuthPerMinute/2+1))
+	widgetLimit := limit(newKeyedLimiter(120, 60))
+	v1.POST("/signup", s.signup, authLimit)
+	v1.POST("/auth/login", s.login, authLimit)
+	v1.GET("/widget/config", s.widgetConfig, widgetLimit)
+	v1.POST("/widget/sessions", s.widgetSession, widgetLimit)
+
+	a := v1.Group("", s.authenticate)
+	a.POST("/auth/logout", s.logout)
+	a.GET("/me", s.me)
+	a.GET("/tenant", s.getTenant, s.can(tenants.ObjTenant, tenants.ActRead))
+	a.PATCH("/tenant", s.patchTenant, s.can(tenants.ObjTenant, tenants.ActWrite))
+	a.GET("/agents", s.listAgents, s.can(tenants.ObjAgents, tenants.ActRead))
+	a.POST("/agents", s.createAgent, s.can(tenants.ObjAgents, tenants.ActWrite))
+	a.GET("/agents/:id", s.getAgent, s.can(tenants.ObjAgents, tenants.ActRead))
+	a.PATCH("/agents/:id", s.patchAgent, s.can(tenants.ObjAgents, tenants.ActWrite))
+	a.GET("/api-keys", s.listAPIKeys, s.can(tenants.ObjAPIKeys, tenants.ActRead))
+	a.POST("/api-keys", s.createAPIKey, s.can(tenants.ObjAPIKeys, tenants.ActWrite))
+	a.DELETE("/api-keys/:id", s.revokeAPIKey, s.can(tenants.ObjAPIKeys, tenants.ActWrite))
+	a.GET("/conversations", s.listConversations, s.can(tenants.ObjConversations, tenants.ActRead))
+	a.GET("/conversations/:id", s.getConversation, s.can(tenants.ObjConversations, tenants.ActRead))
+	a.GET("/conversations/:id/messages", s.listMessages, s.can(tenants.ObjConversations, tenants.ActRead))
+	a.POST("/conversations/:id/messages", s.postMessage, s.can(tenants.ObjConversations, tenants.ActWrite))
+	a.POST("/conversations/:id/assign", s.assign, s.can(tenants.ObjConversations, tenants.ActWrite))
+	a.POST("/conversations/:id/resolve", s.resolve, s.can(tenants.ObjConversations, tenants.ActWrite))
+	a.POST("/conversations/:id/read", s.read, s.can(tenants.ObjConversations, tenants.ActRead))
+	v1.Any("/*", func(c echo.Context) error { return kefu.Errorf(kefu.ENotFound, "no such endpoint") })
+
+	s.mountWeb(cfg.Web)
+	return s
+}
+
+// Handler is the server's http.Handler.
+func (s *Server) Handler() http.Handler { return s.e }
+
+func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		if strings.HasPrefix(c.Request().URL.Path, "/api/") {
+			s.log.Debug("http", "method", c.Request().Method, "path", c.Path(), "status", c.Response().Status,
+				"ms", time.Since(start).Milliseconds(), "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "tenant_id", tenantOf(c))
+		}
+		return nil
+	}
+}
+
+func (s *Server) ready(c echo.Context) error {
+	if s.cfg.Ready != nil {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+		defer cancel()
+		if err := s.cfg.Ready(ctx); err != nil {
+			s.log.Warn("not ready", "err", err)
+			return kefu.Errorf(kefu.EUnavailable, "not ready: %v", err)
+		}
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// bind decodes a JSON body strictly enough to catch malformed input.
+func bind(c echo.Context, v any) error {
+	if err := c.Bind(v); err != nil {
+		var he *echo.HTTPError
+		if errors.Is(err, echo.ErrStatusRequestEntityTooLarge) || (errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge) {
+			return kefu.Errorf(kefu.ETooLarge, "request body is too large")
+		}
+		return kefu.Errorf(kefu.EInvalid, "malformed JSON body")
+	}
+	return nil
+}

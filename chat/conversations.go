@@ -1,0 +1,383 @@
+package chat
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"kefu"
+	"kefu/tenants"
+)
+
+// access loads a conversation the principal may see: visitors their own,
+// users and API keys any of their tenant's. Anything else is not_found,
+// whatever the id, so ids of other tenants or visitors leak nothing.
+func (s *Service) access(ctx context.Context, p tenants.Principal, convID string) (conversationRow, error) {
+	db, err := s.db(p.TenantID)
+	if err != nil {
+		return conversationRow{}, err
+	}
+	var rows []conversationRow
+	q := db.WithContext(ctx).Where("id = ?", convID)
+	if p.Kind == tenants.KindVisitor {
+		q = q.Where("visitor_id = ?", p.ID)
+	}
+	if err := q.Limit(1).Find(&rows).Error; err != nil {
+		return conversationRow{}, err
+	}
+	if len(rows) == 0 {
+		return conversationRow{}, kefu.Errorf(kefu.ENotFound, "no such conversation")
+	}
+	return rows[0], nil
+}
+
+// Conversation returns one conversation with its visitor.
+func (s *Service) Conversation(ctx context.Context, p tenants.Principal, convID string) (Conversation, error) {
+	row, err := s.access(ctx, p, convID)
+	if err != nil {
+		return Conversation{}, err
+	}
+	return s.withVisitor(ctx, p.TenantID, row)
+}
+
+func (s *Service) withVisitor(ctx context.Context, tenantID string, row conversationRow) (Conversation, error) {
+	vs, err := s.visitors(ctx, tenantID, []string{row.VisitorID})
+	if err != nil {
+		return Conversation{}, err
+	}
+	return row.conversation(vs[row.VisitorID]), nil
+}
+
+func (s *Service) visitors(ctx context.Context, tenantID string, ids []string) (map[string]Visitor, error) {
+	db, err := s.db(tenantID)
+	if err != nil {
+		return nil, err
+	}
+	var rows []visitorRow
+	if err := db.WithContext(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make(map[string]Visitor, len(rows))
+	for _, r := range rows {
+		out[r.ID] = r.visitor()
+	}
+	return out, nil
+}
+
+// ListFilter selects conversations.
+type ListFilter struct {
+	Status    string // empty: any
+	Assignee  string // user id, "me", "none" or empty
+	VisitorID string
+	Limit     int
+	Cursor    string
+	OpenOnly  bool
+}
+
+// Conversations lists conversations, most recently active first, with an
+// opaque cursor for the next page. Errors: invalid_argument.
+func (s *Service) Conversations(ctx context.Context, p tenants.Principal, f ListFilter) ([]Conversation, string, error) {
+	fields := map[string]string{}
+	switch f.Status {
+	case "", StatusBot, StatusQueued, StatusAssigned, StatusResolved:
+	default:
+		fields["status"] = "must be bot, queued, assigned or resolved"
+	}
+	if f.Limit == 0 {
+		f.Limit = 50
+	}
+	if f.Limit < 1 || f.Limit > 200 {
+		fields["limit"] = "must be between 1 and 200"
+	}
+	var after *cursor
+	if f.Cursor != "" {
+		c, err := decodeCursor(f.Cursor)
+		if err != nil {
+			fields["cursor"] = "is not a cursor this server gave"
+		}
+		after = &c
+	}
+	if len(fields) > 0 {
+		return nil, "", kefu.Invalid(fields)
+	}
+	db, err := s.db(p.TenantID)
+	if err != nil {
+		return nil, "", err
+	}
+	q := db.WithContext(ctx).Model(&conversationRow{})
+	if f.Status != "" {
+		q = q.Where("status = ?", f.Status)
+	}
+	if f.OpenOnly {
+		q = q.Where("status <> ?", StatusResolved)
+	}
+	switch f.Assignee {
+	case "":
+	case "none":
+		q = q.Where("assignee_id IS NULL")
+	case "me":
+		q = q.Where("assignee_id = ?", p.ID)
+	default:
+		q = q.Where("assignee_id = ?", f.Assignee)
+	}
+	if p.Kind == tenants.KindVisitor {
+		f.VisitorID = p.ID
+	}
+	if f.VisitorID != "" {
+		q = q.Where("visitor_id = ?", f.VisitorID)
+	}
+	if after != nil {
+		q = q.Where("updated_at < ? OR (updated_at = ? AND id < ?)", after.at, after.at, after.id)
+	}
+	var rows []conversationRow
+	if err := q.Order("updated_at DESC, id DESC").Limit(f.Limit + 1).Find(&rows).Error; err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(rows) > f.Limit {
+		rows = rows[:f.Limit]
+		last := rows[len(rows)-1]
+		next = encodeCursor(cursor{at: last.UpdatedAt, id: last.ID})
+	}
+	ids := make([]string, 0, len(rows))
+	for _, r := range rows {
+		ids = append(ids, r.VisitorID)
+	}
+	vs, err := s.visitors(ctx, p.TenantID, ids)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]Conversation, len(rows))
+	for i, r := range rows {
+		out[i] = r.conversation(vs[r.VisitorID])
+	}
+	return out, next, nil
+}
+
+type cursor struct {
+	at time.Time
+	id string
+}
+
+func encodeCursor(c cursor) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.at.UnixMicro(), 10) + "|" + c.id))
+}
+
+func decodeCursor(s string) (cursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return cursor{}, err
+	}
+	ts, id, ok := strings.Cut(string(b), "|")
+	us, err := strconv.ParseInt(ts, 10, 64)
+	if !ok || err != nil || id == "" {
+		return cursor{}, errors.New("bad cursor")
+	}
+	return cursor{at: time.UnixMicro(us).UTC(), id: id}, nil
+}
+
+func (s *Service) publishConversation(ctx context.Context, tenantID string, row conversationRow, prevAssignee string) {
+	c, err := s.withVisitor(ctx, tenantID, row)
+	if err != nil {
+		s.log.Warn("conversation event", "tenant_id", tenantID, "err", err)
+		return
+	}
+	s.publish(ctx, Event{Kind: EventConversation, TenantID: tenantID, ConversationID: row.ID, VisitorID: row.VisitorID, AssigneeID: row.assignee(), PrevAssigneeID: prevAssignee, Conversation: &c})
+}
+
+// AssignInput names an agent or a team.
+type AssignInput struct {
+	AgentID string
+	Team    string
+}
+
+// Assign gives a conversation to an agent (or a team). Errors:
+// invalid_argument, not_found (conversation or agent).
+func (s *Service) Assign(ctx context.Context, p tenants.Principal, convID string, in AssignInput) (Conversation, error) {
+	if (in.AgentID == "") == (in.Team == "") {
+		return Conversation{}, kefu.Invalid(map[string]string{"agent_id": "give agent_id or team"})
+	}
+	if len(in.Team) > 100 {
+		return Conversation{}, kefu.Invalid(map[string]string{"team": "must be at most 100 characters"})
+	}
+	if _, err := s.access(ctx, p, convID); err != nil {
+		return Conversation{}, err
+	}
+	if in.AgentID == "" {
+		return s.update(ctx, p.TenantID, convID, "", func(tx *gorm.DB, c *conversationRow) (string, error) {
+			c.Team = in.Team
+			return "Assigned to team " + in.Team, nil
+		})
+	}
+	agent, err := s.tenants.User(ctx, p.TenantID, in.AgentID)
+	if err != nil {
+		if kefu.Code(err) == kefu.ENotFound {
+			return Conversation{}, &kefu.Error{Code: kefu.ENotFound, Message: "no such agent", Fields: map[string]string{"agent_id": "no such agent"}}
+		}
+		return Conversation{}, err
+	}
+	return s.assignTo(ctx, p.TenantID, convID, agent.ID, agent.Name, false)
+}
+
+// assignTo assigns convID to the agent and stores a system message. With
+// onlyQueued it changes nothing unless the conversation is still queued, so
+// that two routers racing for it assign it once.
+func (s *Service) assignTo(ctx context.Context, tenantID, convID, agentID, agentName string, onlyQueued bool) (Conversation, error) {
+	return s.update(ctx, tenantID, convID, "", func(tx *gorm.DB, c *conversationRow) (string, error) {
+		if onlyQueued && c.Status != StatusQueued {
+			return "", errUnchanged
+		}
+		if c.assignee() == agentID && c.Status == StatusAssigned {
+			return "", errUnchanged
+		}
+		c.AssigneeID = &agentID
+		c.Status = StatusAssigned
+		c.ResolvedAt = nil
+		return "Assigned to " + agentName, nil
+	})
+}
+
+var errUnchanged = errors.New("unchanged")
+
+// update changes a conversation under its row lock, stores the system note
+// the change returns, commits, and publishes the new state.
+func (s *Service) update(ctx context.Context, tenantID, convID, _ string, change func(tx *gorm.DB, c *conversationRow) (string, error)) (Conversation, error) {
+	db, err := s.db(tenantID)
+	if err != nil {
+		return Conversation{}, err
+	}
+	var (
+		after   conversationRow
+		prev    string
+		sys     Message
+		changed = true
+	)
+	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var rows []conversationRow
+		// Lock the row (a no-op UPDATE works on both backends).
+		if err := tx.Raw(`UPDATE `+db.Table("conversations")+` SET status = status WHERE id = ? RETURNING *`, convID).Scan(&rows).Error; err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			return kefu.Errorf(kefu.ENotFound, "no such conversation")
+		}
+		c := rows[0]
+		prev = c.assignee()
+		note, err := change(tx, &c)
+		if err != nil {
+			return err
+		}
+		c.UpdatedAt = s.stamp()
+		if err := tx.Model(&conversationRow{}).Where("id = ?", convID).Updates(map[string]any{
+			"status": c.Status, "assignee_id": c.AssigneeID, "team": c.Team, "updated_at": c.UpdatedAt, "resolved_at": c.ResolvedAt,
+		}).Error; err != nil {
+			return err
+		}
+		if note != "" {
+			sys, after, err = s.systemMessageTx(tx, db, convID, note)
+			return err
+		}
+		after = c
+		return nil
+	})
+	if errors.Is(err, errUnchanged) {
+		changed = false
+		err = nil
+		var row conversationRow
+		if err := db.WithContext(ctx).Where("id = ?", convID).Take(&row).Error; err != nil {
+			return Conversation{}, err
+		}
+		after = row
+	}
+	if err != nil {
+		return Conversation{}, err
+	}
+	conv, err := s.withVisitor(ctx, tenantID, after)
+	if err != nil {
+		return Conversation{}, err
+	}
+	if changed {
+		s.publish(ctx, Event{Kind: EventConversation, TenantID: tenantID, ConversationID: convID, VisitorID: after.VisitorID, AssigneeID: after.assignee(), PrevAssigneeID: prev, Conversation: &conv})
+		if sys.ID != "" {
+			s.publish(ctx, Event{Kind: EventMessage, TenantID: tenantID, ConversationID: convID, VisitorID: after.VisitorID, AssigneeID: after.assignee(), Message: &sys})
+		}
+	}
+	return conv, nil
+}
+
+// Resolve closes a conversation. A visitor's next message opens a new one.
+func (s *Service) Resolve(ctx context.Context, p tenants.Principal, convID string) (Conversation, error) {
+	if _, err := s.access(ctx, p, convID); err != nil {
+		return Conversation{}, err
+	}
+	who := p.Name
+	if who == "" {
+		who = "an agent"
+	}
+	return s.update(ctx, p.TenantID, convID, "", func(tx *gorm.DB, c *conversationRow) (string, error) {
+		if c.Status == StatusResolved {
+			return "", errUnchanged
+		}
+		now := s.stamp()
+		c.Status = StatusResolved
+		c.ResolvedAt = &now
+		return "Resolved by " + who, nil
+	})
+}
+
+// MarkRead moves the principal's read position forward to seq (clamped to
+// the conversation's last seq) and returns the stored position, which never
+// moves back: the write is one conditional upsert, so concurrent receipts
+// cannot lower it.
+func (s *Service) MarkRead(ctx context.Context, p tenants.Principal, convID string, seq int64) (int64, error) {
+	if seq < 0 {
+		return 0, kefu.Invalid(map[string]string{"seq": "must be zero or more"})
+	}
+	conv, err := s.access(ctx, p, convID)
+	if err != nil {
+		return 0, err
+	}
+	if seq > conv.LastSeq {
+		seq = conv.LastSeq
+	}
+	db, _ := s.db(p.TenantID)
+	readerType := AuthorAgent
+	if p.Kind == tenants.KindVisitor {
+		readerType = AuthorVisitor
+	} else if p.Kind == tenants.KindAPIKey {
+		readerType = AuthorBot
+	}
+	now := s.stamp()
+	err = db.WithContext(ctx).Exec(`INSERT INTO `+db.Table("read_states")+` (conversation_id, reader_type, reader_id, last_read_seq, updated_at) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (conversation_id, reader_type, reader_id) DO UPDATE SET last_read_seq = excluded.last_read_seq, updated_at = excluded.updated_at
+WHERE read_states.last_read_seq < excluded.last_read_seq`, convID, readerType, p.ID, seq, now).Error
+	if err != nil {
+		return 0, fmt.Errorf("mark read: %w", err)
+	}
+	var cur int64
+	if err := db.WithContext(ctx).Raw(`SELECT last_read_seq FROM `+db.Table("read_states")+` WHERE conversation_id = ? AND reader_type = ? AND reader_id = ?`, convID, readerType, p.ID).Scan(&cur).Error; err != nil {
+		return 0, err
+	}
+	s.publish(ctx, Event{Kind: EventRead, TenantID: p.TenantID, ConversationID: convID, VisitorID: conv.VisitorID, AssigneeID: conv.assignee(), Reader: &Reader{Type: readerType, ID: p.ID}, Seq: cur})
+	return cur, nil
+}
+
+// Typing relays a typing indicator to the conversation's other side.
+func (s *Service) Typing(ctx context.Context, p tenants.Principal, convID string, state bool, origin string) error {
+	conv, err := s.access(ctx, p, convID)
+	if err != nil {
+		return err
+	}
+	t := AuthorAgent
+	if p.Kind == tenants.KindVisitor {
+		t = AuthorVisitor
+	}
+	s.publish(ctx, Event{Kind: EventTyping, TenantID: p.TenantID, ConversationID: convID, VisitorID: conv.VisitorID, AssigneeID: conv.assignee(), Reader: &Reader{Type: t, ID: p.ID}, State: state, Origin: origin})
+	return nil
+}

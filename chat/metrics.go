@@ -1,0 +1,28 @@
+package chat
+
+import "github.com/prometheus/client_golang/prometheus"
+
+type metrics struct {
+	stored  *prometheus.CounterVec
+	persist prometheus.Histogram
+	routed  *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		stored: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kefu_messages_stored_total", Help: "Messages stored, by author type.",
+		}, []string{"author"}),
+		persist: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "kefu_message_persist_seconds", Help: "Time to store a message (transaction commit).",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
+		}),
+		routed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kefu_routing_decisions_total", Help: "Routing decisions, by outcome.",
+		}, []string{"outcome"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.stored, m.persist, m.routed)
+	}
+	return m
+}

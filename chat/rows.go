@@ -1,0 +1,91 @@
+package chat
+
+import (
+	"encoding/json"
+	"time"
+
+	"gorm.io/gorm/schema"
+)
+
+type visitorRow struct {
+	ID         string `gorm:"primaryKey"`
+	Name       string
+	Email      string
+	Attributes string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+}
+
+func (visitorRow) TableName(n schema.Namer) string { return n.TableName("visitor") }
+
+func (r visitorRow) visitor() Visitor {
+	v := Visitor{ID: r.ID, Name: r.Name, Email: r.Email}
+	_ = json.Unmarshal([]byte(r.Attributes), &v.Attributes)
+	if v.Attributes == nil {
+		v.Attributes = map[string]any{}
+	}
+	return v
+}
+
+type conversationRow struct {
+	ID                string `gorm:"primaryKey"`
+	VisitorID         string
+	Status            string
+	AssigneeID        *string
+	Team              string
+	LastSeq           int64
+	LastMessageBody   string
+	LastMessageAuthor string
+	LastMessageAt     *time.Time
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+	ResolvedAt        *time.Time
+}
+
+func (conversationRow) TableName(n schema.Namer) string { return n.TableName("conversation") }
+
+func (r conversationRow) conversation(v Visitor) Conversation {
+	c := Conversation{ID: r.ID, Status: r.Status, Visitor: v, Team: r.Team, LastSeq: r.LastSeq, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+	if r.AssigneeID != nil {
+		c.AssigneeID = *r.AssigneeID
+	}
+	if r.LastMessageAt != nil {
+		c.LastMessage = &LastMessage{Body: r.LastMessageBody, AuthorType: r.LastMessageAuthor, CreatedAt: *r.LastMessageAt}
+	}
+	return c
+}
+
+func (r conversationRow) assignee() string {
+	if r.AssigneeID == nil {
+		return ""
+	}
+	return *r.AssigneeID
+}
+
+type messageRow struct {
+	ID             string `gorm:"primaryKey"`
+	ConversationID string
+	Seq            int64
+	ClientID       *string
+	AuthorType     string
+	AuthorID       string
+	AuthorName     string
+	Body           string
+	Private        bool
+	Attachments    string
+	CreatedAt      time.Time
+}
+
+func (messageRow) TableName(n schema.Namer) string { return n.TableName("message") }
+
+func (r messageRow) message() Message {
+	m := Message{ID: r.ID, ConversationID: r.ConversationID, Seq: r.Seq, Author: Author{Type: r.AuthorType, ID: r.AuthorID, Name: r.AuthorName}, Body: r.Body, Private: r.Private, CreatedAt: r.CreatedAt}
+	if r.ClientID != nil {
+		m.ClientID = *r.ClientID
+	}
+	_ = json.Unmarshal([]byte(r.Attachments), &m.Attachments)
+	if m.Attachments == nil {
+		m.Attachments = []Attachment{}
+	}
+	return m
+}

@@ -1,0 +1,336 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"gorm.io/gorm"
+
+	"kefu"
+	"kefu/routing"
+	"kefu/tenants"
+)
+
+// MaxBodyBytes is the largest message body accepted (413 too_large above).
+const MaxBodyBytes = 16 * 1024
+
+// Service is the chat service.
+type Service struct {
+	tenants  *tenants.Service
+	bus      Bus
+	presence *Presence
+	rr       *routing.RoundRobin
+	log      *slog.Logger
+	now      func() time.Time
+	metrics  *metrics
+}
+
+// Config configures the Service.
+type Config struct {
+	Tenants  *tenants.Service
+	Bus      Bus
+	Logger   *slog.Logger
+	Now      func() time.Time
+	Registry prometheus.Registerer
+}
+
+// NewService returns the chat service.
+func NewService(c Config) *Service {
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return &Service{
+		tenants: c.Tenants, bus: c.Bus, presence: NewPresence(), rr: routing.NewRoundRobin(),
+		log: c.Logger, now: c.Now, metrics: newMetrics(c.Registry),
+	}
+}
+
+// Bus returns the event bus.
+func (s *Service) Bus() Bus { return s.bus }
+
+// Tenants returns the tenants service.
+func (s *Service) Tenants() *tenants.Service { return s.tenants }
+
+func (s *Service) stamp() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+func (s *Service) db(tenantID string) (*tenants.DB, error) { return s.tenants.DB(tenantID) }
+
+func (s *Service) publish(ctx context.Context, e Event) {
+	if err := s.bus.Publish(context.WithoutCancel(ctx), e); err != nil {
+		// The message is stored; clients catch up by seq.
+		s.log.Warn("bus publish failed", "tenant_id", e.TenantID, "kind", e.Kind, "err", err)
+	}
+}
+
+// SendInput is a message to store.
+type SendInput struct {
+	ConversationID string // a visitor may leave it empty
+	ClientID       string
+	Body           string
+	Private        bool
+}
+
+func checkSend(in *SendInput, p tenants.Principal) error {
+	if len(in.Body) > MaxBodyBytes {
+		return kefu.Errorf(kefu.ETooLarge, "message body is over %d bytes", MaxBodyBytes)
+	}
+	fields := map[string]string{}
+	if strings.TrimSpace(in.Body) == "" {
+		fields["body"] = "is required"
+	} else if !utf8.ValidString(in.Body) {
+		fields["body"] = "must be UTF-8 text"
+	}
+	if len(in.ClientID) > 100 {
+		fields["client_id"] = "must be at most 100 characters"
+	}
+	if p.Kind != tenants.KindVisitor && in.ConversationID == "" {
+		fields["conversation_id"] = "is required"
+	}
+	if p.Kind == tenants.KindVisitor && in.Private {
+		fields["private"] = "visitors cannot write private notes"
+	}
+	if len(fields) > 0 {
+		return kefu.Invalid(fields)
+	}
+	return nil
+}
+
+func authorOf(p tenants.Principal) Author {
+	switch p.Kind {
+	case tenants.KindVisitor:
+		return Author{Type: AuthorVisitor, ID: p.ID}
+	case tenants.KindAPIKey:
+		return Author{Type: AuthorBot, ID: p.ID, Name: p.Name}
+	default:
+		return Author{Type: AuthorAgent, ID: p.ID, Name: p.Name}
+	}
+}
+
+// Send stores a message and returns it; dup is true when client_id was seen
+// before, in which case the original message comes back and nothing is
+// stored. A visitor without a conversation id continues their open
+// conversation or opens a new one, which is then routed. Errors:
+// invalid_argument, too_large, not_found.
+func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (msg Message, dup bool, err error) {
+	if err := checkSend(&in, p); err != nil {
+		return Message{}, false, err
+	}
+	db, err := s.db(p.TenantID)
+	if err != nil {
+		return Message{}, false, err
+	}
+	author := authorOf(p)
+	if in.ClientID != "" {
+		if m, ok, err := s.findByClientID(ctx, db.DB, p, in.ConversationID, author.ID, in.ClientID); err != nil || ok {
+			return m, ok, err
+		}
+	}
+	start := time.Now()
+	var (
+		conv    conversationRow
+		created bool
+		row     messageRow
+	)
+	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if p.Kind == tenants.KindVisitor {
+			conv, created, err = s.visitorConversation(tx, db, p.ID, in.ConversationID)
+			if err != nil {
+				return err
+			}
+		}
+		row = messageRow{ID: tenants.NewID(), ConversationID: conv.ID, AuthorType: author.Type, AuthorID: author.ID, AuthorName: author.Name, Body: in.Body, Private: in.Private, Attachments: "[]", CreatedAt: s.stamp()}
+		if p.Kind != tenants.KindVisitor {
+			row.ConversationID = in.ConversationID
+		}
+		if in.ClientID != "" {
+			row.ClientID = &in.ClientID
+		}
+		conv, err = s.appendTx(tx, db, &row)
+		if err != nil {
+			return err
+		}
+		if in.ClientID != "" && !created {
+			// Under the conversation's row lock: a concurrent resend of the
+			// same client_id committed first?
+			var n int64
+			if err := tx.Model(&messageRow{}).Where("conversation_id = ? AND author_id = ? AND client_id = ?", row.ConversationID, author.ID, in.ClientID).Count(&n).Error; err != nil {
+				return err
+			}
+			if n > 0 {
+				return errDuplicate
+			}
+		}
+		return tx.Create(&row).Error
+	})
+	if errors.Is(err, errDuplicate) || (err != nil && tenants.IsUniqueViolation(err) && in.ClientID != "") {
+		m, ok, ferr := s.findByClientID(ctx, db.DB, p, in.ConversationID, author.ID, in.ClientID)
+		if ferr == nil && ok {
+			return m, true, nil
+		}
+		return Message{}, false, err
+	}
+	if err != nil {
+		return Message{}, false, err
+	}
+	s.metrics.persist.Observe(time.Since(start).Seconds())
+	s.metrics.stored.WithLabelValues(author.Type).Inc()
+	msg = row.message()
+	if created {
+		s.publishConversation(ctx, p.TenantID, conv, "")
+	}
+	s.publish(ctx, Event{Kind: EventMessage, TenantID: p.TenantID, ConversationID: conv.ID, VisitorID: conv.VisitorID, AssigneeID: conv.assignee(), Message: &msg})
+	if created {
+		s.route(ctx, p.TenantID, conv.ID)
+	}
+	return msg, false, nil
+}
+
+var errDuplicate = errors.New("duplicate client_id")
+
+// findByClientID looks for a message the same sender stored with clientID:
+// in the given conversation, or for a visitor without one, in any of theirs.
+func (s *Service) findByClientID(ctx context.Context, db *gorm.DB, p tenants.Principal, convID, authorID, clientID string) (Message, bool, error) {
+	var rows []messageRow
+	q := db.WithContext(ctx).Model(&messageRow{}).Where("author_id = ? AND client_id = ?", authorID, clientID)
+	if convID != "" {
+		q = q.Where("conversation_id = ?", convID)
+	}
+	if err := q.Limit(1).Find(&rows).Error; err != nil {
+		return Message{}, false, err
+	}
+	if len(rows) == 0 {
+		return Message{}, false, nil
+	}
+	return rows[0].message(), true, nil
+}
+
+// visitorConversation finds (or, inside tx, opens) the conversation a visitor
+// writes to. The visitor's row is locked first so that two first messages
+// sent at once open one conversation, not two.
+func (s *Service) visitorConversation(tx *gorm.DB, db *tenants.DB, visitorID, convID string) (conversationRow, bool, error) {
+	now := s.stamp()
+	res := tx.Model(&visitorRow{}).Where("id = ?", visitorID).Update("last_seen_at", now)
+	if res.Error != nil {
+		return conversationRow{}, false, res.Error
+	}
+	if res.RowsAffected == 0 {
+		return conversationRow{}, false, kefu.Errorf(kefu.ENotFound, "no such visitor")
+	}
+	var rows []conversationRow
+	if convID != "" {
+		if err := tx.Where("id = ? AND visitor_id = ?", convID, visitorID).Limit(1).Find(&rows).Error; err != nil {
+			return conversationRow{}, false, err
+		}
+		if len(rows) == 0 {
+			return conversationRow{}, false, kefu.Errorf(kefu.ENotFound, "no such conversation")
+		}
+		if rows[0].Status != StatusResolved {
+			return rows[0], false, nil
+		}
+		rows = nil // a resolved conversation stays closed: open a new one
+	}
+	if err := tx.Where("visitor_id = ? AND status <> ?", visitorID, StatusResolved).Order("created_at DESC").Limit(1).Find(&rows).Error; err != nil {
+		return conversationRow{}, false, err
+	}
+	if len(rows) > 0 {
+		return rows[0], false, nil
+	}
+	c := conversationRow{ID: tenants.NewID(), VisitorID: visitorID, Status: StatusQueued, CreatedAt: now, UpdatedAt: now}
+	if err := tx.Create(&c).Error; err != nil {
+		return conversationRow{}, false, err
+	}
+	return c, true, nil
+}
+
+// appendTx gives row the conversation's next seq, inside tx. The UPDATE takes
+// the conversation's row lock, so concurrent senders get 1, 2, 3 … with no
+// gap and no duplicate, and a rolled-back transaction gives its seq back.
+func (s *Service) appendTx(tx *gorm.DB, db *tenants.DB, row *messageRow) (conversationRow, error) {
+	set := "last_seq = last_seq + 1, updated_at = ?"
+	args := []any{row.CreatedAt}
+	if !row.Private && row.AuthorType != AuthorSystem {
+		set += ", last_message_body = ?, last_message_author = ?, last_message_at = ?"
+		preview := row.Body
+		if len(preview) > 200 {
+			preview = truncateUTF8(preview, 200)
+		}
+		args = append(args, preview, row.AuthorType, row.CreatedAt)
+	}
+	args = append(args, row.ConversationID)
+	var convs []conversationRow
+	err := tx.Raw(`UPDATE `+db.Table("conversations")+` SET `+set+` WHERE id = ? RETURNING *`, args...).Scan(&convs).Error
+	if err != nil {
+		return conversationRow{}, err
+	}
+	if len(convs) == 0 {
+		return conversationRow{}, kefu.Errorf(kefu.ENotFound, "no such conversation")
+	}
+	row.Seq = convs[0].LastSeq
+	return convs[0], nil
+}
+
+func truncateUTF8(s string, n int) string {
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// systemMessageTx stores a system message (e.g. "Assigned to Ann") in tx.
+func (s *Service) systemMessageTx(tx *gorm.DB, db *tenants.DB, convID, body string) (Message, conversationRow, error) {
+	row := messageRow{ID: tenants.NewID(), ConversationID: convID, AuthorType: AuthorSystem, Body: body, Attachments: "[]", CreatedAt: s.stamp()}
+	conv, err := s.appendTx(tx, db, &row)
+	if err != nil {
+		return Message{}, conv, err
+	}
+	if err := tx.Create(&row).Error; err != nil {
+		return Message{}, conv, err
+	}
+	return row.message(), conv, nil
+}
+
+// Messages returns up to limit messages with seq > afterSeq, in seq order.
+// Private notes are left out for visitors.
+func (s *Service) Messages(ctx context.Context, p tenants.Principal, convID string, afterSeq int64, limit int) ([]Message, error) {
+	if _, err := s.access(ctx, p, convID); err != nil {
+		return nil, err
+	}
+	return s.messagesAfter(ctx, p.TenantID, convID, afterSeq, limit, p.Kind == tenants.KindVisitor)
+}
+
+func (s *Service) messagesAfter(ctx context.Context, tenantID, convID string, afterSeq int64, limit int, public bool) ([]Message, error) {
+	if limit <= 0 || limit > 500 {
+		limit = 500
+	}
+	db, err := s.db(tenantID)
+	if err != nil {
+		return nil, err
+	}
+	var rows []messageRow
+	q := db.WithContext(ctx).Where("conversation_id = ? AND seq > ?", convID, afterSeq)
+	if public {
+		q = q.Where("private = ?", false)
+	}
+	if err := q.Order("seq").Limit(limit).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make([]Message, len(rows))
+	for i, r := range rows {
+		out[i] = r.message()
+	}
+	return out, nil
+}
+
+// MessagesAfter is the catch-up read of the WebSocket tier: messages after
+// seq, in order, private notes left out when public.
+func (s *Service) MessagesAfter(ctx context.Context, tenantID, convID string, afterSeq int64, limit int, public bool) ([]Message, error) {
+	return s.messagesAfter(ctx, tenantID, convID, afterSeq, limit, public)
+}

@@ -1,0 +1,136 @@
+// Package chat owns conversations, messages, read state and visitors. It
+// stores every message with a per-conversation seq in the storing
+// transaction, deduplicates by client_id, and publishes what happened on the
+// bus after the commit, for the WebSocket tier to deliver.
+package chat
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Conversation statuses.
+const (
+	StatusBot      = "bot"
+	StatusQueued   = "queued"
+	StatusAssigned = "assigned"
+	StatusResolved = "resolved"
+)
+
+// Author types.
+const (
+	AuthorVisitor = "visitor"
+	AuthorAgent   = "agent"
+	AuthorBot     = "bot"
+	AuthorSystem  = "system"
+)
+
+// Author is who wrote a message.
+type Author struct {
+	Type string `json:"type"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// Attachment is a file attached to a message.
+type Attachment struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	ContentType string `json:"content_type"`
+	Size        int64  `json:"size"`
+	URL         string `json:"url"`
+}
+
+// Message is one stored message; Seq is its place in the conversation.
+type Message struct {
+	ID             string       `json:"id"`
+	ConversationID string       `json:"conversation_id"`
+	Seq            int64        `json:"seq"`
+	ClientID       string       `json:"client_id"`
+	Author         Author       `json:"author"`
+	Body           string       `json:"body"`
+	Private        bool         `json:"private"`
+	Attachments    []Attachment `json:"attachments"`
+	CreatedAt      time.Time    `json:"created_at"`
+}
+
+// Visitor is a website visitor (a contact).
+type Visitor struct {
+	ID         string         `json:"id"`
+	Name       string         `json:"name"`
+	Email      string         `json:"email"`
+	Attributes map[string]any `json:"attributes"`
+}
+
+// LastMessage previews a conversation's latest public message.
+type LastMessage struct {
+	Body       string    `json:"body"`
+	AuthorType string    `json:"author_type"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// Conversation is a thread between a visitor and the business.
+type Conversation struct {
+	ID          string       `json:"id"`
+	Status      string       `json:"status"`
+	Visitor     Visitor      `json:"visitor"`
+	AssigneeID  string       `json:"assignee_id"`
+	Team        string       `json:"team"`
+	LastSeq     int64        `json:"last_seq"`
+	LastMessage *LastMessage `json:"last_message"`
+	CreatedAt   time.Time    `json:"created_at"`
+	UpdatedAt   time.Time    `json:"updated_at"`
+}
+
+// MarshalJSON writes an empty assignee or team as null, as the contract's
+// clients expect.
+func (c Conversation) MarshalJSON() ([]byte, error) {
+	type plain Conversation
+	out := struct {
+		plain
+		AssigneeID *string `json:"assignee_id"`
+		Team       *string `json:"team"`
+	}{plain: plain(c)}
+	if c.AssigneeID != "" {
+		out.AssigneeID = &c.AssigneeID
+	}
+	if c.Team != "" {
+		out.Team = &c.Team
+	}
+	return json.Marshal(out)
+}
+
+// Reader identifies who read up to a seq.
+type Reader struct {
+	Type string `json:"type"`
+	ID   string `json:"id"`
+}
+
+// Event kinds on the bus.
+const (
+	EventMessage      = "message"
+	EventConversation = "conversation"
+	EventRead         = "read"
+	EventTyping       = "typing"
+	EventPresence     = "presence"
+)
+
+// Event is what chat publishes after a commit. It carries who must hear of it
+// (the visitor and the assignee as of the commit), so a node can deliver
+// without reading the database.
+type Event struct {
+	Kind           string        `json:"k"`
+	TenantID       string        `json:"t"`
+	ConversationID string        `json:"c,omitempty"`
+	VisitorID      string        `json:"v,omitempty"`
+	AssigneeID     string        `json:"a,omitempty"`
+	PrevAssigneeID string        `json:"pa,omitempty"`
+	Message        *Message      `json:"m,omitempty"`
+	Conversation   *Conversation `json:"cv,omitempty"`
+	Reader         *Reader       `json:"r,omitempty"`
+	Seq            int64         `json:"s,omitempty"`
+	State          bool          `json:"st,omitempty"`
+	UserID         string        `json:"u,omitempty"`
+	Status         string        `json:"p,omitempty"`
+	Origin         string        `json:"o,omitempty"` // the sending session, which does not hear its own typing
+}

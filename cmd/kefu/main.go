@@ -1,0 +1,200 @@
+// Command kefu is the Kefu server: `kefu serve` runs it, `kefu migrate`
+// brings the database to the latest version, `kefu version` prints the
+// version. This is the composition root: the only place that reads the
+// environment and wires the packages together.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+
+	"kefu/api"
+	"kefu/chat"
+	"kefu/frontend"
+	"kefu/tenants"
+	"kefu/ws"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "kefu:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage: kefu <command> [flags]
+
+commands:
+  serve     run the server (configuration from KEFU_* variables or flags; see README)
+  migrate   apply database migrations to the platform and every tenant, then exit
+  version   print the version
+`
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command")
+	}
+	switch args[0] {
+	case "version":
+		fmt.Fprintln(stdout, "kefu", version)
+		return nil
+	case "serve", "migrate":
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+	cfg, err := loadConfig(args[1:], getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	if args[0] == "migrate" {
+		return migrate(ctx, cfg, log, stdout)
+	}
+	return serve(ctx, cfg, log)
+}
+
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func migrate(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) error {
+	store, err := tenants.Open(ctx, tenants.Options{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir, Logger: log, MaxConns: cfg.DBMaxConns})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	n, err := store.MigrateAll(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "migrated the platform and %d tenants (%s)\n", n, store.Dialect())
+	return nil
+}
+
+// serve starts everything in order and stops it in reverse order under the
+// shutdown deadline: stop accepting, drain sockets with 1001, finish
+// in-flight requests, close the bus, close the database.
+func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
+	secret, err := cfg.secret()
+	if err != nil {
+		return fmt.Errorf("secret: %w", err)
+	}
+	store, err := tenants.Open(ctx, tenants.Options{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir, Logger: log, MaxConns: cfg.DBMaxConns})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if _, err := store.MigrateAll(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+
+	var (
+		bus chat.Bus
+		rdb *redis.Client
+	)
+	if cfg.RedisURL != "" {
+		opt, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			return fmt.Errorf("KEFU_REDIS_URL: %w", err)
+		}
+		rdb = redis.NewClient(opt)
+		defer rdb.Close()
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err = rdb.Ping(pctx).Err()
+		cancel()
+		if err != nil {
+			return fmt.Errorf("connect redis: %w", err)
+		}
+		rb, err := chat.NewRedisBus(ctx, rdb, "kefu", log)
+		if err != nil {
+			return fmt.Errorf("redis bus: %w", err)
+		}
+		bus = rb
+	} else {
+		bus = chat.NewLocalBus()
+	}
+	defer bus.Close()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	ten := tenants.NewService(store, tenants.Config{Secret: secret, Logger: log})
+	chatSvc := chat.NewService(chat.Config{Tenants: ten, Bus: bus, Logger: log, Registry: reg})
+	wsSrv := ws.NewServer(ws.Config{PublicURL: cfg.PublicURL}, chatSvc, log, reg)
+	web := frontend.App()
+	if web == nil {
+		log.Warn("the web app is not built into this binary; run `make build` for the console and widget")
+	}
+	httpSrv := api.New(api.Config{
+		Tenants: ten, Chat: chatSvc, Logger: log, Web: web, WS: wsSrv, Gatherer: reg, TrustProxy: cfg.TrustProxy,
+		Ready: func(ctx context.Context) error {
+			if err := store.Ping(ctx); err != nil {
+				return fmt.Errorf("database: %w", err)
+			}
+			if err := bus.Ping(ctx); err != nil {
+				return fmt.Errorf("redis: %w", err)
+			}
+			return nil
+		},
+	})
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: httpSrv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	backend := "sqlite " + cfg.DataDir
+	if cfg.DatabaseURL != "" {
+		backend = "postgres"
+	}
+	busName := "in-process"
+	if rdb != nil {
+		busName = "redis"
+	}
+	log.Info("kefu listening", "addr", "http://"+ln.Addr().String(), "version", version, "database", backend, "bus", busName)
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "deadline", cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	wsSrv.Drain(sctx)
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("http shutdown", "err", err)
+	}
+	log.Info("stopped")
+	return nil
+}

@@ -1,0 +1,66 @@
+// Package kefu holds the few types every layer of Kefu shares: the error
+// codes of the public contract. Domain packages return *Error values (wrapped
+// with %w as they travel up); the api and ws edges map the code to an HTTP
+// status or a WebSocket error frame in one table each.
+package kefu
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes, as in shared/contract.md.
+const (
+	EInvalid     = "invalid_argument"
+	EAuth        = "unauthenticated"
+	EDenied      = "permission_denied"
+	ENotFound    = "not_found"
+	EExists      = "already_exists"
+	EConflict    = "conflict"
+	ETooLarge    = "too_large"
+	EFlow        = "invalid_flow"
+	ERateLimit   = "rate_limited"
+	EInternal    = "internal"
+	EUnavailable = "unavailable"
+)
+
+// Error is an error a client may see: a stable code, a safe message, and for
+// validation errors the offending fields.
+type Error struct {
+	Code    string
+	Message string
+	Fields  map[string]string
+}
+
+func (e *Error) Error() string {
+	if len(e.Fields) == 0 {
+		return e.Code + ": " + e.Message
+	}
+	return fmt.Sprintf("%s: %s %v", e.Code, e.Message, e.Fields)
+}
+
+// Errorf returns an *Error with the code and a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Invalid returns an invalid_argument error with per-field messages.
+func Invalid(fields map[string]string) *Error {
+	return &Error{Code: EInvalid, Message: "some fields are invalid", Fields: fields}
+}
+
+// Code returns the code of the first *Error in err's chain, or EInternal.
+func Code(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return EInternal
+}
+
+// AsError returns the *Error in err's chain, if any.
+func AsError(err error) (*Error, bool) {
+	var e *Error
+	ok := errors.As(err, &e)
+	return e, ok
+}

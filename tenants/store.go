@@ -1,0 +1,336 @@
+package tenants
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+	"gorm.io/gorm/schema"
+
+	"kefu/migrations"
+)
+
+// Dialects.
+const (
+	Postgres = "postgres"
+	SQLite   = "sqlite"
+)
+
+// Store opens Kefu's databases and hands out per-tenant handles.
+//
+// PostgreSQL: one connection pool; the platform tables live in schema
+// "platform" and each tenant in schema "t_<id>". Every handle names its
+// tables schema-qualified (a GORM naming strategy with the schema as table
+// prefix, and Table() for raw SQL); no handle ever sets search_path, which
+// would leak across pooled connections.
+//
+// SQLite (the embedded default): platform.db plus tenants/<id>.db in the data
+// directory, through a pure-Go driver (github.com/glebarez/sqlite on
+// modernc.org/sqlite) so the binary builds and cross-compiles without cgo.
+// Each file gets one connection: SQLite has one writer anyway, and a single
+// connection turns lock contention into queueing instead of SQLITE_BUSY.
+type Store struct {
+	dialect  string
+	dataDir  string
+	pool     *sql.DB // PostgreSQL only
+	platform *DB
+	log      *slog.Logger
+
+	mu      sync.Mutex
+	handles map[string]*DB
+}
+
+// DB is a handle on one tenant's (or the platform's) tables.
+type DB struct {
+	*gorm.DB
+	Dialect string
+	schema  string // PostgreSQL schema; empty on SQLite
+	sqlDB   *sql.DB
+}
+
+// Table returns the quoted, schema-qualified name of table for raw SQL.
+func (d *DB) Table(name string) string {
+	if d.schema == "" {
+		return `"` + name + `"`
+	}
+	return `"` + d.schema + `"."` + name + `"`
+}
+
+// Options configures Open.
+type Options struct {
+	DatabaseURL string // empty: SQLite files in DataDir
+	DataDir     string
+	MaxConns    int
+	Logger      *slog.Logger
+}
+
+// Open connects to the database and migrates the platform tables.
+func Open(ctx context.Context, o Options) (*Store, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Store{dataDir: o.DataDir, log: o.Logger, handles: map[string]*DB{}}
+	switch {
+	case o.DatabaseURL == "":
+		s.dialect = SQLite
+		if err := os.MkdirAll(filepath.Join(o.DataDir, "tenants"), 0o700); err != nil {
+			return nil, fmt.Errorf("data dir: %w", err)
+		}
+		db, err := openSQLite(filepath.Join(o.DataDir, "platform.db"))
+		if err != nil {
+			return nil, err
+		}
+		s.platform = db
+	case strings.HasPrefix(o.DatabaseURL, "postgres://") || strings.HasPrefix(o.DatabaseURL, "postgresql://"):
+		s.dialect = Postgres
+		gdb, err := gorm.Open(postgres.Open(o.DatabaseURL), gormConfig(""))
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		pool, err := gdb.DB()
+		if err != nil {
+			return nil, err
+		}
+		if o.MaxConns <= 0 {
+			o.MaxConns = 32
+		}
+		pool.SetMaxOpenConns(o.MaxConns)
+		pool.SetMaxIdleConns(o.MaxConns)
+		pool.SetConnMaxIdleTime(5 * time.Minute)
+		s.pool = pool
+		if err := pool.PingContext(ctx); err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("connect postgres: %w", err)
+		}
+		s.platform, err = s.pgHandle("platform")
+		if err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("database url must start with postgres:// (or be empty for SQLite)")
+	}
+	if err := s.migrate(ctx, s.platform, migrations.Platform); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("migrate platform: %w", err)
+	}
+	return s, nil
+}
+
+func gormConfig(prefix string) *gorm.Config {
+	return &gorm.Config{
+		NamingStrategy:         schema.NamingStrategy{TablePrefix: prefix},
+		Logger:                 logger.Discard,
+		SkipDefaultTransaction: true,
+		TranslateError:         false,
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+	}
+}
+
+func openSQLite(path string) (*DB, error) {
+	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_txlock=immediate"
+	gdb, err := gorm.Open(sqlite.Open(dsn), gormConfig(""))
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	sqlDB, err := gdb.DB()
+	if err != nil {
+		return nil, err
+	}
+	sqlDB.SetMaxOpenConns(1)
+	sqlDB.SetMaxIdleConns(1)
+	sqlDB.SetConnMaxIdleTime(0)
+	sqlDB.SetConnMaxLifetime(0)
+	return &DB{DB: gdb, Dialect: SQLite, sqlDB: sqlDB}, nil
+}
+
+func (s *Store) pgHandle(schemaName string) (*DB, error) {
+	gdb, err := gorm.Open(postgres.New(postgres.Config{Conn: s.pool}), gormConfig(schemaName+"."))
+	if err != nil {
+		return nil, err
+	}
+	return &DB{DB: gdb, Dialect: Postgres, schema: schemaName}, nil
+}
+
+// Dialect is "postgres" or "sqlite".
+func (s *Store) Dialect() string { return s.dialect }
+
+// Platform is the handle on the platform tables.
+func (s *Store) Platform() *DB { return s.platform }
+
+var tenantIDPattern = regexp.MustCompile(`^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$`)
+
+// SchemaName is the PostgreSQL schema of a tenant: t_ and the id without dashes.
+func SchemaName(tenantID string) string {
+	return "t_" + strings.ReplaceAll(tenantID, "-", "")
+}
+
+// Tenant returns the handle on a provisioned tenant's tables. The caller must
+// already know the tenant exists (it came from a verified token or the
+// platform table); Tenant does not create anything.
+func (s *Store) Tenant(tenantID string) (*DB, error) {
+	if !tenantIDPattern.MatchString(tenantID) {
+		return nil, fmt.Errorf("bad tenant id %q", tenantID)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if h, ok := s.handles[tenantID]; ok {
+		return h, nil
+	}
+	var (
+		h   *DB
+		err error
+	)
+	if s.dialect == Postgres {
+		h, err = s.pgHandle(SchemaName(tenantID))
+	} else {
+		h, err = openSQLite(s.tenantFile(tenantID))
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.handles[tenantID] = h
+	return h, nil
+}
+
+func (s *Store) tenantFile(tenantID string) string {
+	return filepath.Join(s.dataDir, "tenants", tenantID+".db")
+}
+
+// Provision creates the tenant's schema (or file) and applies the tenant
+// migrations. It is idempotent: running it again for the same tenant only
+// applies what is missing.
+func (s *Store) Provision(ctx context.Context, tenantID string) (*DB, error) {
+	h, err := s.Tenant(tenantID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.migrate(ctx, h, migrations.Tenant); err != nil {
+		return nil, fmt.Errorf("provision tenant %s: %w", tenantID, err)
+	}
+	return h, nil
+}
+
+// Deprovision removes a tenant's schema or file. Signup uses it to undo a
+// half-made tenant; tests use it to clean up.
+func (s *Store) Deprovision(ctx context.Context, tenantID string) error {
+	if !tenantIDPattern.MatchString(tenantID) {
+		return fmt.Errorf("bad tenant id %q", tenantID)
+	}
+	s.mu.Lock()
+	h := s.handles[tenantID]
+	delete(s.handles, tenantID)
+	s.mu.Unlock()
+	if s.dialect == Postgres {
+		return s.platform.WithContext(ctx).Exec(`DROP SCHEMA IF EXISTS "` + SchemaName(tenantID) + `" CASCADE`).Error
+	}
+	if h != nil && h.sqlDB != nil {
+		h.sqlDB.Close()
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Remove(s.tenantFile(tenantID) + suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+// MigrateAll brings the platform and every tenant to the latest version.
+func (s *Store) MigrateAll(ctx context.Context) (int, error) {
+	if err := s.migrate(ctx, s.platform, migrations.Platform); err != nil {
+		return 0, err
+	}
+	var ids []string
+	if err := s.platform.WithContext(ctx).Model(&tenantRow{}).Order("created_at").Pluck("id", &ids).Error; err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		if _, err := s.Provision(ctx, id); err != nil {
+			return 0, err
+		}
+	}
+	return len(ids), nil
+}
+
+// migrate applies the missing migrations of set to the handle's schema, all
+// in one transaction. On PostgreSQL an advisory lock keyed by the schema makes
+// concurrent starts (several nodes, parallel tests) wait for each other.
+func (s *Store) migrate(ctx context.Context, h *DB, set migrations.Set) error {
+	migs, err := migrations.Load(set, h.Dialect)
+	if err != nil {
+		return err
+	}
+	return h.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if h.Dialect == Postgres {
+			if err := tx.Exec(`SELECT pg_advisory_xact_lock(hashtext(?))`, "kefu.migrate."+h.schema).Error; err != nil {
+				return err
+			}
+			if err := tx.Exec(`CREATE SCHEMA IF NOT EXISTS "` + h.schema + `"`).Error; err != nil {
+				return err
+			}
+		}
+		ts := "datetime"
+		if h.Dialect == Postgres {
+			ts = "timestamptz"
+		}
+		if err := tx.Exec(`CREATE TABLE IF NOT EXISTS ` + h.Table("schema_migrations") + ` (version integer PRIMARY KEY, name text NOT NULL, applied_at ` + ts + ` NOT NULL)`).Error; err != nil {
+			return err
+		}
+		var done []int
+		if err := tx.Raw(`SELECT version FROM ` + h.Table("schema_migrations")).Scan(&done).Error; err != nil {
+			return err
+		}
+		applied := map[int]bool{}
+		for _, v := range done {
+			applied[v] = true
+		}
+		for _, m := range migs {
+			if applied[m.Version] {
+				continue
+			}
+			body := strings.ReplaceAll(m.SQL, "{{schema}}", `"`+h.schema+`"`)
+			if err := tx.Exec(body).Error; err != nil {
+				return fmt.Errorf("%s: %w", m.Name, err)
+			}
+			if err := tx.Exec(`INSERT INTO `+h.Table("schema_migrations")+` (version, name, applied_at) VALUES (?, ?, ?)`, m.Version, m.Name, time.Now().UTC()).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Ping checks the database is reachable.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.platform.WithContext(ctx).Exec("SELECT 1").Error
+}
+
+// Close closes every connection.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, h := range s.handles {
+		if h.sqlDB != nil {
+			h.sqlDB.Close()
+		}
+		delete(s.handles, id)
+	}
+	if s.platform != nil && s.platform.sqlDB != nil {
+		s.platform.sqlDB.Close()
+	}
+	if s.pool != nil {
+		return s.pool.Close()
+	}
+	return nil
+}

@@ -1,0 +1,357 @@
+// Package tenants owns tenants, users, roles, credentials and the per-tenant
+// database handle. Everything that touches tenant data gets its handle here.
+package tenants
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/mail"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	gosqlite "github.com/glebarez/go-sqlite"
+	"github.com/jackc/pgx/v5/pgconn"
+	"gorm.io/gorm"
+	"gorm.io/gorm/schema"
+
+	"kefu"
+)
+
+// Tenant is a business using Kefu.
+type Tenant struct {
+	ID             string    `json:"id"`
+	Slug           string    `json:"slug"`
+	Name           string    `json:"name"`
+	WidgetKey      string    `json:"widget_key"`
+	AllowedOrigins []string  `json:"allowed_origins"`
+	CreatedAt      time.Time `json:"created_at"`
+}
+
+type tenantRow struct {
+	ID             string `gorm:"primaryKey"`
+	Slug           string
+	Name           string
+	WidgetKey      string
+	AllowedOrigins string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+func (tenantRow) TableName(n schema.Namer) string { return n.TableName("tenant") }
+
+func (r tenantRow) tenant() Tenant {
+	t := Tenant{ID: r.ID, Slug: r.Slug, Name: r.Name, WidgetKey: r.WidgetKey, CreatedAt: r.CreatedAt}
+	_ = json.Unmarshal([]byte(r.AllowedOrigins), &t.AllowedOrigins)
+	if t.AllowedOrigins == nil {
+		t.AllowedOrigins = []string{}
+	}
+	return t
+}
+
+// Service is the tenants, users and credentials service.
+type Service struct {
+	store      *Store
+	secret     []byte
+	log        *slog.Logger
+	now        func() time.Time
+	sessionTTL time.Duration
+	visitorTTL time.Duration
+
+	mu        sync.Mutex
+	enforcers map[string]*enforcerEntry
+	cache     *ttlCache[Tenant]
+}
+
+// Config configures the Service.
+type Config struct {
+	Secret     []byte // signs visitor tokens
+	SessionTTL time.Duration
+	Logger     *slog.Logger
+	Now        func() time.Time
+}
+
+// NewService returns the service over store.
+func NewService(store *Store, c Config) *Service {
+	if c.SessionTTL <= 0 {
+		c.SessionTTL = 30 * 24 * time.Hour
+	}
+	if c.Now == nil {
+		c.Now = func() time.Time { return time.Now().UTC() }
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{
+		store: store, secret: c.Secret, log: c.Logger, now: c.Now,
+		sessionTTL: c.SessionTTL, visitorTTL: 365 * 24 * time.Hour,
+		enforcers: map[string]*enforcerEntry{},
+		cache:     newTTLCache[Tenant](10000, 30*time.Second),
+	}
+}
+
+// Store returns the underlying store.
+func (s *Service) Store() *Store { return s.store }
+
+// DB returns the tenant's handle.
+func (s *Service) DB(tenantID string) (*DB, error) { return s.store.Tenant(tenantID) }
+
+// SignupInput is what a business gives to sign up.
+type SignupInput struct {
+	Company  string
+	Slug     string // optional; derived from Company when empty
+	Email    string
+	Password string
+	Name     string
+}
+
+// SignupResult is the new tenant, its owner and the owner's session token.
+type SignupResult struct {
+	Tenant Tenant
+	User   User
+	Token  string
+}
+
+var slugPattern = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{1,38}[a-z0-9])$`)
+
+var reservedSlugs = map[string]bool{"api": true, "app": true, "www": true, "admin": true, "demo": true, "kefu": true, "static": true, "assets": true, "ws": true, "platform": true}
+
+// Slugify derives a slug from a company name: ASCII letters and digits, other
+// runs become one dash. A name with no ASCII letters or digits (say, 张三商店)
+// gives "" and the caller picks another.
+func Slugify(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(name) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+			dash = false
+		default:
+			if b.Len() > 0 && !dash {
+				b.WriteByte('-')
+				dash = true
+			}
+		}
+	}
+	s := strings.Trim(b.String(), "-")
+	if len(s) > 40 {
+		s = strings.Trim(s[:40], "-")
+	}
+	return s
+}
+
+func validEmail(e string) bool {
+	if len(e) > 254 {
+		return false
+	}
+	a, err := mail.ParseAddress(e)
+	return err == nil && a.Address == e && a.Name == ""
+}
+
+func checkText(fields map[string]string, key, v string, max int) {
+	switch {
+	case strings.TrimSpace(v) == "":
+		fields[key] = "is required"
+	case utf8.RuneCountInString(v) > max:
+		fields[key] = fmt.Sprintf("must be at most %d characters", max)
+	}
+}
+
+func checkPassword(fields map[string]string, pw string) {
+	switch {
+	case utf8.RuneCountInString(pw) < 8:
+		fields["password"] = "must be at least 8 characters"
+	case len(pw) > 256:
+		fields["password"] = "must be at most 256 bytes"
+	}
+}
+
+// Signup creates a tenant (its own schema or file), its owner and a session.
+// Errors: invalid_argument with fields; already_exists when the slug is taken.
+func (s *Service) Signup(ctx context.Context, in SignupInput) (SignupResult, error) {
+	in.Company = strings.TrimSpace(in.Company)
+	in.Email = strings.ToLower(strings.TrimSpace(in.Email))
+	in.Name = strings.TrimSpace(in.Name)
+	fields := map[string]string{}
+	checkText(fields, "company", in.Company, 100)
+	checkText(fields, "name", in.Name, 100)
+	if !validEmail(in.Email) {
+		fields["email"] = "must be a valid email address"
+	}
+	checkPassword(fields, in.Password)
+	slug := strings.ToLower(strings.TrimSpace(in.Slug))
+	if slug == "" && fields["company"] == "" {
+		slug = Slugify(in.Company)
+		if len(slug) < 3 {
+			slug = strings.Trim(slug+"-"+strings.ToLower(randomToken("")[:6]), "-")
+			slug = strings.NewReplacer("_", "x").Replace(slug)
+		}
+	}
+	if fields["company"] == "" && (!slugPattern.MatchString(slug) || reservedSlugs[slug]) {
+		fields["slug"] = "must be 3-40 lowercase letters, digits or dashes, and not reserved"
+	}
+	if len(fields) > 0 {
+		return SignupResult{}, kefu.Invalid(fields)
+	}
+	pdb := s.store.Platform().WithContext(ctx)
+	var n int64
+	if err := pdb.Model(&tenantRow{}).Where("slug = ?", slug).Count(&n).Error; err != nil {
+		return SignupResult{}, err
+	}
+	if n > 0 {
+		return SignupResult{}, &kefu.Error{Code: kefu.EExists, Message: "a workspace with this name already exists", Fields: map[string]string{"company": "is taken (workspace " + slug + ")"}}
+	}
+	hash, err := HashPassword(in.Password)
+	if err != nil {
+		return SignupResult{}, err
+	}
+	now := s.now()
+	row := tenantRow{ID: NewID(), Slug: slug, Name: in.Company, WidgetKey: "wk_" + randomToken("")[:24], AllowedOrigins: "[]", CreatedAt: now, UpdatedAt: now}
+
+	// Provision first (idempotent, keyed by the new id), then claim the slug;
+	// if anything after provisioning fails, the half-made tenant is removed.
+	db, err := s.store.Provision(ctx, row.ID)
+	if err != nil {
+		return SignupResult{}, err
+	}
+	undo := func() {
+		ctx := context.WithoutCancel(ctx)
+		s.store.Platform().WithContext(ctx).Delete(&tenantRow{}, "id = ?", row.ID)
+		if err := s.store.Deprovision(ctx, row.ID); err != nil {
+			s.log.Error("undo signup", "tenant_id", row.ID, "err", err)
+		}
+	}
+	if err := pdb.Create(&row).Error; err != nil {
+		undo()
+		if isUniqueViolation(err) {
+			return SignupResult{}, &kefu.Error{Code: kefu.EExists, Message: "a workspace with this name already exists", Fields: map[string]string{"company": "is taken"}}
+		}
+		return SignupResult{}, err
+	}
+	owner := userRow{ID: NewID(), Email: in.Email, Name: in.Name, Role: RoleOwner, PasswordHash: hash, Skills: "[]", MaxConcurrent: 10, CreatedAt: now, UpdatedAt: now}
+	if err := db.WithContext(ctx).Create(&owner).Error; err != nil {
+		undo()
+		return SignupResult{}, err
+	}
+	if err := s.seedPolicies(ctx, row.ID); err != nil {
+		undo()
+		return SignupResult{}, err
+	}
+	token, err := s.createSession(ctx, row.ID, owner.ID)
+	if err != nil {
+		undo()
+		return SignupResult{}, err
+	}
+	return SignupResult{Tenant: row.tenant(), User: owner.user(), Token: token}, nil
+}
+
+// Tenant returns a tenant by id (cached for a few seconds).
+func (s *Service) Tenant(ctx context.Context, id string) (Tenant, error) {
+	if t, ok := s.cache.get("id:" + id); ok {
+		return t, nil
+	}
+	return s.findTenant(ctx, "id = ?", id)
+}
+
+// TenantBySlug returns a tenant by slug.
+func (s *Service) TenantBySlug(ctx context.Context, slug string) (Tenant, error) {
+	return s.findTenant(ctx, "slug = ?", strings.ToLower(strings.TrimSpace(slug)))
+}
+
+// TenantByWidgetKey returns the tenant whose widget key this is.
+func (s *Service) TenantByWidgetKey(ctx context.Context, key string) (Tenant, error) {
+	if t, ok := s.cache.get("wk:" + key); ok {
+		return t, nil
+	}
+	return s.findTenant(ctx, "widget_key = ?", key)
+}
+
+func (s *Service) findTenant(ctx context.Context, where string, arg string) (Tenant, error) {
+	var row tenantRow
+	err := s.store.Platform().WithContext(ctx).Where(where, arg).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return Tenant{}, kefu.Errorf(kefu.ENotFound, "no such workspace")
+	}
+	if err != nil {
+		return Tenant{}, err
+	}
+	t := row.tenant()
+	s.cache.put("id:"+t.ID, t)
+	s.cache.put("wk:"+t.WidgetKey, t)
+	return t, nil
+}
+
+// TenantUpdate changes a tenant's settings; nil fields stay.
+type TenantUpdate struct {
+	Name           *string
+	AllowedOrigins *[]string
+}
+
+var originPattern = regexp.MustCompile(`^https?://[a-zA-Z0-9.-]+(:[0-9]{1,5})?$`)
+
+// UpdateTenant changes name and allowed origins.
+func (s *Service) UpdateTenant(ctx context.Context, id string, u TenantUpdate) (Tenant, error) {
+	fields := map[string]string{}
+	set := map[string]any{"updated_at": s.now()}
+	if u.Name != nil {
+		checkText(fields, "name", *u.Name, 100)
+		set["name"] = strings.TrimSpace(*u.Name)
+	}
+	if u.AllowedOrigins != nil {
+		origins := []string{}
+		for i, o := range *u.AllowedOrigins {
+			o = strings.TrimRight(strings.TrimSpace(o), "/")
+			if !originPattern.MatchString(o) {
+				fields[fmt.Sprintf("allowed_origins[%d]", i)] = "must be an origin like https://shop.example.com"
+			}
+			origins = append(origins, strings.ToLower(o))
+		}
+		if len(origins) > 50 {
+			fields["allowed_origins"] = "at most 50 origins"
+		}
+		b, _ := json.Marshal(origins)
+		set["allowed_origins"] = string(b)
+	}
+	if len(fields) > 0 {
+		return Tenant{}, kefu.Invalid(fields)
+	}
+	if err := s.store.Platform().WithContext(ctx).Model(&tenantRow{}).Where("id = ?", id).Updates(set).Error; err != nil {
+		return Tenant{}, err
+	}
+	s.cache.drop("id:" + id)
+	t, err := s.findTenant(ctx, "id = ?", id)
+	if err == nil {
+		s.cache.drop("wk:" + t.WidgetKey)
+		s.cache.put("wk:"+t.WidgetKey, t)
+	}
+	return t, err
+}
+
+// ListTenantIDs returns every tenant id (for migrations and sweeps).
+func (s *Service) ListTenantIDs(ctx context.Context) ([]string, error) {
+	var ids []string
+	err := s.store.Platform().WithContext(ctx).Model(&tenantRow{}).Order("created_at").Pluck("id", &ids).Error
+	return ids, err
+}
+
+func isUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23505"
+	}
+	var sqErr *gosqlite.Error
+	if errors.As(err, &sqErr) {
+		return sqErr.Code() == 2067 || sqErr.Code() == 1555 // SQLITE_CONSTRAINT_UNIQUE, _PRIMARYKEY
+	}
+	return false
+}
+
+// IsUniqueViolation reports whether err is a unique-constraint violation on
+// either backend.
+func IsUniqueViolation(err error) bool { return isUniqueViolation(err) }

@@ -1,0 +1,232 @@
+package tenants
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/schema"
+
+	"kefu"
+)
+
+// Roles. Owners and admins administer; supervisors see every conversation;
+// agents answer; developer is the role of API keys.
+const (
+	RoleOwner      = "owner"
+	RoleAdmin      = "admin"
+	RoleSupervisor = "supervisor"
+	RoleAgent      = "agent"
+	RoleDeveloper  = "developer"
+)
+
+// IsStaff reports whether role sees all of a tenant's conversations.
+func IsStaff(role string) bool {
+	return role == RoleOwner || role == RoleAdmin || role == RoleSupervisor
+}
+
+// User is a person who logs in to the console (owner, admin, supervisor, agent).
+type User struct {
+	ID            string    `json:"id"`
+	Email         string    `json:"email"`
+	Name          string    `json:"name"`
+	Role          string    `json:"role"`
+	Skills        []string  `json:"skills"`
+	MaxConcurrent int       `json:"max_concurrent"`
+	CreatedAt     time.Time `json:"created_at"`
+}
+
+type userRow struct {
+	ID            string `gorm:"primaryKey"`
+	Email         string
+	Name          string
+	Role          string
+	PasswordHash  string
+	Skills        string
+	MaxConcurrent int
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+func (userRow) TableName(n schema.Namer) string { return n.TableName("user") }
+
+func (r userRow) user() User {
+	u := User{ID: r.ID, Email: r.Email, Name: r.Name, Role: r.Role, MaxConcurrent: r.MaxConcurrent, CreatedAt: r.CreatedAt}
+	_ = json.Unmarshal([]byte(r.Skills), &u.Skills)
+	if u.Skills == nil {
+		u.Skills = []string{}
+	}
+	return u
+}
+
+// AgentInput creates or changes an agent.
+type AgentInput struct {
+	Email         string
+	Name          string
+	Password      string
+	Role          string
+	Skills        []string
+	MaxConcurrent *int
+}
+
+func cleanSkills(fields map[string]string, skills []string) []string {
+	out := []string{}
+	seen := map[string]bool{}
+	for _, sk := range skills {
+		sk = strings.ToLower(strings.TrimSpace(sk))
+		if sk == "" || utf8.RuneCountInString(sk) > 50 {
+			fields["skills"] = "each skill must be 1-50 characters"
+			continue
+		}
+		if !seen[sk] {
+			seen[sk] = true
+			out = append(out, sk)
+		}
+	}
+	if len(out) > 30 {
+		fields["skills"] = "at most 30 skills"
+	}
+	return out
+}
+
+// CreateAgent adds a user to the tenant. Only roles agent, supervisor and
+// admin can be created (there is one owner). Errors: invalid_argument;
+// already_exists when the email is taken in this tenant.
+func (s *Service) CreateAgent(ctx context.Context, tenantID string, in AgentInput) (User, error) {
+	in.Email = strings.ToLower(strings.TrimSpace(in.Email))
+	in.Name = strings.TrimSpace(in.Name)
+	fields := map[string]string{}
+	if !validEmail(in.Email) {
+		fields["email"] = "must be a valid email address"
+	}
+	checkText(fields, "name", in.Name, 100)
+	checkPassword(fields, in.Password)
+	switch in.Role {
+	case RoleAgent, RoleSupervisor, RoleAdmin:
+	case "":
+		in.Role = RoleAgent
+	default:
+		fields["role"] = "must be agent, supervisor or admin"
+	}
+	skills := cleanSkills(fields, in.Skills)
+	maxc := 5
+	if in.MaxConcurrent != nil {
+		maxc = *in.MaxConcurrent
+		if maxc < 1 || maxc > 1000 {
+			fields["max_concurrent"] = "must be between 1 and 1000"
+		}
+	}
+	if len(fields) > 0 {
+		return User{}, kefu.Invalid(fields)
+	}
+	db, err := s.store.Tenant(tenantID)
+	if err != nil {
+		return User{}, err
+	}
+	hash, err := HashPassword(in.Password)
+	if err != nil {
+		return User{}, err
+	}
+	sk, _ := json.Marshal(skills)
+	now := s.now()
+	row := userRow{ID: NewID(), Email: in.Email, Name: in.Name, Role: in.Role, PasswordHash: hash, Skills: string(sk), MaxConcurrent: maxc, CreatedAt: now, UpdatedAt: now}
+	if err := db.WithContext(ctx).Create(&row).Error; err != nil {
+		if isUniqueViolation(err) {
+			return User{}, &kefu.Error{Code: kefu.EExists, Message: "a user with this email already exists", Fields: map[string]string{"email": "is taken"}}
+		}
+		return User{}, err
+	}
+	return row.user(), nil
+}
+
+// User returns one user of the tenant; not_found if there is none.
+func (s *Service) User(ctx context.Context, tenantID, userID string) (User, error) {
+	row, err := s.userRow(ctx, tenantID, "id = ?", userID)
+	return row.user(), err
+}
+
+func (s *Service) userRow(ctx context.Context, tenantID, where, arg string) (userRow, error) {
+	var row userRow
+	db, err := s.store.Tenant(tenantID)
+	if err != nil {
+		return row, err
+	}
+	err = db.WithContext(ctx).Where(where, arg).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return row, kefu.Errorf(kefu.ENotFound, "no such user")
+	}
+	return row, err
+}
+
+// Users lists the tenant's users, oldest first.
+func (s *Service) Users(ctx context.Context, tenantID string) ([]User, error) {
+	db, err := s.store.Tenant(tenantID)
+	if err != nil {
+		return nil, err
+	}
+	var rows []userRow
+	if err := db.WithContext(ctx).Order("created_at, id").Limit(5000).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make([]User, len(rows))
+	for i, r := range rows {
+		out[i] = r.user()
+	}
+	return out, nil
+}
+
+// AgentUpdate changes an agent; nil fields stay.
+type AgentUpdate struct {
+	Name          *string
+	Role          *string
+	Skills        *[]string
+	MaxConcurrent *int
+}
+
+// UpdateAgent changes an agent's name, role, skills or cap. The owner's role
+// cannot be changed.
+func (s *Service) UpdateAgent(ctx context.Context, tenantID, userID string, u AgentUpdate) (User, error) {
+	row, err := s.userRow(ctx, tenantID, "id = ?", userID)
+	if err != nil {
+		return User{}, err
+	}
+	fields := map[string]string{}
+	set := map[string]any{"updated_at": s.now()}
+	if u.Name != nil {
+		checkText(fields, "name", *u.Name, 100)
+		set["name"] = strings.TrimSpace(*u.Name)
+	}
+	if u.Role != nil {
+		switch {
+		case row.Role == RoleOwner && *u.Role != RoleOwner:
+			fields["role"] = "the owner's role cannot be changed"
+		case *u.Role == RoleAgent || *u.Role == RoleSupervisor || *u.Role == RoleAdmin || (*u.Role == RoleOwner && row.Role == RoleOwner):
+			set["role"] = *u.Role
+		default:
+			fields["role"] = "must be agent, supervisor or admin"
+		}
+	}
+	if u.Skills != nil {
+		b, _ := json.Marshal(cleanSkills(fields, *u.Skills))
+		set["skills"] = string(b)
+	}
+	if u.MaxConcurrent != nil {
+		if *u.MaxConcurrent < 1 || *u.MaxConcurrent > 1000 {
+			fields["max_concurrent"] = "must be between 1 and 1000"
+		}
+		set["max_concurrent"] = *u.MaxConcurrent
+	}
+	if len(fields) > 0 {
+		return User{}, kefu.Invalid(fields)
+	}
+	db, _ := s.store.Tenant(tenantID)
+	if err := db.WithContext(ctx).Model(&userRow{}).Where("id = ?", userID).Updates(set).Error; err != nil {
+		return User{}, fmt.Errorf("update agent: %w", err)
+	}
+	return s.User(ctx, tenantID, userID)
+}

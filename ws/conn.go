@@ -1,0 +1,267 @@
+package ws
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+
+	"github.com/coder/websocket"
+	"golang.org/x/time/rate"
+
+	"kefu"
+	"kefu/chat"
+	"kefu/tenants"
+)
+
+// item is one thing for a connection's writer: a ready frame, a message to
+// deliver in seq order, a conversation update, or a catch-up request.
+type item struct {
+	frame       []byte
+	msg         *chat.Message
+	conv        *chat.Conversation
+	catchup     string
+	since       int64
+	skipOwn     string // do not send to the principal with this id
+	skipSession string // do not send to this session
+}
+
+// conn is one WebSocket. The reader goroutine handles client frames; the
+// writer goroutine alone writes, and alone owns the per-conversation seq
+// cursors, so ordering and de-duplication need no lock.
+type conn struct {
+	srv       *Server
+	ws        *websocket.Conn
+	p         tenants.Principal
+	sessionID string
+	queue     chan item
+	limiter   *rate.Limiter
+	log       *slog.Logger
+
+	// cursors: conversation id → last seq written. Writer goroutine only.
+	cursors map[string]int64
+
+	subscribed map[string]struct{} // guarded by the hub shard lock
+
+	closeOnce sync.Once
+	done      chan struct{}
+	closeCode websocket.StatusCode
+	closeWhy  string
+}
+
+// enqueue never blocks: a socket that cannot keep up is closed with 1013 and
+// its client resumes by seq.
+func (c *conn) enqueue(it item) {
+	if it.skipOwn != "" && it.skipOwn == c.p.ID {
+		return
+	}
+	if it.skipSession != "" && it.skipSession == c.sessionID {
+		return
+	}
+	select {
+	case c.queue <- it:
+	case <-c.done:
+	default:
+		c.srv.metrics.slow.Inc()
+		c.close(websocket.StatusTryAgainLater, "slow consumer: reconnect and resume by seq")
+	}
+}
+
+func (c *conn) close(code websocket.StatusCode, why string) {
+	c.closeOnce.Do(func() {
+		c.closeCode, c.closeWhy = code, why
+		close(c.done)
+	})
+}
+
+func (c *conn) isVisitor() bool { return c.p.Kind == tenants.KindVisitor }
+
+// writer writes frames until the connection is done.
+func (c *conn) writer(ctx context.Context) {
+	for {
+		select {
+		case <-c.done:
+			return
+		case it := <-c.queue:
+			if err := c.handle(ctx, it); err != nil {
+				c.close(websocket.StatusInternalError, "write failed")
+				return
+			}
+		}
+	}
+}
+
+func (c *conn) write(ctx context.Context, b []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, c.srv.cfg.WriteTimeout)
+	defer cancel()
+	return c.ws.Write(ctx, websocket.MessageText, b)
+}
+
+func (c *conn) handle(ctx context.Context, it item) error {
+	switch {
+	case it.frame != nil:
+		return c.write(ctx, it.frame)
+	case it.msg != nil:
+		return c.deliver(ctx, it.msg)
+	case it.conv != nil:
+		if err := c.write(ctx, encode(conversationFrame{Type: "conversation.updated", Conversation: it.conv})); err != nil {
+			return err
+		}
+		// Newly assigned to this agent: send what they have not seen.
+		if !c.isVisitor() && it.conv.AssigneeID == c.p.ID {
+			if _, seen := c.cursors[it.conv.ID]; !seen {
+				return c.catchUp(ctx, it.conv.ID, 0)
+			}
+		}
+		return nil
+	case it.catchup != "":
+		return c.catchUp(ctx, it.catchup, it.since)
+	}
+	return nil
+}
+
+// deliver writes m if it is the next seq this socket needs; an old seq is
+// dropped, and a gap is filled from the store first.
+func (c *conn) deliver(ctx context.Context, m *chat.Message) error {
+	cur := c.cursors[m.ConversationID]
+	switch {
+	case m.Seq <= cur:
+		return nil
+	case m.Seq == cur+1:
+		c.cursors[m.ConversationID] = m.Seq
+		if m.Private && c.isVisitor() {
+			return nil // the visitor never sees notes; the seq is simply skipped
+		}
+		return c.write(ctx, encode(messageNewFrame{Type: "message.new", ConversationID: m.ConversationID, Seq: m.Seq, Message: m}))
+	default:
+		return c.catchUp(ctx, m.ConversationID, cur)
+	}
+}
+
+// catchUp writes every stored message after max(since, cursor), in order.
+func (c *conn) catchUp(ctx context.Context, convID string, since int64) error {
+	cur, ok := c.cursors[convID]
+	if !ok || since > cur {
+		cur = since
+	}
+	for {
+		msgs, err := c.srv.chat.MessagesAfter(ctx, c.p.TenantID, convID, cur, 200, c.isVisitor())
+		if err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			c.log.Warn("ws catch-up", "conversation_id", convID, "err", err)
+			c.cursors[convID] = cur
+			return nil
+		}
+		for i := range msgs {
+			m := &msgs[i]
+			cur = m.Seq
+			if err := c.write(ctx, encode(messageNewFrame{Type: "message.new", ConversationID: convID, Seq: m.Seq, Message: m})); err != nil {
+				return err
+			}
+		}
+		c.cursors[convID] = cur
+		if len(msgs) < 200 {
+			return nil
+		}
+	}
+}
+
+// reader handles client frames until the socket fails or closes.
+func (c *conn) reader(ctx context.Context) error {
+	for {
+		typ, data, err := c.ws.Read(ctx)
+		if err != nil {
+			return err
+		}
+		if typ != websocket.MessageText {
+			c.sendError("", kefu.EInvalid, "frames must be JSON text")
+			continue
+		}
+		c.srv.metrics.framesIn.Inc()
+		f, err := parseFrame(data)
+		if err != nil {
+			c.sendError("", kefu.EInvalid, "bad JSON: "+err.Error())
+			continue
+		}
+		c.dispatch(ctx, f)
+	}
+}
+
+func (c *conn) sendError(clientID, code, msg string) {
+	c.enqueue(item{frame: encode(errorFrame{Type: "error", ClientID: clientID, Code: code, Message: msg})})
+}
+
+func (c *conn) sendErr(clientID string, err error) {
+	if e, ok := kefu.AsError(err); ok {
+		c.sendError(clientID, e.Code, e.Message)
+		return
+	}
+	c.log.Error("ws request failed", "err", err)
+	c.sendError(clientID, kefu.EInternal, "internal error")
+}
+
+func (c *conn) dispatch(ctx context.Context, f inFrame) {
+	switch f.Type {
+	case "ping":
+		c.enqueue(item{frame: pongFrame})
+	case "message.send":
+		if !c.limiter.Allow() {
+			c.sendError(f.ClientID, kefu.ERateLimit, "sending too fast; slow down")
+			return
+		}
+		m, dup, err := c.srv.chat.Send(ctx, c.p, chat.SendInput{ConversationID: f.ConversationID, ClientID: f.ClientID, Body: f.Body, Private: f.Private})
+		if err != nil {
+			c.sendErr(f.ClientID, err)
+			return
+		}
+		c.srv.metrics.messagesIn.Inc()
+		c.enqueue(item{frame: encode(ackFrame{Type: "ack", ClientID: f.ClientID, ConversationID: m.ConversationID, Seq: m.Seq, MessageID: m.ID, Duplicate: dup})})
+	case "read":
+		if _, err := c.srv.chat.MarkRead(ctx, c.p, f.ConversationID, f.Seq); err != nil {
+			c.sendErr("", err)
+		}
+	case "typing":
+		if !c.limiter.Allow() {
+			return
+		}
+		if err := c.srv.chat.Typing(ctx, c.p, f.ConversationID, f.State, c.sessionID); err != nil {
+			c.sendErr("", err)
+		}
+	case "presence":
+		if c.p.Kind != tenants.KindUser {
+			c.sendError("", kefu.EDenied, "only users have presence")
+			return
+		}
+		if err := c.srv.chat.SetPresence(ctx, c.p, f.Status, c.sessionID); err != nil {
+			c.sendErr("", err)
+			return
+		}
+		c.enqueue(item{frame: encode(presenceFrame{Type: "presence", UserID: c.p.ID, Status: f.Status})})
+	case "subscribe", "unsubscribe":
+		if c.p.Kind != tenants.KindUser {
+			c.sendError("", kefu.EDenied, "only users open conversations")
+			return
+		}
+		if _, err := c.srv.chat.Conversation(ctx, c.p, f.ConversationID); err != nil {
+			c.sendErr("", err)
+			return
+		}
+		c.srv.hub.subscribe(c, f.ConversationID, f.Type == "subscribe")
+		if f.Type == "subscribe" {
+			c.enqueue(item{catchup: f.ConversationID, since: f.sinceSeq()})
+		}
+	case "hello":
+		c.sendError("", kefu.EInvalid, "already authenticated")
+	default:
+		c.sendError("", kefu.EInvalid, "unknown frame type "+quote(f.Type))
+	}
+}
+
+func quote(s string) string {
+	if len(s) > 40 {
+		s = s[:40]
+	}
+	return `"` + s + `"`
+}
+

@@ -1,0 +1,122 @@
+// Package ws is Kefu's WebSocket edge: it authenticates the first frame,
+// keeps one reader and one writer goroutine per connection, and delivers
+// what the chat service publishes on the bus to the sockets interested in it,
+// exactly once per seq and in order, catching up from the store when a
+// socket has missed something.
+package ws
+
+import (
+	"encoding/json"
+
+	"kefu/chat"
+)
+
+// inFrame is any client frame; which fields matter depends on Type.
+type inFrame struct {
+	Type           string           `json:"type"`
+	Token          string           `json:"token"`
+	Since          json.RawMessage  `json:"since"`
+	ClientID       string           `json:"client_id"`
+	ConversationID string           `json:"conversation_id"`
+	Body           string           `json:"body"`
+	Private        bool             `json:"private"`
+	Seq            int64            `json:"seq"`
+	State          bool             `json:"state"`
+	Status         string           `json:"status"`
+}
+
+type principalOut struct {
+	Type string `json:"type"`
+	ID   string `json:"id"`
+	Role string `json:"role,omitempty"`
+}
+
+type welcomeFrame struct {
+	Type          string              `json:"type"`
+	SessionID     string              `json:"session_id"`
+	Principal     principalOut        `json:"principal"`
+	Conversations []chat.Conversation `json:"conversations"`
+}
+
+type ackFrame struct {
+	Type           string `json:"type"`
+	ClientID       string `json:"client_id"`
+	ConversationID string `json:"conversation_id"`
+	Seq            int64  `json:"seq"`
+	MessageID      string `json:"message_id"`
+	Duplicate      bool   `json:"duplicate,omitempty"`
+}
+
+type messageNewFrame struct {
+	Type           string        `json:"type"`
+	ConversationID string        `json:"conversation_id"`
+	Seq            int64         `json:"seq"`
+	Message        *chat.Message `json:"message"`
+}
+
+type conversationFrame struct {
+	Type         string             `json:"type"`
+	Conversation *chat.Conversation `json:"conversation"`
+}
+
+type readFrame struct {
+	Type           string       `json:"type"`
+	ConversationID string       `json:"conversation_id"`
+	Reader         *chat.Reader `json:"reader,omitempty"`
+	Seq            int64        `json:"seq"`
+}
+
+type typingFrame struct {
+	Type           string       `json:"type"`
+	ConversationID string       `json:"conversation_id"`
+	Author         *chat.Reader `json:"author"`
+	State          bool         `json:"state"`
+}
+
+type presenceFrame struct {
+	Type   string `json:"type"`
+	UserID string `json:"user_id,omitempty"`
+	Status string `json:"status"`
+}
+
+type errorFrame struct {
+	Type     string `json:"type"`
+	ClientID string `json:"client_id,omitempty"`
+	Code     string `json:"code"`
+	Message  string `json:"message"`
+}
+
+func encode(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only our own frame types are encoded
+	}
+	return b
+}
+
+var pongFrame = []byte(`{"type":"pong"}`)
+
+// parseFrame decodes a client frame.
+func parseFrame(data []byte) (inFrame, error) {
+	var f inFrame
+	err := json.Unmarshal(data, &f)
+	return f, err
+}
+
+// sinceMap is hello's since: conversation id → last seq seen.
+func (f inFrame) sinceMap() map[string]int64 {
+	m := map[string]int64{}
+	if len(f.Since) > 0 {
+		_ = json.Unmarshal(f.Since, &m)
+	}
+	return m
+}
+
+// sinceSeq is subscribe's since: the last seq seen.
+func (f inFrame) sinceSeq() int64 {
+	var n int64
+	if len(f.Since) > 0 {
+		_ = json.Unmarshal(f.Since, &n)
+	}
+	return max(n, 0)
+}

@@ -1,0 +1,193 @@
+package ws
+
+import (
+	"hash/fnv"
+	"sync"
+
+	"kefu/chat"
+	"kefu/tenants"
+)
+
+const shardCount = 64
+
+// Hub indexes this node's connections by tenant, so delivering an event
+// touches only the sockets that want it. It is split into shards by tenant,
+// each with its own lock: no lock is crossed by every tenant's traffic.
+type Hub struct {
+	shards [shardCount]shard
+}
+
+type shard struct {
+	mu      sync.RWMutex
+	tenants map[string]*tenantIndex
+}
+
+type connSet map[*conn]struct{}
+
+type tenantIndex struct {
+	visitors map[string]connSet // visitor id → sockets
+	users    map[string]connSet // user id → sockets
+	staff    connSet            // supervisors, admins, owners
+	subs     map[string]connSet // conversation id → sockets that opened it
+	count    int
+}
+
+// NewHub returns an empty hub.
+func NewHub() *Hub {
+	h := &Hub{}
+	for i := range h.shards {
+		h.shards[i].tenants = map[string]*tenantIndex{}
+	}
+	return h
+}
+
+func (h *Hub) shard(tenant string) *shard {
+	f := fnv.New32a()
+	f.Write([]byte(tenant))
+	return &h.shards[f.Sum32()%shardCount]
+}
+
+func add(m map[string]connSet, k string, c *conn) {
+	s := m[k]
+	if s == nil {
+		s = connSet{}
+		m[k] = s
+	}
+	s[c] = struct{}{}
+}
+
+func remove(m map[string]connSet, k string, c *conn) {
+	if s := m[k]; s != nil {
+		delete(s, c)
+		if len(s) == 0 {
+			delete(m, k)
+		}
+	}
+}
+
+func (h *Hub) register(c *conn) {
+	sh := h.shard(c.p.TenantID)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	ti := sh.tenants[c.p.TenantID]
+	if ti == nil {
+		ti = &tenantIndex{visitors: map[string]connSet{}, users: map[string]connSet{}, staff: connSet{}, subs: map[string]connSet{}}
+		sh.tenants[c.p.TenantID] = ti
+	}
+	ti.count++
+	if c.p.Kind == tenants.KindVisitor {
+		add(ti.visitors, c.p.ID, c)
+		return
+	}
+	add(ti.users, c.p.ID, c)
+	if tenants.IsStaff(c.p.Role) {
+		ti.staff[c] = struct{}{}
+	}
+}
+
+func (h *Hub) unregister(c *conn) {
+	sh := h.shard(c.p.TenantID)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	ti := sh.tenants[c.p.TenantID]
+	if ti == nil {
+		return
+	}
+	remove(ti.visitors, c.p.ID, c)
+	remove(ti.users, c.p.ID, c)
+	delete(ti.staff, c)
+	for conv := range c.subscribed {
+		remove(ti.subs, conv, c)
+	}
+	ti.count--
+	if ti.count == 0 {
+		delete(sh.tenants, c.p.TenantID)
+	}
+}
+
+// subscribe makes c receive conv's messages (a user opened it). c.subscribed
+// is guarded by the shard lock.
+func (h *Hub) subscribe(c *conn, conv string, on bool) {
+	sh := h.shard(c.p.TenantID)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	ti := sh.tenants[c.p.TenantID]
+	if ti == nil {
+		return
+	}
+	if on {
+		add(ti.subs, conv, c)
+		c.subscribed[conv] = struct{}{}
+	} else {
+		remove(ti.subs, conv, c)
+		delete(c.subscribed, conv)
+	}
+}
+
+// Count is the number of open connections on this node.
+func (h *Hub) Count() int {
+	n := 0
+	for i := range h.shards {
+		sh := &h.shards[i]
+		sh.mu.RLock()
+		for _, ti := range sh.tenants {
+			n += ti.count
+		}
+		sh.mu.RUnlock()
+	}
+	return n
+}
+
+// dispatch hands an event to the sockets that want it. It never blocks: a
+// socket whose queue is full is dropped and resumes by seq.
+func (h *Hub) dispatch(e chat.Event) {
+	sh := h.shard(e.TenantID)
+	sh.mu.RLock()
+	ti := sh.tenants[e.TenantID]
+	if ti == nil {
+		sh.mu.RUnlock()
+		return
+	}
+	targets := make(connSet, 4)
+	put := func(s connSet) {
+		for c := range s {
+			targets[c] = struct{}{}
+		}
+	}
+	participants := func() {
+		if e.VisitorID != "" {
+			put(ti.visitors[e.VisitorID])
+		}
+		if e.AssigneeID != "" {
+			put(ti.users[e.AssigneeID])
+		}
+		put(ti.subs[e.ConversationID])
+	}
+	var it item
+	switch e.Kind {
+	case chat.EventMessage:
+		participants()
+		it = item{msg: e.Message}
+	case chat.EventConversation:
+		participants()
+		put(ti.staff)
+		if e.PrevAssigneeID != "" {
+			put(ti.users[e.PrevAssigneeID])
+		}
+		it = item{conv: e.Conversation}
+	case chat.EventRead:
+		participants()
+		it = item{frame: encode(readFrame{Type: "read", ConversationID: e.ConversationID, Reader: e.Reader, Seq: e.Seq})}
+	case chat.EventTyping:
+		participants()
+		it = item{frame: encode(typingFrame{Type: "typing", ConversationID: e.ConversationID, Author: e.Reader, State: e.State}), skipOwn: e.Reader.ID}
+	case chat.EventPresence:
+		put(ti.staff)
+		put(ti.users[e.UserID])
+		it = item{frame: encode(presenceFrame{Type: "presence", UserID: e.UserID, Status: e.Status}), skipSession: e.Origin}
+	}
+	sh.mu.RUnlock()
+	for c := range targets {
+		c.enqueue(it)
+	}
+}

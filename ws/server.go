@@ -1,0 +1,356 @@
+package ws
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
+
+	"kefu"
+	"kefu/chat"
+	"kefu/tenants"
+)
+
+// Config configures the WebSocket server.
+type Config struct {
+	ReadLimit    int64         // largest client frame; over it the socket closes with 1009
+	WriteTimeout time.Duration // per frame
+	PingInterval time.Duration // keepalive; a peer that misses a pong is gone
+	HelloTimeout time.Duration // the first frame must come within this
+	QueueSize    int           // frames a socket may have waiting before it is dropped
+	PublicURL    string        // the server's own origin, always allowed
+	SendRate     rate.Limit    // message.send per second per socket
+	SendBurst    int
+}
+
+func (c *Config) defaults() {
+	if c.ReadLimit == 0 {
+		c.ReadLimit = 64 << 10
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = 10 * time.Second
+	}
+	if c.PingInterval == 0 {
+		c.PingInterval = 25 * time.Second
+	}
+	if c.HelloTimeout == 0 {
+		c.HelloTimeout = 10 * time.Second
+	}
+	if c.QueueSize == 0 {
+		c.QueueSize = 512
+	}
+	if c.SendRate == 0 {
+		c.SendRate = 20
+	}
+	if c.SendBurst == 0 {
+		c.SendBurst = 40
+	}
+}
+
+// Server serves /ws.
+type Server struct {
+	cfg     Config
+	chat    *chat.Service
+	tenants *tenants.Service
+	hub     *Hub
+	log     *slog.Logger
+	metrics *metrics
+	unsub   func()
+
+	mu       sync.Mutex
+	draining bool
+	wg       sync.WaitGroup
+	conns    map[*conn]struct{}
+}
+
+type metrics struct {
+	conns      prometheus.GaugeFunc
+	framesIn   prometheus.Counter
+	messagesIn prometheus.Counter
+	slow       prometheus.Counter
+}
+
+// NewServer returns the WebSocket server and subscribes it to the bus.
+func NewServer(cfg Config, c *chat.Service, log *slog.Logger, reg prometheus.Registerer) *Server {
+	cfg.defaults()
+	s := &Server{cfg: cfg, chat: c, tenants: c.Tenants(), hub: NewHub(), log: log, conns: map[*conn]struct{}{}}
+	s.metrics = &metrics{
+		conns:      prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "kefu_ws_connections", Help: "Open WebSocket connections on this node."}, func() float64 { return float64(s.hub.Count()) }),
+		framesIn:   prometheus.NewCounter(prometheus.CounterOpts{Name: "kefu_ws_frames_in_total", Help: "Client frames received."}),
+		messagesIn: prometheus.NewCounter(prometheus.CounterOpts{Name: "kefu_ws_messages_in_total", Help: "Messages sent over WebSockets and acked."}),
+		slow:       prometheus.NewCounter(prometheus.CounterOpts{Name: "kefu_ws_slow_consumers_total", Help: "Sockets dropped because they could not keep up."}),
+	}
+	if reg != nil {
+		reg.MustRegister(s.metrics.conns, s.metrics.framesIn, s.metrics.messagesIn, s.metrics.slow)
+	}
+	s.unsub = c.Bus().Subscribe(s.hub.dispatch)
+	return s
+}
+
+// Count is the number of open sockets.
+func (s *Server) Count() int { return s.hub.Count() }
+
+func newSessionID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// ServeHTTP upgrades and runs one connection.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	if s.draining {
+		s.mu.Unlock()
+		http.Error(w, `{"error":{"code":"unavailable","message":"server is shutting down"}}`, http.StatusServiceUnavailable)
+		return
+	}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer s.wg.Done()
+
+	origin := r.Header.Get("Origin")
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		InsecureSkipVerify: true, // Origin is checked against the tenant's list after hello
+		CompressionMode:    websocket.CompressionDisabled,
+	})
+	if err != nil {
+		return
+	}
+	ws.SetReadLimit(s.cfg.ReadLimit)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	p, hello, err := s.hello(ctx, ws)
+	if err != nil {
+		code, msg := kefu.EAuth, "the first frame must be hello with a valid token"
+		if e, ok := kefu.AsError(err); ok {
+			code, msg = e.Code, e.Message
+		}
+		if websocket.CloseStatus(err) == -1 {
+			wctx, wcancel := context.WithTimeout(ctx, time.Second)
+			_ = ws.Write(wctx, websocket.MessageText, encode(errorFrame{Type: "error", Code: code, Message: msg}))
+			wcancel()
+			ws.Close(websocket.StatusPolicyViolation, msg)
+		}
+		return
+	}
+	if !s.originAllowed(ctx, r, origin, p.TenantID) {
+		wctx, wcancel := context.WithTimeout(ctx, time.Second)
+		_ = ws.Write(wctx, websocket.MessageText, encode(errorFrame{Type: "error", Code: kefu.EDenied, Message: "origin not allowed for this workspace"}))
+		wcancel()
+		ws.Close(websocket.StatusPolicyViolation, "origin not allowed")
+		return
+	}
+	c := &conn{
+		srv: s, ws: ws, p: p, sessionID: newSessionID(),
+		queue:   make(chan item, s.cfg.QueueSize),
+		limiter: rate.NewLimiter(s.cfg.SendRate, s.cfg.SendBurst),
+		log:     s.log.With("tenant_id", p.TenantID, "principal", p.Kind+":"+p.ID),
+		cursors: map[string]int64{}, subscribed: map[string]struct{}{},
+		done: make(chan struct{}),
+	}
+	if err := s.start(ctx, c, hello); err != nil {
+		ws.Close(websocket.StatusInternalError, "could not start session")
+		c.log.Error("ws start", "err", err)
+		return
+	}
+	s.run(ctx, cancel, c)
+}
+
+// hello reads and verifies the first frame.
+func (s *Server) hello(ctx context.Context, ws *websocket.Conn) (tenants.Principal, inFrame, error) {
+	hctx, cancel := context.WithTimeout(ctx, s.cfg.HelloTimeout)
+	defer cancel()
+	typ, data, err := ws.Read(hctx)
+	if err != nil {
+		return tenants.Principal{}, inFrame{}, err
+	}
+	f, err := parseFrame(data)
+	if typ != websocket.MessageText || err != nil || f.Type != "hello" {
+		return tenants.Principal{}, f, kefu.Errorf(kefu.EAuth, "the first frame must be hello")
+	}
+	p, err := s.tenants.Authenticate(hctx, f.Token)
+	if err != nil {
+		return p, f, err
+	}
+	if p.Kind == tenants.KindAPIKey {
+		return p, f, kefu.Errorf(kefu.EAuth, "API keys cannot open sockets; use a user or visitor token")
+	}
+	return p, f, nil
+}
+
+// originAllowed: no Origin (not a browser), the server's own origin, or —
+// when the tenant lists origins — one of those; an empty list allows any
+// site to embed the widget.
+func (s *Server) originAllowed(ctx context.Context, r *http.Request, origin, tenantID string) bool {
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	if s.cfg.PublicURL != "" && strings.EqualFold(strings.TrimRight(s.cfg.PublicURL, "/"), origin) {
+		return true
+	}
+	t, err := s.tenants.Tenant(ctx, tenantID)
+	if err != nil {
+		return false
+	}
+	if len(t.AllowedOrigins) == 0 {
+		return true
+	}
+	for _, o := range t.AllowedOrigins {
+		if strings.EqualFold(o, origin) {
+			return true
+		}
+	}
+	return false
+}
+
+// start sends welcome, registers the socket, and queues the catch-up of
+// every conversation the client follows. Registering before the catch-up is
+// read means nothing committed in between is missed; the writer's cursors
+// drop what arrives twice.
+func (s *Server) start(ctx context.Context, c *conn, hello inFrame) error {
+	var (
+		convs []chat.Conversation
+		err   error
+	)
+	switch {
+	case c.isVisitor():
+		convs, err = s.chat.VisitorConversations(ctx, c.p)
+	case tenants.IsStaff(c.p.Role):
+		convs, _, err = s.chat.Conversations(ctx, c.p, chat.ListFilter{OpenOnly: true, Limit: 200})
+	default:
+		convs, _, err = s.chat.Conversations(ctx, c.p, chat.ListFilter{OpenOnly: true, Assignee: "me", Limit: 200})
+	}
+	if err != nil {
+		return err
+	}
+	welcome := welcomeFrame{Type: "welcome", SessionID: c.sessionID, Principal: principalOut{Type: "user", ID: c.p.ID, Role: c.p.Role}, Conversations: convs}
+	if c.isVisitor() {
+		welcome.Principal = principalOut{Type: "visitor", ID: c.p.ID}
+	}
+	if welcome.Conversations == nil {
+		welcome.Conversations = []chat.Conversation{}
+	}
+	c.queue <- item{frame: encode(welcome)}
+	if c.p.Kind == tenants.KindUser {
+		s.chat.UserConnected(c.p)
+	}
+	s.hub.register(c)
+	s.mu.Lock()
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+
+	since := hello.sinceMap()
+	follow := map[string]bool{}
+	for _, cv := range convs {
+		if c.isVisitor() || cv.AssigneeID == c.p.ID {
+			follow[cv.ID] = true
+		}
+	}
+	for id := range since {
+		if follow[id] || len(follow) > 500 {
+			continue
+		}
+		if _, err := s.chat.Conversation(ctx, c.p, id); err != nil {
+			continue // not theirs: ignored, like an unknown id
+		}
+		follow[id] = true
+		if !c.isVisitor() {
+			s.hub.subscribe(c, id, true)
+		}
+	}
+	for id := range follow {
+		c.enqueue(item{catchup: id, since: max(since[id], 0)})
+	}
+	return nil
+}
+
+// run pumps the socket until it ends, then cleans up.
+func (s *Server) run(ctx context.Context, cancel context.CancelFunc, c *conn) {
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() { defer wg.Done(); c.writer(ctx) }()
+	go func() { defer wg.Done(); s.keepalive(ctx, c) }()
+	go func() {
+		defer wg.Done()
+		err := c.reader(ctx)
+		switch {
+		case websocket.CloseStatus(err) == websocket.StatusMessageTooBig:
+			c.close(websocket.StatusMessageTooBig, "frame too large")
+		case errors.Is(err, context.Canceled):
+		default:
+			c.close(websocket.StatusNormalClosure, "")
+		}
+	}()
+	<-c.done
+	// Closing the socket ends the reader; cancelling ends the writer's waits.
+	if c.closeCode != 0 && c.closeCode != websocket.StatusMessageTooBig {
+		c.ws.Close(c.closeCode, c.closeWhy)
+	}
+	cancel()
+	c.ws.CloseNow()
+	wg.Wait()
+	s.hub.unregister(c)
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	if c.p.Kind == tenants.KindUser {
+		s.chat.UserDisconnected(c.p)
+	}
+}
+
+// keepalive pings the peer; one that does not answer in time is closed.
+func (s *Server) keepalive(ctx context.Context, c *conn) {
+	t := time.NewTicker(s.cfg.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-t.C:
+			pctx, cancel := context.WithTimeout(ctx, s.cfg.PingInterval)
+			err := c.ws.Ping(pctx)
+			cancel()
+			if err != nil {
+				c.close(websocket.StatusGoingAway, "ping timeout")
+				return
+			}
+		}
+	}
+}
+
+// Drain stops accepting sockets and closes the open ones with 1001 so their
+// clients reconnect (to another node); it returns when they are gone or ctx
+// ends.
+func (s *Server) Drain(ctx context.Context) {
+	s.mu.Lock()
+	s.draining = true
+	for c := range s.conns {
+		c.close(websocket.StatusGoingAway, "server shutting down")
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+	s.unsub()
+}
