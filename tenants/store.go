@@ -74,7 +74,12 @@ type Options struct {
 	DataDir     string
 	MaxConns    int
 	Logger      *slog.Logger
+	// PlatformSchema names the PostgreSQL schema of the platform tables
+	// (default "platform"); tests give each run its own.
+	PlatformSchema string
 }
+
+var identPattern = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 
 // Open connects to the database and migrates the platform tables.
 func Open(ctx context.Context, o Options) (*Store, error) {
@@ -114,7 +119,14 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 			pool.Close()
 			return nil, fmt.Errorf("connect postgres: %w", err)
 		}
-		s.platform, err = s.pgHandle("platform")
+		if o.PlatformSchema == "" {
+			o.PlatformSchema = "platform"
+		}
+		if !identPattern.MatchString(o.PlatformSchema) {
+			pool.Close()
+			return nil, fmt.Errorf("bad platform schema name %q", o.PlatformSchema)
+		}
+		s.platform, err = s.pgHandle(o.PlatformSchema)
 		if err != nil {
 			return nil, err
 		}

@@ -13,16 +13,16 @@ import (
 
 // inFrame is any client frame; which fields matter depends on Type.
 type inFrame struct {
-	Type           string           `json:"type"`
-	Token          string           `json:"token"`
-	Since          json.RawMessage  `json:"since"`
-	ClientID       string           `json:"client_id"`
-	ConversationID string           `json:"conversation_id"`
-	Body           string           `json:"body"`
-	Private        bool             `json:"private"`
-	Seq            int64            `json:"seq"`
-	State          bool             `json:"state"`
-	Status         string           `json:"status"`
+	Type           string          `json:"type"`
+	Token          string          `json:"token"`
+	Since          json.RawMessage `json:"since"`
+	ClientID       string          `json:"client_id"`
+	ConversationID string          `json:"conversation_id"`
+	Body           string          `json:"body"`
+	Private        bool            `json:"private"`
+	Seq            int64           `json:"seq"`
+	State          bool            `json:"state"`
+	Status         string          `json:"status"`
 }
 
 type principalOut struct {

@@ -1,0 +1,274 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"kefu/api"
+	"kefu/chat"
+	"kefu/tenants"
+	"kefu/tenants/tenantstest"
+	"kefu/ws"
+)
+
+// app is the whole server over one backend, behind a real HTTP listener.
+type app struct {
+	t   *testing.T
+	srv *httptest.Server
+	url string
+}
+
+func newApp(t *testing.T, store *tenants.Store) *app {
+	t.Helper()
+	log := slog.New(slog.DiscardHandler)
+	reg := prometheus.NewRegistry()
+	ten := tenants.NewService(store, tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef")})
+	bus := chat.NewLocalBus()
+	c := chat.NewService(chat.Config{Tenants: ten, Bus: bus, Logger: log, Registry: reg})
+	wsSrv := ws.NewServer(ws.Config{}, c, log, reg)
+	h := api.New(api.Config{Tenants: ten, Chat: c, Logger: log, WS: wsSrv, Gatherer: reg, AuthPerMinute: 10000,
+		Ready: func(ctx context.Context) error { return store.Ping(ctx) }})
+	srv := httptest.NewServer(h.Handler())
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		wsSrv.Drain(ctx)
+		srv.Close()
+	})
+	return &app{t: t, srv: srv, url: srv.URL}
+}
+
+// forEachBackend runs fn against an app on SQLite and, when configured, on
+// PostgreSQL.
+func forEachBackend(t *testing.T, fn func(t *testing.T, a *app)) {
+	for _, b := range tenantstest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) { fn(t, newApp(t, b.Store)) })
+	}
+}
+
+type resp struct {
+	Status int
+	Header http.Header
+	Body   map[string]any
+	Raw    string
+}
+
+func (r resp) errCode() string {
+	e, _ := r.Body["error"].(map[string]any)
+	s, _ := e["code"].(string)
+	return s
+}
+
+func (r resp) field(name string) string {
+	e, _ := r.Body["error"].(map[string]any)
+	f, _ := e["fields"].(map[string]any)
+	s, _ := f[name].(string)
+	return s
+}
+
+func (r resp) str(path ...string) string {
+	var v any = r.Body
+	for _, p := range path {
+		m, _ := v.(map[string]any)
+		v = m[p]
+	}
+	switch x := v.(type) {
+	case string:
+		return x
+	case float64:
+		return fmt.Sprint(int64(x))
+	case nil:
+		return ""
+	default:
+		return fmt.Sprint(x)
+	}
+}
+
+// do sends a request; body may be a string (sent raw) or a value (as JSON).
+func (a *app) do(method, path, token string, body any) resp {
+	a.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, _ := json.Marshal(b)
+		rd = bytes.NewReader(j)
+	}
+	req, _ := http.NewRequest(method, a.url+path, rd)
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		a.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	r := resp{Status: res.StatusCode, Header: res.Header, Raw: string(raw)}
+	_ = json.Unmarshal(raw, &r.Body)
+	return r
+}
+
+func (a *app) must(want int, method, path, token string, body any) resp {
+	a.t.Helper()
+	r := a.do(method, path, token, body)
+	if r.Status != want {
+		a.t.Fatalf("%s %s: status %d, want %d: %s", method, path, r.Status, want, r.Raw)
+	}
+	return r
+}
+
+// business is a signed-up tenant with its owner's token.
+type business struct {
+	tenantID, slug, widgetKey string
+	ownerID, token            string
+}
+
+var seq int
+
+func (a *app) signup(name string) business {
+	a.t.Helper()
+	seq++
+	company := fmt.Sprintf("%s %d %s", name, seq, tenants.NewID()[24:])
+	r := a.must(201, "POST", "/api/v1/signup", "", map[string]any{"company": company, "email": "owner@example.com", "password": "password1", "name": "Olga"})
+	return business{tenantID: r.str("tenant", "id"), slug: r.str("tenant", "slug"), widgetKey: r.str("tenant", "widget_key"), ownerID: r.str("user", "id"), token: r.str("token")}
+}
+
+func (a *app) visitor(widgetKey string) (id, token string) {
+	a.t.Helper()
+	r := a.must(201, "POST", "/api/v1/widget/sessions", "", map[string]any{"widget_key": widgetKey, "visitor": map[string]any{"name": "Vera", "email": "vera@example.com", "attributes": map[string]any{"plan": "pro"}}})
+	return r.str("visitor_id"), r.str("visitor_token")
+}
+
+// wsClient is a test WebSocket client: a reader goroutine feeds frames into
+// a channel; expect waits for a frame of a type, keeping the others.
+type wsClient struct {
+	t      *testing.T
+	c      *websocket.Conn
+	frames chan map[string]any
+	closed chan error
+	seen   []map[string]any
+}
+
+func (a *app) dial(t *testing.T) *wsClient {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(a.url, "http")+"/ws", &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {a.url}}})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	c.SetReadLimit(1 << 20)
+	w := &wsClient{t: t, c: c, frames: make(chan map[string]any, 1000), closed: make(chan error, 1)}
+	go func() {
+		for {
+			_, data, err := c.Read(context.Background())
+			if err != nil {
+				w.closed <- err
+				close(w.frames)
+				return
+			}
+			var f map[string]any
+			_ = json.Unmarshal(data, &f)
+			w.frames <- f
+		}
+	}()
+	t.Cleanup(func() { c.CloseNow() })
+	return w
+}
+
+func (a *app) connect(t *testing.T, token string, since map[string]int64) *wsClient {
+	t.Helper()
+	w := a.dial(t)
+	w.send(map[string]any{"type": "hello", "token": token, "since": since})
+	w.expect("welcome")
+	return w
+}
+
+func (w *wsClient) send(v any) {
+	w.t.Helper()
+	b, _ := json.Marshal(v)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := w.c.Write(ctx, websocket.MessageText, b); err != nil {
+		w.t.Fatalf("ws write: %v", err)
+	}
+}
+
+func (w *wsClient) sendRaw(b []byte) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return w.c.Write(ctx, websocket.MessageText, b)
+}
+
+// expect returns the next frame of type typ within 5 s.
+func (w *wsClient) expect(typ string) map[string]any {
+	w.t.Helper()
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case f, ok := <-w.frames:
+			if !ok {
+				w.t.Fatalf("socket closed while waiting for %s", typ)
+			}
+			w.seen = append(w.seen, f)
+			if f["type"] == typ {
+				return f
+			}
+		case <-timeout:
+			w.t.Fatalf("no %s frame within 5s; saw %v", typ, w.seen)
+		}
+	}
+}
+
+// quiet asserts no frame of type typ arrives within d.
+func (w *wsClient) quiet(typ string, d time.Duration) {
+	w.t.Helper()
+	timeout := time.After(d)
+	for {
+		select {
+		case f, ok := <-w.frames:
+			if !ok {
+				return
+			}
+			if f["type"] == typ {
+				w.t.Fatalf("unexpected %s frame: %v", typ, f)
+			}
+		case <-timeout:
+			return
+		}
+	}
+}
+
+func (w *wsClient) closeErr() error {
+	w.t.Helper()
+	select {
+	case err := <-w.closed:
+		return err
+	case <-time.After(5 * time.Second):
+		w.t.Fatal("socket still open after 5s")
+		return nil
+	}
+}
+
+func num(v any) int64 {
+	f, _ := v.(float64)
+	return int64(f)
+}
