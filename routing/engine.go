@@ -1,0 +1,313 @@
+package routing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/expr-lang/expr/vm"
+)
+
+// Events that enter a flow at start.
+const (
+	EventConversationCreated = "conversation.created"
+	EventMessageCreated      = "message.created"
+	EventAgentOffline        = "agent.offline"
+	EventConversationIdle    = "conversation.idle"
+)
+
+// Actions a run ends with.
+const (
+	ActionAssign = "assign" // AgentID takes the conversation
+	ActionQueue  = "queue"  // it waits (Waiting names the node, TimeoutSeconds its deadline)
+	ActionEnd    = "end"    // the bot is done; the conversation stays with the bot
+)
+
+// MaxSteps bounds one walk of a flow.
+const MaxSteps = 100
+
+// Input is an event a flow runs on.
+type Input struct {
+	Event        string
+	Visitor      VisitorEnv
+	Message      MessageEnv
+	Conversation ConversationEnv
+	At           time.Time
+	// ResumeFrom, when set, re-enters a waiting node by its label (a queue
+	// or assign node taking "timeout") instead of starting at start.
+	ResumeFrom  string
+	ResumeLabel string
+}
+
+// AssignRequest is what an assign node asks for.
+type AssignRequest struct {
+	Strategy string
+	Team     string
+	Skills   []string
+}
+
+// Services are the side effects a run may have. Simulation passes an
+// implementation without side effects.
+type Services interface {
+	// AnswerFAQ returns an answer to text, or ok=false.
+	AnswerFAQ(ctx context.Context, text string) (answer string, ok bool, err error)
+	// AskLLM asks the tenant's model under the node's deadline; ok=false hands off.
+	AskLLM(ctx context.Context, in Input, timeout time.Duration, fallback string) (answer string, ok bool, err error)
+	// CallWebhook posts the event to url.
+	CallWebhook(ctx context.Context, url string, in Input, timeout time.Duration) error
+	// Assign picks (and, outside simulation, reserves) an agent; ok=false when
+	// nobody can take the conversation now.
+	Assign(ctx context.Context, req AssignRequest) (agentID, agentName string, ok bool, err error)
+}
+
+// Step is one line of a run's trace.
+type Step struct {
+	Node    string `json:"node"`
+	Type    string `json:"type"`
+	Outcome string `json:"outcome"`
+	Detail  string `json:"detail"`
+}
+
+// Result is what a run decided.
+type Result struct {
+	Action         string         `json:"action"`
+	AgentID        string         `json:"agent_id,omitempty"`
+	AgentName      string         `json:"agent_name,omitempty"`
+	Team           string         `json:"team,omitempty"`
+	Replies        []string       `json:"replies"`
+	Tags           []string       `json:"tags,omitempty"`
+	Set            map[string]any `json:"set,omitempty"`
+	Waiting        string         `json:"waiting,omitempty"`
+	TimeoutSeconds int            `json:"timeout_seconds,omitempty"`
+	Trace          []Step         `json:"trace"`
+}
+
+// Run walks the flow for one event. It never fails: a node that errors
+// takes its error branch, or the run ends in the queue, so no conversation
+// is ever lost to a broken flow.
+func (p *Program) Run(ctx context.Context, in Input, svc Services) Result {
+	if in.At.IsZero() {
+		in.At = time.Now()
+	}
+	env := Env{Visitor: in.Visitor, Message: in.Message, Conversation: in.Conversation, Now: NewNow(in.At)}
+	if env.Visitor.Attributes == nil {
+		env.Visitor.Attributes = map[string]any{}
+	}
+	r := Result{Replies: []string{}, Trace: []Step{}}
+	step := func(n *cnode, outcome, detail string) {
+		r.Trace = append(r.Trace, Step{Node: n.ID, Type: n.Type, Outcome: outcome, Detail: detail})
+	}
+	queue := func(n *cnode, why string) Result {
+		r.Action = ActionQueue
+		if n != nil && waits(n.Type) {
+			r.Waiting = n.ID
+			if n.Type == NodeQueue {
+				r.TimeoutSeconds = n.queue.TimeoutSeconds
+			} else {
+				r.TimeoutSeconds = n.assign.TimeoutSeconds
+			}
+		}
+		if why != "" {
+			r.Trace = append(r.Trace, Step{Node: "", Type: NodeQueue, Outcome: "queue", Detail: why})
+		}
+		return r
+	}
+
+	id := p.start
+	if in.ResumeFrom != "" {
+		n, ok := p.nodes[in.ResumeFrom]
+		if !ok {
+			return queue(nil, fmt.Sprintf("node %q is not in this version of the flow", in.ResumeFrom))
+		}
+		next, ok := n.out[in.ResumeLabel]
+		step(n, in.ResumeLabel, "resumed")
+		if !ok {
+			return queue(n, "no "+in.ResumeLabel+" branch: stays queued")
+		}
+		id = next
+	}
+	for steps := 0; ; steps++ {
+		if steps >= MaxSteps {
+			return queue(nil, fmt.Sprintf("stopped after %d steps", MaxSteps))
+		}
+		if err := ctx.Err(); err != nil {
+			return queue(nil, "cancelled: "+err.Error())
+		}
+		n := p.nodes[id]
+		label, detail, done := p.exec(ctx, n, env, in, svc, &r)
+		if done != nil {
+			step(n, label, detail)
+			done.Trace = r.Trace
+			return *done
+		}
+		next, ok := n.out[label]
+		if !ok && label == "error" {
+			step(n, "error", detail)
+			return queue(nil, "no error branch: the conversation goes to the queue")
+		}
+		step(n, labelName(label), detail)
+		if !ok {
+			r.Action = ActionEnd
+			return r
+		}
+		id = next
+	}
+}
+
+func labelName(l string) string {
+	if l == "" {
+		return "next"
+	}
+	return l
+}
+
+func evalBool(prog *vm.Program, env Env) (bool, error) {
+	out, err := vm.Run(prog, env)
+	if err != nil {
+		return false, err
+	}
+	b, ok := out.(bool)
+	if !ok {
+		return false, errors.New("expression is not boolean")
+	}
+	return b, nil
+}
+
+// exec runs one node and returns the label to leave by (with a detail for
+// the trace), or a final result.
+func (p *Program) exec(ctx context.Context, n *cnode, env Env, in Input, svc Services, r *Result) (string, string, *Result) {
+	switch n.Type {
+	case NodeStart:
+		return "", in.Event, nil
+	case NodeCondition:
+		ok, err := evalBool(n.cond, env)
+		if err != nil {
+			return "error", err.Error(), nil
+		}
+		return fmt.Sprint(ok), exprSource(n), nil
+	case NodeSwitch:
+		for _, c := range n.cases {
+			ok, err := evalBool(c.prog, env)
+			if err != nil {
+				return "error", fmt.Sprintf("case %q: %v", c.label, err), nil
+			}
+			if ok {
+				return c.label, "case " + c.label + " matched", nil
+			}
+		}
+		return "default", "no case matched", nil
+	case NodeReply:
+		r.Replies = append(r.Replies, n.reply.Text)
+		return "", n.reply.Text, nil
+	case NodeFAQ:
+		ans, ok, err := svc.AnswerFAQ(ctx, in.Message.Text)
+		if err != nil || !ok {
+			why := "no FAQ answer"
+			if err != nil {
+				why = "FAQ failed: " + err.Error()
+			}
+			return "unanswered", why, nil
+		}
+		r.Replies = append(r.Replies, ans)
+		return "answered", ans, nil
+	case NodeLLM:
+		ans, ok, err := svc.AskLLM(ctx, in, time.Duration(n.llm.TimeoutMS)*time.Millisecond, n.llm.FallbackText)
+		if err != nil || !ok {
+			why := "no answer from the model"
+			if err != nil {
+				why = "model failed: " + err.Error()
+			}
+			return "handoff", why, nil
+		}
+		r.Replies = append(r.Replies, ans)
+		return "answered", ans, nil
+	case NodeBusinessHours:
+		open, why := n.isOpen(in.At)
+		if open {
+			return "open", why, nil
+		}
+		return "closed", why, nil
+	case NodeSet:
+		v, err := vm.Run(n.set, env)
+		if err != nil {
+			return "error", err.Error(), nil
+		}
+		if r.Set == nil {
+			r.Set = map[string]any{}
+		}
+		r.Set[n.setTo] = v
+		env.Visitor.Attributes[n.setTo] = v
+		return "", fmt.Sprintf("%s = %v", n.setTo, v), nil
+	case NodeTag:
+		r.Tags = append(r.Tags, n.tags...)
+		return "", strings.Join(n.tags, ", "), nil
+	case NodeWebhook:
+		if err := svc.CallWebhook(ctx, n.hook.URL, in, time.Duration(n.hook.TimeoutMS)*time.Millisecond); err != nil {
+			return "error", err.Error(), nil
+		}
+		return "", "posted to " + n.hook.URL, nil
+	case NodeQueue:
+		res := *r
+		res.Action = ActionQueue
+		res.Waiting = n.ID
+		res.TimeoutSeconds = n.queue.TimeoutSeconds
+		return "queue", "waiting for an agent", &res
+	case NodeAssign:
+		id, name, ok, err := svc.Assign(ctx, AssignRequest{Strategy: n.assign.Strategy, Team: n.assign.Team, Skills: n.assign.Skills})
+		res := *r
+		if err != nil || !ok {
+			why := "no agent can take it now: queued"
+			if err != nil {
+				why = "assignment unavailable (" + err.Error() + "): queued"
+			}
+			res.Action = ActionQueue
+			res.Waiting = n.ID
+			res.TimeoutSeconds = n.assign.TimeoutSeconds
+			res.Team = n.assign.Team
+			return "queue", why, &res
+		}
+		res.Action = ActionAssign
+		res.AgentID, res.AgentName, res.Team = id, name, n.assign.Team
+		return "assigned", fmt.Sprintf("%s to %s", n.assign.Strategy, name), &res
+	case NodeEnd:
+		res := *r
+		res.Action = ActionEnd
+		return "end", "", &res
+	}
+	return "error", "unknown node type", nil
+}
+
+func exprSource(n *cnode) string {
+	var d conditionData
+	_ = decodeData(n.Data, &d)
+	return d.Expr
+}
+
+// isOpen reports whether the business is open at t, and why.
+func (n *cnode) isOpen(t time.Time) (bool, string) {
+	local := t.In(n.loc)
+	date := local.Format("2006-01-02")
+	for _, h := range n.hours.Holidays {
+		if h == date {
+			return false, "holiday " + date
+		}
+	}
+	hm := local.Format("15:04")
+	for day, wd := range weekdays {
+		if wd != local.Weekday() {
+			continue
+		}
+		for _, s := range n.hours.Schedule[day] {
+			if hm >= s[0] && hm < s[1] {
+				return true, fmt.Sprintf("%s %s is within %s–%s %s", day, hm, s[0], s[1], n.hours.Timezone)
+			}
+		}
+		return false, fmt.Sprintf("%s %s is outside the hours (%s)", day, hm, n.hours.Timezone)
+	}
+	return false, "closed"
+}
+
+// Graph returns the program's graph.
+func (p *Program) Graph() Graph { return p.graph }
