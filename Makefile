@@ -10,7 +10,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 KEFU_ADDR ?= 127.0.0.1:8080
 E2E_ADDR ?= 127.0.0.1:18089
 
-.PHONY: run build web deps test test-go test-web test-browser vet fmt bench clean
+.PHONY: run build web deps test test-go test-fuzz test-web test-browser vet fmt bench clean
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -47,7 +47,13 @@ test-browser: build
 	for i in $$(seq 1 100); do curl -fs http://$(E2E_ADDR)/readyz >/dev/null && break; sleep 0.1; done; \
 	KEFU_URL=http://$(E2E_ADDR) KEFU_SCREENSHOTS=tmp/screenshots npm run e2e || { cat $$dir/server.log; exit 1; }
 
-test: build test-go test-web test-browser
+# A short fuzz run of the flow decoder and the expression compiler (seed
+# corpus in the tests; findings land in routing/testdata/fuzz).
+test-fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzCompileGraph$$' -fuzztime 10s ./routing/
+	$(GO) test -run '^$$' -fuzz '^FuzzCompileExpr$$' -fuzztime 10s ./routing/
+
+test: build test-go test-fuzz test-web test-browser
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
