@@ -1,0 +1,36 @@
+import { Suspense } from 'react';
+import { Menu } from 'antd';
+import { FullPageSpin } from '../components/FullPageSpin';
+import { ApiOutlined, CodeOutlined, TeamOutlined } from '@ant-design/icons';
+import { Outlet, useLocation, useNavigate } from 'react-router';
+import { useTranslation } from 'react-i18next';
+
+/** /app/admin/*: a settings menu beside the page (above it on a phone). */
+export default function AdminLayout() {
+  const { t } = useTranslation();
+  const loc = useLocation();
+  const navigate = useNavigate();
+  const selected = loc.pathname.split('/')[3] ?? 'widget';
+  return (
+    <div className="admin">
+      <aside className="admin-menu">
+        <div className="admin-menu-title">{t('admin.title')}</div>
+        <Menu
+          mode="inline"
+          selectedKeys={[selected]}
+          onClick={({ key }) => navigate(`/app/admin/${key}`)}
+          items={[
+            { key: 'widget', icon: <CodeOutlined />, label: <span data-testid="admin-widget">{t('admin.widget')}</span> },
+            { key: 'agents', icon: <TeamOutlined />, label: <span data-testid="admin-agents">{t('admin.agents')}</span> },
+            { key: 'api-keys', icon: <ApiOutlined />, label: <span data-testid="admin-api-keys">{t('admin.apiKeys')}</span> },
+          ]}
+        />
+      </aside>
+      <div className="admin-content">
+        <Suspense fallback={<FullPageSpin />}>
+          <Outlet />
+        </Suspense>
+      </div>
+    </div>
+  );
+}

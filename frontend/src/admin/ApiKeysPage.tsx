@@ -1,0 +1,141 @@
+import { useState } from 'react';
+import { Alert, Button, Form, Input, Modal, Popconfirm, Radio, Table, Tag, Typography } from 'antd';
+import { useToast } from '../components/Toast';
+import { PlusOutlined } from '@ant-design/icons';
+import { useTranslation } from 'react-i18next';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { api, errorMessage, type ApiKey, type ApiKeyRole, type CreatedApiKey } from '../api';
+import { applyFormError } from '../lib/forms';
+import { keys } from '../realtime/keys';
+import { dateTime } from '../lib/format';
+import { isAdmin, useMe } from '../console/useMe';
+import { CopyButton } from './CopyButton';
+
+interface CreateValues {
+  name: string;
+  role: ApiKeyRole;
+}
+
+export default function ApiKeysPage() {
+  const { t, i18n } = useTranslation();
+  const message = useToast();
+  const me = useMe();
+  const qc = useQueryClient();
+  const list = useQuery({ queryKey: keys.apiKeys, queryFn: api.apiKeys.list, staleTime: 30_000 });
+  const [creating, setCreating] = useState(false);
+  const [created, setCreated] = useState<CreatedApiKey | null>(null);
+  const canEdit = isAdmin(me.data?.user.role);
+
+  async function revoke(id: string) {
+    try {
+      await api.apiKeys.revoke(id);
+      qc.setQueryData<ApiKey[]>(keys.apiKeys, (cur) => cur?.filter((k) => k.id !== id));
+      message.success(t('apiKeys.revoked'));
+    } catch (err) {
+      message.error(errorMessage(err, t('app.error')));
+    }
+  }
+
+  return (
+    <div className="admin-page" data-testid="api-keys-page">
+      <div className="admin-page-head">
+        <Typography.Title level={3} style={{ margin: 0 }}>
+          {t('apiKeys.title')}
+        </Typography.Title>
+        {canEdit ? (
+          <Button type="primary" icon={<PlusOutlined />} onClick={() => setCreating(true)} data-testid="create-api-key">
+            {t('apiKeys.create')}
+          </Button>
+        ) : null}
+      </div>
+      <Typography.Paragraph type="secondary">{t('apiKeys.intro')}</Typography.Paragraph>
+      {list.isError ? <Alert type="error" showIcon title={errorMessage(list.error, t('app.error'))} style={{ marginBottom: 16 }} /> : null}
+      <Table<ApiKey>
+        rowKey="id"
+        loading={list.isPending}
+        dataSource={list.data ?? []}
+        pagination={false}
+        scroll={{ x: 640 }}
+        locale={{ emptyText: t('apiKeys.empty') }}
+        columns={[
+          { title: t('apiKeys.name'), dataIndex: 'name' },
+          { title: t('apiKeys.role'), dataIndex: 'role', render: (r: ApiKeyRole) => <Tag color={r === 'admin' ? 'red' : 'blue'}>{t(`agents.role_${r}`)}</Tag> },
+          { title: t('apiKeys.prefix'), dataIndex: 'prefix', render: (p: string) => <Typography.Text code>{p}…</Typography.Text> },
+          { title: t('apiKeys.created'), dataIndex: 'created_at', render: (d: string) => dateTime(d, i18n.language) },
+          {
+            key: 'actions',
+            align: 'right',
+            render: (_: unknown, k: ApiKey) =>
+              canEdit ? (
+                <Popconfirm title={t('apiKeys.revokeConfirm')} okText={t('apiKeys.revoke')} cancelText={t('app.cancel')} okButtonProps={{ danger: true, 'data-testid': 'revoke-confirm' } as { danger: boolean }} onConfirm={() => revoke(k.id)}>
+                  <Button danger size="small" data-testid="revoke-api-key">
+                    {t('apiKeys.revoke')}
+                  </Button>
+                </Popconfirm>
+              ) : null,
+          },
+        ]}
+      />
+      <CreateKeyModal
+        open={creating}
+        onClose={() => setCreating(false)}
+        onCreated={(k) => {
+          setCreating(false);
+          setCreated(k);
+          void qc.invalidateQueries({ queryKey: keys.apiKeys });
+        }}
+      />
+      <Modal
+        open={!!created}
+        title={t('apiKeys.newKey')}
+        onCancel={() => setCreated(null)}
+        footer={<Button onClick={() => setCreated(null)} data-testid="api-key-close">{t('app.close')}</Button>}
+        mask={{ closable: false }}
+      >
+        <Alert type="warning" showIcon title={t('apiKeys.shownOnce')} style={{ marginBottom: 12 }} />
+        <pre className="snippet" data-testid="new-api-key">
+          {created?.key}
+        </pre>
+        {created ? <CopyButton text={created.key} type="primary" /> : null}
+      </Modal>
+    </div>
+  );
+}
+
+function CreateKeyModal({ open, onClose, onCreated }: { open: boolean; onClose: () => void; onCreated: (k: CreatedApiKey) => void }) {
+  const { t } = useTranslation();
+  const [form] = Form.useForm<CreateValues>();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  async function submit(values: CreateValues) {
+    setBusy(true);
+    setError(null);
+    try {
+      const k = await api.apiKeys.create({ name: values.name.trim(), role: values.role });
+      form.resetFields();
+      onCreated(k);
+    } catch (err) {
+      setError(applyFormError(form, err, ['name', 'role'], t('app.error')));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Modal open={open} title={t('apiKeys.create')} onCancel={onClose} onOk={() => form.submit()} okText={t('apiKeys.create')} cancelText={t('app.cancel')} confirmLoading={busy} destroyOnHidden okButtonProps={{ 'data-testid': 'api-key-submit' } as Record<string, string>}>
+      {error ? <Alert type="error" showIcon title={error} style={{ marginBottom: 12 }} /> : null}
+      <Form form={form} layout="vertical" requiredMark={false} onFinish={submit} initialValues={{ role: 'developer' }}>
+        <Form.Item name="name" label={t('apiKeys.name')} rules={[{ required: true, whitespace: true, message: t('auth.required') }]}>
+          <Input placeholder={t('apiKeys.namePlaceholder')} autoComplete="off" data-testid="api-key-name" />
+        </Form.Item>
+        <Form.Item name="role" label={t('apiKeys.role')}>
+          <Radio.Group
+            options={(['developer', 'admin'] as const).map((r) => ({ value: r, label: t(`apiKeys.role_${r}`) }))}
+            style={{ display: 'flex', flexDirection: 'column', gap: 8 }}
+          />
+        </Form.Item>
+      </Form>
+    </Modal>
+  );
+}

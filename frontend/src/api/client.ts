@@ -1,0 +1,145 @@
+import { ApiError, NETWORK_ERROR, errorFromBody } from './errors';
+import type {
+  Agent,
+  ApiKey,
+  ApiKeyRole,
+  Conversation,
+  ConversationFilter,
+  ConversationPage,
+  CreateAgentRequest,
+  CreatedApiKey,
+  LoginRequest,
+  LoginResponse,
+  Me,
+  Message,
+  PostMessageRequest,
+  SignupRequest,
+  SignupResponse,
+  Tenant,
+  WidgetConfig,
+  WidgetSession,
+  WidgetSessionRequest,
+} from './types';
+
+export interface ApiClientOptions {
+  /** Prefix for every path, e.g. "" (same origin) or "https://kefu.example.com". */
+  baseUrl?: string;
+  /** The bearer token to send, if any. */
+  getToken?: () => string | null | undefined;
+  /** Called when a request that carried a token is answered 401. */
+  onUnauthorized?: () => void;
+  fetch?: typeof fetch;
+}
+
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/**
+ * The one typed client of the Kefu REST API. Every method resolves with the
+ * decoded body or rejects with an ApiError (status, contract code, message,
+ * per-field messages). Components never call fetch themselves.
+ */
+export function createApiClient(opts: ApiClientOptions = {}) {
+  const base = (opts.baseUrl ?? '').replace(/\/$/, '');
+  const doFetch = opts.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
+
+  async function request<T>(method: Method, path: string, body?: unknown, query?: Record<string, string | number | undefined>): Promise<T> {
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    const token = opts.getToken?.() ?? undefined;
+    if (token) headers.Authorization = `Bearer ${token}`;
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    let url = base + path;
+    if (query) {
+      const qs = new URLSearchParams();
+      for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') qs.set(k, String(v));
+      const s = qs.toString();
+      if (s) url += `?${s}`;
+    }
+    let res: Response;
+    try {
+      res = await doFetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    } catch (e) {
+      throw new ApiError(0, NETWORK_ERROR, e instanceof Error && e.message ? e.message : 'network error');
+    }
+    const text = res.status === 204 ? '' : await res.text().catch(() => '');
+    if (!res.ok) {
+      const err = errorFromBody(res.status, res.statusText, text);
+      if (res.status === 401 && token) opts.onUnauthorized?.();
+      throw err;
+    }
+    if (!text) return undefined as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new ApiError(res.status, 'bad_response', 'the server sent a response that is not JSON');
+    }
+  }
+
+  const enc = encodeURIComponent;
+
+  return {
+    request,
+    signup: (body: SignupRequest) => request<SignupResponse>('POST', '/api/v1/signup', body),
+    login: (body: LoginRequest) => request<LoginResponse>('POST', '/api/v1/auth/login', body),
+    logout: () => request<void>('POST', '/api/v1/auth/logout'),
+    me: () => request<Me>('GET', '/api/v1/me'),
+
+    tenant: {
+      get: () => request<Tenant>('GET', '/api/v1/tenant'),
+      update: (patch: { name?: string; allowed_origins?: string[] }) => request<Tenant>('PATCH', '/api/v1/tenant', patch),
+    },
+
+    agents: {
+      list: async () => (await request<{ agents: Agent[] }>('GET', '/api/v1/agents')).agents ?? [],
+      create: (body: CreateAgentRequest) => request<Agent>('POST', '/api/v1/agents', body),
+    },
+
+    apiKeys: {
+      list: async () => (await request<{ api_keys: ApiKey[] }>('GET', '/api/v1/api-keys')).api_keys ?? [],
+      create: (body: { name: string; role: ApiKeyRole }) => request<CreatedApiKey>('POST', '/api/v1/api-keys', body),
+      revoke: (id: string) => request<void>('DELETE', `/api/v1/api-keys/${enc(id)}`),
+    },
+
+    conversations: {
+      list: (f: ConversationFilter = {}) =>
+        request<ConversationPage>('GET', '/api/v1/conversations', undefined, {
+          status: f.status,
+          assignee: f.assignee,
+          limit: f.limit,
+          cursor: f.cursor,
+        }),
+      get: (id: string) => request<Conversation>('GET', `/api/v1/conversations/${enc(id)}`),
+      messages: async (id: string, afterSeq = 0, limit = 200) =>
+        (await request<{ messages: Message[] }>('GET', `/api/v1/conversations/${enc(id)}/messages`, undefined, {
+          after_seq: afterSeq,
+          limit,
+        })).messages ?? [],
+      postMessage: (id: string, body: PostMessageRequest) =>
+        request<Message>('POST', `/api/v1/conversations/${enc(id)}/messages`, body),
+      assign: (id: string, to: { agent_id: string } | { team: string }) =>
+        request<Conversation>('POST', `/api/v1/conversations/${enc(id)}/assign`, to),
+      resolve: (id: string) => request<Conversation>('POST', `/api/v1/conversations/${enc(id)}/resolve`),
+      read: (id: string, seq: number) =>
+        request<{ last_read_seq: number }>('POST', `/api/v1/conversations/${enc(id)}/read`, { seq }),
+    },
+
+    widget: {
+      config: (key: string) => request<WidgetConfig>('GET', '/api/v1/widget/config', undefined, { key }),
+      session: (body: WidgetSessionRequest) => request<WidgetSession>('POST', '/api/v1/widget/sessions', body),
+    },
+  };
+}
+
+export type ApiClient = ReturnType<typeof createApiClient>;
+
+/** Reads every message of a conversation, page by page (bounded). */
+export async function fetchAllMessages(client: ApiClient, id: string, pageSize = 200, maxPages = 25): Promise<Message[]> {
+  const out: Message[] = [];
+  let after = 0;
+  for (let i = 0; i < maxPages; i++) {
+    const page = await client.conversations.messages(id, after, pageSize);
+    out.push(...page);
+    if (page.length < pageSize) break;
+    after = page[page.length - 1]!.seq;
+  }
+  return out;
+}

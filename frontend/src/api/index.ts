@@ -1,0 +1,12 @@
+import { createApiClient } from './client';
+import { useAuth } from '../stores/auth';
+
+export * from './types';
+export { ApiError, errorMessage, formFieldErrors } from './errors';
+export { createApiClient, fetchAllMessages, type ApiClient } from './client';
+
+/** The console's client: same origin, the signed-in user's token, 401 signs out. */
+export const api = createApiClient({
+  getToken: () => useAuth.getState().token,
+  onUnauthorized: () => useAuth.getState().expire(),
+});

@@ -1,0 +1,87 @@
+import { memo } from 'react';
+import { Avatar, Button, Tooltip } from 'antd';
+import { CheckOutlined, ClockCircleOutlined, ExclamationCircleOutlined, LockOutlined, RobotOutlined } from '@ant-design/icons';
+import { useTranslation } from 'react-i18next';
+import type { ThreadMessage } from '../realtime/cache';
+import { clockTime, dateTime } from '../lib/format';
+import { useMeQueryData } from './useMeData';
+import { useSend } from './useSend';
+
+/** One message in the agent's thread: visitor and bot left, agents and notes right, system centred. */
+export const MessageBubble = memo(function MessageBubble({ m, meId, conversationId }: { m: ThreadMessage; meId: string; conversationId: string }) {
+  const { t, i18n } = useTranslation();
+  const type = m.author?.type ?? 'system';
+  const when = clockTime(m.created_at, i18n.language);
+  if (type === 'system') {
+    return (
+      <div className="msg-system" data-testid="message" data-author="system" data-seq={m.seq}>
+        {m.body}
+        <span className="msg-system-time">{when}</span>
+      </div>
+    );
+  }
+  const right = type === 'agent';
+  const note = !!m.private;
+  const other = right && m.author.id && m.author.id !== meId;
+  const cls = ['msg', right ? 'msg-right' : 'msg-left', `msg-${type}`, note ? 'msg-note' : '', m.pending ? 'msg-pending' : '', m.failed ? 'msg-failed' : '']
+    .filter(Boolean)
+    .join(' ');
+  return (
+    <div className={cls} data-testid="message" data-author={type} data-seq={m.seq} data-pending={m.pending ? 'true' : undefined} data-private={note ? 'true' : undefined}>
+      {type === 'bot' ? (
+        <Avatar size={28} className="msg-avatar" icon={<RobotOutlined />} aria-label={t('inbox.bot')} />
+      ) : null}
+      <div className="msg-col">
+        {note || other || type === 'bot' ? (
+          <div className="msg-meta">
+            {note ? (
+              <>
+                <LockOutlined /> {t('thread.privateNote')}
+                {other ? ` · ${m.author.name ?? ''}` : ''}
+              </>
+            ) : (
+              (m.author.name ?? (type === 'bot' ? t('inbox.bot') : ''))
+            )}
+          </div>
+        ) : null}
+        <Tooltip title={dateTime(m.created_at, i18n.language)} placement={right ? 'left' : 'right'} mouseEnterDelay={0.6}>
+          <div className="msg-bubble" data-testid="message-body">
+            {m.body}
+          </div>
+        </Tooltip>
+        <div className="msg-foot">
+          <span>{when}</span>
+          {right ? <Status m={m} conversationId={conversationId} /> : null}
+        </div>
+      </div>
+    </div>
+  );
+});
+
+function Status({ m, conversationId }: { m: ThreadMessage; conversationId: string }) {
+  const { t } = useTranslation();
+  const me = useMeQueryData();
+  const send = useSend(conversationId, me ?? { id: '', name: '', email: '', role: 'agent' });
+  if (m.failed) {
+    return (
+      <span className="msg-status failed" data-testid="message-failed">
+        <ExclamationCircleOutlined /> {m.failed}{' '}
+        <Button size="small" type="link" onClick={() => send(m.body, !!m.private, m.client_id ?? undefined)}>
+          {t('thread.retry')}
+        </Button>
+      </span>
+    );
+  }
+  if (m.pending) {
+    return (
+      <span className="msg-status" aria-label={t('thread.sending')} data-testid="message-pending">
+        <ClockCircleOutlined />
+      </span>
+    );
+  }
+  return (
+    <span className="msg-status sent" aria-label={t('thread.sent')} data-testid="message-sent">
+      <CheckOutlined />
+    </span>
+  );
+}

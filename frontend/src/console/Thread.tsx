@@ -1,0 +1,196 @@
+import { useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { Button, Empty, Result, Spin, Tag, Tooltip } from 'antd';
+import { useToast } from '../components/Toast';
+import { ArrowLeftOutlined, CheckOutlined, IdcardOutlined, UserAddOutlined } from '@ant-design/icons';
+import { Link } from 'react-router';
+import { useTranslation } from 'react-i18next';
+import { useQueryClient } from '@tanstack/react-query';
+import { api, errorMessage, type Conversation, type User } from '../api';
+import { assignConversation, resolveConversation } from './actions';
+import { useRealtime } from '../stores/realtime';
+import { useUi } from '../stores/ui';
+import { useUnread } from '../stores/unread';
+import { visitorName } from '../lib/format';
+import { tabHidden } from '../lib/notify';
+import { useAgents, useConversation, useMessages } from './useThread';
+import { MessageBubble } from './MessageBubble';
+import { Composer } from './Composer';
+
+export function Thread({ id, me }: { id: string; me: User }) {
+  const { t } = useTranslation();
+  const conv = useConversation(id);
+  const msgs = useMessages(id);
+  const client = useRealtime((s) => s.client);
+  const ready = useRealtime((s) => s.status === 'open');
+  const markRead = useUnread((s) => s.markRead);
+  const listRef = useRef<HTMLDivElement>(null);
+  const stick = useRef(true);
+
+  const c = conv.data;
+  const watching = !!c && !(c.status === 'assigned' && c.assignee_id === me.id);
+
+  // Staff opening someone else's (or an unassigned) conversation subscribe to its live messages.
+  useEffect(() => {
+    if (!client || !ready || !watching) return;
+    client.subscribe(id);
+    return () => client.unsubscribe(id);
+  }, [client, ready, watching, id]);
+
+  // Mark what is on screen as read (locally, and on the server when it moves forward).
+  const lastSeq = (msgs.data ?? []).reduce((n, m) => (m.seq > n ? m.seq : n), 0);
+  const posted = useRef(0);
+  useEffect(() => {
+    if (lastSeq <= 0) return;
+    const mark = () => {
+      if (tabHidden()) return;
+      markRead(id, lastSeq);
+      if (lastSeq > posted.current) {
+        posted.current = lastSeq;
+        if (client?.ready) client.read(id, lastSeq);
+        else void api.conversations.read(id, lastSeq).catch(() => undefined);
+      }
+    };
+    mark();
+    document.addEventListener('visibilitychange', mark);
+    return () => document.removeEventListener('visibilitychange', mark);
+  }, [id, lastSeq, client, markRead]);
+
+  // Keep the newest message in view unless the agent scrolled up to read.
+  useLayoutEffect(() => {
+    const el = listRef.current;
+    if (el && stick.current) el.scrollTop = el.scrollHeight;
+  }, [msgs.data]);
+  useEffect(() => {
+    stick.current = true;
+  }, [id]);
+
+  if (conv.isError && !c) {
+    return (
+      <section className="thread">
+        <Result status="warning" title={t('thread.loadError')} subTitle={errorMessage(conv.error, '')} extra={<Link to="/app">{t('app.back')}</Link>} />
+      </section>
+    );
+  }
+
+  return (
+    <section className="thread" aria-label={c ? visitorName(c.visitor, (x) => t('inbox.visitor', { id: x })) : undefined} data-testid="thread">
+      {c ? <ThreadHeader c={c} me={me} /> : <div className="thread-head" />}
+      <div
+        className="thread-messages"
+        ref={listRef}
+        onScroll={(e) => {
+          const el = e.currentTarget;
+          stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
+        }}
+        role="log"
+        aria-live="polite"
+        data-testid="thread-messages"
+      >
+        {msgs.isPending ? (
+          <div className="pane-center">
+            <Spin />
+          </div>
+        ) : msgs.isError && !msgs.data ? (
+          <Empty description={errorMessage(msgs.error, t('thread.loadError'))}>
+            <Button onClick={() => void msgs.refetch()}>{t('app.retry')}</Button>
+          </Empty>
+        ) : (
+          (msgs.data ?? []).map((m) => <MessageBubble key={m.client_id || m.id || m.seq} m={m} meId={me.id} conversationId={id} />)
+        )}
+        <TypingLine id={id} />
+      </div>
+      {c ? <Composer conversation={c} me={me} /> : null}
+    </section>
+  );
+}
+
+function TypingLine({ id }: { id: string }) {
+  const { t } = useTranslation();
+  const entry = useUi((s) => s.typing[id]);
+  const [, tick] = useState(0);
+  useEffect(() => {
+    if (!entry) return;
+    const ms = entry.until - Date.now();
+    const timer = setTimeout(() => tick((n) => n + 1), Math.max(0, ms) + 50);
+    return () => clearTimeout(timer);
+  }, [entry]);
+  if (!entry || entry.until < Date.now()) return null;
+  return (
+    <div className="typing-line" data-testid="typing">
+      <span className="typing-dots" aria-hidden>
+        <i />
+        <i />
+        <i />
+      </span>
+      {entry.name ? t('thread.typing', { name: entry.name }) : t('thread.visitorTyping')}
+    </div>
+  );
+}
+
+function ThreadHeader({ c, me }: { c: Conversation; me: User }) {
+  const { t } = useTranslation();
+  const message = useToast();
+  const qc = useQueryClient();
+  const agents = useAgents(c.status === 'assigned' && c.assignee_id !== me.id);
+  const detailsOpen = useUi((s) => s.detailsOpen);
+  const setDetailsOpen = useUi((s) => s.setDetailsOpen);
+  const [busy, setBusy] = useState<'resolve' | 'assign' | null>(null);
+  const name = visitorName(c.visitor, (x) => t('inbox.visitor', { id: x }));
+
+  let state: string;
+  if (c.status === 'resolved') state = t('thread.resolved');
+  else if (c.status === 'bot') state = t('thread.withBot');
+  else if (c.status === 'queued' || !c.assignee_id) state = t('thread.unassigned');
+  else if (c.assignee_id === me.id) state = t('thread.assignedToYou');
+  else state = t('thread.assignedTo', { name: agents.data?.find((a) => a.id === c.assignee_id)?.name ?? '…' });
+
+  async function act(kind: 'resolve' | 'assign') {
+    setBusy(kind);
+    try {
+      if (kind === 'resolve') await resolveConversation(c.id, qc);
+      else await assignConversation(c.id, me.id, qc);
+      message.success(t(kind === 'resolve' ? 'thread.resolvedOk' : 'thread.assignedOk'));
+    } catch (err) {
+      message.error(errorMessage(err, t('app.error')));
+    } finally {
+      setBusy(null);
+    }
+  }
+
+  return (
+    <header className="thread-head">
+      <Link to="/app" className="thread-back" aria-label={t('app.back')}>
+        <ArrowLeftOutlined />
+      </Link>
+      <div className="thread-title">
+        <span className="thread-name" data-testid="thread-name">
+          {name}
+        </span>
+        <Tag color={c.status === 'resolved' ? 'default' : c.status === 'assigned' ? 'blue' : c.status === 'queued' ? 'orange' : 'purple'} data-testid="thread-status">
+          {state}
+        </Tag>
+      </div>
+      <div className="thread-actions">
+        {c.status !== 'resolved' && !(c.status === 'assigned' && c.assignee_id === me.id) ? (
+          <Button icon={<UserAddOutlined />} loading={busy === 'assign'} onClick={() => void act('assign')} data-testid="assign-me">
+            <span className="hide-narrow">{t('thread.assignMe')}</span>
+          </Button>
+        ) : null}
+        {c.status !== 'resolved' ? (
+          <Tooltip title="Ctrl+Enter">
+            <Button type="primary" ghost icon={<CheckOutlined />} loading={busy === 'resolve'} onClick={() => void act('resolve')} data-testid="resolve">
+              <span className="hide-narrow">{t('thread.resolve')}</span>
+            </Button>
+          </Tooltip>
+        ) : null}
+        <Button
+          className="details-toggle"
+          icon={<IdcardOutlined />}
+          aria-pressed={detailsOpen}
+          aria-label={t('thread.showDetails')}
+          onClick={() => setDetailsOpen(!detailsOpen)}
+        />
+      </div>
+    </header>
+  );
+}

@@ -1,0 +1,48 @@
+import { useEffect } from 'react';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { api, fetchAllMessages, type Agent, type Conversation } from '../api';
+import { findConversation, mergeMessages, type ThreadMessage } from '../realtime/cache';
+import { keys } from '../realtime/keys';
+import { useRealtime } from '../stores/realtime';
+
+export function useConversation(id: string) {
+  const qc = useQueryClient();
+  return useQuery<Conversation>({
+    queryKey: keys.conversation(id),
+    queryFn: () => api.conversations.get(id),
+    initialData: () => findConversation(qc, id),
+    initialDataUpdatedAt: 0,
+    staleTime: 30_000,
+  });
+}
+
+/**
+ * The thread's messages: loaded over REST once per mount and merged with
+ * whatever the WebSocket already put in the cache (frames may arrive while
+ * the request is in flight).
+ */
+export function useMessages(id: string) {
+  const qc = useQueryClient();
+  const client = useRealtime((s) => s.client);
+  const q = useQuery<ThreadMessage[]>({
+    queryKey: keys.messages(id),
+    queryFn: async () => {
+      const fetched = await fetchAllMessages(api, id);
+      return mergeMessages(qc.getQueryData<ThreadMessage[]>(keys.messages(id)), fetched);
+    },
+    staleTime: 0,
+    refetchOnWindowFocus: false,
+    refetchOnReconnect: false,
+  });
+  // Tell the socket what we already have, so replays and `since` skip it.
+  useEffect(() => {
+    if (!client || !q.data) return;
+    for (const m of q.data) if (m.seq > 0 && !m.pending) client.markSeen(id, m.seq);
+  }, [client, id, q.data]);
+  return q;
+}
+
+/** Agents of the tenant, for names ("assigned to Ann"); failures are quiet. */
+export function useAgents(enabled = true) {
+  return useQuery<Agent[]>({ queryKey: keys.agents, queryFn: api.agents.list, staleTime: 5 * 60_000, retry: false, enabled });
+}

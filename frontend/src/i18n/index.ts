@@ -1,0 +1,52 @@
+import i18n from 'i18next';
+import { initReactI18next } from 'react-i18next';
+import en from './en';
+import zhCN from './zh-CN';
+import { readStorage, writeStorage } from '../stores/storage';
+
+export const LANGUAGES = ['zh-CN', 'en'] as const;
+export type Language = (typeof LANGUAGES)[number];
+const KEY = 'kefu:lang';
+
+export const resources = {
+  en: { translation: en },
+  'zh-CN': { translation: zhCN },
+} as const;
+
+/** The saved choice, else the browser's language (any zh-* → zh-CN), else English. */
+export function detectLanguage(saved = readStorage(KEY), nav: readonly string[] = browserLanguages()): Language {
+  if (saved === 'zh-CN' || saved === 'en') return saved;
+  for (const l of nav) {
+    const low = l.toLowerCase();
+    if (low.startsWith('zh')) return 'zh-CN';
+    if (low.startsWith('en')) return 'en';
+  }
+  return 'en';
+}
+
+function browserLanguages(): string[] {
+  if (typeof navigator === 'undefined') return [];
+  return navigator.languages?.length ? [...navigator.languages] : navigator.language ? [navigator.language] : [];
+}
+
+export function setLanguage(lang: Language) {
+  writeStorage(KEY, lang);
+  void i18n.changeLanguage(lang);
+}
+
+void i18n.use(initReactI18next).init({
+  resources,
+  lng: detectLanguage(),
+  fallbackLng: 'en',
+  supportedLngs: [...LANGUAGES],
+  interpolation: { escapeValue: false },
+  returnNull: false,
+  initAsync: false,
+});
+
+i18n.on('languageChanged', (lng) => {
+  if (typeof document !== 'undefined') document.documentElement.lang = lng;
+});
+if (typeof document !== 'undefined') document.documentElement.lang = i18n.language;
+
+export default i18n;

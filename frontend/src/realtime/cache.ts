@@ -1,0 +1,135 @@
+// Pure cache updates shared by the WebSocket event handlers and the composer:
+// they keep the conversation lists, single conversations and message threads
+// in react-query consistent without refetching.
+import type { QueryClient } from '@tanstack/react-query';
+import type { Conversation, ConversationFilter, Message } from '../api/types';
+import { sortConversations } from '../lib/format';
+import { filterFromKey, keys, type InboxFilter } from './keys';
+
+/** A message in the thread cache: a stored one, or a local one waiting for its ack. */
+export interface ThreadMessage extends Message {
+  pending?: boolean;
+  failed?: string;
+}
+
+export function apiFilter(f: InboxFilter, meId: string): ConversationFilter {
+  switch (f.tab) {
+    case 'mine':
+      return { status: 'assigned', assignee: meId, limit: 100 };
+    case 'queue':
+      return { status: 'queued', limit: 100 };
+    default:
+      return f.status ? { status: f.status, limit: 100 } : { limit: 100 };
+  }
+}
+
+export function matchesFilter(c: Conversation, f: InboxFilter, meId: string): boolean {
+  switch (f.tab) {
+    case 'mine':
+      return c.status === 'assigned' && c.assignee_id === meId;
+    case 'queue':
+      return c.status === 'queued';
+    default:
+      return !f.status || c.status === f.status;
+  }
+}
+
+/** Inserts, replaces or removes a conversation in every cached list, and sets its own entry. */
+export function upsertConversation(qc: QueryClient, incoming: Conversation): void {
+  const prev = qc.getQueryData<Conversation>(keys.conversation(incoming.id));
+  // A conversation.updated frame may omit last_message; keep what we know.
+  const conv: Conversation =
+    incoming.last_message === undefined && prev?.last_message ? { ...incoming, last_message: prev.last_message } : incoming;
+  qc.setQueryData(keys.conversation(conv.id), conv);
+  for (const [key, list] of qc.getQueriesData<Conversation[]>({ queryKey: keys.conversationLists })) {
+    if (!list) continue;
+    const parsed = filterFromKey(key);
+    if (!parsed) continue;
+    const without = list.filter((c) => c.id !== conv.id);
+    if (matchesFilter(conv, parsed.filter, parsed.meId)) {
+      const old = list.find((c) => c.id === conv.id);
+      const merged = old && conv.last_message === undefined ? { ...conv, last_message: old.last_message } : conv;
+      qc.setQueryData(key, sortConversations([merged, ...without]));
+    } else if (without.length !== list.length) {
+      qc.setQueryData(key, without);
+    }
+  }
+}
+
+/** Finds a conversation in the cache (own entry first, then any list). */
+export function findConversation(qc: QueryClient, id: string): Conversation | undefined {
+  const own = qc.getQueryData<Conversation>(keys.conversation(id));
+  if (own) return own;
+  for (const [, list] of qc.getQueriesData<Conversation[]>({ queryKey: keys.conversationLists })) {
+    const hit = list?.find((c) => c.id === id);
+    if (hit) return hit;
+  }
+  return undefined;
+}
+
+/**
+ * Merges messages into a thread: an entry with the same client_id is replaced
+ * (a pending message becoming stored), an entry with the same seq is kept once,
+ * stored messages are ordered by seq and pending ones stay last.
+ */
+export function mergeMessages(current: readonly ThreadMessage[] | undefined, incoming: readonly ThreadMessage[]): ThreadMessage[] {
+  const out = [...(current ?? [])];
+  for (const m of incoming) {
+    const byClient = m.client_id ? out.findIndex((x) => x.client_id === m.client_id) : -1;
+    if (byClient >= 0) {
+      const old = out[byClient]!;
+      // Never let a late pending copy overwrite the stored one.
+      if (m.pending && !old.pending && !old.failed) continue;
+      out[byClient] = { ...old, ...m, pending: m.pending ?? false, failed: m.failed };
+      continue;
+    }
+    if (m.seq > 0 && out.some((x) => x.seq === m.seq && !x.pending)) continue;
+    out.push(m);
+  }
+  const stored = out.filter((m) => !m.pending && !m.failed).sort((a, b) => a.seq - b.seq);
+  const local = out.filter((m) => m.pending || m.failed);
+  return [...stored, ...local];
+}
+
+/** Applies one message to its thread and to the conversation's preview everywhere. */
+export function applyMessage(qc: QueryClient, msg: ThreadMessage): void {
+  qc.setQueryData<ThreadMessage[]>(keys.messages(msg.conversation_id), (cur) => mergeMessages(cur, [msg]));
+  if (msg.pending || msg.failed || msg.seq <= 0) return;
+  const touch = (c: Conversation): Conversation => {
+    if (c.id !== msg.conversation_id || c.last_seq > msg.seq) return c;
+    return {
+      ...c,
+      last_seq: msg.seq,
+      updated_at: msg.created_at > c.updated_at ? msg.created_at : c.updated_at,
+      // The preview shows what the visitor or an agent said, not notes or "assigned to Ann".
+      last_message: msg.private || msg.author.type === 'system'
+        ? c.last_message
+        : { body: msg.body, author_type: msg.author.type, created_at: msg.created_at },
+    };
+  };
+  const own = qc.getQueryData<Conversation>(keys.conversation(msg.conversation_id));
+  if (own) qc.setQueryData(keys.conversation(msg.conversation_id), touch(own));
+  for (const [key, list] of qc.getQueriesData<Conversation[]>({ queryKey: keys.conversationLists })) {
+    if (!list || !list.some((c) => c.id === msg.conversation_id)) continue;
+    qc.setQueryData(key, sortConversations(list.map(touch)));
+  }
+}
+
+/** Marks a local message as stored after its ack (seq and id from the server). */
+export function ackMessage(qc: QueryClient, conversationId: string, clientId: string, seq: number, messageId: string): void {
+  qc.setQueryData<ThreadMessage[]>(keys.messages(conversationId), (cur) => {
+    if (!cur) return cur;
+    const hit = cur.find((m) => m.client_id === clientId);
+    if (!hit) return cur;
+    const stored = cur.some((m) => m.seq === seq && m.client_id !== clientId && !m.pending);
+    const rest = cur.filter((m) => m.client_id !== clientId);
+    if (stored) return rest;
+    return mergeMessages(rest, [{ ...hit, seq, id: messageId || hit.id, pending: false, failed: undefined }]);
+  });
+}
+
+export function failMessage(qc: QueryClient, conversationId: string, clientId: string, reason: string): void {
+  qc.setQueryData<ThreadMessage[]>(keys.messages(conversationId), (cur) =>
+    cur?.map((m) => (m.client_id === clientId && m.pending ? { ...m, pending: false, failed: reason } : m)),
+  );
+}

@@ -1,0 +1,33 @@
+import { afterEach } from 'vitest';
+import { cleanup } from '@testing-library/react';
+import '../i18n';
+
+// jsdom lacks a few browser APIs that antd touches.
+if (!window.matchMedia) {
+  Object.defineProperty(window, 'matchMedia', {
+    writable: true,
+    value: (query: string) => ({
+      matches: false,
+      media: query,
+      onchange: null,
+      addListener: () => undefined,
+      removeListener: () => undefined,
+      addEventListener: () => undefined,
+      removeEventListener: () => undefined,
+      dispatchEvent: () => false,
+    }),
+  });
+}
+if (!('ResizeObserver' in window)) {
+  class RO {
+    observe() {}
+    unobserve() {}
+    disconnect() {}
+  }
+  (window as unknown as { ResizeObserver: typeof RO }).ResizeObserver = RO;
+}
+
+afterEach(() => {
+  cleanup();
+  localStorage.clear();
+});

@@ -1,0 +1,89 @@
+// WebSocket frames of /ws (shared/contract.md). Kept free of imports other than
+// types so that the widget bundle can share them.
+import type { Conversation, Message, PresenceStatus } from '../api/types';
+
+export interface Principal {
+  type: 'visitor' | 'user';
+  id: string;
+  role?: string;
+}
+
+export interface WelcomeFrame {
+  type: 'welcome';
+  session_id: string;
+  principal?: Principal;
+  conversations?: Conversation[];
+}
+export interface MessageNewFrame {
+  type: 'message.new';
+  conversation_id: string;
+  seq: number;
+  message: Message;
+}
+export interface ConversationUpdatedFrame {
+  type: 'conversation.updated';
+  conversation: Conversation;
+}
+export interface AckFrame {
+  type: 'ack';
+  client_id: string;
+  conversation_id: string;
+  seq: number;
+  message_id: string;
+}
+export interface ErrorFrame {
+  type: 'error';
+  client_id?: string;
+  code: string;
+  message: string;
+}
+export interface TypingFrame {
+  type: 'typing';
+  conversation_id: string;
+  state?: boolean;
+  author?: { type: string; id?: string; name?: string };
+}
+export interface ReadFrame {
+  type: 'read';
+  conversation_id: string;
+  reader?: { type: string; id: string };
+  seq: number;
+}
+export interface PresenceFrame {
+  type: 'presence';
+  /** Whose presence changed; the server echoes the caller's own with its id. */
+  user_id?: string;
+  status: PresenceStatus;
+}
+export interface QueueFrame {
+  type: 'queue';
+  conversation_id: string;
+  position: number;
+  estimated_wait_seconds?: number;
+}
+export interface DeltaFrame {
+  type: 'message.delta';
+  conversation_id: string;
+  stream_id: string;
+  text: string;
+}
+
+export type ServerFrame =
+  | WelcomeFrame
+  | MessageNewFrame
+  | ConversationUpdatedFrame
+  | AckFrame
+  | ErrorFrame
+  | TypingFrame
+  | ReadFrame
+  | PresenceFrame
+  | QueueFrame
+  | DeltaFrame
+  | { type: 'pong' };
+
+export interface MessageSendFrame {
+  type: 'message.send';
+  client_id: string;
+  conversation_id?: string;
+  body: string;
+}

@@ -1,0 +1,58 @@
+// The widget's own small string table (en, zh-CN), picked from the page's
+// language: i18next would cost a third of the widget's 40 KB budget.
+const en = {
+  open: 'Open chat',
+  close: 'Close chat',
+  title: 'Chat with us',
+  online: 'We usually reply in a few minutes',
+  offline: 'We are away right now. Leave a message and we will reply here.',
+  queue: 'You are number {n} in line',
+  greeting: 'Hi! How can we help you today?',
+  placeholder: 'Type your message…',
+  send: 'Send',
+  typing: '{name} is typing…',
+  someone: 'Support',
+  sending: 'Sending…',
+  sent: 'Sent',
+  failed: 'Not sent. Tap to retry.',
+  connecting: 'Connecting…',
+  offlineNet: 'Reconnecting…',
+  unread: '{n} new messages',
+  bot: 'Bot',
+  powered: 'Powered by Kefu',
+  unavailable: 'Chat is unavailable right now.',
+  tooLong: 'This message is too long.',
+};
+export type WidgetStrings = typeof en;
+
+const zh: WidgetStrings = {
+  open: '打开聊天',
+  close: '关闭聊天',
+  title: '在线咨询',
+  online: '我们通常在几分钟内回复',
+  offline: '客服暂时不在，请留言，我们会在这里回复您。',
+  queue: '您前面还有 {n} 位',
+  greeting: '您好！有什么可以帮您？',
+  placeholder: '输入消息…',
+  send: '发送',
+  typing: '{name} 正在输入…',
+  someone: '客服',
+  sending: '发送中…',
+  sent: '已发送',
+  failed: '发送失败，点击重试',
+  connecting: '连接中…',
+  offlineNet: '正在重新连接…',
+  unread: '{n} 条新消息',
+  bot: '机器人',
+  powered: '由 Kefu 提供支持',
+  unavailable: '在线咨询暂时不可用。',
+  tooLong: '消息太长了。',
+};
+
+export function pickStrings(lang: string | undefined): WidgetStrings {
+  return (lang ?? '').toLowerCase().startsWith('zh') ? zh : en;
+}
+
+export function fill(s: string, vars: Record<string, string | number>): string {
+  return s.replace(/\{(\w+)\}/g, (_, k: string) => String(vars[k] ?? ''));
+}

@@ -1,0 +1,499 @@
+// The visitor widget: a launcher and a chat panel inside a shadow root.
+import { createApiClient, type ApiClient } from '../src/api/client';
+import { ApiError } from '../src/api/errors';
+import type { Message } from '../src/api/types';
+import { RealtimeClient, RealtimeError, newClientId, wsUrl } from '../src/ws/client';
+import { css } from './styles';
+import { fill, pickStrings, type WidgetStrings } from './i18n';
+import { WidgetStorage } from './storage';
+import { Timeline, type Entry } from './model';
+
+export interface WidgetOptions {
+  key: string;
+  /** Origin of the Kefu server (where widget.js came from). */
+  origin: string;
+  lang?: string;
+  brand?: string;
+  /** Element the widget's host is appended to (default document.body). */
+  mount?: HTMLElement;
+}
+
+const MAX_BODY = 8000;
+const ICON_CHAT =
+  '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg>';
+const ICON_CLOSE =
+  '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M18.3 5.7 12 12l6.3 6.3-1.4 1.4L10.6 13.4 4.3 19.7 2.9 18.3 9.2 12 2.9 5.7 4.3 4.3l6.3 6.3 6.3-6.3z"/></svg>';
+const ICON_DOWN = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M5.4 8.3 12 14.9l6.6-6.6L20 9.7l-8 8-8-8z"/></svg>';
+const ICON_SEND = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M2 21 23 12 2 3v7l15 2-15 2z"/></svg>';
+const ICON_BOT =
+  '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M11 2h2v3h4a3 3 0 0 1 3 3v9a3 3 0 0 1-3 3H7a3 3 0 0 1-3-3V8a3 3 0 0 1 3-3h4zM9 10a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3zm6 0a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3z"/></svg>';
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, attrs?: Record<string, string>): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (attrs) for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  return e;
+}
+
+export class KefuWidget {
+  readonly host: HTMLElement;
+  private readonly root: ShadowRoot;
+  private readonly s: WidgetStrings;
+  private readonly store: WidgetStorage;
+  private readonly api: ApiClient;
+  private readonly timeline = new Timeline();
+  private rt: RealtimeClient | null = null;
+  private sessionStarting: Promise<void> | null = null;
+  private sessionRetry = 0;
+  private isOpen = false;
+  private agentsOnline = true;
+  private queuePos = 0;
+  private typingName: string | null = null;
+  private typingTimer: ReturnType<typeof setTimeout> | undefined;
+  private typingSentAt = 0;
+  private typingOffTimer: ReturnType<typeof setTimeout> | undefined;
+  private lastConversation: string | null = null;
+  private disabled = false;
+  private destroyed = false;
+
+  // DOM
+  private readonly panel: HTMLElement;
+  private readonly launcher: HTMLButtonElement;
+  private readonly badge: HTMLElement;
+  private readonly title: HTMLElement;
+  private readonly sub: HTMLElement;
+  private readonly dot: HTMLElement;
+  private readonly statusBar: HTMLElement;
+  private readonly list: HTMLElement;
+  private readonly typingEl: HTMLElement;
+  private readonly input: HTMLTextAreaElement;
+  private readonly sendBtn: HTMLButtonElement;
+  private readonly live: HTMLElement;
+
+  constructor(private readonly opts: WidgetOptions) {
+    this.s = pickStrings(opts.lang);
+    this.store = new WidgetStorage(opts.key);
+    this.api = createApiClient({ baseUrl: opts.origin });
+
+    this.host = document.createElement('kefu-widget');
+    this.host.style.setProperty('all', 'initial', 'important');
+    this.host.setAttribute('data-testid', 'kefu-widget');
+    this.root = this.host.attachShadow({ mode: 'open' });
+    const style = document.createElement('style');
+    style.textContent = css(opts.brand ?? '#1677ff');
+    const wrap = el('div', 'root');
+    wrap.lang = this.s === pickStrings('zh') ? 'zh-CN' : 'en';
+
+    // Panel
+    this.panel = el('div', 'panel', { role: 'dialog', 'aria-modal': 'false', 'data-testid': 'kefu-panel', 'aria-hidden': 'true' });
+    const head = el('div', 'head');
+    const headText = el('div', 'head-text');
+    this.title = el('h2', 'title', { 'data-testid': 'kefu-title', id: 'kefu-title' });
+    this.title.textContent = this.s.title;
+    this.panel.setAttribute('aria-labelledby', 'kefu-title');
+    this.sub = el('div', 'sub');
+    this.dot = el('span', 'dot');
+    const subText = el('span');
+    this.sub.append(this.dot, subText);
+    headText.append(this.title, this.sub);
+    const x = el('button', 'x', { type: 'button', 'aria-label': this.s.close, 'data-testid': 'kefu-close' });
+    x.innerHTML = ICON_DOWN;
+    x.addEventListener('click', () => this.close());
+    head.append(headText, x);
+    this.statusBar = el('div', 'status', { role: 'status' });
+    this.statusBar.hidden = true;
+    this.list = el('div', 'list', { role: 'log', 'aria-live': 'polite', 'data-testid': 'kefu-messages' });
+    this.typingEl = el('div', 'typing', { 'data-testid': 'kefu-typing' });
+    this.typingEl.hidden = true;
+    const compose = el('form', 'compose');
+    this.input = el('textarea', '', { rows: '1', placeholder: this.s.placeholder, 'aria-label': this.s.placeholder, 'data-testid': 'kefu-input', maxlength: String(MAX_BODY) });
+    this.sendBtn = el('button', 'send', { type: 'submit', 'aria-label': this.s.send, 'data-testid': 'kefu-send' });
+    this.sendBtn.innerHTML = ICON_SEND;
+    this.sendBtn.disabled = true;
+    compose.append(this.input, this.sendBtn);
+    const foot = el('div', 'foot');
+    foot.textContent = this.s.powered;
+    this.live = el('div', 'sr', { 'aria-live': 'polite' });
+    this.panel.append(head, this.statusBar, this.list, compose, foot, this.live);
+
+    // Launcher (after the panel: the phone layout hides it while the panel is open)
+    this.launcher = el('button', 'launcher', { type: 'button', 'aria-label': this.s.open, 'aria-expanded': 'false', 'data-testid': 'kefu-launcher' });
+    this.launcher.innerHTML = ICON_CHAT;
+    this.badge = el('span', 'badge', { 'data-testid': 'kefu-badge' });
+    this.badge.hidden = true;
+    this.launcher.append(this.badge);
+    this.launcher.addEventListener('click', () => (this.isOpen ? this.close() : this.open()));
+
+    wrap.append(this.panel, this.launcher);
+    this.root.append(style, wrap);
+
+    compose.addEventListener('submit', (e) => {
+      e.preventDefault();
+      this.submit();
+    });
+    this.input.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
+        e.preventDefault();
+        this.submit();
+      }
+    });
+    this.input.addEventListener('input', () => {
+      this.autosize();
+      this.sendBtn.disabled = !this.input.value.trim();
+      this.sendTyping();
+    });
+    this.panel.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape') {
+        this.close();
+        this.launcher.focus();
+      }
+    });
+    // Keep key presses inside the widget from triggering the host page's shortcuts.
+    for (const t of ['keydown', 'keyup', 'keypress'] as const) this.panel.addEventListener(t, (e) => e.stopPropagation());
+
+    document.addEventListener('visibilitychange', () => {
+      if (this.isOpen && document.visibilityState === 'visible') this.markSeen();
+    });
+
+    this.setSub();
+    this.render();
+    (opts.mount ?? document.body).append(this.host);
+  }
+
+  /** Loads the tenant's name, resumes a stored session, re-queues unsent messages. */
+  async start(): Promise<void> {
+    for (const o of this.store.outbox) {
+      this.timeline.upsert({ conversation_id: '', seq: 0, client_id: o.client_id, author: 'visitor', body: o.body, created_at: o.created_at, pending: true });
+    }
+    this.render();
+    this.api.widget.config(this.opts.key).then(
+      (c) => {
+        if (c.tenant_name) this.title.textContent = c.tenant_name;
+        this.agentsOnline = typeof c.agents_online === 'number' ? c.agents_online > 0 : !!c.agents_online;
+        this.setSub();
+      },
+      (err: unknown) => {
+        if (err instanceof ApiError && err.status === 404) this.disable();
+      },
+    );
+    if (this.store.token || this.store.outbox.length) await this.ensureSession();
+    if (this.store.wasOpen) this.open();
+  }
+
+  open(): void {
+    if (this.disabled) return;
+    this.isOpen = true;
+    this.store.wasOpen = true;
+    this.panel.classList.add('open');
+    this.panel.setAttribute('aria-hidden', 'false');
+    this.launcher.setAttribute('aria-expanded', 'true');
+    this.launcher.setAttribute('aria-label', this.s.close);
+    this.launcher.innerHTML = ICON_CLOSE;
+    this.launcher.append(this.badge);
+    this.markSeen();
+    this.scrollToEnd(true);
+    setTimeout(() => this.input.focus(), 50);
+    void this.ensureSession();
+  }
+
+  close(): void {
+    this.isOpen = false;
+    this.store.wasOpen = false;
+    this.panel.classList.remove('open');
+    this.panel.setAttribute('aria-hidden', 'true');
+    this.launcher.setAttribute('aria-expanded', 'false');
+    this.launcher.setAttribute('aria-label', this.s.open);
+    this.launcher.innerHTML = ICON_CHAT;
+    this.launcher.append(this.badge);
+  }
+
+  destroy(): void {
+    this.destroyed = true;
+    this.rt?.close();
+    this.host.remove();
+  }
+
+  // ---- session and socket ----
+
+  private ensureSession(): Promise<void> {
+    if (this.rt || this.disabled || this.destroyed) return Promise.resolve();
+    this.sessionStarting ??= this.createSession().finally(() => {
+      this.sessionStarting = null;
+    });
+    return this.sessionStarting;
+  }
+
+  private async createSession(): Promise<void> {
+    this.showStatus(this.s.connecting);
+    try {
+      const res = await this.api.widget.session({
+        widget_key: this.opts.key,
+        visitor_token: this.store.token ?? undefined,
+        visitor: {
+          attributes: {
+            page_url: location.href,
+            referrer: document.referrer || undefined,
+            language: navigator.language,
+          },
+        },
+      });
+      this.sessionRetry = 0;
+      this.store.token = res.visitor_token;
+      this.connect();
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) {
+        this.disable();
+        return;
+      }
+      if (err instanceof ApiError && (err.status === 401 || err.status === 400) && this.store.token) {
+        // The stored token is no longer valid: start over as a new visitor.
+        this.store.token = null;
+      }
+      const delay = Math.min(10000, 1000 * 2 ** this.sessionRetry++);
+      this.showStatus(this.s.offlineNet);
+      setTimeout(() => void this.ensureSession(), delay);
+    }
+  }
+
+  private connect() {
+    const rt = new RealtimeClient({
+      url: wsUrl(this.opts.origin),
+      token: () => this.store.token,
+      // A fresh page load replays everything so the whole history renders.
+      initialSince: {},
+    });
+    this.rt = rt;
+    rt.on('status', (st) => {
+      if (st === 'open') this.showStatus(null);
+      else if (st === 'reconnecting') this.showStatus(this.s.offlineNet);
+    });
+    rt.on('welcome', (w) => {
+      const convs = w.conversations ?? [];
+      const latest = [...convs].sort((a, b) => (b.updated_at ?? '').localeCompare(a.updated_at ?? ''))[0];
+      if (latest) this.lastConversation = latest.id;
+    });
+    rt.on('message', (f) => this.onMessage(f.message, f.conversation_id, f.seq));
+    rt.on('ack', (a) => {
+      this.lastConversation = a.conversation_id || this.lastConversation;
+      this.timeline.ack(a.client_id, a.conversation_id, a.seq);
+      this.dropFromOutbox(a.client_id);
+      if (this.isOpen) this.markSeen();
+      this.render();
+    });
+    rt.on('typing', (f) => {
+      if (f.author?.type === 'visitor') return;
+      this.setTyping(f.state === false ? null : f.author?.name || this.s.someone);
+    });
+    rt.on('queue', (q) => {
+      this.queuePos = q.position;
+      this.setSub();
+    });
+    rt.on('unauthorized', () => {
+      // Expired or revoked visitor token: a new session, the same unsent messages.
+      this.rt = null;
+      this.store.token = null;
+      this.timeline.clear();
+      void this.start();
+    });
+    // Messages typed before the session existed (or before a reload) go out now, with their client_id.
+    for (const e of this.timeline.all()) if (e.pending && e.client_id) this.dispatch(e.client_id, e.body);
+    rt.connect();
+  }
+
+  private onMessage(m: Message, conversation_id: string, seq: number) {
+    if (m.private) return;
+    this.lastConversation = conversation_id;
+    const author = m.author?.type ?? 'system';
+    const changed = this.timeline.upsert({
+      conversation_id,
+      seq,
+      client_id: m.client_id ?? undefined,
+      author,
+      name: m.author?.name ?? undefined,
+      body: m.body,
+      created_at: m.created_at,
+    });
+    if (!changed) return;
+    if (author !== 'visitor') {
+      this.setTyping(null);
+      if (this.isOpen && document.visibilityState !== 'hidden') this.markSeen();
+      else if (author !== 'system') this.live.textContent = m.body;
+    }
+    if (m.client_id) this.dropFromOutbox(m.client_id);
+    this.render();
+  }
+
+  // ---- sending ----
+
+  private submit() {
+    const body = this.input.value.trim();
+    if (!body) return;
+    if (body.length > MAX_BODY) {
+      this.showStatus(this.s.tooLong);
+      return;
+    }
+    const client_id = newClientId();
+    const created_at = new Date().toISOString();
+    this.timeline.upsert({ conversation_id: this.lastConversation ?? '', seq: 0, client_id, author: 'visitor', body, created_at, pending: true });
+    this.store.outbox = [...this.store.outbox, { client_id, body, created_at }];
+    this.input.value = '';
+    this.autosize();
+    this.sendBtn.disabled = true;
+    this.stopTyping();
+    this.render();
+    this.scrollToEnd(true);
+    if (this.rt) this.dispatch(client_id, body);
+    else void this.ensureSession();
+  }
+
+  private dispatch(client_id: string, body: string) {
+    // A visitor leaves out conversation_id: the server opens or continues their conversation.
+    this.rt?.sendMessage({ body, client_id }).acked.catch((err: unknown) => {
+      if (err instanceof RealtimeError && err.code === 'closed') return;
+      this.timeline.fail(client_id, err instanceof RealtimeError && err.code === 'too_large' ? this.s.tooLong : this.s.failed);
+      this.dropFromOutbox(client_id);
+      this.render();
+    });
+  }
+
+  private retry(e: Entry) {
+    if (!e.client_id) return;
+    this.timeline.upsert({ ...e, pending: true, failed: undefined });
+    this.store.outbox = [...this.store.outbox, { client_id: e.client_id, body: e.body, created_at: e.created_at }];
+    this.render();
+    if (this.rt) this.dispatch(e.client_id, e.body);
+    else void this.ensureSession();
+  }
+
+  private dropFromOutbox(client_id: string) {
+    const box = this.store.outbox;
+    if (box.some((o) => o.client_id === client_id)) this.store.outbox = box.filter((o) => o.client_id !== client_id);
+  }
+
+  private sendTyping() {
+    const conv = this.lastConversation;
+    if (!conv || !this.rt) return;
+    const now = Date.now();
+    if (now - this.typingSentAt > 3000) {
+      this.typingSentAt = now;
+      this.rt.typing(conv, true);
+    }
+    clearTimeout(this.typingOffTimer);
+    this.typingOffTimer = setTimeout(() => this.stopTyping(), 4000);
+  }
+
+  private stopTyping() {
+    clearTimeout(this.typingOffTimer);
+    if (this.typingSentAt && this.lastConversation) this.rt?.typing(this.lastConversation, false);
+    this.typingSentAt = 0;
+  }
+
+  // ---- view ----
+
+  private disable() {
+    this.disabled = true;
+    this.rt?.close();
+    this.host.style.setProperty('display', 'none', 'important');
+    console.warn('[kefu] widget disabled:', this.s.unavailable, '(unknown data-key?)');
+  }
+
+  private markSeen() {
+    const seen = { ...this.store.seen };
+    let changed = false;
+    for (const [conv, seq] of Object.entries(this.timeline.maxSeqs())) {
+      if (seq > (seen[conv] ?? 0)) {
+        seen[conv] = seq;
+        changed = true;
+        this.rt?.read(conv, seq);
+      }
+    }
+    if (changed) this.store.seen = seen;
+    this.renderBadge();
+  }
+
+  private setSub() {
+    const text = this.queuePos > 0 ? fill(this.s.queue, { n: this.queuePos }) : this.agentsOnline ? this.s.online : this.s.offline;
+    (this.sub.lastChild as HTMLElement).textContent = text;
+    this.dot.classList.toggle('off', !this.agentsOnline);
+  }
+
+  private setTyping(name: string | null) {
+    clearTimeout(this.typingTimer);
+    this.typingName = name;
+    if (name) this.typingTimer = setTimeout(() => this.setTyping(null), 6000);
+    this.typingEl.hidden = !name;
+    this.typingEl.innerHTML = '<i></i><i></i><i></i>';
+    this.typingEl.append(document.createTextNode(name ? fill(this.s.typing, { name }) : ''));
+    if (name) this.scrollToEnd(false);
+  }
+
+  private showStatus(text: string | null) {
+    this.statusBar.hidden = !text;
+    this.statusBar.textContent = text ?? '';
+  }
+
+  private renderBadge() {
+    const n = this.isOpen ? 0 : this.timeline.unread(this.store.seen);
+    this.badge.hidden = n === 0;
+    this.badge.textContent = n > 99 ? '99+' : String(n);
+    this.launcher.setAttribute('aria-label', n ? `${this.isOpen ? this.s.close : this.s.open} (${fill(this.s.unread, { n })})` : this.isOpen ? this.s.close : this.s.open);
+  }
+
+  private render() {
+    const nearEnd = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 80;
+    const frag = document.createDocumentFragment();
+    const greet = el('div', 'm them');
+    const gb = el('div', 'b');
+    gb.textContent = this.s.greeting;
+    greet.append(gb);
+    frag.append(greet);
+    for (const e of this.timeline.all()) frag.append(this.renderEntry(e));
+    frag.append(this.typingEl);
+    this.list.replaceChildren(frag);
+    this.renderBadge();
+    this.scrollToEnd(nearEnd);
+    void this.typingName;
+  }
+
+  private renderEntry(e: Entry): HTMLElement {
+    if (e.author === 'system') {
+      const d = el('div', 'sys', { 'data-testid': 'kefu-message', 'data-author': 'system' });
+      d.textContent = e.body;
+      return d;
+    }
+    const me = e.author === 'visitor';
+    const cls = ['m', me ? 'me' : 'them', e.author, e.pending ? 'pending' : '', e.failed ? 'failed' : ''].filter(Boolean).join(' ');
+    const d = el('div', cls, { 'data-testid': 'kefu-message', 'data-author': e.author });
+    if (e.pending) d.setAttribute('data-pending', 'true');
+    if (!me) {
+      const who = el('div', 'who');
+      if (e.author === 'bot') who.innerHTML = ICON_BOT;
+      who.append(document.createTextNode(e.name || (e.author === 'bot' ? this.s.bot : this.s.someone)));
+      d.append(who);
+    }
+    const b = el('div', 'b');
+    b.textContent = e.body;
+    d.append(b);
+    const meta = el('div', 'meta');
+    const time = new Date(e.created_at);
+    const hhmm = Number.isNaN(time.getTime()) ? '' : time.toLocaleTimeString(this.opts.lang, { hour: '2-digit', minute: '2-digit' });
+    if (e.failed) {
+      meta.textContent = e.failed;
+      d.addEventListener('click', () => this.retry(e));
+      d.setAttribute('role', 'button');
+      d.setAttribute('tabindex', '0');
+    } else if (me) meta.textContent = `${hhmm} · ${e.pending ? this.s.sending : '✓'}`;
+    else meta.textContent = hhmm;
+    d.append(meta);
+    return d;
+  }
+
+  private scrollToEnd(force: boolean) {
+    if (force) this.list.scrollTop = this.list.scrollHeight;
+  }
+
+  private autosize() {
+    this.input.style.height = 'auto';
+    this.input.style.height = `${Math.min(120, this.input.scrollHeight)}px`;
+  }
+}
