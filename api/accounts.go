@@ -34,12 +34,14 @@ type userResponse struct {
 	Name          string   `json:"name"`
 	Role          string   `json:"role"`
 	Skills        []string `json:"skills"`
+	Teams         []string `json:"teams"`
 	MaxConcurrent int      `json:"max_concurrent"`
+	Load          int      `json:"active_conversations"`
 	Status        string   `json:"status,omitempty"`
 }
 
 func userOut(u tenants.User) userResponse {
-	return userResponse{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, Skills: u.Skills, MaxConcurrent: u.MaxConcurrent}
+	return userResponse{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, Skills: u.Skills, Teams: u.Teams, MaxConcurrent: u.MaxConcurrent, Load: u.Load}
 }
 
 func (s *Server) signup(c echo.Context) error {

@@ -14,6 +14,7 @@ type agentRequest struct {
 	Password      string   `json:"password"`
 	Role          string   `json:"role"`
 	Skills        []string `json:"skills"`
+	Teams         []string `json:"teams"`
 	MaxConcurrent *int     `json:"max_concurrent"`
 }
 
@@ -62,6 +63,7 @@ type patchAgentRequest struct {
 	Name          *string   `json:"name"`
 	Role          *string   `json:"role"`
 	Skills        *[]string `json:"skills"`
+	Teams         *[]string `json:"teams"`
 	MaxConcurrent *int      `json:"max_concurrent"`
 }
 

@@ -272,3 +272,23 @@ func num(v any) int64 {
 	f, _ := v.(float64)
 	return int64(f)
 }
+
+// settle waits until routing has decided on the conversation (it is no
+// longer with the bot) and returns it.
+func (a *app) settle(token, conv string) resp {
+	a.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r := a.must(200, "GET", "/api/v1/conversations/"+conv, token, nil)
+		if r.str("status") != "bot" {
+			ev := a.must(200, "GET", "/api/v1/conversations/"+conv+"/events", token, nil)
+			if evs, _ := ev.Body["events"].([]any); len(evs) > 0 {
+				return r
+			}
+		}
+		if time.Now().After(deadline) {
+			a.t.Fatalf("conversation %s still with the bot: %s", conv, r.Raw)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -33,24 +34,33 @@ func TestWebSocket(t *testing.T) {
 			if c := up["conversation"].(map[string]any); c["id"] != conv {
 				t.Fatalf("update: %v", up)
 			}
+			// The visitor's message, the bot's greeting, then "Assigned to Olga",
+			// each once and in order.
 			var got []int64
-			for len(got) < 2 { // the visitor's message, then the system "assigned" note
+			for {
 				m := owner.expect("message.new")
-				if m["conversation_id"] == conv {
-					got = append(got, num(m["seq"]))
+				if m["conversation_id"] != conv {
+					continue
+				}
+				got = append(got, num(m["seq"]))
+				if m["message"].(map[string]any)["author"].(map[string]any)["type"] == "system" {
+					break
 				}
 			}
-			if got[0] != 1 || got[1] != 2 {
-				t.Fatalf("owner got seqs %v, want [1 2]", got)
+			for i, s := range got {
+				if s != int64(i+1) {
+					t.Fatalf("owner got seqs %v, want 1…n", got)
+				}
 			}
 			owner.send(map[string]any{"type": "message.send", "client_id": "o1", "conversation_id": conv, "body": "Hi! How can I help?"})
-			if a := owner.expect("ack"); num(a["seq"]) != 3 {
-				t.Fatalf("owner ack: %v", a)
+			mine := int64(len(got) + 1)
+			if a := owner.expect("ack"); num(a["seq"]) != mine {
+				t.Fatalf("owner ack: %v, want seq %d", a, mine)
 			}
 			for {
 				m := v.expect("message.new")
 				msg := m["message"].(map[string]any)
-				if num(m["seq"]) == 3 {
+				if num(m["seq"]) == mine {
 					if msg["author"].(map[string]any)["type"] != "agent" || msg["body"] != "Hi! How can I help?" {
 						t.Fatalf("visitor got %v", m)
 					}
@@ -62,7 +72,7 @@ func TestWebSocket(t *testing.T) {
 				owner.expect("message.new")
 				v.quiet("message.new", 300*time.Millisecond)
 				vr := a.connect(t, vtok, nil) // replay from 0 skips it too
-				for i := 0; i < 3; i++ {
+				for i := int64(0); i < mine; i++ {
 					if m := vr.expect("message.new"); strings.Contains(m["message"].(map[string]any)["body"].(string), "secret") {
 						t.Fatal("note replayed to the visitor")
 					}
@@ -74,8 +84,8 @@ func TestWebSocket(t *testing.T) {
 				if f := owner.expect("typing"); f["state"] != true {
 					t.Fatalf("typing: %v", f)
 				}
-				v.send(map[string]any{"type": "read", "conversation_id": conv, "seq": 3})
-				if f := owner.expect("read"); num(f["seq"]) != 3 {
+				v.send(map[string]any{"type": "read", "conversation_id": conv, "seq": mine})
+				if f := owner.expect("read"); num(f["seq"]) != mine {
 					t.Fatalf("read: %v", f)
 				}
 			})
@@ -102,11 +112,13 @@ func TestWebSocket(t *testing.T) {
 			v := a.connect(t, vtok, nil)
 			v.send(map[string]any{"type": "message.send", "client_id": "r1", "body": "before"})
 			conv := v.expect("ack")["conversation_id"].(string)
+			settled := a.settle(acme.token, conv)
+			seen, _ := strconv.ParseInt(settled.str("last_seq"), 10, 64)
 			v.c.Close(websocket.StatusNormalClosure, "")
 			for _, body := range []string{"missed one", "missed two"} {
 				a.must(201, "POST", "/api/v1/conversations/"+conv+"/messages", acme.token, map[string]any{"body": body})
 			}
-			v2 := a.connect(t, vtok, map[string]int64{conv: 1})
+			v2 := a.connect(t, vtok, map[string]int64{conv: seen})
 			var bodies []string
 			var seqs []int64
 			for len(bodies) < 2 {
@@ -114,7 +126,7 @@ func TestWebSocket(t *testing.T) {
 				seqs = append(seqs, num(m["seq"]))
 				bodies = append(bodies, m["message"].(map[string]any)["body"].(string))
 			}
-			if bodies[0] != "missed one" || bodies[1] != "missed two" || seqs[0] != 2 || seqs[1] != 3 {
+			if bodies[0] != "missed one" || bodies[1] != "missed two" || seqs[0] != seen+1 || seqs[1] != seen+2 {
 				t.Fatalf("resumed %v %v", seqs, bodies)
 			}
 			v2.quiet("message.new", 300*time.Millisecond)
@@ -213,7 +225,7 @@ func TestWebSocket(t *testing.T) {
 			v := a.connect(t, vtok, nil)
 			v.send(map[string]any{"type": "message.send", "client_id": "q1", "body": "anyone there?"})
 			conv := v.expect("ack")["conversation_id"].(string)
-			if c := a.must(200, "GET", "/api/v1/conversations/"+conv, biz.token, nil); c.str("status") != "queued" {
+			if c := a.settle(biz.token, conv); c.str("status") != "queued" {
 				t.Fatalf("status %s, want queued", c.str("status"))
 			}
 			owner := a.connect(t, biz.token, nil)

@@ -210,7 +210,7 @@ func (s *Service) Assign(ctx context.Context, p tenants.Principal, convID string
 		return Conversation{}, err
 	}
 	if in.AgentID == "" {
-		return s.update(ctx, p.TenantID, convID, "", func(tx *gorm.DB, c *conversationRow) (string, error) {
+		return s.update(ctx, p.TenantID, convID, "", func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (string, error) {
 			c.Team = in.Team
 			return "Assigned to team " + in.Team, nil
 		})
@@ -222,23 +222,46 @@ func (s *Service) Assign(ctx context.Context, p tenants.Principal, convID string
 		}
 		return Conversation{}, err
 	}
-	return s.assignTo(ctx, p.TenantID, convID, agent.ID, agent.Name, false)
+	conv, err := s.assign(ctx, p.TenantID, convID, agent.ID, agent.Name, "", false)
+	if err == nil {
+		s.publishQueue(ctx, p.TenantID)
+	}
+	return conv, err
 }
 
-// assignTo assigns convID to the agent and stores a system message. With
-// onlyQueued it changes nothing unless the conversation is still queued, so
-// that two routers racing for it assign it once.
-func (s *Service) assignTo(ctx context.Context, tenantID, convID, agentID, agentName string, onlyQueued bool) (Conversation, error) {
-	return s.update(ctx, tenantID, convID, "", func(tx *gorm.DB, c *conversationRow) (string, error) {
-		if onlyQueued && c.Status != StatusQueued {
+// assign gives convID to the agent, moves the load counters, and stores a
+// system message. auto is routing's own assignment: it only takes a
+// conversation that is still with the bot or queued, and only below the
+// agent's cap (errAtCap otherwise); a person assigning may exceed caps.
+func (s *Service) assign(ctx context.Context, tenantID, convID, agentID, agentName, team string, auto bool) (Conversation, error) {
+	return s.update(ctx, tenantID, convID, "", func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (string, error) {
+		if auto && c.Status != StatusQueued && c.Status != StatusBot {
 			return "", errUnchanged
 		}
 		if c.assignee() == agentID && c.Status == StatusAssigned {
 			return "", errUnchanged
 		}
+		if c.Status == StatusAssigned {
+			if _, err := adjustLoad(tx, db, c.assignee(), -1, false); err != nil {
+				return "", err
+			}
+		}
+		ok, err := adjustLoad(tx, db, agentID, 1, auto)
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			return "", errAtCap
+		}
+		if c.QueuedAt != nil {
+			s.recordWait(tenantID, s.now().Sub(*c.QueuedAt))
+		}
 		c.AssigneeID = &agentID
 		c.Status = StatusAssigned
-		c.ResolvedAt = nil
+		c.ResolvedAt, c.FlowNode, c.QueueDeadline, c.QueuedAt = nil, nil, nil, nil
+		if team != "" {
+			c.Team = team
+		}
 		return "Assigned to " + agentName, nil
 	})
 }
@@ -247,7 +270,7 @@ var errUnchanged = errors.New("unchanged")
 
 // update changes a conversation under its row lock, stores the system note
 // the change returns, commits, and publishes the new state.
-func (s *Service) update(ctx context.Context, tenantID, convID, _ string, change func(tx *gorm.DB, c *conversationRow) (string, error)) (Conversation, error) {
+func (s *Service) update(ctx context.Context, tenantID, convID, _ string, change func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (string, error)) (Conversation, error) {
 	db, err := s.db(tenantID)
 	if err != nil {
 		return Conversation{}, err
@@ -269,13 +292,14 @@ func (s *Service) update(ctx context.Context, tenantID, convID, _ string, change
 		}
 		c := rows[0]
 		prev = c.assignee()
-		note, err := change(tx, &c)
+		note, err := change(tx, db, &c)
 		if err != nil {
 			return err
 		}
 		c.UpdatedAt = s.stamp()
 		if err := tx.Model(&conversationRow{}).Where("id = ?", convID).Updates(map[string]any{
 			"status": c.Status, "assignee_id": c.AssigneeID, "team": c.Team, "updated_at": c.UpdatedAt, "resolved_at": c.ResolvedAt,
+			"flow_id": c.FlowID, "flow_version": c.FlowVersion, "flow_node": c.FlowNode, "queued_at": c.QueuedAt, "queue_deadline": c.QueueDeadline, "labels": c.Labels,
 		}).Error; err != nil {
 			return err
 		}
@@ -320,15 +344,29 @@ func (s *Service) Resolve(ctx context.Context, p tenants.Principal, convID strin
 	if who == "" {
 		who = "an agent"
 	}
-	return s.update(ctx, p.TenantID, convID, "", func(tx *gorm.DB, c *conversationRow) (string, error) {
+	conv, err := s.update(ctx, p.TenantID, convID, "", func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (string, error) {
 		if c.Status == StatusResolved {
 			return "", errUnchanged
+		}
+		if c.Status == StatusAssigned {
+			if _, err := adjustLoad(tx, db, c.assignee(), -1, false); err != nil {
+				return "", err
+			}
+		}
+		wasQueued := c.Status == StatusQueued
+		c.FlowNode, c.QueueDeadline, c.QueuedAt = nil, nil, nil
+		if wasQueued {
+			defer s.publishQueueLater(p.TenantID)
 		}
 		now := s.stamp()
 		c.Status = StatusResolved
 		c.ResolvedAt = &now
 		return "Resolved by " + who, nil
 	})
+	if err == nil {
+		s.unscheduleTimeout(p.TenantID, convID)
+	}
+	return conv, err
 }
 
 // MarkRead moves the principal's read position forward to seq (clamped to

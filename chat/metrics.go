@@ -6,6 +6,7 @@ type metrics struct {
 	stored  *prometheus.CounterVec
 	persist prometheus.Histogram
 	routed  *prometheus.CounterVec
+	breaker *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -20,9 +21,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		routed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kefu_routing_decisions_total", Help: "Routing decisions, by outcome.",
 		}, []string{"outcome"}),
+		breaker: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kefu_routing_breaker_transitions_total", Help: "Assignment circuit breaker state changes, by new state.",
+		}, []string{"state"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.stored, m.persist, m.routed)
+		reg.MustRegister(m.stored, m.persist, m.routed, m.breaker)
 	}
 	return m
 }

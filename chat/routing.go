@@ -2,75 +2,329 @@ package chat
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"strings"
+	"sync"
+	"time"
+
+	"gorm.io/gorm"
 
 	"kefu"
 	"kefu/routing"
 	"kefu/tenants"
 )
 
-// route offers a new conversation to the next online agent, round robin
-// (owners and admins count as agents). With nobody online it stays queued
-// and goes to the next agent who comes online.
-func (s *Service) route(ctx context.Context, tenantID, convID string) {
+// runFlow runs the tenant's published flow for one event of a conversation
+// and applies what it decided. It runs off the request path (after the
+// visitor's ack); every run is logged on the conversation as an event.
+func (s *Service) runFlow(ctx context.Context, tenantID, convID, event, text string, resumeNode, resumeLabel string) {
 	ctx = context.WithoutCancel(ctx)
-	online := s.presence.Online(tenantID)
-	if len(online) == 0 {
-		s.metrics.routed.WithLabelValues("queued").Inc()
-		return
-	}
-	users, err := s.tenants.Users(ctx, tenantID)
+	mu := s.convLock(tenantID + "/" + convID)
+	mu.Lock()
+	defer mu.Unlock()
+
+	a, err := s.active(ctx, tenantID)
 	if err != nil {
-		s.log.Error("route: list agents", "tenant_id", tenantID, "err", err)
+		s.log.Error("routing: load flow", "tenant_id", tenantID, "err", err)
 		return
 	}
-	byID := map[string]tenants.User{}
-	for _, u := range users {
-		byID[u.ID] = u
-	}
-	var cands []routing.Candidate
-	for _, id := range online {
-		if u, ok := byID[id]; ok {
-			cands = append(cands, routing.Candidate{ID: u.ID, Name: u.Name})
-		}
-	}
-	pick, ok := s.rr.Pick(tenantID, cands)
-	if !ok {
-		s.metrics.routed.WithLabelValues("queued").Inc()
+	db, err := s.db(tenantID)
+	if err != nil {
 		return
 	}
-	if _, err := s.assignTo(ctx, tenantID, convID, pick.ID, pick.Name, true); err != nil && kefu.Code(err) != kefu.ENotFound {
-		s.log.Error("route: assign", "tenant_id", tenantID, "conversation_id", convID, "err", err)
+	var conv conversationRow
+	if err := db.WithContext(ctx).Where("id = ?", convID).Take(&conv).Error; err != nil {
+		s.log.Error("routing: load conversation", "tenant_id", tenantID, "conversation_id", convID, "err", err)
 		return
 	}
-	s.metrics.routed.WithLabelValues("assigned").Inc()
+	if conv.Status == StatusAssigned || conv.Status == StatusResolved {
+		return // a person has it, or it is closed
+	}
+	in, err := s.flowInput(ctx, db, conv, event, text)
+	if err != nil {
+		s.log.Error("routing: input", "tenant_id", tenantID, "err", err)
+		return
+	}
+	in.ResumeFrom, in.ResumeLabel = resumeNode, resumeLabel
+	live := &liveServices{s: s, tenantID: tenantID, convID: convID}
+	res := a.prog.Run(ctx, in, live)
+	s.metrics.routed.WithLabelValues(res.Action).Inc()
+	s.apply(ctx, tenantID, db, convID, a, res)
+	s.logDecision(ctx, db, convID, a, event, res)
 }
 
-// drainQueue routes the tenant's queued conversations, oldest first, now
-// that an agent is online.
+func attrString(m map[string]any, k string) string {
+	if v, ok := m[k].(string); ok {
+		return v
+	}
+	return ""
+}
+
+func (s *Service) flowInput(ctx context.Context, db *tenants.DB, conv conversationRow, event, text string) (routing.Input, error) {
+	var v visitorRow
+	if err := db.WithContext(ctx).Where("id = ?", conv.VisitorID).Take(&v).Error; err != nil {
+		return routing.Input{}, err
+	}
+	vis := v.visitor()
+	var others int64
+	db.WithContext(ctx).Model(&conversationRow{}).Where("visitor_id = ? AND id <> ?", v.ID, conv.ID).Limit(1).Count(&others)
+	now := s.now()
+	return routing.Input{
+		Event: event,
+		Visitor: routing.VisitorEnv{ID: vis.ID, Name: vis.Name, Email: vis.Email,
+			Language: attrString(vis.Attributes, "language"), Country: attrString(vis.Attributes, "country"),
+			PageURL: attrString(vis.Attributes, "page_url"), Referrer: attrString(vis.Attributes, "referrer"),
+			Returning: others > 0, Attributes: vis.Attributes},
+		Message:      routing.MessageEnv{Text: text},
+		Conversation: routing.ConversationEnv{ID: conv.ID, Status: conv.Status, MessagesCount: int(conv.LastSeq), WaitSeconds: int(now.Sub(conv.CreatedAt).Seconds())},
+		At:           now,
+	}, nil
+}
+
+// apply stores what a run decided: attributes, labels, and where the
+// conversation now waits. An assignment already happened inside the run.
+func (s *Service) apply(ctx context.Context, tenantID string, db *tenants.DB, convID string, a *activeFlow, res routing.Result) {
+	if len(res.Set) > 0 {
+		var conv conversationRow
+		if err := db.WithContext(ctx).Where("id = ?", convID).Take(&conv).Error; err == nil {
+			var v visitorRow
+			if err := db.WithContext(ctx).Where("id = ?", conv.VisitorID).Take(&v).Error; err == nil {
+				attrs := v.visitor().Attributes
+				for k, val := range res.Set {
+					attrs[k] = val
+				}
+				if b, err := json.Marshal(attrs); err == nil && len(b) <= maxAttributesBytes {
+					db.WithContext(ctx).Model(&visitorRow{}).Where("id = ?", v.ID).Update("attributes", string(b))
+				}
+			}
+		}
+	}
+	if res.Action == routing.ActionAssign {
+		return
+	}
+	var flowID *string
+	var flowVersion *int
+	if a.flowID != "" {
+		flowID, flowVersion = &a.flowID, &a.version
+	}
+	now := s.stamp()
+	var deadline *time.Time
+	_, err := s.update(ctx, tenantID, convID, "", func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (string, error) {
+		if c.Status == StatusAssigned || c.Status == StatusResolved {
+			return "", errUnchanged
+		}
+		c.FlowID, c.FlowVersion = flowID, flowVersion
+		if len(res.Tags) > 0 {
+			var labels []string
+			_ = json.Unmarshal([]byte(c.Labels), &labels)
+			for _, t := range res.Tags {
+				if !contains(labels, t) {
+					labels = append(labels, t)
+				}
+			}
+			b, _ := json.Marshal(labels)
+			c.Labels = string(b)
+		}
+		if res.Action == routing.ActionQueue {
+			node := res.Waiting
+			sameWait := c.FlowNode != nil && *c.FlowNode == node && c.Status == StatusQueued
+			c.Status = StatusQueued
+			if c.QueuedAt == nil {
+				c.QueuedAt = &now
+			}
+			if node == "" {
+				c.FlowNode = nil
+			} else {
+				c.FlowNode = &node
+			}
+			if !sameWait {
+				c.QueueDeadline = nil
+				if res.TimeoutSeconds > 0 {
+					d := now.Add(time.Duration(res.TimeoutSeconds) * time.Second)
+					c.QueueDeadline = &d
+				}
+			}
+			deadline = c.QueueDeadline
+		} else {
+			c.Status = StatusBot
+			c.FlowNode, c.QueueDeadline, c.QueuedAt = nil, nil, nil
+		}
+		return "", nil
+	})
+	if err != nil && !errors.Is(err, errUnchanged) {
+		s.log.Error("routing: apply", "tenant_id", tenantID, "conversation_id", convID, "err", err)
+		return
+	}
+	if deadline != nil && res.Waiting != "" {
+		s.scheduleTimeout(tenantID, convID, res.Waiting, *deadline)
+	} else {
+		s.unscheduleTimeout(tenantID, convID)
+	}
+	s.publishQueue(ctx, tenantID)
+}
+
+func contains(list []string, x string) bool {
+	for _, y := range list {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// ConversationEvent is a routing decision (or other system event) logged on
+// a conversation for the console.
+type ConversationEvent struct {
+	ID        string          `json:"id"`
+	Kind      string          `json:"kind"`
+	Detail    json.RawMessage `json:"detail"`
+	CreatedAt time.Time       `json:"created_at"`
+}
+
+func (s *Service) logDecision(ctx context.Context, db *tenants.DB, convID string, a *activeFlow, event string, res routing.Result) {
+	detail, _ := json.Marshal(map[string]any{"event": event, "flow_id": a.flowID, "flow_version": a.version, "action": res.Action, "agent_id": res.AgentID, "agent_name": res.AgentName, "waiting": res.Waiting, "trace": res.Trace})
+	row := eventRow{ID: tenants.NewID(), ConversationID: convID, Kind: "routing", Detail: string(detail), CreatedAt: s.stamp()}
+	if err := db.WithContext(ctx).Create(&row).Error; err != nil {
+		s.log.Warn("routing: log decision", "conversation_id", convID, "err", err)
+	}
+}
+
+// ConversationEvents lists the routing decisions logged on a conversation.
+func (s *Service) ConversationEvents(ctx context.Context, p tenants.Principal, convID string) ([]ConversationEvent, error) {
+	if _, err := s.access(ctx, p, convID); err != nil {
+		return nil, err
+	}
+	db, _ := s.db(p.TenantID)
+	var rows []eventRow
+	if err := db.WithContext(ctx).Where("conversation_id = ?", convID).Order("created_at, id").Limit(200).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make([]ConversationEvent, len(rows))
+	for i, r := range rows {
+		out[i] = ConversationEvent{ID: r.ID, Kind: r.Kind, Detail: json.RawMessage(r.Detail), CreatedAt: r.CreatedAt}
+	}
+	return out, nil
+}
+
+// liveServices are the flow's side effects for a real conversation.
+type liveServices struct {
+	s        *Service
+	tenantID string
+	convID   string
+}
+
+func (l *liveServices) AnswerFAQ(context.Context, string) (string, bool, error) {
+	return "", false, nil // the bots issue brings the FAQ; until then, unanswered
+}
+
+func (l *liveServices) AskLLM(context.Context, routing.Input, time.Duration, string) (string, bool, error) {
+	return "", false, nil // the bots issue brings the LLM; until then, hand off
+}
+
+func (l *liveServices) CallWebhook(ctx context.Context, url string, in routing.Input, timeout time.Duration) error {
+	return l.s.hooks.post(ctx, url, timeout, map[string]any{"event": "flow.webhook", "tenant_id": l.tenantID, "conversation_id": l.convID, "visitor": in.Visitor, "message": in.Message})
+}
+
+func (l *liveServices) Reply(ctx context.Context, text string) error {
+	_, err := l.s.botMessage(ctx, l.tenantID, l.convID, text)
+	return err
+}
+
+func (l *liveServices) Assign(ctx context.Context, req routing.AssignRequest) (string, string, bool, error) {
+	a, err := l.s.assignGuarded(ctx, l.tenantID, l.convID, req)
+	if errors.Is(err, errNoAgent) || errors.Is(err, errTaken) {
+		return "", "", false, nil
+	}
+	if err != nil {
+		return "", "", false, err
+	}
+	return a.ID, a.Name, true, nil
+}
+
+// botMessage stores a message from the bot and publishes it.
+func (s *Service) botMessage(ctx context.Context, tenantID, convID, text string) (Message, error) {
+	db, err := s.db(tenantID)
+	if err != nil {
+		return Message{}, err
+	}
+	row := messageRow{ID: tenants.NewID(), ConversationID: convID, AuthorType: AuthorBot, AuthorName: "Bot", Body: text, Attachments: "[]", CreatedAt: s.stamp()}
+	var conv conversationRow
+	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		c, err := s.appendTx(tx, db, &row)
+		if err != nil {
+			return err
+		}
+		conv = c
+		return tx.Create(&row).Error
+	})
+	if err != nil {
+		return Message{}, err
+	}
+	m := row.message()
+	s.metrics.stored.WithLabelValues(AuthorBot).Inc()
+	s.publish(ctx, Event{Kind: EventMessage, TenantID: tenantID, ConversationID: convID, VisitorID: conv.VisitorID, AssigneeID: conv.assignee(), Message: &m})
+	return m, nil
+}
+
+// drainQueue offers the tenant's waiting conversations, oldest first, to
+// the agents now online, each by the request of the assign node it waits at
+// (round robin for a plain queue node).
 func (s *Service) drainQueue(ctx context.Context, tenantID string) {
 	db, err := s.db(tenantID)
 	if err != nil {
 		return
 	}
-	var ids []string
-	if err := db.WithContext(ctx).Model(&conversationRow{}).Where("status = ?", StatusQueued).Order("created_at").Limit(100).Pluck("id", &ids).Error; err != nil {
+	var rows []conversationRow
+	if err := db.WithContext(ctx).Where("status = ?", StatusQueued).Order("queued_at, created_at").Limit(200).Find(&rows).Error; err != nil {
 		s.log.Error("drain queue", "tenant_id", tenantID, "err", err)
 		return
 	}
-	for _, id := range ids {
-		s.route(ctx, tenantID, id)
+	a, err := s.active(ctx, tenantID)
+	if err != nil {
+		return
 	}
+	for _, c := range rows {
+		req := routing.AssignRequest{Strategy: routing.StrategyRoundRobin}
+		if c.FlowNode != nil {
+			if r, ok := a.prog.AssignRequestAt(*c.FlowNode); ok {
+				req = r
+			}
+		}
+		mu := s.convLock(tenantID + "/" + c.ID)
+		mu.Lock()
+		_, err := s.assignGuarded(ctx, tenantID, c.ID, req)
+		mu.Unlock()
+		switch {
+		case err == nil:
+			s.unscheduleTimeout(tenantID, c.ID)
+		case errors.Is(err, errNoAgent) || errors.Is(err, errTaken):
+		default:
+			s.log.Warn("drain queue: assign", "tenant_id", tenantID, "conversation_id", c.ID, "err", err)
+			return
+		}
+	}
+	s.publishQueue(ctx, tenantID)
 }
 
 // UserConnected counts a user's socket.
 func (s *Service) UserConnected(p tenants.Principal) { s.presence.Connect(p.TenantID, p.ID) }
 
-// UserDisconnected uncounts a user's socket; when it was their last, they go
-// offline for routing.
+// UserDisconnected uncounts a user's socket. When it was their last, they
+// leave routing at once; if they have not come back within the grace
+// period, their open conversations go back to the queue (agent.offline).
 func (s *Service) UserDisconnected(p tenants.Principal) {
-	if s.presence.Disconnect(p.TenantID, p.ID) {
-		s.publish(context.Background(), Event{Kind: EventPresence, TenantID: p.TenantID, UserID: p.ID, Status: PresenceOffline})
+	if !s.presence.Disconnect(p.TenantID, p.ID) {
+		return
 	}
+	s.publish(context.Background(), Event{Kind: EventPresence, TenantID: p.TenantID, UserID: p.ID, Status: PresenceOffline})
+	s.afterGrace(func() {
+		if s.presence.Status(p.TenantID, p.ID) == PresenceOffline {
+			s.requeueAgent(context.Background(), p.TenantID, p.ID)
+		}
+	})
 }
 
 // SetPresence records a user's chosen status; going online pulls queued
@@ -87,9 +341,172 @@ func (s *Service) SetPresence(ctx context.Context, p tenants.Principal, status, 
 		s.publish(ctx, Event{Kind: EventPresence, TenantID: p.TenantID, UserID: p.ID, Status: status, Origin: origin})
 	}
 	if status == PresenceOnline && prev != PresenceOnline {
-		go s.drainQueue(context.WithoutCancel(ctx), p.TenantID)
+		s.background(func() { s.drainQueue(context.Background(), p.TenantID) })
 	}
 	return nil
+}
+
+// requeueAgent puts an offline agent's open conversations back in the queue
+// and runs the flow for each with agent.offline.
+func (s *Service) requeueAgent(ctx context.Context, tenantID, userID string) {
+	db, err := s.db(tenantID)
+	if err != nil {
+		return
+	}
+	var ids []string
+	if err := db.WithContext(ctx).Model(&conversationRow{}).Where("assignee_id = ? AND status = ?", userID, StatusAssigned).Limit(500).Pluck("id", &ids).Error; err != nil {
+		return
+	}
+	u, _ := s.tenants.User(ctx, tenantID, userID)
+	for _, id := range ids {
+		_, err := s.update(ctx, tenantID, id, "", func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (string, error) {
+			if c.Status != StatusAssigned || c.assignee() != userID {
+				return "", errUnchanged
+			}
+			if _, err := adjustLoad(tx, db, userID, -1, false); err != nil {
+				return "", err
+			}
+			now := s.stamp()
+			c.Status, c.AssigneeID, c.QueuedAt, c.FlowNode, c.QueueDeadline = StatusQueued, nil, &now, nil, nil
+			return fmt.Sprintf("%s went offline; waiting for another agent", strings.TrimSpace(u.Name)), nil
+		})
+		if err == nil {
+			s.runFlow(ctx, tenantID, id, routing.EventAgentOffline, "", "", "")
+		}
+	}
+}
+
+// Queue positions: every waiting visitor hears their place and an estimate
+// whenever it changes.
+func (s *Service) publishQueue(ctx context.Context, tenantID string) {
+	db, err := s.db(tenantID)
+	if err != nil {
+		return
+	}
+	var rows []conversationRow
+	if err := db.WithContext(ctx).Select("id", "visitor_id").Where("status = ?", StatusQueued).Order("queued_at, created_at").Limit(1000).Find(&rows).Error; err != nil {
+		return
+	}
+	online := max(1, len(s.presence.Online(tenantID)))
+	avg := s.avgWait(tenantID)
+	for i, c := range rows {
+		pos := i + 1
+		est := int(avg.Seconds()) * pos / online
+		key := tenantID + "/" + c.ID
+		if last, ok := s.queuePos.Get(key); ok && last == pos {
+			continue
+		}
+		s.queuePos.Add(key, pos)
+		s.publish(ctx, Event{Kind: EventQueue, TenantID: tenantID, ConversationID: c.ID, VisitorID: c.VisitorID, Position: pos, Wait: est})
+	}
+}
+
+func (s *Service) publishQueueLater(tenantID string) {
+	s.background(func() { s.publishQueue(context.Background(), tenantID) })
+}
+
+// recordWait feeds the tenant's moving average of time spent queued.
+func (s *Service) recordWait(tenantID string, d time.Duration) {
+	s.waitMu.Lock()
+	defer s.waitMu.Unlock()
+	old, ok := s.waits[tenantID]
+	if !ok {
+		s.waits[tenantID] = d
+		return
+	}
+	s.waits[tenantID] = (old*4 + d) / 5
+}
+
+func (s *Service) avgWait(tenantID string) time.Duration {
+	s.waitMu.Lock()
+	defer s.waitMu.Unlock()
+	if d, ok := s.waits[tenantID]; ok && d > 0 {
+		return d
+	}
+	return time.Minute
+}
+
+// scheduleTimeout arms the overflow of a waiting conversation: at the
+// deadline, if it still waits at the same node, the flow resumes there by
+// its timeout branch. Every node arms its own timers; the conditional check
+// makes the first one win.
+func (s *Service) scheduleTimeout(tenantID, convID, node string, at time.Time) {
+	key := tenantID + "/" + convID
+	s.timerMu.Lock()
+	defer s.timerMu.Unlock()
+	if s.closed {
+		return
+	}
+	if t, ok := s.timers[key]; ok {
+		t.Stop()
+	}
+	s.timers[key] = time.AfterFunc(time.Until(at), func() {
+		s.timerMu.Lock()
+		delete(s.timers, key)
+		s.timerMu.Unlock()
+		s.background(func() { s.queueTimeout(context.Background(), tenantID, convID, node) })
+	})
+}
+
+func (s *Service) unscheduleTimeout(tenantID, convID string) {
+	key := tenantID + "/" + convID
+	s.timerMu.Lock()
+	defer s.timerMu.Unlock()
+	if t, ok := s.timers[key]; ok {
+		t.Stop()
+		delete(s.timers, key)
+	}
+}
+
+func (s *Service) queueTimeout(ctx context.Context, tenantID, convID, node string) {
+	db, err := s.db(tenantID)
+	if err != nil {
+		return
+	}
+	var c conversationRow
+	if err := db.WithContext(ctx).Where("id = ?", convID).Take(&c).Error; err != nil {
+		return
+	}
+	if c.Status != StatusQueued || c.FlowNode == nil || *c.FlowNode != node || c.QueueDeadline == nil || c.QueueDeadline.After(s.now()) {
+		return
+	}
+	// Clear the deadline first so the resumed run can set a new one.
+	db.WithContext(ctx).Model(&conversationRow{}).Where("id = ? AND flow_node = ?", convID, node).Update("queue_deadline", nil)
+	s.runFlow(ctx, tenantID, convID, routing.EventConversationIdle, "", node, "timeout")
+}
+
+// armTimeouts re-arms the queue deadlines of every tenant after a start.
+func (s *Service) armTimeouts(ctx context.Context) error {
+	ids, err := s.tenants.ListTenantIDs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		db, err := s.db(id)
+		if err != nil {
+			continue
+		}
+		var rows []conversationRow
+		if err := db.WithContext(ctx).Where("status = ? AND queue_deadline IS NOT NULL", StatusQueued).Limit(10000).Find(&rows).Error; err != nil {
+			s.log.Warn("arm queue timeouts", "tenant_id", id, "err", err)
+			continue
+		}
+		for _, c := range rows {
+			if c.FlowNode != nil {
+				s.scheduleTimeout(id, c.ID, *c.FlowNode, *c.QueueDeadline)
+			}
+		}
+	}
+	return nil
+}
+
+// convLock serialises flow runs of one conversation on this node. The locks
+// are striped (a fixed array) so they cost no memory per conversation;
+// nothing holds two at once, so sharing a stripe cannot deadlock.
+func (s *Service) convLock(key string) *sync.Mutex {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	return &s.locks[h.Sum32()%uint32(len(s.locks))]
 }
 
 // Status is a user's presence status.

@@ -40,6 +40,12 @@ type conversationRow struct {
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
 	ResolvedAt        *time.Time
+	Labels            string
+	FlowID            *string
+	FlowVersion       *int
+	FlowNode          *string
+	QueuedAt          *time.Time
+	QueueDeadline     *time.Time
 }
 
 func (conversationRow) TableName(n schema.Namer) string { return n.TableName("conversation") }
@@ -51,6 +57,10 @@ func (r conversationRow) conversation(v Visitor) Conversation {
 	}
 	if r.LastMessageAt != nil {
 		c.LastMessage = &LastMessage{Body: r.LastMessageBody, AuthorType: r.LastMessageAuthor, CreatedAt: *r.LastMessageAt}
+	}
+	_ = json.Unmarshal([]byte(r.Labels), &c.Labels)
+	if c.Labels == nil {
+		c.Labels = []string{}
 	}
 	return c
 }
@@ -89,3 +99,35 @@ func (r messageRow) message() Message {
 	}
 	return m
 }
+
+type flowRow struct {
+	ID               string `gorm:"primaryKey"`
+	Name             string
+	LatestVersion    int
+	PublishedVersion *int
+	Active           bool
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
+
+func (flowRow) TableName(n schema.Namer) string { return n.TableName("flow") }
+
+type flowVersionRow struct {
+	FlowID    string `gorm:"primaryKey"`
+	Version   int    `gorm:"primaryKey"`
+	Graph     string
+	CreatedBy string
+	CreatedAt time.Time
+}
+
+func (flowVersionRow) TableName(n schema.Namer) string { return n.TableName("flow_version") }
+
+type eventRow struct {
+	ID             string `gorm:"primaryKey"`
+	ConversationID string
+	Kind           string
+	Detail         string
+	CreatedAt      time.Time
+}
+
+func (eventRow) TableName(n schema.Namer) string { return n.TableName("conversation_event") }

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"gorm.io/gorm"
 
@@ -28,6 +30,23 @@ type Service struct {
 	log      *slog.Logger
 	now      func() time.Time
 	metrics  *metrics
+	hooks    *outbound
+
+	flowCache      *lru.Cache[string, *activeFlow]
+	breakers       sync.Map // tenant id → breaker
+	breakerTimeout time.Duration
+	queuePos       *lru.Cache[string, int]
+	locks          [256]sync.Mutex
+	grace          time.Duration
+
+	waitMu sync.Mutex
+	waits  map[string]time.Duration
+
+	timerMu sync.Mutex
+	timers  map[string]*time.Timer
+	closed  bool
+	bg      sync.WaitGroup
+	unsub   func()
 }
 
 // Config configures the Service.
@@ -37,6 +56,13 @@ type Config struct {
 	Logger   *slog.Logger
 	Now      func() time.Time
 	Registry prometheus.Registerer
+	// OfflineGrace is how long an agent whose last socket closed may take to
+	// come back before their conversations are requeued (default 30 s).
+	OfflineGrace time.Duration
+	// BreakerTimeout is how long the assignment breaker stays open (default 30 s).
+	BreakerTimeout time.Duration
+	// AllowPrivateNetworks lets webhook nodes reach private addresses.
+	AllowPrivateNetworks bool
 }
 
 // NewService returns the chat service.
@@ -47,10 +73,70 @@ func NewService(c Config) *Service {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	return &Service{
-		tenants: c.Tenants, bus: c.Bus, presence: NewPresence(), rr: routing.NewRoundRobin(),
-		log: c.Logger, now: c.Now, metrics: newMetrics(c.Registry),
+	if c.OfflineGrace == 0 {
+		c.OfflineGrace = 30 * time.Second
 	}
+	if c.BreakerTimeout == 0 {
+		c.BreakerTimeout = 30 * time.Second
+	}
+	fc, _ := lru.New[string, *activeFlow](10000)
+	qp, _ := lru.New[string, int](100000)
+	s := &Service{
+		tenants: c.Tenants, bus: c.Bus, presence: NewPresence(), rr: routing.NewRoundRobin(),
+		log: c.Logger, now: c.Now, metrics: newMetrics(c.Registry), hooks: newOutbound(c.AllowPrivateNetworks),
+		flowCache: fc, queuePos: qp, grace: c.OfflineGrace, breakerTimeout: c.BreakerTimeout,
+		waits: map[string]time.Duration{}, timers: map[string]*time.Timer{},
+	}
+	// A flow published on any node drops this node's compiled copy.
+	s.unsub = c.Bus.Subscribe(func(e Event) {
+		if e.Kind == EventFlow {
+			s.flowCache.Remove(e.TenantID)
+		}
+	})
+	return s
+}
+
+// Start re-arms queue deadlines left by an earlier run.
+func (s *Service) Start(ctx context.Context) error { return s.armTimeouts(ctx) }
+
+// Close stops the timers and waits for background flow runs to finish.
+func (s *Service) Close(ctx context.Context) {
+	s.timerMu.Lock()
+	s.closed = true
+	for k, t := range s.timers {
+		t.Stop()
+		delete(s.timers, k)
+	}
+	s.timerMu.Unlock()
+	s.unsub()
+	done := make(chan struct{})
+	go func() { s.bg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
+// background runs fn off the request path, counted for Close.
+func (s *Service) background(fn func()) {
+	s.timerMu.Lock()
+	closed := s.closed
+	if !closed {
+		s.bg.Add(1)
+	}
+	s.timerMu.Unlock()
+	if closed {
+		return
+	}
+	go func() {
+		defer s.bg.Done()
+		fn()
+	}()
+}
+
+// afterGrace runs fn once the offline grace period has passed.
+func (s *Service) afterGrace(fn func()) {
+	time.AfterFunc(s.grace, func() { s.background(fn) })
 }
 
 // Bus returns the event bus.
@@ -187,8 +273,11 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 		s.publishConversation(ctx, p.TenantID, conv, "")
 	}
 	s.publish(ctx, Event{Kind: EventMessage, TenantID: p.TenantID, ConversationID: conv.ID, VisitorID: conv.VisitorID, AssigneeID: conv.assignee(), Message: &msg})
-	if created {
-		s.route(ctx, p.TenantID, conv.ID)
+	switch {
+	case created:
+		s.background(func() { s.runFlow(ctx, p.TenantID, conv.ID, routing.EventConversationCreated, in.Body, "", "") })
+	case p.Kind == tenants.KindVisitor && (conv.Status == StatusBot || conv.Status == StatusQueued):
+		s.background(func() { s.runFlow(ctx, p.TenantID, conv.ID, routing.EventMessageCreated, in.Body, "", "") })
 	}
 	return msg, false, nil
 }
@@ -243,7 +332,7 @@ func (s *Service) visitorConversation(tx *gorm.DB, db *tenants.DB, visitorID, co
 	if len(rows) > 0 {
 		return rows[0], false, nil
 	}
-	c := conversationRow{ID: tenants.NewID(), VisitorID: visitorID, Status: StatusQueued, CreatedAt: now, UpdatedAt: now}
+	c := conversationRow{ID: tenants.NewID(), VisitorID: visitorID, Status: StatusBot, Labels: "[]", CreatedAt: now, UpdatedAt: now}
 	if err := tx.Create(&c).Error; err != nil {
 		return conversationRow{}, false, err
 	}
@@ -278,6 +367,9 @@ func (s *Service) appendTx(tx *gorm.DB, db *tenants.DB, row *messageRow) (conver
 }
 
 func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
 	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}

@@ -78,6 +78,7 @@ type Conversation struct {
 	Team        string       `json:"team"`
 	LastSeq     int64        `json:"last_seq"`
 	LastMessage *LastMessage `json:"last_message"`
+	Labels      []string     `json:"labels"`
 	CreatedAt   time.Time    `json:"created_at"`
 	UpdatedAt   time.Time    `json:"updated_at"`
 }
@@ -113,6 +114,8 @@ const (
 	EventRead         = "read"
 	EventTyping       = "typing"
 	EventPresence     = "presence"
+	EventQueue        = "queue" // a waiting visitor's place changed
+	EventFlow         = "flow"  // a flow was published: drop compiled copies
 )
 
 // Event is what chat publishes after a commit. It carries who must hear of it
@@ -133,4 +136,6 @@ type Event struct {
 	UserID         string        `json:"u,omitempty"`
 	Status         string        `json:"p,omitempty"`
 	Origin         string        `json:"o,omitempty"` // the sending session, which does not hear its own typing
+	Position       int           `json:"qp,omitempty"`
+	Wait           int           `json:"qw,omitempty"`
 }

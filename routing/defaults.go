@@ -2,29 +2,38 @@ package routing
 
 import "encoding/json"
 
-// DefaultGraph is the flow a new tenant starts with: greet, check business
-// hours, then assign round robin; out of hours (or with nobody free) the
-// visitor waits in the queue.
+// DefaultGraph is the flow a new tenant starts with: greet a new
+// conversation once, check business hours, then assign round robin; out of
+// hours the visitor is told so once and waits in the queue, as when nobody is
+// free. Later visitor messages run it again without the greeting or notice,
+// retrying the assignment.
 func DefaultGraph() Graph {
 	data := func(v any) json.RawMessage { b, _ := json.Marshal(v); return b }
+	allDay := [][2]string{{"00:00", "24:00"}}
 	return Graph{
 		Nodes: []Node{
 			{ID: "start", Type: NodeStart, Position: Position{X: 0, Y: 0}},
-			{ID: "greet", Type: NodeReply, Data: data(map[string]any{"text": "Hi! Thanks for reaching out — we'll be with you shortly. 您好！我们马上为您服务。"}), Position: Position{X: 0, Y: 120}},
+			{ID: "is_new", Type: NodeCondition, Data: data(map[string]any{"expr": `event == "conversation.created"`}), Position: Position{X: 0, Y: 110}},
+			{ID: "greet", Type: NodeReply, Data: data(map[string]any{"text": "Hi! Thanks for reaching out — we'll be with you shortly. 您好！我们马上为您服务。"}), Position: Position{X: -180, Y: 220}},
 			{ID: "hours", Type: NodeBusinessHours, Data: data(map[string]any{
 				"timezone": "UTC",
-				"schedule": map[string][][2]string{"mon": {{"00:00", "24:00"}}, "tue": {{"00:00", "24:00"}}, "wed": {{"00:00", "24:00"}}, "thu": {{"00:00", "24:00"}}, "fri": {{"00:00", "24:00"}}, "sat": {{"00:00", "24:00"}}, "sun": {{"00:00", "24:00"}}},
-			}), Position: Position{X: 0, Y: 240}},
-			{ID: "assign", Type: NodeAssign, Data: data(map[string]any{"strategy": StrategyRoundRobin}), Position: Position{X: -160, Y: 380}},
-			{ID: "closed", Type: NodeReply, Data: data(map[string]any{"text": "We're closed right now; leave a message and we'll reply as soon as we're back."}), Position: Position{X: 160, Y: 380}},
-			{ID: "queue", Type: NodeQueue, Data: data(map[string]any{}), Position: Position{X: 160, Y: 500}},
+				"schedule": map[string][][2]string{"mon": allDay, "tue": allDay, "wed": allDay, "thu": allDay, "fri": allDay, "sat": allDay, "sun": allDay},
+			}), Position: Position{X: 0, Y: 340}},
+			{ID: "assign", Type: NodeAssign, Data: data(map[string]any{"strategy": StrategyRoundRobin}), Position: Position{X: -180, Y: 470}},
+			{ID: "notice", Type: NodeCondition, Data: data(map[string]any{"expr": `event == "conversation.created"`}), Position: Position{X: 180, Y: 470}},
+			{ID: "closed", Type: NodeReply, Data: data(map[string]any{"text": "We're closed right now; leave a message and we'll reply as soon as we're back."}), Position: Position{X: 80, Y: 590}},
+			{ID: "queue", Type: NodeQueue, Data: data(map[string]any{}), Position: Position{X: 180, Y: 710}},
 		},
 		Edges: []Edge{
-			{ID: "e1", Source: "start", Target: "greet"},
-			{ID: "e2", Source: "greet", Target: "hours"},
-			{ID: "e3", Source: "hours", Target: "assign", Label: "open"},
-			{ID: "e4", Source: "hours", Target: "closed", Label: "closed"},
-			{ID: "e5", Source: "closed", Target: "queue"},
+			{ID: "e1", Source: "start", Target: "is_new"},
+			{ID: "e2", Source: "is_new", Target: "greet", Label: "true"},
+			{ID: "e3", Source: "is_new", Target: "hours", Label: "false"},
+			{ID: "e4", Source: "greet", Target: "hours"},
+			{ID: "e5", Source: "hours", Target: "assign", Label: "open"},
+			{ID: "e6", Source: "hours", Target: "notice", Label: "closed"},
+			{ID: "e7", Source: "notice", Target: "closed", Label: "true"},
+			{ID: "e8", Source: "notice", Target: "queue", Label: "false"},
+			{ID: "e9", Source: "closed", Target: "queue"},
 		},
 	}
 }

@@ -57,6 +57,8 @@ type Services interface {
 	AskLLM(ctx context.Context, in Input, timeout time.Duration, fallback string) (answer string, ok bool, err error)
 	// CallWebhook posts the event to url.
 	CallWebhook(ctx context.Context, url string, in Input, timeout time.Duration) error
+	// Reply sends a bot message to the visitor (a no-op in simulation).
+	Reply(ctx context.Context, text string) error
 	// Assign picks (and, outside simulation, reserves) an agent; ok=false when
 	// nobody can take the conversation now.
 	Assign(ctx context.Context, req AssignRequest) (agentID, agentName string, ok bool, err error)
@@ -91,7 +93,7 @@ func (p *Program) Run(ctx context.Context, in Input, svc Services) Result {
 	if in.At.IsZero() {
 		in.At = time.Now()
 	}
-	env := Env{Visitor: in.Visitor, Message: in.Message, Conversation: in.Conversation, Now: NewNow(in.At)}
+	env := Env{Event: in.Event, Visitor: in.Visitor, Message: in.Message, Conversation: in.Conversation, Now: NewNow(in.At)}
 	if env.Visitor.Attributes == nil {
 		env.Visitor.Attributes = map[string]any{}
 	}
@@ -199,6 +201,9 @@ func (p *Program) exec(ctx context.Context, n *cnode, env Env, in Input, svc Ser
 		}
 		return "default", "no case matched", nil
 	case NodeReply:
+		if err := svc.Reply(ctx, n.reply.Text); err != nil {
+			return "error", "reply failed: " + err.Error(), nil
+		}
 		r.Replies = append(r.Replies, n.reply.Text)
 		return "", n.reply.Text, nil
 	case NodeFAQ:
@@ -210,6 +215,9 @@ func (p *Program) exec(ctx context.Context, n *cnode, env Env, in Input, svc Ser
 			}
 			return "unanswered", why, nil
 		}
+		if err := svc.Reply(ctx, ans); err != nil {
+			return "unanswered", "reply failed: " + err.Error(), nil
+		}
 		r.Replies = append(r.Replies, ans)
 		return "answered", ans, nil
 	case NodeLLM:
@@ -220,6 +228,9 @@ func (p *Program) exec(ctx context.Context, n *cnode, env Env, in Input, svc Ser
 				why = "model failed: " + err.Error()
 			}
 			return "handoff", why, nil
+		}
+		if err := svc.Reply(ctx, ans); err != nil {
+			return "handoff", "reply failed: " + err.Error(), nil
 		}
 		r.Replies = append(r.Replies, ans)
 		return "answered", ans, nil
@@ -311,3 +322,13 @@ func (n *cnode) isOpen(t time.Time) (bool, string) {
 
 // Graph returns the program's graph.
 func (p *Program) Graph() Graph { return p.graph }
+
+// AssignRequestAt is the request of the assign node id, for retrying a
+// conversation that waits there; ok=false for any other node.
+func (p *Program) AssignRequestAt(id string) (AssignRequest, bool) {
+	n, ok := p.nodes[id]
+	if !ok || n.Type != NodeAssign {
+		return AssignRequest{}, false
+	}
+	return AssignRequest{Strategy: n.assign.Strategy, Team: n.assign.Team, Skills: n.assign.Skills}, true
+}

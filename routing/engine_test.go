@@ -33,6 +33,7 @@ func (f *fakeServices) CallWebhook(_ context.Context, url string, _ Input, _ tim
 	f.hooks = append(f.hooks, url)
 	return f.hookErr
 }
+func (f *fakeServices) Reply(context.Context, string) error { return nil }
 func (f *fakeServices) Assign(_ context.Context, req AssignRequest) (string, string, bool, error) {
 	f.asked = append(f.asked, req)
 	return f.agentID, f.agentName, f.agentID != "", f.assignErr
@@ -241,8 +242,8 @@ func TestRunEveryNodeType(t *testing.T) {
 			action: ActionEnd, path: "q:timeout sorry:next x:end",
 		},
 		{
-			name: "a node without a way on ends the run",
-			g:    Graph{Nodes: []Node{n("s", "start", nil), n("r", "reply", map[string]any{"text": "bye"})}, Edges: []Edge{e("s", "r", "")}},
+			name:   "a node without a way on ends the run",
+			g:      Graph{Nodes: []Node{n("s", "start", nil), n("r", "reply", map[string]any{"text": "bye"})}, Edges: []Edge{e("s", "r", "")}},
 			action: ActionEnd, path: "s:next r:next",
 		},
 		{

@@ -14,6 +14,7 @@ import (
 // methods an expression could call, and the helpers are the functions
 // registered in exprOptions.
 type Env struct {
+	Event        string          `expr:"event"` // conversation.created, message.created, …
 	Visitor      VisitorEnv      `expr:"visitor"`
 	Message      MessageEnv      `expr:"message"`
 	Conversation ConversationEnv `expr:"conversation"`

@@ -234,7 +234,7 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (SignupResult, err
 		}
 		return SignupResult{}, err
 	}
-	owner := userRow{ID: NewID(), Email: in.Email, Name: in.Name, Role: RoleOwner, PasswordHash: hash, Skills: "[]", MaxConcurrent: 10, CreatedAt: now, UpdatedAt: now}
+	owner := userRow{ID: NewID(), Email: in.Email, Name: in.Name, Role: RoleOwner, PasswordHash: hash, Skills: "[]", Teams: "[]", MaxConcurrent: 10, CreatedAt: now, UpdatedAt: now}
 	if err := db.WithContext(ctx).Create(&owner).Error; err != nil {
 		undo()
 		return SignupResult{}, err

@@ -32,34 +32,44 @@ func IsStaff(role string) bool {
 
 // User is a person who logs in to the console (owner, admin, supervisor, agent).
 type User struct {
-	ID            string    `json:"id"`
-	Email         string    `json:"email"`
-	Name          string    `json:"name"`
-	Role          string    `json:"role"`
-	Skills        []string  `json:"skills"`
-	MaxConcurrent int       `json:"max_concurrent"`
-	CreatedAt     time.Time `json:"created_at"`
+	ID            string   `json:"id"`
+	Email         string   `json:"email"`
+	Name          string   `json:"name"`
+	Role          string   `json:"role"`
+	Skills        []string `json:"skills"`
+	Teams         []string `json:"teams"`
+	MaxConcurrent int      `json:"max_concurrent"`
+	// Load is the number of open conversations assigned now; the chat
+	// service keeps it in the assignment's transaction.
+	Load      int       `json:"active_conversations"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 type userRow struct {
-	ID            string `gorm:"primaryKey"`
-	Email         string
-	Name          string
-	Role          string
-	PasswordHash  string
-	Skills        string
-	MaxConcurrent int
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	ID                  string `gorm:"primaryKey"`
+	Email               string
+	Name                string
+	Role                string
+	PasswordHash        string
+	Skills              string
+	Teams               string
+	MaxConcurrent       int
+	ActiveConversations int
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
 }
 
 func (userRow) TableName(n schema.Namer) string { return n.TableName("user") }
 
 func (r userRow) user() User {
-	u := User{ID: r.ID, Email: r.Email, Name: r.Name, Role: r.Role, MaxConcurrent: r.MaxConcurrent, CreatedAt: r.CreatedAt}
+	u := User{ID: r.ID, Email: r.Email, Name: r.Name, Role: r.Role, MaxConcurrent: r.MaxConcurrent, Load: r.ActiveConversations, CreatedAt: r.CreatedAt}
 	_ = json.Unmarshal([]byte(r.Skills), &u.Skills)
 	if u.Skills == nil {
 		u.Skills = []string{}
+	}
+	_ = json.Unmarshal([]byte(r.Teams), &u.Teams)
+	if u.Teams == nil {
+		u.Teams = []string{}
 	}
 	return u
 }
@@ -71,6 +81,7 @@ type AgentInput struct {
 	Password      string
 	Role          string
 	Skills        []string
+	Teams         []string
 	MaxConcurrent *int
 }
 
@@ -90,6 +101,15 @@ func cleanSkills(fields map[string]string, skills []string) []string {
 	}
 	if len(out) > 30 {
 		fields["skills"] = "at most 30 skills"
+	}
+	return out
+}
+
+func cleanTeams(fields map[string]string, teams []string) []string {
+	sub := map[string]string{}
+	out := cleanSkills(sub, teams)
+	if len(sub) > 0 {
+		fields["teams"] = strings.Replace(sub["skills"], "skill", "team", 1)
 	}
 	return out
 }
@@ -114,6 +134,7 @@ func (s *Service) CreateAgent(ctx context.Context, tenantID string, in AgentInpu
 		fields["role"] = "must be agent, supervisor or admin"
 	}
 	skills := cleanSkills(fields, in.Skills)
+	teams := cleanTeams(fields, in.Teams)
 	maxc := 5
 	if in.MaxConcurrent != nil {
 		maxc = *in.MaxConcurrent
@@ -133,8 +154,9 @@ func (s *Service) CreateAgent(ctx context.Context, tenantID string, in AgentInpu
 		return User{}, err
 	}
 	sk, _ := json.Marshal(skills)
+	tm, _ := json.Marshal(teams)
 	now := s.now()
-	row := userRow{ID: NewID(), Email: in.Email, Name: in.Name, Role: in.Role, PasswordHash: hash, Skills: string(sk), MaxConcurrent: maxc, CreatedAt: now, UpdatedAt: now}
+	row := userRow{ID: NewID(), Email: in.Email, Name: in.Name, Role: in.Role, PasswordHash: hash, Skills: string(sk), Teams: string(tm), MaxConcurrent: maxc, CreatedAt: now, UpdatedAt: now}
 	if err := db.WithContext(ctx).Create(&row).Error; err != nil {
 		if isUniqueViolation(err) {
 			return User{}, &kefu.Error{Code: kefu.EExists, Message: "a user with this email already exists", Fields: map[string]string{"email": "is taken"}}
@@ -185,6 +207,7 @@ type AgentUpdate struct {
 	Name          *string
 	Role          *string
 	Skills        *[]string
+	Teams         *[]string
 	MaxConcurrent *int
 }
 
@@ -214,6 +237,10 @@ func (s *Service) UpdateAgent(ctx context.Context, tenantID, userID string, u Ag
 	if u.Skills != nil {
 		b, _ := json.Marshal(cleanSkills(fields, *u.Skills))
 		set["skills"] = string(b)
+	}
+	if u.Teams != nil {
+		b, _ := json.Marshal(cleanTeams(fields, *u.Teams))
+		set["teams"] = string(b)
 	}
 	if u.MaxConcurrent != nil {
 		if *u.MaxConcurrent < 1 || *u.MaxConcurrent > 1000 {

@@ -79,6 +79,13 @@ type presenceFrame struct {
 	Status string `json:"status"`
 }
 
+type queueFrame struct {
+	Type                 string `json:"type"`
+	ConversationID       string `json:"conversation_id"`
+	Position             int    `json:"position"`
+	EstimatedWaitSeconds int    `json:"estimated_wait_seconds"`
+}
+
 type errorFrame struct {
 	Type     string `json:"type"`
 	ClientID string `json:"client_id,omitempty"`

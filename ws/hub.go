@@ -181,6 +181,11 @@ func (h *Hub) dispatch(e chat.Event) {
 	case chat.EventTyping:
 		participants()
 		it = item{frame: encode(typingFrame{Type: "typing", ConversationID: e.ConversationID, Author: e.Reader, State: e.State}), skipOwn: e.Reader.ID}
+	case chat.EventQueue:
+		if e.VisitorID != "" {
+			put(ti.visitors[e.VisitorID])
+		}
+		it = item{frame: encode(queueFrame{Type: "queue", ConversationID: e.ConversationID, Position: e.Position, EstimatedWaitSeconds: e.Wait})}
 	case chat.EventPresence:
 		put(ti.staff)
 		put(ti.users[e.UserID])

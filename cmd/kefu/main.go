@@ -147,7 +147,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	ten := tenants.NewService(store, tenants.Config{Secret: secret, Logger: log})
-	chatSvc := chat.NewService(chat.Config{Tenants: ten, Bus: bus, Logger: log, Registry: reg})
+	chatSvc := chat.NewService(chat.Config{Tenants: ten, Bus: bus, Logger: log, Registry: reg, AllowPrivateNetworks: cfg.AllowPrivateNetworks})
+	if err := chatSvc.Start(ctx); err != nil {
+		return fmt.Errorf("start chat: %w", err)
+	}
 	wsSrv := ws.NewServer(ws.Config{PublicURL: cfg.PublicURL}, chatSvc, log, reg)
 	web := frontend.App()
 	if web == nil {
@@ -195,6 +198,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("http shutdown", "err", err)
 	}
+	chatSvc.Close(sctx)
 	log.Info("stopped")
 	return nil
 }

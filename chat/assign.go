@@ -1,0 +1,124 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sony/gobreaker/v2"
+	"gorm.io/gorm"
+
+	"kefu/routing"
+	"kefu/tenants"
+)
+
+// adjustLoad moves an agent's open-conversation counter inside tx. With
+// capped, the increment happens only below max_concurrent, so no agent ever
+// goes over their cap, whichever node assigns.
+func adjustLoad(tx *gorm.DB, db *tenants.DB, userID string, delta int, capped bool) (bool, error) {
+	if userID == "" || delta == 0 {
+		return true, nil
+	}
+	q := `UPDATE ` + db.Table("users") + ` SET active_conversations = active_conversations + ? WHERE id = ?`
+	switch {
+	case delta > 0 && capped:
+		q += ` AND active_conversations < max_concurrent`
+	case delta < 0:
+		q += ` AND active_conversations > 0`
+	}
+	res := tx.Exec(q, delta, userID)
+	return res.RowsAffected > 0, res.Error
+}
+
+// agentStates is every user of the tenant as assignment sees them: skills,
+// teams, cap, load (a column, not a count) and presence.
+func (s *Service) agentStates(ctx context.Context, tenantID string) ([]routing.Agent, error) {
+	users, err := s.tenants.Users(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]routing.Agent, 0, len(users))
+	for _, u := range users {
+		out = append(out, routing.Agent{ID: u.ID, Name: u.Name, Skills: u.Skills, Teams: u.Teams, MaxConcurrent: u.MaxConcurrent, Load: u.Load, Online: s.presence.Status(tenantID, u.ID) == PresenceOnline})
+	}
+	return out, nil
+}
+
+var errNoAgent = errors.New("no agent available")
+
+// autoAssign gives a waiting conversation to the best eligible agent by the
+// request's strategy, reserving a slot under the agent's cap in the same
+// transaction. It returns errNoAgent when nobody can take it.
+func (s *Service) autoAssign(ctx context.Context, tenantID, convID string, req routing.AssignRequest) (routing.Agent, error) {
+	agents, err := s.agentStates(ctx, tenantID)
+	if err != nil {
+		return routing.Agent{}, err
+	}
+	for _, a := range routing.Rank(req.Strategy, tenantID, req, agents, s.rr) {
+		_, err := s.assign(ctx, tenantID, convID, a.ID, a.Name, req.Team, true)
+		switch {
+		case err == nil:
+			return a, nil
+		case errors.Is(err, errAtCap):
+			continue // another node filled the last slot: next agent
+		case errors.Is(err, errUnchanged):
+			return routing.Agent{}, errTaken
+		default:
+			return routing.Agent{}, err
+		}
+	}
+	return routing.Agent{}, errNoAgent
+}
+
+var (
+	errAtCap = errors.New("agent at capacity")
+	errTaken = errors.New("conversation no longer waiting")
+)
+
+// breaker returns the tenant's circuit breaker around automatic assignment:
+// after 5 failures in a row it opens for 30 s and conversations wait in the
+// queue instead of piling onto a failing path; then one probe may close it.
+func (s *Service) breaker(tenantID string) *gobreaker.CircuitBreaker[routing.Agent] {
+	if b, ok := s.breakers.Load(tenantID); ok {
+		return b.(*gobreaker.CircuitBreaker[routing.Agent])
+	}
+	b := gobreaker.NewCircuitBreaker[routing.Agent](gobreaker.Settings{
+		Name:        "assign:" + tenantID,
+		MaxRequests: 1,
+		Interval:    time.Minute,
+		Timeout:     s.breakerTimeout,
+		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= 5 },
+		IsSuccessful: func(err error) bool {
+			return err == nil || errors.Is(err, errNoAgent) || errors.Is(err, errTaken)
+		},
+		OnStateChange: func(name string, from, to gobreaker.State) {
+			s.metrics.breaker.WithLabelValues(to.String()).Inc()
+			s.log.Warn("assignment circuit breaker", "tenant_id", tenantID, "from", from.String(), "to", to.String())
+		},
+	})
+	actual, _ := s.breakers.LoadOrStore(tenantID, b)
+	return actual.(*gobreaker.CircuitBreaker[routing.Agent])
+}
+
+// BreakerState is the tenant's assignment breaker state (closed, open,
+// half-open).
+func (s *Service) BreakerState(tenantID string) string { return s.breaker(tenantID).State().String() }
+
+// assignGuarded runs autoAssign behind the tenant's breaker.
+func (s *Service) assignGuarded(ctx context.Context, tenantID, convID string, req routing.AssignRequest) (routing.Agent, error) {
+	a, err := s.breaker(tenantID).Execute(func() (routing.Agent, error) {
+		return s.autoAssign(ctx, tenantID, convID, req)
+	})
+	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
+		s.metrics.routed.WithLabelValues("breaker_open").Inc()
+		return a, fmt.Errorf("circuit breaker is open: %w", err)
+	}
+	return a, err
+}
+
+// reportAssignFailure counts a failure of the assignment path that happened
+// outside it (an agent dropping a conversation they were just given).
+func (s *Service) reportAssignFailure(tenantID string, why error) {
+	_, _ = s.breaker(tenantID).Execute(func() (routing.Agent, error) { return routing.Agent{}, why })
+}

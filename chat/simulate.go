@@ -1,0 +1,206 @@
+package chat
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"kefu"
+	"kefu/routing"
+	"kefu/tenants"
+)
+
+// SimulateInput is a sample event for a dry run.
+type SimulateInput struct {
+	Event        string
+	Visitor      routing.VisitorEnv
+	Message      routing.MessageEnv
+	Conversation routing.ConversationEnv
+	At           string         // RFC 3339; empty: now
+	Version      int            // 0: the latest version
+	Graph        *routing.Graph // an unsaved draft to run instead
+}
+
+// dryServices are the flow's services without side effects: nothing is
+// sent, posted or reserved; assign answers with the agent the live
+// strategy would pick now.
+type dryServices struct {
+	s        *Service
+	tenantID string
+	agents   []routing.Agent
+	rr       *routing.RoundRobin
+}
+
+func (d *dryServices) AnswerFAQ(context.Context, string) (string, bool, error) { return "", false, nil }
+func (d *dryServices) AskLLM(context.Context, routing.Input, time.Duration, string) (string, bool, error) {
+	return "", false, nil
+}
+func (d *dryServices) CallWebhook(context.Context, string, routing.Input, time.Duration) error {
+	return nil
+}
+func (d *dryServices) Reply(context.Context, string) error { return nil }
+func (d *dryServices) Assign(_ context.Context, req routing.AssignRequest) (string, string, bool, error) {
+	if b := d.s.breaker(d.tenantID); b.State().String() == "open" {
+		return "", "", false, fmt.Errorf("circuit breaker is open")
+	}
+	ranked := routing.Rank(req.Strategy, d.tenantID, req, d.agents, d.rr)
+	if len(ranked) == 0 {
+		return "", "", false, nil
+	}
+	return ranked[0].ID, ranked[0].Name, true, nil
+}
+
+func (s *Service) dry(ctx context.Context, tenantID string) (*dryServices, error) {
+	agents, err := s.agentStates(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	// A copy of the rotation, so a dry run does not move the real one.
+	return &dryServices{s: s, tenantID: tenantID, agents: agents, rr: routing.NewRoundRobin()}, nil
+}
+
+// Simulate runs a flow (a saved version, or a draft graph) on a sample
+// event, with no side effects, and returns the decision with its trace.
+// Errors: not_found, invalid_argument, invalid_flow.
+func (s *Service) Simulate(ctx context.Context, p tenants.Principal, flowID string, in SimulateInput) (routing.Result, error) {
+	switch in.Event {
+	case "":
+		in.Event = routing.EventConversationCreated
+	case routing.EventConversationCreated, routing.EventMessageCreated, routing.EventAgentOffline, routing.EventConversationIdle:
+	default:
+		return routing.Result{}, kefu.Invalid(map[string]string{"event": "must be conversation.created, message.created, agent.offline or conversation.idle"})
+	}
+	at := s.now()
+	if in.At != "" {
+		t, err := time.Parse(time.RFC3339, in.At)
+		if err != nil {
+			return routing.Result{}, kefu.Invalid(map[string]string{"at": "must be an RFC 3339 time"})
+		}
+		at = t
+	}
+	var g routing.Graph
+	if in.Graph != nil {
+		if _, err := s.Flow(ctx, p, flowID, 0); err != nil {
+			return routing.Result{}, err
+		}
+		g = *in.Graph
+	} else {
+		f, err := s.Flow(ctx, p, flowID, in.Version)
+		if err != nil {
+			return routing.Result{}, err
+		}
+		g = f.Graph
+	}
+	prog, err := routing.Compile(g)
+	if err != nil {
+		return routing.Result{}, err
+	}
+	svc, err := s.dry(ctx, p.TenantID)
+	if err != nil {
+		return routing.Result{}, err
+	}
+	if in.Visitor.Attributes == nil {
+		in.Visitor.Attributes = map[string]any{}
+	}
+	if in.Conversation.Status == "" {
+		in.Conversation.Status = StatusBot
+	}
+	return prog.Run(ctx, routing.Input{Event: in.Event, Visitor: in.Visitor, Message: in.Message, Conversation: in.Conversation, At: at}, svc), nil
+}
+
+// ReplayReport says how a draft would have routed recent real conversations
+// compared with the flow that routes now.
+type ReplayReport struct {
+	Total     int             `json:"total"`
+	Different int             `json:"different"`
+	Examples  []ReplayExample `json:"examples"`
+}
+
+// ReplayExample is one conversation the draft would route differently.
+type ReplayExample struct {
+	ConversationID string `json:"conversation_id"`
+	Message        string `json:"message"`
+	Before         string `json:"before"`
+	After          string `json:"after"`
+}
+
+// outcome summarises a run for comparison: the action and where it ended.
+func outcome(r routing.Result) string {
+	last := ""
+	for i := len(r.Trace) - 1; i >= 0; i-- {
+		if r.Trace[i].Node != "" {
+			last = r.Trace[i].Node
+			break
+		}
+	}
+	switch r.Action {
+	case routing.ActionAssign:
+		return fmt.Sprintf("assign at %s (%s)", last, r.AgentName)
+	case routing.ActionQueue:
+		return "queue at " + last
+	}
+	return "end at " + last
+}
+
+// Replay runs a version of a flow (0: the latest) against the tenant's last
+// limit conversations, as they began, and counts those it would route
+// differently from the published flow. Nothing is changed.
+func (s *Service) Replay(ctx context.Context, p tenants.Principal, flowID string, version, limit int) (ReplayReport, error) {
+	if limit == 0 {
+		limit = 100
+	}
+	if limit < 1 || limit > 1000 {
+		return ReplayReport{}, kefu.Invalid(map[string]string{"limit": "must be between 1 and 1000"})
+	}
+	draft, err := s.Flow(ctx, p, flowID, version)
+	if err != nil {
+		return ReplayReport{}, err
+	}
+	next, err := routing.Compile(draft.Graph)
+	if err != nil {
+		return ReplayReport{}, err
+	}
+	cur, err := s.active(ctx, p.TenantID)
+	if err != nil {
+		return ReplayReport{}, err
+	}
+	db, _ := s.db(p.TenantID)
+	var convs []conversationRow
+	if err := db.WithContext(ctx).Order("created_at DESC").Limit(limit).Find(&convs).Error; err != nil {
+		return ReplayReport{}, err
+	}
+	rep := ReplayReport{Examples: []ReplayExample{}}
+	for _, c := range convs {
+		var first []messageRow
+		if err := db.WithContext(ctx).Where("conversation_id = ? AND author_type = ?", c.ID, AuthorVisitor).Order("seq").Limit(1).Find(&first).Error; err != nil {
+			return ReplayReport{}, err
+		}
+		text := ""
+		if len(first) > 0 {
+			text = first[0].Body
+		}
+		in, err := s.flowInput(ctx, db, c, routing.EventConversationCreated, text)
+		if err != nil {
+			continue
+		}
+		in.At = c.CreatedAt
+		in.Conversation.Status, in.Conversation.MessagesCount, in.Conversation.WaitSeconds = StatusBot, 1, 0
+		// Both runs see the same agents and the same rotation start.
+		dryA, err := s.dry(ctx, p.TenantID)
+		if err != nil {
+			return ReplayReport{}, err
+		}
+		dryB := *dryA
+		dryB.rr = routing.NewRoundRobin()
+		before := outcome(cur.prog.Run(ctx, in, dryA))
+		after := outcome(next.Run(ctx, in, &dryB))
+		rep.Total++
+		if before != after {
+			rep.Different++
+			if len(rep.Examples) < 10 {
+				rep.Examples = append(rep.Examples, ReplayExample{ConversationID: c.ID, Message: truncateUTF8(text, 200), Before: before, After: after})
+			}
+		}
+	}
+	return rep, nil
+}
