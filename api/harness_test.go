@@ -37,7 +37,7 @@ func newApp(t *testing.T, store *tenants.Store) *app {
 	ten := tenants.NewService(store, tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef")})
 	bus := chat.NewLocalBus()
 	c := chat.NewService(chat.Config{Tenants: ten, Bus: bus, Logger: log, Registry: reg})
-	wsSrv := ws.NewServer(ws.Config{}, c, log, reg)
+	wsSrv := ws.NewServer(ws.Config{SendRate: 10, SendBurst: 20}, c, log, reg)
 	h := api.New(api.Config{Tenants: ten, Chat: c, Logger: log, WS: wsSrv, Gatherer: reg, AuthPerMinute: 10000,
 		Ready: func(ctx context.Context) error { return store.Ping(ctx) }})
 	srv := httptest.NewServer(h.Handler())

@@ -116,6 +116,7 @@ func (s *Service) apply(ctx context.Context, tenantID string, db *tenants.DB, co
 		if c.Status == StatusAssigned || c.Status == StatusResolved {
 			return "", errUnchanged
 		}
+		before := *c
 		c.FlowID, c.FlowVersion = flowID, flowVersion
 		if len(res.Tags) > 0 {
 			var labels []string
@@ -152,6 +153,9 @@ func (s *Service) apply(ctx context.Context, tenantID string, db *tenants.DB, co
 			c.Status = StatusBot
 			c.FlowNode, c.QueueDeadline, c.QueuedAt = nil, nil, nil
 		}
+		if sameRouting(before, *c) {
+			return "", errUnchanged // nothing to store or tell anyone
+		}
 		return "", nil
 	})
 	if err != nil && !errors.Is(err, errUnchanged) {
@@ -164,6 +168,15 @@ func (s *Service) apply(ctx context.Context, tenantID string, db *tenants.DB, co
 		s.unscheduleTimeout(tenantID, convID)
 	}
 	s.publishQueue(ctx, tenantID)
+}
+
+// sameRouting reports whether a run left the conversation where it was.
+func sameRouting(a, b conversationRow) bool {
+	eqS := func(x, y *string) bool { return (x == nil && y == nil) || (x != nil && y != nil && *x == *y) }
+	eqI := func(x, y *int) bool { return (x == nil && y == nil) || (x != nil && y != nil && *x == *y) }
+	eqT := func(x, y *time.Time) bool { return (x == nil && y == nil) || (x != nil && y != nil && x.Equal(*y)) }
+	return a.Status == b.Status && a.Labels == b.Labels && eqS(a.FlowID, b.FlowID) && eqI(a.FlowVersion, b.FlowVersion) &&
+		eqS(a.FlowNode, b.FlowNode) && eqT(a.QueuedAt, b.QueuedAt) && eqT(a.QueueDeadline, b.QueueDeadline)
 }
 
 func contains(list []string, x string) bool {
@@ -367,6 +380,11 @@ func (s *Service) requeueAgent(ctx context.Context, tenantID, userID string) {
 				return "", err
 			}
 			now := s.stamp()
+			if now.Sub(c.UpdatedAt) < 2*time.Minute {
+				// Given to them moments ago and dropped: the assignment path
+				// is failing (the breaker counts it).
+				defer s.reportAssignFailure(tenantID, fmt.Errorf("agent %s dropped a new conversation", userID))
+			}
 			c.Status, c.AssigneeID, c.QueuedAt, c.FlowNode, c.QueueDeadline = StatusQueued, nil, &now, nil, nil
 			return fmt.Sprintf("%s went offline; waiting for another agent", strings.TrimSpace(u.Name)), nil
 		})
