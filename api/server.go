@@ -40,6 +40,8 @@ type Config struct {
 	TrustProxy bool
 	// AuthPerMinute bounds signup and login attempts per client IP.
 	AuthPerMinute int
+	// WidgetPerMinute bounds widget sessions per client IP.
+	WidgetPerMinute int
 }
 
 // Server is the HTTP server.
@@ -55,6 +57,9 @@ type Server struct {
 func New(cfg Config) *Server {
 	if cfg.AuthPerMinute == 0 {
 		cfg.AuthPerMinute = 20
+	}
+	if cfg.WidgetPerMinute == 0 {
+		cfg.WidgetPerMinute = 120
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -91,7 +96,7 @@ func New(cfg Config) *Server {
 		middleware.BodyLimit("1M"),
 	)
 	authLimit := limit(newKeyedLimiter(cfg.AuthPerMinute, cfg.AuthPerMinute/2+1))
-	widgetLimit := limit(newKeyedLimiter(120, 60))
+	widgetLimit := limit(newKeyedLimiter(cfg.WidgetPerMinute, cfg.WidgetPerMinute/2+1))
 	v1.POST("/signup", s.signup, authLimit)
 	v1.POST("/auth/login", s.login, authLimit)
 	v1.GET("/widget/config", s.widgetConfig, widgetLimit)

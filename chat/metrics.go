@@ -7,6 +7,7 @@ type metrics struct {
 	persist prometheus.Histogram
 	routed  *prometheus.CounterVec
 	breaker *prometheus.CounterVec
+	batch   prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -15,7 +16,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "kefu_messages_stored_total", Help: "Messages stored, by author type.",
 		}, []string{"author"}),
 		persist: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "kefu_message_persist_seconds", Help: "Time to store a message (transaction commit).",
+			Name: "kefu_message_persist_seconds", Help: "Time to commit a batch of messages (one transaction).",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
 		}),
 		routed: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -24,9 +25,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		breaker: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kefu_routing_breaker_transitions_total", Help: "Assignment circuit breaker state changes, by new state.",
 		}, []string{"state"}),
+		batch: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "kefu_message_commit_batch_size", Help: "Messages committed per group-commit transaction.",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512},
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.stored, m.persist, m.routed, m.breaker)
+		reg.MustRegister(m.stored, m.persist, m.routed, m.breaker, m.batch)
 	}
 	return m
 }

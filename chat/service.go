@@ -23,14 +23,15 @@ const MaxBodyBytes = 16 * 1024
 
 // Service is the chat service.
 type Service struct {
-	tenants  *tenants.Service
-	bus      Bus
-	presence *Presence
-	rr       *routing.RoundRobin
-	log      *slog.Logger
-	now      func() time.Time
-	metrics  *metrics
-	hooks    *outbound
+	tenants   *tenants.Service
+	bus       Bus
+	presence  *Presence
+	rr        *routing.RoundRobin
+	log       *slog.Logger
+	now       func() time.Time
+	metrics   *metrics
+	hooks     *outbound
+	committer *committer
 
 	flowCache      *lru.Cache[string, *activeFlow]
 	breakers       sync.Map // tenant id → breaker
@@ -87,6 +88,7 @@ func NewService(c Config) *Service {
 		flowCache: fc, queuePos: qp, grace: c.OfflineGrace, breakerTimeout: c.BreakerTimeout,
 		waits: map[string]time.Duration{}, timers: map[string]*time.Timer{},
 	}
+	s.committer = newCommitter(s)
 	// A flow published on any node drops this node's compiled copy.
 	s.unsub = c.Bus.Subscribe(func(e Event) {
 		if e.Kind == EventFlow {
@@ -115,6 +117,7 @@ func (s *Service) Close(ctx context.Context) {
 	case <-done:
 	case <-ctx.Done():
 	}
+	s.committer.close()
 }
 
 // background runs fn off the request path, counted for Close.
@@ -203,8 +206,8 @@ func authorOf(p tenants.Principal) Author {
 // Send stores a message and returns it; dup is true when client_id was seen
 // before, in which case the original message comes back and nothing is
 // stored. A visitor without a conversation id continues their open
-// conversation or opens a new one, which is then routed. Errors:
-// invalid_argument, too_large, not_found.
+// conversation or opens a new one, which is then routed. It returns after
+// the commit. Errors: invalid_argument, too_large, not_found.
 func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (msg Message, dup bool, err error) {
 	if err := checkSend(&in, p); err != nil {
 		return Message{}, false, err
@@ -214,28 +217,85 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 		return Message{}, false, err
 	}
 	author := authorOf(p)
-	if in.ClientID != "" {
-		if m, ok, err := s.findByClientID(ctx, db.DB, p, in.ConversationID, author.ID, in.ClientID); err != nil || ok {
-			return m, ok, err
+	visitor := p.Kind == tenants.KindVisitor
+	if visitor && in.ConversationID == "" {
+		if in.ClientID != "" {
+			if m, ok, err := s.findByClientID(ctx, db.DB, p, "", author.ID, in.ClientID); err != nil || ok {
+				return m, ok, err
+			}
 		}
+		open, err := s.openConversationOf(ctx, db, p.ID)
+		if err != nil {
+			return Message{}, false, err
+		}
+		if open == "" {
+			return s.sendOpening(ctx, db, p, author, in)
+		}
+		in.ConversationID = open
 	}
-	start := time.Now()
+	row := messageRow{ID: tenants.NewID(), ConversationID: in.ConversationID, AuthorType: author.Type, AuthorID: author.ID, AuthorName: author.Name, Body: in.Body, Private: in.Private, Attachments: "[]", CreatedAt: s.stamp()}
+	if in.ClientID != "" {
+		row.ClientID = &in.ClientID
+	}
+	req := &commitReq{db: db, tenantID: p.TenantID, row: row}
+	if visitor {
+		req.visitorID = p.ID
+	}
+	res := s.committer.commit(ctx, req)
+	switch {
+	case errors.Is(res.err, errClosed):
+		if _, err := s.access(ctx, p, in.ConversationID); err != nil {
+			return Message{}, false, err // not theirs: not_found
+		}
+		return s.sendOpening(ctx, db, p, author, in) // resolved: a new conversation
+	case res.err != nil && tenants.IsUniqueViolation(res.err) && in.ClientID != "":
+		// Another node stored the same client_id first.
+		if m, ok, err := s.findByClientID(ctx, db.DB, p, in.ConversationID, author.ID, in.ClientID); err == nil && ok {
+			return m, true, nil
+		}
+		return Message{}, false, res.err
+	case res.err != nil:
+		return Message{}, false, res.err
+	case res.dup:
+		return res.row.message(), true, nil
+	}
+	s.metrics.stored.WithLabelValues(author.Type).Inc()
+	msg = res.row.message()
+	conv := res.conv
+	s.publish(ctx, Event{Kind: EventMessage, TenantID: p.TenantID, ConversationID: conv.ID, VisitorID: conv.VisitorID, AssigneeID: conv.assignee(), Message: &msg})
+	if visitor && (conv.Status == StatusBot || conv.Status == StatusQueued) {
+		s.background(func() { s.runFlow(ctx, p.TenantID, conv.ID, routing.EventMessageCreated, in.Body, "", "") })
+	}
+	return msg, false, nil
+}
+
+// openConversationOf is the visitor's latest conversation that is not
+// resolved, or "".
+func (s *Service) openConversationOf(ctx context.Context, db *tenants.DB, visitorID string) (string, error) {
+	var ids []string
+	err := db.WithContext(ctx).Model(&conversationRow{}).Where("visitor_id = ? AND status <> ?", visitorID, StatusResolved).Order("created_at DESC").Limit(1).Pluck("id", &ids).Error
+	if err != nil || len(ids) == 0 {
+		return "", err
+	}
+	return ids[0], nil
+}
+
+// sendOpening is the visitor's first message of a conversation: one
+// transaction that locks the visitor, finds or opens the conversation and
+// stores the message; the new conversation is then routed.
+func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Principal, author Author, in SendInput) (Message, bool, error) {
 	var (
 		conv    conversationRow
 		created bool
 		row     messageRow
 	)
-	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if p.Kind == tenants.KindVisitor {
-			conv, created, err = s.visitorConversation(tx, db, p.ID, in.ConversationID)
-			if err != nil {
-				return err
-			}
+	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		conv, created, err = s.visitorConversation(tx, db, p.ID, "")
+		if err != nil {
+			return err
 		}
-		row = messageRow{ID: tenants.NewID(), ConversationID: conv.ID, AuthorType: author.Type, AuthorID: author.ID, AuthorName: author.Name, Body: in.Body, Private: in.Private, Attachments: "[]", CreatedAt: s.stamp()}
-		if p.Kind != tenants.KindVisitor {
-			row.ConversationID = in.ConversationID
-		}
+		row = messageRow{ID: tenants.NewID(), ConversationID: conv.ID, AuthorType: author.Type, AuthorID: author.ID, AuthorName: author.Name, Body: in.Body, Attachments: "[]", CreatedAt: s.stamp()}
 		if in.ClientID != "" {
 			row.ClientID = &in.ClientID
 		}
@@ -244,8 +304,6 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 			return err
 		}
 		if in.ClientID != "" && !created {
-			// Under the conversation's row lock: a concurrent resend of the
-			// same client_id committed first?
 			var n int64
 			if err := tx.Model(&messageRow{}).Where("conversation_id = ? AND author_id = ? AND client_id = ?", row.ConversationID, author.ID, in.ClientID).Count(&n).Error; err != nil {
 				return err
@@ -257,7 +315,7 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 		return tx.Create(&row).Error
 	})
 	if errors.Is(err, errDuplicate) || (err != nil && tenants.IsUniqueViolation(err) && in.ClientID != "") {
-		m, ok, ferr := s.findByClientID(ctx, db.DB, p, in.ConversationID, author.ID, in.ClientID)
+		m, ok, ferr := s.findByClientID(ctx, db.DB, p, "", author.ID, in.ClientID)
 		if ferr == nil && ok {
 			return m, true, nil
 		}
@@ -266,9 +324,8 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 	if err != nil {
 		return Message{}, false, err
 	}
-	s.metrics.persist.Observe(time.Since(start).Seconds())
 	s.metrics.stored.WithLabelValues(author.Type).Inc()
-	msg = row.message()
+	msg := row.message()
 	if created {
 		s.publishConversation(ctx, p.TenantID, conv, "")
 	}
@@ -276,7 +333,7 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 	switch {
 	case created:
 		s.background(func() { s.runFlow(ctx, p.TenantID, conv.ID, routing.EventConversationCreated, in.Body, "", "") })
-	case p.Kind == tenants.KindVisitor && (conv.Status == StatusBot || conv.Status == StatusQueued):
+	case conv.Status == StatusBot || conv.Status == StatusQueued:
 		s.background(func() { s.runFlow(ctx, p.TenantID, conv.ID, routing.EventMessageCreated, in.Body, "", "") })
 	}
 	return msg, false, nil

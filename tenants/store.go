@@ -58,6 +58,19 @@ type DB struct {
 	Dialect string
 	schema  string // PostgreSQL schema; empty on SQLite
 	sqlDB   *sql.DB
+	shared  *gorm.DB
+}
+
+// Shared is the handle whose transactions may touch this tenant's tables
+// together with every other tenant's on the same connections: on
+// PostgreSQL all tenants share one pool (raw SQL names its tables through
+// Table), so one transaction can commit messages of many tenants; on SQLite
+// it is the tenant's own file.
+func (d *DB) Shared() *gorm.DB {
+	if d.shared != nil {
+		return d.shared
+	}
+	return d.DB
 }
 
 // Table returns the quoted, schema-qualified name of table for raw SQL.
@@ -172,7 +185,11 @@ func (s *Store) pgHandle(schemaName string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &DB{DB: gdb, Dialect: Postgres, schema: schemaName}, nil
+	h := &DB{DB: gdb, Dialect: Postgres, schema: schemaName}
+	if s.platform != nil {
+		h.shared = s.platform.DB
+	}
+	return h, nil
 }
 
 // Dialect is "postgres" or "sqlite".

@@ -30,6 +30,9 @@ type Config struct {
 	ShutdownTimeout      time.Duration // KEFU_SHUTDOWN_TIMEOUT: drain deadline
 	TrustProxy           bool          // KEFU_TRUST_PROXY: client IP from X-Forwarded-For
 	DBMaxConns           int           // KEFU_DB_MAX_CONNS: PostgreSQL pool size
+	AuthPerMinute        int           // KEFU_AUTH_PER_MINUTE: signup + login attempts per client IP
+	WidgetPerMinute      int           // KEFU_WIDGET_PER_MINUTE: widget sessions per client IP
+	DebugAddr            string        // KEFU_DEBUG_ADDR: serve net/http/pprof here (keep it private)
 }
 
 func loadConfig(args []string, getenv func(string) string) (Config, error) {
@@ -48,6 +51,7 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.RedisURL, "redis-url", env("KEFU_REDIS_URL", ""), "redis:// URL; empty for the in-process bus (KEFU_REDIS_URL)")
 	fs.StringVar(&c.Secret, "secret", env("KEFU_SECRET", ""), "signing key (KEFU_SECRET)")
 	fs.StringVar(&c.PublicURL, "public-url", env("KEFU_PUBLIC_URL", ""), "public URL (KEFU_PUBLIC_URL)")
+	fs.StringVar(&c.DebugAddr, "debug-addr", env("KEFU_DEBUG_ADDR", ""), "pprof listen address, e.g. 127.0.0.1:6060 (KEFU_DEBUG_ADDR)")
 	fs.StringVar(&c.LogFormat, "log-format", env("KEFU_LOG_FORMAT", "text"), "text or json (KEFU_LOG_FORMAT)")
 	fs.StringVar(&c.LogLevel, "log-level", env("KEFU_LOG_LEVEL", "info"), "debug, info, warn or error (KEFU_LOG_LEVEL)")
 	var problems []string
@@ -74,6 +78,19 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 		problems = append(problems, "KEFU_DB_MAX_CONNS: want a number")
 	}
 	fs.IntVar(&c.DBMaxConns, "db-max-conns", mc, "(KEFU_DB_MAX_CONNS)")
+	intEnv := func(k string, def int) int {
+		v := getenv(k)
+		if v == "" {
+			return def
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			problems = append(problems, k+": want a number")
+		}
+		return n
+	}
+	fs.IntVar(&c.AuthPerMinute, "auth-per-minute", intEnv("KEFU_AUTH_PER_MINUTE", 20), "(KEFU_AUTH_PER_MINUTE)")
+	fs.IntVar(&c.WidgetPerMinute, "widget-per-minute", intEnv("KEFU_WIDGET_PER_MINUTE", 120), "(KEFU_WIDGET_PER_MINUTE)")
 	if err := fs.Parse(args); err != nil {
 		return c, fmt.Errorf("flags: %w", err)
 	}
@@ -118,6 +135,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		p = append(p, "KEFU_SHUTDOWN_TIMEOUT must be positive")
+	}
+	if c.AuthPerMinute < 1 || c.WidgetPerMinute < 1 {
+		p = append(p, "KEFU_AUTH_PER_MINUTE and KEFU_WIDGET_PER_MINUTE must be at least 1")
 	}
 	if c.DBMaxConns < 1 || c.DBMaxConns > 1000 {
 		p = append(p, "KEFU_DB_MAX_CONNS must be between 1 and 1000")

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+var httpc = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
+
+// call sends a JSON request and decodes the answer into out; a non-2xx is
+// an error with the server's message.
+func call(ctx context.Context, method, url, token string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := httpc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	if res.StatusCode/100 != 2 {
+		return fmt.Errorf("%s %s: %d %s", method, url, res.StatusCode, strings.TrimSpace(string(raw)))
+	}
+	if out != nil {
+		return json.Unmarshal(raw, out)
+	}
+	return nil
+}
+
+// frame is any server frame the bench reads.
+type frame struct {
+	Type           string `json:"type"`
+	ClientID       string `json:"client_id"`
+	ConversationID string `json:"conversation_id"`
+	Seq            int64  `json:"seq"`
+	Code           string `json:"code"`
+	Message        struct {
+		ClientID string `json:"client_id"`
+		Author   struct {
+			Type string `json:"type"`
+		} `json:"author"`
+	} `json:"message"`
+	Conversation struct {
+		ID         string `json:"id"`
+		AssigneeID string `json:"assignee_id"`
+	} `json:"conversation"`
+}
+
+func wsURL(base string) string {
+	return "ws" + strings.TrimPrefix(base, "http") + "/ws"
+}
+
+// dial opens a socket and says hello.
+func dial(ctx context.Context, base, token string) (*websocket.Conn, error) {
+	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(dctx, wsURL(base), nil)
+	if err != nil {
+		return nil, err
+	}
+	c.SetReadLimit(1 << 20)
+	hello, _ := json.Marshal(map[string]any{"type": "hello", "token": token})
+	if err := c.Write(dctx, websocket.MessageText, hello); err != nil {
+		c.CloseNow()
+		return nil, err
+	}
+	_, data, err := c.Read(dctx)
+	if err != nil {
+		c.CloseNow()
+		return nil, err
+	}
+	var f frame
+	_ = json.Unmarshal(data, &f)
+	if f.Type != "welcome" {
+		c.CloseNow()
+		return nil, fmt.Errorf("hello answered %s", data)
+	}
+	return c, nil
+}
+
+// serverRSS reads process_resident_memory_bytes from /metrics.
+func serverRSS(ctx context.Context, base string) (int64, error) {
+	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/metrics", nil)
+	res, err := httpc.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer res.Body.Close()
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "process_resident_memory_bytes "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return int64(f), err
+		}
+	}
+	return 0, fmt.Errorf("no process_resident_memory_bytes in /metrics")
+}
+
+func serverGoroutines(ctx context.Context, base string) int64 {
+	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/metrics", nil)
+	res, err := httpc.Do(req)
+	if err != nil {
+		return -1
+	}
+	defer res.Body.Close()
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "go_goroutines "); ok {
+			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return int64(f)
+		}
+	}
+	return -1
+}

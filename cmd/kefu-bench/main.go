@@ -1,0 +1,89 @@
+// Command kefu-bench loads a Kefu server through its public contract only:
+// it signs up a tenant, creates agents, opens visitor and agent sockets,
+// sends messages at a target rate (or flat out), checks every seq for loss,
+// duplication and order, and prints one JSON summary.
+//
+//	kefu-bench --url http://127.0.0.1:8080 --visitors 1000 --agents 20 --rate 5000 --duration 30s
+//	kefu-bench --url http://127.0.0.1:8080 --connections 20000 --idle
+//
+// The server must allow the bench's signups and widget sessions from one IP:
+// start it with KEFU_AUTH_PER_MINUTE and KEFU_WIDGET_PER_MINUTE raised.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"time"
+)
+
+type options struct {
+	url         string
+	visitors    int
+	agents      int
+	scenario    string
+	rate        float64
+	duration    time.Duration
+	connections int
+	idle        bool
+	hold        time.Duration
+	dialRate    int
+	grace       time.Duration
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "kefu-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var o options
+	fs := flag.NewFlagSet("kefu-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.url, "url", "http://127.0.0.1:8080", "server base URL")
+	fs.IntVar(&o.visitors, "visitors", 100, "visitor sockets (one conversation each)")
+	fs.IntVar(&o.agents, "agents", 10, "agent sockets")
+	fs.StringVar(&o.scenario, "scenario", "text", "text (short messages) or mixed (short and 2 KiB messages)")
+	fs.Float64Var(&o.rate, "rate", 0, "target messages per second in total; 0 sends flat out (each visitor waits for its ack)")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long to send")
+	fs.IntVar(&o.connections, "connections", 0, "with --idle: sockets to open and hold")
+	fs.BoolVar(&o.idle, "idle", false, "measure memory per idle socket instead of sending")
+	fs.DurationVar(&o.hold, "hold", 5*time.Second, "with --idle: how long to hold the sockets before measuring")
+	fs.IntVar(&o.dialRate, "dial-rate", 2000, "new sockets per second while connecting")
+	fs.DurationVar(&o.grace, "grace", 5*time.Second, "after sending, how long to wait for deliveries before counting losses")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	switch {
+	case o.idle && o.connections < 1:
+		return errors.New("--idle needs --connections N")
+	case !o.idle && (o.visitors < 1 || o.agents < 1):
+		return errors.New("--visitors and --agents must be at least 1")
+	case o.scenario != "text" && o.scenario != "mixed":
+		return fmt.Errorf("--scenario %q: want text or mixed", o.scenario)
+	}
+	var (
+		sum any
+		err error
+	)
+	if o.idle {
+		sum, err = idleRun(ctx, o, stderr)
+	} else {
+		sum, err = loadRun(ctx, o, stderr)
+	}
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(sum)
+}
