@@ -181,6 +181,32 @@ func TestChatStore(t *testing.T) {
 				}
 			})
 
+			t.Run("a send returns only after its message is committed", func(t *testing.T) {
+				f := newFixture(t, b.Store)
+				conv := f.open(t)
+				var wg sync.WaitGroup
+				for i := 0; i < 8; i++ {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for j := 0; j < 25; j++ {
+							m, _, err := f.chat.Send(ctx, f.agent, chat.SendInput{ConversationID: conv, ClientID: fmt.Sprintf("c%d-%d", i, j), Body: "x"})
+							if err != nil {
+								t.Errorf("send: %v", err)
+								return
+							}
+							// Read back at once, on another connection: it must be there.
+							got, err := f.chat.MessagesAfter(ctx, f.tenant.ID, conv, m.Seq-1, 1, false)
+							if err != nil || len(got) != 1 || got[0].ID != m.ID {
+								t.Errorf("message %s (seq %d) not readable after its ack: %v %v", m.ID, m.Seq, got, err)
+								return
+							}
+						}
+					}()
+				}
+				wg.Wait()
+			})
+
 			t.Run("a resent client_id returns the original and stores nothing", func(t *testing.T) {
 				f := newFixture(t, b.Store)
 				first, dup, err := f.chat.Send(ctx, f.visitor, chat.SendInput{ClientID: "c-1", Body: "hi"})
