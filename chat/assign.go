@@ -38,9 +38,13 @@ func (s *Service) agentStates(ctx context.Context, tenantID string) ([]routing.A
 	if err != nil {
 		return nil, err
 	}
+	online := map[string]bool{}
+	for _, id := range s.presence.Online(ctx, tenantID) {
+		online[id] = true
+	}
 	out := make([]routing.Agent, 0, len(users))
 	for _, u := range users {
-		out = append(out, routing.Agent{ID: u.ID, Name: u.Name, Skills: u.Skills, Teams: u.Teams, MaxConcurrent: u.MaxConcurrent, Load: u.Load, Online: s.presence.Status(tenantID, u.ID) == PresenceOnline})
+		out = append(out, routing.Agent{ID: u.ID, Name: u.Name, Skills: u.Skills, Teams: u.Teams, MaxConcurrent: u.MaxConcurrent, Load: u.Load, Online: online[u.ID]})
 	}
 	return out, nil
 }

@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"context"
 	"sort"
 	"sync"
 )
@@ -12,9 +13,28 @@ const (
 	PresenceOffline = "offline"
 )
 
-// Presence tracks which users are connected and what status they chose. It
-// is this node's view; the delivery issue moves it to Redis for many nodes.
-type Presence struct {
+// PresenceStore tracks which users are connected and the status they chose.
+// LocalPresence is one node's view (the embedded default); RedisPresence
+// shares it between nodes.
+type PresenceStore interface {
+	// Connect counts a new socket of the user.
+	Connect(ctx context.Context, tenant, user string)
+	// Disconnect uncounts a socket and reports whether the user went
+	// offline (their last socket anywhere closed).
+	Disconnect(ctx context.Context, tenant, user string) bool
+	// Set records a status and returns the previous one.
+	Set(ctx context.Context, tenant, user, status string) (string, error)
+	// Status is the user's status (offline when not connected).
+	Status(ctx context.Context, tenant, user string) string
+	// Online lists the tenant's online users, sorted.
+	Online(ctx context.Context, tenant string) []string
+	// Run keeps the store alive until ctx ends; onExpire is called when a
+	// user's presence lapses without a clean disconnect (a crashed node).
+	Run(ctx context.Context, onExpire func(tenant, user string))
+}
+
+// LocalPresence is the in-process presence of a single node.
+type LocalPresence struct {
 	mu sync.Mutex
 	m  map[string]map[string]*presenceEntry
 }
@@ -24,10 +44,12 @@ type presenceEntry struct {
 	conns  int
 }
 
-// NewPresence returns an empty registry.
-func NewPresence() *Presence { return &Presence{m: map[string]map[string]*presenceEntry{}} }
+// NewLocalPresence returns an empty registry.
+func NewLocalPresence() *LocalPresence {
+	return &LocalPresence{m: map[string]map[string]*presenceEntry{}}
+}
 
-func (p *Presence) entry(tenant, user string) *presenceEntry {
+func (p *LocalPresence) entry(tenant, user string) *presenceEntry {
 	t := p.m[tenant]
 	if t == nil {
 		t = map[string]*presenceEntry{}
@@ -42,7 +64,7 @@ func (p *Presence) entry(tenant, user string) *presenceEntry {
 }
 
 // Connect counts a new socket of the user.
-func (p *Presence) Connect(tenant, user string) {
+func (p *LocalPresence) Connect(_ context.Context, tenant, user string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.entry(tenant, user).conns++
@@ -50,7 +72,7 @@ func (p *Presence) Connect(tenant, user string) {
 
 // Disconnect uncounts a socket; when the last one goes the user is offline,
 // and Disconnect reports whether the status changed.
-func (p *Presence) Disconnect(tenant, user string) bool {
+func (p *LocalPresence) Disconnect(_ context.Context, tenant, user string) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	e := p.entry(tenant, user)
@@ -67,17 +89,17 @@ func (p *Presence) Disconnect(tenant, user string) bool {
 }
 
 // Set records a status for a connected user and returns the previous one.
-func (p *Presence) Set(tenant, user, status string) string {
+func (p *LocalPresence) Set(_ context.Context, tenant, user, status string) (string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	e := p.entry(tenant, user)
 	prev := e.status
 	e.status = status
-	return prev
+	return prev, nil
 }
 
 // Status is the user's status (offline when not connected).
-func (p *Presence) Status(tenant, user string) string {
+func (p *LocalPresence) Status(_ context.Context, tenant, user string) string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if e := p.m[tenant][user]; e != nil && e.conns > 0 {
@@ -87,7 +109,7 @@ func (p *Presence) Status(tenant, user string) string {
 }
 
 // Online lists the ids of the tenant's online users, sorted.
-func (p *Presence) Online(tenant string) []string {
+func (p *LocalPresence) Online(_ context.Context, tenant string) []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []string
@@ -99,3 +121,6 @@ func (p *Presence) Online(tenant string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// Run does nothing: a single node's presence cannot lapse.
+func (p *LocalPresence) Run(context.Context, func(tenant, user string)) {}

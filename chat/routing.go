@@ -323,18 +323,20 @@ func (s *Service) drainQueue(ctx context.Context, tenantID string) {
 }
 
 // UserConnected counts a user's socket.
-func (s *Service) UserConnected(p tenants.Principal) { s.presence.Connect(p.TenantID, p.ID) }
+func (s *Service) UserConnected(p tenants.Principal) {
+	s.presence.Connect(context.Background(), p.TenantID, p.ID)
+}
 
 // UserDisconnected uncounts a user's socket. When it was their last, they
 // leave routing at once; if they have not come back within the grace
 // period, their open conversations go back to the queue (agent.offline).
 func (s *Service) UserDisconnected(p tenants.Principal) {
-	if !s.presence.Disconnect(p.TenantID, p.ID) {
+	if !s.presence.Disconnect(context.Background(), p.TenantID, p.ID) {
 		return
 	}
 	s.publish(context.Background(), Event{Kind: EventPresence, TenantID: p.TenantID, UserID: p.ID, Status: PresenceOffline})
 	s.afterGrace(func() {
-		if s.presence.Status(p.TenantID, p.ID) == PresenceOffline {
+		if s.presence.Status(context.Background(), p.TenantID, p.ID) == PresenceOffline {
 			s.requeueAgent(context.Background(), p.TenantID, p.ID)
 		}
 	})
@@ -349,7 +351,10 @@ func (s *Service) SetPresence(ctx context.Context, p tenants.Principal, status, 
 	default:
 		return kefu.Invalid(map[string]string{"status": "must be online, away or offline"})
 	}
-	prev := s.presence.Set(p.TenantID, p.ID, status)
+	prev, err := s.presence.Set(ctx, p.TenantID, p.ID, status)
+	if err != nil {
+		return err
+	}
 	if prev != status {
 		s.publish(ctx, Event{Kind: EventPresence, TenantID: p.TenantID, UserID: p.ID, Status: status, Origin: origin})
 	}
@@ -405,7 +410,7 @@ func (s *Service) publishQueue(ctx context.Context, tenantID string) {
 	if err := db.WithContext(ctx).Select("id", "visitor_id").Where("status = ?", StatusQueued).Order("queued_at, created_at").Limit(1000).Find(&rows).Error; err != nil {
 		return
 	}
-	online := max(1, len(s.presence.Online(tenantID)))
+	online := max(1, len(s.presence.Online(ctx, tenantID)))
 	avg := s.avgWait(tenantID)
 	for i, c := range rows {
 		pos := i + 1
@@ -528,7 +533,11 @@ func (s *Service) convLock(key string) *sync.Mutex {
 }
 
 // Status is a user's presence status.
-func (s *Service) Status(tenantID, userID string) string { return s.presence.Status(tenantID, userID) }
+func (s *Service) Status(tenantID, userID string) string {
+	return s.presence.Status(context.Background(), tenantID, userID)
+}
 
 // OnlineCount is how many of the tenant's agents are online.
-func (s *Service) OnlineCount(tenantID string) int { return len(s.presence.Online(tenantID)) }
+func (s *Service) OnlineCount(tenantID string) int {
+	return len(s.presence.Online(context.Background(), tenantID))
+}

@@ -25,7 +25,7 @@ const MaxBodyBytes = 16 * 1024
 type Service struct {
 	tenants   *tenants.Service
 	bus       Bus
-	presence  *Presence
+	presence  PresenceStore
 	rr        *routing.RoundRobin
 	log       *slog.Logger
 	now       func() time.Time
@@ -47,7 +47,9 @@ type Service struct {
 	timers  map[string]*time.Timer
 	closed  bool
 	bg      sync.WaitGroup
-	unsub   func()
+
+	stopPresence context.CancelFunc
+	unsub        func()
 }
 
 // Config configures the Service.
@@ -64,6 +66,8 @@ type Config struct {
 	BreakerTimeout time.Duration
 	// AllowPrivateNetworks lets webhook nodes reach private addresses.
 	AllowPrivateNetworks bool
+	// Presence is where presence lives (default: this node's memory).
+	Presence PresenceStore
 }
 
 // NewService returns the chat service.
@@ -80,10 +84,13 @@ func NewService(c Config) *Service {
 	if c.BreakerTimeout == 0 {
 		c.BreakerTimeout = 30 * time.Second
 	}
+	if c.Presence == nil {
+		c.Presence = NewLocalPresence()
+	}
 	fc, _ := lru.New[string, *activeFlow](10000)
 	qp, _ := lru.New[string, int](100000)
 	s := &Service{
-		tenants: c.Tenants, bus: c.Bus, presence: NewPresence(), rr: routing.NewRoundRobin(),
+		tenants: c.Tenants, bus: c.Bus, presence: c.Presence, rr: routing.NewRoundRobin(),
 		log: c.Logger, now: c.Now, metrics: newMetrics(c.Registry), hooks: newOutbound(c.AllowPrivateNetworks),
 		flowCache: fc, queuePos: qp, grace: c.OfflineGrace, breakerTimeout: c.BreakerTimeout,
 		waits: map[string]time.Duration{}, timers: map[string]*time.Timer{},
@@ -98,8 +105,23 @@ func NewService(c Config) *Service {
 	return s
 }
 
-// Start re-arms queue deadlines left by an earlier run.
-func (s *Service) Start(ctx context.Context) error { return s.armTimeouts(ctx) }
+// Start re-arms queue deadlines left by an earlier run and keeps presence
+// alive until Close.
+func (s *Service) Start(ctx context.Context) error {
+	if err := s.armTimeouts(ctx); err != nil {
+		return err
+	}
+	pctx, cancel := context.WithCancel(context.Background())
+	s.stopPresence = cancel
+	go s.presence.Run(pctx, func(tenant, user string) {
+		s.background(func() {
+			ctx := context.Background()
+			s.publish(ctx, Event{Kind: EventPresence, TenantID: tenant, UserID: user, Status: PresenceOffline})
+			s.requeueAgent(ctx, tenant, user)
+		})
+	})
+	return nil
+}
 
 // Close stops the timers and waits for background flow runs to finish.
 func (s *Service) Close(ctx context.Context) {
@@ -110,6 +132,9 @@ func (s *Service) Close(ctx context.Context) {
 		delete(s.timers, k)
 	}
 	s.timerMu.Unlock()
+	if s.stopPresence != nil {
+		s.stopPresence()
+	}
 	s.unsub()
 	done := make(chan struct{})
 	go func() { s.bg.Wait(); close(done) }()

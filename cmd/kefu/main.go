@@ -119,8 +119,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 
 	var (
-		bus chat.Bus
-		rdb *redis.Client
+		bus      chat.Bus
+		rdb      *redis.Client
+		presence chat.PresenceStore
 	)
 	if cfg.RedisURL != "" {
 		opt, err := redis.ParseURL(cfg.RedisURL)
@@ -140,6 +141,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 			return fmt.Errorf("redis bus: %w", err)
 		}
 		bus = rb
+		presence = chat.NewRedisPresence(rdb, "kefu", log)
 	} else {
 		bus = chat.NewLocalBus()
 	}
@@ -148,7 +150,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	ten := tenants.NewService(store, tenants.Config{Secret: secret, Logger: log})
-	chatSvc := chat.NewService(chat.Config{Tenants: ten, Bus: bus, Logger: log, Registry: reg, AllowPrivateNetworks: cfg.AllowPrivateNetworks})
+	chatSvc := chat.NewService(chat.Config{Tenants: ten, Bus: bus, Logger: log, Registry: reg, AllowPrivateNetworks: cfg.AllowPrivateNetworks, Presence: presence})
 	if err := chatSvc.Start(ctx); err != nil {
 		return fmt.Errorf("start chat: %w", err)
 	}

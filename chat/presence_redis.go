@@ -1,0 +1,264 @@
+package chat
+
+import (
+	"context"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// RedisPresence shares presence between nodes. Per user it keeps a status
+// key and a socket counter, both with a TTL that every node holding one of
+// the user's sockets refreshes by heartbeat, and per tenant a set of the
+// users who chose online. A clean disconnect of the last socket anywhere
+// removes the keys at once; a node that dies stops refreshing them, so they
+// expire within PresenceTTL. Expiry is noticed two ways: keyspace
+// notifications (notify-keyspace-events Ex) as a fast hint, and a periodic
+// sweep, because Redis does not guarantee expiry events.
+type RedisPresence struct {
+	rdb       *redis.Client
+	prefix    string
+	ttl       time.Duration
+	heartbeat time.Duration
+	sweep     time.Duration
+	log       *slog.Logger
+
+	mu    sync.Mutex
+	local map[[2]string]int // (tenant, user) → sockets on this node
+}
+
+// PresenceTTL is how long a user stays present without a heartbeat.
+const PresenceTTL = 60 * time.Second
+
+// NewRedisPresence returns presence kept in Redis under prefix.
+func NewRedisPresence(rdb *redis.Client, prefix string, log *slog.Logger) *RedisPresence {
+	if prefix == "" {
+		prefix = "kefu"
+	}
+	return &RedisPresence{rdb: rdb, prefix: prefix, ttl: PresenceTTL, heartbeat: PresenceTTL / 3, sweep: PresenceTTL / 2, log: log, local: map[[2]string]int{}}
+}
+
+// WithTimings shortens the TTL and intervals (tests).
+func (p *RedisPresence) WithTimings(ttl, heartbeat, sweep time.Duration) *RedisPresence {
+	p.ttl, p.heartbeat, p.sweep = ttl, heartbeat, sweep
+	return p
+}
+
+func (p *RedisPresence) statusKey(t, u string) string { return p.prefix + ":" + t + ":presence:" + u }
+func (p *RedisPresence) connsKey(t, u string) string {
+	return p.prefix + ":" + t + ":presence-conns:" + u
+}
+func (p *RedisPresence) onlineKey(t string) string { return p.prefix + ":" + t + ":online" }
+
+// Connect counts a socket here and in Redis.
+func (p *RedisPresence) Connect(ctx context.Context, tenant, user string) {
+	p.mu.Lock()
+	p.local[[2]string{tenant, user}]++
+	p.mu.Unlock()
+	pipe := p.rdb.TxPipeline()
+	pipe.Incr(ctx, p.connsKey(tenant, user))
+	pipe.Expire(ctx, p.connsKey(tenant, user), p.ttl)
+	pipe.Expire(ctx, p.statusKey(tenant, user), p.ttl)
+	if _, err := pipe.Exec(ctx); err != nil {
+		p.log.Warn("presence connect", "tenant_id", tenant, "err", err)
+	}
+}
+
+var disconnectScript = redis.NewScript(`
+local n = redis.call('DECR', KEYS[1])
+if n > 0 then return 0 end
+redis.call('DEL', KEYS[1])
+local was = redis.call('GET', KEYS[2])
+redis.call('DEL', KEYS[2])
+redis.call('SREM', KEYS[3], ARGV[1])
+if was and was ~= 'offline' then return 1 end
+return 0`)
+
+// Disconnect uncounts a socket; when it was the user's last anywhere they go
+// offline at once.
+func (p *RedisPresence) Disconnect(ctx context.Context, tenant, user string) bool {
+	k := [2]string{tenant, user}
+	p.mu.Lock()
+	p.local[k]--
+	if p.local[k] <= 0 {
+		delete(p.local, k)
+	}
+	p.mu.Unlock()
+	n, err := disconnectScript.Run(ctx, p.rdb, []string{p.connsKey(tenant, user), p.statusKey(tenant, user), p.onlineKey(tenant)}, user).Int()
+	if err != nil {
+		p.log.Warn("presence disconnect", "tenant_id", tenant, "err", err)
+		return false
+	}
+	return n == 1
+}
+
+// Set records the status (it lasts while a node refreshes it).
+func (p *RedisPresence) Set(ctx context.Context, tenant, user, status string) (string, error) {
+	prev, err := p.rdb.Get(ctx, p.statusKey(tenant, user)).Result()
+	if err == redis.Nil {
+		prev, err = PresenceOffline, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	pipe := p.rdb.TxPipeline()
+	pipe.Set(ctx, p.statusKey(tenant, user), status, p.ttl)
+	if status == PresenceOnline {
+		pipe.SAdd(ctx, p.onlineKey(tenant), user)
+	} else {
+		pipe.SRem(ctx, p.onlineKey(tenant), user)
+	}
+	_, err = pipe.Exec(ctx)
+	return prev, err
+}
+
+// Status reads the user's status.
+func (p *RedisPresence) Status(ctx context.Context, tenant, user string) string {
+	s, err := p.rdb.Get(ctx, p.statusKey(tenant, user)).Result()
+	if err != nil {
+		return PresenceOffline
+	}
+	return s
+}
+
+// Online lists users of the tenant whose status is online now, dropping
+// stale set members as it goes.
+func (p *RedisPresence) Online(ctx context.Context, tenant string) []string {
+	users, err := p.rdb.SMembers(ctx, p.onlineKey(tenant)).Result()
+	if err != nil || len(users) == 0 {
+		return nil
+	}
+	keys := make([]string, len(users))
+	for i, u := range users {
+		keys[i] = p.statusKey(tenant, u)
+	}
+	vals, err := p.rdb.MGet(ctx, keys...).Result()
+	if err != nil {
+		return nil
+	}
+	var out, stale []string
+	for i, v := range vals {
+		switch s, _ := v.(string); {
+		case s == PresenceOnline:
+			out = append(out, users[i])
+		case v == nil:
+			stale = append(stale, users[i])
+		}
+	}
+	if len(stale) > 0 {
+		p.rdb.SRem(ctx, p.onlineKey(tenant), stale)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Run refreshes this node's users, listens for expiries, and sweeps.
+func (p *RedisPresence) Run(ctx context.Context, onExpire func(tenant, user string)) {
+	p.enableNotifications(ctx)
+	go p.listen(ctx, onExpire)
+	hb := time.NewTicker(p.heartbeat)
+	sw := time.NewTicker(p.sweep)
+	defer hb.Stop()
+	defer sw.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hb.C:
+			p.refresh(ctx)
+		case <-sw.C:
+			p.sweepOnce(ctx, onExpire)
+		}
+	}
+}
+
+func (p *RedisPresence) refresh(ctx context.Context) {
+	p.mu.Lock()
+	keys := make([][2]string, 0, len(p.local))
+	for k := range p.local {
+		keys = append(keys, k)
+	}
+	p.mu.Unlock()
+	pipe := p.rdb.Pipeline()
+	for _, k := range keys {
+		pipe.Expire(ctx, p.statusKey(k[0], k[1]), p.ttl)
+		pipe.Expire(ctx, p.connsKey(k[0], k[1]), p.ttl)
+	}
+	if len(keys) > 0 {
+		if _, err := pipe.Exec(ctx); err != nil && ctx.Err() == nil {
+			p.log.Warn("presence heartbeat", "err", err)
+		}
+	}
+}
+
+// enableNotifications asks Redis for expiry events if they are off (a
+// managed Redis may refuse; the sweep still works).
+func (p *RedisPresence) enableNotifications(ctx context.Context) {
+	cur, err := p.rdb.ConfigGet(ctx, "notify-keyspace-events").Result()
+	if err != nil {
+		p.log.Info("presence: cannot read notify-keyspace-events; relying on the sweep", "err", err)
+		return
+	}
+	flags := cur["notify-keyspace-events"]
+	if strings.Contains(flags, "E") && (strings.Contains(flags, "x") || strings.Contains(flags, "A")) {
+		return
+	}
+	if err := p.rdb.ConfigSet(ctx, "notify-keyspace-events", flags+"Ex").Err(); err != nil {
+		p.log.Info("presence: cannot enable expiry events; relying on the sweep", "err", err)
+	}
+}
+
+// listen turns expiry events of status keys into onExpire calls.
+func (p *RedisPresence) listen(ctx context.Context, onExpire func(tenant, user string)) {
+	ps := p.rdb.PSubscribe(ctx, "__keyevent@*__:expired")
+	defer ps.Close()
+	ch := ps.Channel()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case m, ok := <-ch:
+			if !ok {
+				return
+			}
+			if t, u, ok := p.parseStatusKey(m.Payload); ok {
+				p.rdb.SRem(ctx, p.onlineKey(t), u)
+				onExpire(t, u)
+			}
+		}
+	}
+}
+
+func (p *RedisPresence) parseStatusKey(key string) (string, string, bool) {
+	rest, ok := strings.CutPrefix(key, p.prefix+":")
+	if !ok {
+		return "", "", false
+	}
+	t, u, ok := strings.Cut(rest, ":presence:")
+	return t, u, ok && t != "" && u != ""
+}
+
+// sweepOnce finds online-set members whose status key is gone.
+func (p *RedisPresence) sweepOnce(ctx context.Context, onExpire func(tenant, user string)) {
+	iter := p.rdb.Scan(ctx, 0, p.prefix+":*:online", 200).Iterator()
+	for iter.Next(ctx) {
+		setKey := iter.Val()
+		t := strings.TrimSuffix(strings.TrimPrefix(setKey, p.prefix+":"), ":online")
+		users, err := p.rdb.SMembers(ctx, setKey).Result()
+		if err != nil {
+			continue
+		}
+		for _, u := range users {
+			n, err := p.rdb.Exists(ctx, p.statusKey(t, u)).Result()
+			if err == nil && n == 0 {
+				if removed, _ := p.rdb.SRem(ctx, setKey, u).Result(); removed > 0 {
+					onExpire(t, u)
+				}
+			}
+		}
+	}
+}
