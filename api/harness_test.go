@@ -32,10 +32,14 @@ type app struct {
 
 func newApp(t *testing.T, store *tenants.Store) *app {
 	t.Helper()
+	return newAppWithBus(t, store, chat.NewLocalBus())
+}
+
+func newAppWithBus(t *testing.T, store *tenants.Store, bus chat.Bus) *app {
+	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	reg := prometheus.NewRegistry()
 	ten := tenants.NewService(store, tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef")})
-	bus := chat.NewLocalBus()
 	c := chat.NewService(chat.Config{Tenants: ten, Bus: bus, Logger: log, Registry: reg})
 	wsSrv := ws.NewServer(ws.Config{SendRate: 10, SendBurst: 20}, c, log, reg)
 	h := api.New(api.Config{Tenants: ten, Chat: c, Logger: log, WS: wsSrv, Gatherer: reg, AuthPerMinute: 10000,

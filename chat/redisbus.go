@@ -47,7 +47,8 @@ func (b *RedisBus) channel(tenant string) string { return b.prefix + ":" + tenan
 
 func (b *RedisBus) run(ctx context.Context) {
 	defer close(b.done)
-	ch := b.ps.Channel(redis.WithChannelSize(4096))
+	ch := b.ps.ChannelWithSubscriptions(redis.WithChannelSize(4096))
+	subscribed := true // NewRedisBus consumed the first confirmation
 	for {
 		select {
 		case <-ctx.Done():
@@ -56,20 +57,38 @@ func (b *RedisBus) run(ctx context.Context) {
 			if !ok {
 				return
 			}
-			var e Event
-			if err := json.Unmarshal([]byte(m.Payload), &e); err != nil {
-				b.log.Warn("bus: bad event", "channel", m.Channel, "err", err)
-				continue
+			switch m := m.(type) {
+			case *redis.Subscription:
+				// go-redis resubscribes by itself after a lost connection;
+				// whatever was published meanwhile is gone, so tell the
+				// sockets to catch up from the database.
+				if m.Kind == "psubscribe" {
+					if subscribed {
+						b.log.Warn("bus: resubscribed to Redis; resyncing sockets")
+						b.deliver(Event{Kind: EventResync})
+					}
+					subscribed = true
+				}
+			case *redis.Message:
+				var e Event
+				if err := json.Unmarshal([]byte(m.Payload), &e); err != nil {
+					b.log.Warn("bus: bad event", "channel", m.Channel, "err", err)
+					continue
+				}
+				if !strings.HasPrefix(m.Channel, b.prefix+":"+e.TenantID+":") {
+					continue // an event must travel on its own tenant's channel
+				}
+				b.deliver(e)
 			}
-			if !strings.HasPrefix(m.Channel, b.prefix+":"+e.TenantID+":") {
-				continue // an event must travel on its own tenant's channel
-			}
-			b.mu.RLock()
-			for _, fn := range b.subs {
-				fn(e)
-			}
-			b.mu.RUnlock()
 		}
+	}
+}
+
+func (b *RedisBus) deliver(e Event) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	for _, fn := range b.subs {
+		fn(e)
 	}
 }
 

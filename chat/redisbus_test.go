@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,5 +61,70 @@ func TestRedisBus(t *testing.T) {
 	}
 	if err := a.Ping(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRedisBusResyncsAfterReconnect: when the subscriber's connection drops,
+// go-redis resubscribes and the bus tells its subscribers to resync, since
+// events published meanwhile are lost.
+func TestRedisBusResyncsAfterReconnect(t *testing.T) {
+	url := os.Getenv("KEFU_TEST_REDIS_URL")
+	if url == "" {
+		t.Skip("KEFU_TEST_REDIS_URL not set: skipping the Redis bus test")
+	}
+	opt, _ := redis.ParseURL(url)
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	prefix := "kefutest-" + hex.EncodeToString(b)
+	named := *opt
+	named.ClientName = prefix // so the test cuts only its own connection
+	rdb := redis.NewClient(&named)
+	defer rdb.Close()
+	bus, err := chat.NewRedisBus(context.Background(), rdb, prefix, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bus.Close()
+	got := make(chan chat.Event, 10)
+	bus.Subscribe(func(e chat.Event) { got <- e })
+	admin := redis.NewClient(opt)
+	defer admin.Close()
+	list, err := admin.ClientList(context.Background()).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	killed := 0
+	for _, line := range strings.Split(list, "\n") {
+		if strings.Contains(line, " name="+prefix+" ") && strings.Contains(line, "psub=1") {
+			for _, f := range strings.Fields(line) {
+				if id, ok := strings.CutPrefix(f, "id="); ok {
+					admin.Do(context.Background(), "CLIENT", "KILL", "ID", id)
+					killed++
+				}
+			}
+		}
+	}
+	if killed == 0 {
+		t.Fatalf("the bus's subscription is not in CLIENT LIST:\n%s", list)
+	}
+	select {
+	case e := <-got:
+		if e.Kind != chat.EventResync {
+			t.Fatalf("got %+v, want a resync", e)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no resync after the subscription was cut")
+	}
+	// And it still delivers afterwards.
+	if err := bus.Publish(context.Background(), chat.Event{Kind: chat.EventTyping, TenantID: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case e := <-got:
+		if e.Kind != chat.EventTyping {
+			t.Fatalf("got %+v", e)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("nothing delivered after the reconnect")
 	}
 }

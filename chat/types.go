@@ -116,6 +116,9 @@ const (
 	EventPresence     = "presence"
 	EventQueue        = "queue" // a waiting visitor's place changed
 	EventFlow         = "flow"  // a flow was published: drop compiled copies
+	// EventResync (no tenant) says this node may have missed events: every
+	// socket catches up from the database.
+	EventResync = "resync"
 )
 
 // Event is what chat publishes after a commit. It carries who must hear of it

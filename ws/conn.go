@@ -21,6 +21,7 @@ type item struct {
 	conv        *chat.Conversation
 	catchup     string
 	since       int64
+	resync      bool   // catch up every conversation this socket follows
 	skipOwn     string // do not send to the principal with this id
 	skipSession string // do not send to this session
 }
@@ -115,6 +116,43 @@ func (c *conn) handle(ctx context.Context, it item) error {
 		return nil
 	case it.catchup != "":
 		return c.catchUp(ctx, it.catchup, it.since)
+	case it.resync:
+		return c.resync(ctx)
+	}
+	return nil
+}
+
+// resync catches up every conversation the socket follows, and for a user
+// the open conversations assigned to them (an assignment event may be among
+// what was lost).
+func (c *conn) resync(ctx context.Context) error {
+	follow := map[string]bool{}
+	for id := range c.cursors {
+		follow[id] = true
+	}
+	var convs []chat.Conversation
+	var err error
+	if c.isVisitor() {
+		convs, err = c.srv.chat.VisitorConversations(ctx, c.p)
+	} else {
+		convs, _, err = c.srv.chat.Conversations(ctx, c.p, chat.ListFilter{OpenOnly: true, Assignee: "me", Limit: 200})
+	}
+	if err != nil {
+		c.log.Warn("ws resync", "err", err)
+	}
+	for i := range convs {
+		cv := &convs[i]
+		if !follow[cv.ID] && !c.isVisitor() {
+			if err := c.write(ctx, encode(conversationFrame{Type: "conversation.updated", Conversation: cv})); err != nil {
+				return err
+			}
+		}
+		follow[cv.ID] = true
+	}
+	for id := range follow {
+		if err := c.catchUp(ctx, id, 0); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -141,6 +141,10 @@ func (h *Hub) Count() int {
 // dispatch hands an event to the sockets that want it. It never blocks: a
 // socket whose queue is full is dropped and resumes by seq.
 func (h *Hub) dispatch(e chat.Event) {
+	if e.Kind == chat.EventResync {
+		h.resync()
+		return
+	}
 	sh := h.shard(e.TenantID)
 	sh.mu.RLock()
 	ti := sh.tenants[e.TenantID]
@@ -194,5 +198,31 @@ func (h *Hub) dispatch(e chat.Event) {
 	sh.mu.RUnlock()
 	for c := range targets {
 		c.enqueue(it)
+	}
+}
+
+// resync asks every socket to catch up from the database, after the bus may
+// have lost events.
+func (h *Hub) resync() {
+	for i := range h.shards {
+		sh := &h.shards[i]
+		sh.mu.RLock()
+		var all []*conn
+		for _, ti := range sh.tenants {
+			for _, set := range ti.visitors {
+				for c := range set {
+					all = append(all, c)
+				}
+			}
+			for _, set := range ti.users {
+				for c := range set {
+					all = append(all, c)
+				}
+			}
+		}
+		sh.mu.RUnlock()
+		for _, c := range all {
+			c.enqueue(item{resync: true})
+		}
 	}
 }
