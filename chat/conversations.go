@@ -365,6 +365,8 @@ func (s *Service) Resolve(ctx context.Context, p tenants.Principal, convID strin
 	})
 	if err == nil {
 		s.unscheduleTimeout(p.TenantID, convID)
+		// A slot may have opened up: offer it to whoever waits.
+		s.background(func() { s.drainQueue(context.Background(), p.TenantID) })
 	}
 	return conv, err
 }

@@ -21,6 +21,9 @@ const AdminLayout = lazy(() => import('./admin/AdminLayout'));
 const WidgetSettings = lazy(() => import('./admin/WidgetSettings'));
 const AgentsPage = lazy(() => import('./admin/AgentsPage'));
 const ApiKeysPage = lazy(() => import('./admin/ApiKeysPage'));
+const FlowsPage = lazy(() => import('./flows/FlowsPage'));
+// The editor (xyflow, dagre) is its own chunk, loaded only on /app/admin/flows/:id.
+const FlowEditorPage = lazy(() => import('./flows/FlowEditorPage'));
 
 export const FONT_STACK =
   '-apple-system, "Segoe UI", "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "Noto Sans CJK SC", sans-serif';
@@ -75,7 +78,10 @@ export function AppRoutes() {
             <Route path="widget" element={<WidgetSettings />} />
             <Route path="agents" element={<AgentsPage />} />
             <Route path="api-keys" element={<ApiKeysPage />} />
+            <Route path="flows" element={<FlowsPage />} />
           </Route>
+          {/* Full width, beside the settings menu rather than inside it. */}
+          <Route path="admin/flows/:id" element={<FlowEditorPage />} />
         </Route>
         <Route path="*" element={<NotFound />} />
       </Routes>

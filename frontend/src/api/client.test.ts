@@ -80,6 +80,31 @@ describe('API client', () => {
     expect(String(fetch.mock.calls[1]![0])).toContain('after_seq=2');
   });
 
+  it('calls the flow endpoints: publish with no body, rollback and get with a version', async () => {
+    const flow = { id: 'f/1', name: 'F', version: 2 };
+    const fetch = vi.fn(async (_url: RequestInfo | URL, _init?: RequestInit) => new Response(JSON.stringify(flow), { status: 200 }));
+    const api = createApiClient({ fetch });
+    await api.flows.publish('f/1');
+    expect(fetch.mock.calls[0]![0]).toBe('/api/v1/flows/f%2F1/publish');
+    expect(fetch.mock.calls[0]![1]?.body).toBeUndefined();
+    await api.flows.rollback('f/1', 1);
+    expect(JSON.parse(String(fetch.mock.calls[1]![1]?.body))).toEqual({ version: 1 });
+    await api.flows.get('f/1', 3);
+    expect(fetch.mock.calls[2]![0]).toBe('/api/v1/flows/f%2F1?version=3');
+    await api.flows.get('f/1');
+    expect(fetch.mock.calls[3]![0]).toBe('/api/v1/flows/f%2F1');
+  });
+
+  it('maps a rejected flow onto per-node fields', async () => {
+    const body = { error: { code: 'invalid_flow', message: 'the flow does not validate', fields: { cond: 'expression: unexpected token', graph: 'a flow needs one start node' } } };
+    const api = createApiClient({ fetch: respond(422, body) });
+    await expect(api.flows.update('f1', { name: 'F', graph: { nodes: [], edges: [] } })).rejects.toMatchObject({
+      status: 422,
+      code: 'invalid_flow',
+      fields: { cond: 'expression: unexpected token', graph: 'a flow needs one start node' },
+    });
+  });
+
   it('splits field errors into form items and the rest', () => {
     const err = new ApiError(400, 'invalid_argument', 'bad', { email: 'taken', company: 'required', other: 'odd' });
     expect(formFieldErrors(err, ['email', 'company'])).toEqual({

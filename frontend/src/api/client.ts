@@ -8,11 +8,17 @@ import type {
   ConversationPage,
   CreateAgentRequest,
   CreatedApiKey,
+  Flow,
+  FlowVersion,
   LoginRequest,
   LoginResponse,
   Me,
   Message,
   PostMessageRequest,
+  ReplayReport,
+  SaveFlowRequest,
+  SimulateRequest,
+  SimulateResponse,
   SignupRequest,
   SignupResponse,
   Tenant,
@@ -120,6 +126,24 @@ export function createApiClient(opts: ApiClientOptions = {}) {
       resolve: (id: string) => request<Conversation>('POST', `/api/v1/conversations/${enc(id)}/resolve`),
       read: (id: string, seq: number) =>
         request<{ last_read_seq: number }>('POST', `/api/v1/conversations/${enc(id)}/read`, { seq }),
+    },
+
+    flows: {
+      list: async () => (await request<{ flows: Flow[] }>('GET', '/api/v1/flows')).flows ?? [],
+      /** The flow at a version; the latest when version is absent. */
+      get: (id: string, version?: number) => request<Flow>('GET', `/api/v1/flows/${enc(id)}`, undefined, { version }),
+      create: (body: SaveFlowRequest) => request<Flow>('POST', '/api/v1/flows', body),
+      /** Saves a new draft version. */
+      update: (id: string, body: SaveFlowRequest) => request<Flow>('PUT', `/api/v1/flows/${enc(id)}`, body),
+      /** Publishes the latest version (or the one given), making the flow the tenant's active one. */
+      publish: (id: string, version?: number) =>
+        request<Flow>('POST', `/api/v1/flows/${enc(id)}/publish`, version === undefined ? undefined : { version }),
+      /** Publishes an earlier version again. */
+      rollback: (id: string, version: number) => request<Flow>('POST', `/api/v1/flows/${enc(id)}/rollback`, { version }),
+      versions: async (id: string) => (await request<{ versions: FlowVersion[] }>('GET', `/api/v1/flows/${enc(id)}/versions`)).versions ?? [],
+      simulate: (id: string, body: SimulateRequest) => request<SimulateResponse>('POST', `/api/v1/flows/${enc(id)}/simulate`, body),
+      replay: (id: string, body: { limit?: number; version?: number } = {}) =>
+        request<ReplayReport>('POST', `/api/v1/flows/${enc(id)}/replay`, body),
     },
 
     widget: {

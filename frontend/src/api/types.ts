@@ -59,6 +59,7 @@ export interface Agent {
   name: string;
   role: Role;
   skills: string[];
+  teams?: string[];
   max_concurrent: number;
   status: PresenceStatus;
 }
@@ -166,4 +167,125 @@ export interface WidgetSessionRequest {
 export interface WidgetSession {
   visitor_id: string;
   visitor_token: string;
+}
+
+// Routing flows (shared/contract.md, "Flows"). A node's data depends on its
+// type; frontend/src/flows/registry.ts knows each type's shape.
+
+export type FlowStatus = 'draft' | 'published';
+export type FlowEvent = 'conversation.created' | 'message.created';
+
+export interface FlowPosition {
+  x: number;
+  y: number;
+}
+
+export interface FlowNode {
+  id: string;
+  type: string;
+  data?: Record<string, unknown> | null;
+  position: FlowPosition;
+}
+
+export interface FlowEdge {
+  id: string;
+  source: string;
+  target: string;
+  /** The branch it leaves by ("true", "open", …); absent or "" for the single way on. */
+  label?: string;
+}
+
+export interface FlowGraph {
+  nodes: FlowNode[];
+  edges: FlowEdge[];
+}
+
+export interface Flow {
+  id: string;
+  name: string;
+  /** The version this answer shows. */
+  version: number;
+  latest_version: number;
+  published_version: number | null;
+  /** published when the latest version is the one routing. */
+  status: FlowStatus;
+  /** The tenant's one flow that routes conversations. */
+  active: boolean;
+  graph: FlowGraph;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface SaveFlowRequest {
+  name: string;
+  graph: FlowGraph;
+}
+
+export interface FlowVersion {
+  version: number;
+  created_by: string;
+  created_at: string;
+  published: boolean;
+}
+
+export interface SimulateVisitor {
+  name?: string;
+  email?: string;
+  language?: string;
+  country?: string;
+  page_url?: string;
+  referrer?: string;
+  returning?: boolean;
+  attributes: Record<string, unknown>;
+}
+
+export interface SimulateRequest {
+  event: FlowEvent;
+  visitor: SimulateVisitor;
+  message?: { text: string };
+  /** RFC 3339; absent: now. */
+  at?: string;
+  /** An unsaved graph to run instead of the latest saved version. */
+  graph?: FlowGraph;
+}
+
+/** One line of a run's trace; node "" is a note (e.g. queued for want of an error branch). */
+export interface TraceStep {
+  node: string;
+  type: string;
+  outcome: string;
+  detail: string;
+}
+
+export type FlowAction = 'assign' | 'queue' | 'end';
+
+export interface SimulateResult {
+  action: FlowAction;
+  agent_id?: string;
+  agent_name?: string;
+  team?: string;
+  replies: string[];
+  tags?: string[];
+  set?: Record<string, unknown>;
+  waiting?: string;
+  timeout_seconds?: number;
+  trace: TraceStep[];
+}
+
+export interface SimulateResponse {
+  trace: TraceStep[];
+  result: SimulateResult;
+}
+
+export interface ReplayExample {
+  conversation_id: string;
+  message: string;
+  before: string;
+  after: string;
+}
+
+export interface ReplayReport {
+  total: number;
+  different: number;
+  examples: ReplayExample[];
 }
