@@ -169,3 +169,44 @@ func visitorWith(a *app, widgetKey, plan string) (string, string) {
 	r := a.must(201, "POST", "/api/v1/widget/sessions", "", map[string]any{"widget_key": widgetKey, "visitor": map[string]any{"name": "V " + plan, "attributes": map[string]any{"plan": plan}}})
 	return r.str("visitor_id"), r.str("visitor_token")
 }
+
+// TestQueueTimeout: a conversation waiting at a queue node past its
+// timeout resumes by the node's timeout branch.
+func TestQueueTimeout(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, a *app) {
+		biz := a.signup("Overflow")
+		graph := map[string]any{
+			"nodes": []map[string]any{
+				{"id": "start", "type": "start"},
+				{"id": "wait", "type": "queue", "data": map[string]any{"timeout_seconds": 1}},
+				{"id": "sorry", "type": "reply", "data": map[string]any{"text": "Still busy, sorry! Leave your email and we will write."}},
+				{"id": "done", "type": "end"},
+			},
+			"edges": []map[string]any{
+				{"id": "e1", "source": "start", "target": "wait"},
+				{"id": "e2", "source": "wait", "target": "sorry", "label": "timeout"},
+				{"id": "e3", "source": "sorry", "target": "done"},
+			},
+		}
+		f := a.must(201, "POST", "/api/v1/flows", biz.token, map[string]any{"name": "Overflow", "graph": graph})
+		a.must(200, "POST", "/api/v1/flows/"+f.str("id")+"/publish", biz.token, nil)
+		_, tok := a.visitor(biz.widgetKey)
+		v := a.connect(t, tok, nil)
+		v.send(map[string]any{"type": "message.send", "client_id": "1", "body": "anyone?"})
+		conv := v.expect("ack")["conversation_id"].(string)
+		if c := a.settle(biz.token, conv); c.str("status") != "queued" {
+			t.Fatalf("first: %s", c.Raw)
+		}
+		v.expect("queue")
+		for {
+			m := v.expect("message.new")
+			if strings.HasPrefix(m["message"].(map[string]any)["body"].(string), "Still busy") {
+				break
+			}
+		}
+		c := a.must(200, "GET", "/api/v1/conversations/"+conv, biz.token, nil)
+		if c.str("status") != "bot" {
+			t.Fatalf("after the timeout branch ended the flow: %s", c.Raw)
+		}
+	})
+}
