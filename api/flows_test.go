@@ -3,6 +3,7 @@ package api_test
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // flowGraph builds the acceptance flow: pro visitors go to a vip-skilled
@@ -204,9 +205,17 @@ func TestQueueTimeout(t *testing.T) {
 				break
 			}
 		}
-		c := a.must(200, "GET", "/api/v1/conversations/"+conv, biz.token, nil)
-		if c.str("status") != "bot" {
-			t.Fatalf("after the timeout branch ended the flow: %s", c.Raw)
+		// The reply is sent during the run; the status follows when it ends.
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			c := a.must(200, "GET", "/api/v1/conversations/"+conv, biz.token, nil)
+			if c.str("status") == "bot" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("after the timeout branch ended the flow: %s", c.Raw)
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
 	})
 }

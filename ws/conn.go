@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/coder/websocket"
 	"golang.org/x/time/rate"
@@ -67,6 +68,7 @@ func (c *conn) enqueue(it item) {
 	}
 }
 
+// close ends the connection once; the first reason given wins.
 func (c *conn) close(code websocket.StatusCode, why string) {
 	c.closeOnce.Do(func() {
 		c.closeCode, c.closeWhy = code, why
@@ -78,6 +80,16 @@ func (c *conn) isVisitor() bool { return c.p.Kind == tenants.KindVisitor }
 
 // writer writes frames until the connection is done.
 func (c *conn) writer(ctx context.Context) {
+	ping := time.NewTicker(c.srv.cfg.PingInterval)
+	defer ping.Stop()
+	defer func() {
+		// Say why, when there is a why and the socket can still take it;
+		// then make sure it is shut, which ends the reader.
+		if c.closeCode != 0 && c.closeCode != websocket.StatusMessageTooBig {
+			c.ws.Close(c.closeCode, c.closeWhy)
+		}
+		c.ws.CloseNow()
+	}()
 	for {
 		select {
 		case <-c.done:
@@ -85,6 +97,15 @@ func (c *conn) writer(ctx context.Context) {
 		case it := <-c.queue:
 			if err := c.handle(ctx, it); err != nil {
 				c.close(websocket.StatusInternalError, "write failed")
+				return
+			}
+		case <-ping.C:
+			// A peer that does not answer a ping in time is gone.
+			pctx, cancel := context.WithTimeout(ctx, c.srv.cfg.PingInterval)
+			err := c.ws.Ping(pctx)
+			cancel()
+			if err != nil {
+				c.close(websocket.StatusGoingAway, "ping timeout")
 				return
 			}
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -284,55 +283,28 @@ func (s *Server) start(ctx context.Context, c *conn, hello inFrame) error {
 
 // run pumps the socket until it ends, then cleans up.
 func (s *Server) run(ctx context.Context, cancel context.CancelFunc, c *conn) {
-	var wg sync.WaitGroup
-	wg.Add(3)
-	go func() { defer wg.Done(); c.writer(ctx) }()
-	go func() { defer wg.Done(); s.keepalive(ctx, c) }()
+	// Two goroutines a socket: this one reads; the writer writes, pings,
+	// and closes the socket when the connection is done, which ends the read.
+	writerDone := make(chan struct{})
 	go func() {
-		defer wg.Done()
-		err := c.reader(ctx)
-		switch {
-		case websocket.CloseStatus(err) == websocket.StatusMessageTooBig:
-			c.close(websocket.StatusMessageTooBig, "frame too large")
-		case errors.Is(err, context.Canceled):
-		default:
-			c.close(websocket.StatusNormalClosure, "")
-		}
+		defer close(writerDone)
+		c.writer(ctx)
 	}()
-	<-c.done
-	// Closing the socket ends the reader; cancelling ends the writer's waits.
-	if c.closeCode != 0 && c.closeCode != websocket.StatusMessageTooBig {
-		c.ws.Close(c.closeCode, c.closeWhy)
+	err := c.reader(ctx)
+	switch {
+	case websocket.CloseStatus(err) == websocket.StatusMessageTooBig:
+		c.close(websocket.StatusMessageTooBig, "frame too large")
+	default:
+		c.close(0, "") // the peer left (or the writer closed us first)
 	}
+	<-writerDone
 	cancel()
-	c.ws.CloseNow()
-	wg.Wait()
 	s.hub.unregister(c)
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.mu.Unlock()
 	if c.p.Kind == tenants.KindUser {
 		s.chat.UserDisconnected(c.p)
-	}
-}
-
-// keepalive pings the peer; one that does not answer in time is closed.
-func (s *Server) keepalive(ctx context.Context, c *conn) {
-	t := time.NewTicker(s.cfg.PingInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-c.done:
-			return
-		case <-t.C:
-			pctx, cancel := context.WithTimeout(ctx, s.cfg.PingInterval)
-			err := c.ws.Ping(pctx)
-			cancel()
-			if err != nil {
-				c.close(websocket.StatusGoingAway, "ping timeout")
-				return
-			}
-		}
 	}
 }
 
