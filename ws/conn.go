@@ -14,7 +14,8 @@ import (
 	"kefu/tenants"
 )
 
-// item is one thing for a connection's writer: a ready frame, a message to
+// item is one thing for a connection's writer (read-only once enqueued, so
+// one item is shared by every socket an event goes to): a ready frame, a message to
 // deliver in seq order, a conversation update, or a catch-up request.
 type item struct {
 	frame       []byte
@@ -35,7 +36,7 @@ type conn struct {
 	ws        *websocket.Conn
 	p         tenants.Principal
 	sessionID string
-	queue     chan item
+	queue     chan *item
 	limiter   *rate.Limiter
 	log       *slog.Logger
 
@@ -52,7 +53,7 @@ type conn struct {
 
 // enqueue never blocks: a socket that cannot keep up is closed with 1013 and
 // its client resumes by seq.
-func (c *conn) enqueue(it item) {
+func (c *conn) enqueue(it *item) {
 	if it.skipOwn != "" && it.skipOwn == c.p.ID {
 		return
 	}
@@ -118,7 +119,7 @@ func (c *conn) write(ctx context.Context, b []byte) error {
 	return c.ws.Write(ctx, websocket.MessageText, b)
 }
 
-func (c *conn) handle(ctx context.Context, it item) error {
+func (c *conn) handle(ctx context.Context, it *item) error {
 	switch {
 	case it.frame != nil:
 		return c.write(ctx, it.frame)
@@ -248,7 +249,7 @@ func (c *conn) reader(ctx context.Context) error {
 }
 
 func (c *conn) sendError(clientID, code, msg string) {
-	c.enqueue(item{frame: encode(errorFrame{Type: "error", ClientID: clientID, Code: code, Message: msg})})
+	c.enqueue(&item{frame: encode(errorFrame{Type: "error", ClientID: clientID, Code: code, Message: msg})})
 }
 
 func (c *conn) sendErr(clientID string, err error) {
@@ -263,7 +264,7 @@ func (c *conn) sendErr(clientID string, err error) {
 func (c *conn) dispatch(ctx context.Context, f inFrame) {
 	switch f.Type {
 	case "ping":
-		c.enqueue(item{frame: pongFrame})
+		c.enqueue(&item{frame: pongFrame})
 	case "message.send":
 		if !c.limiter.Allow() {
 			c.sendError(f.ClientID, kefu.ERateLimit, "sending too fast; slow down")
@@ -275,7 +276,7 @@ func (c *conn) dispatch(ctx context.Context, f inFrame) {
 			return
 		}
 		c.srv.metrics.messagesIn.Inc()
-		c.enqueue(item{frame: encode(ackFrame{Type: "ack", ClientID: f.ClientID, ConversationID: m.ConversationID, Seq: m.Seq, MessageID: m.ID, Duplicate: dup})})
+		c.enqueue(&item{frame: encode(ackFrame{Type: "ack", ClientID: f.ClientID, ConversationID: m.ConversationID, Seq: m.Seq, MessageID: m.ID, Duplicate: dup})})
 	case "read":
 		if _, err := c.srv.chat.MarkRead(ctx, c.p, f.ConversationID, f.Seq); err != nil {
 			c.sendErr("", err)
@@ -296,7 +297,7 @@ func (c *conn) dispatch(ctx context.Context, f inFrame) {
 			c.sendErr("", err)
 			return
 		}
-		c.enqueue(item{frame: encode(presenceFrame{Type: "presence", UserID: c.p.ID, Status: f.Status})})
+		c.enqueue(&item{frame: encode(presenceFrame{Type: "presence", UserID: c.p.ID, Status: f.Status})})
 	case "subscribe", "unsubscribe":
 		if c.p.Kind != tenants.KindUser {
 			c.sendError("", kefu.EDenied, "only users open conversations")
@@ -308,7 +309,7 @@ func (c *conn) dispatch(ctx context.Context, f inFrame) {
 		}
 		c.srv.hub.subscribe(c, f.ConversationID, f.Type == "subscribe")
 		if f.Type == "subscribe" {
-			c.enqueue(item{catchup: f.ConversationID, since: f.sinceSeq()})
+			c.enqueue(&item{catchup: f.ConversationID, since: f.sinceSeq()})
 		}
 	case "hello":
 		c.sendError("", kefu.EInvalid, "already authenticated")

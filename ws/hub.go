@@ -167,35 +167,38 @@ func (h *Hub) dispatch(e chat.Event) {
 		}
 		put(ti.subs[e.ConversationID])
 	}
-	var it item
+	var it *item
 	switch e.Kind {
 	case chat.EventMessage:
 		participants()
-		it = item{msg: e.Message}
+		it = &item{msg: e.Message}
 	case chat.EventConversation:
 		participants()
 		put(ti.staff)
 		if e.PrevAssigneeID != "" {
 			put(ti.users[e.PrevAssigneeID])
 		}
-		it = item{conv: e.Conversation}
+		it = &item{conv: e.Conversation}
 	case chat.EventRead:
 		participants()
-		it = item{frame: encode(readFrame{Type: "read", ConversationID: e.ConversationID, Reader: e.Reader, Seq: e.Seq})}
+		it = &item{frame: encode(readFrame{Type: "read", ConversationID: e.ConversationID, Reader: e.Reader, Seq: e.Seq})}
 	case chat.EventTyping:
 		participants()
-		it = item{frame: encode(typingFrame{Type: "typing", ConversationID: e.ConversationID, Author: e.Reader, State: e.State}), skipOwn: e.Reader.ID}
+		it = &item{frame: encode(typingFrame{Type: "typing", ConversationID: e.ConversationID, Author: e.Reader, State: e.State}), skipOwn: e.Reader.ID}
 	case chat.EventQueue:
 		if e.VisitorID != "" {
 			put(ti.visitors[e.VisitorID])
 		}
-		it = item{frame: encode(queueFrame{Type: "queue", ConversationID: e.ConversationID, Position: e.Position, EstimatedWaitSeconds: e.Wait})}
+		it = &item{frame: encode(queueFrame{Type: "queue", ConversationID: e.ConversationID, Position: e.Position, EstimatedWaitSeconds: e.Wait})}
 	case chat.EventPresence:
 		put(ti.staff)
 		put(ti.users[e.UserID])
-		it = item{frame: encode(presenceFrame{Type: "presence", UserID: e.UserID, Status: e.Status}), skipSession: e.Origin}
+		it = &item{frame: encode(presenceFrame{Type: "presence", UserID: e.UserID, Status: e.Status}), skipSession: e.Origin}
 	}
 	sh.mu.RUnlock()
+	if it == nil {
+		return // an event no socket hears (a flow published, say)
+	}
 	for c := range targets {
 		c.enqueue(it)
 	}
@@ -222,7 +225,7 @@ func (h *Hub) resync() {
 		}
 		sh.mu.RUnlock()
 		for _, c := range all {
-			c.enqueue(item{resync: true})
+			c.enqueue(&item{resync: true})
 		}
 	}
 }

@@ -46,7 +46,7 @@ func (c *Config) defaults() {
 		c.HelloTimeout = 10 * time.Second
 	}
 	if c.QueueSize == 0 {
-		c.QueueSize = 512
+		c.QueueSize = 256
 	}
 	if c.SendRate == 0 {
 		c.SendRate = 20
@@ -152,7 +152,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c := &conn{
 		srv: s, ws: ws, p: p, sessionID: newSessionID(),
-		queue:   make(chan item, s.cfg.QueueSize),
+		queue:   make(chan *item, s.cfg.QueueSize),
 		limiter: rate.NewLimiter(s.cfg.SendRate, s.cfg.SendBurst),
 		log:     s.log.With("tenant_id", p.TenantID, "principal", p.Kind+":"+p.ID),
 		cursors: map[string]int64{}, subscribed: map[string]struct{}{},
@@ -247,7 +247,7 @@ func (s *Server) start(ctx context.Context, c *conn, hello inFrame) error {
 	if welcome.Conversations == nil {
 		welcome.Conversations = []chat.Conversation{}
 	}
-	c.queue <- item{frame: encode(welcome)}
+	c.queue <- &item{frame: encode(welcome)}
 	if c.p.Kind == tenants.KindUser {
 		s.chat.UserConnected(c.p)
 	}
@@ -276,7 +276,7 @@ func (s *Server) start(ctx context.Context, c *conn, hello inFrame) error {
 		}
 	}
 	for id := range follow {
-		c.enqueue(item{catchup: id, since: max(since[id], 0)})
+		c.enqueue(&item{catchup: id, since: max(since[id], 0)})
 	}
 	return nil
 }
