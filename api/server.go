@@ -82,9 +82,6 @@ func New(cfg Config) *Server {
 	if cfg.Gatherer != nil {
 		e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{})))
 	}
-	if cfg.WS != nil {
-		e.GET("/ws", echo.WrapHandler(cfg.WS))
-	}
 
 	v1 := e.Group("/api/v1",
 		middleware.CORSWithConfig(middleware.CORSConfig{
@@ -137,8 +134,21 @@ func New(cfg Config) *Server {
 	return s
 }
 
-// Handler is the server's http.Handler.
-func (s *Server) Handler() http.Handler { return s.e }
+// Handler is the server's http.Handler. /ws goes straight to the WebSocket
+// server, past the router and its middleware: a socket lives for hours, and
+// nothing of a request's middleware needs to live with it.
+func (s *Server) Handler() http.Handler {
+	if s.cfg.WS == nil {
+		return s.e
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/ws" {
+			s.cfg.WS.ServeHTTP(w, r)
+			return
+		}
+		s.e.ServeHTTP(w, r)
+	})
+}
 
 func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {

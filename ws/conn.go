@@ -2,8 +2,10 @@ package ws
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -14,9 +16,9 @@ import (
 	"kefu/tenants"
 )
 
-// item is one thing for a connection's writer (read-only once enqueued, so
-// one item is shared by every socket an event goes to): a ready frame, a message to
-// deliver in seq order, a conversation update, or a catch-up request.
+// item is one thing for a connection's writer: a ready frame, a message to
+// deliver in seq order, a conversation update, a catch-up, a ping. Items are
+// read-only once enqueued, so one is shared by every socket an event goes to.
 type item struct {
 	frame       []byte
 	msg         *chat.Message
@@ -24,13 +26,17 @@ type item struct {
 	catchup     string
 	since       int64
 	resync      bool   // catch up every conversation this socket follows
+	ping        bool   // ping the peer
 	skipOwn     string // do not send to the principal with this id
 	skipSession string // do not send to this session
 }
 
-// conn is one WebSocket. The reader goroutine handles client frames; the
-// writer goroutine alone writes, and alone owns the per-conversation seq
-// cursors, so ordering and de-duplication need no lock.
+// conn is one WebSocket. The handler's goroutine reads client frames. A
+// writer goroutine exists only while there is something to write: enqueue
+// starts one if none runs, and it exits when the queue is empty, so an idle
+// socket costs one goroutine. At most one writer runs at a time, and it
+// alone owns the per-conversation seq cursors, so ordering and
+// de-duplication need no lock.
 type conn struct {
 	srv       *Server
 	ws        *websocket.Conn
@@ -38,17 +44,22 @@ type conn struct {
 	sessionID string
 	queue     chan *item
 	limiter   *rate.Limiter
-	log       *slog.Logger
 
 	// cursors: conversation id → last seq written. Writer goroutine only.
 	cursors map[string]int64
 
 	subscribed map[string]struct{} // guarded by the hub shard lock
 
+	ctx       context.Context // the connection's; writes use it
+	running   atomic.Bool     // a writer goroutine is active
+	pingTimer *time.Timer
+
 	closeOnce sync.Once
-	done      chan struct{}
+	done      chan struct{} // closed when the connection should end
 	closeCode websocket.StatusCode
 	closeWhy  string
+	shutOnce  sync.Once
+	finished  chan struct{} // closed once the socket is shut
 }
 
 // enqueue never blocks: a socket that cannot keep up is closed with 1013 and
@@ -62,6 +73,7 @@ func (c *conn) enqueue(it *item) {
 	}
 	select {
 	case c.queue <- it:
+		c.kick()
 	case <-c.done:
 	default:
 		c.srv.metrics.slow.Inc()
@@ -69,50 +81,99 @@ func (c *conn) enqueue(it *item) {
 	}
 }
 
-// close ends the connection once; the first reason given wins.
+// close ends the connection once; the first reason given wins. A writer
+// then shuts the socket, which ends the reader.
 func (c *conn) close(code websocket.StatusCode, why string) {
 	c.closeOnce.Do(func() {
 		c.closeCode, c.closeWhy = code, why
 		close(c.done)
 	})
+	c.kick()
+}
+
+// kick starts a writer unless one is running.
+func (c *conn) kick() {
+	if c.running.CompareAndSwap(false, true) {
+		go c.writeLoop()
+	}
+}
+
+func (c *conn) isDone() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// writeLoop writes what is queued and exits when the queue is empty (or
+// shuts the socket when the connection is done).
+func (c *conn) writeLoop() {
+	for {
+		if c.isDone() {
+			c.shut()
+			return // running stays set: no writer is needed any more
+		}
+		select {
+		case it := <-c.queue:
+			if err := c.handle(c.ctx, it); err != nil {
+				if errors.Is(err, errPingTimeout) {
+					c.close(websocket.StatusGoingAway, "ping timeout")
+				} else {
+					c.close(websocket.StatusInternalError, "write failed")
+				}
+			}
+			continue
+		default:
+		}
+		c.running.Store(false)
+		// Something may have arrived between the empty check and the store;
+		// whoever wins the flag carries on.
+		if (len(c.queue) == 0 && !c.isDone()) || !c.running.CompareAndSwap(false, true) {
+			return
+		}
+	}
+}
+
+// shut says why, when there is a why and the socket can still take it,
+// then closes the socket.
+func (c *conn) shut() {
+	c.shutOnce.Do(func() {
+		if c.pingTimer != nil {
+			c.pingTimer.Stop()
+		}
+		if c.closeCode != 0 && c.closeCode != websocket.StatusMessageTooBig {
+			c.ws.Close(c.closeCode, c.closeWhy)
+		}
+		c.ws.CloseNow()
+		close(c.finished)
+	})
+}
+
+var errPingTimeout = errors.New("ping timeout")
+
+// startPings pings the peer every interval from a timer (no goroutine
+// waits for it); a peer that does not answer in time is gone.
+func (c *conn) startPings(interval time.Duration) {
+	c.pingTimer = time.AfterFunc(interval, func() {
+		if c.isDone() {
+			return
+		}
+		c.enqueue(&item{ping: true})
+		c.pingTimer.Reset(interval)
+	})
+}
+
+// logger carries the socket's tenant and principal; made when something is
+// logged rather than kept per socket, which idle sockets would pay for.
+func (c *conn) logger() *slog.Logger {
+	return c.srv.log.With("tenant_id", c.p.TenantID, "principal", c.p.Kind+":"+c.p.ID)
 }
 
 func (c *conn) isVisitor() bool { return c.p.Kind == tenants.KindVisitor }
 
 // writer writes frames until the connection is done.
-func (c *conn) writer(ctx context.Context) {
-	ping := time.NewTicker(c.srv.cfg.PingInterval)
-	defer ping.Stop()
-	defer func() {
-		// Say why, when there is a why and the socket can still take it;
-		// then make sure it is shut, which ends the reader.
-		if c.closeCode != 0 && c.closeCode != websocket.StatusMessageTooBig {
-			c.ws.Close(c.closeCode, c.closeWhy)
-		}
-		c.ws.CloseNow()
-	}()
-	for {
-		select {
-		case <-c.done:
-			return
-		case it := <-c.queue:
-			if err := c.handle(ctx, it); err != nil {
-				c.close(websocket.StatusInternalError, "write failed")
-				return
-			}
-		case <-ping.C:
-			// A peer that does not answer a ping in time is gone.
-			pctx, cancel := context.WithTimeout(ctx, c.srv.cfg.PingInterval)
-			err := c.ws.Ping(pctx)
-			cancel()
-			if err != nil {
-				c.close(websocket.StatusGoingAway, "ping timeout")
-				return
-			}
-		}
-	}
-}
-
 func (c *conn) write(ctx context.Context, b []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, c.srv.cfg.WriteTimeout)
 	defer cancel()
@@ -140,6 +201,12 @@ func (c *conn) handle(ctx context.Context, it *item) error {
 		return c.catchUp(ctx, it.catchup, it.since)
 	case it.resync:
 		return c.resync(ctx)
+	case it.ping:
+		pctx, cancel := context.WithTimeout(ctx, c.srv.cfg.PingInterval)
+		defer cancel()
+		if err := c.ws.Ping(pctx); err != nil {
+			return errPingTimeout
+		}
 	}
 	return nil
 }
@@ -160,7 +227,7 @@ func (c *conn) resync(ctx context.Context) error {
 		convs, _, err = c.srv.chat.Conversations(ctx, c.p, chat.ListFilter{OpenOnly: true, Assignee: "me", Limit: 200})
 	}
 	if err != nil {
-		c.log.Warn("ws resync", "err", err)
+		c.logger().Warn("ws resync", "err", err)
 	}
 	for i := range convs {
 		cv := &convs[i]
@@ -204,12 +271,16 @@ func (c *conn) catchUp(ctx context.Context, convID string, since int64) error {
 		cur = since
 	}
 	for {
-		msgs, err := c.srv.chat.MessagesAfter(ctx, c.p.TenantID, convID, cur, 200, c.isVisitor())
+		var (
+			msgs []chat.Message
+			err  error
+		)
+		shallow(func() { msgs, err = c.srv.chat.MessagesAfter(ctx, c.p.TenantID, convID, cur, 200, c.isVisitor()) })
 		if err != nil {
 			if ctx.Err() != nil {
 				return err
 			}
-			c.log.Warn("ws catch-up", "conversation_id", convID, "err", err)
+			c.logger().Warn("ws catch-up", "conversation_id", convID, "err", err)
 			c.cursors[convID] = cur
 			return nil
 		}
@@ -257,7 +328,7 @@ func (c *conn) sendErr(clientID string, err error) {
 		c.sendError(clientID, e.Code, e.Message)
 		return
 	}
-	c.log.Error("ws request failed", "err", err)
+	c.logger().Error("ws request failed", "err", err)
 	c.sendError(clientID, kefu.EInternal, "internal error")
 }
 

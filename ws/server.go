@@ -46,7 +46,7 @@ func (c *Config) defaults() {
 		c.HelloTimeout = 10 * time.Second
 	}
 	if c.QueueSize == 0 {
-		c.QueueSize = 256
+		c.QueueSize = 64
 	}
 	if c.SendRate == 0 {
 		c.SendRate = 20
@@ -129,7 +129,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	p, hello, err := s.hello(ctx, ws)
+	var (
+		p     tenants.Principal
+		hello inFrame
+	)
+	shallow(func() { p, hello, err = s.hello(ctx, ws) })
 	if err != nil {
 		code, msg := kefu.EAuth, "the first frame must be hello with a valid token"
 		if e, ok := kefu.AsError(err); ok {
@@ -154,13 +158,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		srv: s, ws: ws, p: p, sessionID: newSessionID(),
 		queue:   make(chan *item, s.cfg.QueueSize),
 		limiter: rate.NewLimiter(s.cfg.SendRate, s.cfg.SendBurst),
-		log:     s.log.With("tenant_id", p.TenantID, "principal", p.Kind+":"+p.ID),
 		cursors: map[string]int64{}, subscribed: map[string]struct{}{},
-		done: make(chan struct{}),
+		done: make(chan struct{}), finished: make(chan struct{}), ctx: ctx,
 	}
-	if err := s.start(ctx, c, hello); err != nil {
+	c.startPings(s.cfg.PingInterval) // before anything else can see c
+	shallow(func() { err = s.start(ctx, c, hello) })
+	if err != nil {
 		ws.Close(websocket.StatusInternalError, "could not start session")
-		c.log.Error("ws start", "err", err)
+		c.logger().Error("ws start", "err", err)
 		return
 	}
 	s.run(ctx, cancel, c)
@@ -247,7 +252,7 @@ func (s *Server) start(ctx context.Context, c *conn, hello inFrame) error {
 	if welcome.Conversations == nil {
 		welcome.Conversations = []chat.Conversation{}
 	}
-	c.queue <- &item{frame: encode(welcome)}
+	c.enqueue(&item{frame: encode(welcome)})
 	if c.p.Kind == tenants.KindUser {
 		s.chat.UserConnected(c.p)
 	}
@@ -283,21 +288,14 @@ func (s *Server) start(ctx context.Context, c *conn, hello inFrame) error {
 
 // run pumps the socket until it ends, then cleans up.
 func (s *Server) run(ctx context.Context, cancel context.CancelFunc, c *conn) {
-	// Two goroutines a socket: this one reads; the writer writes, pings,
-	// and closes the socket when the connection is done, which ends the read.
-	writerDone := make(chan struct{})
-	go func() {
-		defer close(writerDone)
-		c.writer(ctx)
-	}()
 	err := c.reader(ctx)
 	switch {
 	case websocket.CloseStatus(err) == websocket.StatusMessageTooBig:
 		c.close(websocket.StatusMessageTooBig, "frame too large")
 	default:
-		c.close(0, "") // the peer left (or the writer closed us first)
+		c.close(0, "") // the peer left (or a writer closed the socket first)
 	}
-	<-writerDone
+	<-c.finished
 	cancel()
 	s.hub.unregister(c)
 	s.mu.Lock()
@@ -325,4 +323,16 @@ func (s *Server) Drain(ctx context.Context) {
 	case <-ctx.Done():
 	}
 	s.unsub()
+}
+
+// shallow runs fn on a short-lived goroutine and waits for it. Database
+// work needs a deep stack; done here, it leaves the socket's long-lived
+// goroutines with small stacks, which is most of an idle socket's memory.
+func shallow(fn func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn()
+	}()
+	<-done
 }
