@@ -52,8 +52,10 @@ func (s *Service) runFlow(ctx context.Context, tenantID, convID, event, text str
 	live := &liveServices{s: s, tenantID: tenantID, convID: convID}
 	res := a.prog.Run(ctx, in, live)
 	s.metrics.routed.WithLabelValues(res.Action).Inc()
-	s.apply(ctx, tenantID, db, convID, a, res)
+	// Logged before apply publishes the new state, so a console that
+	// refreshes on conversation.updated finds the decision.
 	s.logDecision(ctx, db, convID, a, event, res)
+	s.apply(ctx, tenantID, db, convID, a, res)
 }
 
 func attrString(m map[string]any, k string) string {

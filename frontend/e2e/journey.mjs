@@ -175,6 +175,21 @@ try {
     await agent.locator('[data-testid="message"][data-author="visitor"]', { hasText: VISITOR_TEXT }).waitFor();
   });
 
+  await step('the thread shows what routing decided, and its trace on a click', async () => {
+    // The default flow's run on the new conversation, logged as an event (not a message).
+    const event = agent.locator('[data-testid="thread-messages"] [data-testid="routing-event"]').first();
+    await event.waitFor({ state: 'visible' });
+    const summary = ((await event.getByTestId('routing-summary').textContent()) ?? '').trim();
+    check(/^Routing \((flow v\d+|default flow)\): start → is_new: true → greet → hours: open → /.test(summary), `routing line reads ${JSON.stringify(summary)}`);
+    check(['assign', 'queue'].includes((await event.getAttribute('data-action')) ?? ''), 'the routing line has no assign/queue action');
+    await event.getByTestId('routing-event-line').click();
+    await event.getByTestId('routing-trace').waitFor();
+    const nodes = await event.getByTestId('routing-trace-step').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-node')));
+    check(nodes[0] === 'start' && nodes.includes('greet'), `trace nodes are ${JSON.stringify(nodes)}`);
+    await event.getByTestId('routing-event-line').click();
+    await event.getByTestId('routing-trace').waitFor({ state: 'detached' });
+  });
+
   await step('the agent replies and the reply is acknowledged', async () => {
     const assign = agent.getByTestId('assign-me');
     if (await assign.isVisible()) {

@@ -80,6 +80,19 @@ describe('API client', () => {
     expect(String(fetch.mock.calls[1]![0])).toContain('after_seq=2');
   });
 
+  it("reads a conversation's events, an absent list being empty", async () => {
+    const ev = { id: 'e1', kind: 'routing', detail: { action: 'queue', trace: [] }, created_at: '2024-05-01T08:30:00Z' };
+    const fetch = vi
+      .fn()
+      .mockResolvedValueOnce(new Response(JSON.stringify({ events: [ev] })))
+      .mockResolvedValueOnce(new Response(JSON.stringify({ events: null })));
+    const api = createApiClient({ fetch });
+    expect(await api.conversations.events('c/1')).toEqual([ev]);
+    expect(fetch.mock.calls[0]![0]).toBe('/api/v1/conversations/c%2F1/events');
+    expect(fetch.mock.calls[0]![1]).toMatchObject({ method: 'GET' });
+    expect(await api.conversations.events('c1')).toEqual([]);
+  });
+
   it('calls the flow endpoints: publish with no body, rollback and get with a version', async () => {
     const flow = { id: 'f/1', name: 'F', version: 2 };
     const fetch = vi.fn(async (_url: RequestInfo | URL, _init?: RequestInit) => new Response(JSON.stringify(flow), { status: 200 }));

@@ -4,6 +4,7 @@ import type {
   ApiKey,
   ApiKeyRole,
   Conversation,
+  ConversationEvent,
   ConversationFilter,
   ConversationPage,
   CreateAgentRequest,
@@ -123,6 +124,9 @@ export function createApiClient(opts: ApiClientOptions = {}) {
         request<Message>('POST', `/api/v1/conversations/${enc(id)}/messages`, body),
       assign: (id: string, to: { agent_id: string } | { team: string }) =>
         request<Conversation>('POST', `/api/v1/conversations/${enc(id)}/assign`, to),
+      /** Routing decisions and other non-message events, oldest first. */
+      events: async (id: string) =>
+        (await request<{ events: ConversationEvent[] | null }>('GET', `/api/v1/conversations/${enc(id)}/events`)).events ?? [],
       resolve: (id: string) => request<Conversation>('POST', `/api/v1/conversations/${enc(id)}/resolve`),
       read: (id: string, seq: number) =>
         request<{ last_read_seq: number }>('POST', `/api/v1/conversations/${enc(id)}/read`, { seq }),

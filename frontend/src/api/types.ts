@@ -111,6 +111,8 @@ export interface Conversation {
   created_at: string;
   updated_at: string;
   last_message?: LastMessage | null;
+  /** Labels set by the routing flow's tag nodes (absent from older servers). */
+  labels?: string[] | null;
 }
 
 export interface Author {
@@ -288,4 +290,30 @@ export interface ReplayReport {
   total: number;
   different: number;
   examples: ReplayExample[];
+}
+
+/** What one run of the routing flow decided, as logged on the conversation. */
+export interface RoutingDecision {
+  /** What the flow ran on: conversation.created, message.created, agent.offline, conversation.idle. */
+  event: string;
+  /** "" when the built-in default flow routed. */
+  flow_id: string;
+  flow_version: number;
+  action: FlowAction;
+  agent_id?: string;
+  agent_name?: string;
+  /** The node the conversation waits at, when queued there. */
+  waiting?: string;
+  trace: TraceStep[] | null;
+}
+
+/**
+ * Something that happened to a conversation and is not a message (no seq):
+ * for now every run of the routing flow, kind "routing".
+ */
+export interface ConversationEvent {
+  id: string;
+  kind: 'routing' | (string & {});
+  detail: RoutingDecision;
+  created_at: string;
 }

@@ -118,6 +118,30 @@ function EmptyInbox({ widgetKey, firstRun }: { widgetKey?: string; firstRun: boo
   );
 }
 
+const MAX_ROW_LABELS = 2;
+
+/** At most two of the conversation's labels, then "+N" for the rest. */
+export function RowLabels({ labels }: { labels: readonly string[] | null | undefined }) {
+  const { t } = useTranslation();
+  if (!labels?.length) return null;
+  const shown = labels.slice(0, MAX_ROW_LABELS);
+  const rest = labels.slice(MAX_ROW_LABELS);
+  return (
+    <span className="conv-row-labels" aria-label={t('inbox.labels')} data-testid="conversation-item-labels">
+      {shown.map((l) => (
+        <Tag key={l} className="conv-tag" variant="filled" title={l}>
+          {l}
+        </Tag>
+      ))}
+      {rest.length ? (
+        <Tag className="conv-tag conv-tag-more" variant="filled" title={t('inbox.moreLabels', { count: rest.length, labels: rest.join(', ') })}>
+          +{rest.length}
+        </Tag>
+      ) : null}
+    </span>
+  );
+}
+
 function Row({ c, active, lang, now }: { c: Conversation; active: boolean; lang: string; now: number }) {
   const { t } = useTranslation();
   const unread = useUnread((s) => s.unseen[c.id]?.length ?? 0);
@@ -138,6 +162,7 @@ function Row({ c, active, lang, now }: { c: Conversation; active: boolean; lang:
       <div className="conv-row-body">
         <div className="conv-row-top">
           <span className="conv-row-name">{name}</span>
+          <RowLabels labels={c.labels} />
           <span className="conv-row-time">{relativeTime(lm?.created_at ?? c.updated_at, lang, now, t('time.now'))}</span>
         </div>
         <div className="conv-row-bottom">

@@ -1,4 +1,4 @@
-import { useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { Button, Empty, Result, Spin, Tag, Tooltip } from 'antd';
 import { useToast } from '../components/Toast';
 import { ArrowLeftOutlined, CheckOutlined, IdcardOutlined, UserAddOutlined } from '@ant-design/icons';
@@ -12,14 +12,17 @@ import { useUi } from '../stores/ui';
 import { useUnread } from '../stores/unread';
 import { visitorName } from '../lib/format';
 import { tabHidden } from '../lib/notify';
-import { useAgents, useConversation, useMessages } from './useThread';
+import { useAgents, useConversation, useEvents, useMessages } from './useThread';
 import { MessageBubble } from './MessageBubble';
 import { Composer } from './Composer';
+import { RoutingEventLine } from './RoutingEventLine';
+import { interleave, isRoutingEvent } from './routing';
 
 export function Thread({ id, me }: { id: string; me: User }) {
   const { t } = useTranslation();
   const conv = useConversation(id);
   const msgs = useMessages(id);
+  const events = useEvents(id);
   const client = useRealtime((s) => s.client);
   const ready = useRealtime((s) => s.status === 'open');
   const markRead = useUnread((s) => s.markRead);
@@ -55,11 +58,14 @@ export function Thread({ id, me }: { id: string; me: User }) {
     return () => document.removeEventListener('visibilitychange', mark);
   }, [id, lastSeq, client, markRead]);
 
+  // Messages and routing decisions, in the order they happened.
+  const items = useMemo(() => interleave(msgs.data ?? [], (events.data ?? []).filter(isRoutingEvent)), [msgs.data, events.data]);
+
   // Keep the newest message in view unless the agent scrolled up to read.
   useLayoutEffect(() => {
     const el = listRef.current;
     if (el && stick.current) el.scrollTop = el.scrollHeight;
-  }, [msgs.data]);
+  }, [items]);
   useEffect(() => {
     stick.current = true;
   }, [id]);
@@ -95,7 +101,13 @@ export function Thread({ id, me }: { id: string; me: User }) {
             <Button onClick={() => void msgs.refetch()}>{t('app.retry')}</Button>
           </Empty>
         ) : (
-          (msgs.data ?? []).map((m) => <MessageBubble key={m.client_id || m.id || m.seq} m={m} meId={me.id} conversationId={id} />)
+          items.map((it) =>
+            it.kind === 'event' ? (
+              <RoutingEventLine key={it.key} event={it.event} />
+            ) : (
+              <MessageBubble key={it.key} m={it.message} meId={me.id} conversationId={id} />
+            ),
+          )
         )}
         <TypingLine id={id} />
       </div>

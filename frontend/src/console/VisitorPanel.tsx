@@ -1,4 +1,4 @@
-import { Avatar, Descriptions, Empty } from 'antd';
+import { Avatar, Descriptions, Empty, Tag } from 'antd';
 import { useTranslation } from 'react-i18next';
 import type { Conversation } from '../api';
 import { colorFor, dateTime, visitorName } from '../lib/format';
@@ -49,6 +49,18 @@ export function VisitorPanel({ c }: { c: Conversation | undefined }) {
           { key: 'conv', label: t('visitor.conversation'), children: <code className="break-all">{c.id}</code> },
         ]}
       />
+      {c.labels?.length ? (
+        <>
+          <h3 className="visitor-section">{t('visitor.labels')}</h3>
+          <div className="visitor-labels" data-testid="conversation-labels">
+            {c.labels.map((l) => (
+              <Tag key={l} color="geekblue" data-testid="conversation-label">
+                {l}
+              </Tag>
+            ))}
+          </div>
+        </>
+      ) : null}
       <h3 className="visitor-section">{t('visitor.attributes')}</h3>
       {attrs.length === 0 ? (
         <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t('visitor.noAttributes')} />
@@ -57,7 +69,7 @@ export function VisitorPanel({ c }: { c: Conversation | undefined }) {
           size="small"
           column={1}
           layout="vertical"
-        colon={false}
+          colon={false}
           data-testid="visitor-attributes"
           items={attrs.map(([k, val]) => {
             const s = show(val);

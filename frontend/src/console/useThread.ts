@@ -1,6 +1,6 @@
 import { useEffect } from 'react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { api, fetchAllMessages, type Agent, type Conversation } from '../api';
+import { api, fetchAllMessages, type Agent, type Conversation, type ConversationEvent } from '../api';
 import { findConversation, mergeMessages, type ThreadMessage } from '../realtime/cache';
 import { keys } from '../realtime/keys';
 import { useRealtime } from '../stores/realtime';
@@ -40,6 +40,21 @@ export function useMessages(id: string) {
     for (const m of q.data) if (m.seq > 0 && !m.pending) client.markSeen(id, m.seq);
   }, [client, id, q.data]);
   return q;
+}
+
+/**
+ * What routing decided on the conversation, oldest first. Refreshed by the
+ * realtime bridge when the conversation changes; a failure only hides the
+ * lines, so it is not retried.
+ */
+export function useEvents(id: string) {
+  return useQuery<ConversationEvent[]>({
+    queryKey: keys.events(id),
+    queryFn: () => api.conversations.events(id),
+    staleTime: 0,
+    retry: false,
+    refetchOnWindowFocus: false,
+  });
 }
 
 /** Agents of the tenant, for names ("assigned to Ann"); failures are quiet. */

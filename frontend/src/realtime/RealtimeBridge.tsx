@@ -15,6 +15,12 @@ import { chime, desktopNotify, tabHidden } from '../lib/notify';
 import { visitorName } from '../lib/format';
 
 const TYPING_TTL_MS = 6000;
+/**
+ * The server may send conversation.updated a moment before it logs the
+ * routing run that caused it, so an open thread asks for its events once
+ * more after this delay.
+ */
+const EVENTS_RECHECK_MS = 1500;
 
 /**
  * Owns the console's WebSocket for as long as the signed-in shell is mounted
@@ -36,6 +42,19 @@ export function RealtimeBridge({ me }: { me: User }) {
     const store = useRealtime.getState();
     store.set({ client, status: client.status });
     let welcomes = 0;
+    const rechecks = new Map<string, ReturnType<typeof setTimeout>>();
+    const refreshEvents = (id: string) => {
+      // Only an open thread has an active events query; others refetch when opened.
+      void qc.invalidateQueries({ queryKey: keys.events(id) });
+      clearTimeout(rechecks.get(id));
+      rechecks.set(
+        id,
+        setTimeout(() => {
+          rechecks.delete(id);
+          void qc.invalidateQueries({ queryKey: keys.events(id) });
+        }, EVENTS_RECHECK_MS),
+      );
+    };
     const offs = [
       client.on('status', (status) => {
         useRealtime.getState().set({ status });
@@ -56,6 +75,7 @@ export function RealtimeBridge({ me }: { me: User }) {
       client.on('conversation', ({ conversation }) => {
         const known = findConversation(qc, conversation.id);
         upsertConversation(qc, conversation);
+        refreshEvents(conversation.id);
         const newlyMine =
           conversation.status === 'assigned' &&
           conversation.assignee_id === me.id &&
@@ -113,6 +133,8 @@ export function RealtimeBridge({ me }: { me: User }) {
       window.removeEventListener('online', online);
       unsubPresence();
       offs.forEach((off) => off());
+      rechecks.forEach((timer) => clearTimeout(timer));
+      rechecks.clear();
       client.close();
       useRealtime.getState().set({ client: null, status: 'idle' });
     };

@@ -18,6 +18,7 @@ export const keys = {
   conversations: (f: InboxFilter, meId: string) => ['conversations', f.tab, f.status ?? '', meId] as const,
   conversation: (id: string) => ['conversation', id] as const,
   messages: (id: string) => ['messages', id] as const,
+  events: (id: string) => ['events', id] as const,
 };
 
 /** Parses a key built by keys.conversations back into its filter. */
