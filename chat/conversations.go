@@ -224,7 +224,7 @@ func (s *Service) Assign(ctx context.Context, p tenants.Principal, convID string
 	}
 	conv, err := s.assign(ctx, p.TenantID, convID, agent.ID, agent.Name, "", false)
 	if err == nil {
-		s.publishQueue(ctx, p.TenantID)
+		s.publishQueueSoon(p.TenantID)
 	}
 	return conv, err
 }
@@ -356,7 +356,7 @@ func (s *Service) Resolve(ctx context.Context, p tenants.Principal, convID strin
 		wasQueued := c.Status == StatusQueued
 		c.FlowNode, c.QueueDeadline, c.QueuedAt = nil, nil, nil
 		if wasQueued {
-			defer s.publishQueueLater(p.TenantID)
+			defer s.publishQueueSoon(p.TenantID)
 		}
 		now := s.stamp()
 		c.Status = StatusResolved

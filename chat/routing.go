@@ -169,7 +169,7 @@ func (s *Service) apply(ctx context.Context, tenantID string, db *tenants.DB, co
 	} else {
 		s.unscheduleTimeout(tenantID, convID)
 	}
-	s.publishQueue(ctx, tenantID)
+	s.publishQueueSoon(tenantID)
 }
 
 // sameRouting reports whether a run left the conversation where it was.
@@ -321,7 +321,7 @@ func (s *Service) drainQueue(ctx context.Context, tenantID string) {
 			return
 		}
 	}
-	s.publishQueue(ctx, tenantID)
+	s.publishQueueSoon(tenantID)
 }
 
 // UserConnected counts a user's socket.
@@ -426,9 +426,26 @@ func (s *Service) publishQueue(ctx context.Context, tenantID string) {
 	}
 }
 
-func (s *Service) publishQueueLater(tenantID string) {
-	s.background(func() { s.publishQueue(context.Background(), tenantID) })
+// publishQueueSoon coalesces queue updates: however many conversations
+// join or leave a tenant's queue in a moment, positions are recomputed once
+// (within queueDebounce), so a burst costs one pass over the queue, not one
+// per change.
+func (s *Service) publishQueueSoon(tenantID string) {
+	s.timerMu.Lock()
+	defer s.timerMu.Unlock()
+	if s.closed || s.queueDirty[tenantID] {
+		return
+	}
+	s.queueDirty[tenantID] = true
+	time.AfterFunc(queueDebounce, func() {
+		s.timerMu.Lock()
+		delete(s.queueDirty, tenantID)
+		s.timerMu.Unlock()
+		s.background(func() { s.publishQueue(context.Background(), tenantID) })
+	})
 }
+
+const queueDebounce = 100 * time.Millisecond
 
 // recordWait feeds the tenant's moving average of time spent queued.
 func (s *Service) recordWait(tenantID string, d time.Duration) {

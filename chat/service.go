@@ -43,10 +43,11 @@ type Service struct {
 	waitMu sync.Mutex
 	waits  map[string]time.Duration
 
-	timerMu sync.Mutex
-	timers  map[string]*time.Timer
-	closed  bool
-	bg      sync.WaitGroup
+	timerMu    sync.Mutex
+	timers     map[string]*time.Timer
+	queueDirty map[string]bool
+	closed     bool
+	bg         sync.WaitGroup
 
 	stopPresence context.CancelFunc
 	unsub        func()
@@ -93,7 +94,7 @@ func NewService(c Config) *Service {
 		tenants: c.Tenants, bus: c.Bus, presence: c.Presence, rr: routing.NewRoundRobin(),
 		log: c.Logger, now: c.Now, metrics: newMetrics(c.Registry), hooks: newOutbound(c.AllowPrivateNetworks),
 		flowCache: fc, queuePos: qp, grace: c.OfflineGrace, breakerTimeout: c.BreakerTimeout,
-		waits: map[string]time.Duration{}, timers: map[string]*time.Timer{},
+		waits: map[string]time.Duration{}, timers: map[string]*time.Timer{}, queueDirty: map[string]bool{},
 	}
 	s.committer = newCommitter(s)
 	// A flow published on any node drops this node's compiled copy.

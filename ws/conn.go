@@ -20,15 +20,28 @@ import (
 // deliver in seq order, a conversation update, a catch-up, a ping. Items are
 // read-only once enqueued, so one is shared by every socket an event goes to.
 type item struct {
-	frame       []byte
-	msg         *chat.Message
-	conv        *chat.Conversation
-	catchup     string
-	since       int64
-	resync      bool   // catch up every conversation this socket follows
-	ping        bool   // ping the peer
+	frame   []byte
+	msg     *chat.Message
+	conv    *chat.Conversation
+	catchup string
+	since   int64
+	resync  bool // catch up every conversation this socket follows
+	ping    bool // ping the peer
+
+	encodeOnce  sync.Once // msg's message.new frame, encoded once for every socket
+	encoded     []byte
 	skipOwn     string // do not send to the principal with this id
 	skipSession string // do not send to this session
+}
+
+// frameOnce is the message.new frame of it.msg, encoded by the first socket
+// that needs it and shared with the others.
+func (it *item) frameOnce() []byte {
+	it.encodeOnce.Do(func() {
+		m := it.msg
+		it.encoded = encode(messageNewFrame{Type: "message.new", ConversationID: m.ConversationID, Seq: m.Seq, Message: m})
+	})
+	return it.encoded
 }
 
 // conn is one WebSocket. The handler's goroutine reads client frames. A
@@ -185,7 +198,7 @@ func (c *conn) handle(ctx context.Context, it *item) error {
 	case it.frame != nil:
 		return c.write(ctx, it.frame)
 	case it.msg != nil:
-		return c.deliver(ctx, it.msg)
+		return c.deliver(ctx, it)
 	case it.conv != nil:
 		if err := c.write(ctx, encode(conversationFrame{Type: "conversation.updated", Conversation: it.conv})); err != nil {
 			return err
@@ -248,7 +261,8 @@ func (c *conn) resync(ctx context.Context) error {
 
 // deliver writes m if it is the next seq this socket needs; an old seq is
 // dropped, and a gap is filled from the store first.
-func (c *conn) deliver(ctx context.Context, m *chat.Message) error {
+func (c *conn) deliver(ctx context.Context, it *item) error {
+	m := it.msg
 	cur := c.cursors[m.ConversationID]
 	switch {
 	case m.Seq <= cur:
@@ -258,7 +272,7 @@ func (c *conn) deliver(ctx context.Context, m *chat.Message) error {
 		if m.Private && c.isVisitor() {
 			return nil // the visitor never sees notes; the seq is simply skipped
 		}
-		return c.write(ctx, encode(messageNewFrame{Type: "message.new", ConversationID: m.ConversationID, Seq: m.Seq, Message: m}))
+		return c.write(ctx, it.frameOnce())
 	default:
 		return c.catchUp(ctx, m.ConversationID, cur)
 	}
