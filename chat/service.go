@@ -69,6 +69,9 @@ type Config struct {
 	AllowPrivateNetworks bool
 	// Presence is where presence lives (default: this node's memory).
 	Presence PresenceStore
+	// CommitShards is how many message transactions commit at once on
+	// PostgreSQL (default DefaultCommitShards).
+	CommitShards int
 }
 
 // NewService returns the chat service.
@@ -96,7 +99,7 @@ func NewService(c Config) *Service {
 		flowCache: fc, queuePos: qp, grace: c.OfflineGrace, breakerTimeout: c.BreakerTimeout,
 		waits: map[string]time.Duration{}, timers: map[string]*time.Timer{}, queueDirty: map[string]bool{},
 	}
-	s.committer = newCommitter(s)
+	s.committer = newCommitter(s, c.CommitShards)
 	// A flow published on any node drops this node's compiled copy.
 	s.unsub = c.Bus.Subscribe(func(e Event) {
 		if e.Kind == EventFlow {

@@ -33,6 +33,7 @@ type Config struct {
 	AuthPerMinute        int           // KEFU_AUTH_PER_MINUTE: signup + login attempts per client IP
 	WidgetPerMinute      int           // KEFU_WIDGET_PER_MINUTE: widget sessions per client IP
 	DebugAddr            string        // KEFU_DEBUG_ADDR: serve net/http/pprof here (keep it private)
+	CommitShards         int           // KEFU_COMMIT_SHARDS: message transactions committing at once (PostgreSQL)
 }
 
 func loadConfig(args []string, getenv func(string) string) (Config, error) {
@@ -90,6 +91,7 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 		return n
 	}
 	fs.IntVar(&c.AuthPerMinute, "auth-per-minute", intEnv("KEFU_AUTH_PER_MINUTE", 20), "(KEFU_AUTH_PER_MINUTE)")
+	fs.IntVar(&c.CommitShards, "commit-shards", intEnv("KEFU_COMMIT_SHARDS", 2), "(KEFU_COMMIT_SHARDS)")
 	fs.IntVar(&c.WidgetPerMinute, "widget-per-minute", intEnv("KEFU_WIDGET_PER_MINUTE", 120), "(KEFU_WIDGET_PER_MINUTE)")
 	if err := fs.Parse(args); err != nil {
 		return c, fmt.Errorf("flags: %w", err)
@@ -135,6 +137,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		p = append(p, "KEFU_SHUTDOWN_TIMEOUT must be positive")
+	}
+	if c.CommitShards < 1 || c.CommitShards > 64 {
+		p = append(p, "KEFU_COMMIT_SHARDS must be between 1 and 64")
 	}
 	if c.AuthPerMinute < 1 || c.WidgetPerMinute < 1 {
 		p = append(p, "KEFU_AUTH_PER_MINUTE and KEFU_WIDGET_PER_MINUTE must be at least 1")

@@ -1,0 +1,2 @@
+-- PostgreSQL only (fillfactor for HOT updates); nothing to do on SQLite.
+SELECT 1;
