@@ -39,6 +39,23 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// authenticateAny is authenticate that also accepts a visitor token (for
+// uploads from the widget).
+func (s *Server) authenticateAny(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		token, ok := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
+		if !ok || token == "" {
+			return kefu.Errorf(kefu.EAuth, "missing bearer token")
+		}
+		p, err := s.tenants.Authenticate(c.Request().Context(), strings.TrimSpace(token))
+		if err != nil {
+			return err
+		}
+		c.Set(principalKey, p)
+		return next(c)
+	}
+}
+
 // can refuses with 403 unless the principal's role may act on obj.
 func (s *Server) can(obj, act string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {

@@ -75,9 +75,10 @@ func (s *Server) listMessages(c echo.Context) error {
 }
 
 type postMessageRequest struct {
-	Body     string `json:"body"`
-	ClientID string `json:"client_id"`
-	Private  bool   `json:"private"`
+	Body        string   `json:"body"`
+	ClientID    string   `json:"client_id"`
+	Private     bool     `json:"private"`
+	Attachments []string `json:"attachments"`
 }
 
 // postMessage answers 201 with a new message, or 200 with the original when
@@ -88,7 +89,7 @@ func (s *Server) postMessage(c echo.Context) error {
 		return err
 	}
 	m, dup, err := s.chat.Send(c.Request().Context(), principal(c), chat.SendInput{
-		ConversationID: c.Param("id"), ClientID: req.ClientID, Body: req.Body, Private: req.Private,
+		ConversationID: c.Param("id"), ClientID: req.ClientID, Body: req.Body, Private: req.Private, Attachments: req.Attachments,
 	})
 	if err != nil {
 		return err

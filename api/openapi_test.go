@@ -92,6 +92,8 @@ var extraEndpoints = []endpoint{
 	{"GET", "/api/v1/flows/{id}/versions", "200"},
 	{"POST", "/api/v1/flows/{id}/rollback", "200"},
 	{"POST", "/api/v1/flows/{id}/replay", "200"},
+	{"POST", "/api/v1/uploads", "201"},
+	{"GET", "/api/v1/files/{tenant}/{id}", "200"},
 }
 
 // plannedPrefixes are the contract's parts that later issues implement; their

@@ -98,6 +98,15 @@ func New(cfg Config) *Server {
 	v1.POST("/auth/login", s.login, authLimit)
 	v1.GET("/widget/config", s.widgetConfig, widgetLimit)
 	v1.POST("/widget/sessions", s.widgetSession, widgetLimit)
+	v1.GET("/files/:tenant/:id", s.file)
+	// Uploads take any participant's token (visitors' too) and their own
+	// body limit; the group's 1 MiB limit does not apply to them.
+	e.POST("/api/v1/uploads", s.upload, middleware.CORSWithConfig(middleware.CORSConfig{
+		AllowOrigins: []string{"*"}, AllowMethods: []string{http.MethodPost}, AllowHeaders: []string{echo.HeaderAuthorization},
+	}), s.authenticateAny)
+	e.OPTIONS("/api/v1/uploads", func(c echo.Context) error { return nil }, middleware.CORSWithConfig(middleware.CORSConfig{
+		AllowOrigins: []string{"*"}, AllowMethods: []string{http.MethodPost}, AllowHeaders: []string{echo.HeaderAuthorization},
+	}))
 
 	a := v1.Group("", s.authenticate)
 	a.POST("/auth/logout", s.logout)

@@ -288,7 +288,7 @@ func (c *committer) append(tx *gorm.DB, dialect string, db *tenants.DB, batch []
 		a := aggs[id]
 		bp := convBump{id: id, k: a.k, at: a.at, vid: a.vid}
 		if a.preview != nil {
-			bp.pv, bp.body, bp.author = true, truncateUTF8(a.preview.Body, 200), a.preview.AuthorType
+			bp.pv, bp.body, bp.author = true, previewOf(*a.preview), a.preview.AuthorType
 		}
 		bumps = append(bumps, bp)
 	}

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"strings"
@@ -194,6 +195,7 @@ type SendInput struct {
 	ClientID       string
 	Body           string
 	Private        bool
+	Attachments    []string // upload ids
 }
 
 func checkSend(in *SendInput, p tenants.Principal) error {
@@ -201,8 +203,8 @@ func checkSend(in *SendInput, p tenants.Principal) error {
 		return kefu.Errorf(kefu.ETooLarge, "message body is over %d bytes", MaxBodyBytes)
 	}
 	fields := map[string]string{}
-	if strings.TrimSpace(in.Body) == "" {
-		fields["body"] = "is required"
+	if strings.TrimSpace(in.Body) == "" && len(in.Attachments) == 0 {
+		fields["body"] = "is required (or attach a file)"
 	} else if !utf8.ValidString(in.Body) {
 		fields["body"] = "must be UTF-8 text"
 	}
@@ -247,6 +249,11 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 	}
 	author := authorOf(p)
 	visitor := p.Kind == tenants.KindVisitor
+	atts, err := s.attachmentsFor(ctx, p, in.Attachments)
+	if err != nil {
+		return Message{}, false, err
+	}
+	attJSON := attachmentsJSON(atts)
 	if visitor && in.ConversationID == "" {
 		if in.ClientID != "" {
 			if m, ok, err := s.findByClientID(ctx, db.DB, p, "", author.ID, in.ClientID); err != nil || ok {
@@ -258,11 +265,11 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 			return Message{}, false, err
 		}
 		if open == "" {
-			return s.sendOpening(ctx, db, p, author, in)
+			return s.sendOpening(ctx, db, p, author, in, attJSON)
 		}
 		in.ConversationID = open
 	}
-	row := messageRow{ID: tenants.NewID(), ConversationID: in.ConversationID, AuthorType: author.Type, AuthorID: author.ID, AuthorName: author.Name, Body: in.Body, Private: in.Private, Attachments: "[]", CreatedAt: s.stamp()}
+	row := messageRow{ID: tenants.NewID(), ConversationID: in.ConversationID, AuthorType: author.Type, AuthorID: author.ID, AuthorName: author.Name, Body: in.Body, Private: in.Private, Attachments: attJSON, CreatedAt: s.stamp()}
 	if in.ClientID != "" {
 		row.ClientID = &in.ClientID
 	}
@@ -276,7 +283,7 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 		if _, err := s.access(ctx, p, in.ConversationID); err != nil {
 			return Message{}, false, err // not theirs: not_found
 		}
-		return s.sendOpening(ctx, db, p, author, in) // resolved: a new conversation
+		return s.sendOpening(ctx, db, p, author, in, attJSON) // resolved: a new conversation
 	case res.err != nil && tenants.IsUniqueViolation(res.err) && in.ClientID != "":
 		// Another node stored the same client_id first.
 		if m, ok, err := s.findByClientID(ctx, db.DB, p, in.ConversationID, author.ID, in.ClientID); err == nil && ok {
@@ -312,7 +319,7 @@ func (s *Service) openConversationOf(ctx context.Context, db *tenants.DB, visito
 // sendOpening is the visitor's first message of a conversation: one
 // transaction that locks the visitor, finds or opens the conversation and
 // stores the message; the new conversation is then routed.
-func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Principal, author Author, in SendInput) (Message, bool, error) {
+func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Principal, author Author, in SendInput, attJSON string) (Message, bool, error) {
 	var (
 		conv    conversationRow
 		created bool
@@ -324,7 +331,7 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 		if err != nil {
 			return err
 		}
-		row = messageRow{ID: tenants.NewID(), ConversationID: conv.ID, AuthorType: author.Type, AuthorID: author.ID, AuthorName: author.Name, Body: in.Body, Attachments: "[]", CreatedAt: s.stamp()}
+		row = messageRow{ID: tenants.NewID(), ConversationID: conv.ID, AuthorType: author.Type, AuthorID: author.ID, AuthorName: author.Name, Body: in.Body, Attachments: attJSON, CreatedAt: s.stamp()}
 		if in.ClientID != "" {
 			row.ClientID = &in.ClientID
 		}
@@ -433,11 +440,7 @@ func (s *Service) appendTx(tx *gorm.DB, db *tenants.DB, row *messageRow) (conver
 	args := []any{row.CreatedAt}
 	if !row.Private && row.AuthorType != AuthorSystem {
 		set += ", last_message_body = ?, last_message_author = ?, last_message_at = ?"
-		preview := row.Body
-		if len(preview) > 200 {
-			preview = truncateUTF8(preview, 200)
-		}
-		args = append(args, preview, row.AuthorType, row.CreatedAt)
+		args = append(args, previewOf(*row), row.AuthorType, row.CreatedAt)
 	}
 	args = append(args, row.ConversationID)
 	var convs []conversationRow
@@ -511,4 +514,24 @@ func (s *Service) messagesAfter(ctx context.Context, tenantID, convID string, af
 // seq, in order, private notes left out when public.
 func (s *Service) MessagesAfter(ctx context.Context, tenantID, convID string, afterSeq int64, limit int, public bool) ([]Message, error) {
 	return s.messagesAfter(ctx, tenantID, convID, afterSeq, limit, public)
+}
+
+func attachmentsJSON(atts []Attachment) string {
+	if len(atts) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(atts)
+	return string(b)
+}
+
+// previewOf is the inbox preview of a message: its text, or for a message
+// that is only files, the first file's name.
+func previewOf(r messageRow) string {
+	if strings.TrimSpace(r.Body) == "" && r.Attachments != "[]" {
+		var atts []Attachment
+		if json.Unmarshal([]byte(r.Attachments), &atts) == nil && len(atts) > 0 {
+			return truncateUTF8("📎 "+atts[0].Name, 200)
+		}
+	}
+	return truncateUTF8(r.Body, 200)
 }

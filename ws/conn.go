@@ -355,7 +355,7 @@ func (c *conn) dispatch(ctx context.Context, f inFrame) {
 			c.sendError(f.ClientID, kefu.ERateLimit, "sending too fast; slow down")
 			return
 		}
-		m, dup, err := c.srv.chat.Send(ctx, c.p, chat.SendInput{ConversationID: f.ConversationID, ClientID: f.ClientID, Body: f.Body, Private: f.Private})
+		m, dup, err := c.srv.chat.Send(ctx, c.p, chat.SendInput{ConversationID: f.ConversationID, ClientID: f.ClientID, Body: f.Body, Private: f.Private, Attachments: f.Attachments})
 		if err != nil {
 			c.sendErr(f.ClientID, err)
 			return

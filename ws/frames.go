@@ -20,6 +20,7 @@ type inFrame struct {
 	ConversationID string          `json:"conversation_id"`
 	Body           string          `json:"body"`
 	Private        bool            `json:"private"`
+	Attachments    []string        `json:"attachments"`
 	Seq            int64           `json:"seq"`
 	State          bool            `json:"state"`
 	Status         string          `json:"status"`

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"strconv"
 	"strings"
@@ -55,12 +56,8 @@ type frame struct {
 	ConversationID string `json:"conversation_id"`
 	Seq            int64  `json:"seq"`
 	Code           string `json:"code"`
-	Message        struct {
-		ClientID string `json:"client_id"`
-		Author   struct {
-			Type string `json:"type"`
-		} `json:"author"`
-	} `json:"message"`
+	// Message is an object in message.new and a string in error frames.
+	Message      json.RawMessage `json:"message"`
 	Conversation struct {
 		ID         string `json:"id"`
 		AssigneeID string `json:"assignee_id"`
@@ -134,4 +131,43 @@ func serverGoroutines(ctx context.Context, base string) int64 {
 		}
 	}
 	return -1
+}
+
+var benchFile = bytes.Repeat([]byte("kefu-bench file line\n"), 400) // ≈ 8 KiB
+
+// uploadFile uploads an 8 KiB file as the visitor and returns its id.
+func uploadFile(ctx context.Context, base, token string, n int) (string, error) {
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	fw, _ := w.CreateFormFile("file", fmt.Sprintf("note-%d.txt", n))
+	fw.Write(benchFile)
+	w.Close()
+	req, err := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/uploads", &buf)
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := httpc.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusCreated {
+		return "", fmt.Errorf("upload: %d %s", res.StatusCode, raw)
+	}
+	var out struct{ ID string }
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return "", err
+	}
+	return out.ID, nil
+}
+
+// messageOf decodes a message.new frame's message.
+type benchMessage struct {
+	ClientID string `json:"client_id"`
+	Author   struct {
+		Type string `json:"type"`
+	} `json:"author"`
 }

@@ -284,7 +284,7 @@ func (b *bench) visitorReader(ctx context.Context, v *visitor) {
 			default:
 			}
 		case "error":
-			b.errs.add(fmt.Errorf("visitor %d: %s %s", v.idx, f.Code, f.ClientID))
+			b.errs.add(fmt.Errorf("visitor %d: %s %s: %s", v.idx, f.Code, f.ClientID, f.Message))
 			select {
 			case v.ackCh <- struct{}{}:
 			default:
@@ -324,11 +324,13 @@ func (b *bench) agentReader(ctx context.Context, c *websocket.Conn) {
 				b.ooo.Add(1)
 			}
 			*last = f.Seq
-			vi, n, ok := parseClientID(f.Message.ClientID)
-			if !ok || f.Message.Author.Type != "visitor" {
+			var m benchMessage
+			_ = json.Unmarshal(f.Message, &m)
+			vi, n, ok := parseClientID(m.ClientID)
+			if !ok || m.Author.Type != "visitor" {
 				continue
 			}
-			if _, dup := b.seen.LoadOrStore(f.Message.ClientID, struct{}{}); dup {
+			if _, dup := b.seen.LoadOrStore(m.ClientID, struct{}{}); dup {
 				b.dup.Add(1)
 				continue
 			}
@@ -375,7 +377,16 @@ func (b *bench) send(ctx context.Context, v *visitor, deadline time.Time) {
 		v.next++
 		v.sent[n] = time.Now()
 		v.mu.Unlock()
-		msg, _ := json.Marshal(map[string]any{"type": "message.send", "client_id": fmt.Sprintf("%d-%d", v.idx, n), "conversation_id": v.conv, "body": body(b.o.scenario, n)})
+		frame := map[string]any{"type": "message.send", "client_id": fmt.Sprintf("%d-%d", v.idx, n), "conversation_id": v.conv, "body": body(b.o.scenario, n)}
+		if b.o.scenario == "files" || (b.o.scenario == "mixed" && n%10 == 5) {
+			id, err := uploadFile(ctx, b.o.url, v.token, n)
+			if err != nil {
+				b.errs.add(err)
+				return
+			}
+			frame["attachments"] = []string{id}
+		}
+		msg, _ := json.Marshal(frame)
 		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		err := v.c.Write(wctx, websocket.MessageText, msg)
 		cancel()

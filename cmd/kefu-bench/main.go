@@ -52,7 +52,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.url, "url", "http://127.0.0.1:8080", "server base URL")
 	fs.IntVar(&o.visitors, "visitors", 100, "visitor sockets (one conversation each)")
 	fs.IntVar(&o.agents, "agents", 10, "agent sockets")
-	fs.StringVar(&o.scenario, "scenario", "text", "text (short messages) or mixed (short and 2 KiB messages)")
+	fs.StringVar(&o.scenario, "scenario", "text", "text (short messages), files (each message uploads an 8 KiB file and attaches it) or mixed (short, 2 KiB, and 10% with files)")
 	fs.Float64Var(&o.rate, "rate", 0, "target messages per second in total; 0 sends flat out (each visitor waits for its ack)")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long to send")
 	fs.IntVar(&o.connections, "connections", 0, "with --idle: sockets to open and hold")
@@ -68,8 +68,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errors.New("--idle needs --connections N")
 	case !o.idle && (o.visitors < 1 || o.agents < 1):
 		return errors.New("--visitors and --agents must be at least 1")
-	case o.scenario != "text" && o.scenario != "mixed":
-		return fmt.Errorf("--scenario %q: want text or mixed", o.scenario)
+	case o.scenario != "text" && o.scenario != "mixed" && o.scenario != "files":
+		return fmt.Errorf("--scenario %q: want text, files or mixed", o.scenario)
 	}
 	var (
 		sum any

@@ -1,0 +1,12 @@
+-- Uploaded files, kept in the database so every node serves them without
+-- shared storage (they are at most 10 MiB each).
+CREATE TABLE IF NOT EXISTS uploads (
+    id            text PRIMARY KEY,
+    name          text NOT NULL,
+    content_type  text NOT NULL,
+    size          bigint NOT NULL,
+    data          blob NOT NULL,
+    uploader_type text NOT NULL,
+    uploader_id   text NOT NULL,
+    created_at    datetime NOT NULL
+);
