@@ -17,39 +17,51 @@ type Bus interface {
 	Close() error
 }
 
-// LocalBus is the in-process bus of a single node.
-type LocalBus struct {
+// subscribers is the set of handlers a bus delivers to.
+type subscribers struct {
 	mu   sync.RWMutex
 	next int
 	subs map[int]func(Event)
 }
 
+func (s *subscribers) add(fn func(Event)) func() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.subs == nil {
+		s.subs = map[int]func(Event){}
+	}
+	id := s.next
+	s.next++
+	s.subs[id] = fn
+	return func() {
+		s.mu.Lock()
+		delete(s.subs, id)
+		s.mu.Unlock()
+	}
+}
+
+func (s *subscribers) deliver(e Event) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, fn := range s.subs {
+		fn(e)
+	}
+}
+
+// LocalBus is the in-process bus of a single node.
+type LocalBus struct{ subs subscribers }
+
 // NewLocalBus returns an in-process bus.
-func NewLocalBus() *LocalBus { return &LocalBus{subs: map[int]func(Event){}} }
+func NewLocalBus() *LocalBus { return &LocalBus{} }
 
 // Publish calls every subscriber synchronously.
 func (b *LocalBus) Publish(_ context.Context, e Event) error {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	for _, fn := range b.subs {
-		fn(e)
-	}
+	b.subs.deliver(e)
 	return nil
 }
 
 // Subscribe registers fn.
-func (b *LocalBus) Subscribe(fn func(Event)) func() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	id := b.next
-	b.next++
-	b.subs[id] = fn
-	return func() {
-		b.mu.Lock()
-		delete(b.subs, id)
-		b.mu.Unlock()
-	}
-}
+func (b *LocalBus) Subscribe(fn func(Event)) func() { return b.subs.add(fn) }
 
 // Ping always succeeds.
 func (b *LocalBus) Ping(context.Context) error { return nil }

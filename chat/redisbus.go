@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -20,10 +19,7 @@ type RedisBus struct {
 	ps     *redis.PubSub
 	cancel context.CancelFunc
 	done   chan struct{}
-
-	mu   sync.RWMutex
-	next int
-	subs map[int]func(Event)
+	subs   subscribers
 }
 
 // NewRedisBus subscribes to every tenant's channel under prefix.
@@ -31,7 +27,7 @@ func NewRedisBus(ctx context.Context, rdb *redis.Client, prefix string, log *slo
 	if prefix == "" {
 		prefix = "kefu"
 	}
-	b := &RedisBus{rdb: rdb, prefix: prefix, log: log, subs: map[int]func(Event){}, done: make(chan struct{})}
+	b := &RedisBus{rdb: rdb, prefix: prefix, log: log, done: make(chan struct{})}
 	b.ps = rdb.PSubscribe(ctx, prefix+":*:events")
 	if _, err := b.ps.Receive(ctx); err != nil { // wait for the subscription to be live
 		b.ps.Close()
@@ -84,13 +80,7 @@ func (b *RedisBus) run(ctx context.Context) {
 	}
 }
 
-func (b *RedisBus) deliver(e Event) {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	for _, fn := range b.subs {
-		fn(e)
-	}
-}
+func (b *RedisBus) deliver(e Event) { b.subs.deliver(e) }
 
 // Publish sends e on its tenant's channel.
 func (b *RedisBus) Publish(ctx context.Context, e Event) error {
@@ -102,18 +92,7 @@ func (b *RedisBus) Publish(ctx context.Context, e Event) error {
 }
 
 // Subscribe registers fn.
-func (b *RedisBus) Subscribe(fn func(Event)) func() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	id := b.next
-	b.next++
-	b.subs[id] = fn
-	return func() {
-		b.mu.Lock()
-		delete(b.subs, id)
-		b.mu.Unlock()
-	}
-}
+func (b *RedisBus) Subscribe(fn func(Event)) func() { return b.subs.add(fn) }
 
 // Ping checks Redis.
 func (b *RedisBus) Ping(ctx context.Context) error { return b.rdb.Ping(ctx).Err() }
