@@ -90,6 +90,7 @@ func (c *conn) enqueue(it *item) {
 	case <-c.done:
 	default:
 		c.srv.metrics.slow.Inc()
+		c.srv.slowDrops.Add(1)
 		c.close(websocket.StatusTryAgainLater, "slow consumer: reconnect and resume by seq")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -66,6 +67,8 @@ type Server struct {
 	metrics *metrics
 	unsub   func()
 
+	slowDrops atomic.Int64
+
 	mu       sync.Mutex
 	draining bool
 	wg       sync.WaitGroup
@@ -95,6 +98,9 @@ func NewServer(cfg Config, c *chat.Service, log *slog.Logger, reg prometheus.Reg
 	s.unsub = c.Bus().Subscribe(s.hub.dispatch)
 	return s
 }
+
+// SlowDrops is how many sockets were closed for not keeping up.
+func (s *Server) SlowDrops() int64 { return s.slowDrops.Load() }
 
 // Count is the number of open sockets.
 func (s *Server) Count() int { return s.hub.Count() }

@@ -1,7 +1,8 @@
 // The browser journey of ui.md/design.md against a running Kefu server:
 // a business signs up, gets its widget snippet, a visitor writes from the demo
-// shop, the agent sees it live, replies, and the visitor sees the reply, also
-// after a reload. Run by `npm run e2e` with KEFU_URL set (the Makefile does).
+// shop, the agent sees it live, files go both ways (an image from the visitor,
+// a document from the agent), the agent replies, and the visitor sees the
+// reply, also after a reload. Run by `npm run e2e` with KEFU_URL set (the Makefile does).
 //
 //   KEFU_URL=http://127.0.0.1:18089 npm run e2e
 //   KEFU_SCREENSHOTS=dir    where screenshots go (default tmp/screenshots)
@@ -62,6 +63,18 @@ async function step(name, fn) {
 
 function check(cond, message) {
   if (!cond) throw new Error(message);
+}
+
+/** Waits until an <img> has loaded real pixels; returns its natural width. */
+async function imageLoaded(locator) {
+  await locator.waitFor({ state: 'visible' });
+  const deadline = Date.now() + TIMEOUT;
+  for (;;) {
+    const w = await locator.evaluate((img) => (img.complete ? img.naturalWidth : 0));
+    if (w > 0) return w;
+    if (Date.now() > deadline) throw new Error(`image ${await locator.getAttribute('src')} did not load`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 async function shoot(page, name) {
@@ -190,6 +203,66 @@ try {
     await event.getByTestId('routing-trace').waitFor({ state: 'detached' });
   });
 
+  await step('the visitor attaches a PNG and the agent sees its thumbnail', async () => {
+    // A 48×32 PNG drawn in the page and handed over as a data URL.
+    const dataUrl = await visitor.evaluate(() => {
+      const c = document.createElement('canvas');
+      c.width = 48;
+      c.height = 32;
+      const g = c.getContext('2d');
+      g.fillStyle = '#e4393c';
+      g.fillRect(0, 0, 48, 32);
+      g.fillStyle = '#fff';
+      g.fillRect(8, 8, 32, 16);
+      return c.toDataURL('image/png');
+    });
+    const buffer = Buffer.from(dataUrl.slice(dataUrl.indexOf(',') + 1), 'base64');
+    await visitor.getByTestId('kefu-file').setInputFiles({ name: 'parcel.png', mimeType: 'image/png', buffer });
+    const mine = visitor.locator('[data-testid="kefu-message"][data-author="visitor"]:not([data-pending])').filter({
+      has: visitor.getByTestId('kefu-attachment-image'),
+    });
+    await mine.waitFor();
+    const link = mine.getByTestId('kefu-attachment-image');
+    const href = (await link.getAttribute('href')) ?? '';
+    check(href.startsWith(`${BASE}/api/v1/files/`), `the widget links the image to ${JSON.stringify(href)}`);
+    check((await imageLoaded(link.locator('img'))) === 48, 'the widget thumbnail is not the 48 px image');
+
+    const thumb = agent.locator('[data-testid="message"][data-author="visitor"] [data-testid="attachment-image"] img').first();
+    check((await imageLoaded(thumb)) === 48, 'the console thumbnail is not the 48 px image');
+    const src = (await thumb.getAttribute('src')) ?? '';
+    check(src.startsWith('/api/v1/files/'), `the console shows the image from ${JSON.stringify(src)}`);
+    // A click previews the full image; Escape closes it.
+    await thumb.click();
+    await agent.locator('.ant-image-preview').waitFor({ state: 'visible' });
+    await agent.keyboard.press('Escape');
+    await agent.locator('.ant-image-preview').waitFor({ state: 'hidden' });
+  });
+
+  await step('the agent sends a document and the visitor gets it as a file chip', async () => {
+    const assign = agent.getByTestId('assign-me');
+    if (await assign.isVisible()) {
+      await assign.click();
+      await agent.getByTestId('assign-me').waitFor({ state: 'detached' });
+    }
+    const content = `Order ${rand}: shipped`;
+    await agent.getByTestId('composer-file').setInputFiles({ name: `order-${rand}.txt`, mimeType: 'text/plain', buffer: Buffer.from(content) });
+    await agent.locator('[data-testid="composer-file-item"][data-status="done"]').waitFor();
+    await agent.getByTestId('composer-send').click();
+    const sent = agent.locator('[data-testid="message"][data-author="agent"]').filter({ has: agent.getByTestId('attachment-file') });
+    await sent.getByTestId('message-sent').waitFor();
+    check((await sent.getByTestId('attachment-file').textContent())?.includes(`order-${rand}.txt`), 'the console link has no file name');
+
+    const chip = visitor.locator('[data-testid="kefu-message"][data-author="agent"] [data-testid="kefu-attachment-file"]', { hasText: `order-${rand}.txt` });
+    await chip.waitFor();
+    check(/\d+ B/.test((await chip.textContent()) ?? ''), 'the file chip shows no size');
+    const href = (await chip.getAttribute('href')) ?? '';
+    check(href.startsWith(`${BASE}/api/v1/files/`), `the chip links to ${JSON.stringify(href)}`);
+    const res = await visitor.request.get(href);
+    check(res.ok() && (await res.text()) === content, `the file link answers ${res.status()}`);
+    await shoot(agent, 'console-attachments');
+    await shoot(visitor, 'widget-attachments');
+  });
+
   await step('the agent replies and the reply is acknowledged', async () => {
     const assign = agent.getByTestId('assign-me');
     if (await assign.isVisible()) {
@@ -224,6 +297,8 @@ try {
     await visitor.locator('[data-testid="kefu-message"][data-author="agent"]', { hasText: REPLY_TEXT }).waitFor();
     const count = await visitor.locator('[data-testid="kefu-message"]', { hasText: VISITOR_TEXT }).count();
     check(count === 1, `the visitor message shows ${count} times after the reload`);
+    await imageLoaded(visitor.locator('[data-testid="kefu-message"][data-author="visitor"] [data-testid="kefu-attachment-image"] img').first());
+    await visitor.locator('[data-testid="kefu-message"][data-author="agent"] [data-testid="kefu-attachment-file"]').first().waitFor();
   });
 
   await step('admin: an owner adds an agent', async () => {

@@ -22,6 +22,11 @@ const en = {
   powered: 'Powered by Kefu',
   unavailable: 'Chat is unavailable right now.',
   tooLong: 'This message is too long.',
+  attach: 'Attach a file',
+  uploading: 'Uploading…',
+  tooBig: 'File is over 10 MB',
+  tooMany: 'Up to 10 files at a time',
+  uploadFailed: 'Upload failed. Tap to retry.',
 };
 export type WidgetStrings = typeof en;
 
@@ -47,6 +52,11 @@ const zh: WidgetStrings = {
   powered: '由 Kefu 提供支持',
   unavailable: '在线咨询暂时不可用。',
   tooLong: '消息太长了。',
+  attach: '发送文件',
+  uploading: '上传中…',
+  tooBig: '文件超过 10 MB',
+  tooMany: '一次最多 10 个文件',
+  uploadFailed: '上传失败，点击重试',
 };
 
 export function pickStrings(lang: string | undefined): WidgetStrings {

@@ -1,7 +1,7 @@
 // The widget's message timeline, kept apart from the DOM so it can be tested:
 // one entry per stored message (deduplicated by conversation and seq), local
 // entries for messages waiting for their ack (matched by client_id).
-import type { AuthorType } from '../src/api/types';
+import type { Attachment, AuthorType } from '../src/api/types';
 
 export interface Entry {
   conversation_id: string;
@@ -10,8 +10,12 @@ export interface Entry {
   author: AuthorType;
   name?: string;
   body: string;
+  /** Stored files; while uploading, local stand-ins (id "", url a blob: preview or ""). */
+  attachments?: Attachment[];
   created_at: string;
   pending?: boolean;
+  /** Files are still being uploaded; the message goes out once they are stored. */
+  uploading?: boolean;
   failed?: string;
 }
 
@@ -29,7 +33,7 @@ export class Timeline {
       if (i >= 0) {
         const old = this.entries[i]!;
         if (e.pending && !old.pending && !old.failed) return false;
-        this.entries[i] = { ...old, ...e, pending: !!e.pending, failed: e.failed };
+        this.entries[i] = { ...old, ...e, pending: !!e.pending, uploading: e.uploading, failed: e.failed };
         this.sort();
         return true;
       }
@@ -45,7 +49,7 @@ export class Timeline {
     if (i < 0) return false;
     const dup = this.entries.some((x, j) => j !== i && x.conversation_id === conversation_id && x.seq === seq && !x.pending);
     if (dup) this.entries.splice(i, 1);
-    else this.entries[i] = { ...this.entries[i]!, conversation_id, seq, pending: false, failed: undefined };
+    else this.entries[i] = { ...this.entries[i]!, conversation_id, seq, pending: false, uploading: undefined, failed: undefined };
     this.sort();
     return true;
   }
@@ -54,6 +58,7 @@ export class Timeline {
     const e = this.entries.find((x) => x.client_id === client_id);
     if (e) {
       e.pending = false;
+      e.uploading = undefined;
       e.failed = reason;
     }
   }

@@ -1,10 +1,13 @@
 // Per-widget-key persistence in the host page's localStorage, guarded for
 // sandboxed iframes and private modes.
+import type { Attachment } from '../src/api/types';
 
 export interface Outgoing {
   client_id: string;
   body: string;
   created_at: string;
+  /** Uploaded files to send with the message (files still uploading are not kept). */
+  attachments?: Attachment[];
 }
 
 export class WidgetStorage {

@@ -50,12 +50,28 @@ button { font: inherit; }
 .typing i:nth-child(3) { animation-delay: .4s; }
 @keyframes k-blink { 0%, 80%, 100% { opacity: .3; } 40% { opacity: 1; } }
 .compose { display: flex; align-items: flex-end; gap: 8px; padding: 10px 12px; border-top: 1px solid #f0f0f0; background: #fff; flex: none; }
-textarea { flex: 1; resize: none; border: 1px solid #d9d9d9; border-radius: 10px; padding: 8px 10px; font: inherit; color: inherit; max-height: 120px; min-height: 38px; outline: none; background: #fff; }
+textarea { flex: 1; min-width: 0; resize: none; border: 1px solid #d9d9d9; border-radius: 10px; padding: 8px 10px; font: inherit; color: inherit; max-height: 120px; min-height: 38px; outline: none; background: #fff; }
 textarea:focus { border-color: ${brand}; box-shadow: 0 0 0 2px ${brand}22; }
 textarea:focus-visible { outline: none; }
 .send { width: 38px; height: 38px; border-radius: 10px; border: 0; background: ${brand}; color: #fff; cursor: pointer; display: flex; align-items: center; justify-content: center; padding: 0; flex: none; }
 .send:disabled { opacity: .4; cursor: default; }
 .send svg { width: 18px; height: 18px; fill: currentColor; }
+.clip { margin: 0 -4px 0 -4px; width: 32px; height: 38px; border: 0; background: none; color: #8c8c8c; cursor: pointer; display: flex; align-items: center; justify-content: center; padding: 0; flex: none; border-radius: 8px; }
+.clip:hover { color: ${brand}; background: #f5f5f5; }
+.clip svg { width: 20px; height: 20px; fill: currentColor; }
+.file { display: none; }
+.cerr { background: #fff1f0; color: #a8071a; font-size: 12px; padding: 4px 12px; flex: none; }
+.cerr[hidden] { display: none; }
+.atts { display: flex; flex-direction: column; align-items: flex-start; gap: 4px; margin-bottom: 4px; max-width: 100%; }
+.me .atts { align-items: flex-end; }
+.atts .img { display: block; border-radius: 12px; overflow: hidden; border: 1px solid #ececec; background: #fff; line-height: 0; }
+.atts img { display: block; max-width: 220px; max-height: 180px; min-width: 40px; min-height: 40px; object-fit: cover; }
+.chip { display: flex; align-items: center; gap: 8px; padding: 8px 10px; border-radius: 12px; background: #fff; border: 1px solid #ececec; color: #1f1f1f; text-decoration: none; max-width: 260px; }
+a.chip:hover { border-color: ${brand}; }
+.chip svg { width: 20px; height: 20px; fill: #8c8c8c; flex: none; }
+.fn { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; min-width: 0; }
+.fs { font-size: 11px; color: #8c8c8c; flex: none; }
+.m.pending .atts { opacity: .65; }
 .foot { text-align: center; font-size: 11px; color: #bfbfbf; padding: 0 0 6px; background: #fff; flex: none; }
 .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 @media (max-width: 479px) {

@@ -43,7 +43,36 @@ describe('KefuWidget', () => {
   });
 
   const q = (sel: string) => widget!.host.shadowRoot!.querySelector(sel) as HTMLElement;
-  const messages = () => [...widget!.host.shadowRoot!.querySelectorAll('[data-testid="kefu-message"]')].map((m) => m.querySelector('.b')!.textContent);
+  const messages = () => [...widget!.host.shadowRoot!.querySelectorAll('[data-testid="kefu-message"]')].map((m) => m.querySelector('.b')?.textContent ?? '');
+  const all = (sel: string) => [...widget!.host.shadowRoot!.querySelectorAll<HTMLElement>(sel)];
+
+  /** Opens the widget with a fresh session and an open socket that has welcomed us. */
+  async function openConnected(lang = 'en') {
+    widget = new KefuWidget({ key: 'wk1', origin: 'https://kefu.test', lang });
+    await widget.start();
+    q('[data-testid="kefu-launcher"]').click();
+    await flush();
+    const s = FakeSocket.last;
+    s.open();
+    s.receive({ type: 'welcome', session_id: 's', conversations: [{ id: 'c1', status: 'assigned', updated_at: '2024-01-01T00:00:00Z' }] });
+    return s;
+  }
+
+  function pick(...files: File[]) {
+    const input = q('[data-testid="kefu-file"]') as HTMLInputElement;
+    Object.defineProperty(input, 'files', { value: files, configurable: true });
+    input.dispatchEvent(new Event('change'));
+  }
+
+  /** Routes POST /api/v1/uploads to answer(), keeping the other endpoints of beforeEach. */
+  function uploads(answer: (file: File, init: RequestInit) => Response | Promise<Response>) {
+    const base = fetch.getMockImplementation() as (url: string, init?: RequestInit) => Promise<Response>;
+    fetch.mockImplementation(async (url: string, init?: RequestInit) => {
+      if (url.endsWith('/api/v1/uploads')) return answer((init!.body as FormData).get('file') as File, init!);
+      return base(url, init);
+    });
+  }
+
 
   it('renders inside a shadow root with the tenant name', async () => {
     widget = new KefuWidget({ key: 'wk1', origin: 'https://kefu.test', lang: 'en' });
@@ -112,5 +141,125 @@ describe('KefuWidget', () => {
     q('[data-testid="kefu-launcher"]').click();
     expect(q('[data-testid="kefu-badge"]').hidden).toBe(true);
     expect(JSON.parse(localStorage.getItem('kefu:wk2:seen')!)).toEqual({ c9: 1 });
+  });
+
+  describe('attachments', () => {
+    const png = { id: 'a1', name: 'parcel.png', content_type: 'image/png', size: 2048, url: '/api/v1/files/t1/a1?sig=s1' };
+    const pdf = { id: 'a2', name: 'invoice.pdf', content_type: 'application/pdf', size: 1_300_000, url: '/api/v1/files/t1/a2?sig=s2' };
+    const msg = (seq: number, type: string, body: string, attachments: unknown[]) => ({
+      type: 'message.new',
+      conversation_id: 'c1',
+      seq,
+      message: { id: `m${seq}`, conversation_id: 'c1', seq, author: { type, name: 'Ann' }, body, attachments, created_at: `2024-01-01T00:00:0${seq}Z` },
+    });
+
+    it('renders images as thumbnails opening the full image, other files as chips with name and size', async () => {
+      const s = await openConnected();
+      s.receive(msg(1, 'agent', '', [png]));
+      s.receive(msg(2, 'agent', 'Your invoice', [pdf]));
+      const [image] = all('[data-testid="kefu-attachment-image"]');
+      expect(image!.tagName).toBe('A');
+      // Links point at the Kefu server, not at the host page.
+      expect(image!.getAttribute('href')).toBe('https://kefu.test/api/v1/files/t1/a1?sig=s1');
+      expect(image!.getAttribute('target')).toBe('_blank');
+      expect(image!.getAttribute('rel')).toContain('noopener');
+      const img = image!.querySelector('img')!;
+      expect(img.getAttribute('src')).toBe('https://kefu.test/api/v1/files/t1/a1?sig=s1');
+      expect(img.getAttribute('alt')).toBe('parcel.png');
+      const [chip] = all('[data-testid="kefu-attachment-file"]');
+      expect(chip!.getAttribute('href')).toBe('https://kefu.test/api/v1/files/t1/a2?sig=s2');
+      expect(chip!.querySelector('img')).toBeNull();
+      expect(chip!.querySelector('.fn')!.textContent).toBe('invoice.pdf');
+      expect(chip!.querySelector('.fs')!.textContent).toBe('1.2 MB');
+      // An attachment-only message has no empty text bubble; one with text keeps it.
+      const bubbles = all('[data-testid="kefu-message"][data-author="agent"]');
+      expect(bubbles[0]!.querySelector('.b')).toBeNull();
+      expect(bubbles[1]!.querySelector('.b')!.textContent).toBe('Your invoice');
+      // The thumbnail element survives re-renders (no reload, no flicker).
+      s.receive(msg(3, 'agent', 'anything else?', []));
+      expect(all('[data-testid="kefu-attachment-image"] img')[0]).toBe(img);
+    });
+
+    it('uploads a picked file with the visitor token, then sends its id with the typed text', async () => {
+      const created = vi.fn((url: string) => `blob:${url}`);
+      vi.stubGlobal('URL', Object.assign(class extends URL {}, { createObjectURL: (f: File) => created(f.name), revokeObjectURL: vi.fn() }));
+      let finish: (r: Response) => void = () => undefined;
+      const seen: { file?: File; init?: RequestInit } = {};
+      uploads((file, init) => {
+        Object.assign(seen, { file, init });
+        return new Promise<Response>((r) => (finish = r));
+      });
+      const s = await openConnected();
+      const input = q('[data-testid="kefu-input"]') as HTMLTextAreaElement;
+      input.value = 'Broken on arrival';
+      input.dispatchEvent(new Event('input'));
+      pick(new File(['png'], 'parcel.png', { type: 'image/png' }));
+      await flush();
+      // Shown at once, previewed, marked as uploading; nothing sent yet.
+      const pending = q('[data-pending="true"]');
+      expect(pending.querySelector('.meta')!.textContent).toContain('Uploading…');
+      expect(pending.querySelector('img')!.getAttribute('src')).toBe('blob:parcel.png');
+      expect(pending.querySelector('.b')!.textContent).toBe('Broken on arrival');
+      expect(input.value).toBe('');
+      expect(s.sentOfType('message.send')).toHaveLength(0);
+      expect(seen.file!.name).toBe('parcel.png');
+      expect((seen.init!.headers as Record<string, string>).Authorization).toBe('Bearer vt-new');
+      expect(fetch.mock.calls.find(([u]) => String(u).endsWith('/uploads'))![0]).toBe('https://kefu.test/api/v1/uploads');
+
+      finish(json(201, { ...png, name: 'parcel.png' }));
+      await flush();
+      const send = s.sentOfType('message.send');
+      expect(send).toHaveLength(1);
+      expect(send[0]).toMatchObject({ body: 'Broken on arrival', attachments: ['a1'] });
+      expect(q('[data-pending="true"] .meta')!.textContent).toContain('Sending…');
+      expect(JSON.parse(localStorage.getItem('kefu:wk1:outbox')!)[0]).toMatchObject({ body: 'Broken on arrival', attachments: [{ id: 'a1' }] });
+      s.receive({ type: 'ack', client_id: send[0]!.client_id, conversation_id: 'c1', seq: 1, message_id: 'm1' });
+      expect(q('[data-pending="true"]')).toBeNull();
+      expect(q('[data-testid="kefu-attachment-image"]').getAttribute('href')).toBe('https://kefu.test/api/v1/files/t1/a1?sig=s1');
+      expect(localStorage.getItem('kefu:wk1:outbox')).toBeNull();
+    });
+
+    it('says inline when a file is over 10 MB, in English and Chinese', async () => {
+      uploads(() => json(413, { error: { code: 'too_large', message: 'file is over 10 MiB' } }));
+      let s = await openConnected();
+      // Refused before uploading: the text stays in the box.
+      const big = new File(['x'], 'movie.mp4', { type: 'video/mp4' });
+      Object.defineProperty(big, 'size', { value: 10 * 1024 * 1024 + 1 });
+      const input = q('[data-testid="kefu-input"]') as HTMLTextAreaElement;
+      input.value = 'see video';
+      pick(big);
+      const err = q('[data-testid="kefu-compose-error"]');
+      expect(err.hidden).toBe(false);
+      expect(err.textContent).toBe('File is over 10 MB');
+      expect(input.value).toBe('see video');
+      expect(fetch.mock.calls.some(([u]) => String(u).endsWith('/uploads'))).toBe(false);
+      // The server's 413: the bubble says so, and nothing is sent.
+      pick(new File(['x'], 'scan.tiff', { type: 'image/tiff' }));
+      await flush();
+      const failed = q('[data-testid="kefu-message"].failed');
+      expect(failed.querySelector('.meta')!.textContent).toBe('File is over 10 MB');
+      expect(s.sentOfType('message.send')).toHaveLength(0);
+
+      widget!.destroy();
+      localStorage.clear();
+      s = await openConnected('zh-CN');
+      pick(big);
+      expect(q('[data-testid="kefu-compose-error"]').textContent).toBe('文件超过 10 MB');
+      void s;
+    });
+
+    it('retries a failed upload with a tap', async () => {
+      let fail = true;
+      uploads((f) => (fail ? json(503, { error: { code: 'internal', message: 'busy' } }) : json(201, { ...pdf, name: f.name })));
+      const s = await openConnected();
+      pick(new File(['%PDF'], 'invoice.pdf', { type: 'application/pdf' }));
+      await flush();
+      const failed = q('[data-testid="kefu-message"].failed');
+      expect(failed.querySelector('.meta')!.textContent).toBe('Upload failed. Tap to retry.');
+      fail = false;
+      failed.click();
+      await flush();
+      expect(s.sentOfType('message.send')[0]).toMatchObject({ body: '', attachments: ['a2'] });
+    });
   });
 });

@@ -1,7 +1,8 @@
 // The visitor widget: a launcher and a chat panel inside a shadow root.
 import { createApiClient, type ApiClient } from '../src/api/client';
 import { ApiError } from '../src/api/errors';
-import type { Message } from '../src/api/types';
+import { MAX_ATTACHMENTS, MAX_UPLOAD_BYTES, attachmentHref, formatSize, isImage } from '../src/api/attachments';
+import type { Attachment, Message } from '../src/api/types';
 import { RealtimeClient, RealtimeError, newClientId, wsUrl } from '../src/ws/client';
 import { css } from './styles';
 import { fill, pickStrings, type WidgetStrings } from './i18n';
@@ -25,6 +26,9 @@ const ICON_CLOSE =
   '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M18.3 5.7 12 12l6.3 6.3-1.4 1.4L10.6 13.4 4.3 19.7 2.9 18.3 9.2 12 2.9 5.7 4.3 4.3l6.3 6.3 6.3-6.3z"/></svg>';
 const ICON_DOWN = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M5.4 8.3 12 14.9l6.6-6.6L20 9.7l-8 8-8-8z"/></svg>';
 const ICON_SEND = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M2 21 23 12 2 3v7l15 2-15 2z"/></svg>';
+const ICON_CLIP =
+  '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5H9v9a3 3 0 0 0 6 0V5a4.5 4.5 0 0 0-9 0v11.5a6 6 0 0 0 12 0v-10z"/></svg>';
+const ICON_FILE = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M6 2h8l6 6v12a2 2 0 0 1-2 2H6a2 2 0 0 1-2-2V4a2 2 0 0 1 2-2zm7 1.5V9h5.5z"/></svg>';
 const ICON_BOT =
   '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M11 2h2v3h4a3 3 0 0 1 3 3v9a3 3 0 0 1-3 3H7a3 3 0 0 1-3-3V8a3 3 0 0 1 3-3h4zM9 10a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3zm6 0a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3z"/></svg>';
 
@@ -41,6 +45,12 @@ export class KefuWidget {
   private readonly s: WidgetStrings;
   private readonly store: WidgetStorage;
   private readonly api: ApiClient;
+  /** Uploads carry the visitor token (the other widget calls send none). */
+  private readonly uploader: ApiClient;
+  /** Files of messages still uploading or whose upload failed, by client_id (for retry). */
+  private readonly files = new Map<string, File[]>();
+  /** Thumbnails by link, reused across renders so images do not reload and flicker. */
+  private readonly imgs = new Map<string, HTMLImageElement>();
   private readonly timeline = new Timeline();
   private rt: RealtimeClient | null = null;
   private sessionStarting: Promise<void> | null = null;
@@ -68,12 +78,16 @@ export class KefuWidget {
   private readonly typingEl: HTMLElement;
   private readonly input: HTMLTextAreaElement;
   private readonly sendBtn: HTMLButtonElement;
+  private readonly fileInput: HTMLInputElement;
+  private readonly composeErr: HTMLElement;
+  private composeErrTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly live: HTMLElement;
 
   constructor(private readonly opts: WidgetOptions) {
     this.s = pickStrings(opts.lang);
     this.store = new WidgetStorage(opts.key);
     this.api = createApiClient({ baseUrl: opts.origin });
+    this.uploader = createApiClient({ baseUrl: opts.origin, getToken: () => this.store.token });
 
     this.host = document.createElement('kefu-widget');
     this.host.style.setProperty('all', 'initial', 'important');
@@ -110,11 +124,31 @@ export class KefuWidget {
     this.sendBtn = el('button', 'send', { type: 'submit', 'aria-label': this.s.send, 'data-testid': 'kefu-send' });
     this.sendBtn.innerHTML = ICON_SEND;
     this.sendBtn.disabled = true;
-    compose.append(this.input, this.sendBtn);
+    const clip = el('button', 'clip', { type: 'button', 'aria-label': this.s.attach, title: this.s.attach, 'data-testid': 'kefu-attach' });
+    clip.innerHTML = ICON_CLIP;
+    this.fileInput = el('input', 'file', { type: 'file', multiple: '', tabindex: '-1', 'aria-hidden': 'true', 'data-testid': 'kefu-file' });
+    clip.addEventListener('click', () => this.fileInput.click());
+    this.fileInput.addEventListener('change', () => {
+      this.attach([...(this.fileInput.files ?? [])]);
+      this.fileInput.value = '';
+    });
+    compose.append(clip, this.input, this.sendBtn, this.fileInput);
+    this.composeErr = el('div', 'cerr', { role: 'alert', 'data-testid': 'kefu-compose-error' });
+    this.composeErr.hidden = true;
     const foot = el('div', 'foot');
     foot.textContent = this.s.powered;
     this.live = el('div', 'sr', { 'aria-live': 'polite' });
-    this.panel.append(head, this.statusBar, this.list, compose, foot, this.live);
+    this.panel.append(head, this.statusBar, this.list, this.composeErr, compose, foot, this.live);
+    // Files dropped anywhere on the panel are attached.
+    this.panel.addEventListener('dragover', (e) => {
+      if (e.dataTransfer?.types.includes('Files')) e.preventDefault();
+    });
+    this.panel.addEventListener('drop', (e) => {
+      const files = [...(e.dataTransfer?.files ?? [])];
+      if (!files.length) return;
+      e.preventDefault();
+      this.attach(files);
+    });
 
     // Launcher (after the panel: the phone layout hides it while the panel is open)
     this.launcher = el('button', 'launcher', { type: 'button', 'aria-label': this.s.open, 'aria-expanded': 'false', 'data-testid': 'kefu-launcher' });
@@ -139,6 +173,7 @@ export class KefuWidget {
     });
     this.input.addEventListener('input', () => {
       this.autosize();
+      this.composeError(null);
       this.sendBtn.disabled = !this.input.value.trim();
       this.sendTyping();
     });
@@ -163,7 +198,7 @@ export class KefuWidget {
   /** Loads the tenant's name, resumes a stored session, re-queues unsent messages. */
   async start(): Promise<void> {
     for (const o of this.store.outbox) {
-      this.timeline.upsert({ conversation_id: '', seq: 0, client_id: o.client_id, author: 'visitor', body: o.body, created_at: o.created_at, pending: true });
+      this.timeline.upsert({ conversation_id: '', seq: 0, client_id: o.client_id, author: 'visitor', body: o.body, attachments: o.attachments, created_at: o.created_at, pending: true });
     }
     this.render();
     this.api.widget.config(this.opts.key).then(
@@ -296,7 +331,7 @@ export class KefuWidget {
       void this.start();
     });
     // Messages typed before the session existed (or before a reload) go out now, with their client_id.
-    for (const e of this.timeline.all()) if (e.pending && e.client_id) this.dispatch(e.client_id, e.body);
+    for (const e of this.timeline.all()) if (e.pending && !e.uploading && e.client_id) this.dispatch(e.client_id, e.body, e.attachments);
     rt.connect();
   }
 
@@ -311,13 +346,14 @@ export class KefuWidget {
       author,
       name: m.author?.name ?? undefined,
       body: m.body,
+      attachments: m.attachments?.length ? m.attachments : undefined,
       created_at: m.created_at,
     });
     if (!changed) return;
     if (author !== 'visitor') {
       this.setTyping(null);
       if (this.isOpen && document.visibilityState !== 'hidden') this.markSeen();
-      else if (author !== 'system') this.live.textContent = m.body;
+      else if (author !== 'system') this.live.textContent = m.body || (m.attachments ?? []).map((a) => a.name).join(', ');
     }
     if (m.client_id) this.dropFromOutbox(m.client_id);
     this.render();
@@ -346,9 +382,61 @@ export class KefuWidget {
     else void this.ensureSession();
   }
 
-  private dispatch(client_id: string, body: string) {
+  /**
+   * Sends the picked files with the typed text (if any) as one message: the
+   * bubble shows at once (images previewed), uploads run with the visitor
+   * token, then message.send carries the upload ids.
+   */
+  private attach(files: File[]) {
+    if (!files.length) return;
+    if (files.length > MAX_ATTACHMENTS) return this.composeError(this.s.tooMany);
+    if (files.some((f) => f.size > MAX_UPLOAD_BYTES)) return this.composeError(this.s.tooBig);
+    const body = this.input.value.trim();
+    if (body.length > MAX_BODY) return this.showStatus(this.s.tooLong);
+    this.composeError(null);
+    const client_id = newClientId();
+    this.files.set(client_id, files);
+    this.input.value = '';
+    this.autosize();
+    this.sendBtn.disabled = true;
+    this.stopTyping();
+    void this.upload({ conversation_id: this.lastConversation ?? '', seq: 0, client_id, author: 'visitor', body, created_at: new Date().toISOString() });
+    this.scrollToEnd(true);
+  }
+
+  private async upload(e: Entry) {
+    const client_id = e.client_id!;
+    const files = this.files.get(client_id) ?? [];
+    const previews = files.map((f) => (isImage({ content_type: f.type }) && typeof URL.createObjectURL === 'function' ? URL.createObjectURL(f) : ''));
+    const local = files.map((f, i): Attachment => ({ id: '', name: f.name, content_type: f.type, size: f.size, url: previews[i]! }));
+    this.timeline.upsert({ ...e, attachments: local, pending: true, uploading: true, failed: undefined });
+    this.render();
+    try {
+      await this.ensureSession();
+      if (!this.store.token) throw new Error('no session');
+      const attachments = await Promise.all(files.map((f) => this.uploader.uploads.create(f, f.name)));
+      this.files.delete(client_id);
+      for (const p of previews) if (p) (URL.revokeObjectURL(p), this.imgs.delete(p));
+      this.timeline.upsert({ ...e, attachments, pending: true, uploading: false });
+      this.store.outbox = [...this.store.outbox, { client_id, body: e.body, created_at: e.created_at, attachments }];
+      if (this.rt) this.dispatch(client_id, e.body, attachments);
+      else void this.ensureSession();
+    } catch (err) {
+      this.timeline.fail(client_id, err instanceof ApiError && err.code === 'too_large' ? this.s.tooBig : this.s.uploadFailed);
+    }
+    this.render();
+  }
+
+  private composeError(text: string | null) {
+    clearTimeout(this.composeErrTimer);
+    this.composeErr.hidden = !text;
+    this.composeErr.textContent = text ?? '';
+    if (text) this.composeErrTimer = setTimeout(() => this.composeError(null), 6000);
+  }
+
+  private dispatch(client_id: string, body: string, attachments?: Attachment[]) {
     // A visitor leaves out conversation_id: the server opens or continues their conversation.
-    this.rt?.sendMessage({ body, client_id }).acked.catch((err: unknown) => {
+    this.rt?.sendMessage({ body, client_id, attachments: attachments?.map((a) => a.id) }).acked.catch((err: unknown) => {
       if (err instanceof RealtimeError && err.code === 'closed') return;
       this.timeline.fail(client_id, err instanceof RealtimeError && err.code === 'too_large' ? this.s.tooLong : this.s.failed);
       this.dropFromOutbox(client_id);
@@ -358,10 +446,11 @@ export class KefuWidget {
 
   private retry(e: Entry) {
     if (!e.client_id) return;
+    if (this.files.has(e.client_id)) return void this.upload(e); // the upload failed: upload again
     this.timeline.upsert({ ...e, pending: true, failed: undefined });
-    this.store.outbox = [...this.store.outbox, { client_id: e.client_id, body: e.body, created_at: e.created_at }];
+    this.store.outbox = [...this.store.outbox, { client_id: e.client_id, body: e.body, created_at: e.created_at, attachments: e.attachments }];
     this.render();
-    if (this.rt) this.dispatch(e.client_id, e.body);
+    if (this.rt) this.dispatch(e.client_id, e.body, e.attachments);
     else void this.ensureSession();
   }
 
@@ -471,9 +560,12 @@ export class KefuWidget {
       who.append(document.createTextNode(e.name || (e.author === 'bot' ? this.s.bot : this.s.someone)));
       d.append(who);
     }
-    const b = el('div', 'b');
-    b.textContent = e.body;
-    d.append(b);
+    if (e.attachments?.length) d.append(this.renderAttachments(e.attachments));
+    if (e.body || !e.attachments?.length) {
+      const b = el('div', 'b');
+      b.textContent = e.body;
+      d.append(b);
+    }
     const meta = el('div', 'meta');
     const time = new Date(e.created_at);
     const hhmm = Number.isNaN(time.getTime()) ? '' : time.toLocaleTimeString(this.opts.lang, { hour: '2-digit', minute: '2-digit' });
@@ -482,10 +574,51 @@ export class KefuWidget {
       d.addEventListener('click', () => this.retry(e));
       d.setAttribute('role', 'button');
       d.setAttribute('tabindex', '0');
-    } else if (me) meta.textContent = `${hhmm} · ${e.pending ? this.s.sending : '✓'}`;
+    } else if (me) meta.textContent = `${hhmm} · ${e.uploading ? this.s.uploading : e.pending ? this.s.sending : '✓'}`;
     else meta.textContent = hhmm;
     d.append(meta);
     return d;
+  }
+
+  /** Images as thumbnails opening the full image in a new tab; other files as a chip with name and size. */
+  private renderAttachments(list: Attachment[]): HTMLElement {
+    const box = el('div', 'atts');
+    for (const a of list) {
+      const img = isImage(a);
+      const href = attachmentHref(a.url, this.opts.origin);
+      // Still uploading: no link yet, only the local preview.
+      const item = a.id
+        ? el('a', img ? 'img' : 'chip', { href, target: '_blank', rel: 'noopener noreferrer', title: a.name })
+        : el('span', img ? 'img' : 'chip', { title: a.name });
+      item.setAttribute('data-testid', img ? 'kefu-attachment-image' : 'kefu-attachment-file');
+      if (img && href !== '#') item.append(this.thumb(href, a.name));
+      else {
+        item.className = 'chip';
+        item.innerHTML = ICON_FILE;
+        const name = el('span', 'fn');
+        name.textContent = a.name;
+        const size = el('span', 'fs');
+        size.textContent = formatSize(a.size);
+        item.append(name, size);
+      }
+      box.append(item);
+    }
+    return box;
+  }
+
+  private thumb(src: string, alt: string): HTMLImageElement {
+    let img = this.imgs.get(src);
+    if (!img) {
+      img = el('img', '', { src, alt });
+      // A thumbnail that loads after the list scrolled to the end keeps it there.
+      img.addEventListener('load', () => {
+        const l = this.list;
+        if (l.scrollHeight - l.scrollTop - l.clientHeight < 80 + img!.height) this.scrollToEnd(true);
+      });
+      this.imgs.set(src, img);
+    }
+    img.alt = alt;
+    return img;
   }
 
   private scrollToEnd(force: boolean) {

@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { createApiClient, fetchAllMessages } from './client';
 import { ApiError, codeForStatus, errorFromBody, formFieldErrors } from './errors';
+import { MAX_UPLOAD_BYTES, attachmentHref, formatSize, isImage } from './attachments';
 
 function respond(status: number, body?: unknown, statusText = '') {
   const text = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
@@ -128,5 +129,84 @@ describe('API client', () => {
       rest: ['other: odd'],
     });
     expect(formFieldErrors(new Error('x'), ['email'])).toEqual({ items: [], rest: [] });
+  });
+
+  describe('uploads', () => {
+    const stored = { id: 'up1', name: 'receipt.pdf', content_type: 'application/pdf', size: 5, url: '/api/v1/files/t1/up1?sig=abc' };
+
+    it('posts the file as multipart field "file" with the bearer token and no JSON content type', async () => {
+      const fetch = respond(201, stored);
+      const api = createApiClient({ fetch, baseUrl: 'https://kefu.example.com', getToken: () => 'kfv_visitor' });
+      const file = new File(['%PDF-'], 'receipt.pdf', { type: 'application/pdf' });
+      await expect(api.uploads.create(file)).resolves.toEqual(stored);
+      const [url, init] = fetch.mock.calls[0]!;
+      expect(url).toBe('https://kefu.example.com/api/v1/uploads');
+      expect(init?.method).toBe('POST');
+      const headers = init?.headers as Record<string, string>;
+      expect(headers.Authorization).toBe('Bearer kfv_visitor');
+      // The browser must set multipart/form-data with its boundary itself.
+      expect(headers['Content-Type']).toBeUndefined();
+      expect(init?.body).toBeInstanceOf(FormData);
+      const sent = (init!.body as FormData).get('file') as File;
+      expect(sent).toBeInstanceOf(Blob);
+      expect(sent.name).toBe('receipt.pdf');
+      expect(sent.size).toBe(5);
+      expect([...(init!.body as FormData).keys()]).toEqual(['file']);
+    });
+
+    it('names a bare Blob', async () => {
+      const fetch = respond(201, stored);
+      await createApiClient({ fetch }).uploads.create(new Blob(['x'], { type: 'image/png' }), 'paste.png');
+      expect(((fetch.mock.calls[0]![1]!.body as FormData).get('file') as File).name).toBe('paste.png');
+    });
+
+    it("maps the server's 413 onto too_large, with or without the contract body", async () => {
+      const file = new File(['x'], 'a.bin');
+      const body = { error: { code: 'too_large', message: 'file is over 10 MiB' } };
+      await expect(createApiClient({ fetch: respond(413, body) }).uploads.create(file)).rejects.toMatchObject({
+        status: 413,
+        code: 'too_large',
+        message: 'file is over 10 MiB',
+      });
+      // A proxy's bare 413 page.
+      await expect(createApiClient({ fetch: respond(413, '<html>Request Entity Too Large</html>', 'Payload Too Large') }).uploads.create(file)).rejects.toMatchObject({
+        status: 413,
+        code: 'too_large',
+      });
+    });
+
+    it('refuses a file over 10 MiB without sending it', async () => {
+      const fetch = respond(201, stored);
+      const big = new File([new Uint8Array(MAX_UPLOAD_BYTES + 1)], 'big.mov');
+      const err = await createApiClient({ fetch }).uploads.create(big).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ApiError);
+      expect(err).toMatchObject({ status: 413, code: 'too_large' });
+      expect(fetch).not.toHaveBeenCalled();
+      const edge = new File([new Uint8Array(MAX_UPLOAD_BYTES)], 'edge.bin');
+      await createApiClient({ fetch }).uploads.create(edge);
+      expect(fetch).toHaveBeenCalledTimes(1);
+    });
+
+    it('sends attachment ids with a REST message', async () => {
+      const fetch = respond(201, { id: 'm1' });
+      await createApiClient({ fetch }).conversations.postMessage('c1', { body: '', attachments: ['up1', 'up2'] });
+      expect(JSON.parse(String(fetch.mock.calls[0]![1]?.body))).toEqual({ body: '', attachments: ['up1', 'up2'] });
+    });
+  });
+
+  it('attachment helpers: kinds, sizes and safe links', () => {
+    expect(isImage({ content_type: 'image/png' })).toBe(true);
+    expect(isImage({ content_type: 'IMAGE/JPEG' })).toBe(true);
+    expect(isImage({ content_type: 'image/svg+xml' })).toBe(false);
+    expect(isImage({ content_type: 'application/pdf' })).toBe(false);
+    expect(isImage({ content_type: '' })).toBe(false);
+    expect([0, 532, 2048, 15_000, 1_300_000, 10 * 1024 * 1024].map(formatSize)).toEqual(['0 B', '532 B', '2.0 KB', '15 KB', '1.2 MB', '10 MB']);
+    expect(attachmentHref('/api/v1/files/t/1?sig=x', 'https://kefu.example.com/')).toBe('https://kefu.example.com/api/v1/files/t/1?sig=x');
+    expect(attachmentHref('/api/v1/files/t/1?sig=x')).toBe('/api/v1/files/t/1?sig=x');
+    expect(attachmentHref('https://cdn.example.com/f.png', 'https://kefu.example.com')).toBe('https://cdn.example.com/f.png');
+    expect(attachmentHref('blob:https://shop.example/123')).toBe('blob:https://shop.example/123');
+    expect(attachmentHref('javascript:alert(1)')).toBe('#');
+    expect(attachmentHref('//evil.example/x')).toBe('#');
+    expect(attachmentHref(undefined)).toBe('#');
   });
 });

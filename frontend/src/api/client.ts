@@ -1,6 +1,8 @@
 import { ApiError, NETWORK_ERROR, errorFromBody } from './errors';
+import { MAX_UPLOAD_BYTES } from './attachments';
 import type {
   Agent,
+  Attachment,
   ApiKey,
   ApiKeyRole,
   Conversation,
@@ -53,7 +55,9 @@ export function createApiClient(opts: ApiClientOptions = {}) {
     const headers: Record<string, string> = { Accept: 'application/json' };
     const token = opts.getToken?.() ?? undefined;
     if (token) headers.Authorization = `Bearer ${token}`;
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    // FormData goes as is: the browser sets multipart/form-data with its boundary.
+    const form = typeof FormData !== 'undefined' && body instanceof FormData;
+    if (body !== undefined && !form) headers['Content-Type'] = 'application/json';
     let url = base + path;
     if (query) {
       const qs = new URLSearchParams();
@@ -63,7 +67,7 @@ export function createApiClient(opts: ApiClientOptions = {}) {
     }
     let res: Response;
     try {
-      res = await doFetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      res = await doFetch(url, { method, headers, body: body === undefined ? undefined : form ? (body as FormData) : JSON.stringify(body) });
     } catch (e) {
       throw new ApiError(0, NETWORK_ERROR, e instanceof Error && e.message ? e.message : 'network error');
     }
@@ -148,6 +152,22 @@ export function createApiClient(opts: ApiClientOptions = {}) {
       simulate: (id: string, body: SimulateRequest) => request<SimulateResponse>('POST', `/api/v1/flows/${enc(id)}/simulate`, body),
       replay: (id: string, body: { limit?: number; version?: number } = {}) =>
         request<ReplayReport>('POST', `/api/v1/flows/${enc(id)}/replay`, body),
+    },
+
+    uploads: {
+      /**
+       * Uploads one file (multipart field "file") with the client's token
+       * (a user's, an API key or a visitor's). Files over 10 MiB are refused
+       * here, without a request, with the same too_large error the server's 413 maps to.
+       */
+      create: (file: Blob, name?: string) => {
+        if (file.size > MAX_UPLOAD_BYTES) {
+          return Promise.reject(new ApiError(413, 'too_large', `file is over ${MAX_UPLOAD_BYTES >> 20} MiB`));
+        }
+        const form = new FormData();
+        form.append('file', file, name ?? (file as File).name ?? 'file');
+        return request<Attachment>('POST', '/api/v1/uploads', form);
+      },
     },
 
     widget: {

@@ -129,8 +129,18 @@ export interface Message {
   author: Author;
   body: string;
   private?: boolean;
-  attachments?: unknown[];
+  attachments?: Attachment[] | null;
   created_at: string;
+}
+
+/** A stored file: what POST /api/v1/uploads answers and what messages carry. */
+export interface Attachment {
+  id: string;
+  name: string;
+  content_type: string;
+  size: number;
+  /** Signed link anyone holding it can GET; a path on the Kefu server (prefix its origin off-site). */
+  url: string;
 }
 
 export interface ConversationFilter {
@@ -146,9 +156,12 @@ export interface ConversationPage {
 }
 
 export interface PostMessageRequest {
+  /** May be empty when at least one attachment is sent. */
   body: string;
   client_id?: string;
   private?: boolean;
+  /** Upload ids (at most 10). */
+  attachments?: string[];
 }
 
 export interface WidgetConfig {

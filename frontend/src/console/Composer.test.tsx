@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { fireEvent, screen, waitFor } from '@testing-library/react';
+import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import i18n from '../i18n';
 import { Composer } from './Composer';
 import { renderWithApp, jsonResponse } from '../test/render';
@@ -88,5 +88,116 @@ describe('Composer', () => {
     expect(url).toBe('/api/v1/conversations/c1/messages');
     expect(JSON.parse(String(init?.body))).toMatchObject({ body: 'VIP, be nice', private: true });
     await waitFor(() => expect(qc.getQueryData<ThreadMessage[]>(keys.messages('c1'))).toMatchObject([{ seq: 9, private: true, pending: false }]));
+  });
+
+  describe('attachments', () => {
+    const stored = (name: string, type: string, id = 'up1') => ({ id, name, content_type: type, size: 4, url: `/api/v1/files/t1/${id}?sig=s` });
+
+    function uploadServer(answer: (file: File) => Response | Promise<Response>) {
+      const fetch = vi.fn(async (url: string, init?: RequestInit) => {
+        if (url === '/api/v1/uploads') return answer((init!.body as FormData).get('file') as File);
+        return jsonResponse(404, { error: { code: 'not_found', message: 'no' } });
+      });
+      vi.stubGlobal('fetch', fetch);
+      return fetch;
+    }
+
+    it('uploads a picked file at once and sends its id with the reply', async () => {
+      const { client } = fakeClient();
+      const fetch = uploadServer((f) => jsonResponse(201, stored(f.name, f.type)));
+      const { client: qc } = renderWithApp(<Composer conversation={conv} me={me} />);
+      const file = new File(['abcd'], 'label.pdf', { type: 'application/pdf' });
+      fireEvent.change(screen.getByTestId('composer-file'), { target: { files: [file] } });
+      const item = await screen.findByTestId('composer-file-item');
+      expect(item.textContent).toContain('label.pdf');
+      await waitFor(() => expect(item.getAttribute('data-status')).toBe('done'));
+      const [, init] = fetch.mock.calls[0]!;
+      expect((init!.headers as Record<string, string>).Authorization).toBeUndefined(); // signed out in this test
+      expect(((init!.body as FormData).get('file') as File).name).toBe('label.pdf');
+      // Attachment only: Send is enabled without text.
+      const send = screen.getByTestId('composer-send');
+      expect((send as HTMLButtonElement).disabled).toBe(false);
+      fireEvent.click(send);
+      expect(client.sendMessage).toHaveBeenCalledTimes(1);
+      expect(client.sendMessage.mock.calls[0]![0]).toMatchObject({ conversation_id: 'c1', body: '', attachments: ['up1'] });
+      expect(screen.queryByTestId('composer-file-item')).toBeNull();
+      expect(qc.getQueryData<ThreadMessage[]>(keys.messages('c1'))).toMatchObject([{ body: '', pending: true, attachments: [stored('label.pdf', 'application/pdf')] }]);
+    });
+
+    it('attaches files dropped on the composer and sends them with the text', async () => {
+      const { client } = fakeClient();
+      let n = 0;
+      uploadServer((f) => jsonResponse(201, stored(f.name, f.type, `up${++n}`)));
+      renderWithApp(<Composer conversation={conv} me={me} />);
+      const composer = screen.getByTestId('composer');
+      const files = [new File(['png'], 'a.png', { type: 'image/png' }), new File(['txt'], 'b.txt', { type: 'text/plain' })];
+      fireEvent.dragOver(composer, { dataTransfer: { types: ['Files'], files } });
+      expect(composer.className).toContain('composer-dragging');
+      fireEvent.drop(composer, { dataTransfer: { types: ['Files'], files } });
+      expect(composer.className).not.toContain('composer-dragging');
+      await waitFor(() => expect(screen.getAllByTestId('composer-file-item').map((i) => i.getAttribute('data-status'))).toEqual(['done', 'done']));
+      const input = screen.getByTestId('composer-input');
+      fireEvent.change(input, { target: { value: 'Both files' } });
+      fireEvent.keyDown(input, { key: 'Enter' });
+      expect(client.sendMessage.mock.calls[0]![0]).toMatchObject({ body: 'Both files', attachments: ['up1', 'up2'] });
+    });
+
+    it('waits for uploads before sending', async () => {
+      const { client } = fakeClient();
+      let finish: (r: Response) => void = () => undefined;
+      uploadServer(() => new Promise<Response>((r) => (finish = r)));
+      renderWithApp(<Composer conversation={conv} me={me} />);
+      fireEvent.change(screen.getByTestId('composer-file'), { target: { files: [new File(['x'], 'slow.zip')] } });
+      const item = await screen.findByTestId('composer-file-item');
+      expect(item.getAttribute('data-status')).toBe('uploading');
+      expect(item.textContent).toContain('Uploading');
+      const input = screen.getByTestId('composer-input');
+      fireEvent.change(input, { target: { value: 'here it comes' } });
+      expect((screen.getByTestId('composer-send') as HTMLButtonElement).disabled).toBe(true);
+      fireEvent.keyDown(input, { key: 'Enter' });
+      expect(client.sendMessage).not.toHaveBeenCalled();
+      finish(jsonResponse(201, stored('slow.zip', 'application/zip')));
+      await waitFor(() => expect(item.getAttribute('data-status')).toBe('done'));
+      fireEvent.keyDown(input, { key: 'Enter' });
+      expect(client.sendMessage.mock.calls[0]![0]).toMatchObject({ body: 'here it comes', attachments: ['up1'] });
+    });
+
+    it('shows a 413 on the file and refuses files over 10 MB without uploading them', async () => {
+      fakeClient();
+      const fetch = uploadServer(() => jsonResponse(413, { error: { code: 'too_large', message: 'file is over 10 MiB' } }));
+      renderWithApp(<Composer conversation={conv} me={me} />);
+      fireEvent.change(screen.getByTestId('composer-file'), { target: { files: [new File(['x'], 'scan.tiff', { type: 'image/tiff' })] } });
+      const item = await screen.findByTestId('composer-file-item');
+      await waitFor(() => expect(item.getAttribute('data-status')).toBe('error'));
+      expect(item.textContent).toContain('scan.tiff is over 10 MB');
+      expect((screen.getByTestId('composer-send') as HTMLButtonElement).disabled).toBe(true);
+      fireEvent.click(within(item).getByRole('button', { name: 'Remove scan.tiff' }));
+      expect(screen.queryByTestId('composer-file-item')).toBeNull();
+
+      const big = new File(['x'], 'movie.mp4', { type: 'video/mp4' });
+      Object.defineProperty(big, 'size', { value: 10 * 1024 * 1024 + 1 });
+      fireEvent.change(screen.getByTestId('composer-file'), { target: { files: [big] } });
+      expect(await screen.findByText('movie.mp4 is over 10 MB')).toBeTruthy(); // a toast
+      expect(screen.queryByTestId('composer-file-item')).toBeNull();
+      expect(fetch).toHaveBeenCalledTimes(1);
+    });
+
+    it('posts a note with attachments over REST', async () => {
+      fakeClient();
+      const fetch = vi.fn(async (url: string, init?: RequestInit) => {
+        if (url === '/api/v1/uploads') return jsonResponse(201, stored('note.png', 'image/png'));
+        const body = JSON.parse(String(init?.body));
+        return jsonResponse(201, { id: 'm9', conversation_id: 'c1', seq: 9, client_id: body.client_id, author: { type: 'agent', id: 'u1' }, body: '', private: true, attachments: [stored('note.png', 'image/png')], created_at: '2024-01-01T00:00:09Z' });
+      });
+      vi.stubGlobal('fetch', fetch);
+      renderWithApp(<Composer conversation={conv} me={me} />);
+      fireEvent.click(screen.getByTestId('composer-note'));
+      fireEvent.change(screen.getByTestId('composer-file'), { target: { files: [new File(['png'], 'note.png', { type: 'image/png' })] } });
+      await waitFor(() => expect(screen.getByTestId('composer-file-item').getAttribute('data-status')).toBe('done'));
+      fireEvent.click(screen.getByTestId('composer-send'));
+      await waitFor(() => expect(fetch).toHaveBeenCalledTimes(2));
+      expect(fetch.mock.calls[1]![0]).toBe('/api/v1/conversations/c1/messages');
+      expect(JSON.parse(String(fetch.mock.calls[1]![1]?.body))).toMatchObject({ body: '', private: true, attachments: ['up1'] });
+    });
   });
 });

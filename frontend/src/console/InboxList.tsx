@@ -168,7 +168,7 @@ function Row({ c, active, lang, now }: { c: Conversation; active: boolean; lang:
         <div className="conv-row-bottom">
           <span className="conv-row-preview" data-testid="conversation-preview">
             {lm?.author_type === 'bot' ? <RobotOutlined style={{ marginRight: 4 }} /> : null}
-            {lm ? prefix + lm.body : t('inbox.noMessages')}
+            {lm ? prefix + (lm.body || t('inbox.attachment')) : t('inbox.noMessages')}
           </span>
           {unread ? <Badge count={unread} size="small" aria-label={t('inbox.unreadCount', { count: unread })} /> : null}
           {c.status !== 'assigned' ? <span className={`status-dot status-${c.status}`} title={t(`inbox.status_${c.status}`)} /> : null}

@@ -6,6 +6,7 @@ import type { ThreadMessage } from '../realtime/cache';
 import { clockTime, dateTime } from '../lib/format';
 import { useMeQueryData } from './useMeData';
 import { useSend } from './useSend';
+import { Attachments } from './Attachments';
 
 /** One message in the agent's thread: visitor and bot left, agents and notes right, system centred. */
 export const MessageBubble = memo(function MessageBubble({ m, meId, conversationId }: { m: ThreadMessage; meId: string; conversationId: string }) {
@@ -44,11 +45,14 @@ export const MessageBubble = memo(function MessageBubble({ m, meId, conversation
             )}
           </div>
         ) : null}
-        <Tooltip title={dateTime(m.created_at, i18n.language)} placement={right ? 'left' : 'right'} mouseEnterDelay={0.6}>
-          <div className="msg-bubble" data-testid="message-body">
-            {m.body}
-          </div>
-        </Tooltip>
+        {m.attachments?.length ? <Attachments list={m.attachments} /> : null}
+        {m.body || !m.attachments?.length ? (
+          <Tooltip title={dateTime(m.created_at, i18n.language)} placement={right ? 'left' : 'right'} mouseEnterDelay={0.6}>
+            <div className="msg-bubble" data-testid="message-body">
+              {m.body}
+            </div>
+          </Tooltip>
+        ) : null}
         <div className="msg-foot">
           <span>{when}</span>
           {right ? <Status m={m} conversationId={conversationId} /> : null}
@@ -66,7 +70,7 @@ function Status({ m, conversationId }: { m: ThreadMessage; conversationId: strin
     return (
       <span className="msg-status failed" data-testid="message-failed">
         <ExclamationCircleOutlined /> {m.failed}{' '}
-        <Button size="small" type="link" onClick={() => send(m.body, !!m.private, m.client_id ?? undefined)}>
+        <Button size="small" type="link" onClick={() => send(m.body, !!m.private, m.client_id ?? undefined, m.attachments)}>
           {t('thread.retry')}
         </Button>
       </span>

@@ -1,7 +1,7 @@
 import { useCallback } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
-import { api, errorMessage, type User } from '../api';
+import { api, errorMessage, type Attachment, type User } from '../api';
 import { ackMessage, applyMessage, failMessage, type ThreadMessage } from '../realtime/cache';
 import { useRealtime } from '../stores/realtime';
 import { newClientId, RealtimeError } from '../ws/client';
@@ -12,13 +12,16 @@ export const MAX_BODY = 8000;
  * Sends a reply or an internal note optimistically: the bubble shows at once
  * as pending and turns into a stored message on ack. Replies go over the
  * WebSocket (resent with the same client_id after a reconnect); notes go over
- * REST, which is the only way to post private messages.
+ * REST, which is the only way to post private messages. Attachments are
+ * uploaded beforehand (api.uploads.create); their ids go with the message.
  */
 export function useSend(conversationId: string, me: User) {
   const qc = useQueryClient();
   const { t } = useTranslation();
   return useCallback(
-    (body: string, isPrivate: boolean, retryClientId?: string) => {
+    (body: string, isPrivate: boolean, retryClientId?: string, attachments?: readonly Attachment[] | null) => {
+      const files = attachments?.length ? [...attachments] : undefined;
+      const ids = files?.map((a) => a.id);
       const client_id = retryClientId ?? newClientId();
       const local: ThreadMessage = {
         id: client_id,
@@ -28,6 +31,7 @@ export function useSend(conversationId: string, me: User) {
         author: { type: 'agent', id: me.id, name: me.name },
         body,
         private: isPrivate,
+        attachments: files,
         created_at: new Date().toISOString(),
         pending: true,
       };
@@ -37,7 +41,7 @@ export function useSend(conversationId: string, me: User) {
       const client = useRealtime.getState().client;
       if (isPrivate || !client) {
         api.conversations
-          .postMessage(conversationId, { body, client_id, private: isPrivate })
+          .postMessage(conversationId, { body, client_id, private: isPrivate, attachments: ids })
           .then((m) => {
             client?.markSeen(conversationId, m.seq);
             applyMessage(qc, { ...m, client_id: m.client_id ?? client_id, private: m.private ?? isPrivate });
@@ -46,7 +50,7 @@ export function useSend(conversationId: string, me: User) {
         return;
       }
       client
-        .sendMessage({ conversation_id: conversationId, body, client_id })
+        .sendMessage({ conversation_id: conversationId, body, client_id, attachments: ids })
         .acked.then((a) => ackMessage(qc, conversationId, client_id, a.seq, a.message_id))
         .catch(fail);
     },

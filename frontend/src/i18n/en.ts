@@ -71,6 +71,7 @@ const en = {
     connected: 'Connected',
   },
   inbox: {
+    attachment: '[Attachment]',
     mine: 'Mine',
     queue: 'Queue',
     all: 'All',
@@ -121,6 +122,14 @@ const en = {
     readOnlyResolved: 'This conversation is resolved. A new visitor message reopens it.',
     details: 'Visitor details',
     showDetails: 'Details',
+    attach: 'Attach files',
+    dropHere: 'Drop files here to attach them',
+    uploading: 'Uploading…',
+    uploadFailed: 'Upload failed',
+    fileTooLarge: '{{name}} is over 10 MB',
+    tooManyFiles: 'Up to {{n}} files per message',
+    uploadWait: 'Wait until the files have uploaded',
+    removeAttachment: 'Remove {{name}}',
     routing: {
       title: 'Routing (flow v{{version}})',
       titleDefault: 'Routing (default flow)',

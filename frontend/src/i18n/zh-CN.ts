@@ -72,6 +72,7 @@ const zhCN: Resources = {
     connected: '已连接',
   },
   inbox: {
+    attachment: '[附件]',
     mine: '我的',
     queue: '排队',
     all: '全部',
@@ -122,6 +123,14 @@ const zhCN: Resources = {
     readOnlyResolved: '此会话已解决。访客发送新消息会重新打开它。',
     details: '访客信息',
     showDetails: '详情',
+    attach: '添加附件',
+    dropHere: '拖放到这里添加附件',
+    uploading: '上传中…',
+    uploadFailed: '上传失败',
+    fileTooLarge: '{{name}} 超过 10 MB',
+    tooManyFiles: '每条消息最多 {{n}} 个文件',
+    uploadWait: '请等待文件上传完成',
+    removeAttachment: '移除 {{name}}',
     routing: {
       title: '路由（流程 v{{version}}）',
       titleDefault: '路由（默认流程）',

@@ -104,7 +104,7 @@ export function RealtimeBridge({ me }: { me: User }) {
         if (counted && live && tabHidden() && (!conv || conv.assignee_id === me.id || conv.status !== 'assigned')) {
           chime();
           const name = visitorName(conv?.visitor, (id) => t('inbox.visitor', { id }));
-          desktopNotify(t('notify.newMessage', { name }), message.body, () => navigate(`/app/conversations/${conversation_id}`));
+          desktopNotify(t('notify.newMessage', { name }), message.body || (message.attachments ?? []).map((a) => a.name).join(', '), () => navigate(`/app/conversations/${conversation_id}`));
         }
       }),
       client.on('typing', (f) => {

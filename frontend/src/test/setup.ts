@@ -27,6 +27,10 @@ if (!('ResizeObserver' in window)) {
   (window as unknown as { ResizeObserver: typeof RO }).ResizeObserver = RO;
 }
 
+// jsdom does not implement pseudo-elements; antd's modals (the image preview) measure the scrollbar with one.
+const computedStyle = window.getComputedStyle.bind(window);
+window.getComputedStyle = ((elt: Element) => computedStyle(elt)) as typeof window.getComputedStyle;
+
 afterEach(() => {
   cleanup();
   localStorage.clear();

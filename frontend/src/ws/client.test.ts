@@ -93,6 +93,27 @@ describe('RealtimeClient', () => {
     c.close();
   });
 
+  it('sends attachment ids with a message, also when resending, and leaves out an empty list', async () => {
+    const c = setup();
+    c.connect();
+    let s = FakeSocket.last;
+    s.open();
+    welcome(s);
+    c.sendMessage({ body: '', client_id: 'f1', conversation_id: 'c1', attachments: ['up1', 'up2'] });
+    c.sendMessage({ body: 'text only', client_id: 't1', attachments: [] });
+    expect(s.sentOfType('message.send')).toEqual([
+      { type: 'message.send', client_id: 'f1', conversation_id: 'c1', body: '', attachments: ['up1', 'up2'] },
+      { type: 'message.send', client_id: 't1', body: 'text only' },
+    ]);
+    s.drop();
+    vi.advanceTimersByTime(1000);
+    s = FakeSocket.last;
+    s.open();
+    welcome(s);
+    expect(s.sentOfType('message.send')[0]).toMatchObject({ client_id: 'f1', attachments: ['up1', 'up2'] });
+    c.close();
+  });
+
   it('resends unacknowledged messages with the same client_id after a reconnect', async () => {
     const c = setup();
     c.connect();

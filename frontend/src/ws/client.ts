@@ -202,10 +202,11 @@ export class RealtimeClient {
    * Queues a message; it is sent now if the socket is ready, else after the
    * next welcome, and resent after every reconnect until its ack arrives.
    */
-  sendMessage(msg: { body: string; conversation_id?: string; client_id?: string }): SendResult {
+  sendMessage(msg: { body: string; conversation_id?: string; client_id?: string; attachments?: readonly string[] }): SendResult {
     const client_id = msg.client_id ?? newClientId();
     const frame: MessageSendFrame = { type: 'message.send', client_id, body: msg.body };
     if (msg.conversation_id) frame.conversation_id = msg.conversation_id;
+    if (msg.attachments?.length) frame.attachments = [...msg.attachments];
     const existing = this.pending.get(client_id);
     if (existing) {
       return { client_id, acked: new Promise((res, rej) => this.chain(existing, res, rej)) };

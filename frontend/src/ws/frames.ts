@@ -85,5 +85,8 @@ export interface MessageSendFrame {
   type: 'message.send';
   client_id: string;
   conversation_id?: string;
+  /** May be empty when attachments are sent. */
   body: string;
+  /** Upload ids (at most 10). */
+  attachments?: string[];
 }
