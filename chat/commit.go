@@ -179,7 +179,13 @@ func (c *committer) flush(shared *gorm.DB, dialect string, batch []*commitReq) {
 			return nil
 		})
 	}
-	err := attempt(false)
+	var err error
+	if dialect == tenants.Postgres && oneTenant(batch) {
+		// The common case, one statement: no transaction round trips.
+		err = c.pgOneShot(shared, batch, results)
+	} else {
+		err = attempt(false)
+	}
 	if err != nil && tenants.IsUniqueViolation(err) {
 		results = make([]commitRes, len(batch))
 		err = attempt(true)
@@ -502,4 +508,142 @@ func pgInsertMessages(tx *gorm.DB, db *tenants.DB, rows []messageRow) error {
 SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::boolean[], $10::text[], $11::timestamptz[])`
 	_, err := tx.Statement.ConnPool.ExecContext(tx.Statement.Context, q, ids, convs, seqs, clients, atypes, aids, anames, bodies, privs, atts, ats)
 	return err
+}
+
+func oneTenant(batch []*commitReq) bool {
+	for _, r := range batch[1:] {
+		if r.tenantID != batch[0].tenantID {
+			return false
+		}
+	}
+	return true
+}
+
+// pgOneShot stores a one-tenant batch on PostgreSQL with a single
+// statement — bump the conversations, insert the messages with the seqs the
+// bump handed out — which is atomic by itself, so the batch costs one round
+// trip. It assumes no request repeats a stored client id; the unique index
+// refuses the statement if one does, and the caller runs the batch again
+// with the lookup.
+func (c *committer) pgOneShot(shared *gorm.DB, batch []*commitReq, results []commitRes) error {
+	db := batch[0].db
+	type agg struct {
+		k       int64
+		at      time.Time
+		preview *messageRow
+		vid     string
+		members []int
+	}
+	aggs := map[string]*agg{}
+	var convOrder []string
+	firstOf := map[dedupKey]int{}
+	later := map[int]int{}
+	for i, r := range batch {
+		if r.row.ClientID != nil {
+			k := dedupKey{r.row.ConversationID, r.row.AuthorID, *r.row.ClientID}
+			if j, ok := firstOf[k]; ok {
+				later[i] = j
+				continue
+			}
+			firstOf[k] = i
+		}
+		a := aggs[r.row.ConversationID]
+		if a == nil {
+			a = &agg{}
+			aggs[r.row.ConversationID] = a
+			convOrder = append(convOrder, r.row.ConversationID)
+		}
+		a.k++
+		a.at = r.row.CreatedAt
+		a.members = append(a.members, i)
+		if !r.row.Private && r.row.AuthorType != AuthorSystem {
+			row := r.row
+			a.preview = &row
+		}
+		if r.visitorID != "" {
+			a.vid = r.visitorID
+		}
+	}
+	n := len(convOrder)
+	cids, vids, bodies, authors := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	ks, ats, pvs := make([]int64, n), make([]time.Time, n), make([]bool, n)
+	for i, id := range convOrder {
+		a := aggs[id]
+		cids[i], vids[i], ks[i], ats[i] = id, a.vid, a.k, a.at
+		if a.preview != nil {
+			pvs[i], bodies[i], authors[i] = true, previewOf(*a.preview), a.preview.AuthorType
+		}
+	}
+	var (
+		mids, mconvs, atypes, aids, anames, mbodies, atts []string
+		clients                                           []*string
+		ranks                                             []int64
+		privs                                             []bool
+		mats                                              []time.Time
+	)
+	for _, id := range convOrder {
+		for rank, i := range aggs[id].members {
+			r := batch[i].row
+			mids, mconvs, clients = append(mids, r.ID), append(mconvs, r.ConversationID), append(clients, r.ClientID)
+			atypes, aids, anames = append(atypes, r.AuthorType), append(aids, r.AuthorID), append(anames, r.AuthorName)
+			mbodies, atts, privs, mats = append(mbodies, r.Body), append(atts, r.Attachments), append(privs, r.Private), append(mats, r.CreatedAt)
+			ranks = append(ranks, int64(rank+1))
+		}
+	}
+	q := `WITH v AS (
+	SELECT * FROM unnest($1::text[], $2::bigint[], $3::timestamptz[], $4::boolean[], $5::text[], $6::text[], $7::text[]) AS v(id, k, at, pv, body, author, vid)
+), bumped AS (
+	UPDATE ` + db.Table("conversations") + ` AS t SET ` + bumpSet(tenants.Postgres) + `
+	FROM v WHERE ` + bumpWhere + `
+	RETURNING t.id, t.visitor_id, t.assignee_id, t.status, t.last_seq
+), m AS (
+	SELECT * FROM unnest($8::text[], $9::text[], $10::bigint[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::boolean[], $17::text[], $18::timestamptz[])
+		AS m(id, conv, rank, client_id, author_type, author_id, author_name, body, private, attachments, created_at)
+), ins AS (
+	INSERT INTO ` + db.Table("messages") + ` (id, conversation_id, seq, client_id, author_type, author_id, author_name, body, private, attachments, created_at)
+	SELECT m.id, m.conv, b.last_seq - v.k + m.rank, m.client_id, m.author_type, m.author_id, m.author_name, m.body, m.private, m.attachments, m.created_at
+	FROM m JOIN bumped b ON b.id = m.conv JOIN v ON v.id = m.conv
+)
+SELECT id, visitor_id, assignee_id, status, last_seq FROM bumped`
+	rows, err := shared.Statement.ConnPool.QueryContext(context.Background(), q,
+		cids, ks, ats, pvs, bodies, authors, vids,
+		mids, mconvs, ranks, clients, atypes, aids, anames, mbodies, privs, atts, mats)
+	if err != nil {
+		return err
+	}
+	byID := map[string]conversationRow{}
+	for rows.Next() {
+		var cv conversationRow
+		if err := rows.Scan(&cv.ID, &cv.VisitorID, &cv.AssigneeID, &cv.Status, &cv.LastSeq); err != nil {
+			rows.Close()
+			return err
+		}
+		byID[cv.ID] = cv
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, id := range convOrder {
+		a := aggs[id]
+		cv, ok := byID[id]
+		for rank, i := range a.members {
+			switch {
+			case ok:
+				row := batch[i].row
+				row.Seq = cv.LastSeq - a.k + int64(rank+1)
+				results[i] = commitRes{row: row, conv: cv}
+			case batch[i].visitorID != "":
+				results[i] = commitRes{err: errClosed}
+			default:
+				results[i] = commitRes{err: kefu.Errorf(kefu.ENotFound, "no such conversation")}
+			}
+		}
+	}
+	for i, j := range later {
+		res := results[j]
+		res.dup = true
+		results[i] = res
+	}
+	return nil
 }

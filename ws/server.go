@@ -27,10 +27,13 @@ type Config struct {
 	WriteTimeout time.Duration // per frame
 	PingInterval time.Duration // keepalive; a peer that misses a pong is gone
 	HelloTimeout time.Duration // the first frame must come within this
-	QueueSize    int           // frames a socket may have waiting before it is dropped
-	PublicURL    string        // the server's own origin, always allowed
-	SendRate     rate.Limit    // message.send per second per socket
-	SendBurst    int
+	QueueSize    int           // frames a visitor's socket may have waiting before it is dropped
+	// UserQueueSize is the same for agents' and admins' sockets: they follow
+	// many conversations at once, and there are few of them.
+	UserQueueSize int
+	PublicURL     string     // the server's own origin, always allowed
+	SendRate      rate.Limit // message.send per second per socket
+	SendBurst     int
 }
 
 func (c *Config) defaults() {
@@ -48,6 +51,9 @@ func (c *Config) defaults() {
 	}
 	if c.QueueSize == 0 {
 		c.QueueSize = 64
+	}
+	if c.UserQueueSize == 0 {
+		c.UserQueueSize = max(1024, c.QueueSize)
 	}
 	if c.SendRate == 0 {
 		c.SendRate = 20
@@ -160,9 +166,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ws.Close(websocket.StatusPolicyViolation, "origin not allowed")
 		return
 	}
+	queueSize := s.cfg.QueueSize
+	if p.Kind != tenants.KindVisitor {
+		queueSize = s.cfg.UserQueueSize
+	}
 	c := &conn{
 		srv: s, ws: ws, p: p, sessionID: newSessionID(),
-		queue:   make(chan *item, s.cfg.QueueSize),
+		queue:   make(chan *item, queueSize),
 		limiter: rate.NewLimiter(s.cfg.SendRate, s.cfg.SendBurst),
 		cursors: map[string]int64{}, subscribed: map[string]struct{}{},
 		done: make(chan struct{}), finished: make(chan struct{}), ctx: ctx,

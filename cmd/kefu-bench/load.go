@@ -299,6 +299,9 @@ func (b *bench) agentReader(ctx context.Context, c *websocket.Conn) {
 	for {
 		_, data, err := c.Read(ctx)
 		if err != nil {
+			if ctx.Err() == nil {
+				b.errs.add(fmt.Errorf("an agent socket closed: %v", err))
+			}
 			return
 		}
 		now := time.Now()
