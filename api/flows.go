@@ -80,30 +80,23 @@ type versionRequest struct {
 }
 
 // publishFlow publishes the latest version, or {version} for a rollback.
-func (s *Server) publishFlow(c echo.Context) error {
+func (s *Server) publishFlow(c echo.Context) error { return s.publishVersion(c, false) }
+
+// rollbackFlow publishes {version} (required) again.
+func (s *Server) rollbackFlow(c echo.Context) error { return s.publishVersion(c, true) }
+
+func (s *Server) publishVersion(c echo.Context, rollback bool) error {
 	var req versionRequest
-	if c.Request().ContentLength != 0 {
+	if rollback || c.Request().ContentLength != 0 {
 		if err := bind(c, &req); err != nil {
 			return err
 		}
 	}
-	if req.Version < 0 {
-		return kefu.Invalid(map[string]string{"version": "must be a version of this flow"})
-	}
-	f, err := s.chat.PublishFlow(c.Request().Context(), principal(c), c.Param("id"), req.Version)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, f)
-}
-
-func (s *Server) rollbackFlow(c echo.Context) error {
-	var req versionRequest
-	if err := bind(c, &req); err != nil {
-		return err
-	}
-	if req.Version < 1 {
+	switch {
+	case rollback && req.Version < 1:
 		return kefu.Invalid(map[string]string{"version": "is required: the version to publish again"})
+	case req.Version < 0:
+		return kefu.Invalid(map[string]string{"version": "must be a version of this flow"})
 	}
 	f, err := s.chat.PublishFlow(c.Request().Context(), principal(c), c.Param("id"), req.Version)
 	if err != nil {

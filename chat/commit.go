@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"hash/fnv"
@@ -208,31 +209,75 @@ func (c *committer) flush(shared *gorm.DB, dialect string, batch []*commitReq) {
 
 func (c *committer) flushTenant(tx *gorm.DB, dialect string, batch []*commitReq, idx []int, results []commitRes, lookup bool) error {
 	db := batch[idx[0]].db
-	// 1. Duplicates: stored before, or twice in this batch.
-	var keys []dedupKey
-	for _, i := range idx {
-		r := batch[i]
-		if r.row.ClientID != nil {
-			keys = append(keys, dedupKey{r.row.ConversationID, r.row.AuthorID, *r.row.ClientID})
+	stored := map[dedupKey]messageRow{}
+	if lookup {
+		var keys []dedupKey
+		for _, i := range idx {
+			if k, ok := batch[i].key(); ok {
+				keys = append(keys, k)
+			}
+		}
+		if len(keys) > 0 {
+			rows, err := findStored(tx, db, keys)
+			if err != nil {
+				return err
+			}
+			for _, m := range rows {
+				stored[dedupKey{m.ConversationID, m.AuthorID, *m.ClientID}] = m
+			}
 		}
 	}
-	stored := map[dedupKey]messageRow{}
-	if lookup && len(keys) > 0 {
-		rows, err := findStored(tx, db, keys)
+	groups, later := splitBatch(batch, idx, stored, results)
+	if len(groups) > 0 {
+		updated, err := bumpConversations(tx, dialect, db, bumpsOf(groups))
 		if err != nil {
 			return err
 		}
-		for _, m := range rows {
-			stored[dedupKey{m.ConversationID, m.AuthorID, *m.ClientID}] = m
+		rows := settle(batch, groups, updated, results)
+		if dialect == tenants.Postgres {
+			if err := pgInsertMessages(tx, db, rows); err != nil {
+				return err
+			}
+		} else {
+			for start := 0; start < len(rows); start += 500 {
+				if err := insertMessages(tx, db, rows[start:min(start+500, len(rows))]); err != nil {
+					return err
+				}
+			}
 		}
 	}
+	markRepeats(later, results)
+	return nil
+}
+
+// key is the request's idempotency key, if it has a client id.
+func (r *commitReq) key() (dedupKey, bool) {
+	if r.row.ClientID == nil {
+		return dedupKey{}, false
+	}
+	return dedupKey{r.row.ConversationID, r.row.AuthorID, *r.row.ClientID}, true
+}
+
+// convGroup is one conversation's share of a batch: its bump (k more
+// messages, the preview of the last public one) and the requests that take
+// those k seqs, in arrival order.
+type convGroup struct {
+	bump    convBump
+	members []int
+}
+
+// splitBatch sorts a tenant's requests: those already stored are answered
+// from stored; a repeat of a client id earlier in the batch goes into later
+// (its index → the earlier one's); the rest are grouped by conversation,
+// in arrival order.
+func splitBatch(batch []*commitReq, idx []int, stored map[dedupKey]messageRow, results []commitRes) ([]*convGroup, map[int]int) {
 	firstOf := map[dedupKey]int{}
-	var fresh []int
-	later := map[int]int{} // batch index → index of the same message earlier in the batch
+	later := map[int]int{}
+	byConv := map[string]*convGroup{}
+	var groups []*convGroup
 	for _, i := range idx {
 		r := batch[i]
-		if r.row.ClientID != nil {
-			k := dedupKey{r.row.ConversationID, r.row.AuthorID, *r.row.ClientID}
+		if k, ok := r.key(); ok {
 			if m, ok := stored[k]; ok {
 				results[i] = commitRes{row: m, dup: true}
 				continue
@@ -243,104 +288,69 @@ func (c *committer) flushTenant(tx *gorm.DB, dialect string, batch []*commitReq,
 			}
 			firstOf[k] = i
 		}
-		fresh = append(fresh, i)
-	}
-	if len(fresh) > 0 {
-		if err := c.append(tx, dialect, db, batch, fresh, results); err != nil {
-			return err
+		g := byConv[r.row.ConversationID]
+		if g == nil {
+			g = &convGroup{bump: convBump{id: r.row.ConversationID}}
+			byConv[r.row.ConversationID] = g
+			groups = append(groups, g)
+		}
+		g.bump.k++
+		g.bump.at = r.row.CreatedAt
+		g.members = append(g.members, i)
+		if !r.row.Private && r.row.AuthorType != AuthorSystem {
+			g.bump.pv, g.bump.body, g.bump.author = true, previewOf(r.row), r.row.AuthorType
+		}
+		if r.visitorID != "" {
+			g.bump.vid = r.visitorID
 		}
 	}
+	return groups, later
+}
+
+func bumpsOf(groups []*convGroup) []convBump {
+	out := make([]convBump, len(groups))
+	for i, g := range groups {
+		out[i] = g.bump
+	}
+	return out
+}
+
+// settle gives each group's requests the seqs their conversation's bump
+// handed out (the k seqs up to its new last_seq) and answers them; a
+// conversation the bump did not find answers not_found (errClosed for a
+// visitor). It returns the rows to insert.
+func settle(batch []*commitReq, groups []*convGroup, updated []conversationRow, results []commitRes) []messageRow {
+	byID := make(map[string]conversationRow, len(updated))
+	for _, cv := range updated {
+		byID[cv.ID] = cv
+	}
+	var rows []messageRow
+	for _, g := range groups {
+		cv, ok := byID[g.bump.id]
+		for n, i := range g.members {
+			switch {
+			case ok:
+				row := batch[i].row
+				row.Seq = cv.LastSeq - g.bump.k + int64(n+1)
+				rows = append(rows, row)
+				results[i] = commitRes{row: row, conv: cv}
+			case batch[i].visitorID != "":
+				results[i] = commitRes{err: errClosed}
+			default:
+				results[i] = commitRes{err: kefu.Errorf(kefu.ENotFound, "no such conversation")}
+			}
+		}
+	}
+	return rows
+}
+
+// markRepeats answers each repeat in the batch as a duplicate of its first.
+func markRepeats(later map[int]int, results []commitRes) {
 	for i, j := range later {
 		res := results[j]
 		res.dup = true
 		results[i] = res
 	}
-	return nil
-}
-
-// append gives the fresh messages their seqs (one UPDATE for all their
-// conversations) and inserts them (one multi-row INSERT per chunk).
-func (c *committer) append(tx *gorm.DB, dialect string, db *tenants.DB, batch []*commitReq, fresh []int, results []commitRes) error {
-	type convAgg struct {
-		k       int64
-		at      time.Time
-		preview *messageRow
-		vid     string
-		members []int
-	}
-	aggs := map[string]*convAgg{}
-	var convOrder []string
-	for _, i := range fresh {
-		r := batch[i]
-		a := aggs[r.row.ConversationID]
-		if a == nil {
-			a = &convAgg{vid: r.visitorID}
-			aggs[r.row.ConversationID] = a
-			convOrder = append(convOrder, r.row.ConversationID)
-		}
-		a.k++
-		a.at = r.row.CreatedAt
-		a.members = append(a.members, i)
-		if !r.row.Private && r.row.AuthorType != AuthorSystem {
-			row := r.row
-			a.preview = &row
-		}
-		if r.visitorID != "" {
-			a.vid = r.visitorID
-		}
-	}
-	bumps := make([]convBump, 0, len(convOrder))
-	for _, id := range convOrder {
-		a := aggs[id]
-		bp := convBump{id: id, k: a.k, at: a.at, vid: a.vid}
-		if a.preview != nil {
-			bp.pv, bp.body, bp.author = true, previewOf(*a.preview), a.preview.AuthorType
-		}
-		bumps = append(bumps, bp)
-	}
-	updated, err := bumpConversations(tx, dialect, db, bumps)
-	if err != nil {
-		return err
-	}
-	byID := map[string]conversationRow{}
-	for _, cv := range updated {
-		byID[cv.ID] = cv
-	}
-	var rows []messageRow
-	var owners []int
-	for _, id := range convOrder {
-		a := aggs[id]
-		cv, ok := byID[id]
-		if !ok {
-			for _, i := range a.members {
-				if batch[i].visitorID != "" {
-					results[i] = commitRes{err: errClosed}
-				} else {
-					results[i] = commitRes{err: kefu.Errorf(kefu.ENotFound, "no such conversation")}
-				}
-			}
-			continue
-		}
-		seq := cv.LastSeq - a.k
-		for _, i := range a.members {
-			seq++
-			row := batch[i].row
-			row.Seq = seq
-			rows = append(rows, row)
-			owners = append(owners, i)
-			results[i] = commitRes{row: row, conv: cv}
-		}
-	}
-	if dialect == tenants.Postgres {
-		return pgInsertMessages(tx, db, rows)
-	}
-	for start := 0; start < len(rows); start += 500 {
-		end := min(start+500, len(rows))
-		if err := insertMessages(tx, db, rows[start:end]); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func insertMessages(tx *gorm.DB, db *tenants.DB, rows []messageRow) error {
@@ -355,18 +365,6 @@ func insertMessages(tx *gorm.DB, db *tenants.DB, rows []messageRow) error {
 		args = append(args, r.ID, r.ConversationID, r.Seq, r.ClientID, r.AuthorType, r.AuthorID, r.AuthorName, r.Body, r.Private, r.Attachments, r.CreatedAt)
 	}
 	return tx.Exec(b.String(), args...).Error
-}
-
-func uniq(xs []string) []string {
-	seen := make(map[string]bool, len(xs))
-	out := xs[:0:0]
-	for _, x := range xs {
-		if !seen[x] {
-			seen[x] = true
-			out = append(out, x)
-		}
-	}
-	return out
 }
 
 // convBump is one conversation's share of a batch: k more messages, and the
@@ -406,29 +404,10 @@ const bumpWhere = `t.id = v.id AND (v.vid = '' OR (t.visitor_id = v.vid AND t.st
 // so the statement's size and planning time do not grow with the batch.
 func bumpConversations(tx *gorm.DB, dialect string, db *tenants.DB, bumps []convBump) ([]conversationRow, error) {
 	if dialect == tenants.Postgres {
-		n := len(bumps)
-		ids, vids, bodies, authors := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		ks, ats, pvs := make([]int64, n), make([]time.Time, n), make([]bool, n)
-		for i, b := range bumps {
-			ids[i], vids[i], bodies[i], authors[i], ks[i], ats[i], pvs[i] = b.id, b.vid, b.body, b.author, b.k, b.at, b.pv
-		}
 		q := `UPDATE ` + db.Table("conversations") + ` AS t SET ` + bumpSet(dialect) + `
 FROM unnest($1::text[], $2::bigint[], $3::timestamptz[], $4::boolean[], $5::text[], $6::text[], $7::text[]) AS v(id, k, at, pv, body, author, vid)
 WHERE ` + bumpWhere + ` RETURNING t.id, t.visitor_id, t.assignee_id, t.status, t.last_seq`
-		rows, err := tx.Statement.ConnPool.QueryContext(tx.Statement.Context, q, ids, ks, ats, pvs, bodies, authors, vids)
-		if err != nil {
-			return nil, err
-		}
-		defer rows.Close()
-		var out []conversationRow
-		for rows.Next() {
-			var c conversationRow
-			if err := rows.Scan(&c.ID, &c.VisitorID, &c.AssigneeID, &c.Status, &c.LastSeq); err != nil {
-				return nil, err
-			}
-			out = append(out, c)
-		}
-		return out, rows.Err()
+		return scanBumped(tx.Statement.ConnPool.QueryContext(tx.Statement.Context, q, bumpArgs(bumps)...))
 	}
 	// SQLite: the batch as a UNION ALL of rows (SQLite has no arrays).
 	var sel []string
@@ -497,6 +476,28 @@ func (a pgArray) Value() (driver.Value, error) {
 
 // pgInsertMessages inserts the batch with one INSERT … SELECT FROM unnest.
 func pgInsertMessages(tx *gorm.DB, db *tenants.DB, rows []messageRow) error {
+	q := `INSERT INTO ` + db.Table("messages") + ` (id, conversation_id, seq, client_id, author_type, author_id, author_name, body, private, attachments, created_at)
+SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::boolean[], $10::text[], $11::timestamptz[])`
+	_, err := tx.Statement.ConnPool.ExecContext(tx.Statement.Context, q, messageArgs(rows)...)
+	return err
+}
+
+// bumpArgs passes bumps as the seven arrays $1…$7 of a PostgreSQL
+// unnest(id, k, at, pv, body, author, vid).
+func bumpArgs(bumps []convBump) []any {
+	n := len(bumps)
+	ids, vids, bodies, authors := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	ks, ats, pvs := make([]int64, n), make([]time.Time, n), make([]bool, n)
+	for i, b := range bumps {
+		ids[i], vids[i], bodies[i], authors[i], ks[i], ats[i], pvs[i] = b.id, b.vid, b.body, b.author, b.k, b.at, b.pv
+	}
+	return []any{ids, ks, ats, pvs, bodies, authors, vids}
+}
+
+// messageArgs passes rows as eleven arrays in the messages table's column
+// order (id, conversation_id, seq, client_id, author_type, author_id,
+// author_name, body, private, attachments, created_at).
+func messageArgs(rows []messageRow) []any {
 	n := len(rows)
 	ids, convs, clients, atypes, aids, anames, bodies, atts := make([]string, n), make([]string, n), make([]*string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	seqs, privs, ats := make([]int64, n), make([]bool, n), make([]time.Time, n)
@@ -504,10 +505,7 @@ func pgInsertMessages(tx *gorm.DB, db *tenants.DB, rows []messageRow) error {
 		ids[i], convs[i], clients[i], atypes[i], aids[i], anames[i], bodies[i], atts[i] = r.ID, r.ConversationID, r.ClientID, r.AuthorType, r.AuthorID, r.AuthorName, r.Body, r.Attachments
 		seqs[i], privs[i], ats[i] = r.Seq, r.Private, r.CreatedAt
 	}
-	q := `INSERT INTO ` + db.Table("messages") + ` (id, conversation_id, seq, client_id, author_type, author_id, author_name, body, private, attachments, created_at)
-SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::boolean[], $10::text[], $11::timestamptz[])`
-	_, err := tx.Statement.ConnPool.ExecContext(tx.Statement.Context, q, ids, convs, seqs, clients, atypes, aids, anames, bodies, privs, atts, ats)
-	return err
+	return []any{ids, convs, seqs, clients, atypes, aids, anames, bodies, privs, atts, ats}
 }
 
 func oneTenant(batch []*commitReq) bool {
@@ -527,67 +525,19 @@ func oneTenant(batch []*commitReq) bool {
 // with the lookup.
 func (c *committer) pgOneShot(shared *gorm.DB, batch []*commitReq, results []commitRes) error {
 	db := batch[0].db
-	type agg struct {
-		k       int64
-		at      time.Time
-		preview *messageRow
-		vid     string
-		members []int
+	idx := make([]int, len(batch))
+	for i := range idx {
+		idx[i] = i
 	}
-	aggs := map[string]*agg{}
-	var convOrder []string
-	firstOf := map[dedupKey]int{}
-	later := map[int]int{}
-	for i, r := range batch {
-		if r.row.ClientID != nil {
-			k := dedupKey{r.row.ConversationID, r.row.AuthorID, *r.row.ClientID}
-			if j, ok := firstOf[k]; ok {
-				later[i] = j
-				continue
-			}
-			firstOf[k] = i
-		}
-		a := aggs[r.row.ConversationID]
-		if a == nil {
-			a = &agg{}
-			aggs[r.row.ConversationID] = a
-			convOrder = append(convOrder, r.row.ConversationID)
-		}
-		a.k++
-		a.at = r.row.CreatedAt
-		a.members = append(a.members, i)
-		if !r.row.Private && r.row.AuthorType != AuthorSystem {
-			row := r.row
-			a.preview = &row
-		}
-		if r.visitorID != "" {
-			a.vid = r.visitorID
-		}
-	}
-	n := len(convOrder)
-	cids, vids, bodies, authors := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	ks, ats, pvs := make([]int64, n), make([]time.Time, n), make([]bool, n)
-	for i, id := range convOrder {
-		a := aggs[id]
-		cids[i], vids[i], ks[i], ats[i] = id, a.vid, a.k, a.at
-		if a.preview != nil {
-			pvs[i], bodies[i], authors[i] = true, previewOf(*a.preview), a.preview.AuthorType
-		}
-	}
-	var (
-		mids, mconvs, atypes, aids, anames, mbodies, atts []string
-		clients                                           []*string
-		ranks                                             []int64
-		privs                                             []bool
-		mats                                              []time.Time
-	)
-	for _, id := range convOrder {
-		for rank, i := range aggs[id].members {
-			r := batch[i].row
-			mids, mconvs, clients = append(mids, r.ID), append(mconvs, r.ConversationID), append(clients, r.ClientID)
-			atypes, aids, anames = append(atypes, r.AuthorType), append(aids, r.AuthorID), append(anames, r.AuthorName)
-			mbodies, atts, privs, mats = append(mbodies, r.Body), append(atts, r.Attachments), append(privs, r.Private), append(mats, r.CreatedAt)
-			ranks = append(ranks, int64(rank+1))
+	groups, later := splitBatch(batch, idx, nil, results)
+	// The messages travel with their rank within their conversation in the
+	// seq column; the statement turns it into last_seq - k + rank.
+	var ranked []messageRow
+	for _, g := range groups {
+		for n, i := range g.members {
+			row := batch[i].row
+			row.Seq = int64(n + 1)
+			ranked = append(ranked, row)
 		}
 	}
 	q := `WITH v AS (
@@ -605,45 +555,29 @@ func (c *committer) pgOneShot(shared *gorm.DB, batch []*commitReq, results []com
 	FROM m JOIN bumped b ON b.id = m.conv JOIN v ON v.id = m.conv
 )
 SELECT id, visitor_id, assignee_id, status, last_seq FROM bumped`
-	rows, err := shared.Statement.ConnPool.QueryContext(context.Background(), q,
-		cids, ks, ats, pvs, bodies, authors, vids,
-		mids, mconvs, ranks, clients, atypes, aids, anames, mbodies, privs, atts, mats)
+	updated, err := scanBumped(shared.Statement.ConnPool.QueryContext(context.Background(), q, append(bumpArgs(bumpsOf(groups)), messageArgs(ranked)...)...))
 	if err != nil {
 		return err
 	}
-	byID := map[string]conversationRow{}
-	for rows.Next() {
-		var cv conversationRow
-		if err := rows.Scan(&cv.ID, &cv.VisitorID, &cv.AssigneeID, &cv.Status, &cv.LastSeq); err != nil {
-			rows.Close()
-			return err
-		}
-		byID[cv.ID] = cv
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, id := range convOrder {
-		a := aggs[id]
-		cv, ok := byID[id]
-		for rank, i := range a.members {
-			switch {
-			case ok:
-				row := batch[i].row
-				row.Seq = cv.LastSeq - a.k + int64(rank+1)
-				results[i] = commitRes{row: row, conv: cv}
-			case batch[i].visitorID != "":
-				results[i] = commitRes{err: errClosed}
-			default:
-				results[i] = commitRes{err: kefu.Errorf(kefu.ENotFound, "no such conversation")}
-			}
-		}
-	}
-	for i, j := range later {
-		res := results[j]
-		res.dup = true
-		results[i] = res
-	}
+	settle(batch, groups, updated, results)
+	markRepeats(later, results)
 	return nil
+}
+
+// scanBumped reads the (id, visitor_id, assignee_id, status, last_seq) rows
+// a bump returns.
+func scanBumped(rows *sql.Rows, err error) ([]conversationRow, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []conversationRow
+	for rows.Next() {
+		var c conversationRow
+		if err := rows.Scan(&c.ID, &c.VisitorID, &c.AssigneeID, &c.Status, &c.LastSeq); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }
