@@ -27,6 +27,7 @@ type item struct {
 	since   int64
 	resync  bool // catch up every conversation this socket follows
 	ping    bool // ping the peer
+	ack     *ackItem
 
 	encodeOnce  sync.Once // msg's message.new frame, encoded once for every socket
 	encoded     []byte
@@ -44,6 +45,14 @@ func (it *item) frameOnce() []byte {
 	return it.encoded
 }
 
+// ackItem answers a message.send once its message is stored.
+type ackItem struct {
+	clientID string
+	conv     string
+	seq      int64
+	frame    []byte
+}
+
 // conn is one WebSocket. The handler's goroutine reads client frames. A
 // writer goroutine exists only while there is something to write: enqueue
 // starts one if none runs, and it exits when the queue is empty, so an idle
@@ -53,6 +62,7 @@ func (it *item) frameOnce() []byte {
 type conn struct {
 	srv       *Server
 	ws        *websocket.Conn
+	net       *corkConn // under ws: collects the writer's frames into one write
 	p         tenants.Principal
 	sessionID string
 	queue     chan *item
@@ -60,6 +70,13 @@ type conn struct {
 
 	// cursors: conversation id → last seq written. Writer goroutine only.
 	cursors map[string]int64
+
+	// sending: the client ids of this socket's messages whose ack is not
+	// written yet (the reader adds one before storing the message, the
+	// writer removes it with the ack). Their message.new is not written back
+	// to this socket: the ack, queued behind it, delivers it.
+	sendMu  sync.Mutex
+	sending []string
 
 	subscribed map[string]struct{} // guarded by the hub shard lock
 
@@ -131,6 +148,7 @@ func (c *conn) writeLoop() {
 		}
 		select {
 		case it := <-c.queue:
+			c.net.cork()
 			if err := c.handle(c.ctx, it); err != nil {
 				if errors.Is(err, errPingTimeout) {
 					c.close(websocket.StatusGoingAway, "ping timeout")
@@ -140,6 +158,10 @@ func (c *conn) writeLoop() {
 			}
 			continue
 		default:
+		}
+		if err := c.net.uncork(); err != nil {
+			c.close(websocket.StatusInternalError, "write failed")
+			continue
 		}
 		c.running.Store(false)
 		// Something may have arrived between the empty check and the store;
@@ -154,6 +176,7 @@ func (c *conn) writeLoop() {
 // then closes the socket.
 func (c *conn) shut() {
 	c.shutOnce.Do(func() {
+		_ = c.net.uncork()
 		if c.pingTimer != nil {
 			c.pingTimer.Stop()
 		}
@@ -187,10 +210,9 @@ func (c *conn) logger() *slog.Logger {
 
 func (c *conn) isVisitor() bool { return c.p.Kind == tenants.KindVisitor }
 
-// writer writes frames until the connection is done.
+// write writes one frame. The writer runs corked, so this only copies the
+// frame into memory; uncork sends it, within the write timeout.
 func (c *conn) write(ctx context.Context, b []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, c.srv.cfg.WriteTimeout)
-	defer cancel()
 	return c.ws.Write(ctx, websocket.MessageText, b)
 }
 
@@ -200,6 +222,8 @@ func (c *conn) handle(ctx context.Context, it *item) error {
 		return c.write(ctx, it.frame)
 	case it.msg != nil:
 		return c.deliver(ctx, it)
+	case it.ack != nil:
+		return c.acknowledge(ctx, it.ack)
 	case it.conv != nil:
 		if err := c.write(ctx, encode(conversationFrame{Type: "conversation.updated", Conversation: it.conv})); err != nil {
 			return err
@@ -216,6 +240,10 @@ func (c *conn) handle(ctx context.Context, it *item) error {
 	case it.resync:
 		return c.resync(ctx)
 	case it.ping:
+		// The ping must leave now, and the writer waits for its pong.
+		if err := c.net.uncork(); err != nil {
+			return err
+		}
 		pctx, cancel := context.WithTimeout(ctx, c.srv.cfg.PingInterval)
 		defer cancel()
 		if err := c.ws.Ping(pctx); err != nil {
@@ -273,10 +301,73 @@ func (c *conn) deliver(ctx context.Context, it *item) error {
 		if m.Private && c.isVisitor() {
 			return nil // the visitor never sees notes; the seq is simply skipped
 		}
+		if c.own(m) {
+			return nil
+		}
 		return c.write(ctx, it.frameOnce())
 	default:
 		return c.catchUp(ctx, m.ConversationID, cur)
 	}
+}
+
+// own: m is this socket's message, whose ack is still to come.
+func (c *conn) own(m *chat.Message) bool {
+	if m.ClientID == "" || m.Author.ID != c.p.ID {
+		return false
+	}
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	for _, id := range c.sending {
+		if id == m.ClientID {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *conn) startSending(clientID string) {
+	if clientID != "" {
+		c.sendMu.Lock()
+		c.sending = append(c.sending, clientID)
+		c.sendMu.Unlock()
+	}
+}
+
+func (c *conn) doneSending(clientID string) {
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	for i, id := range c.sending {
+		if id == clientID {
+			c.sending = append(c.sending[:i], c.sending[i+1:]...)
+			break
+		}
+	}
+	if len(c.sending) == 0 {
+		c.sending = nil
+	}
+}
+
+// acknowledge writes an ack, which also delivers the sender's own message to
+// this socket: every earlier seq of the conversation is written first (from
+// the store if the bus has not brought it yet), and the cursor moves past the
+// message, so the sender is not sent its own message back as message.new. A
+// client holding the ack for seq N therefore holds every message before N,
+// and may resume from N. (A user's socket that does not follow the
+// conversation just gets the ack.)
+func (c *conn) acknowledge(ctx context.Context, a *ackItem) error {
+	defer c.doneSending(a.clientID)
+	cur, following := c.cursors[a.conv]
+	if following || c.isVisitor() {
+		switch {
+		case a.seq == cur+1:
+			c.cursors[a.conv] = a.seq
+		case a.seq > cur+1:
+			if err := c.catchUp(ctx, a.conv, cur); err != nil {
+				return err
+			}
+		}
+	}
+	return c.write(ctx, a.frame)
 }
 
 // catchUp writes every stored message after max(since, cursor), in order.
@@ -302,6 +393,9 @@ func (c *conn) catchUp(ctx context.Context, convID string, since int64) error {
 		for i := range msgs {
 			m := &msgs[i]
 			cur = m.Seq
+			if c.own(m) {
+				continue // its ack is coming
+			}
 			if err := c.write(ctx, encode(messageNewFrame{Type: "message.new", ConversationID: convID, Seq: m.Seq, Message: m})); err != nil {
 				return err
 			}
@@ -356,13 +450,15 @@ func (c *conn) dispatch(ctx context.Context, f inFrame) {
 			c.sendError(f.ClientID, kefu.ERateLimit, "sending too fast; slow down")
 			return
 		}
+		c.startSending(f.ClientID)
 		m, dup, err := c.srv.chat.Send(ctx, c.p, chat.SendInput{ConversationID: f.ConversationID, ClientID: f.ClientID, Body: f.Body, Private: f.Private, Attachments: f.Attachments})
 		if err != nil {
+			c.doneSending(f.ClientID)
 			c.sendErr(f.ClientID, err)
 			return
 		}
 		c.srv.metrics.messagesIn.Inc()
-		c.enqueue(&item{frame: encode(ackFrame{Type: "ack", ClientID: f.ClientID, ConversationID: m.ConversationID, Seq: m.Seq, MessageID: m.ID, Duplicate: dup})})
+		c.enqueue(&item{ack: &ackItem{clientID: f.ClientID, conv: m.ConversationID, seq: m.Seq, frame: encode(ackFrame{Type: "ack", ClientID: f.ClientID, ConversationID: m.ConversationID, Seq: m.Seq, MessageID: m.ID, Duplicate: dup})}})
 	case "read":
 		if _, err := c.srv.chat.MarkRead(ctx, c.p, f.ConversationID, f.Seq); err != nil {
 			c.sendErr("", err)

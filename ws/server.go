@@ -130,7 +130,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer s.wg.Done()
 
 	origin := r.Header.Get("Origin")
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	cw := &corkWriter{ResponseWriter: w, timeout: s.cfg.WriteTimeout}
+	ws, err := websocket.Accept(cw, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true, // Origin is checked against the tenant's list after hello
 		CompressionMode:    websocket.CompressionDisabled,
 	})
@@ -171,7 +172,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		queueSize = s.cfg.UserQueueSize
 	}
 	c := &conn{
-		srv: s, ws: ws, p: p, sessionID: newSessionID(),
+		srv: s, ws: ws, net: cw.conn, p: p, sessionID: newSessionID(),
 		queue:   make(chan *item, queueSize),
 		limiter: rate.NewLimiter(s.cfg.SendRate, s.cfg.SendBurst),
 		cursors: map[string]int64{}, subscribed: map[string]struct{}{},
@@ -180,8 +181,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.startPings(s.cfg.PingInterval) // before anything else can see c
 	shallow(func() { err = s.start(ctx, c, hello) })
 	if err != nil {
-		ws.Close(websocket.StatusInternalError, "could not start session")
-		c.logger().Error("ws start", "err", err)
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+		if kefu.Code(err) == kefu.EUnavailable {
+			c.close(websocket.StatusGoingAway, "server shutting down")
+		} else {
+			c.logger().Error("ws start", "err", err)
+			c.close(websocket.StatusInternalError, "could not start session")
+		}
+		<-c.finished
 		return
 	}
 	s.run(ctx, cancel, c)
@@ -261,6 +270,15 @@ func (s *Server) start(ctx context.Context, c *conn, hello inFrame) error {
 	if err != nil {
 		return err
 	}
+	// Known to Drain before the client can see the welcome: a socket that
+	// is welcomed while the server drains is still closed with 1001.
+	s.mu.Lock()
+	if s.draining {
+		s.mu.Unlock()
+		return kefu.Errorf(kefu.EUnavailable, "server is shutting down")
+	}
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
 	welcome := welcomeFrame{Type: "welcome", SessionID: c.sessionID, Principal: principalOut{Type: "user", ID: c.p.ID, Role: c.p.Role}, Conversations: convs}
 	if c.isVisitor() {
 		welcome.Principal = principalOut{Type: "visitor", ID: c.p.ID}
@@ -273,9 +291,6 @@ func (s *Server) start(ctx context.Context, c *conn, hello inFrame) error {
 		s.chat.UserConnected(c.p)
 	}
 	s.hub.register(c)
-	s.mu.Lock()
-	s.conns[c] = struct{}{}
-	s.mu.Unlock()
 
 	since := hello.sinceMap()
 	follow := map[string]bool{}

@@ -3,6 +3,7 @@ package ws_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"runtime"
@@ -36,6 +37,7 @@ func newRig(t *testing.T, cfg ws.Config) *rig {
 	ten := tenants.NewService(store, tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef")})
 	c := chat.NewService(chat.Config{Tenants: ten, Bus: chat.NewLocalBus()})
 	srv := ws.NewServer(cfg, c, slog.New(slog.DiscardHandler), nil)
+	t.Cleanup(func() { c.Close(context.Background()) }) // after the server below, before the store
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	res, err := ten.Signup(ctx, tenants.SignupInput{Company: "Hub " + tenants.NewID()[24:], Email: "o@example.com", Password: "password1", Name: "Olga"})
@@ -228,5 +230,114 @@ func TestDrain(t *testing.T) {
 	}
 	if _, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(r.http.URL, "http"), nil); err == nil {
 		t.Fatal("a new socket was accepted while draining")
+	}
+}
+
+// TestAckDeliversOwnMessage: the sending socket learns of its own message
+// from the ack alone (no message.new echo), the visitor's other tab gets it as
+// message.new, and an ack for seq N comes only after every earlier seq, so a
+// client may resume from its last ack without missing the other side's
+// messages.
+func TestAckDeliversOwnMessage(t *testing.T) {
+	r := newRig(t, ws.Config{SendRate: 1000, SendBurst: 1000})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tok := r.visitorToken(t)
+	p, _ := r.ten.Authenticate(ctx, tok)
+	m, _, err := r.chat.Send(ctx, p, chat.SendInput{Body: "open"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type frame struct {
+		Type     string `json:"type"`
+		Seq      int64  `json:"seq"`
+		ClientID string `json:"client_id"`
+		Message  struct {
+			ClientID string `json:"client_id"`
+		} `json:"message"`
+	}
+	type tab struct {
+		mu     sync.Mutex
+		frames []frame
+	}
+	open := func() (*websocket.Conn, *tab) {
+		c, err := r.dial(ctx, tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tb := &tab{}
+		go func() {
+			for {
+				_, data, err := c.Read(ctx)
+				if err != nil {
+					return
+				}
+				var f frame
+				_ = json.Unmarshal(data, &f)
+				tb.mu.Lock()
+				tb.frames = append(tb.frames, f)
+				tb.mu.Unlock()
+			}
+		}()
+		return c, tb
+	}
+	a, tabA := open()
+	_, tabB := open()
+	count := func(tb *tab, match func(frame) bool) int {
+		tb.mu.Lock()
+		defer tb.mu.Unlock()
+		n := 0
+		for _, f := range tb.frames {
+			if match(f) {
+				n++
+			}
+		}
+		return n
+	}
+
+	const n = 60
+	agentDone := make(chan struct{})
+	go func() { // the agent writes at the same time
+		defer close(agentDone)
+		for i := 0; i < n; i++ {
+			if _, _, err := r.chat.Send(ctx, r.agent, chat.SendInput{ConversationID: m.ConversationID, Body: fmt.Sprint("agent ", i)}); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for i := 0; i < n; i++ {
+		msg, _ := json.Marshal(map[string]any{"type": "message.send", "client_id": fmt.Sprint("v", i), "conversation_id": m.ConversationID, "body": "visitor"})
+		if err := a.Write(ctx, websocket.MessageText, msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-agentDone
+	ownNew := func(f frame) bool { return f.Type == "message.new" && strings.HasPrefix(f.Message.ClientID, "v") }
+	waitFor(t, "every message acked", func() bool { return count(tabA, func(f frame) bool { return f.Type == "ack" }) == n })
+	waitFor(t, "the other tab has every visitor message", func() bool { return count(tabB, ownNew) == n })
+	last := int64(0)
+	tabA.mu.Lock()
+	defer tabA.mu.Unlock()
+	seen := map[int64]bool{}
+	for _, f := range tabA.frames {
+		switch f.Type {
+		case "message.new":
+			seen[f.Seq] = true
+			if ownNew(f) {
+				t.Fatalf("own message %s came back as message.new", f.Message.ClientID)
+			}
+		case "ack":
+			for s := int64(1); s < f.Seq; s++ {
+				if !seen[s] {
+					t.Fatalf("ack for seq %d came before seq %d", f.Seq, s)
+				}
+			}
+			seen[f.Seq] = true
+			last = max(last, f.Seq)
+		}
+	}
+	if last < 2*n {
+		t.Fatalf("last acked seq %d, want at least %d", last, 2*n)
 	}
 }

@@ -179,7 +179,14 @@ type nodeSocket struct {
 	c      *websocket.Conn
 	frames chan map[string]any
 	mu     sync.Mutex
-	got    map[string][]int64
+	got    map[string][]seen // per conversation, in arrival order
+}
+
+// seen is a seq the socket was given: a message.new, or an ack (which
+// delivers the sender's own message to its socket).
+type seen struct {
+	seq int64
+	ack bool
 }
 
 func dialNode(t *testing.T, srv *kefuServer, token string, since map[string]int64) *nodeSocket {
@@ -190,7 +197,7 @@ func dialNode(t *testing.T, srv *kefuServer, token string, since map[string]int6
 	if err != nil {
 		t.Fatalf("dial %s: %v", srv.addr, err)
 	}
-	s := &nodeSocket{c: c, frames: make(chan map[string]any, 4096), got: map[string][]int64{}}
+	s := &nodeSocket{c: c, frames: make(chan map[string]any, 4096), got: map[string][]seen{}}
 	go func() {
 		defer close(s.frames)
 		for {
@@ -202,10 +209,10 @@ func dialNode(t *testing.T, srv *kefuServer, token string, since map[string]int6
 			if json.Unmarshal(data, &f) != nil {
 				continue
 			}
-			if f["type"] == "message.new" {
+			if f["type"] == "message.new" || f["type"] == "ack" {
 				s.mu.Lock()
 				conv := f["conversation_id"].(string)
-				s.got[conv] = append(s.got[conv], int64(f["seq"].(float64)))
+				s.got[conv] = append(s.got[conv], seen{int64(f["seq"].(float64)), f["type"] == "ack"})
 				s.mu.Unlock()
 			}
 			s.frames <- f
@@ -265,26 +272,32 @@ func (s *nodeSocket) lastSeq(conv string) int64 {
 	defer s.mu.Unlock()
 	var m int64
 	for _, x := range s.got[conv] {
-		m = max(m, x)
+		m = max(m, x.seq)
 	}
 	return m
 }
 
 // seqs returns the distinct seqs received for conv, in arrival order, and
-// how many arrived twice.
+// how many message.new frames repeated a seq. (An ack may follow the
+// message.new of the same seq: the socket's own message raced its ack.)
 func (s *nodeSocket) seqs(conv string) ([]int64, int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	seen := map[int64]bool{}
+	had := map[int64]bool{}
+	news := map[int64]bool{}
 	var out []int64
 	dups := 0
 	for _, x := range s.got[conv] {
-		if seen[x] {
-			dups++
-			continue
+		if !x.ack {
+			if news[x.seq] {
+				dups++
+			}
+			news[x.seq] = true
 		}
-		seen[x] = true
-		out = append(out, x)
+		if !had[x.seq] {
+			had[x.seq] = true
+			out = append(out, x.seq)
+		}
 	}
 	return out, dups
 }
