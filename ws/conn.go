@@ -1,6 +1,7 @@
 package ws
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -211,9 +212,10 @@ func (c *conn) logger() *slog.Logger {
 func (c *conn) isVisitor() bool { return c.p.Kind == tenants.KindVisitor }
 
 // write writes one frame. The writer runs corked, so this only copies the
-// frame into memory; uncork sends it, within the write timeout.
-func (c *conn) write(ctx context.Context, b []byte) error {
-	return c.ws.Write(ctx, websocket.MessageText, b)
+// frame into memory (no context is needed, and one would cost a timer
+// registration per frame); uncork sends it, within the write timeout.
+func (c *conn) write(_ context.Context, b []byte) error {
+	return c.ws.Write(context.Background(), websocket.MessageText, b)
 }
 
 func (c *conn) handle(ctx context.Context, it *item) error {
@@ -407,11 +409,43 @@ func (c *conn) catchUp(ctx context.Context, convID string, since int64) error {
 	}
 }
 
+// readBufs hold a client frame while it is decoded: an idle socket keeps no
+// read buffer of its own.
+var readBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// readFrame reads the next client frame and decodes it (the decoded frame
+// copies what it keeps, so the buffer goes back to the pool). It reads
+// without a context: shut closes the socket, which ends the read, and a
+// context would cost a timer registration per frame.
+func (c *conn) readFrame() (websocket.MessageType, inFrame, error) {
+	typ, r, err := c.ws.Reader(context.Background())
+	if err != nil {
+		return 0, inFrame{}, err
+	}
+	buf := readBufs.Get().(*bytes.Buffer)
+	defer readBufs.Put(buf)
+	buf.Reset()
+	if _, err := buf.ReadFrom(r); err != nil {
+		return 0, inFrame{}, err
+	}
+	if typ != websocket.MessageText {
+		return typ, inFrame{}, nil
+	}
+	f, err := parseFrame(buf.Bytes())
+	if err != nil {
+		return typ, inFrame{}, errBadJSON{err}
+	}
+	return typ, f, nil
+}
+
+type errBadJSON struct{ error }
+
 // reader handles client frames until the socket fails or closes.
 func (c *conn) reader(ctx context.Context) error {
 	for {
-		typ, data, err := c.ws.Read(ctx)
-		if err != nil {
+		typ, f, err := c.readFrame()
+		var bad errBadJSON
+		if err != nil && !errors.As(err, &bad) {
 			return err
 		}
 		if typ != websocket.MessageText {
@@ -419,7 +453,6 @@ func (c *conn) reader(ctx context.Context) error {
 			continue
 		}
 		c.srv.metrics.framesIn.Inc()
-		f, err := parseFrame(data)
 		if err != nil {
 			c.sendError("", kefu.EInvalid, "bad JSON: "+err.Error())
 			continue

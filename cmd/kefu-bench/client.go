@@ -171,3 +171,62 @@ type benchMessage struct {
 		Type string `json:"type"`
 	} `json:"author"`
 }
+
+// readFrame reads the next text message into buf (reused between calls) and
+// returns its bytes, valid until the next call.
+func readFrame(c *websocket.Conn, buf *bytes.Buffer) ([]byte, error) {
+	_, r, err := c.Reader(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	buf.Reset()
+	if _, err := buf.ReadFrom(r); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// frameType is a server frame's type: the server writes it first.
+func frameType(data []byte) string {
+	const prefix = `{"type":"`
+	if !bytes.HasPrefix(data, []byte(prefix)) {
+		return ""
+	}
+	rest := data[len(prefix):]
+	if i := bytes.IndexByte(rest, '"'); i >= 0 {
+		return string(rest[:i])
+	}
+	return ""
+}
+
+// strField is the first string value of key in data ("" if none): enough
+// for the server's ids, which need no escaping.
+func strField(data []byte, key string) string { return string(bytesField(data, key)) }
+
+func bytesField(data []byte, key string) []byte {
+	i := bytes.Index(data, []byte(`"`+key+`":"`))
+	if i < 0 {
+		return nil
+	}
+	rest := data[i+len(key)+4:]
+	if j := bytes.IndexByte(rest, '"'); j >= 0 {
+		return rest[:j]
+	}
+	return nil
+}
+
+// intField is the first integer value of key in data (0 if none).
+func intField(data []byte, key string) int64 {
+	i := bytes.Index(data, []byte(`"`+key+`":`))
+	if i < 0 {
+		return 0
+	}
+	var n int64
+	for _, ch := range data[i+len(key)+3:] {
+		if ch < '0' || ch > '9' {
+			break
+		}
+		n = n*10 + int64(ch-'0')
+	}
+	return n
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -76,18 +77,37 @@ func (e *errs) add(err error) {
 	}
 }
 
-// visitor is one visitor socket and its conversation.
+// visitor is one visitor socket and its conversation. Message n of visitor
+// i has client id "i-n"; the slices are indexed by n.
 type visitor struct {
 	idx   int
 	token string
 	conv  string
 	c     *websocket.Conn
 
-	mu    sync.Mutex
-	sent  map[int]time.Time // message number → send time
-	acked map[int]bool
-	next  int
-	ackCh chan struct{}
+	mu        sync.Mutex
+	sentAt    []int64 // unix nanos of the send
+	acked     []bool
+	delivered []bool // seen by the agent
+	ackLat    []float64
+	next      int
+	ackCh     chan struct{}
+
+	lastSeq int64 // the last seq the agent got; the agent's reader only
+}
+
+// note records message n's ack (first=true the first time) and returns its
+// send time.
+func (v *visitor) note(n int, field func(v *visitor) []bool) (sentAt int64, first bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if n < 0 || n >= len(v.sentAt) {
+		return 0, false
+	}
+	f := field(v)
+	first = !f[n]
+	f[n] = true
+	return v.sentAt[n], first
 }
 
 type bench struct {
@@ -96,19 +116,19 @@ type bench struct {
 	owner    string
 	key      string
 	visitors []*visitor
-	byConv   sync.Map // conversation id → *visitor
+	convMu   sync.RWMutex
+	byConv   map[string]*visitor
 	errs     errs
 
 	latMu    sync.Mutex
-	lat      []float64
-	ackLat   []float64
+	lat      [][]float64 // one slice per agent reader
+	agents   []*websocket.Conn
 	dup      atomic.Int64
 	ooo      atomic.Int64
 	deliv    atomic.Int64
 	sentN    atomic.Int64
 	ackedN   atomic.Int64
-	seen     sync.Map // client id → struct{}
-	lastSeq  sync.Map // conversation id → *int64 (agent side)
+	closing  atomic.Bool // the run is over: agent sockets close
 	assigns  sync.WaitGroup
 	assigned sync.Map // conversation id → bool
 }
@@ -160,6 +180,7 @@ func (b *bench) setup(ctx context.Context, log io.Writer) error {
 		if err != nil {
 			return err
 		}
+		b.agents = append(b.agents, c)
 		go b.agentReader(ctx, c)
 		p, _ := json.Marshal(map[string]any{"type": "presence", "status": "online"})
 		if err := c.Write(ctx, websocket.MessageText, p); err != nil {
@@ -216,7 +237,7 @@ func (b *bench) openVisitor(ctx context.Context, i int) (*visitor, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &visitor{idx: i, token: ws.Token, c: c, sent: map[int]time.Time{}, acked: map[int]bool{}, ackCh: make(chan struct{}, 1024)}
+	v := &visitor{idx: i, token: ws.Token, c: c, ackCh: make(chan struct{}, 1024)}
 	first, _ := json.Marshal(map[string]any{"type": "message.send", "client_id": fmt.Sprintf("%d-open", i), "body": "hello"})
 	if err := c.Write(ctx, websocket.MessageText, first); err != nil {
 		return nil, err
@@ -236,7 +257,9 @@ func (b *bench) openVisitor(ctx context.Context, i int) (*visitor, error) {
 			return nil, fmt.Errorf("open: %s", data)
 		}
 	}
-	b.byConv.Store(v.conv, v)
+	b.convMu.Lock()
+	b.byConv[v.conv] = v
+	b.convMu.Unlock()
 	go b.visitorReader(ctx, v)
 	return v, nil
 }
@@ -252,38 +275,33 @@ func parseClientID(id string) (int, int, bool) {
 }
 
 func (b *bench) visitorReader(ctx context.Context, v *visitor) {
+	var buf bytes.Buffer
 	for {
-		_, data, err := v.c.Read(ctx)
+		data, err := readFrame(v.c, &buf)
 		if err != nil {
 			return
 		}
-		var f frame
-		if err := json.Unmarshal(data, &f); err != nil {
-			continue
-		}
-		switch f.Type {
+		switch frameType(data) {
 		case "ack":
-			_, n, ok := parseClientID(f.ClientID)
+			_, n, ok := parseClientID(strField(data, "client_id"))
 			if !ok {
 				continue
 			}
-			now := time.Now()
-			v.mu.Lock()
-			t0, sent := v.sent[n]
-			first := !v.acked[n]
-			v.acked[n] = true
-			v.mu.Unlock()
-			if sent && first {
+			now := time.Now().UnixNano()
+			t0, first := v.note(n, func(v *visitor) []bool { return v.acked })
+			if t0 != 0 && first {
 				b.ackedN.Add(1)
-				b.latMu.Lock()
-				b.ackLat = append(b.ackLat, float64(now.Sub(t0).Microseconds())/1000)
-				b.latMu.Unlock()
+				v.mu.Lock()
+				v.ackLat = append(v.ackLat, float64(now-t0)/1e6)
+				v.mu.Unlock()
 			}
 			select {
 			case v.ackCh <- struct{}{}:
 			default:
 			}
 		case "error":
+			var f frame
+			_ = json.Unmarshal(data, &f)
 			b.errs.add(fmt.Errorf("visitor %d: %s %s: %s", v.idx, f.Code, f.ClientID, f.Message))
 			select {
 			case v.ackCh <- struct{}{}:
@@ -294,62 +312,74 @@ func (b *bench) visitorReader(ctx context.Context, v *visitor) {
 }
 
 // agentReader checks every seq an agent receives and times deliveries of the
-// bench's messages.
+// bench's messages. Frames are scanned for the few fields it needs rather
+// than decoded: the bench shares the machine with the server, and every
+// microsecond it spends is one the server does not get.
 func (b *bench) agentReader(ctx context.Context, c *websocket.Conn) {
+	var lat []float64
+	b.latMu.Lock()
+	slot := len(b.lat)
+	b.lat = append(b.lat, nil)
+	b.latMu.Unlock()
+	flush := func() {
+		b.latMu.Lock()
+		b.lat[slot] = append(b.lat[slot], lat...)
+		b.latMu.Unlock()
+		lat = lat[:0]
+	}
+	defer flush()
+	var buf bytes.Buffer
 	for {
-		_, data, err := c.Read(ctx)
+		data, err := readFrame(c, &buf)
 		if err != nil {
-			if ctx.Err() == nil {
+			if ctx.Err() == nil && !b.closing.Load() {
 				b.errs.add(fmt.Errorf("an agent socket closed: %v", err))
 			}
 			return
 		}
-		now := time.Now()
-		var f frame
-		if err := json.Unmarshal(data, &f); err != nil {
-			continue
-		}
-		switch f.Type {
+		now := time.Now().UnixNano()
+		switch frameType(data) {
 		case "conversation.updated":
-			if f.Conversation.AssigneeID != "" {
+			var f frame
+			if json.Unmarshal(data, &f) == nil && f.Conversation.AssigneeID != "" {
 				if _, loaded := b.assigned.LoadOrStore(f.Conversation.ID, true); !loaded {
 					b.assigns.Done()
 				}
 			}
 		case "message.new":
-			p, _ := b.lastSeq.LoadOrStore(f.ConversationID, new(int64))
-			last := p.(*int64)
+			b.convMu.RLock()
+			v := b.byConv[string(bytesField(data, "conversation_id"))]
+			b.convMu.RUnlock()
+			mi := bytes.Index(data, []byte(`"message":`))
+			if v == nil || mi < 0 {
+				continue
+			}
+			seq := intField(data, "seq")
 			switch {
-			case f.Seq <= *last:
+			case seq <= v.lastSeq:
 				b.dup.Add(1)
 				continue
-			case f.Seq != *last+1:
+			case seq != v.lastSeq+1:
 				b.ooo.Add(1)
 			}
-			*last = f.Seq
-			var m benchMessage
-			_ = json.Unmarshal(f.Message, &m)
-			vi, n, ok := parseClientID(m.ClientID)
-			if !ok || m.Author.Type != "visitor" {
+			v.lastSeq = seq
+			// The message object follows the frame's own fields.
+			msg := data[mi:]
+			vi, n, ok := parseClientID(strField(msg, "client_id"))
+			if !ok || vi != v.idx || strField(msg[bytes.Index(msg, []byte(`"author":`)):], "type") != "visitor" {
 				continue
 			}
-			if _, dup := b.seen.LoadOrStore(m.ClientID, struct{}{}); dup {
+			t0, first := v.note(n, func(v *visitor) []bool { return v.delivered })
+			if !first {
 				b.dup.Add(1)
 				continue
 			}
-			vv, _ := b.byConv.Load(f.ConversationID)
-			v, _ := vv.(*visitor)
-			if v == nil || v.idx != vi {
-				continue
-			}
-			v.mu.Lock()
-			t0, sent := v.sent[n]
-			v.mu.Unlock()
-			if sent {
+			if t0 != 0 {
 				b.deliv.Add(1)
-				b.latMu.Lock()
-				b.lat = append(b.lat, float64(now.Sub(t0).Microseconds())/1000)
-				b.latMu.Unlock()
+				lat = append(lat, float64(now-t0)/1e6)
+				if len(lat) >= 4096 {
+					flush()
+				}
 			}
 		case "error":
 			b.errs.add(fmt.Errorf("agent: %s", data))
@@ -374,22 +404,37 @@ func (b *bench) send(ctx context.Context, v *visitor, deadline time.Time) {
 		time.Sleep(time.Duration(float64(interval) * float64(v.idx) / float64(b.o.visitors)))
 	}
 	next := time.Now()
+	var msg []byte
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		v.mu.Lock()
 		n := v.next
 		v.next++
-		v.sent[n] = time.Now()
 		v.mu.Unlock()
-		frame := map[string]any{"type": "message.send", "client_id": fmt.Sprintf("%d-%d", v.idx, n), "conversation_id": v.conv, "body": body(b.o.scenario, n)}
+		msg = append(msg[:0], `{"type":"message.send","client_id":"`...)
+		msg = strconv.AppendInt(msg, int64(v.idx), 10)
+		msg = append(msg, '-')
+		msg = strconv.AppendInt(msg, int64(n), 10)
+		msg = append(msg, `","conversation_id":"`...)
+		msg = append(msg, v.conv...)
+		msg = append(msg, `","body":"`...)
+		msg = append(msg, body(b.o.scenario, n)...)
+		msg = append(msg, '"')
 		if b.o.scenario == "files" || (b.o.scenario == "mixed" && n%10 == 5) {
 			id, err := uploadFile(ctx, b.o.url, v.token, n)
 			if err != nil {
 				b.errs.add(err)
 				return
 			}
-			frame["attachments"] = []string{id}
+			msg = append(msg, `,"attachments":[`...)
+			msg = strconv.AppendQuote(msg, id)
+			msg = append(msg, ']')
 		}
-		msg, _ := json.Marshal(frame)
+		msg = append(msg, '}')
+		v.mu.Lock()
+		v.sentAt = append(v.sentAt, time.Now().UnixNano())
+		v.acked = append(v.acked, false)
+		v.delivered = append(v.delivered, false)
+		v.mu.Unlock()
 		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		err := v.c.Write(wctx, websocket.MessageText, msg)
 		cancel()
@@ -415,7 +460,7 @@ func (b *bench) send(ctx context.Context, v *visitor, deadline time.Time) {
 }
 
 func loadRun(ctx context.Context, o options, log io.Writer) (summary, error) {
-	b := &bench{o: o}
+	b := &bench{o: o, byConv: map[string]*visitor{}}
 	t0 := time.Now()
 	if err := b.setup(ctx, log); err != nil {
 		return summary{}, err
@@ -437,26 +482,36 @@ func loadRun(ctx context.Context, o options, log io.Writer) (summary, error) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	var lost int64
+	var ackLat []float64
 	for _, v := range b.visitors {
 		v.mu.Lock()
-		for n := range v.acked {
-			if _, ok := b.seen.Load(fmt.Sprintf("%d-%d", v.idx, n)); !ok {
+		for n, acked := range v.acked {
+			if acked && !v.delivered[n] {
 				lost++
 			}
 		}
+		ackLat = append(ackLat, v.ackLat...)
 		v.mu.Unlock()
 		v.c.Close(websocket.StatusNormalClosure, "")
+	}
+	b.closing.Store(true)
+	for _, c := range b.agents {
+		c.Close(websocket.StatusNormalClosure, "")
 	}
 	rss, _ := serverRSS(ctx, o.url)
 	b.latMu.Lock()
 	defer b.latMu.Unlock()
+	var lat []float64
+	for _, l := range b.lat {
+		lat = append(lat, l...)
+	}
 	return summary{
 		Scenario: o.scenario, Visitors: o.visitors, Agents: o.agents, TargetRate: o.rate,
 		DurationSec: math.Round(elapsed.Seconds()*100) / 100,
 		Sent:        b.sentN.Load(), Acked: b.ackedN.Load(), Delivered: b.deliv.Load(), Lost: lost,
 		Duplicated: b.dup.Load(), OutOfOrder: b.ooo.Load(),
 		MsgsPerSec: math.Round(float64(b.ackedN.Load()) / elapsed.Seconds()),
-		Latency:    pct(b.lat), AckLatency: pct(b.ackLat),
+		Latency:    pct(lat), AckLatency: pct(ackLat),
 		ServerRSSMiB: math.Round(float64(rss)/(1<<20)*10) / 10, Errors: b.errs.n.Load(), ErrorSamples: b.errs.samples,
 		SetupSec: math.Round(setup.Seconds()*10) / 10, TenantSlug: b.slug, ServerURL: o.url,
 		GoroutinesEnd: serverGoroutines(ctx, o.url),
