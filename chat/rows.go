@@ -93,7 +93,9 @@ func (r messageRow) message() Message {
 	if r.ClientID != nil {
 		m.ClientID = *r.ClientID
 	}
-	_ = json.Unmarshal([]byte(r.Attachments), &m.Attachments)
+	if r.Attachments != "" && r.Attachments != "[]" { // most messages have none
+		_ = json.Unmarshal([]byte(r.Attachments), &m.Attachments)
+	}
 	if m.Attachments == nil {
 		m.Attachments = []Attachment{}
 	}
