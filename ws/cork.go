@@ -111,7 +111,22 @@ func (w *corkWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	w.conn = &corkConn{Conn: nc, timeout: w.timeout}
-	// The reader keeps whatever the HTTP server had already buffered; the
-	// writer is replaced so that frames go through the corkConn.
-	return w.conn, bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(w.conn, 4096)), nil
+	// Small buffers: an idle socket keeps both for its whole life, and they
+	// were most of its memory. Frames are written corked (the corkConn
+	// collects them), so the writer's buffer need only hold a control
+	// frame; client frames are small, so the reader's need not be large.
+	// The HTTP server's reader is kept if the client already sent bytes.
+	br := brw.Reader
+	if br.Buffered() == 0 {
+		br = bufio.NewReaderSize(w.conn, readBufferSize)
+	}
+	return w.conn, bufio.NewReadWriter(br, bufio.NewWriterSize(w.conn, writeBufferSize)), nil
 }
+
+const (
+	readBufferSize  = 1 << 10
+	writeBufferSize = 256
+)
+
+// Read reads from the connection (the small reader above reads here).
+func (c *corkConn) Read(p []byte) (int, error) { return c.Conn.Read(p) }

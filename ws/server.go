@@ -127,7 +127,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.wg.Add(1)
 	s.mu.Unlock()
-	defer s.wg.Done()
+	handedOff := false
+	defer func() {
+		if !handedOff {
+			s.wg.Done()
+		}
+	}()
 
 	origin := r.Header.Get("Origin")
 	cw := &corkWriter{ResponseWriter: w, timeout: s.cfg.WriteTimeout}
@@ -140,7 +145,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ws.SetReadLimit(s.cfg.ReadLimit)
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	defer func() {
+		if !handedOff {
+			cancel()
+		}
+	}()
 
 	var (
 		p     tenants.Principal
@@ -178,7 +187,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		cursors: map[string]int64{}, subscribed: map[string]struct{}{},
 		done: make(chan struct{}), finished: make(chan struct{}), ctx: ctx,
 	}
+	// The socket lives on in its own goroutine and the handler returns: the
+	// HTTP server then lets go of the request, its buffers and the
+	// handler's deep stack, which an idle socket would otherwise keep for
+	// its whole life (about half of its memory).
+	handedOff = true
+	go s.serve(ctx, cancel, c, hello)
+}
+
+// serve starts a socket's session and reads from it until it ends.
+func (s *Server) serve(ctx context.Context, cancel context.CancelFunc, c *conn, hello inFrame) {
+	defer s.wg.Done()
+	defer cancel()
 	c.startPings(s.cfg.PingInterval) // before anything else can see c
+	var err error
 	shallow(func() { err = s.start(ctx, c, hello) })
 	if err != nil {
 		s.mu.Lock()
