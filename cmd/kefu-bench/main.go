@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"os/signal"
 	"time"
 )
@@ -60,8 +61,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&o.hold, "hold", 5*time.Second, "with --idle: how long to hold the sockets before measuring")
 	fs.IntVar(&o.dialRate, "dial-rate", 2000, "new sockets per second while connecting")
 	fs.DurationVar(&o.grace, "grace", 5*time.Second, "after sending, how long to wait for deliveries before counting losses")
+	cpuProfile := fs.String("cpuprofile", "", "write the bench's own CPU profile to this file (it shares the machine with the server)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	switch {
 	case o.idle && o.connections < 1:
