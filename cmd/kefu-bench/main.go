@@ -18,8 +18,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/pprof"
 	"os/signal"
+	"runtime/pprof"
 	"time"
 )
 
