@@ -97,7 +97,8 @@ func dial(ctx context.Context, base, token string) (*websocket.Conn, error) {
 }
 
 // serverRSS reads process_resident_memory_bytes from /metrics.
-func serverRSS(ctx context.Context, base string) (int64, error) {
+// serverMetric reads one unlabelled value from the server's /metrics.
+func serverMetric(ctx context.Context, base, name string) (float64, error) {
 	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/metrics", nil)
 	res, err := httpc.Do(req)
 	if err != nil {
@@ -107,30 +108,34 @@ func serverRSS(ctx context.Context, base string) (int64, error) {
 	sc := bufio.NewScanner(res.Body)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "process_resident_memory_bytes "); ok {
-			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			return int64(f), err
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			return strconv.ParseFloat(strings.TrimSpace(v), 64)
 		}
 	}
-	return 0, fmt.Errorf("no process_resident_memory_bytes in /metrics")
+	return 0, fmt.Errorf("no %s in /metrics", name)
 }
 
-func serverGoroutines(ctx context.Context, base string) int64 {
-	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/metrics", nil)
-	res, err := httpc.Do(req)
+// serverRSS reads process_resident_memory_bytes from /metrics.
+func serverRSS(ctx context.Context, base string) (int64, error) {
+	f, err := serverMetric(ctx, base, "process_resident_memory_bytes")
+	return int64(f), err
+}
+
+// serverCPU is the server's CPU time so far, in seconds (-1 if unknown).
+func serverCPU(ctx context.Context, base string) float64 {
+	f, err := serverMetric(ctx, base, "process_cpu_seconds_total")
 	if err != nil {
 		return -1
 	}
-	defer res.Body.Close()
-	sc := bufio.NewScanner(res.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "go_goroutines "); ok {
-			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			return int64(f)
-		}
+	return f
+}
+
+func serverGoroutines(ctx context.Context, base string) int64 {
+	f, err := serverMetric(ctx, base, "go_goroutines")
+	if err != nil {
+		return -1
 	}
-	return -1
+	return int64(f)
 }
 
 var benchFile = bytes.Repeat([]byte("kefu-bench file line\n"), 400) // ≈ 8 KiB

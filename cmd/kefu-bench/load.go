@@ -21,27 +21,30 @@ import (
 
 // summary is the JSON the bench prints.
 type summary struct {
-	Scenario      string     `json:"scenario"`
-	Visitors      int        `json:"visitors"`
-	Agents        int        `json:"agents"`
-	TargetRate    float64    `json:"target_rate"`
-	DurationSec   float64    `json:"duration_s"`
-	Sent          int64      `json:"sent"`
-	Acked         int64      `json:"acked"`
-	Delivered     int64      `json:"delivered"`
-	Lost          int64      `json:"lost"`
-	Duplicated    int64      `json:"duplicated"`
-	OutOfOrder    int64      `json:"out_of_order"`
-	MsgsPerSec    float64    `json:"msgs_per_s"`
-	Latency       percentile `json:"latency_ms"`
-	AckLatency    percentile `json:"ack_latency_ms"`
-	ServerRSSMiB  float64    `json:"server_rss_mib"`
-	Errors        int64      `json:"errors"`
-	ErrorSamples  []string   `json:"error_samples,omitempty"`
-	SetupSec      float64    `json:"setup_s"`
-	TenantSlug    string     `json:"tenant"`
-	ServerURL     string     `json:"server"`
-	GoroutinesEnd int64      `json:"server_goroutines_end"`
+	Scenario     string     `json:"scenario"`
+	Visitors     int        `json:"visitors"`
+	Agents       int        `json:"agents"`
+	TargetRate   float64    `json:"target_rate"`
+	DurationSec  float64    `json:"duration_s"`
+	Sent         int64      `json:"sent"`
+	Acked        int64      `json:"acked"`
+	Delivered    int64      `json:"delivered"`
+	Lost         int64      `json:"lost"`
+	Duplicated   int64      `json:"duplicated"`
+	OutOfOrder   int64      `json:"out_of_order"`
+	MsgsPerSec   float64    `json:"msgs_per_s"`
+	Latency      percentile `json:"latency_ms"`
+	AckLatency   percentile `json:"ack_latency_ms"`
+	ServerRSSMiB float64    `json:"server_rss_mib"`
+	// ServerCPUPerMsg is the server's CPU time while sending, per acked
+	// message: steadier than msgs/s on a machine the bench shares.
+	ServerCPUPerMsg float64  `json:"server_cpu_us_per_msg,omitempty"`
+	Errors          int64    `json:"errors"`
+	ErrorSamples    []string `json:"error_samples,omitempty"`
+	SetupSec        float64  `json:"setup_s"`
+	TenantSlug      string   `json:"tenant"`
+	ServerURL       string   `json:"server"`
+	GoroutinesEnd   int64    `json:"server_goroutines_end"`
 }
 
 type percentile struct {
@@ -459,6 +462,13 @@ func (b *bench) send(ctx context.Context, v *visitor, deadline time.Time) {
 	}
 }
 
+func cpuPerMsg(cpu0, cpu1 float64, n int64) float64 {
+	if cpu0 < 0 || cpu1 < 0 || n == 0 {
+		return 0
+	}
+	return math.Round((cpu1-cpu0)/float64(n)*1e6*10) / 10
+}
+
 func loadRun(ctx context.Context, o options, log io.Writer) (summary, error) {
 	b := &bench{o: o, byConv: map[string]*visitor{}}
 	t0 := time.Now()
@@ -467,6 +477,7 @@ func loadRun(ctx context.Context, o options, log io.Writer) (summary, error) {
 	}
 	setup := time.Since(t0)
 	fmt.Fprintf(log, "bench: setup took %s; sending for %s\n", setup.Round(time.Millisecond), o.duration)
+	cpu0 := serverCPU(ctx, o.url)
 	start := time.Now()
 	deadline := start.Add(o.duration)
 	var wg sync.WaitGroup
@@ -476,6 +487,7 @@ func loadRun(ctx context.Context, o options, log io.Writer) (summary, error) {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu1 := serverCPU(ctx, o.url)
 	// Wait for the last deliveries.
 	graceEnd := time.Now().Add(o.grace)
 	for time.Now().Before(graceEnd) && b.deliv.Load() < b.ackedN.Load() {
@@ -512,7 +524,7 @@ func loadRun(ctx context.Context, o options, log io.Writer) (summary, error) {
 		Duplicated: b.dup.Load(), OutOfOrder: b.ooo.Load(),
 		MsgsPerSec: math.Round(float64(b.ackedN.Load()) / elapsed.Seconds()),
 		Latency:    pct(lat), AckLatency: pct(ackLat),
-		ServerRSSMiB: math.Round(float64(rss)/(1<<20)*10) / 10, Errors: b.errs.n.Load(), ErrorSamples: b.errs.samples,
+		ServerRSSMiB: math.Round(float64(rss)/(1<<20)*10) / 10, ServerCPUPerMsg: cpuPerMsg(cpu0, cpu1, b.ackedN.Load()), Errors: b.errs.n.Load(), ErrorSamples: b.errs.samples,
 		SetupSec: math.Round(setup.Seconds()*10) / 10, TenantSlug: b.slug, ServerURL: o.url,
 		GoroutinesEnd: serverGoroutines(ctx, o.url),
 	}, nil
