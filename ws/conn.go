@@ -54,7 +54,7 @@ type ackItem struct {
 	frame    []byte
 }
 
-// conn is one WebSocket. The handler's goroutine reads client frames. A
+// conn is one WebSocket. Its serve goroutine reads client frames. A
 // writer goroutine exists only while there is something to write: enqueue
 // starts one if none runs, and it exits when the queue is empty, so an idle
 // socket costs one goroutine. At most one writer runs at a time, and it
@@ -81,7 +81,7 @@ type conn struct {
 
 	subscribed map[string]struct{} // guarded by the hub shard lock
 
-	ctx       context.Context // the connection's; writes use it
+	ctx       context.Context // the connection's: ended when it ends
 	running   atomic.Bool     // a writer goroutine is active
 	pingTimer *time.Timer
 
