@@ -271,10 +271,12 @@ type convGroup struct {
 // (its index → the earlier one's); the rest are grouped by conversation,
 // in arrival order.
 func splitBatch(batch []*commitReq, idx []int, stored map[dedupKey]messageRow, results []commitRes) ([]*convGroup, map[int]int) {
-	firstOf := map[dedupKey]int{}
+	// Sized for the batch: this runs for every commit, and growing maps
+	// and slices batch after batch is most of the committer's garbage.
+	firstOf := make(map[dedupKey]int, len(idx))
 	later := map[int]int{}
-	byConv := map[string]*convGroup{}
-	var groups []*convGroup
+	byConv := make(map[string]*convGroup, len(idx))
+	groups := make([]*convGroup, 0, len(idx))
 	for _, i := range idx {
 		r := batch[i]
 		if k, ok := r.key(); ok {
@@ -324,7 +326,7 @@ func settle(batch []*commitReq, groups []*convGroup, updated []conversationRow, 
 	for _, cv := range updated {
 		byID[cv.ID] = cv
 	}
-	var rows []messageRow
+	rows := make([]messageRow, 0, len(batch))
 	for _, g := range groups {
 		cv, ok := byID[g.bump.id]
 		for n, i := range g.members {
@@ -407,7 +409,8 @@ func bumpConversations(tx *gorm.DB, dialect string, db *tenants.DB, bumps []conv
 		q := `UPDATE ` + db.Table("conversations") + ` AS t SET ` + bumpSet(dialect) + `
 FROM unnest($1::text[], $2::bigint[], $3::timestamptz[], $4::boolean[], $5::text[], $6::text[], $7::text[]) AS v(id, k, at, pv, body, author, vid)
 WHERE ` + bumpWhere + ` RETURNING t.id, t.visitor_id, t.assignee_id, t.status, t.last_seq`
-		return scanBumped(tx.Statement.ConnPool.QueryContext(tx.Statement.Context, q, bumpArgs(bumps)...))
+		rows, err := tx.Statement.ConnPool.QueryContext(tx.Statement.Context, q, bumpArgs(bumps)...)
+		return scanBumped(len(bumps), rows, err)
 	}
 	// SQLite: the batch as a UNION ALL of rows (SQLite has no arrays).
 	var sel []string
@@ -532,7 +535,7 @@ func (c *committer) pgOneShot(shared *gorm.DB, batch []*commitReq, results []com
 	groups, later := splitBatch(batch, idx, nil, results)
 	// The messages travel with their rank within their conversation in the
 	// seq column; the statement turns it into last_seq - k + rank.
-	var ranked []messageRow
+	ranked := make([]messageRow, 0, len(batch))
 	for _, g := range groups {
 		for n, i := range g.members {
 			row := batch[i].row
@@ -555,7 +558,8 @@ func (c *committer) pgOneShot(shared *gorm.DB, batch []*commitReq, results []com
 	FROM m JOIN bumped b ON b.id = m.conv JOIN v ON v.id = m.conv
 )
 SELECT id, visitor_id, assignee_id, status, last_seq FROM bumped`
-	updated, err := scanBumped(shared.Statement.ConnPool.QueryContext(context.Background(), q, append(bumpArgs(bumpsOf(groups)), messageArgs(ranked)...)...))
+	rows, err := shared.Statement.ConnPool.QueryContext(context.Background(), q, append(bumpArgs(bumpsOf(groups)), messageArgs(ranked)...)...)
+	updated, err := scanBumped(len(groups), rows, err)
 	if err != nil {
 		return err
 	}
@@ -566,12 +570,12 @@ SELECT id, visitor_id, assignee_id, status, last_seq FROM bumped`
 
 // scanBumped reads the (id, visitor_id, assignee_id, status, last_seq) rows
 // a bump returns.
-func scanBumped(rows *sql.Rows, err error) ([]conversationRow, error) {
+func scanBumped(n int, rows *sql.Rows, err error) ([]conversationRow, error) {
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []conversationRow
+	out := make([]conversationRow, 0, n)
 	for rows.Next() {
 		var c conversationRow
 		if err := rows.Scan(&c.ID, &c.VisitorID, &c.AssigneeID, &c.Status, &c.LastSeq); err != nil {
