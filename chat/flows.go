@@ -138,21 +138,31 @@ func (s *Service) flowAt(ctx context.Context, db *tenants.DB, r flowRow, version
 
 // Flow returns a flow at a version (0: the latest).
 func (s *Service) Flow(ctx context.Context, p tenants.Principal, id string, version int) (Flow, error) {
-	db, err := s.db(p.TenantID)
+	db, r, version, err := s.flowVersion(ctx, p, id, version)
 	if err != nil {
 		return Flow{}, err
 	}
+	return s.flowAt(ctx, db, r, version)
+}
+
+// flowVersion finds one of the tenant's flows, and the version asked for
+// (0: the latest).
+func (s *Service) flowVersion(ctx context.Context, p tenants.Principal, id string, version int) (*tenants.DB, flowRow, int, error) {
+	db, err := s.db(p.TenantID)
+	if err != nil {
+		return nil, flowRow{}, 0, err
+	}
 	if err := s.ensureDefaultFlow(ctx, db); err != nil {
-		return Flow{}, err
+		return nil, flowRow{}, 0, err
 	}
 	r, err := s.flowRow(ctx, db, id)
 	if err != nil {
-		return Flow{}, err
+		return nil, flowRow{}, 0, err
 	}
 	if version == 0 {
 		version = r.LatestVersion
 	}
-	return s.flowAt(ctx, db, r, version)
+	return db, r, version, nil
 }
 
 // CreateFlow saves a new flow as draft version 1. Errors: invalid_argument,
@@ -225,19 +235,9 @@ func (s *Service) UpdateFlow(ctx context.Context, p tenants.Principal, id, name 
 // every new event, and the flow the tenant's active one. Publishing an
 // earlier version is a rollback. Errors: not_found.
 func (s *Service) PublishFlow(ctx context.Context, p tenants.Principal, id string, version int) (Flow, error) {
-	db, err := s.db(p.TenantID)
+	db, r, version, err := s.flowVersion(ctx, p, id, version)
 	if err != nil {
 		return Flow{}, err
-	}
-	if err := s.ensureDefaultFlow(ctx, db); err != nil {
-		return Flow{}, err
-	}
-	r, err := s.flowRow(ctx, db, id)
-	if err != nil {
-		return Flow{}, err
-	}
-	if version == 0 {
-		version = r.LatestVersion
 	}
 	if version < 0 || version > r.LatestVersion {
 		return Flow{}, kefu.Errorf(kefu.ENotFound, "no such version of this flow")

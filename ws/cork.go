@@ -127,6 +127,3 @@ const (
 	readBufferSize  = 1 << 10
 	writeBufferSize = 256
 )
-
-// Read reads from the connection (the small reader above reads here).
-func (c *corkConn) Read(p []byte) (int, error) { return c.Conn.Read(p) }
