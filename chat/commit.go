@@ -153,6 +153,37 @@ func (c *committer) close() {
 
 type dedupKey struct{ conv, author, client string }
 
+// splitOwners keeps in now the requests whose conversation's first request
+// in the batch has the same owner check (the same visitor, or none), and
+// puts the others in next, in arrival order. A sender's requests all go the
+// same way, so each sender's order is kept.
+func splitOwners(batch []*commitReq) (now, next []*commitReq) {
+	if len(batch) < 2 {
+		return batch, nil
+	}
+	owner := make(map[string]string, len(batch))
+	for i, r := range batch {
+		v, ok := owner[r.row.ConversationID]
+		if !ok {
+			owner[r.row.ConversationID] = r.visitorID
+			v = r.visitorID
+		}
+		switch {
+		case v != r.visitorID && next == nil:
+			now = append(make([]*commitReq, 0, len(batch)), batch[:i]...)
+			next = append(next, r)
+		case v != r.visitorID:
+			next = append(next, r)
+		case next != nil:
+			now = append(now, r)
+		}
+	}
+	if next == nil {
+		return batch, nil
+	}
+	return now, next
+}
+
 // flush commits a batch in one transaction. It first assumes no request is
 // a resend of a stored message (resends are rare: a client that lost an
 // ack): the unique index on (conversation, author, client id) would refuse
@@ -160,6 +191,16 @@ type dedupKey struct{ conv, author, client string }
 // If that fails too, each request is retried on its own so one bad request
 // cannot fail its neighbours.
 func (c *committer) flush(shared *gorm.DB, dialect string, batch []*commitReq) {
+	// Every request's ownership is checked by its conversation's bump, once
+	// per conversation: a batch holds, for each conversation, requests of
+	// one sender kind only (one visitor, or users and keys). The rest wait
+	// for the next round, so a stranger's message never rides on the
+	// owner's check.
+	if now, next := splitOwners(batch); len(next) > 0 {
+		c.flush(shared, dialect, now)
+		c.flush(shared, dialect, next)
+		return
+	}
 	start := time.Now()
 	results := make([]commitRes, len(batch))
 	attempt := func(lookup bool) error {
@@ -302,9 +343,7 @@ func splitBatch(batch []*commitReq, idx []int, stored map[dedupKey]messageRow, r
 		if !r.row.Private && r.row.AuthorType != AuthorSystem {
 			g.bump.pv, g.bump.body, g.bump.author = true, previewOf(r.row), r.row.AuthorType
 		}
-		if r.visitorID != "" {
-			g.bump.vid = r.visitorID
-		}
+		g.bump.vid = r.visitorID // the same for every member (splitOwners)
 	}
 	return groups, later
 }

@@ -15,28 +15,6 @@ import (
 	"kefu/tenants"
 )
 
-// access loads a conversation the principal may see: visitors their own,
-// users and API keys any of their tenant's. Anything else is not_found,
-// whatever the id, so ids of other tenants or visitors leak nothing.
-func (s *Service) access(ctx context.Context, p tenants.Principal, convID string) (conversationRow, error) {
-	db, err := s.db(p.TenantID)
-	if err != nil {
-		return conversationRow{}, err
-	}
-	var rows []conversationRow
-	q := db.WithContext(ctx).Where("id = ?", convID)
-	if p.Kind == tenants.KindVisitor {
-		q = q.Where("visitor_id = ?", p.ID)
-	}
-	if err := q.Limit(1).Find(&rows).Error; err != nil {
-		return conversationRow{}, err
-	}
-	if len(rows) == 0 {
-		return conversationRow{}, kefu.Errorf(kefu.ENotFound, "no such conversation")
-	}
-	return rows[0], nil
-}
-
 // Conversation returns one conversation with its visitor.
 func (s *Service) Conversation(ctx context.Context, p tenants.Principal, convID string) (Conversation, error) {
 	row, err := s.access(ctx, p, convID)
@@ -106,11 +84,18 @@ func (s *Service) Conversations(ctx context.Context, p tenants.Principal, f List
 	if len(fields) > 0 {
 		return nil, "", kefu.Invalid(fields)
 	}
+	sc, err := s.ScopeOf(ctx, p)
+	if err != nil {
+		return nil, "", err
+	}
 	db, err := s.db(p.TenantID)
 	if err != nil {
 		return nil, "", err
 	}
 	q := db.WithContext(ctx).Model(&conversationRow{})
+	if cond, args := sc.where(); cond != "" {
+		q = q.Where(cond, args...)
+	}
 	if f.Status != "" {
 		q = q.Where("status = ?", f.Status)
 	}

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/hashicorp/golang-lru/v2/expirable"
 	"github.com/prometheus/client_golang/prometheus"
 	"gorm.io/gorm"
 
@@ -35,6 +36,8 @@ type Service struct {
 	committer *committer
 
 	flowCache      *lru.Cache[string, *activeFlow]
+	openConvs      *lru.Cache[string, string] // tenant/visitor → their open conversation
+	scopes         *expirable.LRU[string, Scope]
 	breakers       sync.Map // tenant id → breaker
 	breakerTimeout time.Duration
 	queuePos       *lru.Cache[string, int]
@@ -94,10 +97,11 @@ func NewService(c Config) *Service {
 	}
 	fc, _ := lru.New[string, *activeFlow](10000)
 	qp, _ := lru.New[string, int](100000)
+	oc, _ := lru.New[string, string](200000)
 	s := &Service{
 		tenants: c.Tenants, bus: c.Bus, presence: c.Presence, rr: routing.NewRoundRobin(),
 		log: c.Logger, now: c.Now, metrics: newMetrics(c.Registry), hooks: newOutbound(c.AllowPrivateNetworks),
-		flowCache: fc, queuePos: qp, grace: c.OfflineGrace, breakerTimeout: c.BreakerTimeout,
+		flowCache: fc, queuePos: qp, openConvs: oc, scopes: newScopeCache(), grace: c.OfflineGrace, breakerTimeout: c.BreakerTimeout,
 		waits: map[string]time.Duration{}, timers: map[string]*time.Timer{}, queueDirty: map[string]bool{},
 	}
 	s.committer = newCommitter(s, c.CommitShards)
@@ -239,6 +243,12 @@ func authorOf(p tenants.Principal) Author {
 // stored. A visitor without a conversation id continues their open
 // conversation or opens a new one, which is then routed. It returns after
 // the commit. Errors: invalid_argument, too_large, not_found.
+//
+// The common case costs no query before the group commit: a visitor's open
+// conversation comes from a per-node cache (a stale entry is harmless: the
+// commit itself checks that the conversation is the visitor's and open, and
+// falls back to the slow path), and a resent client_id is caught by the
+// unique index inside the batch.
 func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (msg Message, dup bool, err error) {
 	if err := checkSend(&in, p); err != nil {
 		return Message{}, false, err
@@ -254,20 +264,11 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 		return Message{}, false, err
 	}
 	attJSON := attachmentsJSON(atts)
-	if visitor && in.ConversationID == "" {
-		if in.ClientID != "" {
-			if m, ok, err := s.findByClientID(ctx, db.DB, p, "", author.ID, in.ClientID); err != nil || ok {
-				return m, ok, err
-			}
-		}
-		open, err := s.openConversationOf(ctx, db, p.ID)
-		if err != nil {
-			return Message{}, false, err
-		}
-		if open == "" {
-			return s.sendOpening(ctx, db, p, author, in, attJSON)
-		}
-		in.ConversationID = open
+	if err := s.checkWriter(ctx, db, p, &in); err != nil {
+		return Message{}, false, err
+	}
+	if in.ConversationID == "" {
+		return s.sendOpening(ctx, db, p, author, in, attJSON)
 	}
 	row := messageRow{ID: tenants.NewID(), ConversationID: in.ConversationID, AuthorType: author.Type, AuthorID: author.ID, AuthorName: author.Name, Body: in.Body, Private: in.Private, Attachments: attJSON, CreatedAt: s.stamp()}
 	if in.ClientID != "" {
@@ -280,13 +281,14 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 	res := s.committer.commit(ctx, req)
 	switch {
 	case errors.Is(res.err, errClosed):
+		s.openConvs.Remove(p.TenantID + "/" + p.ID)
 		if _, err := s.access(ctx, p, in.ConversationID); err != nil {
 			return Message{}, false, err // not theirs: not_found
 		}
 		return s.sendOpening(ctx, db, p, author, in, attJSON) // resolved: a new conversation
 	case res.err != nil && tenants.IsUniqueViolation(res.err) && in.ClientID != "":
 		// Another node stored the same client_id first.
-		if m, ok, err := s.findByClientID(ctx, db.DB, p, in.ConversationID, author.ID, in.ClientID); err == nil && ok {
+		if m, ok, err := s.findByClientID(ctx, db, p, in.ConversationID, author.ID, in.ClientID); err == nil && ok {
 			return m, true, nil
 		}
 		return Message{}, false, res.err
@@ -298,6 +300,9 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 	s.metrics.stored.WithLabelValues(author.Type).Inc()
 	msg = res.row.message()
 	conv := res.conv
+	if visitor {
+		s.openConvs.Add(p.TenantID+"/"+p.ID, conv.ID)
+	}
 	s.publish(ctx, Event{Kind: EventMessage, TenantID: p.TenantID, ConversationID: conv.ID, VisitorID: conv.VisitorID, AssigneeID: conv.assignee(), Message: &msg})
 	if visitor && (conv.Status == StatusBot || conv.Status == StatusQueued) {
 		s.background(func() { s.runFlow(ctx, p.TenantID, conv.ID, routing.EventMessageCreated, in.Body, "", "") })
@@ -305,8 +310,44 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 	return msg, false, nil
 }
 
+// checkWriter checks, before a message is queued for the commit, that p may
+// write where it asks, and fills in a visitor's open conversation when they
+// name none (left empty when they have none: the message opens one). A
+// visitor's own open conversation is known from the cache; any other id a
+// visitor names, and any conversation an agent limited to a scope names, is
+// checked with one indexed read. The commit checks a visitor's ownership
+// again, per request.
+func (s *Service) checkWriter(ctx context.Context, db *tenants.DB, p tenants.Principal, in *SendInput) error {
+	if p.Kind == tenants.KindVisitor {
+		open, cached := s.openConvs.Get(p.TenantID + "/" + p.ID)
+		switch {
+		case in.ConversationID == "" && cached:
+			in.ConversationID = open
+		case in.ConversationID == "":
+			id, err := s.openConversationOf(ctx, db, p.ID)
+			if err != nil {
+				return err
+			}
+			in.ConversationID = id
+		case !cached || open != in.ConversationID:
+			if _, err := s.access(ctx, p, in.ConversationID); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	sc, err := s.ScopeOf(ctx, p)
+	if err != nil {
+		return err
+	}
+	if !sc.All {
+		_, err = s.access(ctx, p, in.ConversationID)
+	}
+	return err
+}
+
 // openConversationOf is the visitor's latest conversation that is not
-// resolved, or "".
+// resolved, or "" (an index lookup on the visitor's conversations).
 func (s *Service) openConversationOf(ctx context.Context, db *tenants.DB, visitorID string) (string, error) {
 	var ids []string
 	err := db.WithContext(ctx).Model(&conversationRow{}).Where("visitor_id = ? AND status <> ?", visitorID, StatusResolved).Order("created_at DESC").Limit(1).Pluck("id", &ids).Error
@@ -318,18 +359,31 @@ func (s *Service) openConversationOf(ctx context.Context, db *tenants.DB, visito
 
 // sendOpening is the visitor's first message of a conversation: one
 // transaction that locks the visitor, finds or opens the conversation and
-// stores the message; the new conversation is then routed.
+// stores the message; the new conversation is then routed. A resend of a
+// message already stored in any of the visitor's conversations returns the
+// original.
 func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Principal, author Author, in SendInput, attJSON string) (Message, bool, error) {
 	var (
 		conv    conversationRow
 		created bool
 		row     messageRow
+		orig    Message
 	)
 	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var err error
 		conv, created, err = s.visitorConversation(tx, db, p.ID, "")
 		if err != nil {
 			return err
+		}
+		if in.ClientID != "" {
+			m, ok, err := findByClientID(tx, db, p, "", author.ID, in.ClientID)
+			if err != nil {
+				return err
+			}
+			if ok {
+				orig = m
+				return errDuplicate
+			}
 		}
 		row = messageRow{ID: tenants.NewID(), ConversationID: conv.ID, AuthorType: author.Type, AuthorID: author.ID, AuthorName: author.Name, Body: in.Body, Attachments: attJSON, CreatedAt: s.stamp()}
 		if in.ClientID != "" {
@@ -339,19 +393,13 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 		if err != nil {
 			return err
 		}
-		if in.ClientID != "" && !created {
-			var n int64
-			if err := tx.Model(&messageRow{}).Where("conversation_id = ? AND author_id = ? AND client_id = ?", row.ConversationID, author.ID, in.ClientID).Count(&n).Error; err != nil {
-				return err
-			}
-			if n > 0 {
-				return errDuplicate
-			}
-		}
 		return tx.Create(&row).Error
 	})
-	if errors.Is(err, errDuplicate) || (err != nil && tenants.IsUniqueViolation(err) && in.ClientID != "") {
-		m, ok, ferr := s.findByClientID(ctx, db.DB, p, "", author.ID, in.ClientID)
+	if errors.Is(err, errDuplicate) {
+		return orig, true, nil
+	}
+	if err != nil && tenants.IsUniqueViolation(err) && in.ClientID != "" {
+		m, ok, ferr := s.findByClientID(ctx, db, p, "", author.ID, in.ClientID)
 		if ferr == nil && ok {
 			return m, true, nil
 		}
@@ -360,6 +408,7 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 	if err != nil {
 		return Message{}, false, err
 	}
+	s.openConvs.Add(p.TenantID+"/"+p.ID, conv.ID)
 	s.metrics.stored.WithLabelValues(author.Type).Inc()
 	msg := row.message()
 	if created {
@@ -377,19 +426,24 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 
 var errDuplicate = errors.New("duplicate client_id")
 
+func (s *Service) findByClientID(ctx context.Context, db *tenants.DB, p tenants.Principal, convID, authorID, clientID string) (Message, bool, error) {
+	return findByClientID(db.WithContext(ctx), db, p, convID, authorID, clientID)
+}
+
 // findByClientID looks for a message the same sender stored with clientID:
 // in the given conversation, or for a visitor without one, in any of theirs.
-func (s *Service) findByClientID(ctx context.Context, db *gorm.DB, p tenants.Principal, convID, authorID, clientID string) (Message, bool, error) {
+// Either way it is a lookup on the unique (conversation, author, client id)
+// index, per conversation of the visitor — never a scan of the messages.
+func findByClientID(q *gorm.DB, db *tenants.DB, p tenants.Principal, convID, authorID, clientID string) (Message, bool, error) {
 	var rows []messageRow
-	q := db.WithContext(ctx).Model(&messageRow{}).Where("author_id = ? AND client_id = ?", authorID, clientID)
+	var err error
 	if convID != "" {
-		q = q.Where("conversation_id = ?", convID)
+		err = q.Where("conversation_id = ? AND author_id = ? AND client_id = ?", convID, authorID, clientID).Limit(1).Find(&rows).Error
+	} else {
+		err = q.Raw(`SELECT m.* FROM `+db.Table("conversations")+` c JOIN `+db.Table("messages")+` m ON m.conversation_id = c.id AND m.author_id = ? AND m.client_id = ? WHERE c.visitor_id = ? LIMIT 1`, authorID, clientID, p.ID).Scan(&rows).Error
 	}
-	if err := q.Limit(1).Find(&rows).Error; err != nil {
+	if err != nil || len(rows) == 0 {
 		return Message{}, false, err
-	}
-	if len(rows) == 0 {
-		return Message{}, false, nil
 	}
 	return rows[0].message(), true, nil
 }
@@ -484,36 +538,7 @@ func (s *Service) Messages(ctx context.Context, p tenants.Principal, convID stri
 	if _, err := s.access(ctx, p, convID); err != nil {
 		return nil, err
 	}
-	return s.messagesAfter(ctx, p.TenantID, convID, afterSeq, limit, p.Kind == tenants.KindVisitor)
-}
-
-func (s *Service) messagesAfter(ctx context.Context, tenantID, convID string, afterSeq int64, limit int, public bool) ([]Message, error) {
-	if limit <= 0 || limit > 500 {
-		limit = 500
-	}
-	db, err := s.db(tenantID)
-	if err != nil {
-		return nil, err
-	}
-	var rows []messageRow
-	q := db.WithContext(ctx).Where("conversation_id = ? AND seq > ?", convID, afterSeq)
-	if public {
-		q = q.Where("private = ?", false)
-	}
-	if err := q.Order("seq").Limit(limit).Find(&rows).Error; err != nil {
-		return nil, err
-	}
-	out := make([]Message, len(rows))
-	for i, r := range rows {
-		out[i] = r.message()
-	}
-	return out, nil
-}
-
-// MessagesAfter is the catch-up read of the WebSocket tier: messages after
-// seq, in order, private notes left out when public.
-func (s *Service) MessagesAfter(ctx context.Context, tenantID, convID string, afterSeq int64, limit int, public bool) ([]Message, error) {
-	return s.messagesAfter(ctx, tenantID, convID, afterSeq, limit, public)
+	return s.messagesAfter(ctx, p.TenantID, Scope{All: true}, convID, afterSeq, limit, p.Kind == tenants.KindVisitor)
 }
 
 func attachmentsJSON(atts []Attachment) string {

@@ -30,7 +30,10 @@ type Tenant struct {
 	Name           string    `json:"name"`
 	WidgetKey      string    `json:"widget_key"`
 	AllowedOrigins []string  `json:"allowed_origins"`
-	CreatedAt      time.Time `json:"created_at"`
+	// AgentsSeeAll lets agents see every conversation of the tenant; by
+	// default an agent sees theirs, the unassigned ones and their teams'.
+	AgentsSeeAll bool      `json:"agents_see_all"`
+	CreatedAt    time.Time `json:"created_at"`
 }
 
 type tenantRow struct {
@@ -39,6 +42,7 @@ type tenantRow struct {
 	Name           string
 	WidgetKey      string
 	AllowedOrigins string
+	AgentsSeeAll   bool
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 }
@@ -46,7 +50,7 @@ type tenantRow struct {
 func (tenantRow) TableName(n schema.Namer) string { return n.TableName("tenant") }
 
 func (r tenantRow) tenant() Tenant {
-	t := Tenant{ID: r.ID, Slug: r.Slug, Name: r.Name, WidgetKey: r.WidgetKey, CreatedAt: r.CreatedAt}
+	t := Tenant{ID: r.ID, Slug: r.Slug, Name: r.Name, WidgetKey: r.WidgetKey, AgentsSeeAll: r.AgentsSeeAll, CreatedAt: r.CreatedAt}
 	_ = json.Unmarshal([]byte(r.AllowedOrigins), &t.AllowedOrigins)
 	if t.AllowedOrigins == nil {
 		t.AllowedOrigins = []string{}
@@ -291,11 +295,12 @@ func (s *Service) findTenant(ctx context.Context, where string, arg string) (Ten
 type TenantUpdate struct {
 	Name           *string
 	AllowedOrigins *[]string
+	AgentsSeeAll   *bool
 }
 
 var originPattern = regexp.MustCompile(`^https?://[a-zA-Z0-9.-]+(:[0-9]{1,5})?$`)
 
-// UpdateTenant changes name and allowed origins.
+// UpdateTenant changes name, allowed origins and what agents see.
 func (s *Service) UpdateTenant(ctx context.Context, id string, u TenantUpdate) (Tenant, error) {
 	fields := map[string]string{}
 	set := map[string]any{"updated_at": s.now()}
@@ -317,6 +322,9 @@ func (s *Service) UpdateTenant(ctx context.Context, id string, u TenantUpdate) (
 		}
 		b, _ := json.Marshal(origins)
 		set["allowed_origins"] = string(b)
+	}
+	if u.AgentsSeeAll != nil {
+		set["agents_see_all"] = *u.AgentsSeeAll
 	}
 	if len(fields) > 0 {
 		return Tenant{}, kefu.Invalid(fields)

@@ -65,6 +65,7 @@ type conn struct {
 	ws        *websocket.Conn
 	net       *corkConn // under ws: collects the writer's frames into one write
 	p         tenants.Principal
+	scope     chat.Scope // what p may see (set before the socket is registered)
 	sessionID string
 	queue     chan *item
 	limiter   *rate.Limiter
@@ -227,7 +228,13 @@ func (c *conn) handle(ctx context.Context, it *item) error {
 	case it.ack != nil:
 		return c.acknowledge(ctx, it.ack)
 	case it.conv != nil:
-		if err := c.write(ctx, encode(conversationFrame{Type: "conversation.updated", Conversation: it.conv})); err != nil {
+		var f conversationFrame
+		if c.isVisitor() {
+			f = conversationFrame{Type: "conversation.updated", Conversation: it.conv.ForVisitor()}
+		} else {
+			f = conversationFrame{Type: "conversation.updated", Conversation: it.conv}
+		}
+		if err := c.write(ctx, encode(f)); err != nil {
 			return err
 		}
 		// Newly assigned to this agent: send what they have not seen.
@@ -383,7 +390,7 @@ func (c *conn) catchUp(ctx context.Context, convID string, since int64) error {
 			msgs []chat.Message
 			err  error
 		)
-		shallow(func() { msgs, err = c.srv.chat.MessagesAfter(ctx, c.p.TenantID, convID, cur, 200, c.isVisitor()) })
+		shallow(func() { msgs, err = c.srv.chat.MessagesAfter(ctx, c.p, c.scope, convID, cur, 200) })
 		if err != nil {
 			if ctx.Err() != nil {
 				return err

@@ -36,7 +36,7 @@ type welcomeFrame struct {
 	Type          string              `json:"type"`
 	SessionID     string              `json:"session_id"`
 	Principal     principalOut        `json:"principal"`
-	Conversations []chat.Conversation `json:"conversations"`
+	Conversations any                 `json:"conversations"` // []chat.Conversation, or []chat.VisitorConversation to a visitor
 }
 
 type ackFrame struct {
@@ -57,7 +57,7 @@ type messageNewFrame struct {
 
 type conversationFrame struct {
 	Type         string             `json:"type"`
-	Conversation *chat.Conversation `json:"conversation"`
+	Conversation any                `json:"conversation"` // *chat.Conversation, or chat.VisitorConversation to a visitor
 }
 
 type readFrame struct {

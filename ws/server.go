@@ -284,12 +284,15 @@ func (s *Server) start(ctx context.Context, c *conn, hello inFrame) error {
 	switch {
 	case c.isVisitor():
 		convs, err = s.chat.VisitorConversations(ctx, c.p)
-	case tenants.IsStaff(c.p.Role):
+	case tenants.IsStaff(c.p.Role) || c.p.Kind == tenants.KindAPIKey:
 		convs, _, err = s.chat.Conversations(ctx, c.p, chat.ListFilter{OpenOnly: true, Limit: 200})
 	default:
 		convs, _, err = s.chat.Conversations(ctx, c.p, chat.ListFilter{OpenOnly: true, Assignee: "me", Limit: 200})
 	}
 	if err != nil {
+		return err
+	}
+	if c.scope, err = s.chat.ScopeOf(ctx, c.p); err != nil {
 		return err
 	}
 	// Known to Drain before the client can see the welcome: a socket that
@@ -302,11 +305,16 @@ func (s *Server) start(ctx context.Context, c *conn, hello inFrame) error {
 	s.conns[c] = struct{}{}
 	s.mu.Unlock()
 	welcome := welcomeFrame{Type: "welcome", SessionID: c.sessionID, Principal: principalOut{Type: "user", ID: c.p.ID, Role: c.p.Role}, Conversations: convs}
+	if convs == nil {
+		welcome.Conversations = []chat.Conversation{}
+	}
 	if c.isVisitor() {
 		welcome.Principal = principalOut{Type: "visitor", ID: c.p.ID}
-	}
-	if welcome.Conversations == nil {
-		welcome.Conversations = []chat.Conversation{}
+		views := make([]chat.VisitorConversation, len(convs))
+		for i, cv := range convs {
+			views[i] = cv.ForVisitor()
+		}
+		welcome.Conversations = views
 	}
 	c.enqueue(&item{frame: encode(welcome)})
 	if c.p.Kind == tenants.KindUser {
