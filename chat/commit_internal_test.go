@@ -12,7 +12,9 @@ import (
 )
 
 func TestSplitOwnersKeepsOneOwnerPerConversation(t *testing.T) {
-	req := func(conv, vid string) *commitReq { return &commitReq{row: messageRow{ConversationID: conv}, visitorID: vid} }
+	req := func(conv, vid string) *commitReq {
+		return &commitReq{row: messageRow{ConversationID: conv}, visitorID: vid}
+	}
 	a1, b1, a2, x1, c1, x2, a3 := req("A", "v"), req("B", ""), req("A", "v"), req("A", "x"), req("C", "w"), req("A", "x"), req("A", "")
 	now, next := splitOwners([]*commitReq{a1, b1, a2, x1, c1, x2, a3})
 	want := []*commitReq{a1, b1, a2, c1}

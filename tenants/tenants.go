@@ -25,11 +25,11 @@ import (
 
 // Tenant is a business using Kefu.
 type Tenant struct {
-	ID             string    `json:"id"`
-	Slug           string    `json:"slug"`
-	Name           string    `json:"name"`
-	WidgetKey      string    `json:"widget_key"`
-	AllowedOrigins []string  `json:"allowed_origins"`
+	ID             string   `json:"id"`
+	Slug           string   `json:"slug"`
+	Name           string   `json:"name"`
+	WidgetKey      string   `json:"widget_key"`
+	AllowedOrigins []string `json:"allowed_origins"`
 	// AgentsSeeAll lets agents see every conversation of the tenant; by
 	// default an agent sees theirs, the unassigned ones and their teams'.
 	AgentsSeeAll bool      `json:"agents_see_all"`

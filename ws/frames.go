@@ -33,10 +33,10 @@ type principalOut struct {
 }
 
 type welcomeFrame struct {
-	Type          string              `json:"type"`
-	SessionID     string              `json:"session_id"`
-	Principal     principalOut        `json:"principal"`
-	Conversations any                 `json:"conversations"` // []chat.Conversation, or []chat.VisitorConversation to a visitor
+	Type          string       `json:"type"`
+	SessionID     string       `json:"session_id"`
+	Principal     principalOut `json:"principal"`
+	Conversations any          `json:"conversations"` // []chat.Conversation, or []chat.VisitorConversation to a visitor
 }
 
 type ackFrame struct {
@@ -56,8 +56,8 @@ type messageNewFrame struct {
 }
 
 type conversationFrame struct {
-	Type         string             `json:"type"`
-	Conversation any                `json:"conversation"` // *chat.Conversation, or chat.VisitorConversation to a visitor
+	Type         string `json:"type"`
+	Conversation any    `json:"conversation"` // *chat.Conversation, or chat.VisitorConversation to a visitor
 }
 
 type readFrame struct {
