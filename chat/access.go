@@ -67,16 +67,16 @@ func (sc Scope) canSeeRow(r conversationRow) bool {
 	return sc.CanSee(r.VisitorID, r.assignee(), r.Team)
 }
 
-// scopeTTL bounds how long a changed team membership or tenant setting
-// takes to reach this node's checks.
-const scopeTTL = 10 * time.Second
+// DefaultScopeTTL bounds how long a changed team membership or tenant
+// setting takes to reach a node's checks.
+const DefaultScopeTTL = 10 * time.Second
 
-func newScopeCache() *expirable.LRU[string, Scope] {
-	return expirable.NewLRU[string, Scope](20000, nil, scopeTTL)
+func newScopeCache(ttl time.Duration) *expirable.LRU[string, Scope] {
+	return expirable.NewLRU[string, Scope](20000, nil, ttl)
 }
 
 // ScopeOf returns what p may see. An agent's teams and the tenant's setting
-// are read once per scopeTTL.
+// are read once per Config.ScopeTTL.
 func (s *Service) ScopeOf(ctx context.Context, p tenants.Principal) (Scope, error) {
 	switch {
 	case p.Kind == tenants.KindVisitor:

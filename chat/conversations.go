@@ -180,6 +180,9 @@ func (s *Service) publishConversation(ctx context.Context, tenantID string, row 
 type AssignInput struct {
 	AgentID string
 	Team    string
+	// TakeOnly: the caller takes the conversation for themselves and may
+	// not take it from someone else (conflict when another agent has it).
+	TakeOnly bool
 }
 
 // Assign gives a conversation to an agent (or a team). Errors:
@@ -207,21 +210,38 @@ func (s *Service) Assign(ctx context.Context, p tenants.Principal, convID string
 		}
 		return Conversation{}, err
 	}
-	conv, err := s.assign(ctx, p.TenantID, convID, agent.ID, agent.Name, "", false)
+	mode := assignByPerson
+	if in.TakeOnly {
+		mode = assignTake
+	}
+	conv, err := s.assign(ctx, p.TenantID, convID, agent.ID, agent.Name, "", mode)
 	if err == nil {
 		s.publishQueueSoon(p.TenantID)
 	}
 	return conv, err
 }
 
+// How an assignment is made.
+type assignMode int
+
+const (
+	assignByPerson assignMode = iota // a supervisor (or a key) gives it to someone
+	assignTake                       // an agent takes it; not from another agent
+	assignAuto                       // routing: only from the bot or the queue, within caps
+)
+
 // assign gives convID to the agent, moves the load counters, and stores a
-// system message. auto is routing's own assignment: it only takes a
-// conversation that is still with the bot or queued, and only below the
-// agent's cap (errAtCap otherwise); a person assigning may exceed caps.
-func (s *Service) assign(ctx context.Context, tenantID, convID, agentID, agentName, team string, auto bool) (Conversation, error) {
+// system message. Routing's own assignment only takes a conversation that is
+// still with the bot or queued, and only below the agent's cap (errAtCap
+// otherwise); a person assigning may exceed caps.
+func (s *Service) assign(ctx context.Context, tenantID, convID, agentID, agentName, team string, mode assignMode) (Conversation, error) {
+	auto := mode == assignAuto
 	return s.update(ctx, tenantID, convID, "", func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (string, error) {
 		if auto && c.Status != StatusQueued && c.Status != StatusBot {
 			return "", errUnchanged
+		}
+		if mode == assignTake && c.Status == StatusAssigned && c.assignee() != agentID {
+			return "", kefu.Errorf(kefu.EConflict, "the conversation is assigned to someone else; ask a supervisor to transfer it")
 		}
 		if c.assignee() == agentID && c.Status == StatusAssigned {
 			return "", errUnchanged

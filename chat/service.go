@@ -76,6 +76,9 @@ type Config struct {
 	// CommitShards is how many message transactions commit at once on
 	// PostgreSQL (default DefaultCommitShards).
 	CommitShards int
+	// ScopeTTL is how long what an agent may see is cached (default
+	// DefaultScopeTTL).
+	ScopeTTL time.Duration
 }
 
 // NewService returns the chat service.
@@ -95,13 +98,16 @@ func NewService(c Config) *Service {
 	if c.Presence == nil {
 		c.Presence = NewLocalPresence()
 	}
+	if c.ScopeTTL <= 0 {
+		c.ScopeTTL = DefaultScopeTTL
+	}
 	fc, _ := lru.New[string, *activeFlow](10000)
 	qp, _ := lru.New[string, int](100000)
 	oc, _ := lru.New[string, string](200000)
 	s := &Service{
 		tenants: c.Tenants, bus: c.Bus, presence: c.Presence, rr: routing.NewRoundRobin(),
 		log: c.Logger, now: c.Now, metrics: newMetrics(c.Registry), hooks: newOutbound(c.AllowPrivateNetworks),
-		flowCache: fc, queuePos: qp, openConvs: oc, scopes: newScopeCache(), grace: c.OfflineGrace, breakerTimeout: c.BreakerTimeout,
+		flowCache: fc, queuePos: qp, openConvs: oc, scopes: newScopeCache(c.ScopeTTL), grace: c.OfflineGrace, breakerTimeout: c.BreakerTimeout,
 		waits: map[string]time.Duration{}, timers: map[string]*time.Timer{}, queueDirty: map[string]bool{},
 	}
 	s.committer = newCommitter(s, c.CommitShards)
