@@ -259,28 +259,22 @@ func (l *liveServices) Assign(ctx context.Context, req routing.AssignRequest) (s
 	return a.ID, a.Name, true, nil
 }
 
-// botMessage stores a message from the bot and publishes it.
+// botMessage stores a message from the bot and publishes it. It goes
+// through the group commit like every other message, so the greetings of
+// many conversations opening at once share transactions.
 func (s *Service) botMessage(ctx context.Context, tenantID, convID, text string) (Message, error) {
 	db, err := s.db(tenantID)
 	if err != nil {
 		return Message{}, err
 	}
 	row := messageRow{ID: tenants.NewID(), ConversationID: convID, AuthorType: AuthorBot, AuthorName: "Bot", Body: text, Attachments: "[]", CreatedAt: s.stamp()}
-	var conv conversationRow
-	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		c, err := s.appendTx(tx, db, &row)
-		if err != nil {
-			return err
-		}
-		conv = c
-		return tx.Create(&row).Error
-	})
-	if err != nil {
-		return Message{}, err
+	res := s.committer.commit(ctx, &commitReq{db: db, tenantID: tenantID, row: row})
+	if res.err != nil {
+		return Message{}, res.err
 	}
-	m := row.message()
+	m := res.row.message()
 	s.metrics.stored.WithLabelValues(AuthorBot).Inc()
-	s.publish(ctx, Event{Kind: EventMessage, TenantID: tenantID, ConversationID: convID, VisitorID: conv.VisitorID, AssigneeID: conv.assignee(), Message: &m})
+	s.publish(ctx, Event{Kind: EventMessage, TenantID: tenantID, ConversationID: convID, VisitorID: res.conv.VisitorID, AssigneeID: res.conv.assignee(), Message: &m})
 	return m, nil
 }
 
