@@ -302,17 +302,29 @@ func (s *Service) update(ctx context.Context, tenantID, convID, _ string, change
 			return err
 		}
 		c.UpdatedAt = s.stamp()
-		if err := tx.Model(&conversationRow{}).Where("id = ?", convID).Updates(map[string]any{
-			"status": c.Status, "assignee_id": c.AssigneeID, "team": c.Team, "updated_at": c.UpdatedAt, "resolved_at": c.ResolvedAt,
-			"flow_id": c.FlowID, "flow_version": c.FlowVersion, "flow_node": c.FlowNode, "queued_at": c.QueuedAt, "queue_deadline": c.QueueDeadline, "labels": c.Labels,
-		}).Error; err != nil {
-			return err
-		}
+		// One statement stores the change and, with a note, takes the
+		// note's seq.
+		q := `UPDATE ` + db.Table("conversations") + ` SET status = ?, assignee_id = ?, team = ?, updated_at = ?, resolved_at = ?,
+			flow_id = ?, flow_version = ?, flow_node = ?, queued_at = ?, queue_deadline = ?, labels = ?`
 		if note != "" {
-			sys, after, err = s.systemMessageTx(tx, db, convID, note)
+			q += `, last_seq = last_seq + 1`
+		}
+		var out []conversationRow
+		if err := tx.Raw(q+` WHERE id = ? RETURNING *`, c.Status, c.AssigneeID, c.Team, c.UpdatedAt, c.ResolvedAt,
+			c.FlowID, c.FlowVersion, c.FlowNode, c.QueuedAt, c.QueueDeadline, c.Labels, convID).Scan(&out).Error; err != nil {
 			return err
 		}
-		after = c
+		if len(out) == 0 {
+			return kefu.Errorf(kefu.ENotFound, "no such conversation")
+		}
+		after = out[0]
+		if note != "" {
+			row := messageRow{ID: tenants.NewID(), ConversationID: convID, Seq: after.LastSeq, AuthorType: AuthorSystem, Body: note, Attachments: "[]", CreatedAt: c.UpdatedAt}
+			if err := tx.Create(&row).Error; err != nil {
+				return err
+			}
+			sys = row.message()
+		}
 		return nil
 	})
 	if errors.Is(err, errUnchanged) {

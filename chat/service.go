@@ -364,24 +364,39 @@ func (s *Service) openConversationOf(ctx context.Context, db *tenants.DB, visito
 }
 
 // sendOpening is the visitor's first message of a conversation: one
-// transaction that locks the visitor, finds or opens the conversation and
-// stores the message; the new conversation is then routed. A resend of a
+// transaction that locks the visitor, finds their open conversation or opens
+// one with this message as seq 1, and stores the message; a new conversation
+// is then routed with what the transaction already read. A resend of a
 // message already stored in any of the visitor's conversations returns the
 // original.
 func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Principal, author Author, in SendInput, attJSON string) (Message, bool, error) {
 	var (
 		conv    conversationRow
+		open    opening
 		created bool
-		row     messageRow
 		orig    Message
 	)
+	now := s.stamp()
+	row := messageRow{ID: tenants.NewID(), AuthorType: author.Type, AuthorID: author.ID, AuthorName: author.Name, Body: in.Body, Attachments: attJSON, CreatedAt: now}
+	if in.ClientID != "" {
+		row.ClientID = &in.ClientID
+	}
 	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var err error
-		conv, created, err = s.visitorConversation(tx, db, p.ID, "")
-		if err != nil {
+		// The visitor's row is the lock: two first messages sent at once
+		// open one conversation, not two.
+		var vs []visitorRow
+		if err := tx.Raw(`UPDATE `+db.Table("visitors")+` SET last_seen_at = ? WHERE id = ? RETURNING *`, now, p.ID).Scan(&vs).Error; err != nil {
 			return err
 		}
-		if in.ClientID != "" {
+		if len(vs) == 0 {
+			return kefu.Errorf(kefu.ENotFound, "no such visitor")
+		}
+		// Their open conversation first, and whether they had others.
+		var convs []conversationRow
+		if err := tx.Where("visitor_id = ?", p.ID).Order("CASE WHEN status = '" + StatusResolved + "' THEN 1 ELSE 0 END, created_at DESC").Limit(2).Find(&convs).Error; err != nil {
+			return err
+		}
+		if in.ClientID != "" && len(convs) > 0 {
 			m, ok, err := findByClientID(tx, db, p, "", author.ID, in.ClientID)
 			if err != nil {
 				return err
@@ -391,12 +406,21 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 				return errDuplicate
 			}
 		}
-		row = messageRow{ID: tenants.NewID(), ConversationID: conv.ID, AuthorType: author.Type, AuthorID: author.ID, AuthorName: author.Name, Body: in.Body, Attachments: attJSON, CreatedAt: s.stamp()}
-		if in.ClientID != "" {
-			row.ClientID = &in.ClientID
+		if len(convs) > 0 && convs[0].Status != StatusResolved {
+			row.ConversationID = convs[0].ID
+			c, err := s.appendTx(tx, db, &row)
+			conv = c
+			if err != nil {
+				return err
+			}
+			return tx.Create(&row).Error
 		}
-		conv, err = s.appendTx(tx, db, &row)
-		if err != nil {
+		created = true
+		open = opening{visitor: vs[0], returning: len(convs) > 0}
+		conv = conversationRow{ID: tenants.NewID(), VisitorID: p.ID, Status: StatusBot, Labels: "[]", LastSeq: 1, CreatedAt: now, UpdatedAt: now,
+			LastMessageBody: previewOf(row), LastMessageAuthor: row.AuthorType, LastMessageAt: &now}
+		row.ConversationID, row.Seq = conv.ID, 1
+		if err := tx.Create(&conv).Error; err != nil {
 			return err
 		}
 		return tx.Create(&row).Error
@@ -418,17 +442,28 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 	s.metrics.stored.WithLabelValues(author.Type).Inc()
 	msg := row.message()
 	if created {
-		s.publishConversation(ctx, p.TenantID, conv, "")
+		s.publish(ctx, Event{Kind: EventConversation, TenantID: p.TenantID, ConversationID: conv.ID, VisitorID: conv.VisitorID, Conversation: ptr(conv.conversation(open.visitor.visitor()))})
 	}
 	s.publish(ctx, Event{Kind: EventMessage, TenantID: p.TenantID, ConversationID: conv.ID, VisitorID: conv.VisitorID, AssigneeID: conv.assignee(), Message: &msg})
 	switch {
 	case created:
-		s.background(func() { s.runFlow(ctx, p.TenantID, conv.ID, routing.EventConversationCreated, in.Body, "", "") })
+		open.conv = conv
+		s.background(func() { s.runFlowOpening(ctx, p.TenantID, open, in.Body) })
 	case conv.Status == StatusBot || conv.Status == StatusQueued:
 		s.background(func() { s.runFlow(ctx, p.TenantID, conv.ID, routing.EventMessageCreated, in.Body, "", "") })
 	}
 	return msg, false, nil
 }
+
+// opening is what the transaction that opened a conversation read: the flow
+// that routes it need not read it again.
+type opening struct {
+	conv      conversationRow
+	visitor   visitorRow
+	returning bool // the visitor had conversations before
+}
+
+func ptr[T any](v T) *T { return &v }
 
 var errDuplicate = errors.New("duplicate client_id")
 
@@ -452,44 +487,6 @@ func findByClientID(q *gorm.DB, db *tenants.DB, p tenants.Principal, convID, aut
 		return Message{}, false, err
 	}
 	return rows[0].message(), true, nil
-}
-
-// visitorConversation finds (or, inside tx, opens) the conversation a visitor
-// writes to. The visitor's row is locked first so that two first messages
-// sent at once open one conversation, not two.
-func (s *Service) visitorConversation(tx *gorm.DB, db *tenants.DB, visitorID, convID string) (conversationRow, bool, error) {
-	now := s.stamp()
-	res := tx.Model(&visitorRow{}).Where("id = ?", visitorID).Update("last_seen_at", now)
-	if res.Error != nil {
-		return conversationRow{}, false, res.Error
-	}
-	if res.RowsAffected == 0 {
-		return conversationRow{}, false, kefu.Errorf(kefu.ENotFound, "no such visitor")
-	}
-	var rows []conversationRow
-	if convID != "" {
-		if err := tx.Where("id = ? AND visitor_id = ?", convID, visitorID).Limit(1).Find(&rows).Error; err != nil {
-			return conversationRow{}, false, err
-		}
-		if len(rows) == 0 {
-			return conversationRow{}, false, kefu.Errorf(kefu.ENotFound, "no such conversation")
-		}
-		if rows[0].Status != StatusResolved {
-			return rows[0], false, nil
-		}
-		rows = nil // a resolved conversation stays closed: open a new one
-	}
-	if err := tx.Where("visitor_id = ? AND status <> ?", visitorID, StatusResolved).Order("created_at DESC").Limit(1).Find(&rows).Error; err != nil {
-		return conversationRow{}, false, err
-	}
-	if len(rows) > 0 {
-		return rows[0], false, nil
-	}
-	c := conversationRow{ID: tenants.NewID(), VisitorID: visitorID, Status: StatusBot, Labels: "[]", CreatedAt: now, UpdatedAt: now}
-	if err := tx.Create(&c).Error; err != nil {
-		return conversationRow{}, false, err
-	}
-	return c, true, nil
 }
 
 // appendTx gives row the conversation's next seq, inside tx. The UPDATE takes
@@ -523,19 +520,6 @@ func truncateUTF8(s string, n int) string {
 		n--
 	}
 	return s[:n]
-}
-
-// systemMessageTx stores a system message (e.g. "Assigned to Ann") in tx.
-func (s *Service) systemMessageTx(tx *gorm.DB, db *tenants.DB, convID, body string) (Message, conversationRow, error) {
-	row := messageRow{ID: tenants.NewID(), ConversationID: convID, AuthorType: AuthorSystem, Body: body, Attachments: "[]", CreatedAt: s.stamp()}
-	conv, err := s.appendTx(tx, db, &row)
-	if err != nil {
-		return Message{}, conv, err
-	}
-	if err := tx.Create(&row).Error; err != nil {
-		return Message{}, conv, err
-	}
-	return row.message(), conv, nil
 }
 
 // Messages returns up to limit messages with seq > afterSeq, in seq order.
