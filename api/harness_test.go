@@ -27,6 +27,7 @@ import (
 type app struct {
 	t   *testing.T
 	srv *httptest.Server
+	api *api.Server
 	url string
 }
 
@@ -51,7 +52,7 @@ func newAppWithBus(t *testing.T, store *tenants.Store, bus chat.Bus) *app {
 		wsSrv.Drain(ctx)
 		srv.Close()
 	})
-	return &app{t: t, srv: srv, url: srv.URL}
+	return &app{t: t, srv: srv, api: h, url: srv.URL}
 }
 
 // forEachBackend runs fn against an app on SQLite and, when configured, on
