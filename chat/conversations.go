@@ -19,6 +19,9 @@ import (
 // users and API keys any of their tenant's. Anything else is not_found,
 // whatever the id, so ids of other tenants or visitors leak nothing.
 func (s *Service) access(ctx context.Context, p tenants.Principal, convID string) (conversationRow, error) {
+	if !kefu.CleanText(convID) { // no id has one; PostgreSQL would fail on a NUL
+		return conversationRow{}, kefu.Errorf(kefu.ENotFound, "no such conversation")
+	}
 	db, err := s.db(p.TenantID)
 	if err != nil {
 		return conversationRow{}, err
@@ -95,6 +98,7 @@ func (s *Service) Conversations(ctx context.Context, p tenants.Principal, f List
 	if f.Limit < 1 || f.Limit > 200 {
 		fields["limit"] = "must be between 1 and 200"
 	}
+	kefu.CheckText(fields, "assignee", f.Assignee)
 	var after *cursor
 	if f.Cursor != "" {
 		c, err := decodeCursor(f.Cursor)
@@ -176,7 +180,7 @@ func decodeCursor(s string) (cursor, error) {
 	}
 	ts, id, ok := strings.Cut(string(b), "|")
 	us, err := strconv.ParseInt(ts, 10, 64)
-	if !ok || err != nil || id == "" {
+	if !ok || err != nil || id == "" || !kefu.CleanText(id) {
 		return cursor{}, errors.New("bad cursor")
 	}
 	return cursor{at: time.UnixMicro(us).UTC(), id: id}, nil
@@ -205,6 +209,9 @@ func (s *Service) Assign(ctx context.Context, p tenants.Principal, convID string
 	}
 	if len(in.Team) > 100 {
 		return Conversation{}, kefu.Invalid(map[string]string{"team": "must be at most 100 characters"})
+	}
+	if p := kefu.TextProblem(in.Team); p != "" {
+		return Conversation{}, kefu.Invalid(map[string]string{"team": p})
 	}
 	if _, err := s.access(ctx, p, convID); err != nil {
 		return Conversation{}, err

@@ -6,8 +6,11 @@
 //	kefu-bench --url http://127.0.0.1:8080 --visitors 1000 --agents 20 --rate 5000 --duration 30s
 //	kefu-bench --url http://127.0.0.1:8080 --connections 20000 --idle
 //
-// The server must allow the bench's signups and widget sessions from one IP:
-// start it with KEFU_AUTH_PER_MINUTE and KEFU_WIDGET_PER_MINUTE raised.
+// The server must allow the bench's signups, widget sessions and sockets from
+// one IP, and its send rate: start it with KEFU_AUTH_PER_MINUTE,
+// KEFU_WIDGET_PER_MINUTE, KEFU_WS_MAX_PER_IP and KEFU_WS_SEND_RATE raised
+// (and KEFU_WS_MAX_PER_PRINCIPAL for --idle, whose sockets share one visitor).
+// Server figures (CPU, memory) come from its /metrics: see --metrics-url.
 package main
 
 import (
@@ -35,6 +38,9 @@ type options struct {
 	hold        time.Duration
 	dialRate    int
 	grace       time.Duration
+
+	metricsURL   string
+	metricsToken string
 }
 
 func main() {
@@ -61,6 +67,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&o.hold, "hold", 5*time.Second, "with --idle: how long to hold the sockets before measuring")
 	fs.IntVar(&o.dialRate, "dial-rate", 2000, "new sockets per second while connecting")
 	fs.DurationVar(&o.grace, "grace", 5*time.Second, "after sending, how long to wait for deliveries before counting losses")
+	fs.StringVar(&o.metricsURL, "metrics-url", "", "the server's metrics, e.g. http://127.0.0.1:9100/metrics when it runs with KEFU_METRICS_ADDR (default: URL/metrics)")
+	fs.StringVar(&o.metricsToken, "metrics-token", os.Getenv("KEFU_METRICS_TOKEN"), "bearer token for the metrics (default $KEFU_METRICS_TOKEN)")
 	cpuProfile := fs.String("cpuprofile", "", "write the bench's own CPU profile to this file (it shares the machine with the server)")
 	if err := fs.Parse(args); err != nil {
 		return err
