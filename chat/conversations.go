@@ -73,6 +73,7 @@ func (s *Service) Conversations(ctx context.Context, p tenants.Principal, f List
 	if f.Limit < 1 || f.Limit > 200 {
 		fields["limit"] = "must be between 1 and 200"
 	}
+	kefu.CheckText(fields, "assignee", f.Assignee)
 	var after *cursor
 	if f.Cursor != "" {
 		c, err := decodeCursor(f.Cursor)
@@ -161,7 +162,7 @@ func decodeCursor(s string) (cursor, error) {
 	}
 	ts, id, ok := strings.Cut(string(b), "|")
 	us, err := strconv.ParseInt(ts, 10, 64)
-	if !ok || err != nil || id == "" {
+	if !ok || err != nil || id == "" || !kefu.CleanText(id) {
 		return cursor{}, errors.New("bad cursor")
 	}
 	return cursor{at: time.UnixMicro(us).UTC(), id: id}, nil
@@ -193,6 +194,9 @@ func (s *Service) Assign(ctx context.Context, p tenants.Principal, convID string
 	}
 	if len(in.Team) > 100 {
 		return Conversation{}, kefu.Invalid(map[string]string{"team": "must be at most 100 characters"})
+	}
+	if p := kefu.TextProblem(in.Team); p != "" {
+		return Conversation{}, kefu.Invalid(map[string]string{"team": p})
 	}
 	if _, err := s.access(ctx, p, convID); err != nil {
 		return Conversation{}, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -215,11 +216,19 @@ func checkSend(in *SendInput, p tenants.Principal) error {
 	fields := map[string]string{}
 	if strings.TrimSpace(in.Body) == "" && len(in.Attachments) == 0 {
 		fields["body"] = "is required (or attach a file)"
-	} else if !utf8.ValidString(in.Body) {
-		fields["body"] = "must be UTF-8 text"
+	} else {
+		// NUL above all: PostgreSQL cannot store it, and one such message
+		// used to fail its whole group-commit batch.
+		kefu.CheckText(fields, "body", in.Body)
 	}
 	if len(in.ClientID) > 100 {
 		fields["client_id"] = "must be at most 100 characters"
+	} else {
+		kefu.CheckText(fields, "client_id", in.ClientID)
+	}
+	kefu.CheckText(fields, "conversation_id", in.ConversationID)
+	for i, id := range in.Attachments {
+		kefu.CheckText(fields, fmt.Sprintf("attachments[%d]", i), id)
 	}
 	if p.Kind != tenants.KindVisitor && in.ConversationID == "" {
 		fields["conversation_id"] = "is required"

@@ -530,7 +530,7 @@ func loadRun(ctx context.Context, o options, log io.Writer) (summary, error) {
 	}
 	setup := time.Since(t0)
 	fmt.Fprintf(log, "bench: setup took %s; sending for %s\n", setup.Round(time.Millisecond), o.duration)
-	cpu0 := serverCPU(ctx, o.url)
+	cpu0 := serverCPU(ctx, o)
 	start := time.Now()
 	deadline := start.Add(o.duration)
 	var wg sync.WaitGroup
@@ -545,7 +545,7 @@ func loadRun(ctx context.Context, o options, log io.Writer) (summary, error) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	elapsed := time.Since(start)
-	cpu1 := serverCPU(ctx, o.url)
+	cpu1 := serverCPU(ctx, o)
 	// Wait for the last deliveries.
 	for time.Now().Before(graceEnd) && b.deliv.Load() < b.ackedN.Load() {
 		time.Sleep(50 * time.Millisecond)
@@ -567,7 +567,7 @@ func loadRun(ctx context.Context, o options, log io.Writer) (summary, error) {
 	for _, c := range b.agents {
 		c.Close(websocket.StatusNormalClosure, "")
 	}
-	rss, _ := serverRSS(ctx, o.url)
+	rss, _ := serverRSS(ctx, o)
 	b.latMu.Lock()
 	defer b.latMu.Unlock()
 	var lat []float64
@@ -591,6 +591,6 @@ func loadRun(ctx context.Context, o options, log io.Writer) (summary, error) {
 		Latency:    pct(lat), AckLatency: pct(ackLat),
 		ServerRSSMiB: math.Round(float64(rss)/(1<<20)*10) / 10, ServerCPUPerMsg: cpuPerMsg(cpu0, cpu1, b.ackedN.Load()), Errors: b.errs.n.Load(), ErrorSamples: b.errs.samples,
 		SetupSec: math.Round(setup.Seconds()*10) / 10, TenantSlug: b.slug, ServerURL: o.url,
-		GoroutinesEnd: serverGoroutines(ctx, o.url),
+		GoroutinesEnd: serverGoroutines(ctx, o),
 	}, nil
 }

@@ -8,8 +8,11 @@
 //
 // By default visitors send as the widget does: no conversation_id, several
 // messages in flight (--window). The server must allow the bench's signups,
-// widget sessions and sends from one IP: start it with KEFU_AUTH_PER_MINUTE,
-// KEFU_WIDGET_PER_MINUTE and KEFU_WS_SEND_RATE raised (see the README).
+// widget sessions and sockets from one IP, and its send rate: start it with
+// KEFU_AUTH_PER_MINUTE, KEFU_WIDGET_PER_MINUTE, KEFU_WS_MAX_PER_IP and
+// KEFU_WS_SEND_RATE raised (and KEFU_WS_MAX_PER_PRINCIPAL for --idle, whose
+// sockets share one visitor). Server figures (CPU, memory) come from its
+// /metrics: see --metrics-url.
 package main
 
 import (
@@ -45,6 +48,9 @@ type options struct {
 	history     int    // messages preloaded into the tenant before the run
 	databaseURL string // with --history: the server's database (PostgreSQL URL)
 	dataDir     string // with --history on SQLite: the server's data directory
+
+	metricsURL   string
+	metricsToken string
 }
 
 func main() {
@@ -79,6 +85,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.history, "history", 0, "preload this many messages into the tenant first (bulk insert into the server's database: needs --database-url, or --data-dir for SQLite)")
 	fs.StringVar(&o.databaseURL, "database-url", "", "with --history: the server's KEFU_DATABASE_URL")
 	fs.StringVar(&o.dataDir, "data-dir", "", "with --history on SQLite: the server's KEFU_DATA_DIR")
+	fs.StringVar(&o.metricsURL, "metrics-url", "", "the server's metrics, e.g. http://127.0.0.1:9100/metrics when it runs with KEFU_METRICS_ADDR (default: URL/metrics)")
+	fs.StringVar(&o.metricsToken, "metrics-token", os.Getenv("KEFU_METRICS_TOKEN"), "bearer token for the metrics (default $KEFU_METRICS_TOKEN)")
 	cpuProfile := fs.String("cpuprofile", "", "write the bench's own CPU profile to this file (it shares the machine with the server)")
 	if err := fs.Parse(args); err != nil {
 		return err
