@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -41,6 +42,12 @@ type Service struct {
 	locks          [256]sync.Mutex
 	grace          time.Duration
 
+	flowRuns      *gates // per tenant: flow runs under way
+	flowRunWait   time.Duration
+	simulations   *gates // per tenant: simulate and replay calls under way
+	simulateWait  time.Duration
+	replayTimeout time.Duration
+
 	waitMu sync.Mutex
 	waits  map[string]time.Duration
 
@@ -73,6 +80,20 @@ type Config struct {
 	// CommitShards is how many message transactions commit at once on
 	// PostgreSQL (default DefaultCommitShards).
 	CommitShards int
+	// FlowRuns is how many flow runs of one tenant run at once on this node
+	// (default DefaultFlowRuns); more wait up to FlowRunWait (default
+	// DefaultFlowRunWait) for a turn, and past that the conversation is
+	// queued for an agent without running the flow.
+	FlowRuns    int
+	FlowRunWait time.Duration
+	// Simulations is how many simulate and replay calls of one tenant run at
+	// once on this node (default DefaultSimulations); more wait up to
+	// SimulateWait (default DefaultSimulateWait), then get rate_limited.
+	Simulations  int
+	SimulateWait time.Duration
+	// ReplayTimeout bounds one replay call (default DefaultReplayTimeout);
+	// past it the report covers the conversations replayed so far.
+	ReplayTimeout time.Duration
 }
 
 // NewService returns the chat service.
@@ -92,6 +113,11 @@ func NewService(c Config) *Service {
 	if c.Presence == nil {
 		c.Presence = NewLocalPresence()
 	}
+	c.FlowRuns = cmp.Or(c.FlowRuns, DefaultFlowRuns)
+	c.FlowRunWait = cmp.Or(c.FlowRunWait, DefaultFlowRunWait)
+	c.Simulations = cmp.Or(c.Simulations, DefaultSimulations)
+	c.SimulateWait = cmp.Or(c.SimulateWait, DefaultSimulateWait)
+	c.ReplayTimeout = cmp.Or(c.ReplayTimeout, DefaultReplayTimeout)
 	fc, _ := lru.New[string, *activeFlow](10000)
 	qp, _ := lru.New[string, int](100000)
 	s := &Service{
@@ -99,6 +125,8 @@ func NewService(c Config) *Service {
 		log: c.Logger, now: c.Now, metrics: newMetrics(c.Registry), hooks: newOutbound(c.AllowPrivateNetworks),
 		flowCache: fc, queuePos: qp, grace: c.OfflineGrace, breakerTimeout: c.BreakerTimeout,
 		waits: map[string]time.Duration{}, timers: map[string]*time.Timer{}, queueDirty: map[string]bool{},
+		flowRuns: newGates(c.FlowRuns), flowRunWait: c.FlowRunWait,
+		simulations: newGates(c.Simulations), simulateWait: c.SimulateWait, replayTimeout: c.ReplayTimeout,
 	}
 	s.committer = newCommitter(s, c.CommitShards)
 	// A flow published on any node drops this node's compiled copy.
