@@ -5,11 +5,11 @@ import (
 	"reflect"
 	"regexp"
 	"regexp/syntax"
-	"sort"
 	"strings"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/checker"
 	"github.com/expr-lang/expr/conf"
 	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
@@ -64,26 +64,17 @@ func set(names ...string) map[string]bool {
 	return m
 }
 
-// AllowedBuiltins lists the builtins flow expressions may call, for the
-// editor's help and the documentation.
-func AllowedBuiltins() []string {
-	var out []string
-	for _, m := range []map[string]bool{predicateBuiltins, nativeBuiltins, cappedBuiltins} {
-		for n := range m {
-			out = append(out, n)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
 // compileExpr is CompileBool and CompileValue.
 func compileExpr(src string, asBool bool) (*vm.Program, error) {
 	if err := checkSource(src); err != nil {
 		return nil, err
 	}
+	opts := exprOptions()
+	if asBool {
+		opts = append(opts, expr.AsBool())
+	}
 	cfg := conf.CreateNew()
-	for _, op := range exprOptions() {
+	for _, op := range opts {
 		op(cfg)
 	}
 	tree, err := parser.ParseWithConfig(src, cfg)
@@ -95,11 +86,7 @@ func compileExpr(src string, asBool bool) (*vm.Program, error) {
 	if g.err != nil {
 		return nil, g.err
 	}
-	opts := exprOptions()
-	if asBool {
-		opts = append(opts, expr.AsBool())
-	}
-	if _, err := expr.Compile(src, opts...); err != nil {
+	if _, err := checker.Check(tree, cfg); err != nil {
 		return nil, err
 	}
 	sb := &sandbox{regexps: g.regexps}

@@ -3,10 +3,14 @@ package routing
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/vm"
 
 	"kefu"
 )
@@ -297,5 +301,55 @@ func TestInputIsBounded(t *testing.T) {
 	}
 	if ke, ok := kefu.AsError(CheckInput(in)); !ok || ke.Code != kefu.ETooLarge {
 		t.Fatalf("CheckInput = %v, want too_large", CheckInput(in))
+	}
+}
+
+// TestSandboxAgreesWithExpr: within the limits, an expression gives the
+// same value in the sandbox as with expr alone.
+func TestSandboxAgreesWithExpr(t *testing.T) {
+	in := sampleInput()
+	in.Message.Text = "Hello, I want a refund"
+	for _, src := range []string{
+		`visitor.attributes.n + 1`, `(visitor.attributes.tags ?? []) | any(# == "vip")`, `visitor.attributes?.x?.y == nil`,
+		`len(visitor.attributes.tags) > 0 and "vip" in visitor.attributes.tags`, `{a: 1}.a == 1`, `[1, 2, 3][1:]`,
+		`visitor.name[0:2] + "!"`, `let xs = map(1..3, # * 2); xs[0]`, `1 in 1..3 and 5 not in 1..3`, `visitor.attributes.n in 1..5`,
+		`now.hour + 1`, `sum(map(1..3, #))`, `reduce([1, 2], #acc + #)`, `filter([1, 2, 3], # > 1) | len()`, `find([1, 2], # > 1)`,
+		`count(["a", "b"], # == "a")`, `one([1, 2], # == 1)`, `findIndex([1, 2], # == 2)`, `findLast([1, 2], # > 0)`, `"a" + string(1)`,
+		`upper("a") + lower("B")`, `trim(" a ") in ["a"]`, `message.text startsWith "x" || message.text endsWith "d"`,
+		`(visitor.attributes.plan ?? "free")`, `1.5 + 2`, `2 ** 3`, `-1 < 0`, `not visitor.returning`, `[visitor.name, message.text][1]`,
+		`{"k": visitor.name}.k == visitor.name`, `keys({a: 1})`, `toPairs({a: 1})`, `fromPairs([["a", 1]])`,
+		`if visitor.returning { 1 } else { 2 }`, `sort(["b", "a"])`, `sort([3, 1], "desc")`, `take([1, 2, 3], 2)`, `max([1, 2])`, `mean([1, 2])`,
+		`median([1, 2, 3])`, `type(1)`, `[abs(-1), ceil(1.2), floor(1.8), round(1.5)]`, `bitand(6, 3)`,
+		`[indexOf("abc", "b"), lastIndexOf("abca", "a"), hasPrefix("ab", "a"), hasSuffix("ab", "b")]`, `get([1, 2], 1)`, `first([])`,
+		`last([1, 2])`, `splitAfter("a,b", ",")`, `fromBase64(toBase64("x"))`, `values({a: 1})`, `uniq([1, 1, 2])`, `reverse([1, 2])`,
+		`flatten([[1], [2, [3]]])`, `concat([1], [2])`, `join(["a", "b"])`, `repeat("a", 3)`, `replace("aaa", "a", "b", 2)`,
+		`split("a,b,c", ",", 2)`, `"vip" in split("vip,b2b", ",")`, `visitor.attributes.n == 3`, `visitor.attributes.tags != ["x"]`,
+		`conversation.messages_count > 0 || conversation.wait_seconds >= 0`, `visitor.attributes["plan"]`, `message.has_attachment`,
+		`attr(visitor.attributes, "plan") matches "^p"`, `attr(visitor.attributes, "tags")`, `hour(now) >= 0 and weekday(now, "UTC") < 7`,
+		`1..3`, `len(1..3)`, `map([1, 2], {let y = #; y * #index})`, `sum([1.5, 2])`, `any(["a"], {# + "b" == "ab"})`,
+		`all(visitor.attributes.tags ?? [], {len(#) > 0})`, `toJSON({a: [1, "x"]})`, `fromJSON("{\"a\": [1]}")`, `string([1, "a"])`,
+		`visitor.attributes.plan + "!"`, `visitor.attributes.n + visitor.attributes.n`, `[visitor.attributes, visitor.name]`,
+		`contains_any(message.text, ["REFUND"])`, `message.text matches "(?i)refund"`, `nil == nil`, `[] == []`, `{} != {a: 1}`,
+	} {
+		t.Run(src, func(t *testing.T) {
+			plain, err := expr.Compile(src, exprOptions()...)
+			if err != nil {
+				t.Fatalf("expr: %v", err)
+			}
+			want, err := vm.Run(plain, Env{Visitor: in.Visitor, Message: in.Message, Now: NewNow(in.At)})
+			if err != nil {
+				t.Fatalf("expr: %v", err)
+			}
+			sandboxed, err := CompileValue(src)
+			if err != nil {
+				t.Fatalf("sandbox: %v", err)
+			}
+			env := Env{Visitor: in.Visitor, Message: in.Message, Now: NewNow(in.At)}
+			setMeter(&env, newMeter(context.Background()))
+			got, err := eval(sandboxed, env)
+			if err != nil || !reflect.DeepEqual(got, want) && fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("sandbox: %#v (%v), expr: %#v", got, err, want)
+			}
+		})
 	}
 }
