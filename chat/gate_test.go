@@ -137,3 +137,38 @@ func TestSimulationLimits(t *testing.T) {
 		})
 	}
 }
+
+// TestReplayOfBudgetSpenders: a replay whose runs each spend their whole
+// evaluation time stops after MaxReplayEvalTime of it, truncated.
+func TestReplayOfBudgetSpenders(t *testing.T) {
+	for _, b := range tenantstest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			c := newCapped(t, b.Store, chat.Config{})
+			const convs = 60 // more than MaxReplayEvalTime / routing.MaxRunTime
+			for i := 0; i < convs; i++ {
+				c.send(t, "hello")
+			}
+			g := routing.Graph{
+				Nodes: []routing.Node{{ID: "start", Type: "start"}, {ID: "c", Type: "condition", Data: []byte(`{"expr":"any(1..10000, {any(1..10000, {message.text contains \"zz\"})})"}`)}, {ID: "q", Type: "queue"}},
+				Edges: []routing.Edge{{ID: "e1", Source: "start", Target: "c"}, {ID: "e2", Source: "c", Target: "q", Label: "error"}},
+			}
+			f, err := c.svc.CreateFlow(ctx, c.owner, "spender", g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			rep, err := c.svc.Replay(ctx, c.owner, f.ID, 0, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			max := int(chat.MaxReplayEvalTime/routing.MaxRunTime) + 1
+			if !rep.Truncated || rep.Total < 1 || rep.Total > max {
+				t.Fatalf("replayed %d of %d conversations (truncated %v), want at most %d", rep.Total, convs, rep.Truncated, max)
+			}
+			if took := time.Since(start); took > 3*chat.MaxReplayEvalTime {
+				t.Errorf("the replay took %v", took)
+			}
+		})
+	}
+}

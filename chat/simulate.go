@@ -129,6 +129,11 @@ func (s *Service) simulationTurn(ctx context.Context, tenantID string) (func(), 
 	return release, nil
 }
 
+// MaxReplayEvalTime bounds the time one replay's expressions may take in
+// all (each run has routing.MaxRunTime): a replay of flows that spend their
+// budget stops after a few dozen conversations, one of cheap flows does not.
+const MaxReplayEvalTime = time.Second
+
 // ReplayReport says how a draft would have routed recent real conversations
 // compared with the flow that routes now.
 type ReplayReport struct {
@@ -169,8 +174,9 @@ func outcome(r routing.Result) string {
 // Replay runs a version of a flow (0: the latest) against the tenant's last
 // limit conversations, as they began, and counts those it would route
 // differently from the published flow. Nothing is changed. Each run has the
-// budget of a live run, and the whole replay at most ReplayTimeout: past it
-// the report covers the conversations done and says it was truncated.
+// budget of a live run, and the whole replay at most ReplayTimeout and
+// MaxReplayEvalTime of evaluation: past either the report covers the
+// conversations done and says it was truncated.
 // Errors: not_found, invalid_argument, invalid_flow, rate_limited.
 func (s *Service) Replay(ctx context.Context, p tenants.Principal, flowID string, version, limit int) (ReplayReport, error) {
 	if limit == 0 {
@@ -206,8 +212,9 @@ func (s *Service) Replay(ctx context.Context, p tenants.Principal, flowID string
 		return ReplayReport{}, err
 	}
 	rep := ReplayReport{Examples: []ReplayExample{}}
+	var evalTime time.Duration
 	for _, c := range convs {
-		if runCtx.Err() != nil {
+		if runCtx.Err() != nil || evalTime > MaxReplayEvalTime {
 			rep.Truncated = true
 			break
 		}
@@ -232,12 +239,13 @@ func (s *Service) Replay(ctx context.Context, p tenants.Principal, flowID string
 		}
 		dryB := *dryA
 		dryB.rr = routing.NewRoundRobin()
-		before := outcome(cur.prog.Run(runCtx, in, dryA))
-		after := outcome(next.Run(runCtx, in, &dryB))
+		ra, rb := cur.prog.Run(runCtx, in, dryA), next.Run(runCtx, in, &dryB)
 		if runCtx.Err() != nil { // cut short: the runs' outcomes are not theirs
 			rep.Truncated = true
 			break
 		}
+		evalTime += ra.EvalTime + rb.EvalTime
+		before, after := outcome(ra), outcome(rb)
 		rep.Total++
 		if before != after {
 			rep.Different++

@@ -22,8 +22,9 @@ const (
 	// MaxItems is the most elements a list or map an expression builds may hold.
 	MaxItems = 10_000
 	// MaxValueBytes bounds a built value's size counted in full: its strings'
-	// bytes plus 16 per element, a part that appears twice counted twice. A
-	// list of 10,000 references to one long string is as large as its copy.
+	// bytes plus 8 to 24 per element, a part that appears twice counted
+	// twice. A list of 10,000 references to one long string is as large as
+	// its copy.
 	MaxValueBytes = 256 * 1024
 	// MaxDepth is how deeply lists and maps an expression builds may nest.
 	MaxDepth = 32

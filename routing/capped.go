@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -261,7 +262,9 @@ func capped(name string) func(params ...any) (any, error) {
 				elems += int64(lenOf(a))
 			}
 		}
-		if err := m.charge(stepsFor(bytes, elems), 0); err != nil {
+		// Builtins copy the strings they are given ([]byte(s), case
+		// changes), so their bytes count as built too.
+		if err := m.charge(stepsFor(bytes, elems), bytes); err != nil {
 			return nil, err
 		}
 		if pre != nil {
@@ -269,8 +272,11 @@ func capped(name string) func(params ...any) (any, error) {
 				return nil, err
 			}
 		}
-		if name == "string" {
+		switch name {
+		case "string":
 			return sprint(m, args[0])
+		case "toJSON":
+			return toJSON(m, args[0])
 		}
 		out, err := callBuiltin(f, args)
 		if err != nil {
@@ -371,19 +377,32 @@ var prechecks = map[string]func(m *meter, args []any) error{
 		}
 		return nil
 	},
-	"toJSON": func(m *meter, args []any) error {
-		if _, _, err := sizeOf(args[0], MaxStringBytes, MaxDepth); err != nil {
-			return err
-		}
-		b, err := json.Marshal(args[0])
-		if err != nil {
-			return err
-		}
-		if n := indentedLen(b); n > MaxStringBytes {
-			return errStringSize(n)
-		}
-		return m.charge(stepsFor(int64(len(b)), 0), int64(len(b)))
-	},
+}
+
+// toJSON is expr's toJSON (indented by two spaces) for a value whose
+// indented JSON fits in a string: measured, then encoded compactly, then
+// indented into a buffer of the length it will have.
+func toJSON(m *meter, v any) (any, error) {
+	if _, _, err := sizeOf(v, MaxStringBytes, MaxDepth); err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	n := indentedLen(b)
+	if n > MaxStringBytes {
+		return nil, errStringSize(n)
+	}
+	if err := m.charge(stepsFor(int64(len(b)+n), 0), int64(2*len(b)+2*n)); err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	out.Grow(n)
+	if err := json.Indent(&out, b, "", "  "); err != nil {
+		return nil, err
+	}
+	return out.String(), nil
 }
 
 // splitCheck refuses a split into more than MaxItems parts.

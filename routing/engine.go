@@ -87,17 +87,30 @@ type Result struct {
 	Waiting        string         `json:"waiting,omitempty"`
 	TimeoutSeconds int            `json:"timeout_seconds,omitempty"`
 	Trace          []Step         `json:"trace"`
+	// EvalTime is how long the run's expressions took (the meter's count):
+	// a replay adds them up to bound its own work.
+	EvalTime time.Duration `json:"-"`
 }
 
 // Run walks the flow for one event. It never fails: a node that errors
 // takes its error branch, or the run ends in the queue, so no conversation
 // is ever lost to a broken flow.
+//
+// All of the run's expressions share one budget (budget.go); an expression
+// that spends it fails like any other.
 func (p *Program) Run(ctx context.Context, in Input, svc Services) Result {
+	m := newMeter(ctx)
+	r := p.run(ctx, in, svc, m)
+	r.EvalTime = m.spent
+	return r
+}
+
+func (p *Program) run(ctx context.Context, in Input, svc Services, m *meter) Result {
 	if in.At.IsZero() {
 		in.At = time.Now()
 	}
 	env := Env{Event: in.Event, Visitor: in.Visitor, Message: in.Message, Conversation: in.Conversation, Now: NewNow(in.At)}
-	setMeter(&env, newMeter(ctx))
+	setMeter(&env, m)
 	if env.Visitor.Attributes == nil {
 		env.Visitor.Attributes = map[string]any{}
 	}

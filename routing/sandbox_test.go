@@ -173,6 +173,13 @@ func bombs() []bomb {
 		{"equality of big values in a loop", `all(1..10000, {map(1..5000, {#}) == map(1..5000, {#})})`, "budget"},
 		{"membership in a big list in a loop", `let r = 1..9000; all(1..10000, {-1 not in r})`, "budget"},
 		{"pipes and ternaries", `(visitor.name + visitor.name | repeat(100000) | len()) > 0 ? true : false`, "over the limit"},
+		{"map literal doubling by reduce", `len(reduce(1..10000, {{a: #acc, b: #acc}}, {})) > 0`, "larger than"},
+		{"repeat of a repeat", `len(repeat(repeat("a", 1000), 1000)) > 0`, "over the limit"},
+		{"upper that grows past the limit", `len(upper(repeat("ɐ", 16000))) > 0`, "over the limit"},
+		{"a list of ranges", `len(map(1..10000, {1..10000})) > 0`, "budget"},
+		{"toJSON in a loop", `all(1..10000, {len(toJSON(visitor)) > 0})`, "budget"},
+		{"fromJSON of toJSON in a loop", `all(1..10000, {fromJSON(toJSON(1..1000)) != nil})`, "budget"},
+		{"a time zone made of the message, in a loop", `any(1..10000, {hour(now, message.text + string(#)) > 0})`, "unknown time zone"},
 		{"$env", `len(toJSON($env)) > 0`, "$env is not available"},
 		{"groupBy", `len(groupBy(1..10000, # % 7)) > 0`, "not available"},
 	}
