@@ -220,6 +220,7 @@ func runBounded(t testing.TB, p *Program, in Input) Result {
 	if took > bombTime && alloc <= bombAlloc {
 		r, took, alloc = measureRun(p, in)
 	}
+	t.Logf("the run took %v and allocated %d bytes", took, alloc)
 	if took > bombTime || alloc > bombAlloc {
 		t.Errorf("the run took %v and allocated %d bytes (limits %v, %d)", took, alloc, bombTime, bombAlloc)
 	}
