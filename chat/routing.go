@@ -339,7 +339,7 @@ func (s *Service) UserDisconnected(p tenants.Principal) {
 	s.publish(context.Background(), Event{Kind: EventPresence, TenantID: p.TenantID, UserID: p.ID, Status: PresenceOffline})
 	s.afterGrace(func() {
 		if s.presence.Status(context.Background(), p.TenantID, p.ID) == PresenceOffline {
-			s.requeueAgent(context.Background(), p.TenantID, p.ID)
+			s.requeueAgent(context.Background(), p.TenantID, p.ID, "", wentOffline)
 		}
 	})
 }
@@ -366,9 +366,14 @@ func (s *Service) SetPresence(ctx context.Context, p tenants.Principal, status, 
 	return nil
 }
 
+const wentOffline = "%s went offline; waiting for another agent"
+
 // requeueAgent puts an offline agent's open conversations back in the queue
-// and runs the flow for each with agent.offline.
-func (s *Service) requeueAgent(ctx context.Context, tenantID, userID string) {
+// and runs the flow for each with agent.offline. name (looked up when
+// empty) goes into the note, whose format has one %s for it. Only an agent
+// who went offline (wentOffline) can count against the assignment breaker;
+// one who was deactivated did not drop anything.
+func (s *Service) requeueAgent(ctx context.Context, tenantID, userID, name, note string) {
 	db, err := s.db(tenantID)
 	if err != nil {
 		return
@@ -377,7 +382,10 @@ func (s *Service) requeueAgent(ctx context.Context, tenantID, userID string) {
 	if err := db.WithContext(ctx).Model(&conversationRow{}).Where("assignee_id = ? AND status = ?", userID, StatusAssigned).Limit(500).Pluck("id", &ids).Error; err != nil {
 		return
 	}
-	u, _ := s.tenants.User(ctx, tenantID, userID)
+	if name == "" {
+		u, _ := s.tenants.User(ctx, tenantID, userID)
+		name = strings.TrimSpace(u.Name)
+	}
 	for _, id := range ids {
 		_, err := s.update(ctx, tenantID, id, "", func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (string, error) {
 			if c.Status != StatusAssigned || c.assignee() != userID {
@@ -387,13 +395,13 @@ func (s *Service) requeueAgent(ctx context.Context, tenantID, userID string) {
 				return "", err
 			}
 			now := s.stamp()
-			if now.Sub(c.UpdatedAt) < 2*time.Minute {
+			if note == wentOffline && now.Sub(c.UpdatedAt) < 2*time.Minute {
 				// Given to them moments ago and dropped: the assignment path
 				// is failing (the breaker counts it).
 				defer s.reportAssignFailure(tenantID, fmt.Errorf("agent %s dropped a new conversation", userID))
 			}
 			c.Status, c.AssigneeID, c.QueuedAt, c.FlowNode, c.QueueDeadline = StatusQueued, nil, &now, nil, nil
-			return fmt.Sprintf("%s went offline; waiting for another agent", strings.TrimSpace(u.Name)), nil
+			return fmt.Sprintf(note, name), nil
 		})
 		if err == nil {
 			s.runFlow(ctx, tenantID, id, routing.EventAgentOffline, "", "", "")

@@ -50,8 +50,9 @@ type Service struct {
 	closed     bool
 	bg         sync.WaitGroup
 
-	stopPresence context.CancelFunc
-	unsub        func()
+	stopPresence  context.CancelFunc
+	unsub         func()
+	unsubAccounts func()
 }
 
 // Config configures the Service.
@@ -107,6 +108,8 @@ func NewService(c Config) *Service {
 			s.flowCache.Remove(e.TenantID)
 		}
 	})
+	// Credentials revoked or rights changed: tell every node's sockets.
+	s.unsubAccounts = c.Tenants.OnAccountEvent(s.accountEvent)
 	return s
 }
 
@@ -122,7 +125,7 @@ func (s *Service) Start(ctx context.Context) error {
 		s.background(func() {
 			ctx := context.Background()
 			s.publish(ctx, Event{Kind: EventPresence, TenantID: tenant, UserID: user, Status: PresenceOffline})
-			s.requeueAgent(ctx, tenant, user)
+			s.requeueAgent(ctx, tenant, user, "", wentOffline)
 		})
 	})
 	return nil
@@ -141,6 +144,7 @@ func (s *Service) Close(ctx context.Context) {
 		s.stopPresence()
 	}
 	s.unsub()
+	s.unsubAccounts()
 	done := make(chan struct{})
 	go func() { s.bg.Wait(); close(done) }()
 	select {

@@ -34,6 +34,11 @@ type Config struct {
 	PublicURL     string     // the server's own origin, always allowed
 	SendRate      rate.Limit // message.send per second per socket
 	SendBurst     int
+	// RevalidateInterval is how often a user's socket re-checks its
+	// session and role (default 60 s; negative: never). Revocations reach
+	// sockets at once over the bus; this bounds how long one can survive a
+	// lost bus message.
+	RevalidateInterval time.Duration
 }
 
 func (c *Config) defaults() {
@@ -60,6 +65,9 @@ func (c *Config) defaults() {
 	}
 	if c.SendBurst == 0 {
 		c.SendBurst = 40
+	}
+	if c.RevalidateInterval == 0 {
+		c.RevalidateInterval = 60 * time.Second
 	}
 }
 
@@ -200,6 +208,7 @@ func (s *Server) serve(ctx context.Context, cancel context.CancelFunc, c *conn, 
 	defer s.wg.Done()
 	defer cancel()
 	c.startPings(s.cfg.PingInterval) // before anything else can see c
+	c.startRevalidation(s.cfg.RevalidateInterval)
 	var err error
 	shallow(func() { err = s.start(ctx, c, hello) })
 	if err != nil {

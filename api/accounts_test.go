@@ -1,0 +1,309 @@
+package api_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/redis/go-redis/v9"
+
+	"kefu/chat"
+	"kefu/tenants/tenantstest"
+	"kefu/ws"
+)
+
+// addUser creates a user of the business with the role and signs them in.
+func (a *app) addUser(b business, email, role string) (id, token string) {
+	a.t.Helper()
+	r := a.must(201, "POST", "/api/v1/agents", b.token, map[string]any{"email": email, "name": "User " + role, "password": "password1", "role": role})
+	return r.str("id"), a.login(b, email, "password1")
+}
+
+func (a *app) login(b business, email, password string) string {
+	a.t.Helper()
+	return a.must(200, "POST", "/api/v1/auth/login", "", map[string]any{"tenant": b.slug, "email": email, "password": password}).str("token")
+}
+
+// closedWithin waits up to d for the server to close the socket and returns
+// the close status and the error frame it sent first (nil if none).
+func (w *wsClient) closedWithin(d time.Duration) (websocket.StatusCode, map[string]any) {
+	w.t.Helper()
+	var errFrame map[string]any
+	deadline := time.After(d)
+	for {
+		select {
+		case f, ok := <-w.frames:
+			if !ok {
+				return websocket.CloseStatus(<-w.closed), errFrame
+			}
+			if f["type"] == "error" {
+				errFrame = f
+			}
+		case <-deadline:
+			w.t.Fatalf("socket still open %s after the revocation", d)
+			return 0, nil
+		}
+	}
+}
+
+// stillOpen checks the socket answers a ping.
+func (w *wsClient) stillOpen() {
+	w.t.Helper()
+	w.send(map[string]any{"type": "ping"})
+	w.expect("pong")
+}
+
+// revoked asserts the socket was closed for a revoked session within a
+// second: an error frame unauthenticated, then 1008.
+func (w *wsClient) revoked() {
+	w.t.Helper()
+	code, f := w.closedWithin(time.Second)
+	if code != websocket.StatusPolicyViolation || f == nil || f["code"] != "unauthenticated" {
+		w.t.Fatalf("closed with %v after %v, want an unauthenticated error frame and 1008", code, f)
+	}
+}
+
+// startChat opens a conversation from a new visitor and returns its id.
+func (a *app) startChat(t *testing.T, b business, body string) string {
+	t.Helper()
+	_, vtok := a.visitor(b.widgetKey)
+	v := a.connect(t, vtok, nil)
+	v.send(map[string]any{"type": "message.send", "client_id": "open", "body": body})
+	return v.expect("ack")["conversation_id"].(string)
+}
+
+// TestRevocationReachesSockets: finding 3 of the security review. Logout,
+// sign-out everywhere, password changes, role changes and deactivation
+// close (or renew) the user's open sockets at once.
+func TestRevocationReachesSockets(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, a *app) {
+		biz := a.signup("Revoke")
+
+		t.Run("after logout the socket is closed within a second and acts on nothing more", func(t *testing.T) {
+			_, tok1 := a.addUser(biz, "ann@example.com", "agent")
+			tok2 := a.login(biz, "ann@example.com", "password1")
+			conv := a.startChat(t, biz, "hello before the logout")
+			a.must(201, "POST", "/api/v1/conversations/"+conv+"/messages", biz.token, map[string]any{"body": "PRIVATE NOTE", "private": true})
+			w1 := a.connect(t, tok1, nil)
+			w2 := a.connect(t, tok2, nil) // another session of Ann's
+			a.must(204, "POST", "/api/v1/auth/logout", tok1, nil)
+			// Whatever the socket sends from now on is not acted on.
+			_ = w1.sendRaw([]byte(`{"type":"message.send","client_id":"late","conversation_id":"` + conv + `","body":"sent after logout"}`))
+			_ = w1.sendRaw([]byte(`{"type":"subscribe","conversation_id":"` + conv + `","since":0}`))
+			w1.revoked()
+			for _, f := range w1.seen {
+				if f["type"] == "ack" || f["type"] == "message.new" {
+					t.Fatalf("the signed-out socket got %v", f)
+				}
+			}
+			msgs := a.must(200, "GET", "/api/v1/conversations/"+conv+"/messages", biz.token, nil)
+			if strings.Contains(msgs.Raw, "sent after logout") {
+				t.Fatal("a message sent after logout was stored")
+			}
+			w2.stillOpen() // only the signed-out session's sockets close
+			a.must(200, "GET", "/api/v1/me", tok2, nil)
+		})
+
+		t.Run("sign out everywhere closes every socket of the user", func(t *testing.T) {
+			_, tok1 := a.addUser(biz, "bea@example.com", "supervisor")
+			tok2 := a.login(biz, "bea@example.com", "password1")
+			w1, w2 := a.connect(t, tok1, nil), a.connect(t, tok2, nil)
+			other := a.connect(t, biz.token, nil)
+			a.must(204, "POST", "/api/v1/auth/logout-all", tok1, nil)
+			w1.revoked()
+			w2.revoked()
+			a.must(401, "GET", "/api/v1/me", tok1, nil)
+			a.must(401, "GET", "/api/v1/me", tok2, nil)
+			other.stillOpen()
+		})
+
+		t.Run("a demoted admin's socket closes and the new one no longer sees others' conversations", func(t *testing.T) {
+			id, tok := a.addUser(biz, "cai@example.com", "admin")
+			w := a.connect(t, tok, nil)
+			a.must(200, "PATCH", "/api/v1/agents/"+id, biz.token, map[string]any{"role": "agent"})
+			code, _ := w.closedWithin(time.Second)
+			if code != ws.StatusRoleChanged {
+				t.Fatalf("closed with %v, want %v", code, ws.StatusRoleChanged)
+			}
+			w = a.connect(t, tok, nil) // the console reconnects
+			if role := w.seen[len(w.seen)-1]["principal"].(map[string]any)["role"]; role != "agent" {
+				t.Fatalf("welcome role %v, want agent", role)
+			}
+			owner := a.connect(t, biz.token, nil)
+			conv := a.startChat(t, biz, "a new conversation for staff only")
+			for {
+				f := owner.expect("conversation.updated")
+				if f["conversation"].(map[string]any)["id"] == conv {
+					break
+				}
+			}
+			w.quiet("conversation.updated", 300*time.Millisecond)
+		})
+
+		t.Run("a role change that keeps the role closes nothing", func(t *testing.T) {
+			id, tok := a.addUser(biz, "dan@example.com", "agent")
+			w := a.connect(t, tok, nil)
+			a.must(200, "PATCH", "/api/v1/agents/"+id, biz.token, map[string]any{"role": "agent", "max_concurrent": 3})
+			time.Sleep(100 * time.Millisecond)
+			w.stillOpen()
+		})
+
+		t.Run("deactivation closes sockets, blocks login, revokes the user's keys and requeues their conversations", func(t *testing.T) {
+			id, tok := a.addUser(biz, "eve@example.com", "admin")
+			key := a.must(201, "POST", "/api/v1/api-keys", tok, map[string]any{"name": "eve's crm", "role": "developer"}).str("key")
+			a.must(200, "GET", "/api/v1/conversations", key, nil)
+			w := a.connect(t, tok, nil)
+			w.send(map[string]any{"type": "presence", "status": "online"})
+			w.expect("presence")
+			conv := a.startChat(t, biz, "route me to eve")
+			if c := a.settle(biz.token, conv); c.str("assignee_id") != id {
+				t.Fatalf("conversation went to %q, want eve", c.str("assignee_id"))
+			}
+			r := a.must(200, "POST", "/api/v1/agents/"+id+"/deactivate", biz.token, nil)
+			if r.Body["active"] != false || r.str("deactivated_at") == "" {
+				t.Fatalf("deactivated agent: %s", r.Raw)
+			}
+			w.revoked()
+			a.must(401, "GET", "/api/v1/me", tok, nil)
+			a.must(401, "GET", "/api/v1/conversations", key, nil)
+			if r := a.do("POST", "/api/v1/auth/login", "", map[string]any{"tenant": biz.slug, "email": "eve@example.com", "password": "password1"}); r.Status != 401 || r.errCode() != "unauthenticated" {
+				t.Fatalf("login when deactivated: %s", r.Raw)
+			}
+			waitUntil(t, "the conversation back in the queue", func() bool {
+				c := a.must(200, "GET", "/api/v1/conversations/"+conv, biz.token, nil)
+				return c.str("status") == "queued" && c.str("assignee_id") == ""
+			})
+			if r := a.do("POST", "/api/v1/conversations/"+conv+"/assign", biz.token, map[string]any{"agent_id": id}); r.Status != 409 {
+				t.Fatalf("assigning to a deactivated agent: %s", r.Raw)
+			}
+			list := a.must(200, "GET", "/api/v1/agents", biz.token, nil)
+			if !strings.Contains(list.Raw, `"active":false`) {
+				t.Fatalf("the list should still show eve, deactivated: %s", list.Raw)
+			}
+
+			a.must(200, "POST", "/api/v1/agents/"+id+"/reactivate", biz.token, nil)
+			tok = a.login(biz, "eve@example.com", "password1")
+			a.must(200, "GET", "/api/v1/me", tok, nil)
+			a.must(401, "GET", "/api/v1/conversations", key, nil) // revoked keys stay revoked
+		})
+
+		t.Run("a changed password ends the other sessions and their sockets", func(t *testing.T) {
+			_, tok1 := a.addUser(biz, "fay@example.com", "agent")
+			tok2 := a.login(biz, "fay@example.com", "password1")
+			w1, w2 := a.connect(t, tok1, nil), a.connect(t, tok2, nil)
+			r := a.must(400, "POST", "/api/v1/me/password", tok1, map[string]any{"current_password": "wrong one", "new_password": "new password 1"})
+			if r.field("current_password") == "" {
+				t.Fatalf("wrong current password: %s", r.Raw)
+			}
+			a.must(400, "POST", "/api/v1/me/password", tok1, map[string]any{"current_password": "password1", "new_password": "short"})
+			a.must(204, "POST", "/api/v1/me/password", tok1, map[string]any{"current_password": "password1", "new_password": "new password 1"})
+			w2.revoked()
+			w1.stillOpen()
+			a.must(200, "GET", "/api/v1/me", tok1, nil)
+			a.must(401, "GET", "/api/v1/me", tok2, nil)
+			a.must(401, "POST", "/api/v1/auth/login", "", map[string]any{"tenant": biz.slug, "email": "fay@example.com", "password": "password1"})
+			a.login(biz, "fay@example.com", "new password 1")
+		})
+
+		t.Run("an admin's password reset ends every session of the user", func(t *testing.T) {
+			id, tok := a.addUser(biz, "gus@example.com", "agent")
+			w := a.connect(t, tok, nil)
+			a.must(400, "POST", "/api/v1/agents/"+id+"/password", biz.token, map[string]any{"password": "short"})
+			a.must(204, "POST", "/api/v1/agents/"+id+"/password", biz.token, map[string]any{"password": "reset password 1"})
+			w.revoked()
+			a.must(401, "GET", "/api/v1/me", tok, nil)
+			a.login(biz, "gus@example.com", "reset password 1")
+			if r := a.do("POST", "/api/v1/agents/"+biz.ownerID+"/password", biz.token, map[string]any{"password": "reset password 1"}); r.Status != 409 {
+				t.Fatalf("resetting one's own password without the current one: %s", r.Raw)
+			}
+		})
+
+		t.Run("one session is listed and signed out by id", func(t *testing.T) {
+			_, tok1 := a.addUser(biz, "hal@example.com", "agent")
+			tok2 := a.login(biz, "hal@example.com", "password1")
+			w2 := a.connect(t, tok2, nil)
+			r := a.must(200, "GET", "/api/v1/me/sessions", tok1, nil)
+			sessions := r.Body["sessions"].([]any)
+			if len(sessions) != 2 {
+				t.Fatalf("sessions: %s", r.Raw)
+			}
+			var other string
+			for _, s := range sessions {
+				if m := s.(map[string]any); m["current"] == false {
+					other = m["id"].(string)
+				}
+			}
+			a.must(404, "DELETE", "/api/v1/me/sessions/"+other, biz.token, nil) // not the owner's session
+			a.must(204, "DELETE", "/api/v1/me/sessions/"+other, tok1, nil)
+			w2.revoked()
+			a.must(200, "GET", "/api/v1/me", tok1, nil)
+		})
+	})
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 5s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestRevocationAcrossNodes: two servers on one database and one Redis; a
+// revocation made on node A closes the user's sockets on node B.
+func TestRevocationAcrossNodes(t *testing.T) {
+	url := os.Getenv("KEFU_TEST_REDIS_URL")
+	if url == "" {
+		t.Skip("KEFU_TEST_REDIS_URL not set: skipping the two-node revocation test")
+	}
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range tenantstest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			p := make([]byte, 6)
+			_, _ = rand.Read(p)
+			prefix := "kefutest-" + hex.EncodeToString(p)
+			node := func() *app {
+				rdb := redis.NewClient(opt)
+				t.Cleanup(func() { rdb.Close() })
+				bus, err := chat.NewRedisBus(context.Background(), rdb, prefix, nopLog())
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { bus.Close() })
+				return newAppWithBus(t, b.Store, bus)
+			}
+			nodeA, nodeB := node(), node()
+			biz := nodeA.signup("Two Nodes")
+			id, tok := nodeA.addUser(biz, "ivy@example.com", "admin")
+			tok2 := nodeA.login(biz, "ivy@example.com", "password1")
+
+			w := nodeB.connect(t, tok, nil)
+			nodeA.must(204, "POST", "/api/v1/auth/logout", tok, nil)
+			w.revoked()
+
+			w = nodeB.connect(t, tok2, nil)
+			nodeA.must(200, "PATCH", "/api/v1/agents/"+id, biz.token, map[string]any{"role": "supervisor"})
+			if code, _ := w.closedWithin(time.Second); code != ws.StatusRoleChanged {
+				t.Fatalf("role change on node A: socket on node B closed with %v", code)
+			}
+
+			w = nodeB.connect(t, tok2, nil)
+			nodeA.must(200, "POST", "/api/v1/agents/"+id+"/deactivate", biz.token, nil)
+			w.revoked()
+		})
+	}
+}
+
+func nopLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
