@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"os"
 	"strings"
@@ -307,3 +308,115 @@ func TestRevocationAcrossNodes(t *testing.T) {
 }
 
 func nopLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// TestUserAdminOverHTTP: finding 4 of the security review, over HTTP.
+// Every kind of caller against every user-admin endpoint and target role:
+// API keys never manage users or keys, supervisors and agents never, admins
+// never the owner, and the last owner stays.
+func TestUserAdminOverHTTP(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, a *app) {
+		biz := a.signup("Rules")
+		tokens := map[string]string{"owner": biz.token}
+		for _, role := range []string{"admin", "supervisor", "agent"} {
+			_, tokens[role] = a.addUser(biz, "actor-"+role+"@example.com", role)
+		}
+		tokens["developer key"] = a.must(201, "POST", "/api/v1/api-keys", biz.token, map[string]any{"name": "dev", "role": "developer"}).str("key")
+		tokens["admin key"] = a.must(201, "POST", "/api/v1/api-keys", biz.token, map[string]any{"name": "adm", "role": "admin"}).str("key")
+		n := 0
+		shared := map[string]string{}
+		// target returns a user with the role: a fresh one when the call
+		// may change it, else one shared by the refused calls.
+		target := func(role string, fresh bool) string {
+			if role == "owner" {
+				return biz.ownerID
+			}
+			if id, ok := shared[role]; ok && !fresh {
+				return id
+			}
+			n++
+			id := a.must(201, "POST", "/api/v1/agents", biz.token, map[string]any{"email": fmt.Sprintf("target%d@example.com", n), "name": "Target", "password": "password1", "role": role}).str("id")
+			if !fresh {
+				shared[role] = id
+			}
+			return id
+		}
+		type call struct {
+			name       string
+			method     string
+			path       string // %s: the target's id
+			body       any
+			ok, onSelf int // statuses when allowed, and when the target is the caller (the only owner)
+		}
+		calls := []call{
+			{"rename", "PATCH", "/api/v1/agents/%s", map[string]any{"name": "Mallory"}, 200, 200},
+			{"demote", "PATCH", "/api/v1/agents/%s", map[string]any{"role": "agent"}, 200, 409},
+			{"promote to admin", "PATCH", "/api/v1/agents/%s", map[string]any{"role": "admin"}, 200, 409},
+			{"deactivate", "POST", "/api/v1/agents/%s/deactivate", nil, 200, 409},
+			{"reactivate", "POST", "/api/v1/agents/%s/reactivate", nil, 200, 200},
+			{"reset the password", "POST", "/api/v1/agents/%s/password", map[string]any{"password": "chosen by me"}, 204, 409},
+			{"delete", "DELETE", "/api/v1/agents/%s", nil, 204, 409},
+		}
+		rank := map[string]int{"agent": 1, "supervisor": 2, "admin": 3, "owner": 4}
+		for _, actor := range []string{"owner", "admin", "supervisor", "agent", "developer key", "admin key"} {
+			for _, c := range calls {
+				for _, role := range []string{"owner", "admin", "supervisor", "agent"} {
+					want := c.ok
+					switch {
+					case rank[actor] < rank["admin"]: // keys, supervisors, agents
+						want = 403
+					case rank[role] > rank[actor]:
+						want = 403
+					case role == "owner":
+						want = c.onSelf
+					}
+					t.Run(fmt.Sprintf("%s may %s a %s: %d", actor, c.name, role, want), func(t *testing.T) {
+						id := target(role, want < 400)
+						if r := a.do(c.method, fmt.Sprintf(c.path, id), tokens[actor], c.body); r.Status != want {
+							t.Fatalf("%s %s: %d, want %d: %s", c.method, fmt.Sprintf(c.path, id), r.Status, want, r.Raw)
+						}
+					})
+				}
+			}
+			t.Run(actor+" creating users and keys", func(t *testing.T) {
+				want, keyWant := 201, 201
+				if rank[actor] < rank["admin"] {
+					want, keyWant = 403, 403
+				}
+				for _, role := range []string{"agent", "admin"} {
+					n++
+					if r := a.do("POST", "/api/v1/agents", tokens[actor], map[string]any{"email": fmt.Sprintf("new%d@example.com", n), "name": "New", "password": "chosen by me", "role": role}); r.Status != want {
+						t.Fatalf("create %s: %d, want %d: %s", role, r.Status, want, r.Raw)
+					}
+				}
+				if r := a.do("POST", "/api/v1/api-keys", tokens[actor], map[string]any{"name": "more", "role": "admin"}); r.Status != keyWant {
+					t.Fatalf("create an admin key: %d, want %d: %s", r.Status, keyWant, r.Raw)
+				}
+			})
+		}
+		if r := a.must(200, "GET", "/api/v1/me", biz.token, nil); r.str("user", "role") != "owner" || r.str("user", "name") != "Mallory" {
+			t.Fatalf("the owner after the table: %s", r.Raw) // renamed by themselves, still the owner
+		}
+	})
+}
+
+// TestLoginLockoutOverHTTP: after 10 failed sign-ins for one workspace and
+// email, the 11th answers 429 with Retry-After — for an account that exists
+// and one that does not alike — while other accounts sign in.
+func TestLoginLockoutOverHTTP(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, a *app) {
+		biz := a.signup("Lockout")
+		for _, email := range []string{"owner@example.com", "nobody@example.com"} {
+			for i := 0; i < 10; i++ {
+				r := a.do("POST", "/api/v1/auth/login", "", map[string]any{"tenant": biz.slug, "email": email, "password": fmt.Sprint("guess ", i)})
+				if r.Status != 401 {
+					t.Fatalf("%s attempt %d: %s", email, i+1, r.Raw)
+				}
+			}
+			r := a.do("POST", "/api/v1/auth/login", "", map[string]any{"tenant": biz.slug, "email": email, "password": "password1"})
+			if r.Status != 429 || r.errCode() != "rate_limited" || r.Header.Get("Retry-After") == "" || r.Header.Get("Retry-After") == "0" {
+				t.Fatalf("%s after 10 failures: %d %s (Retry-After %q)", email, r.Status, r.Raw, r.Header.Get("Retry-After"))
+			}
+		}
+		a.addUser(biz, "other@example.com", "agent") // (the owner's token still works for this)
+	})
+}
