@@ -46,11 +46,11 @@ func (c *conn) revoke(reason string) {
 		c.close(StatusRoleChanged, "role changed; reconnect")
 		return
 	}
-	msg := "your session has ended; sign in again"
+	msg, why := "your session has ended; sign in again", chat.RevokeSignedOut
 	if reason == chat.RevokeDeactivated {
-		msg = "your account has been deactivated"
+		msg, why = "your account has been deactivated", chat.RevokeDeactivated
 	}
-	c.closeWith(websocket.StatusPolicyViolation, "unauthenticated", encode(errorFrame{Type: "error", Code: kefu.EAuth, Message: msg}))
+	c.closeWith(websocket.StatusPolicyViolation, "unauthenticated", encode(errorFrame{Type: "error", Code: kefu.EAuth, Message: msg, Reason: why}))
 }
 
 // startRevalidation re-checks a user socket's session and role every
