@@ -210,8 +210,11 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 		delete(fields, "password")
 		fields["new_password"] = msg
 	}
-	if current == "" || len(current) > 256 {
+	switch {
+	case current == "":
 		fields["current_password"] = "is required"
+	case len(current) > 256:
+		fields["current_password"] = "must be at most 256 bytes"
 	}
 	if len(fields) > 0 {
 		return kefu.Invalid(fields)

@@ -322,6 +322,11 @@ func (s *Server) start(ctx context.Context, c *conn, hello inFrame) error {
 		s.chat.UserConnected(c.p)
 	}
 	s.hub.register(c)
+	if c.p.Kind == tenants.KindUser && !c.revalidate() {
+		// Revoked between hello and now: the revoke event came before the
+		// socket was registered to hear it.
+		return nil
+	}
 
 	since := hello.sinceMap()
 	follow := map[string]bool{}
