@@ -240,7 +240,7 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 	if err := s.setPassword(ctx, p.TenantID, p.ID, next); err != nil {
 		return err
 	}
-	return s.endSessions(ctx, p.TenantID, p.ID, p.session)
+	return s.endSessions(ctx, p.TenantID, p.ID, p.tokenHash)
 }
 
 func (s *Service) setPassword(ctx context.Context, tenantID, userID, password string) error {

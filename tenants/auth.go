@@ -156,24 +156,17 @@ func (s *Service) LogoutAll(ctx context.Context, p Principal) error {
 	return s.endSessions(ctx, p.TenantID, p.ID, "")
 }
 
-// endSessions deletes every session of the user except keep (a SessionID;
-// empty: all) and announces it.
-func (s *Service) endSessions(ctx context.Context, tenantID, userID, keep string) error {
+// endSessions deletes every session of the user except the one whose
+// token hash is keepHash (empty: all) and announces it.
+func (s *Service) endSessions(ctx context.Context, tenantID, userID, keepHash string) error {
 	q := s.store.Platform().WithContext(ctx).Where("tenant_id = ? AND user_id = ?", tenantID, userID)
-	var rows []sessionRow
-	if err := q.Select("token_hash").Find(&rows).Error; err != nil {
+	keep := ""
+	if keepHash != "" {
+		q = q.Where("token_hash <> ?", keepHash)
+		keep = sessionIDOf(keepHash)
+	}
+	if err := q.Delete(&sessionRow{}).Error; err != nil {
 		return err
-	}
-	var doomed []string
-	for _, r := range rows {
-		if keep == "" || sessionIDOf(r.TokenHash) != keep {
-			doomed = append(doomed, r.TokenHash)
-		}
-	}
-	if len(doomed) > 0 {
-		if err := s.store.Platform().WithContext(ctx).Where("token_hash IN ?", doomed).Delete(&sessionRow{}).Error; err != nil {
-			return err
-		}
 	}
 	s.announce(ctx, AccountEvent{Kind: AccountSignedOut, TenantID: tenantID, UserID: userID, Keep: keep})
 	return nil
