@@ -23,10 +23,11 @@ type tenantResponse struct {
 	Name           string   `json:"name"`
 	WidgetKey      string   `json:"widget_key"`
 	AllowedOrigins []string `json:"allowed_origins"`
+	AgentsSeeAll   bool     `json:"agents_see_all"`
 }
 
 func tenantOut(t tenants.Tenant) tenantResponse {
-	return tenantResponse{ID: t.ID, Slug: t.Slug, Name: t.Name, WidgetKey: t.WidgetKey, AllowedOrigins: t.AllowedOrigins}
+	return tenantResponse{ID: t.ID, Slug: t.Slug, Name: t.Name, WidgetKey: t.WidgetKey, AllowedOrigins: t.AllowedOrigins, AgentsSeeAll: t.AgentsSeeAll}
 }
 
 type userResponse struct {
@@ -164,6 +165,7 @@ func (s *Server) getTenant(c echo.Context) error {
 type patchTenantRequest struct {
 	Name           *string   `json:"name"`
 	AllowedOrigins *[]string `json:"allowed_origins"`
+	AgentsSeeAll   *bool     `json:"agents_see_all"`
 }
 
 func (s *Server) patchTenant(c echo.Context) error {

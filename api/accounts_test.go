@@ -136,15 +136,35 @@ func TestRevocationReachesSockets(t *testing.T) {
 			if role := w.seen[len(w.seen)-1]["principal"].(map[string]any)["role"]; role != "agent" {
 				t.Fatalf("welcome role %v, want agent", role)
 			}
+			// A conversation the owner has: staff hear of its changes, an
+			// agent does not.
 			owner := a.connect(t, biz.token, nil)
-			conv := a.startChat(t, biz, "a new conversation for staff only")
+			owner.send(map[string]any{"type": "presence", "status": "online"})
+			owner.expect("presence")
+			defer owner.send(map[string]any{"type": "presence", "status": "offline"})
+			conv := a.startChat(t, biz, "a conversation for the owner")
+			if c := a.settle(biz.token, conv); c.str("assignee_id") != biz.ownerID {
+				t.Fatalf("the conversation went to %q, want the owner", c.str("assignee_id"))
+			}
+			a.must(200, "POST", "/api/v1/conversations/"+conv+"/resolve", biz.token, nil)
 			for {
 				f := owner.expect("conversation.updated")
-				if f["conversation"].(map[string]any)["id"] == conv {
+				if c := f["conversation"].(map[string]any); c["id"] == conv && c["status"] == "resolved" {
 					break
 				}
 			}
-			w.quiet("conversation.updated", 300*time.Millisecond)
+			deadline := time.After(300 * time.Millisecond)
+			for {
+				select {
+				case f := <-w.frames:
+					if c, _ := f["conversation"].(map[string]any); f["type"] == "conversation.updated" && c["id"] == conv && c["assignee_id"] == biz.ownerID {
+						t.Fatalf("the demoted admin heard of the owner's conversation: %v", f)
+					}
+					continue
+				case <-deadline:
+				}
+				break
+			}
 		})
 
 		t.Run("a role change that keeps the role closes nothing", func(t *testing.T) {

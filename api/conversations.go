@@ -111,22 +111,24 @@ func (s *Server) assign(c echo.Context) error {
 		return err
 	}
 	p := principal(c)
-	// Agents may take a conversation themselves; giving it to someone else
-	// needs the assign permission (supervisors and up, developer keys).
-	if !(p.Kind == tenants.KindUser && req.AgentID == p.ID) {
-		ok, err := s.tenants.Can(p, tenants.ObjConversations, tenants.ActAssign)
-		if err != nil {
-			return err
-		}
-		if !ok {
+	ok, err := s.tenants.Can(p, tenants.ObjConversations, tenants.ActAssign)
+	if err != nil {
+		return err
+	}
+	in := chat.AssignInput{AgentID: req.AgentID, Team: req.Team}
+	// Without the assign permission (supervisors and up, developer keys)
+	// an agent may only take an unassigned conversation themselves.
+	if !ok {
+		if !(p.Kind == tenants.KindUser && req.AgentID == p.ID) {
 			// Hide other tenants' ids first: 404 beats 403 for a foreign id.
 			if _, err := s.chat.Conversation(c.Request().Context(), p, c.Param("id")); err != nil {
 				return err
 			}
 			return kefu.Errorf(kefu.EDenied, "your role may not assign conversations to others")
 		}
+		in.TakeOnly = true
 	}
-	conv, err := s.chat.Assign(c.Request().Context(), p, c.Param("id"), chat.AssignInput(req))
+	conv, err := s.chat.Assign(c.Request().Context(), p, c.Param("id"), in)
 	if err != nil {
 		return err
 	}

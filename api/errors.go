@@ -34,6 +34,7 @@ var codeOfStatus = map[int]string{
 	http.StatusNotFound:              kefu.ENotFound,
 	http.StatusMethodNotAllowed:      kefu.ENotFound,
 	http.StatusRequestEntityTooLarge: kefu.ETooLarge,
+	http.StatusUnsupportedMediaType:  kefu.EInvalid,
 	http.StatusTooManyRequests:       kefu.ERateLimit,
 	http.StatusServiceUnavailable:    kefu.EUnavailable,
 }

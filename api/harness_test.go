@@ -27,6 +27,7 @@ import (
 type app struct {
 	t   *testing.T
 	srv *httptest.Server
+	api *api.Server
 	url string
 }
 
@@ -40,7 +41,7 @@ func newAppWithBus(t *testing.T, store *tenants.Store, bus chat.Bus) *app {
 	log := slog.New(slog.DiscardHandler)
 	reg := prometheus.NewRegistry()
 	ten := tenants.NewService(store, tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef")})
-	c := chat.NewService(chat.Config{Tenants: ten, Bus: bus, Logger: log, Registry: reg})
+	c := chat.NewService(chat.Config{Tenants: ten, Bus: bus, Logger: log, Registry: reg, ScopeTTL: 50 * time.Millisecond})
 	wsSrv := ws.NewServer(ws.Config{SendRate: 10, SendBurst: 20}, c, log, reg)
 	h := api.New(api.Config{Tenants: ten, Chat: c, Logger: log, WS: wsSrv, Gatherer: reg, AuthPerMinute: 10000,
 		Ready: func(ctx context.Context) error { return store.Ping(ctx) }})
@@ -51,7 +52,7 @@ func newAppWithBus(t *testing.T, store *tenants.Store, bus chat.Bus) *app {
 		wsSrv.Drain(ctx)
 		srv.Close()
 	})
-	return &app{t: t, srv: srv, url: srv.URL}
+	return &app{t: t, srv: srv, api: h, url: srv.URL}
 }
 
 // forEachBackend runs fn against an app on SQLite and, when configured, on

@@ -6,7 +6,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -16,10 +15,10 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"kefu"
 	"kefu/chat"
+	"kefu/clientip"
 	"kefu/tenants"
 )
 
@@ -42,6 +41,18 @@ type Config struct {
 	AuthPerMinute int
 	// WidgetPerMinute bounds widget sessions per client IP.
 	WidgetPerMinute int
+	// PublicURL is the address users reach. When it is https, every
+	// answer carries Strict-Transport-Security; its host is allowed for
+	// WebSockets in the app pages' Content-Security-Policy.
+	PublicURL string
+	// PublicDemo lets /demo run any tenant's widget for anyone; otherwise
+	// the page runs it only for that tenant's signed-in staff.
+	PublicDemo bool
+	// MetricsToken, when set, lets a non-loopback client read /metrics
+	// with Authorization: Bearer <MetricsToken>. Without it, /metrics
+	// answers loopback clients only. A nil Gatherer means metrics are
+	// served elsewhere (KEFU_METRICS_ADDR) and /metrics is 404 here.
+	MetricsToken string
 }
 
 // Server is the HTTP server.
@@ -65,23 +76,18 @@ func New(cfg Config) *Server {
 	e.HideBanner, e.HidePort = true, true
 	s := &Server{e: e, tenants: cfg.Tenants, chat: cfg.Chat, log: cfg.Logger, cfg: cfg}
 	e.HTTPErrorHandler = s.handleError
-	if cfg.TrustProxy {
-		e.IPExtractor = echo.ExtractIPFromXFFHeader()
-	} else {
-		e.IPExtractor = echo.ExtractIPDirect()
-	}
+	e.IPExtractor = clientip.Resolver(cfg.TrustProxy)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 		s.log.Error("panic", "path", c.Path(), "err", err, "stack", string(stack))
 		return err
 	}}))
 	e.Use(middleware.RequestID())
 	e.Use(s.accessLog)
+	e.Use(s.securityHeaders)
 
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", s.ready)
-	if cfg.Gatherer != nil {
-		e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{})))
-	}
+	e.GET("/metrics", s.metrics())
 
 	v1 := e.Group("/api/v1",
 		middleware.CORSWithConfig(middleware.CORSConfig{
@@ -91,6 +97,7 @@ func New(cfg Config) *Server {
 			MaxAge:       3600,
 		}),
 		middleware.BodyLimit("1M"),
+		cleanParams,
 	)
 	authLimit := limit(newKeyedLimiter(cfg.AuthPerMinute, cfg.AuthPerMinute/2+1))
 	widgetLimit := limit(newKeyedLimiter(cfg.WidgetPerMinute, cfg.WidgetPerMinute/2+1))
@@ -192,16 +199,4 @@ func (s *Server) ready(c echo.Context) error {
 		}
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
-}
-
-// bind decodes a JSON body strictly enough to catch malformed input.
-func bind(c echo.Context, v any) error {
-	if err := c.Bind(v); err != nil {
-		var he *echo.HTTPError
-		if errors.Is(err, echo.ErrStatusRequestEntityTooLarge) || (errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge) {
-			return kefu.Errorf(kefu.ETooLarge, "request body is too large")
-		}
-		return kefu.Errorf(kefu.EInvalid, "malformed JSON body")
-	}
-	return nil
 }

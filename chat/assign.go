@@ -68,7 +68,7 @@ func (s *Service) autoAssign(ctx context.Context, tenantID, convID string, req r
 		return routing.Agent{}, err
 	}
 	for _, a := range routing.Rank(req.Strategy, tenantID, req, agents, s.rr) {
-		_, err := s.assign(ctx, tenantID, convID, a.ID, a.Name, req.Team, true)
+		_, err := s.assign(ctx, tenantID, convID, a.ID, a.Name, req.Team, assignAuto)
 		switch {
 		case err == nil:
 			return a, nil

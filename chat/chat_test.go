@@ -196,7 +196,7 @@ func TestChatStore(t *testing.T) {
 								return
 							}
 							// Read back at once, on another connection: it must be there.
-							got, err := f.chat.MessagesAfter(ctx, f.tenant.ID, conv, m.Seq-1, 1, false)
+							got, err := f.chat.MessagesAfter(ctx, f.owner, chat.Scope{All: true}, conv, m.Seq-1, 1)
 							if err != nil || len(got) != 1 || got[0].ID != m.ID {
 								t.Errorf("message %s (seq %d) not readable after its ack: %v %v", m.ID, m.Seq, got, err)
 								return

@@ -153,6 +153,37 @@ func (c *committer) close() {
 
 type dedupKey struct{ conv, author, client string }
 
+// splitOwners keeps in now the requests whose conversation's first request
+// in the batch has the same owner check (the same visitor, or none), and
+// puts the others in next, in arrival order. A sender's requests all go the
+// same way, so each sender's order is kept.
+func splitOwners(batch []*commitReq) (now, next []*commitReq) {
+	if len(batch) < 2 {
+		return batch, nil
+	}
+	owner := make(map[string]string, len(batch))
+	for i, r := range batch {
+		v, ok := owner[r.row.ConversationID]
+		if !ok {
+			owner[r.row.ConversationID] = r.visitorID
+			v = r.visitorID
+		}
+		switch {
+		case v != r.visitorID && next == nil:
+			now = append(make([]*commitReq, 0, len(batch)), batch[:i]...)
+			next = append(next, r)
+		case v != r.visitorID:
+			next = append(next, r)
+		case next != nil:
+			now = append(now, r)
+		}
+	}
+	if next == nil {
+		return batch, nil
+	}
+	return now, next
+}
+
 // flush commits a batch in one transaction. It first assumes no request is
 // a resend of a stored message (resends are rare: a client that lost an
 // ack): the unique index on (conversation, author, client id) would refuse
@@ -160,6 +191,16 @@ type dedupKey struct{ conv, author, client string }
 // If that fails too, each request is retried on its own so one bad request
 // cannot fail its neighbours.
 func (c *committer) flush(shared *gorm.DB, dialect string, batch []*commitReq) {
+	// Every request's ownership is checked by its conversation's bump, once
+	// per conversation: a batch holds, for each conversation, requests of
+	// one sender kind only (one visitor, or users and keys). The rest wait
+	// for the next round, so a stranger's message never rides on the
+	// owner's check.
+	if now, next := splitOwners(batch); len(next) > 0 {
+		c.flush(shared, dialect, now)
+		c.flush(shared, dialect, next)
+		return
+	}
 	start := time.Now()
 	results := make([]commitRes, len(batch))
 	attempt := func(lookup bool) error {
@@ -302,9 +343,7 @@ func splitBatch(batch []*commitReq, idx []int, stored map[dedupKey]messageRow, r
 		if !r.row.Private && r.row.AuthorType != AuthorSystem {
 			g.bump.pv, g.bump.body, g.bump.author = true, previewOf(r.row), r.row.AuthorType
 		}
-		if r.visitorID != "" {
-			g.bump.vid = r.visitorID
-		}
+		g.bump.vid = r.visitorID // the same for every member (splitOwners)
 	}
 	return groups, later
 }
@@ -406,10 +445,7 @@ const bumpWhere = `t.id = v.id AND (v.vid = '' OR (t.visitor_id = v.vid AND t.st
 // so the statement's size and planning time do not grow with the batch.
 func bumpConversations(tx *gorm.DB, dialect string, db *tenants.DB, bumps []convBump) ([]conversationRow, error) {
 	if dialect == tenants.Postgres {
-		q := `UPDATE ` + db.Table("conversations") + ` AS t SET ` + bumpSet(dialect) + `
-FROM unnest($1::text[], $2::bigint[], $3::timestamptz[], $4::boolean[], $5::text[], $6::text[], $7::text[]) AS v(id, k, at, pv, body, author, vid)
-WHERE ` + bumpWhere + ` RETURNING t.id, t.visitor_id, t.assignee_id, t.status, t.last_seq`
-		rows, err := tx.Statement.ConnPool.QueryContext(tx.Statement.Context, q, bumpArgs(bumps)...)
+		rows, err := tx.Statement.ConnPool.QueryContext(tx.Statement.Context, pgBumpSQL(db), bumpArgs(bumps)...)
 		return scanBumped(len(bumps), rows, err)
 	}
 	// SQLite: the batch as a UNION ALL of rows (SQLite has no arrays).
@@ -428,6 +464,14 @@ FROM (` + strings.Join(sel, " UNION ALL ") + `) AS v WHERE ` + bumpWhere + ` RET
 	var out []conversationRow
 	err := tx.Raw(q, args...).Scan(&out).Error
 	return out, err
+}
+
+// pgBumpSQL is bumpConversations' statement on PostgreSQL; its parameters
+// are bumpArgs.
+func pgBumpSQL(db *tenants.DB) string {
+	return `UPDATE ` + db.Table("conversations") + ` AS t SET ` + bumpSet(tenants.Postgres) + `
+FROM unnest($1::text[], $2::bigint[], $3::timestamptz[], $4::boolean[], $5::text[], $6::text[], $7::text[]) AS v(id, k, at, pv, body, author, vid)
+WHERE ` + bumpWhere + ` RETURNING t.id, t.visitor_id, t.assignee_id, t.status, t.last_seq`
 }
 
 // findStored returns the messages already stored under any of the
@@ -479,10 +523,14 @@ func (a pgArray) Value() (driver.Value, error) {
 
 // pgInsertMessages inserts the batch with one INSERT … SELECT FROM unnest.
 func pgInsertMessages(tx *gorm.DB, db *tenants.DB, rows []messageRow) error {
-	q := `INSERT INTO ` + db.Table("messages") + ` (id, conversation_id, seq, client_id, author_type, author_id, author_name, body, private, attachments, created_at)
-SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::boolean[], $10::text[], $11::timestamptz[])`
-	_, err := tx.Statement.ConnPool.ExecContext(tx.Statement.Context, q, messageArgs(rows)...)
+	_, err := tx.Statement.ConnPool.ExecContext(tx.Statement.Context, pgInsertSQL(db), messageArgs(rows)...)
 	return err
+}
+
+// pgInsertSQL is pgInsertMessages' statement; its parameters are messageArgs.
+func pgInsertSQL(db *tenants.DB) string {
+	return `INSERT INTO ` + db.Table("messages") + ` (id, conversation_id, seq, client_id, author_type, author_id, author_name, body, private, attachments, created_at)
+SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::boolean[], $10::text[], $11::timestamptz[])`
 }
 
 // bumpArgs passes bumps as the seven arrays $1…$7 of a PostgreSQL
@@ -543,7 +591,21 @@ func (c *committer) pgOneShot(shared *gorm.DB, batch []*commitReq, results []com
 			ranked = append(ranked, row)
 		}
 	}
-	q := `WITH v AS (
+	rows, err := shared.Statement.ConnPool.QueryContext(context.Background(), pgOneShotSQL(db), append(bumpArgs(bumpsOf(groups)), messageArgs(ranked)...)...)
+	updated, err := scanBumped(len(groups), rows, err)
+	if err != nil {
+		return err
+	}
+	settle(batch, groups, updated, results)
+	markRepeats(later, results)
+	return nil
+}
+
+// pgOneShotSQL is pgOneShot's statement: the bump's seven arrays (bumpArgs)
+// then the messages' eleven (messageArgs, with each message's rank within
+// its conversation in the seq column).
+func pgOneShotSQL(db *tenants.DB) string {
+	return `WITH v AS (
 	SELECT * FROM unnest($1::text[], $2::bigint[], $3::timestamptz[], $4::boolean[], $5::text[], $6::text[], $7::text[]) AS v(id, k, at, pv, body, author, vid)
 ), bumped AS (
 	UPDATE ` + db.Table("conversations") + ` AS t SET ` + bumpSet(tenants.Postgres) + `
@@ -558,14 +620,6 @@ func (c *committer) pgOneShot(shared *gorm.DB, batch []*commitReq, results []com
 	FROM m JOIN bumped b ON b.id = m.conv JOIN v ON v.id = m.conv
 )
 SELECT id, visitor_id, assignee_id, status, last_seq FROM bumped`
-	rows, err := shared.Statement.ConnPool.QueryContext(context.Background(), q, append(bumpArgs(bumpsOf(groups)), messageArgs(ranked)...)...)
-	updated, err := scanBumped(len(groups), rows, err)
-	if err != nil {
-		return err
-	}
-	settle(batch, groups, updated, results)
-	markRepeats(later, results)
-	return nil
 }
 
 // scanBumped reads the (id, visitor_id, assignee_id, status, last_seq) rows

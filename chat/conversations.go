@@ -15,28 +15,6 @@ import (
 	"kefu/tenants"
 )
 
-// access loads a conversation the principal may see: visitors their own,
-// users and API keys any of their tenant's. Anything else is not_found,
-// whatever the id, so ids of other tenants or visitors leak nothing.
-func (s *Service) access(ctx context.Context, p tenants.Principal, convID string) (conversationRow, error) {
-	db, err := s.db(p.TenantID)
-	if err != nil {
-		return conversationRow{}, err
-	}
-	var rows []conversationRow
-	q := db.WithContext(ctx).Where("id = ?", convID)
-	if p.Kind == tenants.KindVisitor {
-		q = q.Where("visitor_id = ?", p.ID)
-	}
-	if err := q.Limit(1).Find(&rows).Error; err != nil {
-		return conversationRow{}, err
-	}
-	if len(rows) == 0 {
-		return conversationRow{}, kefu.Errorf(kefu.ENotFound, "no such conversation")
-	}
-	return rows[0], nil
-}
-
 // Conversation returns one conversation with its visitor.
 func (s *Service) Conversation(ctx context.Context, p tenants.Principal, convID string) (Conversation, error) {
 	row, err := s.access(ctx, p, convID)
@@ -95,6 +73,7 @@ func (s *Service) Conversations(ctx context.Context, p tenants.Principal, f List
 	if f.Limit < 1 || f.Limit > 200 {
 		fields["limit"] = "must be between 1 and 200"
 	}
+	kefu.CheckText(fields, "assignee", f.Assignee)
 	var after *cursor
 	if f.Cursor != "" {
 		c, err := decodeCursor(f.Cursor)
@@ -106,11 +85,18 @@ func (s *Service) Conversations(ctx context.Context, p tenants.Principal, f List
 	if len(fields) > 0 {
 		return nil, "", kefu.Invalid(fields)
 	}
+	sc, err := s.ScopeOf(ctx, p)
+	if err != nil {
+		return nil, "", err
+	}
 	db, err := s.db(p.TenantID)
 	if err != nil {
 		return nil, "", err
 	}
 	q := db.WithContext(ctx).Model(&conversationRow{})
+	if cond, args := sc.where(); cond != "" {
+		q = q.Where(cond, args...)
+	}
 	if f.Status != "" {
 		q = q.Where("status = ?", f.Status)
 	}
@@ -176,7 +162,7 @@ func decodeCursor(s string) (cursor, error) {
 	}
 	ts, id, ok := strings.Cut(string(b), "|")
 	us, err := strconv.ParseInt(ts, 10, 64)
-	if !ok || err != nil || id == "" {
+	if !ok || err != nil || id == "" || !kefu.CleanText(id) {
 		return cursor{}, errors.New("bad cursor")
 	}
 	return cursor{at: time.UnixMicro(us).UTC(), id: id}, nil
@@ -195,6 +181,9 @@ func (s *Service) publishConversation(ctx context.Context, tenantID string, row 
 type AssignInput struct {
 	AgentID string
 	Team    string
+	// TakeOnly: the caller takes the conversation for themselves and may
+	// not take it from someone else (conflict when another agent has it).
+	TakeOnly bool
 }
 
 // Assign gives a conversation to an agent (or a team). Errors:
@@ -205,6 +194,9 @@ func (s *Service) Assign(ctx context.Context, p tenants.Principal, convID string
 	}
 	if len(in.Team) > 100 {
 		return Conversation{}, kefu.Invalid(map[string]string{"team": "must be at most 100 characters"})
+	}
+	if p := kefu.TextProblem(in.Team); p != "" {
+		return Conversation{}, kefu.Invalid(map[string]string{"team": p})
 	}
 	if _, err := s.access(ctx, p, convID); err != nil {
 		return Conversation{}, err
@@ -225,7 +217,11 @@ func (s *Service) Assign(ctx context.Context, p tenants.Principal, convID string
 	if !agent.Active {
 		return Conversation{}, &kefu.Error{Code: kefu.EConflict, Message: "this agent is deactivated", Fields: map[string]string{"agent_id": "is deactivated"}}
 	}
-	conv, err := s.assign(ctx, p.TenantID, convID, agent.ID, agent.Name, "", false)
+	mode := assignByPerson
+	if in.TakeOnly {
+		mode = assignTake
+	}
+	conv, err := s.assign(ctx, p.TenantID, convID, agent.ID, agent.Name, "", mode)
 	if errors.Is(err, errAtCap) {
 		// Only a deactivation between the check above and the update.
 		return Conversation{}, &kefu.Error{Code: kefu.EConflict, Message: "this agent is deactivated", Fields: map[string]string{"agent_id": "is deactivated"}}
@@ -236,14 +232,27 @@ func (s *Service) Assign(ctx context.Context, p tenants.Principal, convID string
 	return conv, err
 }
 
+// How an assignment is made.
+type assignMode int
+
+const (
+	assignByPerson assignMode = iota // a supervisor (or a key) gives it to someone
+	assignTake                       // an agent takes it; not from another agent
+	assignAuto                       // routing: only from the bot or the queue, within caps
+)
+
 // assign gives convID to the agent, moves the load counters, and stores a
-// system message. auto is routing's own assignment: it only takes a
-// conversation that is still with the bot or queued, and only below the
-// agent's cap (errAtCap otherwise); a person assigning may exceed caps.
-func (s *Service) assign(ctx context.Context, tenantID, convID, agentID, agentName, team string, auto bool) (Conversation, error) {
+// system message. Routing's own assignment only takes a conversation that is
+// still with the bot or queued, and only below the agent's cap (errAtCap
+// otherwise); a person assigning may exceed caps.
+func (s *Service) assign(ctx context.Context, tenantID, convID, agentID, agentName, team string, mode assignMode) (Conversation, error) {
+	auto := mode == assignAuto
 	return s.update(ctx, tenantID, convID, "", func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (string, error) {
 		if auto && c.Status != StatusQueued && c.Status != StatusBot {
 			return "", errUnchanged
+		}
+		if mode == assignTake && c.Status == StatusAssigned && c.assignee() != agentID {
+			return "", kefu.Errorf(kefu.EConflict, "the conversation is assigned to someone else; ask a supervisor to transfer it")
 		}
 		if c.assignee() == agentID && c.Status == StatusAssigned {
 			return "", errUnchanged
@@ -304,17 +313,29 @@ func (s *Service) update(ctx context.Context, tenantID, convID, _ string, change
 			return err
 		}
 		c.UpdatedAt = s.stamp()
-		if err := tx.Model(&conversationRow{}).Where("id = ?", convID).Updates(map[string]any{
-			"status": c.Status, "assignee_id": c.AssigneeID, "team": c.Team, "updated_at": c.UpdatedAt, "resolved_at": c.ResolvedAt,
-			"flow_id": c.FlowID, "flow_version": c.FlowVersion, "flow_node": c.FlowNode, "queued_at": c.QueuedAt, "queue_deadline": c.QueueDeadline, "labels": c.Labels,
-		}).Error; err != nil {
-			return err
-		}
+		// One statement stores the change and, with a note, takes the
+		// note's seq.
+		q := `UPDATE ` + db.Table("conversations") + ` SET status = ?, assignee_id = ?, team = ?, updated_at = ?, resolved_at = ?,
+			flow_id = ?, flow_version = ?, flow_node = ?, queued_at = ?, queue_deadline = ?, labels = ?`
 		if note != "" {
-			sys, after, err = s.systemMessageTx(tx, db, convID, note)
+			q += `, last_seq = last_seq + 1`
+		}
+		var out []conversationRow
+		if err := tx.Raw(q+` WHERE id = ? RETURNING *`, c.Status, c.AssigneeID, c.Team, c.UpdatedAt, c.ResolvedAt,
+			c.FlowID, c.FlowVersion, c.FlowNode, c.QueuedAt, c.QueueDeadline, c.Labels, convID).Scan(&out).Error; err != nil {
 			return err
 		}
-		after = c
+		if len(out) == 0 {
+			return kefu.Errorf(kefu.ENotFound, "no such conversation")
+		}
+		after = out[0]
+		if note != "" {
+			row := messageRow{ID: tenants.NewID(), ConversationID: convID, Seq: after.LastSeq, AuthorType: AuthorSystem, Body: note, Attachments: "[]", CreatedAt: c.UpdatedAt}
+			if err := tx.Create(&row).Error; err != nil {
+				return err
+			}
+			sys = row.message()
+		}
 		return nil
 	})
 	if errors.Is(err, errUnchanged) {

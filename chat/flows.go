@@ -69,6 +69,9 @@ func checkFlowName(name string) (string, error) {
 	if name == "" || utf8.RuneCountInString(name) > 100 {
 		return "", kefu.Invalid(map[string]string{"name": "must be 1-100 characters"})
 	}
+	if p := kefu.TextProblem(name); p != "" {
+		return "", kefu.Invalid(map[string]string{"name": p})
+	}
 	return name, nil
 }
 
@@ -117,6 +120,9 @@ func (s *Service) Flows(ctx context.Context, p tenants.Principal) ([]Flow, error
 
 func (s *Service) flowRow(ctx context.Context, db *tenants.DB, id string) (flowRow, error) {
 	var r flowRow
+	if !kefu.CleanText(id) {
+		return r, kefu.Errorf(kefu.ENotFound, "no such flow")
+	}
 	err := db.WithContext(ctx).Where("id = ?", id).Take(&r).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return r, kefu.Errorf(kefu.ENotFound, "no such flow")

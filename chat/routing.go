@@ -21,6 +21,16 @@ import (
 // and applies what it decided. It runs off the request path (after the
 // visitor's ack); every run is logged on the conversation as an event.
 func (s *Service) runFlow(ctx context.Context, tenantID, convID, event, text string, resumeNode, resumeLabel string) {
+	s.route(ctx, tenantID, convID, nil, event, text, resumeNode, resumeLabel)
+}
+
+// runFlowOpening routes a conversation that has just opened, from what the
+// opening transaction read (no need to read it again).
+func (s *Service) runFlowOpening(ctx context.Context, tenantID string, o opening, text string) {
+	s.route(ctx, tenantID, o.conv.ID, &o, routing.EventConversationCreated, text, "", "")
+}
+
+func (s *Service) route(ctx context.Context, tenantID, convID string, known *opening, event, text string, resumeNode, resumeLabel string) {
 	ctx = context.WithoutCancel(ctx)
 	mu := s.convLock(tenantID + "/" + convID)
 	mu.Lock()
@@ -35,18 +45,22 @@ func (s *Service) runFlow(ctx context.Context, tenantID, convID, event, text str
 	if err != nil {
 		return
 	}
-	var conv conversationRow
-	if err := db.WithContext(ctx).Where("id = ?", convID).Take(&conv).Error; err != nil {
-		s.log.Error("routing: load conversation", "tenant_id", tenantID, "conversation_id", convID, "err", err)
-		return
-	}
-	if conv.Status == StatusAssigned || conv.Status == StatusResolved {
-		return // a person has it, or it is closed
-	}
-	in, err := s.flowInput(ctx, db, conv, event, text)
-	if err != nil {
-		s.log.Error("routing: input", "tenant_id", tenantID, "err", err)
-		return
+	var in routing.Input
+	if known != nil {
+		in = s.flowInputOf(known.conv, known.visitor.visitor(), known.returning, event, text)
+	} else {
+		var conv conversationRow
+		if err := db.WithContext(ctx).Where("id = ?", convID).Take(&conv).Error; err != nil {
+			s.log.Error("routing: load conversation", "tenant_id", tenantID, "conversation_id", convID, "err", err)
+			return
+		}
+		if conv.Status == StatusAssigned || conv.Status == StatusResolved {
+			return // a person has it, or it is closed
+		}
+		if in, err = s.flowInput(ctx, db, conv, event, text); err != nil {
+			s.log.Error("routing: input", "tenant_id", tenantID, "err", err)
+			return
+		}
 	}
 	in.ResumeFrom, in.ResumeLabel = resumeNode, resumeLabel
 	live := &liveServices{s: s, tenantID: tenantID, convID: convID}
@@ -70,20 +84,23 @@ func (s *Service) flowInput(ctx context.Context, db *tenants.DB, conv conversati
 	if err := db.WithContext(ctx).Where("id = ?", conv.VisitorID).Take(&v).Error; err != nil {
 		return routing.Input{}, err
 	}
-	vis := v.visitor()
 	var others int64
 	db.WithContext(ctx).Model(&conversationRow{}).Where("visitor_id = ? AND id <> ?", v.ID, conv.ID).Limit(1).Count(&others)
+	return s.flowInputOf(conv, v.visitor(), others > 0, event, text), nil
+}
+
+func (s *Service) flowInputOf(conv conversationRow, vis Visitor, returning bool, event, text string) routing.Input {
 	now := s.now()
 	return routing.Input{
 		Event: event,
 		Visitor: routing.VisitorEnv{ID: vis.ID, Name: vis.Name, Email: vis.Email,
 			Language: attrString(vis.Attributes, "language"), Country: attrString(vis.Attributes, "country"),
 			PageURL: attrString(vis.Attributes, "page_url"), Referrer: attrString(vis.Attributes, "referrer"),
-			Returning: others > 0, Attributes: vis.Attributes},
+			Returning: returning, Attributes: vis.Attributes},
 		Message:      routing.MessageEnv{Text: text},
 		Conversation: routing.ConversationEnv{ID: conv.ID, Status: conv.Status, MessagesCount: int(conv.LastSeq), WaitSeconds: int(now.Sub(conv.CreatedAt).Seconds())},
 		At:           now,
-	}, nil
+	}
 }
 
 // apply stores what a run decided: attributes, labels, and where the
@@ -259,28 +276,22 @@ func (l *liveServices) Assign(ctx context.Context, req routing.AssignRequest) (s
 	return a.ID, a.Name, true, nil
 }
 
-// botMessage stores a message from the bot and publishes it.
+// botMessage stores a message from the bot and publishes it. It goes
+// through the group commit like every other message, so the greetings of
+// many conversations opening at once share transactions.
 func (s *Service) botMessage(ctx context.Context, tenantID, convID, text string) (Message, error) {
 	db, err := s.db(tenantID)
 	if err != nil {
 		return Message{}, err
 	}
 	row := messageRow{ID: tenants.NewID(), ConversationID: convID, AuthorType: AuthorBot, AuthorName: "Bot", Body: text, Attachments: "[]", CreatedAt: s.stamp()}
-	var conv conversationRow
-	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		c, err := s.appendTx(tx, db, &row)
-		if err != nil {
-			return err
-		}
-		conv = c
-		return tx.Create(&row).Error
-	})
-	if err != nil {
-		return Message{}, err
+	res := s.committer.commit(ctx, &commitReq{db: db, tenantID: tenantID, row: row})
+	if res.err != nil {
+		return Message{}, res.err
 	}
-	m := row.message()
+	m := res.row.message()
 	s.metrics.stored.WithLabelValues(AuthorBot).Inc()
-	s.publish(ctx, Event{Kind: EventMessage, TenantID: tenantID, ConversationID: convID, VisitorID: conv.VisitorID, AssigneeID: conv.assignee(), Message: &m})
+	s.publish(ctx, Event{Kind: EventMessage, TenantID: tenantID, ConversationID: convID, VisitorID: res.conv.VisitorID, AssigneeID: res.conv.assignee(), Message: &m})
 	return m, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/hashicorp/golang-lru/v2/expirable"
 	"github.com/prometheus/client_golang/prometheus"
 	"gorm.io/gorm"
 
@@ -35,6 +37,8 @@ type Service struct {
 	committer *committer
 
 	flowCache      *lru.Cache[string, *activeFlow]
+	openConvs      *lru.Cache[string, string] // tenant/visitor → their open conversation
+	scopes         *expirable.LRU[string, Scope]
 	breakers       sync.Map // tenant id → breaker
 	breakerTimeout time.Duration
 	queuePos       *lru.Cache[string, int]
@@ -74,6 +78,9 @@ type Config struct {
 	// CommitShards is how many message transactions commit at once on
 	// PostgreSQL (default DefaultCommitShards).
 	CommitShards int
+	// ScopeTTL is how long what an agent may see is cached (default
+	// DefaultScopeTTL).
+	ScopeTTL time.Duration
 }
 
 // NewService returns the chat service.
@@ -93,12 +100,16 @@ func NewService(c Config) *Service {
 	if c.Presence == nil {
 		c.Presence = NewLocalPresence()
 	}
+	if c.ScopeTTL <= 0 {
+		c.ScopeTTL = DefaultScopeTTL
+	}
 	fc, _ := lru.New[string, *activeFlow](10000)
 	qp, _ := lru.New[string, int](100000)
+	oc, _ := lru.New[string, string](200000)
 	s := &Service{
 		tenants: c.Tenants, bus: c.Bus, presence: c.Presence, rr: routing.NewRoundRobin(),
 		log: c.Logger, now: c.Now, metrics: newMetrics(c.Registry), hooks: newOutbound(c.AllowPrivateNetworks),
-		flowCache: fc, queuePos: qp, grace: c.OfflineGrace, breakerTimeout: c.BreakerTimeout,
+		flowCache: fc, queuePos: qp, openConvs: oc, scopes: newScopeCache(c.ScopeTTL), grace: c.OfflineGrace, breakerTimeout: c.BreakerTimeout,
 		waits: map[string]time.Duration{}, timers: map[string]*time.Timer{}, queueDirty: map[string]bool{},
 	}
 	s.committer = newCommitter(s, c.CommitShards)
@@ -209,11 +220,19 @@ func checkSend(in *SendInput, p tenants.Principal) error {
 	fields := map[string]string{}
 	if strings.TrimSpace(in.Body) == "" && len(in.Attachments) == 0 {
 		fields["body"] = "is required (or attach a file)"
-	} else if !utf8.ValidString(in.Body) {
-		fields["body"] = "must be UTF-8 text"
+	} else {
+		// NUL above all: PostgreSQL cannot store it, and one such message
+		// used to fail its whole group-commit batch.
+		kefu.CheckText(fields, "body", in.Body)
 	}
 	if len(in.ClientID) > 100 {
 		fields["client_id"] = "must be at most 100 characters"
+	} else {
+		kefu.CheckText(fields, "client_id", in.ClientID)
+	}
+	kefu.CheckText(fields, "conversation_id", in.ConversationID)
+	for i, id := range in.Attachments {
+		kefu.CheckText(fields, fmt.Sprintf("attachments[%d]", i), id)
 	}
 	if p.Kind != tenants.KindVisitor && in.ConversationID == "" {
 		fields["conversation_id"] = "is required"
@@ -243,6 +262,12 @@ func authorOf(p tenants.Principal) Author {
 // stored. A visitor without a conversation id continues their open
 // conversation or opens a new one, which is then routed. It returns after
 // the commit. Errors: invalid_argument, too_large, not_found.
+//
+// The common case costs no query before the group commit: a visitor's open
+// conversation comes from a per-node cache (a stale entry is harmless: the
+// commit itself checks that the conversation is the visitor's and open, and
+// falls back to the slow path), and a resent client_id is caught by the
+// unique index inside the batch.
 func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (msg Message, dup bool, err error) {
 	if err := checkSend(&in, p); err != nil {
 		return Message{}, false, err
@@ -258,20 +283,11 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 		return Message{}, false, err
 	}
 	attJSON := attachmentsJSON(atts)
-	if visitor && in.ConversationID == "" {
-		if in.ClientID != "" {
-			if m, ok, err := s.findByClientID(ctx, db.DB, p, "", author.ID, in.ClientID); err != nil || ok {
-				return m, ok, err
-			}
-		}
-		open, err := s.openConversationOf(ctx, db, p.ID)
-		if err != nil {
-			return Message{}, false, err
-		}
-		if open == "" {
-			return s.sendOpening(ctx, db, p, author, in, attJSON)
-		}
-		in.ConversationID = open
+	if err := s.checkWriter(ctx, db, p, &in); err != nil {
+		return Message{}, false, err
+	}
+	if in.ConversationID == "" {
+		return s.sendOpening(ctx, db, p, author, in, attJSON)
 	}
 	row := messageRow{ID: tenants.NewID(), ConversationID: in.ConversationID, AuthorType: author.Type, AuthorID: author.ID, AuthorName: author.Name, Body: in.Body, Private: in.Private, Attachments: attJSON, CreatedAt: s.stamp()}
 	if in.ClientID != "" {
@@ -284,13 +300,14 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 	res := s.committer.commit(ctx, req)
 	switch {
 	case errors.Is(res.err, errClosed):
+		s.openConvs.Remove(p.TenantID + "/" + p.ID)
 		if _, err := s.access(ctx, p, in.ConversationID); err != nil {
 			return Message{}, false, err // not theirs: not_found
 		}
 		return s.sendOpening(ctx, db, p, author, in, attJSON) // resolved: a new conversation
 	case res.err != nil && tenants.IsUniqueViolation(res.err) && in.ClientID != "":
 		// Another node stored the same client_id first.
-		if m, ok, err := s.findByClientID(ctx, db.DB, p, in.ConversationID, author.ID, in.ClientID); err == nil && ok {
+		if m, ok, err := s.findByClientID(ctx, db, p, in.ConversationID, author.ID, in.ClientID); err == nil && ok {
 			return m, true, nil
 		}
 		return Message{}, false, res.err
@@ -302,6 +319,9 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 	s.metrics.stored.WithLabelValues(author.Type).Inc()
 	msg = res.row.message()
 	conv := res.conv
+	if visitor {
+		s.openConvs.Add(p.TenantID+"/"+p.ID, conv.ID)
+	}
 	s.publish(ctx, Event{Kind: EventMessage, TenantID: p.TenantID, ConversationID: conv.ID, VisitorID: conv.VisitorID, AssigneeID: conv.assignee(), Message: &msg})
 	if visitor && (conv.Status == StatusBot || conv.Status == StatusQueued) {
 		s.background(func() { s.runFlow(ctx, p.TenantID, conv.ID, routing.EventMessageCreated, in.Body, "", "") })
@@ -309,8 +329,44 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 	return msg, false, nil
 }
 
+// checkWriter checks, before a message is queued for the commit, that p may
+// write where it asks, and fills in a visitor's open conversation when they
+// name none (left empty when they have none: the message opens one). A
+// visitor's own open conversation is known from the cache; any other id a
+// visitor names, and any conversation an agent limited to a scope names, is
+// checked with one indexed read. The commit checks a visitor's ownership
+// again, per request.
+func (s *Service) checkWriter(ctx context.Context, db *tenants.DB, p tenants.Principal, in *SendInput) error {
+	if p.Kind == tenants.KindVisitor {
+		open, cached := s.openConvs.Get(p.TenantID + "/" + p.ID)
+		switch {
+		case in.ConversationID == "" && cached:
+			in.ConversationID = open
+		case in.ConversationID == "":
+			id, err := s.openConversationOf(ctx, db, p.ID)
+			if err != nil {
+				return err
+			}
+			in.ConversationID = id
+		case !cached || open != in.ConversationID:
+			if _, err := s.access(ctx, p, in.ConversationID); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	sc, err := s.ScopeOf(ctx, p)
+	if err != nil {
+		return err
+	}
+	if !sc.All {
+		_, err = s.access(ctx, p, in.ConversationID)
+	}
+	return err
+}
+
 // openConversationOf is the visitor's latest conversation that is not
-// resolved, or "".
+// resolved, or "" (an index lookup on the visitor's conversations).
 func (s *Service) openConversationOf(ctx context.Context, db *tenants.DB, visitorID string) (string, error) {
 	var ids []string
 	err := db.WithContext(ctx).Model(&conversationRow{}).Where("visitor_id = ? AND status <> ?", visitorID, StatusResolved).Order("created_at DESC").Limit(1).Pluck("id", &ids).Error
@@ -321,41 +377,72 @@ func (s *Service) openConversationOf(ctx context.Context, db *tenants.DB, visito
 }
 
 // sendOpening is the visitor's first message of a conversation: one
-// transaction that locks the visitor, finds or opens the conversation and
-// stores the message; the new conversation is then routed.
+// transaction that locks the visitor, finds their open conversation or opens
+// one with this message as seq 1, and stores the message; a new conversation
+// is then routed with what the transaction already read. A resend of a
+// message already stored in any of the visitor's conversations returns the
+// original.
 func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Principal, author Author, in SendInput, attJSON string) (Message, bool, error) {
 	var (
 		conv    conversationRow
+		open    opening
 		created bool
-		row     messageRow
+		orig    Message
 	)
+	now := s.stamp()
+	row := messageRow{ID: tenants.NewID(), AuthorType: author.Type, AuthorID: author.ID, AuthorName: author.Name, Body: in.Body, Attachments: attJSON, CreatedAt: now}
+	if in.ClientID != "" {
+		row.ClientID = &in.ClientID
+	}
 	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var err error
-		conv, created, err = s.visitorConversation(tx, db, p.ID, "")
-		if err != nil {
+		// The visitor's row is the lock: two first messages sent at once
+		// open one conversation, not two.
+		var vs []visitorRow
+		if err := tx.Raw(`UPDATE `+db.Table("visitors")+` SET last_seen_at = ? WHERE id = ? RETURNING *`, now, p.ID).Scan(&vs).Error; err != nil {
 			return err
 		}
-		row = messageRow{ID: tenants.NewID(), ConversationID: conv.ID, AuthorType: author.Type, AuthorID: author.ID, AuthorName: author.Name, Body: in.Body, Attachments: attJSON, CreatedAt: s.stamp()}
-		if in.ClientID != "" {
-			row.ClientID = &in.ClientID
+		if len(vs) == 0 {
+			return kefu.Errorf(kefu.ENotFound, "no such visitor")
 		}
-		conv, err = s.appendTx(tx, db, &row)
-		if err != nil {
+		// Their open conversation first, and whether they had others.
+		var convs []conversationRow
+		if err := tx.Where("visitor_id = ?", p.ID).Order("CASE WHEN status = '" + StatusResolved + "' THEN 1 ELSE 0 END, created_at DESC").Limit(2).Find(&convs).Error; err != nil {
 			return err
 		}
-		if in.ClientID != "" && !created {
-			var n int64
-			if err := tx.Model(&messageRow{}).Where("conversation_id = ? AND author_id = ? AND client_id = ?", row.ConversationID, author.ID, in.ClientID).Count(&n).Error; err != nil {
+		if in.ClientID != "" && len(convs) > 0 {
+			m, ok, err := findByClientID(tx, db, p, "", author.ID, in.ClientID)
+			if err != nil {
 				return err
 			}
-			if n > 0 {
+			if ok {
+				orig = m
 				return errDuplicate
 			}
 		}
+		if len(convs) > 0 && convs[0].Status != StatusResolved {
+			row.ConversationID = convs[0].ID
+			c, err := s.appendTx(tx, db, &row)
+			conv = c
+			if err != nil {
+				return err
+			}
+			return tx.Create(&row).Error
+		}
+		created = true
+		open = opening{visitor: vs[0], returning: len(convs) > 0}
+		conv = conversationRow{ID: tenants.NewID(), VisitorID: p.ID, Status: StatusBot, Labels: "[]", LastSeq: 1, CreatedAt: now, UpdatedAt: now,
+			LastMessageBody: previewOf(row), LastMessageAuthor: row.AuthorType, LastMessageAt: &now}
+		row.ConversationID, row.Seq = conv.ID, 1
+		if err := tx.Create(&conv).Error; err != nil {
+			return err
+		}
 		return tx.Create(&row).Error
 	})
-	if errors.Is(err, errDuplicate) || (err != nil && tenants.IsUniqueViolation(err) && in.ClientID != "") {
-		m, ok, ferr := s.findByClientID(ctx, db.DB, p, "", author.ID, in.ClientID)
+	if errors.Is(err, errDuplicate) {
+		return orig, true, nil
+	}
+	if err != nil && tenants.IsUniqueViolation(err) && in.ClientID != "" {
+		m, ok, ferr := s.findByClientID(ctx, db, p, "", author.ID, in.ClientID)
 		if ferr == nil && ok {
 			return m, true, nil
 		}
@@ -364,76 +451,55 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 	if err != nil {
 		return Message{}, false, err
 	}
+	s.openConvs.Add(p.TenantID+"/"+p.ID, conv.ID)
 	s.metrics.stored.WithLabelValues(author.Type).Inc()
 	msg := row.message()
 	if created {
-		s.publishConversation(ctx, p.TenantID, conv, "")
+		s.publish(ctx, Event{Kind: EventConversation, TenantID: p.TenantID, ConversationID: conv.ID, VisitorID: conv.VisitorID, Conversation: ptr(conv.conversation(open.visitor.visitor()))})
 	}
 	s.publish(ctx, Event{Kind: EventMessage, TenantID: p.TenantID, ConversationID: conv.ID, VisitorID: conv.VisitorID, AssigneeID: conv.assignee(), Message: &msg})
 	switch {
 	case created:
-		s.background(func() { s.runFlow(ctx, p.TenantID, conv.ID, routing.EventConversationCreated, in.Body, "", "") })
+		open.conv = conv
+		s.background(func() { s.runFlowOpening(ctx, p.TenantID, open, in.Body) })
 	case conv.Status == StatusBot || conv.Status == StatusQueued:
 		s.background(func() { s.runFlow(ctx, p.TenantID, conv.ID, routing.EventMessageCreated, in.Body, "", "") })
 	}
 	return msg, false, nil
 }
 
+// opening is what the transaction that opened a conversation read: the flow
+// that routes it need not read it again.
+type opening struct {
+	conv      conversationRow
+	visitor   visitorRow
+	returning bool // the visitor had conversations before
+}
+
+func ptr[T any](v T) *T { return &v }
+
 var errDuplicate = errors.New("duplicate client_id")
+
+func (s *Service) findByClientID(ctx context.Context, db *tenants.DB, p tenants.Principal, convID, authorID, clientID string) (Message, bool, error) {
+	return findByClientID(db.WithContext(ctx), db, p, convID, authorID, clientID)
+}
 
 // findByClientID looks for a message the same sender stored with clientID:
 // in the given conversation, or for a visitor without one, in any of theirs.
-func (s *Service) findByClientID(ctx context.Context, db *gorm.DB, p tenants.Principal, convID, authorID, clientID string) (Message, bool, error) {
+// Either way it is a lookup on the unique (conversation, author, client id)
+// index, per conversation of the visitor — never a scan of the messages.
+func findByClientID(q *gorm.DB, db *tenants.DB, p tenants.Principal, convID, authorID, clientID string) (Message, bool, error) {
 	var rows []messageRow
-	q := db.WithContext(ctx).Model(&messageRow{}).Where("author_id = ? AND client_id = ?", authorID, clientID)
+	var err error
 	if convID != "" {
-		q = q.Where("conversation_id = ?", convID)
+		err = q.Where("conversation_id = ? AND author_id = ? AND client_id = ?", convID, authorID, clientID).Limit(1).Find(&rows).Error
+	} else {
+		err = q.Raw(`SELECT m.* FROM `+db.Table("conversations")+` c JOIN `+db.Table("messages")+` m ON m.conversation_id = c.id AND m.author_id = ? AND m.client_id = ? WHERE c.visitor_id = ? LIMIT 1`, authorID, clientID, p.ID).Scan(&rows).Error
 	}
-	if err := q.Limit(1).Find(&rows).Error; err != nil {
+	if err != nil || len(rows) == 0 {
 		return Message{}, false, err
 	}
-	if len(rows) == 0 {
-		return Message{}, false, nil
-	}
 	return rows[0].message(), true, nil
-}
-
-// visitorConversation finds (or, inside tx, opens) the conversation a visitor
-// writes to. The visitor's row is locked first so that two first messages
-// sent at once open one conversation, not two.
-func (s *Service) visitorConversation(tx *gorm.DB, db *tenants.DB, visitorID, convID string) (conversationRow, bool, error) {
-	now := s.stamp()
-	res := tx.Model(&visitorRow{}).Where("id = ?", visitorID).Update("last_seen_at", now)
-	if res.Error != nil {
-		return conversationRow{}, false, res.Error
-	}
-	if res.RowsAffected == 0 {
-		return conversationRow{}, false, kefu.Errorf(kefu.ENotFound, "no such visitor")
-	}
-	var rows []conversationRow
-	if convID != "" {
-		if err := tx.Where("id = ? AND visitor_id = ?", convID, visitorID).Limit(1).Find(&rows).Error; err != nil {
-			return conversationRow{}, false, err
-		}
-		if len(rows) == 0 {
-			return conversationRow{}, false, kefu.Errorf(kefu.ENotFound, "no such conversation")
-		}
-		if rows[0].Status != StatusResolved {
-			return rows[0], false, nil
-		}
-		rows = nil // a resolved conversation stays closed: open a new one
-	}
-	if err := tx.Where("visitor_id = ? AND status <> ?", visitorID, StatusResolved).Order("created_at DESC").Limit(1).Find(&rows).Error; err != nil {
-		return conversationRow{}, false, err
-	}
-	if len(rows) > 0 {
-		return rows[0], false, nil
-	}
-	c := conversationRow{ID: tenants.NewID(), VisitorID: visitorID, Status: StatusBot, Labels: "[]", CreatedAt: now, UpdatedAt: now}
-	if err := tx.Create(&c).Error; err != nil {
-		return conversationRow{}, false, err
-	}
-	return c, true, nil
 }
 
 // appendTx gives row the conversation's next seq, inside tx. The UPDATE takes
@@ -469,55 +535,13 @@ func truncateUTF8(s string, n int) string {
 	return s[:n]
 }
 
-// systemMessageTx stores a system message (e.g. "Assigned to Ann") in tx.
-func (s *Service) systemMessageTx(tx *gorm.DB, db *tenants.DB, convID, body string) (Message, conversationRow, error) {
-	row := messageRow{ID: tenants.NewID(), ConversationID: convID, AuthorType: AuthorSystem, Body: body, Attachments: "[]", CreatedAt: s.stamp()}
-	conv, err := s.appendTx(tx, db, &row)
-	if err != nil {
-		return Message{}, conv, err
-	}
-	if err := tx.Create(&row).Error; err != nil {
-		return Message{}, conv, err
-	}
-	return row.message(), conv, nil
-}
-
 // Messages returns up to limit messages with seq > afterSeq, in seq order.
 // Private notes are left out for visitors.
 func (s *Service) Messages(ctx context.Context, p tenants.Principal, convID string, afterSeq int64, limit int) ([]Message, error) {
 	if _, err := s.access(ctx, p, convID); err != nil {
 		return nil, err
 	}
-	return s.messagesAfter(ctx, p.TenantID, convID, afterSeq, limit, p.Kind == tenants.KindVisitor)
-}
-
-func (s *Service) messagesAfter(ctx context.Context, tenantID, convID string, afterSeq int64, limit int, public bool) ([]Message, error) {
-	if limit <= 0 || limit > 500 {
-		limit = 500
-	}
-	db, err := s.db(tenantID)
-	if err != nil {
-		return nil, err
-	}
-	var rows []messageRow
-	q := db.WithContext(ctx).Where("conversation_id = ? AND seq > ?", convID, afterSeq)
-	if public {
-		q = q.Where("private = ?", false)
-	}
-	if err := q.Order("seq").Limit(limit).Find(&rows).Error; err != nil {
-		return nil, err
-	}
-	out := make([]Message, len(rows))
-	for i, r := range rows {
-		out[i] = r.message()
-	}
-	return out, nil
-}
-
-// MessagesAfter is the catch-up read of the WebSocket tier: messages after
-// seq, in order, private notes left out when public.
-func (s *Service) MessagesAfter(ctx context.Context, tenantID, convID string, afterSeq int64, limit int, public bool) ([]Message, error) {
-	return s.messagesAfter(ctx, tenantID, convID, afterSeq, limit, public)
+	return s.messagesAfter(ctx, p.TenantID, Scope{All: true}, convID, afterSeq, limit, p.Kind == tenants.KindVisitor)
 }
 
 func attachmentsJSON(atts []Attachment) string {

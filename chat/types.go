@@ -101,6 +101,22 @@ func (c Conversation) MarshalJSON() ([]byte, error) {
 	return json.Marshal(out)
 }
 
+// VisitorConversation is a conversation as its visitor sees it: none of the
+// business's internal fields (labels, team, assignee, the attributes flows
+// set on the visitor).
+type VisitorConversation struct {
+	ID        string    `json:"id"`
+	Status    string    `json:"status"`
+	LastSeq   int64     `json:"last_seq"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// ForVisitor is c as its visitor may see it.
+func (c Conversation) ForVisitor() VisitorConversation {
+	return VisitorConversation{ID: c.ID, Status: c.Status, LastSeq: c.LastSeq, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+}
+
 // Reader identifies who read up to a seq.
 type Reader struct {
 	Type string `json:"type"`

@@ -80,11 +80,11 @@ func TestStore(t *testing.T) {
 				}
 			})
 
-			t.Run("a taken slug is already_exists", func(t *testing.T) {
-				signup(t, svc, "Same Name Ltd")
-				_, err := svc.Signup(ctx, tenants.SignupInput{Company: "Same Name Ltd", Email: "x@example.com", Password: "password1", Name: "X"})
-				if kefu.Code(err) != kefu.EExists {
-					t.Fatalf("got %v, want already_exists", err)
+			t.Run("a slug the caller chose and that is taken is already_exists", func(t *testing.T) {
+				first := signup(t, svc, "Same Name Ltd")
+				_, err := svc.Signup(ctx, tenants.SignupInput{Company: "Other Ltd", Slug: first.Tenant.Slug, Email: "x@example.com", Password: "password1", Name: "X"})
+				if e, ok := kefu.AsError(err); !ok || e.Code != kefu.EExists || e.Fields["slug"] == "" {
+					t.Fatalf("got %v, want already_exists on slug", err)
 				}
 			})
 

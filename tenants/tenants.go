@@ -4,6 +4,7 @@ package tenants
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,12 +27,15 @@ import (
 
 // Tenant is a business using Kefu.
 type Tenant struct {
-	ID             string    `json:"id"`
-	Slug           string    `json:"slug"`
-	Name           string    `json:"name"`
-	WidgetKey      string    `json:"widget_key"`
-	AllowedOrigins []string  `json:"allowed_origins"`
-	CreatedAt      time.Time `json:"created_at"`
+	ID             string   `json:"id"`
+	Slug           string   `json:"slug"`
+	Name           string   `json:"name"`
+	WidgetKey      string   `json:"widget_key"`
+	AllowedOrigins []string `json:"allowed_origins"`
+	// AgentsSeeAll lets agents see every conversation of the tenant; by
+	// default an agent sees theirs, the unassigned ones and their teams'.
+	AgentsSeeAll bool      `json:"agents_see_all"`
+	CreatedAt    time.Time `json:"created_at"`
 }
 
 type tenantRow struct {
@@ -40,6 +44,7 @@ type tenantRow struct {
 	Name           string
 	WidgetKey      string
 	AllowedOrigins string
+	AgentsSeeAll   bool
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 }
@@ -47,7 +52,7 @@ type tenantRow struct {
 func (tenantRow) TableName(n schema.Namer) string { return n.TableName("tenant") }
 
 func (r tenantRow) tenant() Tenant {
-	t := Tenant{ID: r.ID, Slug: r.Slug, Name: r.Name, WidgetKey: r.WidgetKey, CreatedAt: r.CreatedAt}
+	t := Tenant{ID: r.ID, Slug: r.Slug, Name: r.Name, WidgetKey: r.WidgetKey, AgentsSeeAll: r.AgentsSeeAll, CreatedAt: r.CreatedAt}
 	_ = json.Unmarshal([]byte(r.AllowedOrigins), &t.AllowedOrigins)
 	if t.AllowedOrigins == nil {
 		t.AllowedOrigins = []string{}
@@ -162,16 +167,22 @@ func Slugify(name string) string {
 	return s
 }
 
+// ValidEmail: one plain address (no display name), at most 254 bytes, clean text.
+func ValidEmail(e string) bool { return validEmail(e) }
+
 func validEmail(e string) bool {
-	if len(e) > 254 {
+	if len(e) > 254 || !kefu.CleanText(e) {
 		return false
 	}
 	a, err := mail.ParseAddress(e)
 	return err == nil && a.Address == e && a.Name == ""
 }
 
+// checkText: required, clean (kefu.TextProblem: no control characters,
+// NUL above all, which PostgreSQL cannot store) and at most max characters.
 func checkText(fields map[string]string, key, v string, max int) {
 	switch {
+	case !kefu.CheckText(fields, key, v):
 	case strings.TrimSpace(v) == "":
 		fields[key] = "is required"
 	case utf8.RuneCountInString(v) > max:
@@ -189,7 +200,10 @@ func checkPassword(fields map[string]string, pw string) {
 }
 
 // Signup creates a tenant (its own schema or file), its owner and a session.
-// Errors: invalid_argument with fields; already_exists when the slug is taken.
+// A slug derived from the company name that is taken gets a free random
+// suffix (acme → acme-k3x9q2): the answer never tells whether some other
+// business signed up under a name. Errors: invalid_argument with fields;
+// already_exists only when the caller chose the slug and it is taken.
 func (s *Service) Signup(ctx context.Context, in SignupInput) (SignupResult, error) {
 	in.Company = strings.TrimSpace(in.Company)
 	in.Email = strings.ToLower(strings.TrimSpace(in.Email))
@@ -202,11 +216,11 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (SignupResult, err
 	}
 	checkPassword(fields, in.Password)
 	slug := strings.ToLower(strings.TrimSpace(in.Slug))
-	if slug == "" && fields["company"] == "" {
+	chosen := slug != ""
+	if !chosen && fields["company"] == "" {
 		slug = Slugify(in.Company)
 		if len(slug) < 3 {
-			slug = strings.Trim(slug+"-"+strings.ToLower(randomToken("")[:6]), "-")
-			slug = strings.NewReplacer("_", "x").Replace(slug)
+			slug = withSuffix(slug)
 		}
 	}
 	if fields["company"] == "" && (!slugPattern.MatchString(slug) || reservedSlugs[slug]) {
@@ -221,7 +235,10 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (SignupResult, err
 		return SignupResult{}, err
 	}
 	if n > 0 {
-		return SignupResult{}, &kefu.Error{Code: kefu.EExists, Message: "a workspace with this name already exists", Fields: map[string]string{"company": "is taken (workspace " + slug + ")"}}
+		if chosen {
+			return SignupResult{}, slugTaken()
+		}
+		slug = withSuffix(slug)
 	}
 	hash, err := HashPassword(in.Password)
 	if err != nil {
@@ -243,11 +260,8 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (SignupResult, err
 			s.log.Error("undo signup", "tenant_id", row.ID, "err", err)
 		}
 	}
-	if err := pdb.Create(&row).Error; err != nil {
+	if err := s.claimSlug(ctx, &row, chosen); err != nil {
 		undo()
-		if isUniqueViolation(err) {
-			return SignupResult{}, &kefu.Error{Code: kefu.EExists, Message: "a workspace with this name already exists", Fields: map[string]string{"company": "is taken"}}
-		}
 		return SignupResult{}, err
 	}
 	owner := userRow{ID: NewID(), Email: in.Email, Name: in.Name, Role: RoleOwner, PasswordHash: hash, Skills: "[]", Teams: "[]", MaxConcurrent: 10, CreatedAt: now, UpdatedAt: now}
@@ -265,6 +279,48 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (SignupResult, err
 		return SignupResult{}, err
 	}
 	return SignupResult{Tenant: row.tenant(), User: owner.user(), Token: token}, nil
+}
+
+// claimSlug inserts the tenant row. Two signups of one company at once may
+// both have found the slug free: the loser of the unique index tries again
+// with a new suffix (or, for a slug the caller chose, gets already_exists).
+func (s *Service) claimSlug(ctx context.Context, row *tenantRow, chosen bool) error {
+	pdb := s.store.Platform().WithContext(ctx)
+	base := row.Slug
+	for attempt := 0; ; attempt++ {
+		err := pdb.Create(row).Error
+		if err == nil || !isUniqueViolation(err) {
+			return err
+		}
+		if chosen {
+			return slugTaken()
+		}
+		if attempt == 8 {
+			return kefu.Errorf(kefu.EConflict, "could not find a free workspace address; try again")
+		}
+		row.Slug = withSuffix(base)
+	}
+}
+
+func slugTaken() error {
+	return &kefu.Error{Code: kefu.EExists, Message: "this workspace address is taken; choose another or leave it empty", Fields: map[string]string{"slug": "is taken"}}
+}
+
+// withSuffix appends a random suffix of 6 letters and digits to a slug,
+// keeping it within the 40 characters slugs may have.
+func withSuffix(slug string) string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	if len(slug) > 33 {
+		slug = slug[:33]
+	}
+	return strings.Trim(strings.Trim(slug, "-")+"-"+string(b), "-")
 }
 
 // Tenant returns a tenant by id (cached for a few seconds).
@@ -290,6 +346,9 @@ func (s *Service) TenantByWidgetKey(ctx context.Context, key string) (Tenant, er
 
 func (s *Service) findTenant(ctx context.Context, where string, arg string) (Tenant, error) {
 	var row tenantRow
+	if !kefu.CleanText(arg) { // no slug, id or key has one; PostgreSQL would fail on a NUL
+		return Tenant{}, kefu.Errorf(kefu.ENotFound, "no such workspace")
+	}
 	err := s.store.Platform().WithContext(ctx).Where(where, arg).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return Tenant{}, kefu.Errorf(kefu.ENotFound, "no such workspace")
@@ -307,11 +366,12 @@ func (s *Service) findTenant(ctx context.Context, where string, arg string) (Ten
 type TenantUpdate struct {
 	Name           *string
 	AllowedOrigins *[]string
+	AgentsSeeAll   *bool
 }
 
 var originPattern = regexp.MustCompile(`^https?://[a-zA-Z0-9.-]+(:[0-9]{1,5})?$`)
 
-// UpdateTenant changes name and allowed origins.
+// UpdateTenant changes name, allowed origins and what agents see.
 func (s *Service) UpdateTenant(ctx context.Context, id string, u TenantUpdate) (Tenant, error) {
 	fields := map[string]string{}
 	set := map[string]any{"updated_at": s.now()}
@@ -333,6 +393,9 @@ func (s *Service) UpdateTenant(ctx context.Context, id string, u TenantUpdate) (
 		}
 		b, _ := json.Marshal(origins)
 		set["allowed_origins"] = string(b)
+	}
+	if u.AgentsSeeAll != nil {
+		set["agents_see_all"] = *u.AgentsSeeAll
 	}
 	if len(fields) > 0 {
 		return Tenant{}, kefu.Invalid(fields)

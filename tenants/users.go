@@ -97,8 +97,8 @@ func cleanSkills(fields map[string]string, skills []string) []string {
 	seen := map[string]bool{}
 	for _, sk := range skills {
 		sk = strings.ToLower(strings.TrimSpace(sk))
-		if sk == "" || utf8.RuneCountInString(sk) > 50 {
-			fields["skills"] = "each skill must be 1-50 characters"
+		if sk == "" || utf8.RuneCountInString(sk) > 50 || !kefu.CleanText(sk) {
+			fields["skills"] = "each skill must be 1-50 characters of text"
 			continue
 		}
 		if !seen[sk] {
@@ -190,6 +190,9 @@ func (s *Service) User(ctx context.Context, tenantID, userID string) (User, erro
 
 func (s *Service) userRow(ctx context.Context, tenantID, where, arg string) (userRow, error) {
 	var row userRow
+	if !kefu.CleanText(arg) { // PostgreSQL would fail on a NUL; no user has one
+		return row, kefu.Errorf(kefu.ENotFound, "no such user")
+	}
 	db, err := s.store.Tenant(tenantID)
 	if err != nil {
 		return row, err

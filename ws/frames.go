@@ -7,7 +7,9 @@ package ws
 
 import (
 	"encoding/json"
+	"strconv"
 
+	"kefu"
 	"kefu/chat"
 )
 
@@ -33,10 +35,10 @@ type principalOut struct {
 }
 
 type welcomeFrame struct {
-	Type          string              `json:"type"`
-	SessionID     string              `json:"session_id"`
-	Principal     principalOut        `json:"principal"`
-	Conversations []chat.Conversation `json:"conversations"`
+	Type          string       `json:"type"`
+	SessionID     string       `json:"session_id"`
+	Principal     principalOut `json:"principal"`
+	Conversations any          `json:"conversations"` // []chat.Conversation, or []chat.VisitorConversation to a visitor
 }
 
 type ackFrame struct {
@@ -56,8 +58,8 @@ type messageNewFrame struct {
 }
 
 type conversationFrame struct {
-	Type         string             `json:"type"`
-	Conversation *chat.Conversation `json:"conversation"`
+	Type         string `json:"type"`
+	Conversation any    `json:"conversation"` // *chat.Conversation, or chat.VisitorConversation to a visitor
 }
 
 type readFrame struct {
@@ -107,11 +109,51 @@ func encode(v any) []byte {
 
 var pongFrame = []byte(`{"type":"pong"}`)
 
-// parseFrame decodes a client frame.
+// parseFrame decodes a client frame. A frame whose strings are not clean
+// text (kefu.TextProblem: NUL and other control characters, which
+// PostgreSQL cannot store) comes back with an invalid_argument error naming
+// the field, and without the offending client_id.
 func parseFrame(data []byte) (inFrame, error) {
 	var f inFrame
-	err := json.Unmarshal(data, &f)
-	return f, err
+	if err := json.Unmarshal(data, &f); err != nil {
+		return f, err
+	}
+	var fields map[string]string // made on the first problem: most frames have none
+	check := func(name, v string) {
+		if p := kefu.TextProblem(v); p != "" {
+			if fields == nil {
+				fields = map[string]string{}
+			}
+			fields[name] = p
+		}
+	}
+	check("type", f.Type)
+	check("token", f.Token)
+	check("client_id", f.ClientID)
+	check("conversation_id", f.ConversationID)
+	check("body", f.Body)
+	check("status", f.Status)
+	for i, a := range f.Attachments {
+		check("attachments["+strconv.Itoa(i)+"]", a)
+	}
+	if len(f.Since) > 0 && f.Since[0] == '{' {
+		var since map[string]json.RawMessage
+		if json.Unmarshal(f.Since, &since) == nil {
+			for id := range since {
+				check("since", id)
+			}
+		}
+	}
+	if len(fields) == 0 {
+		return f, nil
+	}
+	if fields["client_id"] != "" {
+		f.ClientID = ""
+	}
+	if fields["type"] != "" {
+		f.Type = ""
+	}
+	return f, kefu.Invalid(fields)
 }
 
 // sinceMap is hello's since: conversation id → last seq seen.

@@ -27,7 +27,8 @@ type connSet map[*conn]struct{}
 type tenantIndex struct {
 	visitors map[string]connSet // visitor id → sockets
 	users    map[string]connSet // user id → sockets
-	staff    connSet            // supervisors, admins, owners
+	staff    connSet            // users who see every conversation (supervisors, admins, owners; agents when the tenant allows)
+	agents   connSet            // agents limited to a scope: they hear of the conversations it covers
 	subs     map[string]connSet // conversation id → sockets that opened it
 	count    int
 }
@@ -71,7 +72,7 @@ func (h *Hub) register(c *conn) {
 	defer sh.mu.Unlock()
 	ti := sh.tenants[c.p.TenantID]
 	if ti == nil {
-		ti = &tenantIndex{visitors: map[string]connSet{}, users: map[string]connSet{}, staff: connSet{}, subs: map[string]connSet{}}
+		ti = &tenantIndex{visitors: map[string]connSet{}, users: map[string]connSet{}, staff: connSet{}, agents: connSet{}, subs: map[string]connSet{}}
 		sh.tenants[c.p.TenantID] = ti
 	}
 	ti.count++
@@ -80,8 +81,10 @@ func (h *Hub) register(c *conn) {
 		return
 	}
 	add(ti.users, c.p.ID, c)
-	if tenants.IsStaff(c.p.Role) {
+	if c.scope.All {
 		ti.staff[c] = struct{}{}
+	} else {
+		ti.agents[c] = struct{}{}
 	}
 }
 
@@ -96,6 +99,7 @@ func (h *Hub) unregister(c *conn) {
 	remove(ti.visitors, c.p.ID, c)
 	remove(ti.users, c.p.ID, c)
 	delete(ti.staff, c)
+	delete(ti.agents, c)
 	for conv := range c.subscribed {
 		remove(ti.subs, conv, c)
 	}
@@ -175,7 +179,10 @@ func (h *Hub) dispatch(e chat.Event) {
 		}
 		put(ti.subs[e.ConversationID])
 	}
-	var it *item
+	var (
+		it   *item
+		lost []*conn // subscribers the conversation is no longer visible to
+	)
 	switch e.Kind {
 	case chat.EventMessage:
 		participants()
@@ -185,6 +192,18 @@ func (h *Hub) dispatch(e chat.Event) {
 		put(ti.staff)
 		if e.PrevAssigneeID != "" {
 			put(ti.users[e.PrevAssigneeID])
+		}
+		if cv := e.Conversation; cv != nil {
+			for c := range ti.agents {
+				if c.scope.CanSee(cv.Visitor.ID, cv.AssigneeID, cv.Team) {
+					targets[c] = struct{}{}
+				}
+			}
+			for c := range ti.subs[e.ConversationID] {
+				if !c.scope.CanSee(cv.Visitor.ID, cv.AssigneeID, cv.Team) {
+					lost = append(lost, c)
+				}
+			}
 		}
 		it = &item{conv: e.Conversation}
 	case chat.EventRead:
@@ -204,6 +223,9 @@ func (h *Hub) dispatch(e chat.Event) {
 		it = &item{frame: encode(presenceFrame{Type: "presence", UserID: e.UserID, Status: e.Status}), skipSession: e.Origin}
 	}
 	sh.mu.RUnlock()
+	for _, c := range lost {
+		h.subscribe(c, e.ConversationID, false)
+	}
 	if it == nil {
 		return // an event no socket hears (a flow published, say)
 	}

@@ -35,6 +35,10 @@ const REPLY_TEXT = 'Hi, how can I help?';
 mkdirSync(SHOTS, { recursive: true });
 const results = [];
 const pageErrors = [];
+// Content-Security-Policy violations in any page: the app's policy allows no
+// inline script, so anything the built app or the widget needs that the
+// policy blocks shows up here (and would be broken in production).
+const cspViolations = [];
 let aborted = false;
 
 async function step(name, fn) {
@@ -102,6 +106,13 @@ try {
   const visitorCtx = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
   agentCtx.setDefaultTimeout(TIMEOUT);
   visitorCtx.setDefaultTimeout(TIMEOUT);
+  for (const ctx of [agentCtx, visitorCtx]) {
+    await ctx.addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (e) =>
+        console.error(`csp-violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'} in ${e.sourceFile || location.pathname}`),
+      );
+    });
+  }
   const agent = (state.agent = await agentCtx.newPage());
   const visitor = (state.visitor = await visitorCtx.newPage());
   for (const [who, p] of [
@@ -109,6 +120,9 @@ try {
     ['demo', visitor],
   ]) {
     p.on('pageerror', (e) => pageErrors.push(`${who}: ${e.message}`));
+    p.on('console', (m) => {
+      if (m.type() === 'error' && /csp-violation|Content Security Policy/i.test(m.text())) cspViolations.push(`${who}: ${m.text()}`);
+    });
   }
 
   console.log(`journey against ${BASE} (screenshots in ${SHOTS})`);
@@ -157,6 +171,21 @@ try {
     await agent.evaluate(() => {
       window.__journey = 'no-reload';
     });
+  });
+
+  await step('the demo page runs no widget for a stranger', async () => {
+    await visitor.goto(`${BASE}/demo?key=${encodeURIComponent(state.key)}`);
+    await visitor.getByTestId('demo-denied').waitFor();
+    await visitor.waitForTimeout(300);
+    check((await visitor.getByTestId('kefu-launcher').count()) === 0, 'the widget runs on /demo for someone who is not signed in');
+  });
+
+  await step('the demo page runs the widget for the workspace’s own staff', async () => {
+    // The owner's session, as if they had opened the demo page from the
+    // console in the same browser; the widget's visitor is still a stranger.
+    const token = await agent.evaluate(() => localStorage.getItem('kefu:token'));
+    check(token, 'the console keeps no session token');
+    await visitor.evaluate((t) => localStorage.setItem('kefu:token', t), token);
   });
 
   await step('a visitor opens the widget on the demo shop and writes', async () => {
@@ -361,6 +390,10 @@ try {
 
   await step('no uncaught errors in either page', async () => {
     check(pageErrors.length === 0, `page errors:\n${pageErrors.join('\n')}`);
+  });
+
+  await step('no Content-Security-Policy violations in any page', async () => {
+    check(cspViolations.length === 0, `CSP violations:\n${cspViolations.join('\n')}`);
   });
 } finally {
   await browser.close();
