@@ -30,6 +30,7 @@ const agentUser = { name: 'Ben Agent', email: `ben+${rand}@example.com`, passwor
 mkdirSync(SHOTS, { recursive: true });
 const results = [];
 const pageErrors = [];
+const cspViolations = [];
 let aborted = false;
 const pages = {};
 
@@ -99,11 +100,22 @@ const browser = await chromium.launch({
 try {
   const ownerCtx = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
   const agentCtx = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
-  ownerCtx.setDefaultTimeout(TIMEOUT);
-  agentCtx.setDefaultTimeout(TIMEOUT);
+  for (const ctx of [ownerCtx, agentCtx]) {
+    ctx.setDefaultTimeout(TIMEOUT);
+    await ctx.addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (e) =>
+        console.error(`csp-violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'} in ${e.sourceFile || location.pathname}`),
+      );
+    });
+  }
   const admin = (pages.owner = await ownerCtx.newPage());
   const agent = (pages.agent = await agentCtx.newPage());
-  for (const [who, p] of Object.entries(pages)) p.on('pageerror', (e) => pageErrors.push(`${who}: ${e.message}`));
+  for (const [who, p] of Object.entries(pages)) {
+    p.on('pageerror', (e) => pageErrors.push(`${who}: ${e.message}`));
+    p.on('console', (m) => {
+      if (m.type() === 'error' && /csp-violation|Content Security Policy/i.test(m.text())) cspViolations.push(`${who}: ${m.text()}`);
+    });
+  }
   const sockets = [];
   agent.on('websocket', (ws) => sockets.push(ws));
   console.log(`offboard against ${BASE} (screenshots in ${SHOTS})`);
@@ -185,6 +197,10 @@ try {
 
   await step('no uncaught errors in either page', async () => {
     check(pageErrors.length === 0, `page errors:\n${pageErrors.join('\n')}`);
+  });
+
+  await step('no Content-Security-Policy violations in either page', async () => {
+    check(cspViolations.length === 0, `CSP violations:\n${cspViolations.join('\n')}`);
   });
 } finally {
   await browser.close();
