@@ -38,10 +38,23 @@ func newApp(t *testing.T, store *tenants.Store) *app {
 
 func newAppWithBus(t *testing.T, store *tenants.Store, bus chat.Bus) *app {
 	t.Helper()
+	return newAppWithChat(t, store, chat.Config{Bus: bus})
+}
+
+// newAppWithChat is an app whose chat service has cfg's settings.
+func newAppWithChat(t *testing.T, store *tenants.Store, cfg chat.Config) *app {
+	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	reg := prometheus.NewRegistry()
 	ten := tenants.NewService(store, tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef")})
-	c := chat.NewService(chat.Config{Tenants: ten, Bus: bus, Logger: log, Registry: reg, ScopeTTL: 50 * time.Millisecond})
+	if cfg.Bus == nil {
+		cfg.Bus = chat.NewLocalBus()
+	}
+	cfg.Tenants, cfg.Logger, cfg.Registry = ten, log, reg
+	if cfg.ScopeTTL == 0 {
+		cfg.ScopeTTL = 50 * time.Millisecond
+	}
+	c := chat.NewService(cfg)
 	wsSrv := ws.NewServer(ws.Config{SendRate: 10, SendBurst: 20}, c, log, reg)
 	h := api.New(api.Config{Tenants: ten, Chat: c, Logger: log, WS: wsSrv, Gatherer: reg, AuthPerMinute: 10000,
 		Ready: func(ctx context.Context) error { return store.Ping(ctx) }})

@@ -20,6 +20,11 @@ import (
 // runFlow runs the tenant's published flow for one event of a conversation
 // and applies what it decided. It runs off the request path (after the
 // visitor's ack); every run is logged on the conversation as an event.
+//
+// A tenant has at most FlowRuns runs under way on this node; a run waits
+// for its turn first (before the conversation's lock, which other tenants'
+// conversations share), and one that waited FlowRunWait in vain queues the
+// conversation for an agent without running the flow, so it is never lost.
 func (s *Service) runFlow(ctx context.Context, tenantID, convID, event, text string, resumeNode, resumeLabel string) {
 	s.route(ctx, tenantID, convID, nil, event, text, resumeNode, resumeLabel)
 }
@@ -32,6 +37,10 @@ func (s *Service) runFlowOpening(ctx context.Context, tenantID string, o opening
 
 func (s *Service) route(ctx context.Context, tenantID, convID string, known *opening, event, text string, resumeNode, resumeLabel string) {
 	ctx = context.WithoutCancel(ctx)
+	release, turn := s.flowRuns.acquire(ctx, tenantID, s.flowRunWait)
+	if turn {
+		defer release()
+	}
 	mu := s.convLock(tenantID + "/" + convID)
 	mu.Lock()
 	defer mu.Unlock()
@@ -63,8 +72,14 @@ func (s *Service) route(ctx context.Context, tenantID, convID string, known *ope
 		}
 	}
 	in.ResumeFrom, in.ResumeLabel = resumeNode, resumeLabel
-	live := &liveServices{s: s, tenantID: tenantID, convID: convID}
-	res := a.prog.Run(ctx, in, live)
+	var res routing.Result
+	if turn {
+		res = a.prog.Run(ctx, in, &liveServices{s: s, tenantID: tenantID, convID: convID})
+	} else {
+		s.metrics.flowBusy.Inc()
+		res = routing.Result{Action: routing.ActionQueue, Replies: []string{}, Trace: []routing.Step{{Type: routing.NodeQueue, Outcome: "queue",
+			Detail: fmt.Sprintf("the flow did not run: this workspace already had %d runs under way for %v", s.flowRuns.size, s.flowRunWait)}}}
+	}
 	s.metrics.routed.WithLabelValues(res.Action).Inc()
 	// Logged before apply publishes the new state, so a console that
 	// refreshes on conversation.updated finds the decision.

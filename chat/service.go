@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -45,6 +46,12 @@ type Service struct {
 	locks          [256]sync.Mutex
 	grace          time.Duration
 
+	flowRuns      *gates // per tenant: flow runs under way
+	flowRunWait   time.Duration
+	simulations   *gates // per tenant: simulate and replay calls under way
+	simulateWait  time.Duration
+	replayTimeout time.Duration
+
 	waitMu sync.Mutex
 	waits  map[string]time.Duration
 
@@ -81,6 +88,20 @@ type Config struct {
 	// ScopeTTL is how long what an agent may see is cached (default
 	// DefaultScopeTTL).
 	ScopeTTL time.Duration
+	// FlowRuns is how many flow runs of one tenant run at once on this node
+	// (default DefaultFlowRuns); more wait up to FlowRunWait (default
+	// DefaultFlowRunWait) for a turn, and past that the conversation is
+	// queued for an agent without running the flow.
+	FlowRuns    int
+	FlowRunWait time.Duration
+	// Simulations is how many simulate and replay calls of one tenant run at
+	// once on this node (default DefaultSimulations); more wait up to
+	// SimulateWait (default DefaultSimulateWait), then get rate_limited.
+	Simulations  int
+	SimulateWait time.Duration
+	// ReplayTimeout bounds one replay call (default DefaultReplayTimeout);
+	// past it the report covers the conversations replayed so far.
+	ReplayTimeout time.Duration
 }
 
 // NewService returns the chat service.
@@ -103,6 +124,11 @@ func NewService(c Config) *Service {
 	if c.ScopeTTL <= 0 {
 		c.ScopeTTL = DefaultScopeTTL
 	}
+	c.FlowRuns = cmp.Or(c.FlowRuns, DefaultFlowRuns)
+	c.FlowRunWait = cmp.Or(c.FlowRunWait, DefaultFlowRunWait)
+	c.Simulations = cmp.Or(c.Simulations, DefaultSimulations)
+	c.SimulateWait = cmp.Or(c.SimulateWait, DefaultSimulateWait)
+	c.ReplayTimeout = cmp.Or(c.ReplayTimeout, DefaultReplayTimeout)
 	fc, _ := lru.New[string, *activeFlow](10000)
 	qp, _ := lru.New[string, int](100000)
 	oc, _ := lru.New[string, string](200000)
@@ -111,6 +137,8 @@ func NewService(c Config) *Service {
 		log: c.Logger, now: c.Now, metrics: newMetrics(c.Registry), hooks: newOutbound(c.AllowPrivateNetworks),
 		flowCache: fc, queuePos: qp, openConvs: oc, scopes: newScopeCache(c.ScopeTTL), grace: c.OfflineGrace, breakerTimeout: c.BreakerTimeout,
 		waits: map[string]time.Duration{}, timers: map[string]*time.Timer{}, queueDirty: map[string]bool{},
+		flowRuns: newGates(c.FlowRuns), flowRunWait: c.FlowRunWait,
+		simulations: newGates(c.Simulations), simulateWait: c.SimulateWait, replayTimeout: c.ReplayTimeout,
 	}
 	s.committer = newCommitter(s, c.CommitShards)
 	// A flow published on any node drops this node's compiled copy.
