@@ -214,11 +214,18 @@ func (s *Service) Assign(ctx context.Context, p tenants.Principal, convID string
 		}
 		return Conversation{}, err
 	}
+	if !agent.Active {
+		return Conversation{}, &kefu.Error{Code: kefu.EConflict, Message: "this agent is deactivated", Fields: map[string]string{"agent_id": "is deactivated"}}
+	}
 	mode := assignByPerson
 	if in.TakeOnly {
 		mode = assignTake
 	}
 	conv, err := s.assign(ctx, p.TenantID, convID, agent.ID, agent.Name, "", mode)
+	if errors.Is(err, errAtCap) {
+		// Only a deactivation between the check above and the update.
+		return Conversation{}, &kefu.Error{Code: kefu.EConflict, Message: "this agent is deactivated", Fields: map[string]string{"agent_id": "is deactivated"}}
+	}
 	if err == nil {
 		s.publishQueueSoon(p.TenantID)
 	}

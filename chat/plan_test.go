@@ -38,7 +38,7 @@ func TestMessagePathUsesIndexes(t *testing.T) {
 				t.Fatal(err)
 			}
 			owner, _ := ten.Authenticate(ctx, res.Token)
-			if _, err := ten.CreateAgent(ctx, res.Tenant.ID, tenants.AgentInput{Email: "ann@example.com", Name: "Ann", Password: "password1", Teams: []string{"billing"}}); err != nil {
+			if _, err := ten.CreateAgent(ctx, owner, tenants.AgentInput{Email: "ann@example.com", Name: "Ann", Password: "password1", Teams: []string{"billing"}}); err != nil {
 				t.Fatal(err)
 			}
 			tok, _, _ := ten.Login(ctx, res.Tenant.Slug, "ann@example.com", "password1")

@@ -66,8 +66,9 @@ type Service struct {
 	closed     bool
 	bg         sync.WaitGroup
 
-	stopPresence context.CancelFunc
-	unsub        func()
+	stopPresence  context.CancelFunc
+	unsub         func()
+	unsubAccounts func()
 }
 
 // Config configures the Service.
@@ -158,6 +159,8 @@ func NewService(c Config) *Service {
 			s.gone.Remove(e.TenantID + "/" + e.UserID)
 		}
 	})
+	// Credentials revoked or rights changed: tell every node's sockets.
+	s.unsubAccounts = c.Tenants.OnAccountEvent(s.accountEvent)
 	return s
 }
 
@@ -173,7 +176,7 @@ func (s *Service) Start(ctx context.Context) error {
 		s.background(func() {
 			ctx := context.Background()
 			s.publish(ctx, Event{Kind: EventPresence, TenantID: tenant, UserID: user, Status: PresenceOffline})
-			s.requeueAgent(ctx, tenant, user)
+			s.requeueAgent(ctx, tenant, user, requeueOffline)
 		})
 	})
 	return nil
@@ -192,6 +195,7 @@ func (s *Service) Close(ctx context.Context) {
 		s.stopPresence()
 	}
 	s.unsub()
+	s.unsubAccounts()
 	done := make(chan struct{})
 	go func() { s.bg.Wait(); close(done) }()
 	select {
@@ -367,7 +371,7 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 			s.background(func() {
 				ctx := context.WithoutCancel(ctx)
 				if s.presence.Status(ctx, p.TenantID, agent) == PresenceOffline {
-					s.requeue(ctx, p.TenantID, agent, []string{conv.ID})
+					s.requeue(ctx, p.TenantID, agent, []string{conv.ID}, requeueOffline)
 				}
 			})
 		}

@@ -52,6 +52,11 @@ type Config struct {
 	// ClientIP finds a request's client address; the API's rate limits use
 	// the same one (clientip.Resolver). Default: the peer's address.
 	ClientIP func(*http.Request) string
+	// RevalidateInterval is how often a user's socket re-checks its
+	// session and role (default 60 s; negative: never). Revocations reach
+	// sockets at once over the bus; this bounds how long one can survive a
+	// lost bus message.
+	RevalidateInterval time.Duration
 }
 
 func (c *Config) defaults() {
@@ -93,6 +98,9 @@ func (c *Config) defaults() {
 	}
 	if c.SendBurst == 0 {
 		c.SendBurst = 40
+	}
+	if c.RevalidateInterval == 0 {
+		c.RevalidateInterval = 60 * time.Second
 	}
 }
 
@@ -262,6 +270,7 @@ func (s *Server) serve(ctx context.Context, cancel context.CancelFunc, c *conn, 
 	defer s.leave(s.perIP, c.ipKey)
 	defer s.leave(s.perPrincipal, principalKey(c.p))
 	c.startPings(s.cfg.PingInterval) // before anything else can see c
+	c.startRevalidation(s.cfg.RevalidateInterval)
 	var err error
 	shallow(func() { err = s.start(ctx, c, hello) })
 	if err != nil {
@@ -392,6 +401,11 @@ func (s *Server) start(ctx context.Context, c *conn, hello inFrame) error {
 		s.chat.UserConnected(c.p)
 	}
 	s.hub.register(c)
+	if c.p.Kind == tenants.KindUser && !c.revalidate() {
+		// Revoked between hello and now: the revoke event came before the
+		// socket was registered to hear it.
+		return nil
+	}
 
 	since := hello.sinceMap()
 	follow := map[string]bool{}

@@ -9,6 +9,7 @@ import type {
   ConversationEvent,
   ConversationFilter,
   ConversationPage,
+  ChangePasswordRequest,
   CreateAgentRequest,
   CreatedApiKey,
   Flow,
@@ -25,6 +26,7 @@ import type {
   SignupRequest,
   SignupResponse,
   Tenant,
+  UpdateAgentRequest,
   WidgetConfig,
   WidgetSession,
   WidgetSessionRequest,
@@ -92,7 +94,11 @@ export function createApiClient(opts: ApiClientOptions = {}) {
     signup: (body: SignupRequest) => request<SignupResponse>('POST', '/api/v1/signup', body),
     login: (body: LoginRequest) => request<LoginResponse>('POST', '/api/v1/auth/login', body),
     logout: () => request<void>('POST', '/api/v1/auth/logout'),
+    /** Ends every session of the signed-in user, this one included. */
+    logoutAll: () => request<void>('POST', '/api/v1/auth/logout-all'),
     me: () => request<Me>('GET', '/api/v1/me'),
+    /** Sets the signed-in user's password; their other sessions end. */
+    changePassword: (body: ChangePasswordRequest) => request<void>('POST', '/api/v1/me/password', body),
 
     tenant: {
       get: () => request<Tenant>('GET', '/api/v1/tenant'),
@@ -102,6 +108,12 @@ export function createApiClient(opts: ApiClientOptions = {}) {
     agents: {
       list: async () => (await request<{ agents: Agent[] }>('GET', '/api/v1/agents')).agents ?? [],
       create: (body: CreateAgentRequest) => request<Agent>('POST', '/api/v1/agents', body),
+      update: (id: string, patch: UpdateAgentRequest) => request<Agent>('PATCH', `/api/v1/agents/${enc(id)}`, patch),
+      /** Signs the user out everywhere and stops routing to them. */
+      deactivate: (id: string) => request<Agent>('POST', `/api/v1/agents/${enc(id)}/deactivate`),
+      reactivate: (id: string) => request<Agent>('POST', `/api/v1/agents/${enc(id)}/reactivate`),
+      /** Sets another user's password; their sessions end. */
+      resetPassword: (id: string, password: string) => request<void>('POST', `/api/v1/agents/${enc(id)}/password`, { password }),
     },
 
     apiKeys: {
