@@ -382,7 +382,10 @@ func TestUserAdminOverHTTP(t *testing.T) {
 				for _, role := range []string{"owner", "admin", "supervisor", "agent"} {
 					want := c.ok
 					switch {
-					case rank[actor] < rank["admin"]: // keys, supervisors, agents
+					case actor == "admin key" && (rank[role] > rank["supervisor"] || c.name == "promote to admin"):
+						want = 403 // keys manage agents and supervisors only
+					case actor == "admin key":
+					case rank[actor] < rank["admin"]: // developer keys, supervisors, agents
 						want = 403
 					case rank[role] > rank[actor]:
 						want = 403
@@ -398,18 +401,25 @@ func TestUserAdminOverHTTP(t *testing.T) {
 				}
 			}
 			t.Run(actor+" creating users and keys", func(t *testing.T) {
-				want, keyWant := 201, 201
-				if rank[actor] < rank["admin"] {
-					want, keyWant = 403, 403
+				want, keyWant := map[string]int{"agent": 201, "admin": 201}, map[string]int{"developer": 201, "admin": 201}
+				switch {
+				case actor == "admin key":
+					// Agents and supervisors, and developer keys that belong
+					// to the key's own creator.
+					want["admin"], keyWant["admin"] = 403, 403
+				case rank[actor] < rank["admin"]:
+					want, keyWant = map[string]int{"agent": 403, "admin": 403}, map[string]int{"developer": 403, "admin": 403}
 				}
 				for _, role := range []string{"agent", "admin"} {
 					n++
-					if r := a.do("POST", "/api/v1/agents", tokens[actor], map[string]any{"email": fmt.Sprintf("new%d@example.com", n), "name": "New", "password": "chosen by me", "role": role}); r.Status != want {
-						t.Fatalf("create %s: %d, want %d: %s", role, r.Status, want, r.Raw)
+					if r := a.do("POST", "/api/v1/agents", tokens[actor], map[string]any{"email": fmt.Sprintf("new%d@example.com", n), "name": "New", "password": "chosen by me", "role": role}); r.Status != want[role] {
+						t.Fatalf("create %s: %d, want %d: %s", role, r.Status, want[role], r.Raw)
 					}
 				}
-				if r := a.do("POST", "/api/v1/api-keys", tokens[actor], map[string]any{"name": "more", "role": "admin"}); r.Status != keyWant {
-					t.Fatalf("create an admin key: %d, want %d: %s", r.Status, keyWant, r.Raw)
+				for _, role := range []string{"developer", "admin"} {
+					if r := a.do("POST", "/api/v1/api-keys", tokens[actor], map[string]any{"name": "more", "role": role}); r.Status != keyWant[role] {
+						t.Fatalf("create a %s key: %d, want %d: %s", role, r.Status, keyWant[role], r.Raw)
+					}
 				}
 			})
 		}

@@ -9,9 +9,11 @@ import (
 
 // The rules of user administration, enforced here for every caller:
 //
-//  1. Only a signed-in person manages users: API keys may not create,
-//     change, deactivate, delete or set passwords of users (a leaked key
-//     must not be able to mint a login).
+//  1. API keys manage agents and supervisors only (an admin key: create,
+//     change, deactivate; a developer key: nothing), never admins or owners:
+//     a login of that rank gives nothing the key does not already have, so
+//     a leaked key cannot mint itself more power. Everything else needs a
+//     signed-in person.
 //  2. The actor needs agents:write (admins and the owner by default).
 //  3. Nobody grants more than they hold: the actor may touch only users
 //     whose current role and new role rank at most its own (owner > admin >
@@ -28,8 +30,13 @@ func rankOf(role string) int { return roleRank[role] }
 // mayManage checks rules 1-3 for an action on a user whose current role is
 // targetRole and whose role becomes newRole (either may be empty).
 func (s *Service) mayManage(actor Principal, targetRole, newRole string) error {
-	if actor.Kind != KindUser {
-		return kefu.Errorf(kefu.EDenied, "managing users needs a signed-in person; API keys may not")
+	switch {
+	case actor.Kind == KindAPIKey:
+		if rankOf(targetRole) > rankOf(RoleSupervisor) || rankOf(newRole) > rankOf(RoleSupervisor) {
+			return kefu.Errorf(kefu.EDenied, "an API key may manage agents and supervisors only")
+		}
+	case actor.Kind != KindUser:
+		return kefu.Errorf(kefu.EDenied, "managing users needs a signed-in person")
 	}
 	ok, err := s.Can(actor, ObjAgents, ActWrite)
 	if err != nil {
@@ -37,6 +44,9 @@ func (s *Service) mayManage(actor Principal, targetRole, newRole string) error {
 	}
 	if !ok {
 		return kefu.Errorf(kefu.EDenied, "your role may not manage users")
+	}
+	if actor.Kind == KindAPIKey {
+		return nil // within rule 1's bounds, which are below an admin's
 	}
 	if targetRole != "" && rankOf(targetRole) > rankOf(actor.Role) {
 		return kefu.Errorf(kefu.EDenied, "your role may not manage a user whose role is %s", targetRole)

@@ -127,8 +127,14 @@ func TestUserAdminRules(t *testing.T) {
 	}
 	want := func(actor, target string, act action) string {
 		switch actor {
-		case "developer key", "admin key", "supervisor", "agent":
-			return kefu.EDenied // keys never manage users; these roles lack agents:write
+		case "developer key", "supervisor", "agent":
+			return kefu.EDenied // these roles lack agents:write
+		case "admin key":
+			// Keys manage agents and supervisors only, and never make admins.
+			if rank[target] > rank["supervisor"] || act.name == "make admin" {
+				return kefu.EDenied
+			}
+			return ok
 		}
 		if rank[target] > rank[actor] {
 			return kefu.EDenied // admins may not touch the owner
@@ -173,11 +179,11 @@ func TestUserAdminRules(t *testing.T) {
 				}
 			}
 
-			t.Run("creating users: keys never, supervisors and agents never, nobody an owner", func(t *testing.T) {
+			t.Run("creating users: admin keys agents and supervisors only, supervisors and agents never, nobody an owner", func(t *testing.T) {
 				for _, actor := range actors {
 					for _, role := range []string{"agent", "supervisor", "admin", "owner"} {
 						expect := want(actor, role, action{})
-						if role == "owner" && (actor == "owner" || actor == "admin") {
+						if role == "owner" && (actor == "owner" || actor == "admin" || actor == "admin key") {
 							expect = kefu.EInvalid // owners come only from signup: not a role one can give
 						}
 						_, err := svc.CreateAgent(ctx, w.as[actor], tenants.AgentInput{Email: fmt.Sprintf("new%d@example.com", w.n.Add(1)), Name: "New", Password: "password1", Role: role})
@@ -350,9 +356,16 @@ func TestOffboarding(t *testing.T) {
 				}
 			})
 
-			t.Run("keys cannot mint keys or log-ins", func(t *testing.T) {
-				if _, _, err := svc.CreateAPIKey(ctx, w.as["admin key"], "child", "developer"); kefu.Code(err) != kefu.EDenied {
-					t.Fatalf("a key making a key: %v", err)
+			t.Run("a key mints only developer keys, which belong to its own creator", func(t *testing.T) {
+				if _, _, err := svc.CreateAPIKey(ctx, w.as["admin key"], "child", "admin"); kefu.Code(err) != kefu.EDenied {
+					t.Fatalf("a key making an admin key: %v", err)
+				}
+				if _, _, err := svc.CreateAPIKey(ctx, w.as["developer key"], "child", "developer"); kefu.Code(err) != kefu.EDenied {
+					t.Fatalf("a developer key making a key: %v", err)
+				}
+				child, _, err := svc.CreateAPIKey(ctx, w.as["admin key"], "child", "developer")
+				if err != nil || child.CreatedBy != w.as["owner"].ID {
+					t.Fatalf("an admin key making a developer key: %+v %v (want it to belong to the owner who made the admin key)", child, err)
 				}
 				if _, _, err := svc.CreateAPIKey(ctx, w.as["supervisor"], "sup", "developer"); kefu.Code(err) != kefu.EDenied {
 					t.Fatalf("a supervisor making a key: %v", err)

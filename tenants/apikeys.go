@@ -87,18 +87,30 @@ func (s *Service) authAPIKey(ctx context.Context, h string) (Principal, error) {
 			return Principal{}, errUnauthenticated
 		}
 	}
-	return Principal{Kind: KindAPIKey, TenantID: row.TenantID, ID: row.ID, Name: row.Name, Role: row.Role, tokenHash: h}, nil
+	p := Principal{Kind: KindAPIKey, TenantID: row.TenantID, ID: row.ID, Name: row.Name, Role: row.Role, tokenHash: h}
+	if row.CreatedBy != nil {
+		p.keyCreator = *row.CreatedBy
+	}
+	return p, nil
 }
 
 // CreateAPIKey makes a key with role developer or admin for the actor's
-// tenant and returns it with the plaintext key, which is not stored. Only a
-// signed-in person who may manage keys makes keys (a key cannot mint
-// another), and an admin key needs an admin or the owner. The key belongs
-// to its creator (see keyAllowed). Errors: invalid_argument,
-// permission_denied.
+// tenant and returns it with the plaintext key, which is not stored. A
+// signed-in person who may manage keys makes keys of either role up to
+// their own (an admin key needs an admin or the owner); an admin key may
+// make developer keys only, which belong to the person who made it, so no
+// key outlives its person's rights (see keyAllowed). Errors:
+// invalid_argument, permission_denied.
 func (s *Service) CreateAPIKey(ctx context.Context, actor Principal, name, role string) (APIKey, string, error) {
-	if actor.Kind != KindUser {
-		return APIKey{}, "", kefu.Errorf(kefu.EDenied, "API keys are made by a signed-in person, not by another key")
+	creator := actor.ID
+	switch {
+	case actor.Kind == KindAPIKey && actor.Role == RoleAdmin && actor.keyCreator != "":
+		if role != RoleDeveloper {
+			return APIKey{}, "", kefu.Errorf(kefu.EDenied, "an API key may make developer keys only")
+		}
+		creator = actor.keyCreator
+	case actor.Kind != KindUser:
+		return APIKey{}, "", kefu.Errorf(kefu.EDenied, "this principal may not make API keys")
 	}
 	if ok, err := s.Can(actor, ObjAPIKeys, ActWrite); err != nil || !ok {
 		return APIKey{}, "", denyOr(err, "your role may not manage API keys")
@@ -119,7 +131,6 @@ func (s *Service) CreateAPIKey(ctx context.Context, actor Principal, name, role 
 		return APIKey{}, "", denyOr(err, "you may not make a key with a role above your own")
 	}
 	key := randomToken(apiKeyPrefix)
-	creator := actor.ID
 	row := apiKeyRow{ID: NewID(), TenantID: actor.TenantID, Name: name, Role: role, Prefix: key[:10], KeyHash: hashToken(key), CreatedBy: &creator, CreatedAt: s.now()}
 	if err := s.store.Platform().WithContext(ctx).Create(&row).Error; err != nil {
 		return APIKey{}, "", err

@@ -24,13 +24,14 @@ const (
 // Principal is who a verified token speaks for. The tenant comes only from
 // here, never from a header or a body field.
 type Principal struct {
-	Kind      string
-	TenantID  string
-	ID        string // user id, API key id or visitor id
-	Name      string
-	Role      string // empty for visitors
-	tokenHash string
-	session   string
+	Kind       string
+	TenantID   string
+	ID         string // user id, API key id or visitor id
+	Name       string
+	Role       string // empty for visitors
+	tokenHash  string
+	session    string
+	keyCreator string // an API key's: the user who made it (empty for keys older than that rule)
 }
 
 // SessionID names the session a user principal came from (empty for API
