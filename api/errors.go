@@ -2,7 +2,9 @@ package api
 
 import (
 	"errors"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -60,6 +62,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 		body = errorDetail{Code: e.Code, Message: e.Message, Fields: e.Fields}
 		if st, ok := statusOf[e.Code]; ok {
 			status = st
+		}
+		if e.RetryAfter > 0 {
+			c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
 		}
 	} else if errors.As(err, &he) {
 		status = he.Code

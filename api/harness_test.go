@@ -25,9 +25,11 @@ import (
 
 // app is the whole server over one backend, behind a real HTTP listener.
 type app struct {
-	t   *testing.T
-	srv *httptest.Server
-	url string
+	t     *testing.T
+	srv   *httptest.Server
+	url   string
+	chat  *chat.Service
+	store *tenants.Store
 }
 
 func newApp(t *testing.T, store *tenants.Store) *app {
@@ -37,13 +39,26 @@ func newApp(t *testing.T, store *tenants.Store) *app {
 
 func newAppWithBus(t *testing.T, store *tenants.Store, bus chat.Bus) *app {
 	t.Helper()
+	return newAppWith(t, store, bus, nil)
+}
+
+// newAppWith lets a test change the services' settings (limits, the
+// clock) before they are built.
+func newAppWith(t *testing.T, store *tenants.Store, bus chat.Bus, configure func(*chat.Config, *api.Config)) *app {
+	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	reg := prometheus.NewRegistry()
 	ten := tenants.NewService(store, tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef")})
-	c := chat.NewService(chat.Config{Tenants: ten, Bus: bus, Logger: log, Registry: reg})
+	cc := chat.Config{Tenants: ten, Bus: bus, Logger: log, Registry: reg}
+	ac := api.Config{Tenants: ten, Logger: log, Gatherer: reg, AuthPerMinute: 10000, UploadsPerMinute: 10000,
+		Ready: func(ctx context.Context) error { return store.Ping(ctx) }}
+	if configure != nil {
+		configure(&cc, &ac)
+	}
+	c := chat.NewService(cc)
 	wsSrv := ws.NewServer(ws.Config{SendRate: 10, SendBurst: 20}, c, log, reg)
-	h := api.New(api.Config{Tenants: ten, Chat: c, Logger: log, WS: wsSrv, Gatherer: reg, AuthPerMinute: 10000,
-		Ready: func(ctx context.Context) error { return store.Ping(ctx) }})
+	ac.Chat, ac.WS = c, wsSrv
+	h := api.New(ac)
 	srv := httptest.NewServer(h.Handler())
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
@@ -51,7 +66,7 @@ func newAppWithBus(t *testing.T, store *tenants.Store, bus chat.Bus) *app {
 		wsSrv.Drain(ctx)
 		srv.Close()
 	})
-	return &app{t: t, srv: srv, url: srv.URL}
+	return &app{t: t, srv: srv, url: srv.URL, chat: c, store: store}
 }
 
 // forEachBackend runs fn against an app on SQLite and, when configured, on

@@ -52,6 +52,12 @@ type Service struct {
 
 	stopPresence context.CancelFunc
 	unsub        func()
+
+	uploadLimits UploadLimits
+	linkTTL      time.Duration
+	sweepEvery   time.Duration
+	stopSweep    context.CancelFunc
+	sweepDone    chan struct{}
 }
 
 // Config configures the Service.
@@ -73,6 +79,15 @@ type Config struct {
 	// CommitShards is how many message transactions commit at once on
 	// PostgreSQL (default DefaultCommitShards).
 	CommitShards int
+	// Uploads bounds uploads per visitor and per tenant and hour.
+	Uploads UploadLimits
+	// FileLinkTTL is how long a file link works (default
+	// DefaultFileLinkTTL); links are signed afresh whenever a message is
+	// served.
+	FileLinkTTL time.Duration
+	// SweepEvery is how often unattached uploads are swept (default
+	// DefaultSweepEvery).
+	SweepEvery time.Duration
 }
 
 // NewService returns the chat service.
@@ -92,6 +107,12 @@ func NewService(c Config) *Service {
 	if c.Presence == nil {
 		c.Presence = NewLocalPresence()
 	}
+	if c.FileLinkTTL <= 0 {
+		c.FileLinkTTL = DefaultFileLinkTTL
+	}
+	if c.SweepEvery <= 0 {
+		c.SweepEvery = DefaultSweepEvery
+	}
 	fc, _ := lru.New[string, *activeFlow](10000)
 	qp, _ := lru.New[string, int](100000)
 	s := &Service{
@@ -99,6 +120,7 @@ func NewService(c Config) *Service {
 		log: c.Logger, now: c.Now, metrics: newMetrics(c.Registry), hooks: newOutbound(c.AllowPrivateNetworks),
 		flowCache: fc, queuePos: qp, grace: c.OfflineGrace, breakerTimeout: c.BreakerTimeout,
 		waits: map[string]time.Duration{}, timers: map[string]*time.Timer{}, queueDirty: map[string]bool{},
+		uploadLimits: c.Uploads.withDefaults(), linkTTL: c.FileLinkTTL, sweepEvery: c.SweepEvery,
 	}
 	s.committer = newCommitter(s, c.CommitShards)
 	// A flow published on any node drops this node's compiled copy.
@@ -110,8 +132,8 @@ func NewService(c Config) *Service {
 	return s
 }
 
-// Start re-arms queue deadlines left by an earlier run and keeps presence
-// alive until Close.
+// Start re-arms queue deadlines left by an earlier run, keeps presence
+// alive and sweeps unattached uploads until Close.
 func (s *Service) Start(ctx context.Context) error {
 	if err := s.armTimeouts(ctx); err != nil {
 		return err
@@ -125,6 +147,9 @@ func (s *Service) Start(ctx context.Context) error {
 			s.requeueAgent(ctx, tenant, user)
 		})
 	})
+	sctx, stop := context.WithCancel(context.Background())
+	s.stopSweep, s.sweepDone = stop, make(chan struct{})
+	go s.sweepLoop(sctx, s.sweepDone)
 	return nil
 }
 
@@ -139,6 +164,10 @@ func (s *Service) Close(ctx context.Context) {
 	s.timerMu.Unlock()
 	if s.stopPresence != nil {
 		s.stopPresence()
+	}
+	if s.stopSweep != nil {
+		s.stopSweep()
+		<-s.sweepDone
 	}
 	s.unsub()
 	done := make(chan struct{})
@@ -254,6 +283,23 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 		return Message{}, false, err
 	}
 	attJSON := attachmentsJSON(atts)
+	msgID := tenants.NewID()
+	if len(atts) > 0 {
+		ids := make([]string, len(atts))
+		for i, a := range atts {
+			ids[i] = a.ID
+		}
+		if err := s.claimUploads(ctx, db, ids, msgID, in.ConversationID); err != nil {
+			return Message{}, false, err
+		}
+		defer func() {
+			if err != nil {
+				s.settleUploads(db, ids, msgID, nil)
+			} else {
+				s.settleUploads(db, ids, msgID, &msg)
+			}
+		}()
+	}
 	if visitor && in.ConversationID == "" {
 		if in.ClientID != "" {
 			if m, ok, err := s.findByClientID(ctx, db.DB, p, "", author.ID, in.ClientID); err != nil || ok {
@@ -265,11 +311,11 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 			return Message{}, false, err
 		}
 		if open == "" {
-			return s.sendOpening(ctx, db, p, author, in, attJSON)
+			return s.sendOpening(ctx, db, p, author, in, msgID, attJSON)
 		}
 		in.ConversationID = open
 	}
-	row := messageRow{ID: tenants.NewID(), ConversationID: in.ConversationID, AuthorType: author.Type, AuthorID: author.ID, AuthorName: author.Name, Body: in.Body, Private: in.Private, Attachments: attJSON, CreatedAt: s.stamp()}
+	row := messageRow{ID: msgID, ConversationID: in.ConversationID, AuthorType: author.Type, AuthorID: author.ID, AuthorName: author.Name, Body: in.Body, Private: in.Private, Attachments: attJSON, CreatedAt: s.stamp()}
 	if in.ClientID != "" {
 		row.ClientID = &in.ClientID
 	}
@@ -283,7 +329,7 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 		if _, err := s.access(ctx, p, in.ConversationID); err != nil {
 			return Message{}, false, err // not theirs: not_found
 		}
-		return s.sendOpening(ctx, db, p, author, in, attJSON) // resolved: a new conversation
+		return s.sendOpening(ctx, db, p, author, in, msgID, attJSON) // resolved: a new conversation
 	case res.err != nil && tenants.IsUniqueViolation(res.err) && in.ClientID != "":
 		// Another node stored the same client_id first.
 		if m, ok, err := s.findByClientID(ctx, db.DB, p, in.ConversationID, author.ID, in.ClientID); err == nil && ok {
@@ -293,10 +339,10 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 	case res.err != nil:
 		return Message{}, false, res.err
 	case res.dup:
-		return res.row.message(), true, nil
+		return s.messageOf(p.TenantID, res.row), true, nil
 	}
 	s.metrics.stored.WithLabelValues(author.Type).Inc()
-	msg = res.row.message()
+	msg = s.messageOf(p.TenantID, res.row)
 	conv := res.conv
 	s.publish(ctx, Event{Kind: EventMessage, TenantID: p.TenantID, ConversationID: conv.ID, VisitorID: conv.VisitorID, AssigneeID: conv.assignee(), Message: &msg})
 	if visitor && (conv.Status == StatusBot || conv.Status == StatusQueued) {
@@ -319,7 +365,7 @@ func (s *Service) openConversationOf(ctx context.Context, db *tenants.DB, visito
 // sendOpening is the visitor's first message of a conversation: one
 // transaction that locks the visitor, finds or opens the conversation and
 // stores the message; the new conversation is then routed.
-func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Principal, author Author, in SendInput, attJSON string) (Message, bool, error) {
+func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Principal, author Author, in SendInput, msgID, attJSON string) (Message, bool, error) {
 	var (
 		conv    conversationRow
 		created bool
@@ -331,7 +377,7 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 		if err != nil {
 			return err
 		}
-		row = messageRow{ID: tenants.NewID(), ConversationID: conv.ID, AuthorType: author.Type, AuthorID: author.ID, AuthorName: author.Name, Body: in.Body, Attachments: attJSON, CreatedAt: s.stamp()}
+		row = messageRow{ID: msgID, ConversationID: conv.ID, AuthorType: author.Type, AuthorID: author.ID, AuthorName: author.Name, Body: in.Body, Attachments: attJSON, CreatedAt: s.stamp()}
 		if in.ClientID != "" {
 			row.ClientID = &in.ClientID
 		}
@@ -361,7 +407,7 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 		return Message{}, false, err
 	}
 	s.metrics.stored.WithLabelValues(author.Type).Inc()
-	msg := row.message()
+	msg := s.messageOf(p.TenantID, row)
 	if created {
 		s.publishConversation(ctx, p.TenantID, conv, "")
 	}
@@ -391,7 +437,7 @@ func (s *Service) findByClientID(ctx context.Context, db *gorm.DB, p tenants.Pri
 	if len(rows) == 0 {
 		return Message{}, false, nil
 	}
-	return rows[0].message(), true, nil
+	return s.messageOf(p.TenantID, rows[0]), true, nil
 }
 
 // visitorConversation finds (or, inside tx, opens) the conversation a visitor
@@ -505,7 +551,7 @@ func (s *Service) messagesAfter(ctx context.Context, tenantID, convID string, af
 	}
 	out := make([]Message, len(rows))
 	for i, r := range rows {
-		out[i] = r.message()
+		out[i] = s.messageOf(tenantID, r)
 	}
 	return out, nil
 }
@@ -514,14 +560,6 @@ func (s *Service) messagesAfter(ctx context.Context, tenantID, convID string, af
 // seq, in order, private notes left out when public.
 func (s *Service) MessagesAfter(ctx context.Context, tenantID, convID string, afterSeq int64, limit int, public bool) ([]Message, error) {
 	return s.messagesAfter(ctx, tenantID, convID, afterSeq, limit, public)
-}
-
-func attachmentsJSON(atts []Attachment) string {
-	if len(atts) == 0 {
-		return "[]"
-	}
-	b, _ := json.Marshal(atts)
-	return string(b)
 }
 
 // previewOf is the inbox preview of a message: its text, or for a message
