@@ -373,6 +373,14 @@ func TestUploadSweep(t *testing.T) {
 		v.send(map[string]any{"type": "message.send", "client_id": "s1", "body": "see", "attachments": []string{kept.str("id")}})
 		ack := v.expect("ack")
 		conv := ack["conversation_id"].(string)
+		// Later messages are stored by the group commit, which claims
+		// their files in the same statement.
+		kept2 := a.must201(a.upload(vtok, "kept2.png", png))
+		v.send(map[string]any{"type": "message.send", "client_id": "s1b", "conversation_id": conv, "body": "", "attachments": []string{kept2.str("id")}})
+		v.expect("ack")
+		a.settle(biz.token, conv)
+		byAgent := a.must201(a.upload(biz.token, "agent.png", png))
+		a.must(201, "POST", "/api/v1/conversations/"+conv+"/messages", biz.token, map[string]any{"body": "here", "attachments": []string{byAgent.str("id")}})
 
 		clk.add(23 * time.Hour)
 		if n, err := a.chat.SweepUploads(context.Background()); err != nil || n != 0 {
@@ -394,10 +402,10 @@ func TestUploadSweep(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		if swept.Load() < 1 || a.rows(biz.tenantID, "uploads") != 1 {
+		if swept.Load() < 1 || a.rows(biz.tenantID, "uploads") != 3 {
 			t.Fatalf("swept %d, %d uploads left", swept.Load(), a.rows(biz.tenantID, "uploads"))
 		}
-		if a.rows(biz.tenantID, "upload_chunks") != 1 {
+		if a.rows(biz.tenantID, "upload_chunks") != 3 {
 			t.Fatalf("chunks left: %d", a.rows(biz.tenantID, "upload_chunks"))
 		}
 		// The swept file can no longer be sent.

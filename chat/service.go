@@ -54,6 +54,7 @@ type Service struct {
 	unsub        func()
 
 	uploadLimits UploadLimits
+	usage        *lru.Cache[string, *usage] // tenant id → its uploads of the hour, as this node knows them
 	linkTTL      time.Duration
 	sweepEvery   time.Duration
 	stopSweep    context.CancelFunc
@@ -115,12 +116,13 @@ func NewService(c Config) *Service {
 	}
 	fc, _ := lru.New[string, *activeFlow](10000)
 	qp, _ := lru.New[string, int](100000)
+	uu, _ := lru.New[string, *usage](10000)
 	s := &Service{
 		tenants: c.Tenants, bus: c.Bus, presence: c.Presence, rr: routing.NewRoundRobin(),
 		log: c.Logger, now: c.Now, metrics: newMetrics(c.Registry), hooks: newOutbound(c.AllowPrivateNetworks),
 		flowCache: fc, queuePos: qp, grace: c.OfflineGrace, breakerTimeout: c.BreakerTimeout,
 		waits: map[string]time.Duration{}, timers: map[string]*time.Timer{}, queueDirty: map[string]bool{},
-		uploadLimits: c.Uploads.withDefaults(), linkTTL: c.FileLinkTTL, sweepEvery: c.SweepEvery,
+		uploadLimits: c.Uploads.withDefaults(), usage: uu, linkTTL: c.FileLinkTTL, sweepEvery: c.SweepEvery,
 	}
 	s.committer = newCommitter(s, c.CommitShards)
 	// A flow published on any node drops this node's compiled copy.
@@ -283,22 +285,9 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 		return Message{}, false, err
 	}
 	attJSON := attachmentsJSON(atts)
-	msgID := tenants.NewID()
-	if len(atts) > 0 {
-		ids := make([]string, len(atts))
-		for i, a := range atts {
-			ids[i] = a.ID
-		}
-		if err := s.claimUploads(ctx, db, ids, msgID, in.ConversationID); err != nil {
-			return Message{}, false, err
-		}
-		defer func() {
-			if err != nil {
-				s.settleUploads(db, ids, msgID, nil)
-			} else {
-				s.settleUploads(db, ids, msgID, &msg)
-			}
-		}()
+	uploads := make([]string, len(atts))
+	for i, a := range atts {
+		uploads[i] = a.ID
 	}
 	if visitor && in.ConversationID == "" {
 		if in.ClientID != "" {
@@ -311,15 +300,15 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 			return Message{}, false, err
 		}
 		if open == "" {
-			return s.sendOpening(ctx, db, p, author, in, msgID, attJSON)
+			return s.sendOpening(ctx, db, p, author, in, attJSON, uploads)
 		}
 		in.ConversationID = open
 	}
-	row := messageRow{ID: msgID, ConversationID: in.ConversationID, AuthorType: author.Type, AuthorID: author.ID, AuthorName: author.Name, Body: in.Body, Private: in.Private, Attachments: attJSON, CreatedAt: s.stamp()}
+	row := messageRow{ID: tenants.NewID(), ConversationID: in.ConversationID, AuthorType: author.Type, AuthorID: author.ID, AuthorName: author.Name, Body: in.Body, Private: in.Private, Attachments: attJSON, CreatedAt: s.stamp()}
 	if in.ClientID != "" {
 		row.ClientID = &in.ClientID
 	}
-	req := &commitReq{db: db, tenantID: p.TenantID, row: row}
+	req := &commitReq{db: db, tenantID: p.TenantID, row: row, uploads: uploads}
 	if visitor {
 		req.visitorID = p.ID
 	}
@@ -329,7 +318,7 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 		if _, err := s.access(ctx, p, in.ConversationID); err != nil {
 			return Message{}, false, err // not theirs: not_found
 		}
-		return s.sendOpening(ctx, db, p, author, in, msgID, attJSON) // resolved: a new conversation
+		return s.sendOpening(ctx, db, p, author, in, attJSON, uploads) // resolved: a new conversation
 	case res.err != nil && tenants.IsUniqueViolation(res.err) && in.ClientID != "":
 		// Another node stored the same client_id first.
 		if m, ok, err := s.findByClientID(ctx, db.DB, p, in.ConversationID, author.ID, in.ClientID); err == nil && ok {
@@ -365,7 +354,7 @@ func (s *Service) openConversationOf(ctx context.Context, db *tenants.DB, visito
 // sendOpening is the visitor's first message of a conversation: one
 // transaction that locks the visitor, finds or opens the conversation and
 // stores the message; the new conversation is then routed.
-func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Principal, author Author, in SendInput, msgID, attJSON string) (Message, bool, error) {
+func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Principal, author Author, in SendInput, attJSON string, uploads []string) (Message, bool, error) {
 	var (
 		conv    conversationRow
 		created bool
@@ -377,7 +366,7 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 		if err != nil {
 			return err
 		}
-		row = messageRow{ID: msgID, ConversationID: conv.ID, AuthorType: author.Type, AuthorID: author.ID, AuthorName: author.Name, Body: in.Body, Attachments: attJSON, CreatedAt: s.stamp()}
+		row = messageRow{ID: tenants.NewID(), ConversationID: conv.ID, AuthorType: author.Type, AuthorID: author.ID, AuthorName: author.Name, Body: in.Body, Attachments: attJSON, CreatedAt: s.stamp()}
 		if in.ClientID != "" {
 			row.ClientID = &in.ClientID
 		}
@@ -394,7 +383,10 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 				return errDuplicate
 			}
 		}
-		return tx.Create(&row).Error
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		return claimUploadsTx(tx, db, uploads, row)
 	})
 	if errors.Is(err, errDuplicate) || (err != nil && tenants.IsUniqueViolation(err) && in.ClientID != "") {
 		m, ok, ferr := s.findByClientID(ctx, db.DB, p, "", author.ID, in.ClientID)

@@ -21,37 +21,15 @@ const DefaultSweepEvery = time.Hour
 // sweepBatch bounds one delete statement.
 const sweepBatch = 200
 
-// An upload belongs to the first message that carries it (uploads.message_id,
-// conversation_id): claimUploads marks it before the message's commit, so the
-// sweeper can never delete a file a stored message points at; settleUploads
-// then records the stored message (or, if nothing was stored, lets go).
-
-// claimUploads marks unclaimed uploads as carried by message msgID.
-func (s *Service) claimUploads(ctx context.Context, db *tenants.DB, ids []string, msgID, convID string) error {
-	set := map[string]any{"message_id": msgID}
-	if convID != "" {
-		set["conversation_id"] = convID
+// claimUploadsTx records, in the transaction that stores message row, that
+// the uploads it carries belong to it (unless an earlier message took them
+// first): from that commit on the sweeper leaves them alone, and they are
+// deleted with the message's conversation.
+func claimUploadsTx(tx *gorm.DB, db *tenants.DB, ids []string, row messageRow) error {
+	if len(ids) == 0 {
+		return nil
 	}
-	return db.WithContext(ctx).Model(&uploadRow{}).Where("id IN ? AND message_id IS NULL", ids).Updates(set).Error
-}
-
-// settleUploads runs after the send: the uploads point at the message that
-// was stored (the original one for a resend), or are released when nothing
-// was. A failure here leaves a file kept too long, never one deleted too early.
-func (s *Service) settleUploads(db *tenants.DB, ids []string, msgID string, stored *Message) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	q := db.WithContext(ctx).Model(&uploadRow{})
-	var err error
-	if stored == nil {
-		err = q.Where("id IN ? AND message_id = ?", ids, msgID).Updates(map[string]any{"message_id": nil, "conversation_id": nil}).Error
-	} else {
-		err = q.Where("id IN ? AND (message_id IS NULL OR message_id = ?)", ids, msgID).
-			Updates(map[string]any{"message_id": stored.ID, "conversation_id": stored.ConversationID}).Error
-	}
-	if err != nil {
-		s.log.Warn("settle uploads", "message_id", msgID, "err", err)
-	}
+	return tx.Exec(`UPDATE `+db.Table("uploads")+` SET message_id = ?, conversation_id = ? WHERE id IN ? AND message_id IS NULL`, row.ID, row.ConversationID, ids).Error
 }
 
 // DeleteUploadsOf deletes the files of a conversation's messages — with

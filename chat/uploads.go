@@ -13,7 +13,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"gorm.io/gorm"
 	"gorm.io/gorm/schema"
 
 	"kefu"
@@ -89,14 +88,24 @@ type UploadInput struct {
 // the file is swept after UnattachedUploadTTL. Errors: invalid_argument,
 // too_large, rate_limited (over the visitor's or the tenant's hourly
 // quota, with RetryAfter); nothing is kept on any error.
+//
+// The first chunk is read before the quota is checked: a file that fits in
+// it (most do) is then stored in one transaction with its row; a larger
+// one reserves its declared size and streams the rest in.
 func (s *Service) Upload(ctx context.Context, p tenants.Principal, in UploadInput) (Attachment, error) {
 	db, err := s.db(p.TenantID)
 	if err != nil {
 		return Attachment{}, err
 	}
-	reserve := in.Declared
-	if reserve <= 0 || reserve > MaxUploadBytes {
-		reserve = MaxUploadBytes
+	bp := chunkBufs.Get().(*[]byte)
+	defer chunkBufs.Put(bp)
+	buf := *bp
+	k, done, err := readChunk(in.Body, buf)
+	if err != nil {
+		return Attachment{}, err
+	}
+	if k == 0 {
+		return Attachment{}, kefu.Invalid(map[string]string{"file": "is empty"})
 	}
 	who := "user"
 	switch p.Kind {
@@ -105,16 +114,24 @@ func (s *Service) Upload(ctx context.Context, p tenants.Principal, in UploadInpu
 	case tenants.KindAPIKey:
 		who = AuthorBot
 	}
-	row := uploadRow{ID: tenants.NewID(), Name: cleanName(in.Name), ContentType: "application/octet-stream", Size: reserve,
-		UploaderType: who, UploaderID: p.ID, CreatedAt: s.stamp()}
-	if err := s.admitUpload(ctx, db, p, &row); err != nil {
+	row := uploadRow{ID: tenants.NewID(), Name: cleanName(in.Name), ContentType: sniff(buf[:k]), Size: int64(k),
+		UploaderType: who, UploaderID: p.ID, CreatedAt: s.stamp(), Complete: done}
+	if !done {
+		row.Size = min(max(in.Declared, int64(k)), MaxUploadBytes)
+		if in.Declared <= 0 {
+			row.Size = MaxUploadBytes
+		}
+	}
+	if err := s.admitUpload(ctx, db, p, &row, buf[:k]); err != nil {
 		return Attachment{}, err
 	}
-	size, ct, err := s.storeChunks(ctx, db, row.ID, in.Body)
+	if done {
+		return s.attachment(p.TenantID, row), nil
+	}
+	size, err := s.storeChunks(ctx, db, row.ID, in.Body, buf, int64(k))
 	if err == nil {
-		row.Size, row.ContentType, row.Complete = size, ct, true
-		err = db.WithContext(ctx).Model(&uploadRow{}).Where("id = ?", row.ID).
-			Updates(map[string]any{"size": size, "content_type": ct, "complete": true}).Error
+		row.Size, row.Complete = size, true
+		err = db.WithContext(ctx).Model(&uploadRow{}).Where("id = ?", row.ID).Updates(map[string]any{"size": size, "complete": true}).Error
 	}
 	if err != nil {
 		s.dropUpload(db, row.ID)
@@ -123,109 +140,46 @@ func (s *Service) Upload(ctx context.Context, p tenants.Principal, in UploadInpu
 	return s.attachment(p.TenantID, row), nil
 }
 
-// admitUpload checks the tenant's and (for a visitor) the uploader's quota
-// over the last hour and inserts the upload's row, not yet complete, with
-// its reserved size. On PostgreSQL an advisory lock per tenant makes
-// admissions take turns across nodes; SQLite's write transaction already
-// does.
-func (s *Service) admitUpload(ctx context.Context, db *tenants.DB, p tenants.Principal, row *uploadRow) error {
-	lim := s.uploadLimits
-	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if db.Dialect == tenants.Postgres {
-			if err := tx.Exec(`SELECT pg_advisory_xact_lock(hashtext(?))`, "kefu.uploads."+p.TenantID).Error; err != nil {
-				return err
-			}
-		}
-		if err := s.checkQuota(tx, row, "", lim.TenantFiles, lim.TenantBytes); err != nil {
-			return err
-		}
-		if p.Kind == tenants.KindVisitor {
-			if err := s.checkQuota(tx, row, p.ID, lim.VisitorFiles, lim.VisitorBytes); err != nil {
-				return err
-			}
-		}
-		return tx.Create(row).Error
-	})
-}
-
-// checkQuota refuses row when the uploads of the last hour (of uploader, or
-// of the whole tenant when uploader is "") and row together go over files
-// or bytes. Retry-After is when the oldest of them leaves the window.
-func (s *Service) checkQuota(tx *gorm.DB, row *uploadRow, uploader string, files int, bytes int64) error {
-	since := row.CreatedAt.Add(-time.Hour)
-	scope := func() *gorm.DB {
-		q := tx.Model(&uploadRow{}).Where("created_at > ?", since)
-		if uploader != "" {
-			q = q.Where("uploader_id = ?", uploader)
-		}
-		return q
-	}
-	var used struct {
-		N     int64
-		Bytes int64
-	}
-	if err := scope().Select("count(*) AS n, coalesce(sum(size), 0) AS bytes").Scan(&used).Error; err != nil {
-		return err
-	}
-	if used.N < int64(files) && used.Bytes+row.Size <= bytes {
-		return nil
-	}
-	var oldest []time.Time
-	if err := scope().Order("created_at").Limit(1).Pluck("created_at", &oldest).Error; err != nil {
-		return err
-	}
-	retry := time.Hour
-	if len(oldest) > 0 {
-		retry = oldest[0].Add(time.Hour).Sub(row.CreatedAt)
-	}
-	who := "this workspace's"
-	if uploader != "" {
-		who = "your"
-	}
-	return kefu.RateLimited(max(retry, time.Second), "%s upload quota is used up (%d files or %d MiB an hour); try again later", who, files, bytes>>20)
-}
-
 var chunkBufs = sync.Pool{New: func() any { b := make([]byte, chunkBytes); return &b }}
 
-// storeChunks copies r into upload id's chunks, each written as soon as it
-// is full, and returns the size and the sniffed content type.
-func (s *Service) storeChunks(ctx context.Context, db *tenants.DB, id string, r io.Reader) (int64, string, error) {
-	bp := chunkBufs.Get().(*[]byte)
-	defer chunkBufs.Put(bp)
-	buf := *bp
+// readChunk fills buf from r; done says r has ended. Read errors come back
+// in the contract's terms.
+func readChunk(r io.Reader, buf []byte) (n int, done bool, err error) {
+	n, err = io.ReadFull(r, buf)
+	switch {
+	case err == io.EOF || err == io.ErrUnexpectedEOF:
+		return n, true, nil
+	case err == nil:
+		return n, false, nil
+	}
+	if _, ok := kefu.AsError(err); ok {
+		return 0, false, err
+	}
+	return 0, false, kefu.Invalid(map[string]string{"file": "the upload was cut short"})
+}
+
+// storeChunks copies the rest of r into upload id's chunks from chunk 1 on,
+// each written as soon as buf is full, and returns the file's size.
+func (s *Service) storeChunks(ctx context.Context, db *tenants.DB, id string, r io.Reader, buf []byte, size int64) (int64, error) {
 	insert := `INSERT INTO ` + db.Table("upload_chunks") + ` (upload_id, n, data) VALUES (?, ?, ?)`
-	var (
-		size int64
-		ct   string
-	)
-	for n := 0; ; n++ {
-		k, rerr := io.ReadFull(r, buf)
+	for n := 1; ; n++ {
+		k, done, err := readChunk(r, buf)
+		if err != nil {
+			return 0, err
+		}
 		if k > 0 {
-			if n == 0 {
-				ct = sniff(buf[:k])
-			}
 			size += int64(k)
 			if size > MaxUploadBytes {
-				return 0, "", kefu.Errorf(kefu.ETooLarge, "file is over %d MiB", MaxUploadBytes>>20)
+				return 0, kefu.Errorf(kefu.ETooLarge, "file is over %d MiB", MaxUploadBytes>>20)
 			}
 			if err := db.WithContext(ctx).Exec(insert, id, n, buf[:k]).Error; err != nil {
-				return 0, "", err
+				return 0, err
 			}
 		}
-		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
-			break
-		}
-		if rerr != nil {
-			if _, ok := kefu.AsError(rerr); ok {
-				return 0, "", rerr
-			}
-			return 0, "", kefu.Invalid(map[string]string{"file": "the upload was cut short"})
+		if done {
+			return size, nil
 		}
 	}
-	if size == 0 {
-		return 0, "", kefu.Invalid(map[string]string{"file": "is empty"})
-	}
-	return size, ct, nil
 }
 
 // sniff is the content type of a file from its first 512 bytes.

@@ -38,9 +38,10 @@ WHERE x.upload_id = uploads.id;
 
 ALTER TABLE uploads DROP COLUMN data;
 
--- Quotas count a rolling hour per uploader and per tenant; the sweeper looks
--- for old files never attached.
-CREATE INDEX IF NOT EXISTS uploads_uploader ON uploads (uploader_id, created_at);
-CREATE INDEX IF NOT EXISTS uploads_created ON uploads (created_at);
+-- Quotas count and sum a rolling hour per uploader and per tenant from
+-- these indexes alone (size is in them); the sweeper looks for old files
+-- never attached.
+CREATE INDEX IF NOT EXISTS uploads_uploader ON uploads (uploader_id, created_at, size);
+CREATE INDEX IF NOT EXISTS uploads_created ON uploads (created_at, size);
 CREATE INDEX IF NOT EXISTS uploads_unattached ON uploads (created_at) WHERE message_id IS NULL;
 CREATE INDEX IF NOT EXISTS uploads_conversation ON uploads (conversation_id) WHERE conversation_id IS NOT NULL;
