@@ -36,7 +36,7 @@ func claimUploadsTx(tx *gorm.DB, db *tenants.DB, ids []string, row messageRow) e
 // messageIDs, of those messages only: every file they carry (even one first
 // sent elsewhere: a removed message takes its files with it) and every file
 // first sent with them. Whatever removes messages or conversations (erasure,
-// retention) must call it, or DeleteUploadsOfTx in its own transaction.
+// retention) must call it, or deleteUploadsTx inside its own transaction.
 // Deleting is idempotent. It returns how many files went.
 func (s *Service) DeleteUploadsOf(ctx context.Context, tenantID, conversationID string, messageIDs ...string) (int, error) {
 	db, err := s.db(tenantID)
@@ -45,15 +45,15 @@ func (s *Service) DeleteUploadsOf(ctx context.Context, tenantID, conversationID 
 	}
 	var n int
 	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		n, err = DeleteUploadsOfTx(tx, conversationID, messageIDs...)
+		n, err = deleteUploadsTx(tx, conversationID, messageIDs...)
 		return err
 	})
 	return n, err
 }
 
-// DeleteUploadsOfTx is DeleteUploadsOf inside tx, a transaction on the
+// deleteUploadsTx is DeleteUploadsOf inside tx, a transaction on the
 // tenant's handle.
-func DeleteUploadsOfTx(tx *gorm.DB, conversationID string, messageIDs ...string) (int, error) {
+func deleteUploadsTx(tx *gorm.DB, conversationID string, messageIDs ...string) (int, error) {
 	var atts []string
 	q := tx.Model(&messageRow{}).Where("conversation_id = ? AND attachments <> ?", conversationID, "[]")
 	if len(messageIDs) > 0 {
