@@ -68,3 +68,8 @@ func AsError(err error) (*Error, bool) {
 	ok := errors.As(err, &e)
 	return e, ok
 }
+
+// RateLimited returns a rate_limited error that says when to retry.
+func RateLimited(retry time.Duration, format string, args ...any) *Error {
+	return &Error{Code: ERateLimit, Message: fmt.Sprintf(format, args...), RetryAfter: retry}
+}

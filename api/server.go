@@ -53,6 +53,9 @@ type Config struct {
 	// answers loopback clients only. A nil Gatherer means metrics are
 	// served elsewhere (KEFU_METRICS_ADDR) and /metrics is 404 here.
 	MetricsToken string
+	// UploadsPerMinute bounds upload requests per client IP (the quotas
+	// per visitor and tenant are chat's).
+	UploadsPerMinute int
 }
 
 // Server is the HTTP server.
@@ -71,6 +74,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.WidgetPerMinute == 0 {
 		cfg.WidgetPerMinute = 120
+	}
+	if cfg.UploadsPerMinute == 0 {
+		cfg.UploadsPerMinute = 30
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -101,16 +107,19 @@ func New(cfg Config) *Server {
 	)
 	authLimit := limit(newKeyedLimiter(cfg.AuthPerMinute, cfg.AuthPerMinute/2+1))
 	widgetLimit := limit(newKeyedLimiter(cfg.WidgetPerMinute, cfg.WidgetPerMinute/2+1))
+	uploadLimit := limit(newKeyedLimiter(cfg.UploadsPerMinute, cfg.UploadsPerMinute/2+1))
 	v1.POST("/signup", s.signup, authLimit)
 	v1.POST("/auth/login", s.login, authLimit)
 	v1.GET("/widget/config", s.widgetConfig, widgetLimit)
 	v1.POST("/widget/sessions", s.widgetSession, widgetLimit)
 	v1.GET("/files/:tenant/:id", s.file)
 	// Uploads take any participant's token (visitors' too) and their own
-	// body limit; the group's 1 MiB limit does not apply to them.
+	// body limit; the group's 1 MiB limit does not apply to them. The rate
+	// per client IP comes before the token is even checked.
 	e.POST("/api/v1/uploads", s.upload, middleware.CORSWithConfig(middleware.CORSConfig{
 		AllowOrigins: []string{"*"}, AllowMethods: []string{http.MethodPost}, AllowHeaders: []string{echo.HeaderAuthorization},
-	}), s.authenticateAny)
+		ExposeHeaders: []string{"Retry-After"},
+	}), uploadLimit, s.authenticateAny)
 	e.OPTIONS("/api/v1/uploads", func(c echo.Context) error { return nil }, middleware.CORSWithConfig(middleware.CORSConfig{
 		AllowOrigins: []string{"*"}, AllowMethods: []string{http.MethodPost}, AllowHeaders: []string{echo.HeaderAuthorization},
 	}))

@@ -44,7 +44,9 @@ type commitReq struct {
 	// visitorID, for a visitor's message: the conversation must be theirs
 	// and still open.
 	visitorID string
-	done      chan commitRes
+	// uploads the message carries, claimed in its commit (claimUploadsTx).
+	uploads []string
+	done    chan commitRes
 }
 
 type commitRes struct {
@@ -288,6 +290,13 @@ func (c *committer) flushTenant(tx *gorm.DB, dialect string, batch []*commitReq,
 		}
 	}
 	markRepeats(later, results)
+	for _, i := range idx {
+		if res := results[i]; len(batch[i].uploads) > 0 && res.err == nil && !res.dup {
+			if err := claimUploadsTx(tx, db, batch[i].uploads, res.row); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 
@@ -634,14 +643,22 @@ func (c *committer) pgOneShot(shared *gorm.DB, batch []*commitReq, results []com
 	// The messages travel with their rank within their conversation in the
 	// seq column; the statement turns it into last_seq - k + rank.
 	ranked := make([]messageRow, 0, len(batch))
+	var claims [3][]string // upload, message, conversation
 	for _, g := range groups {
 		for n, i := range g.members {
 			row := batch[i].row
 			row.Seq = int64(n + 1)
 			ranked = append(ranked, row)
+			for _, u := range batch[i].uploads {
+				claims[0], claims[1], claims[2] = append(claims[0], u), append(claims[1], row.ID), append(claims[2], row.ConversationID)
+			}
 		}
 	}
-	rows, err := shared.Statement.ConnPool.QueryContext(context.Background(), pgOneShotSQL(db), append(bumpArgs(bumpsOf(groups)), messageArgs(ranked)...)...)
+	args := append(bumpArgs(bumpsOf(groups)), messageArgs(ranked)...)
+	if len(claims[0]) > 0 {
+		args = append(args, claims[0], claims[1], claims[2])
+	}
+	rows, err := shared.Statement.ConnPool.QueryContext(context.Background(), pgOneShotSQL(db, len(claims[0]) > 0), args...)
 	updated, err := scanBumped(len(groups), rows, err)
 	if err != nil {
 		return err
@@ -654,7 +671,17 @@ func (c *committer) pgOneShot(shared *gorm.DB, batch []*commitReq, results []com
 // pgOneShotSQL is pgOneShot's statement: the bump's twelve arrays (bumpArgs)
 // then the messages' eleven (messageArgs, with each message's rank within
 // its conversation in the seq column).
-func pgOneShotSQL(db *tenants.DB) string {
+func pgOneShotSQL(db *tenants.DB, claims bool) string {
+	claim := ""
+	if claims {
+		// The files the stored messages carry become theirs (claimUploadsTx):
+		// three more arrays, $24 … $26 (upload, message, conversation).
+		claim = `, claimed AS (
+	UPDATE ` + db.Table("uploads") + ` AS up SET message_id = c.msg, conversation_id = c.conv
+	FROM unnest($24::text[], $25::text[], $26::text[]) AS c(upload, msg, conv) JOIN bumped b ON b.id = c.conv
+	WHERE up.id = c.upload AND up.message_id IS NULL
+)`
+	}
 	return `WITH v AS (
 	SELECT * FROM ` + bumpRows + ` AS v(id, k, at, pv, body, author, vid, hv, vbody, vat, wmode, wat)
 ), bumped AS (
@@ -668,7 +695,7 @@ func pgOneShotSQL(db *tenants.DB) string {
 	INSERT INTO ` + db.Table("messages") + ` (id, conversation_id, seq, client_id, author_type, author_id, author_name, body, private, attachments, created_at)
 	SELECT m.id, m.conv, b.last_seq - v.k + m.rank, m.client_id, m.author_type, m.author_id, m.author_name, m.body, m.private, m.attachments, m.created_at
 	FROM m JOIN bumped b ON b.id = m.conv JOIN v ON v.id = m.conv
-)
+)` + claim + `
 SELECT id, visitor_id, assignee_id, status, last_seq FROM bumped`
 }
 

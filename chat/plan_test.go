@@ -67,7 +67,8 @@ func TestMessagePathUsesIndexes(t *testing.T) {
 				stmts = append(stmts,
 					statement{sql: pgBumpSQL(db), vars: bumps},
 					statement{sql: pgInsertSQL(db), vars: msgs},
-					statement{sql: pgOneShotSQL(db), vars: append(append([]any{}, bumps...), msgs...)})
+					statement{sql: pgOneShotSQL(db, false), vars: append(append([]any{}, bumps...), msgs...)},
+					statement{sql: pgOneShotSQL(db, true), vars: append(append(append([]any{}, bumps...), msgs...), []string{"u"}, []string{"m"}, []string{"x"})})
 			}
 			checked := 0
 			for _, st := range stmts {

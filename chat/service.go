@@ -69,6 +69,13 @@ type Service struct {
 	stopPresence  context.CancelFunc
 	unsub         func()
 	unsubAccounts func()
+
+	uploadLimits UploadLimits
+	usage        *lru.Cache[string, *usage] // tenant id → its uploads of the hour, as this node knows them
+	linkTTL      time.Duration
+	sweepEvery   time.Duration
+	stopSweep    context.CancelFunc
+	sweepDone    chan struct{}
 }
 
 // Config configures the Service.
@@ -108,6 +115,15 @@ type Config struct {
 	// ReplayTimeout bounds one replay call (default DefaultReplayTimeout);
 	// past it the report covers the conversations replayed so far.
 	ReplayTimeout time.Duration
+	// Uploads bounds uploads per visitor and per tenant and hour.
+	Uploads UploadLimits
+	// FileLinkTTL is how long a file link works (default
+	// DefaultFileLinkTTL); links are signed afresh whenever a message is
+	// served.
+	FileLinkTTL time.Duration
+	// SweepEvery is how often unattached uploads are swept (default
+	// DefaultSweepEvery).
+	SweepEvery time.Duration
 }
 
 // NewService returns the chat service.
@@ -139,6 +155,13 @@ func NewService(c Config) *Service {
 	qp, _ := lru.New[string, int](100000)
 	oc, _ := lru.New[string, string](200000)
 	gone, _ := lru.New[string, bool](100000)
+	if c.FileLinkTTL <= 0 {
+		c.FileLinkTTL = DefaultFileLinkTTL
+	}
+	if c.SweepEvery <= 0 {
+		c.SweepEvery = DefaultSweepEvery
+	}
+	uu, _ := lru.New[string, *usage](10000)
 	s := &Service{
 		tenants: c.Tenants, bus: c.Bus, presence: c.Presence, rr: routing.NewRoundRobin(),
 		log: c.Logger, now: c.Now, metrics: newMetrics(c.Registry), hooks: newOutbound(c.AllowPrivateNetworks),
@@ -146,6 +169,7 @@ func NewService(c Config) *Service {
 		waits: map[string]time.Duration{}, timers: map[string]*time.Timer{}, queueDirty: map[string]bool{},
 		flowRuns: newGates(c.FlowRuns), flowRunWait: c.FlowRunWait,
 		simulations: newGates(c.Simulations), simulateWait: c.SimulateWait, replayTimeout: c.ReplayTimeout,
+		uploadLimits: c.Uploads.withDefaults(), usage: uu, linkTTL: c.FileLinkTTL, sweepEvery: c.SweepEvery,
 	}
 	s.committer = newCommitter(s, c.CommitShards)
 	// A flow published on any node drops this node's compiled copy.
@@ -164,8 +188,8 @@ func NewService(c Config) *Service {
 	return s
 }
 
-// Start re-arms queue deadlines left by an earlier run and keeps presence
-// alive until Close.
+// Start re-arms queue deadlines left by an earlier run, keeps presence
+// alive and sweeps unattached uploads until Close.
 func (s *Service) Start(ctx context.Context) error {
 	if err := s.armTimeouts(ctx); err != nil {
 		return err
@@ -179,6 +203,9 @@ func (s *Service) Start(ctx context.Context) error {
 			s.requeueAgent(ctx, tenant, user, requeueOffline)
 		})
 	})
+	sctx, stop := context.WithCancel(context.Background())
+	s.stopSweep, s.sweepDone = stop, make(chan struct{})
+	go s.sweepLoop(sctx, s.sweepDone)
 	return nil
 }
 
@@ -193,6 +220,10 @@ func (s *Service) Close(ctx context.Context) {
 	s.timerMu.Unlock()
 	if s.stopPresence != nil {
 		s.stopPresence()
+	}
+	if s.stopSweep != nil {
+		s.stopSweep()
+		<-s.sweepDone
 	}
 	s.unsub()
 	s.unsubAccounts()
@@ -323,17 +354,21 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 		return Message{}, false, err
 	}
 	attJSON := attachmentsJSON(atts)
+	uploads := make([]string, len(atts))
+	for i, a := range atts {
+		uploads[i] = a.ID
+	}
 	if err := s.checkWriter(ctx, db, p, &in); err != nil {
 		return Message{}, false, err
 	}
 	if in.ConversationID == "" {
-		return s.sendOpening(ctx, db, p, author, in, attJSON)
+		return s.sendOpening(ctx, db, p, author, in, attJSON, uploads)
 	}
 	row := messageRow{ID: tenants.NewID(), ConversationID: in.ConversationID, AuthorType: author.Type, AuthorID: author.ID, AuthorName: author.Name, Body: in.Body, Private: in.Private, Attachments: attJSON, CreatedAt: s.stamp()}
 	if in.ClientID != "" {
 		row.ClientID = &in.ClientID
 	}
-	req := &commitReq{db: db, tenantID: p.TenantID, row: row}
+	req := &commitReq{db: db, tenantID: p.TenantID, row: row, uploads: uploads}
 	if visitor {
 		req.visitorID = p.ID
 	}
@@ -344,7 +379,7 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 		if _, err := s.access(ctx, p, in.ConversationID); err != nil {
 			return Message{}, false, err // not theirs: not_found
 		}
-		return s.sendOpening(ctx, db, p, author, in, attJSON) // resolved: a new conversation
+		return s.sendOpening(ctx, db, p, author, in, attJSON, uploads) // resolved: a new conversation
 	case res.err != nil && tenants.IsUniqueViolation(res.err) && in.ClientID != "":
 		// Another node stored the same client_id first.
 		if m, ok, err := s.findByClientID(ctx, db, p, in.ConversationID, author.ID, in.ClientID); err == nil && ok {
@@ -354,10 +389,10 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 	case res.err != nil:
 		return Message{}, false, res.err
 	case res.dup:
-		return res.row.message(), true, nil
+		return s.messageOf(p.TenantID, res.row), true, nil
 	}
 	s.metrics.stored.WithLabelValues(author.Type).Inc()
-	msg = res.row.message()
+	msg = s.messageOf(p.TenantID, res.row)
 	conv := res.conv
 	if visitor {
 		s.openConvs.Add(p.TenantID+"/"+p.ID, conv.ID)
@@ -449,7 +484,7 @@ func (s *Service) openConversationOf(ctx context.Context, db *tenants.DB, visito
 // is then routed with what the transaction already read. A resend of a
 // message already stored in any of the visitor's conversations returns the
 // original.
-func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Principal, author Author, in SendInput, attJSON string) (Message, bool, error) {
+func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Principal, author Author, in SendInput, attJSON string, uploads []string) (Message, bool, error) {
 	var (
 		conv       conversationRow
 		open       opening
@@ -484,7 +519,7 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 				return err
 			}
 			if ok {
-				orig = m
+				orig = s.messageOf(p.TenantID, m)
 				return errDuplicate
 			}
 		}
@@ -495,7 +530,7 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 			if err != nil {
 				return err
 			}
-			return tx.Create(&row).Error
+			return s.createMessageTx(tx, db, &row, uploads)
 		}
 		if len(convs) > 0 && s.reopenable(ctx, p.TenantID, convs[0]) {
 			c, m, err := s.reopenTx(tx, db, convs[0], s.language(ctx, p.TenantID), now)
@@ -508,7 +543,7 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 			if conv, err = s.appendTx(tx, db, &row); err != nil {
 				return err
 			}
-			return tx.Create(&row).Error
+			return s.createMessageTx(tx, db, &row, uploads)
 		}
 		created = true
 		open = opening{visitor: vs[0], returning: len(convs) > 0}
@@ -519,7 +554,7 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 		if err := tx.Create(&conv).Error; err != nil {
 			return err
 		}
-		return tx.Create(&row).Error
+		return s.createMessageTx(tx, db, &row, uploads)
 	})
 	if errors.Is(err, errDuplicate) {
 		return orig, true, nil
@@ -536,7 +571,7 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 	}
 	s.openConvs.Add(p.TenantID+"/"+p.ID, conv.ID)
 	s.metrics.stored.WithLabelValues(author.Type).Inc()
-	msg := row.message()
+	msg := s.messageOf(p.TenantID, row)
 	if created || reopened {
 		s.publish(ctx, Event{Kind: EventConversation, TenantID: p.TenantID, ConversationID: conv.ID, VisitorID: conv.VisitorID, Conversation: ptr(conv.conversation(open.visitor.visitor()))})
 	}
@@ -571,15 +606,27 @@ func ptr[T any](v T) *T { return &v }
 
 var errDuplicate = errors.New("duplicate client_id")
 
+// createMessageTx stores row in tx, and the files it carries become its.
+func (s *Service) createMessageTx(tx *gorm.DB, db *tenants.DB, row *messageRow, uploads []string) error {
+	if err := tx.Create(row).Error; err != nil {
+		return err
+	}
+	return claimUploadsTx(tx, db, uploads, *row)
+}
+
 func (s *Service) findByClientID(ctx context.Context, db *tenants.DB, p tenants.Principal, convID, authorID, clientID string) (Message, bool, error) {
-	return findByClientID(db.WithContext(ctx), db, p, convID, authorID, clientID)
+	row, ok, err := findByClientID(db.WithContext(ctx), db, p, convID, authorID, clientID)
+	if !ok || err != nil {
+		return Message{}, ok, err
+	}
+	return s.messageOf(p.TenantID, row), true, nil
 }
 
 // findByClientID looks for a message the same sender stored with clientID:
 // in the given conversation, or for a visitor without one, in any of theirs.
 // Either way it is a lookup on the unique (conversation, author, client id)
 // index, per conversation of the visitor — never a scan of the messages.
-func findByClientID(q *gorm.DB, db *tenants.DB, p tenants.Principal, convID, authorID, clientID string) (Message, bool, error) {
+func findByClientID(q *gorm.DB, db *tenants.DB, p tenants.Principal, convID, authorID, clientID string) (messageRow, bool, error) {
 	var rows []messageRow
 	var err error
 	if convID != "" {
@@ -588,9 +635,9 @@ func findByClientID(q *gorm.DB, db *tenants.DB, p tenants.Principal, convID, aut
 		err = q.Raw(`SELECT m.* FROM `+db.Table("conversations")+` c JOIN `+db.Table("messages")+` m ON m.conversation_id = c.id AND m.author_id = ? AND m.client_id = ? WHERE c.visitor_id = ? LIMIT 1`, authorID, clientID, p.ID).Scan(&rows).Error
 	}
 	if err != nil || len(rows) == 0 {
-		return Message{}, false, err
+		return messageRow{}, false, err
 	}
-	return rows[0].message(), true, nil
+	return rows[0], true, nil
 }
 
 // appendTx gives row the conversation's next seq, inside tx. The UPDATE takes
@@ -640,14 +687,6 @@ func (s *Service) Messages(ctx context.Context, p tenants.Principal, convID stri
 		return nil, err
 	}
 	return s.messagesAfter(ctx, p.TenantID, Scope{All: true}, convID, afterSeq, limit, p.Kind == tenants.KindVisitor)
-}
-
-func attachmentsJSON(atts []Attachment) string {
-	if len(atts) == 0 {
-		return "[]"
-	}
-	b, _ := json.Marshal(atts)
-	return string(b)
 }
 
 // previewOf is the inbox preview of a message: its text, or for a message

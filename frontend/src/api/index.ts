@@ -4,7 +4,7 @@ import { useAuth } from '../stores/auth';
 export * from './types';
 export { ApiError, errorMessage, formFieldErrors } from './errors';
 export { createApiClient, fetchAllMessages, type ApiClient } from './client';
-export { MAX_ATTACHMENTS, MAX_UPLOAD_BYTES, attachmentHref, formatSize, isImage } from './attachments';
+export { MAX_ATTACHMENTS, MAX_UPLOAD_BYTES, attachmentHref, formatSize, isImage, linkExpired, linkExpiry, linksChanged } from './attachments';
 
 /** The console's client: same origin, the signed-in user's token, 401 signs out. */
 export const api = createApiClient({
