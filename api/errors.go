@@ -96,5 +96,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 		_ = c.NoContent(status)
 		return
 	}
+	// The code is the contract; the message follows Accept-Language.
+	if lang := kefu.Language(c.Request().Header.Get("Accept-Language")); lang != "en" {
+		l := kefu.LocalizeError(lang, &kefu.Error{Message: body.Message, Fields: body.Fields})
+		body.Message, body.Fields = l.Message, l.Fields
+	}
 	_ = c.JSON(status, errorBody{Error: body})
 }

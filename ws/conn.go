@@ -66,6 +66,7 @@ type conn struct {
 	net       *corkConn // under ws: collects the writer's frames into one write
 	p         tenants.Principal
 	scope     chat.Scope // what p may see (set before the socket is registered)
+	lang      string     // of its error frames' messages (the upgrade's Accept-Language)
 	sessionID string
 	ipKey     string // the client address it is counted under (admission)
 	queue     chan *item
@@ -556,7 +557,7 @@ func (c *conn) flooding() bool {
 }
 
 func (c *conn) sendError(clientID, code, msg string) {
-	c.enqueue(&item{frame: encode(errorFrame{Type: "error", ClientID: clientID, Code: code, Message: msg})})
+	c.enqueue(&item{frame: encode(errorFrame{Type: "error", ClientID: clientID, Code: code, Message: kefu.Localize(c.lang, msg)})})
 }
 
 func (c *conn) sendErr(clientID string, err error) {

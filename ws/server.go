@@ -202,6 +202,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	origin := r.Header.Get("Origin")
+	lang := kefu.Language(r.Header.Get("Accept-Language")) // of the error frames' messages
 	cw := &corkWriter{ResponseWriter: w, timeout: s.cfg.WriteTimeout}
 	ws, err := websocket.Accept(cw, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true, // Origin is checked against the tenant's list after hello
@@ -229,18 +230,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			code, msg = e.Code, e.Message
 		}
 		if websocket.CloseStatus(err) == -1 {
-			refuse(ws, cw.conn, code, msg)
+			refuse(ws, cw.conn, lang, code, msg)
 		}
 		return
 	}
 	if !s.originAllowed(ctx, r, origin, p.TenantID) {
-		refuse(ws, cw.conn, kefu.EDenied, "origin not allowed for this workspace")
+		refuse(ws, cw.conn, lang, kefu.EDenied, "origin not allowed for this workspace")
 		return
 	}
 	// One visitor or user may hold only so many sockets (tabs).
 	if !s.admit(s.perPrincipal, principalKey(p), s.cfg.MaxPerPrincipal) {
 		s.metrics.refused.WithLabelValues("principal_cap").Inc()
-		refuse(ws, cw.conn, kefu.ERateLimit, "too many open sockets for this session; close other tabs")
+		refuse(ws, cw.conn, lang, kefu.ERateLimit, "too many open sockets for this session; close other tabs")
 		return
 	}
 	queueSize := s.cfg.QueueSize
@@ -248,7 +249,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		queueSize = s.cfg.UserQueueSize
 	}
 	c := &conn{
-		srv: s, ws: ws, net: cw.conn, p: p, sessionID: newSessionID(), ipKey: ipKey,
+		srv: s, ws: ws, net: cw.conn, p: p, sessionID: newSessionID(), ipKey: ipKey, lang: lang,
 		queue:   make(chan *item, queueSize),
 		limiter: rate.NewLimiter(s.cfg.SendRate, s.cfg.SendBurst),
 		frames:  rate.NewLimiter(s.cfg.FrameRate, s.cfg.FrameBurst),
@@ -486,9 +487,9 @@ func shallow(fn func()) {
 // refuse tells a client why with an error frame, then closes with 1008. A
 // client that does not answer the close is let go after a second, so a
 // refused socket holds nothing for long.
-func refuse(ws *websocket.Conn, nc net.Conn, code, msg string) {
+func refuse(ws *websocket.Conn, nc net.Conn, lang, code, msg string) {
 	wctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	_ = ws.Write(wctx, websocket.MessageText, encode(errorFrame{Type: "error", Code: code, Message: msg}))
+	_ = ws.Write(wctx, websocket.MessageText, encode(errorFrame{Type: "error", Code: code, Message: kefu.Localize(lang, msg)}))
 	cancel()
 	if nc != nil {
 		_ = nc.SetReadDeadline(time.Now().Add(time.Second))

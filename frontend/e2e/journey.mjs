@@ -320,7 +320,9 @@ try {
     await visitor.reload();
     await visitor.getByTestId('kefu-launcher').waitFor();
     const panel = visitor.locator('[data-testid="kefu-panel"].open');
-    if (!(await panel.isVisible())) await visitor.getByTestId('kefu-launcher').click();
+    // The widget reopens itself once its session is back; click only if it
+    // does not (a click while it is reopening would close it again).
+    await panel.waitFor({ timeout: 5000 }).catch(() => visitor.getByTestId('kefu-launcher').click());
     await panel.waitFor();
     await visitor.locator('[data-testid="kefu-message"][data-author="visitor"]', { hasText: VISITOR_TEXT }).waitFor();
     await visitor.locator('[data-testid="kefu-message"][data-author="agent"]', { hasText: REPLY_TEXT }).waitFor();

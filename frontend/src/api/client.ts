@@ -39,6 +39,8 @@ export interface ApiClientOptions {
   getToken?: () => string | null | undefined;
   /** Called when a request that carried a token is answered 401. */
   onUnauthorized?: () => void;
+  /** The UI's language, sent as Accept-Language: the server's error messages follow it. */
+  getLanguage?: () => string | undefined;
   fetch?: typeof fetch;
 }
 
@@ -57,6 +59,8 @@ export function createApiClient(opts: ApiClientOptions = {}) {
     const headers: Record<string, string> = { Accept: 'application/json' };
     const token = opts.getToken?.() ?? undefined;
     if (token) headers.Authorization = `Bearer ${token}`;
+    const lang = opts.getLanguage?.();
+    if (lang) headers['Accept-Language'] = lang;
     // FormData goes as is: the browser sets multipart/form-data with its boundary.
     const form = typeof FormData !== 'undefined' && body instanceof FormData;
     if (body !== undefined && !form) headers['Content-Type'] = 'application/json';

@@ -1,3 +1,4 @@
+import i18n from 'i18next';
 import { createApiClient } from './client';
 import { useAuth } from '../stores/auth';
 
@@ -10,4 +11,5 @@ export { MAX_ATTACHMENTS, MAX_UPLOAD_BYTES, attachmentHref, formatSize, isImage,
 export const api = createApiClient({
   getToken: () => useAuth.getState().token,
   onUnauthorized: () => useAuth.getState().expire(),
+  getLanguage: () => i18n.language,
 });
