@@ -247,7 +247,9 @@ const (
 // otherwise); a person assigning may exceed caps.
 func (s *Service) assign(ctx context.Context, tenantID, convID, agentID, agentName, team string, mode assignMode) (Conversation, error) {
 	auto := mode == assignAuto
-	return s.update(ctx, tenantID, convID, func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (*note, error) {
+	wasQueued := false
+	conv, err := s.update(ctx, tenantID, convID, func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (*note, error) {
+		wasQueued = c.Status == StatusQueued
 		if auto && c.Status != StatusQueued && c.Status != StatusBot {
 			return nil, errUnchanged
 		}
@@ -289,6 +291,12 @@ func (s *Service) assign(ctx context.Context, tenantID, convID, agentID, agentNa
 		}
 		return n, nil
 	})
+	if err == nil && wasQueued && conv.Status == StatusAssigned {
+		// The visitor's widget drops the queue position it showed.
+		s.queuePos.Remove(tenantID + "/" + convID)
+		s.publish(ctx, Event{Kind: EventQueue, TenantID: tenantID, ConversationID: convID, VisitorID: conv.Visitor.ID, Position: 0})
+	}
+	return conv, err
 }
 
 var errUnchanged = errors.New("unchanged")

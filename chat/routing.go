@@ -303,7 +303,8 @@ func (s *Service) botMessage(ctx context.Context, tenantID, convID, text string)
 	if err != nil {
 		return Message{}, err
 	}
-	row := messageRow{ID: tenants.NewID(), ConversationID: convID, AuthorType: AuthorBot, AuthorName: "Bot", Body: text, Attachments: "[]", CreatedAt: s.stamp()}
+	// No name: clients show the bot in their own language.
+	row := messageRow{ID: tenants.NewID(), ConversationID: convID, AuthorType: AuthorBot, Body: text, Attachments: "[]", CreatedAt: s.stamp()}
 	res := s.committer.commit(ctx, &commitReq{db: db, tenantID: tenantID, row: row})
 	if res.err != nil {
 		return Message{}, res.err

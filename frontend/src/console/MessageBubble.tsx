@@ -41,7 +41,7 @@ export const MessageBubble = memo(function MessageBubble({ m, meId, conversation
                 {other ? ` · ${m.author.name ?? ''}` : ''}
               </>
             ) : (
-              (m.author.name ?? (type === 'bot' ? t('inbox.bot') : ''))
+              (m.author.name || (type === 'bot' ? t('inbox.bot') : ''))
             )}
           </div>
         ) : null}
