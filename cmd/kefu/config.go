@@ -28,6 +28,7 @@ type Config struct {
 	LogFormat            string        // KEFU_LOG_FORMAT: text or json
 	LogLevel             string        // KEFU_LOG_LEVEL: debug, info, warn, error
 	ShutdownTimeout      time.Duration // KEFU_SHUTDOWN_TIMEOUT: drain deadline
+	AgentAwayGrace       time.Duration // KEFU_AGENT_AWAY_GRACE: how long an agent may be gone before their waiting conversations are requeued
 	TrustProxy           bool          // KEFU_TRUST_PROXY: client IP from X-Forwarded-For
 	DBMaxConns           int           // KEFU_DB_MAX_CONNS: PostgreSQL pool size
 	AuthPerMinute        int           // KEFU_AUTH_PER_MINUTE: signup + login attempts per client IP
@@ -121,6 +122,11 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 		problems = append(problems, fmt.Sprintf("KEFU_SHUTDOWN_TIMEOUT: %v", err))
 	}
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", st, "(KEFU_SHUTDOWN_TIMEOUT)")
+	grace, err := time.ParseDuration(env("KEFU_AGENT_AWAY_GRACE", "5m"))
+	if err != nil {
+		problems = append(problems, fmt.Sprintf("KEFU_AGENT_AWAY_GRACE: %v", err))
+	}
+	fs.DurationVar(&c.AgentAwayGrace, "agent-away-grace", grace, "(KEFU_AGENT_AWAY_GRACE)")
 	mc, err := strconv.Atoi(env("KEFU_DB_MAX_CONNS", "32"))
 	if err != nil {
 		problems = append(problems, "KEFU_DB_MAX_CONNS: want a number")
@@ -204,6 +210,9 @@ func (c *Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		p = append(p, "KEFU_LOG_LEVEL must be debug, info, warn or error")
+	}
+	if c.AgentAwayGrace <= 0 {
+		p = append(p, "KEFU_AGENT_AWAY_GRACE must be positive")
 	}
 	if c.ShutdownTimeout <= 0 {
 		p = append(p, "KEFU_SHUTDOWN_TIMEOUT must be positive")
