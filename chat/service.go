@@ -101,6 +101,9 @@ type Config struct {
 	// ScopeTTL is how long what an agent may see is cached (default
 	// DefaultScopeTTL).
 	ScopeTTL time.Duration
+	// WriteTimeout bounds one group commit (default DefaultWriteTimeout):
+	// past it its senders get unavailable, never an ack.
+	WriteTimeout time.Duration
 	// FlowRuns is how many flow runs of one tenant run at once on this node
 	// (default DefaultFlowRuns); more wait up to FlowRunWait (default
 	// DefaultFlowRunWait) for a turn, and past that the conversation is
@@ -171,7 +174,7 @@ func NewService(c Config) *Service {
 		simulations: newGates(c.Simulations), simulateWait: c.SimulateWait, replayTimeout: c.ReplayTimeout,
 		uploadLimits: c.Uploads.withDefaults(), usage: uu, linkTTL: c.FileLinkTTL, sweepEvery: c.SweepEvery,
 	}
-	s.committer = newCommitter(s, c.CommitShards)
+	s.committer = newCommitter(s, c.CommitShards, c.WriteTimeout)
 	// A flow published on any node drops this node's compiled copy.
 	s.unsub = c.Bus.Subscribe(func(e Event) {
 		switch {
@@ -233,7 +236,7 @@ func (s *Service) Close(ctx context.Context) {
 	case <-done:
 	case <-ctx.Done():
 	}
-	s.committer.close()
+	s.committer.close(ctx)
 }
 
 // background runs fn off the request path, counted for Close.
@@ -343,6 +346,10 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 	if err := checkSend(&in, p); err != nil {
 		return Message{}, false, err
 	}
+	// Every read and write of a send has the write deadline: a hung
+	// database answers the sender with an error, never with silence.
+	ctx, cancel := context.WithTimeout(ctx, s.committer.timeout)
+	defer cancel()
 	db, err := s.db(p.TenantID)
 	if err != nil {
 		return Message{}, false, err

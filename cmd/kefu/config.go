@@ -29,6 +29,7 @@ type Config struct {
 	LogLevel             string        // KEFU_LOG_LEVEL: debug, info, warn, error
 	ShutdownTimeout      time.Duration // KEFU_SHUTDOWN_TIMEOUT: drain deadline
 	AgentAwayGrace       time.Duration // KEFU_AGENT_AWAY_GRACE: how long an agent may be gone before their waiting conversations are requeued
+	DBWriteTimeout       time.Duration // KEFU_DB_WRITE_TIMEOUT: a send's reads and its group commit must finish within this
 	TrustProxy           bool          // KEFU_TRUST_PROXY: client IP from X-Forwarded-For
 	DBMaxConns           int           // KEFU_DB_MAX_CONNS: PostgreSQL pool size
 	AuthPerMinute        int           // KEFU_AUTH_PER_MINUTE: signup + login attempts per client IP
@@ -127,6 +128,11 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 		problems = append(problems, fmt.Sprintf("KEFU_AGENT_AWAY_GRACE: %v", err))
 	}
 	fs.DurationVar(&c.AgentAwayGrace, "agent-away-grace", grace, "(KEFU_AGENT_AWAY_GRACE)")
+	wt, err := time.ParseDuration(env("KEFU_DB_WRITE_TIMEOUT", "10s"))
+	if err != nil {
+		problems = append(problems, fmt.Sprintf("KEFU_DB_WRITE_TIMEOUT: %v", err))
+	}
+	fs.DurationVar(&c.DBWriteTimeout, "db-write-timeout", wt, "(KEFU_DB_WRITE_TIMEOUT)")
 	mc, err := strconv.Atoi(env("KEFU_DB_MAX_CONNS", "32"))
 	if err != nil {
 		problems = append(problems, "KEFU_DB_MAX_CONNS: want a number")
@@ -210,6 +216,9 @@ func (c *Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		p = append(p, "KEFU_LOG_LEVEL must be debug, info, warn or error")
+	}
+	if c.DBWriteTimeout <= 0 {
+		p = append(p, "KEFU_DB_WRITE_TIMEOUT must be positive")
 	}
 	if c.AgentAwayGrace <= 0 {
 		p = append(p, "KEFU_AGENT_AWAY_GRACE must be positive")
