@@ -64,6 +64,7 @@ type Service struct {
 	timers     map[string]*time.Timer
 	queueDirty map[string]bool
 	closed     bool
+	closeOnce  sync.Once
 	bg         sync.WaitGroup
 
 	stopPresence  context.CancelFunc
@@ -213,7 +214,12 @@ func (s *Service) Start(ctx context.Context) error {
 }
 
 // Close stops the timers and waits for background flow runs to finish.
+// Closing again waits for nothing more.
 func (s *Service) Close(ctx context.Context) {
+	s.closeOnce.Do(func() { s.close(ctx) })
+}
+
+func (s *Service) close(ctx context.Context) {
 	s.timerMu.Lock()
 	s.closed = true
 	for k, t := range s.timers {
