@@ -446,7 +446,8 @@ func deref(p *string) string {
 
 // checkWriter checks, before a message is queued for the commit, that p may
 // write where it asks, and fills in a visitor's open conversation when they
-// name none (left empty when they have none: the message opens one). A
+// name none and this node knows it (left empty otherwise: the opening
+// transaction finds it or opens one). A
 // visitor's own open conversation is known from the cache; any other id a
 // visitor names, and any conversation an agent limited to a scope names, is
 // checked with one indexed read. The commit checks a visitor's ownership
@@ -458,11 +459,9 @@ func (s *Service) checkWriter(ctx context.Context, db *tenants.DB, p tenants.Pri
 		case in.ConversationID == "" && cached:
 			in.ConversationID = open
 		case in.ConversationID == "":
-			id, err := s.openConversationOf(ctx, db, p.ID)
-			if err != nil {
-				return err
-			}
-			in.ConversationID = id
+			// Not known here (a new visitor, or one this node has not
+			// seen): the opening transaction finds or opens theirs, and
+			// the cache learns it.
 		case !cached || open != in.ConversationID:
 			if _, err := s.access(ctx, p, in.ConversationID); err != nil {
 				return err
@@ -478,17 +477,6 @@ func (s *Service) checkWriter(ctx context.Context, db *tenants.DB, p tenants.Pri
 		_, err = s.access(ctx, p, in.ConversationID)
 	}
 	return err
-}
-
-// openConversationOf is the visitor's latest conversation that is not
-// resolved, or "" (an index lookup on the visitor's conversations).
-func (s *Service) openConversationOf(ctx context.Context, db *tenants.DB, visitorID string) (string, error) {
-	var ids []string
-	err := db.WithContext(ctx).Model(&conversationRow{}).Where("visitor_id = ? AND status <> ?", visitorID, StatusResolved).Order("created_at DESC").Limit(1).Pluck("id", &ids).Error
-	if err != nil || len(ids) == 0 {
-		return "", err
-	}
-	return ids[0], nil
 }
 
 // sendOpening is the visitor's first message of a conversation: one
