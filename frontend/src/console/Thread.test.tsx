@@ -67,7 +67,7 @@ describe('Thread', () => {
     renderWithApp(<Thread id="c1" me={me} />);
     const line = await screen.findByTestId('routing-event');
     expect(within(line).getByTestId('routing-summary').textContent).toBe(
-      'Routing (flow v3): start → is_new: true → greet → hours: open → assign: assigned (Ann)',
+      'Routing (flow v3): Condition: yes → Reply → Business hours: open → Assign: assigned (Ann)',
     );
     expect(line.getAttribute('data-action')).toBe('assign');
     // Not a message: after the bot's greeting, before the agent's reply.
@@ -121,7 +121,7 @@ describe('Thread', () => {
     ];
     await client.invalidateQueries({ queryKey: keys.events('c1') });
     await waitFor(() => expect(screen.getAllByTestId('routing-event')).toHaveLength(2));
-    expect(screen.getAllByTestId('routing-summary')[1]!.textContent).toBe('Routing (flow v3): start → queue: queued');
+    expect(screen.getAllByTestId('routing-summary')[1]!.textContent).toBe('Routing (flow v3): Queue: queued');
   });
 
   it('fetches the thread again for a file whose link has expired, and uses the fresh link', async () => {
