@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"hash/fnv"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -44,7 +45,10 @@ type commitReq struct {
 	// visitorID, for a visitor's message: the conversation must be theirs
 	// and still open.
 	visitorID string
-	done      chan commitRes
+	// hook: a webhook of the tenant subscribes to message.created, so the
+	// commit also writes the event to the outbox.
+	hook bool
+	done chan commitRes
 }
 
 type commitRes struct {
@@ -240,6 +244,8 @@ func (c *committer) flush(shared *gorm.DB, dialect string, batch []*commitReq) {
 	}
 	if err != nil {
 		results[0] = commitRes{err: err}
+	} else {
+		c.wakeHooks(batch)
 	}
 	c.s.metrics.batch.Observe(float64(len(batch)))
 	c.s.metrics.persist.Observe(time.Since(start).Seconds())
@@ -286,9 +292,38 @@ func (c *committer) flushTenant(tx *gorm.DB, dialect string, batch []*commitReq,
 				}
 			}
 		}
+		if err := c.s.enqueueHooks(tx, db, batch[idx[0]].tenantID, batchHooks(batch, groups, results)); err != nil {
+			return err
+		}
 	}
 	markRepeats(later, results)
 	return nil
+}
+
+// batchHooks is message.created for each message of the groups stored for
+// a request that asked for it (none when the tenant has no webhook for it).
+func batchHooks(batch []*commitReq, groups []*convGroup, results []commitRes) []hookEvent {
+	var evs []hookEvent
+	for _, g := range groups {
+		for _, i := range g.members {
+			if batch[i].hook && results[i].err == nil {
+				evs = append(evs, messageHook(batch[i].tenantID, results[i].row, results[i].conv))
+			}
+		}
+	}
+	return evs
+}
+
+// wakeHooks tells the webhook worker of the tenants whose messages of a
+// committed batch went to the outbox.
+func (c *committer) wakeHooks(batch []*commitReq) {
+	last := ""
+	for _, r := range batch {
+		if r.hook && r.tenantID != last {
+			last = r.tenantID
+			c.s.hooksWritten(r.tenantID)
+		}
+	}
 }
 
 // key is the request's idempotency key, if it has a client id.
@@ -584,14 +619,20 @@ func (c *committer) pgOneShot(shared *gorm.DB, batch []*commitReq, results []com
 	// The messages travel with their rank within their conversation in the
 	// seq column; the statement turns it into last_seq - k + rank.
 	ranked := make([]messageRow, 0, len(batch))
+	hooked := make([]bool, 0, len(batch))
 	for _, g := range groups {
 		for n, i := range g.members {
 			row := batch[i].row
 			row.Seq = int64(n + 1)
 			ranked = append(ranked, row)
+			hooked = append(hooked, batch[i].hook)
 		}
 	}
-	rows, err := shared.Statement.ConnPool.QueryContext(context.Background(), pgOneShotSQL(db), append(bumpArgs(bumpsOf(groups)), messageArgs(ranked)...)...)
+	q, args := pgOneShotSQL(db), append(bumpArgs(bumpsOf(groups)), messageArgs(ranked)...)
+	if slices.Contains(hooked, true) {
+		q, args = pgOneShotHookSQL(db, c.s.OutboxTable(db)), append(args, hookArgs(batch[0].tenantID, ranked, hooked)...)
+	}
+	rows, err := shared.Statement.ConnPool.QueryContext(context.Background(), q, args...)
 	updated, err := scanBumped(len(groups), rows, err)
 	if err != nil {
 		return err
@@ -620,6 +661,55 @@ func pgOneShotSQL(db *tenants.DB) string {
 	FROM m JOIN bumped b ON b.id = m.conv JOIN v ON v.id = m.conv
 )
 SELECT id, visitor_id, assignee_id, status, last_seq FROM bumped`
+}
+
+// pgOneShotHookSQL is pgOneShotSQL that also writes message.created to the
+// webhook outbox, in the same statement: the messages' arrays gain the
+// event id (NULL: no event) and the payload's two halves around the seq
+// (hookArgs), and $22 is the tenant. The insert fans each event out to the
+// tenant's enabled webhooks subscribed to it (private notes only to those
+// asking for them), in conversation and seq order.
+func pgOneShotHookSQL(db *tenants.DB, outbox string) string {
+	return `WITH v AS (
+	SELECT * FROM unnest($1::text[], $2::bigint[], $3::timestamptz[], $4::boolean[], $5::text[], $6::text[], $7::text[]) AS v(id, k, at, pv, body, author, vid)
+), bumped AS (
+	UPDATE ` + db.Table("conversations") + ` AS t SET ` + bumpSet(tenants.Postgres) + `
+	FROM v WHERE ` + bumpWhere + `
+	RETURNING t.id, t.visitor_id, t.assignee_id, t.status, t.last_seq
+), m AS (
+	SELECT * FROM unnest($8::text[], $9::text[], $10::bigint[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::boolean[], $17::text[], $18::timestamptz[], $19::text[], $20::text[], $21::text[])
+		AS m(id, conv, rank, client_id, author_type, author_id, author_name, body, private, attachments, created_at, event_id, hook_a, hook_b)
+), ins AS (
+	INSERT INTO ` + db.Table("messages") + ` (id, conversation_id, seq, client_id, author_type, author_id, author_name, body, private, attachments, created_at)
+	SELECT m.id, m.conv, b.last_seq - v.k + m.rank, m.client_id, m.author_type, m.author_id, m.author_name, m.body, m.private, m.attachments, m.created_at
+	FROM m JOIN bumped b ON b.id = m.conv JOIN v ON v.id = m.conv
+), hook AS (
+	INSERT INTO ` + outbox + ` (tenant_id, webhook_id, event_id, type, chain, payload, next_at, created_at, updated_at)
+	SELECT $22, w.id, m.event_id, '` + HookMessageCreated + `', m.conv,
+		m.hook_a || (b.last_seq - v.k + m.rank) || m.hook_b || json_build_object('id', b.id, 'status', b.status, 'assignee_id', b.assignee_id, 'visitor_id', b.visitor_id) || '}}',
+		m.created_at, m.created_at, m.created_at
+	FROM m JOIN bumped b ON b.id = m.conv JOIN v ON v.id = m.conv
+	JOIN ` + db.Table("webhooks") + ` w ON w.enabled AND jsonb_exists(w.events::jsonb, '` + HookMessageCreated + `') AND (NOT m.private OR w.include_private)
+	WHERE m.event_id IS NOT NULL
+	ORDER BY m.conv, m.rank, w.id
+)
+SELECT id, visitor_id, assignee_id, status, last_seq FROM bumped`
+}
+
+// hookArgs are pgOneShotHookSQL's arrays $19…$21 (event id, payload before
+// and after the seq, for each ranked message; NULL where hooked is false)
+// and $22, the tenant.
+func hookArgs(tenantID string, ranked []messageRow, hooked []bool) []any {
+	ids, as, bs := make([]*string, len(ranked)), make([]*string, len(ranked)), make([]*string, len(ranked))
+	for i, r := range ranked {
+		if !hooked[i] {
+			continue
+		}
+		id := tenants.NewID()
+		a, b := messageHookParts(tenantID, id, r.message())
+		ids[i], as[i], bs[i] = &id, &a, &b
+	}
+	return []any{ids, as, bs, tenantID}
 }
 
 // scanBumped reads the (id, visitor_id, assignee_id, status, last_seq) rows

@@ -288,8 +288,16 @@ func (s *Service) update(ctx context.Context, tenantID, convID, _ string, change
 		after   conversationRow
 		prev    string
 		sys     Message
+		vis     *Visitor // read inside the transaction for webhooks
+		hooked  bool     // it wrote webhook events
 		changed = true
 	)
+	// What the tenant's webhooks want is known before the transaction (a
+	// first look may read the database, which on SQLite has one connection).
+	want := map[string]bool{}
+	for _, t := range []string{HookConversationAssigned, HookConversationTransferred, HookConversationResolved, HookConversationReopened, HookMessageCreated} {
+		want[t] = s.wantsHook(ctx, db, tenantID, t)
+	}
 	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var rows []conversationRow
 		// Lock the row (a no-op UPDATE works on both backends).
@@ -329,7 +337,8 @@ func (s *Service) update(ctx context.Context, tenantID, convID, _ string, change
 			}
 			sys = row.message()
 		}
-		return nil
+		vis, hooked, err = s.updateHooks(tx, db, tenantID, want, rows[0], after, sys)
+		return err
 	})
 	if errors.Is(err, errUnchanged) {
 		changed = false
@@ -343,8 +352,13 @@ func (s *Service) update(ctx context.Context, tenantID, convID, _ string, change
 	if err != nil {
 		return Conversation{}, err
 	}
-	conv, err := s.withVisitor(ctx, tenantID, after)
-	if err != nil {
+	if hooked {
+		s.hooksWritten(tenantID)
+	}
+	var conv Conversation
+	if vis != nil {
+		conv = after.conversation(*vis)
+	} else if conv, err = s.withVisitor(ctx, tenantID, after); err != nil {
 		return Conversation{}, err
 	}
 	if changed {
@@ -354,6 +368,46 @@ func (s *Service) update(ctx context.Context, tenantID, convID, _ string, change
 		}
 	}
 	return conv, nil
+}
+
+// updateHooks writes to the webhook outbox, inside update's transaction and
+// with one statement, the conversation.* events the change from before to
+// after makes and message.created for its system note (sys), as far as
+// want says the tenant's webhooks subscribe to them. It returns the visitor
+// it read for the conversation's payload (or nil) and whether it wrote.
+func (s *Service) updateHooks(tx *gorm.DB, db *tenants.DB, tenantID string, want map[string]bool, before, after conversationRow, sys Message) (*Visitor, bool, error) {
+	var types []string
+	for _, t := range conversationHookTypes(before, after) {
+		if want[t] {
+			types = append(types, t)
+		}
+	}
+	var evs []hookEvent
+	var vis *Visitor
+	if len(types) > 0 {
+		var vs []visitorRow
+		if err := tx.Where("id = ?", after.VisitorID).Limit(1).Find(&vs).Error; err != nil {
+			return nil, false, err
+		}
+		v := Visitor{ID: after.VisitorID, Attributes: map[string]any{}}
+		if len(vs) > 0 {
+			v = vs[0].visitor()
+		}
+		vis = &v
+		conv := after.conversation(v)
+		for _, t := range types {
+			prev := ""
+			if t == HookConversationTransferred {
+				prev = before.assignee()
+			}
+			evs = append(evs, conversationHook(tenantID, t, conv, prev, after.UpdatedAt))
+		}
+	}
+	if sys.ID != "" && want[HookMessageCreated] {
+		row := messageRow{ID: sys.ID, ConversationID: sys.ConversationID, Seq: sys.Seq, AuthorType: sys.Author.Type, Body: sys.Body, Attachments: "[]", CreatedAt: sys.CreatedAt}
+		evs = append(evs, messageHook(tenantID, row, after))
+	}
+	return vis, len(evs) > 0, s.enqueueHooks(tx, db, tenantID, evs)
 }
 
 // Resolve closes a conversation. A visitor's next message opens a new one.

@@ -36,6 +36,9 @@ type Service struct {
 	metrics   *metrics
 	hooks     *outbound
 	committer *committer
+	subs      *hookSubs
+	// hookWritten is told of each commit that wrote webhook outbox rows.
+	hookWritten func(tenantID string)
 
 	flowCache      *lru.Cache[string, *activeFlow]
 	openConvs      *lru.Cache[string, string] // tenant/visitor → their open conversation
@@ -140,10 +143,17 @@ func NewService(c Config) *Service {
 		simulations: newGates(c.Simulations), simulateWait: c.SimulateWait, replayTimeout: c.ReplayTimeout,
 	}
 	s.committer = newCommitter(s, c.CommitShards)
-	// A flow published on any node drops this node's compiled copy.
+	s.subs = newHookSubs()
+	// A flow published on any node drops this node's compiled copy; a
+	// change to a tenant's webhooks, its cached subscriptions.
 	s.unsub = c.Bus.Subscribe(func(e Event) {
-		if e.Kind == EventFlow {
+		switch e.Kind {
+		case EventFlow:
 			s.flowCache.Remove(e.TenantID)
+		case EventHooks:
+			s.subs.drop(e.TenantID)
+		case EventResync:
+			s.subs.drop("")
 		}
 	})
 	return s
@@ -317,7 +327,7 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 	if in.ClientID != "" {
 		row.ClientID = &in.ClientID
 	}
-	req := &commitReq{db: db, tenantID: p.TenantID, row: row}
+	req := &commitReq{db: db, tenantID: p.TenantID, row: row, hook: s.wantsHook(ctx, db, p.TenantID, HookMessageCreated)}
 	if visitor {
 		req.visitorID = p.ID
 	}
@@ -418,6 +428,8 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 	if in.ClientID != "" {
 		row.ClientID = &in.ClientID
 	}
+	hookMsg := s.wantsHook(ctx, db, p.TenantID, HookMessageCreated)
+	hookConv := s.wantsHook(ctx, db, p.TenantID, HookConversationCreated)
 	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		// The visitor's row is the lock: two first messages sent at once
 		// open one conversation, not two.
@@ -450,7 +462,10 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 			if err != nil {
 				return err
 			}
-			return tx.Create(&row).Error
+			if err := tx.Create(&row).Error; err != nil {
+				return err
+			}
+			return s.openingHooks(tx, db, p.TenantID, nil, row, conv, hookMsg)
 		}
 		created = true
 		open = opening{visitor: vs[0], returning: len(convs) > 0}
@@ -460,7 +475,14 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 		if err := tx.Create(&conv).Error; err != nil {
 			return err
 		}
-		return tx.Create(&row).Error
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		var newConv *Conversation
+		if hookConv {
+			newConv = ptr(conv.conversation(vs[0].visitor()))
+		}
+		return s.openingHooks(tx, db, p.TenantID, newConv, row, conv, hookMsg)
 	})
 	if errors.Is(err, errDuplicate) {
 		return orig, true, nil
@@ -476,6 +498,9 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 		return Message{}, false, err
 	}
 	s.openConvs.Add(p.TenantID+"/"+p.ID, conv.ID)
+	if hookMsg || (created && hookConv) {
+		s.hooksWritten(p.TenantID)
+	}
 	s.metrics.stored.WithLabelValues(author.Type).Inc()
 	msg := row.message()
 	if created {
@@ -490,6 +515,20 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 		s.background(func() { s.runFlow(ctx, p.TenantID, conv.ID, routing.EventMessageCreated, in.Body, "", "") })
 	}
 	return msg, false, nil
+}
+
+// openingHooks writes, in the opening transaction and with one statement,
+// conversation.created (when newConv is given) and message.created (when
+// msg) to the webhook outbox.
+func (s *Service) openingHooks(tx *gorm.DB, db *tenants.DB, tenantID string, newConv *Conversation, row messageRow, conv conversationRow, msg bool) error {
+	var evs []hookEvent
+	if newConv != nil {
+		evs = append(evs, conversationHook(tenantID, HookConversationCreated, *newConv, "", row.CreatedAt))
+	}
+	if msg {
+		evs = append(evs, messageHook(tenantID, row, conv))
+	}
+	return s.enqueueHooks(tx, db, tenantID, evs)
 }
 
 // opening is what the transaction that opened a conversation read: the flow

@@ -132,6 +132,7 @@ const (
 	EventPresence     = "presence"
 	EventQueue        = "queue" // a waiting visitor's place changed
 	EventFlow         = "flow"  // a flow was published: drop compiled copies
+	EventHooks        = "hooks" // a tenant's webhooks changed: drop cached subscriptions
 	// EventResync (no tenant) says this node may have missed events: every
 	// socket catches up from the database.
 	EventResync = "resync"

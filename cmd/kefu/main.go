@@ -29,6 +29,7 @@ import (
 	"kefu/clientip"
 	"kefu/frontend"
 	"kefu/tenants"
+	"kefu/webhook"
 	"kefu/ws"
 )
 
@@ -157,6 +158,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err := chatSvc.Start(ctx); err != nil {
 		return fmt.Errorf("start chat: %w", err)
 	}
+	hooks := webhook.NewService(webhook.Config{Store: store, Chat: chatSvc, Logger: log, Registry: reg, AllowPrivateNetworks: cfg.AllowPrivateNetworks})
+	hookCtx, stopHooks := context.WithCancel(context.Background())
+	defer stopHooks()
+	go hooks.Run(hookCtx)
 	wsSrv := ws.NewServer(ws.Config{
 		PublicURL: cfg.PublicURL, ClientIP: clientip.Resolver(cfg.TrustProxy), HelloTimeout: cfg.WSHelloTimeout,
 		SendRate: rate.Limit(cfg.WSSendRate), SendBurst: cfg.WSSendBurst, FrameRate: rate.Limit(cfg.WSFrameRate), FrameBurst: cfg.WSFrameBurst,
@@ -175,7 +180,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	httpSrv := api.New(api.Config{
 		Tenants: ten, Chat: chatSvc, Logger: log, Web: web, WS: wsSrv, Gatherer: publicMetrics, TrustProxy: cfg.TrustProxy,
 		AuthPerMinute: cfg.AuthPerMinute, WidgetPerMinute: cfg.WidgetPerMinute,
-		PublicURL: cfg.PublicURL, PublicDemo: cfg.PublicDemo, MetricsToken: cfg.MetricsToken,
+		PublicURL: cfg.PublicURL, PublicDemo: cfg.PublicDemo, MetricsToken: cfg.MetricsToken, Webhooks: hooks,
 		Ready: func(ctx context.Context) error {
 			if err := store.Ping(ctx); err != nil {
 				return fmt.Errorf("database: %w", err)
@@ -244,6 +249,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("http shutdown", "err", err)
 	}
+	stopHooks()
+	hooks.Wait(sctx)
 	chatSvc.Close(sctx)
 	log.Info("stopped")
 	return nil
