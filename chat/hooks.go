@@ -270,4 +270,3 @@ func conversationHookTypes(before, after conversationRow) []string {
 	}
 	return out
 }
-

@@ -310,7 +310,7 @@ func outboxCount(t *testing.T, n *node, tenantID string) int64 {
 	t.Helper()
 	db, _ := n.store.Tenant(tenantID)
 	var c int64
-	if err := db.Raw(`SELECT count(*) FROM ` + n.chat.OutboxTable(db) + ` WHERE tenant_id = ?`, tenantID).Scan(&c).Error; err != nil {
+	if err := db.Raw(`SELECT count(*) FROM `+n.chat.OutboxTable(db)+` WHERE tenant_id = ?`, tenantID).Scan(&c).Error; err != nil {
 		t.Fatal(err)
 	}
 	return c
