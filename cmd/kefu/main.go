@@ -70,7 +70,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", args[0])
 	}
-	cfg, err := loadConfig(args[1:], getenv)
+	load := loadConfig
+	if args[0] == "serve" {
+		load = serveConfig
+	}
+	cfg, err := load(args[1:], getenv)
 	if err != nil {
 		return err
 	}
@@ -122,6 +126,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return fmt.Errorf("migrate: %w", err)
 	}
 
+	if cfg.DatabaseURL != "" && cfg.RedisURL == "" {
+		log.Warn("KEFU_SINGLE_NODE=true: PostgreSQL without Redis. Run exactly ONE node like this: events, presence and " +
+			"the webhook wake-ups stay inside this process, so a second node would not see this one's messages")
+	}
 	var (
 		bus      chat.Bus
 		rdb      *redis.Client
@@ -140,7 +148,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		if err != nil {
 			return fmt.Errorf("connect redis: %w", err)
 		}
-		rb, err := chat.NewRedisBus(ctx, rdb, "kefu", log)
+		rb, err := chat.NewRedisBus(ctx, rdb, "kefu", secret, log)
 		if err != nil {
 			return fmt.Errorf("redis bus: %w", err)
 		}
