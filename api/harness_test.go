@@ -20,15 +20,17 @@ import (
 	"kefu/chat"
 	"kefu/tenants"
 	"kefu/tenants/tenantstest"
+	"kefu/webhook"
 	"kefu/ws"
 )
 
 // app is the whole server over one backend, behind a real HTTP listener.
 type app struct {
-	t   *testing.T
-	srv *httptest.Server
-	api *api.Server
-	url string
+	t     *testing.T
+	srv   *httptest.Server
+	api   *api.Server
+	url   string
+	hooks *webhook.Service // its worker does not run unless a test starts it
 }
 
 func newApp(t *testing.T, store *tenants.Store) *app {
@@ -56,7 +58,8 @@ func newAppWithChat(t *testing.T, store *tenants.Store, cfg chat.Config) *app {
 	}
 	c := chat.NewService(cfg)
 	wsSrv := ws.NewServer(ws.Config{SendRate: 10, SendBurst: 20}, c, log, reg)
-	h := api.New(api.Config{Tenants: ten, Chat: c, Logger: log, WS: wsSrv, Gatherer: reg, AuthPerMinute: 10000,
+	hooks := webhook.NewService(webhook.Config{Store: store, Chat: c, Logger: log, AllowPrivateNetworks: true, Timeout: 2 * time.Second})
+	h := api.New(api.Config{Tenants: ten, Chat: c, Logger: log, WS: wsSrv, Gatherer: reg, AuthPerMinute: 10000, Webhooks: hooks,
 		Ready: func(ctx context.Context) error { return store.Ping(ctx) }})
 	srv := httptest.NewServer(h.Handler())
 	t.Cleanup(func() {
@@ -65,7 +68,7 @@ func newAppWithChat(t *testing.T, store *tenants.Store, cfg chat.Config) *app {
 		wsSrv.Drain(ctx)
 		srv.Close()
 	})
-	return &app{t: t, srv: srv, api: h, url: srv.URL}
+	return &app{t: t, srv: srv, api: h, url: srv.URL, hooks: hooks}
 }
 
 // forEachBackend runs fn against an app on SQLite and, when configured, on

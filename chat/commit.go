@@ -6,7 +6,6 @@ import (
 	"database/sql/driver"
 	"errors"
 	"hash/fnv"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -46,8 +45,9 @@ type commitReq struct {
 	// and still open.
 	visitorID string
 	// hook: a webhook of the tenant subscribes to message.created, so the
-	// commit also writes the event to the outbox.
-	hook bool
+	// commit also writes the event to the outbox; its payload around the
+	// seq, made by the sender's goroutine rather than the shard's.
+	hook *hookParts
 	done chan commitRes
 }
 
@@ -306,8 +306,8 @@ func batchHooks(batch []*commitReq, groups []*convGroup, results []commitRes) []
 	var evs []hookEvent
 	for _, g := range groups {
 		for _, i := range g.members {
-			if batch[i].hook && results[i].err == nil {
-				evs = append(evs, messageHook(batch[i].tenantID, results[i].row, results[i].conv))
+			if h := batch[i].hook; h != nil && results[i].err == nil {
+				evs = append(evs, h.event(results[i].row, results[i].conv))
 			}
 		}
 	}
@@ -319,7 +319,7 @@ func batchHooks(batch []*commitReq, groups []*convGroup, results []commitRes) []
 func (c *committer) wakeHooks(batch []*commitReq) {
 	last := ""
 	for _, r := range batch {
-		if r.hook && r.tenantID != last {
+		if r.hook != nil && r.tenantID != last {
 			last = r.tenantID
 			c.s.hooksWritten(r.tenantID)
 		}
@@ -619,18 +619,20 @@ func (c *committer) pgOneShot(shared *gorm.DB, batch []*commitReq, results []com
 	// The messages travel with their rank within their conversation in the
 	// seq column; the statement turns it into last_seq - k + rank.
 	ranked := make([]messageRow, 0, len(batch))
-	hooked := make([]bool, 0, len(batch))
+	hooked := make([]*hookParts, 0, len(batch))
+	anyHook := false
 	for _, g := range groups {
 		for n, i := range g.members {
 			row := batch[i].row
 			row.Seq = int64(n + 1)
 			ranked = append(ranked, row)
 			hooked = append(hooked, batch[i].hook)
+			anyHook = anyHook || batch[i].hook != nil
 		}
 	}
 	q, args := pgOneShotSQL(db), append(bumpArgs(bumpsOf(groups)), messageArgs(ranked)...)
-	if slices.Contains(hooked, true) {
-		q, args = pgOneShotHookSQL(db, c.s.OutboxTable(db)), append(args, hookArgs(batch[0].tenantID, ranked, hooked)...)
+	if anyHook {
+		q, args = pgOneShotHookSQL(db, c.s.OutboxTable(db)), append(args, hookArgs(batch[0].tenantID, hooked)...)
 	}
 	rows, err := shared.Statement.ConnPool.QueryContext(context.Background(), q, args...)
 	updated, err := scanBumped(len(groups), rows, err)
@@ -697,17 +699,14 @@ SELECT id, visitor_id, assignee_id, status, last_seq FROM bumped`
 }
 
 // hookArgs are pgOneShotHookSQL's arrays $19…$21 (event id, payload before
-// and after the seq, for each ranked message; NULL where hooked is false)
+// and after the seq, for each ranked message; NULL where it has no event)
 // and $22, the tenant.
-func hookArgs(tenantID string, ranked []messageRow, hooked []bool) []any {
-	ids, as, bs := make([]*string, len(ranked)), make([]*string, len(ranked)), make([]*string, len(ranked))
-	for i, r := range ranked {
-		if !hooked[i] {
-			continue
+func hookArgs(tenantID string, hooked []*hookParts) []any {
+	ids, as, bs := make([]*string, len(hooked)), make([]*string, len(hooked)), make([]*string, len(hooked))
+	for i, h := range hooked {
+		if h != nil {
+			ids[i], as[i], bs[i] = &h.id, &h.a, &h.b
 		}
-		id := tenants.NewID()
-		a, b := messageHookParts(tenantID, id, r.message())
-		ids[i], as[i], bs[i] = &id, &a, &b
 	}
 	return []any{ids, as, bs, tenantID}
 }

@@ -227,12 +227,36 @@ func messageHookParts(tenantID, eventID string, m Message) (a, b string) {
 	return string(head) + `{"message":` + string(mb[:i]) + `"seq":`, string(mb[i+len(`"seq":0`):]) + `,"conversation":`
 }
 
-// messageHook is message.created for a stored message.
-func messageHook(tenantID string, row messageRow, conv conversationRow) hookEvent {
+// hookParts is message.created for one message, made before its seq and
+// its conversation's state are known (messageHookParts).
+type hookParts struct {
+	id, tenantID, a, b string
+}
+
+// newHookParts prepares message.created for row.
+func newHookParts(tenantID string, row messageRow) *hookParts {
 	id := tenants.NewID()
 	a, b := messageHookParts(tenantID, id, row.message())
+	return &hookParts{id: id, tenantID: tenantID, a: a, b: b}
+}
+
+// event completes the payload once row is stored (seq set) in conv.
+func (h *hookParts) event(row messageRow, conv conversationRow) hookEvent {
 	cj, _ := json.Marshal(refOf(conv))
-	return hookEvent{id: id, typ: HookMessageCreated, chain: row.ConversationID, payload: a + strconv.FormatInt(row.Seq, 10) + b + string(cj) + "}}", private: row.Private, at: row.CreatedAt}
+	return hookEvent{id: h.id, typ: HookMessageCreated, chain: row.ConversationID, payload: h.a + strconv.FormatInt(row.Seq, 10) + h.b + string(cj) + "}}", private: row.Private, at: row.CreatedAt}
+}
+
+// messageHook is message.created for a stored message.
+func messageHook(tenantID string, row messageRow, conv conversationRow) hookEvent {
+	return newHookParts(tenantID, row).event(row, conv)
+}
+
+// hookFor is message.created for row when a webhook of the tenant wants it.
+func (s *Service) hookFor(ctx context.Context, db *tenants.DB, tenantID string, row messageRow) *hookParts {
+	if !s.wantsHook(ctx, db, tenantID, HookMessageCreated) {
+		return nil
+	}
+	return newHookParts(tenantID, row)
 }
 
 // ConversationHookData is the data of the conversation.* events.

@@ -300,7 +300,7 @@ func (s *Service) botMessage(ctx context.Context, tenantID, convID, text string)
 		return Message{}, err
 	}
 	row := messageRow{ID: tenants.NewID(), ConversationID: convID, AuthorType: AuthorBot, AuthorName: "Bot", Body: text, Attachments: "[]", CreatedAt: s.stamp()}
-	res := s.committer.commit(ctx, &commitReq{db: db, tenantID: tenantID, row: row, hook: s.wantsHook(ctx, db, tenantID, HookMessageCreated)})
+	res := s.committer.commit(ctx, &commitReq{db: db, tenantID: tenantID, row: row, hook: s.hookFor(ctx, db, tenantID, row)})
 	if res.err != nil {
 		return Message{}, res.err
 	}

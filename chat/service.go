@@ -327,7 +327,7 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 	if in.ClientID != "" {
 		row.ClientID = &in.ClientID
 	}
-	req := &commitReq{db: db, tenantID: p.TenantID, row: row, hook: s.wantsHook(ctx, db, p.TenantID, HookMessageCreated)}
+	req := &commitReq{db: db, tenantID: p.TenantID, row: row, hook: s.hookFor(ctx, db, p.TenantID, row)}
 	if visitor {
 		req.visitorID = p.ID
 	}

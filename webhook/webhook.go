@@ -99,7 +99,8 @@ type Service struct {
 	hotMu   sync.Mutex
 	hot     map[string]bool // SQLite: tenants whose commits woke the worker
 	sem     chan struct{}
-	flights sync.WaitGroup
+	running sync.WaitGroup // Run
+	flights sync.WaitGroup // deliveries Run started
 }
 
 // NewService returns the service; Run starts its worker.

@@ -90,6 +90,8 @@ func (s *Service) notify(tenantID string) {
 // events, retries). Sweeping old rows happens hourly. Deliveries in flight
 // when ctx ends finish on their own (see Wait).
 func (s *Service) Run(ctx context.Context) {
+	s.running.Add(1)
+	defer s.running.Done()
 	poll := time.NewTicker(s.cfg.PollInterval)
 	defer poll.Stop()
 	sweep := time.NewTicker(time.Hour)
@@ -113,10 +115,11 @@ func (s *Service) Run(ctx context.Context) {
 	}
 }
 
-// Wait waits for the deliveries in flight, or for ctx.
+// Wait waits, once Run's ctx has ended, for Run to return and the
+// deliveries in flight to finish, or for ctx.
 func (s *Service) Wait(ctx context.Context) {
 	done := make(chan struct{})
-	go func() { s.flights.Wait(); close(done) }()
+	go func() { s.running.Wait(); s.flights.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-ctx.Done():

@@ -31,7 +31,6 @@ CREATE INDEX IF NOT EXISTS webhook_outbox_due ON {{schema}}.webhook_outbox (next
 CREATE INDEX IF NOT EXISTS webhook_outbox_chain ON {{schema}}.webhook_outbox (webhook_id, chain, id) WHERE state = 'pending';
 -- What the sweeper deletes once it is older than the retention.
 CREATE INDEX IF NOT EXISTS webhook_outbox_done ON {{schema}}.webhook_outbox (updated_at) WHERE state <> 'pending';
-CREATE INDEX IF NOT EXISTS webhook_outbox_tenant ON {{schema}}.webhook_outbox (tenant_id, id);
 
 -- Tenants that have (or had) a webhook: the sweeper visits only these.
 CREATE TABLE IF NOT EXISTS {{schema}}.webhook_tenants (
