@@ -230,25 +230,38 @@ func messageHookParts(tenantID, eventID string, m Message) (a, b string) {
 // hookParts is message.created for one message, made before its seq and
 // its conversation's state are known (messageHookParts).
 type hookParts struct {
-	id, tenantID, a, b string
+	id, msgID, tenantID, a, b string
+	chain                     string
+	private                   bool
+	at                        time.Time
+}
+
+// hookPartsOf prepares message.created for m (as the API shows it).
+func hookPartsOf(tenantID string, m Message) *hookParts {
+	id := tenants.NewID()
+	a, b := messageHookParts(tenantID, id, m)
+	return &hookParts{id: id, msgID: m.ID, tenantID: tenantID, a: a, b: b, chain: m.ConversationID, private: m.Private, at: m.CreatedAt}
 }
 
 // newHookParts prepares message.created for row.
-func newHookParts(tenantID string, row messageRow) *hookParts {
-	id := tenants.NewID()
-	a, b := messageHookParts(tenantID, id, row.message())
-	return &hookParts{id: id, tenantID: tenantID, a: a, b: b}
+func (s *Service) newHookParts(tenantID string, row messageRow) *hookParts {
+	return hookPartsOf(tenantID, s.messageOf(tenantID, row))
 }
 
-// event completes the payload once row is stored (seq set) in conv.
-func (h *hookParts) event(row messageRow, conv conversationRow) hookEvent {
+// event completes the payload once the message is stored as seq in conv.
+func (h *hookParts) event(seq int64, conv conversationRow) hookEvent {
 	cj, _ := json.Marshal(refOf(conv))
-	return hookEvent{id: h.id, typ: HookMessageCreated, chain: row.ConversationID, payload: h.a + strconv.FormatInt(row.Seq, 10) + h.b + string(cj) + "}}", private: row.Private, at: row.CreatedAt}
+	return hookEvent{id: h.id, typ: HookMessageCreated, chain: h.chain, payload: h.a + strconv.FormatInt(seq, 10) + h.b + string(cj) + "}}", private: h.private, at: h.at}
 }
 
 // messageHook is message.created for a stored message.
-func messageHook(tenantID string, row messageRow, conv conversationRow) hookEvent {
-	return newHookParts(tenantID, row).event(row, conv)
+func (s *Service) messageHook(tenantID string, row messageRow, conv conversationRow) hookEvent {
+	return s.newHookParts(tenantID, row).event(row.Seq, conv)
+}
+
+// messageHookOf is message.created for a stored message as the API shows it.
+func messageHookOf(tenantID string, m Message, conv conversationRow) hookEvent {
+	return hookPartsOf(tenantID, m).event(m.Seq, conv)
 }
 
 // hookFor is message.created for row when a webhook of the tenant wants it.
@@ -256,7 +269,7 @@ func (s *Service) hookFor(ctx context.Context, db *tenants.DB, tenantID string, 
 	if !s.wantsHook(ctx, db, tenantID, HookMessageCreated) {
 		return nil
 	}
-	return newHookParts(tenantID, row)
+	return s.newHookParts(tenantID, row)
 }
 
 // ConversationHookData is the data of the conversation.* events.

@@ -424,7 +424,7 @@ func TestConversationEventsAndPrivateNotes(t *testing.T) {
 			wp := n.create(public.url(), chat.HookMessageCreated)
 			all.setSecrets(wa.Secret)
 			public.setSecrets(wp.Secret)
-			agent2, err := n.ten.CreateAgent(ctx, n.tenant.ID, tenants.AgentInput{Email: "b@example.com", Name: "Bo", Password: "password1"})
+			agent2, err := n.ten.CreateAgent(ctx, n.owner, tenants.AgentInput{Email: "b@example.com", Name: "Bo", Password: "password1"})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -99,14 +99,21 @@ func (s *Service) Run(ctx context.Context) {
 	s.sweep(ctx)
 	full := true
 	for ctx.Err() == nil {
-		if s.round(ctx, full) {
+		more, soon := s.round(ctx, full)
+		if more {
 			full = true
 			continue // a full batch: there may be more
 		}
 		full = false
+		var again <-chan time.Time
+		if soon {
+			// Rows wait behind others in flight: look again shortly.
+			again = time.After(behindInFlight)
+		}
 		select {
 		case <-ctx.Done():
 		case <-s.wake:
+		case <-again:
 		case <-poll.C:
 			full = true
 		case <-sweep.C:
@@ -126,11 +133,16 @@ func (s *Service) Wait(ctx context.Context) {
 	}
 }
 
+// behindInFlight is how long a row waits behind an earlier row of its
+// chain that is being delivered (the delivery's success also wakes it).
+const behindInFlight = 200 * time.Millisecond
+
 // round claims and dispatches one batch per outbox it looks at, and reports
-// whether any batch was full. On PostgreSQL that is the platform's outbox;
+// whether any batch was full, and whether rows wait behind others in
+// flight (soon). On PostgreSQL that is the platform's outbox;
 // on SQLite the outboxes of the tenants whose commits woke it, or with full
 // of every tenant with webhooks.
-func (s *Service) round(ctx context.Context, full bool) bool {
+func (s *Service) round(ctx context.Context, full bool) (more, soon bool) {
 	var boxes []string
 	if s.pg() {
 		boxes = []string{""}
@@ -150,13 +162,12 @@ func (s *Service) round(ctx context.Context, full bool) bool {
 			boxes = all
 		}
 	}
-	more := false
 	for _, t := range boxes {
 		b, err := s.boxOf(t)
 		if err != nil {
 			continue
 		}
-		rows, err := s.claim(ctx, b, claimBatch)
+		rows, waiting, err := s.claim(ctx, b, claimBatch)
 		if err != nil {
 			if ctx.Err() == nil {
 				s.log.Warn("webhook: claim", "tenant_id", t, "err", err)
@@ -164,9 +175,10 @@ func (s *Service) round(ctx context.Context, full bool) bool {
 			continue
 		}
 		more = more || len(rows) == claimBatch
+		soon = soon || waiting
 		s.dispatch(ctx, b, rows)
 	}
-	return more
+	return more, soon
 }
 
 // claim takes up to n due rows of b and leases those it may deliver now:
@@ -175,10 +187,10 @@ func (s *Service) round(ctx context.Context, full bool) bool {
 // claim (in flight elsewhere, or waiting for a retry) is not taken but put
 // off until that row's time; a delivered row wakes its chain's rest. On
 // PostgreSQL rows another node is claiming are skipped (SKIP LOCKED).
-func (s *Service) claim(ctx context.Context, b box, n int) ([]outboxRow, error) {
+// waiting: some rows were put off behind rows in flight.
+func (s *Service) claim(ctx context.Context, b box, n int) (out []outboxRow, waiting bool, err error) {
 	now := s.now().UTC()
-	var out []outboxRow
-	err := b.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = b.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		q := `SELECT id, tenant_id, webhook_id, event_id, type, chain, payload, state, attempts, next_at, created_at FROM ` + b.table +
 			` WHERE state = 'pending' AND next_at <= ? ORDER BY next_at, id LIMIT ?`
 		if s.pg() {
@@ -193,6 +205,7 @@ func (s *Service) claim(ctx context.Context, b box, n int) ([]outboxRow, error) 
 			return err
 		}
 		take, later := splitClaim(cand, gaps, now)
+		_, waiting = later[now.Add(behindInFlight)]
 		for until, ids := range later {
 			if err := tx.Exec(`UPDATE `+b.table+` SET next_at = ?, leased_until = NULL WHERE id IN ?`, until, ids).Error; err != nil {
 				return err
@@ -206,7 +219,7 @@ func (s *Service) claim(ctx context.Context, b box, n int) ([]outboxRow, error) 
 		out = take
 		return nil
 	})
-	return out, err
+	return out, waiting, err
 }
 
 type gapRow struct {
@@ -258,7 +271,7 @@ func chainGaps(tx *gorm.DB, table string, cand []outboxRow) ([]gapRow, error) {
 // splitClaim keeps the candidates of each chain below the chain's first
 // gap, and puts the others off: behind a gap row waiting for its retry,
 // until that retry (its success wakes them); behind one in flight
-// elsewhere, or due but not claimable here, for a second.
+// elsewhere, or due but not claimable here, for behindInFlight.
 func splitClaim(cand []outboxRow, gaps []gapRow, now time.Time) ([]outboxRow, map[time.Time][]int64) {
 	first := map[string]gapRow{}
 	for _, g := range gaps {
@@ -276,8 +289,8 @@ func splitClaim(cand []outboxRow, gaps []gapRow, now time.Time) ([]outboxRow, ma
 			continue
 		}
 		until := g.NextAt
-		if g.LeasedUntil != nil || until.Before(now.Add(time.Second)) {
-			until = now.Add(time.Second)
+		if g.LeasedUntil != nil || until.Before(now.Add(behindInFlight)) {
+			until = now.Add(behindInFlight)
 		}
 		later[until] = append(later[until], r.ID)
 	}

@@ -28,6 +28,7 @@ type Config struct {
 	LogFormat            string        // KEFU_LOG_FORMAT: text or json
 	LogLevel             string        // KEFU_LOG_LEVEL: debug, info, warn, error
 	ShutdownTimeout      time.Duration // KEFU_SHUTDOWN_TIMEOUT: drain deadline
+	AgentAwayGrace       time.Duration // KEFU_AGENT_AWAY_GRACE: how long an agent may be gone before their waiting conversations are requeued
 	TrustProxy           bool          // KEFU_TRUST_PROXY: client IP from X-Forwarded-For
 	DBMaxConns           int           // KEFU_DB_MAX_CONNS: PostgreSQL pool size
 	AuthPerMinute        int           // KEFU_AUTH_PER_MINUTE: signup + login attempts per client IP
@@ -47,6 +48,12 @@ type Config struct {
 	WSSendBurst          int           // KEFU_WS_SEND_BURST
 	WSFrameRate          float64       // KEFU_WS_FRAME_RATE: every other client frame per second per socket
 	WSFrameBurst         int           // KEFU_WS_FRAME_BURST
+	UploadsPerMinute     int           // KEFU_UPLOADS_PER_MINUTE: upload requests per client IP
+	VisitorFilesPerHour  int           // KEFU_UPLOAD_VISITOR_FILES_PER_HOUR: files one visitor may upload in an hour
+	VisitorMBPerHour     int           // KEFU_UPLOAD_VISITOR_MB_PER_HOUR: MiB one visitor may upload in an hour
+	TenantFilesPerHour   int           // KEFU_UPLOAD_TENANT_FILES_PER_HOUR: files a tenant may take in an hour
+	TenantMBPerHour      int           // KEFU_UPLOAD_TENANT_MB_PER_HOUR: MiB a tenant may take in an hour
+	FileLinkTTL          time.Duration // KEFU_FILE_LINK_TTL: how long a file link works (re-signed when its message is fetched)
 	SingleNode           bool          // KEFU_SINGLE_NODE: PostgreSQL without Redis is allowed, for exactly one node
 }
 
@@ -117,6 +124,11 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 		problems = append(problems, fmt.Sprintf("KEFU_SHUTDOWN_TIMEOUT: %v", err))
 	}
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", st, "(KEFU_SHUTDOWN_TIMEOUT)")
+	grace, err := time.ParseDuration(env("KEFU_AGENT_AWAY_GRACE", "5m"))
+	if err != nil {
+		problems = append(problems, fmt.Sprintf("KEFU_AGENT_AWAY_GRACE: %v", err))
+	}
+	fs.DurationVar(&c.AgentAwayGrace, "agent-away-grace", grace, "(KEFU_AGENT_AWAY_GRACE)")
 	mc, err := strconv.Atoi(env("KEFU_DB_MAX_CONNS", "32"))
 	if err != nil {
 		problems = append(problems, "KEFU_DB_MAX_CONNS: want a number")
@@ -140,6 +152,16 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.IntVar(&c.WSMaxPerIP, "ws-max-per-ip", intEnv("KEFU_WS_MAX_PER_IP", 200), "(KEFU_WS_MAX_PER_IP)")
 	fs.IntVar(&c.WSSendBurst, "ws-send-burst", intEnv("KEFU_WS_SEND_BURST", 40), "(KEFU_WS_SEND_BURST)")
 	fs.IntVar(&c.WSFrameBurst, "ws-frame-burst", intEnv("KEFU_WS_FRAME_BURST", 200), "(KEFU_WS_FRAME_BURST)")
+	fs.IntVar(&c.UploadsPerMinute, "uploads-per-minute", intEnv("KEFU_UPLOADS_PER_MINUTE", 30), "(KEFU_UPLOADS_PER_MINUTE)")
+	fs.IntVar(&c.VisitorFilesPerHour, "upload-visitor-files-per-hour", intEnv("KEFU_UPLOAD_VISITOR_FILES_PER_HOUR", 20), "(KEFU_UPLOAD_VISITOR_FILES_PER_HOUR)")
+	fs.IntVar(&c.VisitorMBPerHour, "upload-visitor-mb-per-hour", intEnv("KEFU_UPLOAD_VISITOR_MB_PER_HOUR", 50), "(KEFU_UPLOAD_VISITOR_MB_PER_HOUR)")
+	fs.IntVar(&c.TenantFilesPerHour, "upload-tenant-files-per-hour", intEnv("KEFU_UPLOAD_TENANT_FILES_PER_HOUR", 2000), "(KEFU_UPLOAD_TENANT_FILES_PER_HOUR)")
+	fs.IntVar(&c.TenantMBPerHour, "upload-tenant-mb-per-hour", intEnv("KEFU_UPLOAD_TENANT_MB_PER_HOUR", 2048), "(KEFU_UPLOAD_TENANT_MB_PER_HOUR)")
+	ttl, err := time.ParseDuration(env("KEFU_FILE_LINK_TTL", "24h"))
+	if err != nil {
+		problems = append(problems, fmt.Sprintf("KEFU_FILE_LINK_TTL: %v", err))
+	}
+	fs.DurationVar(&c.FileLinkTTL, "file-link-ttl", ttl, "(KEFU_FILE_LINK_TTL)")
 	if err := fs.Parse(args); err != nil {
 		return c, fmt.Errorf("flags: %w", err)
 	}
@@ -191,6 +213,9 @@ func (c *Config) Validate() error {
 	default:
 		p = append(p, "KEFU_LOG_LEVEL must be debug, info, warn or error")
 	}
+	if c.AgentAwayGrace <= 0 {
+		p = append(p, "KEFU_AGENT_AWAY_GRACE must be positive")
+	}
 	if c.ShutdownTimeout <= 0 {
 		p = append(p, "KEFU_SHUTDOWN_TIMEOUT must be positive")
 	}
@@ -199,6 +224,15 @@ func (c *Config) Validate() error {
 	}
 	if c.AuthPerMinute < 1 || c.WidgetPerMinute < 1 {
 		p = append(p, "KEFU_AUTH_PER_MINUTE and KEFU_WIDGET_PER_MINUTE must be at least 1")
+	}
+	if c.UploadsPerMinute < 1 {
+		p = append(p, "KEFU_UPLOADS_PER_MINUTE must be at least 1")
+	}
+	if c.VisitorFilesPerHour < 1 || c.VisitorMBPerHour < 1 || c.TenantFilesPerHour < 1 || c.TenantMBPerHour < 1 {
+		p = append(p, "KEFU_UPLOAD_VISITOR_FILES_PER_HOUR, KEFU_UPLOAD_VISITOR_MB_PER_HOUR, KEFU_UPLOAD_TENANT_FILES_PER_HOUR and KEFU_UPLOAD_TENANT_MB_PER_HOUR must be at least 1")
+	}
+	if c.FileLinkTTL < time.Minute || c.FileLinkTTL > 30*24*time.Hour {
+		p = append(p, "KEFU_FILE_LINK_TTL must be between 1m and 720h")
 	}
 	if c.DBMaxConns < 1 || c.DBMaxConns > 1000 {
 		p = append(p, "KEFU_DB_MAX_CONNS must be between 1 and 1000")
