@@ -298,7 +298,7 @@ func TestRevocationAcrossNodes(t *testing.T) {
 			node := func() *app {
 				rdb := redis.NewClient(opt)
 				t.Cleanup(func() { rdb.Close() })
-				bus, err := chat.NewRedisBus(context.Background(), rdb, prefix, nopLog())
+				bus, err := chat.NewRedisBus(context.Background(), rdb, prefix, []byte("0123456789abcdef0123456789abcdef"), nopLog())
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -20,6 +20,7 @@ import (
 	"kefu/chat"
 	"kefu/tenants"
 	"kefu/tenants/tenantstest"
+	"kefu/webhook"
 	"kefu/ws"
 )
 
@@ -31,6 +32,7 @@ type app struct {
 	url   string
 	chat  *chat.Service
 	store *tenants.Store
+	hooks *webhook.Service // its worker does not run unless a test starts it
 }
 
 func newApp(t *testing.T, store *tenants.Store) *app {
@@ -74,7 +76,8 @@ func newAppWith(t *testing.T, store *tenants.Store, bus chat.Bus, configure func
 	}
 	c := chat.NewService(cc)
 	wsSrv := ws.NewServer(ws.Config{SendRate: 10, SendBurst: 20}, c, log, reg)
-	ac.Chat, ac.WS = c, wsSrv
+	hooks := webhook.NewService(webhook.Config{Store: store, Chat: c, Logger: log, AllowPrivateNetworks: true, Timeout: 2 * time.Second})
+	ac.Chat, ac.WS, ac.Webhooks = c, wsSrv, hooks
 	h := api.New(ac)
 	srv := httptest.NewServer(h.Handler())
 	t.Cleanup(func() {
@@ -83,7 +86,7 @@ func newAppWith(t *testing.T, store *tenants.Store, bus chat.Bus, configure func
 		wsSrv.Drain(ctx)
 		srv.Close()
 	})
-	return &app{t: t, srv: srv, api: h, url: srv.URL, chat: c, store: store}
+	return &app{t: t, srv: srv, api: h, url: srv.URL, chat: c, store: store, hooks: hooks}
 }
 
 // forEachBackend runs fn against an app on SQLite and, when configured, on

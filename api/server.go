@@ -20,6 +20,7 @@ import (
 	"kefu/chat"
 	"kefu/clientip"
 	"kefu/tenants"
+	"kefu/webhook"
 )
 
 // MaxBodyBytes bounds every JSON request body (413 above).
@@ -56,6 +57,8 @@ type Config struct {
 	// UploadsPerMinute bounds upload requests per client IP (the quotas
 	// per visitor and tenant are chat's).
 	UploadsPerMinute int
+	// Webhooks serves /api/v1/webhooks (nil: those paths answer 404).
+	Webhooks *webhook.Service
 }
 
 // Server is the HTTP server.
@@ -162,6 +165,16 @@ func New(cfg Config) *Server {
 	a.GET("/flows/:id/versions", s.flowVersions, s.can(tenants.ObjFlows, tenants.ActRead))
 	a.POST("/flows/:id/simulate", s.simulateFlow, s.can(tenants.ObjFlows, tenants.ActRead))
 	a.POST("/flows/:id/replay", s.replayFlow, s.can(tenants.ObjFlows, tenants.ActRead))
+	a.GET("/webhooks", s.listWebhooks, s.can(tenants.ObjWebhooks, tenants.ActRead))
+	a.POST("/webhooks", s.createWebhook, s.can(tenants.ObjWebhooks, tenants.ActWrite))
+	a.GET("/webhooks/events", s.webhookEvents, s.can(tenants.ObjWebhooks, tenants.ActRead))
+	a.GET("/webhooks/:id", s.getWebhook, s.can(tenants.ObjWebhooks, tenants.ActRead))
+	a.PATCH("/webhooks/:id", s.patchWebhook, s.can(tenants.ObjWebhooks, tenants.ActWrite))
+	a.DELETE("/webhooks/:id", s.deleteWebhook, s.can(tenants.ObjWebhooks, tenants.ActWrite))
+	a.POST("/webhooks/:id/rotate-secret", s.rotateWebhookSecret, s.can(tenants.ObjWebhooks, tenants.ActWrite))
+	a.POST("/webhooks/:id/test", s.testWebhook, s.can(tenants.ObjWebhooks, tenants.ActWrite))
+	a.GET("/webhooks/:id/deliveries", s.webhookDeliveries, s.can(tenants.ObjWebhooks, tenants.ActRead))
+	a.POST("/webhooks/:id/deliveries/:delivery_id/redeliver", s.redeliverWebhook, s.can(tenants.ObjWebhooks, tenants.ActWrite))
 	v1.Any("/*", func(c echo.Context) error { return kefu.Errorf(kefu.ENotFound, "no such endpoint") })
 
 	s.mountWeb(cfg.Web)

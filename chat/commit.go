@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"hash/fnv"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -46,7 +47,11 @@ type commitReq struct {
 	visitorID string
 	// uploads the message carries, claimed in its commit (claimUploadsTx).
 	uploads []string
-	done    chan commitRes
+	// hook: a webhook of the tenant subscribes to message.created, so the
+	// commit also writes the event to the outbox; its payload around the
+	// seq, made by the sender's goroutine rather than the shard's.
+	hook *hookParts
+	done chan commitRes
 }
 
 type commitRes struct {
@@ -272,6 +277,8 @@ func (c *committer) flush(shared *gorm.DB, dialect string, batch []*commitReq) {
 	}
 	if err != nil {
 		results[0] = commitRes{err: err}
+	} else {
+		c.wakeHooks(batch)
 	}
 	c.s.metrics.batch.Observe(float64(len(batch)))
 	c.s.metrics.persist.Observe(time.Since(start).Seconds())
@@ -318,6 +325,9 @@ func (c *committer) flushTenant(tx *gorm.DB, dialect string, batch []*commitReq,
 				}
 			}
 		}
+		if err := c.s.enqueueHooks(tx, db, batch[idx[0]].tenantID, batchHooks(batch, groups, results)); err != nil {
+			return err
+		}
 	}
 	markRepeats(later, results)
 	for _, i := range idx {
@@ -328,6 +338,32 @@ func (c *committer) flushTenant(tx *gorm.DB, dialect string, batch []*commitReq,
 		}
 	}
 	return nil
+}
+
+// batchHooks is message.created for each message of the groups stored for
+// a request that asked for it (none when the tenant has no webhook for it).
+func batchHooks(batch []*commitReq, groups []*convGroup, results []commitRes) []hookEvent {
+	var evs []hookEvent
+	for _, g := range groups {
+		for _, i := range g.members {
+			if h := batch[i].hook; h != nil && results[i].err == nil {
+				evs = append(evs, h.event(results[i].row.Seq, results[i].conv))
+			}
+		}
+	}
+	return evs
+}
+
+// wakeHooks tells the webhook worker of the tenants whose messages of a
+// committed batch went to the outbox.
+func (c *committer) wakeHooks(batch []*commitReq) {
+	last := ""
+	for _, r := range batch {
+		if r.hook != nil && r.tenantID != last {
+			last = r.tenantID
+			c.s.hooksWritten(r.tenantID)
+		}
+	}
 }
 
 // key is the request's idempotency key, if it has a client id.
@@ -674,6 +710,7 @@ func (c *committer) pgOneShot(ctx context.Context, shared *gorm.DB, batch []*com
 	// seq column; the statement turns it into last_seq - k + rank.
 	ranked := make([]messageRow, 0, len(batch))
 	var claims [3][]string // upload, message, conversation
+	var hooked []*hookParts
 	for _, g := range groups {
 		for n, i := range g.members {
 			row := batch[i].row
@@ -682,13 +719,21 @@ func (c *committer) pgOneShot(ctx context.Context, shared *gorm.DB, batch []*com
 			for _, u := range batch[i].uploads {
 				claims[0], claims[1], claims[2] = append(claims[0], u), append(claims[1], row.ID), append(claims[2], row.ConversationID)
 			}
+			if batch[i].hook != nil {
+				hooked = append(hooked, batch[i].hook)
+			}
 		}
 	}
 	args := append(bumpArgs(bumpsOf(groups)), messageArgs(ranked)...)
 	if len(claims[0]) > 0 {
 		args = append(args, claims[0], claims[1], claims[2])
 	}
-	rows, err := shared.Statement.ConnPool.QueryContext(ctx, pgOneShotSQL(db, len(claims[0]) > 0), args...)
+	outbox := ""
+	if len(hooked) > 0 {
+		outbox = c.s.OutboxTable(db)
+		args = append(args, hookArgs(batch[0].tenantID, hooked)...)
+	}
+	rows, err := shared.Statement.ConnPool.QueryContext(ctx, pgOneShotSQL(db, len(claims[0]) > 0, outbox), args...)
 	updated, err := scanBumped(len(groups), rows, err)
 	if err != nil {
 		return err
@@ -701,8 +746,9 @@ func (c *committer) pgOneShot(ctx context.Context, shared *gorm.DB, batch []*com
 // pgOneShotSQL is pgOneShot's statement: the bump's twelve arrays (bumpArgs)
 // then the messages' eleven (messageArgs, with each message's rank within
 // its conversation in the seq column).
-func pgOneShotSQL(db *tenants.DB, claims bool) string {
-	claim := ""
+func pgOneShotSQL(db *tenants.DB, claims bool, outbox string) string {
+	claim, hook := "", ""
+	next := 24
 	if claims {
 		// The files the stored messages carry become theirs (claimUploadsTx):
 		// three more arrays, $24 … $26 (upload, message, conversation).
@@ -710,6 +756,26 @@ func pgOneShotSQL(db *tenants.DB, claims bool) string {
 	UPDATE ` + db.Table("uploads") + ` AS up SET message_id = c.msg, conversation_id = c.conv
 	FROM unnest($24::text[], $25::text[], $26::text[]) AS c(upload, msg, conv) JOIN bumped b ON b.id = c.conv
 	WHERE up.id = c.upload AND up.message_id IS NULL
+)`
+		next = 27
+	}
+	if outbox != "" {
+		// message.created to the webhook outbox, in the same statement (a
+		// transactional outbox that costs no round trip): four more arrays
+		// (hookArgs: message, event id, the payload before and after the
+		// seq) and the tenant. The insert fans each event out to the
+		// tenant's enabled webhooks subscribed to it (private notes only to
+		// those asking for them), in conversation and seq order.
+		p := func(k int) string { return "$" + strconv.Itoa(next+k) }
+		hook = `, hook AS (
+	INSERT INTO ` + outbox + ` (tenant_id, webhook_id, event_id, type, chain, payload, next_at, created_at, updated_at)
+	SELECT ` + p(4) + `, w.id, h.event_id, '` + HookMessageCreated + `', m.conv,
+		h.hook_a || (b.last_seq - v.k + m.rank) || h.hook_b || json_build_object('id', b.id, 'status', b.status, 'assignee_id', b.assignee_id, 'visitor_id', b.visitor_id) || '}}',
+		m.created_at, m.created_at, m.created_at
+	FROM unnest(` + p(0) + `::text[], ` + p(1) + `::text[], ` + p(2) + `::text[], ` + p(3) + `::text[]) AS h(msg, event_id, hook_a, hook_b)
+	JOIN m ON m.id = h.msg JOIN bumped b ON b.id = m.conv JOIN v ON v.id = m.conv
+	JOIN ` + db.Table("webhooks") + ` w ON w.enabled AND jsonb_exists(w.events::jsonb, '` + HookMessageCreated + `') AND (NOT m.private OR w.include_private)
+	ORDER BY m.conv, m.rank, w.id
 )`
 	}
 	return `WITH v AS (
@@ -725,8 +791,19 @@ func pgOneShotSQL(db *tenants.DB, claims bool) string {
 	INSERT INTO ` + db.Table("messages") + ` (id, conversation_id, seq, client_id, author_type, author_id, author_name, body, private, attachments, created_at)
 	SELECT m.id, m.conv, b.last_seq - v.k + m.rank, m.client_id, m.author_type, m.author_id, m.author_name, m.body, m.private, m.attachments, m.created_at
 	FROM m JOIN bumped b ON b.id = m.conv JOIN v ON v.id = m.conv
-)` + claim + `
+)` + claim + hook + `
 SELECT id, visitor_id, assignee_id, status, last_seq FROM bumped`
+}
+
+// hookArgs are the hook CTE's arrays (pgOneShotSQL with an outbox): the
+// message, event id and payload before and after the seq of each message
+// with an event, and the tenant.
+func hookArgs(tenantID string, hooked []*hookParts) []any {
+	msgs, ids, as, bs := make([]string, len(hooked)), make([]string, len(hooked)), make([]string, len(hooked)), make([]string, len(hooked))
+	for i, h := range hooked {
+		msgs[i], ids[i], as[i], bs[i] = h.msgID, h.id, h.a, h.b
+	}
+	return []any{msgs, ids, as, bs, tenantID}
 }
 
 // scanBumped reads the (id, visitor_id, assignee_id, status, last_seq) rows

@@ -61,12 +61,22 @@ func TestMessagePathUsesIndexes(t *testing.T) {
 				t.Fatal(err)
 			}
 			analyze(t, db)
+			// A webhook subscribed to every event: the workload also writes
+			// the outbox (its statements run inside the recorded ones).
+			if err := db.Exec(`INSERT INTO `+db.Table("webhooks")+` (id, url, events, secret, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
+				tenants.NewID(), "http://example.com/hook", `["conversation.created","conversation.assigned","conversation.transferred","conversation.resolved","message.created"]`, "whsec_x", time.Now(), time.Now()).Error; err != nil {
+				t.Fatal(err)
+			}
 			before := seqScans(t, b.Store, db)
 
 			rec.start()
 			messagePathWorkload(t, ctx, s, ten, res.Tenant.WidgetKey, owner, agent)
 			rec.stop()
 
+			var outboxRows int64
+			if err := db.Raw(`SELECT count(*) FROM ` + s.OutboxTable(db)).Scan(&outboxRows).Error; err != nil || outboxRows < 20 {
+				t.Errorf("the workload wrote %d webhook events (%v): the outbox paths did not run", outboxRows, err)
+			}
 			if after := seqScans(t, b.Store, db); after != before {
 				t.Errorf("the workload scanned messages or conversations sequentially: seq_scan %v → %v", before, after)
 			}
@@ -80,8 +90,10 @@ func TestMessagePathUsesIndexes(t *testing.T) {
 				stmts = append(stmts,
 					statement{sql: pgBumpSQL(db), vars: bumps},
 					statement{sql: pgInsertSQL(db), vars: msgs},
-					statement{sql: pgOneShotSQL(db, false), vars: append(append([]any{}, bumps...), msgs...)},
-					statement{sql: pgOneShotSQL(db, true), vars: append(append(append([]any{}, bumps...), msgs...), []string{"u"}, []string{"m"}, []string{"x"})})
+					statement{sql: pgOneShotSQL(db, false, ""), vars: append(append([]any{}, bumps...), msgs...)},
+					statement{sql: pgOneShotSQL(db, true, ""), vars: append(append(append([]any{}, bumps...), msgs...), []string{"u"}, []string{"m"}, []string{"x"})},
+					statement{sql: pgOneShotSQL(db, true, s.OutboxTable(db)), vars: append(append(append(append([]any{}, bumps...), msgs...), []string{"u"}, []string{"m"}, []string{"x"}),
+						hookArgs(res.Tenant.ID, []*hookParts{s.newHookParts(res.Tenant.ID, messageRow{ID: "m", ConversationID: "x", Seq: 1, Attachments: "[]", CreatedAt: time.Now()})})...)})
 			}
 			checked := 0
 			for _, st := range stmts {

@@ -305,7 +305,7 @@ func (s *Service) botMessage(ctx context.Context, tenantID, convID, text string)
 	}
 	// No name: clients show the bot in their own language.
 	row := messageRow{ID: tenants.NewID(), ConversationID: convID, AuthorType: AuthorBot, Body: text, Attachments: "[]", CreatedAt: s.stamp()}
-	res := s.committer.commit(ctx, &commitReq{db: db, tenantID: tenantID, row: row})
+	res := s.committer.commit(ctx, &commitReq{db: db, tenantID: tenantID, row: row, hook: s.hookFor(ctx, db, tenantID, row)})
 	if res.err != nil {
 		return Message{}, res.err
 	}

@@ -40,6 +40,9 @@ type Service struct {
 	metrics   *metrics
 	hooks     *outbound
 	committer *committer
+	subs      *hookSubs
+	// hookWritten is told of each commit that wrote webhook outbox rows.
+	hookWritten func(tenantID string)
 
 	flowCache      *lru.Cache[string, *activeFlow]
 	openConvs      *lru.Cache[string, string] // tenant/visitor → their open conversation
@@ -176,7 +179,9 @@ func NewService(c Config) *Service {
 		uploadLimits: c.Uploads.withDefaults(), usage: uu, linkTTL: c.FileLinkTTL, sweepEvery: c.SweepEvery,
 	}
 	s.committer = newCommitter(s, c.CommitShards, c.WriteTimeout)
-	// A flow published on any node drops this node's compiled copy.
+	s.subs = newHookSubs()
+	// A flow published on any node drops this node's compiled copy; a
+	// change to a tenant's webhooks, its cached subscriptions.
 	s.unsub = c.Bus.Subscribe(func(e Event) {
 		switch {
 		case e.Kind == EventFlow:
@@ -185,6 +190,10 @@ func NewService(c Config) *Service {
 			s.gone.Add(e.TenantID+"/"+e.UserID, true)
 		case e.Kind == EventPresence && e.Status == PresenceOnline:
 			s.gone.Remove(e.TenantID + "/" + e.UserID)
+		case e.Kind == EventHooks:
+			s.subs.drop(e.TenantID)
+		case e.Kind == EventResync:
+			s.subs.drop("")
 		}
 	})
 	// Credentials revoked or rights changed: tell every node's sockets.
@@ -381,7 +390,7 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 	if in.ClientID != "" {
 		row.ClientID = &in.ClientID
 	}
-	req := &commitReq{db: db, tenantID: p.TenantID, row: row, uploads: uploads}
+	req := &commitReq{db: db, tenantID: p.TenantID, row: row, uploads: uploads, hook: s.hookFor(ctx, db, p.TenantID, row)}
 	if visitor {
 		req.visitorID = p.ID
 	}
@@ -499,6 +508,9 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 	if in.ClientID != "" {
 		row.ClientID = &in.ClientID
 	}
+	hookMsg := s.wantsHook(ctx, db, p.TenantID, HookMessageCreated)
+	hookConv := s.wantsHook(ctx, db, p.TenantID, HookConversationCreated)
+	hookReopen := s.wantsHook(ctx, db, p.TenantID, HookConversationReopened)
 	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		// The visitor's row is the lock: two first messages sent at once
 		// open one conversation, not two.
@@ -531,7 +543,10 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 			if err != nil {
 				return err
 			}
-			return s.createMessageTx(tx, db, &row, uploads)
+			if err := s.createMessageTx(tx, db, &row, uploads); err != nil {
+				return err
+			}
+			return s.openingHooks(tx, db, p.TenantID, hookMsg, nil, row, conv)
 		}
 		if len(convs) > 0 && s.reopenable(ctx, p.TenantID, convs[0]) {
 			c, m, err := s.reopenTx(tx, db, convs[0], s.language(ctx, p.TenantID), now)
@@ -544,7 +559,17 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 			if conv, err = s.appendTx(tx, db, &row); err != nil {
 				return err
 			}
-			return s.createMessageTx(tx, db, &row, uploads)
+			if err := s.createMessageTx(tx, db, &row, uploads); err != nil {
+				return err
+			}
+			var evs []hookEvent
+			if hookReopen {
+				evs = append(evs, conversationHook(p.TenantID, HookConversationReopened, c.conversation(vs[0].visitor()), "", now))
+			}
+			if hookMsg {
+				evs = append(evs, messageHookOf(p.TenantID, m, c))
+			}
+			return s.openingHooks(tx, db, p.TenantID, hookMsg, evs, row, conv)
 		}
 		created = true
 		open = opening{visitor: vs[0], returning: len(convs) > 0}
@@ -555,7 +580,14 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 		if err := tx.Create(&conv).Error; err != nil {
 			return err
 		}
-		return s.createMessageTx(tx, db, &row, uploads)
+		if err := s.createMessageTx(tx, db, &row, uploads); err != nil {
+			return err
+		}
+		var evs []hookEvent
+		if hookConv {
+			evs = append(evs, conversationHook(p.TenantID, HookConversationCreated, conv.conversation(vs[0].visitor()), "", now))
+		}
+		return s.openingHooks(tx, db, p.TenantID, hookMsg, evs, row, conv)
 	})
 	if errors.Is(err, errDuplicate) {
 		return orig, true, nil
@@ -571,6 +603,9 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 		return Message{}, false, err
 	}
 	s.openConvs.Add(p.TenantID+"/"+p.ID, conv.ID)
+	if hookMsg || (created && hookConv) || (reopened && hookReopen) {
+		s.hooksWritten(p.TenantID)
+	}
 	s.metrics.stored.WithLabelValues(author.Type).Inc()
 	msg := s.messageOf(p.TenantID, row)
 	if created || reopened {
@@ -593,6 +628,16 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 		s.background(func() { s.runFlow(ctx, p.TenantID, conv.ID, routing.EventMessageCreated, in.Body, "", "") })
 	}
 	return msg, false, nil
+}
+
+// openingHooks writes to the webhook outbox, in the opening transaction
+// and with one statement, evs (what opened or reopened the conversation)
+// and, when msg, message.created for the visitor's message.
+func (s *Service) openingHooks(tx *gorm.DB, db *tenants.DB, tenantID string, msg bool, evs []hookEvent, row messageRow, conv conversationRow) error {
+	if msg {
+		evs = append(evs, s.messageHook(tenantID, row, conv))
+	}
+	return s.enqueueHooks(tx, db, tenantID, evs)
 }
 
 // opening is what the transaction that opened a conversation read: the flow

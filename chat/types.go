@@ -141,6 +141,7 @@ const (
 	EventPresence     = "presence"
 	EventQueue        = "queue" // a waiting visitor's place changed
 	EventFlow         = "flow"  // a flow was published: drop compiled copies
+	EventHooks        = "hooks" // a tenant's webhooks changed: drop cached subscriptions
 	// EventAgentGone: an agent has been offline past the grace period; a
 	// visitor writing into a conversation still assigned to them sends it
 	// back to the queue.

@@ -55,6 +55,7 @@ type Config struct {
 	TenantFilesPerHour   int           // KEFU_UPLOAD_TENANT_FILES_PER_HOUR: files a tenant may take in an hour
 	TenantMBPerHour      int           // KEFU_UPLOAD_TENANT_MB_PER_HOUR: MiB a tenant may take in an hour
 	FileLinkTTL          time.Duration // KEFU_FILE_LINK_TTL: how long a file link works (re-signed when its message is fetched)
+	SingleNode           bool          // KEFU_SINGLE_NODE: PostgreSQL without Redis is allowed, for exactly one node
 }
 
 func loadConfig(args []string, getenv func(string) string) (Config, error) {
@@ -93,6 +94,7 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.BoolVar(&c.AllowPrivateNetworks, "allow-private-networks", boolEnv("KEFU_ALLOW_PRIVATE_NETWORKS"), "(KEFU_ALLOW_PRIVATE_NETWORKS)")
 	fs.BoolVar(&c.TrustProxy, "trust-proxy", boolEnv("KEFU_TRUST_PROXY"), "(KEFU_TRUST_PROXY)")
 	fs.BoolVar(&c.PublicDemo, "public-demo", boolEnv("KEFU_PUBLIC_DEMO"), "(KEFU_PUBLIC_DEMO)")
+	fs.BoolVar(&c.SingleNode, "single-node", boolEnv("KEFU_SINGLE_NODE"), "(KEFU_SINGLE_NODE)")
 	// The metrics token is a secret: environment only, never a flag.
 	c.MetricsToken = getenv("KEFU_METRICS_TOKEN")
 	durEnv := func(k string, def time.Duration) time.Duration {
@@ -273,6 +275,42 @@ func (c *Config) Validate() error {
 		return errors.New("invalid configuration:\n  - " + strings.Join(p, "\n  - "))
 	}
 	return nil
+}
+
+// serveConfig is loadConfig for `kefu serve`, which also refuses the set-ups
+// that break a cluster (clusterProblems), reported with every other problem.
+func serveConfig(args []string, getenv func(string) string) (Config, error) {
+	c, err := loadConfig(args, getenv)
+	extra := c.clusterProblems()
+	if len(extra) == 0 {
+		return c, err
+	}
+	msg := "invalid configuration:"
+	if err != nil {
+		msg = err.Error()
+	}
+	return c, errors.New(msg + "\n  - " + strings.Join(extra, "\n  - "))
+}
+
+// clusterProblems are the settings a server on PostgreSQL — the database of
+// many nodes — must not run with: no shared secret (each node would make
+// its own, and a visitor token from one would fail on the others), and no
+// Redis unless it is known to be the only node (each node would hear only
+// its own events).
+func (c *Config) clusterProblems() []string {
+	if c.DatabaseURL == "" {
+		return nil
+	}
+	var p []string
+	if c.Secret == "" {
+		p = append(p, "KEFU_SECRET (or KEFU_SECRET_FILE) must be set with PostgreSQL: every node must sign visitor tokens with the same key, "+
+			"and a node without one would generate its own, so a visitor's token from one node would be refused by the others")
+	}
+	if c.RedisURL == "" && !c.SingleNode {
+		p = append(p, "KEFU_REDIS_URL must be set with PostgreSQL: without Redis each node hears only its own events, so a visitor "+
+			"on one node and an agent on another would not see each other's messages; set KEFU_SINGLE_NODE=true to run one node without Redis")
+	}
+	return p
 }
 
 // secret returns KEFU_SECRET (or KEFU_SECRET_FILE's), or the one kept in the data dir, generating

@@ -21,6 +21,7 @@ const AdminLayout = lazy(() => import('./admin/AdminLayout'));
 const WidgetSettings = lazy(() => import('./admin/WidgetSettings'));
 const AgentsPage = lazy(() => import('./admin/AgentsPage'));
 const ApiKeysPage = lazy(() => import('./admin/ApiKeysPage'));
+const WebhooksPage = lazy(() => import('./admin/WebhooksPage'));
 const FlowsPage = lazy(() => import('./flows/FlowsPage'));
 // The editor (xyflow, dagre) is its own chunk, loaded only on /app/admin/flows/:id.
 const FlowEditorPage = lazy(() => import('./flows/FlowEditorPage'));
@@ -78,6 +79,7 @@ export function AppRoutes() {
             <Route path="widget" element={<WidgetSettings />} />
             <Route path="agents" element={<AgentsPage />} />
             <Route path="api-keys" element={<ApiKeysPage />} />
+            <Route path="webhooks" element={<WebhooksPage />} />
             <Route path="flows" element={<FlowsPage />} />
           </Route>
           {/* Full width, beside the settings menu rather than inside it. */}

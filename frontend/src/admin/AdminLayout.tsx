@@ -1,7 +1,7 @@
 import { Suspense } from 'react';
 import { Menu } from 'antd';
 import { FullPageSpin } from '../components/FullPageSpin';
-import { ApartmentOutlined, ApiOutlined, CodeOutlined, TeamOutlined } from '@ant-design/icons';
+import { ApartmentOutlined, ApiOutlined, CodeOutlined, SendOutlined, TeamOutlined } from '@ant-design/icons';
 import { Outlet, useLocation, useNavigate } from 'react-router';
 import { useTranslation } from 'react-i18next';
 
@@ -24,6 +24,7 @@ export default function AdminLayout() {
             { key: 'agents', icon: <TeamOutlined />, label: <span data-testid="admin-agents">{t('admin.agents')}</span> },
             { key: 'flows', icon: <ApartmentOutlined />, label: <span data-testid="admin-flows">{t('admin.flows')}</span> },
             { key: 'api-keys', icon: <ApiOutlined />, label: <span data-testid="admin-api-keys">{t('admin.apiKeys')}</span> },
+            { key: 'webhooks', icon: <SendOutlined />, label: <span data-testid="admin-webhooks">{t('admin.webhooks')}</span> },
           ]}
         />
       </aside>

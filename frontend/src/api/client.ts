@@ -30,6 +30,10 @@ import type {
   WidgetConfig,
   WidgetSession,
   WidgetSessionRequest,
+  Webhook,
+  WebhookDelivery,
+  WebhookDeliveryPage,
+  WebhookInput,
 } from './types';
 
 export interface ApiClientOptions {
@@ -124,6 +128,19 @@ export function createApiClient(opts: ApiClientOptions = {}) {
       list: async () => (await request<{ api_keys: ApiKey[] }>('GET', '/api/v1/api-keys')).api_keys ?? [],
       create: (body: { name: string; role: ApiKeyRole }) => request<CreatedApiKey>('POST', '/api/v1/api-keys', body),
       revoke: (id: string) => request<void>('DELETE', `/api/v1/api-keys/${enc(id)}`),
+    },
+
+    webhooks: {
+      list: async () => (await request<{ webhooks: Webhook[] }>('GET', '/api/v1/webhooks')).webhooks ?? [],
+      create: (body: WebhookInput) => request<Webhook>('POST', '/api/v1/webhooks', body),
+      update: (id: string, body: WebhookInput) => request<Webhook>('PATCH', `/api/v1/webhooks/${enc(id)}`, body),
+      remove: (id: string) => request<void>('DELETE', `/api/v1/webhooks/${enc(id)}`),
+      rotateSecret: (id: string) => request<Webhook>('POST', `/api/v1/webhooks/${enc(id)}/rotate-secret`),
+      test: (id: string) => request<WebhookDelivery>('POST', `/api/v1/webhooks/${enc(id)}/test`),
+      deliveries: (id: string, cursor?: string, limit = 20) =>
+        request<WebhookDeliveryPage>('GET', `/api/v1/webhooks/${enc(id)}/deliveries`, undefined, { limit, cursor }),
+      redeliver: (id: string, deliveryId: string) =>
+        request<WebhookDelivery>('POST', `/api/v1/webhooks/${enc(id)}/deliveries/${enc(deliveryId)}/redeliver`),
     },
 
     conversations: {

@@ -84,7 +84,7 @@ describe('Thread', () => {
     fireEvent.click(button);
     expect(button.getAttribute('aria-expanded')).toBe('true');
     const trace = screen.getByTestId('routing-trace');
-    expect(trace.textContent).toContain('Ran on conversation.created');
+    expect(trace.textContent).toContain('Ran on a new conversation');
     const rows = within(trace).getAllByTestId('routing-trace-step');
     expect(rows.map((r) => r.getAttribute('data-node'))).toEqual(['start', 'is_new', 'greet', 'hours', 'assign']);
     expect(within(rows[1]!).getByText('Condition')).toBeTruthy();

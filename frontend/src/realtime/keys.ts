@@ -14,6 +14,8 @@ export const keys = {
   tenant: ['tenant'] as const,
   agents: ['agents'] as const,
   apiKeys: ['api-keys'] as const,
+  webhooks: ['webhooks'] as const,
+  webhookDeliveries: (id: string) => ['webhook-deliveries', id] as const,
   conversationLists: ['conversations'] as const,
   conversations: (f: InboxFilter, meId: string) => ['conversations', f.tab, f.status ?? '', meId] as const,
   conversation: (id: string) => ['conversation', id] as const,
