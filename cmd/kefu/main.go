@@ -70,6 +70,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("unknown command %q", args[0])
 	}
 	cfg, err := loadConfig(args[1:], getenv)
+	var help *helpRequested
+	if errors.As(err, &help) {
+		fmt.Fprint(stdout, help.usage)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
