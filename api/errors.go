@@ -22,6 +22,7 @@ var statusOf = map[string]int{
 	kefu.ERateLimit:   http.StatusTooManyRequests,
 	kefu.EUnavailable: http.StatusServiceUnavailable,
 	kefu.EInternal:    http.StatusInternalServerError,
+	kefu.EMethod:      http.StatusMethodNotAllowed,
 }
 
 // codeOfStatus maps the statuses Echo itself produces back to codes.
@@ -30,7 +31,7 @@ var codeOfStatus = map[int]string{
 	http.StatusUnauthorized:          kefu.EAuth,
 	http.StatusForbidden:             kefu.EDenied,
 	http.StatusNotFound:              kefu.ENotFound,
-	http.StatusMethodNotAllowed:      kefu.ENotFound,
+	http.StatusMethodNotAllowed:      kefu.EMethod,
 	http.StatusRequestEntityTooLarge: kefu.ETooLarge,
 	http.StatusUnsupportedMediaType:  kefu.EInvalid,
 	http.StatusTooManyRequests:       kefu.ERateLimit,

@@ -62,6 +62,7 @@ type Server struct {
 	chat    *chat.Service
 	log     *slog.Logger
 	cfg     Config
+	routes  map[string]bool // "METHOD /path" of every route but the catch-alls (noEndpoint)
 }
 
 // New builds the router.
@@ -98,6 +99,7 @@ func New(cfg Config) *Server {
 		}),
 		middleware.BodyLimit("1M"),
 		cleanParams,
+		compressJSON(),
 	)
 	authLimit := limit(newKeyedLimiter(cfg.AuthPerMinute, cfg.AuthPerMinute/2+1))
 	widgetLimit := limit(newKeyedLimiter(cfg.WidgetPerMinute, cfg.WidgetPerMinute/2+1))
@@ -144,9 +146,10 @@ func New(cfg Config) *Server {
 	a.GET("/flows/:id/versions", s.flowVersions, s.can(tenants.ObjFlows, tenants.ActRead))
 	a.POST("/flows/:id/simulate", s.simulateFlow, s.can(tenants.ObjFlows, tenants.ActRead))
 	a.POST("/flows/:id/replay", s.replayFlow, s.can(tenants.ObjFlows, tenants.ActRead))
-	v1.Any("/*", func(c echo.Context) error { return kefu.Errorf(kefu.ENotFound, "no such endpoint") })
+	v1.RouteNotFound("/*", s.noEndpoint)
 
 	s.mountWeb(cfg.Web)
+	s.routes = routeSet(e)
 	return s
 }
 
