@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -79,7 +80,14 @@ func (s *Server) handleError(err error, c echo.Context) {
 		}
 	}
 	if status >= 500 {
-		s.log.Error("request failed", "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
+		// A fault is an error a human must look at; 503 (a dependency is
+		// down, or the server is draining) is a warning: its cause has its
+		// own alert, and readiness probes would repeat it every few seconds.
+		level := slog.LevelError
+		if status == http.StatusServiceUnavailable {
+			level = slog.LevelWarn
+		}
+		s.log.Log(c.Request().Context(), level, "request failed", "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
 			"tenant_id", tenantOf(c), "method", c.Request().Method, "path", c.Path(), "err", err)
 		if body.Code == kefu.EInternal {
 			body.Message = "internal error"

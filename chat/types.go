@@ -157,4 +157,10 @@ type Event struct {
 	Origin         string        `json:"o,omitempty"` // the sending session, which does not hear its own typing
 	Position       int           `json:"qp,omitempty"`
 	Wait           int           `json:"qw,omitempty"`
+	// At is when the event was published (Unix microseconds), for the
+	// bus lag metric.
+	At int64 `json:"at,omitempty"`
+	// TraceParent is the W3C traceparent of the publication when it was
+	// traced: the delivering node continues the trace (Event.TraceContext).
+	TraceParent string `json:"tp,omitempty"`
 }
