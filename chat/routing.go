@@ -59,8 +59,10 @@ func (s *Service) route(ctx context.Context, tenantID, convID string, known *ope
 		return
 	}
 	var in routing.Input
+	live := &liveServices{s: s, tenantID: tenantID, convID: convID}
 	if known != nil {
 		in = s.flowInputOf(known.conv, known.visitor.visitor(), known.returning, event, text)
+		live.prefer = deref(known.conv.LastAgentID)
 	} else {
 		var conv conversationRow
 		if err := db.WithContext(ctx).Where("id = ?", convID).Take(&conv).Error; err != nil {
@@ -74,11 +76,12 @@ func (s *Service) route(ctx context.Context, tenantID, convID string, known *ope
 			s.log.ErrorContext(ctx, "routing: input", "tenant_id", tenantID, "err", err)
 			return
 		}
+		live.prefer = deref(conv.LastAgentID)
 	}
 	in.ResumeFrom, in.ResumeLabel = resumeNode, resumeLabel
 	var res routing.Result
 	if turn {
-		res = a.prog.Run(ctx, in, &liveServices{s: s, tenantID: tenantID, convID: convID})
+		res = a.prog.Run(ctx, in, live)
 	} else {
 		s.metrics.flowBusy.Inc()
 		res = routing.Result{Action: routing.ActionQueue, Replies: []string{}, Trace: []routing.Step{{Type: routing.NodeQueue, Outcome: "queue",
@@ -151,9 +154,9 @@ func (s *Service) apply(ctx context.Context, tenantID string, db *tenants.DB, co
 	}
 	now := s.stamp()
 	var deadline *time.Time
-	_, err := s.update(ctx, tenantID, convID, "", func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (string, error) {
+	_, err := s.update(ctx, tenantID, convID, func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (*note, error) {
 		if c.Status == StatusAssigned || c.Status == StatusResolved {
-			return "", errUnchanged
+			return nil, errUnchanged
 		}
 		before := *c
 		c.FlowID, c.FlowVersion = flowID, flowVersion
@@ -193,9 +196,9 @@ func (s *Service) apply(ctx context.Context, tenantID string, db *tenants.DB, co
 			c.FlowNode, c.QueueDeadline, c.QueuedAt = nil, nil, nil
 		}
 		if sameRouting(before, *c) {
-			return "", errUnchanged // nothing to store or tell anyone
+			return nil, errUnchanged // nothing to store or tell anyone
 		}
-		return "", nil
+		return nil, nil
 	})
 	if err != nil && !errors.Is(err, errUnchanged) {
 		s.log.ErrorContext(ctx, "routing: apply", "tenant_id", tenantID, "conversation_id", convID, "err", err)
@@ -266,6 +269,7 @@ type liveServices struct {
 	s        *Service
 	tenantID string
 	convID   string
+	prefer   string // the agent the conversation was last with
 }
 
 func (l *liveServices) AnswerFAQ(context.Context, string) (string, bool, error) {
@@ -286,7 +290,7 @@ func (l *liveServices) Reply(ctx context.Context, text string) error {
 }
 
 func (l *liveServices) Assign(ctx context.Context, req routing.AssignRequest) (string, string, bool, error) {
-	a, err := l.s.assignGuarded(ctx, l.tenantID, l.convID, req)
+	a, err := l.s.assignGuarded(ctx, l.tenantID, l.convID, req, l.prefer)
 	if errors.Is(err, errNoAgent) || errors.Is(err, errTaken) {
 		return "", "", false, nil
 	}
@@ -304,7 +308,8 @@ func (s *Service) botMessage(ctx context.Context, tenantID, convID, text string)
 	if err != nil {
 		return Message{}, err
 	}
-	row := messageRow{ID: tenants.NewID(), ConversationID: convID, AuthorType: AuthorBot, AuthorName: "Bot", Body: text, Attachments: "[]", CreatedAt: s.stamp()}
+	// No name: clients show the bot in their own language.
+	row := messageRow{ID: tenants.NewID(), ConversationID: convID, AuthorType: AuthorBot, Body: text, Attachments: "[]", CreatedAt: s.stamp()}
 	res := s.committer.commit(ctx, &commitReq{db: db, tenantID: tenantID, row: row})
 	if res.err != nil {
 		return Message{}, res.err
@@ -341,7 +346,7 @@ func (s *Service) drainQueue(ctx context.Context, tenantID string) {
 		}
 		mu := s.convLock(tenantID + "/" + c.ID)
 		mu.Lock()
-		_, err := s.assignGuarded(ctx, tenantID, c.ID, req)
+		_, err := s.assignGuarded(ctx, tenantID, c.ID, req, deref(c.LastAgentID))
 		mu.Unlock()
 		switch {
 		case err == nil:
@@ -370,7 +375,7 @@ func (s *Service) UserDisconnected(p tenants.Principal) {
 	s.publish(context.Background(), Event{Kind: EventPresence, TenantID: p.TenantID, UserID: p.ID, Status: PresenceOffline})
 	s.afterGrace(func() {
 		if s.presence.Status(context.Background(), p.TenantID, p.ID) == PresenceOffline {
-			s.requeueAgent(context.Background(), p.TenantID, p.ID)
+			s.requeueAgent(context.Background(), p.TenantID, p.ID, requeueOffline)
 		}
 	})
 }
@@ -397,34 +402,65 @@ func (s *Service) SetPresence(ctx context.Context, p tenants.Principal, status, 
 	return nil
 }
 
-// requeueAgent puts an offline agent's open conversations back in the queue
-// and runs the flow for each with agent.offline.
-func (s *Service) requeueAgent(ctx context.Context, tenantID, userID string) {
+// Why an agent's conversations go back to the queue.
+type requeueReason int
+
+const (
+	requeueOffline     requeueReason = iota // gone past the grace period: they may come back
+	requeueDeactivated                      // they will not
+)
+
+// requeueAgent puts an agent's open conversations back in the queue and
+// runs the flow for each with agent.offline. An agent who went offline
+// loses only the conversations waiting for an answer (the others stay with
+// them, who may well be back before their visitor writes; if the visitor
+// writes first, that conversation goes too: see Send), and only they count
+// against the assignment breaker; a deactivated agent loses all of them.
+func (s *Service) requeueAgent(ctx context.Context, tenantID, userID string, why requeueReason) {
 	db, err := s.db(tenantID)
 	if err != nil {
 		return
 	}
+	q := db.WithContext(ctx).Model(&conversationRow{}).Where("assignee_id = ? AND status = ?", userID, StatusAssigned)
+	if why == requeueOffline {
+		s.publish(ctx, Event{Kind: EventAgentGone, TenantID: tenantID, UserID: userID})
+		q = q.Where("waiting_since IS NOT NULL")
+	}
 	var ids []string
-	if err := db.WithContext(ctx).Model(&conversationRow{}).Where("assignee_id = ? AND status = ?", userID, StatusAssigned).Limit(500).Pluck("id", &ids).Error; err != nil {
+	if err := q.Limit(500).Pluck("id", &ids).Error; err != nil {
+		s.log.Warn("requeue an agent's conversations", "tenant_id", tenantID, "err", err)
 		return
 	}
+	s.requeue(ctx, tenantID, userID, ids, why)
+}
+
+// requeue puts the conversations, assigned to an agent who is gone, back in
+// the queue with a note for the console (the visitor is not told), and runs
+// the flow for each with agent.offline.
+func (s *Service) requeue(ctx context.Context, tenantID, userID string, ids []string, why requeueReason) {
 	u, _ := s.tenants.User(ctx, tenantID, userID)
+	code := NoteAgentAway
+	if why == requeueDeactivated {
+		code = NoteAgentUnavailable
+	}
 	for _, id := range ids {
-		_, err := s.update(ctx, tenantID, id, "", func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (string, error) {
+		_, err := s.update(ctx, tenantID, id, func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (*note, error) {
 			if c.Status != StatusAssigned || c.assignee() != userID {
-				return "", errUnchanged
+				return nil, errUnchanged
 			}
 			if _, err := adjustLoad(tx, db, userID, -1, false); err != nil {
-				return "", err
+				return nil, err
 			}
 			now := s.stamp()
-			if now.Sub(c.UpdatedAt) < 2*time.Minute {
+			if why == requeueOffline && now.Sub(c.UpdatedAt) < 2*time.Minute {
 				// Given to them moments ago and dropped: the assignment path
 				// is failing (the breaker counts it).
 				defer s.reportAssignFailure(tenantID, fmt.Errorf("agent %s dropped a new conversation", userID))
 			}
 			c.Status, c.AssigneeID, c.QueuedAt, c.FlowNode, c.QueueDeadline = StatusQueued, nil, &now, nil, nil
-			return fmt.Sprintf("%s went offline; waiting for another agent", strings.TrimSpace(u.Name)), nil
+			n := newNote(code, "agent_id", userID, "agent_name", strings.TrimSpace(u.Name))
+			n.private = true
+			return n, nil
 		})
 		if err == nil {
 			s.runFlow(ctx, tenantID, id, routing.EventAgentOffline, "", "", "")

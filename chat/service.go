@@ -26,6 +26,10 @@ import (
 	"kefu/tenants"
 )
 
+// DefaultOfflineGrace is how long an agent may be gone (a closed laptop, a
+// lost network) before their waiting conversations go back to the queue.
+const DefaultOfflineGrace = 5 * time.Minute
+
 // MaxBodyBytes is the largest message body accepted (413 too_large above).
 const MaxBodyBytes = 16 * 1024
 
@@ -44,6 +48,7 @@ type Service struct {
 
 	flowCache      *lru.Cache[string, *activeFlow]
 	openConvs      *lru.Cache[string, string] // tenant/visitor → their open conversation
+	gone           *lru.Cache[string, bool]   // tenant/agent: offline past the grace period
 	scopes         *expirable.LRU[string, Scope]
 	breakers       sync.Map // tenant id → breaker
 	breakerTimeout time.Duration
@@ -67,8 +72,16 @@ type Service struct {
 	closed     bool
 	bg         sync.WaitGroup
 
-	stopPresence context.CancelFunc
-	unsub        func()
+	stopPresence  context.CancelFunc
+	unsub         func()
+	unsubAccounts func()
+
+	uploadLimits UploadLimits
+	usage        *lru.Cache[string, *usage] // tenant id → its uploads of the hour, as this node knows them
+	linkTTL      time.Duration
+	sweepEvery   time.Duration
+	stopSweep    context.CancelFunc
+	sweepDone    chan struct{}
 }
 
 // Config configures the Service.
@@ -79,7 +92,8 @@ type Config struct {
 	Now      func() time.Time
 	Registry prometheus.Registerer
 	// OfflineGrace is how long an agent whose last socket closed may take to
-	// come back before their conversations are requeued (default 30 s).
+	// come back before their conversations that wait for an answer are
+	// requeued (default DefaultOfflineGrace).
 	OfflineGrace time.Duration
 	// BreakerTimeout is how long the assignment breaker stays open (default 30 s).
 	BreakerTimeout time.Duration
@@ -110,6 +124,15 @@ type Config struct {
 	// Tracer makes the spans of the message path and outbound calls
 	// (default: none).
 	Tracer trace.TracerProvider
+	// Uploads bounds uploads per visitor and per tenant and hour.
+	Uploads UploadLimits
+	// FileLinkTTL is how long a file link works (default
+	// DefaultFileLinkTTL); links are signed afresh whenever a message is
+	// served.
+	FileLinkTTL time.Duration
+	// SweepEvery is how often unattached uploads are swept (default
+	// DefaultSweepEvery).
+	SweepEvery time.Duration
 }
 
 // NewService returns the chat service.
@@ -121,7 +144,7 @@ func NewService(c Config) *Service {
 		c.Now = time.Now
 	}
 	if c.OfflineGrace == 0 {
-		c.OfflineGrace = 30 * time.Second
+		c.OfflineGrace = DefaultOfflineGrace
 	}
 	if c.BreakerTimeout == 0 {
 		c.BreakerTimeout = 30 * time.Second
@@ -143,13 +166,22 @@ func NewService(c Config) *Service {
 	fc, _ := lru.New[string, *activeFlow](10000)
 	qp, _ := lru.New[string, int](100000)
 	oc, _ := lru.New[string, string](200000)
+	gone, _ := lru.New[string, bool](100000)
+	if c.FileLinkTTL <= 0 {
+		c.FileLinkTTL = DefaultFileLinkTTL
+	}
+	if c.SweepEvery <= 0 {
+		c.SweepEvery = DefaultSweepEvery
+	}
+	uu, _ := lru.New[string, *usage](10000)
 	s := &Service{
 		tenants: c.Tenants, bus: c.Bus, presence: c.Presence, rr: routing.NewRoundRobin(),
 		log: c.Logger, now: c.Now, metrics: newMetrics(c.Registry), tracer: c.Tracer.Tracer("kefu/chat"), hooks: newOutbound(c.AllowPrivateNetworks),
-		flowCache: fc, queuePos: qp, openConvs: oc, scopes: newScopeCache(c.ScopeTTL), grace: c.OfflineGrace, breakerTimeout: c.BreakerTimeout,
+		flowCache: fc, queuePos: qp, openConvs: oc, gone: gone, scopes: newScopeCache(c.ScopeTTL), grace: c.OfflineGrace, breakerTimeout: c.BreakerTimeout,
 		waits: map[string]time.Duration{}, queueLen: map[string]int{}, timers: map[string]*time.Timer{}, queueDirty: map[string]bool{},
 		flowRuns: newGates(c.FlowRuns), flowRunWait: c.FlowRunWait,
 		simulations: newGates(c.Simulations), simulateWait: c.SimulateWait, replayTimeout: c.ReplayTimeout,
+		uploadLimits: c.Uploads.withDefaults(), usage: uu, linkTTL: c.FileLinkTTL, sweepEvery: c.SweepEvery,
 	}
 	s.committer = newCommitter(s, c.CommitShards)
 	s.hooks.observe = func(result string, d time.Duration) { s.metrics.observeOutbound(targetFlowWebhook, result, d) }
@@ -158,18 +190,25 @@ func NewService(c Config) *Service {
 		if e.At != 0 {
 			s.metrics.busLag.Observe(max(0, time.Since(time.UnixMicro(e.At)).Seconds()))
 		}
-		if e.Kind == EventFlow {
+		switch {
+		case e.Kind == EventFlow:
 			s.flowCache.Remove(e.TenantID)
+		case e.Kind == EventAgentGone:
+			s.gone.Add(e.TenantID+"/"+e.UserID, true)
+		case e.Kind == EventPresence && e.Status == PresenceOnline:
+			s.gone.Remove(e.TenantID + "/" + e.UserID)
 		}
 	})
 	if c.Registry != nil {
 		c.Registry.MustRegister(newStateCollector(s))
 	}
+	// Credentials revoked or rights changed: tell every node's sockets.
+	s.unsubAccounts = c.Tenants.OnAccountEvent(s.accountEvent)
 	return s
 }
 
-// Start re-arms queue deadlines left by an earlier run and keeps presence
-// alive until Close.
+// Start re-arms queue deadlines left by an earlier run, keeps presence
+// alive and sweeps unattached uploads until Close.
 func (s *Service) Start(ctx context.Context) error {
 	if err := s.armTimeouts(ctx); err != nil {
 		return err
@@ -180,9 +219,12 @@ func (s *Service) Start(ctx context.Context) error {
 		s.background(func() {
 			ctx := context.Background()
 			s.publish(ctx, Event{Kind: EventPresence, TenantID: tenant, UserID: user, Status: PresenceOffline})
-			s.requeueAgent(ctx, tenant, user)
+			s.requeueAgent(ctx, tenant, user, requeueOffline)
 		})
 	})
+	sctx, stop := context.WithCancel(context.Background())
+	s.stopSweep, s.sweepDone = stop, make(chan struct{})
+	go s.sweepLoop(sctx, s.sweepDone)
 	return nil
 }
 
@@ -198,7 +240,12 @@ func (s *Service) Close(ctx context.Context) {
 	if s.stopPresence != nil {
 		s.stopPresence()
 	}
+	if s.stopSweep != nil {
+		s.stopSweep()
+		<-s.sweepDone
+	}
 	s.unsub()
+	s.unsubAccounts()
 	done := make(chan struct{})
 	go func() { s.bg.Wait(); close(done) }()
 	select {
@@ -350,17 +397,21 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 		return Message{}, false, err
 	}
 	attJSON := attachmentsJSON(atts)
+	uploads := make([]string, len(atts))
+	for i, a := range atts {
+		uploads[i] = a.ID
+	}
 	if err := s.checkWriter(ctx, db, p, &in); err != nil {
 		return Message{}, false, err
 	}
 	if in.ConversationID == "" {
-		return s.sendOpening(ctx, db, p, author, in, attJSON)
+		return s.sendOpening(ctx, db, p, author, in, attJSON, uploads)
 	}
 	row := messageRow{ID: tenants.NewID(), ConversationID: in.ConversationID, AuthorType: author.Type, AuthorID: author.ID, AuthorName: author.Name, Body: in.Body, Private: in.Private, Attachments: attJSON, CreatedAt: s.stamp()}
 	if in.ClientID != "" {
 		row.ClientID = &in.ClientID
 	}
-	req := &commitReq{db: db, tenantID: p.TenantID, row: row}
+	req := &commitReq{db: db, tenantID: p.TenantID, row: row, uploads: uploads}
 	if visitor {
 		req.visitorID = p.ID
 	}
@@ -371,7 +422,7 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 		if _, err := s.access(ctx, p, in.ConversationID); err != nil {
 			return Message{}, false, err // not theirs: not_found
 		}
-		return s.sendOpening(ctx, db, p, author, in, attJSON) // resolved: a new conversation
+		return s.sendOpening(ctx, db, p, author, in, attJSON, uploads) // resolved: a new conversation
 	case res.err != nil && tenants.IsUniqueViolation(res.err) && in.ClientID != "":
 		// Another node stored the same client_id first.
 		if m, ok, err := s.findByClientID(ctx, db, p, in.ConversationID, author.ID, in.ClientID); err == nil && ok {
@@ -381,19 +432,46 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 	case res.err != nil:
 		return Message{}, false, res.err
 	case res.dup:
-		return res.row.message(), true, nil
+		return s.messageOf(p.TenantID, res.row), true, nil
 	}
 	s.metrics.stored.WithLabelValues(author.Type).Inc()
-	msg = res.row.message()
+	msg = s.messageOf(p.TenantID, res.row)
 	conv := res.conv
 	if visitor {
 		s.openConvs.Add(p.TenantID+"/"+p.ID, conv.ID)
 	}
 	s.publish(ctx, Event{Kind: EventMessage, TenantID: p.TenantID, ConversationID: conv.ID, VisitorID: conv.VisitorID, AssigneeID: conv.assignee(), Message: &msg})
-	if visitor && (conv.Status == StatusBot || conv.Status == StatusQueued) {
+	switch {
+	case visitor && (conv.Status == StatusBot || conv.Status == StatusQueued):
 		s.background(func() { s.runFlow(ctx, p.TenantID, conv.ID, routing.EventMessageCreated, in.Body, "", "") })
+	case visitor && conv.Status == StatusAssigned:
+		if agent := conv.assignee(); s.isGone(p.TenantID, agent) {
+			s.background(func() {
+				ctx := context.WithoutCancel(ctx)
+				if s.presence.Status(ctx, p.TenantID, agent) == PresenceOffline {
+					s.requeue(ctx, p.TenantID, agent, []string{conv.ID}, requeueOffline)
+				}
+			})
+		}
+	case conv.Status == StatusResolved && author.Type == AuthorAgent && !in.Private:
+		// An agent's reply reopens the conversation, with them.
+		s.background(func() { s.reopenByAgent(context.WithoutCancel(ctx), p, conv.ID) })
 	}
 	return msg, false, nil
+}
+
+// isGone reports whether the agent has been offline past the grace period
+// (as this node heard over the bus).
+func (s *Service) isGone(tenantID, agentID string) bool {
+	gone, _ := s.gone.Get(tenantID + "/" + agentID)
+	return gone
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }
 
 // checkWriter checks, before a message is queued for the commit, that p may
@@ -449,12 +527,14 @@ func (s *Service) openConversationOf(ctx context.Context, db *tenants.DB, visito
 // is then routed with what the transaction already read. A resend of a
 // message already stored in any of the visitor's conversations returns the
 // original.
-func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Principal, author Author, in SendInput, attJSON string) (Message, bool, error) {
+func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Principal, author Author, in SendInput, attJSON string, uploads []string) (Message, bool, error) {
 	var (
-		conv    conversationRow
-		open    opening
-		created bool
-		orig    Message
+		conv       conversationRow
+		open       opening
+		created    bool
+		reopened   bool
+		reopenNote Message
+		orig       Message
 	)
 	now := s.stamp()
 	tctx, span := s.child(ctx, "message.commit", trace.WithAttributes(attribute.Bool("kefu.opening", true), attribute.String("db.system", db.Dialect)))
@@ -483,7 +563,7 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 				return err
 			}
 			if ok {
-				orig = m
+				orig = s.messageOf(p.TenantID, m)
 				return errDuplicate
 			}
 		}
@@ -494,17 +574,31 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 			if err != nil {
 				return err
 			}
-			return tx.Create(&row).Error
+			return s.createMessageTx(tx, db, &row, uploads)
+		}
+		if len(convs) > 0 && s.reopenable(ctx, p.TenantID, convs[0]) {
+			c, m, err := s.reopenTx(tx, db, convs[0], s.language(ctx, p.TenantID), now)
+			if err != nil {
+				return err
+			}
+			reopened, reopenNote = true, m
+			open = opening{conv: c, visitor: vs[0], returning: true}
+			row.ConversationID = c.ID
+			if conv, err = s.appendTx(tx, db, &row); err != nil {
+				return err
+			}
+			return s.createMessageTx(tx, db, &row, uploads)
 		}
 		created = true
 		open = opening{visitor: vs[0], returning: len(convs) > 0}
 		conv = conversationRow{ID: tenants.NewID(), VisitorID: p.ID, Status: StatusBot, Labels: "[]", LastSeq: 1, CreatedAt: now, UpdatedAt: now,
-			LastMessageBody: previewOf(row), LastMessageAuthor: row.AuthorType, LastMessageAt: &now}
+			LastMessageBody: previewOf(row), LastMessageAuthor: row.AuthorType, LastMessageAt: &now,
+			LastVisitorBody: previewOf(row), LastVisitorAt: &now, WaitingSince: &now}
 		row.ConversationID, row.Seq = conv.ID, 1
 		if err := tx.Create(&conv).Error; err != nil {
 			return err
 		}
-		return tx.Create(&row).Error
+		return s.createMessageTx(tx, db, &row, uploads)
 	})
 	span.End()
 	if errors.Is(err, errDuplicate) {
@@ -522,15 +616,23 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 	}
 	s.openConvs.Add(p.TenantID+"/"+p.ID, conv.ID)
 	s.metrics.stored.WithLabelValues(author.Type).Inc()
-	msg := row.message()
-	if created {
+	msg := s.messageOf(p.TenantID, row)
+	if created || reopened {
 		s.publish(ctx, Event{Kind: EventConversation, TenantID: p.TenantID, ConversationID: conv.ID, VisitorID: conv.VisitorID, Conversation: ptr(conv.conversation(open.visitor.visitor()))})
+	}
+	if reopened {
+		s.publish(ctx, Event{Kind: EventMessage, TenantID: p.TenantID, ConversationID: conv.ID, VisitorID: conv.VisitorID, Message: &reopenNote})
 	}
 	s.publish(ctx, Event{Kind: EventMessage, TenantID: p.TenantID, ConversationID: conv.ID, VisitorID: conv.VisitorID, AssigneeID: conv.assignee(), Message: &msg})
 	switch {
 	case created:
 		open.conv = conv
 		s.background(func() { s.runFlowOpening(ctx, p.TenantID, open, in.Body) })
+	case reopened:
+		open.conv = conv
+		s.background(func() {
+			s.route(ctx, p.TenantID, conv.ID, &open, routing.EventConversationReopened, in.Body, "", "")
+		})
 	case conv.Status == StatusBot || conv.Status == StatusQueued:
 		s.background(func() { s.runFlow(ctx, p.TenantID, conv.ID, routing.EventMessageCreated, in.Body, "", "") })
 	}
@@ -549,15 +651,27 @@ func ptr[T any](v T) *T { return &v }
 
 var errDuplicate = errors.New("duplicate client_id")
 
+// createMessageTx stores row in tx, and the files it carries become its.
+func (s *Service) createMessageTx(tx *gorm.DB, db *tenants.DB, row *messageRow, uploads []string) error {
+	if err := tx.Create(row).Error; err != nil {
+		return err
+	}
+	return claimUploadsTx(tx, db, uploads, *row)
+}
+
 func (s *Service) findByClientID(ctx context.Context, db *tenants.DB, p tenants.Principal, convID, authorID, clientID string) (Message, bool, error) {
-	return findByClientID(db.WithContext(ctx), db, p, convID, authorID, clientID)
+	row, ok, err := findByClientID(db.WithContext(ctx), db, p, convID, authorID, clientID)
+	if !ok || err != nil {
+		return Message{}, ok, err
+	}
+	return s.messageOf(p.TenantID, row), true, nil
 }
 
 // findByClientID looks for a message the same sender stored with clientID:
 // in the given conversation, or for a visitor without one, in any of theirs.
 // Either way it is a lookup on the unique (conversation, author, client id)
 // index, per conversation of the visitor — never a scan of the messages.
-func findByClientID(q *gorm.DB, db *tenants.DB, p tenants.Principal, convID, authorID, clientID string) (Message, bool, error) {
+func findByClientID(q *gorm.DB, db *tenants.DB, p tenants.Principal, convID, authorID, clientID string) (messageRow, bool, error) {
 	var rows []messageRow
 	var err error
 	if convID != "" {
@@ -566,9 +680,9 @@ func findByClientID(q *gorm.DB, db *tenants.DB, p tenants.Principal, convID, aut
 		err = q.Raw(`SELECT m.* FROM `+db.Table("conversations")+` c JOIN `+db.Table("messages")+` m ON m.conversation_id = c.id AND m.author_id = ? AND m.client_id = ? WHERE c.visitor_id = ? LIMIT 1`, authorID, clientID, p.ID).Scan(&rows).Error
 	}
 	if err != nil || len(rows) == 0 {
-		return Message{}, false, err
+		return messageRow{}, false, err
 	}
-	return rows[0].message(), true, nil
+	return rows[0], true, nil
 }
 
 // appendTx gives row the conversation's next seq, inside tx. The UPDATE takes
@@ -580,6 +694,13 @@ func (s *Service) appendTx(tx *gorm.DB, db *tenants.DB, row *messageRow) (conver
 	if !row.Private && row.AuthorType != AuthorSystem {
 		set += ", last_message_body = ?, last_message_author = ?, last_message_at = ?"
 		args = append(args, previewOf(*row), row.AuthorType, row.CreatedAt)
+	}
+	switch {
+	case row.AuthorType == AuthorVisitor:
+		set += ", last_visitor_body = ?, last_visitor_at = ?, waiting_since = COALESCE(waiting_since, ?)"
+		args = append(args, previewOf(*row), row.CreatedAt, row.CreatedAt)
+	case row.AuthorType == AuthorAgent && !row.Private:
+		set += ", waiting_since = NULL"
 	}
 	args = append(args, row.ConversationID)
 	var convs []conversationRow
@@ -611,14 +732,6 @@ func (s *Service) Messages(ctx context.Context, p tenants.Principal, convID stri
 		return nil, err
 	}
 	return s.messagesAfter(ctx, p.TenantID, Scope{All: true}, convID, afterSeq, limit, p.Kind == tenants.KindVisitor)
-}
-
-func attachmentsJSON(atts []Attachment) string {
-	if len(atts) == 0 {
-		return "[]"
-	}
-	b, _ := json.Marshal(atts)
-	return string(b)
 }
 
 // previewOf is the inbox preview of a message: its text, or for a message

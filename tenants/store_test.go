@@ -91,7 +91,8 @@ func TestStore(t *testing.T) {
 			t.Run("an email is unique within a tenant only", func(t *testing.T) {
 				a := signup(t, svc, "Tenant A Email")
 				signup(t, svc, "Tenant B Email") // same owner email, other business
-				_, err := svc.CreateAgent(ctx, a.Tenant.ID, tenants.AgentInput{Email: "OWNER@example.com", Name: "Dup", Password: "password1"})
+				owner, _ := svc.Authenticate(ctx, a.Token)
+				_, err := svc.CreateAgent(ctx, owner, tenants.AgentInput{Email: "OWNER@example.com", Name: "Dup", Password: "password1"})
 				if kefu.Code(err) != kefu.EExists {
 					t.Fatalf("got %v, want already_exists", err)
 				}
@@ -123,7 +124,8 @@ func TestStore(t *testing.T) {
 
 			t.Run("API keys authenticate until revoked", func(t *testing.T) {
 				res := signup(t, svc, "Keys Co")
-				k, key, err := svc.CreateAPIKey(ctx, res.Tenant.ID, "crm", "developer")
+				owner, _ := svc.Authenticate(ctx, res.Token)
+				k, key, err := svc.CreateAPIKey(ctx, owner, "crm", "developer")
 				if err != nil {
 					t.Fatal(err)
 				}

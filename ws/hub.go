@@ -157,6 +157,14 @@ func (h *Hub) dispatch(e chat.Event) int {
 		sh.mu.RUnlock()
 		return 0
 	}
+	if e.Kind == chat.EventRevoke {
+		doomed := revokeTargets(ti, e)
+		sh.mu.RUnlock()
+		for _, c := range doomed {
+			c.revoke(e.Reason)
+		}
+		return len(doomed)
+	}
 	targets := make(connSet, 4)
 	put := func(s connSet) {
 		for c := range s {

@@ -29,6 +29,7 @@ type Config struct {
 	LogFormat            string        // KEFU_LOG_FORMAT: text or json
 	LogLevel             string        // KEFU_LOG_LEVEL: debug, info, warn, error
 	ShutdownTimeout      time.Duration // KEFU_SHUTDOWN_TIMEOUT: drain deadline
+	AgentAwayGrace       time.Duration // KEFU_AGENT_AWAY_GRACE: how long an agent may be gone before their waiting conversations are requeued
 	TrustProxy           bool          // KEFU_TRUST_PROXY: client IP from X-Forwarded-For
 	DBMaxConns           int           // KEFU_DB_MAX_CONNS: PostgreSQL pool size
 	AuthPerMinute        int           // KEFU_AUTH_PER_MINUTE: signup + login attempts per client IP
@@ -49,6 +50,12 @@ type Config struct {
 	WSFrameRate          float64       // KEFU_WS_FRAME_RATE: every other client frame per second per socket
 	WSFrameBurst         int           // KEFU_WS_FRAME_BURST
 	OTLPEndpoint         string        // OTEL_EXPORTER_OTLP_ENDPOINT: export traces over OTLP/HTTP here; empty: no tracing
+	UploadsPerMinute     int           // KEFU_UPLOADS_PER_MINUTE: upload requests per client IP
+	VisitorFilesPerHour  int           // KEFU_UPLOAD_VISITOR_FILES_PER_HOUR: files one visitor may upload in an hour
+	VisitorMBPerHour     int           // KEFU_UPLOAD_VISITOR_MB_PER_HOUR: MiB one visitor may upload in an hour
+	TenantFilesPerHour   int           // KEFU_UPLOAD_TENANT_FILES_PER_HOUR: files a tenant may take in an hour
+	TenantMBPerHour      int           // KEFU_UPLOAD_TENANT_MB_PER_HOUR: MiB a tenant may take in an hour
+	FileLinkTTL          time.Duration // KEFU_FILE_LINK_TTL: how long a file link works (re-signed when its message is fetched)
 }
 
 // helpRequested is loadConfig's answer to -h or --help: the usage text,
@@ -149,6 +156,13 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.IntVar(&c.WSMaxPerIP, "ws-max-per-ip", intEnv("KEFU_WS_MAX_PER_IP", 200), "open sockets per client IP (KEFU_WS_MAX_PER_IP)")
 	fs.IntVar(&c.WSSendBurst, "ws-send-burst", intEnv("KEFU_WS_SEND_BURST", 40), "burst of message.send frames (KEFU_WS_SEND_BURST)")
 	fs.IntVar(&c.WSFrameBurst, "ws-frame-burst", intEnv("KEFU_WS_FRAME_BURST", 200), "burst of other client frames (KEFU_WS_FRAME_BURST)")
+	fs.DurationVar(&c.AgentAwayGrace, "agent-away-grace", durEnv("KEFU_AGENT_AWAY_GRACE", 5*time.Minute), "how long an agent may be away before their waiting conversations are requeued (KEFU_AGENT_AWAY_GRACE)")
+	fs.IntVar(&c.UploadsPerMinute, "uploads-per-minute", intEnv("KEFU_UPLOADS_PER_MINUTE", 30), "upload requests per client IP (KEFU_UPLOADS_PER_MINUTE)")
+	fs.IntVar(&c.VisitorFilesPerHour, "upload-visitor-files-per-hour", intEnv("KEFU_UPLOAD_VISITOR_FILES_PER_HOUR", 20), "files one visitor may upload in an hour (KEFU_UPLOAD_VISITOR_FILES_PER_HOUR)")
+	fs.IntVar(&c.VisitorMBPerHour, "upload-visitor-mb-per-hour", intEnv("KEFU_UPLOAD_VISITOR_MB_PER_HOUR", 50), "MiB one visitor may upload in an hour (KEFU_UPLOAD_VISITOR_MB_PER_HOUR)")
+	fs.IntVar(&c.TenantFilesPerHour, "upload-tenant-files-per-hour", intEnv("KEFU_UPLOAD_TENANT_FILES_PER_HOUR", 2000), "files a workspace may take in an hour (KEFU_UPLOAD_TENANT_FILES_PER_HOUR)")
+	fs.IntVar(&c.TenantMBPerHour, "upload-tenant-mb-per-hour", intEnv("KEFU_UPLOAD_TENANT_MB_PER_HOUR", 2048), "MiB a workspace may take in an hour (KEFU_UPLOAD_TENANT_MB_PER_HOUR)")
+	fs.DurationVar(&c.FileLinkTTL, "file-link-ttl", durEnv("KEFU_FILE_LINK_TTL", 24*time.Hour), "how long a file link works (KEFU_FILE_LINK_TTL)")
 	// Secrets are environment only, never flags (a flag shows in the
 	// process list): the metrics token.
 	c.MetricsToken = getenv("KEFU_METRICS_TOKEN")
@@ -225,6 +239,9 @@ func (c *Config) problems() []string {
 	default:
 		p = append(p, "KEFU_LOG_LEVEL must be debug, info, warn or error")
 	}
+	if c.AgentAwayGrace <= 0 {
+		p = append(p, "KEFU_AGENT_AWAY_GRACE must be positive")
+	}
 	if c.ShutdownTimeout <= 0 {
 		p = append(p, "KEFU_SHUTDOWN_TIMEOUT must be positive")
 	}
@@ -233,6 +250,15 @@ func (c *Config) problems() []string {
 	}
 	if c.AuthPerMinute < 1 || c.WidgetPerMinute < 1 {
 		p = append(p, "KEFU_AUTH_PER_MINUTE and KEFU_WIDGET_PER_MINUTE must be at least 1")
+	}
+	if c.UploadsPerMinute < 1 {
+		p = append(p, "KEFU_UPLOADS_PER_MINUTE must be at least 1")
+	}
+	if c.VisitorFilesPerHour < 1 || c.VisitorMBPerHour < 1 || c.TenantFilesPerHour < 1 || c.TenantMBPerHour < 1 {
+		p = append(p, "KEFU_UPLOAD_VISITOR_FILES_PER_HOUR, KEFU_UPLOAD_VISITOR_MB_PER_HOUR, KEFU_UPLOAD_TENANT_FILES_PER_HOUR and KEFU_UPLOAD_TENANT_MB_PER_HOUR must be at least 1")
+	}
+	if c.FileLinkTTL < time.Minute || c.FileLinkTTL > 30*24*time.Hour {
+		p = append(p, "KEFU_FILE_LINK_TTL must be between 1m and 720h")
 	}
 	if c.DBMaxConns < 1 || c.DBMaxConns > 1000 {
 		p = append(p, "KEFU_DB_MAX_CONNS must be between 1 and 1000")

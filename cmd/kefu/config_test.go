@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -78,6 +79,27 @@ func TestConfig(t *testing.T) {
 				t.Fatalf("error %v, want it to name --trust-proxy and KEFU_LOG_FORMAT", err)
 			}
 		})
+	})
+	t.Run("upload limits default to a widget's needs and are validated", func(t *testing.T) {
+		c, err := loadConfig(nil, envOf(nil))
+		if err != nil || c.UploadsPerMinute != 30 || c.VisitorFilesPerHour != 20 || c.VisitorMBPerHour != 50 ||
+			c.TenantFilesPerHour != 2000 || c.TenantMBPerHour != 2048 || c.FileLinkTTL != 24*time.Hour {
+			t.Fatalf("defaults: %+v %v", c, err)
+		}
+		_, err = loadConfig(nil, envOf(map[string]string{
+			"KEFU_UPLOADS_PER_MINUTE": "0", "KEFU_UPLOAD_VISITOR_FILES_PER_HOUR": "many", "KEFU_FILE_LINK_TTL": "10s",
+		}))
+		for _, want := range []string{"KEFU_UPLOAD_VISITOR_FILES_PER_HOUR"} {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("error does not name %s: %v", want, err)
+			}
+		}
+		_, err = loadConfig(nil, envOf(map[string]string{"KEFU_UPLOADS_PER_MINUTE": "0", "KEFU_UPLOAD_TENANT_MB_PER_HOUR": "-1", "KEFU_FILE_LINK_TTL": "10s"}))
+		for _, want := range []string{"KEFU_UPLOADS_PER_MINUTE", "KEFU_UPLOAD_TENANT_MB_PER_HOUR", "KEFU_FILE_LINK_TTL"} {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("error does not name %s: %v", want, err)
+			}
+		}
 	})
 	t.Run("the secret is generated once and kept", func(t *testing.T) {
 		dir := t.TempDir()
