@@ -23,6 +23,7 @@ type metrics struct {
 	commit        prometheus.Histogram
 	commitFailed  prometheus.Counter
 	published     *prometheus.CounterVec
+	publishedBy   map[string]prometheus.Counter // published's series by kind, resolved once (publish is on the hot path)
 	publishFailed prometheus.Counter
 	// busLag is from an event's publication to its arrival on this node's
 	// subscription (across nodes: their clocks' skew included).
@@ -40,7 +41,7 @@ type metrics struct {
 }
 
 // eventKinds are the bus event kinds, the values of kefu_bus_events_published_total's kind.
-var eventKinds = []string{EventMessage, EventConversation, EventRead, EventTyping, EventPresence, EventQueue, EventFlow}
+var eventKinds = []string{EventMessage, EventConversation, EventRead, EventTyping, EventPresence, EventQueue, EventFlow, EventAgentGone, EventRevoke}
 
 // outboundResults are the outcomes of a call to a tenant's URL.
 var outboundResults = []string{"ok", "http_error", "timeout", "refused", "error"}
@@ -99,8 +100,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	// Known label values start at zero, so rates and alerts see the
 	// series before the first event.
+	m.publishedBy = make(map[string]prometheus.Counter, len(eventKinds))
 	for _, k := range eventKinds {
-		m.published.WithLabelValues(k)
+		m.publishedBy[k] = m.published.WithLabelValues(k)
 	}
 	for _, o := range []string{routing.ActionAssign, routing.ActionQueue, routing.ActionEnd, "breaker_open"} {
 		m.routed.WithLabelValues(o)
@@ -120,6 +122,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			m.busLag, m.queueWait, m.outbound, m.outboundT, m.flowBusy)
 	}
 	return m
+}
+
+// eventPublished counts an event on the bus by its kind.
+func (m *metrics) eventPublished(kind string) {
+	if c, ok := m.publishedBy[kind]; ok {
+		c.Inc()
+		return
+	}
+	m.published.WithLabelValues(kind).Inc()
 }
 
 // targetFlowWebhook is the outbound target of a flow's webhook node.

@@ -299,7 +299,7 @@ func (s *Service) publish(ctx context.Context, e Event) {
 		e.TraceParent = injectTrace(ctx)
 	}
 	e.At = time.Now().UnixMicro()
-	s.metrics.published.WithLabelValues(e.Kind).Inc()
+	s.metrics.eventPublished(e.Kind)
 	if err := s.bus.Publish(context.WithoutCancel(ctx), e); err != nil {
 		// The message is stored; clients catch up by seq.
 		s.metrics.publishFailed.Inc()
