@@ -165,10 +165,10 @@ func (s *Server) serveWebFile(c echo.Context, app *webApp, f *webFile, cache str
 	}
 	h.Set("Cache-Control", cache)
 	h.Set(echo.HeaderContentType, f.ctype)
-	name, etag := f.name, f.etag
+	name, etag, coding := f.name, f.etag, ""
 	if len(f.variants) > 0 {
 		h.Add(echo.HeaderVary, echo.HeaderAcceptEncoding)
-		if coding := pickCoding(c.Request().Header.Get(echo.HeaderAcceptEncoding), f.variants); coding != "" {
+		if coding = pickCoding(c.Request().Header.Get(echo.HeaderAcceptEncoding), f.variants); coding != "" {
 			name = f.variants[coding]
 			etag = strings.TrimSuffix(etag, `"`) + "-" + coding + `"`
 			h.Set(echo.HeaderContentEncoding, coding)
@@ -194,7 +194,25 @@ func (s *Server) serveWebFile(c echo.Context, app *webApp, f *webFile, cache str
 		}
 		content = rs
 	}
-	http.ServeContent(c.Response(), c.Request(), "", app.modTime, content)
+	req := c.Request()
+	if coding != "" {
+		// ServeContent leaves out Content-Length when Content-Encoding is
+		// set (it allows for writers that compress on the fly); these bytes
+		// are compressed already and their length is known. Ranges of a
+		// compressed copy serve no one, so the whole copy is sent.
+		size, err := content.Seek(0, io.SeekEnd)
+		if err != nil {
+			return err
+		}
+		if _, err := content.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		h.Set(echo.HeaderContentLength, strconv.FormatInt(size, 10))
+		req = req.Clone(req.Context())
+		req.Header.Del("Range")
+		req.Header.Del("If-Range")
+	}
+	http.ServeContent(c.Response(), req, "", app.modTime, content)
 	return nil
 }
 

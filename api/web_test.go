@@ -169,7 +169,13 @@ func gunzip(t *testing.T, b []byte) []byte {
 // with Vary, a validator of their own and bytes that decode to the file;
 // conditional requests get 304.
 func TestCompressedWebFiles(t *testing.T) {
-	script := []byte("/* widget */ " + strings.Repeat("function kefu(){return 'hello visitor';} ", 200))
+	// Random-ish text, so that even compressed it is larger than the
+	// server's response buffer (Content-Length must still be sent).
+	var sb strings.Builder
+	for i := 0; i < 6000; i++ {
+		fmt.Fprintf(&sb, "function f%d(){return %d*%d;}\n", i, i*7919%10007, i*104729%7919)
+	}
+	script := []byte("/* widget */ " + sb.String())
 	web := fstest.MapFS{
 		"index.html":   {Data: []byte(`<!doctype html><script type="module" src="/assets/app.js"></script>`)},
 		"widget.js":    {Data: script},
@@ -206,6 +212,13 @@ func TestCompressedWebFiles(t *testing.T) {
 			}
 			if res.Header.Get("Content-Length") != fmt.Sprint(len(body)) {
 				t.Errorf("Content-Length %q for %d bytes", res.Header.Get("Content-Length"), len(body))
+			}
+			if head, _ := fetch(t, "HEAD", srv.URL+"/widget.js", "Accept-Encoding", c.accept); head.Header.Get("Content-Length") != fmt.Sprint(len(body)) ||
+				head.Header.Get("Content-Encoding") != c.coding {
+				t.Errorf("HEAD: Content-Length %q, Content-Encoding %q; GET sent %d bytes as %q", head.Header.Get("Content-Length"), head.Header.Get("Content-Encoding"), len(body), c.coding)
+			}
+			if ranged, part := fetch(t, "GET", srv.URL+"/widget.js", "Accept-Encoding", c.accept, "Range", "bytes=0-99"); c.coding != "" && (ranged.StatusCode != 200 || len(part) != len(body)) {
+				t.Errorf("a range of the %s copy: %d with %d bytes, want the whole copy", c.coding, ranged.StatusCode, len(part))
 			}
 			decoded := body
 			switch c.coding {
