@@ -69,17 +69,21 @@ var errClosed = errors.New("conversation closed")
 type committer struct {
 	s        *Service
 	pgShards int
+	timeout  time.Duration // a batch's deadline
 	mu       sync.Mutex
 	shards   map[*gorm.DB][]chan *commitReq
 	wg       sync.WaitGroup
 	stop     chan struct{}
 }
 
-func newCommitter(s *Service, pgShards int) *committer {
+func newCommitter(s *Service, pgShards int, timeout time.Duration) *committer {
 	if pgShards <= 0 {
 		pgShards = DefaultCommitShards
 	}
-	return &committer{s: s, pgShards: pgShards, shards: map[*gorm.DB][]chan *commitReq{}, stop: make(chan struct{})}
+	if timeout <= 0 {
+		timeout = DefaultWriteTimeout
+	}
+	return &committer{s: s, pgShards: pgShards, timeout: timeout, shards: map[*gorm.DB][]chan *commitReq{}, stop: make(chan struct{})}
 }
 
 func (c *committer) shardFor(db *tenants.DB, convID string) chan *commitReq {
@@ -173,10 +177,25 @@ func (c *committer) run(shared *gorm.DB, dialect string, ch chan *commitReq) {
 	}
 }
 
-func (c *committer) close() {
+// close stops taking requests and waits, until ctx ends, for the shards to
+// finish what is queued (each batch is bounded by the write deadline).
+func (c *committer) close(ctx context.Context) {
 	close(c.stop)
-	c.wg.Wait()
+	done := make(chan struct{})
+	go func() { c.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
 }
+
+// DefaultWriteTimeout bounds one group commit: past it the batch's senders
+// get unavailable (never an ack), so one hung connection cannot stall a
+// shard, its senders or shutdown for longer.
+const DefaultWriteTimeout = 10 * time.Second
+
+// errSlow is what a batch's senders hear when it missed its deadline.
+var errSlow = kefu.Errorf(kefu.EUnavailable, "the database did not answer in time; send again (the same client_id is safe)")
 
 type dedupKey struct{ conv, author, client string }
 
@@ -229,9 +248,11 @@ func (c *committer) flush(shared *gorm.DB, dialect string, batch []*commitReq) {
 		return
 	}
 	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	defer cancel()
 	results := make([]commitRes, len(batch))
 	attempt := func(lookup bool) error {
-		return shared.Transaction(func(tx *gorm.DB) error {
+		return shared.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			byTenant := map[string][]int{}
 			var order []string
 			for i, r := range batch {
@@ -251,13 +272,22 @@ func (c *committer) flush(shared *gorm.DB, dialect string, batch []*commitReq) {
 	var err error
 	if dialect == tenants.Postgres && oneTenant(batch) {
 		// The common case, one statement: no transaction round trips.
-		err = c.pgOneShot(shared, batch, results)
+		err = c.pgOneShot(ctx, shared, batch, results)
 	} else {
 		err = attempt(false)
 	}
 	if err != nil && tenants.IsUniqueViolation(err) {
 		results = make([]commitRes, len(batch))
 		err = attempt(true)
+	}
+	if err != nil && ctx.Err() != nil {
+		// Out of time: retrying each request alone would take as long
+		// again, for each. The senders hear it now and send again.
+		c.s.log.Warn("group commit missed its deadline", "batch", len(batch), "timeout", c.timeout, "err", err)
+		for _, r := range batch {
+			r.done <- commitRes{err: errSlow}
+		}
+		return
 	}
 	if err != nil && len(batch) > 1 {
 		for i := range batch {
@@ -659,7 +689,7 @@ func oneTenant(batch []*commitReq) bool {
 // trip. It assumes no request repeats a stored client id; the unique index
 // refuses the statement if one does, and the caller runs the batch again
 // with the lookup.
-func (c *committer) pgOneShot(shared *gorm.DB, batch []*commitReq, results []commitRes) error {
+func (c *committer) pgOneShot(ctx context.Context, shared *gorm.DB, batch []*commitReq, results []commitRes) error {
 	db := batch[0].db
 	idx := make([]int, len(batch))
 	for i := range idx {
@@ -684,7 +714,7 @@ func (c *committer) pgOneShot(shared *gorm.DB, batch []*commitReq, results []com
 	if len(claims[0]) > 0 {
 		args = append(args, claims[0], claims[1], claims[2])
 	}
-	rows, err := shared.Statement.ConnPool.QueryContext(context.Background(), pgOneShotSQL(db, len(claims[0]) > 0), args...)
+	rows, err := shared.Statement.ConnPool.QueryContext(ctx, pgOneShotSQL(db, len(claims[0]) > 0), args...)
 	updated, err := scanBumped(len(groups), rows, err)
 	if err != nil {
 		return err

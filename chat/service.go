@@ -70,6 +70,7 @@ type Service struct {
 	timers     map[string]*time.Timer
 	queueDirty map[string]bool
 	closed     bool
+	closeOnce  sync.Once
 	bg         sync.WaitGroup
 
 	stopPresence  context.CancelFunc
@@ -107,6 +108,9 @@ type Config struct {
 	// ScopeTTL is how long what an agent may see is cached (default
 	// DefaultScopeTTL).
 	ScopeTTL time.Duration
+	// WriteTimeout bounds one group commit (default DefaultWriteTimeout):
+	// past it its senders get unavailable, never an ack.
+	WriteTimeout time.Duration
 	// FlowRuns is how many flow runs of one tenant run at once on this node
 	// (default DefaultFlowRuns); more wait up to FlowRunWait (default
 	// DefaultFlowRunWait) for a turn, and past that the conversation is
@@ -183,7 +187,7 @@ func NewService(c Config) *Service {
 		simulations: newGates(c.Simulations), simulateWait: c.SimulateWait, replayTimeout: c.ReplayTimeout,
 		uploadLimits: c.Uploads.withDefaults(), usage: uu, linkTTL: c.FileLinkTTL, sweepEvery: c.SweepEvery,
 	}
-	s.committer = newCommitter(s, c.CommitShards)
+	s.committer = newCommitter(s, c.CommitShards, c.WriteTimeout)
 	s.hooks.observe = func(result string, d time.Duration) { s.metrics.observeOutbound(targetFlowWebhook, result, d) }
 	// A flow published on any node drops this node's compiled copy.
 	s.unsub = c.Bus.Subscribe(func(e Event) {
@@ -229,7 +233,12 @@ func (s *Service) Start(ctx context.Context) error {
 }
 
 // Close stops the timers and waits for background flow runs to finish.
+// Closing again waits for nothing more.
 func (s *Service) Close(ctx context.Context) {
+	s.closeOnce.Do(func() { s.close(ctx) })
+}
+
+func (s *Service) close(ctx context.Context) {
 	s.timerMu.Lock()
 	s.closed = true
 	for k, t := range s.timers {
@@ -252,7 +261,7 @@ func (s *Service) Close(ctx context.Context) {
 	case <-done:
 	case <-ctx.Done():
 	}
-	s.committer.close()
+	s.committer.close(ctx)
 }
 
 // background runs fn off the request path, counted for Close.
@@ -386,6 +395,10 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 		}
 		span.End()
 	}()
+	// Every read and write of a send has the write deadline: a hung
+	// database answers the sender with an error, never with silence.
+	ctx, cancel := context.WithTimeout(ctx, s.committer.timeout)
+	defer cancel()
 	db, err := s.db(p.TenantID)
 	if err != nil {
 		return Message{}, false, err

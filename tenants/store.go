@@ -53,7 +53,11 @@ type Store struct {
 	handles map[string]*DB
 
 	plugins []gorm.Plugin // given to every handle (the query error counter)
+	closed  bool          // Close was called: no handle is handed out any more
 }
+
+// ErrClosed is what a closed store answers.
+var ErrClosed = errors.New("the store is closed")
 
 // DB is a handle on one tenant's (or the platform's) tables.
 type DB struct {
@@ -236,6 +240,9 @@ func (s *Store) Tenant(tenantID string) (*DB, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed // never reopen a file behind a Close
+	}
 	if h, ok := s.handles[tenantID]; ok {
 		return h, nil
 	}
@@ -371,6 +378,7 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.closed = true
 	for id, h := range s.handles {
 		if h.sqlDB != nil {
 			h.sqlDB.Close()

@@ -2,6 +2,7 @@ package tenants_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -238,5 +239,22 @@ func TestPasswordHash(t *testing.T) {
 	}
 	if tenants.CheckPassword("garbage", "x") {
 		t.Fatal("garbage hash verified")
+	}
+}
+
+// A closed store hands out no handle: it used to reopen a tenant's SQLite
+// file behind the Close (background work outliving a test then kept files
+// open in a directory being removed).
+func TestClosedStoreRefusesWork(t *testing.T) {
+	ctx := context.Background()
+	store := tenantstest.SQLite(t)
+	ten := tenants.NewService(store, tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef")})
+	res, err := ten.Signup(ctx, tenants.SignupInput{Company: "Closing " + tenants.NewID()[24:], Email: "o@example.com", Password: "password1", Name: "O"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+	if _, err := store.Tenant(res.Tenant.ID); !errors.Is(err, tenants.ErrClosed) {
+		t.Fatalf("a closed store handed out a tenant: %v", err)
 	}
 }

@@ -30,6 +30,7 @@ type Config struct {
 	LogLevel             string        // KEFU_LOG_LEVEL: debug, info, warn, error
 	ShutdownTimeout      time.Duration // KEFU_SHUTDOWN_TIMEOUT: drain deadline
 	AgentAwayGrace       time.Duration // KEFU_AGENT_AWAY_GRACE: how long an agent may be gone before their waiting conversations are requeued
+	DBWriteTimeout       time.Duration // KEFU_DB_WRITE_TIMEOUT: a send's reads and its group commit must finish within this
 	TrustProxy           bool          // KEFU_TRUST_PROXY: client IP from X-Forwarded-For
 	DBMaxConns           int           // KEFU_DB_MAX_CONNS: PostgreSQL pool size
 	AuthPerMinute        int           // KEFU_AUTH_PER_MINUTE: signup + login attempts per client IP
@@ -149,6 +150,7 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.Float64Var(&c.WSSendRate, "ws-send-rate", floatEnv("KEFU_WS_SEND_RATE", 20), "message.send frames per second per socket (KEFU_WS_SEND_RATE)")
 	fs.Float64Var(&c.WSFrameRate, "ws-frame-rate", floatEnv("KEFU_WS_FRAME_RATE", 20), "other client frames per second per socket (KEFU_WS_FRAME_RATE)")
 	fs.IntVar(&c.DBMaxConns, "db-max-conns", intEnv("KEFU_DB_MAX_CONNS", 32), "PostgreSQL pool size (KEFU_DB_MAX_CONNS)")
+	fs.DurationVar(&c.DBWriteTimeout, "db-write-timeout", durEnv("KEFU_DB_WRITE_TIMEOUT", 10*time.Second), "a send's reads and its commit must finish within this (KEFU_DB_WRITE_TIMEOUT)")
 	fs.IntVar(&c.AuthPerMinute, "auth-per-minute", intEnv("KEFU_AUTH_PER_MINUTE", 20), "signup and login attempts per client IP (KEFU_AUTH_PER_MINUTE)")
 	fs.IntVar(&c.CommitShards, "commit-shards", intEnv("KEFU_COMMIT_SHARDS", 2), "message transactions committing at once on PostgreSQL (KEFU_COMMIT_SHARDS)")
 	fs.IntVar(&c.WidgetPerMinute, "widget-per-minute", intEnv("KEFU_WIDGET_PER_MINUTE", 120), "widget sessions per client IP (KEFU_WIDGET_PER_MINUTE)")
@@ -238,6 +240,9 @@ func (c *Config) problems() []string {
 	case "debug", "info", "warn", "error":
 	default:
 		p = append(p, "KEFU_LOG_LEVEL must be debug, info, warn or error")
+	}
+	if c.DBWriteTimeout <= 0 {
+		p = append(p, "KEFU_DB_WRITE_TIMEOUT must be positive")
 	}
 	if c.AgentAwayGrace <= 0 {
 		p = append(p, "KEFU_AGENT_AWAY_GRACE must be positive")

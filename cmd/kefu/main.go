@@ -193,7 +193,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 			VisitorFiles: cfg.VisitorFilesPerHour, VisitorBytes: int64(cfg.VisitorMBPerHour) << 20,
 			TenantFiles: cfg.TenantFilesPerHour, TenantBytes: int64(cfg.TenantMBPerHour) << 20,
 		},
-		FileLinkTTL: cfg.FileLinkTTL, OfflineGrace: cfg.AgentAwayGrace, Tracer: tracer,
+		FileLinkTTL: cfg.FileLinkTTL, OfflineGrace: cfg.AgentAwayGrace, WriteTimeout: cfg.DBWriteTimeout, Tracer: tracer,
 	})
 	if err := chatSvc.Start(ctx); err != nil {
 		return fmt.Errorf("start chat: %w", err)
