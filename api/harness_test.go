@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"kefu/api"
+	"kefu/bots"
 	"kefu/chat"
 	"kefu/tenants"
 	"kefu/tenants/tenantstest"
@@ -40,9 +41,17 @@ func newAppWithBus(t *testing.T, store *tenants.Store, bus chat.Bus) *app {
 	log := slog.New(slog.DiscardHandler)
 	reg := prometheus.NewRegistry()
 	ten := tenants.NewService(store, tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef")})
-	c := chat.NewService(chat.Config{Tenants: ten, Bus: bus, Logger: log, Registry: reg, ScopeTTL: 50 * time.Millisecond})
+	b, err := bots.New(bots.Config{Tenants: ten, Secret: []byte("0123456789abcdef0123456789abcdef"), Logger: log, Registry: reg,
+		AllowPrivateNetworks: true, // the tests' fake models listen on loopback
+		OnChange: func(tenantID string) {
+			_ = bus.Publish(context.Background(), chat.Event{Kind: chat.EventKnowledge, TenantID: tenantID})
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := chat.NewService(chat.Config{Tenants: ten, Bus: bus, Logger: log, Registry: reg, ScopeTTL: 50 * time.Millisecond, Bots: b})
 	wsSrv := ws.NewServer(ws.Config{SendRate: 10, SendBurst: 20}, c, log, reg)
-	h := api.New(api.Config{Tenants: ten, Chat: c, Logger: log, WS: wsSrv, Gatherer: reg, AuthPerMinute: 10000,
+	h := api.New(api.Config{Tenants: ten, Chat: c, Bots: b, Logger: log, WS: wsSrv, Gatherer: reg, AuthPerMinute: 10000,
 		Ready: func(ctx context.Context) error { return store.Ping(ctx) }})
 	srv := httptest.NewServer(h.Handler())
 	t.Cleanup(func() {

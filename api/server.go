@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"kefu"
+	"kefu/bots"
 	"kefu/chat"
 	"kefu/tenants"
 )
@@ -30,6 +31,7 @@ const MaxBodyBytes = 1 << 20
 type Config struct {
 	Tenants  *tenants.Service
 	Chat     *chat.Service
+	Bots     *bots.Service // FAQ, articles, the model's settings
 	Logger   *slog.Logger
 	Web      fs.FS        // the built web app (index.html, assets/, widget.js, demo.html); may be nil
 	WS       http.Handler // the /ws endpoint
@@ -128,6 +130,7 @@ func New(cfg Config) *Server {
 	a.POST("/conversations/:id/resolve", s.resolve, s.can(tenants.ObjConversations, tenants.ActWrite))
 	a.POST("/conversations/:id/read", s.read, s.can(tenants.ObjConversations, tenants.ActRead))
 	a.GET("/conversations/:id/events", s.conversationEvents, s.can(tenants.ObjConversations, tenants.ActRead))
+	a.POST("/conversations/:id/suggest", s.suggest, s.can(tenants.ObjConversations, tenants.ActRead))
 	a.GET("/flows", s.listFlows, s.can(tenants.ObjFlows, tenants.ActRead))
 	a.POST("/flows", s.createFlow, s.can(tenants.ObjFlows, tenants.ActWrite))
 	a.GET("/flows/:id", s.getFlow, s.can(tenants.ObjFlows, tenants.ActRead))
@@ -137,6 +140,7 @@ func New(cfg Config) *Server {
 	a.GET("/flows/:id/versions", s.flowVersions, s.can(tenants.ObjFlows, tenants.ActRead))
 	a.POST("/flows/:id/simulate", s.simulateFlow, s.can(tenants.ObjFlows, tenants.ActRead))
 	a.POST("/flows/:id/replay", s.replayFlow, s.can(tenants.ObjFlows, tenants.ActRead))
+	s.mountBots(a)
 	v1.Any("/*", func(c echo.Context) error { return kefu.Errorf(kefu.ENotFound, "no such endpoint") })
 
 	s.mountWeb(cfg.Web)

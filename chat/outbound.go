@@ -4,53 +4,22 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/netip"
-	"syscall"
 	"time"
+
+	egress "kefu/outbound"
 )
 
-// outbound makes HTTP calls to tenant-supplied URLs (webhook nodes). Unless
-// private networks are allowed, it refuses loopback, private, link-local,
-// and metadata addresses — checked on the address actually dialled, so a
-// DNS name that resolves to one is refused too.
+// outbound posts to tenant-supplied URLs (webhook nodes) through a client
+// that obeys the private-network rule (see package outbound).
 type outbound struct {
 	client *http.Client
 }
 
-var errBlockedAddr = errors.New("address not allowed: private, loopback, link-local or metadata")
-
 func newOutbound(allowPrivate bool) *outbound {
-	d := &net.Dialer{Timeout: 5 * time.Second}
-	if !allowPrivate {
-		d.Control = func(network, address string, _ syscall.RawConn) error {
-			host, _, err := net.SplitHostPort(address)
-			if err != nil {
-				return err
-			}
-			ip, err := netip.ParseAddr(host)
-			if err != nil {
-				return err
-			}
-			if blockedAddr(ip) {
-				return fmt.Errorf("%w (%s)", errBlockedAddr, ip)
-			}
-			return nil
-		}
-	}
-	tr := &http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: 4, IdleConnTimeout: 30 * time.Second, TLSHandshakeTimeout: 5 * time.Second}
-	return &outbound{client: &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-}
-
-func blockedAddr(ip netip.Addr) bool {
-	ip = ip.Unmap()
-	metadata := netip.MustParseAddr("169.254.169.254")
-	return ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
-		ip.IsUnspecified() || ip.IsMulticast() || ip == metadata || netip.MustParsePrefix("100.64.0.0/10").Contains(ip)
+	return &outbound{client: egress.NewClient(egress.Options{AllowPrivate: allowPrivate})}
 }
 
 // post sends payload as JSON and wants a 2xx within timeout.

@@ -55,6 +55,10 @@ type Service struct {
 
 	stopPresence context.CancelFunc
 	unsub        func()
+
+	bots     Bots
+	calls    *botCalls
+	instance string // this node, as the owner of the model calls it runs
 }
 
 // Config configures the Service.
@@ -79,6 +83,8 @@ type Config struct {
 	// ScopeTTL is how long what an agent may see is cached (default
 	// DefaultScopeTTL).
 	ScopeTTL time.Duration
+	// Bots answers FAQ and llm nodes (nil: no FAQ answers, llm nodes hand off).
+	Bots Bots
 }
 
 // NewService returns the chat service.
@@ -109,12 +115,20 @@ func NewService(c Config) *Service {
 		log: c.Logger, now: c.Now, metrics: newMetrics(c.Registry), hooks: newOutbound(c.AllowPrivateNetworks),
 		flowCache: fc, queuePos: qp, openConvs: oc, scopes: newScopeCache(c.ScopeTTL), grace: c.OfflineGrace, breakerTimeout: c.BreakerTimeout,
 		waits: map[string]time.Duration{}, timers: map[string]*time.Timer{}, queueDirty: map[string]bool{},
+		bots: c.Bots, calls: newBotCalls(), instance: tenants.NewID(),
 	}
 	s.committer = newCommitter(s, c.CommitShards)
 	// A flow published on any node drops this node's compiled copy.
 	s.unsub = c.Bus.Subscribe(func(e Event) {
-		if e.Kind == EventFlow {
+		switch e.Kind {
+		case EventFlow:
 			s.flowCache.Remove(e.TenantID)
+		case EventKnowledge:
+			if s.bots != nil {
+				s.bots.Invalidate(e.TenantID)
+			}
+		case EventBotCancel:
+			s.cancelLocal(e.TenantID, e.ConversationID)
 		}
 	})
 	return s
@@ -126,8 +140,12 @@ func (s *Service) Start(ctx context.Context) error {
 	if err := s.armTimeouts(ctx); err != nil {
 		return err
 	}
+	if err := s.adoptOrphans(ctx); err != nil {
+		return err
+	}
 	pctx, cancel := context.WithCancel(context.Background())
 	s.stopPresence = cancel
+	go s.renewLeases(pctx)
 	go s.presence.Run(pctx, func(tenant, user string) {
 		s.background(func() {
 			ctx := context.Background()
@@ -138,8 +156,10 @@ func (s *Service) Start(ctx context.Context) error {
 	return nil
 }
 
-// Close stops the timers and waits for background flow runs to finish.
+// Close hands this node's pending model calls to people, stops the timers
+// and waits for background flow runs to finish.
 func (s *Service) Close(ctx context.Context) {
+	s.closeBotCalls(ctx)
 	s.timerMu.Lock()
 	s.closed = true
 	for k, t := range s.timers {

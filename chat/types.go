@@ -130,8 +130,11 @@ const (
 	EventRead         = "read"
 	EventTyping       = "typing"
 	EventPresence     = "presence"
-	EventQueue        = "queue" // a waiting visitor's place changed
-	EventFlow         = "flow"  // a flow was published: drop compiled copies
+	EventQueue        = "queue"      // a waiting visitor's place changed
+	EventFlow         = "flow"       // a flow was published: drop compiled copies
+	EventDelta        = "delta"      // a piece of a bot's answer (StreamID, Text; Done: the stream was abandoned)
+	EventKnowledge    = "knowledge"  // a tenant's FAQ, articles or bot settings changed: drop indexed copies
+	EventBotCancel    = "bot.cancel" // a conversation's pending model call was cancelled: stop it
 	// EventResync (no tenant) says this node may have missed events: every
 	// socket catches up from the database.
 	EventResync = "resync"
@@ -157,4 +160,7 @@ type Event struct {
 	Origin         string        `json:"o,omitempty"` // the sending session, which does not hear its own typing
 	Position       int           `json:"qp,omitempty"`
 	Wait           int           `json:"qw,omitempty"`
+	StreamID       string        `json:"sid,omitempty"`
+	Text           string        `json:"tx,omitempty"`
+	Done           bool          `json:"dn,omitempty"`
 }

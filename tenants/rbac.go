@@ -21,6 +21,8 @@ const (
 	ObjTenant        = "tenant"
 	ObjFlows         = "flows"
 	ObjContacts      = "contacts"
+	ObjKnowledge     = "knowledge" // FAQ entries and articles
+	ObjBots          = "bots"      // the model and the bots' settings
 
 	ActRead   = "read"
 	ActWrite  = "write"
@@ -59,6 +61,8 @@ func defaultPolicies(dom string) (p, g [][]string) {
 	allow(RoleAdmin, ObjAPIKeys, ActRead, ActWrite)
 	allow(RoleAdmin, ObjTenant, ActRead, ActWrite)
 	allow(RoleAdmin, ObjFlows, ActRead, ActWrite)
+	allow(RoleAdmin, ObjKnowledge, ActRead, ActWrite)
+	allow(RoleAdmin, ObjBots, ActRead, ActWrite)
 	allow(RoleAgent, ObjTenant, ActRead)
 	allow(RoleDeveloper, ObjConversations, ActRead, ActWrite, ActAssign)
 	allow(RoleDeveloper, ObjContacts, ActRead, ActWrite)

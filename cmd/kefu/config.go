@@ -34,6 +34,8 @@ type Config struct {
 	WidgetPerMinute      int           // KEFU_WIDGET_PER_MINUTE: widget sessions per client IP
 	DebugAddr            string        // KEFU_DEBUG_ADDR: serve net/http/pprof here (keep it private)
 	CommitShards         int           // KEFU_COMMIT_SHARDS: message transactions committing at once (PostgreSQL)
+	BotConcurrency       int           // KEFU_BOT_CONCURRENCY: a tenant's model calls in flight per node
+	BotCallTimeout       time.Duration // KEFU_BOT_CALL_TIMEOUT: a model call's hard deadline unless the tenant sets one
 }
 
 func loadConfig(args []string, getenv func(string) string) (Config, error) {
@@ -93,6 +95,12 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.IntVar(&c.AuthPerMinute, "auth-per-minute", intEnv("KEFU_AUTH_PER_MINUTE", 20), "(KEFU_AUTH_PER_MINUTE)")
 	fs.IntVar(&c.CommitShards, "commit-shards", intEnv("KEFU_COMMIT_SHARDS", 2), "(KEFU_COMMIT_SHARDS)")
 	fs.IntVar(&c.WidgetPerMinute, "widget-per-minute", intEnv("KEFU_WIDGET_PER_MINUTE", 120), "(KEFU_WIDGET_PER_MINUTE)")
+	fs.IntVar(&c.BotConcurrency, "bot-concurrency", intEnv("KEFU_BOT_CONCURRENCY", 8), "(KEFU_BOT_CONCURRENCY)")
+	bt, err := time.ParseDuration(env("KEFU_BOT_CALL_TIMEOUT", "30s"))
+	if err != nil {
+		problems = append(problems, fmt.Sprintf("KEFU_BOT_CALL_TIMEOUT: %v", err))
+	}
+	fs.DurationVar(&c.BotCallTimeout, "bot-call-timeout", bt, "(KEFU_BOT_CALL_TIMEOUT)")
 	if err := fs.Parse(args); err != nil {
 		return c, fmt.Errorf("flags: %w", err)
 	}
@@ -143,6 +151,12 @@ func (c *Config) Validate() error {
 	}
 	if c.AuthPerMinute < 1 || c.WidgetPerMinute < 1 {
 		p = append(p, "KEFU_AUTH_PER_MINUTE and KEFU_WIDGET_PER_MINUTE must be at least 1")
+	}
+	if c.BotConcurrency < 1 || c.BotConcurrency > 1000 {
+		p = append(p, "KEFU_BOT_CONCURRENCY must be between 1 and 1000")
+	}
+	if c.BotCallTimeout < time.Second || c.BotCallTimeout > 10*time.Minute {
+		p = append(p, "KEFU_BOT_CALL_TIMEOUT must be between 1s and 10m")
 	}
 	if c.DBMaxConns < 1 || c.DBMaxConns > 1000 {
 		p = append(p, "KEFU_DB_MAX_CONNS must be between 1 and 1000")

@@ -23,6 +23,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"kefu/api"
+	"kefu/bots"
 	"kefu/chat"
 	"kefu/frontend"
 	"kefu/tenants"
@@ -150,7 +151,19 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	ten := tenants.NewService(store, tenants.Config{Secret: secret, Logger: log})
-	chatSvc := chat.NewService(chat.Config{Tenants: ten, Bus: bus, Logger: log, Registry: reg, AllowPrivateNetworks: cfg.AllowPrivateNetworks, Presence: presence, CommitShards: cfg.CommitShards})
+	botSvc, err := bots.New(bots.Config{Tenants: ten, Secret: secret, Logger: log, Registry: reg, AllowPrivateNetworks: cfg.AllowPrivateNetworks,
+		MaxConcurrent: cfg.BotConcurrency, CallTimeout: cfg.BotCallTimeout,
+		// A change of a tenant's knowledge or model reaches the other nodes
+		// over the bus; chat drops their indexed copies.
+		OnChange: func(tenantID string) {
+			if err := bus.Publish(context.Background(), chat.Event{Kind: chat.EventKnowledge, TenantID: tenantID}); err != nil {
+				log.Warn("bus publish failed", "tenant_id", tenantID, "kind", chat.EventKnowledge, "err", err)
+			}
+		}})
+	if err != nil {
+		return fmt.Errorf("bots: %w", err)
+	}
+	chatSvc := chat.NewService(chat.Config{Tenants: ten, Bus: bus, Logger: log, Registry: reg, AllowPrivateNetworks: cfg.AllowPrivateNetworks, Presence: presence, CommitShards: cfg.CommitShards, Bots: botSvc})
 	if err := chatSvc.Start(ctx); err != nil {
 		return fmt.Errorf("start chat: %w", err)
 	}
@@ -160,7 +173,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		log.Warn("the web app is not built into this binary; run `make build` for the console and widget")
 	}
 	httpSrv := api.New(api.Config{
-		Tenants: ten, Chat: chatSvc, Logger: log, Web: web, WS: wsSrv, Gatherer: reg, TrustProxy: cfg.TrustProxy,
+		Tenants: ten, Chat: chatSvc, Bots: botSvc, Logger: log, Web: web, WS: wsSrv, Gatherer: reg, TrustProxy: cfg.TrustProxy,
 		AuthPerMinute: cfg.AuthPerMinute, WidgetPerMinute: cfg.WidgetPerMinute,
 		Ready: func(ctx context.Context) error {
 			if err := store.Ping(ctx); err != nil {
