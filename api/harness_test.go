@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,9 +27,20 @@ import (
 
 // app is the whole server over one backend, behind a real HTTP listener.
 type app struct {
-	t   *testing.T
-	srv *httptest.Server
-	url string
+	t    *testing.T
+	srv  *httptest.Server
+	url  string
+	chat *chat.Service
+	bots *bots.Service
+	stop func(ctx context.Context) // closes the chat service once (apps made with start)
+}
+
+// appOptions change how newAppWith builds the server.
+type appOptions struct {
+	bus   chat.Bus
+	log   *slog.Logger
+	bots  func(*bots.Config) // adjusts the bots' config
+	start bool               // run chat.Start (re-arm timers, adopt orphaned model calls)
 }
 
 func newApp(t *testing.T, store *tenants.Store) *app {
@@ -38,29 +50,53 @@ func newApp(t *testing.T, store *tenants.Store) *app {
 
 func newAppWithBus(t *testing.T, store *tenants.Store, bus chat.Bus) *app {
 	t.Helper()
-	log := slog.New(slog.DiscardHandler)
+	return newAppWith(t, store, appOptions{bus: bus})
+}
+
+func newAppWith(t *testing.T, store *tenants.Store, o appOptions) *app {
+	t.Helper()
+	log := o.log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	bus := o.bus
+	if bus == nil {
+		bus = chat.NewLocalBus()
+	}
 	reg := prometheus.NewRegistry()
-	ten := tenants.NewService(store, tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef")})
-	b, err := bots.New(bots.Config{Tenants: ten, Secret: []byte("0123456789abcdef0123456789abcdef"), Logger: log, Registry: reg,
+	ten := tenants.NewService(store, tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef"), Logger: log})
+	bc := bots.Config{Tenants: ten, Secret: []byte("0123456789abcdef0123456789abcdef"), Logger: log, Registry: reg,
 		AllowPrivateNetworks: true, // the tests' fake models listen on loopback
-		OnChange: func(tenantID string) {
-			_ = bus.Publish(context.Background(), chat.Event{Kind: chat.EventKnowledge, TenantID: tenantID})
-		}})
+		OnChange: func(tenantID string) { _ = bus.Publish(context.Background(), chat.Event{Kind: chat.EventKnowledge, TenantID: tenantID}) }}
+	if o.bots != nil {
+		o.bots(&bc)
+	}
+	b, err := bots.New(bc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := chat.NewService(chat.Config{Tenants: ten, Bus: bus, Logger: log, Registry: reg, ScopeTTL: 50 * time.Millisecond, Bots: b})
+	if o.start {
+		if err := c.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
 	wsSrv := ws.NewServer(ws.Config{SendRate: 10, SendBurst: 20}, c, log, reg)
 	h := api.New(api.Config{Tenants: ten, Chat: c, Bots: b, Logger: log, WS: wsSrv, Gatherer: reg, AuthPerMinute: 10000,
 		Ready: func(ctx context.Context) error { return store.Ping(ctx) }})
 	srv := httptest.NewServer(h.Handler())
+	var once sync.Once
+	stop := func(ctx context.Context) { once.Do(func() { c.Close(ctx) }) }
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
 		wsSrv.Drain(ctx)
 		srv.Close()
+		if o.start {
+			stop(ctx)
+		}
 	})
-	return &app{t: t, srv: srv, url: srv.URL}
+	return &app{t: t, srv: srv, url: srv.URL, chat: c, bots: b, stop: stop}
 }
 
 // forEachBackend runs fn against an app on SQLite and, when configured, on

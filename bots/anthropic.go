@@ -20,7 +20,7 @@ func newAnthropic(c ProviderConfig) (Provider, error) {
 		c.BaseURL = "https://api.anthropic.com"
 	}
 	opts := []option.RequestOption{option.WithoutEnvironmentDefaults(), option.WithBaseURL(c.BaseURL),
-		option.WithHTTPClient(c.HTTP), option.WithMaxRetries(0), option.WithoutOpenTelemetry()}
+		option.WithHTTPClient(c.HTTP), option.WithMaxRetries(0), option.WithoutOpenTelemetry(), option.WithMiddleware(anthropicPlain)}
 	if c.APIKey != "" {
 		opts = append(opts, option.WithAPIKey(c.APIKey), option.WithHeader("x-api-key", c.APIKey))
 	}

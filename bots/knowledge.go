@@ -36,7 +36,7 @@ type Chunk struct {
 // DefaultThreshold is the confidence an FAQ answer needs unless the tenant
 // sets another: measured on testdata/faq_eval.json, where it keeps false
 // answers under 5 % and answers over 90 % of the paraphrases.
-const DefaultThreshold = 0.5
+const DefaultThreshold = 0.55
 
 // Knowledge is a tenant's FAQ and articles, indexed. It is immutable: a
 // change builds a new one.

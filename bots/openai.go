@@ -24,7 +24,7 @@ func newOpenAI(c ProviderConfig) (Provider, error) {
 	if c.BaseURL == "" {
 		c.BaseURL = "https://api.openai.com/v1"
 	}
-	opts := []option.RequestOption{option.WithBaseURL(c.BaseURL), option.WithHTTPClient(c.HTTP), option.WithMaxRetries(0)}
+	opts := []option.RequestOption{option.WithBaseURL(c.BaseURL), option.WithHTTPClient(c.HTTP), option.WithMaxRetries(0), option.WithMiddleware(openaiPlain)}
 	if c.APIKey != "" {
 		opts = append(opts, option.WithAPIKey(c.APIKey))
 	}

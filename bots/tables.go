@@ -52,6 +52,8 @@ pay: payment paid checkout
 size: sizing
 account: profile
 order: purchase bought buy
+return: returns returned returning
+address: addresses
 exchange: swap
 abroad: overseas international internationally abroad usa america canada uk britain japan australia germany france singapore
 when: long
@@ -66,27 +68,27 @@ var enPhrases = map[string]string{
 // zhSynonyms maps a Chinese word to the token it shares with its synonyms.
 var zhSynonyms = synonymMap(func(s string) string { return s }, `
 运费: 邮费 快递费 配送费 运输费 物流费
-发货: 寄出 出货 送出 寄货
+发货=ship: 寄出 出货 送出 寄货
 快递: 物流 配送 送货 运输 包裹
-退货: 退回 退换 退还
-退款: 退钱 返款
-发票: 收据 开票
-优惠: 折扣 打折 优惠券 优惠码 代金券 促销
-登录: 登陆 登入 登不 进不
-密码: 口令
-付款: 支付 付钱 买单 结账 付费
-取消: 撤销 撤单
-地址: 收货地址
+退货=return: 退回 退换 退还
+退款=refund: 退钱 返款
+发票=invoice: 收据 开票
+优惠=discount: 折扣 打折 优惠券 优惠码 代金券 促销
+登录=login: 登陆 登入 登不 进不
+密码=password: 口令
+付款=pay: 支付 付钱 买单 结账 付费
+取消=cancel: 撤销 撤单
+地址=address: 收货地址
 会员: 积分
-营业: 上班 营业时间 工作时间
-联系: 电话 热线 联络
+营业=hour: 上班 营业时间 工作时间
+联系=contact: 电话 热线 联络
 查询: 查看 追踪 跟踪 查一
-换货: 更换 调换
-尺码: 尺寸 大小 码数
-国外: 海外 国际 境外 美国 英国 日本 韩国 加拿大 澳洲 澳大利亚 德国 法国 新加坡 马来西亚
-时候: 几天 多久 多长 几时 何时 多少天 几个小时
-价格: 多少钱 价钱 售价 费用
-损坏: 破损 坏了 碎了 摔坏 有问题
+换货=exchange: 更换 调换
+尺码=size: 尺寸 大小 码数
+国外=abroad: 海外 国际 境外 美国 英国 日本 韩国 加拿大 澳洲 澳大利亚 德国 法国 新加坡 马来西亚
+时候=when: 几天 多久 多长 几时 何时 多少天 几个小时
+价格=price: 多少钱 价钱 售价 费用
+损坏=damage: 破损 坏了 碎了 摔坏 有问题
 手机: 手机号 手机号码
 `)
 
@@ -106,7 +108,7 @@ func runeSet(s string) map[rune]bool {
 	return m
 }
 
-// synonymMap parses "canonical: word word" lines into word → shared token,
+// synonymMap parses "canonical[=token]: word word" lines into word → shared token,
 // each word in the form the tokenizer produces (norm); the canonical word
 // maps too, so both sides of a match carry the shared token.
 func synonymMap(norm func(string) string, spec string) map[string]string {
@@ -116,10 +118,14 @@ func synonymMap(norm func(string) string, spec string) map[string]string {
 		if !ok {
 			continue
 		}
-		head = strings.TrimSpace(head)
-		m[norm(head)] = "~" + head
+		// "退货=return: …": the Chinese group shares the English one's token.
+		head, token, ok := strings.Cut(strings.TrimSpace(head), "=")
+		if !ok {
+			token = head
+		}
+		m[norm(head)] = "~" + token
 		for _, w := range strings.Fields(rest) {
-			m[norm(strings.ToLower(w))] = "~" + head
+			m[norm(strings.ToLower(w))] = "~" + token
 		}
 	}
 	return m
