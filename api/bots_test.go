@@ -355,7 +355,10 @@ func TestFAQAnswersOverTheSocket(t *testing.T) {
 		w := a.connect(t, vtok, nil)
 		start := time.Now()
 		w.send(map[string]any{"type": "message.send", "client_id": "q1", "body": "请问怎么退货?"})
-		w.until(2*time.Second, func(f map[string]any) bool { b, _, ok := botMessage(f); return ok && b == "收货 7 天内可无理由退货。" })
+		w.until(2*time.Second, func(f map[string]any) bool {
+			b, _, ok := botMessage(f)
+			return ok && b == "收货 7 天内可无理由退货。"
+		})
 		if d := time.Since(start); d > 300*time.Millisecond {
 			t.Errorf("the FAQ answer took %v (want ≤ 300 ms)", d)
 		}

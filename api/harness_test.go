@@ -67,7 +67,9 @@ func newAppWith(t *testing.T, store *tenants.Store, o appOptions) *app {
 	ten := tenants.NewService(store, tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef"), Logger: log})
 	bc := bots.Config{Tenants: ten, Secret: []byte("0123456789abcdef0123456789abcdef"), Logger: log, Registry: reg,
 		AllowPrivateNetworks: true, // the tests' fake models listen on loopback
-		OnChange: func(tenantID string) { _ = bus.Publish(context.Background(), chat.Event{Kind: chat.EventKnowledge, TenantID: tenantID}) }}
+		OnChange: func(tenantID string) {
+			_ = bus.Publish(context.Background(), chat.Event{Kind: chat.EventKnowledge, TenantID: tenantID})
+		}}
 	if o.bots != nil {
 		o.bots(&bc)
 	}
