@@ -51,6 +51,12 @@ const (
 	contextChunks = 3
 )
 
+// MaxAnswerBytes bounds an answer: a model that streams on is cut off there
+// (a stored message holds at most 16 KiB).
+const MaxAnswerBytes = 16 << 10
+
+var errAnswerTooLong = errors.New("the answer is too long")
+
 // handoffMarker is what the default prompt asks the model to say when the
 // knowledge does not answer: the conversation then goes to a person, and
 // the word itself is never shown.
@@ -98,10 +104,16 @@ func (s *Service) Ask(ctx context.Context, tenantID string, q Question, delta fu
 	var buf strings.Builder
 	hold := &markerGuard{out: delta}
 	res, err := p.Stream(ctx, req, func(t string) error {
+		if buf.Len()+len(t) > MaxAnswerBytes {
+			return errAnswerTooLong // keep what came: a bounded answer
+		}
 		buf.WriteString(t)
 		hold.add(t)
 		return nil
 	})
+	if errors.Is(err, errAnswerTooLong) {
+		err = nil
+	}
 	s.metrics.latency.WithLabelValues(st.LLM.Provider).Observe(time.Since(start).Seconds())
 	reply := Reply{Text: strings.TrimSpace(buf.String()), Refused: res.Refused, Usage: res.Usage, Model: req.Model}
 	s.recordUsage(tenantID, q, req.Model, res.Usage)
