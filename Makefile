@@ -47,13 +47,16 @@ test-browser: build
 	for i in $$(seq 1 100); do curl -fs http://$(E2E_ADDR)/readyz >/dev/null && break; sleep 0.1; done; \
 	KEFU_URL=http://$(E2E_ADDR) KEFU_SCREENSHOTS=tmp/screenshots npm run e2e || { cat $$dir/server.log; exit 1; }; \
 	KEFU_URL=http://$(E2E_ADDR) KEFU_SCREENSHOTS=tmp/screenshots npm run e2e:flow || { cat $$dir/server.log; exit 1; }; \
+	KEFU_URL=http://$(E2E_ADDR) KEFU_SCREENSHOTS=tmp/screenshots node frontend/e2e/offboard.mjs || { cat $$dir/server.log; exit 1; }; \
 	KEFU_URL=http://$(E2E_ADDR) KEFU_SCREENSHOTS=tmp/screenshots npm run e2e:bots || { cat $$dir/server.log; exit 1; }
 
-# A short fuzz run of the flow decoder and the expression compiler (seed
-# corpus in the tests; findings land in routing/testdata/fuzz).
+# A short fuzz run of the flow decoder, the expression compiler and the
+# expression sandbox (seed corpus in the tests; findings land in
+# routing/testdata/fuzz).
 test-fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzCompileGraph$$' -fuzztime 10s ./routing/
 	$(GO) test -run '^$$' -fuzz '^FuzzCompileExpr$$' -fuzztime 10s ./routing/
+	$(GO) test -run '^$$' -fuzz '^FuzzEvalExpr$$' -fuzztime 10s ./routing/
 
 test: build test-go test-fuzz test-web test-browser
 

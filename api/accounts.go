@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -14,6 +15,7 @@ type signupRequest struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
 	Name     string `json:"name"`
+	Language string `json:"language"` // en or zh-CN; default: the Accept-Language header
 }
 
 type tenantResponse struct {
@@ -23,10 +25,12 @@ type tenantResponse struct {
 	WidgetKey      string   `json:"widget_key"`
 	AllowedOrigins []string `json:"allowed_origins"`
 	AgentsSeeAll   bool     `json:"agents_see_all"`
+	Language       string   `json:"language"`
+	ReopenWindow   int      `json:"reopen_window_days"`
 }
 
 func tenantOut(t tenants.Tenant) tenantResponse {
-	return tenantResponse{ID: t.ID, Slug: t.Slug, Name: t.Name, WidgetKey: t.WidgetKey, AllowedOrigins: t.AllowedOrigins, AgentsSeeAll: t.AgentsSeeAll}
+	return tenantResponse{ID: t.ID, Slug: t.Slug, Name: t.Name, WidgetKey: t.WidgetKey, AllowedOrigins: t.AllowedOrigins, AgentsSeeAll: t.AgentsSeeAll, Language: t.Language, ReopenWindow: t.ReopenWindowDays}
 }
 
 type userResponse struct {
@@ -39,16 +43,23 @@ type userResponse struct {
 	MaxConcurrent int      `json:"max_concurrent"`
 	Load          int      `json:"active_conversations"`
 	Status        string   `json:"status,omitempty"`
+	// Active is false for a deactivated user (since DeactivatedAt).
+	Active        bool       `json:"active"`
+	DeactivatedAt *time.Time `json:"deactivated_at,omitempty"`
 }
 
 func userOut(u tenants.User) userResponse {
-	return userResponse{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, Skills: u.Skills, Teams: u.Teams, MaxConcurrent: u.MaxConcurrent, Load: u.Load}
+	return userResponse{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, Skills: u.Skills, Teams: u.Teams, MaxConcurrent: u.MaxConcurrent, Load: u.Load,
+		Active: u.Active, DeactivatedAt: u.DeactivatedAt}
 }
 
 func (s *Server) signup(c echo.Context) error {
 	var req signupRequest
 	if err := bind(c, &req); err != nil {
 		return err
+	}
+	if req.Language == "" {
+		req.Language = c.Request().Header.Get("Accept-Language")
 	}
 	res, err := s.tenants.Signup(c.Request().Context(), tenants.SignupInput(req))
 	if err != nil {
@@ -77,6 +88,47 @@ func (s *Server) login(c echo.Context) error {
 
 func (s *Server) logout(c echo.Context) error {
 	if err := s.tenants.Logout(c.Request().Context(), principal(c)); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// logoutAll ends every session of the caller's user, this one included;
+// their sockets close on every node.
+func (s *Server) logoutAll(c echo.Context) error {
+	if err := s.tenants.LogoutAll(c.Request().Context(), principal(c)); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+type changePasswordRequest struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
+}
+
+// changePassword sets the caller's own password; their other sessions end.
+func (s *Server) changePassword(c echo.Context) error {
+	var req changePasswordRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	if err := s.tenants.ChangePassword(c.Request().Context(), principal(c), req.CurrentPassword, req.NewPassword); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (s *Server) listSessions(c echo.Context) error {
+	sessions, err := s.tenants.Sessions(c.Request().Context(), principal(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"sessions": sessions})
+}
+
+func (s *Server) revokeSession(c echo.Context) error {
+	if err := s.tenants.RevokeSession(c.Request().Context(), principal(c), c.Param("id")); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
@@ -120,6 +172,8 @@ type patchTenantRequest struct {
 	Name           *string   `json:"name"`
 	AllowedOrigins *[]string `json:"allowed_origins"`
 	AgentsSeeAll   *bool     `json:"agents_see_all"`
+	Language       *string   `json:"language"`
+	ReopenWindow   *int      `json:"reopen_window_days"`
 }
 
 func (s *Server) patchTenant(c echo.Context) error {
@@ -127,7 +181,7 @@ func (s *Server) patchTenant(c echo.Context) error {
 	if err := bind(c, &req); err != nil {
 		return err
 	}
-	t, err := s.tenants.UpdateTenant(c.Request().Context(), tenantOf(c), tenants.TenantUpdate(req))
+	t, err := s.tenants.UpdateTenant(c.Request().Context(), tenantOf(c), tenants.TenantUpdate{Name: req.Name, AllowedOrigins: req.AllowedOrigins, AgentsSeeAll: req.AgentsSeeAll, Language: req.Language, ReopenWindowDays: req.ReopenWindow})
 	if err != nil {
 		return err
 	}

@@ -564,7 +564,7 @@ func TestTakeoverCancelsThePendingCall(t *testing.T) {
 // when a node starts and its lease has run out.
 func TestRestartWithAPendingCall(t *testing.T) {
 	store := tenantstest.SQLite(t)
-	a := newAppWith(t, store, appOptions{start: true})
+	a := newAppOpts(t, store, appOptions{start: true})
 	biz := a.signup("Restart")
 	fake := botstest.OpenAI(t, botstest.Behaviour{Answer: "never", Delay: 10 * time.Second})
 	a.setModel(biz, "openai", fake.BaseURL())
@@ -578,7 +578,7 @@ func TestRestartWithAPendingCall(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	a.stop(ctx)
 	cancel()
-	b := newAppWith(t, store, appOptions{start: true})
+	b := newAppOpts(t, store, appOptions{start: true})
 	if r := b.settle(biz.token, conv); r.str("status") != "queued" {
 		t.Fatalf("after a shutdown: %s", r.Raw)
 	}
@@ -594,7 +594,7 @@ func TestRestartWithAPendingCall(t *testing.T) {
 	if err := db.Exec(`UPDATE bot_calls SET owner = 'dead-node', lease_until = ? WHERE conversation_id = ?`, time.Now().Add(-time.Second).UTC(), conv2).Error; err != nil {
 		t.Fatal(err)
 	}
-	c := newAppWith(t, store, appOptions{start: true})
+	c := newAppOpts(t, store, appOptions{start: true})
 	if r := c.settle(biz.token, conv2); r.str("status") != "queued" {
 		t.Fatalf("after a crash: %s", r.Raw)
 	}
@@ -602,7 +602,7 @@ func TestRestartWithAPendingCall(t *testing.T) {
 
 func TestConcurrencyCapAndBreaker(t *testing.T) {
 	store := tenantstest.SQLite(t)
-	a := newAppWith(t, store, appOptions{bots: func(c *bots.Config) { c.MaxConcurrent = 1; c.BreakerFailures = 2; c.BreakerTimeout = time.Hour }})
+	a := newAppOpts(t, store, appOptions{bots: func(c *bots.Config) { c.MaxConcurrent = 1; c.BreakerFailures = 2; c.BreakerTimeout = time.Hour }})
 	biz := a.signup("Caps")
 	fake := botstest.OpenAI(t, botstest.Behaviour{Answer: "slow", Delay: 1500 * time.Millisecond})
 	a.setModel(biz, "openai", fake.BaseURL())
@@ -683,7 +683,7 @@ func TestModelSettingsAndTheKey(t *testing.T) {
 	for _, bk := range tenantstest.Backends(t) {
 		t.Run(bk.Name, func(t *testing.T) {
 			logs := &syncBuffer{}
-			a := newAppWith(t, bk.Store, appOptions{log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+			a := newAppOpts(t, bk.Store, appOptions{log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 			biz := a.signup("Keys")
 			fake := botstest.OpenAI(t, botstest.Behaviour{Answer: "OK"})
 			var seen []string
@@ -760,7 +760,7 @@ func TestModelSettingsAndTheKey(t *testing.T) {
 // Without KEFU_ALLOW_PRIVATE_NETWORKS a base URL on a private address is
 // refused when saved, and a call that dials one is refused too.
 func TestModelBaseURLPrivateNetworks(t *testing.T) {
-	a := newAppWith(t, tenantstest.SQLite(t), appOptions{bots: func(c *bots.Config) { c.AllowPrivateNetworks = false }})
+	a := newAppOpts(t, tenantstest.SQLite(t), appOptions{bots: func(c *bots.Config) { c.AllowPrivateNetworks = false }})
 	biz := a.signup("SSRF")
 	for _, u := range []string{"http://127.0.0.1:11434/v1", "http://localhost/v1", "http://169.254.169.254/latest", "http://10.0.0.5/v1", "http://[::1]/v1"} {
 		if r := a.do("PUT", "/api/v1/bots/llm", biz.token, map[string]any{"provider": "openai", "model": "m", "base_url": u}); r.Status != 400 || r.field("base_url") == "" {
@@ -833,8 +833,8 @@ func TestKnowledgeChangesReachOtherNodes(t *testing.T) {
 	for _, bk := range tenantstest.Backends(t) {
 		t.Run(bk.Name, func(t *testing.T) {
 			bus := chat.NewLocalBus() // both nodes hear each other, as over Redis
-			a := newAppWith(t, bk.Store, appOptions{bus: bus})
-			b := newAppWith(t, bk.Store, appOptions{bus: bus})
+			a := newAppOpts(t, bk.Store, appOptions{bus: bus})
+			b := newAppOpts(t, bk.Store, appOptions{bus: bus})
 			biz := a.signup("TwoNodes")
 			q := map[string]any{"text": "邮费多少钱"}
 			if r := b.must(200, "POST", "/api/v1/faqs/match", biz.token, q); r.Body["answer"] != nil {

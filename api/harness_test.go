@@ -27,20 +27,14 @@ import (
 
 // app is the whole server over one backend, behind a real HTTP listener.
 type app struct {
-	t    *testing.T
-	srv  *httptest.Server
-	url  string
-	chat *chat.Service
-	bots *bots.Service
-	stop func(ctx context.Context) // closes the chat service once (apps made with start)
-}
-
-// appOptions change how newAppWith builds the server.
-type appOptions struct {
-	bus   chat.Bus
-	log   *slog.Logger
-	bots  func(*bots.Config) // adjusts the bots' config
-	start bool               // run chat.Start (re-arm timers, adopt orphaned model calls)
+	t     *testing.T
+	srv   *httptest.Server
+	api   *api.Server
+	url   string
+	chat  *chat.Service
+	bots  *bots.Service
+	store *tenants.Store
+	stop  func(ctx context.Context) // closes the chat service once (apps made with start)
 }
 
 func newApp(t *testing.T, store *tenants.Store) *app {
@@ -50,10 +44,39 @@ func newApp(t *testing.T, store *tenants.Store) *app {
 
 func newAppWithBus(t *testing.T, store *tenants.Store, bus chat.Bus) *app {
 	t.Helper()
-	return newAppWith(t, store, appOptions{bus: bus})
+	return newAppWith(t, store, bus, nil)
 }
 
-func newAppWith(t *testing.T, store *tenants.Store, o appOptions) *app {
+// newAppWithChat is an app whose chat service has cfg's settings.
+func newAppWithChat(t *testing.T, store *tenants.Store, cfg chat.Config) *app {
+	t.Helper()
+	return newAppWith(t, store, cfg.Bus, func(cc *chat.Config, _ *api.Config) {
+		ten, log, reg, b := cc.Tenants, cc.Logger, cc.Registry, cc.Bots
+		*cc = cfg
+		cc.Tenants, cc.Logger, cc.Registry = ten, log, reg
+		if cc.Bots == nil {
+			cc.Bots = b
+		}
+	})
+}
+
+// newAppWith lets a test change the services' settings (limits, the
+// clock) before they are built.
+func newAppWith(t *testing.T, store *tenants.Store, bus chat.Bus, configure func(*chat.Config, *api.Config)) *app {
+	t.Helper()
+	return newAppOpts(t, store, appOptions{bus: bus, configure: configure})
+}
+
+// appOptions change how newAppOpts builds the server.
+type appOptions struct {
+	bus       chat.Bus
+	log       *slog.Logger
+	bots      func(*bots.Config)              // adjusts the bots' config
+	configure func(*chat.Config, *api.Config) // adjusts chat's and the API's
+	start     bool                            // run chat.Start (re-arm timers, adopt orphaned model calls)
+}
+
+func newAppOpts(t *testing.T, store *tenants.Store, o appOptions) *app {
 	t.Helper()
 	log := o.log
 	if log == nil {
@@ -77,15 +100,27 @@ func newAppWith(t *testing.T, store *tenants.Store, o appOptions) *app {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := chat.NewService(chat.Config{Tenants: ten, Bus: bus, Logger: log, Registry: reg, ScopeTTL: 50 * time.Millisecond, Bots: b})
+	cc := chat.Config{Tenants: ten, Bus: bus, Logger: log, Registry: reg, Bots: b}
+	ac := api.Config{Tenants: ten, Bots: b, Logger: log, Gatherer: reg, AuthPerMinute: 10000, UploadsPerMinute: 10000,
+		Ready: func(ctx context.Context) error { return store.Ping(ctx) }}
+	if o.configure != nil {
+		o.configure(&cc, &ac)
+	}
+	if cc.Bus == nil {
+		cc.Bus = chat.NewLocalBus()
+	}
+	if cc.ScopeTTL == 0 {
+		cc.ScopeTTL = 50 * time.Millisecond
+	}
+	c := chat.NewService(cc)
 	if o.start {
 		if err := c.Start(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 	}
 	wsSrv := ws.NewServer(ws.Config{SendRate: 10, SendBurst: 20}, c, log, reg)
-	h := api.New(api.Config{Tenants: ten, Chat: c, Bots: b, Logger: log, WS: wsSrv, Gatherer: reg, AuthPerMinute: 10000,
-		Ready: func(ctx context.Context) error { return store.Ping(ctx) }})
+	ac.Chat, ac.WS = c, wsSrv
+	h := api.New(ac)
 	srv := httptest.NewServer(h.Handler())
 	var once sync.Once
 	stop := func(ctx context.Context) { once.Do(func() { c.Close(ctx) }) }
@@ -98,7 +133,7 @@ func newAppWith(t *testing.T, store *tenants.Store, o appOptions) *app {
 			stop(ctx)
 		}
 	})
-	return &app{t: t, srv: srv, url: srv.URL, chat: c, bots: b, stop: stop}
+	return &app{t: t, srv: srv, api: h, url: srv.URL, chat: c, bots: b, store: store, stop: stop}
 }
 
 // forEachBackend runs fn against an app on SQLite and, when configured, on

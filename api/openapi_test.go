@@ -562,6 +562,26 @@ func TestEveryRequestBodyCanBeTooLarge(t *testing.T) {
 	}
 }
 
+// TestEveryJSONBodyMayBeRefusedAsNotJSON: the API reads JSON bodies only
+// (XML and form bodies are refused with 415).
+func TestEveryJSONBodyMayBeRefusedAsNotJSON(t *testing.T) {
+	doc := loadSpec(t)
+	for _, o := range operations(t, doc) {
+		if o.path == "" || mapAt(o.op, "requestBody", "content", "application/json") == nil {
+			continue
+		}
+		if _, ok := mapAt(o.op, "responses")["415"]; !ok {
+			t.Errorf("%s takes a JSON body but documents no 415 (bodies that are not application/json)", o.where)
+		}
+	}
+	ws := stringAt(findOperation(doc, "GET", "/ws"), "description")
+	for _, fact := range []string{"5 seconds", "KEFU_WS_MAX_PER_IP", "KEFU_WS_MAX_PER_PRINCIPAL", "KEFU_WS_FRAME_RATE", "1008"} {
+		if !strings.Contains(ws, fact) {
+			t.Errorf("GET /ws does not say %q", fact)
+		}
+	}
+}
+
 var pathParam = regexp.MustCompile(`\{([^}]+)\}`)
 
 func TestPathParametersAreDeclared(t *testing.T) {

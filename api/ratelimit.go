@@ -10,6 +10,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"kefu"
+	"kefu/clientip"
 )
 
 // keyedLimiter is a token bucket per key (client IP), forgetting idle keys.
@@ -57,11 +58,12 @@ func (k *keyedLimiter) allow(key string) (bool, time.Duration) {
 	return true, 0
 }
 
-// limit answers 429 with Retry-After when the client IP is over its budget.
+// limit answers 429 with Retry-After when the client is over its budget. A
+// client is its IP, or for IPv6 its /64 (clientip.Key).
 func limit(k *keyedLimiter) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			if ok, wait := k.allow(c.RealIP()); !ok {
+			if ok, wait := k.allow(clientip.Key(c.RealIP())); !ok {
 				c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 				return kefu.Errorf(kefu.ERateLimit, "too many requests; retry later")
 			}

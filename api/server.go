@@ -6,7 +6,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -16,11 +15,11 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"kefu"
 	"kefu/bots"
 	"kefu/chat"
+	"kefu/clientip"
 	"kefu/tenants"
 )
 
@@ -44,6 +43,21 @@ type Config struct {
 	AuthPerMinute int
 	// WidgetPerMinute bounds widget sessions per client IP.
 	WidgetPerMinute int
+	// PublicURL is the address users reach. When it is https, every
+	// answer carries Strict-Transport-Security; its host is allowed for
+	// WebSockets in the app pages' Content-Security-Policy.
+	PublicURL string
+	// PublicDemo lets /demo run any tenant's widget for anyone; otherwise
+	// the page runs it only for that tenant's signed-in staff.
+	PublicDemo bool
+	// MetricsToken, when set, lets a non-loopback client read /metrics
+	// with Authorization: Bearer <MetricsToken>. Without it, /metrics
+	// answers loopback clients only. A nil Gatherer means metrics are
+	// served elsewhere (KEFU_METRICS_ADDR) and /metrics is 404 here.
+	MetricsToken string
+	// UploadsPerMinute bounds upload requests per client IP (the quotas
+	// per visitor and tenant are chat's).
+	UploadsPerMinute int
 }
 
 // Server is the HTTP server.
@@ -63,27 +77,25 @@ func New(cfg Config) *Server {
 	if cfg.WidgetPerMinute == 0 {
 		cfg.WidgetPerMinute = 120
 	}
+	if cfg.UploadsPerMinute == 0 {
+		cfg.UploadsPerMinute = 30
+	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	s := &Server{e: e, tenants: cfg.Tenants, chat: cfg.Chat, log: cfg.Logger, cfg: cfg}
 	e.HTTPErrorHandler = s.handleError
-	if cfg.TrustProxy {
-		e.IPExtractor = echo.ExtractIPFromXFFHeader()
-	} else {
-		e.IPExtractor = echo.ExtractIPDirect()
-	}
+	e.IPExtractor = clientip.Resolver(cfg.TrustProxy)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 		s.log.Error("panic", "path", c.Path(), "err", err, "stack", string(stack))
 		return err
 	}}))
 	e.Use(middleware.RequestID())
 	e.Use(s.accessLog)
+	e.Use(s.securityHeaders)
 
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", s.ready)
-	if cfg.Gatherer != nil {
-		e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{})))
-	}
+	e.GET("/metrics", s.metrics())
 
 	v1 := e.Group("/api/v1",
 		middleware.CORSWithConfig(middleware.CORSConfig{
@@ -93,32 +105,44 @@ func New(cfg Config) *Server {
 			MaxAge:       3600,
 		}),
 		middleware.BodyLimit("1M"),
+		cleanParams,
 	)
 	authLimit := limit(newKeyedLimiter(cfg.AuthPerMinute, cfg.AuthPerMinute/2+1))
 	widgetLimit := limit(newKeyedLimiter(cfg.WidgetPerMinute, cfg.WidgetPerMinute/2+1))
+	uploadLimit := limit(newKeyedLimiter(cfg.UploadsPerMinute, cfg.UploadsPerMinute/2+1))
 	v1.POST("/signup", s.signup, authLimit)
 	v1.POST("/auth/login", s.login, authLimit)
 	v1.GET("/widget/config", s.widgetConfig, widgetLimit)
 	v1.POST("/widget/sessions", s.widgetSession, widgetLimit)
 	v1.GET("/files/:tenant/:id", s.file)
 	// Uploads take any participant's token (visitors' too) and their own
-	// body limit; the group's 1 MiB limit does not apply to them.
+	// body limit; the group's 1 MiB limit does not apply to them. The rate
+	// per client IP comes before the token is even checked.
 	e.POST("/api/v1/uploads", s.upload, middleware.CORSWithConfig(middleware.CORSConfig{
 		AllowOrigins: []string{"*"}, AllowMethods: []string{http.MethodPost}, AllowHeaders: []string{echo.HeaderAuthorization},
-	}), s.authenticateAny)
+		ExposeHeaders: []string{"Retry-After"},
+	}), uploadLimit, s.authenticateAny)
 	e.OPTIONS("/api/v1/uploads", func(c echo.Context) error { return nil }, middleware.CORSWithConfig(middleware.CORSConfig{
 		AllowOrigins: []string{"*"}, AllowMethods: []string{http.MethodPost}, AllowHeaders: []string{echo.HeaderAuthorization},
 	}))
 
 	a := v1.Group("", s.authenticate)
 	a.POST("/auth/logout", s.logout)
+	a.POST("/auth/logout-all", s.logoutAll)
 	a.GET("/me", s.me)
+	a.POST("/me/password", s.changePassword, authLimit)
+	a.GET("/me/sessions", s.listSessions)
+	a.DELETE("/me/sessions/:id", s.revokeSession)
 	a.GET("/tenant", s.getTenant, s.can(tenants.ObjTenant, tenants.ActRead))
 	a.PATCH("/tenant", s.patchTenant, s.can(tenants.ObjTenant, tenants.ActWrite))
 	a.GET("/agents", s.listAgents, s.can(tenants.ObjAgents, tenants.ActRead))
 	a.POST("/agents", s.createAgent, s.can(tenants.ObjAgents, tenants.ActWrite))
 	a.GET("/agents/:id", s.getAgent, s.can(tenants.ObjAgents, tenants.ActRead))
 	a.PATCH("/agents/:id", s.patchAgent, s.can(tenants.ObjAgents, tenants.ActWrite))
+	a.DELETE("/agents/:id", s.deleteAgent, s.can(tenants.ObjAgents, tenants.ActWrite))
+	a.POST("/agents/:id/deactivate", s.deactivateAgent, s.can(tenants.ObjAgents, tenants.ActWrite))
+	a.POST("/agents/:id/reactivate", s.reactivateAgent, s.can(tenants.ObjAgents, tenants.ActWrite))
+	a.POST("/agents/:id/password", s.resetAgentPassword, s.can(tenants.ObjAgents, tenants.ActWrite))
 	a.GET("/api-keys", s.listAPIKeys, s.can(tenants.ObjAPIKeys, tenants.ActRead))
 	a.POST("/api-keys", s.createAPIKey, s.can(tenants.ObjAPIKeys, tenants.ActWrite))
 	a.DELETE("/api-keys/:id", s.revokeAPIKey, s.can(tenants.ObjAPIKeys, tenants.ActWrite))
@@ -128,6 +152,7 @@ func New(cfg Config) *Server {
 	a.POST("/conversations/:id/messages", s.postMessage, s.can(tenants.ObjConversations, tenants.ActWrite))
 	a.POST("/conversations/:id/assign", s.assign, s.can(tenants.ObjConversations, tenants.ActWrite))
 	a.POST("/conversations/:id/resolve", s.resolve, s.can(tenants.ObjConversations, tenants.ActWrite))
+	a.POST("/conversations/:id/reopen", s.reopen, s.can(tenants.ObjConversations, tenants.ActWrite))
 	a.POST("/conversations/:id/read", s.read, s.can(tenants.ObjConversations, tenants.ActRead))
 	a.GET("/conversations/:id/events", s.conversationEvents, s.can(tenants.ObjConversations, tenants.ActRead))
 	a.POST("/conversations/:id/suggest", s.suggest, s.can(tenants.ObjConversations, tenants.ActRead))
@@ -188,16 +213,4 @@ func (s *Server) ready(c echo.Context) error {
 		}
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
-}
-
-// bind decodes a JSON body strictly enough to catch malformed input.
-func bind(c echo.Context, v any) error {
-	if err := c.Bind(v); err != nil {
-		var he *echo.HTTPError
-		if errors.Is(err, echo.ErrStatusRequestEntityTooLarge) || (errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge) {
-			return kefu.Errorf(kefu.ETooLarge, "request body is too large")
-		}
-		return kefu.Errorf(kefu.EInvalid, "malformed JSON body")
-	}
-	return nil
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"io/fs"
 	"net/http"
 	"strings"
@@ -10,10 +11,14 @@ import (
 
 // mountWeb serves the built web app: hashed assets with a long cache, the
 // widget script and demo page, and index.html for every other page route so
-// the single-page app can route them.
+// the single-page app can route them. HTML pages carry the app's
+// Content-Security-Policy and may not be framed; the widget script, which
+// customers embed in their own sites, carries no frame or page policy (it
+// is a script, and its API calls are cross-origin without credentials).
 func (s *Server) mountWeb(web fs.FS) {
 	if web == nil {
 		s.e.GET("/", func(c echo.Context) error {
+			s.pageHeaders(c)
 			return c.HTML(http.StatusOK, "<!doctype html><title>Kefu</title><p>The web app is not built. Run <code>make build</code>.</p>")
 		})
 		return
@@ -23,9 +28,17 @@ func (s *Server) mountWeb(web fs.FS) {
 		if err != nil {
 			return echo.NewHTTPError(http.StatusNotFound, "not found")
 		}
+		if strings.HasSuffix(name, ".html") {
+			s.pageHeaders(c)
+			if name == "demo.html" && s.cfg.PublicDemo {
+				b = bytes.Replace(b, []byte(`<meta name="kefu-demo" content="staff">`), []byte(`<meta name="kefu-demo" content="public">`), 1)
+			}
+		}
 		c.Response().Header().Set("Cache-Control", cache)
-		ct := "text/html; charset=utf-8"
+		ct := "application/octet-stream"
 		switch {
+		case strings.HasSuffix(name, ".html"):
+			ct = "text/html; charset=utf-8"
 		case strings.HasSuffix(name, ".js"):
 			ct = "text/javascript; charset=utf-8"
 		case strings.HasSuffix(name, ".css"):
@@ -34,6 +47,8 @@ func (s *Server) mountWeb(web fs.FS) {
 			ct = "image/svg+xml"
 		case strings.HasSuffix(name, ".png"):
 			ct = "image/png"
+		case strings.HasSuffix(name, ".txt"):
+			ct = "text/plain; charset=utf-8"
 		case strings.HasSuffix(name, ".ico"):
 			ct = "image/x-icon"
 		case strings.HasSuffix(name, ".json"):
@@ -68,4 +83,11 @@ func (s *Server) mountWeb(web fs.FS) {
 		}
 		return spa(c)
 	})
+}
+
+// pageHeaders: the app pages' policy, and no framing (clickjacking).
+func (s *Server) pageHeaders(c echo.Context) {
+	h := c.Response().Header()
+	h.Set("Content-Security-Policy", s.pagePolicy(c.Request()))
+	h.Set("X-Frame-Options", "DENY")
 }

@@ -110,6 +110,9 @@ func (s *Service) ScopeOf(ctx context.Context, p tenants.Principal) (Scope, erro
 // else is not_found, whatever the id, so ids of other tenants, visitors or
 // agents leak nothing.
 func (s *Service) access(ctx context.Context, p tenants.Principal, convID string) (conversationRow, error) {
+	if !kefu.CleanText(convID) { // no id has one; PostgreSQL would fail on a NUL
+		return conversationRow{}, kefu.Errorf(kefu.ENotFound, "no such conversation")
+	}
 	sc, err := s.ScopeOf(ctx, p)
 	if err != nil {
 		return conversationRow{}, err
@@ -161,7 +164,7 @@ func (s *Service) messagesAfter(ctx context.Context, tenantID string, sc Scope, 
 	}
 	out := make([]Message, len(rows))
 	for i, r := range rows {
-		out[i] = r.message()
+		out[i] = s.messageOf(tenantID, r)
 	}
 	return out, nil
 }

@@ -15,7 +15,8 @@ import (
 
 // adjustLoad moves an agent's open-conversation counter inside tx. With
 // capped, the increment happens only below max_concurrent, so no agent ever
-// goes over their cap, whichever node assigns.
+// goes over their cap, whichever node assigns. An increment never happens
+// for a deactivated user (false).
 func adjustLoad(tx *gorm.DB, db *tenants.DB, userID string, delta int, capped bool) (bool, error) {
 	if userID == "" || delta == 0 {
 		return true, nil
@@ -23,7 +24,11 @@ func adjustLoad(tx *gorm.DB, db *tenants.DB, userID string, delta int, capped bo
 	q := `UPDATE ` + db.Table("users") + ` SET active_conversations = active_conversations + ? WHERE id = ?`
 	switch {
 	case delta > 0 && capped:
-		q += ` AND active_conversations < max_concurrent`
+		// Nobody is given work once deactivated, even if routing read the
+		// agent list a moment before.
+		q += ` AND active_conversations < max_concurrent AND deactivated_at IS NULL`
+	case delta > 0:
+		q += ` AND deactivated_at IS NULL`
 	case delta < 0:
 		q += ` AND active_conversations > 0`
 	}
@@ -31,7 +36,7 @@ func adjustLoad(tx *gorm.DB, db *tenants.DB, userID string, delta int, capped bo
 	return res.RowsAffected > 0, res.Error
 }
 
-// agentStates is every user of the tenant as assignment sees them: skills,
+// agentStates is every active user of the tenant as assignment sees them: skills,
 // teams, cap, load (a column, not a count) and presence.
 func (s *Service) agentStates(ctx context.Context, tenantID string) ([]routing.Agent, error) {
 	users, err := s.tenants.Users(ctx, tenantID)
@@ -44,6 +49,9 @@ func (s *Service) agentStates(ctx context.Context, tenantID string) ([]routing.A
 	}
 	out := make([]routing.Agent, 0, len(users))
 	for _, u := range users {
+		if !u.Active {
+			continue // deactivated: never routed to
+		}
 		out = append(out, routing.Agent{ID: u.ID, Name: u.Name, Skills: u.Skills, Teams: u.Teams, MaxConcurrent: u.MaxConcurrent, Load: u.Load, Online: online[u.ID]})
 	}
 	return out, nil
@@ -54,12 +62,23 @@ var errNoAgent = errors.New("no agent available")
 // autoAssign gives a waiting conversation to the best eligible agent by the
 // request's strategy, reserving a slot under the agent's cap in the same
 // transaction. It returns errNoAgent when nobody can take it.
-func (s *Service) autoAssign(ctx context.Context, tenantID, convID string, req routing.AssignRequest) (routing.Agent, error) {
+//
+// prefer, when eligible, goes first: the agent the conversation was last
+// with (a reopened or requeued conversation goes back to the person the
+// visitor knows).
+func (s *Service) autoAssign(ctx context.Context, tenantID, convID string, req routing.AssignRequest, prefer string) (routing.Agent, error) {
 	agents, err := s.agentStates(ctx, tenantID)
 	if err != nil {
 		return routing.Agent{}, err
 	}
-	for _, a := range routing.Rank(req.Strategy, tenantID, req, agents, s.rr) {
+	ranked := routing.Rank(req.Strategy, tenantID, req, agents, s.rr)
+	for i, a := range ranked {
+		if prefer != "" && a.ID == prefer && i > 0 {
+			ranked = append([]routing.Agent{a}, append(ranked[:i:i], ranked[i+1:]...)...)
+			break
+		}
+	}
+	for _, a := range ranked {
 		_, err := s.assign(ctx, tenantID, convID, a.ID, a.Name, req.Team, assignAuto)
 		switch {
 		case err == nil:
@@ -110,9 +129,9 @@ func (s *Service) breaker(tenantID string) *gobreaker.CircuitBreaker[routing.Age
 func (s *Service) BreakerState(tenantID string) string { return s.breaker(tenantID).State().String() }
 
 // assignGuarded runs autoAssign behind the tenant's breaker.
-func (s *Service) assignGuarded(ctx context.Context, tenantID, convID string, req routing.AssignRequest) (routing.Agent, error) {
+func (s *Service) assignGuarded(ctx context.Context, tenantID, convID string, req routing.AssignRequest, prefer string) (routing.Agent, error) {
 	a, err := s.breaker(tenantID).Execute(func() (routing.Agent, error) {
-		return s.autoAssign(ctx, tenantID, convID, req)
+		return s.autoAssign(ctx, tenantID, convID, req, prefer)
 	})
 	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
 		s.metrics.routed.WithLabelValues("breaker_open").Inc()

@@ -22,7 +22,7 @@ func TestAssignmentRespectsCaps(t *testing.T) {
 			node2 := chat.NewService(chat.Config{Tenants: f.ten, Bus: chat.NewLocalBus()})
 			caps := map[string]int{f.owner.ID: 4, f.agent.ID: 3}
 			for id, c := range caps {
-				if _, err := f.ten.UpdateAgent(ctx, f.tenant.ID, id, tenants.AgentUpdate{MaxConcurrent: &c}); err != nil {
+				if _, err := f.ten.UpdateAgent(ctx, f.owner, id, tenants.AgentUpdate{MaxConcurrent: &c}); err != nil {
 					t.Fatal(err)
 				}
 			}

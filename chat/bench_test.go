@@ -2,6 +2,7 @@ package chat_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -11,14 +12,23 @@ import (
 	"kefu/tenants/tenantstest"
 )
 
+var benchHistory = flag.Int("history", 0, "BenchmarkSend also runs on a tenant that already stores this many messages")
+
 // BenchmarkSend measures the durable write path (group commit included):
-// many goroutines each send to their own conversation, every Send returning
-// after its commit. Run with -cpu to vary the senders:
+// many goroutines each send into their own conversation, every Send
+// returning after its commit, the way the widget sends (visitors, no
+// conversation id) and the way API clients and agents do (a named
+// conversation). With -history N it runs again on a tenant that already
+// stores N messages; the cost of a message must not grow with it:
 //
-//	go test -run '^$' -bench BenchmarkSend -benchtime 20000x ./chat/
+//	go test -run '^$' -bench BenchmarkSend -benchtime 20000x ./chat/ -args -history 1000000
 func BenchmarkSend(b *testing.B) {
+	histories := []int{0}
+	if *benchHistory > 0 {
+		histories = append(histories, *benchHistory)
+	}
 	for _, be := range tenantstest.Backends(b) {
-		b.Run(be.Name, func(b *testing.B) {
+		for _, history := range histories {
 			ctx := context.Background()
 			ten := tenants.NewService(be.Store, tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef")})
 			svc := chat.NewService(chat.Config{Tenants: ten, Bus: chat.NewLocalBus()})
@@ -26,33 +36,57 @@ func BenchmarkSend(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			agent, _ := ten.Authenticate(ctx, res.Token)
+			owner, _ := ten.Authenticate(ctx, res.Token)
+			if history > 0 {
+				db, _ := ten.DB(res.Tenant.ID)
+				const perConv = 50
+				if err := chat.SeedHistory(ctx, db, chat.History{Conversations: history / perConv, Messages: perConv, Prefix: "h-", AgentID: owner.ID}); err != nil {
+					b.Fatal(err)
+				}
+				if err := db.Exec("ANALYZE").Error; err != nil {
+					b.Fatal(err)
+				}
+			}
 			const convs = 256
+			visitors := make([]tenants.Principal, convs)
 			ids := make([]string, convs)
 			for i := range ids {
 				ws, _ := svc.StartWidgetSession(ctx, res.Tenant.WidgetKey, "", chat.VisitorInput{})
-				v, _ := ten.Authenticate(ctx, ws.VisitorToken)
-				m, _, err := svc.Send(ctx, v, chat.SendInput{Body: "open"})
+				visitors[i], _ = ten.Authenticate(ctx, ws.VisitorToken)
+				m, _, err := svc.Send(ctx, visitors[i], chat.SendInput{Body: "open"})
 				if err != nil {
 					b.Fatal(err)
 				}
 				ids[i] = m.ConversationID
 			}
-			var next atomic.Int64
-			b.SetParallelism(64) // 64 senders per CPU, like many sockets
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				conv := ids[next.Add(1)%convs]
-				n := 0
-				for pb.Next() {
-					n++
-					if _, _, err := svc.Send(ctx, agent, chat.SendInput{ConversationID: conv, ClientID: fmt.Sprintf("%s-%d-%d", conv, next.Add(1), n), Body: "hello there"}); err != nil {
-						b.Error(err)
-						return
-					}
-				}
+			run := func(name string, send func(i int, clientID string) error) {
+				b.Run(fmt.Sprintf("%s/history=%d/%s", be.Name, history, name), func(b *testing.B) {
+					var next atomic.Int64
+					b.SetParallelism(64) // 64 senders per CPU, like many sockets
+					b.ResetTimer()
+					b.RunParallel(func(pb *testing.PB) {
+						i := int(next.Add(1) % convs)
+						n := 0
+						for pb.Next() {
+							n++
+							if err := send(i, fmt.Sprintf("%s-%d-%d-%d", name, i, next.Add(1), n)); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					})
+					b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+				})
+			}
+			run("widget", func(i int, clientID string) error {
+				_, _, err := svc.Send(ctx, visitors[i], chat.SendInput{ClientID: clientID, Body: "hello there"})
+				return err
 			})
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
-		})
+			run("named", func(i int, clientID string) error {
+				_, _, err := svc.Send(ctx, owner, chat.SendInput{ConversationID: ids[i], ClientID: clientID, Body: "hello there"})
+				return err
+			})
+			svc.Close(ctx)
+		}
 	}
 }

@@ -252,7 +252,7 @@ func (s *Service) answer(ctx context.Context, call *botCall, text string, st *bo
 		return
 	}
 	streamID := call.id
-	row := messageRow{ID: tenants.NewID(), ConversationID: call.convID, ClientID: &streamID, AuthorType: AuthorBot, AuthorName: "Bot",
+	row := messageRow{ID: tenants.NewID(), ConversationID: call.convID, ClientID: &streamID, AuthorType: AuthorBot,
 		Body: truncateUTF8(text, MaxBodyBytes), Attachments: "[]", CreatedAt: s.stamp()}
 	var conv conversationRow
 	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -574,13 +574,13 @@ func (s *Service) RequestPerson(ctx context.Context, p tenants.Principal, convID
 		})
 		return nil
 	}
-	_, err = s.update(ctx, tenantID, convID, "", func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (string, error) {
+	_, err = s.update(ctx, tenantID, convID, func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (*note, error) {
 		if c.Status != StatusBot {
-			return "", errUnchanged
+			return nil, errUnchanged
 		}
 		now := s.stamp()
 		c.Status, c.QueuedAt, c.FlowNode, c.QueueDeadline = StatusQueued, &now, nil, nil
-		return "The visitor asked for a person; waiting for an agent", nil
+		return newNote(NoteQueued), nil
 	})
 	if err != nil {
 		return err

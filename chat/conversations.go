@@ -73,6 +73,7 @@ func (s *Service) Conversations(ctx context.Context, p tenants.Principal, f List
 	if f.Limit < 1 || f.Limit > 200 {
 		fields["limit"] = "must be between 1 and 200"
 	}
+	kefu.CheckText(fields, "assignee", f.Assignee)
 	var after *cursor
 	if f.Cursor != "" {
 		c, err := decodeCursor(f.Cursor)
@@ -161,7 +162,7 @@ func decodeCursor(s string) (cursor, error) {
 	}
 	ts, id, ok := strings.Cut(string(b), "|")
 	us, err := strconv.ParseInt(ts, 10, 64)
-	if !ok || err != nil || id == "" {
+	if !ok || err != nil || id == "" || !kefu.CleanText(id) {
 		return cursor{}, errors.New("bad cursor")
 	}
 	return cursor{at: time.UnixMicro(us).UTC(), id: id}, nil
@@ -194,13 +195,16 @@ func (s *Service) Assign(ctx context.Context, p tenants.Principal, convID string
 	if len(in.Team) > 100 {
 		return Conversation{}, kefu.Invalid(map[string]string{"team": "must be at most 100 characters"})
 	}
+	if p := kefu.TextProblem(in.Team); p != "" {
+		return Conversation{}, kefu.Invalid(map[string]string{"team": p})
+	}
 	if _, err := s.access(ctx, p, convID); err != nil {
 		return Conversation{}, err
 	}
 	if in.AgentID == "" {
-		return s.update(ctx, p.TenantID, convID, "", func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (string, error) {
+		return s.update(ctx, p.TenantID, convID, func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (*note, error) {
 			c.Team = in.Team
-			return "Assigned to team " + in.Team, nil
+			return newNote(NoteTeamAssigned, "team", in.Team), nil
 		})
 	}
 	agent, err := s.tenants.User(ctx, p.TenantID, in.AgentID)
@@ -210,11 +214,18 @@ func (s *Service) Assign(ctx context.Context, p tenants.Principal, convID string
 		}
 		return Conversation{}, err
 	}
+	if !agent.Active {
+		return Conversation{}, &kefu.Error{Code: kefu.EConflict, Message: "this agent is deactivated", Fields: map[string]string{"agent_id": "is deactivated"}}
+	}
 	mode := assignByPerson
 	if in.TakeOnly {
 		mode = assignTake
 	}
 	conv, err := s.assign(ctx, p.TenantID, convID, agent.ID, agent.Name, "", mode)
+	if errors.Is(err, errAtCap) {
+		// Only a deactivation between the check above and the update.
+		return Conversation{}, &kefu.Error{Code: kefu.EConflict, Message: "this agent is deactivated", Fields: map[string]string{"agent_id": "is deactivated"}}
+	}
 	if err == nil {
 		s.publishQueueSoon(p.TenantID)
 	}
@@ -245,46 +256,63 @@ func (s *Service) assign(ctx context.Context, tenantID, convID, agentID, agentNa
 
 func (s *Service) assignRow(ctx context.Context, tenantID, convID, agentID, agentName, team string, mode assignMode) (Conversation, error) {
 	auto := mode == assignAuto
-	return s.update(ctx, tenantID, convID, "", func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (string, error) {
+	wasQueued := false
+	conv, err := s.update(ctx, tenantID, convID, func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (*note, error) {
+		wasQueued = c.Status == StatusQueued
 		if auto && c.Status != StatusQueued && c.Status != StatusBot {
-			return "", errUnchanged
+			return nil, errUnchanged
 		}
 		if mode == assignTake && c.Status == StatusAssigned && c.assignee() != agentID {
-			return "", kefu.Errorf(kefu.EConflict, "the conversation is assigned to someone else; ask a supervisor to transfer it")
+			return nil, kefu.Errorf(kefu.EConflict, "the conversation is assigned to someone else; ask a supervisor to transfer it")
 		}
 		if c.assignee() == agentID && c.Status == StatusAssigned {
-			return "", errUnchanged
+			return nil, errUnchanged
 		}
 		if c.Status == StatusAssigned {
 			if _, err := adjustLoad(tx, db, c.assignee(), -1, false); err != nil {
-				return "", err
+				return nil, err
 			}
 		}
 		ok, err := adjustLoad(tx, db, agentID, 1, auto)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		if !ok {
-			return "", errAtCap
+			return nil, errAtCap
 		}
 		if c.QueuedAt != nil {
 			s.recordWait(tenantID, s.now().Sub(*c.QueuedAt))
 		}
-		c.AssigneeID = &agentID
+		n := newNote(NoteAssigned, "agent_id", agentID, "agent_name", agentName)
+		switch {
+		case c.Status == StatusAssigned && c.assignee() != "":
+			from, _ := s.tenants.User(ctx, tenantID, c.assignee())
+			n = newNote(NoteTransferred, "from_id", c.assignee(), "from_name", from.Name, "agent_id", agentID, "agent_name", agentName)
+		case c.LastAgentID != nil && *c.LastAgentID == agentID:
+			// Back with the agent the visitor already knows: no news for them.
+			n.private = true
+		}
+		c.AssigneeID, c.LastAgentID = &agentID, &agentID
 		c.Status = StatusAssigned
 		c.ResolvedAt, c.FlowNode, c.QueueDeadline, c.QueuedAt = nil, nil, nil, nil
 		if team != "" {
 			c.Team = team
 		}
-		return "Assigned to " + agentName, nil
+		return n, nil
 	})
+	if err == nil && wasQueued && conv.Status == StatusAssigned {
+		// The visitor's widget drops the queue position it showed.
+		s.queuePos.Remove(tenantID + "/" + convID)
+		s.publish(ctx, Event{Kind: EventQueue, TenantID: tenantID, ConversationID: convID, VisitorID: conv.Visitor.ID, Position: 0})
+	}
+	return conv, err
 }
 
 var errUnchanged = errors.New("unchanged")
 
 // update changes a conversation under its row lock, stores the system note
 // the change returns, commits, and publishes the new state.
-func (s *Service) update(ctx context.Context, tenantID, convID, _ string, change func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (string, error)) (Conversation, error) {
+func (s *Service) update(ctx context.Context, tenantID, convID string, change func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (*note, error)) (Conversation, error) {
 	db, err := s.db(tenantID)
 	if err != nil {
 		return Conversation{}, err
@@ -311,17 +339,30 @@ func (s *Service) update(ctx context.Context, tenantID, convID, _ string, change
 			return err
 		}
 		c.UpdatedAt = s.stamp()
-		if err := tx.Model(&conversationRow{}).Where("id = ?", convID).Updates(map[string]any{
-			"status": c.Status, "assignee_id": c.AssigneeID, "team": c.Team, "updated_at": c.UpdatedAt, "resolved_at": c.ResolvedAt,
-			"flow_id": c.FlowID, "flow_version": c.FlowVersion, "flow_node": c.FlowNode, "queued_at": c.QueuedAt, "queue_deadline": c.QueueDeadline, "labels": c.Labels,
-		}).Error; err != nil {
+		// One statement stores the change and, with a note, takes the
+		// note's seq.
+		q := `UPDATE ` + db.Table("conversations") + ` SET status = ?, assignee_id = ?, team = ?, updated_at = ?, resolved_at = ?,
+			flow_id = ?, flow_version = ?, flow_node = ?, queued_at = ?, queue_deadline = ?, labels = ?, last_agent_id = ?, waiting_since = ?`
+		if note != nil {
+			q += `, last_seq = last_seq + 1`
+		}
+		var out []conversationRow
+		if err := tx.Raw(q+` WHERE id = ? RETURNING *`, c.Status, c.AssigneeID, c.Team, c.UpdatedAt, c.ResolvedAt,
+			c.FlowID, c.FlowVersion, c.FlowNode, c.QueuedAt, c.QueueDeadline, c.Labels, c.LastAgentID, c.WaitingSince, convID).Scan(&out).Error; err != nil {
 			return err
 		}
-		if note != "" {
-			sys, after, err = s.systemMessageTx(tx, db, convID, note)
-			return err
+		if len(out) == 0 {
+			return kefu.Errorf(kefu.ENotFound, "no such conversation")
 		}
-		after = c
+		after = out[0]
+		if note != nil {
+			row := messageRow{ID: tenants.NewID(), ConversationID: convID, Seq: after.LastSeq, AuthorType: AuthorSystem, Body: note.Render(s.language(ctx, tenantID)),
+				Private: note.private, System: note.encode(), Attachments: "[]", CreatedAt: c.UpdatedAt}
+			if err := tx.Create(&row).Error; err != nil {
+				return err
+			}
+			sys = row.message()
+		}
 		return nil
 	})
 	if errors.Is(err, errUnchanged) {
@@ -358,13 +399,13 @@ func (s *Service) Resolve(ctx context.Context, p tenants.Principal, convID strin
 	if who == "" {
 		who = "an agent"
 	}
-	conv, err := s.update(ctx, p.TenantID, convID, "", func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (string, error) {
+	conv, err := s.update(ctx, p.TenantID, convID, func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (*note, error) {
 		if c.Status == StatusResolved {
-			return "", errUnchanged
+			return nil, errUnchanged
 		}
 		if c.Status == StatusAssigned {
 			if _, err := adjustLoad(tx, db, c.assignee(), -1, false); err != nil {
-				return "", err
+				return nil, err
 			}
 		}
 		wasQueued := c.Status == StatusQueued
@@ -375,7 +416,7 @@ func (s *Service) Resolve(ctx context.Context, p tenants.Principal, convID strin
 		now := s.stamp()
 		c.Status = StatusResolved
 		c.ResolvedAt = &now
-		return "Resolved by " + who, nil
+		return newNote(NoteResolved, "by_name", who), nil
 	})
 	if err == nil {
 		s.unscheduleTimeout(p.TenantID, convID)

@@ -69,17 +69,24 @@ func checkFlowName(name string) (string, error) {
 	if name == "" || utf8.RuneCountInString(name) > 100 {
 		return "", kefu.Invalid(map[string]string{"name": "must be 1-100 characters"})
 	}
+	if p := kefu.TextProblem(name); p != "" {
+		return "", kefu.Invalid(map[string]string{"name": p})
+	}
 	return name, nil
 }
 
 // ensureDefaultFlow gives a tenant with no flow at all the default one,
 // published and active. Racing callers insert it once.
-func (s *Service) ensureDefaultFlow(ctx context.Context, db *tenants.DB) error {
+func (s *Service) ensureDefaultFlow(ctx context.Context, tenantID string, db *tenants.DB) error {
 	var n int64
 	if err := db.WithContext(ctx).Model(&flowRow{}).Limit(1).Count(&n).Error; err != nil || n > 0 {
 		return err
 	}
-	g, _ := json.Marshal(routing.DefaultGraph())
+	t, err := s.tenants.Tenant(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	g, _ := json.Marshal(routing.DefaultGraph(t.Language))
 	now := s.stamp()
 	one := 1
 	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -97,7 +104,7 @@ func (s *Service) Flows(ctx context.Context, p tenants.Principal) ([]Flow, error
 	if err != nil {
 		return nil, err
 	}
-	if err := s.ensureDefaultFlow(ctx, db); err != nil {
+	if err := s.ensureDefaultFlow(ctx, p.TenantID, db); err != nil {
 		return nil, err
 	}
 	var rows []flowRow
@@ -117,6 +124,9 @@ func (s *Service) Flows(ctx context.Context, p tenants.Principal) ([]Flow, error
 
 func (s *Service) flowRow(ctx context.Context, db *tenants.DB, id string) (flowRow, error) {
 	var r flowRow
+	if !kefu.CleanText(id) {
+		return r, kefu.Errorf(kefu.ENotFound, "no such flow")
+	}
 	err := db.WithContext(ctx).Where("id = ?", id).Take(&r).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return r, kefu.Errorf(kefu.ENotFound, "no such flow")
@@ -152,7 +162,7 @@ func (s *Service) flowVersion(ctx context.Context, p tenants.Principal, id strin
 	if err != nil {
 		return nil, flowRow{}, 0, err
 	}
-	if err := s.ensureDefaultFlow(ctx, db); err != nil {
+	if err := s.ensureDefaultFlow(ctx, p.TenantID, db); err != nil {
 		return nil, flowRow{}, 0, err
 	}
 	r, err := s.flowRow(ctx, db, id)
@@ -179,7 +189,7 @@ func (s *Service) CreateFlow(ctx context.Context, p tenants.Principal, name stri
 	if err != nil {
 		return Flow{}, err
 	}
-	if err := s.ensureDefaultFlow(ctx, db); err != nil {
+	if err := s.ensureDefaultFlow(ctx, p.TenantID, db); err != nil {
 		return Flow{}, err
 	}
 	b, _ := json.Marshal(g)
@@ -306,7 +316,7 @@ func (s *Service) active(ctx context.Context, tenantID string) (*activeFlow, err
 	if err != nil {
 		return nil, err
 	}
-	if err := s.ensureDefaultFlow(ctx, db); err != nil {
+	if err := s.ensureDefaultFlow(ctx, tenantID, db); err != nil {
 		return nil, err
 	}
 	var rows []flowRow
@@ -315,7 +325,7 @@ func (s *Service) active(ctx context.Context, tenantID string) (*activeFlow, err
 	}
 	a := &activeFlow{}
 	if len(rows) == 0 || rows[0].PublishedVersion == nil {
-		prog, err := routing.Compile(routing.DefaultGraph())
+		prog, err := routing.Compile(routing.DefaultGraph(tenants.LangEN))
 		if err != nil {
 			return nil, err
 		}

@@ -8,6 +8,9 @@ type metrics struct {
 	routed  *prometheus.CounterVec
 	breaker *prometheus.CounterVec
 	batch   prometheus.Histogram
+	// flowBusy counts conversations queued without their flow because the
+	// tenant had FlowRuns runs under way for FlowRunWait.
+	flowBusy prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -29,9 +32,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "kefu_message_commit_batch_size", Help: "Messages committed per group-commit transaction.",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512},
 		}),
+		flowBusy: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kefu_flow_runs_skipped_total", Help: "Conversations queued without running their flow: the tenant had its most flow runs under way.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.stored, m.persist, m.routed, m.breaker, m.batch)
+		reg.MustRegister(m.stored, m.persist, m.routed, m.breaker, m.batch, m.flowBusy)
 	}
 	return m
 }

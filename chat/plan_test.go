@@ -38,7 +38,7 @@ func TestMessagePathUsesIndexes(t *testing.T) {
 				t.Fatal(err)
 			}
 			owner, _ := ten.Authenticate(ctx, res.Token)
-			if _, err := ten.CreateAgent(ctx, res.Tenant.ID, tenants.AgentInput{Email: "ann@example.com", Name: "Ann", Password: "password1", Teams: []string{"billing"}}); err != nil {
+			if _, err := ten.CreateAgent(ctx, owner, tenants.AgentInput{Email: "ann@example.com", Name: "Ann", Password: "password1", Teams: []string{"billing"}}); err != nil {
 				t.Fatal(err)
 			}
 			tok, _, _ := ten.Login(ctx, res.Tenant.Slug, "ann@example.com", "password1")
@@ -67,7 +67,8 @@ func TestMessagePathUsesIndexes(t *testing.T) {
 				stmts = append(stmts,
 					statement{sql: pgBumpSQL(db), vars: bumps},
 					statement{sql: pgInsertSQL(db), vars: msgs},
-					statement{sql: pgOneShotSQL(db), vars: append(append([]any{}, bumps...), msgs...)})
+					statement{sql: pgOneShotSQL(db, false), vars: append(append([]any{}, bumps...), msgs...)},
+					statement{sql: pgOneShotSQL(db, true), vars: append(append(append([]any{}, bumps...), msgs...), []string{"u"}, []string{"m"}, []string{"x"})})
 			}
 			checked := 0
 			for _, st := range stmts {

@@ -20,8 +20,27 @@ import (
 // runFlow runs the tenant's published flow for one event of a conversation
 // and applies what it decided. It runs off the request path (after the
 // visitor's ack); every run is logged on the conversation as an event.
+//
+// A tenant has at most FlowRuns runs under way on this node; a run waits
+// for its turn first (before the conversation's lock, which other tenants'
+// conversations share), and one that waited FlowRunWait in vain queues the
+// conversation for an agent without running the flow, so it is never lost.
 func (s *Service) runFlow(ctx context.Context, tenantID, convID, event, text string, resumeNode, resumeLabel string) {
+	s.route(ctx, tenantID, convID, nil, event, text, resumeNode, resumeLabel)
+}
+
+// runFlowOpening routes a conversation that has just opened, from what the
+// opening transaction read (no need to read it again).
+func (s *Service) runFlowOpening(ctx context.Context, tenantID string, o opening, text string) {
+	s.route(ctx, tenantID, o.conv.ID, &o, routing.EventConversationCreated, text, "", "")
+}
+
+func (s *Service) route(ctx context.Context, tenantID, convID string, known *opening, event, text string, resumeNode, resumeLabel string) {
 	ctx = context.WithoutCancel(ctx)
+	release, turn := s.flowRuns.acquire(ctx, tenantID, s.flowRunWait)
+	if turn {
+		defer release()
+	}
 	mu := s.convLock(tenantID + "/" + convID)
 	mu.Lock()
 	defer mu.Unlock()
@@ -35,22 +54,35 @@ func (s *Service) runFlow(ctx context.Context, tenantID, convID, event, text str
 	if err != nil {
 		return
 	}
-	var conv conversationRow
-	if err := db.WithContext(ctx).Where("id = ?", convID).Take(&conv).Error; err != nil {
-		s.log.Error("routing: load conversation", "tenant_id", tenantID, "conversation_id", convID, "err", err)
-		return
-	}
-	if conv.Status == StatusAssigned || conv.Status == StatusResolved {
-		return // a person has it, or it is closed
-	}
-	in, err := s.flowInput(ctx, db, conv, event, text)
-	if err != nil {
-		s.log.Error("routing: input", "tenant_id", tenantID, "err", err)
-		return
+	var in routing.Input
+	live := &liveServices{s: s, tenantID: tenantID, convID: convID}
+	if known != nil {
+		in = s.flowInputOf(known.conv, known.visitor.visitor(), known.returning, event, text)
+		live.prefer = deref(known.conv.LastAgentID)
+	} else {
+		var conv conversationRow
+		if err := db.WithContext(ctx).Where("id = ?", convID).Take(&conv).Error; err != nil {
+			s.log.Error("routing: load conversation", "tenant_id", tenantID, "conversation_id", convID, "err", err)
+			return
+		}
+		if conv.Status == StatusAssigned || conv.Status == StatusResolved {
+			return // a person has it, or it is closed
+		}
+		if in, err = s.flowInput(ctx, db, conv, event, text); err != nil {
+			s.log.Error("routing: input", "tenant_id", tenantID, "err", err)
+			return
+		}
+		live.prefer = deref(conv.LastAgentID)
 	}
 	in.ResumeFrom, in.ResumeLabel = resumeNode, resumeLabel
-	live := &liveServices{s: s, tenantID: tenantID, convID: convID}
-	res := a.prog.Run(ctx, in, live)
+	var res routing.Result
+	if turn {
+		res = a.prog.Run(ctx, in, live)
+	} else {
+		s.metrics.flowBusy.Inc()
+		res = routing.Result{Action: routing.ActionQueue, Replies: []string{}, Trace: []routing.Step{{Type: routing.NodeQueue, Outcome: "queue",
+			Detail: fmt.Sprintf("the flow did not run: this workspace already had %d runs under way for %v", s.flowRuns.size, s.flowRunWait)}}}
+	}
 	s.metrics.routed.WithLabelValues(res.Action).Inc()
 	// Logged before apply publishes the new state, so a console that
 	// refreshes on conversation.updated finds the decision.
@@ -70,20 +102,23 @@ func (s *Service) flowInput(ctx context.Context, db *tenants.DB, conv conversati
 	if err := db.WithContext(ctx).Where("id = ?", conv.VisitorID).Take(&v).Error; err != nil {
 		return routing.Input{}, err
 	}
-	vis := v.visitor()
 	var others int64
 	db.WithContext(ctx).Model(&conversationRow{}).Where("visitor_id = ? AND id <> ?", v.ID, conv.ID).Limit(1).Count(&others)
+	return s.flowInputOf(conv, v.visitor(), others > 0, event, text), nil
+}
+
+func (s *Service) flowInputOf(conv conversationRow, vis Visitor, returning bool, event, text string) routing.Input {
 	now := s.now()
 	return routing.Input{
 		Event: event,
 		Visitor: routing.VisitorEnv{ID: vis.ID, Name: vis.Name, Email: vis.Email,
 			Language: attrString(vis.Attributes, "language"), Country: attrString(vis.Attributes, "country"),
 			PageURL: attrString(vis.Attributes, "page_url"), Referrer: attrString(vis.Attributes, "referrer"),
-			Returning: others > 0, Attributes: vis.Attributes},
+			Returning: returning, Attributes: vis.Attributes},
 		Message:      routing.MessageEnv{Text: text},
 		Conversation: routing.ConversationEnv{ID: conv.ID, Status: conv.Status, MessagesCount: int(conv.LastSeq), WaitSeconds: int(now.Sub(conv.CreatedAt).Seconds())},
 		At:           now,
-	}, nil
+	}
 }
 
 // apply stores what a run decided: attributes, labels, and where the
@@ -114,9 +149,9 @@ func (s *Service) apply(ctx context.Context, tenantID string, db *tenants.DB, co
 	}
 	now := s.stamp()
 	var deadline *time.Time
-	_, err := s.update(ctx, tenantID, convID, "", func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (string, error) {
+	_, err := s.update(ctx, tenantID, convID, func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (*note, error) {
 		if c.Status == StatusAssigned || c.Status == StatusResolved {
-			return "", errUnchanged
+			return nil, errUnchanged
 		}
 		before := *c
 		c.FlowID, c.FlowVersion = flowID, flowVersion
@@ -156,9 +191,9 @@ func (s *Service) apply(ctx context.Context, tenantID string, db *tenants.DB, co
 			c.FlowNode, c.QueueDeadline, c.QueuedAt = nil, nil, nil
 		}
 		if sameRouting(before, *c) {
-			return "", errUnchanged // nothing to store or tell anyone
+			return nil, errUnchanged // nothing to store or tell anyone
 		}
-		return "", nil
+		return nil, nil
 	})
 	if err != nil && !errors.Is(err, errUnchanged) {
 		s.log.Error("routing: apply", "tenant_id", tenantID, "conversation_id", convID, "err", err)
@@ -229,6 +264,7 @@ type liveServices struct {
 	s        *Service
 	tenantID string
 	convID   string
+	prefer   string // the agent the conversation was last with
 }
 
 // AnswerFAQ answers from the tenant's FAQ when the best entry reaches the
@@ -297,7 +333,7 @@ func (l *liveServices) Reply(ctx context.Context, text string) error {
 }
 
 func (l *liveServices) Assign(ctx context.Context, req routing.AssignRequest) (string, string, bool, error) {
-	a, err := l.s.assignGuarded(ctx, l.tenantID, l.convID, req)
+	a, err := l.s.assignGuarded(ctx, l.tenantID, l.convID, req, l.prefer)
 	if errors.Is(err, errNoAgent) || errors.Is(err, errTaken) {
 		return "", "", false, nil
 	}
@@ -307,28 +343,23 @@ func (l *liveServices) Assign(ctx context.Context, req routing.AssignRequest) (s
 	return a.ID, a.Name, true, nil
 }
 
-// botMessage stores a message from the bot and publishes it.
+// botMessage stores a message from the bot and publishes it. It goes
+// through the group commit like every other message, so the greetings of
+// many conversations opening at once share transactions.
 func (s *Service) botMessage(ctx context.Context, tenantID, convID, text string) (Message, error) {
 	db, err := s.db(tenantID)
 	if err != nil {
 		return Message{}, err
 	}
-	row := messageRow{ID: tenants.NewID(), ConversationID: convID, AuthorType: AuthorBot, AuthorName: "Bot", Body: text, Attachments: "[]", CreatedAt: s.stamp()}
-	var conv conversationRow
-	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		c, err := s.appendTx(tx, db, &row)
-		if err != nil {
-			return err
-		}
-		conv = c
-		return tx.Create(&row).Error
-	})
-	if err != nil {
-		return Message{}, err
+	// No name: clients show the bot in their own language.
+	row := messageRow{ID: tenants.NewID(), ConversationID: convID, AuthorType: AuthorBot, Body: text, Attachments: "[]", CreatedAt: s.stamp()}
+	res := s.committer.commit(ctx, &commitReq{db: db, tenantID: tenantID, row: row})
+	if res.err != nil {
+		return Message{}, res.err
 	}
-	m := row.message()
+	m := res.row.message()
 	s.metrics.stored.WithLabelValues(AuthorBot).Inc()
-	s.publish(ctx, Event{Kind: EventMessage, TenantID: tenantID, ConversationID: convID, VisitorID: conv.VisitorID, AssigneeID: conv.assignee(), Message: &m})
+	s.publish(ctx, Event{Kind: EventMessage, TenantID: tenantID, ConversationID: convID, VisitorID: res.conv.VisitorID, AssigneeID: res.conv.assignee(), Message: &m})
 	return m, nil
 }
 
@@ -358,7 +389,7 @@ func (s *Service) drainQueue(ctx context.Context, tenantID string) {
 		}
 		mu := s.convLock(tenantID + "/" + c.ID)
 		mu.Lock()
-		_, err := s.assignGuarded(ctx, tenantID, c.ID, req)
+		_, err := s.assignGuarded(ctx, tenantID, c.ID, req, deref(c.LastAgentID))
 		mu.Unlock()
 		switch {
 		case err == nil:
@@ -387,7 +418,7 @@ func (s *Service) UserDisconnected(p tenants.Principal) {
 	s.publish(context.Background(), Event{Kind: EventPresence, TenantID: p.TenantID, UserID: p.ID, Status: PresenceOffline})
 	s.afterGrace(func() {
 		if s.presence.Status(context.Background(), p.TenantID, p.ID) == PresenceOffline {
-			s.requeueAgent(context.Background(), p.TenantID, p.ID)
+			s.requeueAgent(context.Background(), p.TenantID, p.ID, requeueOffline)
 		}
 	})
 }
@@ -414,34 +445,65 @@ func (s *Service) SetPresence(ctx context.Context, p tenants.Principal, status, 
 	return nil
 }
 
-// requeueAgent puts an offline agent's open conversations back in the queue
-// and runs the flow for each with agent.offline.
-func (s *Service) requeueAgent(ctx context.Context, tenantID, userID string) {
+// Why an agent's conversations go back to the queue.
+type requeueReason int
+
+const (
+	requeueOffline     requeueReason = iota // gone past the grace period: they may come back
+	requeueDeactivated                      // they will not
+)
+
+// requeueAgent puts an agent's open conversations back in the queue and
+// runs the flow for each with agent.offline. An agent who went offline
+// loses only the conversations waiting for an answer (the others stay with
+// them, who may well be back before their visitor writes; if the visitor
+// writes first, that conversation goes too: see Send), and only they count
+// against the assignment breaker; a deactivated agent loses all of them.
+func (s *Service) requeueAgent(ctx context.Context, tenantID, userID string, why requeueReason) {
 	db, err := s.db(tenantID)
 	if err != nil {
 		return
 	}
+	q := db.WithContext(ctx).Model(&conversationRow{}).Where("assignee_id = ? AND status = ?", userID, StatusAssigned)
+	if why == requeueOffline {
+		s.publish(ctx, Event{Kind: EventAgentGone, TenantID: tenantID, UserID: userID})
+		q = q.Where("waiting_since IS NOT NULL")
+	}
 	var ids []string
-	if err := db.WithContext(ctx).Model(&conversationRow{}).Where("assignee_id = ? AND status = ?", userID, StatusAssigned).Limit(500).Pluck("id", &ids).Error; err != nil {
+	if err := q.Limit(500).Pluck("id", &ids).Error; err != nil {
+		s.log.Warn("requeue an agent's conversations", "tenant_id", tenantID, "err", err)
 		return
 	}
+	s.requeue(ctx, tenantID, userID, ids, why)
+}
+
+// requeue puts the conversations, assigned to an agent who is gone, back in
+// the queue with a note for the console (the visitor is not told), and runs
+// the flow for each with agent.offline.
+func (s *Service) requeue(ctx context.Context, tenantID, userID string, ids []string, why requeueReason) {
 	u, _ := s.tenants.User(ctx, tenantID, userID)
+	code := NoteAgentAway
+	if why == requeueDeactivated {
+		code = NoteAgentUnavailable
+	}
 	for _, id := range ids {
-		_, err := s.update(ctx, tenantID, id, "", func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (string, error) {
+		_, err := s.update(ctx, tenantID, id, func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (*note, error) {
 			if c.Status != StatusAssigned || c.assignee() != userID {
-				return "", errUnchanged
+				return nil, errUnchanged
 			}
 			if _, err := adjustLoad(tx, db, userID, -1, false); err != nil {
-				return "", err
+				return nil, err
 			}
 			now := s.stamp()
-			if now.Sub(c.UpdatedAt) < 2*time.Minute {
+			if why == requeueOffline && now.Sub(c.UpdatedAt) < 2*time.Minute {
 				// Given to them moments ago and dropped: the assignment path
 				// is failing (the breaker counts it).
 				defer s.reportAssignFailure(tenantID, fmt.Errorf("agent %s dropped a new conversation", userID))
 			}
 			c.Status, c.AssigneeID, c.QueuedAt, c.FlowNode, c.QueueDeadline = StatusQueued, nil, &now, nil, nil
-			return fmt.Sprintf("%s went offline; waiting for another agent", strings.TrimSpace(u.Name)), nil
+			n := newNote(code, "agent_id", userID, "agent_name", strings.TrimSpace(u.Name))
+			n.private = true
+			return n, nil
 		})
 		if err == nil {
 			s.runFlow(ctx, tenantID, id, routing.EventAgentOffline, "", "", "")

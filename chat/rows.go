@@ -46,6 +46,10 @@ type conversationRow struct {
 	FlowNode          *string
 	QueuedAt          *time.Time
 	QueueDeadline     *time.Time
+	LastVisitorBody   string
+	LastVisitorAt     *time.Time
+	WaitingSince      *time.Time
+	LastAgentID       *string
 }
 
 func (conversationRow) TableName(n schema.Namer) string { return n.TableName("conversation") }
@@ -58,6 +62,10 @@ func (r conversationRow) conversation(v Visitor) Conversation {
 	if r.LastMessageAt != nil {
 		c.LastMessage = &LastMessage{Body: r.LastMessageBody, AuthorType: r.LastMessageAuthor, CreatedAt: *r.LastMessageAt}
 	}
+	if r.LastVisitorAt != nil {
+		c.LastVisitorMessage = &LastMessage{Body: r.LastVisitorBody, AuthorType: AuthorVisitor, CreatedAt: *r.LastVisitorAt}
+	}
+	c.WaitingSince = r.WaitingSince
 	_ = json.Unmarshal([]byte(r.Labels), &c.Labels)
 	if c.Labels == nil {
 		c.Labels = []string{}
@@ -83,6 +91,7 @@ type messageRow struct {
 	Body           string
 	Private        bool
 	Attachments    string
+	System         string // a system message's code and parameters (JSON), or ""
 	CreatedAt      time.Time
 }
 
@@ -92,6 +101,9 @@ func (r messageRow) message() Message {
 	m := Message{ID: r.ID, ConversationID: r.ConversationID, Seq: r.Seq, Author: Author{Type: r.AuthorType, ID: r.AuthorID, Name: r.AuthorName}, Body: r.Body, Private: r.Private, CreatedAt: r.CreatedAt}
 	if r.ClientID != nil {
 		m.ClientID = *r.ClientID
+	}
+	if r.System != "" {
+		m.System = decodeNote(r.System)
 	}
 	if r.Attachments != "" && r.Attachments != "[]" { // most messages have none
 		_ = json.Unmarshal([]byte(r.Attachments), &m.Attachments)

@@ -1,9 +1,11 @@
 package chat
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -19,6 +21,10 @@ import (
 	"kefu/routing"
 	"kefu/tenants"
 )
+
+// DefaultOfflineGrace is how long an agent may be gone (a closed laptop, a
+// lost network) before their waiting conversations go back to the queue.
+const DefaultOfflineGrace = 5 * time.Minute
 
 // MaxBodyBytes is the largest message body accepted (413 too_large above).
 const MaxBodyBytes = 16 * 1024
@@ -37,12 +43,19 @@ type Service struct {
 
 	flowCache      *lru.Cache[string, *activeFlow]
 	openConvs      *lru.Cache[string, string] // tenant/visitor → their open conversation
+	gone           *lru.Cache[string, bool]   // tenant/agent: offline past the grace period
 	scopes         *expirable.LRU[string, Scope]
 	breakers       sync.Map // tenant id → breaker
 	breakerTimeout time.Duration
 	queuePos       *lru.Cache[string, int]
 	locks          [256]sync.Mutex
 	grace          time.Duration
+
+	flowRuns      *gates // per tenant: flow runs under way
+	flowRunWait   time.Duration
+	simulations   *gates // per tenant: simulate and replay calls under way
+	simulateWait  time.Duration
+	replayTimeout time.Duration
 
 	waitMu sync.Mutex
 	waits  map[string]time.Duration
@@ -53,8 +66,16 @@ type Service struct {
 	closed     bool
 	bg         sync.WaitGroup
 
-	stopPresence context.CancelFunc
-	unsub        func()
+	stopPresence  context.CancelFunc
+	unsub         func()
+	unsubAccounts func()
+
+	uploadLimits UploadLimits
+	usage        *lru.Cache[string, *usage] // tenant id → its uploads of the hour, as this node knows them
+	linkTTL      time.Duration
+	sweepEvery   time.Duration
+	stopSweep    context.CancelFunc
+	sweepDone    chan struct{}
 
 	bots     Bots
 	calls    *botCalls
@@ -69,7 +90,8 @@ type Config struct {
 	Now      func() time.Time
 	Registry prometheus.Registerer
 	// OfflineGrace is how long an agent whose last socket closed may take to
-	// come back before their conversations are requeued (default 30 s).
+	// come back before their conversations that wait for an answer are
+	// requeued (default DefaultOfflineGrace).
 	OfflineGrace time.Duration
 	// BreakerTimeout is how long the assignment breaker stays open (default 30 s).
 	BreakerTimeout time.Duration
@@ -83,6 +105,29 @@ type Config struct {
 	// ScopeTTL is how long what an agent may see is cached (default
 	// DefaultScopeTTL).
 	ScopeTTL time.Duration
+	// FlowRuns is how many flow runs of one tenant run at once on this node
+	// (default DefaultFlowRuns); more wait up to FlowRunWait (default
+	// DefaultFlowRunWait) for a turn, and past that the conversation is
+	// queued for an agent without running the flow.
+	FlowRuns    int
+	FlowRunWait time.Duration
+	// Simulations is how many simulate and replay calls of one tenant run at
+	// once on this node (default DefaultSimulations); more wait up to
+	// SimulateWait (default DefaultSimulateWait), then get rate_limited.
+	Simulations  int
+	SimulateWait time.Duration
+	// ReplayTimeout bounds one replay call (default DefaultReplayTimeout);
+	// past it the report covers the conversations replayed so far.
+	ReplayTimeout time.Duration
+	// Uploads bounds uploads per visitor and per tenant and hour.
+	Uploads UploadLimits
+	// FileLinkTTL is how long a file link works (default
+	// DefaultFileLinkTTL); links are signed afresh whenever a message is
+	// served.
+	FileLinkTTL time.Duration
+	// SweepEvery is how often unattached uploads are swept (default
+	// DefaultSweepEvery).
+	SweepEvery time.Duration
 	// Bots answers FAQ and llm nodes (nil: no FAQ answers, llm nodes hand off).
 	Bots Bots
 }
@@ -96,7 +141,7 @@ func NewService(c Config) *Service {
 		c.Now = time.Now
 	}
 	if c.OfflineGrace == 0 {
-		c.OfflineGrace = 30 * time.Second
+		c.OfflineGrace = DefaultOfflineGrace
 	}
 	if c.BreakerTimeout == 0 {
 		c.BreakerTimeout = 30 * time.Second
@@ -107,35 +152,57 @@ func NewService(c Config) *Service {
 	if c.ScopeTTL <= 0 {
 		c.ScopeTTL = DefaultScopeTTL
 	}
+	c.FlowRuns = cmp.Or(c.FlowRuns, DefaultFlowRuns)
+	c.FlowRunWait = cmp.Or(c.FlowRunWait, DefaultFlowRunWait)
+	c.Simulations = cmp.Or(c.Simulations, DefaultSimulations)
+	c.SimulateWait = cmp.Or(c.SimulateWait, DefaultSimulateWait)
+	c.ReplayTimeout = cmp.Or(c.ReplayTimeout, DefaultReplayTimeout)
 	fc, _ := lru.New[string, *activeFlow](10000)
 	qp, _ := lru.New[string, int](100000)
 	oc, _ := lru.New[string, string](200000)
+	gone, _ := lru.New[string, bool](100000)
+	if c.FileLinkTTL <= 0 {
+		c.FileLinkTTL = DefaultFileLinkTTL
+	}
+	if c.SweepEvery <= 0 {
+		c.SweepEvery = DefaultSweepEvery
+	}
+	uu, _ := lru.New[string, *usage](10000)
 	s := &Service{
 		tenants: c.Tenants, bus: c.Bus, presence: c.Presence, rr: routing.NewRoundRobin(),
 		log: c.Logger, now: c.Now, metrics: newMetrics(c.Registry), hooks: newOutbound(c.AllowPrivateNetworks),
-		flowCache: fc, queuePos: qp, openConvs: oc, scopes: newScopeCache(c.ScopeTTL), grace: c.OfflineGrace, breakerTimeout: c.BreakerTimeout,
+		flowCache: fc, queuePos: qp, openConvs: oc, gone: gone, scopes: newScopeCache(c.ScopeTTL), grace: c.OfflineGrace, breakerTimeout: c.BreakerTimeout,
 		waits: map[string]time.Duration{}, timers: map[string]*time.Timer{}, queueDirty: map[string]bool{},
+		flowRuns: newGates(c.FlowRuns), flowRunWait: c.FlowRunWait,
+		simulations: newGates(c.Simulations), simulateWait: c.SimulateWait, replayTimeout: c.ReplayTimeout,
+		uploadLimits: c.Uploads.withDefaults(), usage: uu, linkTTL: c.FileLinkTTL, sweepEvery: c.SweepEvery,
 		bots: c.Bots, calls: newBotCalls(), instance: tenants.NewID(),
 	}
 	s.committer = newCommitter(s, c.CommitShards)
 	// A flow published on any node drops this node's compiled copy.
 	s.unsub = c.Bus.Subscribe(func(e Event) {
-		switch e.Kind {
-		case EventFlow:
+		switch {
+		case e.Kind == EventFlow:
 			s.flowCache.Remove(e.TenantID)
-		case EventKnowledge:
+		case e.Kind == EventAgentGone:
+			s.gone.Add(e.TenantID+"/"+e.UserID, true)
+		case e.Kind == EventPresence && e.Status == PresenceOnline:
+			s.gone.Remove(e.TenantID + "/" + e.UserID)
+		case e.Kind == EventKnowledge:
 			if s.bots != nil {
 				s.bots.Invalidate(e.TenantID)
 			}
-		case EventBotCancel:
+		case e.Kind == EventBotCancel:
 			s.cancelLocal(e.TenantID, e.ConversationID)
 		}
 	})
+	// Credentials revoked or rights changed: tell every node's sockets.
+	s.unsubAccounts = c.Tenants.OnAccountEvent(s.accountEvent)
 	return s
 }
 
-// Start re-arms queue deadlines left by an earlier run and keeps presence
-// alive until Close.
+// Start re-arms queue deadlines left by an earlier run, keeps presence
+// alive and sweeps unattached uploads until Close.
 func (s *Service) Start(ctx context.Context) error {
 	if err := s.armTimeouts(ctx); err != nil {
 		return err
@@ -150,9 +217,12 @@ func (s *Service) Start(ctx context.Context) error {
 		s.background(func() {
 			ctx := context.Background()
 			s.publish(ctx, Event{Kind: EventPresence, TenantID: tenant, UserID: user, Status: PresenceOffline})
-			s.requeueAgent(ctx, tenant, user)
+			s.requeueAgent(ctx, tenant, user, requeueOffline)
 		})
 	})
+	sctx, stop := context.WithCancel(context.Background())
+	s.stopSweep, s.sweepDone = stop, make(chan struct{})
+	go s.sweepLoop(sctx, s.sweepDone)
 	return nil
 }
 
@@ -170,7 +240,12 @@ func (s *Service) Close(ctx context.Context) {
 	if s.stopPresence != nil {
 		s.stopPresence()
 	}
+	if s.stopSweep != nil {
+		s.stopSweep()
+		<-s.sweepDone
+	}
 	s.unsub()
+	s.unsubAccounts()
 	done := make(chan struct{})
 	go func() { s.bg.Wait(); close(done) }()
 	select {
@@ -235,11 +310,19 @@ func checkSend(in *SendInput, p tenants.Principal) error {
 	fields := map[string]string{}
 	if strings.TrimSpace(in.Body) == "" && len(in.Attachments) == 0 {
 		fields["body"] = "is required (or attach a file)"
-	} else if !utf8.ValidString(in.Body) {
-		fields["body"] = "must be UTF-8 text"
+	} else {
+		// NUL above all: PostgreSQL cannot store it, and one such message
+		// used to fail its whole group-commit batch.
+		kefu.CheckText(fields, "body", in.Body)
 	}
 	if len(in.ClientID) > 100 {
 		fields["client_id"] = "must be at most 100 characters"
+	} else {
+		kefu.CheckText(fields, "client_id", in.ClientID)
+	}
+	kefu.CheckText(fields, "conversation_id", in.ConversationID)
+	for i, id := range in.Attachments {
+		kefu.CheckText(fields, fmt.Sprintf("attachments[%d]", i), id)
 	}
 	if p.Kind != tenants.KindVisitor && in.ConversationID == "" {
 		fields["conversation_id"] = "is required"
@@ -290,17 +373,21 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 		return Message{}, false, err
 	}
 	attJSON := attachmentsJSON(atts)
+	uploads := make([]string, len(atts))
+	for i, a := range atts {
+		uploads[i] = a.ID
+	}
 	if err := s.checkWriter(ctx, db, p, &in); err != nil {
 		return Message{}, false, err
 	}
 	if in.ConversationID == "" {
-		return s.sendOpening(ctx, db, p, author, in, attJSON)
+		return s.sendOpening(ctx, db, p, author, in, attJSON, uploads)
 	}
 	row := messageRow{ID: tenants.NewID(), ConversationID: in.ConversationID, AuthorType: author.Type, AuthorID: author.ID, AuthorName: author.Name, Body: in.Body, Private: in.Private, Attachments: attJSON, CreatedAt: s.stamp()}
 	if in.ClientID != "" {
 		row.ClientID = &in.ClientID
 	}
-	req := &commitReq{db: db, tenantID: p.TenantID, row: row}
+	req := &commitReq{db: db, tenantID: p.TenantID, row: row, uploads: uploads}
 	if visitor {
 		req.visitorID = p.ID
 	}
@@ -311,7 +398,7 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 		if _, err := s.access(ctx, p, in.ConversationID); err != nil {
 			return Message{}, false, err // not theirs: not_found
 		}
-		return s.sendOpening(ctx, db, p, author, in, attJSON) // resolved: a new conversation
+		return s.sendOpening(ctx, db, p, author, in, attJSON, uploads) // resolved: a new conversation
 	case res.err != nil && tenants.IsUniqueViolation(res.err) && in.ClientID != "":
 		// Another node stored the same client_id first.
 		if m, ok, err := s.findByClientID(ctx, db, p, in.ConversationID, author.ID, in.ClientID); err == nil && ok {
@@ -321,19 +408,46 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 	case res.err != nil:
 		return Message{}, false, res.err
 	case res.dup:
-		return res.row.message(), true, nil
+		return s.messageOf(p.TenantID, res.row), true, nil
 	}
 	s.metrics.stored.WithLabelValues(author.Type).Inc()
-	msg = res.row.message()
+	msg = s.messageOf(p.TenantID, res.row)
 	conv := res.conv
 	if visitor {
 		s.openConvs.Add(p.TenantID+"/"+p.ID, conv.ID)
 	}
 	s.publish(ctx, Event{Kind: EventMessage, TenantID: p.TenantID, ConversationID: conv.ID, VisitorID: conv.VisitorID, AssigneeID: conv.assignee(), Message: &msg})
-	if visitor && (conv.Status == StatusBot || conv.Status == StatusQueued) {
+	switch {
+	case visitor && (conv.Status == StatusBot || conv.Status == StatusQueued):
 		s.background(func() { s.runFlow(ctx, p.TenantID, conv.ID, routing.EventMessageCreated, in.Body, "", "") })
+	case visitor && conv.Status == StatusAssigned:
+		if agent := conv.assignee(); s.isGone(p.TenantID, agent) {
+			s.background(func() {
+				ctx := context.WithoutCancel(ctx)
+				if s.presence.Status(ctx, p.TenantID, agent) == PresenceOffline {
+					s.requeue(ctx, p.TenantID, agent, []string{conv.ID}, requeueOffline)
+				}
+			})
+		}
+	case conv.Status == StatusResolved && author.Type == AuthorAgent && !in.Private:
+		// An agent's reply reopens the conversation, with them.
+		s.background(func() { s.reopenByAgent(context.WithoutCancel(ctx), p, conv.ID) })
 	}
 	return msg, false, nil
+}
+
+// isGone reports whether the agent has been offline past the grace period
+// (as this node heard over the bus).
+func (s *Service) isGone(tenantID, agentID string) bool {
+	gone, _ := s.gone.Get(tenantID + "/" + agentID)
+	return gone
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }
 
 // checkWriter checks, before a message is queued for the commit, that p may
@@ -384,42 +498,82 @@ func (s *Service) openConversationOf(ctx context.Context, db *tenants.DB, visito
 }
 
 // sendOpening is the visitor's first message of a conversation: one
-// transaction that locks the visitor, finds or opens the conversation and
-// stores the message; the new conversation is then routed. A resend of a
+// transaction that locks the visitor, finds their open conversation or opens
+// one with this message as seq 1, and stores the message; a new conversation
+// is then routed with what the transaction already read. A resend of a
 // message already stored in any of the visitor's conversations returns the
 // original.
-func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Principal, author Author, in SendInput, attJSON string) (Message, bool, error) {
+func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Principal, author Author, in SendInput, attJSON string, uploads []string) (Message, bool, error) {
 	var (
-		conv    conversationRow
-		created bool
-		row     messageRow
-		orig    Message
+		conv       conversationRow
+		open       opening
+		created    bool
+		reopened   bool
+		reopenNote Message
+		orig       Message
 	)
+	now := s.stamp()
+	row := messageRow{ID: tenants.NewID(), AuthorType: author.Type, AuthorID: author.ID, AuthorName: author.Name, Body: in.Body, Attachments: attJSON, CreatedAt: now}
+	if in.ClientID != "" {
+		row.ClientID = &in.ClientID
+	}
 	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var err error
-		conv, created, err = s.visitorConversation(tx, db, p.ID, "")
-		if err != nil {
+		// The visitor's row is the lock: two first messages sent at once
+		// open one conversation, not two.
+		var vs []visitorRow
+		if err := tx.Raw(`UPDATE `+db.Table("visitors")+` SET last_seen_at = ? WHERE id = ? RETURNING *`, now, p.ID).Scan(&vs).Error; err != nil {
 			return err
 		}
-		if in.ClientID != "" {
+		if len(vs) == 0 {
+			return kefu.Errorf(kefu.ENotFound, "no such visitor")
+		}
+		// Their open conversation first, and whether they had others.
+		var convs []conversationRow
+		if err := tx.Where("visitor_id = ?", p.ID).Order("CASE WHEN status = '" + StatusResolved + "' THEN 1 ELSE 0 END, created_at DESC").Limit(2).Find(&convs).Error; err != nil {
+			return err
+		}
+		if in.ClientID != "" && len(convs) > 0 {
 			m, ok, err := findByClientID(tx, db, p, "", author.ID, in.ClientID)
 			if err != nil {
 				return err
 			}
 			if ok {
-				orig = m
+				orig = s.messageOf(p.TenantID, m)
 				return errDuplicate
 			}
 		}
-		row = messageRow{ID: tenants.NewID(), ConversationID: conv.ID, AuthorType: author.Type, AuthorID: author.ID, AuthorName: author.Name, Body: in.Body, Attachments: attJSON, CreatedAt: s.stamp()}
-		if in.ClientID != "" {
-			row.ClientID = &in.ClientID
+		if len(convs) > 0 && convs[0].Status != StatusResolved {
+			row.ConversationID = convs[0].ID
+			c, err := s.appendTx(tx, db, &row)
+			conv = c
+			if err != nil {
+				return err
+			}
+			return s.createMessageTx(tx, db, &row, uploads)
 		}
-		conv, err = s.appendTx(tx, db, &row)
-		if err != nil {
+		if len(convs) > 0 && s.reopenable(ctx, p.TenantID, convs[0]) {
+			c, m, err := s.reopenTx(tx, db, convs[0], s.language(ctx, p.TenantID), now)
+			if err != nil {
+				return err
+			}
+			reopened, reopenNote = true, m
+			open = opening{conv: c, visitor: vs[0], returning: true}
+			row.ConversationID = c.ID
+			if conv, err = s.appendTx(tx, db, &row); err != nil {
+				return err
+			}
+			return s.createMessageTx(tx, db, &row, uploads)
+		}
+		created = true
+		open = opening{visitor: vs[0], returning: len(convs) > 0}
+		conv = conversationRow{ID: tenants.NewID(), VisitorID: p.ID, Status: StatusBot, Labels: "[]", LastSeq: 1, CreatedAt: now, UpdatedAt: now,
+			LastMessageBody: previewOf(row), LastMessageAuthor: row.AuthorType, LastMessageAt: &now,
+			LastVisitorBody: previewOf(row), LastVisitorAt: &now, WaitingSince: &now}
+		row.ConversationID, row.Seq = conv.ID, 1
+		if err := tx.Create(&conv).Error; err != nil {
 			return err
 		}
-		return tx.Create(&row).Error
+		return s.createMessageTx(tx, db, &row, uploads)
 	})
 	if errors.Is(err, errDuplicate) {
 		return orig, true, nil
@@ -436,31 +590,62 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 	}
 	s.openConvs.Add(p.TenantID+"/"+p.ID, conv.ID)
 	s.metrics.stored.WithLabelValues(author.Type).Inc()
-	msg := row.message()
-	if created {
-		s.publishConversation(ctx, p.TenantID, conv, "")
+	msg := s.messageOf(p.TenantID, row)
+	if created || reopened {
+		s.publish(ctx, Event{Kind: EventConversation, TenantID: p.TenantID, ConversationID: conv.ID, VisitorID: conv.VisitorID, Conversation: ptr(conv.conversation(open.visitor.visitor()))})
+	}
+	if reopened {
+		s.publish(ctx, Event{Kind: EventMessage, TenantID: p.TenantID, ConversationID: conv.ID, VisitorID: conv.VisitorID, Message: &reopenNote})
 	}
 	s.publish(ctx, Event{Kind: EventMessage, TenantID: p.TenantID, ConversationID: conv.ID, VisitorID: conv.VisitorID, AssigneeID: conv.assignee(), Message: &msg})
 	switch {
 	case created:
-		s.background(func() { s.runFlow(ctx, p.TenantID, conv.ID, routing.EventConversationCreated, in.Body, "", "") })
+		open.conv = conv
+		s.background(func() { s.runFlowOpening(ctx, p.TenantID, open, in.Body) })
+	case reopened:
+		open.conv = conv
+		s.background(func() {
+			s.route(ctx, p.TenantID, conv.ID, &open, routing.EventConversationReopened, in.Body, "", "")
+		})
 	case conv.Status == StatusBot || conv.Status == StatusQueued:
 		s.background(func() { s.runFlow(ctx, p.TenantID, conv.ID, routing.EventMessageCreated, in.Body, "", "") })
 	}
 	return msg, false, nil
 }
 
+// opening is what the transaction that opened a conversation read: the flow
+// that routes it need not read it again.
+type opening struct {
+	conv      conversationRow
+	visitor   visitorRow
+	returning bool // the visitor had conversations before
+}
+
+func ptr[T any](v T) *T { return &v }
+
 var errDuplicate = errors.New("duplicate client_id")
 
+// createMessageTx stores row in tx, and the files it carries become its.
+func (s *Service) createMessageTx(tx *gorm.DB, db *tenants.DB, row *messageRow, uploads []string) error {
+	if err := tx.Create(row).Error; err != nil {
+		return err
+	}
+	return claimUploadsTx(tx, db, uploads, *row)
+}
+
 func (s *Service) findByClientID(ctx context.Context, db *tenants.DB, p tenants.Principal, convID, authorID, clientID string) (Message, bool, error) {
-	return findByClientID(db.WithContext(ctx), db, p, convID, authorID, clientID)
+	row, ok, err := findByClientID(db.WithContext(ctx), db, p, convID, authorID, clientID)
+	if !ok || err != nil {
+		return Message{}, ok, err
+	}
+	return s.messageOf(p.TenantID, row), true, nil
 }
 
 // findByClientID looks for a message the same sender stored with clientID:
 // in the given conversation, or for a visitor without one, in any of theirs.
 // Either way it is a lookup on the unique (conversation, author, client id)
 // index, per conversation of the visitor — never a scan of the messages.
-func findByClientID(q *gorm.DB, db *tenants.DB, p tenants.Principal, convID, authorID, clientID string) (Message, bool, error) {
+func findByClientID(q *gorm.DB, db *tenants.DB, p tenants.Principal, convID, authorID, clientID string) (messageRow, bool, error) {
 	var rows []messageRow
 	var err error
 	if convID != "" {
@@ -469,47 +654,9 @@ func findByClientID(q *gorm.DB, db *tenants.DB, p tenants.Principal, convID, aut
 		err = q.Raw(`SELECT m.* FROM `+db.Table("conversations")+` c JOIN `+db.Table("messages")+` m ON m.conversation_id = c.id AND m.author_id = ? AND m.client_id = ? WHERE c.visitor_id = ? LIMIT 1`, authorID, clientID, p.ID).Scan(&rows).Error
 	}
 	if err != nil || len(rows) == 0 {
-		return Message{}, false, err
+		return messageRow{}, false, err
 	}
-	return rows[0].message(), true, nil
-}
-
-// visitorConversation finds (or, inside tx, opens) the conversation a visitor
-// writes to. The visitor's row is locked first so that two first messages
-// sent at once open one conversation, not two.
-func (s *Service) visitorConversation(tx *gorm.DB, db *tenants.DB, visitorID, convID string) (conversationRow, bool, error) {
-	now := s.stamp()
-	res := tx.Model(&visitorRow{}).Where("id = ?", visitorID).Update("last_seen_at", now)
-	if res.Error != nil {
-		return conversationRow{}, false, res.Error
-	}
-	if res.RowsAffected == 0 {
-		return conversationRow{}, false, kefu.Errorf(kefu.ENotFound, "no such visitor")
-	}
-	var rows []conversationRow
-	if convID != "" {
-		if err := tx.Where("id = ? AND visitor_id = ?", convID, visitorID).Limit(1).Find(&rows).Error; err != nil {
-			return conversationRow{}, false, err
-		}
-		if len(rows) == 0 {
-			return conversationRow{}, false, kefu.Errorf(kefu.ENotFound, "no such conversation")
-		}
-		if rows[0].Status != StatusResolved {
-			return rows[0], false, nil
-		}
-		rows = nil // a resolved conversation stays closed: open a new one
-	}
-	if err := tx.Where("visitor_id = ? AND status <> ?", visitorID, StatusResolved).Order("created_at DESC").Limit(1).Find(&rows).Error; err != nil {
-		return conversationRow{}, false, err
-	}
-	if len(rows) > 0 {
-		return rows[0], false, nil
-	}
-	c := conversationRow{ID: tenants.NewID(), VisitorID: visitorID, Status: StatusBot, Labels: "[]", CreatedAt: now, UpdatedAt: now}
-	if err := tx.Create(&c).Error; err != nil {
-		return conversationRow{}, false, err
-	}
-	return c, true, nil
+	return rows[0], true, nil
 }
 
 // appendTx gives row the conversation's next seq, inside tx. The UPDATE takes
@@ -521,6 +668,13 @@ func (s *Service) appendTx(tx *gorm.DB, db *tenants.DB, row *messageRow) (conver
 	if !row.Private && row.AuthorType != AuthorSystem {
 		set += ", last_message_body = ?, last_message_author = ?, last_message_at = ?"
 		args = append(args, previewOf(*row), row.AuthorType, row.CreatedAt)
+	}
+	switch {
+	case row.AuthorType == AuthorVisitor:
+		set += ", last_visitor_body = ?, last_visitor_at = ?, waiting_since = COALESCE(waiting_since, ?)"
+		args = append(args, previewOf(*row), row.CreatedAt, row.CreatedAt)
+	case row.AuthorType == AuthorAgent && !row.Private:
+		set += ", waiting_since = NULL"
 	}
 	args = append(args, row.ConversationID)
 	var convs []conversationRow
@@ -545,19 +699,6 @@ func truncateUTF8(s string, n int) string {
 	return s[:n]
 }
 
-// systemMessageTx stores a system message (e.g. "Assigned to Ann") in tx.
-func (s *Service) systemMessageTx(tx *gorm.DB, db *tenants.DB, convID, body string) (Message, conversationRow, error) {
-	row := messageRow{ID: tenants.NewID(), ConversationID: convID, AuthorType: AuthorSystem, Body: body, Attachments: "[]", CreatedAt: s.stamp()}
-	conv, err := s.appendTx(tx, db, &row)
-	if err != nil {
-		return Message{}, conv, err
-	}
-	if err := tx.Create(&row).Error; err != nil {
-		return Message{}, conv, err
-	}
-	return row.message(), conv, nil
-}
-
 // Messages returns up to limit messages with seq > afterSeq, in seq order.
 // Private notes are left out for visitors.
 func (s *Service) Messages(ctx context.Context, p tenants.Principal, convID string, afterSeq int64, limit int) ([]Message, error) {
@@ -565,14 +706,6 @@ func (s *Service) Messages(ctx context.Context, p tenants.Principal, convID stri
 		return nil, err
 	}
 	return s.messagesAfter(ctx, p.TenantID, Scope{All: true}, convID, afterSeq, limit, p.Kind == tenants.KindVisitor)
-}
-
-func attachmentsJSON(atts []Attachment) string {
-	if len(atts) == 0 {
-		return "[]"
-	}
-	b, _ := json.Marshal(atts)
-	return string(b)
 }
 
 // previewOf is the inbox preview of a message: its text, or for a message

@@ -87,8 +87,10 @@ func (s *Service) dry(ctx context.Context, tenantID string) (*dryServices, error
 }
 
 // Simulate runs a flow (a saved version, or a draft graph) on a sample
-// event, with no side effects, and returns the decision with its trace.
-// Errors: not_found, invalid_argument, invalid_flow.
+// event, with no side effects, and returns the decision with its trace. The
+// run has the budget of a live run (routing.MaxRunSteps, …).
+// Errors: not_found, invalid_argument, invalid_flow, too_large (the sample
+// event), rate_limited (the tenant's simulations are all under way).
 func (s *Service) Simulate(ctx context.Context, p tenants.Principal, flowID string, in SimulateInput) (routing.Result, error) {
 	switch in.Event {
 	case "":
@@ -105,6 +107,21 @@ func (s *Service) Simulate(ctx context.Context, p tenants.Principal, flowID stri
 		}
 		at = t
 	}
+	if in.Visitor.Attributes == nil {
+		in.Visitor.Attributes = map[string]any{}
+	}
+	if in.Conversation.Status == "" {
+		in.Conversation.Status = StatusBot
+	}
+	run := routing.Input{Event: in.Event, Visitor: in.Visitor, Message: in.Message, Conversation: in.Conversation, At: at}
+	if err := routing.CheckInput(run); err != nil {
+		return routing.Result{}, err
+	}
+	release, err := s.simulationTurn(ctx, p.TenantID)
+	if err != nil {
+		return routing.Result{}, err
+	}
+	defer release()
 	var g routing.Graph
 	if in.Graph != nil {
 		if _, err := s.Flow(ctx, p, flowID, 0); err != nil {
@@ -127,14 +144,23 @@ func (s *Service) Simulate(ctx context.Context, p tenants.Principal, flowID stri
 		return routing.Result{}, err
 	}
 	svc.askLLM = in.AskLLM
-	if in.Visitor.Attributes == nil {
-		in.Visitor.Attributes = map[string]any{}
-	}
-	if in.Conversation.Status == "" {
-		in.Conversation.Status = StatusBot
-	}
-	return prog.Run(ctx, routing.Input{Event: in.Event, Visitor: in.Visitor, Message: in.Message, Conversation: in.Conversation, At: at}, svc), nil
+	return prog.Run(ctx, run, svc), nil
 }
+
+// simulationTurn waits for one of the tenant's Simulations slots.
+// Errors: rate_limited.
+func (s *Service) simulationTurn(ctx context.Context, tenantID string) (func(), error) {
+	release, ok := s.simulations.acquire(ctx, tenantID, s.simulateWait)
+	if !ok {
+		return nil, kefu.Errorf(kefu.ERateLimit, "this workspace already has %d simulations or replays under way; try again in a moment", s.simulations.size)
+	}
+	return release, nil
+}
+
+// MaxReplayEvalTime bounds the time one replay's expressions may take in
+// all (each run has routing.MaxRunTime): a replay of flows that spend their
+// budget stops after a few dozen conversations, one of cheap flows does not.
+const MaxReplayEvalTime = time.Second
 
 // ReplayReport says how a draft would have routed recent real conversations
 // compared with the flow that routes now.
@@ -142,6 +168,9 @@ type ReplayReport struct {
 	Total     int             `json:"total"`
 	Different int             `json:"different"`
 	Examples  []ReplayExample `json:"examples"`
+	// Truncated: the replay stopped at its time limit, after Total
+	// conversations of the ones asked for.
+	Truncated bool `json:"truncated"`
 }
 
 // ReplayExample is one conversation the draft would route differently.
@@ -172,7 +201,11 @@ func outcome(r routing.Result) string {
 
 // Replay runs a version of a flow (0: the latest) against the tenant's last
 // limit conversations, as they began, and counts those it would route
-// differently from the published flow. Nothing is changed.
+// differently from the published flow. Nothing is changed. Each run has the
+// budget of a live run, and the whole replay at most ReplayTimeout and
+// MaxReplayEvalTime of evaluation: past either the report covers the
+// conversations done and says it was truncated.
+// Errors: not_found, invalid_argument, invalid_flow, rate_limited.
 func (s *Service) Replay(ctx context.Context, p tenants.Principal, flowID string, version, limit int) (ReplayReport, error) {
 	if limit == 0 {
 		limit = 100
@@ -180,6 +213,15 @@ func (s *Service) Replay(ctx context.Context, p tenants.Principal, flowID string
 	if limit < 1 || limit > 1000 {
 		return ReplayReport{}, kefu.Invalid(map[string]string{"limit": "must be between 1 and 1000"})
 	}
+	release, err := s.simulationTurn(ctx, p.TenantID)
+	if err != nil {
+		return ReplayReport{}, err
+	}
+	defer release()
+	// The runs stop at the deadline (their budget ends with it); the
+	// database reads keep ctx, so a replay cut short still answers.
+	runCtx, cancel := context.WithTimeout(ctx, s.replayTimeout)
+	defer cancel()
 	draft, err := s.Flow(ctx, p, flowID, version)
 	if err != nil {
 		return ReplayReport{}, err
@@ -198,7 +240,12 @@ func (s *Service) Replay(ctx context.Context, p tenants.Principal, flowID string
 		return ReplayReport{}, err
 	}
 	rep := ReplayReport{Examples: []ReplayExample{}}
+	var evalTime time.Duration
 	for _, c := range convs {
+		if runCtx.Err() != nil || evalTime > MaxReplayEvalTime {
+			rep.Truncated = true
+			break
+		}
 		var first []messageRow
 		if err := db.WithContext(ctx).Where("conversation_id = ? AND author_type = ?", c.ID, AuthorVisitor).Order("seq").Limit(1).Find(&first).Error; err != nil {
 			return ReplayReport{}, err
@@ -220,8 +267,13 @@ func (s *Service) Replay(ctx context.Context, p tenants.Principal, flowID string
 		}
 		dryB := *dryA
 		dryB.rr = routing.NewRoundRobin()
-		before := outcome(cur.prog.Run(ctx, in, dryA))
-		after := outcome(next.Run(ctx, in, &dryB))
+		ra, rb := cur.prog.Run(runCtx, in, dryA), next.Run(runCtx, in, &dryB)
+		if runCtx.Err() != nil { // cut short: the runs' outcomes are not theirs
+			rep.Truncated = true
+			break
+		}
+		evalTime += ra.EvalTime + rb.EvalTime
+		before, after := outcome(ra), outcome(rb)
 		rep.Total++
 		if before != after {
 			rep.Different++

@@ -51,7 +51,10 @@ type Message struct {
 	Body           string       `json:"body"`
 	Private        bool         `json:"private"`
 	Attachments    []Attachment `json:"attachments"`
-	CreatedAt      time.Time    `json:"created_at"`
+	// System is a system message's code and parameters (author.type
+	// system); clients render it in their own language.
+	System    *SystemNote `json:"system,omitempty"`
+	CreatedAt time.Time   `json:"created_at"`
 }
 
 // Visitor is a website visitor (a contact).
@@ -78,9 +81,15 @@ type Conversation struct {
 	Team        string       `json:"team"`
 	LastSeq     int64        `json:"last_seq"`
 	LastMessage *LastMessage `json:"last_message"`
-	Labels      []string     `json:"labels"`
-	CreatedAt   time.Time    `json:"created_at"`
-	UpdatedAt   time.Time    `json:"updated_at"`
+	// LastVisitorMessage is the visitor's latest message: what the inbox
+	// shows (the last message is often the bot's or an agent's).
+	LastVisitorMessage *LastMessage `json:"last_visitor_message"`
+	// WaitingSince is when the visitor's oldest message not yet answered by
+	// a person was sent; null once answered.
+	WaitingSince *time.Time `json:"waiting_since"`
+	Labels       []string   `json:"labels"`
+	CreatedAt    time.Time  `json:"created_at"`
+	UpdatedAt    time.Time  `json:"updated_at"`
 }
 
 // MarshalJSON writes an empty assignee or team as null, as the contract's
@@ -135,9 +144,25 @@ const (
 	EventDelta        = "delta"      // a piece of a bot's answer (StreamID, Text; Done: the stream was abandoned)
 	EventKnowledge    = "knowledge"  // a tenant's FAQ, articles or bot settings changed: drop indexed copies
 	EventBotCancel    = "bot.cancel" // a conversation's pending model call was cancelled: stop it
+	// EventAgentGone: an agent has been offline past the grace period; a
+	// visitor writing into a conversation still assigned to them sends it
+	// back to the queue.
+	EventAgentGone = "agent.gone"
 	// EventResync (no tenant) says this node may have missed events: every
 	// socket catches up from the database.
 	EventResync = "resync"
+	// EventRevoke says a principal's credentials or rights changed: every
+	// node closes the sockets of UserID that Session/Keep select (see
+	// Revoke*); for RevokeRole, only those whose role is not Role.
+	EventRevoke = "revoke"
+)
+
+// Why a revoke event closes sockets (Event.Reason).
+const (
+	RevokeSignedOut   = "signed_out"   // sessions ended: logout, sign out everywhere, password change or reset
+	RevokeDeactivated = "deactivated"  // the user was deactivated or deleted
+	RevokeRole        = "role_changed" // the user's role changed: reconnect to get the new one
+	RevokeKey         = "key_revoked"  // an API key was revoked (keys hold no sockets today)
 )
 
 // Event is what chat publishes after a commit. It carries who must hear of it
@@ -160,7 +185,15 @@ type Event struct {
 	Origin         string        `json:"o,omitempty"` // the sending session, which does not hear its own typing
 	Position       int           `json:"qp,omitempty"`
 	Wait           int           `json:"qw,omitempty"`
-	StreamID       string        `json:"sid,omitempty"`
-	Text           string        `json:"tx,omitempty"`
-	Done           bool          `json:"dn,omitempty"`
+	// Revocations: which sessions of UserID (one, or all but Keep), why,
+	// and for a role change the new role.
+	Session string `json:"sid,omitempty"`
+	Keep    string `json:"ks,omitempty"`
+	Reason  string `json:"why,omitempty"`
+	Role    string `json:"ro,omitempty"`
+	// A bot's answer streaming: its stream, the piece, and whether the
+	// stream was abandoned.
+	StreamID string `json:"bs,omitempty"`
+	Text     string `json:"tx,omitempty"`
+	Done     bool   `json:"dn,omitempty"`
 }

@@ -46,9 +46,16 @@ func (s *Service) StartWidgetSession(ctx context.Context, widgetKey, visitorToke
 	in.Email = strings.TrimSpace(in.Email)
 	if utf8.RuneCountInString(in.Name) > 100 {
 		fields["visitor.name"] = "must be at most 100 characters"
+	} else {
+		kefu.CheckText(fields, "visitor.name", in.Name)
 	}
-	if len(in.Email) > 254 || (in.Email != "" && !strings.Contains(in.Email, "@")) {
+	if in.Email != "" && !tenants.ValidEmail(in.Email) {
 		fields["visitor.email"] = "must be an email address"
+	}
+	// Keys and values at any depth: the attributes are stored as JSON text,
+	// which PostgreSQL refuses with a NUL (\u0000) in it.
+	if path, p := kefu.ValueProblem(map[string]any(in.Attributes)); p != "" {
+		fields["visitor.attributes"+path] = p
 	}
 	attrs, _ := json.Marshal(in.Attributes)
 	if in.Attributes == nil {

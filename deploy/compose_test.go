@@ -108,6 +108,14 @@ func TestComposeRunsTwoNodesOnPostgresAndRedis(t *testing.T) {
 			if len(ports) == 0 || !strings.HasSuffix(ports[0], ":8080") {
 				t.Errorf("ports = %v, want the container's 8080 published", ports)
 			}
+			if m := env["KEFU_METRICS_ADDR"]; m != "0.0.0.0:9100" {
+				t.Errorf("KEFU_METRICS_ADDR = %q, want 0.0.0.0:9100 (metrics off the public port)", m)
+			}
+			for _, p := range ports {
+				if strings.HasSuffix(p, ":9100") {
+					t.Errorf("ports = %v: the metrics port is published", ports)
+				}
+			}
 		})
 	}
 
@@ -192,8 +200,11 @@ func TestPrometheusScrapesBothNodes(t *testing.T) {
 		if mapAt(compose, "services", node) == nil {
 			t.Errorf("prometheus.yml is checked against compose service %s, which is missing", node)
 		}
-		if !targets[node+":8080"] {
-			t.Errorf("prometheus.yml does not scrape %s:8080/metrics", node)
+		if !targets[node+":9100"] {
+			t.Errorf("prometheus.yml does not scrape %s:9100/metrics (KEFU_METRICS_ADDR)", node)
+		}
+		if targets[node+":8080"] {
+			t.Errorf("prometheus.yml scrapes %s:8080, which serves no metrics", node)
 		}
 	}
 }

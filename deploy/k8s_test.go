@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -236,6 +237,9 @@ func TestKubernetesObjectsPointAtEachOther(t *testing.T) {
 		if tp := strAt(p, "targetPort"); !portNames[tp] {
 			t.Errorf("Service kefu targets port %q, which the container does not declare", tp)
 		}
+		if tp := strAt(p, "targetPort"); tp == "metrics" || tp == "9100" {
+			t.Errorf("Service kefu exposes the metrics port %q", tp)
+		}
 	}
 
 	pdb := object(t, objs, "PodDisruptionBudget/kefu")
@@ -288,6 +292,38 @@ func TestKubernetesObjectsPointAtEachOther(t *testing.T) {
 	}
 	if !mounted {
 		t.Errorf("redis reads %s, but ConfigMap redis-config is not mounted there", cmd[1])
+	}
+}
+
+// TestMetricsAreScrapedOffThePublicPort: the pods serve /metrics on
+// KEFU_METRICS_ADDR, a declared container port the Service does not expose,
+// and the scrape annotations point at it (the public port serves none).
+func TestMetricsAreScrapedOffThePublicPort(t *testing.T) {
+	objs := manifests(t)
+	dep := object(t, objs, "Deployment/kefu")
+	c := container(t, dep, "kefu")
+	addr := ""
+	for _, e := range listAt(c, "env") {
+		if strAt(e, "name") == "KEFU_METRICS_ADDR" {
+			addr = strAt(e, "value")
+		}
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "8080" {
+		t.Fatalf("KEFU_METRICS_ADDR = %q, want host:port off the public port 8080", addr)
+	}
+	declared := false
+	for _, p := range listAt(c, "ports") {
+		if strAt(p, "containerPort") == port {
+			declared = true
+		}
+	}
+	if !declared {
+		t.Errorf("the container does not declare the metrics port %s", port)
+	}
+	ann := mapAt(dep, "spec", "template", "metadata", "annotations")
+	if strAt(ann, "prometheus.io/port") != port || strAt(ann, "prometheus.io/path") != "/metrics" {
+		t.Errorf("scrape annotations %v, want port %s and path /metrics", ann, port)
 	}
 }
 

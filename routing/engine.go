@@ -2,20 +2,24 @@ package routing
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/expr-lang/expr/vm"
+
+	"kefu"
 )
 
 // Events that enter a flow at start.
 const (
-	EventConversationCreated = "conversation.created"
-	EventMessageCreated      = "message.created"
-	EventAgentOffline        = "agent.offline"
-	EventConversationIdle    = "conversation.idle"
+	EventConversationCreated  = "conversation.created"
+	EventConversationReopened = "conversation.reopened" // a visitor wrote (or an agent replied) after resolve
+	EventMessageCreated       = "message.created"
+	EventAgentOffline         = "agent.offline"
+	EventConversationIdle     = "conversation.idle"
 )
 
 // Actions a run ends with.
@@ -109,16 +113,30 @@ type Result struct {
 	Waiting        string         `json:"waiting,omitempty"`
 	TimeoutSeconds int            `json:"timeout_seconds,omitempty"`
 	Trace          []Step         `json:"trace"`
+	// EvalTime is how long the run's expressions took (the meter's count):
+	// a replay adds them up to bound its own work.
+	EvalTime time.Duration `json:"-"`
 }
 
 // Run walks the flow for one event. It never fails: a node that errors
 // takes its error branch, or the run ends in the queue, so no conversation
 // is ever lost to a broken flow.
+//
+// All of the run's expressions share one budget (budget.go); an expression
+// that spends it fails like any other.
 func (p *Program) Run(ctx context.Context, in Input, svc Services) Result {
+	m := newMeter(ctx)
+	r := p.run(ctx, in, svc, m)
+	r.EvalTime = m.spent
+	return r
+}
+
+func (p *Program) run(ctx context.Context, in Input, svc Services, m *meter) Result {
 	if in.At.IsZero() {
 		in.At = time.Now()
 	}
 	env := Env{Event: in.Event, Visitor: in.Visitor, Message: in.Message, Conversation: in.Conversation, Now: NewNow(in.At)}
+	setMeter(&env, m)
 	if env.Visitor.Attributes == nil {
 		env.Visitor.Attributes = map[string]any{}
 	}
@@ -142,6 +160,9 @@ func (p *Program) Run(ctx context.Context, in Input, svc Services) Result {
 		return r
 	}
 
+	if err := CheckInput(in); err != nil {
+		return queue(nil, err.Error())
+	}
 	id := p.start
 	if in.ResumeFrom != "" {
 		n, ok := p.nodes[in.ResumeFrom]
@@ -196,8 +217,41 @@ func labelName(l string) string {
 	return l
 }
 
+// CheckInput refuses an event too large to run a flow on (too_large): the
+// sandbox bounds what expressions build, and this bounds what they are given.
+func CheckInput(in Input) error {
+	ev := struct {
+		V VisitorEnv
+		M MessageEnv
+		C ConversationEnv
+	}{in.Visitor, in.Message, in.Conversation}
+	if _, _, err := sizeOf(ev, MaxInputBytes, inputDepth); err != nil {
+		return kefu.Errorf(kefu.ETooLarge, "the event (visitor, message, conversation) is over %d bytes", MaxInputBytes)
+	}
+	return nil
+}
+
+// setMeter gives env its run's budget. (A function, not a method: Env has
+// none an expression could call.)
+func setMeter(env *Env, m *meter) { env.Meter, env.Tick = m, m.tick }
+
+// eval runs one expression within its run's budget. expr's VM turns a
+// panic in an operation into an error, and the budget bounds its memory and
+// time, so an expression only ever fails into its node's error branch.
+func eval(prog *vm.Program, env Env) (any, error) {
+	if env.Meter == nil {
+		return nil, fmt.Errorf("%w: no budget", ErrBudget)
+	}
+	if err := env.Meter.begin(); err != nil {
+		return nil, err
+	}
+	defer env.Meter.end()
+	machine := vm.VM{MemoryBudget: vmMemory}
+	return machine.Run(prog, env)
+}
+
 func evalBool(prog *vm.Program, env Env) (bool, error) {
-	out, err := vm.Run(prog, env)
+	out, err := eval(prog, env)
 	if err != nil {
 		return false, err
 	}
@@ -217,14 +271,14 @@ func (p *Program) exec(ctx context.Context, n *cnode, env Env, in Input, svc Ser
 	case NodeCondition:
 		ok, err := evalBool(n.cond, env)
 		if err != nil {
-			return "error", err.Error(), nil
+			return "error", errDetail(err), nil
 		}
 		return fmt.Sprint(ok), exprSource(n), nil
 	case NodeSwitch:
 		for _, c := range n.cases {
 			ok, err := evalBool(c.prog, env)
 			if err != nil {
-				return "error", fmt.Sprintf("case %q: %v", c.label, err), nil
+				return "error", fmt.Sprintf("case %q: %s", c.label, errDetail(err)), nil
 			}
 			if ok {
 				return c.label, "case " + c.label + " matched", nil
@@ -281,16 +335,19 @@ func (p *Program) exec(ctx context.Context, n *cnode, env Env, in Input, svc Ser
 		}
 		return "closed", why, nil
 	case NodeSet:
-		v, err := vm.Run(n.set, env)
+		v, err := eval(n.set, env)
+		if err == nil {
+			v, err = storable(v)
+		}
 		if err != nil {
-			return "error", err.Error(), nil
+			return "error", errDetail(err), nil
 		}
 		if r.Set == nil {
 			r.Set = map[string]any{}
 		}
 		r.Set[n.setTo] = v
 		env.Visitor.Attributes[n.setTo] = v
-		return "", fmt.Sprintf("%s = %v", n.setTo, v), nil
+		return "", truncate(fmt.Sprintf("%s = %v", n.setTo, v), maxDetail), nil
 	case NodeTag:
 		r.Tags = append(r.Tags, n.tags...)
 		return "", strings.Join(n.tags, ", "), nil
@@ -339,6 +396,39 @@ func (n *cnode) handoff(r *Result, why string) (string, string, *Result) {
 	res := *r
 	res.Action = ActionQueue
 	return "handoff", why + "; no handoff branch: queued", &res
+}
+
+// maxDetail bounds an expression's error in the trace (it may quote values).
+const maxDetail = 300
+
+// errDetail is an evaluation error for the trace: its first line, short.
+func errDetail(err error) string {
+	msg := err.Error()
+	if i := strings.IndexByte(msg, '\n'); i > 0 {
+		msg = msg[:i]
+	}
+	return truncate(msg, maxDetail)
+}
+
+// storable is a set node's value as the visitor's attributes will hold it:
+// a copy through JSON (as the database gives it back), sharing nothing
+// with the run, at most MaxSetBytes.
+func storable(v any) (any, error) {
+	if _, _, err := sizeOf(v, MaxValueBytes, MaxDepth); err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("the value cannot be stored: %v", err)
+	}
+	if len(b) > MaxSetBytes {
+		return nil, fmt.Errorf("the value is %d bytes as JSON, over the limit of %d", len(b), MaxSetBytes)
+	}
+	var out any
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, fmt.Errorf("the value cannot be stored: %v", err)
+	}
+	return out, nil
 }
 
 func exprSource(n *cnode) string {

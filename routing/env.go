@@ -19,6 +19,13 @@ type Env struct {
 	Message      MessageEnv      `expr:"message"`
 	Conversation ConversationEnv `expr:"conversation"`
 	Now          NowEnv          `expr:"now"`
+	// Meter is the run's budget, which the sandbox's patched-in calls
+	// charge. Its name is not an identifier, so expressions cannot use it.
+	Meter *meter `expr:"kefu:meter"`
+	// Tick charges one step of a predicate; it panics (which the VM turns
+	// into the evaluation's error) once the budget is spent. A typed
+	// func() bool is called without allocating, unlike a registered function.
+	Tick func() bool `expr:"kefu:tick"`
 }
 
 // VisitorEnv is the visitor as expressions see it.
@@ -107,14 +114,14 @@ func localTime(params []any) (time.Time, error) {
 }
 
 // exprOptions are the options every flow expression compiles with: the typed
-// environment, the helpers with their signatures, and the size bound.
+// environment, the helpers with their signatures, and the size bound. The
+// sandbox (sandbox.go) adds its patch and capped functions to the program
+// that runs; contains_any and attr below are what expr's type check sees,
+// and the sandbox's capped versions are what runs.
 func exprOptions() []expr.Option {
 	return []expr.Option{
 		expr.Env(Env{}),
 		expr.MaxNodes(MaxExprNodes),
-		// repeat can build a string of any size in one call, past the VM's
-		// memory budget; nothing a routing rule needs.
-		expr.DisableBuiltin("repeat"),
 		expr.Function("contains_any", func(params ...any) (any, error) {
 			s, _ := params[0].(string)
 			s = strings.ToLower(s)
@@ -145,21 +152,12 @@ func exprOptions() []expr.Option {
 	}
 }
 
-// CompileBool compiles a boolean expression (condition, switch case).
-func CompileBool(src string) (*vm.Program, error) {
-	if err := checkSource(src); err != nil {
-		return nil, err
-	}
-	return expr.Compile(src, append(exprOptions(), expr.AsBool())...)
-}
+// CompileBool compiles a boolean expression (condition, switch case) in the
+// sandbox: it runs within its run's budget (budget.go).
+func CompileBool(src string) (*vm.Program, error) { return compileExpr(src, true) }
 
-// CompileValue compiles an expression of any type (set node).
-func CompileValue(src string) (*vm.Program, error) {
-	if err := checkSource(src); err != nil {
-		return nil, err
-	}
-	return expr.Compile(src, exprOptions()...)
-}
+// CompileValue compiles an expression of any type (set node) in the sandbox.
+func CompileValue(src string) (*vm.Program, error) { return compileExpr(src, false) }
 
 func checkSource(src string) error {
 	if strings.TrimSpace(src) == "" {

@@ -80,18 +80,19 @@ func TestStore(t *testing.T) {
 				}
 			})
 
-			t.Run("a taken slug is already_exists", func(t *testing.T) {
-				signup(t, svc, "Same Name Ltd")
-				_, err := svc.Signup(ctx, tenants.SignupInput{Company: "Same Name Ltd", Email: "x@example.com", Password: "password1", Name: "X"})
-				if kefu.Code(err) != kefu.EExists {
-					t.Fatalf("got %v, want already_exists", err)
+			t.Run("a slug the caller chose and that is taken is already_exists", func(t *testing.T) {
+				first := signup(t, svc, "Same Name Ltd")
+				_, err := svc.Signup(ctx, tenants.SignupInput{Company: "Other Ltd", Slug: first.Tenant.Slug, Email: "x@example.com", Password: "password1", Name: "X"})
+				if e, ok := kefu.AsError(err); !ok || e.Code != kefu.EExists || e.Fields["slug"] == "" {
+					t.Fatalf("got %v, want already_exists on slug", err)
 				}
 			})
 
 			t.Run("an email is unique within a tenant only", func(t *testing.T) {
 				a := signup(t, svc, "Tenant A Email")
 				signup(t, svc, "Tenant B Email") // same owner email, other business
-				_, err := svc.CreateAgent(ctx, a.Tenant.ID, tenants.AgentInput{Email: "OWNER@example.com", Name: "Dup", Password: "password1"})
+				owner, _ := svc.Authenticate(ctx, a.Token)
+				_, err := svc.CreateAgent(ctx, owner, tenants.AgentInput{Email: "OWNER@example.com", Name: "Dup", Password: "password1"})
 				if kefu.Code(err) != kefu.EExists {
 					t.Fatalf("got %v, want already_exists", err)
 				}
@@ -123,7 +124,8 @@ func TestStore(t *testing.T) {
 
 			t.Run("API keys authenticate until revoked", func(t *testing.T) {
 				res := signup(t, svc, "Keys Co")
-				k, key, err := svc.CreateAPIKey(ctx, res.Tenant.ID, "crm", "developer")
+				owner, _ := svc.Authenticate(ctx, res.Token)
+				k, key, err := svc.CreateAPIKey(ctx, owner, "crm", "developer")
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -4,6 +4,7 @@ package tenants
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -32,25 +34,54 @@ type Tenant struct {
 	AllowedOrigins []string `json:"allowed_origins"`
 	// AgentsSeeAll lets agents see every conversation of the tenant; by
 	// default an agent sees theirs, the unassigned ones and their teams'.
-	AgentsSeeAll bool      `json:"agents_see_all"`
-	CreatedAt    time.Time `json:"created_at"`
+	AgentsSeeAll bool `json:"agents_see_all"`
+	// Language is the tenant's own (en or zh-CN): system messages' bodies
+	// and the default flow's texts are written in it.
+	Language string `json:"language"`
+	// ReopenWindowDays: a visitor writing within this many days of a
+	// resolve reopens the same conversation (0: always a new one).
+	ReopenWindowDays int       `json:"reopen_window_days"`
+	CreatedAt        time.Time `json:"created_at"`
+}
+
+// Languages Kefu speaks; anything else falls back to English.
+const (
+	LangEN = "en"
+	LangZH = "zh-CN"
+)
+
+// NormalizeLanguage maps a language tag (or an Accept-Language header) to
+// one Kefu speaks: zh-CN for any Chinese, English otherwise.
+func NormalizeLanguage(tag string) string {
+	for _, part := range strings.Split(tag, ",") {
+		t := strings.ToLower(strings.TrimSpace(strings.SplitN(part, ";", 2)[0]))
+		switch {
+		case strings.HasPrefix(t, "zh"):
+			return LangZH
+		case strings.HasPrefix(t, "en"):
+			return LangEN
+		}
+	}
+	return LangEN
 }
 
 type tenantRow struct {
-	ID             string `gorm:"primaryKey"`
-	Slug           string
-	Name           string
-	WidgetKey      string
-	AllowedOrigins string
-	AgentsSeeAll   bool
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	ID               string `gorm:"primaryKey"`
+	Slug             string
+	Name             string
+	WidgetKey        string
+	AllowedOrigins   string
+	AgentsSeeAll     bool
+	Language         string
+	ReopenWindowDays int
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
 }
 
 func (tenantRow) TableName(n schema.Namer) string { return n.TableName("tenant") }
 
 func (r tenantRow) tenant() Tenant {
-	t := Tenant{ID: r.ID, Slug: r.Slug, Name: r.Name, WidgetKey: r.WidgetKey, AgentsSeeAll: r.AgentsSeeAll, CreatedAt: r.CreatedAt}
+	t := Tenant{ID: r.ID, Slug: r.Slug, Name: r.Name, WidgetKey: r.WidgetKey, AgentsSeeAll: r.AgentsSeeAll, Language: NormalizeLanguage(r.Language), ReopenWindowDays: r.ReopenWindowDays, CreatedAt: r.CreatedAt}
 	_ = json.Unmarshal([]byte(r.AllowedOrigins), &t.AllowedOrigins)
 	if t.AllowedOrigins == nil {
 		t.AllowedOrigins = []string{}
@@ -66,10 +97,13 @@ type Service struct {
 	now        func() time.Time
 	sessionTTL time.Duration
 	visitorTTL time.Duration
+	lockout    lockoutPolicy
 
 	mu        sync.Mutex
 	enforcers map[string]*enforcerEntry
 	cache     *ttlCache[Tenant]
+	observers observers
+	lastSweep atomic.Int64 // unix seconds of the last sweep of expired rows
 }
 
 // Config configures the Service.
@@ -78,6 +112,11 @@ type Config struct {
 	SessionTTL time.Duration
 	Logger     *slog.Logger
 	Now        func() time.Time
+	// LoginAttempts is how many failed sign-ins one workspace+email may
+	// have within LockoutWindow; after that, sign-ins to it answer 429 for
+	// LockoutWindow (defaults 10 and 15 minutes).
+	LoginAttempts int
+	LockoutWindow time.Duration
 }
 
 // NewService returns the service over store.
@@ -91,9 +130,16 @@ func NewService(store *Store, c Config) *Service {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.LoginAttempts <= 0 {
+		c.LoginAttempts = 10
+	}
+	if c.LockoutWindow <= 0 {
+		c.LockoutWindow = 15 * time.Minute
+	}
 	return &Service{
 		store: store, secret: c.Secret, log: c.Logger, now: c.Now,
 		sessionTTL: c.SessionTTL, visitorTTL: 365 * 24 * time.Hour,
+		lockout:   lockoutPolicy{attempts: c.LoginAttempts, window: c.LockoutWindow},
 		enforcers: map[string]*enforcerEntry{},
 		cache:     newTTLCache[Tenant](10000, 30*time.Second),
 	}
@@ -112,6 +158,7 @@ type SignupInput struct {
 	Email    string
 	Password string
 	Name     string
+	Language string // en or zh-CN (anything else: en)
 }
 
 // SignupResult is the new tenant, its owner and the owner's session token.
@@ -150,16 +197,22 @@ func Slugify(name string) string {
 	return s
 }
 
+// ValidEmail: one plain address (no display name), at most 254 bytes, clean text.
+func ValidEmail(e string) bool { return validEmail(e) }
+
 func validEmail(e string) bool {
-	if len(e) > 254 {
+	if len(e) > 254 || !kefu.CleanText(e) {
 		return false
 	}
 	a, err := mail.ParseAddress(e)
 	return err == nil && a.Address == e && a.Name == ""
 }
 
+// checkText: required, clean (kefu.TextProblem: no control characters,
+// NUL above all, which PostgreSQL cannot store) and at most max characters.
 func checkText(fields map[string]string, key, v string, max int) {
 	switch {
+	case !kefu.CheckText(fields, key, v):
 	case strings.TrimSpace(v) == "":
 		fields[key] = "is required"
 	case utf8.RuneCountInString(v) > max:
@@ -177,7 +230,10 @@ func checkPassword(fields map[string]string, pw string) {
 }
 
 // Signup creates a tenant (its own schema or file), its owner and a session.
-// Errors: invalid_argument with fields; already_exists when the slug is taken.
+// A slug derived from the company name that is taken gets a free random
+// suffix (acme → acme-k3x9q2): the answer never tells whether some other
+// business signed up under a name. Errors: invalid_argument with fields;
+// already_exists only when the caller chose the slug and it is taken.
 func (s *Service) Signup(ctx context.Context, in SignupInput) (SignupResult, error) {
 	in.Company = strings.TrimSpace(in.Company)
 	in.Email = strings.ToLower(strings.TrimSpace(in.Email))
@@ -190,11 +246,11 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (SignupResult, err
 	}
 	checkPassword(fields, in.Password)
 	slug := strings.ToLower(strings.TrimSpace(in.Slug))
-	if slug == "" && fields["company"] == "" {
+	chosen := slug != ""
+	if !chosen && fields["company"] == "" {
 		slug = Slugify(in.Company)
 		if len(slug) < 3 {
-			slug = strings.Trim(slug+"-"+strings.ToLower(randomToken("")[:6]), "-")
-			slug = strings.NewReplacer("_", "x").Replace(slug)
+			slug = withSuffix(slug)
 		}
 	}
 	if fields["company"] == "" && (!slugPattern.MatchString(slug) || reservedSlugs[slug]) {
@@ -209,14 +265,17 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (SignupResult, err
 		return SignupResult{}, err
 	}
 	if n > 0 {
-		return SignupResult{}, &kefu.Error{Code: kefu.EExists, Message: "a workspace with this name already exists", Fields: map[string]string{"company": "is taken (workspace " + slug + ")"}}
+		if chosen {
+			return SignupResult{}, slugTaken()
+		}
+		slug = withSuffix(slug)
 	}
 	hash, err := HashPassword(in.Password)
 	if err != nil {
 		return SignupResult{}, err
 	}
 	now := s.now()
-	row := tenantRow{ID: NewID(), Slug: slug, Name: in.Company, WidgetKey: "wk_" + randomToken("")[:24], AllowedOrigins: "[]", CreatedAt: now, UpdatedAt: now}
+	row := tenantRow{ID: NewID(), Slug: slug, Name: in.Company, WidgetKey: "wk_" + randomToken("")[:24], AllowedOrigins: "[]", Language: NormalizeLanguage(in.Language), ReopenWindowDays: 7, CreatedAt: now, UpdatedAt: now}
 
 	// Provision first (idempotent, keyed by the new id), then claim the slug;
 	// if anything after provisioning fails, the half-made tenant is removed.
@@ -231,11 +290,8 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (SignupResult, err
 			s.log.Error("undo signup", "tenant_id", row.ID, "err", err)
 		}
 	}
-	if err := pdb.Create(&row).Error; err != nil {
+	if err := s.claimSlug(ctx, &row, chosen); err != nil {
 		undo()
-		if isUniqueViolation(err) {
-			return SignupResult{}, &kefu.Error{Code: kefu.EExists, Message: "a workspace with this name already exists", Fields: map[string]string{"company": "is taken"}}
-		}
 		return SignupResult{}, err
 	}
 	owner := userRow{ID: NewID(), Email: in.Email, Name: in.Name, Role: RoleOwner, PasswordHash: hash, Skills: "[]", Teams: "[]", MaxConcurrent: 10, CreatedAt: now, UpdatedAt: now}
@@ -253,6 +309,48 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (SignupResult, err
 		return SignupResult{}, err
 	}
 	return SignupResult{Tenant: row.tenant(), User: owner.user(), Token: token}, nil
+}
+
+// claimSlug inserts the tenant row. Two signups of one company at once may
+// both have found the slug free: the loser of the unique index tries again
+// with a new suffix (or, for a slug the caller chose, gets already_exists).
+func (s *Service) claimSlug(ctx context.Context, row *tenantRow, chosen bool) error {
+	pdb := s.store.Platform().WithContext(ctx)
+	base := row.Slug
+	for attempt := 0; ; attempt++ {
+		err := pdb.Create(row).Error
+		if err == nil || !isUniqueViolation(err) {
+			return err
+		}
+		if chosen {
+			return slugTaken()
+		}
+		if attempt == 8 {
+			return kefu.Errorf(kefu.EConflict, "could not find a free workspace address; try again")
+		}
+		row.Slug = withSuffix(base)
+	}
+}
+
+func slugTaken() error {
+	return &kefu.Error{Code: kefu.EExists, Message: "this workspace address is taken; choose another or leave it empty", Fields: map[string]string{"slug": "is taken"}}
+}
+
+// withSuffix appends a random suffix of 6 letters and digits to a slug,
+// keeping it within the 40 characters slugs may have.
+func withSuffix(slug string) string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	if len(slug) > 33 {
+		slug = slug[:33]
+	}
+	return strings.Trim(strings.Trim(slug, "-")+"-"+string(b), "-")
 }
 
 // Tenant returns a tenant by id (cached for a few seconds).
@@ -278,6 +376,9 @@ func (s *Service) TenantByWidgetKey(ctx context.Context, key string) (Tenant, er
 
 func (s *Service) findTenant(ctx context.Context, where string, arg string) (Tenant, error) {
 	var row tenantRow
+	if !kefu.CleanText(arg) { // no slug, id or key has one; PostgreSQL would fail on a NUL
+		return Tenant{}, kefu.Errorf(kefu.ENotFound, "no such workspace")
+	}
 	err := s.store.Platform().WithContext(ctx).Where(where, arg).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return Tenant{}, kefu.Errorf(kefu.ENotFound, "no such workspace")
@@ -293,9 +394,11 @@ func (s *Service) findTenant(ctx context.Context, where string, arg string) (Ten
 
 // TenantUpdate changes a tenant's settings; nil fields stay.
 type TenantUpdate struct {
-	Name           *string
-	AllowedOrigins *[]string
-	AgentsSeeAll   *bool
+	Name             *string
+	AllowedOrigins   *[]string
+	AgentsSeeAll     *bool
+	Language         *string
+	ReopenWindowDays *int
 }
 
 var originPattern = regexp.MustCompile(`^https?://[a-zA-Z0-9.-]+(:[0-9]{1,5})?$`)
@@ -325,6 +428,18 @@ func (s *Service) UpdateTenant(ctx context.Context, id string, u TenantUpdate) (
 	}
 	if u.AgentsSeeAll != nil {
 		set["agents_see_all"] = *u.AgentsSeeAll
+	}
+	if u.Language != nil {
+		if *u.Language != LangEN && *u.Language != LangZH {
+			fields["language"] = "must be en or zh-CN"
+		}
+		set["language"] = *u.Language
+	}
+	if u.ReopenWindowDays != nil {
+		if *u.ReopenWindowDays < 0 || *u.ReopenWindowDays > 365 {
+			fields["reopen_window_days"] = "must be between 0 and 365"
+		}
+		set["reopen_window_days"] = *u.ReopenWindowDays
 	}
 	if len(fields) > 0 {
 		return Tenant{}, kefu.Invalid(fields)

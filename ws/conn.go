@@ -66,9 +66,17 @@ type conn struct {
 	net       *corkConn // under ws: collects the writer's frames into one write
 	p         tenants.Principal
 	scope     chat.Scope // what p may see (set before the socket is registered)
+	lang      string     // of its error frames' messages (the upgrade's Accept-Language)
 	sessionID string
+	ipKey     string // the client address it is counted under (admission)
 	queue     chan *item
-	limiter   *rate.Limiter
+	limiter   *rate.Limiter // message.send
+	frames    *rate.Limiter // every other frame
+
+	// Reader goroutine only: refused frames (made on the first refusal),
+	// and when the last rate_limited error frame went out.
+	strikes     *rate.Limiter
+	lastLimited time.Time
 
 	// cursors: conversation id → last seq written. Writer goroutine only.
 	cursors map[string]int64
@@ -86,12 +94,15 @@ type conn struct {
 	running   atomic.Bool     // a writer goroutine is active
 	pingTimer *time.Timer
 
-	closeOnce sync.Once
-	done      chan struct{} // closed when the connection should end
-	closeCode websocket.StatusCode
-	closeWhy  string
-	shutOnce  sync.Once
-	finished  chan struct{} // closed once the socket is shut
+	closeOnce  sync.Once
+	done       chan struct{} // closed when the connection should end
+	closeCode  websocket.StatusCode
+	closeWhy   string
+	closeFrame []byte // written just before the close frame, if set
+	shutOnce   sync.Once
+	finished   chan struct{} // closed once the socket is shut
+
+	revalidateTimer *time.Timer // user sockets: the next check of their session
 }
 
 // enqueue never blocks: a socket that cannot keep up is closed with 1013 and
@@ -117,8 +128,14 @@ func (c *conn) enqueue(it *item) {
 // close ends the connection once; the first reason given wins. A writer
 // then shuts the socket, which ends the reader.
 func (c *conn) close(code websocket.StatusCode, why string) {
+	c.closeWith(code, why, nil)
+}
+
+// closeWith is close that first tells the client why in a frame (an error
+// frame), written ahead of anything still queued.
+func (c *conn) closeWith(code websocket.StatusCode, why string, frame []byte) {
 	c.closeOnce.Do(func() {
-		c.closeCode, c.closeWhy = code, why
+		c.closeCode, c.closeWhy, c.closeFrame = code, why, frame
 		close(c.done)
 	})
 	c.kick()
@@ -175,12 +192,29 @@ func (c *conn) writeLoop() {
 }
 
 // shut says why, when there is a why and the socket can still take it,
-// then closes the socket.
+// then closes the socket. A socket closed for breaking the rules (1008)
+// first gets the error frames still queued for it, which say which rule.
 func (c *conn) shut() {
 	c.shutOnce.Do(func() {
+		if c.closeCode == websocket.StatusPolicyViolation {
+			c.net.cork()
+			for n := len(c.queue); n > 0; n-- {
+				if it := <-c.queue; it.frame != nil {
+					_ = c.write(c.ctx, it.frame)
+				}
+			}
+		}
 		_ = c.net.uncork()
 		if c.pingTimer != nil {
 			c.pingTimer.Stop()
+		}
+		if c.revalidateTimer != nil {
+			c.revalidateTimer.Stop()
+		}
+		if c.closeFrame != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			_ = c.ws.Write(ctx, websocket.MessageText, c.closeFrame)
+			cancel()
 		}
 		if c.closeCode != 0 && c.closeCode != websocket.StatusMessageTooBig {
 			c.ws.Close(c.closeCode, c.closeWhy)
@@ -190,7 +224,10 @@ func (c *conn) shut() {
 	})
 }
 
-var errPingTimeout = errors.New("ping timeout")
+var (
+	errPingTimeout = errors.New("ping timeout")
+	errClosing     = errors.New("connection closing")
+)
 
 // startPings pings the peer every interval from a timer (no goroutine
 // waits for it); a peer that does not answer in time is gone.
@@ -439,37 +476,88 @@ func (c *conn) readFrame() (websocket.MessageType, inFrame, error) {
 		return typ, inFrame{}, nil
 	}
 	f, err := parseFrame(buf.Bytes())
-	if err != nil {
+	if _, invalid := kefu.AsError(err); err != nil && !invalid {
 		return typ, inFrame{}, errBadJSON{err}
 	}
-	return typ, f, nil
+	return typ, f, err
 }
 
 type errBadJSON struct{ error }
+
+// errFlood ends a socket that kept sending frames after being refused.
+var errFlood = errors.New("frame flood")
 
 // reader handles client frames until the socket fails or closes.
 func (c *conn) reader(ctx context.Context) error {
 	for {
 		typ, f, err := c.readFrame()
 		var bad errBadJSON
-		if err != nil && !errors.As(err, &bad) {
+		invalid, isInvalid := kefu.AsError(err)
+		if err != nil && !errors.As(err, &bad) && !isInvalid {
 			return err
+		}
+		if c.isDone() {
+			// Closing (signed out, say): nothing more is acted on.
+			return errClosing
+		}
+		if !c.allow(f) {
+			if c.flooding() {
+				c.srv.metrics.refused.WithLabelValues("flood").Inc()
+				c.sendError("", kefu.ERateLimit, "too many frames: closing")
+				c.close(websocket.StatusPolicyViolation, "too many frames")
+				return errFlood
+			}
+			continue
 		}
 		if typ != websocket.MessageText {
 			c.sendError("", kefu.EInvalid, "frames must be JSON text")
 			continue
 		}
 		c.srv.metrics.framesIn.Inc()
-		if err != nil {
+		switch {
+		case isInvalid:
+			c.sendErr(f.ClientID, invalid)
+		case err != nil:
 			c.sendError("", kefu.EInvalid, "bad JSON: "+err.Error())
-			continue
+		default:
+			c.dispatch(ctx, f)
 		}
-		c.dispatch(ctx, f)
 	}
 }
 
+// allow spends a frame's budget: message.send has its own (the send rate),
+// every other frame shares the frame budget. A refused send is answered
+// with rate_limited for its client_id (its sender must know it failed);
+// other refused frames get at most one rate_limited error a second.
+func (c *conn) allow(f inFrame) bool {
+	if f.Type == "message.send" {
+		if c.limiter.Allow() {
+			return true
+		}
+		c.sendError(f.ClientID, kefu.ERateLimit, "sending too fast; slow down")
+		return false
+	}
+	if c.frames.Allow() {
+		return true
+	}
+	if now := time.Now(); now.Sub(c.lastLimited) >= time.Second {
+		c.lastLimited = now
+		c.sendError("", kefu.ERateLimit, "too many frames; slow down")
+	}
+	return false
+}
+
+// flooding counts a refused frame, and reports whether the client has kept
+// on sending after refusals for as long as the frame burst.
+func (c *conn) flooding() bool {
+	if c.strikes == nil {
+		c.strikes = rate.NewLimiter(c.srv.cfg.FrameRate, c.srv.cfg.FrameBurst)
+	}
+	return !c.strikes.Allow()
+}
+
 func (c *conn) sendError(clientID, code, msg string) {
-	c.enqueue(&item{frame: encode(errorFrame{Type: "error", ClientID: clientID, Code: code, Message: msg})})
+	c.enqueue(&item{frame: encode(errorFrame{Type: "error", ClientID: clientID, Code: code, Message: kefu.Localize(c.lang, msg)})})
 }
 
 func (c *conn) sendErr(clientID string, err error) {
@@ -486,10 +574,6 @@ func (c *conn) dispatch(ctx context.Context, f inFrame) {
 	case "ping":
 		c.enqueue(&item{frame: pongFrame})
 	case "message.send":
-		if !c.limiter.Allow() {
-			c.sendError(f.ClientID, kefu.ERateLimit, "sending too fast; slow down")
-			return
-		}
 		c.startSending(f.ClientID)
 		m, dup, err := c.srv.chat.Send(ctx, c.p, chat.SendInput{ConversationID: f.ConversationID, ClientID: f.ClientID, Body: f.Body, Private: f.Private, Attachments: f.Attachments})
 		if err != nil {
@@ -504,9 +588,6 @@ func (c *conn) dispatch(ctx context.Context, f inFrame) {
 			c.sendErr("", err)
 		}
 	case "typing":
-		if !c.limiter.Allow() {
-			return
-		}
 		if err := c.srv.chat.Typing(ctx, c.p, f.ConversationID, f.State, c.sessionID); err != nil {
 			c.sendErr("", err)
 		}

@@ -7,7 +7,9 @@ package ws
 
 import (
 	"encoding/json"
+	"strconv"
 
+	"kefu"
 	"kefu/chat"
 )
 
@@ -102,6 +104,9 @@ type errorFrame struct {
 	ClientID string `json:"client_id,omitempty"`
 	Code     string `json:"code"`
 	Message  string `json:"message"`
+	// Reason says why a session ended (signed_out, deactivated) on the
+	// frame that precedes a revoked socket's close.
+	Reason string `json:"reason,omitempty"`
 }
 
 func encode(v any) []byte {
@@ -114,11 +119,51 @@ func encode(v any) []byte {
 
 var pongFrame = []byte(`{"type":"pong"}`)
 
-// parseFrame decodes a client frame.
+// parseFrame decodes a client frame. A frame whose strings are not clean
+// text (kefu.TextProblem: NUL and other control characters, which
+// PostgreSQL cannot store) comes back with an invalid_argument error naming
+// the field, and without the offending client_id.
 func parseFrame(data []byte) (inFrame, error) {
 	var f inFrame
-	err := json.Unmarshal(data, &f)
-	return f, err
+	if err := json.Unmarshal(data, &f); err != nil {
+		return f, err
+	}
+	var fields map[string]string // made on the first problem: most frames have none
+	check := func(name, v string) {
+		if p := kefu.TextProblem(v); p != "" {
+			if fields == nil {
+				fields = map[string]string{}
+			}
+			fields[name] = p
+		}
+	}
+	check("type", f.Type)
+	check("token", f.Token)
+	check("client_id", f.ClientID)
+	check("conversation_id", f.ConversationID)
+	check("body", f.Body)
+	check("status", f.Status)
+	for i, a := range f.Attachments {
+		check("attachments["+strconv.Itoa(i)+"]", a)
+	}
+	if len(f.Since) > 0 && f.Since[0] == '{' {
+		var since map[string]json.RawMessage
+		if json.Unmarshal(f.Since, &since) == nil {
+			for id := range since {
+				check("since", id)
+			}
+		}
+	}
+	if len(fields) == 0 {
+		return f, nil
+	}
+	if fields["client_id"] != "" {
+		f.ClientID = ""
+	}
+	if fields["type"] != "" {
+		f.Type = ""
+	}
+	return f, kefu.Invalid(fields)
 }
 
 // sinceMap is hello's since: conversation id → last seq seen.

@@ -4,9 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,6 +21,7 @@ import (
 
 	"kefu"
 	"kefu/chat"
+	"kefu/clientip"
 	"kefu/tenants"
 )
 
@@ -34,6 +38,25 @@ type Config struct {
 	PublicURL     string     // the server's own origin, always allowed
 	SendRate      rate.Limit // message.send per second per socket
 	SendBurst     int
+	// FrameRate and FrameBurst budget every other client frame (read,
+	// typing, subscribe, presence, ping, and bad ones): over it a frame is
+	// refused with rate_limited; a client that keeps on regardless (as many
+	// refused frames again as the burst) is closed with 1008.
+	FrameRate  rate.Limit
+	FrameBurst int
+	// MaxPerPrincipal caps the open sockets of one visitor or user, and
+	// MaxPerIP those of one client address (IPv6: its /64), sockets still
+	// waiting for hello included. Both are counted on this node only.
+	MaxPerPrincipal int
+	MaxPerIP        int
+	// ClientIP finds a request's client address; the API's rate limits use
+	// the same one (clientip.Resolver). Default: the peer's address.
+	ClientIP func(*http.Request) string
+	// RevalidateInterval is how often a user's socket re-checks its
+	// session and role (default 60 s; negative: never). Revocations reach
+	// sockets at once over the bus; this bounds how long one can survive a
+	// lost bus message.
+	RevalidateInterval time.Duration
 }
 
 func (c *Config) defaults() {
@@ -47,7 +70,22 @@ func (c *Config) defaults() {
 		c.PingInterval = 25 * time.Second
 	}
 	if c.HelloTimeout == 0 {
-		c.HelloTimeout = 10 * time.Second
+		c.HelloTimeout = 5 * time.Second
+	}
+	if c.FrameRate == 0 {
+		c.FrameRate = 20
+	}
+	if c.FrameBurst == 0 {
+		c.FrameBurst = 200
+	}
+	if c.MaxPerPrincipal == 0 {
+		c.MaxPerPrincipal = 20
+	}
+	if c.MaxPerIP == 0 {
+		c.MaxPerIP = 200
+	}
+	if c.ClientIP == nil {
+		c.ClientIP = clientip.Resolver(false)
 	}
 	if c.QueueSize == 0 {
 		c.QueueSize = 64
@@ -60,6 +98,9 @@ func (c *Config) defaults() {
 	}
 	if c.SendBurst == 0 {
 		c.SendBurst = 40
+	}
+	if c.RevalidateInterval == 0 {
+		c.RevalidateInterval = 60 * time.Second
 	}
 }
 
@@ -79,6 +120,11 @@ type Server struct {
 	draining bool
 	wg       sync.WaitGroup
 	conns    map[*conn]struct{}
+
+	// Open sockets per client address and per principal (admission).
+	capMu        sync.Mutex
+	perIP        map[string]int
+	perPrincipal map[string]int
 }
 
 type metrics struct {
@@ -86,20 +132,24 @@ type metrics struct {
 	framesIn   prometheus.Counter
 	messagesIn prometheus.Counter
 	slow       prometheus.Counter
+	refused    *prometheus.CounterVec
 }
 
 // NewServer returns the WebSocket server and subscribes it to the bus.
 func NewServer(cfg Config, c *chat.Service, log *slog.Logger, reg prometheus.Registerer) *Server {
 	cfg.defaults()
-	s := &Server{cfg: cfg, chat: c, tenants: c.Tenants(), hub: NewHub(), log: log, conns: map[*conn]struct{}{}}
+	s := &Server{cfg: cfg, chat: c, tenants: c.Tenants(), hub: NewHub(), log: log, conns: map[*conn]struct{}{},
+		perIP: map[string]int{}, perPrincipal: map[string]int{}}
 	s.metrics = &metrics{
 		conns:      prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "kefu_ws_connections", Help: "Open WebSocket connections on this node."}, func() float64 { return float64(s.hub.Count()) }),
 		framesIn:   prometheus.NewCounter(prometheus.CounterOpts{Name: "kefu_ws_frames_in_total", Help: "Client frames received."}),
 		messagesIn: prometheus.NewCounter(prometheus.CounterOpts{Name: "kefu_ws_messages_in_total", Help: "Messages sent over WebSockets and acked."}),
 		slow:       prometheus.NewCounter(prometheus.CounterOpts{Name: "kefu_ws_slow_consumers_total", Help: "Sockets dropped because they could not keep up."}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kefu_ws_refused_total",
+			Help: "Sockets refused or closed by admission control: ip_cap, principal_cap, hello_timeout, flood."}, []string{"reason"}),
 	}
 	if reg != nil {
-		reg.MustRegister(s.metrics.conns, s.metrics.framesIn, s.metrics.messagesIn, s.metrics.slow)
+		reg.MustRegister(s.metrics.conns, s.metrics.framesIn, s.metrics.messagesIn, s.metrics.slow, s.metrics.refused)
 	}
 	s.unsub = c.Bus().Subscribe(s.hub.dispatch)
 	return s
@@ -134,7 +184,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 
+	// A client address may hold only so many sockets, those still waiting
+	// for hello included: refused before the upgrade.
+	ipKey := clientip.Key(s.cfg.ClientIP(r))
+	if !s.admit(s.perIP, ipKey, s.cfg.MaxPerIP) {
+		s.metrics.refused.WithLabelValues("ip_cap").Inc()
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Retry-After", "10")
+		w.WriteHeader(http.StatusTooManyRequests)
+		_, _ = w.Write([]byte(`{"error":{"code":"rate_limited","message":"too many open sockets from your address"}}`))
+		return
+	}
+	defer func() {
+		if !handedOff {
+			s.leave(s.perIP, ipKey)
+		}
+	}()
+
 	origin := r.Header.Get("Origin")
+	lang := kefu.Language(r.Header.Get("Accept-Language")) // of the error frames' messages
 	cw := &corkWriter{ResponseWriter: w, timeout: s.cfg.WriteTimeout}
 	ws, err := websocket.Accept(cw, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true, // Origin is checked against the tenant's list after hello
@@ -155,25 +223,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p     tenants.Principal
 		hello inFrame
 	)
-	shallow(func() { p, hello, err = s.hello(ctx, ws) })
+	shallow(func() { p, hello, err = s.hello(ctx, ws, cw.conn) })
 	if err != nil {
 		code, msg := kefu.EAuth, "the first frame must be hello with a valid token"
 		if e, ok := kefu.AsError(err); ok {
 			code, msg = e.Code, e.Message
 		}
 		if websocket.CloseStatus(err) == -1 {
-			wctx, wcancel := context.WithTimeout(ctx, time.Second)
-			_ = ws.Write(wctx, websocket.MessageText, encode(errorFrame{Type: "error", Code: code, Message: msg}))
-			wcancel()
-			ws.Close(websocket.StatusPolicyViolation, msg)
+			refuse(ws, cw.conn, lang, code, msg)
 		}
 		return
 	}
 	if !s.originAllowed(ctx, r, origin, p.TenantID) {
-		wctx, wcancel := context.WithTimeout(ctx, time.Second)
-		_ = ws.Write(wctx, websocket.MessageText, encode(errorFrame{Type: "error", Code: kefu.EDenied, Message: "origin not allowed for this workspace"}))
-		wcancel()
-		ws.Close(websocket.StatusPolicyViolation, "origin not allowed")
+		refuse(ws, cw.conn, lang, kefu.EDenied, "origin not allowed for this workspace")
+		return
+	}
+	// One visitor or user may hold only so many sockets (tabs).
+	if !s.admit(s.perPrincipal, principalKey(p), s.cfg.MaxPerPrincipal) {
+		s.metrics.refused.WithLabelValues("principal_cap").Inc()
+		refuse(ws, cw.conn, lang, kefu.ERateLimit, "too many open sockets for this session; close other tabs")
 		return
 	}
 	queueSize := s.cfg.QueueSize
@@ -181,9 +249,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		queueSize = s.cfg.UserQueueSize
 	}
 	c := &conn{
-		srv: s, ws: ws, net: cw.conn, p: p, sessionID: newSessionID(),
+		srv: s, ws: ws, net: cw.conn, p: p, sessionID: newSessionID(), ipKey: ipKey, lang: lang,
 		queue:   make(chan *item, queueSize),
 		limiter: rate.NewLimiter(s.cfg.SendRate, s.cfg.SendBurst),
+		frames:  rate.NewLimiter(s.cfg.FrameRate, s.cfg.FrameBurst),
 		cursors: map[string]int64{}, subscribed: map[string]struct{}{},
 		done: make(chan struct{}), finished: make(chan struct{}), ctx: ctx,
 	}
@@ -199,7 +268,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) serve(ctx context.Context, cancel context.CancelFunc, c *conn, hello inFrame) {
 	defer s.wg.Done()
 	defer cancel()
+	defer s.leave(s.perIP, c.ipKey)
+	defer s.leave(s.perPrincipal, principalKey(c.p))
 	c.startPings(s.cfg.PingInterval) // before anything else can see c
+	c.startRevalidation(s.cfg.RevalidateInterval)
 	var err error
 	shallow(func() { err = s.start(ctx, c, hello) })
 	if err != nil {
@@ -218,14 +290,23 @@ func (s *Server) serve(ctx context.Context, cancel context.CancelFunc, c *conn, 
 	s.run(ctx, cancel, c)
 }
 
-// hello reads and verifies the first frame.
-func (s *Server) hello(ctx context.Context, ws *websocket.Conn) (tenants.Principal, inFrame, error) {
-	hctx, cancel := context.WithTimeout(ctx, s.cfg.HelloTimeout)
-	defer cancel()
-	typ, data, err := ws.Read(hctx)
+// hello reads and verifies the first frame, which must come within the
+// hello timeout. The wait is a deadline on the connection rather than a
+// context: the WebSocket library drops the connection when a read's context
+// ends, and the client would get no error frame and no close code (1006).
+func (s *Server) hello(ctx context.Context, ws *websocket.Conn, nc net.Conn) (tenants.Principal, inFrame, error) {
+	_ = nc.SetReadDeadline(time.Now().Add(s.cfg.HelloTimeout))
+	typ, data, err := ws.Read(ctx)
+	_ = nc.SetReadDeadline(time.Time{})
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		s.metrics.refused.WithLabelValues("hello_timeout").Inc()
+		return tenants.Principal{}, inFrame{}, kefu.Errorf(kefu.EAuth, "no hello within %v", s.cfg.HelloTimeout)
+	}
 	if err != nil {
 		return tenants.Principal{}, inFrame{}, err
 	}
+	hctx, cancel := context.WithTimeout(ctx, s.cfg.HelloTimeout)
+	defer cancel()
 	f, err := parseFrame(data)
 	if typ != websocket.MessageText || err != nil || f.Type != "hello" {
 		return tenants.Principal{}, f, kefu.Errorf(kefu.EAuth, "the first frame must be hello")
@@ -321,6 +402,11 @@ func (s *Server) start(ctx context.Context, c *conn, hello inFrame) error {
 		s.chat.UserConnected(c.p)
 	}
 	s.hub.register(c)
+	if c.p.Kind == tenants.KindUser && !c.revalidate() {
+		// Revoked between hello and now: the revoke event came before the
+		// socket was registered to hear it.
+		return nil
+	}
 
 	since := hello.sinceMap()
 	follow := map[string]bool{}
@@ -397,3 +483,40 @@ func shallow(fn func()) {
 	}()
 	<-done
 }
+
+// refuse tells a client why with an error frame, then closes with 1008. A
+// client that does not answer the close is let go after a second, so a
+// refused socket holds nothing for long.
+func refuse(ws *websocket.Conn, nc net.Conn, lang, code, msg string) {
+	wctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	_ = ws.Write(wctx, websocket.MessageText, encode(errorFrame{Type: "error", Code: code, Message: kefu.Localize(lang, msg)}))
+	cancel()
+	if nc != nil {
+		_ = nc.SetReadDeadline(time.Now().Add(time.Second))
+	}
+	ws.Close(websocket.StatusPolicyViolation, msg)
+}
+
+// admit counts one more socket under key unless it already has max.
+func (s *Server) admit(m map[string]int, key string, max int) bool {
+	s.capMu.Lock()
+	defer s.capMu.Unlock()
+	if m[key] >= max {
+		return false
+	}
+	m[key]++
+	return true
+}
+
+// leave counts one socket under key less.
+func (s *Server) leave(m map[string]int, key string) {
+	s.capMu.Lock()
+	defer s.capMu.Unlock()
+	if m[key] <= 1 {
+		delete(m, key)
+		return
+	}
+	m[key]--
+}
+
+func principalKey(p tenants.Principal) string { return p.TenantID + "/" + p.Kind + "/" + p.ID }

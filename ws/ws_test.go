@@ -92,7 +92,9 @@ func waitForWithin(t *testing.T, d time.Duration, what string, cond func() bool)
 // once under the race detector, then checks the hub is empty and the
 // goroutines are back where they started.
 func TestHubChurn(t *testing.T) {
-	r := newRig(t, ws.Config{})
+	// A thousand sockets from one address, fifty per visitor: above the
+	// default caps, which TestAdmission covers.
+	r := newRig(t, ws.Config{MaxPerIP: 2000, MaxPerPrincipal: 100})
 	tokens := make([]string, 20)
 	for i := range tokens {
 		tokens[i] = r.visitorToken(t)

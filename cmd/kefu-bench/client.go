@@ -96,15 +96,27 @@ func dial(ctx context.Context, base, token string) (*websocket.Conn, error) {
 	return c, nil
 }
 
-// serverRSS reads process_resident_memory_bytes from /metrics.
-// serverMetric reads one unlabelled value from the server's /metrics.
-func serverMetric(ctx context.Context, base, name string) (float64, error) {
-	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/metrics", nil)
+// serverMetric reads one unlabelled value from the server's metrics: from
+// --metrics-url when given (a server with KEFU_METRICS_ADDR), else from
+// /metrics on the server's address (which answers loopback clients, or
+// --metrics-token when the server has KEFU_METRICS_TOKEN).
+func serverMetric(ctx context.Context, o options, name string) (float64, error) {
+	url := o.metricsURL
+	if url == "" {
+		url = o.url + "/metrics"
+	}
+	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if o.metricsToken != "" {
+		req.Header.Set("Authorization", "Bearer "+o.metricsToken)
+	}
 	res, err := httpc.Do(req)
 	if err != nil {
 		return 0, err
 	}
 	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("%s: %s", url, res.Status)
+	}
 	sc := bufio.NewScanner(res.Body)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
@@ -112,26 +124,26 @@ func serverMetric(ctx context.Context, base, name string) (float64, error) {
 			return strconv.ParseFloat(strings.TrimSpace(v), 64)
 		}
 	}
-	return 0, fmt.Errorf("no %s in /metrics", name)
+	return 0, fmt.Errorf("no %s in %s", name, url)
 }
 
-// serverRSS reads process_resident_memory_bytes from /metrics.
-func serverRSS(ctx context.Context, base string) (int64, error) {
-	f, err := serverMetric(ctx, base, "process_resident_memory_bytes")
+// serverRSS reads process_resident_memory_bytes from the server's metrics.
+func serverRSS(ctx context.Context, o options) (int64, error) {
+	f, err := serverMetric(ctx, o, "process_resident_memory_bytes")
 	return int64(f), err
 }
 
 // serverCPU is the server's CPU time so far, in seconds (-1 if unknown).
-func serverCPU(ctx context.Context, base string) float64 {
-	f, err := serverMetric(ctx, base, "process_cpu_seconds_total")
+func serverCPU(ctx context.Context, o options) float64 {
+	f, err := serverMetric(ctx, o, "process_cpu_seconds_total")
 	if err != nil {
 		return -1
 	}
 	return f
 }
 
-func serverGoroutines(ctx context.Context, base string) int64 {
-	f, err := serverMetric(ctx, base, "go_goroutines")
+func serverGoroutines(ctx context.Context, o options) int64 {
+	f, err := serverMetric(ctx, o, "go_goroutines")
 	if err != nil {
 		return -1
 	}
@@ -159,6 +171,9 @@ func uploadFile(ctx context.Context, base, token string, n int) (string, error) 
 	}
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
+	if res.StatusCode == http.StatusTooManyRequests {
+		return "", fmt.Errorf("upload: %d %s (run the server with higher KEFU_UPLOADS_PER_MINUTE and KEFU_UPLOAD_*_PER_HOUR limits; see the README)", res.StatusCode, raw)
+	}
 	if res.StatusCode != http.StatusCreated {
 		return "", fmt.Errorf("upload: %d %s", res.StatusCode, raw)
 	}

@@ -47,8 +47,8 @@ func idleRun(ctx context.Context, o options, log io.Writer) (idleSummary, error)
 		return idleSummary{}, err
 	}
 	time.Sleep(time.Second)
-	before, _ := serverRSS(ctx, o.url)
-	gBefore := serverGoroutines(ctx, o.url)
+	before, _ := serverRSS(ctx, o)
+	gBefore := serverGoroutines(ctx, o)
 	conns := make([]*websocket.Conn, o.connections)
 	var opened, failed atomic.Int64
 	t0 := time.Now()
@@ -85,15 +85,15 @@ func idleRun(ctx context.Context, o options, log io.Writer) (idleSummary, error)
 	connect := time.Since(t0)
 	fmt.Fprintf(log, "bench: %d sockets open in %s; holding %s\n", opened.Load(), connect.Round(time.Millisecond), o.hold)
 	time.Sleep(o.hold)
-	held, _ := serverRSS(ctx, o.url)
-	gHeld := serverGoroutines(ctx, o.url)
+	held, _ := serverRSS(ctx, o)
+	gHeld := serverGoroutines(ctx, o)
 	for _, c := range conns {
 		if c != nil {
 			c.CloseNow()
 		}
 	}
 	time.Sleep(3 * time.Second)
-	gAfter := serverGoroutines(ctx, o.url)
+	gAfter := serverGoroutines(ctx, o)
 	per := 0.0
 	if n := opened.Load(); n > 0 {
 		per = float64(held-before) / float64(n) / 1024

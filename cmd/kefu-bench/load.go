@@ -21,19 +21,26 @@ import (
 
 // summary is the JSON the bench prints.
 type summary struct {
-	Scenario     string     `json:"scenario"`
-	Visitors     int        `json:"visitors"`
-	Agents       int        `json:"agents"`
-	TargetRate   float64    `json:"target_rate"`
-	DurationSec  float64    `json:"duration_s"`
-	Sent         int64      `json:"sent"`
-	Acked        int64      `json:"acked"`
-	Delivered    int64      `json:"delivered"`
-	Lost         int64      `json:"lost"`
-	Duplicated   int64      `json:"duplicated"`
-	OutOfOrder   int64      `json:"out_of_order"`
-	MsgsPerSec   float64    `json:"msgs_per_s"`
-	Latency      percentile `json:"latency_ms"`
+	Scenario    string     `json:"scenario"`
+	Path        string     `json:"path"` // widget (no conversation_id) or named
+	Window      int        `json:"window"`
+	Flow        string     `json:"flow"`
+	History     int        `json:"history"`
+	Visitors    int        `json:"visitors"`
+	Agents      int        `json:"agents"`
+	TargetRate  float64    `json:"target_rate"`
+	DurationSec float64    `json:"duration_s"`
+	Sent        int64      `json:"sent"`
+	Acked       int64      `json:"acked"`
+	Delivered   int64      `json:"delivered"`
+	Lost        int64      `json:"lost"`
+	Duplicated  int64      `json:"duplicated"`
+	OutOfOrder  int64      `json:"out_of_order"`
+	MsgsPerSec  float64    `json:"msgs_per_s"`
+	Latency     percentile `json:"latency_ms"`
+	// OpenLatency is a conversation's opening: the visitor's first message
+	// sent → the assigned agent has it (routing included).
+	OpenLatency  percentile `json:"open_latency_ms"`
 	AckLatency   percentile `json:"ack_latency_ms"`
 	ServerRSSMiB float64    `json:"server_rss_mib"`
 	// ServerCPUPerMsg is the server's CPU time while sending, per acked
@@ -95,8 +102,6 @@ type visitor struct {
 	ackLat    []float64
 	next      int
 	ackCh     chan struct{}
-
-	lastSeq int64 // the last seq the agent got; the agent's reader only
 }
 
 // note records message n's ack (first=true the first time) and returns its
@@ -134,6 +139,11 @@ type bench struct {
 	closing  atomic.Bool // the run is over: agent sockets close
 	assigns  sync.WaitGroup
 	assigned sync.Map // conversation id → bool
+
+	openAt   []atomic.Int64 // per visitor: when its first message was sent (unix nanos)
+	openSeen []atomic.Bool  // per visitor: an agent has its first message
+	openMu   sync.Mutex
+	openLat  []float64
 }
 
 func randHex(n int) string {
@@ -156,17 +166,24 @@ func (b *bench) setup(ctx context.Context, log io.Writer) error {
 		return err
 	}
 	b.slug, b.owner, b.key = su.Tenant.Slug, su.Token, su.Tenant.WidgetKey
-	// A flow that assigns every new conversation at once, round robin.
-	flow := map[string]any{"name": "Bench", "graph": map[string]any{
-		"nodes": []map[string]any{{"id": "start", "type": "start"}, {"id": "assign", "type": "assign", "data": map[string]any{"strategy": "round_robin"}}},
-		"edges": []map[string]any{{"id": "e", "source": "start", "target": "assign"}},
-	}}
-	var f struct{ ID string }
-	if err := call(ctx, "POST", o.url+"/api/v1/flows", b.owner, flow, &f); err != nil {
-		return err
+	if o.history > 0 {
+		if err := b.preload(ctx, log); err != nil {
+			return err
+		}
 	}
-	if err := call(ctx, "POST", o.url+"/api/v1/flows/"+f.ID+"/publish", b.owner, nil, nil); err != nil {
-		return err
+	if o.flow == "bench" {
+		// A flow that assigns every new conversation at once, round robin.
+		flow := map[string]any{"name": "Bench", "graph": map[string]any{
+			"nodes": []map[string]any{{"id": "start", "type": "start"}, {"id": "assign", "type": "assign", "data": map[string]any{"strategy": "round_robin"}}},
+			"edges": []map[string]any{{"id": "e", "source": "start", "target": "assign"}},
+		}}
+		var f struct{ ID string }
+		if err := call(ctx, "POST", o.url+"/api/v1/flows", b.owner, flow, &f); err != nil {
+			return err
+		}
+		if err := call(ctx, "POST", o.url+"/api/v1/flows/"+f.ID+"/publish", b.owner, nil, nil); err != nil {
+			return err
+		}
 	}
 	capPer := min(1000, o.visitors/o.agents+10)
 	fmt.Fprintf(log, "bench: tenant %s, %d agents (cap %d), %d visitors\n", b.slug, o.agents, capPer, o.visitors)
@@ -192,7 +209,9 @@ func (b *bench) setup(ctx context.Context, log io.Writer) error {
 	}
 	time.Sleep(200 * time.Millisecond) // presence echoes
 	b.visitors = make([]*visitor, o.visitors)
-	sem := make(chan struct{}, 64)
+	b.openAt = make([]atomic.Int64, o.visitors)
+	b.openSeen = make([]atomic.Bool, o.visitors)
+	sem := make(chan struct{}, o.openers)
 	var wg sync.WaitGroup
 	var failed atomic.Int64
 	tick := time.NewTicker(time.Second / time.Duration(max(1, o.dialRate)))
@@ -242,6 +261,7 @@ func (b *bench) openVisitor(ctx context.Context, i int) (*visitor, error) {
 	}
 	v := &visitor{idx: i, token: ws.Token, c: c, ackCh: make(chan struct{}, 1024)}
 	first, _ := json.Marshal(map[string]any{"type": "message.send", "client_id": fmt.Sprintf("%d-open", i), "body": "hello"})
+	b.openAt[i].Store(time.Now().UnixNano())
 	if err := c.Write(ctx, websocket.MessageText, first); err != nil {
 		return nil, err
 	}
@@ -331,6 +351,7 @@ func (b *bench) agentReader(ctx context.Context, c *websocket.Conn) {
 		lat = lat[:0]
 	}
 	defer flush()
+	last := map[string]int64{} // conversation id → the last seq this agent got
 	var buf bytes.Buffer
 	for {
 		data, err := readFrame(c, &buf)
@@ -350,24 +371,32 @@ func (b *bench) agentReader(ctx context.Context, c *websocket.Conn) {
 				}
 			}
 		case "message.new":
-			b.convMu.RLock()
-			v := b.byConv[string(bytesField(data, "conversation_id"))]
-			b.convMu.RUnlock()
+			conv := string(bytesField(data, "conversation_id"))
 			mi := bytes.Index(data, []byte(`"message":`))
-			if v == nil || mi < 0 {
+			if mi < 0 {
 				continue
 			}
 			seq := intField(data, "seq")
 			switch {
-			case seq <= v.lastSeq:
+			case seq <= last[conv]:
 				b.dup.Add(1)
 				continue
-			case seq != v.lastSeq+1:
+			case seq != last[conv]+1:
 				b.ooo.Add(1)
 			}
-			v.lastSeq = seq
+			last[conv] = seq
 			// The message object follows the frame's own fields.
 			msg := data[mi:]
+			if cid := strField(msg, "client_id"); strings.HasSuffix(cid, "-open") {
+				b.opened(cid, now)
+				continue
+			}
+			b.convMu.RLock()
+			v := b.byConv[conv]
+			b.convMu.RUnlock()
+			if v == nil {
+				continue
+			}
 			vi, n, ok := parseClientID(strField(msg, "client_id"))
 			if !ok || vi != v.idx || strField(msg[bytes.Index(msg, []byte(`"author":`)):], "type") != "visitor" {
 				continue
@@ -390,6 +419,19 @@ func (b *bench) agentReader(ctx context.Context, c *websocket.Conn) {
 	}
 }
 
+// opened records a conversation's opening: the agent has its first message.
+func (b *bench) opened(clientID string, now int64) {
+	i, err := strconv.Atoi(strings.TrimSuffix(clientID, "-open"))
+	if err != nil || i < 0 || i >= len(b.openAt) || !b.openSeen[i].CompareAndSwap(false, true) {
+		return
+	}
+	if t0 := b.openAt[i].Load(); t0 != 0 {
+		b.openMu.Lock()
+		b.openLat = append(b.openLat, float64(now-t0)/1e6)
+		b.openMu.Unlock()
+	}
+}
+
 func body(scenario string, n int) string {
 	if scenario == "mixed" && n%10 == 0 {
 		return strings.Repeat("long message body ", 114) // ≈ 2 KiB
@@ -408,17 +450,33 @@ func (b *bench) send(ctx context.Context, v *visitor, deadline time.Time) {
 	}
 	next := time.Now()
 	var msg []byte
+	inflight := 0
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		v.mu.Lock()
 		n := v.next
 		v.next++
 		v.mu.Unlock()
+		if b.o.messages > 0 && n >= b.o.messages {
+			break
+		}
+		// At most window messages wait for their acks.
+		for inflight >= b.o.window {
+			select {
+			case <-v.ackCh:
+				inflight--
+			case <-time.After(10 * time.Second):
+				b.errs.add(fmt.Errorf("visitor %d: no ack in 10s", v.idx))
+				return
+			}
+		}
 		msg = append(msg[:0], `{"type":"message.send","client_id":"`...)
 		msg = strconv.AppendInt(msg, int64(v.idx), 10)
 		msg = append(msg, '-')
 		msg = strconv.AppendInt(msg, int64(n), 10)
-		msg = append(msg, `","conversation_id":"`...)
-		msg = append(msg, v.conv...)
+		if b.o.withConv {
+			msg = append(msg, `","conversation_id":"`...)
+			msg = append(msg, v.conv...)
+		}
 		msg = append(msg, `","body":"`...)
 		msg = append(msg, body(b.o.scenario, n)...)
 		msg = append(msg, '"')
@@ -446,13 +504,8 @@ func (b *bench) send(ctx context.Context, v *visitor, deadline time.Time) {
 			return
 		}
 		b.sentN.Add(1)
+		inflight++
 		if interval == 0 {
-			select {
-			case <-v.ackCh:
-			case <-time.After(10 * time.Second):
-				b.errs.add(fmt.Errorf("visitor %d: no ack in 10s", v.idx))
-				return
-			}
 			continue
 		}
 		next = next.Add(interval)
@@ -477,7 +530,7 @@ func loadRun(ctx context.Context, o options, log io.Writer) (summary, error) {
 	}
 	setup := time.Since(t0)
 	fmt.Fprintf(log, "bench: setup took %s; sending for %s\n", setup.Round(time.Millisecond), o.duration)
-	cpu0 := serverCPU(ctx, o.url)
+	cpu0 := serverCPU(ctx, o)
 	start := time.Now()
 	deadline := start.Add(o.duration)
 	var wg sync.WaitGroup
@@ -486,10 +539,14 @@ func loadRun(ctx context.Context, o options, log io.Writer) (summary, error) {
 		go func() { defer wg.Done(); b.send(ctx, v, deadline) }()
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
-	cpu1 := serverCPU(ctx, o.url)
-	// Wait for the last deliveries.
+	// The run ends when the last message in flight is acked.
 	graceEnd := time.Now().Add(o.grace)
+	for time.Now().Before(graceEnd) && b.ackedN.Load()+b.errs.n.Load() < b.sentN.Load() {
+		time.Sleep(5 * time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	cpu1 := serverCPU(ctx, o)
+	// Wait for the last deliveries.
 	for time.Now().Before(graceEnd) && b.deliv.Load() < b.ackedN.Load() {
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -510,15 +567,23 @@ func loadRun(ctx context.Context, o options, log io.Writer) (summary, error) {
 	for _, c := range b.agents {
 		c.Close(websocket.StatusNormalClosure, "")
 	}
-	rss, _ := serverRSS(ctx, o.url)
+	rss, _ := serverRSS(ctx, o)
 	b.latMu.Lock()
 	defer b.latMu.Unlock()
 	var lat []float64
 	for _, l := range b.lat {
 		lat = append(lat, l...)
 	}
+	path := "widget"
+	if o.withConv {
+		path = "named"
+	}
+	b.openMu.Lock()
+	openLat := pct(b.openLat)
+	b.openMu.Unlock()
 	return summary{
-		Scenario: o.scenario, Visitors: o.visitors, Agents: o.agents, TargetRate: o.rate,
+		Scenario: o.scenario, Path: path, Window: o.window, Flow: o.flow, History: o.history, OpenLatency: openLat,
+		Visitors: o.visitors, Agents: o.agents, TargetRate: o.rate,
 		DurationSec: math.Round(elapsed.Seconds()*100) / 100,
 		Sent:        b.sentN.Load(), Acked: b.ackedN.Load(), Delivered: b.deliv.Load(), Lost: lost,
 		Duplicated: b.dup.Load(), OutOfOrder: b.ooo.Load(),
@@ -526,6 +591,6 @@ func loadRun(ctx context.Context, o options, log io.Writer) (summary, error) {
 		Latency:    pct(lat), AckLatency: pct(ackLat),
 		ServerRSSMiB: math.Round(float64(rss)/(1<<20)*10) / 10, ServerCPUPerMsg: cpuPerMsg(cpu0, cpu1, b.ackedN.Load()), Errors: b.errs.n.Load(), ErrorSamples: b.errs.samples,
 		SetupSec: math.Round(setup.Seconds()*10) / 10, TenantSlug: b.slug, ServerURL: o.url,
-		GoroutinesEnd: serverGoroutines(ctx, o.url),
+		GoroutinesEnd: serverGoroutines(ctx, o),
 	}, nil
 }

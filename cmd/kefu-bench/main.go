@@ -6,8 +6,13 @@
 //	kefu-bench --url http://127.0.0.1:8080 --visitors 1000 --agents 20 --rate 5000 --duration 30s
 //	kefu-bench --url http://127.0.0.1:8080 --connections 20000 --idle
 //
-// The server must allow the bench's signups and widget sessions from one IP:
-// start it with KEFU_AUTH_PER_MINUTE and KEFU_WIDGET_PER_MINUTE raised.
+// By default visitors send as the widget does: no conversation_id, several
+// messages in flight (--window). The server must allow the bench's signups,
+// widget sessions and sockets from one IP, and its send rate: start it with
+// KEFU_AUTH_PER_MINUTE, KEFU_WIDGET_PER_MINUTE, KEFU_WS_MAX_PER_IP and
+// KEFU_WS_SEND_RATE raised (and KEFU_WS_MAX_PER_PRINCIPAL for --idle, whose
+// sockets share one visitor). Server figures (CPU, memory) come from its
+// /metrics: see --metrics-url.
 package main
 
 import (
@@ -35,6 +40,17 @@ type options struct {
 	hold        time.Duration
 	dialRate    int
 	grace       time.Duration
+	withConv    bool   // name the conversation in every message (API clients' way); the widget leaves it out
+	window      int    // messages in flight per visitor
+	messages    int    // per visitor; 0: send for --duration
+	flow        string // bench (assign at once) or default (the tenant's default flow: greeting, hours, assign)
+	openers     int    // visitors opening their conversation at once
+	history     int    // messages preloaded into the tenant before the run
+	databaseURL string // with --history: the server's database (PostgreSQL URL)
+	dataDir     string // with --history on SQLite: the server's data directory
+
+	metricsURL   string
+	metricsToken string
 }
 
 func main() {
@@ -61,6 +77,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&o.hold, "hold", 5*time.Second, "with --idle: how long to hold the sockets before measuring")
 	fs.IntVar(&o.dialRate, "dial-rate", 2000, "new sockets per second while connecting")
 	fs.DurationVar(&o.grace, "grace", 5*time.Second, "after sending, how long to wait for deliveries before counting losses")
+	fs.BoolVar(&o.withConv, "with-conversation-id", false, "name the conversation in every message.send (as API clients may); by default messages leave it out, as the widget does")
+	fs.IntVar(&o.window, "window", 8, "messages in flight per visitor (sent before their acks arrive)")
+	fs.IntVar(&o.messages, "messages", 0, "messages per visitor; 0 sends for --duration")
+	fs.StringVar(&o.flow, "flow", "bench", "bench (a flow that assigns at once) or default (the tenant's default flow: greeting, business hours, assignment)")
+	fs.IntVar(&o.openers, "openers", 64, "visitors opening their conversations at once (the opening latency is first message → the agent has it)")
+	fs.IntVar(&o.history, "history", 0, "preload this many messages into the tenant first (bulk insert into the server's database: needs --database-url, or --data-dir for SQLite)")
+	fs.StringVar(&o.databaseURL, "database-url", "", "with --history: the server's KEFU_DATABASE_URL")
+	fs.StringVar(&o.dataDir, "data-dir", "", "with --history on SQLite: the server's KEFU_DATA_DIR")
+	fs.StringVar(&o.metricsURL, "metrics-url", "", "the server's metrics, e.g. http://127.0.0.1:9100/metrics when it runs with KEFU_METRICS_ADDR (default: URL/metrics)")
+	fs.StringVar(&o.metricsToken, "metrics-token", os.Getenv("KEFU_METRICS_TOKEN"), "bearer token for the metrics (default $KEFU_METRICS_TOKEN)")
 	cpuProfile := fs.String("cpuprofile", "", "write the bench's own CPU profile to this file (it shares the machine with the server)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -83,6 +109,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errors.New("--visitors and --agents must be at least 1")
 	case o.scenario != "text" && o.scenario != "mixed" && o.scenario != "files":
 		return fmt.Errorf("--scenario %q: want text, files or mixed", o.scenario)
+	case o.window < 1 || o.openers < 1:
+		return errors.New("--window and --openers must be at least 1")
+	case o.flow != "bench" && o.flow != "default":
+		return fmt.Errorf("--flow %q: want bench or default", o.flow)
+	case o.history > 0 && o.databaseURL == "" && o.dataDir == "":
+		return errors.New("--history needs --database-url (PostgreSQL) or --data-dir (SQLite) of the server")
 	}
 	var (
 		sum any

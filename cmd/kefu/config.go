@@ -28,12 +28,32 @@ type Config struct {
 	LogFormat            string        // KEFU_LOG_FORMAT: text or json
 	LogLevel             string        // KEFU_LOG_LEVEL: debug, info, warn, error
 	ShutdownTimeout      time.Duration // KEFU_SHUTDOWN_TIMEOUT: drain deadline
+	AgentAwayGrace       time.Duration // KEFU_AGENT_AWAY_GRACE: how long an agent may be gone before their waiting conversations are requeued
 	TrustProxy           bool          // KEFU_TRUST_PROXY: client IP from X-Forwarded-For
 	DBMaxConns           int           // KEFU_DB_MAX_CONNS: PostgreSQL pool size
 	AuthPerMinute        int           // KEFU_AUTH_PER_MINUTE: signup + login attempts per client IP
 	WidgetPerMinute      int           // KEFU_WIDGET_PER_MINUTE: widget sessions per client IP
 	DebugAddr            string        // KEFU_DEBUG_ADDR: serve net/http/pprof here (keep it private)
 	CommitShards         int           // KEFU_COMMIT_SHARDS: message transactions committing at once (PostgreSQL)
+	SecretFile           string        // KEFU_SECRET_FILE: read KEFU_SECRET from this file (kept out of the process list and environment)
+	MetricsAddr          string        // KEFU_METRICS_ADDR: serve /metrics here, and not on KEFU_ADDR
+	MetricsToken         string        // KEFU_METRICS_TOKEN: without KEFU_METRICS_ADDR, /metrics on KEFU_ADDR also answers this bearer token
+	PublicDemo           bool          // KEFU_PUBLIC_DEMO: /demo runs any tenant's widget for anyone (else only for that tenant's signed-in staff)
+	HTTPReadTimeout      time.Duration // KEFU_HTTP_READ_TIMEOUT: a whole request (headers and body) must arrive within this
+	HTTPWriteTimeout     time.Duration // KEFU_HTTP_WRITE_TIMEOUT: a response must be written within this of the request's headers
+	WSMaxPerPrincipal    int           // KEFU_WS_MAX_PER_PRINCIPAL: open sockets per visitor or user (per node)
+	WSMaxPerIP           int           // KEFU_WS_MAX_PER_IP: open sockets per client IP (IPv6: per /64), per node
+	WSHelloTimeout       time.Duration // KEFU_WS_HELLO_TIMEOUT: the hello frame must arrive within this
+	WSSendRate           float64       // KEFU_WS_SEND_RATE: message.send frames per second per socket
+	WSSendBurst          int           // KEFU_WS_SEND_BURST
+	WSFrameRate          float64       // KEFU_WS_FRAME_RATE: every other client frame per second per socket
+	WSFrameBurst         int           // KEFU_WS_FRAME_BURST
+	UploadsPerMinute     int           // KEFU_UPLOADS_PER_MINUTE: upload requests per client IP
+	VisitorFilesPerHour  int           // KEFU_UPLOAD_VISITOR_FILES_PER_HOUR: files one visitor may upload in an hour
+	VisitorMBPerHour     int           // KEFU_UPLOAD_VISITOR_MB_PER_HOUR: MiB one visitor may upload in an hour
+	TenantFilesPerHour   int           // KEFU_UPLOAD_TENANT_FILES_PER_HOUR: files a tenant may take in an hour
+	TenantMBPerHour      int           // KEFU_UPLOAD_TENANT_MB_PER_HOUR: MiB a tenant may take in an hour
+	FileLinkTTL          time.Duration // KEFU_FILE_LINK_TTL: how long a file link works (re-signed when its message is fetched)
 	BotConcurrency       int           // KEFU_BOT_CONCURRENCY: a tenant's model calls in flight per node
 	BotCallTimeout       time.Duration // KEFU_BOT_CALL_TIMEOUT: a model call's hard deadline unless the tenant sets one
 }
@@ -52,7 +72,9 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.DataDir, "data-dir", env("KEFU_DATA_DIR", "./data"), "data directory (KEFU_DATA_DIR)")
 	fs.StringVar(&c.DatabaseURL, "database-url", env("KEFU_DATABASE_URL", ""), "postgres:// URL; empty for SQLite (KEFU_DATABASE_URL)")
 	fs.StringVar(&c.RedisURL, "redis-url", env("KEFU_REDIS_URL", ""), "redis:// URL; empty for the in-process bus (KEFU_REDIS_URL)")
-	fs.StringVar(&c.Secret, "secret", env("KEFU_SECRET", ""), "signing key (KEFU_SECRET)")
+	fs.StringVar(&c.Secret, "secret", env("KEFU_SECRET", ""), "signing key (KEFU_SECRET); prefer --secret-file, flags show in the process list")
+	fs.StringVar(&c.SecretFile, "secret-file", env("KEFU_SECRET_FILE", ""), "file holding the signing key (KEFU_SECRET_FILE)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("KEFU_METRICS_ADDR", ""), "serve /metrics on this address instead of KEFU_ADDR (KEFU_METRICS_ADDR)")
 	fs.StringVar(&c.PublicURL, "public-url", env("KEFU_PUBLIC_URL", ""), "public URL (KEFU_PUBLIC_URL)")
 	fs.StringVar(&c.DebugAddr, "debug-addr", env("KEFU_DEBUG_ADDR", ""), "pprof listen address, e.g. 127.0.0.1:6060 (KEFU_DEBUG_ADDR)")
 	fs.StringVar(&c.LogFormat, "log-format", env("KEFU_LOG_FORMAT", "text"), "text or json (KEFU_LOG_FORMAT)")
@@ -71,11 +93,42 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	}
 	fs.BoolVar(&c.AllowPrivateNetworks, "allow-private-networks", boolEnv("KEFU_ALLOW_PRIVATE_NETWORKS"), "(KEFU_ALLOW_PRIVATE_NETWORKS)")
 	fs.BoolVar(&c.TrustProxy, "trust-proxy", boolEnv("KEFU_TRUST_PROXY"), "(KEFU_TRUST_PROXY)")
+	fs.BoolVar(&c.PublicDemo, "public-demo", boolEnv("KEFU_PUBLIC_DEMO"), "(KEFU_PUBLIC_DEMO)")
+	// The metrics token is a secret: environment only, never a flag.
+	c.MetricsToken = getenv("KEFU_METRICS_TOKEN")
+	durEnv := func(k string, def time.Duration) time.Duration {
+		d, err := time.ParseDuration(env(k, def.String()))
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %v", k, err))
+		}
+		return d
+	}
+	floatEnv := func(k string, def float64) float64 {
+		v := getenv(k)
+		if v == "" {
+			return def
+		}
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			problems = append(problems, k+": want a number")
+		}
+		return f
+	}
+	fs.DurationVar(&c.HTTPReadTimeout, "http-read-timeout", durEnv("KEFU_HTTP_READ_TIMEOUT", 60*time.Second), "(KEFU_HTTP_READ_TIMEOUT)")
+	fs.DurationVar(&c.HTTPWriteTimeout, "http-write-timeout", durEnv("KEFU_HTTP_WRITE_TIMEOUT", 90*time.Second), "(KEFU_HTTP_WRITE_TIMEOUT)")
+	fs.DurationVar(&c.WSHelloTimeout, "ws-hello-timeout", durEnv("KEFU_WS_HELLO_TIMEOUT", 5*time.Second), "(KEFU_WS_HELLO_TIMEOUT)")
+	fs.Float64Var(&c.WSSendRate, "ws-send-rate", floatEnv("KEFU_WS_SEND_RATE", 20), "(KEFU_WS_SEND_RATE)")
+	fs.Float64Var(&c.WSFrameRate, "ws-frame-rate", floatEnv("KEFU_WS_FRAME_RATE", 20), "(KEFU_WS_FRAME_RATE)")
 	st, err := time.ParseDuration(env("KEFU_SHUTDOWN_TIMEOUT", "20s"))
 	if err != nil {
 		problems = append(problems, fmt.Sprintf("KEFU_SHUTDOWN_TIMEOUT: %v", err))
 	}
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", st, "(KEFU_SHUTDOWN_TIMEOUT)")
+	grace, err := time.ParseDuration(env("KEFU_AGENT_AWAY_GRACE", "5m"))
+	if err != nil {
+		problems = append(problems, fmt.Sprintf("KEFU_AGENT_AWAY_GRACE: %v", err))
+	}
+	fs.DurationVar(&c.AgentAwayGrace, "agent-away-grace", grace, "(KEFU_AGENT_AWAY_GRACE)")
 	mc, err := strconv.Atoi(env("KEFU_DB_MAX_CONNS", "32"))
 	if err != nil {
 		problems = append(problems, "KEFU_DB_MAX_CONNS: want a number")
@@ -95,6 +148,20 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.IntVar(&c.AuthPerMinute, "auth-per-minute", intEnv("KEFU_AUTH_PER_MINUTE", 20), "(KEFU_AUTH_PER_MINUTE)")
 	fs.IntVar(&c.CommitShards, "commit-shards", intEnv("KEFU_COMMIT_SHARDS", 2), "(KEFU_COMMIT_SHARDS)")
 	fs.IntVar(&c.WidgetPerMinute, "widget-per-minute", intEnv("KEFU_WIDGET_PER_MINUTE", 120), "(KEFU_WIDGET_PER_MINUTE)")
+	fs.IntVar(&c.WSMaxPerPrincipal, "ws-max-per-principal", intEnv("KEFU_WS_MAX_PER_PRINCIPAL", 20), "(KEFU_WS_MAX_PER_PRINCIPAL)")
+	fs.IntVar(&c.WSMaxPerIP, "ws-max-per-ip", intEnv("KEFU_WS_MAX_PER_IP", 200), "(KEFU_WS_MAX_PER_IP)")
+	fs.IntVar(&c.WSSendBurst, "ws-send-burst", intEnv("KEFU_WS_SEND_BURST", 40), "(KEFU_WS_SEND_BURST)")
+	fs.IntVar(&c.WSFrameBurst, "ws-frame-burst", intEnv("KEFU_WS_FRAME_BURST", 200), "(KEFU_WS_FRAME_BURST)")
+	fs.IntVar(&c.UploadsPerMinute, "uploads-per-minute", intEnv("KEFU_UPLOADS_PER_MINUTE", 30), "(KEFU_UPLOADS_PER_MINUTE)")
+	fs.IntVar(&c.VisitorFilesPerHour, "upload-visitor-files-per-hour", intEnv("KEFU_UPLOAD_VISITOR_FILES_PER_HOUR", 20), "(KEFU_UPLOAD_VISITOR_FILES_PER_HOUR)")
+	fs.IntVar(&c.VisitorMBPerHour, "upload-visitor-mb-per-hour", intEnv("KEFU_UPLOAD_VISITOR_MB_PER_HOUR", 50), "(KEFU_UPLOAD_VISITOR_MB_PER_HOUR)")
+	fs.IntVar(&c.TenantFilesPerHour, "upload-tenant-files-per-hour", intEnv("KEFU_UPLOAD_TENANT_FILES_PER_HOUR", 2000), "(KEFU_UPLOAD_TENANT_FILES_PER_HOUR)")
+	fs.IntVar(&c.TenantMBPerHour, "upload-tenant-mb-per-hour", intEnv("KEFU_UPLOAD_TENANT_MB_PER_HOUR", 2048), "(KEFU_UPLOAD_TENANT_MB_PER_HOUR)")
+	ttl, err := time.ParseDuration(env("KEFU_FILE_LINK_TTL", "24h"))
+	if err != nil {
+		problems = append(problems, fmt.Sprintf("KEFU_FILE_LINK_TTL: %v", err))
+	}
+	fs.DurationVar(&c.FileLinkTTL, "file-link-ttl", ttl, "(KEFU_FILE_LINK_TTL)")
 	fs.IntVar(&c.BotConcurrency, "bot-concurrency", intEnv("KEFU_BOT_CONCURRENCY", 8), "(KEFU_BOT_CONCURRENCY)")
 	bt, err := time.ParseDuration(env("KEFU_BOT_CALL_TIMEOUT", "30s"))
 	if err != nil {
@@ -103,6 +170,15 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.DurationVar(&c.BotCallTimeout, "bot-call-timeout", bt, "(KEFU_BOT_CALL_TIMEOUT)")
 	if err := fs.Parse(args); err != nil {
 		return c, fmt.Errorf("flags: %w", err)
+	}
+	if c.SecretFile != "" {
+		if c.Secret != "" {
+			problems = append(problems, "set KEFU_SECRET or KEFU_SECRET_FILE, not both")
+		} else if b, err := os.ReadFile(c.SecretFile); err != nil {
+			problems = append(problems, fmt.Sprintf("KEFU_SECRET_FILE: %v", err))
+		} else if c.Secret = strings.TrimSpace(string(b)); len(c.Secret) < 32 {
+			problems = append(problems, fmt.Sprintf("KEFU_SECRET_FILE %s must hold at least 32 characters", c.SecretFile))
+		}
 	}
 	if len(problems) > 0 {
 		return c, errors.New("invalid configuration:\n  - " + strings.Join(problems, "\n  - "))
@@ -143,6 +219,9 @@ func (c *Config) Validate() error {
 	default:
 		p = append(p, "KEFU_LOG_LEVEL must be debug, info, warn or error")
 	}
+	if c.AgentAwayGrace <= 0 {
+		p = append(p, "KEFU_AGENT_AWAY_GRACE must be positive")
+	}
 	if c.ShutdownTimeout <= 0 {
 		p = append(p, "KEFU_SHUTDOWN_TIMEOUT must be positive")
 	}
@@ -151,6 +230,15 @@ func (c *Config) Validate() error {
 	}
 	if c.AuthPerMinute < 1 || c.WidgetPerMinute < 1 {
 		p = append(p, "KEFU_AUTH_PER_MINUTE and KEFU_WIDGET_PER_MINUTE must be at least 1")
+	}
+	if c.UploadsPerMinute < 1 {
+		p = append(p, "KEFU_UPLOADS_PER_MINUTE must be at least 1")
+	}
+	if c.VisitorFilesPerHour < 1 || c.VisitorMBPerHour < 1 || c.TenantFilesPerHour < 1 || c.TenantMBPerHour < 1 {
+		p = append(p, "KEFU_UPLOAD_VISITOR_FILES_PER_HOUR, KEFU_UPLOAD_VISITOR_MB_PER_HOUR, KEFU_UPLOAD_TENANT_FILES_PER_HOUR and KEFU_UPLOAD_TENANT_MB_PER_HOUR must be at least 1")
+	}
+	if c.FileLinkTTL < time.Minute || c.FileLinkTTL > 30*24*time.Hour {
+		p = append(p, "KEFU_FILE_LINK_TTL must be between 1m and 720h")
 	}
 	if c.BotConcurrency < 1 || c.BotConcurrency > 1000 {
 		p = append(p, "KEFU_BOT_CONCURRENCY must be between 1 and 1000")
@@ -161,13 +249,38 @@ func (c *Config) Validate() error {
 	if c.DBMaxConns < 1 || c.DBMaxConns > 1000 {
 		p = append(p, "KEFU_DB_MAX_CONNS must be between 1 and 1000")
 	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			p = append(p, fmt.Sprintf("KEFU_METRICS_ADDR=%q: want host:port, e.g. 0.0.0.0:9100", c.MetricsAddr))
+		} else if c.MetricsAddr == c.Addr {
+			p = append(p, "KEFU_METRICS_ADDR must differ from KEFU_ADDR")
+		}
+	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		p = append(p, "KEFU_METRICS_TOKEN must be at least 16 characters")
+	}
+	if c.HTTPReadTimeout < time.Second {
+		p = append(p, "KEFU_HTTP_READ_TIMEOUT must be at least 1s")
+	}
+	if c.HTTPWriteTimeout < c.HTTPReadTimeout {
+		p = append(p, "KEFU_HTTP_WRITE_TIMEOUT must be at least KEFU_HTTP_READ_TIMEOUT (a handler's time starts while the body is still arriving)")
+	}
+	if c.WSMaxPerPrincipal < 1 || c.WSMaxPerIP < 1 {
+		p = append(p, "KEFU_WS_MAX_PER_PRINCIPAL and KEFU_WS_MAX_PER_IP must be at least 1")
+	}
+	if c.WSHelloTimeout <= 0 || c.WSHelloTimeout > time.Minute {
+		p = append(p, "KEFU_WS_HELLO_TIMEOUT must be between 0 and 1m")
+	}
+	if c.WSSendRate <= 0 || c.WSSendBurst < 1 || c.WSFrameRate <= 0 || c.WSFrameBurst < 1 {
+		p = append(p, "KEFU_WS_SEND_RATE, KEFU_WS_SEND_BURST, KEFU_WS_FRAME_RATE and KEFU_WS_FRAME_BURST must be positive")
+	}
 	if len(p) > 0 {
 		return errors.New("invalid configuration:\n  - " + strings.Join(p, "\n  - "))
 	}
 	return nil
 }
 
-// secret returns KEFU_SECRET, or the one kept in the data dir, generating
+// secret returns KEFU_SECRET (or KEFU_SECRET_FILE's), or the one kept in the data dir, generating
 // it on first start (0600) so that tokens survive restarts.
 func (c *Config) secret() ([]byte, error) {
 	if c.Secret != "" {

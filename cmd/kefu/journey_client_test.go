@@ -97,6 +97,9 @@ type journeyConfig struct {
 	dataDir     string
 	databaseURL string // empty: embedded SQLite
 	redisURL    string // empty: in-process bus
+	// addressSpaceKB, if set, caps the server's virtual memory (ulimit -v):
+	// a test that tries to exhaust memory kills the server, not the machine.
+	addressSpaceKB int
 }
 
 // kefuServer is one kefu process at a time on one fixed address; start, stop
@@ -178,6 +181,11 @@ func (s *kefuServer) start(t *testing.T) {
 	s.starts++
 	fmt.Fprintf(s.log, "\n----- kefu serve, start #%d on %s -----\n", s.starts, s.addr)
 	cmd := exec.Command(s.cfg.bin, "serve")
+	if s.cfg.addressSpaceKB > 0 {
+		// The shell sets the limit and becomes kefu (exec), so the process
+		// the test signals and waits for is kefu itself.
+		cmd = exec.Command("/bin/sh", "-c", fmt.Sprintf(`ulimit -v %d && exec "$0" serve`, s.cfg.addressSpaceKB), s.cfg.bin)
+	}
 	cmd.Env = s.env()
 	cmd.Dir = s.cfg.dataDir
 	cmd.Stdout = s.log

@@ -179,11 +179,16 @@ func (j *journey) signupValidation(t *testing.T) {
 }
 
 func (j *journey) signupDuplicates(t *testing.T) {
-	t.Run("the same company name again is already_exists", func(t *testing.T) {
-		j.postSignup(t, map[string]any{
+	t.Run("the same company name again gets a free slug and names no other workspace", func(t *testing.T) {
+		r := j.postSignup(t, map[string]any{
 			"company": j.owner.tenant.Name, "email": "other-" + randHex(4) + "@example.com",
 			"password": "another password", "name": "Copycat",
-		}).wantError(t, http.StatusConflict, "already_exists")
+		}).want(t, http.StatusCreated)
+		var s signupJSON
+		r.into(t, &s)
+		if s.Tenant.ID == j.owner.tenant.ID || s.Tenant.Slug == j.owner.tenant.Slug || !strings.HasPrefix(s.Tenant.Slug, j.owner.tenant.Slug+"-") {
+			t.Errorf("the copy got slug %q (the first has %q): %s", s.Tenant.Slug, j.owner.tenant.Slug, r)
+		}
 	})
 	t.Run("the owner's email may sign up a different company", func(t *testing.T) {
 		r := j.postSignup(t, map[string]any{

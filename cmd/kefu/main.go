@@ -20,11 +20,14 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/time/rate"
 
 	"kefu/api"
 	"kefu/bots"
 	"kefu/chat"
+	"kefu/clientip"
 	"kefu/frontend"
 	"kefu/tenants"
 	"kefu/ws"
@@ -163,18 +166,35 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("bots: %w", err)
 	}
-	chatSvc := chat.NewService(chat.Config{Tenants: ten, Bus: bus, Logger: log, Registry: reg, AllowPrivateNetworks: cfg.AllowPrivateNetworks, Presence: presence, CommitShards: cfg.CommitShards, Bots: botSvc})
+	chatSvc := chat.NewService(chat.Config{Tenants: ten, Bus: bus, Logger: log, Registry: reg, AllowPrivateNetworks: cfg.AllowPrivateNetworks, Presence: presence, CommitShards: cfg.CommitShards,
+		Uploads: chat.UploadLimits{
+			VisitorFiles: cfg.VisitorFilesPerHour, VisitorBytes: int64(cfg.VisitorMBPerHour) << 20,
+			TenantFiles: cfg.TenantFilesPerHour, TenantBytes: int64(cfg.TenantMBPerHour) << 20,
+		},
+		FileLinkTTL: cfg.FileLinkTTL, OfflineGrace: cfg.AgentAwayGrace, Bots: botSvc,
+	})
 	if err := chatSvc.Start(ctx); err != nil {
 		return fmt.Errorf("start chat: %w", err)
 	}
-	wsSrv := ws.NewServer(ws.Config{PublicURL: cfg.PublicURL}, chatSvc, log, reg)
+	wsSrv := ws.NewServer(ws.Config{
+		PublicURL: cfg.PublicURL, ClientIP: clientip.Resolver(cfg.TrustProxy), HelloTimeout: cfg.WSHelloTimeout,
+		SendRate: rate.Limit(cfg.WSSendRate), SendBurst: cfg.WSSendBurst, FrameRate: rate.Limit(cfg.WSFrameRate), FrameBurst: cfg.WSFrameBurst,
+		MaxPerPrincipal: cfg.WSMaxPerPrincipal, MaxPerIP: cfg.WSMaxPerIP,
+	}, chatSvc, log, reg)
 	web := frontend.App()
 	if web == nil {
 		log.Warn("the web app is not built into this binary; run `make build` for the console and widget")
 	}
+	// Metrics on their own listener when KEFU_METRICS_ADDR is set, and then
+	// not on the public one.
+	var publicMetrics prometheus.Gatherer = reg
+	if cfg.MetricsAddr != "" {
+		publicMetrics = nil
+	}
 	httpSrv := api.New(api.Config{
-		Tenants: ten, Chat: chatSvc, Bots: botSvc, Logger: log, Web: web, WS: wsSrv, Gatherer: reg, TrustProxy: cfg.TrustProxy,
+		Tenants: ten, Chat: chatSvc, Bots: botSvc, Logger: log, Web: web, WS: wsSrv, Gatherer: publicMetrics, TrustProxy: cfg.TrustProxy,
 		AuthPerMinute: cfg.AuthPerMinute, WidgetPerMinute: cfg.WidgetPerMinute,
+		PublicURL: cfg.PublicURL, PublicDemo: cfg.PublicDemo, MetricsToken: cfg.MetricsToken, UploadsPerMinute: cfg.UploadsPerMinute,
 		Ready: func(ctx context.Context) error {
 			if err := store.Ping(ctx); err != nil {
 				return fmt.Errorf("database: %w", err)
@@ -195,16 +215,30 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-		dsrv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		// A CPU profile or trace writes for as long as ?seconds= says (30 s
+		// by default): the write deadline leaves room for a few minutes.
+		dsrv := newHTTPServer(mux, cfg.HTTPReadTimeout, max(cfg.HTTPWriteTimeout, 5*time.Minute))
 		go dsrv.Serve(dln)
 		defer dsrv.Close()
 		log.Info("pprof listening", "addr", dln.Addr().String())
+	}
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("KEFU_METRICS_ADDR: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		msrv := newHTTPServer(mux, cfg.HTTPReadTimeout, cfg.HTTPWriteTimeout)
+		go msrv.Serve(mln)
+		defer msrv.Close()
+		log.Info("metrics listening", "addr", "http://"+mln.Addr().String()+"/metrics")
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: httpSrv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	srv := newHTTPServer(httpSrv.Handler(), cfg.HTTPReadTimeout, cfg.HTTPWriteTimeout)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	backend := "sqlite " + cfg.DataDir
@@ -232,4 +266,28 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	chatSvc.Close(sctx)
 	log.Info("stopped")
 	return nil
+}
+
+// maxHeaderBytes bounds a request's headers; a bearer token and a few
+// cookies fit many times over.
+const maxHeaderBytes = 64 << 10
+
+// newHTTPServer is every listener's server, with every timeout set: headers
+// must arrive within 10 s (or the read timeout, if shorter), a whole
+// request, body included, within readTimeout (a client trickling its body
+// holds a connection no longer than that; it is long enough for a 10 MiB
+// upload at about 1.4 Mbit/s), the answer must be written within
+// writeTimeout of the request's headers, and an idle keep-alive connection
+// is closed after two minutes. A WebSocket is not bound by any of them: the
+// server clears a connection's deadlines when /ws hijacks it, and the
+// socket keeps its own (ping/pong, write timeout).
+func newHTTPServer(h http.Handler, readTimeout, writeTimeout time.Duration) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: min(10*time.Second, readTimeout),
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    maxHeaderBytes,
+	}
 }

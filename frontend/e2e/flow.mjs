@@ -32,6 +32,7 @@ const GOOD_EXPR = 'visitor.attributes.plan == "pro"';
 mkdirSync(SHOTS, { recursive: true });
 const results = [];
 const pageErrors = [];
+const cspViolations = []; // Content-Security-Policy violations in the console pages
 let aborted = false;
 const state = { editor: null, token: '', slug: '', key: '', valId: '', flowId: '', proConv: '', freeConv: '' };
 
@@ -175,7 +176,13 @@ try {
     ctx.setDefaultTimeout(TIMEOUT);
     await ctx.addInitScript((tok) => {
       if (!localStorage.getItem('kefu:token')) localStorage.setItem('kefu:token', tok);
+      document.addEventListener('securitypolicyviolation', (e) =>
+        console.error(`csp-violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'} in ${e.sourceFile || location.pathname}`),
+      );
     }, token);
+    ctx.on('console', (m) => {
+      if (m.type() === 'error' && /csp-violation|Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+    });
     return ctx;
   }
 
@@ -340,7 +347,8 @@ try {
   await step('a "pro" widget visitor is assigned to Vip Val', async () => {
     visitorPage = await (await browser.newContext()).newPage();
     visitorPage.on('pageerror', (e) => pageErrors.push(`visitor: ${e.message}`));
-    await visitorPage.goto(`${BASE}/healthz`);
+    // A page of the app (the demo shop, no key: no widget), whose policy lets it call the API.
+    await visitorPage.goto(`${BASE}/demo`);
     state.proConv = await visitorWrites(visitorPage, 'pro', 'I need help with my pro plan');
     const conv = await until('the pro conversation assigned', async () => {
       const c = await rest('GET', `/api/v1/conversations/${encodeURIComponent(state.proConv)}`);
@@ -420,6 +428,10 @@ try {
 
   await step('no uncaught errors in any page', async () => {
     check(pageErrors.length === 0, `page errors:\n${pageErrors.join('\n')}`);
+  });
+
+  await step('no Content-Security-Policy violations in any page', async () => {
+    check(cspViolations.length === 0, `CSP violations:\n${cspViolations.join('\n')}`);
   });
 } finally {
   await browser.close();

@@ -35,6 +35,10 @@ const REPLY_TEXT = 'Hi, how can I help?';
 mkdirSync(SHOTS, { recursive: true });
 const results = [];
 const pageErrors = [];
+// Content-Security-Policy violations in any page: the app's policy allows no
+// inline script, so anything the built app or the widget needs that the
+// policy blocks shows up here (and would be broken in production).
+const cspViolations = [];
 let aborted = false;
 
 async function step(name, fn) {
@@ -102,6 +106,13 @@ try {
   const visitorCtx = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
   agentCtx.setDefaultTimeout(TIMEOUT);
   visitorCtx.setDefaultTimeout(TIMEOUT);
+  for (const ctx of [agentCtx, visitorCtx]) {
+    await ctx.addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (e) =>
+        console.error(`csp-violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'} in ${e.sourceFile || location.pathname}`),
+      );
+    });
+  }
   const agent = (state.agent = await agentCtx.newPage());
   const visitor = (state.visitor = await visitorCtx.newPage());
   for (const [who, p] of [
@@ -109,6 +120,9 @@ try {
     ['demo', visitor],
   ]) {
     p.on('pageerror', (e) => pageErrors.push(`${who}: ${e.message}`));
+    p.on('console', (m) => {
+      if (m.type() === 'error' && /csp-violation|Content Security Policy/i.test(m.text())) cspViolations.push(`${who}: ${m.text()}`);
+    });
   }
 
   console.log(`journey against ${BASE} (screenshots in ${SHOTS})`);
@@ -159,6 +173,21 @@ try {
     });
   });
 
+  await step('the demo page runs no widget for a stranger', async () => {
+    await visitor.goto(`${BASE}/demo?key=${encodeURIComponent(state.key)}`);
+    await visitor.getByTestId('demo-denied').waitFor();
+    await visitor.waitForTimeout(300);
+    check((await visitor.getByTestId('kefu-launcher').count()) === 0, 'the widget runs on /demo for someone who is not signed in');
+  });
+
+  await step('the demo page runs the widget for the workspace’s own staff', async () => {
+    // The owner's session, as if they had opened the demo page from the
+    // console in the same browser; the widget's visitor is still a stranger.
+    const token = await agent.evaluate(() => localStorage.getItem('kefu:token'));
+    check(token, 'the console keeps no session token');
+    await visitor.evaluate((t) => localStorage.setItem('kefu:token', t), token);
+  });
+
   await step('a visitor opens the widget on the demo shop and writes', async () => {
     await visitor.goto(`${BASE}/demo?key=${encodeURIComponent(state.key)}`);
     await visitor.getByText('Kefu Demo Shop').first().waitFor();
@@ -193,7 +222,7 @@ try {
     const event = agent.locator('[data-testid="thread-messages"] [data-testid="routing-event"]').first();
     await event.waitFor({ state: 'visible' });
     const summary = ((await event.getByTestId('routing-summary').textContent()) ?? '').trim();
-    check(/^Routing \((flow v\d+|default flow)\): start → is_new: true → greet → faq: unanswered → hours: open → /.test(summary), `routing line reads ${JSON.stringify(summary)}`);
+    check(/^Routing \((flow v\d+|default flow)\): Condition: yes → Reply → FAQ answer: not answered → Business hours: open → /.test(summary), `routing line reads ${JSON.stringify(summary)}`);
     check(['assign', 'queue'].includes((await event.getAttribute('data-action')) ?? ''), 'the routing line has no assign/queue action');
     await event.getByTestId('routing-event-line').click();
     await event.getByTestId('routing-trace').waitFor();
@@ -291,7 +320,9 @@ try {
     await visitor.reload();
     await visitor.getByTestId('kefu-launcher').waitFor();
     const panel = visitor.locator('[data-testid="kefu-panel"].open');
-    if (!(await panel.isVisible())) await visitor.getByTestId('kefu-launcher').click();
+    // The widget reopens itself once its session is back; click only if it
+    // does not (a click while it is reopening would close it again).
+    await panel.waitFor({ timeout: 5000 }).catch(() => visitor.getByTestId('kefu-launcher').click());
     await panel.waitFor();
     await visitor.locator('[data-testid="kefu-message"][data-author="visitor"]', { hasText: VISITOR_TEXT }).waitFor();
     await visitor.locator('[data-testid="kefu-message"][data-author="agent"]', { hasText: REPLY_TEXT }).waitFor();
@@ -361,6 +392,10 @@ try {
 
   await step('no uncaught errors in either page', async () => {
     check(pageErrors.length === 0, `page errors:\n${pageErrors.join('\n')}`);
+  });
+
+  await step('no Content-Security-Policy violations in any page', async () => {
+    check(cspViolations.length === 0, `CSP violations:\n${cspViolations.join('\n')}`);
   });
 } finally {
   await browser.close();

@@ -18,6 +18,7 @@ import type {
   ConversationEvent,
   ConversationFilter,
   ConversationPage,
+  ChangePasswordRequest,
   CreateAgentRequest,
   CreatedApiKey,
   Flow,
@@ -34,6 +35,7 @@ import type {
   SignupRequest,
   SignupResponse,
   Tenant,
+  UpdateAgentRequest,
   WidgetConfig,
   WidgetSession,
   WidgetSessionRequest,
@@ -46,6 +48,8 @@ export interface ApiClientOptions {
   getToken?: () => string | null | undefined;
   /** Called when a request that carried a token is answered 401. */
   onUnauthorized?: () => void;
+  /** The UI's language, sent as Accept-Language: the server's error messages follow it. */
+  getLanguage?: () => string | undefined;
   fetch?: typeof fetch;
 }
 
@@ -64,6 +68,8 @@ export function createApiClient(opts: ApiClientOptions = {}) {
     const headers: Record<string, string> = { Accept: 'application/json' };
     const token = opts.getToken?.() ?? undefined;
     if (token) headers.Authorization = `Bearer ${token}`;
+    const lang = opts.getLanguage?.();
+    if (lang) headers['Accept-Language'] = lang;
     // FormData goes as is: the browser sets multipart/form-data with its boundary.
     const form = typeof FormData !== 'undefined' && body instanceof FormData;
     if (body !== undefined && !form) headers['Content-Type'] = 'application/json';
@@ -101,7 +107,11 @@ export function createApiClient(opts: ApiClientOptions = {}) {
     signup: (body: SignupRequest) => request<SignupResponse>('POST', '/api/v1/signup', body),
     login: (body: LoginRequest) => request<LoginResponse>('POST', '/api/v1/auth/login', body),
     logout: () => request<void>('POST', '/api/v1/auth/logout'),
+    /** Ends every session of the signed-in user, this one included. */
+    logoutAll: () => request<void>('POST', '/api/v1/auth/logout-all'),
     me: () => request<Me>('GET', '/api/v1/me'),
+    /** Sets the signed-in user's password; their other sessions end. */
+    changePassword: (body: ChangePasswordRequest) => request<void>('POST', '/api/v1/me/password', body),
 
     tenant: {
       get: () => request<Tenant>('GET', '/api/v1/tenant'),
@@ -111,6 +121,12 @@ export function createApiClient(opts: ApiClientOptions = {}) {
     agents: {
       list: async () => (await request<{ agents: Agent[] }>('GET', '/api/v1/agents')).agents ?? [],
       create: (body: CreateAgentRequest) => request<Agent>('POST', '/api/v1/agents', body),
+      update: (id: string, patch: UpdateAgentRequest) => request<Agent>('PATCH', `/api/v1/agents/${enc(id)}`, patch),
+      /** Signs the user out everywhere and stops routing to them. */
+      deactivate: (id: string) => request<Agent>('POST', `/api/v1/agents/${enc(id)}/deactivate`),
+      reactivate: (id: string) => request<Agent>('POST', `/api/v1/agents/${enc(id)}/reactivate`),
+      /** Sets another user's password; their sessions end. */
+      resetPassword: (id: string, password: string) => request<void>('POST', `/api/v1/agents/${enc(id)}/password`, { password }),
     },
 
     apiKeys: {

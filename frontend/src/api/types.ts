@@ -62,6 +62,22 @@ export interface Agent {
   teams?: string[];
   max_concurrent: number;
   status: PresenceStatus;
+  /** False once deactivated (cannot sign in, never routed to). */
+  active?: boolean;
+  deactivated_at?: string;
+}
+
+/** PATCH /agents/{id}: only the fields present change. */
+export interface UpdateAgentRequest {
+  name?: string;
+  role?: AgentRole;
+  skills?: string[];
+  max_concurrent?: number;
+}
+
+export interface ChangePasswordRequest {
+  current_password: string;
+  new_password: string;
 }
 
 export interface CreateAgentRequest {

@@ -1,6 +1,6 @@
-import { Suspense, useEffect } from 'react';
+import { Suspense, useEffect, useState } from 'react';
 import { Avatar, Badge, Button, Dropdown, Result, Tooltip } from 'antd';
-import { DisconnectOutlined, LogoutOutlined, MessageOutlined, SettingOutlined } from '@ant-design/icons';
+import { DisconnectOutlined, KeyOutlined, LogoutOutlined, MessageOutlined, SettingOutlined, StopOutlined } from '@ant-design/icons';
 import { Link, Outlet, useLocation, useNavigate } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { useQueryClient } from '@tanstack/react-query';
@@ -17,6 +17,7 @@ import { askNotificationPermission } from '../lib/notify';
 import { colorFor } from '../lib/format';
 import { PRESENCE_COLOR } from '../lib/presence';
 import { useMe } from './useMe';
+import { ChangePasswordModal, LogoutAllModal } from './AccountModals';
 
 
 /** The signed-in frame: the narrow nav, the WebSocket bridge and the page. */
@@ -73,6 +74,14 @@ function Nav({ unread, name, userId }: { unread: number; name: string; userId: s
   const choose = usePresence((s) => s.choose);
   const status = useRealtime((s) => s.status);
   const inAdmin = loc.pathname.startsWith('/app/admin');
+  const [dialog, setDialog] = useState<'password' | 'logout-all' | null>(null);
+
+  function leave() {
+    useRealtime.getState().client?.close();
+    useAuth.getState().signOut();
+    qc.clear();
+    navigate('/login', { replace: true });
+  }
 
   async function logout() {
     try {
@@ -80,10 +89,7 @@ function Nav({ unread, name, userId }: { unread: number; name: string; userId: s
     } catch {
       /* the token is dropped locally either way */
     }
-    useRealtime.getState().client?.close();
-    useAuth.getState().signOut();
-    qc.clear();
-    navigate('/login', { replace: true });
+    leave();
   }
 
   const shown: PresenceStatus = confirmed ?? wanted;
@@ -95,6 +101,11 @@ function Nav({ unread, name, userId }: { unread: number; name: string; userId: s
       </span>
     ),
   }));
+  const accountItems = [
+    { type: 'divider' as const },
+    { key: 'password', icon: <KeyOutlined />, label: <span data-testid="menu-change-password">{t('account.changePassword')}</span> },
+    { key: 'logout-all', icon: <StopOutlined />, danger: true, label: <span data-testid="menu-logout-all">{t('account.logoutAll')}</span> },
+  ];
 
   return (
     <nav className="nav" aria-label={t('nav.main')}>
@@ -124,7 +135,15 @@ function Nav({ unread, name, userId }: { unread: number; name: string; userId: s
       <Dropdown
         trigger={['click']}
         placement="topLeft"
-        menu={{ items: presenceItems, selectable: true, selectedKeys: [wanted], onClick: ({ key }) => choose(key as PresenceStatus) }}
+        menu={{
+          items: [...presenceItems, ...accountItems],
+          selectable: true,
+          selectedKeys: [wanted],
+          onClick: ({ key }) => {
+            if (key === 'password' || key === 'logout-all') setDialog(key);
+            else choose(key as PresenceStatus);
+          },
+        }}
       >
         <button type="button" className="nav-item nav-presence" aria-label={`${t('nav.presence')}: ${t(`nav.${shown}`)}`} data-testid="presence-switch" data-status={shown}>
           <Badge dot color={PRESENCE_COLOR[shown]} offset={[-4, 26]}>
@@ -142,6 +161,8 @@ function Nav({ unread, name, userId }: { unread: number; name: string; userId: s
           <LogoutOutlined />
         </button>
       </Tooltip>
+      <ChangePasswordModal open={dialog === 'password'} onClose={() => setDialog(null)} />
+      <LogoutAllModal open={dialog === 'logout-all'} onClose={() => setDialog(null)} onDone={leave} />
     </nav>
   );
 }

@@ -124,6 +124,66 @@ describe('Thread', () => {
     expect(screen.getAllByTestId('routing-summary')[1]!.textContent).toBe('Routing (flow v3): start → queue: queued');
   });
 
+  it('fetches the thread again for a file whose link has expired, and uses the fresh link', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const file = (id: string, ct: string, exp: number) => ({ id, name: `${id}.bin`, content_type: ct, size: 10, url: `/api/v1/files/t1/${id}?exp=${exp}&sig=s${exp}` });
+    let exp = now - 60;
+    const withFiles = (): Message[] => [
+      ...messages,
+      { id: 'm4', conversation_id: 'c1', seq: 4, author: { type: 'visitor' }, body: '', attachments: [file('img', 'image/png', exp), file('doc', 'application/pdf', exp)], created_at: '2024-05-01T08:33:00Z' },
+    ];
+    const fetch = serve(() => []);
+    fetch.mockImplementation(async (input: RequestInfo | URL) => {
+      const path = new URL(String(input), 'http://kefu.test').pathname;
+      if (path === '/api/v1/conversations/c1') return jsonResponse(200, conv);
+      if (path.endsWith('/messages')) return jsonResponse(200, { messages: withFiles() });
+      if (path.endsWith('/events')) return jsonResponse(200, { events: [] });
+      return jsonResponse(200, {});
+    });
+    const open = vi.fn();
+    vi.stubGlobal('open', open);
+    renderWithApp(<Thread id="c1" me={me} />);
+    const link = await screen.findByTestId('attachment-file');
+    const calls = () => fetch.mock.calls.filter(([u]) => String(u).includes('/messages')).length;
+    const before = calls();
+    // The server signs links afresh on every fetch.
+    exp = now + 86400;
+    fireEvent.click(link);
+    await waitFor(() => expect(open).toHaveBeenCalledWith(`/api/v1/files/t1/doc?exp=${exp}&sig=s${exp}`, '_blank', 'noopener,noreferrer'));
+    expect(calls()).toBe(before + 1);
+    await waitFor(() => expect(screen.getByTestId('attachment-file').getAttribute('href')).toBe(`/api/v1/files/t1/doc?exp=${exp}&sig=s${exp}`));
+    const img = (await screen.findByTestId('message-attachments')).querySelector('img')!;
+    await waitFor(() => expect(img.getAttribute('src')).toContain(`exp=${exp}`));
+    // A fresh link that fails to load (a deleted file) does not refetch in a loop.
+    fireEvent.error(img);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(calls()).toBe(before + 1);
+  });
+
+  it('fetches the thread again when an image link has expired', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    let exp = now - 60;
+    const fetch = serve(() => []);
+    fetch.mockImplementation(async (input: RequestInfo | URL) => {
+      const path = new URL(String(input), 'http://kefu.test').pathname;
+      if (path === '/api/v1/conversations/c1') return jsonResponse(200, conv);
+      if (path.endsWith('/messages'))
+        return jsonResponse(200, {
+          messages: [
+            { id: 'm1', conversation_id: 'c1', seq: 1, author: { type: 'visitor' }, body: '', created_at: '2024-05-01T08:30:00Z',
+              attachments: [{ id: 'img', name: 'p.png', content_type: 'image/png', size: 10, url: `/api/v1/files/t1/img?exp=${exp}&sig=x` }] },
+          ],
+        });
+      if (path.endsWith('/events')) return jsonResponse(200, { events: [] });
+      return jsonResponse(200, {});
+    });
+    renderWithApp(<Thread id="c1" me={me} />);
+    const img = (await screen.findByTestId('message-attachments')).querySelector('img')!;
+    exp = now + 86400;
+    fireEvent.error(img);
+    await waitFor(() => expect(screen.getByTestId('message-attachments').querySelector('img')!.getAttribute('src')).toContain(`exp=${exp}`));
+  });
+
   it('shows the thread without routing lines when the events cannot be read', async () => {
     const fetch = serve(() => []);
     fetch.mockImplementation(async (input: RequestInfo | URL) => {

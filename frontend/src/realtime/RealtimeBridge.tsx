@@ -62,6 +62,9 @@ export function RealtimeBridge({ me }: { me: User }) {
       }),
       client.on('welcome', (w) => {
         welcomes++;
+        // The server closes a socket whose user's role changed; the new one
+        // says the new role, and what the console shows follows it.
+        if (w.principal?.role && w.principal.role !== me.role) void qc.invalidateQueries({ queryKey: keys.me });
         for (const c of w.conversations ?? []) upsertConversation(qc, c);
         // After a reconnect the lists may have missed changes for conversations
         // this user does not receive frames for: refresh them once.
@@ -120,7 +123,7 @@ export function RealtimeBridge({ me }: { me: User }) {
             : (f.author?.name ?? qc.getQueryData<Agent[]>(keys.agents)?.find((a) => a.id === f.author?.id)?.name ?? t('agents.role_agent'));
         useUi.getState().setTyping(f.conversation_id, { name: colleague, until: Date.now() + TYPING_TTL_MS });
       }),
-      client.on('unauthorized', () => useAuth.getState().expire()),
+      client.on('unauthorized', (f) => useAuth.getState().expire(f?.reason ?? 'expired')),
     ];
     client.setPresence(usePresence.getState().wanted);
     const unsubPresence = usePresence.subscribe((s, prev) => {
