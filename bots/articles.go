@@ -68,10 +68,13 @@ func (in *ArticleInput) check() error {
 	if n := utf8.RuneCountInString(in.Title); n == 0 || n > MaxTitle {
 		f["title"] = fmt.Sprintf("must be 1-%d characters", MaxTitle)
 	}
+	if p := kefu.TextProblem(in.Title); p != "" {
+		f["title"] = p
+	}
 	if strings.TrimSpace(in.Body) == "" {
 		f["body"] = "is required"
-	} else if !utf8.ValidString(in.Body) {
-		f["body"] = "must be UTF-8 text"
+	} else if p := kefu.TextProblem(in.Body); p != "" {
+		f["body"] = p
 	}
 	if len(f) > 0 {
 		return kefu.Invalid(f)

@@ -74,15 +74,20 @@ func (in *EntryInput) check() map[string]string {
 	case n > MaxAnswer:
 		f["answer"] = fmt.Sprintf("must be at most %d characters", MaxAnswer)
 	}
-	if !utf8.ValidString(in.Question) || !utf8.ValidString(in.Answer) {
-		f["question"] = "must be UTF-8 text"
+	// Imports do not pass the API's JSON vetting: every text is checked here
+	// (NUL in particular, which PostgreSQL cannot store).
+	if p := kefu.TextProblem(in.Question); p != "" {
+		f["question"] = p
+	}
+	if p := kefu.TextProblem(in.Answer); p != "" {
+		f["answer"] = p
 	}
 	in.Alternates = trimAll(in.Alternates)
 	if len(in.Alternates) > MaxAlternates {
 		f["alternates"] = fmt.Sprintf("at most %d", MaxAlternates)
 	}
 	for _, a := range in.Alternates {
-		if utf8.RuneCountInString(a) > MaxQuestion || !utf8.ValidString(a) {
+		if utf8.RuneCountInString(a) > MaxQuestion || kefu.TextProblem(a) != "" {
 			f["alternates"] = fmt.Sprintf("each must be UTF-8 text of at most %d characters", MaxQuestion)
 		}
 	}
@@ -91,7 +96,7 @@ func (in *EntryInput) check() map[string]string {
 		f["keywords"] = fmt.Sprintf("at most %d", MaxKeywords)
 	}
 	for _, k := range in.Keywords {
-		if utf8.RuneCountInString(k) > MaxKeyword || !utf8.ValidString(k) {
+		if utf8.RuneCountInString(k) > MaxKeyword || kefu.TextProblem(k) != "" {
 			f["keywords"] = fmt.Sprintf("each must be UTF-8 text of at most %d characters", MaxKeyword)
 		}
 	}
