@@ -120,19 +120,20 @@ func (s *Server) deleteFAQ(c echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
-// importFormat is the query's format, else the body's content type.
-func importFormat(c echo.Context) string {
+// importFormat is the query's format, else the body's content type (415
+// for a type that is neither CSV nor JSON).
+func importFormat(c echo.Context) (string, error) {
 	if f := c.QueryParam("format"); f != "" {
-		return f
+		return f, nil
 	}
 	mt, _, _ := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
 	switch mt {
 	case "text/csv", "application/csv":
-		return bots.FormatCSV
+		return bots.FormatCSV, nil
 	case "application/json", "":
-		return bots.FormatJSON
+		return bots.FormatJSON, nil
 	}
-	return mt
+	return "", echo.NewHTTPError(http.StatusUnsupportedMediaType, "the body must be CSV (text/csv) or JSON (application/json)")
 }
 
 func (s *Server) importFAQs(c echo.Context) error {
@@ -148,7 +149,11 @@ func (s *Server) importFAQs(c echo.Context) error {
 	if err != nil {
 		return kefu.Errorf(kefu.ETooLarge, "request body is too large")
 	}
-	rows, err := bots.ParseImport(importFormat(c), body)
+	format, err := importFormat(c)
+	if err != nil {
+		return err
+	}
+	rows, err := bots.ParseImport(format, body)
 	if err != nil {
 		return err
 	}

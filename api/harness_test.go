@@ -34,7 +34,7 @@ type app struct {
 	chat  *chat.Service
 	bots  *bots.Service
 	store *tenants.Store
-	stop  func(ctx context.Context) // closes the chat service once (apps made with start)
+	stop  func(ctx context.Context) // closes the chat service (once; cleanup does too)
 }
 
 func newApp(t *testing.T, store *tenants.Store) *app {
@@ -129,9 +129,9 @@ func newAppOpts(t *testing.T, store *tenants.Store, o appOptions) *app {
 		defer cancel()
 		wsSrv.Drain(ctx)
 		srv.Close()
-		if o.start {
-			stop(ctx)
-		}
+		// Flow runs and model calls still under way finish before the
+		// store closes (and a temporary data directory is removed).
+		stop(ctx)
 	})
 	return &app{t: t, srv: srv, api: h, url: srv.URL, chat: c, bots: b, store: store, stop: stop}
 }
