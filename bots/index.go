@@ -198,14 +198,27 @@ func (ix *Index) Search(question string, k int) []Hit {
 	if len(touched) == 0 {
 		return nil
 	}
-	// The best by BM25 are the candidates; confidence orders them.
+	// The best by BM25 are the candidates; confidence orders them. They are
+	// kept in a small sorted slice as the touched documents stream by: a
+	// full sort of every touched document costs more than the scoring.
 	pool := min(len(touched), max(k, 20))
-	sort.Slice(touched, func(i, j int) bool {
-		a, b := scores[touched[i]], scores[touched[j]]
-		return a > b || (a == b && touched[i] < touched[j])
-	})
+	best := make([]int32, 0, pool+1)
+	better := func(a, b int32) bool { return scores[a] > scores[b] || (scores[a] == scores[b] && a < b) }
+	for _, d := range touched {
+		if len(best) == pool && !better(d, best[pool-1]) {
+			continue
+		}
+		i := sort.Search(len(best), func(i int) bool { return better(d, best[i]) })
+		best = append(best, 0)
+		copy(best[i+1:], best[i:])
+		best[i] = d
+		if len(best) > pool {
+			best = best[:pool]
+		}
+	}
+	touched = best
 	hits := make([]Hit, 0, pool)
-	for _, d := range touched[:pool] {
+	for _, d := range touched {
 		hits = append(hits, Hit{Doc: int(d), ID: ix.ids[d], BM25: float64(scores[d]), Score: ix.confidence(q, int(d))})
 	}
 	sort.SliceStable(hits, func(i, j int) bool { return hits[i].Score > hits[j].Score })
