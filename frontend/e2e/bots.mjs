@@ -111,15 +111,37 @@ function fakeModel() {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
+// A browser context that reports CSP violations; with staff, it holds the
+// admin's session, as if they opened the demo page from the console (the
+// demo page runs the widget only for its workspace's staff; the widget's
+// visitor is still a stranger).
+async function newContext(locale, staff) {
+  const ctx = await browser.newContext({ viewport: DESKTOP, locale });
+  ctx.setDefaultTimeout(TIMEOUT);
+  await ctx.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) =>
+      console.error(`csp-violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'} in ${e.sourceFile || location.pathname}`),
+    );
+  });
+  if (staff) await ctx.addInitScript((t) => localStorage.setItem('kefu:token', t), state.token);
+  return ctx;
+}
+
+function watch(page, who) {
+  page.on('pageerror', (e) => pageErrors.push(`${who}: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && m.text().startsWith('csp-violation')) pageErrors.push(`${who}: ${m.text()}`);
+  });
+  return page;
+}
+
 const model = await fakeModel();
 const modelURL = `http://127.0.0.1:${model.address().port}/v1`;
 const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
 
 try {
-  const adminCtx = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
-  adminCtx.setDefaultTimeout(TIMEOUT);
-  const admin = (state.admin = await adminCtx.newPage());
-  admin.on('pageerror', (e) => pageErrors.push(`admin: ${e.message}`));
+  const adminCtx = await newContext('en-US', false);
+  const admin = (state.admin = watch(await adminCtx.newPage(), 'admin'));
   console.log(`bots journey against ${BASE} (fake model at ${modelURL}; screenshots in ${SHOTS})`);
 
   await step('a business signs up and its admin logs in', async () => {
@@ -164,10 +186,8 @@ try {
   });
 
   await step('a visitor on the demo page asks a paraphrase and gets the FAQ answer', async () => {
-    const ctx = await browser.newContext({ viewport: DESKTOP, locale: 'zh-CN' });
-    ctx.setDefaultTimeout(TIMEOUT);
-    const visitor = (state.visitor = await ctx.newPage());
-    visitor.on('pageerror', (e) => pageErrors.push(`demo: ${e.message}`));
+    const ctx = await newContext('zh-CN', true);
+    const visitor = (state.visitor = watch(await ctx.newPage(), 'demo'));
     await visitor.goto(`${BASE}/demo?key=${encodeURIComponent(state.key)}`);
     await visitor.getByTestId('kefu-launcher').click();
     await visitor.locator('[data-testid="kefu-panel"].open').waitFor();
@@ -208,10 +228,8 @@ try {
     };
     const f = await api('POST', '/api/v1/flows', { name: 'Model first', graph });
     await api('POST', `/api/v1/flows/${f.id}/publish`);
-    const ctx = await browser.newContext({ viewport: DESKTOP, locale: 'zh-CN' });
-    ctx.setDefaultTimeout(TIMEOUT);
-    const visitor = (state.visitor = await ctx.newPage());
-    visitor.on('pageerror', (e) => pageErrors.push(`demo: ${e.message}`));
+    const ctx = await newContext('zh-CN', true);
+    const visitor = (state.visitor = watch(await ctx.newPage(), 'demo'));
     await visitor.goto(`${BASE}/demo?key=${encodeURIComponent(state.key)}`);
     await visitor.getByTestId('kefu-launcher').click();
     await visitor.locator('[data-testid="kefu-panel"].open').waitFor();
@@ -241,7 +259,7 @@ try {
     await shoot(admin, 'faq-zh');
   });
 
-  await step('no uncaught errors in either page', async () => {
+  await step('no uncaught errors or Content-Security-Policy violations in any page', async () => {
     check(pageErrors.length === 0, `page errors:\n${pageErrors.join('\n')}`);
   });
 } finally {
