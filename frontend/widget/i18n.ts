@@ -27,6 +27,8 @@ const en = {
   tooBig: 'File is over 10 MB',
   tooMany: 'Up to 10 files at a time',
   uploadFailed: 'Upload failed. Tap to retry.',
+  human: 'Talk to a person',
+  humanAsked: 'Connecting you to a person…',
 };
 export type WidgetStrings = typeof en;
 
@@ -57,6 +59,8 @@ const zh: WidgetStrings = {
   tooBig: '文件超过 10 MB',
   tooMany: '一次最多 10 个文件',
   uploadFailed: '上传失败，点击重试',
+  human: '转人工',
+  humanAsked: '正在为您转接人工客服…',
 };
 
 export function pickStrings(lang: string | undefined): WidgetStrings {

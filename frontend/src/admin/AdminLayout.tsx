@@ -1,7 +1,7 @@
 import { Suspense } from 'react';
 import { Menu } from 'antd';
 import { FullPageSpin } from '../components/FullPageSpin';
-import { ApartmentOutlined, ApiOutlined, CodeOutlined, SendOutlined, TeamOutlined } from '@ant-design/icons';
+import { ApartmentOutlined, ApiOutlined, CodeOutlined, FileTextOutlined, QuestionCircleOutlined, RobotOutlined, SendOutlined, TeamOutlined } from '@ant-design/icons';
 import { Outlet, useLocation, useNavigate } from 'react-router';
 import { useTranslation } from 'react-i18next';
 
@@ -23,6 +23,9 @@ export default function AdminLayout() {
             { key: 'widget', icon: <CodeOutlined />, label: <span data-testid="admin-widget">{t('admin.widget')}</span> },
             { key: 'agents', icon: <TeamOutlined />, label: <span data-testid="admin-agents">{t('admin.agents')}</span> },
             { key: 'flows', icon: <ApartmentOutlined />, label: <span data-testid="admin-flows">{t('admin.flows')}</span> },
+            { key: 'faq', icon: <QuestionCircleOutlined />, label: <span data-testid="admin-faq">{t('admin.faq')}</span> },
+            { key: 'articles', icon: <FileTextOutlined />, label: <span data-testid="admin-articles">{t('admin.articles')}</span> },
+            { key: 'bots', icon: <RobotOutlined />, label: <span data-testid="admin-bots">{t('admin.bots')}</span> },
             { key: 'api-keys', icon: <ApiOutlined />, label: <span data-testid="admin-api-keys">{t('admin.apiKeys')}</span> },
             { key: 'webhooks', icon: <SendOutlined />, label: <span data-testid="admin-webhooks">{t('admin.webhooks')}</span> },
           ]}

@@ -1,7 +1,7 @@
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
-import { Button, Empty, Result, Spin, Tag, Tooltip } from 'antd';
+import { Avatar, Button, Empty, Result, Spin, Tag, Tooltip } from 'antd';
 import { useToast } from '../components/Toast';
-import { ArrowLeftOutlined, CheckOutlined, IdcardOutlined, UserAddOutlined } from '@ant-design/icons';
+import { ArrowLeftOutlined, CheckOutlined, IdcardOutlined, RobotOutlined, UserAddOutlined } from '@ant-design/icons';
 import { Link } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { useQueryClient } from '@tanstack/react-query';
@@ -10,6 +10,7 @@ import { assignConversation, resolveConversation } from './actions';
 import { useRealtime } from '../stores/realtime';
 import { useUi } from '../stores/ui';
 import { useUnread } from '../stores/unread';
+import { useStreams } from '../stores/streams';
 import { visitorName } from '../lib/format';
 import { tabHidden } from '../lib/notify';
 import { useAgents, useConversation, useEvents, useMessages } from './useThread';
@@ -109,10 +110,31 @@ export function Thread({ id, me }: { id: string; me: User }) {
             ),
           )
         )}
+        <BotStreams id={id} />
         <TypingLine id={id} />
       </div>
       {c ? <Composer conversation={c} me={me} /> : null}
     </section>
+  );
+}
+
+/** The bot's answers still arriving (message.delta), shown as they stream until the stored message replaces them. */
+function BotStreams({ id }: { id: string }) {
+  const { t } = useTranslation();
+  const streams = useStreams((s) => s.byConversation[id]);
+  if (!streams?.length) return null;
+  return (
+    <>
+      {streams.map((st) => (
+        <div key={st.id} className="msg msg-left msg-bot msg-streaming" data-testid="bot-stream" aria-busy="true">
+          <Avatar size={28} className="msg-avatar" icon={<RobotOutlined />} aria-label={t('inbox.bot')} />
+          <div className="msg-col">
+            <div className="msg-meta">{t('thread.botThinking')}</div>
+            <div className="msg-bubble">{st.text}</div>
+          </div>
+        </div>
+      ))}
+    </>
   );
 }
 

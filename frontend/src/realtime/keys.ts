@@ -21,6 +21,11 @@ export const keys = {
   conversation: (id: string) => ['conversation', id] as const,
   messages: (id: string) => ['messages', id] as const,
   events: (id: string) => ['events', id] as const,
+  faqs: (q: string, page: number) => ['faqs', q, page] as const,
+  faqLists: ['faqs'] as const,
+  articles: ['articles'] as const,
+  llm: ['bots', 'llm'] as const,
+  botSettings: ['bots', 'settings'] as const,
 };
 
 /** Parses a key built by keys.conversations back into its filter. */
