@@ -25,10 +25,11 @@ import (
 
 // app is the whole server over one backend, behind a real HTTP listener.
 type app struct {
-	t   *testing.T
-	srv *httptest.Server
-	api *api.Server
-	url string
+	t    *testing.T
+	srv  *httptest.Server
+	api  *api.Server
+	chat *chat.Service
+	url  string
 }
 
 func newApp(t *testing.T, store *tenants.Store) *app {
@@ -65,7 +66,7 @@ func newAppWithChat(t *testing.T, store *tenants.Store, cfg chat.Config) *app {
 		wsSrv.Drain(ctx)
 		srv.Close()
 	})
-	return &app{t: t, srv: srv, api: h, url: srv.URL}
+	return &app{t: t, srv: srv, api: h, chat: c, url: srv.URL}
 }
 
 // forEachBackend runs fn against an app on SQLite and, when configured, on

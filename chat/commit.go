@@ -426,8 +426,12 @@ func bumpSet(dialect string) string {
 	if dialect == tenants.Postgres {
 		updated = "updated_at = CASE WHEN v.at > t.updated_at + interval '" + hotWindow + "' THEN v.at ELSE t.updated_at END"
 	}
-	return "last_seq = t.last_seq + v.k, " + updated + "," + bumpPreview
+	return "last_seq = t.last_seq + v.k, " + updated + "," + bumpPreview + bumpWake
 }
+
+// bumpWake: a visitor who writes ends the conversation's snooze.
+const bumpWake = `,
+	snoozed_until = CASE WHEN v.vid <> '' THEN NULL ELSE t.snoozed_until END`
 
 const hotWindow = "5 seconds"
 

@@ -46,6 +46,8 @@ type conversationRow struct {
 	FlowNode          *string
 	QueuedAt          *time.Time
 	QueueDeadline     *time.Time
+	Priority          int
+	SnoozedUntil      *time.Time
 }
 
 func (conversationRow) TableName(n schema.Namer) string { return n.TableName("conversation") }
@@ -57,6 +59,11 @@ func (r conversationRow) conversation(v Visitor) Conversation {
 	}
 	if r.LastMessageAt != nil {
 		c.LastMessage = &LastMessage{Body: r.LastMessageBody, AuthorType: r.LastMessageAuthor, CreatedAt: *r.LastMessageAt}
+	}
+	c.Priority = priorityName(r.Priority)
+	if r.SnoozedUntil != nil {
+		at := r.SnoozedUntil.UTC()
+		c.SnoozedUntil = &at
 	}
 	_ = json.Unmarshal([]byte(r.Labels), &c.Labels)
 	if c.Labels == nil {

@@ -51,6 +51,7 @@ type Service struct {
 	simulations   *gates // per tenant: simulate and replay calls under way
 	simulateWait  time.Duration
 	replayTimeout time.Duration
+	snoozeSweep   time.Duration
 
 	waitMu sync.Mutex
 	waits  map[string]time.Duration
@@ -98,6 +99,9 @@ type Config struct {
 	// SimulateWait (default DefaultSimulateWait), then get rate_limited.
 	Simulations  int
 	SimulateWait time.Duration
+	// SnoozeSweep is how often snoozed conversations whose time has come
+	// are woken (default DefaultSnoozeSweep).
+	SnoozeSweep time.Duration
 	// ReplayTimeout bounds one replay call (default DefaultReplayTimeout);
 	// past it the report covers the conversations replayed so far.
 	ReplayTimeout time.Duration
@@ -128,6 +132,7 @@ func NewService(c Config) *Service {
 	c.Simulations = cmp.Or(c.Simulations, DefaultSimulations)
 	c.SimulateWait = cmp.Or(c.SimulateWait, DefaultSimulateWait)
 	c.ReplayTimeout = cmp.Or(c.ReplayTimeout, DefaultReplayTimeout)
+	c.SnoozeSweep = cmp.Or(c.SnoozeSweep, DefaultSnoozeSweep)
 	fc, _ := lru.New[string, *activeFlow](10000)
 	qp, _ := lru.New[string, int](100000)
 	oc, _ := lru.New[string, string](200000)
@@ -137,7 +142,7 @@ func NewService(c Config) *Service {
 		flowCache: fc, queuePos: qp, openConvs: oc, scopes: newScopeCache(c.ScopeTTL), grace: c.OfflineGrace, breakerTimeout: c.BreakerTimeout,
 		waits: map[string]time.Duration{}, timers: map[string]*time.Timer{}, queueDirty: map[string]bool{},
 		flowRuns: newGates(c.FlowRuns), flowRunWait: c.FlowRunWait,
-		simulations: newGates(c.Simulations), simulateWait: c.SimulateWait, replayTimeout: c.ReplayTimeout,
+		simulations: newGates(c.Simulations), simulateWait: c.SimulateWait, replayTimeout: c.ReplayTimeout, snoozeSweep: c.SnoozeSweep,
 	}
 	s.committer = newCommitter(s, c.CommitShards)
 	// A flow published on any node drops this node's compiled copy.
@@ -157,6 +162,7 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	pctx, cancel := context.WithCancel(context.Background())
 	s.stopPresence = cancel
+	go s.runSnoozes(pctx, s.snoozeSweep)
 	go s.presence.Run(pctx, func(tenant, user string) {
 		s.background(func() {
 			ctx := context.Background()

@@ -79,8 +79,12 @@ type Conversation struct {
 	LastSeq     int64        `json:"last_seq"`
 	LastMessage *LastMessage `json:"last_message"`
 	Labels      []string     `json:"labels"`
-	CreatedAt   time.Time    `json:"created_at"`
-	UpdatedAt   time.Time    `json:"updated_at"`
+	// Priority is none, low, normal, high or urgent.
+	Priority string `json:"priority"`
+	// SnoozedUntil hides the conversation from the inbox until then.
+	SnoozedUntil *time.Time `json:"snoozed_until"`
+	CreatedAt    time.Time  `json:"created_at"`
+	UpdatedAt    time.Time  `json:"updated_at"`
 }
 
 // MarshalJSON writes an empty assignee or team as null, as the contract's
