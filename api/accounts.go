@@ -14,6 +14,7 @@ type signupRequest struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
 	Name     string `json:"name"`
+	Language string `json:"language"` // en or zh-CN; default: the Accept-Language header
 }
 
 type tenantResponse struct {
@@ -23,10 +24,12 @@ type tenantResponse struct {
 	WidgetKey      string   `json:"widget_key"`
 	AllowedOrigins []string `json:"allowed_origins"`
 	AgentsSeeAll   bool     `json:"agents_see_all"`
+	Language       string   `json:"language"`
+	ReopenWindow   int      `json:"reopen_window_days"`
 }
 
 func tenantOut(t tenants.Tenant) tenantResponse {
-	return tenantResponse{ID: t.ID, Slug: t.Slug, Name: t.Name, WidgetKey: t.WidgetKey, AllowedOrigins: t.AllowedOrigins, AgentsSeeAll: t.AgentsSeeAll}
+	return tenantResponse{ID: t.ID, Slug: t.Slug, Name: t.Name, WidgetKey: t.WidgetKey, AllowedOrigins: t.AllowedOrigins, AgentsSeeAll: t.AgentsSeeAll, Language: t.Language, ReopenWindow: t.ReopenWindowDays}
 }
 
 type userResponse struct {
@@ -49,6 +52,9 @@ func (s *Server) signup(c echo.Context) error {
 	var req signupRequest
 	if err := bind(c, &req); err != nil {
 		return err
+	}
+	if req.Language == "" {
+		req.Language = c.Request().Header.Get("Accept-Language")
 	}
 	res, err := s.tenants.Signup(c.Request().Context(), tenants.SignupInput(req))
 	if err != nil {
@@ -120,6 +126,8 @@ type patchTenantRequest struct {
 	Name           *string   `json:"name"`
 	AllowedOrigins *[]string `json:"allowed_origins"`
 	AgentsSeeAll   *bool     `json:"agents_see_all"`
+	Language       *string   `json:"language"`
+	ReopenWindow   *int      `json:"reopen_window_days"`
 }
 
 func (s *Server) patchTenant(c echo.Context) error {
@@ -127,7 +135,7 @@ func (s *Server) patchTenant(c echo.Context) error {
 	if err := bind(c, &req); err != nil {
 		return err
 	}
-	t, err := s.tenants.UpdateTenant(c.Request().Context(), tenantOf(c), tenants.TenantUpdate(req))
+	t, err := s.tenants.UpdateTenant(c.Request().Context(), tenantOf(c), tenants.TenantUpdate{Name: req.Name, AllowedOrigins: req.AllowedOrigins, AgentsSeeAll: req.AgentsSeeAll, Language: req.Language, ReopenWindowDays: req.ReopenWindow})
 	if err != nil {
 		return err
 	}

@@ -147,6 +147,14 @@ func (s *Server) resolve(c echo.Context) error {
 	return c.JSON(http.StatusOK, conv)
 }
 
+func (s *Server) reopen(c echo.Context) error {
+	conv, err := s.chat.Reopen(c.Request().Context(), principal(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, conv)
+}
+
 type readRequest struct {
 	Seq *int64 `json:"seq"`
 }

@@ -148,6 +148,7 @@ func New(cfg Config) *Server {
 	a.POST("/conversations/:id/messages", s.postMessage, s.can(tenants.ObjConversations, tenants.ActWrite))
 	a.POST("/conversations/:id/assign", s.assign, s.can(tenants.ObjConversations, tenants.ActWrite))
 	a.POST("/conversations/:id/resolve", s.resolve, s.can(tenants.ObjConversations, tenants.ActWrite))
+	a.POST("/conversations/:id/reopen", s.reopen, s.can(tenants.ObjConversations, tenants.ActWrite))
 	a.POST("/conversations/:id/read", s.read, s.can(tenants.ObjConversations, tenants.ActRead))
 	a.GET("/conversations/:id/events", s.conversationEvents, s.can(tenants.ObjConversations, tenants.ActRead))
 	a.GET("/flows", s.listFlows, s.can(tenants.ObjFlows, tenants.ActRead))

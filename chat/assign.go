@@ -54,7 +54,11 @@ var errNoAgent = errors.New("no agent available")
 // autoAssign gives a waiting conversation to the best eligible agent by the
 // request's strategy, reserving a slot under the agent's cap in the same
 // transaction. It returns errNoAgent when nobody can take it.
-func (s *Service) autoAssign(ctx context.Context, tenantID, convID string, req routing.AssignRequest) (routing.Agent, error) {
+//
+// prefer, when eligible, goes first: the agent the conversation was last
+// with (a reopened or requeued conversation goes back to the person the
+// visitor knows).
+func (s *Service) autoAssign(ctx context.Context, tenantID, convID string, req routing.AssignRequest, prefer string) (routing.Agent, error) {
 	agents, err := s.agentStates(ctx, tenantID)
 	if err != nil {
 		return routing.Agent{}, err
@@ -69,7 +73,14 @@ func (s *Service) autoAssign(ctx context.Context, tenantID, convID string, req r
 			req.Team = id
 		}
 	}
-	for _, a := range routing.Rank(req.Strategy, tenantID, req, agents, s.rr) {
+	ranked := routing.Rank(req.Strategy, tenantID, req, agents, s.rr)
+	for i, a := range ranked {
+		if prefer != "" && a.ID == prefer && i > 0 {
+			ranked = append([]routing.Agent{a}, append(ranked[:i:i], ranked[i+1:]...)...)
+			break
+		}
+	}
+	for _, a := range ranked {
 		_, err := s.assign(ctx, tenantID, convID, a.ID, a.Name, req.Team, assignAuto)
 		switch {
 		case err == nil:
@@ -120,9 +131,9 @@ func (s *Service) breaker(tenantID string) *gobreaker.CircuitBreaker[routing.Age
 func (s *Service) BreakerState(tenantID string) string { return s.breaker(tenantID).State().String() }
 
 // assignGuarded runs autoAssign behind the tenant's breaker.
-func (s *Service) assignGuarded(ctx context.Context, tenantID, convID string, req routing.AssignRequest) (routing.Agent, error) {
+func (s *Service) assignGuarded(ctx context.Context, tenantID, convID string, req routing.AssignRequest, prefer string) (routing.Agent, error) {
 	a, err := s.breaker(tenantID).Execute(func() (routing.Agent, error) {
-		return s.autoAssign(ctx, tenantID, convID, req)
+		return s.autoAssign(ctx, tenantID, convID, req, prefer)
 	})
 	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
 		s.metrics.routed.WithLabelValues("breaker_open").Inc()

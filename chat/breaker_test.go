@@ -38,7 +38,7 @@ func TestBreaker(t *testing.T) {
 		t.Fatalf("after 5 failures the breaker is %s, want open", got)
 	}
 	// While open, an assignment is refused at once and the run queues.
-	_, err = s.assignGuarded(ctx, tid, "no-such-conversation", routing.AssignRequest{Strategy: routing.StrategyRoundRobin})
+	_, err = s.assignGuarded(ctx, tid, "no-such-conversation", routing.AssignRequest{Strategy: routing.StrategyRoundRobin}, "")
 	if !errors.Is(err, gobreaker.ErrOpenState) {
 		t.Fatalf("assign while open: %v", err)
 	}

@@ -339,6 +339,7 @@ func splitBatch(batch []*commitReq, idx []int, stored map[dedupKey]messageRow, r
 		}
 		g.bump.k++
 		g.bump.at = r.row.CreatedAt
+		g.bump.waiting(r.row)
 		g.members = append(g.members, i)
 		if !r.row.Private && r.row.AuthorType != AuthorSystem {
 			g.bump.pv, g.bump.body, g.bump.author = true, previewOf(r.row), r.row.AuthorType
@@ -408,14 +409,51 @@ func insertMessages(tx *gorm.DB, db *tenants.DB, rows []messageRow) error {
 	return tx.Exec(b.String(), args...).Error
 }
 
-// convBump is one conversation's share of a batch: k more messages, and the
-// preview of the last public one (pv).
+// convBump is one conversation's share of a batch: k more messages, the
+// preview of the last public one (pv), the last visitor message (hv), and
+// what happens to waiting_since (wmode, see waiting).
 type convBump struct {
 	id, vid      string
 	k            int64
 	at           time.Time
 	pv           bool
 	body, author string
+	hv           bool
+	vbody        string
+	vat          time.Time
+	wmode        int64
+	wat          time.Time
+	answered     bool // an agent answered within the batch
+}
+
+// waiting_since changes (convBump.wmode): kept, cleared (a person answered
+// last), set unless already set (the visitor wrote last and no answer came
+// in the batch), set (the visitor wrote after an answer in the batch).
+const (
+	waitKeep int64 = iota
+	waitClear
+	waitSetIfNull
+	waitSet
+)
+
+// waiting folds one message, in arrival order, into the bump's last
+// visitor message and waiting_since: a visitor waits from their first
+// message after a person's last public answer.
+func (b *convBump) waiting(r messageRow) {
+	switch {
+	case r.AuthorType == AuthorVisitor:
+		b.hv, b.vbody, b.vat = true, previewOf(r), r.CreatedAt
+		if b.wmode == waitKeep || b.wmode == waitClear {
+			b.wat = r.CreatedAt
+			b.wmode = waitSetIfNull
+			if b.answered {
+				b.wmode = waitSet
+			}
+		}
+	case r.AuthorType == AuthorAgent && !r.Private:
+		b.answered = true
+		b.wmode = waitClear
+	}
 }
 
 // bumpSet moves last_seq and the preview. On PostgreSQL updated_at (indexed,
@@ -426,12 +464,17 @@ func bumpSet(dialect string) string {
 	if dialect == tenants.Postgres {
 		updated = "updated_at = CASE WHEN v.at > t.updated_at + interval '" + hotWindow + "' THEN v.at ELSE t.updated_at END"
 	}
-	return "last_seq = t.last_seq + v.k, " + updated + "," + bumpPreview + bumpWake
+	return "last_seq = t.last_seq + v.k, " + updated + "," + bumpPreview + "," + bumpWaiting + bumpWake
 }
 
 // bumpWake: a visitor who writes ends the conversation's snooze.
 const bumpWake = `,
 	snoozed_until = CASE WHEN v.vid <> '' THEN NULL ELSE t.snoozed_until END`
+
+const bumpWaiting = `
+	last_visitor_body = CASE WHEN v.hv THEN v.vbody ELSE t.last_visitor_body END,
+	last_visitor_at = CASE WHEN v.hv THEN v.vat ELSE t.last_visitor_at END,
+	waiting_since = CASE v.wmode WHEN 1 THEN NULL WHEN 2 THEN COALESCE(t.waiting_since, v.wat) WHEN 3 THEN v.wat ELSE t.waiting_since END`
 
 const hotWindow = "5 seconds"
 
@@ -457,11 +500,11 @@ func bumpConversations(tx *gorm.DB, dialect string, db *tenants.DB, bumps []conv
 	var args []any
 	for n, b := range bumps {
 		if n == 0 {
-			sel = append(sel, `SELECT ? AS id, ? AS k, ? AS at, ? AS pv, ? AS body, ? AS author, ? AS vid`)
+			sel = append(sel, `SELECT ? AS id, ? AS k, ? AS at, ? AS pv, ? AS body, ? AS author, ? AS vid, ? AS hv, ? AS vbody, ? AS vat, ? AS wmode, ? AS wat`)
 		} else {
-			sel = append(sel, `SELECT ?, ?, ?, ?, ?, ?, ?`)
+			sel = append(sel, `SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?`)
 		}
-		args = append(args, b.id, b.k, b.at, b.pv, b.body, b.author, b.vid)
+		args = append(args, b.id, b.k, b.at, b.pv, b.body, b.author, b.vid, b.hv, b.vbody, b.vat, b.wmode, b.wat)
 	}
 	q := `UPDATE ` + db.Table("conversations") + ` AS t SET ` + bumpSet(dialect) + `
 FROM (` + strings.Join(sel, " UNION ALL ") + `) AS v WHERE ` + bumpWhere + ` RETURNING *`
@@ -470,11 +513,15 @@ FROM (` + strings.Join(sel, " UNION ALL ") + `) AS v WHERE ` + bumpWhere + ` RET
 	return out, err
 }
 
+// bumpRows is the bumps as a PostgreSQL row source: twelve arrays
+// (bumpArgs), $1 … $12.
+const bumpRows = `unnest($1::text[], $2::bigint[], $3::timestamptz[], $4::boolean[], $5::text[], $6::text[], $7::text[], $8::boolean[], $9::text[], $10::timestamptz[], $11::bigint[], $12::timestamptz[])`
+
 // pgBumpSQL is bumpConversations' statement on PostgreSQL; its parameters
 // are bumpArgs.
 func pgBumpSQL(db *tenants.DB) string {
 	return `UPDATE ` + db.Table("conversations") + ` AS t SET ` + bumpSet(tenants.Postgres) + `
-FROM unnest($1::text[], $2::bigint[], $3::timestamptz[], $4::boolean[], $5::text[], $6::text[], $7::text[]) AS v(id, k, at, pv, body, author, vid)
+FROM ` + bumpRows + ` AS v(id, k, at, pv, body, author, vid, hv, vbody, vat, wmode, wat)
 WHERE ` + bumpWhere + ` RETURNING t.id, t.visitor_id, t.assignee_id, t.status, t.last_seq`
 }
 
@@ -537,16 +584,19 @@ func pgInsertSQL(db *tenants.DB) string {
 SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::boolean[], $10::text[], $11::timestamptz[])`
 }
 
-// bumpArgs passes bumps as the seven arrays $1…$7 of a PostgreSQL
-// unnest(id, k, at, pv, body, author, vid).
+// bumpArgs passes bumps as the twelve arrays $1…$12 of a PostgreSQL
+// unnest(id, k, at, pv, body, author, vid, hv, vbody, vat, wmode, wat).
 func bumpArgs(bumps []convBump) []any {
 	n := len(bumps)
-	ids, vids, bodies, authors := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	ks, ats, pvs := make([]int64, n), make([]time.Time, n), make([]bool, n)
+	ids, vids, bodies, authors, vbodies := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	ks, wmodes := make([]int64, n), make([]int64, n)
+	ats, vats, wats := make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
+	pvs, hvs := make([]bool, n), make([]bool, n)
 	for i, b := range bumps {
 		ids[i], vids[i], bodies[i], authors[i], ks[i], ats[i], pvs[i] = b.id, b.vid, b.body, b.author, b.k, b.at, b.pv
+		hvs[i], vbodies[i], vats[i], wmodes[i], wats[i] = b.hv, b.vbody, b.vat, b.wmode, b.wat
 	}
-	return []any{ids, ks, ats, pvs, bodies, authors, vids}
+	return []any{ids, ks, ats, pvs, bodies, authors, vids, hvs, vbodies, vats, wmodes, wats}
 }
 
 // messageArgs passes rows as eleven arrays in the messages table's column
@@ -605,18 +655,18 @@ func (c *committer) pgOneShot(shared *gorm.DB, batch []*commitReq, results []com
 	return nil
 }
 
-// pgOneShotSQL is pgOneShot's statement: the bump's seven arrays (bumpArgs)
+// pgOneShotSQL is pgOneShot's statement: the bump's twelve arrays (bumpArgs)
 // then the messages' eleven (messageArgs, with each message's rank within
 // its conversation in the seq column).
 func pgOneShotSQL(db *tenants.DB) string {
 	return `WITH v AS (
-	SELECT * FROM unnest($1::text[], $2::bigint[], $3::timestamptz[], $4::boolean[], $5::text[], $6::text[], $7::text[]) AS v(id, k, at, pv, body, author, vid)
+	SELECT * FROM ` + bumpRows + ` AS v(id, k, at, pv, body, author, vid, hv, vbody, vat, wmode, wat)
 ), bumped AS (
 	UPDATE ` + db.Table("conversations") + ` AS t SET ` + bumpSet(tenants.Postgres) + `
 	FROM v WHERE ` + bumpWhere + `
 	RETURNING t.id, t.visitor_id, t.assignee_id, t.status, t.last_seq
 ), m AS (
-	SELECT * FROM unnest($8::text[], $9::text[], $10::bigint[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::boolean[], $17::text[], $18::timestamptz[])
+	SELECT * FROM unnest($13::text[], $14::text[], $15::bigint[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::boolean[], $22::text[], $23::timestamptz[])
 		AS m(id, conv, rank, client_id, author_type, author_id, author_name, body, private, attachments, created_at)
 ), ins AS (
 	INSERT INTO ` + db.Table("messages") + ` (id, conversation_id, seq, client_id, author_type, author_id, author_name, body, private, attachments, created_at)

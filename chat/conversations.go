@@ -357,20 +357,20 @@ func (s *Service) Assign(ctx context.Context, p tenants.Principal, convID string
 // team's members see it; without (the legacy {team} body), the assignee
 // stays and the team only labels it.
 func (s *Service) toTeam(ctx context.Context, tenantID, convID string, team tenants.Team, transfer bool) (Conversation, error) {
-	return s.update(ctx, tenantID, convID, "", func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (string, error) {
+	return s.update(ctx, tenantID, convID, func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (*note, error) {
 		requeue := transfer && c.Status == StatusAssigned && !slices.Contains(team.Members, c.assignee())
 		if c.Team == team.ID && !requeue {
-			return "", errUnchanged
+			return nil, errUnchanged
 		}
 		c.Team = team.ID
 		if requeue {
 			if _, err := adjustLoad(tx, db, c.assignee(), -1, false); err != nil {
-				return "", err
+				return nil, err
 			}
 			now := s.stamp()
 			c.AssigneeID, c.Status, c.QueuedAt, c.FlowNode, c.QueueDeadline = nil, StatusQueued, &now, nil, nil
 		}
-		return "Assigned to team " + team.Name, nil
+		return newNote(NoteTeamAssigned, "team", team.Name, "team_id", team.ID), nil
 	})
 }
 
@@ -381,20 +381,20 @@ func (s *Service) Unassign(ctx context.Context, p tenants.Principal, convID stri
 	if _, err := s.access(ctx, p, convID); err != nil {
 		return Conversation{}, err
 	}
-	conv, err := s.update(ctx, p.TenantID, convID, "", func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (string, error) {
+	conv, err := s.update(ctx, p.TenantID, convID, func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (*note, error) {
 		switch c.Status {
 		case StatusResolved:
-			return "", kefu.Errorf(kefu.EConflict, "the conversation is resolved")
+			return nil, kefu.Errorf(kefu.EConflict, "the conversation is resolved")
 		case StatusAssigned:
 		default:
-			return "", errUnchanged
+			return nil, errUnchanged
 		}
 		if _, err := adjustLoad(tx, db, c.assignee(), -1, false); err != nil {
-			return "", err
+			return nil, err
 		}
 		now := s.stamp()
 		c.AssigneeID, c.Status, c.QueuedAt, c.FlowNode, c.QueueDeadline = nil, StatusQueued, &now, nil, nil
-		return "Unassigned", nil
+		return newNote(NoteUnassigned), nil
 	})
 	if err == nil {
 		s.publishQueueSoon(p.TenantID)
@@ -417,38 +417,51 @@ const (
 // otherwise); a person assigning may exceed caps.
 func (s *Service) assign(ctx context.Context, tenantID, convID, agentID, agentName, team string, mode assignMode) (Conversation, error) {
 	auto := mode == assignAuto
-	return s.update(ctx, tenantID, convID, "", func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (string, error) {
+	return s.update(ctx, tenantID, convID, func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (*note, error) {
 		if auto && c.Status != StatusQueued && c.Status != StatusBot {
-			return "", errUnchanged
+			return nil, errUnchanged
 		}
 		if mode == assignTake && c.Status == StatusAssigned && c.assignee() != agentID {
-			return "", kefu.Errorf(kefu.EConflict, "the conversation is assigned to someone else; ask a supervisor to transfer it")
+			return nil, kefu.Errorf(kefu.EConflict, "the conversation is assigned to someone else; ask a supervisor to transfer it")
 		}
 		if c.assignee() == agentID && c.Status == StatusAssigned {
-			return "", errUnchanged
+			return nil, errUnchanged
 		}
 		if c.Status == StatusAssigned {
 			if _, err := adjustLoad(tx, db, c.assignee(), -1, false); err != nil {
-				return "", err
+				return nil, err
 			}
 		}
 		ok, err := adjustLoad(tx, db, agentID, 1, auto)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		if !ok {
-			return "", errAtCap
+			return nil, errAtCap
 		}
 		if c.QueuedAt != nil {
 			s.recordWait(tenantID, s.now().Sub(*c.QueuedAt))
 		}
-		c.AssigneeID = &agentID
+		n := newNote(NoteAssigned, "agent_id", agentID, "agent_name", agentName)
+		switch {
+		case c.Status == StatusAssigned && c.assignee() != "":
+			// Read in tx: on SQLite the transaction holds the only connection.
+			var from string
+			if err := tx.Raw(`SELECT name FROM `+db.Table("users")+` WHERE id = ?`, c.assignee()).Scan(&from).Error; err != nil {
+				return nil, err
+			}
+			n = newNote(NoteTransferred, "from_id", c.assignee(), "from_name", from, "agent_id", agentID, "agent_name", agentName)
+		case c.LastAgentID != nil && *c.LastAgentID == agentID:
+			// Back with the agent the visitor already knows: no news for them.
+			n.private = true
+		}
+		c.AssigneeID, c.LastAgentID = &agentID, &agentID
 		c.Status = StatusAssigned
 		c.ResolvedAt, c.FlowNode, c.QueueDeadline, c.QueuedAt = nil, nil, nil, nil
 		if team != "" {
 			c.Team = team
 		}
-		return "Assigned to " + agentName, nil
+		return n, nil
 	})
 }
 
@@ -456,7 +469,7 @@ var errUnchanged = errors.New("unchanged")
 
 // update changes a conversation under its row lock, stores the system note
 // the change returns, commits, and publishes the new state.
-func (s *Service) update(ctx context.Context, tenantID, convID, _ string, change func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (string, error)) (Conversation, error) {
+func (s *Service) update(ctx context.Context, tenantID, convID string, change func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (*note, error)) (Conversation, error) {
 	db, err := s.db(tenantID)
 	if err != nil {
 		return Conversation{}, err
@@ -486,21 +499,22 @@ func (s *Service) update(ctx context.Context, tenantID, convID, _ string, change
 		// One statement stores the change and, with a note, takes the
 		// note's seq.
 		q := `UPDATE ` + db.Table("conversations") + ` SET status = ?, assignee_id = ?, team = ?, updated_at = ?, resolved_at = ?,
-			flow_id = ?, flow_version = ?, flow_node = ?, queued_at = ?, queue_deadline = ?, labels = ?, priority = ?, snoozed_until = ?`
-		if note != "" {
+			flow_id = ?, flow_version = ?, flow_node = ?, queued_at = ?, queue_deadline = ?, labels = ?, last_agent_id = ?, waiting_since = ?, priority = ?, snoozed_until = ?`
+		if note != nil {
 			q += `, last_seq = last_seq + 1`
 		}
 		var out []conversationRow
 		if err := tx.Raw(q+` WHERE id = ? RETURNING *`, c.Status, c.AssigneeID, c.Team, c.UpdatedAt, c.ResolvedAt,
-			c.FlowID, c.FlowVersion, c.FlowNode, c.QueuedAt, c.QueueDeadline, c.Labels, c.Priority, c.SnoozedUntil, convID).Scan(&out).Error; err != nil {
+			c.FlowID, c.FlowVersion, c.FlowNode, c.QueuedAt, c.QueueDeadline, c.Labels, c.LastAgentID, c.WaitingSince, c.Priority, c.SnoozedUntil, convID).Scan(&out).Error; err != nil {
 			return err
 		}
 		if len(out) == 0 {
 			return kefu.Errorf(kefu.ENotFound, "no such conversation")
 		}
 		after = out[0]
-		if note != "" {
-			row := messageRow{ID: tenants.NewID(), ConversationID: convID, Seq: after.LastSeq, AuthorType: AuthorSystem, Body: note, Attachments: "[]", CreatedAt: c.UpdatedAt}
+		if note != nil {
+			row := messageRow{ID: tenants.NewID(), ConversationID: convID, Seq: after.LastSeq, AuthorType: AuthorSystem, Body: note.Render(s.language(ctx, tenantID)),
+				Private: note.private, System: note.encode(), Attachments: "[]", CreatedAt: c.UpdatedAt}
 			if err := tx.Create(&row).Error; err != nil {
 				return err
 			}
@@ -542,13 +556,13 @@ func (s *Service) Resolve(ctx context.Context, p tenants.Principal, convID strin
 	if who == "" {
 		who = "an agent"
 	}
-	conv, err := s.update(ctx, p.TenantID, convID, "", func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (string, error) {
+	conv, err := s.update(ctx, p.TenantID, convID, func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (*note, error) {
 		if c.Status == StatusResolved {
-			return "", errUnchanged
+			return nil, errUnchanged
 		}
 		if c.Status == StatusAssigned {
 			if _, err := adjustLoad(tx, db, c.assignee(), -1, false); err != nil {
-				return "", err
+				return nil, err
 			}
 		}
 		wasQueued := c.Status == StatusQueued
@@ -559,7 +573,7 @@ func (s *Service) Resolve(ctx context.Context, p tenants.Principal, convID strin
 		now := s.stamp()
 		c.Status = StatusResolved
 		c.ResolvedAt = &now
-		return "Resolved by " + who, nil
+		return newNote(NoteResolved, "by_name", who), nil
 	})
 	if err == nil {
 		s.unscheduleTimeout(p.TenantID, convID)

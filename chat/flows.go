@@ -77,12 +77,16 @@ func checkFlowName(name string) (string, error) {
 
 // ensureDefaultFlow gives a tenant with no flow at all the default one,
 // published and active. Racing callers insert it once.
-func (s *Service) ensureDefaultFlow(ctx context.Context, db *tenants.DB) error {
+func (s *Service) ensureDefaultFlow(ctx context.Context, tenantID string, db *tenants.DB) error {
 	var n int64
 	if err := db.WithContext(ctx).Model(&flowRow{}).Limit(1).Count(&n).Error; err != nil || n > 0 {
 		return err
 	}
-	g, _ := json.Marshal(routing.DefaultGraph())
+	t, err := s.tenants.Tenant(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	g, _ := json.Marshal(routing.DefaultGraph(t.Language))
 	now := s.stamp()
 	one := 1
 	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -100,7 +104,7 @@ func (s *Service) Flows(ctx context.Context, p tenants.Principal) ([]Flow, error
 	if err != nil {
 		return nil, err
 	}
-	if err := s.ensureDefaultFlow(ctx, db); err != nil {
+	if err := s.ensureDefaultFlow(ctx, p.TenantID, db); err != nil {
 		return nil, err
 	}
 	var rows []flowRow
@@ -158,7 +162,7 @@ func (s *Service) flowVersion(ctx context.Context, p tenants.Principal, id strin
 	if err != nil {
 		return nil, flowRow{}, 0, err
 	}
-	if err := s.ensureDefaultFlow(ctx, db); err != nil {
+	if err := s.ensureDefaultFlow(ctx, p.TenantID, db); err != nil {
 		return nil, flowRow{}, 0, err
 	}
 	r, err := s.flowRow(ctx, db, id)
@@ -185,7 +189,7 @@ func (s *Service) CreateFlow(ctx context.Context, p tenants.Principal, name stri
 	if err != nil {
 		return Flow{}, err
 	}
-	if err := s.ensureDefaultFlow(ctx, db); err != nil {
+	if err := s.ensureDefaultFlow(ctx, p.TenantID, db); err != nil {
 		return Flow{}, err
 	}
 	b, _ := json.Marshal(g)
@@ -312,7 +316,7 @@ func (s *Service) active(ctx context.Context, tenantID string) (*activeFlow, err
 	if err != nil {
 		return nil, err
 	}
-	if err := s.ensureDefaultFlow(ctx, db); err != nil {
+	if err := s.ensureDefaultFlow(ctx, tenantID, db); err != nil {
 		return nil, err
 	}
 	var rows []flowRow
@@ -321,7 +325,7 @@ func (s *Service) active(ctx context.Context, tenantID string) (*activeFlow, err
 	}
 	a := &activeFlow{}
 	if len(rows) == 0 || rows[0].PublishedVersion == nil {
-		prog, err := routing.Compile(routing.DefaultGraph())
+		prog, err := routing.Compile(routing.DefaultGraph(tenants.LangEN))
 		if err != nil {
 			return nil, err
 		}

@@ -55,8 +55,10 @@ func (s *Service) route(ctx context.Context, tenantID, convID string, known *ope
 		return
 	}
 	var in routing.Input
+	live := &liveServices{s: s, tenantID: tenantID, convID: convID}
 	if known != nil {
 		in = s.flowInputOf(known.conv, known.visitor.visitor(), known.returning, event, text)
+		live.prefer = deref(known.conv.LastAgentID)
 	} else {
 		var conv conversationRow
 		if err := db.WithContext(ctx).Where("id = ?", convID).Take(&conv).Error; err != nil {
@@ -70,11 +72,12 @@ func (s *Service) route(ctx context.Context, tenantID, convID string, known *ope
 			s.log.Error("routing: input", "tenant_id", tenantID, "err", err)
 			return
 		}
+		live.prefer = deref(conv.LastAgentID)
 	}
 	in.ResumeFrom, in.ResumeLabel = resumeNode, resumeLabel
 	var res routing.Result
 	if turn {
-		res = a.prog.Run(ctx, in, &liveServices{s: s, tenantID: tenantID, convID: convID})
+		res = a.prog.Run(ctx, in, live)
 	} else {
 		s.metrics.flowBusy.Inc()
 		res = routing.Result{Action: routing.ActionQueue, Replies: []string{}, Trace: []routing.Step{{Type: routing.NodeQueue, Outcome: "queue",
@@ -146,9 +149,9 @@ func (s *Service) apply(ctx context.Context, tenantID string, db *tenants.DB, co
 	}
 	now := s.stamp()
 	var deadline *time.Time
-	_, err := s.update(ctx, tenantID, convID, "", func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (string, error) {
+	_, err := s.update(ctx, tenantID, convID, func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (*note, error) {
 		if c.Status == StatusAssigned || c.Status == StatusResolved {
-			return "", errUnchanged
+			return nil, errUnchanged
 		}
 		before := *c
 		c.FlowID, c.FlowVersion = flowID, flowVersion
@@ -188,9 +191,9 @@ func (s *Service) apply(ctx context.Context, tenantID string, db *tenants.DB, co
 			c.FlowNode, c.QueueDeadline, c.QueuedAt = nil, nil, nil
 		}
 		if sameRouting(before, *c) {
-			return "", errUnchanged // nothing to store or tell anyone
+			return nil, errUnchanged // nothing to store or tell anyone
 		}
-		return "", nil
+		return nil, nil
 	})
 	if err != nil && !errors.Is(err, errUnchanged) {
 		s.log.Error("routing: apply", "tenant_id", tenantID, "conversation_id", convID, "err", err)
@@ -261,6 +264,7 @@ type liveServices struct {
 	s        *Service
 	tenantID string
 	convID   string
+	prefer   string // the agent the conversation was last with
 }
 
 func (l *liveServices) AnswerFAQ(context.Context, string) (string, bool, error) {
@@ -281,7 +285,7 @@ func (l *liveServices) Reply(ctx context.Context, text string) error {
 }
 
 func (l *liveServices) Assign(ctx context.Context, req routing.AssignRequest) (string, string, bool, error) {
-	a, err := l.s.assignGuarded(ctx, l.tenantID, l.convID, req)
+	a, err := l.s.assignGuarded(ctx, l.tenantID, l.convID, req, l.prefer)
 	if errors.Is(err, errNoAgent) || errors.Is(err, errTaken) {
 		return "", "", false, nil
 	}
@@ -339,7 +343,7 @@ func (s *Service) drainQueue(ctx context.Context, tenantID string) {
 		}
 		mu := s.convLock(tenantID + "/" + c.ID)
 		mu.Lock()
-		_, err := s.assignGuarded(ctx, tenantID, c.ID, req)
+		_, err := s.assignGuarded(ctx, tenantID, c.ID, req, deref(c.LastAgentID))
 		mu.Unlock()
 		switch {
 		case err == nil:
@@ -402,18 +406,29 @@ func (s *Service) requeueAgent(ctx context.Context, tenantID, userID string) {
 	if err != nil {
 		return
 	}
+	// Everyone hears that the agent is gone: a visitor writing later into
+	// one of their other conversations sends it back to the queue too.
+	s.publish(ctx, Event{Kind: EventAgentGone, TenantID: tenantID, UserID: userID})
+	// Only those waiting for an answer go back; the others stay with the
+	// agent, who may well be back before their visitor writes again.
 	var ids []string
-	if err := db.WithContext(ctx).Model(&conversationRow{}).Where("assignee_id = ? AND status = ?", userID, StatusAssigned).Limit(500).Pluck("id", &ids).Error; err != nil {
+	if err := db.WithContext(ctx).Model(&conversationRow{}).Where("assignee_id = ? AND status = ? AND waiting_since IS NOT NULL", userID, StatusAssigned).Limit(500).Pluck("id", &ids).Error; err != nil {
 		return
 	}
+	s.requeue(ctx, tenantID, userID, ids)
+}
+
+// requeue puts the conversations, assigned to an agent who is gone, back in
+// the queue and runs the flow for each with agent.offline.
+func (s *Service) requeue(ctx context.Context, tenantID, userID string, ids []string) {
 	u, _ := s.tenants.User(ctx, tenantID, userID)
 	for _, id := range ids {
-		_, err := s.update(ctx, tenantID, id, "", func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (string, error) {
+		_, err := s.update(ctx, tenantID, id, func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (*note, error) {
 			if c.Status != StatusAssigned || c.assignee() != userID {
-				return "", errUnchanged
+				return nil, errUnchanged
 			}
 			if _, err := adjustLoad(tx, db, userID, -1, false); err != nil {
-				return "", err
+				return nil, err
 			}
 			now := s.stamp()
 			if now.Sub(c.UpdatedAt) < 2*time.Minute {
@@ -422,7 +437,10 @@ func (s *Service) requeueAgent(ctx context.Context, tenantID, userID string) {
 				defer s.reportAssignFailure(tenantID, fmt.Errorf("agent %s dropped a new conversation", userID))
 			}
 			c.Status, c.AssigneeID, c.QueuedAt, c.FlowNode, c.QueueDeadline = StatusQueued, nil, &now, nil, nil
-			return fmt.Sprintf("%s went offline; waiting for another agent", strings.TrimSpace(u.Name)), nil
+			// The console's bookkeeping: the visitor is not told of it.
+			n := newNote(NoteAgentAway, "agent_id", userID, "agent_name", strings.TrimSpace(u.Name))
+			n.private = true
+			return n, nil
 		})
 		if err == nil {
 			s.runFlow(ctx, tenantID, id, routing.EventAgentOffline, "", "", "")

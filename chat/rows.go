@@ -48,6 +48,10 @@ type conversationRow struct {
 	QueueDeadline     *time.Time
 	Priority          int
 	SnoozedUntil      *time.Time
+	LastVisitorBody   string
+	LastVisitorAt     *time.Time
+	WaitingSince      *time.Time
+	LastAgentID       *string
 }
 
 func (conversationRow) TableName(n schema.Namer) string { return n.TableName("conversation") }
@@ -65,6 +69,10 @@ func (r conversationRow) conversation(v Visitor) Conversation {
 		at := r.SnoozedUntil.UTC()
 		c.SnoozedUntil = &at
 	}
+	if r.LastVisitorAt != nil {
+		c.LastVisitorMessage = &LastMessage{Body: r.LastVisitorBody, AuthorType: AuthorVisitor, CreatedAt: *r.LastVisitorAt}
+	}
+	c.WaitingSince = r.WaitingSince
 	_ = json.Unmarshal([]byte(r.Labels), &c.Labels)
 	if c.Labels == nil {
 		c.Labels = []string{}
@@ -90,6 +98,7 @@ type messageRow struct {
 	Body           string
 	Private        bool
 	Attachments    string
+	System         string // a system message's code and parameters (JSON), or ""
 	CreatedAt      time.Time
 }
 
@@ -99,6 +108,9 @@ func (r messageRow) message() Message {
 	m := Message{ID: r.ID, ConversationID: r.ConversationID, Seq: r.Seq, Author: Author{Type: r.AuthorType, ID: r.AuthorID, Name: r.AuthorName}, Body: r.Body, Private: r.Private, CreatedAt: r.CreatedAt}
 	if r.ClientID != nil {
 		m.ClientID = *r.ClientID
+	}
+	if r.System != "" {
+		m.System = decodeNote(r.System)
 	}
 	if r.Attachments != "" && r.Attachments != "[]" { // most messages have none
 		_ = json.Unmarshal([]byte(r.Attachments), &m.Attachments)

@@ -22,6 +22,10 @@ import (
 	"kefu/tenants"
 )
 
+// DefaultOfflineGrace is how long an agent may be gone (a closed laptop, a
+// lost network) before their waiting conversations go back to the queue.
+const DefaultOfflineGrace = 5 * time.Minute
+
 // MaxBodyBytes is the largest message body accepted (413 too_large above).
 const MaxBodyBytes = 16 * 1024
 
@@ -39,6 +43,7 @@ type Service struct {
 
 	flowCache      *lru.Cache[string, *activeFlow]
 	openConvs      *lru.Cache[string, string] // tenant/visitor → their open conversation
+	gone           *lru.Cache[string, bool]   // tenant/agent: offline past the grace period
 	scopes         *expirable.LRU[string, Scope]
 	breakers       sync.Map // tenant id → breaker
 	breakerTimeout time.Duration
@@ -74,7 +79,8 @@ type Config struct {
 	Now      func() time.Time
 	Registry prometheus.Registerer
 	// OfflineGrace is how long an agent whose last socket closed may take to
-	// come back before their conversations are requeued (default 30 s).
+	// come back before their conversations that wait for an answer are
+	// requeued (default DefaultOfflineGrace).
 	OfflineGrace time.Duration
 	// BreakerTimeout is how long the assignment breaker stays open (default 30 s).
 	BreakerTimeout time.Duration
@@ -116,7 +122,7 @@ func NewService(c Config) *Service {
 		c.Now = time.Now
 	}
 	if c.OfflineGrace == 0 {
-		c.OfflineGrace = 30 * time.Second
+		c.OfflineGrace = DefaultOfflineGrace
 	}
 	if c.BreakerTimeout == 0 {
 		c.BreakerTimeout = 30 * time.Second
@@ -136,10 +142,11 @@ func NewService(c Config) *Service {
 	fc, _ := lru.New[string, *activeFlow](10000)
 	qp, _ := lru.New[string, int](100000)
 	oc, _ := lru.New[string, string](200000)
+	gone, _ := lru.New[string, bool](100000)
 	s := &Service{
 		tenants: c.Tenants, bus: c.Bus, presence: c.Presence, rr: routing.NewRoundRobin(),
 		log: c.Logger, now: c.Now, metrics: newMetrics(c.Registry), hooks: newOutbound(c.AllowPrivateNetworks),
-		flowCache: fc, queuePos: qp, openConvs: oc, scopes: newScopeCache(c.ScopeTTL), grace: c.OfflineGrace, breakerTimeout: c.BreakerTimeout,
+		flowCache: fc, queuePos: qp, openConvs: oc, gone: gone, scopes: newScopeCache(c.ScopeTTL), grace: c.OfflineGrace, breakerTimeout: c.BreakerTimeout,
 		waits: map[string]time.Duration{}, timers: map[string]*time.Timer{}, queueDirty: map[string]bool{},
 		flowRuns: newGates(c.FlowRuns), flowRunWait: c.FlowRunWait,
 		simulations: newGates(c.Simulations), simulateWait: c.SimulateWait, replayTimeout: c.ReplayTimeout, snoozeSweep: c.SnoozeSweep,
@@ -147,8 +154,13 @@ func NewService(c Config) *Service {
 	s.committer = newCommitter(s, c.CommitShards)
 	// A flow published on any node drops this node's compiled copy.
 	s.unsub = c.Bus.Subscribe(func(e Event) {
-		if e.Kind == EventFlow {
+		switch {
+		case e.Kind == EventFlow:
 			s.flowCache.Remove(e.TenantID)
+		case e.Kind == EventAgentGone:
+			s.gone.Add(e.TenantID+"/"+e.UserID, true)
+		case e.Kind == EventPresence && e.Status == PresenceOnline:
+			s.gone.Remove(e.TenantID + "/" + e.UserID)
 		}
 	})
 	return s
@@ -353,10 +365,37 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 		s.openConvs.Add(p.TenantID+"/"+p.ID, conv.ID)
 	}
 	s.publish(ctx, Event{Kind: EventMessage, TenantID: p.TenantID, ConversationID: conv.ID, VisitorID: conv.VisitorID, AssigneeID: conv.assignee(), Message: &msg})
-	if visitor && (conv.Status == StatusBot || conv.Status == StatusQueued) {
+	switch {
+	case visitor && (conv.Status == StatusBot || conv.Status == StatusQueued):
 		s.background(func() { s.runFlow(ctx, p.TenantID, conv.ID, routing.EventMessageCreated, in.Body, "", "") })
+	case visitor && conv.Status == StatusAssigned:
+		if agent := conv.assignee(); s.isGone(p.TenantID, agent) {
+			s.background(func() {
+				ctx := context.WithoutCancel(ctx)
+				if s.presence.Status(ctx, p.TenantID, agent) == PresenceOffline {
+					s.requeue(ctx, p.TenantID, agent, []string{conv.ID})
+				}
+			})
+		}
+	case conv.Status == StatusResolved && author.Type == AuthorAgent && !in.Private:
+		// An agent's reply reopens the conversation, with them.
+		s.background(func() { s.reopenByAgent(context.WithoutCancel(ctx), p, conv.ID) })
 	}
 	return msg, false, nil
+}
+
+// isGone reports whether the agent has been offline past the grace period
+// (as this node heard over the bus).
+func (s *Service) isGone(tenantID, agentID string) bool {
+	gone, _ := s.gone.Get(tenantID + "/" + agentID)
+	return gone
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }
 
 // checkWriter checks, before a message is queued for the commit, that p may
@@ -414,10 +453,12 @@ func (s *Service) openConversationOf(ctx context.Context, db *tenants.DB, visito
 // original.
 func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Principal, author Author, in SendInput, attJSON string) (Message, bool, error) {
 	var (
-		conv    conversationRow
-		open    opening
-		created bool
-		orig    Message
+		conv       conversationRow
+		open       opening
+		created    bool
+		reopened   bool
+		reopenNote Message
+		orig       Message
 	)
 	now := s.stamp()
 	row := messageRow{ID: tenants.NewID(), AuthorType: author.Type, AuthorID: author.ID, AuthorName: author.Name, Body: in.Body, Attachments: attJSON, CreatedAt: now}
@@ -458,10 +499,24 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 			}
 			return tx.Create(&row).Error
 		}
+		if len(convs) > 0 && s.reopenable(ctx, p.TenantID, convs[0]) {
+			c, m, err := s.reopenTx(tx, db, convs[0], s.language(ctx, p.TenantID), now)
+			if err != nil {
+				return err
+			}
+			reopened, reopenNote = true, m
+			open = opening{conv: c, visitor: vs[0], returning: true}
+			row.ConversationID = c.ID
+			if conv, err = s.appendTx(tx, db, &row); err != nil {
+				return err
+			}
+			return tx.Create(&row).Error
+		}
 		created = true
 		open = opening{visitor: vs[0], returning: len(convs) > 0}
 		conv = conversationRow{ID: tenants.NewID(), VisitorID: p.ID, Status: StatusBot, Labels: "[]", LastSeq: 1, CreatedAt: now, UpdatedAt: now,
-			LastMessageBody: previewOf(row), LastMessageAuthor: row.AuthorType, LastMessageAt: &now}
+			LastMessageBody: previewOf(row), LastMessageAuthor: row.AuthorType, LastMessageAt: &now,
+			LastVisitorBody: previewOf(row), LastVisitorAt: &now, WaitingSince: &now}
 		row.ConversationID, row.Seq = conv.ID, 1
 		if err := tx.Create(&conv).Error; err != nil {
 			return err
@@ -484,14 +539,22 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 	s.openConvs.Add(p.TenantID+"/"+p.ID, conv.ID)
 	s.metrics.stored.WithLabelValues(author.Type).Inc()
 	msg := row.message()
-	if created {
+	if created || reopened {
 		s.publish(ctx, Event{Kind: EventConversation, TenantID: p.TenantID, ConversationID: conv.ID, VisitorID: conv.VisitorID, Conversation: ptr(conv.conversation(open.visitor.visitor()))})
+	}
+	if reopened {
+		s.publish(ctx, Event{Kind: EventMessage, TenantID: p.TenantID, ConversationID: conv.ID, VisitorID: conv.VisitorID, Message: &reopenNote})
 	}
 	s.publish(ctx, Event{Kind: EventMessage, TenantID: p.TenantID, ConversationID: conv.ID, VisitorID: conv.VisitorID, AssigneeID: conv.assignee(), Message: &msg})
 	switch {
 	case created:
 		open.conv = conv
 		s.background(func() { s.runFlowOpening(ctx, p.TenantID, open, in.Body) })
+	case reopened:
+		open.conv = conv
+		s.background(func() {
+			s.route(ctx, p.TenantID, conv.ID, &open, routing.EventConversationReopened, in.Body, "", "")
+		})
 	case conv.Status == StatusBot || conv.Status == StatusQueued:
 		s.background(func() { s.runFlow(ctx, p.TenantID, conv.ID, routing.EventMessageCreated, in.Body, "", "") })
 	}
@@ -541,6 +604,13 @@ func (s *Service) appendTx(tx *gorm.DB, db *tenants.DB, row *messageRow) (conver
 	if !row.Private && row.AuthorType != AuthorSystem {
 		set += ", last_message_body = ?, last_message_author = ?, last_message_at = ?"
 		args = append(args, previewOf(*row), row.AuthorType, row.CreatedAt)
+	}
+	switch {
+	case row.AuthorType == AuthorVisitor:
+		set += ", last_visitor_body = ?, last_visitor_at = ?, waiting_since = COALESCE(waiting_since, ?)"
+		args = append(args, previewOf(*row), row.CreatedAt, row.CreatedAt)
+	case row.AuthorType == AuthorAgent && !row.Private:
+		set += ", waiting_since = NULL"
 	}
 	args = append(args, row.ConversationID)
 	var convs []conversationRow

@@ -92,7 +92,7 @@ func (s *Service) Patch(ctx context.Context, p tenants.Principal, convID string,
 	if _, err := s.access(ctx, p, convID); err != nil {
 		return Conversation{}, err
 	}
-	return s.update(ctx, p.TenantID, convID, "", func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (string, error) {
+	return s.update(ctx, p.TenantID, convID, func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (*note, error) {
 		before := *c
 		if labels != nil {
 			c.Labels = string(labels)
@@ -108,9 +108,9 @@ func (s *Service) Patch(ctx context.Context, p tenants.Principal, convID string,
 			c.SnoozedUntil = &at
 		}
 		if c.Labels == before.Labels && c.Priority == before.Priority && sameTime(c.SnoozedUntil, before.SnoozedUntil) {
-			return "", errUnchanged
+			return nil, errUnchanged
 		}
-		return "", nil
+		return nil, nil
 	})
 }
 

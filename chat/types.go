@@ -51,7 +51,10 @@ type Message struct {
 	Body           string       `json:"body"`
 	Private        bool         `json:"private"`
 	Attachments    []Attachment `json:"attachments"`
-	CreatedAt      time.Time    `json:"created_at"`
+	// System is a system message's code and parameters (author.type
+	// system); clients render it in their own language.
+	System    *SystemNote `json:"system,omitempty"`
+	CreatedAt time.Time   `json:"created_at"`
 }
 
 // Visitor is a website visitor (a contact).
@@ -78,7 +81,13 @@ type Conversation struct {
 	Team        string       `json:"team"`
 	LastSeq     int64        `json:"last_seq"`
 	LastMessage *LastMessage `json:"last_message"`
-	Labels      []string     `json:"labels"`
+	// LastVisitorMessage is the visitor's latest message: what the inbox
+	// shows (the last message is often the bot's or an agent's).
+	LastVisitorMessage *LastMessage `json:"last_visitor_message"`
+	// WaitingSince is when the visitor's oldest message not yet answered by
+	// a person was sent; null once answered.
+	WaitingSince *time.Time `json:"waiting_since"`
+	Labels       []string   `json:"labels"`
 	// Priority is none, low, normal, high or urgent.
 	Priority string `json:"priority"`
 	// SnoozedUntil hides the conversation from the inbox until then.
@@ -136,6 +145,10 @@ const (
 	EventPresence     = "presence"
 	EventQueue        = "queue" // a waiting visitor's place changed
 	EventFlow         = "flow"  // a flow was published: drop compiled copies
+	// EventAgentGone: an agent has been offline past the grace period; a
+	// visitor writing into a conversation still assigned to them sends it
+	// back to the queue.
+	EventAgentGone = "agent.gone"
 	// EventResync (no tenant) says this node may have missed events: every
 	// socket catches up from the database.
 	EventResync = "resync"

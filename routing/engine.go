@@ -15,10 +15,11 @@ import (
 
 // Events that enter a flow at start.
 const (
-	EventConversationCreated = "conversation.created"
-	EventMessageCreated      = "message.created"
-	EventAgentOffline        = "agent.offline"
-	EventConversationIdle    = "conversation.idle"
+	EventConversationCreated  = "conversation.created"
+	EventConversationReopened = "conversation.reopened" // a visitor wrote (or an agent replied) after resolve
+	EventMessageCreated       = "message.created"
+	EventAgentOffline         = "agent.offline"
+	EventConversationIdle     = "conversation.idle"
 )
 
 // Actions a run ends with.

@@ -324,7 +324,8 @@ func TestValidation(t *testing.T) {
 		})
 	}
 	t.Run("the default flow validates", func(t *testing.T) {
-		mustCompile(t, DefaultGraph())
+		mustCompile(t, DefaultGraph("en"))
+		mustCompile(t, DefaultGraph("zh-CN"))
 	})
 }
 

@@ -33,25 +33,54 @@ type Tenant struct {
 	AllowedOrigins []string `json:"allowed_origins"`
 	// AgentsSeeAll lets agents see every conversation of the tenant; by
 	// default an agent sees theirs, the unassigned ones and their teams'.
-	AgentsSeeAll bool      `json:"agents_see_all"`
-	CreatedAt    time.Time `json:"created_at"`
+	AgentsSeeAll bool `json:"agents_see_all"`
+	// Language is the tenant's own (en or zh-CN): system messages' bodies
+	// and the default flow's texts are written in it.
+	Language string `json:"language"`
+	// ReopenWindowDays: a visitor writing within this many days of a
+	// resolve reopens the same conversation (0: always a new one).
+	ReopenWindowDays int       `json:"reopen_window_days"`
+	CreatedAt        time.Time `json:"created_at"`
+}
+
+// Languages Kefu speaks; anything else falls back to English.
+const (
+	LangEN = "en"
+	LangZH = "zh-CN"
+)
+
+// NormalizeLanguage maps a language tag (or an Accept-Language header) to
+// one Kefu speaks: zh-CN for any Chinese, English otherwise.
+func NormalizeLanguage(tag string) string {
+	for _, part := range strings.Split(tag, ",") {
+		t := strings.ToLower(strings.TrimSpace(strings.SplitN(part, ";", 2)[0]))
+		switch {
+		case strings.HasPrefix(t, "zh"):
+			return LangZH
+		case strings.HasPrefix(t, "en"):
+			return LangEN
+		}
+	}
+	return LangEN
 }
 
 type tenantRow struct {
-	ID             string `gorm:"primaryKey"`
-	Slug           string
-	Name           string
-	WidgetKey      string
-	AllowedOrigins string
-	AgentsSeeAll   bool
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	ID               string `gorm:"primaryKey"`
+	Slug             string
+	Name             string
+	WidgetKey        string
+	AllowedOrigins   string
+	AgentsSeeAll     bool
+	Language         string
+	ReopenWindowDays int
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
 }
 
 func (tenantRow) TableName(n schema.Namer) string { return n.TableName("tenant") }
 
 func (r tenantRow) tenant() Tenant {
-	t := Tenant{ID: r.ID, Slug: r.Slug, Name: r.Name, WidgetKey: r.WidgetKey, AgentsSeeAll: r.AgentsSeeAll, CreatedAt: r.CreatedAt}
+	t := Tenant{ID: r.ID, Slug: r.Slug, Name: r.Name, WidgetKey: r.WidgetKey, AgentsSeeAll: r.AgentsSeeAll, Language: NormalizeLanguage(r.Language), ReopenWindowDays: r.ReopenWindowDays, CreatedAt: r.CreatedAt}
 	_ = json.Unmarshal([]byte(r.AllowedOrigins), &t.AllowedOrigins)
 	if t.AllowedOrigins == nil {
 		t.AllowedOrigins = []string{}
@@ -113,6 +142,7 @@ type SignupInput struct {
 	Email    string
 	Password string
 	Name     string
+	Language string // en or zh-CN (anything else: en)
 }
 
 // SignupResult is the new tenant, its owner and the owner's session token.
@@ -229,7 +259,7 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (SignupResult, err
 		return SignupResult{}, err
 	}
 	now := s.now()
-	row := tenantRow{ID: NewID(), Slug: slug, Name: in.Company, WidgetKey: "wk_" + randomToken("")[:24], AllowedOrigins: "[]", CreatedAt: now, UpdatedAt: now}
+	row := tenantRow{ID: NewID(), Slug: slug, Name: in.Company, WidgetKey: "wk_" + randomToken("")[:24], AllowedOrigins: "[]", Language: NormalizeLanguage(in.Language), ReopenWindowDays: 7, CreatedAt: now, UpdatedAt: now}
 
 	// Provision first (idempotent, keyed by the new id), then claim the slug;
 	// if anything after provisioning fails, the half-made tenant is removed.
@@ -348,9 +378,11 @@ func (s *Service) findTenant(ctx context.Context, where string, arg string) (Ten
 
 // TenantUpdate changes a tenant's settings; nil fields stay.
 type TenantUpdate struct {
-	Name           *string
-	AllowedOrigins *[]string
-	AgentsSeeAll   *bool
+	Name             *string
+	AllowedOrigins   *[]string
+	AgentsSeeAll     *bool
+	Language         *string
+	ReopenWindowDays *int
 }
 
 var originPattern = regexp.MustCompile(`^https?://[a-zA-Z0-9.-]+(:[0-9]{1,5})?$`)
@@ -380,6 +412,18 @@ func (s *Service) UpdateTenant(ctx context.Context, id string, u TenantUpdate) (
 	}
 	if u.AgentsSeeAll != nil {
 		set["agents_see_all"] = *u.AgentsSeeAll
+	}
+	if u.Language != nil {
+		if *u.Language != LangEN && *u.Language != LangZH {
+			fields["language"] = "must be en or zh-CN"
+		}
+		set["language"] = *u.Language
+	}
+	if u.ReopenWindowDays != nil {
+		if *u.ReopenWindowDays < 0 || *u.ReopenWindowDays > 365 {
+			fields["reopen_window_days"] = "must be between 0 and 365"
+		}
+		set["reopen_window_days"] = *u.ReopenWindowDays
 	}
 	if len(fields) > 0 {
 		return Tenant{}, kefu.Invalid(fields)

@@ -1,0 +1,5 @@
+-- The language a tenant signed up in (system messages' bodies, the default
+-- flow's texts) and how long after resolve a visitor's message reopens the
+-- same conversation.
+ALTER TABLE {{schema}}.tenants ADD COLUMN IF NOT EXISTS language text NOT NULL DEFAULT 'en';
+ALTER TABLE {{schema}}.tenants ADD COLUMN IF NOT EXISTS reopen_window_days integer NOT NULL DEFAULT 7;
