@@ -12,6 +12,7 @@ import { Thread } from './Thread';
 import { VisitorPanel } from './VisitorPanel';
 import { useMe } from './useMe';
 import { useConversation } from './useThread';
+import { ShortcutsHelp } from './Shortcuts';
 
 /** /app and /app/conversations/:id — inbox, thread and visitor panes (one at a time on a phone). */
 export default function InboxPage() {
@@ -46,6 +47,7 @@ export default function InboxPage() {
   if (!me.data) return <FullPageSpin />;
   return (
     <div className="console" data-has-conv={id ? 'true' : 'false'}>
+      <ShortcutsHelp />
       <InboxList me={me.data.user} widgetKey={widgetKey} activeId={id} />
       {id ? (
         <ThreadWithPanel key={id} id={id} />
