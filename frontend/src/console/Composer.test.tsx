@@ -92,7 +92,7 @@ describe('Composer', () => {
 
   it('sends on Ctrl+Enter too, and never resolves', () => {
     const { client } = fakeClient();
-    const fetch = vi.fn(async () => jsonResponse(500, {}));
+    const fetch = vi.fn(async (_url: string) => jsonResponse(500, {}));
     vi.stubGlobal('fetch', fetch);
     renderWithApp(<Composer conversation={conv} me={me} />);
     const input = screen.getByTestId('composer-input');
