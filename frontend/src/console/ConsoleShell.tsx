@@ -1,5 +1,6 @@
 import { Suspense, useEffect } from 'react';
-import { Avatar, Badge, Button, Dropdown, Result, Tooltip } from 'antd';
+import { Avatar, Badge, Button, Result, Tooltip } from 'antd';
+import { MenuPopover } from '../components/MenuPopover';
 import { DisconnectOutlined, LogoutOutlined, MessageOutlined, SettingOutlined } from '@ant-design/icons';
 import { Link, Outlet, useLocation, useNavigate } from 'react-router';
 import { useTranslation } from 'react-i18next';
@@ -121,11 +122,7 @@ function Nav({ unread, name, userId }: { unread: number; name: string; userId: s
           </span>
         </Tooltip>
       ) : null}
-      <Dropdown
-        trigger={['click']}
-        placement="topLeft"
-        menu={{ items: presenceItems, selectable: true, selectedKeys: [wanted], onClick: ({ key }) => choose(key as PresenceStatus) }}
-      >
+      <MenuPopover placement="topLeft" label={t('nav.presence')} items={presenceItems} selected={wanted} onSelect={(key) => choose(key as PresenceStatus)}>
         <button type="button" className="nav-item nav-presence" aria-label={`${t('nav.presence')}: ${t(`nav.${shown}`)}`} data-testid="presence-switch" data-status={shown}>
           <Badge dot color={PRESENCE_COLOR[shown]} offset={[-4, 26]}>
             <Avatar size={32} style={{ background: colorFor(userId) }}>
@@ -133,7 +130,7 @@ function Nav({ unread, name, userId }: { unread: number; name: string; userId: s
             </Avatar>
           </Badge>
         </button>
-      </Dropdown>
+      </MenuPopover>
       <div className="nav-item nav-lang">
         <LanguageSwitch compact />
       </div>

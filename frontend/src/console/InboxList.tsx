@@ -1,5 +1,5 @@
-import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { Avatar, Badge, Button, Empty, Input, Segmented, Select, Spin, Tag, Tooltip } from 'antd';
+import { lazy, memo, Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { Avatar, Badge, Button, Empty, Segmented, Spin, Tag, Tooltip } from 'antd';
 import { FlagFilled, RobotOutlined, SearchOutlined, SortAscendingOutlined } from '@ant-design/icons';
 import { Link } from 'react-router';
 import { useTranslation } from 'react-i18next';
@@ -14,7 +14,8 @@ import { useConversations, useCounts } from './useConversations';
 import { isAdmin } from './useMe';
 import { useNow } from './useNow';
 import { VirtualList } from './VirtualList';
-import { SearchResults } from './SearchResults';
+// Loaded on the first search: most inbox visits never search.
+const SearchResults = lazy(() => import('./SearchResults'));
 import { waitText } from './wait';
 
 const STATUSES: ConversationStatus[] = ['bot', 'queued', 'assigned', 'resolved'];
@@ -78,22 +79,23 @@ export function InboxList({ me, widgetKey, activeId }: { me: User; widgetKey?: s
   return (
     <section className="inbox" aria-label={t('nav.inbox')} data-testid="inbox">
       <div className="inbox-head">
-        <Input
-          allowClear
-          size="small"
-          prefix={<SearchOutlined />}
-          placeholder={t('console.searchHint')}
-          aria-label={t('console.searchHint')}
-          value={search}
-          ref={(el) => {
-            searchRef.current = el?.input ?? null;
-          }}
-          onChange={(e) => setSearch(e.target.value)}
-          onKeyDown={(e) => {
-            if (e.key === 'Escape') setSearch('');
-          }}
-          data-testid="inbox-search"
-        />
+        {/* A plain input: antd's Input brings its TextArea into the inbox's first load. */}
+        <div className="inbox-search">
+          <SearchOutlined className="inbox-search-icon" aria-hidden />
+          <input
+            type="search"
+            className="inbox-search-input"
+            placeholder={t('console.searchHint')}
+            aria-label={t('console.searchHint')}
+            value={search}
+            ref={searchRef}
+            onChange={(e) => setSearch(e.target.value)}
+            onKeyDown={(e) => {
+              if (e.key === 'Escape') setSearch('');
+            }}
+            data-testid="inbox-search"
+          />
+        </div>
         {query ? null : (
           <>
             <Segmented
@@ -120,33 +122,36 @@ export function InboxList({ me, widgetKey, activeId }: { me: User; widgetKey?: s
             ) : null}
             <div className="inbox-tools">
               {teams.data?.length ? (
-                <Select
-                  size="small"
-                  className="inbox-tool"
-                  value={filter.tab === 'team' ? filter.team : undefined}
-                  placeholder={t('console.teams')}
-                  allowClear
+                <select
+                  className="native-select inbox-tool"
+                  value={filter.tab === 'team' ? filter.team : ''}
                   aria-label={t('console.teamInbox')}
-                  onChange={(team?: string) => setFilter(team ? { tab: 'team', team, ...keep } : { tab: 'all', ...keep })}
-                  options={teams.data.map((tm) => ({
-                    value: tm.id,
-                    label: `${tm.name}${c?.by_team[tm.id] ? ` (${c.by_team[tm.id]})` : ''}`,
-                  }))}
+                  onChange={(e) => setFilter(e.target.value ? { tab: 'team', team: e.target.value, ...keep } : { tab: 'all', ...keep })}
                   data-testid="team-filter"
-                />
+                >
+                  <option value="">{t('console.allTeams')}</option>
+                  {teams.data.map((tm) => (
+                    <option key={tm.id} value={tm.id}>
+                      {tm.name}
+                      {c?.by_team[tm.id] ? ` (${c.by_team[tm.id]})` : ''}
+                    </option>
+                  ))}
+                </select>
               ) : null}
-              <Select
-                size="small"
-                className="inbox-tool"
-                value={filter.label}
-                placeholder={t('console.labelFilter')}
-                allowClear
-                showSearch
+              <select
+                className="native-select inbox-tool"
+                value={filter.label ?? ''}
                 aria-label={t('console.labelFilter')}
-                onChange={(label?: string) => setFilter({ ...filter, label: label || undefined })}
-                options={labels.map((l) => ({ value: l, label: l }))}
+                onChange={(e) => setFilter({ ...filter, label: e.target.value || undefined })}
                 data-testid="label-filter"
-              />
+              >
+                <option value="">{t('console.anyLabel')}</option>
+                {labels.map((l) => (
+                  <option key={l} value={l}>
+                    {l}
+                  </option>
+                ))}
+              </select>
               <Tooltip title={filter.sort === 'priority' ? t('console.sortPriority') : t('console.sortRecent')}>
                 <Button
                   size="small"
@@ -163,7 +168,15 @@ export function InboxList({ me, widgetKey, activeId }: { me: User; widgetKey?: s
         )}
       </div>
       {query ? (
-        <SearchResults q={query} onClear={() => setSearch('')} />
+        <Suspense
+          fallback={
+            <div className="inbox-list pane-center">
+              <Spin />
+            </div>
+          }
+        >
+          <SearchResults q={query} onClear={() => setSearch('')} />
+        </Suspense>
       ) : list.isPending ? (
         <div className="inbox-list pane-center">
           <Spin />

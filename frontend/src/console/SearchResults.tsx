@@ -24,7 +24,7 @@ export function Highlighted({ snippet, highlights }: { snippet: string; highligh
 }
 
 /** Server-side search results, in place of the inbox list while a query is typed. */
-export function SearchResults({ q, onClear }: { q: string; onClear: () => void }) {
+export default function SearchResults({ q, onClear }: { q: string; onClear: () => void }) {
   const { t, i18n } = useTranslation();
   const [type, setType] = useState<SearchType>('messages');
   const res = useInfiniteQuery({

@@ -1,6 +1,4 @@
-import { useEffect, useState } from 'react';
-import { Modal } from 'antd';
-import { useTranslation } from 'react-i18next';
+import { lazy, Suspense, useEffect, useState } from 'react';
 
 /** Every shortcut of the console, for the cheat sheet (and nowhere else to forget). */
 export const SHORTCUTS = [
@@ -23,9 +21,11 @@ export function typing(e: KeyboardEvent): boolean {
   return !!el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT' || el.isContentEditable);
 }
 
+// The sheet itself (antd's modal) loads the first time it opens.
+const ShortcutsSheet = lazy(() => import('./ShortcutsSheet'));
+
 /** "?" (outside text fields) opens the keyboard cheat sheet. */
 export function ShortcutsHelp() {
-  const { t } = useTranslation();
   const [open, setOpen] = useState(false);
   useEffect(() => {
     function onKey(e: KeyboardEvent) {
@@ -42,26 +42,9 @@ export function ShortcutsHelp() {
       window.removeEventListener('kefu:shortcuts', openIt);
     };
   }, []);
-  const tt = t as unknown as (k: string) => string;
-  return (
-    <Modal open={open} onCancel={() => setOpen(false)} footer={null} title={t('console.shortcutsTitle')} destroyOnHidden>
-      <table className="shortcuts" data-testid="shortcuts">
-        <tbody>
-          {SHORTCUTS.map((s, i) => (
-            <tr key={i}>
-              <td className="shortcut-keys">
-                {s.keys.map((k, j) => (
-                  <span key={j}>
-                    {j > 0 ? ' + ' : ''}
-                    <kbd>{k}</kbd>
-                  </span>
-                ))}
-              </td>
-              <td>{tt(s.what)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </Modal>
-  );
+  return open ? (
+    <Suspense fallback={null}>
+      <ShortcutsSheet onClose={() => setOpen(false)} />
+    </Suspense>
+  ) : null;
 }

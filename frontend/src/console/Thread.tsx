@@ -1,4 +1,7 @@
-import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { lazy, Suspense, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+
+// The transfer dialog (antd's modal, form and select) loads when first opened.
+const TransferModal = lazy(() => import('./TransferModal'));
 import { Button, Empty, Result, Spin, Tag, Tooltip } from 'antd';
 import { useToast } from '../components/Toast';
 import { ArrowLeftOutlined, CheckOutlined, IdcardOutlined, QuestionOutlined, SwapOutlined, UserAddOutlined, UserDeleteOutlined } from '@ant-design/icons';
@@ -7,7 +10,7 @@ import { useTranslation } from 'react-i18next';
 import { useQueryClient } from '@tanstack/react-query';
 import { api, errorMessage, type Conversation, type User } from '../api';
 import { assignConversation, reopenConversation, resolveConversation, unassignConversation } from './actions';
-import { TransferModal } from './TransferModal';
+
 import { useRealtime } from '../stores/realtime';
 import { useUi } from '../stores/ui';
 import { useUnread } from '../stores/unread';
@@ -280,7 +283,11 @@ function ThreadHeader({ c, me }: { c: Conversation; me: User }) {
           onClick={() => setDetailsOpen(!detailsOpen)}
         />
       </div>
-      {transfer ? <TransferModal c={c} open={transfer} onClose={() => setTransfer(false)} /> : null}
+      {transfer ? (
+        <Suspense fallback={null}>
+          <TransferModal c={c} open={transfer} onClose={() => setTransfer(false)} />
+        </Suspense>
+      ) : null}
     </header>
   );
 }

@@ -9,7 +9,7 @@ import { transferConversation } from './actions';
 import { useAgents } from './useThread';
 
 /** Transfer to an agent, a team or an agent of a team, with a note for whoever takes it. */
-export function TransferModal({ c, open, onClose }: { c: Conversation; open: boolean; onClose: () => void }) {
+export default function TransferModal({ c, open, onClose }: { c: Conversation; open: boolean; onClose: () => void }) {
   const { t } = useTranslation();
   const toast = useToast();
   const qc = useQueryClient();

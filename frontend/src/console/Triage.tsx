@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { Button, Dropdown, Input, Select, Tag } from 'antd';
+import { Button, Input, Tag } from 'antd';
 import { ClockCircleOutlined, PlusOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
 import { useQueryClient } from '@tanstack/react-query';
@@ -60,15 +60,19 @@ export function Triage({ c }: { c: Conversation }) {
   return (
     <div className="triage" data-testid="triage">
       <h3 className="visitor-section">{t('console.priority')}</h3>
-      <Select<Priority>
-        size="small"
+      <select
+        className="native-select"
         value={c.priority ?? 'none'}
-        onChange={(priority) => void save({ priority })}
-        options={PRIORITIES.map((p) => ({ value: p, label: t(`console.priority_${p}`) }))}
+        onChange={(e) => void save({ priority: e.target.value as Priority })}
         aria-label={t('console.priority')}
-        style={{ width: '100%' }}
         data-testid="priority-select"
-      />
+      >
+        {PRIORITIES.map((p) => (
+          <option key={p} value={p}>
+            {t(`console.priority_${p}`)}
+          </option>
+        ))}
+      </select>
       <h3 className="visitor-section">{t('visitor.labels')}</h3>
       <div className="visitor-labels" data-testid="conversation-labels">
         {labels.map((l) => (
@@ -113,26 +117,24 @@ export function Triage({ c }: { c: Conversation }) {
           </Button>
         </div>
       ) : (
-        <Dropdown
-          trigger={['click']}
-          menu={{
-            items: [
-              { key: 'm1', label: <span data-testid="snooze-m1">{t('console.snoozeMinute')}</span> },
-              { key: 'h1', label: t('console.snooze1h') },
-              { key: 'h4', label: t('console.snooze4h') },
-              { key: 'tomorrow', label: t('console.snoozeTomorrow') },
-              { key: 'week', label: t('console.snoozeNextWeek') },
-            ],
-            onClick: ({ key }) => {
-              const until = snoozeUntil(key as 'm1');
-              void save({ snoozed_until: until.toISOString() }, t('console.snoozedOk', { time: dateTime(until.toISOString(), i18n.language) }));
-            },
+        <select
+          className="native-select"
+          value=""
+          aria-label={t('console.snoozeFor')}
+          onChange={(e) => {
+            if (!e.target.value) return;
+            const until = snoozeUntil(e.target.value as 'm1');
+            void save({ snoozed_until: until.toISOString() }, t('console.snoozedOk', { time: dateTime(until.toISOString(), i18n.language) }));
           }}
+          data-testid="snooze"
         >
-          <Button size="small" icon={<ClockCircleOutlined />} data-testid="snooze">
-            {t('console.snoozeFor')}
-          </Button>
-        </Dropdown>
+          <option value="">{t('console.snoozeFor')}</option>
+          <option value="m1">{t('console.snoozeMinute')}</option>
+          <option value="h1">{t('console.snooze1h')}</option>
+          <option value="h4">{t('console.snooze4h')}</option>
+          <option value="tomorrow">{t('console.snoozeTomorrow')}</option>
+          <option value="week">{t('console.snoozeNextWeek')}</option>
+        </select>
       )}
     </div>
   );

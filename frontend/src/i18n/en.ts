@@ -1,5 +1,7 @@
 // English strings. zh-CN.ts must have exactly the same keys (the type below and
 // a unit test enforce it). Interpolations use {{name}}.
+import { landingEn } from './landing';
+
 const en = {
   app: {
     name: 'Kefu',
@@ -18,19 +20,7 @@ const en = {
     close: 'Close',
     back: 'Back',
   },
-  landing: {
-    title: 'Talk to your customers, right where they are',
-    subtitle:
-      'Kefu is open-source customer service: paste one script tag into your site and your visitors chat with your team in real time. Routing flows, bots and a REST API included.',
-    signup: 'Sign up free',
-    login: 'Log in',
-    point1Title: 'One line to install',
-    point1: 'A small widget that loads fast and never touches your page styles.',
-    point2Title: 'Built for agents',
-    point2: 'A quiet three-pane console with live updates, notes and keyboard shortcuts.',
-    point3Title: 'Yours to run',
-    point3: 'One Go binary. SQLite on a laptop, PostgreSQL and Redis when you grow.',
-  },
+  landing: landingEn,
   auth: {
     signupTitle: 'Create your workspace',
     signupSubtitle: 'Free to start. You will get your widget snippet right away.',

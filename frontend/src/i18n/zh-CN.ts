@@ -1,6 +1,8 @@
 import type { Resources } from './en';
 
 // 简体中文。键与 en.ts 完全一致（类型与单元测试保证）。
+import { landingZh } from './landing';
+
 const zhCN: Resources = {
   app: {
     name: 'Kefu 客服',
@@ -19,19 +21,7 @@ const zhCN: Resources = {
     close: '关闭',
     back: '返回',
   },
-  landing: {
-    title: '在客户所在的地方，与他们交谈',
-    subtitle:
-      'Kefu 是开源的在线客服系统：在网站上粘贴一行 script 代码，访客即可与您的团队实时对话。自带路由流程、机器人和 REST API。',
-    signup: '免费注册',
-    login: '登录',
-    point1Title: '一行代码安装',
-    point1: '小巧的聊天插件，加载迅速，绝不影响页面样式。',
-    point2Title: '为客服人员打造',
-    point2: '安静的三栏工作台：实时更新、内部备注、键盘快捷键。',
-    point3Title: '自主部署',
-    point3: '一个 Go 程序。笔记本上用 SQLite，业务增长后用 PostgreSQL 和 Redis。',
-  },
+  landing: landingZh,
   auth: {
     signupTitle: '创建您的工作区',
     signupSubtitle: '免费开始，注册后立即获得插件代码。',
