@@ -47,6 +47,7 @@ type Config struct {
 	WSSendBurst          int           // KEFU_WS_SEND_BURST
 	WSFrameRate          float64       // KEFU_WS_FRAME_RATE: every other client frame per second per socket
 	WSFrameBurst         int           // KEFU_WS_FRAME_BURST
+	SnoozeSweep          time.Duration // KEFU_SNOOZE_SWEEP: how often snoozed conversations whose time has come are woken
 }
 
 func loadConfig(args []string, getenv func(string) string) (Config, error) {
@@ -108,6 +109,7 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.DurationVar(&c.HTTPReadTimeout, "http-read-timeout", durEnv("KEFU_HTTP_READ_TIMEOUT", 60*time.Second), "(KEFU_HTTP_READ_TIMEOUT)")
 	fs.DurationVar(&c.HTTPWriteTimeout, "http-write-timeout", durEnv("KEFU_HTTP_WRITE_TIMEOUT", 90*time.Second), "(KEFU_HTTP_WRITE_TIMEOUT)")
 	fs.DurationVar(&c.WSHelloTimeout, "ws-hello-timeout", durEnv("KEFU_WS_HELLO_TIMEOUT", 5*time.Second), "(KEFU_WS_HELLO_TIMEOUT)")
+	fs.DurationVar(&c.SnoozeSweep, "snooze-sweep", durEnv("KEFU_SNOOZE_SWEEP", 15*time.Second), "(KEFU_SNOOZE_SWEEP)")
 	fs.Float64Var(&c.WSSendRate, "ws-send-rate", floatEnv("KEFU_WS_SEND_RATE", 20), "(KEFU_WS_SEND_RATE)")
 	fs.Float64Var(&c.WSFrameRate, "ws-frame-rate", floatEnv("KEFU_WS_FRAME_RATE", 20), "(KEFU_WS_FRAME_RATE)")
 	st, err := time.ParseDuration(env("KEFU_SHUTDOWN_TIMEOUT", "20s"))
@@ -191,6 +193,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		p = append(p, "KEFU_SHUTDOWN_TIMEOUT must be positive")
+	}
+	if c.SnoozeSweep < 100*time.Millisecond || c.SnoozeSweep > time.Hour {
+		p = append(p, "KEFU_SNOOZE_SWEEP must be between 100ms and 1h")
 	}
 	if c.CommitShards < 1 || c.CommitShards > 64 {
 		p = append(p, "KEFU_COMMIT_SHARDS must be between 1 and 64")

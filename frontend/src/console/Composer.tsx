@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState, type ClipboardEvent, type DragEvent, type KeyboardEvent } from 'react';
-import { Button, Input, Segmented, Tooltip } from 'antd';
+import { Button, Input, Tooltip } from 'antd';
 import { useToast } from '../components/Toast';
 import { CloseOutlined, FileOutlined, LoadingOutlined, LockOutlined, PaperClipOutlined, SendOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
@@ -211,26 +211,34 @@ export function Composer({ conversation, me }: { conversation: Conversation; me:
         </div>
       ) : null}
       <div className="composer-modes">
-        <Segmented
-          size="small"
-          value={note ? 'note' : 'reply'}
-          onChange={(v) => {
-            setNote(v === 'note');
-            ref.current?.focus();
-          }}
-          options={[
-            { value: 'reply', label: <span data-testid="composer-mode-reply">{t('console.reply')}</span> },
-            {
-              value: 'note',
-              label: (
-                <span data-testid="composer-mode-note">
-                  <LockOutlined /> {t('console.noteTab')}
-                </span>
-              ),
-            },
-          ]}
-          aria-label={t('console.noteTab')}
-        />
+        <div className="composer-tabs" role="tablist" aria-label={t('console.noteTab')}>
+          <button
+            type="button"
+            role="tab"
+            aria-selected={!note}
+            className={`composer-tab ${!note ? 'on' : ''}`}
+            onClick={() => {
+              setNote(false);
+              ref.current?.focus();
+            }}
+            data-testid="composer-mode-reply"
+          >
+            {t('console.reply')}
+          </button>
+          <button
+            type="button"
+            role="tab"
+            aria-selected={note}
+            className={`composer-tab note ${note ? 'on' : ''}`}
+            onClick={() => {
+              setNote(true);
+              ref.current?.focus();
+            }}
+            data-testid="composer-mode-note"
+          >
+            <LockOutlined /> {t('console.noteTab')}
+          </button>
+        </div>
         {note ? (
           <span className="composer-note-hint" data-testid="composer-note-hint">
             {t('console.noteOnce')}

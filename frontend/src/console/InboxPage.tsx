@@ -58,7 +58,7 @@ export default function InboxPage() {
       <InboxList me={me.data.user} widgetKey={widgetKey} activeId={id} />
       {id ? (
         <Suspense fallback={<section className="thread" />}>
-          <ThreadPane key={id} id={id} />
+          <ThreadPane id={id} />
         </Suspense>
       ) : (
         <section className="thread thread-empty">

@@ -1,5 +1,5 @@
 import { memo } from 'react';
-import { Avatar, Button, Tooltip } from 'antd';
+import { Avatar, Button } from 'antd';
 import { CheckOutlined, ClockCircleOutlined, ExclamationCircleOutlined, LockOutlined, RobotOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
 import type { ThreadMessage } from '../realtime/cache';
@@ -50,11 +50,10 @@ export const MessageBubble = memo(function MessageBubble({ m, meId, conversation
         ) : null}
         {m.attachments?.length ? <Attachments list={m.attachments} /> : null}
         {m.body || !m.attachments?.length ? (
-          <Tooltip title={dateTime(m.created_at, i18n.language)} placement={right ? 'left' : 'right'} mouseEnterDelay={0.6}>
-            <div className="msg-bubble" data-testid="message-body">
-              <Linkified text={m.body} />
-            </div>
-          </Tooltip>
+          // A native title, not antd's Tooltip: one trigger per bubble made switching conversations slow.
+          <div className="msg-bubble" data-testid="message-body" title={dateTime(m.created_at, i18n.language)}>
+            <Linkified text={m.body} />
+          </div>
         ) : null}
         <div className="msg-foot">
           <span>{when}</span>

@@ -45,14 +45,15 @@ export function Thread({ id, me }: { id: string; me: User }) {
 
   // Mark what is on screen as read (locally, and on the server when it moves forward).
   const lastSeq = (msgs.data ?? []).reduce((n, m) => (m.seq > n ? m.seq : n), 0);
-  const posted = useRef(0);
+  // Per conversation: the pane stays mounted while the agent switches.
+  const posted = useRef(new Map<string, number>());
   useEffect(() => {
     if (lastSeq <= 0) return;
     const mark = () => {
       if (tabHidden()) return;
       markRead(id, lastSeq);
-      if (lastSeq > posted.current) {
-        posted.current = lastSeq;
+      if (lastSeq > (posted.current.get(id) ?? 0)) {
+        posted.current.set(id, lastSeq);
         if (client?.ready) client.read(id, lastSeq);
         else void api.conversations.read(id, lastSeq).catch(() => undefined);
       }
@@ -84,7 +85,7 @@ export function Thread({ id, me }: { id: string; me: User }) {
 
   return (
     <section className="thread" aria-label={c ? visitorName(c.visitor, (x) => t('inbox.visitor', { id: x })) : undefined} data-testid="thread">
-      {c ? <ThreadHeader c={c} me={me} /> : <div className="thread-head" />}
+      {c ? <ThreadHeader key={c.id} c={c} me={me} /> : <div className="thread-head" />}
       <div
         className="thread-messages"
         ref={listRef}

@@ -50,7 +50,7 @@ export function VisitorPanel({ c }: { c: Conversation | undefined }) {
           { key: 'conv', label: t('visitor.conversation'), children: <code className="break-all">{c.id}</code> },
         ]}
       />
-      <Triage c={c} />
+      <Triage key={c.id} c={c} />
       <h3 className="visitor-section">{t('visitor.attributes')}</h3>
       {attrs.length === 0 ? (
         <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t('visitor.noAttributes')} />
