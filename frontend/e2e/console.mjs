@@ -393,7 +393,7 @@ try {
     await wlink.waitFor();
     check((await wlink.getAttribute('rel')) === 'noopener noreferrer', 'the widget link is not safe');
     // The widget is open and visible, so the visitor read the reply: seen in the console.
-    await owner.getByTestId('message-seen').first().waitFor();
+    await owner.locator('[data-testid="message-sent"][data-seen="true"]').first().waitFor();
     await shoot(owner, 'console-seen');
     await visitor.screenshot({ path: join(SHOTS, 'widget-seen-1280.png') });
     await visitor.setViewportSize(PHONE);

@@ -94,7 +94,7 @@ function Sent({ m, conversationId }: { m: ThreadMessage; conversationId: string 
   const seen = useReads((s) => !m.private && (s.visitor[conversationId] ?? 0) >= m.seq);
   if (seen) {
     return (
-      <span className="msg-status seen" aria-label={t('console.seen')} title={t('console.seen')} data-testid="message-seen">
+      <span className="msg-status seen" aria-label={t('console.seen')} title={t('console.seen')} data-testid="message-sent" data-seen="true">
         <CheckOutlined />
         <CheckOutlined className="tick2" />
       </span>
