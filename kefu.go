@@ -7,6 +7,7 @@ package kefu
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes, as in shared/contract.md.
@@ -30,6 +31,9 @@ type Error struct {
 	Code    string
 	Message string
 	Fields  map[string]string
+	// RetryAfter, on a rate_limited error, is how long the caller should
+	// wait; the HTTP edge sends it as Retry-After.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -63,4 +67,9 @@ func AsError(err error) (*Error, bool) {
 	var e *Error
 	ok := errors.As(err, &e)
 	return e, ok
+}
+
+// RateLimited returns a rate_limited error that says when to retry.
+func RateLimited(retry time.Duration, format string, args ...any) *Error {
+	return &Error{Code: ERateLimit, Message: fmt.Sprintf(format, args...), RetryAfter: retry}
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -42,10 +43,14 @@ type userResponse struct {
 	MaxConcurrent int      `json:"max_concurrent"`
 	Load          int      `json:"active_conversations"`
 	Status        string   `json:"status,omitempty"`
+	// Active is false for a deactivated user (since DeactivatedAt).
+	Active        bool       `json:"active"`
+	DeactivatedAt *time.Time `json:"deactivated_at,omitempty"`
 }
 
 func userOut(u tenants.User) userResponse {
-	return userResponse{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, Skills: u.Skills, Teams: u.Teams, MaxConcurrent: u.MaxConcurrent, Load: u.Load}
+	return userResponse{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, Skills: u.Skills, Teams: u.Teams, MaxConcurrent: u.MaxConcurrent, Load: u.Load,
+		Active: u.Active, DeactivatedAt: u.DeactivatedAt}
 }
 
 func (s *Server) signup(c echo.Context) error {
@@ -83,6 +88,47 @@ func (s *Server) login(c echo.Context) error {
 
 func (s *Server) logout(c echo.Context) error {
 	if err := s.tenants.Logout(c.Request().Context(), principal(c)); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// logoutAll ends every session of the caller's user, this one included;
+// their sockets close on every node.
+func (s *Server) logoutAll(c echo.Context) error {
+	if err := s.tenants.LogoutAll(c.Request().Context(), principal(c)); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+type changePasswordRequest struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
+}
+
+// changePassword sets the caller's own password; their other sessions end.
+func (s *Server) changePassword(c echo.Context) error {
+	var req changePasswordRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	if err := s.tenants.ChangePassword(c.Request().Context(), principal(c), req.CurrentPassword, req.NewPassword); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (s *Server) listSessions(c echo.Context) error {
+	sessions, err := s.tenants.Sessions(c.Request().Context(), principal(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"sessions": sessions})
+}
+
+func (s *Server) revokeSession(c echo.Context) error {
+	if err := s.tenants.RevokeSession(c.Request().Context(), principal(c), c.Param("id")); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

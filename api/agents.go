@@ -30,7 +30,7 @@ func (s *Server) createAgent(c echo.Context) error {
 		return err
 	}
 	p := principal(c)
-	u, err := s.tenants.CreateAgent(c.Request().Context(), p.TenantID, tenants.AgentInput(req))
+	u, err := s.tenants.CreateAgent(c.Request().Context(), p, tenants.AgentInput(req))
 	if err != nil {
 		return err
 	}
@@ -73,9 +73,52 @@ func (s *Server) patchAgent(c echo.Context) error {
 		return err
 	}
 	p := principal(c)
-	u, err := s.tenants.UpdateAgent(c.Request().Context(), p.TenantID, c.Param("id"), tenants.AgentUpdate(req))
+	u, err := s.tenants.UpdateAgent(c.Request().Context(), p, c.Param("id"), tenants.AgentUpdate(req))
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, s.agentOut(p.TenantID, u))
+}
+
+// deactivateAgent offboards a user: sessions, keys and sockets end, their
+// conversations go back to the queue.
+func (s *Server) deactivateAgent(c echo.Context) error {
+	p := principal(c)
+	u, err := s.tenants.DeactivateUser(c.Request().Context(), p, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, s.agentOut(p.TenantID, u))
+}
+
+func (s *Server) reactivateAgent(c echo.Context) error {
+	p := principal(c)
+	u, err := s.tenants.ReactivateUser(c.Request().Context(), p, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, s.agentOut(p.TenantID, u))
+}
+
+func (s *Server) deleteAgent(c echo.Context) error {
+	if err := s.tenants.DeleteUser(c.Request().Context(), principal(c), c.Param("id")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+type resetPasswordRequest struct {
+	Password string `json:"password"`
+}
+
+// resetAgentPassword sets another user's password; their sessions end.
+func (s *Server) resetAgentPassword(c echo.Context) error {
+	var req resetPasswordRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	if err := s.tenants.ResetPassword(c.Request().Context(), principal(c), c.Param("id"), req.Password); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
 }

@@ -16,11 +16,11 @@ func (s *Server) createAPIKey(c echo.Context) error {
 	if err := bind(c, &req); err != nil {
 		return err
 	}
-	k, key, err := s.tenants.CreateAPIKey(c.Request().Context(), tenantOf(c), req.Name, req.Role)
+	k, key, err := s.tenants.CreateAPIKey(c.Request().Context(), principal(c), req.Name, req.Role)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, map[string]any{"id": k.ID, "name": k.Name, "role": k.Role, "prefix": k.Prefix, "created_at": k.CreatedAt, "key": key})
+	return c.JSON(http.StatusCreated, map[string]any{"id": k.ID, "name": k.Name, "role": k.Role, "prefix": k.Prefix, "created_by": k.CreatedBy, "created_at": k.CreatedAt, "key": key})
 }
 
 func (s *Server) listAPIKeys(c echo.Context) error {

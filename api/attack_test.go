@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"sort"
@@ -52,59 +53,77 @@ var (
 )
 
 var access = map[string][]string{
-	"GET /healthz":                            public,
-	"GET /readyz":                             public,
-	"GET /metrics":                            public,
-	"POST /api/v1/signup":                     public,
-	"POST /api/v1/auth/login":                 public,
-	"GET /api/v1/widget/config":               public,
-	"POST /api/v1/widget/sessions":            public,
-	"GET /api/v1/files/:tenant/:id":           public,
-	"POST /api/v1/uploads":                    participant,
-	"POST /api/v1/auth/logout":                anyUserOrKey,
-	"GET /api/v1/me":                          anyUserOrKey,
-	"GET /api/v1/tenant":                      anyUserOrKey,
-	"PATCH /api/v1/tenant":                    admins,
-	"GET /api/v1/agents":                      anyUserOrKey,
-	"POST /api/v1/agents":                     admins,
-	"GET /api/v1/agents/:id":                  anyUserOrKey,
-	"PATCH /api/v1/agents/:id":                admins,
-	"GET /api/v1/api-keys":                    admins,
-	"POST /api/v1/api-keys":                   admins,
-	"DELETE /api/v1/api-keys/:id":             admins,
-	"GET /api/v1/conversations":               anyUserOrKey,
-	"GET /api/v1/conversations/:id":           anyUserOrKey,
-	"GET /api/v1/conversations/:id/messages":  anyUserOrKey,
-	"POST /api/v1/conversations/:id/messages": anyUserOrKey,
-	"POST /api/v1/conversations/:id/assign":   assigners,
-	"POST /api/v1/conversations/:id/resolve":  anyUserOrKey,
-	"POST /api/v1/conversations/:id/reopen":   anyUserOrKey,
-	"POST /api/v1/conversations/:id/read":     anyUserOrKey,
-	"GET /api/v1/conversations/:id/events":    anyUserOrKey,
-	"GET /api/v1/conversations/counts":        anyUserOrKey,
-	"PATCH /api/v1/conversations/:id":         anyUserOrKey,
-	"POST /api/v1/conversations/:id/unassign": anyUserOrKey,
-	"GET /api/v1/search":                      anyUserOrKey,
-	"GET /api/v1/teams":                       anyUserOrKey,
-	"GET /api/v1/teams/:id":                   anyUserOrKey,
-	"POST /api/v1/teams":                      admins,
-	"PUT /api/v1/teams/:id":                   admins,
-	"PATCH /api/v1/teams/:id":                 admins,
-	"DELETE /api/v1/teams/:id":                admins,
-	"GET /api/v1/canned-replies":              anyUserOrKey,
-	"POST /api/v1/canned-replies":             anyUserOrKey,
-	"PUT /api/v1/canned-replies/:id":          anyUserOrKey,
-	"PATCH /api/v1/canned-replies/:id":        anyUserOrKey,
-	"DELETE /api/v1/canned-replies/:id":       anyUserOrKey,
-	"GET /api/v1/flows":                       admins,
-	"POST /api/v1/flows":                      admins,
-	"GET /api/v1/flows/:id":                   admins,
-	"PUT /api/v1/flows/:id":                   admins,
-	"POST /api/v1/flows/:id/publish":          admins,
-	"POST /api/v1/flows/:id/rollback":         admins,
-	"GET /api/v1/flows/:id/versions":          admins,
-	"POST /api/v1/flows/:id/simulate":         admins,
-	"POST /api/v1/flows/:id/replay":           admins,
+	"GET /healthz":                                                public,
+	"GET /readyz":                                                 public,
+	"GET /metrics":                                                public,
+	"POST /api/v1/signup":                                         public,
+	"POST /api/v1/auth/login":                                     public,
+	"GET /api/v1/widget/config":                                   public,
+	"POST /api/v1/widget/sessions":                                public,
+	"GET /api/v1/files/:tenant/:id":                               public,
+	"POST /api/v1/uploads":                                        participant,
+	"POST /api/v1/auth/logout":                                    anyUserOrKey,
+	"POST /api/v1/auth/logout-all":                                usersOnly,
+	"GET /api/v1/me":                                              anyUserOrKey,
+	"POST /api/v1/me/password":                                    usersOnly,
+	"GET /api/v1/me/sessions":                                     usersOnly,
+	"DELETE /api/v1/me/sessions/:id":                              usersOnly,
+	"GET /api/v1/tenant":                                          anyUserOrKey,
+	"PATCH /api/v1/tenant":                                        admins,
+	"GET /api/v1/agents":                                          anyUserOrKey,
+	"POST /api/v1/agents":                                         admins,
+	"GET /api/v1/agents/:id":                                      anyUserOrKey,
+	"PATCH /api/v1/agents/:id":                                    admins,
+	"DELETE /api/v1/agents/:id":                                   admins,
+	"POST /api/v1/agents/:id/deactivate":                          admins,
+	"POST /api/v1/agents/:id/reactivate":                          admins,
+	"POST /api/v1/agents/:id/password":                            admins,
+	"GET /api/v1/api-keys":                                        admins,
+	"POST /api/v1/api-keys":                                       admins,
+	"DELETE /api/v1/api-keys/:id":                                 admins,
+	"GET /api/v1/conversations":                                   anyUserOrKey,
+	"GET /api/v1/conversations/:id":                               anyUserOrKey,
+	"GET /api/v1/conversations/:id/messages":                      anyUserOrKey,
+	"POST /api/v1/conversations/:id/messages":                     anyUserOrKey,
+	"POST /api/v1/conversations/:id/assign":                       assigners,
+	"POST /api/v1/conversations/:id/resolve":                      anyUserOrKey,
+	"POST /api/v1/conversations/:id/reopen":                       anyUserOrKey,
+	"POST /api/v1/conversations/:id/read":                         anyUserOrKey,
+	"GET /api/v1/conversations/:id/events":                        anyUserOrKey,
+	"GET /api/v1/conversations/counts":                            anyUserOrKey,
+	"PATCH /api/v1/conversations/:id":                             anyUserOrKey,
+	"POST /api/v1/conversations/:id/unassign":                     anyUserOrKey,
+	"GET /api/v1/search":                                          anyUserOrKey,
+	"GET /api/v1/teams":                                           anyUserOrKey,
+	"GET /api/v1/teams/:id":                                       anyUserOrKey,
+	"POST /api/v1/teams":                                          admins,
+	"PUT /api/v1/teams/:id":                                       admins,
+	"PATCH /api/v1/teams/:id":                                     admins,
+	"DELETE /api/v1/teams/:id":                                    admins,
+	"GET /api/v1/canned-replies":                                  anyUserOrKey,
+	"POST /api/v1/canned-replies":                                 anyUserOrKey,
+	"PUT /api/v1/canned-replies/:id":                              anyUserOrKey,
+	"PATCH /api/v1/canned-replies/:id":                            anyUserOrKey,
+	"DELETE /api/v1/canned-replies/:id":                           anyUserOrKey,
+	"GET /api/v1/flows":                                           admins,
+	"POST /api/v1/flows":                                          admins,
+	"GET /api/v1/flows/:id":                                       admins,
+	"PUT /api/v1/flows/:id":                                       admins,
+	"POST /api/v1/flows/:id/publish":                              admins,
+	"POST /api/v1/flows/:id/rollback":                             admins,
+	"GET /api/v1/flows/:id/versions":                              admins,
+	"POST /api/v1/flows/:id/simulate":                             admins,
+	"POST /api/v1/flows/:id/replay":                               admins,
+	"GET /api/v1/webhooks":                                        admins,
+	"POST /api/v1/webhooks":                                       admins,
+	"GET /api/v1/webhooks/events":                                 admins,
+	"GET /api/v1/webhooks/:id":                                    admins,
+	"PATCH /api/v1/webhooks/:id":                                  admins,
+	"DELETE /api/v1/webhooks/:id":                                 admins,
+	"POST /api/v1/webhooks/:id/rotate-secret":                     admins,
+	"POST /api/v1/webhooks/:id/test":                              admins,
+	"GET /api/v1/webhooks/:id/deliveries":                         admins,
+	"POST /api/v1/webhooks/:id/deliveries/:delivery_id/redeliver": admins,
 }
 
 // attackFixture is tenant A (the victim, with one principal of each kind and
@@ -160,7 +179,14 @@ func newAttackFixture(t *testing.T, a *app) *attackFixture {
 	f.ids["teams"] = a.must(201, "POST", "/api/v1/teams", f.a.token, map[string]any{"name": secret}).str("id")
 	f.ids["canned-replies"] = a.must(201, "POST", "/api/v1/canned-replies", f.a.token, map[string]any{"shortcut": "s", "body": secret, "scope": "tenant"}).str("id")
 	f.ids["files"] = f.a.tenantID
-	f.markers = []string{secret, f.a.widgetKey}
+	// A webhook of A's, pointing at a receiver on this machine (tests and
+	// redeliveries go there), with a delivery in its log.
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }))
+	t.Cleanup(rcv.Close)
+	hook := a.must(201, "POST", "/api/v1/webhooks", f.a.token, map[string]any{"url": rcv.URL + "/" + secret, "events": []string{"message.created"}, "description": secret})
+	f.ids["webhooks"] = hook.str("id")
+	a.must(200, "POST", "/api/v1/webhooks/"+hook.str("id")+"/test", f.a.token, nil)
+	f.markers = []string{secret, f.a.widgetKey, hook.str("secret")}
 	return f
 }
 

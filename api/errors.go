@@ -2,7 +2,9 @@ package api
 
 import (
 	"errors"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -62,6 +64,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 		if st, ok := statusOf[e.Code]; ok {
 			status = st
 		}
+		if e.RetryAfter > 0 {
+			c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
+		}
 	} else if errors.As(err, &he) {
 		status = he.Code
 		body.Code = codeOfStatus[he.Code]
@@ -90,6 +95,11 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(status)
 		return
+	}
+	// The code is the contract; the message follows Accept-Language.
+	if lang := kefu.Language(c.Request().Header.Get("Accept-Language")); lang != "en" {
+		l := kefu.LocalizeError(lang, &kefu.Error{Message: body.Message, Fields: body.Fields})
+		body.Message, body.Fields = l.Message, l.Fields
 	}
 	_ = c.JSON(status, errorBody{Error: body})
 }

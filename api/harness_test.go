@@ -20,16 +20,19 @@ import (
 	"kefu/chat"
 	"kefu/tenants"
 	"kefu/tenants/tenantstest"
+	"kefu/webhook"
 	"kefu/ws"
 )
 
 // app is the whole server over one backend, behind a real HTTP listener.
 type app struct {
-	t    *testing.T
-	srv  *httptest.Server
-	api  *api.Server
-	chat *chat.Service
-	url  string
+	t     *testing.T
+	srv   *httptest.Server
+	api   *api.Server
+	url   string
+	chat  *chat.Service
+	store *tenants.Store
+	hooks *webhook.Service // its worker does not run unless a test starts it
 }
 
 func newApp(t *testing.T, store *tenants.Store) *app {
@@ -39,26 +42,43 @@ func newApp(t *testing.T, store *tenants.Store) *app {
 
 func newAppWithBus(t *testing.T, store *tenants.Store, bus chat.Bus) *app {
 	t.Helper()
-	return newAppWithChat(t, store, chat.Config{Bus: bus})
+	return newAppWith(t, store, bus, nil)
 }
 
 // newAppWithChat is an app whose chat service has cfg's settings.
 func newAppWithChat(t *testing.T, store *tenants.Store, cfg chat.Config) *app {
 	t.Helper()
+	return newAppWith(t, store, cfg.Bus, func(cc *chat.Config, _ *api.Config) {
+		ten, log, reg := cc.Tenants, cc.Logger, cc.Registry
+		*cc = cfg
+		cc.Tenants, cc.Logger, cc.Registry = ten, log, reg
+	})
+}
+
+// newAppWith lets a test change the services' settings (limits, the
+// clock) before they are built.
+func newAppWith(t *testing.T, store *tenants.Store, bus chat.Bus, configure func(*chat.Config, *api.Config)) *app {
+	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	reg := prometheus.NewRegistry()
 	ten := tenants.NewService(store, tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef")})
-	if cfg.Bus == nil {
-		cfg.Bus = chat.NewLocalBus()
+	cc := chat.Config{Tenants: ten, Bus: bus, Logger: log, Registry: reg}
+	ac := api.Config{Tenants: ten, Logger: log, Gatherer: reg, AuthPerMinute: 10000, UploadsPerMinute: 10000,
+		Ready: func(ctx context.Context) error { return store.Ping(ctx) }}
+	if configure != nil {
+		configure(&cc, &ac)
 	}
-	cfg.Tenants, cfg.Logger, cfg.Registry = ten, log, reg
-	if cfg.ScopeTTL == 0 {
-		cfg.ScopeTTL = 50 * time.Millisecond
+	if cc.Bus == nil {
+		cc.Bus = chat.NewLocalBus()
 	}
-	c := chat.NewService(cfg)
+	if cc.ScopeTTL == 0 {
+		cc.ScopeTTL = 50 * time.Millisecond
+	}
+	c := chat.NewService(cc)
 	wsSrv := ws.NewServer(ws.Config{SendRate: 10, SendBurst: 20}, c, log, reg)
-	h := api.New(api.Config{Tenants: ten, Chat: c, Logger: log, WS: wsSrv, Gatherer: reg, AuthPerMinute: 10000,
-		Ready: func(ctx context.Context) error { return store.Ping(ctx) }})
+	hooks := webhook.NewService(webhook.Config{Store: store, Chat: c, Logger: log, AllowPrivateNetworks: true, Timeout: 2 * time.Second})
+	ac.Chat, ac.WS, ac.Webhooks = c, wsSrv, hooks
+	h := api.New(ac)
 	srv := httptest.NewServer(h.Handler())
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
@@ -66,7 +86,7 @@ func newAppWithChat(t *testing.T, store *tenants.Store, cfg chat.Config) *app {
 		wsSrv.Drain(ctx)
 		srv.Close()
 	})
-	return &app{t: t, srv: srv, api: h, chat: c, url: srv.URL}
+	return &app{t: t, srv: srv, api: h, url: srv.URL, chat: c, store: store, hooks: hooks}
 }
 
 // forEachBackend runs fn against an app on SQLite and, when configured, on

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -105,4 +106,31 @@ func bobID(a *app, token string) string {
 func encodeJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// Errors keep their code; their message follows Accept-Language.
+func TestErrorMessagesFollowAcceptLanguage(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, a *app) {
+		req := func(lang string) resp {
+			r, _ := http.NewRequest("POST", a.url+"/api/v1/auth/login", strings.NewReader(`{"tenant":"nobody-here","email":"x@example.com","password":"password1"}`))
+			r.Header.Set("Content-Type", "application/json")
+			r.Header.Set("Accept-Language", lang)
+			res, err := http.DefaultClient.Do(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			var out resp
+			_ = json.NewDecoder(res.Body).Decode(&out.Body)
+			out.Status = res.StatusCode
+			return out
+		}
+		zh, en := req("zh-CN,zh;q=0.9"), req("en-US")
+		if zh.Status != 401 || zh.errCode() != "unauthenticated" || zh.str("error", "message") != "凭据无效或已过期" {
+			t.Errorf("zh-CN: %d %v", zh.Status, zh.Body)
+		}
+		if en.errCode() != "unauthenticated" || en.str("error", "message") != "invalid or expired credentials" {
+			t.Errorf("en: %v", en.Body)
+		}
+	})
 }

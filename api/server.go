@@ -20,6 +20,7 @@ import (
 	"kefu/chat"
 	"kefu/clientip"
 	"kefu/tenants"
+	"kefu/webhook"
 )
 
 // MaxBodyBytes bounds every JSON request body (413 above).
@@ -53,6 +54,11 @@ type Config struct {
 	// answers loopback clients only. A nil Gatherer means metrics are
 	// served elsewhere (KEFU_METRICS_ADDR) and /metrics is 404 here.
 	MetricsToken string
+	// UploadsPerMinute bounds upload requests per client IP (the quotas
+	// per visitor and tenant are chat's).
+	UploadsPerMinute int
+	// Webhooks serves /api/v1/webhooks (nil: those paths answer 404).
+	Webhooks *webhook.Service
 }
 
 // Server is the HTTP server.
@@ -71,6 +77,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.WidgetPerMinute == 0 {
 		cfg.WidgetPerMinute = 120
+	}
+	if cfg.UploadsPerMinute == 0 {
+		cfg.UploadsPerMinute = 30
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -101,29 +110,40 @@ func New(cfg Config) *Server {
 	)
 	authLimit := limit(newKeyedLimiter(cfg.AuthPerMinute, cfg.AuthPerMinute/2+1))
 	widgetLimit := limit(newKeyedLimiter(cfg.WidgetPerMinute, cfg.WidgetPerMinute/2+1))
+	uploadLimit := limit(newKeyedLimiter(cfg.UploadsPerMinute, cfg.UploadsPerMinute/2+1))
 	v1.POST("/signup", s.signup, authLimit)
 	v1.POST("/auth/login", s.login, authLimit)
 	v1.GET("/widget/config", s.widgetConfig, widgetLimit)
 	v1.POST("/widget/sessions", s.widgetSession, widgetLimit)
 	v1.GET("/files/:tenant/:id", s.file)
 	// Uploads take any participant's token (visitors' too) and their own
-	// body limit; the group's 1 MiB limit does not apply to them.
+	// body limit; the group's 1 MiB limit does not apply to them. The rate
+	// per client IP comes before the token is even checked.
 	e.POST("/api/v1/uploads", s.upload, middleware.CORSWithConfig(middleware.CORSConfig{
 		AllowOrigins: []string{"*"}, AllowMethods: []string{http.MethodPost}, AllowHeaders: []string{echo.HeaderAuthorization},
-	}), s.authenticateAny)
+		ExposeHeaders: []string{"Retry-After"},
+	}), uploadLimit, s.authenticateAny)
 	e.OPTIONS("/api/v1/uploads", func(c echo.Context) error { return nil }, middleware.CORSWithConfig(middleware.CORSConfig{
 		AllowOrigins: []string{"*"}, AllowMethods: []string{http.MethodPost}, AllowHeaders: []string{echo.HeaderAuthorization},
 	}))
 
 	a := v1.Group("", s.authenticate)
 	a.POST("/auth/logout", s.logout)
+	a.POST("/auth/logout-all", s.logoutAll)
 	a.GET("/me", s.me)
+	a.POST("/me/password", s.changePassword, authLimit)
+	a.GET("/me/sessions", s.listSessions)
+	a.DELETE("/me/sessions/:id", s.revokeSession)
 	a.GET("/tenant", s.getTenant, s.can(tenants.ObjTenant, tenants.ActRead))
 	a.PATCH("/tenant", s.patchTenant, s.can(tenants.ObjTenant, tenants.ActWrite))
 	a.GET("/agents", s.listAgents, s.can(tenants.ObjAgents, tenants.ActRead))
 	a.POST("/agents", s.createAgent, s.can(tenants.ObjAgents, tenants.ActWrite))
 	a.GET("/agents/:id", s.getAgent, s.can(tenants.ObjAgents, tenants.ActRead))
 	a.PATCH("/agents/:id", s.patchAgent, s.can(tenants.ObjAgents, tenants.ActWrite))
+	a.DELETE("/agents/:id", s.deleteAgent, s.can(tenants.ObjAgents, tenants.ActWrite))
+	a.POST("/agents/:id/deactivate", s.deactivateAgent, s.can(tenants.ObjAgents, tenants.ActWrite))
+	a.POST("/agents/:id/reactivate", s.reactivateAgent, s.can(tenants.ObjAgents, tenants.ActWrite))
+	a.POST("/agents/:id/password", s.resetAgentPassword, s.can(tenants.ObjAgents, tenants.ActWrite))
 	a.GET("/api-keys", s.listAPIKeys, s.can(tenants.ObjAPIKeys, tenants.ActRead))
 	a.POST("/api-keys", s.createAPIKey, s.can(tenants.ObjAPIKeys, tenants.ActWrite))
 	a.DELETE("/api-keys/:id", s.revokeAPIKey, s.can(tenants.ObjAPIKeys, tenants.ActWrite))
@@ -160,6 +180,16 @@ func New(cfg Config) *Server {
 	a.GET("/flows/:id/versions", s.flowVersions, s.can(tenants.ObjFlows, tenants.ActRead))
 	a.POST("/flows/:id/simulate", s.simulateFlow, s.can(tenants.ObjFlows, tenants.ActRead))
 	a.POST("/flows/:id/replay", s.replayFlow, s.can(tenants.ObjFlows, tenants.ActRead))
+	a.GET("/webhooks", s.listWebhooks, s.can(tenants.ObjWebhooks, tenants.ActRead))
+	a.POST("/webhooks", s.createWebhook, s.can(tenants.ObjWebhooks, tenants.ActWrite))
+	a.GET("/webhooks/events", s.webhookEvents, s.can(tenants.ObjWebhooks, tenants.ActRead))
+	a.GET("/webhooks/:id", s.getWebhook, s.can(tenants.ObjWebhooks, tenants.ActRead))
+	a.PATCH("/webhooks/:id", s.patchWebhook, s.can(tenants.ObjWebhooks, tenants.ActWrite))
+	a.DELETE("/webhooks/:id", s.deleteWebhook, s.can(tenants.ObjWebhooks, tenants.ActWrite))
+	a.POST("/webhooks/:id/rotate-secret", s.rotateWebhookSecret, s.can(tenants.ObjWebhooks, tenants.ActWrite))
+	a.POST("/webhooks/:id/test", s.testWebhook, s.can(tenants.ObjWebhooks, tenants.ActWrite))
+	a.GET("/webhooks/:id/deliveries", s.webhookDeliveries, s.can(tenants.ObjWebhooks, tenants.ActRead))
+	a.POST("/webhooks/:id/deliveries/:delivery_id/redeliver", s.redeliverWebhook, s.can(tenants.ObjWebhooks, tenants.ActWrite))
 	v1.Any("/*", func(c echo.Context) error { return kefu.Errorf(kefu.ENotFound, "no such endpoint") })
 
 	s.mountWeb(cfg.Web)

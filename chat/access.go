@@ -164,7 +164,7 @@ func (s *Service) messagesAfter(ctx context.Context, tenantID string, sc Scope, 
 	}
 	out := make([]Message, len(rows))
 	for i, r := range rows {
-		out[i] = r.message()
+		out[i] = s.messageOf(tenantID, r)
 	}
 	return out, nil
 }

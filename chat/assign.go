@@ -15,7 +15,8 @@ import (
 
 // adjustLoad moves an agent's open-conversation counter inside tx. With
 // capped, the increment happens only below max_concurrent, so no agent ever
-// goes over their cap, whichever node assigns.
+// goes over their cap, whichever node assigns. An increment never happens
+// for a deactivated user (false).
 func adjustLoad(tx *gorm.DB, db *tenants.DB, userID string, delta int, capped bool) (bool, error) {
 	if userID == "" || delta == 0 {
 		return true, nil
@@ -23,7 +24,11 @@ func adjustLoad(tx *gorm.DB, db *tenants.DB, userID string, delta int, capped bo
 	q := `UPDATE ` + db.Table("users") + ` SET active_conversations = active_conversations + ? WHERE id = ?`
 	switch {
 	case delta > 0 && capped:
-		q += ` AND active_conversations < max_concurrent`
+		// Nobody is given work once deactivated, even if routing read the
+		// agent list a moment before.
+		q += ` AND active_conversations < max_concurrent AND deactivated_at IS NULL`
+	case delta > 0:
+		q += ` AND deactivated_at IS NULL`
 	case delta < 0:
 		q += ` AND active_conversations > 0`
 	}
@@ -31,7 +36,7 @@ func adjustLoad(tx *gorm.DB, db *tenants.DB, userID string, delta int, capped bo
 	return res.RowsAffected > 0, res.Error
 }
 
-// agentStates is every user of the tenant as assignment sees them: skills,
+// agentStates is every active user of the tenant as assignment sees them: skills,
 // teams, cap, load (a column, not a count) and presence.
 func (s *Service) agentStates(ctx context.Context, tenantID string) ([]routing.Agent, error) {
 	users, err := s.tenants.Users(ctx, tenantID)
@@ -44,6 +49,9 @@ func (s *Service) agentStates(ctx context.Context, tenantID string) ([]routing.A
 	}
 	out := make([]routing.Agent, 0, len(users))
 	for _, u := range users {
+		if !u.Active {
+			continue // deactivated: never routed to
+		}
 		out = append(out, routing.Agent{ID: u.ID, Name: u.Name, Skills: u.Skills, Teams: u.Teams, MaxConcurrent: u.MaxConcurrent, Load: u.Load, Online: online[u.ID]})
 	}
 	return out, nil

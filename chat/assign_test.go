@@ -20,9 +20,10 @@ func TestAssignmentRespectsCaps(t *testing.T) {
 			ctx := context.Background()
 			f := newFixture(t, b.Store)
 			node2 := chat.NewService(chat.Config{Tenants: f.ten, Bus: chat.NewLocalBus()})
+			t.Cleanup(func() { node2.Close(context.Background()) })
 			caps := map[string]int{f.owner.ID: 4, f.agent.ID: 3}
 			for id, c := range caps {
-				if _, err := f.ten.UpdateAgent(ctx, f.tenant.ID, id, tenants.AgentUpdate{MaxConcurrent: &c}); err != nil {
+				if _, err := f.ten.UpdateAgent(ctx, f.owner, id, tenants.AgentUpdate{MaxConcurrent: &c}); err != nil {
 					t.Fatal(err)
 				}
 			}

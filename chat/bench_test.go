@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"kefu/chat"
 	"kefu/tenants"
@@ -83,6 +84,23 @@ func BenchmarkSend(b *testing.B) {
 				return err
 			})
 			run("named", func(i int, clientID string) error {
+				_, _, err := svc.Send(ctx, owner, chat.SendInput{ConversationID: ids[i], ClientID: clientID, Body: "hello there"})
+				return err
+			})
+			// The same with a webhook subscribed to message.created: every
+			// message also writes its event to the outbox (nothing delivers
+			// it here; this is the write path's cost).
+			db, _ := ten.DB(res.Tenant.ID)
+			if err := db.Exec(`INSERT INTO `+db.Table("webhooks")+` (id, url, events, secret, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
+				tenants.NewID(), "https://example.com/hook", `["message.created"]`, "whsec_x", time.Now(), time.Now()).Error; err != nil {
+				b.Fatal(err)
+			}
+			svc.WebhooksChanged(ctx, res.Tenant.ID)
+			run("widget+webhook", func(i int, clientID string) error {
+				_, _, err := svc.Send(ctx, visitors[i], chat.SendInput{ClientID: clientID, Body: "hello there"})
+				return err
+			})
+			run("named+webhook", func(i int, clientID string) error {
 				_, _, err := svc.Send(ctx, owner, chat.SendInput{ConversationID: ids[i], ClientID: clientID, Body: "hello there"})
 				return err
 			})

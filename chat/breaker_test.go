@@ -21,6 +21,7 @@ func TestBreaker(t *testing.T) {
 	store := tenantstest.SQLite(t)
 	ten := tenants.NewService(store, tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef")})
 	s := NewService(Config{Tenants: ten, Bus: NewLocalBus(), BreakerTimeout: 200 * time.Millisecond})
+	t.Cleanup(func() { s.Close(context.Background()) })
 	res, err := ten.Signup(ctx, tenants.SignupInput{Company: "Breaker Co", Email: "o@example.com", Password: "password1", Name: "Olga"})
 	if err != nil {
 		t.Fatal(err)

@@ -53,6 +53,7 @@ func newFixture(t *testing.T, store *tenants.Store) *fixture {
 	ten := tenants.NewService(store, tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef")})
 	bus := chat.NewLocalBus()
 	f := &fixture{ten: ten, chat: chat.NewService(chat.Config{Tenants: ten, Bus: bus}), events: &recorder{}}
+	t.Cleanup(func() { f.chat.Close(context.Background()) })
 	bus.Subscribe(f.events.add)
 	res, err := ten.Signup(ctx, tenants.SignupInput{Company: "Chat Co " + tenants.NewID()[24:], Email: "owner@example.com", Password: "password1", Name: "Olga"})
 	if err != nil {
@@ -60,7 +61,7 @@ func newFixture(t *testing.T, store *tenants.Store) *fixture {
 	}
 	f.tenant = res.Tenant
 	f.owner = mustAuth(t, ten, res.Token)
-	if _, err := ten.CreateAgent(ctx, res.Tenant.ID, tenants.AgentInput{Email: "ann@example.com", Name: "Ann", Password: "password1"}); err != nil {
+	if _, err := ten.CreateAgent(ctx, f.owner, tenants.AgentInput{Email: "ann@example.com", Name: "Ann", Password: "password1"}); err != nil {
 		t.Fatal(err)
 	}
 	tok, _, err := ten.Login(ctx, res.Tenant.Slug, "ann@example.com", "password1")
@@ -68,7 +69,7 @@ func newFixture(t *testing.T, store *tenants.Store) *fixture {
 		t.Fatal(err)
 	}
 	f.agent = mustAuth(t, ten, tok)
-	_, key, err := ten.CreateAPIKey(ctx, res.Tenant.ID, "crm", "developer")
+	_, key, err := ten.CreateAPIKey(ctx, f.owner, "crm", "developer")
 	if err != nil {
 		t.Fatal(err)
 	}

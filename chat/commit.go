@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"hash/fnv"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -44,7 +45,13 @@ type commitReq struct {
 	// visitorID, for a visitor's message: the conversation must be theirs
 	// and still open.
 	visitorID string
-	done      chan commitRes
+	// uploads the message carries, claimed in its commit (claimUploadsTx).
+	uploads []string
+	// hook: a webhook of the tenant subscribes to message.created, so the
+	// commit also writes the event to the outbox; its payload around the
+	// seq, made by the sender's goroutine rather than the shard's.
+	hook *hookParts
+	done chan commitRes
 }
 
 type commitRes struct {
@@ -61,17 +68,21 @@ var errClosed = errors.New("conversation closed")
 type committer struct {
 	s        *Service
 	pgShards int
+	timeout  time.Duration // a batch's deadline
 	mu       sync.Mutex
 	shards   map[*gorm.DB][]chan *commitReq
 	wg       sync.WaitGroup
 	stop     chan struct{}
 }
 
-func newCommitter(s *Service, pgShards int) *committer {
+func newCommitter(s *Service, pgShards int, timeout time.Duration) *committer {
 	if pgShards <= 0 {
 		pgShards = DefaultCommitShards
 	}
-	return &committer{s: s, pgShards: pgShards, shards: map[*gorm.DB][]chan *commitReq{}, stop: make(chan struct{})}
+	if timeout <= 0 {
+		timeout = DefaultWriteTimeout
+	}
+	return &committer{s: s, pgShards: pgShards, timeout: timeout, shards: map[*gorm.DB][]chan *commitReq{}, stop: make(chan struct{})}
 }
 
 func (c *committer) shardFor(db *tenants.DB, convID string) chan *commitReq {
@@ -146,10 +157,25 @@ func (c *committer) run(shared *gorm.DB, dialect string, ch chan *commitReq) {
 	}
 }
 
-func (c *committer) close() {
+// close stops taking requests and waits, until ctx ends, for the shards to
+// finish what is queued (each batch is bounded by the write deadline).
+func (c *committer) close(ctx context.Context) {
 	close(c.stop)
-	c.wg.Wait()
+	done := make(chan struct{})
+	go func() { c.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
 }
+
+// DefaultWriteTimeout bounds one group commit: past it the batch's senders
+// get unavailable (never an ack), so one hung connection cannot stall a
+// shard, its senders or shutdown for longer.
+const DefaultWriteTimeout = 10 * time.Second
+
+// errSlow is what a batch's senders hear when it missed its deadline.
+var errSlow = kefu.Errorf(kefu.EUnavailable, "the database did not answer in time; send again (the same client_id is safe)")
 
 type dedupKey struct{ conv, author, client string }
 
@@ -202,9 +228,11 @@ func (c *committer) flush(shared *gorm.DB, dialect string, batch []*commitReq) {
 		return
 	}
 	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	defer cancel()
 	results := make([]commitRes, len(batch))
 	attempt := func(lookup bool) error {
-		return shared.Transaction(func(tx *gorm.DB) error {
+		return shared.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			byTenant := map[string][]int{}
 			var order []string
 			for i, r := range batch {
@@ -224,13 +252,22 @@ func (c *committer) flush(shared *gorm.DB, dialect string, batch []*commitReq) {
 	var err error
 	if dialect == tenants.Postgres && oneTenant(batch) {
 		// The common case, one statement: no transaction round trips.
-		err = c.pgOneShot(shared, batch, results)
+		err = c.pgOneShot(ctx, shared, batch, results)
 	} else {
 		err = attempt(false)
 	}
 	if err != nil && tenants.IsUniqueViolation(err) {
 		results = make([]commitRes, len(batch))
 		err = attempt(true)
+	}
+	if err != nil && ctx.Err() != nil {
+		// Out of time: retrying each request alone would take as long
+		// again, for each. The senders hear it now and send again.
+		c.s.log.Warn("group commit missed its deadline", "batch", len(batch), "timeout", c.timeout, "err", err)
+		for _, r := range batch {
+			r.done <- commitRes{err: errSlow}
+		}
+		return
 	}
 	if err != nil && len(batch) > 1 {
 		for i := range batch {
@@ -240,6 +277,8 @@ func (c *committer) flush(shared *gorm.DB, dialect string, batch []*commitReq) {
 	}
 	if err != nil {
 		results[0] = commitRes{err: err}
+	} else {
+		c.wakeHooks(batch)
 	}
 	c.s.metrics.batch.Observe(float64(len(batch)))
 	c.s.metrics.persist.Observe(time.Since(start).Seconds())
@@ -286,9 +325,45 @@ func (c *committer) flushTenant(tx *gorm.DB, dialect string, batch []*commitReq,
 				}
 			}
 		}
+		if err := c.s.enqueueHooks(tx, db, batch[idx[0]].tenantID, batchHooks(batch, groups, results)); err != nil {
+			return err
+		}
 	}
 	markRepeats(later, results)
+	for _, i := range idx {
+		if res := results[i]; len(batch[i].uploads) > 0 && res.err == nil && !res.dup {
+			if err := claimUploadsTx(tx, db, batch[i].uploads, res.row); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
+}
+
+// batchHooks is message.created for each message of the groups stored for
+// a request that asked for it (none when the tenant has no webhook for it).
+func batchHooks(batch []*commitReq, groups []*convGroup, results []commitRes) []hookEvent {
+	var evs []hookEvent
+	for _, g := range groups {
+		for _, i := range g.members {
+			if h := batch[i].hook; h != nil && results[i].err == nil {
+				evs = append(evs, h.event(results[i].row.Seq, results[i].conv))
+			}
+		}
+	}
+	return evs
+}
+
+// wakeHooks tells the webhook worker of the tenants whose messages of a
+// committed batch went to the outbox.
+func (c *committer) wakeHooks(batch []*commitReq) {
+	last := ""
+	for _, r := range batch {
+		if r.hook != nil && r.tenantID != last {
+			last = r.tenantID
+			c.s.hooksWritten(r.tenantID)
+		}
+	}
 }
 
 // key is the request's idempotency key, if it has a client id.
@@ -628,7 +703,7 @@ func oneTenant(batch []*commitReq) bool {
 // trip. It assumes no request repeats a stored client id; the unique index
 // refuses the statement if one does, and the caller runs the batch again
 // with the lookup.
-func (c *committer) pgOneShot(shared *gorm.DB, batch []*commitReq, results []commitRes) error {
+func (c *committer) pgOneShot(ctx context.Context, shared *gorm.DB, batch []*commitReq, results []commitRes) error {
 	db := batch[0].db
 	idx := make([]int, len(batch))
 	for i := range idx {
@@ -638,14 +713,31 @@ func (c *committer) pgOneShot(shared *gorm.DB, batch []*commitReq, results []com
 	// The messages travel with their rank within their conversation in the
 	// seq column; the statement turns it into last_seq - k + rank.
 	ranked := make([]messageRow, 0, len(batch))
+	var claims [3][]string // upload, message, conversation
+	var hooked []*hookParts
 	for _, g := range groups {
 		for n, i := range g.members {
 			row := batch[i].row
 			row.Seq = int64(n + 1)
 			ranked = append(ranked, row)
+			for _, u := range batch[i].uploads {
+				claims[0], claims[1], claims[2] = append(claims[0], u), append(claims[1], row.ID), append(claims[2], row.ConversationID)
+			}
+			if batch[i].hook != nil {
+				hooked = append(hooked, batch[i].hook)
+			}
 		}
 	}
-	rows, err := shared.Statement.ConnPool.QueryContext(context.Background(), pgOneShotSQL(db), append(bumpArgs(bumpsOf(groups)), messageArgs(ranked)...)...)
+	args := append(bumpArgs(bumpsOf(groups)), messageArgs(ranked)...)
+	if len(claims[0]) > 0 {
+		args = append(args, claims[0], claims[1], claims[2])
+	}
+	outbox := ""
+	if len(hooked) > 0 {
+		outbox = c.s.OutboxTable(db)
+		args = append(args, hookArgs(batch[0].tenantID, hooked)...)
+	}
+	rows, err := shared.Statement.ConnPool.QueryContext(ctx, pgOneShotSQL(db, len(claims[0]) > 0, outbox), args...)
 	updated, err := scanBumped(len(groups), rows, err)
 	if err != nil {
 		return err
@@ -658,7 +750,38 @@ func (c *committer) pgOneShot(shared *gorm.DB, batch []*commitReq, results []com
 // pgOneShotSQL is pgOneShot's statement: the bump's twelve arrays (bumpArgs)
 // then the messages' eleven (messageArgs, with each message's rank within
 // its conversation in the seq column).
-func pgOneShotSQL(db *tenants.DB) string {
+func pgOneShotSQL(db *tenants.DB, claims bool, outbox string) string {
+	claim, hook := "", ""
+	next := 24
+	if claims {
+		// The files the stored messages carry become theirs (claimUploadsTx):
+		// three more arrays, $24 … $26 (upload, message, conversation).
+		claim = `, claimed AS (
+	UPDATE ` + db.Table("uploads") + ` AS up SET message_id = c.msg, conversation_id = c.conv
+	FROM unnest($24::text[], $25::text[], $26::text[]) AS c(upload, msg, conv) JOIN bumped b ON b.id = c.conv
+	WHERE up.id = c.upload AND up.message_id IS NULL
+)`
+		next = 27
+	}
+	if outbox != "" {
+		// message.created to the webhook outbox, in the same statement (a
+		// transactional outbox that costs no round trip): four more arrays
+		// (hookArgs: message, event id, the payload before and after the
+		// seq) and the tenant. The insert fans each event out to the
+		// tenant's enabled webhooks subscribed to it (private notes only to
+		// those asking for them), in conversation and seq order.
+		p := func(k int) string { return "$" + strconv.Itoa(next+k) }
+		hook = `, hook AS (
+	INSERT INTO ` + outbox + ` (tenant_id, webhook_id, event_id, type, chain, payload, next_at, created_at, updated_at)
+	SELECT ` + p(4) + `, w.id, h.event_id, '` + HookMessageCreated + `', m.conv,
+		h.hook_a || (b.last_seq - v.k + m.rank) || h.hook_b || json_build_object('id', b.id, 'status', b.status, 'assignee_id', b.assignee_id, 'visitor_id', b.visitor_id) || '}}',
+		m.created_at, m.created_at, m.created_at
+	FROM unnest(` + p(0) + `::text[], ` + p(1) + `::text[], ` + p(2) + `::text[], ` + p(3) + `::text[]) AS h(msg, event_id, hook_a, hook_b)
+	JOIN m ON m.id = h.msg JOIN bumped b ON b.id = m.conv JOIN v ON v.id = m.conv
+	JOIN ` + db.Table("webhooks") + ` w ON w.enabled AND jsonb_exists(w.events::jsonb, '` + HookMessageCreated + `') AND (NOT m.private OR w.include_private)
+	ORDER BY m.conv, m.rank, w.id
+)`
+	}
 	return `WITH v AS (
 	SELECT * FROM ` + bumpRows + ` AS v(id, k, at, pv, body, author, vid, hv, vbody, vat, wmode, wat)
 ), bumped AS (
@@ -672,8 +795,19 @@ func pgOneShotSQL(db *tenants.DB) string {
 	INSERT INTO ` + db.Table("messages") + ` (id, conversation_id, seq, client_id, author_type, author_id, author_name, body, private, attachments, created_at)
 	SELECT m.id, m.conv, b.last_seq - v.k + m.rank, m.client_id, m.author_type, m.author_id, m.author_name, m.body, m.private, m.attachments, m.created_at
 	FROM m JOIN bumped b ON b.id = m.conv JOIN v ON v.id = m.conv
-)
+)` + claim + hook + `
 SELECT id, visitor_id, assignee_id, status, last_seq FROM bumped`
+}
+
+// hookArgs are the hook CTE's arrays (pgOneShotSQL with an outbox): the
+// message, event id and payload before and after the seq of each message
+// with an event, and the tenant.
+func hookArgs(tenantID string, hooked []*hookParts) []any {
+	msgs, ids, as, bs := make([]string, len(hooked)), make([]string, len(hooked)), make([]string, len(hooked)), make([]string, len(hooked))
+	for i, h := range hooked {
+		msgs[i], ids[i], as[i], bs[i] = h.msgID, h.id, h.a, h.b
+	}
+	return []any{msgs, ids, as, bs, tenantID}
 }
 
 // scanBumped reads the (id, visitor_id, assignee_id, status, last_seq) rows

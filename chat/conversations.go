@@ -326,6 +326,9 @@ func (s *Service) Assign(ctx context.Context, p tenants.Principal, convID string
 			}
 			return Conversation{}, err
 		}
+		if !a.Active {
+			return Conversation{}, &kefu.Error{Code: kefu.EConflict, Message: "this agent is deactivated", Fields: map[string]string{"agent_id": "is deactivated"}}
+		}
 		agent = a
 	}
 	if strings.TrimSpace(in.Note) != "" {
@@ -346,6 +349,10 @@ func (s *Service) Assign(ctx context.Context, p tenants.Principal, convID string
 		mode = assignTake
 	}
 	conv, err := s.assign(ctx, p.TenantID, convID, agent.ID, agent.Name, team.ID, mode)
+	if errors.Is(err, errAtCap) {
+		// Only a deactivation between the check above and the update.
+		return Conversation{}, &kefu.Error{Code: kefu.EConflict, Message: "this agent is deactivated", Fields: map[string]string{"agent_id": "is deactivated"}}
+	}
 	if err == nil {
 		s.publishQueueSoon(p.TenantID)
 	}
@@ -417,7 +424,9 @@ const (
 // otherwise); a person assigning may exceed caps.
 func (s *Service) assign(ctx context.Context, tenantID, convID, agentID, agentName, team string, mode assignMode) (Conversation, error) {
 	auto := mode == assignAuto
-	return s.update(ctx, tenantID, convID, func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (*note, error) {
+	wasQueued := false
+	conv, err := s.update(ctx, tenantID, convID, func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (*note, error) {
+		wasQueued = c.Status == StatusQueued
 		if auto && c.Status != StatusQueued && c.Status != StatusBot {
 			return nil, errUnchanged
 		}
@@ -445,12 +454,17 @@ func (s *Service) assign(ctx context.Context, tenantID, convID, agentID, agentNa
 		n := newNote(NoteAssigned, "agent_id", agentID, "agent_name", agentName)
 		switch {
 		case c.Status == StatusAssigned && c.assignee() != "":
-			// Read in tx: on SQLite the transaction holds the only connection.
-			var from string
+			// Read through tx: on SQLite the tenant's file has one
+			// connection, which this transaction holds.
+			var from []string
 			if err := tx.Raw(`SELECT name FROM `+db.Table("users")+` WHERE id = ?`, c.assignee()).Scan(&from).Error; err != nil {
 				return nil, err
 			}
-			n = newNote(NoteTransferred, "from_id", c.assignee(), "from_name", from, "agent_id", agentID, "agent_name", agentName)
+			fromName := ""
+			if len(from) > 0 {
+				fromName = from[0]
+			}
+			n = newNote(NoteTransferred, "from_id", c.assignee(), "from_name", fromName, "agent_id", agentID, "agent_name", agentName)
 		case c.LastAgentID != nil && *c.LastAgentID == agentID:
 			// Back with the agent the visitor already knows: no news for them.
 			n.private = true
@@ -463,6 +477,12 @@ func (s *Service) assign(ctx context.Context, tenantID, convID, agentID, agentNa
 		}
 		return n, nil
 	})
+	if err == nil && wasQueued && conv.Status == StatusAssigned {
+		// The visitor's widget drops the queue position it showed.
+		s.queuePos.Remove(tenantID + "/" + convID)
+		s.publish(ctx, Event{Kind: EventQueue, TenantID: tenantID, ConversationID: convID, VisitorID: conv.Visitor.ID, Position: 0})
+	}
+	return conv, err
 }
 
 var errUnchanged = errors.New("unchanged")
@@ -478,8 +498,16 @@ func (s *Service) update(ctx context.Context, tenantID, convID string, change fu
 		after   conversationRow
 		prev    string
 		sys     Message
+		vis     *Visitor // read inside the transaction for webhooks
+		hooked  bool     // it wrote webhook events
 		changed = true
 	)
+	// What the tenant's webhooks want is known before the transaction (a
+	// first look may read the database, which on SQLite has one connection).
+	want := map[string]bool{}
+	for _, t := range []string{HookConversationAssigned, HookConversationTransferred, HookConversationResolved, HookConversationReopened, HookMessageCreated} {
+		want[t] = s.wantsHook(ctx, db, tenantID, t)
+	}
 	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var rows []conversationRow
 		// Lock the row (a no-op UPDATE works on both backends).
@@ -520,7 +548,8 @@ func (s *Service) update(ctx context.Context, tenantID, convID string, change fu
 			}
 			sys = row.message()
 		}
-		return nil
+		vis, hooked, err = s.updateHooks(tx, db, tenantID, want, rows[0], after, sys)
+		return err
 	})
 	if errors.Is(err, errUnchanged) {
 		changed = false
@@ -534,8 +563,13 @@ func (s *Service) update(ctx context.Context, tenantID, convID string, change fu
 	if err != nil {
 		return Conversation{}, err
 	}
-	conv, err := s.withVisitor(ctx, tenantID, after)
-	if err != nil {
+	if hooked {
+		s.hooksWritten(tenantID)
+	}
+	var conv Conversation
+	if vis != nil {
+		conv = after.conversation(*vis)
+	} else if conv, err = s.withVisitor(ctx, tenantID, after); err != nil {
 		return Conversation{}, err
 	}
 	if changed {
@@ -545,6 +579,45 @@ func (s *Service) update(ctx context.Context, tenantID, convID string, change fu
 		}
 	}
 	return conv, nil
+}
+
+// updateHooks writes to the webhook outbox, inside update's transaction and
+// with one statement, the conversation.* events the change from before to
+// after makes and message.created for its system note (sys), as far as
+// want says the tenant's webhooks subscribe to them. It returns the visitor
+// it read for the conversation's payload (or nil) and whether it wrote.
+func (s *Service) updateHooks(tx *gorm.DB, db *tenants.DB, tenantID string, want map[string]bool, before, after conversationRow, sys Message) (*Visitor, bool, error) {
+	var types []string
+	for _, t := range conversationHookTypes(before, after) {
+		if want[t] {
+			types = append(types, t)
+		}
+	}
+	var evs []hookEvent
+	var vis *Visitor
+	if len(types) > 0 {
+		var vs []visitorRow
+		if err := tx.Where("id = ?", after.VisitorID).Limit(1).Find(&vs).Error; err != nil {
+			return nil, false, err
+		}
+		v := Visitor{ID: after.VisitorID, Attributes: map[string]any{}}
+		if len(vs) > 0 {
+			v = vs[0].visitor()
+		}
+		vis = &v
+		conv := after.conversation(v)
+		for _, t := range types {
+			prev := ""
+			if t == HookConversationTransferred {
+				prev = before.assignee()
+			}
+			evs = append(evs, conversationHook(tenantID, t, conv, prev, after.UpdatedAt))
+		}
+	}
+	if sys.ID != "" && want[HookMessageCreated] {
+		evs = append(evs, messageHookOf(tenantID, sys, after))
+	}
+	return vis, len(evs) > 0, s.enqueueHooks(tx, db, tenantID, evs)
 }
 
 // Resolve closes a conversation. A visitor's next message opens a new one.

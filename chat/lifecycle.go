@@ -96,7 +96,9 @@ func (s *Service) Reopen(ctx context.Context, p tenants.Principal, convID string
 		return newNote(NoteReopened, "by_name", who), nil
 	})
 	if err == nil && toFlow {
-		s.background(func() { s.runFlow(context.WithoutCancel(ctx), p.TenantID, convID, routing.EventConversationReopened, "", "", "") })
+		s.background(func() {
+			s.runFlow(context.WithoutCancel(ctx), p.TenantID, convID, routing.EventConversationReopened, "", "", "")
+		})
 	}
 	return conv, err
 }

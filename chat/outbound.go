@@ -179,3 +179,17 @@ func (o *outbound) post(ctx context.Context, url string, timeout time.Duration, 
 	}
 	return nil
 }
+
+// GuardedClient is the HTTP client for tenant-supplied URLs (webhook
+// deliveries): unless allowPrivate, it refuses every address that is not
+// globally reachable, checked on the address it dials; it never follows a
+// redirect (a 3xx is the answer). Callers set their own deadline.
+func GuardedClient(allowPrivate bool) *http.Client { return newOutbound(allowPrivate).client }
+
+// OutboundProblem is what a tenant may see of a failed outbound call: one of
+// "address not allowed", "timed out", "could not connect".
+func OutboundProblem(err error) string { return describe(err).Error() }
+
+// AddressAllowed reports whether ip is globally reachable (what outbound
+// calls may dial unless private networks are allowed).
+func AddressAllowed(ip netip.Addr) bool { return !blockedAddr(ip) }

@@ -7,12 +7,15 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"kefu/chat"
+	"kefu/tenants"
+	"kefu/tenants/tenantstest"
 )
 
 // TestRedisBus runs two bus instances — two nodes — against the real Redis.
@@ -32,7 +35,7 @@ func TestRedisBus(t *testing.T) {
 	node := func() *chat.RedisBus {
 		rdb := redis.NewClient(opt)
 		t.Cleanup(func() { rdb.Close() })
-		bus, err := chat.NewRedisBus(ctx, rdb, prefix, slog.New(slog.DiscardHandler))
+		bus, err := chat.NewRedisBus(ctx, rdb, prefix, []byte("0123456789abcdef0123456789abcdef"), slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -80,7 +83,7 @@ func TestRedisBusResyncsAfterReconnect(t *testing.T) {
 	named.ClientName = prefix // so the test cuts only its own connection
 	rdb := redis.NewClient(&named)
 	defer rdb.Close()
-	bus, err := chat.NewRedisBus(context.Background(), rdb, prefix, slog.New(slog.DiscardHandler))
+	bus, err := chat.NewRedisBus(context.Background(), rdb, prefix, []byte("0123456789abcdef0123456789abcdef"), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,5 +129,131 @@ func TestRedisBusResyncsAfterReconnect(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("nothing delivered after the reconnect")
+	}
+}
+
+// TestRedisBusCarriesNoBodies watches the raw pub/sub traffic while two
+// nodes chat through the service: no message body, private note or visitor
+// detail crosses Redis in the clear, the other node still gets every event
+// whole, and what is published without the key — forged, or a sealed event
+// copied onto another tenant's channel — is dropped.
+func TestRedisBusCarriesNoBodies(t *testing.T) {
+	url := os.Getenv("KEFU_TEST_REDIS_URL")
+	if url == "" {
+		t.Skip("KEFU_TEST_REDIS_URL not set: skipping the Redis bus test")
+	}
+	opt, _ := redis.ParseURL(url)
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	prefix := "kefutest-" + hex.EncodeToString(b)
+	ctx := context.Background()
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	newBus := func(secret []byte) *chat.RedisBus {
+		rdb := redis.NewClient(opt)
+		t.Cleanup(func() { rdb.Close() })
+		bus, err := chat.NewRedisBus(ctx, rdb, prefix, secret, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { bus.Close() })
+		return bus
+	}
+	// The wiretap: every payload on the prefix's channels.
+	tap := redis.NewClient(opt)
+	t.Cleanup(func() { tap.Close() })
+	ps := tap.PSubscribe(ctx, prefix+":*")
+	if _, err := ps.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var wire []*redis.Message
+	var wireMu sync.Mutex
+	go func() {
+		for m := range ps.Channel() {
+			wireMu.Lock()
+			wire = append(wire, m)
+			wireMu.Unlock()
+		}
+	}()
+	t.Cleanup(func() { ps.Close() })
+
+	store := tenantstest.SQLite(t)
+	ten := tenants.NewService(store, tenants.Config{Secret: secret})
+	nodeA := chat.NewService(chat.Config{Tenants: ten, Bus: newBus(secret)})
+	t.Cleanup(func() { nodeA.Close(ctx) })
+	busB := newBus(secret)
+	var mu sync.Mutex
+	var onB []chat.Event
+	busB.Subscribe(func(e chat.Event) { mu.Lock(); onB = append(onB, e); mu.Unlock() })
+	stranger := newBus([]byte("another-secret-another-secret-00"))
+	var onStranger []chat.Event
+	stranger.Subscribe(func(e chat.Event) { mu.Lock(); onStranger = append(onStranger, e); mu.Unlock() })
+
+	res, err := ten.Signup(ctx, tenants.SignupInput{Company: "Wiretap " + tenants.NewID()[24:], Email: "o@example.com", Password: "password1", Name: "Olga"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner, _ := ten.Authenticate(ctx, res.Token)
+	ws, err := nodeA.StartWidgetSession(ctx, res.Tenant.WidgetKey, "", chat.VisitorInput{Name: "Visitor Vexillum", Email: "vexillum@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	visitor, _ := ten.Authenticate(ctx, ws.VisitorToken)
+	m, _, err := nodeA.Send(ctx, visitor, chat.SendInput{Body: "public zanzibar-marker"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := nodeA.Send(ctx, owner, chat.SendInput{ConversationID: m.ConversationID, Body: "private quetzal-marker", Private: true}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		mu.Lock()
+		var bodies []string
+		for _, e := range onB {
+			if e.Message != nil {
+				bodies = append(bodies, e.Message.Body)
+			}
+		}
+		mu.Unlock()
+		if strings.Contains(strings.Join(bodies, "|"), "private quetzal-marker") && strings.Contains(strings.Join(bodies, "|"), "public zanzibar-marker") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the other node got %v", bodies)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	wireMu.Lock()
+	seen := len(wire)
+	for _, w := range wire {
+		for _, marker := range []string{"zanzibar", "quetzal", "Vexillum", "vexillum@", `"body"`, `"m":`} {
+			if strings.Contains(w.Payload, marker) {
+				t.Errorf("the Redis traffic carries %q in the clear on %s", marker, w.Channel)
+			}
+		}
+	}
+	sealed := wire[len(wire)-1].Payload
+	wireMu.Unlock()
+	if seen < 2 {
+		t.Fatalf("the wiretap saw %d payloads", seen)
+	}
+	mu.Lock()
+	if len(onStranger) != 0 {
+		t.Errorf("a node with another secret read %d events", len(onStranger))
+	}
+	before := len(onB)
+	mu.Unlock()
+	// Forged in the clear, and a sealed event moved to another tenant.
+	forged := `{"k":"message","t":"` + res.Tenant.ID + `","c":"` + m.ConversationID + `","m":{"id":"x","seq":99,"body":"forged"}}`
+	tap.Publish(ctx, prefix+":"+res.Tenant.ID+":events", forged)
+	tap.Publish(ctx, prefix+":other-tenant:events", sealed)
+	time.Sleep(300 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	for _, e := range onB[before:] {
+		if e.TenantID == "other-tenant" || (e.Message != nil && e.Message.Body == "forged") {
+			t.Errorf("the node delivered an event published without the key: %+v", e)
+		}
 	}
 }

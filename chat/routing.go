@@ -303,8 +303,9 @@ func (s *Service) botMessage(ctx context.Context, tenantID, convID, text string)
 	if err != nil {
 		return Message{}, err
 	}
-	row := messageRow{ID: tenants.NewID(), ConversationID: convID, AuthorType: AuthorBot, AuthorName: "Bot", Body: text, Attachments: "[]", CreatedAt: s.stamp()}
-	res := s.committer.commit(ctx, &commitReq{db: db, tenantID: tenantID, row: row})
+	// No name: clients show the bot in their own language.
+	row := messageRow{ID: tenants.NewID(), ConversationID: convID, AuthorType: AuthorBot, Body: text, Attachments: "[]", CreatedAt: s.stamp()}
+	res := s.committer.commit(ctx, &commitReq{db: db, tenantID: tenantID, row: row, hook: s.hookFor(ctx, db, tenantID, row)})
 	if res.err != nil {
 		return Message{}, res.err
 	}
@@ -372,7 +373,7 @@ func (s *Service) UserDisconnected(p tenants.Principal) {
 	s.publish(context.Background(), Event{Kind: EventPresence, TenantID: p.TenantID, UserID: p.ID, Status: PresenceOffline})
 	s.afterGrace(func() {
 		if s.presence.Status(context.Background(), p.TenantID, p.ID) == PresenceOffline {
-			s.requeueAgent(context.Background(), p.TenantID, p.ID)
+			s.requeueAgent(context.Background(), p.TenantID, p.ID, requeueOffline)
 		}
 	})
 }
@@ -399,29 +400,47 @@ func (s *Service) SetPresence(ctx context.Context, p tenants.Principal, status, 
 	return nil
 }
 
-// requeueAgent puts an offline agent's open conversations back in the queue
-// and runs the flow for each with agent.offline.
-func (s *Service) requeueAgent(ctx context.Context, tenantID, userID string) {
+// Why an agent's conversations go back to the queue.
+type requeueReason int
+
+const (
+	requeueOffline     requeueReason = iota // gone past the grace period: they may come back
+	requeueDeactivated                      // they will not
+)
+
+// requeueAgent puts an agent's open conversations back in the queue and
+// runs the flow for each with agent.offline. An agent who went offline
+// loses only the conversations waiting for an answer (the others stay with
+// them, who may well be back before their visitor writes; if the visitor
+// writes first, that conversation goes too: see Send), and only they count
+// against the assignment breaker; a deactivated agent loses all of them.
+func (s *Service) requeueAgent(ctx context.Context, tenantID, userID string, why requeueReason) {
 	db, err := s.db(tenantID)
 	if err != nil {
 		return
 	}
-	// Everyone hears that the agent is gone: a visitor writing later into
-	// one of their other conversations sends it back to the queue too.
-	s.publish(ctx, Event{Kind: EventAgentGone, TenantID: tenantID, UserID: userID})
-	// Only those waiting for an answer go back; the others stay with the
-	// agent, who may well be back before their visitor writes again.
+	q := db.WithContext(ctx).Model(&conversationRow{}).Where("assignee_id = ? AND status = ?", userID, StatusAssigned)
+	if why == requeueOffline {
+		s.publish(ctx, Event{Kind: EventAgentGone, TenantID: tenantID, UserID: userID})
+		q = q.Where("waiting_since IS NOT NULL")
+	}
 	var ids []string
-	if err := db.WithContext(ctx).Model(&conversationRow{}).Where("assignee_id = ? AND status = ? AND waiting_since IS NOT NULL", userID, StatusAssigned).Limit(500).Pluck("id", &ids).Error; err != nil {
+	if err := q.Limit(500).Pluck("id", &ids).Error; err != nil {
+		s.log.Warn("requeue an agent's conversations", "tenant_id", tenantID, "err", err)
 		return
 	}
-	s.requeue(ctx, tenantID, userID, ids)
+	s.requeue(ctx, tenantID, userID, ids, why)
 }
 
 // requeue puts the conversations, assigned to an agent who is gone, back in
-// the queue and runs the flow for each with agent.offline.
-func (s *Service) requeue(ctx context.Context, tenantID, userID string, ids []string) {
+// the queue with a note for the console (the visitor is not told), and runs
+// the flow for each with agent.offline.
+func (s *Service) requeue(ctx context.Context, tenantID, userID string, ids []string, why requeueReason) {
 	u, _ := s.tenants.User(ctx, tenantID, userID)
+	code := NoteAgentAway
+	if why == requeueDeactivated {
+		code = NoteAgentUnavailable
+	}
 	for _, id := range ids {
 		_, err := s.update(ctx, tenantID, id, func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (*note, error) {
 			if c.Status != StatusAssigned || c.assignee() != userID {
@@ -431,14 +450,13 @@ func (s *Service) requeue(ctx context.Context, tenantID, userID string, ids []st
 				return nil, err
 			}
 			now := s.stamp()
-			if now.Sub(c.UpdatedAt) < 2*time.Minute {
+			if why == requeueOffline && now.Sub(c.UpdatedAt) < 2*time.Minute {
 				// Given to them moments ago and dropped: the assignment path
 				// is failing (the breaker counts it).
 				defer s.reportAssignFailure(tenantID, fmt.Errorf("agent %s dropped a new conversation", userID))
 			}
 			c.Status, c.AssigneeID, c.QueuedAt, c.FlowNode, c.QueueDeadline = StatusQueued, nil, &now, nil, nil
-			// The console's bookkeeping: the visitor is not told of it.
-			n := newNote(NoteAgentAway, "agent_id", userID, "agent_name", strings.TrimSpace(u.Name))
+			n := newNote(code, "agent_id", userID, "agent_name", strings.TrimSpace(u.Name))
 			n.private = true
 			return n, nil
 		})

@@ -40,6 +40,9 @@ type Service struct {
 	metrics   *metrics
 	hooks     *outbound
 	committer *committer
+	subs      *hookSubs
+	// hookWritten is told of each commit that wrote webhook outbox rows.
+	hookWritten func(tenantID string)
 
 	flowCache      *lru.Cache[string, *activeFlow]
 	openConvs      *lru.Cache[string, string] // tenant/visitor → their open conversation
@@ -65,10 +68,19 @@ type Service struct {
 	timers     map[string]*time.Timer
 	queueDirty map[string]bool
 	closed     bool
+	closeOnce  sync.Once
 	bg         sync.WaitGroup
 
-	stopPresence context.CancelFunc
-	unsub        func()
+	stopPresence  context.CancelFunc
+	unsub         func()
+	unsubAccounts func()
+
+	uploadLimits UploadLimits
+	usage        *lru.Cache[string, *usage] // tenant id → its uploads of the hour, as this node knows them
+	linkTTL      time.Duration
+	sweepEvery   time.Duration
+	stopSweep    context.CancelFunc
+	sweepDone    chan struct{}
 }
 
 // Config configures the Service.
@@ -94,6 +106,9 @@ type Config struct {
 	// ScopeTTL is how long what an agent may see is cached (default
 	// DefaultScopeTTL).
 	ScopeTTL time.Duration
+	// WriteTimeout bounds one group commit (default DefaultWriteTimeout):
+	// past it its senders get unavailable, never an ack.
+	WriteTimeout time.Duration
 	// FlowRuns is how many flow runs of one tenant run at once on this node
 	// (default DefaultFlowRuns); more wait up to FlowRunWait (default
 	// DefaultFlowRunWait) for a turn, and past that the conversation is
@@ -111,6 +126,15 @@ type Config struct {
 	// ReplayTimeout bounds one replay call (default DefaultReplayTimeout);
 	// past it the report covers the conversations replayed so far.
 	ReplayTimeout time.Duration
+	// Uploads bounds uploads per visitor and per tenant and hour.
+	Uploads UploadLimits
+	// FileLinkTTL is how long a file link works (default
+	// DefaultFileLinkTTL); links are signed afresh whenever a message is
+	// served.
+	FileLinkTTL time.Duration
+	// SweepEvery is how often unattached uploads are swept (default
+	// DefaultSweepEvery).
+	SweepEvery time.Duration
 }
 
 // NewService returns the chat service.
@@ -143,6 +167,13 @@ func NewService(c Config) *Service {
 	qp, _ := lru.New[string, int](100000)
 	oc, _ := lru.New[string, string](200000)
 	gone, _ := lru.New[string, bool](100000)
+	if c.FileLinkTTL <= 0 {
+		c.FileLinkTTL = DefaultFileLinkTTL
+	}
+	if c.SweepEvery <= 0 {
+		c.SweepEvery = DefaultSweepEvery
+	}
+	uu, _ := lru.New[string, *usage](10000)
 	s := &Service{
 		tenants: c.Tenants, bus: c.Bus, presence: c.Presence, rr: routing.NewRoundRobin(),
 		log: c.Logger, now: c.Now, metrics: newMetrics(c.Registry), hooks: newOutbound(c.AllowPrivateNetworks),
@@ -150,9 +181,12 @@ func NewService(c Config) *Service {
 		waits: map[string]time.Duration{}, timers: map[string]*time.Timer{}, queueDirty: map[string]bool{},
 		flowRuns: newGates(c.FlowRuns), flowRunWait: c.FlowRunWait,
 		simulations: newGates(c.Simulations), simulateWait: c.SimulateWait, replayTimeout: c.ReplayTimeout, snoozeSweep: c.SnoozeSweep,
+		uploadLimits: c.Uploads.withDefaults(), usage: uu, linkTTL: c.FileLinkTTL, sweepEvery: c.SweepEvery,
 	}
-	s.committer = newCommitter(s, c.CommitShards)
-	// A flow published on any node drops this node's compiled copy.
+	s.committer = newCommitter(s, c.CommitShards, c.WriteTimeout)
+	s.subs = newHookSubs()
+	// A flow published on any node drops this node's compiled copy; a
+	// change to a tenant's webhooks, its cached subscriptions.
 	s.unsub = c.Bus.Subscribe(func(e Event) {
 		switch {
 		case e.Kind == EventFlow:
@@ -161,13 +195,19 @@ func NewService(c Config) *Service {
 			s.gone.Add(e.TenantID+"/"+e.UserID, true)
 		case e.Kind == EventPresence && e.Status == PresenceOnline:
 			s.gone.Remove(e.TenantID + "/" + e.UserID)
+		case e.Kind == EventHooks:
+			s.subs.drop(e.TenantID)
+		case e.Kind == EventResync:
+			s.subs.drop("")
 		}
 	})
+	// Credentials revoked or rights changed: tell every node's sockets.
+	s.unsubAccounts = c.Tenants.OnAccountEvent(s.accountEvent)
 	return s
 }
 
-// Start re-arms queue deadlines left by an earlier run and keeps presence
-// alive until Close.
+// Start re-arms queue deadlines left by an earlier run, keeps presence
+// alive and sweeps unattached uploads until Close.
 func (s *Service) Start(ctx context.Context) error {
 	if err := s.armTimeouts(ctx); err != nil {
 		return err
@@ -179,14 +219,22 @@ func (s *Service) Start(ctx context.Context) error {
 		s.background(func() {
 			ctx := context.Background()
 			s.publish(ctx, Event{Kind: EventPresence, TenantID: tenant, UserID: user, Status: PresenceOffline})
-			s.requeueAgent(ctx, tenant, user)
+			s.requeueAgent(ctx, tenant, user, requeueOffline)
 		})
 	})
+	sctx, stop := context.WithCancel(context.Background())
+	s.stopSweep, s.sweepDone = stop, make(chan struct{})
+	go s.sweepLoop(sctx, s.sweepDone)
 	return nil
 }
 
 // Close stops the timers and waits for background flow runs to finish.
+// Closing again waits for nothing more.
 func (s *Service) Close(ctx context.Context) {
+	s.closeOnce.Do(func() { s.close(ctx) })
+}
+
+func (s *Service) close(ctx context.Context) {
 	s.timerMu.Lock()
 	s.closed = true
 	for k, t := range s.timers {
@@ -197,14 +245,19 @@ func (s *Service) Close(ctx context.Context) {
 	if s.stopPresence != nil {
 		s.stopPresence()
 	}
+	if s.stopSweep != nil {
+		s.stopSweep()
+		<-s.sweepDone
+	}
 	s.unsub()
+	s.unsubAccounts()
 	done := make(chan struct{})
 	go func() { s.bg.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-ctx.Done():
 	}
-	s.committer.close()
+	s.committer.close(ctx)
 }
 
 // background runs fn off the request path, counted for Close.
@@ -314,6 +367,10 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 	if err := checkSend(&in, p); err != nil {
 		return Message{}, false, err
 	}
+	// Every read and write of a send has the write deadline: a hung
+	// database answers the sender with an error, never with silence.
+	ctx, cancel := context.WithTimeout(ctx, s.committer.timeout)
+	defer cancel()
 	db, err := s.db(p.TenantID)
 	if err != nil {
 		return Message{}, false, err
@@ -325,17 +382,21 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 		return Message{}, false, err
 	}
 	attJSON := attachmentsJSON(atts)
+	uploads := make([]string, len(atts))
+	for i, a := range atts {
+		uploads[i] = a.ID
+	}
 	if err := s.checkWriter(ctx, db, p, &in); err != nil {
 		return Message{}, false, err
 	}
 	if in.ConversationID == "" {
-		return s.sendOpening(ctx, db, p, author, in, attJSON)
+		return s.sendOpening(ctx, db, p, author, in, attJSON, uploads)
 	}
 	row := messageRow{ID: tenants.NewID(), ConversationID: in.ConversationID, AuthorType: author.Type, AuthorID: author.ID, AuthorName: author.Name, Body: in.Body, Private: in.Private, Attachments: attJSON, CreatedAt: s.stamp()}
 	if in.ClientID != "" {
 		row.ClientID = &in.ClientID
 	}
-	req := &commitReq{db: db, tenantID: p.TenantID, row: row}
+	req := &commitReq{db: db, tenantID: p.TenantID, row: row, uploads: uploads, hook: s.hookFor(ctx, db, p.TenantID, row)}
 	if visitor {
 		req.visitorID = p.ID
 	}
@@ -346,7 +407,7 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 		if _, err := s.access(ctx, p, in.ConversationID); err != nil {
 			return Message{}, false, err // not theirs: not_found
 		}
-		return s.sendOpening(ctx, db, p, author, in, attJSON) // resolved: a new conversation
+		return s.sendOpening(ctx, db, p, author, in, attJSON, uploads) // resolved: a new conversation
 	case res.err != nil && tenants.IsUniqueViolation(res.err) && in.ClientID != "":
 		// Another node stored the same client_id first.
 		if m, ok, err := s.findByClientID(ctx, db, p, in.ConversationID, author.ID, in.ClientID); err == nil && ok {
@@ -356,10 +417,10 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 	case res.err != nil:
 		return Message{}, false, res.err
 	case res.dup:
-		return res.row.message(), true, nil
+		return s.messageOf(p.TenantID, res.row), true, nil
 	}
 	s.metrics.stored.WithLabelValues(author.Type).Inc()
-	msg = res.row.message()
+	msg = s.messageOf(p.TenantID, res.row)
 	conv := res.conv
 	if visitor {
 		s.openConvs.Add(p.TenantID+"/"+p.ID, conv.ID)
@@ -373,7 +434,7 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 			s.background(func() {
 				ctx := context.WithoutCancel(ctx)
 				if s.presence.Status(ctx, p.TenantID, agent) == PresenceOffline {
-					s.requeue(ctx, p.TenantID, agent, []string{conv.ID})
+					s.requeue(ctx, p.TenantID, agent, []string{conv.ID}, requeueOffline)
 				}
 			})
 		}
@@ -400,7 +461,8 @@ func deref(p *string) string {
 
 // checkWriter checks, before a message is queued for the commit, that p may
 // write where it asks, and fills in a visitor's open conversation when they
-// name none (left empty when they have none: the message opens one). A
+// name none and this node knows it (left empty otherwise: the opening
+// transaction finds it or opens one). A
 // visitor's own open conversation is known from the cache; any other id a
 // visitor names, and any conversation an agent limited to a scope names, is
 // checked with one indexed read. The commit checks a visitor's ownership
@@ -412,11 +474,9 @@ func (s *Service) checkWriter(ctx context.Context, db *tenants.DB, p tenants.Pri
 		case in.ConversationID == "" && cached:
 			in.ConversationID = open
 		case in.ConversationID == "":
-			id, err := s.openConversationOf(ctx, db, p.ID)
-			if err != nil {
-				return err
-			}
-			in.ConversationID = id
+			// Not known here (a new visitor, or one this node has not
+			// seen): the opening transaction finds or opens theirs, and
+			// the cache learns it.
 		case !cached || open != in.ConversationID:
 			if _, err := s.access(ctx, p, in.ConversationID); err != nil {
 				return err
@@ -434,24 +494,13 @@ func (s *Service) checkWriter(ctx context.Context, db *tenants.DB, p tenants.Pri
 	return err
 }
 
-// openConversationOf is the visitor's latest conversation that is not
-// resolved, or "" (an index lookup on the visitor's conversations).
-func (s *Service) openConversationOf(ctx context.Context, db *tenants.DB, visitorID string) (string, error) {
-	var ids []string
-	err := db.WithContext(ctx).Model(&conversationRow{}).Where("visitor_id = ? AND status <> ?", visitorID, StatusResolved).Order("created_at DESC").Limit(1).Pluck("id", &ids).Error
-	if err != nil || len(ids) == 0 {
-		return "", err
-	}
-	return ids[0], nil
-}
-
 // sendOpening is the visitor's first message of a conversation: one
 // transaction that locks the visitor, finds their open conversation or opens
 // one with this message as seq 1, and stores the message; a new conversation
 // is then routed with what the transaction already read. A resend of a
 // message already stored in any of the visitor's conversations returns the
 // original.
-func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Principal, author Author, in SendInput, attJSON string) (Message, bool, error) {
+func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Principal, author Author, in SendInput, attJSON string, uploads []string) (Message, bool, error) {
 	var (
 		conv       conversationRow
 		open       opening
@@ -465,6 +514,9 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 	if in.ClientID != "" {
 		row.ClientID = &in.ClientID
 	}
+	hookMsg := s.wantsHook(ctx, db, p.TenantID, HookMessageCreated)
+	hookConv := s.wantsHook(ctx, db, p.TenantID, HookConversationCreated)
+	hookReopen := s.wantsHook(ctx, db, p.TenantID, HookConversationReopened)
 	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		// The visitor's row is the lock: two first messages sent at once
 		// open one conversation, not two.
@@ -486,7 +538,7 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 				return err
 			}
 			if ok {
-				orig = m
+				orig = s.messageOf(p.TenantID, m)
 				return errDuplicate
 			}
 		}
@@ -497,7 +549,10 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 			if err != nil {
 				return err
 			}
-			return tx.Create(&row).Error
+			if err := s.createMessageTx(tx, db, &row, uploads); err != nil {
+				return err
+			}
+			return s.openingHooks(tx, db, p.TenantID, hookMsg, nil, row, conv)
 		}
 		if len(convs) > 0 && s.reopenable(ctx, p.TenantID, convs[0]) {
 			c, m, err := s.reopenTx(tx, db, convs[0], s.language(ctx, p.TenantID), now)
@@ -510,7 +565,17 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 			if conv, err = s.appendTx(tx, db, &row); err != nil {
 				return err
 			}
-			return tx.Create(&row).Error
+			if err := s.createMessageTx(tx, db, &row, uploads); err != nil {
+				return err
+			}
+			var evs []hookEvent
+			if hookReopen {
+				evs = append(evs, conversationHook(p.TenantID, HookConversationReopened, c.conversation(vs[0].visitor()), "", now))
+			}
+			if hookMsg {
+				evs = append(evs, messageHookOf(p.TenantID, m, c))
+			}
+			return s.openingHooks(tx, db, p.TenantID, hookMsg, evs, row, conv)
 		}
 		created = true
 		open = opening{visitor: vs[0], returning: len(convs) > 0}
@@ -521,7 +586,14 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 		if err := tx.Create(&conv).Error; err != nil {
 			return err
 		}
-		return tx.Create(&row).Error
+		if err := s.createMessageTx(tx, db, &row, uploads); err != nil {
+			return err
+		}
+		var evs []hookEvent
+		if hookConv {
+			evs = append(evs, conversationHook(p.TenantID, HookConversationCreated, conv.conversation(vs[0].visitor()), "", now))
+		}
+		return s.openingHooks(tx, db, p.TenantID, hookMsg, evs, row, conv)
 	})
 	if errors.Is(err, errDuplicate) {
 		return orig, true, nil
@@ -537,8 +609,11 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 		return Message{}, false, err
 	}
 	s.openConvs.Add(p.TenantID+"/"+p.ID, conv.ID)
+	if hookMsg || (created && hookConv) || (reopened && hookReopen) {
+		s.hooksWritten(p.TenantID)
+	}
 	s.metrics.stored.WithLabelValues(author.Type).Inc()
-	msg := row.message()
+	msg := s.messageOf(p.TenantID, row)
 	if created || reopened {
 		s.publish(ctx, Event{Kind: EventConversation, TenantID: p.TenantID, ConversationID: conv.ID, VisitorID: conv.VisitorID, Conversation: ptr(conv.conversation(open.visitor.visitor()))})
 	}
@@ -561,6 +636,16 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 	return msg, false, nil
 }
 
+// openingHooks writes to the webhook outbox, in the opening transaction
+// and with one statement, evs (what opened or reopened the conversation)
+// and, when msg, message.created for the visitor's message.
+func (s *Service) openingHooks(tx *gorm.DB, db *tenants.DB, tenantID string, msg bool, evs []hookEvent, row messageRow, conv conversationRow) error {
+	if msg {
+		evs = append(evs, s.messageHook(tenantID, row, conv))
+	}
+	return s.enqueueHooks(tx, db, tenantID, evs)
+}
+
 // opening is what the transaction that opened a conversation read: the flow
 // that routes it need not read it again.
 type opening struct {
@@ -573,15 +658,27 @@ func ptr[T any](v T) *T { return &v }
 
 var errDuplicate = errors.New("duplicate client_id")
 
+// createMessageTx stores row in tx, and the files it carries become its.
+func (s *Service) createMessageTx(tx *gorm.DB, db *tenants.DB, row *messageRow, uploads []string) error {
+	if err := tx.Create(row).Error; err != nil {
+		return err
+	}
+	return claimUploadsTx(tx, db, uploads, *row)
+}
+
 func (s *Service) findByClientID(ctx context.Context, db *tenants.DB, p tenants.Principal, convID, authorID, clientID string) (Message, bool, error) {
-	return findByClientID(db.WithContext(ctx), db, p, convID, authorID, clientID)
+	row, ok, err := findByClientID(db.WithContext(ctx), db, p, convID, authorID, clientID)
+	if !ok || err != nil {
+		return Message{}, ok, err
+	}
+	return s.messageOf(p.TenantID, row), true, nil
 }
 
 // findByClientID looks for a message the same sender stored with clientID:
 // in the given conversation, or for a visitor without one, in any of theirs.
 // Either way it is a lookup on the unique (conversation, author, client id)
 // index, per conversation of the visitor — never a scan of the messages.
-func findByClientID(q *gorm.DB, db *tenants.DB, p tenants.Principal, convID, authorID, clientID string) (Message, bool, error) {
+func findByClientID(q *gorm.DB, db *tenants.DB, p tenants.Principal, convID, authorID, clientID string) (messageRow, bool, error) {
 	var rows []messageRow
 	var err error
 	if convID != "" {
@@ -590,9 +687,9 @@ func findByClientID(q *gorm.DB, db *tenants.DB, p tenants.Principal, convID, aut
 		err = q.Raw(`SELECT m.* FROM `+db.Table("conversations")+` c JOIN `+db.Table("messages")+` m ON m.conversation_id = c.id AND m.author_id = ? AND m.client_id = ? WHERE c.visitor_id = ? LIMIT 1`, authorID, clientID, p.ID).Scan(&rows).Error
 	}
 	if err != nil || len(rows) == 0 {
-		return Message{}, false, err
+		return messageRow{}, false, err
 	}
-	return rows[0].message(), true, nil
+	return rows[0], true, nil
 }
 
 // appendTx gives row the conversation's next seq, inside tx. The UPDATE takes
@@ -642,14 +739,6 @@ func (s *Service) Messages(ctx context.Context, p tenants.Principal, convID stri
 		return nil, err
 	}
 	return s.messagesAfter(ctx, p.TenantID, Scope{All: true}, convID, afterSeq, limit, p.Kind == tenants.KindVisitor)
-}
-
-func attachmentsJSON(atts []Attachment) string {
-	if len(atts) == 0 {
-		return "[]"
-	}
-	b, _ := json.Marshal(atts)
-	return string(b)
 }
 
 // previewOf is the inbox preview of a message: its text, or for a message

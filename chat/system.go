@@ -10,14 +10,15 @@ import (
 // parameters, which every client renders in its own language; its body is
 // a rendering in the tenant's language for API clients.
 const (
-	NoteAssigned     = "assigned"      // agent_id, agent_name
-	NoteTransferred  = "transferred"   // from_id, from_name, agent_id, agent_name, note?
-	NoteTeamAssigned = "team_assigned" // team
-	NoteUnassigned   = "unassigned"
-	NoteResolved     = "resolved" // by_name
-	NoteReopened     = "reopened" // by_name? (empty: the visitor wrote)
-	NoteAgentAway    = "agent_away"
-	NoteQueued       = "queued"
+	NoteAssigned         = "assigned"      // agent_id, agent_name
+	NoteTransferred      = "transferred"   // from_id, from_name, agent_id, agent_name, note?
+	NoteTeamAssigned     = "team_assigned" // team
+	NoteUnassigned       = "unassigned"
+	NoteResolved         = "resolved"          // by_name
+	NoteReopened         = "reopened"          // by_name? (empty: the visitor wrote)
+	NoteAgentAway        = "agent_away"        // agent_id, agent_name (private: the console's)
+	NoteAgentUnavailable = "agent_unavailable" // agent_id, agent_name: deactivated (private)
+	NoteQueued           = "queued"
 )
 
 // SystemNote is a system message's code and parameters.
@@ -46,24 +47,26 @@ func newNote(code string, kv ...string) *note {
 
 var noteTexts = map[string]map[string]string{
 	"en": {
-		NoteAssigned:     "Assigned to {agent_name}",
-		NoteTransferred:  "Transferred from {from_name} to {agent_name}",
-		NoteTeamAssigned: "Assigned to team {team}",
-		NoteUnassigned:   "Back in the queue",
-		NoteResolved:     "Resolved by {by_name}",
-		NoteReopened:     "Reopened",
-		NoteAgentAway:    "{agent_name} went offline; waiting for another agent",
-		NoteQueued:       "Waiting for an agent",
+		NoteAssigned:         "Assigned to {agent_name}",
+		NoteTransferred:      "Transferred from {from_name} to {agent_name}",
+		NoteTeamAssigned:     "Assigned to team {team}",
+		NoteUnassigned:       "Back in the queue",
+		NoteResolved:         "Resolved by {by_name}",
+		NoteReopened:         "Reopened",
+		NoteAgentAway:        "{agent_name} went offline; waiting for another agent",
+		NoteAgentUnavailable: "{agent_name} is no longer available; waiting for another agent",
+		NoteQueued:           "Waiting for an agent",
 	},
 	"zh-CN": {
-		NoteAssigned:     "已分配给 {agent_name}",
-		NoteTransferred:  "已从 {from_name} 转接给 {agent_name}",
-		NoteTeamAssigned: "已分配给 {team} 团队",
-		NoteUnassigned:   "已回到排队",
-		NoteResolved:     "{by_name} 已结束会话",
-		NoteReopened:     "会话已重新打开",
-		NoteAgentAway:    "{agent_name} 已离线，正在等待其他客服",
-		NoteQueued:       "正在等待客服",
+		NoteAssigned:         "已分配给 {agent_name}",
+		NoteTransferred:      "已从 {from_name} 转接给 {agent_name}",
+		NoteTeamAssigned:     "已分配给 {team} 团队",
+		NoteUnassigned:       "已回到排队",
+		NoteResolved:         "{by_name} 已结束会话",
+		NoteReopened:         "会话已重新打开",
+		NoteAgentAway:        "{agent_name} 已离线，正在等待其他客服",
+		NoteAgentUnavailable: "{agent_name} 已无法接待，正在等待其他客服",
+		NoteQueued:           "正在等待客服",
 	},
 }
 

@@ -145,6 +145,7 @@ const (
 	EventPresence     = "presence"
 	EventQueue        = "queue" // a waiting visitor's place changed
 	EventFlow         = "flow"  // a flow was published: drop compiled copies
+	EventHooks        = "hooks" // a tenant's webhooks changed: drop cached subscriptions
 	// EventAgentGone: an agent has been offline past the grace period; a
 	// visitor writing into a conversation still assigned to them sends it
 	// back to the queue.
@@ -152,6 +153,18 @@ const (
 	// EventResync (no tenant) says this node may have missed events: every
 	// socket catches up from the database.
 	EventResync = "resync"
+	// EventRevoke says a principal's credentials or rights changed: every
+	// node closes the sockets of UserID that Session/Keep select (see
+	// Revoke*); for RevokeRole, only those whose role is not Role.
+	EventRevoke = "revoke"
+)
+
+// Why a revoke event closes sockets (Event.Reason).
+const (
+	RevokeSignedOut   = "signed_out"   // sessions ended: logout, sign out everywhere, password change or reset
+	RevokeDeactivated = "deactivated"  // the user was deactivated or deleted
+	RevokeRole        = "role_changed" // the user's role changed: reconnect to get the new one
+	RevokeKey         = "key_revoked"  // an API key was revoked (keys hold no sockets today)
 )
 
 // Event is what chat publishes after a commit. It carries who must hear of it
@@ -174,4 +187,10 @@ type Event struct {
 	Origin         string        `json:"o,omitempty"` // the sending session, which does not hear its own typing
 	Position       int           `json:"qp,omitempty"`
 	Wait           int           `json:"qw,omitempty"`
+	// Revocations: which sessions of UserID (one, or all but Keep), why,
+	// and for a role change the new role.
+	Session string `json:"sid,omitempty"`
+	Keep    string `json:"ks,omitempty"`
+	Reason  string `json:"why,omitempty"`
+	Role    string `json:"ro,omitempty"`
 }

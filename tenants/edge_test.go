@@ -73,6 +73,7 @@ func TestControlCharactersAreInvalidOnBothBackends(t *testing.T) {
 			ctx := context.Background()
 			svc := newService(t, b.Store)
 			res := signup(t, svc, "Nul Co")
+			owner := mustAuth(t, svc, res.Token)
 			checks := []struct {
 				name  string
 				field string
@@ -92,15 +93,15 @@ func TestControlCharactersAreInvalidOnBothBackends(t *testing.T) {
 					return err
 				}},
 				{"an agent with a NUL name", "name", func() error {
-					_, err := svc.CreateAgent(ctx, res.Tenant.ID, tenants.AgentInput{Email: "a@example.com", Name: "A\x00", Password: "password1"})
+					_, err := svc.CreateAgent(ctx, owner, tenants.AgentInput{Email: "a@example.com", Name: "A\x00", Password: "password1"})
 					return err
 				}},
 				{"an agent with a NUL skill", "skills", func() error {
-					_, err := svc.CreateAgent(ctx, res.Tenant.ID, tenants.AgentInput{Email: "a@example.com", Name: "A", Password: "password1", Skills: []string{"vip\x00"}})
+					_, err := svc.CreateAgent(ctx, owner, tenants.AgentInput{Email: "a@example.com", Name: "A", Password: "password1", Skills: []string{"vip\x00"}})
 					return err
 				}},
 				{"an API key with a NUL name", "name", func() error {
-					_, _, err := svc.CreateAPIKey(ctx, res.Tenant.ID, "crm\x00", "developer")
+					_, _, err := svc.CreateAPIKey(ctx, owner, "crm\x00", "developer")
 					return err
 				}},
 				{"a tenant renamed with a NUL", "name", func() error {

@@ -21,6 +21,7 @@ const (
 	ObjTenant        = "tenant"
 	ObjFlows         = "flows"
 	ObjContacts      = "contacts"
+	ObjWebhooks      = "webhooks"
 
 	ActRead   = "read"
 	ActWrite  = "write"
@@ -59,6 +60,7 @@ func defaultPolicies(dom string) (p, g [][]string) {
 	allow(RoleAdmin, ObjAPIKeys, ActRead, ActWrite)
 	allow(RoleAdmin, ObjTenant, ActRead, ActWrite)
 	allow(RoleAdmin, ObjFlows, ActRead, ActWrite)
+	allow(RoleAdmin, ObjWebhooks, ActRead, ActWrite)
 	allow(RoleAgent, ObjTenant, ActRead)
 	allow(RoleDeveloper, ObjConversations, ActRead, ActWrite, ActAssign)
 	allow(RoleDeveloper, ObjContacts, ActRead, ActWrite)

@@ -50,7 +50,11 @@ type Store struct {
 
 	mu      sync.Mutex
 	handles map[string]*DB
+	closed  bool // Close was called: no handle is handed out any more
 }
+
+// ErrClosed is what a closed store answers.
+var ErrClosed = errors.New("the store is closed")
 
 // DB is a handle on one tenant's (or the platform's) tables.
 type DB struct {
@@ -214,6 +218,9 @@ func (s *Store) Tenant(tenantID string) (*DB, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed // never reopen a file behind a Close
+	}
 	if h, ok := s.handles[tenantID]; ok {
 		return h, nil
 	}
@@ -349,6 +356,7 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.closed = true
 	for id, h := range s.handles {
 		if h.sqlDB != nil {
 			h.sqlDB.Close()

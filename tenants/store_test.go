@@ -2,6 +2,7 @@ package tenants_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -91,7 +92,8 @@ func TestStore(t *testing.T) {
 			t.Run("an email is unique within a tenant only", func(t *testing.T) {
 				a := signup(t, svc, "Tenant A Email")
 				signup(t, svc, "Tenant B Email") // same owner email, other business
-				_, err := svc.CreateAgent(ctx, a.Tenant.ID, tenants.AgentInput{Email: "OWNER@example.com", Name: "Dup", Password: "password1"})
+				owner, _ := svc.Authenticate(ctx, a.Token)
+				_, err := svc.CreateAgent(ctx, owner, tenants.AgentInput{Email: "OWNER@example.com", Name: "Dup", Password: "password1"})
 				if kefu.Code(err) != kefu.EExists {
 					t.Fatalf("got %v, want already_exists", err)
 				}
@@ -123,7 +125,8 @@ func TestStore(t *testing.T) {
 
 			t.Run("API keys authenticate until revoked", func(t *testing.T) {
 				res := signup(t, svc, "Keys Co")
-				k, key, err := svc.CreateAPIKey(ctx, res.Tenant.ID, "crm", "developer")
+				owner, _ := svc.Authenticate(ctx, res.Token)
+				k, key, err := svc.CreateAPIKey(ctx, owner, "crm", "developer")
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -236,5 +239,22 @@ func TestPasswordHash(t *testing.T) {
 	}
 	if tenants.CheckPassword("garbage", "x") {
 		t.Fatal("garbage hash verified")
+	}
+}
+
+// A closed store hands out no handle: it used to reopen a tenant's SQLite
+// file behind the Close (background work outliving a test then kept files
+// open in a directory being removed).
+func TestClosedStoreRefusesWork(t *testing.T) {
+	ctx := context.Background()
+	store := tenantstest.SQLite(t)
+	ten := tenants.NewService(store, tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef")})
+	res, err := ten.Signup(ctx, tenants.SignupInput{Company: "Closing " + tenants.NewID()[24:], Email: "o@example.com", Password: "password1", Name: "O"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+	if _, err := store.Tenant(res.Tenant.ID); !errors.Is(err, tenants.ErrClosed) {
+		t.Fatalf("a closed store handed out a tenant: %v", err)
 	}
 }

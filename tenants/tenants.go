@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -96,10 +97,13 @@ type Service struct {
 	now        func() time.Time
 	sessionTTL time.Duration
 	visitorTTL time.Duration
+	lockout    lockoutPolicy
 
 	mu        sync.Mutex
 	enforcers map[string]*enforcerEntry
 	cache     *ttlCache[Tenant]
+	observers observers
+	lastSweep atomic.Int64 // unix seconds of the last sweep of expired rows
 }
 
 // Config configures the Service.
@@ -108,6 +112,11 @@ type Config struct {
 	SessionTTL time.Duration
 	Logger     *slog.Logger
 	Now        func() time.Time
+	// LoginAttempts is how many failed sign-ins one workspace+email may
+	// have within LockoutWindow; after that, sign-ins to it answer 429 for
+	// LockoutWindow (defaults 10 and 15 minutes).
+	LoginAttempts int
+	LockoutWindow time.Duration
 }
 
 // NewService returns the service over store.
@@ -121,9 +130,16 @@ func NewService(store *Store, c Config) *Service {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.LoginAttempts <= 0 {
+		c.LoginAttempts = 10
+	}
+	if c.LockoutWindow <= 0 {
+		c.LockoutWindow = 15 * time.Minute
+	}
 	return &Service{
 		store: store, secret: c.Secret, log: c.Logger, now: c.Now,
 		sessionTTL: c.SessionTTL, visitorTTL: 365 * 24 * time.Hour,
+		lockout:   lockoutPolicy{attempts: c.LoginAttempts, window: c.LockoutWindow},
 		enforcers: map[string]*enforcerEntry{},
 		cache:     newTTLCache[Tenant](10000, 30*time.Second),
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"time"
 
@@ -84,15 +85,18 @@ func macOf(secret []byte, payload string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// SignFile returns the signature that lets anyone holding a file's link
-// fetch it (a capability: the link is only shown to the conversation).
-func (s *Service) SignFile(tenantID, fileID string) string {
+// SignFile returns the signature of a file link that is good until exp (unix
+// seconds): a capability for whoever holds the link, bound to the tenant, the
+// file and the expiry, so a leaked link dies on its own. Links are computed
+// when a message is served to a participant, never stored.
+func (s *Service) SignFile(tenantID, fileID string, exp int64) string {
 	m := hmac.New(sha256.New, s.secret)
-	m.Write([]byte("kefu.file.v1." + tenantID + "/" + fileID))
+	m.Write([]byte("kefu.file.v2." + tenantID + "/" + fileID + "/" + strconv.FormatInt(exp, 10)))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:18])
 }
 
-// VerifyFile checks a file link's signature.
-func (s *Service) VerifyFile(tenantID, fileID, sig string) bool {
-	return hmac.Equal([]byte(sig), []byte(s.SignFile(tenantID, fileID)))
+// VerifyFile checks a file link's signature; the caller checks exp against
+// its clock.
+func (s *Service) VerifyFile(tenantID, fileID string, exp int64, sig string) bool {
+	return hmac.Equal([]byte(sig), []byte(s.SignFile(tenantID, fileID, exp)))
 }

@@ -41,8 +41,12 @@ type User struct {
 	MaxConcurrent int      `json:"max_concurrent"`
 	// Load is the number of open conversations assigned now; the chat
 	// service keeps it in the assignment's transaction.
-	Load      int       `json:"active_conversations"`
-	CreatedAt time.Time `json:"created_at"`
+	Load int `json:"active_conversations"`
+	// Active is false once the user is deactivated: they cannot sign in
+	// and routing passes them by.
+	Active        bool       `json:"active"`
+	DeactivatedAt *time.Time `json:"deactivated_at,omitempty"`
+	CreatedAt     time.Time  `json:"created_at"`
 }
 
 type userRow struct {
@@ -55,6 +59,8 @@ type userRow struct {
 	Teams               string
 	MaxConcurrent       int
 	ActiveConversations int
+	DeactivatedAt       *time.Time
+	DeletedAt           *time.Time
 	CreatedAt           time.Time
 	UpdatedAt           time.Time
 }
@@ -62,7 +68,8 @@ type userRow struct {
 func (userRow) TableName(n schema.Namer) string { return n.TableName("user") }
 
 func (r userRow) user() User {
-	u := User{ID: r.ID, Email: r.Email, Name: r.Name, Role: r.Role, MaxConcurrent: r.MaxConcurrent, Load: r.ActiveConversations, CreatedAt: r.CreatedAt}
+	u := User{ID: r.ID, Email: r.Email, Name: r.Name, Role: r.Role, MaxConcurrent: r.MaxConcurrent, Load: r.ActiveConversations,
+		Active: r.DeactivatedAt == nil && r.DeletedAt == nil, DeactivatedAt: r.DeactivatedAt, CreatedAt: r.CreatedAt}
 	_ = json.Unmarshal([]byte(r.Skills), &u.Skills)
 	if u.Skills == nil {
 		u.Skills = []string{}
@@ -114,10 +121,15 @@ func cleanTeams(fields map[string]string, teams []string) []string {
 	return out
 }
 
-// CreateAgent adds a user to the tenant. Only roles agent, supervisor and
-// admin can be created (there is one owner). Errors: invalid_argument;
-// already_exists when the email is taken in this tenant.
-func (s *Service) CreateAgent(ctx context.Context, tenantID string, in AgentInput) (User, error) {
+// CreateAgent adds a user to the actor's tenant. Only roles agent,
+// supervisor and admin can be created (owners come only from signup), and
+// none above the actor's own (see mayManage). Errors: invalid_argument;
+// permission_denied; already_exists when the email is taken in this tenant.
+func (s *Service) CreateAgent(ctx context.Context, actor Principal, in AgentInput) (User, error) {
+	if err := s.mayManage(actor, "", ""); err != nil {
+		return User{}, err
+	}
+	tenantID := actor.TenantID
 	in.Email = strings.ToLower(strings.TrimSpace(in.Email))
 	in.Name = strings.TrimSpace(in.Name)
 	fields := map[string]string{}
@@ -145,6 +157,9 @@ func (s *Service) CreateAgent(ctx context.Context, tenantID string, in AgentInpu
 	if len(fields) > 0 {
 		return User{}, kefu.Invalid(fields)
 	}
+	if err := s.mayManage(actor, "", in.Role); err != nil {
+		return User{}, err
+	}
 	db, err := s.store.Tenant(tenantID)
 	if err != nil {
 		return User{}, err
@@ -169,9 +184,10 @@ func (s *Service) CreateAgent(ctx context.Context, tenantID string, in AgentInpu
 	return row.user(), nil
 }
 
-// User returns one user of the tenant; not_found if there is none.
+// User returns one user of the tenant, deactivated or not; not_found if
+// there is none (or it was deleted).
 func (s *Service) User(ctx context.Context, tenantID, userID string) (User, error) {
-	row, err := s.userRow(ctx, tenantID, "id = ?", userID)
+	row, err := s.userRow(ctx, tenantID, "id = ? AND deleted_at IS NULL", userID)
 	return row.user(), err
 }
 
@@ -191,14 +207,15 @@ func (s *Service) userRow(ctx context.Context, tenantID, where, arg string) (use
 	return row, err
 }
 
-// Users lists the tenant's users, oldest first.
+// Users lists the tenant's users (deactivated ones too, not deleted ones),
+// oldest first.
 func (s *Service) Users(ctx context.Context, tenantID string) ([]User, error) {
 	db, err := s.store.Tenant(tenantID)
 	if err != nil {
 		return nil, err
 	}
 	var rows []userRow
-	if err := db.WithContext(ctx).Order("created_at, id").Limit(5000).Find(&rows).Error; err != nil {
+	if err := db.WithContext(ctx).Where("deleted_at IS NULL").Order("created_at, id").Limit(5000).Find(&rows).Error; err != nil {
 		return nil, err
 	}
 	out := make([]User, len(rows))
@@ -217,10 +234,18 @@ type AgentUpdate struct {
 	MaxConcurrent *int
 }
 
-// UpdateAgent changes an agent's name, role, skills or cap. The owner's role
-// cannot be changed.
-func (s *Service) UpdateAgent(ctx context.Context, tenantID, userID string, u AgentUpdate) (User, error) {
-	row, err := s.userRow(ctx, tenantID, "id = ?", userID)
+// UpdateAgent changes a user's name, role, skills or cap, within the rules
+// of mayManage: the actor must outrank-or-equal the user both before and
+// after, and the last active owner keeps the role. A role change signs the
+// user's sockets out (they reconnect with the new role) and revokes the
+// keys they made that the new role no longer allows. Errors:
+// invalid_argument, permission_denied, not_found, conflict (last owner).
+func (s *Service) UpdateAgent(ctx context.Context, actor Principal, userID string, u AgentUpdate) (User, error) {
+	if err := s.mayManage(actor, "", ""); err != nil {
+		return User{}, err
+	}
+	tenantID := actor.TenantID
+	row, err := s.userRow(ctx, tenantID, "id = ? AND deleted_at IS NULL", userID)
 	if err != nil {
 		return User{}, err
 	}
@@ -230,12 +255,12 @@ func (s *Service) UpdateAgent(ctx context.Context, tenantID, userID string, u Ag
 		checkText(fields, "name", *u.Name, 100)
 		set["name"] = strings.TrimSpace(*u.Name)
 	}
-	if u.Role != nil {
-		switch {
-		case row.Role == RoleOwner && *u.Role != RoleOwner:
-			fields["role"] = "the owner's role cannot be changed"
-		case *u.Role == RoleAgent || *u.Role == RoleSupervisor || *u.Role == RoleAdmin || (*u.Role == RoleOwner && row.Role == RoleOwner):
-			set["role"] = *u.Role
+	newRole := ""
+	if u.Role != nil && *u.Role != row.Role {
+		switch *u.Role {
+		case RoleAgent, RoleSupervisor, RoleAdmin:
+			newRole = *u.Role
+			set["role"] = newRole
 		default:
 			fields["role"] = "must be agent, supervisor or admin"
 		}
@@ -257,6 +282,14 @@ func (s *Service) UpdateAgent(ctx context.Context, tenantID, userID string, u Ag
 	if len(fields) > 0 {
 		return User{}, kefu.Invalid(fields)
 	}
+	if err := s.mayManage(actor, row.Role, newRole); err != nil {
+		return User{}, err
+	}
+	if newRole != "" {
+		if err := s.keepAnOwner(ctx, tenantID, row); err != nil {
+			return User{}, err
+		}
+	}
 	db, _ := s.store.Tenant(tenantID)
 	if u.Teams != nil {
 		if teams, err = s.resolveTeams(ctx, db, teams); err != nil {
@@ -267,6 +300,12 @@ func (s *Service) UpdateAgent(ctx context.Context, tenantID, userID string, u Ag
 	}
 	if err := db.WithContext(ctx).Model(&userRow{}).Where("id = ?", userID).Updates(set).Error; err != nil {
 		return User{}, fmt.Errorf("update agent: %w", err)
+	}
+	if newRole != "" {
+		s.announce(ctx, AccountEvent{Kind: AccountRoleChanged, TenantID: tenantID, UserID: userID, Role: newRole})
+		if err := s.revokeKeysOf(ctx, tenantID, userID, newRole); err != nil {
+			return User{}, err
+		}
 	}
 	return s.User(ctx, tenantID, userID)
 }

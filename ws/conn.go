@@ -66,6 +66,7 @@ type conn struct {
 	net       *corkConn // under ws: collects the writer's frames into one write
 	p         tenants.Principal
 	scope     chat.Scope // what p may see (set before the socket is registered)
+	lang      string     // of its error frames' messages (the upgrade's Accept-Language)
 	sessionID string
 	ipKey     string // the client address it is counted under (admission)
 	queue     chan *item
@@ -93,12 +94,15 @@ type conn struct {
 	running   atomic.Bool     // a writer goroutine is active
 	pingTimer *time.Timer
 
-	closeOnce sync.Once
-	done      chan struct{} // closed when the connection should end
-	closeCode websocket.StatusCode
-	closeWhy  string
-	shutOnce  sync.Once
-	finished  chan struct{} // closed once the socket is shut
+	closeOnce  sync.Once
+	done       chan struct{} // closed when the connection should end
+	closeCode  websocket.StatusCode
+	closeWhy   string
+	closeFrame []byte // written just before the close frame, if set
+	shutOnce   sync.Once
+	finished   chan struct{} // closed once the socket is shut
+
+	revalidateTimer *time.Timer // user sockets: the next check of their session
 }
 
 // enqueue never blocks: a socket that cannot keep up is closed with 1013 and
@@ -124,8 +128,14 @@ func (c *conn) enqueue(it *item) {
 // close ends the connection once; the first reason given wins. A writer
 // then shuts the socket, which ends the reader.
 func (c *conn) close(code websocket.StatusCode, why string) {
+	c.closeWith(code, why, nil)
+}
+
+// closeWith is close that first tells the client why in a frame (an error
+// frame), written ahead of anything still queued.
+func (c *conn) closeWith(code websocket.StatusCode, why string, frame []byte) {
 	c.closeOnce.Do(func() {
-		c.closeCode, c.closeWhy = code, why
+		c.closeCode, c.closeWhy, c.closeFrame = code, why, frame
 		close(c.done)
 	})
 	c.kick()
@@ -198,6 +208,14 @@ func (c *conn) shut() {
 		if c.pingTimer != nil {
 			c.pingTimer.Stop()
 		}
+		if c.revalidateTimer != nil {
+			c.revalidateTimer.Stop()
+		}
+		if c.closeFrame != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			_ = c.ws.Write(ctx, websocket.MessageText, c.closeFrame)
+			cancel()
+		}
 		if c.closeCode != 0 && c.closeCode != websocket.StatusMessageTooBig {
 			c.ws.Close(c.closeCode, c.closeWhy)
 		}
@@ -206,7 +224,10 @@ func (c *conn) shut() {
 	})
 }
 
-var errPingTimeout = errors.New("ping timeout")
+var (
+	errPingTimeout = errors.New("ping timeout")
+	errClosing     = errors.New("connection closing")
+)
 
 // startPings pings the peer every interval from a timer (no goroutine
 // waits for it); a peer that does not answer in time is gone.
@@ -475,6 +496,10 @@ func (c *conn) reader(ctx context.Context) error {
 		if err != nil && !errors.As(err, &bad) && !isInvalid {
 			return err
 		}
+		if c.isDone() {
+			// Closing (signed out, say): nothing more is acted on.
+			return errClosing
+		}
 		if !c.allow(f) {
 			if c.flooding() {
 				c.srv.metrics.refused.WithLabelValues("flood").Inc()
@@ -532,7 +557,7 @@ func (c *conn) flooding() bool {
 }
 
 func (c *conn) sendError(clientID, code, msg string) {
-	c.enqueue(&item{frame: encode(errorFrame{Type: "error", ClientID: clientID, Code: code, Message: msg})})
+	c.enqueue(&item{frame: encode(errorFrame{Type: "error", ClientID: clientID, Code: code, Message: kefu.Localize(c.lang, msg)})})
 }
 
 func (c *conn) sendErr(clientID string, err error) {

@@ -94,6 +94,9 @@ type errorFrame struct {
 	ClientID string `json:"client_id,omitempty"`
 	Code     string `json:"code"`
 	Message  string `json:"message"`
+	// Reason says why a session ended (signed_out, deactivated) on the
+	// frame that precedes a revoked socket's close.
+	Reason string `json:"reason,omitempty"`
 }
 
 func encode(v any) []byte {

@@ -156,6 +156,14 @@ func (h *Hub) dispatch(e chat.Event) {
 		sh.mu.RUnlock()
 		return
 	}
+	if e.Kind == chat.EventRevoke {
+		doomed := revokeTargets(ti, e)
+		sh.mu.RUnlock()
+		for _, c := range doomed {
+			c.revoke(e.Reason)
+		}
+		return
+	}
 	targets := make(connSet, 4)
 	put := func(s connSet) {
 		for c := range s {

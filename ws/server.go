@@ -52,6 +52,11 @@ type Config struct {
 	// ClientIP finds a request's client address; the API's rate limits use
 	// the same one (clientip.Resolver). Default: the peer's address.
 	ClientIP func(*http.Request) string
+	// RevalidateInterval is how often a user's socket re-checks its
+	// session and role (default 60 s; negative: never). Revocations reach
+	// sockets at once over the bus; this bounds how long one can survive a
+	// lost bus message.
+	RevalidateInterval time.Duration
 }
 
 func (c *Config) defaults() {
@@ -93,6 +98,9 @@ func (c *Config) defaults() {
 	}
 	if c.SendBurst == 0 {
 		c.SendBurst = 40
+	}
+	if c.RevalidateInterval == 0 {
+		c.RevalidateInterval = 60 * time.Second
 	}
 }
 
@@ -194,6 +202,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	origin := r.Header.Get("Origin")
+	lang := kefu.Language(r.Header.Get("Accept-Language")) // of the error frames' messages
 	cw := &corkWriter{ResponseWriter: w, timeout: s.cfg.WriteTimeout}
 	ws, err := websocket.Accept(cw, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true, // Origin is checked against the tenant's list after hello
@@ -221,18 +230,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			code, msg = e.Code, e.Message
 		}
 		if websocket.CloseStatus(err) == -1 {
-			refuse(ws, cw.conn, code, msg)
+			refuse(ws, cw.conn, lang, code, msg)
 		}
 		return
 	}
 	if !s.originAllowed(ctx, r, origin, p.TenantID) {
-		refuse(ws, cw.conn, kefu.EDenied, "origin not allowed for this workspace")
+		refuse(ws, cw.conn, lang, kefu.EDenied, "origin not allowed for this workspace")
 		return
 	}
 	// One visitor or user may hold only so many sockets (tabs).
 	if !s.admit(s.perPrincipal, principalKey(p), s.cfg.MaxPerPrincipal) {
 		s.metrics.refused.WithLabelValues("principal_cap").Inc()
-		refuse(ws, cw.conn, kefu.ERateLimit, "too many open sockets for this session; close other tabs")
+		refuse(ws, cw.conn, lang, kefu.ERateLimit, "too many open sockets for this session; close other tabs")
 		return
 	}
 	queueSize := s.cfg.QueueSize
@@ -240,7 +249,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		queueSize = s.cfg.UserQueueSize
 	}
 	c := &conn{
-		srv: s, ws: ws, net: cw.conn, p: p, sessionID: newSessionID(), ipKey: ipKey,
+		srv: s, ws: ws, net: cw.conn, p: p, sessionID: newSessionID(), ipKey: ipKey, lang: lang,
 		queue:   make(chan *item, queueSize),
 		limiter: rate.NewLimiter(s.cfg.SendRate, s.cfg.SendBurst),
 		frames:  rate.NewLimiter(s.cfg.FrameRate, s.cfg.FrameBurst),
@@ -262,6 +271,7 @@ func (s *Server) serve(ctx context.Context, cancel context.CancelFunc, c *conn, 
 	defer s.leave(s.perIP, c.ipKey)
 	defer s.leave(s.perPrincipal, principalKey(c.p))
 	c.startPings(s.cfg.PingInterval) // before anything else can see c
+	c.startRevalidation(s.cfg.RevalidateInterval)
 	var err error
 	shallow(func() { err = s.start(ctx, c, hello) })
 	if err != nil {
@@ -392,6 +402,11 @@ func (s *Server) start(ctx context.Context, c *conn, hello inFrame) error {
 		s.chat.UserConnected(c.p)
 	}
 	s.hub.register(c)
+	if c.p.Kind == tenants.KindUser && !c.revalidate() {
+		// Revoked between hello and now: the revoke event came before the
+		// socket was registered to hear it.
+		return nil
+	}
 
 	since := hello.sinceMap()
 	follow := map[string]bool{}
@@ -472,9 +487,9 @@ func shallow(fn func()) {
 // refuse tells a client why with an error frame, then closes with 1008. A
 // client that does not answer the close is let go after a second, so a
 // refused socket holds nothing for long.
-func refuse(ws *websocket.Conn, nc net.Conn, code, msg string) {
+func refuse(ws *websocket.Conn, nc net.Conn, lang, code, msg string) {
 	wctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	_ = ws.Write(wctx, websocket.MessageText, encode(errorFrame{Type: "error", Code: code, Message: msg}))
+	_ = ws.Write(wctx, websocket.MessageText, encode(errorFrame{Type: "error", Code: code, Message: kefu.Localize(lang, msg)}))
 	cancel()
 	if nc != nil {
 		_ = nc.SetReadDeadline(time.Now().Add(time.Second))

@@ -171,6 +171,9 @@ func uploadFile(ctx context.Context, base, token string, n int) (string, error) 
 	}
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
+	if res.StatusCode == http.StatusTooManyRequests {
+		return "", fmt.Errorf("upload: %d %s (run the server with higher KEFU_UPLOADS_PER_MINUTE and KEFU_UPLOAD_*_PER_HOUR limits; see the README)", res.StatusCode, raw)
+	}
 	if res.StatusCode != http.StatusCreated {
 		return "", fmt.Errorf("upload: %d %s", res.StatusCode, raw)
 	}

@@ -28,6 +28,8 @@ type Config struct {
 	LogFormat            string        // KEFU_LOG_FORMAT: text or json
 	LogLevel             string        // KEFU_LOG_LEVEL: debug, info, warn, error
 	ShutdownTimeout      time.Duration // KEFU_SHUTDOWN_TIMEOUT: drain deadline
+	AgentAwayGrace       time.Duration // KEFU_AGENT_AWAY_GRACE: how long an agent may be gone before their waiting conversations are requeued
+	DBWriteTimeout       time.Duration // KEFU_DB_WRITE_TIMEOUT: a send's reads and its group commit must finish within this
 	TrustProxy           bool          // KEFU_TRUST_PROXY: client IP from X-Forwarded-For
 	DBMaxConns           int           // KEFU_DB_MAX_CONNS: PostgreSQL pool size
 	AuthPerMinute        int           // KEFU_AUTH_PER_MINUTE: signup + login attempts per client IP
@@ -48,6 +50,13 @@ type Config struct {
 	WSFrameRate          float64       // KEFU_WS_FRAME_RATE: every other client frame per second per socket
 	WSFrameBurst         int           // KEFU_WS_FRAME_BURST
 	SnoozeSweep          time.Duration // KEFU_SNOOZE_SWEEP: how often snoozed conversations whose time has come are woken
+	UploadsPerMinute     int           // KEFU_UPLOADS_PER_MINUTE: upload requests per client IP
+	VisitorFilesPerHour  int           // KEFU_UPLOAD_VISITOR_FILES_PER_HOUR: files one visitor may upload in an hour
+	VisitorMBPerHour     int           // KEFU_UPLOAD_VISITOR_MB_PER_HOUR: MiB one visitor may upload in an hour
+	TenantFilesPerHour   int           // KEFU_UPLOAD_TENANT_FILES_PER_HOUR: files a tenant may take in an hour
+	TenantMBPerHour      int           // KEFU_UPLOAD_TENANT_MB_PER_HOUR: MiB a tenant may take in an hour
+	FileLinkTTL          time.Duration // KEFU_FILE_LINK_TTL: how long a file link works (re-signed when its message is fetched)
+	SingleNode           bool          // KEFU_SINGLE_NODE: PostgreSQL without Redis is allowed, for exactly one node
 }
 
 func loadConfig(args []string, getenv func(string) string) (Config, error) {
@@ -86,6 +95,7 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.BoolVar(&c.AllowPrivateNetworks, "allow-private-networks", boolEnv("KEFU_ALLOW_PRIVATE_NETWORKS"), "(KEFU_ALLOW_PRIVATE_NETWORKS)")
 	fs.BoolVar(&c.TrustProxy, "trust-proxy", boolEnv("KEFU_TRUST_PROXY"), "(KEFU_TRUST_PROXY)")
 	fs.BoolVar(&c.PublicDemo, "public-demo", boolEnv("KEFU_PUBLIC_DEMO"), "(KEFU_PUBLIC_DEMO)")
+	fs.BoolVar(&c.SingleNode, "single-node", boolEnv("KEFU_SINGLE_NODE"), "(KEFU_SINGLE_NODE)")
 	// The metrics token is a secret: environment only, never a flag.
 	c.MetricsToken = getenv("KEFU_METRICS_TOKEN")
 	durEnv := func(k string, def time.Duration) time.Duration {
@@ -117,6 +127,16 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 		problems = append(problems, fmt.Sprintf("KEFU_SHUTDOWN_TIMEOUT: %v", err))
 	}
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", st, "(KEFU_SHUTDOWN_TIMEOUT)")
+	grace, err := time.ParseDuration(env("KEFU_AGENT_AWAY_GRACE", "5m"))
+	if err != nil {
+		problems = append(problems, fmt.Sprintf("KEFU_AGENT_AWAY_GRACE: %v", err))
+	}
+	fs.DurationVar(&c.AgentAwayGrace, "agent-away-grace", grace, "(KEFU_AGENT_AWAY_GRACE)")
+	wt, err := time.ParseDuration(env("KEFU_DB_WRITE_TIMEOUT", "10s"))
+	if err != nil {
+		problems = append(problems, fmt.Sprintf("KEFU_DB_WRITE_TIMEOUT: %v", err))
+	}
+	fs.DurationVar(&c.DBWriteTimeout, "db-write-timeout", wt, "(KEFU_DB_WRITE_TIMEOUT)")
 	mc, err := strconv.Atoi(env("KEFU_DB_MAX_CONNS", "32"))
 	if err != nil {
 		problems = append(problems, "KEFU_DB_MAX_CONNS: want a number")
@@ -140,6 +160,16 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.IntVar(&c.WSMaxPerIP, "ws-max-per-ip", intEnv("KEFU_WS_MAX_PER_IP", 200), "(KEFU_WS_MAX_PER_IP)")
 	fs.IntVar(&c.WSSendBurst, "ws-send-burst", intEnv("KEFU_WS_SEND_BURST", 40), "(KEFU_WS_SEND_BURST)")
 	fs.IntVar(&c.WSFrameBurst, "ws-frame-burst", intEnv("KEFU_WS_FRAME_BURST", 200), "(KEFU_WS_FRAME_BURST)")
+	fs.IntVar(&c.UploadsPerMinute, "uploads-per-minute", intEnv("KEFU_UPLOADS_PER_MINUTE", 30), "(KEFU_UPLOADS_PER_MINUTE)")
+	fs.IntVar(&c.VisitorFilesPerHour, "upload-visitor-files-per-hour", intEnv("KEFU_UPLOAD_VISITOR_FILES_PER_HOUR", 20), "(KEFU_UPLOAD_VISITOR_FILES_PER_HOUR)")
+	fs.IntVar(&c.VisitorMBPerHour, "upload-visitor-mb-per-hour", intEnv("KEFU_UPLOAD_VISITOR_MB_PER_HOUR", 50), "(KEFU_UPLOAD_VISITOR_MB_PER_HOUR)")
+	fs.IntVar(&c.TenantFilesPerHour, "upload-tenant-files-per-hour", intEnv("KEFU_UPLOAD_TENANT_FILES_PER_HOUR", 2000), "(KEFU_UPLOAD_TENANT_FILES_PER_HOUR)")
+	fs.IntVar(&c.TenantMBPerHour, "upload-tenant-mb-per-hour", intEnv("KEFU_UPLOAD_TENANT_MB_PER_HOUR", 2048), "(KEFU_UPLOAD_TENANT_MB_PER_HOUR)")
+	ttl, err := time.ParseDuration(env("KEFU_FILE_LINK_TTL", "24h"))
+	if err != nil {
+		problems = append(problems, fmt.Sprintf("KEFU_FILE_LINK_TTL: %v", err))
+	}
+	fs.DurationVar(&c.FileLinkTTL, "file-link-ttl", ttl, "(KEFU_FILE_LINK_TTL)")
 	if err := fs.Parse(args); err != nil {
 		return c, fmt.Errorf("flags: %w", err)
 	}
@@ -191,6 +221,12 @@ func (c *Config) Validate() error {
 	default:
 		p = append(p, "KEFU_LOG_LEVEL must be debug, info, warn or error")
 	}
+	if c.DBWriteTimeout <= 0 {
+		p = append(p, "KEFU_DB_WRITE_TIMEOUT must be positive")
+	}
+	if c.AgentAwayGrace <= 0 {
+		p = append(p, "KEFU_AGENT_AWAY_GRACE must be positive")
+	}
 	if c.ShutdownTimeout <= 0 {
 		p = append(p, "KEFU_SHUTDOWN_TIMEOUT must be positive")
 	}
@@ -202,6 +238,15 @@ func (c *Config) Validate() error {
 	}
 	if c.AuthPerMinute < 1 || c.WidgetPerMinute < 1 {
 		p = append(p, "KEFU_AUTH_PER_MINUTE and KEFU_WIDGET_PER_MINUTE must be at least 1")
+	}
+	if c.UploadsPerMinute < 1 {
+		p = append(p, "KEFU_UPLOADS_PER_MINUTE must be at least 1")
+	}
+	if c.VisitorFilesPerHour < 1 || c.VisitorMBPerHour < 1 || c.TenantFilesPerHour < 1 || c.TenantMBPerHour < 1 {
+		p = append(p, "KEFU_UPLOAD_VISITOR_FILES_PER_HOUR, KEFU_UPLOAD_VISITOR_MB_PER_HOUR, KEFU_UPLOAD_TENANT_FILES_PER_HOUR and KEFU_UPLOAD_TENANT_MB_PER_HOUR must be at least 1")
+	}
+	if c.FileLinkTTL < time.Minute || c.FileLinkTTL > 30*24*time.Hour {
+		p = append(p, "KEFU_FILE_LINK_TTL must be between 1m and 720h")
 	}
 	if c.DBMaxConns < 1 || c.DBMaxConns > 1000 {
 		p = append(p, "KEFU_DB_MAX_CONNS must be between 1 and 1000")
@@ -235,6 +280,42 @@ func (c *Config) Validate() error {
 		return errors.New("invalid configuration:\n  - " + strings.Join(p, "\n  - "))
 	}
 	return nil
+}
+
+// serveConfig is loadConfig for `kefu serve`, which also refuses the set-ups
+// that break a cluster (clusterProblems), reported with every other problem.
+func serveConfig(args []string, getenv func(string) string) (Config, error) {
+	c, err := loadConfig(args, getenv)
+	extra := c.clusterProblems()
+	if len(extra) == 0 {
+		return c, err
+	}
+	msg := "invalid configuration:"
+	if err != nil {
+		msg = err.Error()
+	}
+	return c, errors.New(msg + "\n  - " + strings.Join(extra, "\n  - "))
+}
+
+// clusterProblems are the settings a server on PostgreSQL — the database of
+// many nodes — must not run with: no shared secret (each node would make
+// its own, and a visitor token from one would fail on the others), and no
+// Redis unless it is known to be the only node (each node would hear only
+// its own events).
+func (c *Config) clusterProblems() []string {
+	if c.DatabaseURL == "" {
+		return nil
+	}
+	var p []string
+	if c.Secret == "" {
+		p = append(p, "KEFU_SECRET (or KEFU_SECRET_FILE) must be set with PostgreSQL: every node must sign visitor tokens with the same key, "+
+			"and a node without one would generate its own, so a visitor's token from one node would be refused by the others")
+	}
+	if c.RedisURL == "" && !c.SingleNode {
+		p = append(p, "KEFU_REDIS_URL must be set with PostgreSQL: without Redis each node hears only its own events, so a visitor "+
+			"on one node and an agent on another would not see each other's messages; set KEFU_SINGLE_NODE=true to run one node without Redis")
+	}
+	return p
 }
 
 // secret returns KEFU_SECRET (or KEFU_SECRET_FILE's), or the one kept in the data dir, generating

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -46,6 +47,27 @@ func TestConfig(t *testing.T) {
 			"KEFU_SECRET": "short", "KEFU_PUBLIC_URL": "ftp://x", "KEFU_LOG_FORMAT": "xml",
 		}))
 		for _, want := range []string{"KEFU_ADDR", "KEFU_DATABASE_URL", "KEFU_REDIS_URL", "KEFU_SECRET", "KEFU_PUBLIC_URL", "KEFU_LOG_FORMAT"} {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("error does not name %s: %v", want, err)
+			}
+		}
+	})
+	t.Run("upload limits default to a widget's needs and are validated", func(t *testing.T) {
+		c, err := loadConfig(nil, envOf(nil))
+		if err != nil || c.UploadsPerMinute != 30 || c.VisitorFilesPerHour != 20 || c.VisitorMBPerHour != 50 ||
+			c.TenantFilesPerHour != 2000 || c.TenantMBPerHour != 2048 || c.FileLinkTTL != 24*time.Hour {
+			t.Fatalf("defaults: %+v %v", c, err)
+		}
+		_, err = loadConfig(nil, envOf(map[string]string{
+			"KEFU_UPLOADS_PER_MINUTE": "0", "KEFU_UPLOAD_VISITOR_FILES_PER_HOUR": "many", "KEFU_FILE_LINK_TTL": "10s",
+		}))
+		for _, want := range []string{"KEFU_UPLOAD_VISITOR_FILES_PER_HOUR"} {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("error does not name %s: %v", want, err)
+			}
+		}
+		_, err = loadConfig(nil, envOf(map[string]string{"KEFU_UPLOADS_PER_MINUTE": "0", "KEFU_UPLOAD_TENANT_MB_PER_HOUR": "-1", "KEFU_FILE_LINK_TTL": "10s"}))
+		for _, want := range []string{"KEFU_UPLOADS_PER_MINUTE", "KEFU_UPLOAD_TENANT_MB_PER_HOUR", "KEFU_FILE_LINK_TTL"} {
 			if err == nil || !strings.Contains(err.Error(), want) {
 				t.Errorf("error does not name %s: %v", want, err)
 			}

@@ -165,6 +165,9 @@ func (s *kefuServer) env() []string {
 	)
 	if s.cfg.databaseURL != "" {
 		env = append(env, "KEFU_DATABASE_URL="+s.cfg.databaseURL)
+		if s.cfg.redisURL == "" {
+			env = append(env, "KEFU_SINGLE_NODE=true")
+		}
 	}
 	if s.cfg.redisURL != "" {
 		env = append(env, "KEFU_REDIS_URL="+s.cfg.redisURL)

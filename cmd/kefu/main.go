@@ -29,6 +29,7 @@ import (
 	"kefu/clientip"
 	"kefu/frontend"
 	"kefu/tenants"
+	"kefu/webhook"
 	"kefu/ws"
 )
 
@@ -69,7 +70,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", args[0])
 	}
-	cfg, err := loadConfig(args[1:], getenv)
+	load := loadConfig
+	if args[0] == "serve" {
+		load = serveConfig
+	}
+	cfg, err := load(args[1:], getenv)
 	if err != nil {
 		return err
 	}
@@ -121,6 +126,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return fmt.Errorf("migrate: %w", err)
 	}
 
+	if cfg.DatabaseURL != "" && cfg.RedisURL == "" {
+		log.Warn("KEFU_SINGLE_NODE=true: PostgreSQL without Redis. Run exactly ONE node like this: events, presence and " +
+			"the webhook wake-ups stay inside this process, so a second node would not see this one's messages")
+	}
 	var (
 		bus      chat.Bus
 		rdb      *redis.Client
@@ -139,7 +148,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		if err != nil {
 			return fmt.Errorf("connect redis: %w", err)
 		}
-		rb, err := chat.NewRedisBus(ctx, rdb, "kefu", log)
+		rb, err := chat.NewRedisBus(ctx, rdb, "kefu", secret, log)
 		if err != nil {
 			return fmt.Errorf("redis bus: %w", err)
 		}
@@ -153,10 +162,20 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	ten := tenants.NewService(store, tenants.Config{Secret: secret, Logger: log})
-	chatSvc := chat.NewService(chat.Config{Tenants: ten, Bus: bus, Logger: log, Registry: reg, AllowPrivateNetworks: cfg.AllowPrivateNetworks, Presence: presence, CommitShards: cfg.CommitShards, SnoozeSweep: cfg.SnoozeSweep})
+	chatSvc := chat.NewService(chat.Config{Tenants: ten, Bus: bus, Logger: log, Registry: reg, AllowPrivateNetworks: cfg.AllowPrivateNetworks, Presence: presence, CommitShards: cfg.CommitShards,
+		Uploads: chat.UploadLimits{
+			VisitorFiles: cfg.VisitorFilesPerHour, VisitorBytes: int64(cfg.VisitorMBPerHour) << 20,
+			TenantFiles: cfg.TenantFilesPerHour, TenantBytes: int64(cfg.TenantMBPerHour) << 20,
+		},
+		FileLinkTTL: cfg.FileLinkTTL, OfflineGrace: cfg.AgentAwayGrace, WriteTimeout: cfg.DBWriteTimeout, SnoozeSweep: cfg.SnoozeSweep,
+	})
 	if err := chatSvc.Start(ctx); err != nil {
 		return fmt.Errorf("start chat: %w", err)
 	}
+	hooks := webhook.NewService(webhook.Config{Store: store, Chat: chatSvc, Logger: log, Registry: reg, AllowPrivateNetworks: cfg.AllowPrivateNetworks})
+	hookCtx, stopHooks := context.WithCancel(context.Background())
+	defer stopHooks()
+	go hooks.Run(hookCtx)
 	wsSrv := ws.NewServer(ws.Config{
 		PublicURL: cfg.PublicURL, ClientIP: clientip.Resolver(cfg.TrustProxy), HelloTimeout: cfg.WSHelloTimeout,
 		SendRate: rate.Limit(cfg.WSSendRate), SendBurst: cfg.WSSendBurst, FrameRate: rate.Limit(cfg.WSFrameRate), FrameBurst: cfg.WSFrameBurst,
@@ -175,7 +194,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	httpSrv := api.New(api.Config{
 		Tenants: ten, Chat: chatSvc, Logger: log, Web: web, WS: wsSrv, Gatherer: publicMetrics, TrustProxy: cfg.TrustProxy,
 		AuthPerMinute: cfg.AuthPerMinute, WidgetPerMinute: cfg.WidgetPerMinute,
-		PublicURL: cfg.PublicURL, PublicDemo: cfg.PublicDemo, MetricsToken: cfg.MetricsToken,
+		PublicURL: cfg.PublicURL, PublicDemo: cfg.PublicDemo, MetricsToken: cfg.MetricsToken, UploadsPerMinute: cfg.UploadsPerMinute, Webhooks: hooks,
 		Ready: func(ctx context.Context) error {
 			if err := store.Ping(ctx); err != nil {
 				return fmt.Errorf("database: %w", err)
@@ -244,6 +263,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("http shutdown", "err", err)
 	}
+	stopHooks()
+	hooks.Wait(sctx)
 	chatSvc.Close(sctx)
 	log.Info("stopped")
 	return nil

@@ -23,6 +23,7 @@ const AgentsPage = lazy(() => import('./admin/AgentsPage'));
 const TeamsPage = lazy(() => import('./admin/TeamsPage'));
 const CannedRepliesPage = lazy(() => import('./admin/CannedRepliesPage'));
 const ApiKeysPage = lazy(() => import('./admin/ApiKeysPage'));
+const WebhooksPage = lazy(() => import('./admin/WebhooksPage'));
 const FlowsPage = lazy(() => import('./flows/FlowsPage'));
 // The editor (xyflow, dagre) is its own chunk, loaded only on /app/admin/flows/:id.
 const FlowEditorPage = lazy(() => import('./flows/FlowEditorPage'));
@@ -101,6 +102,7 @@ export function AppRoutes() {
             <Route path="teams" element={<TeamsPage />} />
             <Route path="canned-replies" element={<CannedRepliesPage />} />
             <Route path="api-keys" element={<ApiKeysPage />} />
+            <Route path="webhooks" element={<WebhooksPage />} />
             <Route path="flows" element={<FlowsPage />} />
           </Route>
           {/* Full width, beside the settings menu rather than inside it. */}

@@ -45,3 +45,15 @@ describe('widget Timeline', () => {
     expect(t.maxSeqs()).toEqual({ c1: 4 });
   });
 });
+
+describe('widget Timeline file links', () => {
+  it('takes the fresh links of a replayed message, and ignores a plain duplicate', () => {
+    const t = new Timeline();
+    const att = (exp: number) => [{ id: 'a1', name: 'p.png', content_type: 'image/png', size: 1, url: `/api/v1/files/t/a1?exp=${exp}&sig=s` }];
+    t.upsert(e('c1', 1, { attachments: att(1) }));
+    expect(t.upsert(e('c1', 1, { attachments: att(1) }))).toBe(false);
+    expect(t.upsert(e('c1', 1, { attachments: att(2) }))).toBe(true);
+    expect(t.all()).toHaveLength(1);
+    expect(t.all()[0]!.attachments![0]!.url).toContain('exp=2');
+  });
+});

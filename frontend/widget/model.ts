@@ -1,6 +1,7 @@
 // The widget's message timeline, kept apart from the DOM so it can be tested:
 // one entry per stored message (deduplicated by conversation and seq), local
 // entries for messages waiting for their ack (matched by client_id).
+import { linksChanged } from '../src/api/attachments';
 import type { Attachment, AuthorType } from '../src/api/types';
 
 export interface Entry {
@@ -38,7 +39,13 @@ export class Timeline {
         return true;
       }
     }
-    if (e.seq > 0 && this.entries.some((x) => x.seq === e.seq && x.conversation_id === e.conversation_id && !x.pending)) return false;
+    const same = e.seq > 0 ? this.entries.findIndex((x) => x.seq === e.seq && x.conversation_id === e.conversation_id && !x.pending) : -1;
+    if (same >= 0) {
+      // A replayed message carries freshly signed file links: take them.
+      if (e.pending || !linksChanged(this.entries[same]!.attachments, e.attachments)) return false;
+      this.entries[same] = { ...this.entries[same]!, attachments: e.attachments };
+      return true;
+    }
     this.entries.push(e);
     this.sort();
     return true;

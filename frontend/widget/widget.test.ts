@@ -85,6 +85,40 @@ describe('KefuWidget', () => {
     expect(fetch.mock.calls.some(([u]) => String(u).endsWith('/widget/sessions'))).toBe(false);
   });
 
+  it('reconnects for fresh links when an expired file link is clicked, then opens the file', async () => {
+    const s = await openConnected();
+    const now = Math.floor(Date.now() / 1000);
+    const frame = (exp: number) => ({
+      type: 'message.new',
+      conversation_id: 'c1',
+      seq: 1,
+      message: {
+        id: 'm1', conversation_id: 'c1', seq: 1, author: { type: 'agent', name: 'Ann' }, body: '', created_at: '2024-01-01T00:00:01Z',
+        attachments: [{ id: 'f1', name: 'invoice.pdf', content_type: 'application/pdf', size: 10, url: `/api/v1/files/t/f1?exp=${exp}&sig=s${exp}` }],
+      },
+    });
+    s.receive(frame(now - 60));
+    const open = vi.fn();
+    vi.stubGlobal('open', open);
+    const chip = q('[data-testid="kefu-attachment-file"]');
+    const click = new MouseEvent('click', { bubbles: true, cancelable: true });
+    chip.dispatchEvent(click);
+    expect(click.defaultPrevented).toBe(true);
+    // A new socket replays everything from the start; the replay's link is fresh.
+    const s2 = FakeSocket.last;
+    expect(s2).not.toBe(s);
+    s2.open();
+    expect(s2.sent[0]).toMatchObject({ type: 'hello', since: {} });
+    s2.receive({ type: 'welcome', session_id: 's2', conversations: [] });
+    s2.receive(frame(now + 86400));
+    expect(open).toHaveBeenCalledWith(`https://kefu.test/api/v1/files/t/f1?exp=${now + 86400}&sig=s${now + 86400}`, '_blank', 'noopener,noreferrer');
+    expect(q('[data-testid="kefu-attachment-file"]').getAttribute('href')).toContain(`exp=${now + 86400}`);
+    // A link still good is just followed.
+    const again = new MouseEvent('click', { bubbles: true, cancelable: true });
+    q('[data-testid="kefu-attachment-file"]').dispatchEvent(again);
+    expect(again.defaultPrevented).toBe(false);
+  });
+
   it('creates a session on open, replays history and sends with ack', async () => {
     widget = new KefuWidget({ key: 'wk1', origin: 'https://kefu.test', lang: 'en' });
     await widget.start();

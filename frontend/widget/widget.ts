@@ -1,7 +1,7 @@
 // The visitor widget: a launcher and a chat panel inside a shadow root.
 import { createApiClient, type ApiClient } from '../src/api/client';
 import { ApiError } from '../src/api/errors';
-import { MAX_ATTACHMENTS, MAX_UPLOAD_BYTES, attachmentHref, formatSize, isImage } from '../src/api/attachments';
+import { MAX_ATTACHMENTS, MAX_UPLOAD_BYTES, attachmentHref, formatSize, isImage, linkExpired } from '../src/api/attachments';
 import type { Attachment, Message } from '../src/api/types';
 import { RealtimeClient, RealtimeError, newClientId, wsUrl } from '../src/ws/client';
 import { css, DEFAULT_BRAND } from './styles';
@@ -66,6 +66,10 @@ export class KefuWidget {
   private typingSentAt = 0;
   private typingOffTimer: ReturnType<typeof setTimeout> | undefined;
   private lastConversation: string | null = null;
+  /** When file links were last refreshed (a reconnect that replays the history). */
+  private linksRefreshedAt = 0;
+  /** A file clicked while its link had expired: opened once its fresh link arrives. */
+  private openWhenFresh: string | null = null;
   private disabled = false;
   private destroyed = false;
 
@@ -368,6 +372,25 @@ export class KefuWidget {
     }
     if (m.client_id) this.dropFromOutbox(m.client_id);
     this.render();
+    const fresh = this.openWhenFresh ? m.attachments?.find((a) => a.id === this.openWhenFresh && !linkExpired(a.url)) : undefined;
+    if (fresh) {
+      this.openWhenFresh = null;
+      window.open(attachmentHref(fresh.url, this.opts.origin), '_blank', 'noopener,noreferrer');
+    }
+  }
+
+  /**
+   * File links expire (a day by default) and are signed afresh whenever the
+   * server sends a message: a page open that long reconnects, the history
+   * replays, and the timeline takes the new links. At most every 30 s.
+   */
+  private refreshLinks() {
+    const now = Date.now();
+    if (!this.rt || now - this.linksRefreshedAt < 30_000) return;
+    this.linksRefreshedAt = now;
+    this.rt.close();
+    this.rt = null;
+    this.connect();
   }
 
   // ---- sending ----
@@ -615,6 +638,13 @@ export class KefuWidget {
         ? el('a', img ? 'img' : 'chip', { href, target: '_blank', rel: 'noopener noreferrer', title: a.name })
         : el('span', img ? 'img' : 'chip', { title: a.name });
       item.setAttribute('data-testid', img ? 'kefu-attachment-image' : 'kefu-attachment-file');
+      if (a.id)
+        item.addEventListener('click', (ev) => {
+          if (!linkExpired(a.url)) return;
+          ev.preventDefault();
+          this.openWhenFresh = a.id;
+          this.refreshLinks();
+        });
       if (img && href !== '#') item.append(this.thumb(href, a.name));
       else {
         item.className = 'chip';
@@ -634,6 +664,9 @@ export class KefuWidget {
     let img = this.imgs.get(src);
     if (!img) {
       img = el('img', '', { src, alt });
+      img.addEventListener('error', () => {
+        if (linkExpired(src)) this.refreshLinks();
+      });
       // A thumbnail that loads after the list scrolled to the end keeps it there.
       img.addEventListener('load', () => {
         const l = this.list;

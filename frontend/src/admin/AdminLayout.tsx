@@ -1,7 +1,7 @@
 import { Suspense } from 'react';
 import { Menu } from 'antd';
 import { FullPageSpin } from '../components/FullPageSpin';
-import { ApartmentOutlined, ApiOutlined, CodeOutlined, MessageOutlined, TeamOutlined, UsergroupAddOutlined } from '@ant-design/icons';
+import { ApartmentOutlined, ApiOutlined, CodeOutlined, MessageOutlined, SendOutlined, TeamOutlined, UsergroupAddOutlined } from '@ant-design/icons';
 import { Outlet, useLocation, useNavigate } from 'react-router';
 import { useTranslation } from 'react-i18next';
 
@@ -26,6 +26,7 @@ export default function AdminLayout() {
             { key: 'canned-replies', icon: <MessageOutlined />, label: <span data-testid="admin-canned">{t('admin.canned')}</span> },
             { key: 'flows', icon: <ApartmentOutlined />, label: <span data-testid="admin-flows">{t('admin.flows')}</span> },
             { key: 'api-keys', icon: <ApiOutlined />, label: <span data-testid="admin-api-keys">{t('admin.apiKeys')}</span> },
+            { key: 'webhooks', icon: <SendOutlined />, label: <span data-testid="admin-webhooks">{t('admin.webhooks')}</span> },
           ]}
         />
       </aside>

@@ -33,3 +33,25 @@ export function attachmentHref(url: string | undefined | null, origin = ''): str
   if (url.startsWith('/') && !url.startsWith('//')) return origin.replace(/\/$/, '') + url;
   return /^(https?:|blob:)/i.test(url) ? url : '#';
 }
+
+/**
+ * When a file link stops working (ms since the epoch), from its `exp`
+ * parameter; null for links without one (local blob: previews).
+ */
+export function linkExpiry(url: string | undefined | null): number | null {
+  if (!url) return null;
+  const m = /[?&]exp=(\d+)/.exec(url);
+  return m ? Number(m[1]) * 1000 : null;
+}
+
+/** True when a file link has expired (or will within `marginMs`): fetch its message again for a fresh one. */
+export function linkExpired(url: string | undefined | null, now = Date.now(), marginMs = 0): boolean {
+  const exp = linkExpiry(url);
+  return exp != null && exp - marginMs <= now;
+}
+
+/** True when two lists hold the same files with different links (the server signed them afresh). */
+export function linksChanged(a: readonly Attachment[] | null | undefined, b: readonly Attachment[] | null | undefined): boolean {
+  if (!a?.length || !b?.length || a.length !== b.length) return false;
+  return a.some((x, i) => x.id === b[i]!.id && x.url !== b[i]!.url);
+}

@@ -16,6 +16,7 @@ import type {
   ConversationEvent,
   ConversationFilter,
   ConversationPage,
+  ChangePasswordRequest,
   CreateAgentRequest,
   CreatedApiKey,
   Flow,
@@ -32,9 +33,14 @@ import type {
   SignupRequest,
   SignupResponse,
   Tenant,
+  UpdateAgentRequest,
   WidgetConfig,
   WidgetSession,
   WidgetSessionRequest,
+  Webhook,
+  WebhookDelivery,
+  WebhookDeliveryPage,
+  WebhookInput,
 } from './types';
 
 export interface ApiClientOptions {
@@ -44,6 +50,8 @@ export interface ApiClientOptions {
   getToken?: () => string | null | undefined;
   /** Called when a request that carried a token is answered 401. */
   onUnauthorized?: () => void;
+  /** The UI's language, sent as Accept-Language: the server's error messages follow it. */
+  getLanguage?: () => string | undefined;
   fetch?: typeof fetch;
 }
 
@@ -62,6 +70,8 @@ export function createApiClient(opts: ApiClientOptions = {}) {
     const headers: Record<string, string> = { Accept: 'application/json' };
     const token = opts.getToken?.() ?? undefined;
     if (token) headers.Authorization = `Bearer ${token}`;
+    const lang = opts.getLanguage?.();
+    if (lang) headers['Accept-Language'] = lang;
     // FormData goes as is: the browser sets multipart/form-data with its boundary.
     const form = typeof FormData !== 'undefined' && body instanceof FormData;
     if (body !== undefined && !form) headers['Content-Type'] = 'application/json';
@@ -99,7 +109,11 @@ export function createApiClient(opts: ApiClientOptions = {}) {
     signup: (body: SignupRequest) => request<SignupResponse>('POST', '/api/v1/signup', body),
     login: (body: LoginRequest) => request<LoginResponse>('POST', '/api/v1/auth/login', body),
     logout: () => request<void>('POST', '/api/v1/auth/logout'),
+    /** Ends every session of the signed-in user, this one included. */
+    logoutAll: () => request<void>('POST', '/api/v1/auth/logout-all'),
     me: () => request<Me>('GET', '/api/v1/me'),
+    /** Sets the signed-in user's password; their other sessions end. */
+    changePassword: (body: ChangePasswordRequest) => request<void>('POST', '/api/v1/me/password', body),
 
     tenant: {
       get: () => request<Tenant>('GET', '/api/v1/tenant'),
@@ -109,12 +123,31 @@ export function createApiClient(opts: ApiClientOptions = {}) {
     agents: {
       list: async () => (await request<{ agents: Agent[] }>('GET', '/api/v1/agents')).agents ?? [],
       create: (body: CreateAgentRequest) => request<Agent>('POST', '/api/v1/agents', body),
+      update: (id: string, patch: UpdateAgentRequest) => request<Agent>('PATCH', `/api/v1/agents/${enc(id)}`, patch),
+      /** Signs the user out everywhere and stops routing to them. */
+      deactivate: (id: string) => request<Agent>('POST', `/api/v1/agents/${enc(id)}/deactivate`),
+      reactivate: (id: string) => request<Agent>('POST', `/api/v1/agents/${enc(id)}/reactivate`),
+      /** Sets another user's password; their sessions end. */
+      resetPassword: (id: string, password: string) => request<void>('POST', `/api/v1/agents/${enc(id)}/password`, { password }),
     },
 
     apiKeys: {
       list: async () => (await request<{ api_keys: ApiKey[] }>('GET', '/api/v1/api-keys')).api_keys ?? [],
       create: (body: { name: string; role: ApiKeyRole }) => request<CreatedApiKey>('POST', '/api/v1/api-keys', body),
       revoke: (id: string) => request<void>('DELETE', `/api/v1/api-keys/${enc(id)}`),
+    },
+
+    webhooks: {
+      list: async () => (await request<{ webhooks: Webhook[] }>('GET', '/api/v1/webhooks')).webhooks ?? [],
+      create: (body: WebhookInput) => request<Webhook>('POST', '/api/v1/webhooks', body),
+      update: (id: string, body: WebhookInput) => request<Webhook>('PATCH', `/api/v1/webhooks/${enc(id)}`, body),
+      remove: (id: string) => request<void>('DELETE', `/api/v1/webhooks/${enc(id)}`),
+      rotateSecret: (id: string) => request<Webhook>('POST', `/api/v1/webhooks/${enc(id)}/rotate-secret`),
+      test: (id: string) => request<WebhookDelivery>('POST', `/api/v1/webhooks/${enc(id)}/test`),
+      deliveries: (id: string, cursor?: string, limit = 20) =>
+        request<WebhookDeliveryPage>('GET', `/api/v1/webhooks/${enc(id)}/deliveries`, undefined, { limit, cursor }),
+      redeliver: (id: string, deliveryId: string) =>
+        request<WebhookDelivery>('POST', `/api/v1/webhooks/${enc(id)}/deliveries/${enc(deliveryId)}/redeliver`),
     },
 
     conversations: {

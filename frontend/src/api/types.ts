@@ -62,6 +62,22 @@ export interface Agent {
   teams?: string[];
   max_concurrent: number;
   status: PresenceStatus;
+  /** False once deactivated (cannot sign in, never routed to). */
+  active?: boolean;
+  deactivated_at?: string;
+}
+
+/** PATCH /agents/{id}: only the fields present change. */
+export interface UpdateAgentRequest {
+  name?: string;
+  role?: AgentRole;
+  skills?: string[];
+  max_concurrent?: number;
+}
+
+export interface ChangePasswordRequest {
+  current_password: string;
+  new_password: string;
 }
 
 export interface CreateAgentRequest {
@@ -406,4 +422,65 @@ export interface ConversationEvent {
   kind: 'routing' | (string & {});
   detail: RoutingDecision;
   created_at: string;
+}
+
+/** A webhook event type (GET /api/v1/webhooks/events). */
+export type WebhookEventType =
+  | 'conversation.created'
+  | 'conversation.assigned'
+  | 'conversation.transferred'
+  | 'conversation.resolved'
+  | 'conversation.reopened'
+  | 'message.created'
+  | 'contact.created'
+  | 'contact.updated'
+  | 'csat.submitted';
+
+export interface Webhook {
+  id: string;
+  url: string;
+  events: WebhookEventType[];
+  enabled: boolean;
+  include_private: boolean;
+  description: string;
+  /** Why Kefu turned it off (its deliveries failed for 24 hours), or null. */
+  disabled_reason: string | null;
+  disabled_at: string | null;
+  previous_secret_expires_at: string | null;
+  /** Only in the answers to create and rotate-secret. */
+  secret?: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface WebhookInput {
+  url?: string;
+  events?: WebhookEventType[];
+  enabled?: boolean;
+  include_private?: boolean;
+  description?: string;
+}
+
+/** One attempt in a webhook's delivery log. */
+export interface WebhookDelivery {
+  id: string;
+  webhook_id: string;
+  event_id: string;
+  event_type: string;
+  attempt: number;
+  url: string;
+  success: boolean;
+  request_headers: Record<string, string>;
+  request_body: string;
+  response_status: number;
+  response_headers: Record<string, string>;
+  response_body: string;
+  latency_ms: number;
+  error: string;
+  created_at: string;
+}
+
+export interface WebhookDeliveryPage {
+  deliveries: WebhookDelivery[];
+  next_cursor: string | null;
 }

@@ -1,10 +1,7 @@
 import { useState, type ReactElement, type ReactNode } from 'react';
 import { Popover } from 'antd';
 
-export interface MenuItem {
-  key: string;
-  label: ReactNode;
-}
+export type MenuItem = { key: string; label: ReactNode; icon?: ReactNode; danger?: boolean; type?: undefined } | { type: 'divider'; key?: undefined };
 
 /**
  * A small click menu on antd's Popover (which the console loads anyway for
@@ -29,21 +26,26 @@ export function MenuPopover({
   const [open, setOpen] = useState(false);
   const content = (
     <div role="menu" aria-label={label} className="menu-popover">
-      {items.map((it) => (
-        <button
-          key={it.key}
-          type="button"
-          role="menuitemradio"
-          aria-checked={it.key === selected}
-          className={`menu-popover-item ${it.key === selected ? 'selected' : ''}`}
-          onClick={() => {
-            setOpen(false);
-            onSelect(it.key);
-          }}
-        >
-          {it.label}
-        </button>
-      ))}
+      {items.map((it, i) =>
+        it.type === 'divider' ? (
+          <div key={`d${i}`} role="separator" className="menu-popover-divider" />
+        ) : (
+          <button
+            key={it.key}
+            type="button"
+            role="menuitemradio"
+            aria-checked={it.key === selected}
+            className={`menu-popover-item ${it.key === selected ? 'selected' : ''} ${it.danger ? 'danger' : ''}`}
+            onClick={() => {
+              setOpen(false);
+              onSelect(it.key);
+            }}
+          >
+            {it.icon}
+            {it.label}
+          </button>
+        ),
+      )}
     </div>
   );
   return (

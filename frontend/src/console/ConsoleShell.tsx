@@ -1,7 +1,7 @@
-import { Suspense, useEffect } from 'react';
+import { Suspense, useEffect, useState } from 'react';
 import { Avatar, Badge, Button, Result, Tooltip } from 'antd';
 import { MenuPopover } from '../components/MenuPopover';
-import { DisconnectOutlined, LogoutOutlined, MessageOutlined, SettingOutlined } from '@ant-design/icons';
+import { DisconnectOutlined, KeyOutlined, LogoutOutlined, MessageOutlined, SettingOutlined, StopOutlined } from '@ant-design/icons';
 import { Link, Outlet, useLocation, useNavigate } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { useQueryClient } from '@tanstack/react-query';
@@ -18,6 +18,7 @@ import { askNotificationPermission } from '../lib/notify';
 import { colorFor } from '../lib/format';
 import { PRESENCE_COLOR } from '../lib/presence';
 import { useMe } from './useMe';
+import { ChangePasswordModal, LogoutAllModal } from './AccountModals';
 
 
 /** The signed-in frame: the narrow nav, the WebSocket bridge and the page. */
@@ -74,6 +75,14 @@ function Nav({ unread, name, userId }: { unread: number; name: string; userId: s
   const choose = usePresence((s) => s.choose);
   const status = useRealtime((s) => s.status);
   const inAdmin = loc.pathname.startsWith('/app/admin');
+  const [dialog, setDialog] = useState<'password' | 'logout-all' | null>(null);
+
+  function leave() {
+    useRealtime.getState().client?.close();
+    useAuth.getState().signOut();
+    qc.clear();
+    navigate('/login', { replace: true });
+  }
 
   async function logout() {
     try {
@@ -81,10 +90,7 @@ function Nav({ unread, name, userId }: { unread: number; name: string; userId: s
     } catch {
       /* the token is dropped locally either way */
     }
-    useRealtime.getState().client?.close();
-    useAuth.getState().signOut();
-    qc.clear();
-    navigate('/login', { replace: true });
+    leave();
   }
 
   const shown: PresenceStatus = confirmed ?? wanted;
@@ -96,6 +102,11 @@ function Nav({ unread, name, userId }: { unread: number; name: string; userId: s
       </span>
     ),
   }));
+  const accountItems = [
+    { type: 'divider' as const },
+    { key: 'password', icon: <KeyOutlined />, label: <span data-testid="menu-change-password">{t('account.changePassword')}</span> },
+    { key: 'logout-all', icon: <StopOutlined />, danger: true, label: <span data-testid="menu-logout-all">{t('account.logoutAll')}</span> },
+  ];
 
   return (
     <nav className="nav" aria-label={t('nav.main')}>
@@ -122,7 +133,16 @@ function Nav({ unread, name, userId }: { unread: number; name: string; userId: s
           </span>
         </Tooltip>
       ) : null}
-      <MenuPopover placement="topLeft" label={t('nav.presence')} items={presenceItems} selected={wanted} onSelect={(key) => choose(key as PresenceStatus)}>
+      <MenuPopover
+        placement="topLeft"
+        label={t('nav.presence')}
+        items={[...presenceItems, ...accountItems]}
+        selected={wanted}
+        onSelect={(key) => {
+          if (key === 'password' || key === 'logout-all') setDialog(key);
+          else choose(key as PresenceStatus);
+        }}
+      >
         <button type="button" className="nav-item nav-presence" aria-label={`${t('nav.presence')}: ${t(`nav.${shown}`)}`} data-testid="presence-switch" data-status={shown}>
           <Badge dot color={PRESENCE_COLOR[shown]} offset={[-4, 26]}>
             <Avatar size={32} style={{ background: colorFor(userId) }}>
@@ -139,6 +159,8 @@ function Nav({ unread, name, userId }: { unread: number; name: string; userId: s
           <LogoutOutlined />
         </button>
       </Tooltip>
+      <ChangePasswordModal open={dialog === 'password'} onClose={() => setDialog(null)} />
+      <LogoutAllModal open={dialog === 'logout-all'} onClose={() => setDialog(null)} onDone={leave} />
     </nav>
   );
 }

@@ -44,11 +44,11 @@ export const MessageBubble = memo(function MessageBubble({ m, meId, conversation
                 {other ? ` · ${m.author.name ?? ''}` : ''}
               </>
             ) : (
-              (m.author.name ?? (type === 'bot' ? t('inbox.bot') : ''))
+              (m.author.name || (type === 'bot' ? t('inbox.bot') : ''))
             )}
           </div>
         ) : null}
-        {m.attachments?.length ? <Attachments list={m.attachments} /> : null}
+        {m.attachments?.length ? <Attachments list={m.attachments} conversationId={conversationId} /> : null}
         {m.body || !m.attachments?.length ? (
           // A native title, not antd's Tooltip: one trigger per bubble made switching conversations slow.
           <div className="msg-bubble" data-testid="message-body" title={dateTime(m.created_at, i18n.language)}>

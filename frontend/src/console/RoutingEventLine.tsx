@@ -4,7 +4,7 @@ import { useTranslation } from 'react-i18next';
 import type { ConversationEvent } from '../api';
 import en from '../i18n/en';
 import { clockTime, dateTime } from '../lib/format';
-import { routingSummary } from './routing';
+import { eventWord, outcomeWord, routingSummary } from './routing';
 
 type NodeTypeKey = keyof typeof en.flows.types;
 const isKnownType = (t: string): t is NodeTypeKey => Object.prototype.hasOwnProperty.call(en.flows.types, t);
@@ -43,7 +43,7 @@ export const RoutingEventLine = memo(function RoutingEventLine({ event }: { even
       {open ? (
         <div className="routing-trace" id={traceId} data-testid="routing-trace">
           <div className="routing-trace-meta">
-            {d.event ? t('thread.routing.ranOn', { event: d.event }) : null}
+            {d.event ? t('thread.routing.ranOn', { event: eventWord(d.event, t) }) : null}
             {d.action === 'queue' && d.waiting ? ` · ${t('thread.routing.waitingAt', { node: d.waiting })}` : null}
           </div>
           {trace.length === 0 ? (
@@ -63,7 +63,7 @@ export const RoutingEventLine = memo(function RoutingEventLine({ event }: { even
                   <tr key={i} data-testid="routing-trace-step" data-node={s.node}>
                     <td className="routing-mono">{s.node || <span className="muted">{t('thread.routing.note')}</span>}</td>
                     <td className="routing-type">{isKnownType(s.type) ? t(`flows.types.${s.type}.label`) : s.type}</td>
-                    <td className="routing-mono">{s.outcome}</td>
+                    <td>{s.outcome && s.outcome !== 'next' ? outcomeWord(s.outcome, t) : ''}</td>
                     <td className="routing-detail">{s.detail}</td>
                   </tr>
                 ))}

@@ -67,7 +67,7 @@ describe('Thread', () => {
     renderWithApp(<Thread id="c1" me={me} />);
     const line = await screen.findByTestId('routing-event');
     expect(within(line).getByTestId('routing-summary').textContent).toBe(
-      'Routing (flow v3): start → is_new: true → greet → hours: open → assign: assigned (Ann)',
+      'Routing (flow v3): Condition: yes → Reply → Business hours: open → Assign: assigned (Ann)',
     );
     expect(line.getAttribute('data-action')).toBe('assign');
     // Not a message: after the bot's greeting, before the agent's reply.
@@ -84,7 +84,7 @@ describe('Thread', () => {
     fireEvent.click(button);
     expect(button.getAttribute('aria-expanded')).toBe('true');
     const trace = screen.getByTestId('routing-trace');
-    expect(trace.textContent).toContain('Ran on conversation.created');
+    expect(trace.textContent).toContain('Ran on a new conversation');
     const rows = within(trace).getAllByTestId('routing-trace-step');
     expect(rows.map((r) => r.getAttribute('data-node'))).toEqual(['start', 'is_new', 'greet', 'hours', 'assign']);
     expect(within(rows[1]!).getByText('Condition')).toBeTruthy();
@@ -121,7 +121,67 @@ describe('Thread', () => {
     ];
     await client.invalidateQueries({ queryKey: keys.events('c1') });
     await waitFor(() => expect(screen.getAllByTestId('routing-event')).toHaveLength(2));
-    expect(screen.getAllByTestId('routing-summary')[1]!.textContent).toBe('Routing (flow v3): start → queue: queued');
+    expect(screen.getAllByTestId('routing-summary')[1]!.textContent).toBe('Routing (flow v3): Queue: queued');
+  });
+
+  it('fetches the thread again for a file whose link has expired, and uses the fresh link', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const file = (id: string, ct: string, exp: number) => ({ id, name: `${id}.bin`, content_type: ct, size: 10, url: `/api/v1/files/t1/${id}?exp=${exp}&sig=s${exp}` });
+    let exp = now - 60;
+    const withFiles = (): Message[] => [
+      ...messages,
+      { id: 'm4', conversation_id: 'c1', seq: 4, author: { type: 'visitor' }, body: '', attachments: [file('img', 'image/png', exp), file('doc', 'application/pdf', exp)], created_at: '2024-05-01T08:33:00Z' },
+    ];
+    const fetch = serve(() => []);
+    fetch.mockImplementation(async (input: RequestInfo | URL) => {
+      const path = new URL(String(input), 'http://kefu.test').pathname;
+      if (path === '/api/v1/conversations/c1') return jsonResponse(200, conv);
+      if (path.endsWith('/messages')) return jsonResponse(200, { messages: withFiles() });
+      if (path.endsWith('/events')) return jsonResponse(200, { events: [] });
+      return jsonResponse(200, {});
+    });
+    const open = vi.fn();
+    vi.stubGlobal('open', open);
+    renderWithApp(<Thread id="c1" me={me} />);
+    const link = await screen.findByTestId('attachment-file');
+    const calls = () => fetch.mock.calls.filter(([u]) => String(u).includes('/messages')).length;
+    const before = calls();
+    // The server signs links afresh on every fetch.
+    exp = now + 86400;
+    fireEvent.click(link);
+    await waitFor(() => expect(open).toHaveBeenCalledWith(`/api/v1/files/t1/doc?exp=${exp}&sig=s${exp}`, '_blank', 'noopener,noreferrer'));
+    expect(calls()).toBe(before + 1);
+    await waitFor(() => expect(screen.getByTestId('attachment-file').getAttribute('href')).toBe(`/api/v1/files/t1/doc?exp=${exp}&sig=s${exp}`));
+    const img = (await screen.findByTestId('message-attachments')).querySelector('img')!;
+    await waitFor(() => expect(img.getAttribute('src')).toContain(`exp=${exp}`));
+    // A fresh link that fails to load (a deleted file) does not refetch in a loop.
+    fireEvent.error(img);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(calls()).toBe(before + 1);
+  });
+
+  it('fetches the thread again when an image link has expired', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    let exp = now - 60;
+    const fetch = serve(() => []);
+    fetch.mockImplementation(async (input: RequestInfo | URL) => {
+      const path = new URL(String(input), 'http://kefu.test').pathname;
+      if (path === '/api/v1/conversations/c1') return jsonResponse(200, conv);
+      if (path.endsWith('/messages'))
+        return jsonResponse(200, {
+          messages: [
+            { id: 'm1', conversation_id: 'c1', seq: 1, author: { type: 'visitor' }, body: '', created_at: '2024-05-01T08:30:00Z',
+              attachments: [{ id: 'img', name: 'p.png', content_type: 'image/png', size: 10, url: `/api/v1/files/t1/img?exp=${exp}&sig=x` }] },
+          ],
+        });
+      if (path.endsWith('/events')) return jsonResponse(200, { events: [] });
+      return jsonResponse(200, {});
+    });
+    renderWithApp(<Thread id="c1" me={me} />);
+    const img = (await screen.findByTestId('message-attachments')).querySelector('img')!;
+    exp = now + 86400;
+    fireEvent.error(img);
+    await waitFor(() => expect(screen.getByTestId('message-attachments').querySelector('img')!.getAttribute('src')).toContain(`exp=${exp}`));
   });
 
   it('shows the thread without routing lines when the events cannot be read', async () => {

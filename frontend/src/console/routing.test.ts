@@ -27,15 +27,16 @@ describe('routing trace summary', () => {
   const t = i18n.t.bind(i18n);
   beforeEach(() => i18n.changeLanguage('en'));
 
-  it('names each node and adds the outcome when it is a branch label, not "next"; notes are left out', () => {
-    expect(traceSteps(assigned.trace)).toEqual(['start', 'is_new: true', 'greet', 'hours: open', 'assign: assigned']);
-    expect(traceSteps([step('c', 'condition', 'error', 'boom'), step('', 'queue', 'queue', 'no error branch')])).toEqual(['c: error']);
-    expect(traceSteps([step('x', 'set', '', 'a = 1')])).toEqual(['x']);
-    expect(traceSteps(null)).toEqual([]);
+  it('names each node by its type, with the branch in words; the start and notes are left out', () => {
+    expect(traceSteps(assigned.trace, t)).toEqual(['Condition: yes', 'Reply', 'Business hours: open', 'Assign: assigned']);
+    expect(traceSteps([step('c', 'condition', 'error', 'boom'), step('', 'queue', 'queue', 'no error branch')], t)).toEqual(['Condition: failed']);
+    expect(traceSteps([step('x', 'set', '', 'a = 1')], t)).toEqual(['Set attribute']);
+    expect(traceSteps([step('s', 'switch', 'vip', '')], t)).toEqual(['Switch: vip']);
+    expect(traceSteps(null, t)).toEqual([]);
   });
 
-  it('reads "Routing (flow v3): … → assign: assigned (Ann)" for an assignment', () => {
-    expect(routingSummary(assigned, t)).toBe('Routing (flow v3): start → is_new: true → greet → hours: open → assign: assigned (Ann)');
+  it('reads "Routing (flow v3): … → Assign: assigned (Ann)" for an assignment', () => {
+    expect(routingSummary(assigned, t)).toBe('Routing (flow v3): Condition: yes → Reply → Business hours: open → Assign: assigned (Ann)');
   });
 
   it('puts the action on the node that ended the run, else after the path', () => {
@@ -47,29 +48,31 @@ describe('routing trace summary', () => {
       waiting: 'queue',
       trace: [step('start', 'start', 'next'), step('hours', 'business_hours', 'closed'), step('queue', 'queue', 'queue', 'waiting for an agent')],
     };
-    expect(tracePath(queuedAtNode, t)).toBe('start → hours: closed → queue: queued');
+    expect(tracePath(queuedAtNode, t)).toBe('Business hours: closed → Queue: queued');
 
     // An assign node with nobody free queues too.
     const nobodyFree = { ...queuedAtNode, trace: [step('start', 'start', 'next'), step('assign', 'assign', 'queue', 'no agent can take it now: queued')] };
-    expect(tracePath(nobodyFree, t)).toBe('start → assign: queued');
+    expect(tracePath(nobodyFree, t)).toBe('Assign: queued');
 
     // An error without an error branch: the server adds a note and queues.
     const broken = { ...queuedAtNode, trace: [step('start', 'start', 'next'), step('vip', 'condition', 'error', 'bad'), step('', 'queue', 'queue', 'no error branch')] };
-    expect(tracePath(broken, t)).toBe('start → vip: error → queued');
+    expect(tracePath(broken, t)).toBe('Condition: failed → queued');
 
     // Running out of edges ends the run where it stands.
     const ranOut: RoutingDecision = { ...queuedAtNode, action: 'end', trace: [step('start', 'start', 'next'), step('greet', 'reply', 'next')] };
-    expect(tracePath(ranOut, t)).toBe('start → greet → ended');
-    expect(tracePath({ ...ranOut, trace: [step('start', 'start', 'next'), step('stop', 'end', 'end')] }, t)).toBe('start → stop: ended');
+    expect(tracePath(ranOut, t)).toBe('Reply → ended');
+    expect(tracePath({ ...ranOut, trace: [step('start', 'start', 'next'), step('stop', 'end', 'end')] }, t)).toBe('End: ended');
 
     // An assignment whose agent has no name shows the id; no trace at all still says what happened.
     expect(tracePath({ ...assigned, agent_name: '', trace: [] }, t)).toBe('assigned (u1)');
   });
 
-  it('titles the default flow and translates the words, not the node ids', async () => {
-    expect(routingSummary({ ...assigned, flow_id: '', flow_version: 0 }, t)).toMatch(/^Routing \(default flow\): start → /);
+  it('titles the default flow and says everything in the reader\'s language, no node ids or enum values', async () => {
+    expect(routingSummary({ ...assigned, flow_id: '', flow_version: 0 }, t)).toMatch(/^Routing \(default flow\): Condition: yes → /);
     await i18n.changeLanguage('zh-CN');
-    expect(routingSummary(assigned, t)).toBe('路由（流程 v3）：start → is_new: true → greet → hours: open → assign: 已分配（Ann）');
+    const zh = routingSummary(assigned, t);
+    expect(zh).toBe(`路由（流程 v3）：${t('flows.types.condition.label')}: 是 → ${t('flows.types.reply.label')} → ${t('flows.types.business_hours.label')}: 营业中 → ${t('flows.types.assign.label')}: 已分配（Ann）`);
+    expect(zh).not.toMatch(/is_new|greet|hours|true|open/);
   });
 });
 

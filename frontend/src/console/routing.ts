@@ -4,10 +4,43 @@
 import type { TFunction } from 'i18next';
 import type { ConversationEvent, RoutingDecision, TraceStep } from '../api/types';
 import type { ThreadMessage } from '../realtime/cache';
+import en from '../i18n/en';
 
-/** The trace's steps as "node" or "node: outcome" (outcome shown when it is a branch label, not "next"); notes are left out. */
-export function traceSteps(trace: readonly TraceStep[] | null | undefined): string[] {
-  return (trace ?? []).filter((s) => s.node).map((s) => (s.outcome && s.outcome !== 'next' ? `${s.node}: ${s.outcome}` : s.node));
+const OUTCOMES = ['true', 'false', 'open', 'closed', 'answered', 'unanswered', 'handoff', 'assigned', 'queue', 'timeout', 'default', 'error', 'end'] as const;
+type Outcome = (typeof OUTCOMES)[number];
+const isOutcome = (o: string): o is Outcome => (OUTCOMES as readonly string[]).includes(o);
+
+type NodeTypeKey = keyof typeof en.flows.types;
+const isKnownType = (t: string): t is NodeTypeKey => Object.prototype.hasOwnProperty.call(en.flows.types, t);
+
+/** A node's type in words ("Condition", "条件"); unknown types as they are. */
+export function typeWord(type: string, t: TFunction): string {
+  return isKnownType(type) ? t(`flows.types.${type}.label`) : type;
+}
+
+/** A branch taken, in words ("yes", "open", "answered"); a switch's own case labels as they are. */
+export function outcomeWord(outcome: string, t: TFunction): string {
+  return isOutcome(outcome) ? t(`thread.routing.outcomes.${outcome}`) : outcome;
+}
+
+type EventKey = keyof typeof en.thread.routing.events;
+const isKnownEvent = (e: string): e is EventKey => Object.prototype.hasOwnProperty.call(en.thread.routing.events, e);
+
+/** The event a flow ran on, in words ("a new conversation"). */
+export function eventWord(event: string, t: TFunction): string {
+  const key = event.replace('.', '_');
+  return isKnownEvent(key) ? t(`thread.routing.events.${key}`) : event;
+}
+
+/**
+ * The trace's steps in words: each node by its type ("Reply"), with the
+ * branch it took when it is a branch ("Condition: yes"); the start and the
+ * server's notes are left out.
+ */
+export function traceSteps(trace: readonly TraceStep[] | null | undefined, t: TFunction): string[] {
+  return (trace ?? [])
+    .filter((s) => s.node && s.type !== 'start')
+    .map((s) => (s.outcome && s.outcome !== 'next' ? `${typeWord(s.type, t)}: ${outcomeWord(s.outcome, t)}` : typeWord(s.type, t)));
 }
 
 /** The outcome a trace's last step has when it is the step that ended the run with this action. */
@@ -35,19 +68,19 @@ export function routingTitle(d: Pick<RoutingDecision, 'flow_id' | 'flow_version'
 }
 
 /**
- * The path of a run and what it decided, e.g.
- * "start → is_new: true → greet → hours: open → assign: assigned (Ann)".
+ * The path of a run and what it decided, in words, e.g.
+ * "Condition: yes → Reply → Business hours: open → Assign: assigned (Ann)".
  * When the last step is the node that ended the run (an assign that
  * assigned, a queue, an end), the action replaces its outcome; otherwise
  * (the flow ran out of edges, or an error sent it to the queue) it follows
  * as a step of its own.
  */
 export function tracePath(d: RoutingDecision, t: TFunction): string {
-  const named = (d.trace ?? []).filter((s) => s.node);
-  const parts = traceSteps(named);
+  const named = (d.trace ?? []).filter((s) => s.node && s.type !== 'start');
+  const parts = traceSteps(named, t);
   const action = actionText(d, t);
   const last = named[named.length - 1];
-  if (last && FINAL_OUTCOME[d.action] === last.outcome) parts[parts.length - 1] = `${last.node}: ${action}`;
+  if (last && FINAL_OUTCOME[d.action] === last.outcome) parts[parts.length - 1] = `${typeWord(last.type, t)}: ${action}`;
   else if (action) parts.push(action);
   return parts.join(' → ');
 }

@@ -1,6 +1,6 @@
-import { useEffect } from 'react';
+import { useCallback, useEffect } from 'react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { api, fetchAllMessages, type Agent, type Conversation, type ConversationEvent } from '../api';
+import { api, fetchAllMessages, linkExpiry, type Agent, type Conversation, type ConversationEvent } from '../api';
 import { findConversation, mergeMessages, type ThreadMessage } from '../realtime/cache';
 import { keys } from '../realtime/keys';
 import { useRealtime } from '../stores/realtime';
@@ -39,7 +39,30 @@ export function useMessages(id: string) {
     if (!client || !q.data) return;
     for (const m of q.data) if (m.seq > 0 && !m.pending) client.markSeen(id, m.seq);
   }, [client, id, q.data]);
+  // File links expire (after a day by default): fetch the thread again a
+  // minute before the first one does, so the files in view keep working.
+  useEffect(() => {
+    let first = Infinity;
+    for (const m of q.data ?? []) for (const a of m.attachments ?? []) first = Math.min(first, linkExpiry(a.url) ?? Infinity);
+    if (!Number.isFinite(first)) return;
+    const wait = Math.min(Math.max(first - Date.now() - 60_000, 10_000), 2 ** 31 - 1);
+    const t = setTimeout(() => void qc.refetchQueries({ queryKey: keys.messages(id) }, { cancelRefetch: false }), wait);
+    return () => clearTimeout(t);
+  }, [qc, id, q.data]);
   return q;
+}
+
+/**
+ * Fetches the thread again (joining a fetch in flight) and returns it: for a
+ * file whose link expired while the page was open (a laptop asleep past the
+ * scheduled refresh), the fresh copy carries a new link.
+ */
+export function useRefreshMessages(id: string) {
+  const qc = useQueryClient();
+  return useCallback(async () => {
+    await qc.refetchQueries({ queryKey: keys.messages(id) }, { cancelRefetch: false });
+    return qc.getQueryData<ThreadMessage[]>(keys.messages(id));
+  }, [qc, id]);
 }
 
 /**

@@ -22,6 +22,7 @@ export default function Login() {
   const [form] = Form.useForm<LoginRequest>();
   const [params] = useSearchParams();
   const expired = useAuth((s) => s.expired);
+  const reason = useAuth((s) => s.reason);
   const signIn = useAuth((s) => s.signIn);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -54,7 +55,15 @@ export default function Login() {
         </>
       }
     >
-      {expired && !error ? <Alert type="warning" showIcon title={t('auth.expired')} style={{ marginBottom: 16 }} /> : null}
+      {expired && !error ? (
+        <Alert
+          type="warning"
+          showIcon
+          title={t(reason === 'deactivated' ? 'auth.deactivated' : reason === 'signed_out' ? 'auth.signedOut' : 'auth.expired')}
+          style={{ marginBottom: 16 }}
+          data-testid="session-ended"
+        />
+      ) : null}
       {error ? <Alert type="error" showIcon title={error} style={{ marginBottom: 16 }} data-testid="form-error" /> : null}
       <Form
         form={form}

@@ -72,6 +72,9 @@ export function RealtimeBridge({ me }: { me: User }) {
       }),
       client.on('welcome', (w) => {
         welcomes++;
+        // The server closes a socket whose user's role changed; the new one
+        // says the new role, and what the console shows follows it.
+        if (w.principal?.role && w.principal.role !== me.role) void qc.invalidateQueries({ queryKey: keys.me });
         for (const c of w.conversations ?? []) upsertConversation(qc, c);
         // After a reconnect the lists may have missed changes for conversations
         // this user does not receive frames for: refresh them once.
@@ -134,7 +137,7 @@ export function RealtimeBridge({ me }: { me: User }) {
       client.on('read', (f) => {
         if (f.reader?.type === 'visitor') useReads.getState().setVisitorRead(f.conversation_id, f.seq);
       }),
-      client.on('unauthorized', () => useAuth.getState().expire()),
+      client.on('unauthorized', (f) => useAuth.getState().expire(f?.reason ?? 'expired')),
     ];
     client.setPresence(usePresence.getState().wanted);
     const unsubPresence = usePresence.subscribe((s, prev) => {

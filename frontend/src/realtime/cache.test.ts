@@ -79,6 +79,16 @@ describe('mergeMessages', () => {
     expect(mergeMessages([{ ...stored }], [pending]).map((m) => [m.seq, !!m.pending])).toEqual([[4, false]]);
   });
 
+  it('takes the fresh file links of a message fetched again, and nothing else', () => {
+    const att = (exp: number) => ({ id: 'a1', name: 'p.png', content_type: 'image/png', size: 1, url: `/api/v1/files/t/a1?exp=${exp}&sig=s` });
+    const old = msg(2, { attachments: [att(1)] });
+    const same = mergeMessages([old], [msg(2, { attachments: [att(1)] })]);
+    expect(same[0]).toBe(old);
+    const fresh = mergeMessages([old], [msg(2, { attachments: [att(2)], body: 'changed?' })]);
+    expect(fresh[0]!.attachments![0]!.url).toContain('exp=2');
+    expect(fresh[0]!.body).toBe(old.body);
+  });
+
   it('ackMessage turns the pending entry into a stored one', () => {
     const qc = new QueryClient();
     qc.setQueryData(keys.messages('c1'), [msg(1), msg(0, { client_id: 'x', pending: true, id: 'x' })]);

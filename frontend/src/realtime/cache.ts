@@ -2,6 +2,7 @@
 // they keep the conversation lists, single conversations and message threads
 // in react-query consistent without refetching.
 import type { QueryClient } from '@tanstack/react-query';
+import { linksChanged } from '../api/attachments';
 import type { Conversation, ConversationFilter, Message } from '../api/types';
 import { sortConversations } from '../lib/format';
 import { filterFromKey, keys, type InboxFilter } from './keys';
@@ -96,7 +97,8 @@ export function findConversation(qc: QueryClient, id: string): Conversation | un
 
 /**
  * Merges messages into a thread: an entry with the same client_id is replaced
- * (a pending message becoming stored), an entry with the same seq is kept once,
+ * (a pending message becoming stored), an entry with the same seq is kept once
+ * (taking the incoming copy's file links when they were signed afresh),
  * stored messages are ordered by seq and pending ones stay last.
  */
 export function mergeMessages(current: readonly ThreadMessage[] | undefined, incoming: readonly ThreadMessage[]): ThreadMessage[] {
@@ -110,7 +112,12 @@ export function mergeMessages(current: readonly ThreadMessage[] | undefined, inc
       out[byClient] = { ...old, ...m, pending: m.pending ?? false, failed: m.failed };
       continue;
     }
-    if (m.seq > 0 && out.some((x) => x.seq === m.seq && !x.pending)) continue;
+    const same = m.seq > 0 ? out.findIndex((x) => x.seq === m.seq && !x.pending) : -1;
+    if (same >= 0) {
+      // A message fetched again carries freshly signed file links: take them.
+      if (!m.pending && linksChanged(out[same]!.attachments, m.attachments)) out[same] = { ...out[same]!, attachments: m.attachments };
+      continue;
+    }
     out.push(m);
   }
   const stored = out.filter((m) => !m.pending && !m.failed).sort((a, b) => a.seq - b.seq);

@@ -26,6 +26,8 @@ export const keys = {
   canned: ['canned-replies'] as const,
   counts: ['counts'] as const,
   apiKeys: ['api-keys'] as const,
+  webhooks: ['webhooks'] as const,
+  webhookDeliveries: (id: string) => ['webhook-deliveries', id] as const,
   conversationLists: ['conversations'] as const,
   conversations: (f: InboxFilter, meId: string) =>
     ['conversations', f.tab, f.status ?? '', meId, f.team ?? '', f.label ?? '', f.sort ?? ''] as const,

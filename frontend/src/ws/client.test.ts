@@ -217,6 +217,50 @@ describe('RealtimeClient', () => {
     expect(FakeSocket.all).toHaveLength(1);
   });
 
+  it('goes to unauthorized, not reconnecting, when an open socket is revoked', () => {
+    const c = setup();
+    const got: unknown[] = [];
+    c.on('unauthorized', (f) => got.push(f));
+    c.connect();
+    const s = FakeSocket.last;
+    s.open();
+    welcome(s);
+    s.receive({ type: 'error', code: 'unauthenticated', message: 'your account has been deactivated', reason: 'deactivated' });
+    s.drop(1008);
+    expect(c.status).toBe('unauthorized');
+    expect(got).toEqual([{ type: 'error', code: 'unauthenticated', message: 'your account has been deactivated', reason: 'deactivated' }]);
+    vi.advanceTimersByTime(60000);
+    expect(FakeSocket.all).toHaveLength(1);
+  });
+
+  it('reconnects at once, without backoff, when the role changed', () => {
+    const c = setup();
+    c.connect();
+    FakeSocket.last.open();
+    welcome(FakeSocket.last);
+    FakeSocket.last.drop(4001);
+    expect(c.status).toBe('reconnecting');
+    vi.advanceTimersByTime(0);
+    expect(FakeSocket.all).toHaveLength(2);
+    FakeSocket.last.open();
+    expect(FakeSocket.last.sentOfType('hello')).toHaveLength(1);
+    c.close();
+  });
+
+  it('keeps reconnecting after other errors on an open socket', () => {
+    const c = setup();
+    c.connect();
+    const s = FakeSocket.last;
+    s.open();
+    welcome(s);
+    s.receive({ type: 'error', code: 'invalid_argument', message: 'bad JSON' });
+    s.drop(1006);
+    expect(c.status).toBe('reconnecting');
+    vi.advanceTimersByTime(1200);
+    expect(FakeSocket.all).toHaveLength(2);
+    c.close();
+  });
+
   it('pings every 25 s and drops a connection that went silent', () => {
     const c = setup();
     c.connect();

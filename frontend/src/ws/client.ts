@@ -87,6 +87,8 @@ interface Pending {
 }
 
 const OPEN = 1;
+/** Close status of a socket whose user's role changed (reconnect at once). */
+export const ROLE_CHANGED = 4001;
 
 export function newClientId(): string {
   const c = (globalThis as { crypto?: Crypto }).crypto;
@@ -312,16 +314,28 @@ export class RealtimeClient {
       }
       this.handle(frame);
     };
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
       if (ws !== this.ws) return;
       this.ws = null;
       this.welcomed = false;
       this.clearTimers();
       if (this.stopped) return;
       if (this.authError) {
+        // The token was refused, or its session revoked (logout elsewhere,
+        // deactivation, a new password): reconnecting cannot help.
         this.stopped = true;
         this.setStatus('unauthorized');
         this.emit('unauthorized', this.authError);
+        return;
+      }
+      if (ev?.code === ROLE_CHANGED) {
+        // The user's role changed: a new socket carries the new one, at once.
+        this.attempt = 0;
+        this.setStatus('reconnecting');
+        this.reconnectTimer = setTimeout(() => {
+          this.reconnectTimer = null;
+          if (!this.stopped) this.open();
+        }, 0);
         return;
       }
       this.scheduleReconnect();
@@ -371,7 +385,9 @@ export class RealtimeClient {
             this.pending.delete(frame.client_id);
             p.reject(new RealtimeError(frame.code, frame.message));
           }
-        } else if (!this.welcomed && frame.code === 'unauthenticated') {
+        } else if (frame.code === 'unauthenticated') {
+          // Before the welcome: a bad token. After it: the session was
+          // revoked, and the server closes the socket next.
           this.authError = frame;
         }
         this.emit('error', frame);

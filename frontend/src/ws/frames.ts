@@ -36,6 +36,8 @@ export interface ErrorFrame {
   client_id?: string;
   code: string;
   message: string;
+  /** With code unauthenticated after the welcome: why the session ended. */
+  reason?: 'signed_out' | 'deactivated';
 }
 export interface TypingFrame {
   type: 'typing';
