@@ -1,4 +1,4 @@
-import { Suspense, useEffect, useState } from 'react';
+import { lazy, Suspense, useEffect, useState } from 'react';
 import { Avatar, Badge, Button, Result, Tooltip } from 'antd';
 import { MenuPopover } from '../components/MenuPopover';
 import { DisconnectOutlined, KeyOutlined, LogoutOutlined, MessageOutlined, SettingOutlined, StopOutlined } from '@ant-design/icons';
@@ -18,7 +18,10 @@ import { askNotificationPermission } from '../lib/notify';
 import { colorFor } from '../lib/format';
 import { PRESENCE_COLOR } from '../lib/presence';
 import { useMe } from './useMe';
-import { ChangePasswordModal, LogoutAllModal } from './AccountModals';
+// The account dialogs (antd's modal and form) load when one is first opened,
+// not with every page of the console.
+const ChangePasswordModal = lazy(() => import('./AccountModals').then((m) => ({ default: m.ChangePasswordModal })));
+const LogoutAllModal = lazy(() => import('./AccountModals').then((m) => ({ default: m.LogoutAllModal })));
 
 
 /** The signed-in frame: the narrow nav, the WebSocket bridge and the page. */
@@ -159,8 +162,12 @@ function Nav({ unread, name, userId }: { unread: number; name: string; userId: s
           <LogoutOutlined />
         </button>
       </Tooltip>
-      <ChangePasswordModal open={dialog === 'password'} onClose={() => setDialog(null)} />
-      <LogoutAllModal open={dialog === 'logout-all'} onClose={() => setDialog(null)} onDone={leave} />
+      {dialog ? (
+        <Suspense fallback={null}>
+          <ChangePasswordModal open={dialog === 'password'} onClose={() => setDialog(null)} />
+          <LogoutAllModal open={dialog === 'logout-all'} onClose={() => setDialog(null)} onDone={leave} />
+        </Suspense>
+      ) : null}
     </nav>
   );
 }
