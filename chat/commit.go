@@ -285,6 +285,11 @@ func (c *committer) flush(shared *gorm.DB, dialect string, batch []*commitReq) {
 	for i, r := range batch {
 		r.done <- results[i]
 	}
+	if dialect == tenants.SQLite {
+		// One file per tenant: the batch is one tenant's. Its messages
+		// queued themselves for the search index.
+		c.s.searchIdx.mark(batch[0].tenantID)
+	}
 }
 
 func (c *committer) flushTenant(tx *gorm.DB, dialect string, batch []*commitReq, idx []int, results []commitRes, lookup bool) error {

@@ -576,6 +576,7 @@ func (s *Service) update(ctx context.Context, tenantID, convID string, change fu
 		s.publish(ctx, Event{Kind: EventConversation, TenantID: tenantID, ConversationID: convID, VisitorID: after.VisitorID, AssigneeID: after.assignee(), PrevAssigneeID: prev, Conversation: &conv})
 		if sys.ID != "" {
 			s.publish(ctx, Event{Kind: EventMessage, TenantID: tenantID, ConversationID: convID, VisitorID: after.VisitorID, AssigneeID: after.assignee(), Message: &sys})
+			s.searchIdx.mark(tenantID)
 		}
 	}
 	return conv, nil

@@ -156,9 +156,12 @@ func (q searchQuery) page(tx *gorm.DB, timeCol, idCol string) *gorm.DB {
 func (q searchQuery) messages() ([]SearchHit, string, error) {
 	tx := q.db.WithContext(q.ctx).Table(q.db.Table("messages") + " m").Select("m.*")
 	if q.db.Dialect == tenants.SQLite && utf8.RuneCountInString(q.text) >= 3 {
-		// The trigram index finds the rows; a quoted string is a phrase,
-		// which trigram matches as a substring.
-		tx = tx.Where("m.rowid IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)", `"`+strings.ReplaceAll(q.text, `"`, `""`)+`"`)
+		// The trigram index finds the rows (a quoted string is a phrase,
+		// which trigram matches as a substring); messages still queued for
+		// the indexer (searchindex.go) are scanned.
+		cond, arg := q.like("m.body")
+		tx = tx.Where("(m.rowid IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?) OR (m.rowid IN (SELECT msg_rowid FROM search_pending) AND "+cond+"))",
+			`"`+strings.ReplaceAll(q.text, `"`, `""`)+`"`, arg)
 	} else {
 		cond, arg := q.like("m.body")
 		tx = tx.Where(cond, arg)

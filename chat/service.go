@@ -60,6 +60,7 @@ type Service struct {
 	simulateWait  time.Duration
 	replayTimeout time.Duration
 	snoozeSweep   time.Duration
+	searchIdx     *searchIndexer
 
 	waitMu sync.Mutex
 	waits  map[string]time.Duration
@@ -180,7 +181,7 @@ func NewService(c Config) *Service {
 		flowCache: fc, queuePos: qp, openConvs: oc, gone: gone, scopes: newScopeCache(c.ScopeTTL), grace: c.OfflineGrace, breakerTimeout: c.BreakerTimeout,
 		waits: map[string]time.Duration{}, timers: map[string]*time.Timer{}, queueDirty: map[string]bool{},
 		flowRuns: newGates(c.FlowRuns), flowRunWait: c.FlowRunWait,
-		simulations: newGates(c.Simulations), simulateWait: c.SimulateWait, replayTimeout: c.ReplayTimeout, snoozeSweep: c.SnoozeSweep,
+		simulations: newGates(c.Simulations), simulateWait: c.SimulateWait, replayTimeout: c.ReplayTimeout, snoozeSweep: c.SnoozeSweep, searchIdx: newSearchIndexer(),
 		uploadLimits: c.Uploads.withDefaults(), usage: uu, linkTTL: c.FileLinkTTL, sweepEvery: c.SweepEvery,
 	}
 	s.committer = newCommitter(s, c.CommitShards, c.WriteTimeout)
@@ -215,6 +216,7 @@ func (s *Service) Start(ctx context.Context) error {
 	pctx, cancel := context.WithCancel(context.Background())
 	s.stopPresence = cancel
 	go s.runSnoozes(pctx, s.snoozeSweep)
+	go s.runSearchIndex(pctx, DefaultSearchIndexEvery)
 	go s.presence.Run(pctx, func(tenant, user string) {
 		s.background(func() {
 			ctx := context.Background()
