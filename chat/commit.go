@@ -285,10 +285,13 @@ func (c *committer) flush(shared *gorm.DB, dialect string, batch []*commitReq) {
 	for i, r := range batch {
 		r.done <- results[i]
 	}
-	if dialect == tenants.SQLite {
-		// One file per tenant: the batch is one tenant's. Its messages
-		// queued themselves for the search index.
-		c.s.searchIdx.mark(batch[0].tenantID)
+	// The batch's messages queued themselves for the search index.
+	last := ""
+	for _, r := range batch {
+		if r.tenantID != last {
+			last = r.tenantID
+			c.s.searchIdx.mark(last)
+		}
 	}
 }
 

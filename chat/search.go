@@ -162,6 +162,12 @@ func (q searchQuery) messages() ([]SearchHit, string, error) {
 		cond, arg := q.like("m.body")
 		tx = tx.Where("(m.rowid IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?) OR (m.rowid IN (SELECT msg_rowid FROM search_pending) AND "+cond+"))",
 			`"`+strings.ReplaceAll(q.text, `"`, `""`)+`"`, arg)
+	} else if q.db.Dialect == tenants.Postgres {
+		// message_search holds the indexed text (with its trigram index);
+		// messages still queued for the indexer are scanned.
+		cond, arg := q.like("s.body")
+		tail, _ := q.like("m.body")
+		tx = tx.Where("(m.id IN (SELECT s.message_id FROM "+q.db.Table("message_search")+" s WHERE "+cond+") OR (m.id IN (SELECT message_id FROM "+q.db.Table("search_pending")+") AND "+tail+"))", arg, arg)
 	} else {
 		cond, arg := q.like("m.body")
 		tx = tx.Where(cond, arg)

@@ -10,12 +10,12 @@ import (
 	"kefu/tenants"
 )
 
-// The SQLite search indexer. New messages queue their rowid in
-// search_pending (tenant migration 0016); this moves the queue into the FTS5
-// index in batches, a moment after the commits that filled it, so the
-// trigram tokenizing never runs inside the group commit's transaction.
-// PostgreSQL needs none of it: its pg_trgm GIN index keeps new entries in a
-// pending list that is merged in bulk.
+// The search indexer. New messages queue themselves in search_pending
+// (tenant migration 0016: their rowid on SQLite, their id on PostgreSQL);
+// this moves the queue into the index in batches — SQLite's FTS5 table,
+// PostgreSQL's message_search with its trigram GIN index — a moment after
+// the commits that filled it, so no trigram is computed inside the group
+// commit's transaction.
 
 // searchIndexBatch bounds one indexing transaction.
 const searchIndexBatch = 2000
@@ -75,26 +75,16 @@ func (s *Service) runSearchIndex(ctx context.Context, interval time.Duration) {
 }
 
 // IndexSearch moves the tenant's queued messages into its search index and
-// returns how many it indexed; nothing on PostgreSQL.
+// returns how many it indexed. Several nodes may run it at once: on
+// PostgreSQL each takes rows the others have not locked.
 func (s *Service) IndexSearch(ctx context.Context, tenantID string) (int, error) {
 	db, err := s.db(tenantID)
-	if err != nil || db.Dialect != tenants.SQLite {
+	if err != nil {
 		return 0, err
 	}
 	total := 0
 	for {
-		n := 0
-		err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			res := tx.Exec(`INSERT INTO messages_fts (rowid, body)
-				SELECT m.rowid, m.body FROM search_pending p JOIN messages m ON m.rowid = p.msg_rowid
-				WHERE p.msg_rowid IN (SELECT msg_rowid FROM search_pending ORDER BY msg_rowid LIMIT ?)`, searchIndexBatch)
-			if res.Error != nil {
-				return res.Error
-			}
-			del := tx.Exec(`DELETE FROM search_pending WHERE msg_rowid IN (SELECT msg_rowid FROM search_pending ORDER BY msg_rowid LIMIT ?)`, searchIndexBatch)
-			n = int(del.RowsAffected)
-			return del.Error
-		})
+		n, err := indexBatch(ctx, db)
 		if err != nil {
 			return total, err
 		}
@@ -103,4 +93,33 @@ func (s *Service) IndexSearch(ctx context.Context, tenantID string) (int, error)
 			return total, nil
 		}
 	}
+}
+
+func indexBatch(ctx context.Context, db *tenants.DB) (int, error) {
+	if db.Dialect == tenants.Postgres {
+		res := db.WithContext(ctx).Exec(`WITH batch AS (
+	DELETE FROM `+db.Table("search_pending")+` WHERE message_id IN (
+		SELECT message_id FROM `+db.Table("search_pending")+` LIMIT ? FOR UPDATE SKIP LOCKED)
+	RETURNING message_id
+), ins AS (
+	INSERT INTO `+db.Table("message_search")+` (message_id, body)
+	SELECT m.id, m.body FROM `+db.Table("messages")+` m JOIN batch b ON b.message_id = m.id
+	ON CONFLICT DO NOTHING
+)
+SELECT 1 FROM batch`, searchIndexBatch)
+		return int(res.RowsAffected), res.Error
+	}
+	n := 0
+	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Exec(`INSERT INTO messages_fts (rowid, body)
+			SELECT m.rowid, m.body FROM search_pending p JOIN messages m ON m.rowid = p.msg_rowid
+			WHERE p.msg_rowid IN (SELECT msg_rowid FROM search_pending ORDER BY msg_rowid LIMIT ?)`, searchIndexBatch)
+		if res.Error != nil {
+			return res.Error
+		}
+		del := tx.Exec(`DELETE FROM search_pending WHERE msg_rowid IN (SELECT msg_rowid FROM search_pending ORDER BY msg_rowid LIMIT ?)`, searchIndexBatch)
+		n = int(del.RowsAffected)
+		return del.Error
+	})
+	return n, err
 }
