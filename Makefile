@@ -6,11 +6,12 @@
 SHELL := /bin/bash
 GO ?= go
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -s -w -X main.version=$(VERSION)
+COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 KEFU_ADDR ?= 127.0.0.1:8080
 E2E_ADDR ?= 127.0.0.1:18089
 
-.PHONY: run build web deps test test-go test-fuzz test-web test-browser vet fmt bench clean
+.PHONY: run build image web deps test test-go test-fuzz test-web test-browser vet fmt bench clean
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -23,6 +24,10 @@ web: deps
 
 build: web
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/kefu ./cmd/kefu
+
+# The container image, stamped with the version (kefu version, kefu_build_info).
+image:
+	docker build -f deploy/Dockerfile --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t kefu:$(VERSION) .
 
 run: build
 	KEFU_ADDR=$(KEFU_ADDR) ./bin/kefu serve

@@ -23,6 +23,8 @@ const (
 	ERateLimit   = "rate_limited"
 	EInternal    = "internal"
 	EUnavailable = "unavailable"
+	// EMethod: the path exists but not with this method (405, with Allow).
+	EMethod = "method_not_allowed"
 )
 
 // Error is an error a client may see: a stable code, a safe message, and for

@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"log/slog"
 	"math"
 	"net/http"
 	"strconv"
@@ -24,6 +25,7 @@ var statusOf = map[string]int{
 	kefu.ERateLimit:   http.StatusTooManyRequests,
 	kefu.EUnavailable: http.StatusServiceUnavailable,
 	kefu.EInternal:    http.StatusInternalServerError,
+	kefu.EMethod:      http.StatusMethodNotAllowed,
 }
 
 // codeOfStatus maps the statuses Echo itself produces back to codes.
@@ -32,7 +34,7 @@ var codeOfStatus = map[int]string{
 	http.StatusUnauthorized:          kefu.EAuth,
 	http.StatusForbidden:             kefu.EDenied,
 	http.StatusNotFound:              kefu.ENotFound,
-	http.StatusMethodNotAllowed:      kefu.ENotFound,
+	http.StatusMethodNotAllowed:      kefu.EMethod,
 	http.StatusRequestEntityTooLarge: kefu.ETooLarge,
 	http.StatusUnsupportedMediaType:  kefu.EInvalid,
 	http.StatusTooManyRequests:       kefu.ERateLimit,
@@ -83,7 +85,14 @@ func (s *Server) handleError(err error, c echo.Context) {
 		}
 	}
 	if status >= 500 {
-		s.log.Error("request failed", "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
+		// A fault is an error a human must look at; 503 (a dependency is
+		// down, or the server is draining) is a warning: its cause has its
+		// own alert, and readiness probes would repeat it every few seconds.
+		level := slog.LevelError
+		if status == http.StatusServiceUnavailable {
+			level = slog.LevelWarn
+		}
+		s.log.Log(c.Request().Context(), level, "request failed", "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
 			"tenant_id", tenantOf(c), "method", c.Request().Method, "path", c.Path(), "err", err)
 		if body.Code == kefu.EInternal {
 			body.Message = "internal error"

@@ -9,12 +9,12 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"kefu"
 	"kefu/chat"
@@ -34,6 +34,10 @@ type Config struct {
 	Web      fs.FS        // the built web app (index.html, assets/, widget.js, demo.html); may be nil
 	WS       http.Handler // the /ws endpoint
 	Gatherer prometheus.Gatherer
+	// Registry gets the HTTP metrics (kefu_http_*); may be nil.
+	Registry prometheus.Registerer
+	// Tracer, when set, makes every request a span.
+	Tracer trace.TracerProvider
 	// Ready reports whether the database (and Redis, when configured) answer.
 	Ready func(ctx context.Context) error
 	// TrustProxy takes the client IP from X-Forwarded-For (behind a proxy).
@@ -68,6 +72,9 @@ type Server struct {
 	chat    *chat.Service
 	log     *slog.Logger
 	cfg     Config
+	http    *httpMetrics
+	tracer  trace.Tracer    // nil: no tracing
+	routes  map[string]bool // "METHOD /path" of every route but the catch-alls (noEndpoint)
 }
 
 // New builds the router.
@@ -83,15 +90,18 @@ func New(cfg Config) *Server {
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	s := &Server{e: e, tenants: cfg.Tenants, chat: cfg.Chat, log: cfg.Logger, cfg: cfg}
+	s := &Server{e: e, tenants: cfg.Tenants, chat: cfg.Chat, log: cfg.Logger, cfg: cfg, http: newHTTPMetrics(cfg.Registry)}
+	if cfg.Tracer != nil {
+		s.tracer = cfg.Tracer.Tracer("kefu/api")
+	}
 	e.HTTPErrorHandler = s.handleError
 	e.IPExtractor = clientip.Resolver(cfg.TrustProxy)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
-		s.log.Error("panic", "path", c.Path(), "err", err, "stack", string(stack))
+		s.log.ErrorContext(c.Request().Context(), "panic", "path", c.Path(), "err", err, "stack", string(stack))
 		return err
 	}}))
 	e.Use(middleware.RequestID())
-	e.Use(s.accessLog)
+	e.Use(s.observe)
 	e.Use(s.securityHeaders)
 
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
@@ -107,6 +117,7 @@ func New(cfg Config) *Server {
 		}),
 		middleware.BodyLimit("1M"),
 		cleanParams,
+		compressJSON(),
 	)
 	authLimit := limit(newKeyedLimiter(cfg.AuthPerMinute, cfg.AuthPerMinute/2+1))
 	widgetLimit := limit(newKeyedLimiter(cfg.WidgetPerMinute, cfg.WidgetPerMinute/2+1))
@@ -190,9 +201,10 @@ func New(cfg Config) *Server {
 	a.POST("/webhooks/:id/test", s.testWebhook, s.can(tenants.ObjWebhooks, tenants.ActWrite))
 	a.GET("/webhooks/:id/deliveries", s.webhookDeliveries, s.can(tenants.ObjWebhooks, tenants.ActRead))
 	a.POST("/webhooks/:id/deliveries/:delivery_id/redeliver", s.redeliverWebhook, s.can(tenants.ObjWebhooks, tenants.ActWrite))
-	v1.Any("/*", func(c echo.Context) error { return kefu.Errorf(kefu.ENotFound, "no such endpoint") })
+	v1.RouteNotFound("/*", s.noEndpoint)
 
 	s.mountWeb(cfg.Web)
+	s.routes = routeSet(e)
 	return s
 }
 
@@ -205,26 +217,11 @@ func (s *Server) Handler() http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/ws" {
-			s.cfg.WS.ServeHTTP(w, r)
+			s.countUpgrade(w, r, s.cfg.WS)
 			return
 		}
 		s.e.ServeHTTP(w, r)
 	})
-}
-
-func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		start := time.Now()
-		err := next(c)
-		if err != nil {
-			c.Error(err)
-		}
-		if strings.HasPrefix(c.Request().URL.Path, "/api/") {
-			s.log.Debug("http", "method", c.Request().Method, "path", c.Path(), "status", c.Response().Status,
-				"ms", time.Since(start).Milliseconds(), "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "tenant_id", tenantOf(c))
-		}
-		return nil
-	}
 }
 
 func (s *Server) ready(c echo.Context) error {
@@ -232,7 +229,7 @@ func (s *Server) ready(c echo.Context) error {
 		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 		defer cancel()
 		if err := s.cfg.Ready(ctx); err != nil {
-			s.log.Warn("not ready", "err", err)
+			s.log.WarnContext(ctx, "not ready", "err", err)
 			return kefu.Errorf(kefu.EUnavailable, "not ready: %v", err)
 		}
 	}

@@ -11,6 +11,9 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 	"gorm.io/gorm"
 
 	"kefu"
@@ -59,6 +62,9 @@ type commitRes struct {
 	conv conversationRow
 	dup  bool
 	err  error
+	// batch and txStart describe the transaction that answered (tracing).
+	batch   int
+	txStart time.Time
 }
 
 // errClosed: a visitor wrote to a conversation that is resolved (or not
@@ -113,6 +119,9 @@ func (c *committer) shardFor(db *tenants.DB, convID string) chan *commitReq {
 
 // commit stores one message through its shard and waits for the commit.
 func (c *committer) commit(ctx context.Context, req *commitReq) commitRes {
+	ctx, span := c.s.child(ctx, "message.commit")
+	defer span.End()
+	start := time.Now()
 	req.done = make(chan commitRes, 1)
 	select {
 	case c.shardFor(req.db, req.row.ConversationID) <- req:
@@ -123,7 +132,23 @@ func (c *committer) commit(ctx context.Context, req *commitReq) commitRes {
 	}
 	// Once queued, the request is committed or failed whatever ctx does:
 	// wait for the answer so an ack never goes missing for a stored message.
-	return <-req.done
+	res := <-req.done
+	c.s.metrics.commit.Observe(time.Since(start).Seconds())
+	if res.err != nil && !errors.Is(res.err, errClosed) {
+		c.s.metrics.commitFailed.Inc()
+	}
+	if span.IsRecording() {
+		// The span runs from the request joining its shard's queue to the
+		// answer; the event marks when its transaction began.
+		span.SetAttributes(attribute.Int("kefu.batch_size", res.batch), attribute.String("db.system", req.db.Dialect), attribute.Int64("kefu.seq", res.row.Seq))
+		if !res.txStart.IsZero() {
+			span.AddEvent("transaction started", trace.WithTimestamp(res.txStart))
+		}
+		if res.err != nil {
+			span.SetStatus(codes.Error, kefu.Code(res.err))
+		}
+	}
+	return res
 }
 
 func (c *committer) run(shared *gorm.DB, dialect string, ch chan *commitReq) {
@@ -283,6 +308,7 @@ func (c *committer) flush(shared *gorm.DB, dialect string, batch []*commitReq) {
 	c.s.metrics.batch.Observe(float64(len(batch)))
 	c.s.metrics.persist.Observe(time.Since(start).Seconds())
 	for i, r := range batch {
+		results[i].batch, results[i].txStart = len(batch), start
 		r.done <- results[i]
 	}
 	// The batch's messages queued themselves for the search index.

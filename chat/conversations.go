@@ -240,7 +240,7 @@ func likeEscape(s string) string {
 func (s *Service) publishConversation(ctx context.Context, tenantID string, row conversationRow, prevAssignee string) {
 	c, err := s.withVisitor(ctx, tenantID, row)
 	if err != nil {
-		s.log.Warn("conversation event", "tenant_id", tenantID, "err", err)
+		s.log.WarnContext(ctx, "conversation event", "tenant_id", tenantID, "err", err)
 		return
 	}
 	s.publish(ctx, Event{Kind: EventConversation, TenantID: tenantID, ConversationID: row.ID, VisitorID: row.VisitorID, AssigneeID: row.assignee(), PrevAssigneeID: prevAssignee, Conversation: &c})

@@ -10,8 +10,14 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 	"syscall"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // outbound makes HTTP calls to tenant-supplied URLs (webhook nodes). Unless
@@ -22,6 +28,9 @@ import (
 // address or another internal error text.
 type outbound struct {
 	client *http.Client
+	// observe, when set, records each call's result (ok, http_error,
+	// timeout, refused, error) and duration.
+	observe func(result string, d time.Duration)
 }
 
 var errBlockedAddr = errors.New("address not allowed")
@@ -155,7 +164,11 @@ func describe(err error) error {
 }
 
 // post sends payload as JSON and wants a 2xx within timeout.
-func (o *outbound) post(ctx context.Context, url string, timeout time.Duration, payload any) error {
+func (o *outbound) post(ctx context.Context, url string, timeout time.Duration, payload any) (err error) {
+	if o.observe != nil {
+		start := time.Now()
+		defer func() { o.observe(outboundResult(err), time.Since(start)) }()
+	}
 	body, err := json.Marshal(payload)
 	if err != nil {
 		return err
@@ -168,6 +181,21 @@ func (o *outbound) post(ctx context.Context, url string, timeout time.Duration, 
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Kefu-Webhook/1")
+	if sc := trace.SpanContextFromContext(ctx); sc.IsSampled() {
+		// The call is a span of the trace that made it, and the receiver
+		// may continue it (traceparent).
+		var span trace.Span
+		ctx, span = trace.SpanFromContext(ctx).TracerProvider().Tracer("kefu/chat").Start(ctx, "webhook POST",
+			trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attribute.String("http.request.method", "POST"), attribute.String("server.address", req.URL.Host)))
+		defer func() {
+			if err != nil {
+				span.SetStatus(codes.Error, err.Error())
+			}
+			span.End()
+		}()
+		req = req.WithContext(ctx)
+		traceContext.Inject(ctx, propagation.HeaderCarrier(req.Header))
+	}
 	res, err := o.client.Do(req)
 	if err != nil {
 		return describe(err)
@@ -193,3 +221,21 @@ func OutboundProblem(err error) string { return describe(err).Error() }
 // AddressAllowed reports whether ip is globally reachable (what outbound
 // calls may dial unless private networks are allowed).
 func AddressAllowed(ip netip.Addr) bool { return !blockedAddr(ip) }
+
+// outboundResult classifies a call's outcome for the metrics.
+func outboundResult(err error) string {
+	var oe *outboundError
+	switch {
+	case err == nil:
+		return "ok"
+	case !errors.As(err, &oe):
+		return "error"
+	case strings.HasPrefix(oe.msg, "HTTP "):
+		return "http_error"
+	case oe.msg == "timed out":
+		return "timeout"
+	case oe.msg == "address not allowed":
+		return "refused"
+	}
+	return "error"
+}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -37,7 +38,23 @@ type RedisBus struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	subs   subscribers
+
+	// Publishing: events queue here and one goroutine sends whatever has
+	// queued in one pipeline, so a burst costs a round trip, not one per
+	// event (in order: one writer).
+	out     chan busItem
+	stopPub chan struct{}
+	pubDone chan struct{}
 }
+
+type busItem struct {
+	channel string
+	payload []byte
+}
+
+// busQueue is how many events may wait for the publisher; a full queue
+// makes publishers wait (backpressure), never drops.
+const busQueue = 8192
 
 // NewRedisBus subscribes to every tenant's channel under prefix. secret is
 // the server secret (KEFU_SECRET, the same on every node): the key that seals
@@ -50,7 +67,8 @@ func NewRedisBus(ctx context.Context, rdb *redis.Client, prefix string, secret [
 	if err != nil {
 		return nil, err
 	}
-	b := &RedisBus{rdb: rdb, aead: aead, prefix: prefix, log: log, done: make(chan struct{})}
+	b := &RedisBus{rdb: rdb, aead: aead, prefix: prefix, log: log, done: make(chan struct{}),
+		out: make(chan busItem, busQueue), stopPub: make(chan struct{}), pubDone: make(chan struct{})}
 	b.ps = rdb.PSubscribe(ctx, prefix+":*:events")
 	if _, err := b.ps.Receive(ctx); err != nil { // wait for the subscription to be live
 		b.ps.Close()
@@ -59,6 +77,7 @@ func NewRedisBus(ctx context.Context, rdb *redis.Client, prefix string, secret [
 	runCtx, cancel := context.WithCancel(context.Background())
 	b.cancel = cancel
 	go b.run(runCtx)
+	go b.publisher()
 	return b, nil
 }
 
@@ -109,14 +128,82 @@ func (b *RedisBus) run(ctx context.Context) {
 
 func (b *RedisBus) deliver(e Event) { b.subs.deliver(e) }
 
-// Publish sends e, sealed, on its tenant's channel.
+// Publish queues e, sealed, for its tenant's channel; the publisher sends
+// it with whatever else has queued. A failed send is logged: what it
+// carried is stored, and clients catch up by seq.
 func (b *RedisBus) Publish(ctx context.Context, e Event) error {
 	payload, err := json.Marshal(e)
 	if err != nil {
 		return err
 	}
 	ch := b.channel(e.TenantID)
-	return b.rdb.Publish(ctx, ch, b.seal(ch, payload)).Err()
+	select {
+	case b.out <- busItem{channel: ch, payload: b.seal(ch, payload)}:
+		return nil
+	case <-b.stopPub:
+		return errors.New("redis bus: closed")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// publisher sends the queued events in pipelines of up to maxPipeline.
+func (b *RedisBus) publisher() {
+	defer close(b.pubDone)
+	const maxPipeline = 512
+	batch := make([]busItem, 0, maxPipeline)
+	for {
+		batch = batch[:0]
+		select {
+		case it := <-b.out:
+			batch = append(batch, it)
+		case <-b.stopPub:
+			// Send what is queued, then stop.
+			for {
+				select {
+				case it := <-b.out:
+					batch = append(batch, it)
+					continue
+				default:
+				}
+				break
+			}
+			b.send(batch)
+			return
+		}
+	fill:
+		for len(batch) < maxPipeline {
+			select {
+			case it := <-b.out:
+				batch = append(batch, it)
+			default:
+				break fill
+			}
+		}
+		b.send(batch)
+	}
+}
+
+func (b *RedisBus) send(batch []busItem) {
+	if len(batch) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var err error
+	if len(batch) == 1 {
+		err = b.rdb.Publish(ctx, batch[0].channel, batch[0].payload).Err()
+	} else {
+		_, err = b.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, it := range batch {
+				p.Publish(ctx, it.channel, it.payload)
+			}
+			return nil
+		})
+	}
+	if err != nil {
+		b.log.Warn("bus: publish failed; sockets catch up by seq", "events", len(batch), "err", err)
+	}
 }
 
 // busCipher is AES-256-GCM under HKDF-SHA256(secret, info "kefu-bus-v1").
@@ -158,8 +245,10 @@ func (b *RedisBus) Subscribe(fn func(Event)) func() { return b.subs.add(fn) }
 // Ping checks Redis.
 func (b *RedisBus) Ping(ctx context.Context) error { return b.rdb.Ping(ctx).Err() }
 
-// Close stops the subscription.
+// Close sends what is queued and stops the subscription.
 func (b *RedisBus) Close() error {
+	close(b.stopPub)
+	<-b.pubDone
 	b.cancel()
 	err := b.ps.Close()
 	<-b.done

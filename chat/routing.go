@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"gorm.io/gorm"
 
 	"kefu"
@@ -37,6 +39,8 @@ func (s *Service) runFlowOpening(ctx context.Context, tenantID string, o opening
 
 func (s *Service) route(ctx context.Context, tenantID, convID string, known *opening, event, text string, resumeNode, resumeLabel string) {
 	ctx = context.WithoutCancel(ctx)
+	ctx, span := s.child(ctx, "flow.run", trace.WithAttributes(attribute.String("kefu.event", event), attribute.String("kefu.conversation_id", convID)))
+	defer span.End()
 	release, turn := s.flowRuns.acquire(ctx, tenantID, s.flowRunWait)
 	if turn {
 		defer release()
@@ -47,7 +51,7 @@ func (s *Service) route(ctx context.Context, tenantID, convID string, known *ope
 
 	a, err := s.active(ctx, tenantID)
 	if err != nil {
-		s.log.Error("routing: load flow", "tenant_id", tenantID, "err", err)
+		s.log.ErrorContext(ctx, "routing: load flow", "tenant_id", tenantID, "err", err)
 		return
 	}
 	db, err := s.db(tenantID)
@@ -62,14 +66,14 @@ func (s *Service) route(ctx context.Context, tenantID, convID string, known *ope
 	} else {
 		var conv conversationRow
 		if err := db.WithContext(ctx).Where("id = ?", convID).Take(&conv).Error; err != nil {
-			s.log.Error("routing: load conversation", "tenant_id", tenantID, "conversation_id", convID, "err", err)
+			s.log.ErrorContext(ctx, "routing: load conversation", "tenant_id", tenantID, "conversation_id", convID, "err", err)
 			return
 		}
 		if conv.Status == StatusAssigned || conv.Status == StatusResolved {
 			return // a person has it, or it is closed
 		}
 		if in, err = s.flowInput(ctx, db, conv, event, text); err != nil {
-			s.log.Error("routing: input", "tenant_id", tenantID, "err", err)
+			s.log.ErrorContext(ctx, "routing: input", "tenant_id", tenantID, "err", err)
 			return
 		}
 		live.prefer = deref(conv.LastAgentID)
@@ -84,6 +88,7 @@ func (s *Service) route(ctx context.Context, tenantID, convID string, known *ope
 			Detail: fmt.Sprintf("the flow did not run: this workspace already had %d runs under way for %v", s.flowRuns.size, s.flowRunWait)}}}
 	}
 	s.metrics.routed.WithLabelValues(res.Action).Inc()
+	span.SetAttributes(attribute.String("kefu.action", res.Action))
 	// Logged before apply publishes the new state, so a console that
 	// refreshes on conversation.updated finds the decision.
 	s.logDecision(ctx, db, convID, a, event, res)
@@ -196,7 +201,7 @@ func (s *Service) apply(ctx context.Context, tenantID string, db *tenants.DB, co
 		return nil, nil
 	})
 	if err != nil && !errors.Is(err, errUnchanged) {
-		s.log.Error("routing: apply", "tenant_id", tenantID, "conversation_id", convID, "err", err)
+		s.log.ErrorContext(ctx, "routing: apply", "tenant_id", tenantID, "conversation_id", convID, "err", err)
 		return
 	}
 	if deadline != nil && res.Waiting != "" {
@@ -238,7 +243,7 @@ func (s *Service) logDecision(ctx context.Context, db *tenants.DB, convID string
 	detail, _ := json.Marshal(map[string]any{"event": event, "flow_id": a.flowID, "flow_version": a.version, "action": res.Action, "agent_id": res.AgentID, "agent_name": res.AgentName, "waiting": res.Waiting, "trace": res.Trace})
 	row := eventRow{ID: tenants.NewID(), ConversationID: convID, Kind: "routing", Detail: string(detail), CreatedAt: s.stamp()}
 	if err := db.WithContext(ctx).Create(&row).Error; err != nil {
-		s.log.Warn("routing: log decision", "conversation_id", convID, "err", err)
+		s.log.WarnContext(ctx, "routing: log decision", "conversation_id", convID, "err", err)
 	}
 }
 
@@ -325,7 +330,7 @@ func (s *Service) drainQueue(ctx context.Context, tenantID string) {
 	}
 	var rows []conversationRow
 	if err := db.WithContext(ctx).Where("status = ?", StatusQueued).Order("queued_at, created_at").Limit(200).Find(&rows).Error; err != nil {
-		s.log.Error("drain queue", "tenant_id", tenantID, "err", err)
+		s.log.ErrorContext(ctx, "drain queue", "tenant_id", tenantID, "err", err)
 		return
 	}
 	a, err := s.active(ctx, tenantID)
@@ -351,7 +356,7 @@ func (s *Service) drainQueue(ctx context.Context, tenantID string) {
 			s.unscheduleTimeout(tenantID, c.ID)
 		case errors.Is(err, errNoAgent) || errors.Is(err, errTaken):
 		default:
-			s.log.Warn("drain queue: assign", "tenant_id", tenantID, "conversation_id", c.ID, "err", err)
+			s.log.WarnContext(ctx, "drain queue: assign", "tenant_id", tenantID, "conversation_id", c.ID, "err", err)
 			return
 		}
 	}
@@ -477,6 +482,7 @@ func (s *Service) publishQueue(ctx context.Context, tenantID string) {
 	if err := db.WithContext(ctx).Select("id", "visitor_id").Where("status = ?", StatusQueued).Order("queued_at, created_at").Limit(1000).Find(&rows).Error; err != nil {
 		return
 	}
+	s.setQueueLength(tenantID, len(rows))
 	online := max(1, len(s.presence.Online(ctx, tenantID)))
 	avg := s.avgWait(tenantID)
 	for i, c := range rows {
@@ -514,6 +520,7 @@ const queueDebounce = 100 * time.Millisecond
 
 // recordWait feeds the tenant's moving average of time spent queued.
 func (s *Service) recordWait(tenantID string, d time.Duration) {
+	s.metrics.queueWait.Observe(d.Seconds())
 	s.waitMu.Lock()
 	defer s.waitMu.Unlock()
 	old, ok := s.waits[tenantID]
@@ -522,6 +529,28 @@ func (s *Service) recordWait(tenantID string, d time.Duration) {
 		return
 	}
 	s.waits[tenantID] = (old*4 + d) / 5
+}
+
+// setQueueLength records a tenant's queue as publishQueue read it.
+func (s *Service) setQueueLength(tenantID string, n int) {
+	s.waitMu.Lock()
+	defer s.waitMu.Unlock()
+	if n == 0 {
+		delete(s.queueLen, tenantID)
+		return
+	}
+	s.queueLen[tenantID] = n
+}
+
+// queueLength is every tenant's queue as this node last computed it.
+func (s *Service) queueLength() int {
+	s.waitMu.Lock()
+	defer s.waitMu.Unlock()
+	n := 0
+	for _, q := range s.queueLen {
+		n += q
+	}
+	return n
 }
 
 func (s *Service) avgWait(tenantID string) time.Duration {
@@ -595,7 +624,7 @@ func (s *Service) armTimeouts(ctx context.Context) error {
 		}
 		var rows []conversationRow
 		if err := db.WithContext(ctx).Where("status = ? AND queue_deadline IS NOT NULL", StatusQueued).Limit(10000).Find(&rows).Error; err != nil {
-			s.log.Warn("arm queue timeouts", "tenant_id", id, "err", err)
+			s.log.WarnContext(ctx, "arm queue timeouts", "tenant_id", id, "err", err)
 			continue
 		}
 		for _, c := range rows {

@@ -15,6 +15,10 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/hashicorp/golang-lru/v2/expirable"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 	"gorm.io/gorm"
 
 	"kefu"
@@ -38,6 +42,7 @@ type Service struct {
 	log       *slog.Logger
 	now       func() time.Time
 	metrics   *metrics
+	tracer    trace.Tracer
 	hooks     *outbound
 	committer *committer
 	subs      *hookSubs
@@ -62,8 +67,9 @@ type Service struct {
 	snoozeSweep   time.Duration
 	searchIdx     *searchIndexer
 
-	waitMu sync.Mutex
-	waits  map[string]time.Duration
+	waitMu   sync.Mutex
+	waits    map[string]time.Duration
+	queueLen map[string]int // tenant → queued conversations, as last computed here (kefu_routing_queue_length)
 
 	timerMu    sync.Mutex
 	timers     map[string]*time.Timer
@@ -127,6 +133,9 @@ type Config struct {
 	// ReplayTimeout bounds one replay call (default DefaultReplayTimeout);
 	// past it the report covers the conversations replayed so far.
 	ReplayTimeout time.Duration
+	// Tracer makes the spans of the message path and outbound calls
+	// (default: none).
+	Tracer trace.TracerProvider
 	// Uploads bounds uploads per visitor and per tenant and hour.
 	Uploads UploadLimits
 	// FileLinkTTL is how long a file link works (default
@@ -164,6 +173,9 @@ func NewService(c Config) *Service {
 	c.SimulateWait = cmp.Or(c.SimulateWait, DefaultSimulateWait)
 	c.ReplayTimeout = cmp.Or(c.ReplayTimeout, DefaultReplayTimeout)
 	c.SnoozeSweep = cmp.Or(c.SnoozeSweep, DefaultSnoozeSweep)
+	if c.Tracer == nil {
+		c.Tracer = noop.NewTracerProvider()
+	}
 	fc, _ := lru.New[string, *activeFlow](10000)
 	qp, _ := lru.New[string, int](100000)
 	oc, _ := lru.New[string, string](200000)
@@ -177,18 +189,22 @@ func NewService(c Config) *Service {
 	uu, _ := lru.New[string, *usage](10000)
 	s := &Service{
 		tenants: c.Tenants, bus: c.Bus, presence: c.Presence, rr: routing.NewRoundRobin(),
-		log: c.Logger, now: c.Now, metrics: newMetrics(c.Registry), hooks: newOutbound(c.AllowPrivateNetworks),
+		log: c.Logger, now: c.Now, metrics: newMetrics(c.Registry), tracer: c.Tracer.Tracer("kefu/chat"), hooks: newOutbound(c.AllowPrivateNetworks),
 		flowCache: fc, queuePos: qp, openConvs: oc, gone: gone, scopes: newScopeCache(c.ScopeTTL), grace: c.OfflineGrace, breakerTimeout: c.BreakerTimeout,
-		waits: map[string]time.Duration{}, timers: map[string]*time.Timer{}, queueDirty: map[string]bool{},
+		waits: map[string]time.Duration{}, queueLen: map[string]int{}, timers: map[string]*time.Timer{}, queueDirty: map[string]bool{},
 		flowRuns: newGates(c.FlowRuns), flowRunWait: c.FlowRunWait,
 		simulations: newGates(c.Simulations), simulateWait: c.SimulateWait, replayTimeout: c.ReplayTimeout, snoozeSweep: c.SnoozeSweep, searchIdx: newSearchIndexer(),
 		uploadLimits: c.Uploads.withDefaults(), usage: uu, linkTTL: c.FileLinkTTL, sweepEvery: c.SweepEvery,
 	}
 	s.committer = newCommitter(s, c.CommitShards, c.WriteTimeout)
+	s.hooks.observe = func(result string, d time.Duration) { s.metrics.observeOutbound(targetFlowWebhook, result, d) }
 	s.subs = newHookSubs()
 	// A flow published on any node drops this node's compiled copy; a
 	// change to a tenant's webhooks, its cached subscriptions.
 	s.unsub = c.Bus.Subscribe(func(e Event) {
+		if e.At != 0 {
+			s.metrics.busLag.Observe(max(0, time.Since(time.UnixMicro(e.At)).Seconds()))
+		}
 		switch {
 		case e.Kind == EventFlow:
 			s.flowCache.Remove(e.TenantID)
@@ -202,6 +218,9 @@ func NewService(c Config) *Service {
 			s.subs.drop("")
 		}
 	})
+	if c.Registry != nil {
+		c.Registry.MustRegister(newStateCollector(s))
+	}
 	// Credentials revoked or rights changed: tell every node's sockets.
 	s.unsubAccounts = c.Tenants.OnAccountEvent(s.accountEvent)
 	return s
@@ -294,10 +313,23 @@ func (s *Service) stamp() time.Time { return s.now().UTC().Truncate(time.Microse
 
 func (s *Service) db(tenantID string) (*tenants.DB, error) { return s.tenants.DB(tenantID) }
 
+// publish puts e on the bus, stamped with the time (for the bus lag) and,
+// when ctx is traced, with its span context (the delivery continues the
+// trace).
 func (s *Service) publish(ctx context.Context, e Event) {
+	if trace.SpanContextFromContext(ctx).IsSampled() {
+		var span trace.Span
+		ctx, span = s.child(ctx, "bus.publish", trace.WithSpanKind(trace.SpanKindProducer),
+			trace.WithAttributes(attribute.String("kefu.event", e.Kind), attribute.String("kefu.tenant_id", e.TenantID)))
+		defer span.End()
+		e.TraceParent = injectTrace(ctx)
+	}
+	e.At = time.Now().UnixMicro()
+	s.metrics.eventPublished(e.Kind)
 	if err := s.bus.Publish(context.WithoutCancel(ctx), e); err != nil {
 		// The message is stored; clients catch up by seq.
-		s.log.Warn("bus publish failed", "tenant_id", e.TenantID, "kind", e.Kind, "err", err)
+		s.metrics.publishFailed.Inc()
+		s.log.WarnContext(ctx, "bus publish failed", "tenant_id", e.TenantID, "kind", e.Kind, "err", err)
 	}
 }
 
@@ -369,6 +401,17 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 	if err := checkSend(&in, p); err != nil {
 		return Message{}, false, err
 	}
+	ctx, span := s.child(ctx, "chat.Send")
+	defer func() {
+		if span.IsRecording() {
+			span.SetAttributes(attribute.String("kefu.tenant_id", p.TenantID), attribute.String("kefu.conversation_id", msg.ConversationID),
+				attribute.Int64("kefu.seq", msg.Seq), attribute.Bool("kefu.duplicate", dup), attribute.String("kefu.author", p.Kind))
+			if err != nil {
+				span.SetStatus(codes.Error, kefu.Code(err))
+			}
+		}
+		span.End()
+	}()
 	// Every read and write of a send has the write deadline: a hung
 	// database answers the sender with an error, never with silence.
 	ctx, cancel := context.WithTimeout(ctx, s.committer.timeout)
@@ -512,6 +555,7 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 		orig       Message
 	)
 	now := s.stamp()
+	tctx, span := s.child(ctx, "message.commit", trace.WithAttributes(attribute.Bool("kefu.opening", true), attribute.String("db.system", db.Dialect)))
 	row := messageRow{ID: tenants.NewID(), AuthorType: author.Type, AuthorID: author.ID, AuthorName: author.Name, Body: in.Body, Attachments: attJSON, CreatedAt: now}
 	if in.ClientID != "" {
 		row.ClientID = &in.ClientID
@@ -519,7 +563,7 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 	hookMsg := s.wantsHook(ctx, db, p.TenantID, HookMessageCreated)
 	hookConv := s.wantsHook(ctx, db, p.TenantID, HookConversationCreated)
 	hookReopen := s.wantsHook(ctx, db, p.TenantID, HookConversationReopened)
-	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := db.WithContext(tctx).Transaction(func(tx *gorm.DB) error {
 		// The visitor's row is the lock: two first messages sent at once
 		// open one conversation, not two.
 		var vs []visitorRow
@@ -597,6 +641,7 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 		}
 		return s.openingHooks(tx, db, p.TenantID, hookMsg, evs, row, conv)
 	})
+	span.End()
 	if errors.Is(err, errDuplicate) {
 		return orig, true, nil
 	}

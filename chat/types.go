@@ -193,4 +193,10 @@ type Event struct {
 	Keep    string `json:"ks,omitempty"`
 	Reason  string `json:"why,omitempty"`
 	Role    string `json:"ro,omitempty"`
+	// At is when the event was published (Unix microseconds), for the
+	// bus lag metric.
+	At int64 `json:"at,omitempty"`
+	// TraceParent is the W3C traceparent of the publication when it was
+	// traced: the delivering node continues the trace (Event.TraceContext).
+	TraceParent string `json:"tp,omitempty"`
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/glebarez/sqlite"
+	"github.com/prometheus/client_golang/prometheus"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -50,7 +51,9 @@ type Store struct {
 
 	mu      sync.Mutex
 	handles map[string]*DB
-	closed  bool // Close was called: no handle is handed out any more
+
+	plugins []gorm.Plugin // given to every handle (the query error counter)
+	closed  bool          // Close was called: no handle is handed out any more
 }
 
 // ErrClosed is what a closed store answers.
@@ -94,6 +97,9 @@ type Options struct {
 	// PlatformSchema names the PostgreSQL schema of the platform tables
 	// (default "platform"); tests give each run its own.
 	PlatformSchema string
+	// Registry, when set, gets the database metrics: the pools' state
+	// (kefu_db_connections …) and failed statements (kefu_db_query_errors_total).
+	Registry prometheus.Registerer
 }
 
 var identPattern = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
@@ -104,20 +110,25 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Store{dataDir: o.DataDir, log: o.Logger, handles: map[string]*DB{}}
+	var qerr *queryErrors
+	if o.Registry != nil {
+		qerr = newQueryErrors()
+		s.plugins = append(s.plugins, qerr)
+	}
 	switch {
 	case o.DatabaseURL == "":
 		s.dialect = SQLite
 		if err := os.MkdirAll(filepath.Join(o.DataDir, "tenants"), 0o700); err != nil {
 			return nil, fmt.Errorf("data dir: %w", err)
 		}
-		db, err := openSQLite(filepath.Join(o.DataDir, "platform.db"))
+		db, err := s.openSQLite(filepath.Join(o.DataDir, "platform.db"))
 		if err != nil {
 			return nil, err
 		}
 		s.platform = db
 	case strings.HasPrefix(o.DatabaseURL, "postgres://") || strings.HasPrefix(o.DatabaseURL, "postgresql://"):
 		s.dialect = Postgres
-		gdb, err := gorm.Open(postgres.Open(o.DatabaseURL), gormConfig(""))
+		gdb, err := gorm.Open(postgres.Open(o.DatabaseURL), s.gormConfig(""))
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
@@ -154,11 +165,22 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("migrate platform: %w", err)
 	}
+	if o.Registry != nil {
+		if err := errors.Join(o.Registry.Register(qerr.c), o.Registry.Register(newPoolCollector(s))); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("database metrics: %w", err)
+		}
+	}
 	return s, nil
 }
 
-func gormConfig(prefix string) *gorm.Config {
+func (s *Store) gormConfig(prefix string) *gorm.Config {
+	plugins := map[string]gorm.Plugin{}
+	for _, p := range s.plugins {
+		plugins[p.Name()] = p
+	}
 	return &gorm.Config{
+		Plugins:                plugins,
 		NamingStrategy:         schema.NamingStrategy{TablePrefix: prefix},
 		Logger:                 logger.Discard,
 		SkipDefaultTransaction: true,
@@ -167,9 +189,9 @@ func gormConfig(prefix string) *gorm.Config {
 	}
 }
 
-func openSQLite(path string) (*DB, error) {
+func (s *Store) openSQLite(path string) (*DB, error) {
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_txlock=immediate"
-	gdb, err := gorm.Open(sqlite.Open(dsn), gormConfig(""))
+	gdb, err := gorm.Open(sqlite.Open(dsn), s.gormConfig(""))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
@@ -185,7 +207,7 @@ func openSQLite(path string) (*DB, error) {
 }
 
 func (s *Store) pgHandle(schemaName string) (*DB, error) {
-	gdb, err := gorm.Open(postgres.New(postgres.Config{Conn: s.pool}), gormConfig(schemaName+"."))
+	gdb, err := gorm.Open(postgres.New(postgres.Config{Conn: s.pool}), s.gormConfig(schemaName+"."))
 	if err != nil {
 		return nil, err
 	}
@@ -231,7 +253,7 @@ func (s *Store) Tenant(tenantID string) (*DB, error) {
 	if s.dialect == Postgres {
 		h, err = s.pgHandle(SchemaName(tenantID))
 	} else {
-		h, err = openSQLite(s.tenantFile(tenantID))
+		h, err = s.openSQLite(s.tenantFile(tenantID))
 	}
 	if err != nil {
 		return nil, err

@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
 
 	"kefu"
@@ -22,6 +25,7 @@ import (
 // read-only once enqueued, so one is shared by every socket an event goes to.
 type item struct {
 	frame   []byte
+	kind    frameKind // frame's type, for the frames-out counter
 	msg     *chat.Message
 	conv    *chat.Conversation
 	catchup string
@@ -52,6 +56,7 @@ type ackItem struct {
 	conv     string
 	seq      int64
 	frame    []byte
+	read     time.Time // when its message.send was read (ack latency)
 }
 
 // conn is one WebSocket. Its serve goroutine reads client frames. A
@@ -200,7 +205,7 @@ func (c *conn) shut() {
 			c.net.cork()
 			for n := len(c.queue); n > 0; n-- {
 				if it := <-c.queue; it.frame != nil {
-					_ = c.write(c.ctx, it.frame)
+					_ = c.write(it.kind, it.frame)
 				}
 			}
 		}
@@ -213,6 +218,7 @@ func (c *conn) shut() {
 		}
 		if c.closeFrame != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			c.srv.metrics.framesOut[frameError].Inc()
 			_ = c.ws.Write(ctx, websocket.MessageText, c.closeFrame)
 			cancel()
 		}
@@ -249,17 +255,19 @@ func (c *conn) logger() *slog.Logger {
 
 func (c *conn) isVisitor() bool { return c.p.Kind == tenants.KindVisitor }
 
-// write writes one frame. The writer runs corked, so this only copies the
-// frame into memory (no context is needed, and one would cost a timer
-// registration per frame); uncork sends it, within the write timeout.
-func (c *conn) write(_ context.Context, b []byte) error {
+// write writes one frame of the given kind. The writer runs corked, so
+// this only copies the frame into memory (no context is needed, and one
+// would cost a timer registration per frame); uncork sends it, within the
+// write timeout.
+func (c *conn) write(kind frameKind, b []byte) error {
+	c.srv.metrics.framesOut[kind].Inc()
 	return c.ws.Write(context.Background(), websocket.MessageText, b)
 }
 
 func (c *conn) handle(ctx context.Context, it *item) error {
 	switch {
 	case it.frame != nil:
-		return c.write(ctx, it.frame)
+		return c.write(it.kind, it.frame)
 	case it.msg != nil:
 		return c.deliver(ctx, it)
 	case it.ack != nil:
@@ -271,7 +279,7 @@ func (c *conn) handle(ctx context.Context, it *item) error {
 		} else {
 			f = conversationFrame{Type: "conversation.updated", Conversation: it.conv}
 		}
-		if err := c.write(ctx, encode(f)); err != nil {
+		if err := c.write(frameConversation, encode(f)); err != nil {
 			return err
 		}
 		// Newly assigned to this agent: send what they have not seen.
@@ -320,7 +328,7 @@ func (c *conn) resync(ctx context.Context) error {
 	for i := range convs {
 		cv := &convs[i]
 		if !follow[cv.ID] && !c.isVisitor() {
-			if err := c.write(ctx, encode(conversationFrame{Type: "conversation.updated", Conversation: cv})); err != nil {
+			if err := c.write(frameConversation, encode(conversationFrame{Type: "conversation.updated", Conversation: cv})); err != nil {
 				return err
 			}
 		}
@@ -350,7 +358,7 @@ func (c *conn) deliver(ctx context.Context, it *item) error {
 		if c.own(m) {
 			return nil
 		}
-		return c.write(ctx, it.frameOnce())
+		return c.write(frameMessageNew, it.frameOnce())
 	default:
 		return c.catchUp(ctx, m.ConversationID, cur)
 	}
@@ -413,7 +421,9 @@ func (c *conn) acknowledge(ctx context.Context, a *ackItem) error {
 			}
 		}
 	}
-	return c.write(ctx, a.frame)
+	err := c.write(frameAck, a.frame)
+	c.srv.metrics.ack.Observe(time.Since(a.read).Seconds())
+	return err
 }
 
 // catchUp writes every stored message after max(since, cursor), in order.
@@ -442,7 +452,7 @@ func (c *conn) catchUp(ctx context.Context, convID string, since int64) error {
 			if c.own(m) {
 				continue // its ack is coming
 			}
-			if err := c.write(ctx, encode(messageNewFrame{Type: "message.new", ConversationID: convID, Seq: m.Seq, Message: m})); err != nil {
+			if err := c.write(frameMessageNew, encode(messageNewFrame{Type: "message.new", ConversationID: convID, Seq: m.Seq, Message: m})); err != nil {
 				return err
 			}
 		}
@@ -513,7 +523,7 @@ func (c *conn) reader(ctx context.Context) error {
 			c.sendError("", kefu.EInvalid, "frames must be JSON text")
 			continue
 		}
-		c.srv.metrics.framesIn.Inc()
+		c.srv.metrics.frameIn(f.Type)
 		switch {
 		case isInvalid:
 			c.sendErr(f.ClientID, invalid)
@@ -557,7 +567,7 @@ func (c *conn) flooding() bool {
 }
 
 func (c *conn) sendError(clientID, code, msg string) {
-	c.enqueue(&item{frame: encode(errorFrame{Type: "error", ClientID: clientID, Code: code, Message: kefu.Localize(c.lang, msg)})})
+	c.enqueue(&item{frame: encode(errorFrame{Type: "error", ClientID: clientID, Code: code, Message: kefu.Localize(c.lang, msg)}), kind: frameError})
 }
 
 func (c *conn) sendErr(clientID string, err error) {
@@ -572,17 +582,26 @@ func (c *conn) sendErr(clientID string, err error) {
 func (c *conn) dispatch(ctx context.Context, f inFrame) {
 	switch f.Type {
 	case "ping":
-		c.enqueue(&item{frame: pongFrame})
+		c.enqueue(&item{frame: pongFrame, kind: framePong})
 	case "message.send":
+		read := time.Now()
 		c.startSending(f.ClientID)
-		m, dup, err := c.srv.chat.Send(ctx, c.p, chat.SendInput{ConversationID: f.ConversationID, ClientID: f.ClientID, Body: f.Body, Private: f.Private, Attachments: f.Attachments})
+		sctx, span := c.traceSend(ctx, f)
+		m, dup, err := c.srv.chat.Send(sctx, c.p, chat.SendInput{ConversationID: f.ConversationID, ClientID: f.ClientID, Body: f.Body, Private: f.Private, Attachments: f.Attachments})
+		if span != nil {
+			if err != nil {
+				span.SetStatus(codes.Error, kefu.Code(err))
+			}
+			span.SetAttributes(attribute.String("kefu.conversation_id", m.ConversationID), attribute.Int64("kefu.seq", m.Seq))
+			span.End()
+		}
 		if err != nil {
 			c.doneSending(f.ClientID)
 			c.sendErr(f.ClientID, err)
 			return
 		}
 		c.srv.metrics.messagesIn.Inc()
-		c.enqueue(&item{ack: &ackItem{clientID: f.ClientID, conv: m.ConversationID, seq: m.Seq, frame: encode(ackFrame{Type: "ack", ClientID: f.ClientID, ConversationID: m.ConversationID, Seq: m.Seq, MessageID: m.ID, Duplicate: dup})}})
+		c.enqueue(&item{ack: &ackItem{clientID: f.ClientID, conv: m.ConversationID, seq: m.Seq, frame: encode(ackFrame{Type: "ack", ClientID: f.ClientID, ConversationID: m.ConversationID, Seq: m.Seq, MessageID: m.ID, Duplicate: dup}), read: read}})
 	case "read":
 		if _, err := c.srv.chat.MarkRead(ctx, c.p, f.ConversationID, f.Seq); err != nil {
 			c.sendErr("", err)
@@ -600,7 +619,7 @@ func (c *conn) dispatch(ctx context.Context, f inFrame) {
 			c.sendErr("", err)
 			return
 		}
-		c.enqueue(&item{frame: encode(presenceFrame{Type: "presence", UserID: c.p.ID, Status: f.Status})})
+		c.enqueue(&item{frame: encode(presenceFrame{Type: "presence", UserID: c.p.ID, Status: f.Status}), kind: framePresence})
 	case "subscribe", "unsubscribe":
 		if c.p.Kind != tenants.KindUser {
 			c.sendError("", kefu.EDenied, "only users open conversations")
@@ -619,6 +638,17 @@ func (c *conn) dispatch(ctx context.Context, f inFrame) {
 	default:
 		c.sendError("", kefu.EInvalid, "unknown frame type "+quote(f.Type))
 	}
+}
+
+// traceSend starts the trace of a message.send (nil span when tracing is
+// off): its message's path — Send, the commit, the publication, the
+// deliveries — hangs under it.
+func (c *conn) traceSend(ctx context.Context, f inFrame) (context.Context, trace.Span) {
+	if c.srv.tracer == nil {
+		return ctx, nil
+	}
+	return c.srv.tracer.Start(ctx, "ws message.send", trace.WithSpanKind(trace.SpanKindServer), trace.WithNewRoot(),
+		trace.WithAttributes(attribute.String("kefu.tenant_id", c.p.TenantID), attribute.String("kefu.principal", c.p.Kind), attribute.String("kefu.client_id", f.ClientID)))
 }
 
 func quote(s string) string {

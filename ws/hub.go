@@ -142,19 +142,20 @@ func (h *Hub) Count() int {
 	return n
 }
 
-// dispatch hands an event to the sockets that want it. It never blocks: a
-// socket whose queue is full is dropped and resumes by seq.
-func (h *Hub) dispatch(e chat.Event) {
+// dispatch hands an event to the sockets that want it, and says to how
+// many. It never blocks: a socket whose queue is full is dropped and
+// resumes by seq.
+func (h *Hub) dispatch(e chat.Event) int {
 	if e.Kind == chat.EventResync {
 		h.resync()
-		return
+		return 0
 	}
 	sh := h.shard(e.TenantID)
 	sh.mu.RLock()
 	ti := sh.tenants[e.TenantID]
 	if ti == nil {
 		sh.mu.RUnlock()
-		return
+		return 0
 	}
 	if e.Kind == chat.EventRevoke {
 		doomed := revokeTargets(ti, e)
@@ -162,7 +163,7 @@ func (h *Hub) dispatch(e chat.Event) {
 		for _, c := range doomed {
 			c.revoke(e.Reason)
 		}
-		return
+		return len(doomed)
 	}
 	targets := make(connSet, 4)
 	put := func(s connSet) {
@@ -208,30 +209,31 @@ func (h *Hub) dispatch(e chat.Event) {
 		it = &item{conv: e.Conversation}
 	case chat.EventRead:
 		participants()
-		it = &item{frame: encode(readFrame{Type: "read", ConversationID: e.ConversationID, Reader: e.Reader, Seq: e.Seq})}
+		it = &item{frame: encode(readFrame{Type: "read", ConversationID: e.ConversationID, Reader: e.Reader, Seq: e.Seq}), kind: frameRead}
 	case chat.EventTyping:
 		participants()
-		it = &item{frame: encode(typingFrame{Type: "typing", ConversationID: e.ConversationID, Author: e.Reader, State: e.State}), skipOwn: e.Reader.ID}
+		it = &item{frame: encode(typingFrame{Type: "typing", ConversationID: e.ConversationID, Author: e.Reader, State: e.State}), kind: frameTyping, skipOwn: e.Reader.ID}
 	case chat.EventQueue:
 		if e.VisitorID != "" {
 			put(ti.visitors[e.VisitorID])
 		}
-		it = &item{frame: encode(queueFrame{Type: "queue", ConversationID: e.ConversationID, Position: e.Position, EstimatedWaitSeconds: e.Wait})}
+		it = &item{frame: encode(queueFrame{Type: "queue", ConversationID: e.ConversationID, Position: e.Position, EstimatedWaitSeconds: e.Wait}), kind: frameQueue}
 	case chat.EventPresence:
 		put(ti.staff)
 		put(ti.users[e.UserID])
-		it = &item{frame: encode(presenceFrame{Type: "presence", UserID: e.UserID, Status: e.Status}), skipSession: e.Origin}
+		it = &item{frame: encode(presenceFrame{Type: "presence", UserID: e.UserID, Status: e.Status}), kind: framePresence, skipSession: e.Origin}
 	}
 	sh.mu.RUnlock()
 	for _, c := range lost {
 		h.subscribe(c, e.ConversationID, false)
 	}
 	if it == nil {
-		return // an event no socket hears (a flow published, say)
+		return 0 // an event no socket hears (a flow published, say)
 	}
 	for c := range targets {
 		c.enqueue(it)
 	}
+	return len(targets)
 }
 
 // resync asks every socket to catch up from the database, after the bus may

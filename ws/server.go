@@ -17,6 +17,8 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
 
 	"kefu"
@@ -52,6 +54,9 @@ type Config struct {
 	// ClientIP finds a request's client address; the API's rate limits use
 	// the same one (clientip.Resolver). Default: the peer's address.
 	ClientIP func(*http.Request) string
+	// Tracer, when set, traces each message.send (the root of its
+	// message's trace) and each traced event's delivery to sockets.
+	Tracer trace.TracerProvider
 	// RevalidateInterval is how often a user's socket re-checks its
 	// session and role (default 60 s; negative: never). Revocations reach
 	// sockets at once over the bus; this bounds how long one can survive a
@@ -112,6 +117,7 @@ type Server struct {
 	hub     *Hub
 	log     *slog.Logger
 	metrics *metrics
+	tracer  trace.Tracer // nil: no tracing
 	unsub   func()
 
 	slowDrops atomic.Int64
@@ -127,32 +133,32 @@ type Server struct {
 	perPrincipal map[string]int
 }
 
-type metrics struct {
-	conns      prometheus.GaugeFunc
-	framesIn   prometheus.Counter
-	messagesIn prometheus.Counter
-	slow       prometheus.Counter
-	refused    *prometheus.CounterVec
-}
-
 // NewServer returns the WebSocket server and subscribes it to the bus.
 func NewServer(cfg Config, c *chat.Service, log *slog.Logger, reg prometheus.Registerer) *Server {
 	cfg.defaults()
 	s := &Server{cfg: cfg, chat: c, tenants: c.Tenants(), hub: NewHub(), log: log, conns: map[*conn]struct{}{},
 		perIP: map[string]int{}, perPrincipal: map[string]int{}}
-	s.metrics = &metrics{
-		conns:      prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "kefu_ws_connections", Help: "Open WebSocket connections on this node."}, func() float64 { return float64(s.hub.Count()) }),
-		framesIn:   prometheus.NewCounter(prometheus.CounterOpts{Name: "kefu_ws_frames_in_total", Help: "Client frames received."}),
-		messagesIn: prometheus.NewCounter(prometheus.CounterOpts{Name: "kefu_ws_messages_in_total", Help: "Messages sent over WebSockets and acked."}),
-		slow:       prometheus.NewCounter(prometheus.CounterOpts{Name: "kefu_ws_slow_consumers_total", Help: "Sockets dropped because they could not keep up."}),
-		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kefu_ws_refused_total",
-			Help: "Sockets refused or closed by admission control: ip_cap, principal_cap, hello_timeout, flood."}, []string{"reason"}),
+	s.metrics = newMetrics(s, reg)
+	if cfg.Tracer != nil {
+		s.tracer = cfg.Tracer.Tracer("kefu/ws")
 	}
-	if reg != nil {
-		reg.MustRegister(s.metrics.conns, s.metrics.framesIn, s.metrics.messagesIn, s.metrics.slow, s.metrics.refused)
-	}
-	s.unsub = c.Bus().Subscribe(s.hub.dispatch)
+	s.unsub = c.Bus().Subscribe(s.dispatch)
 	return s
+}
+
+// dispatch delivers a bus event to this node's sockets. An event that
+// carries a trace (a traced message's publication) gets a delivery span in
+// it: the last hop of the message's path.
+func (s *Server) dispatch(e chat.Event) {
+	if s.tracer == nil || e.TraceParent == "" {
+		s.hub.dispatch(e)
+		return
+	}
+	_, span := s.tracer.Start(e.TraceContext(context.Background()), "ws.deliver", trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(attribute.String("kefu.event", e.Kind), attribute.String("kefu.conversation_id", e.ConversationID)))
+	n := s.hub.dispatch(e)
+	span.SetAttributes(attribute.Int("kefu.sockets", n))
+	span.End()
 }
 
 // SlowDrops is how many sockets were closed for not keeping up.
@@ -230,18 +236,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			code, msg = e.Code, e.Message
 		}
 		if websocket.CloseStatus(err) == -1 {
-			refuse(ws, cw.conn, lang, code, msg)
+			s.refuse(ws, cw.conn, lang, code, msg)
 		}
 		return
 	}
 	if !s.originAllowed(ctx, r, origin, p.TenantID) {
-		refuse(ws, cw.conn, lang, kefu.EDenied, "origin not allowed for this workspace")
+		s.refuse(ws, cw.conn, lang, kefu.EDenied, "origin not allowed for this workspace")
 		return
 	}
 	// One visitor or user may hold only so many sockets (tabs).
 	if !s.admit(s.perPrincipal, principalKey(p), s.cfg.MaxPerPrincipal) {
 		s.metrics.refused.WithLabelValues("principal_cap").Inc()
-		refuse(ws, cw.conn, lang, kefu.ERateLimit, "too many open sockets for this session; close other tabs")
+		s.refuse(ws, cw.conn, lang, kefu.ERateLimit, "too many open sockets for this session; close other tabs")
 		return
 	}
 	queueSize := s.cfg.QueueSize
@@ -308,6 +314,7 @@ func (s *Server) hello(ctx context.Context, ws *websocket.Conn, nc net.Conn) (te
 	hctx, cancel := context.WithTimeout(ctx, s.cfg.HelloTimeout)
 	defer cancel()
 	f, err := parseFrame(data)
+	s.metrics.frameIn("hello")
 	if typ != websocket.MessageText || err != nil || f.Type != "hello" {
 		return tenants.Principal{}, f, kefu.Errorf(kefu.EAuth, "the first frame must be hello")
 	}
@@ -397,11 +404,12 @@ func (s *Server) start(ctx context.Context, c *conn, hello inFrame) error {
 		}
 		welcome.Conversations = views
 	}
-	c.enqueue(&item{frame: encode(welcome)})
+	c.enqueue(&item{frame: encode(welcome), kind: frameWelcome})
 	if c.p.Kind == tenants.KindUser {
 		s.chat.UserConnected(c.p)
 	}
 	s.hub.register(c)
+	s.metrics.socketOpened(c.p.Kind)
 	if c.p.Kind == tenants.KindUser && !c.revalidate() {
 		// Revoked between hello and now: the revoke event came before the
 		// socket was registered to hear it.
@@ -445,6 +453,7 @@ func (s *Server) run(ctx context.Context, cancel context.CancelFunc, c *conn) {
 	<-c.finished
 	cancel()
 	s.hub.unregister(c)
+	s.metrics.socketClosed(c.p.Kind)
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.mu.Unlock()
@@ -487,8 +496,9 @@ func shallow(fn func()) {
 // refuse tells a client why with an error frame, then closes with 1008. A
 // client that does not answer the close is let go after a second, so a
 // refused socket holds nothing for long.
-func refuse(ws *websocket.Conn, nc net.Conn, lang, code, msg string) {
+func (s *Server) refuse(ws *websocket.Conn, nc net.Conn, lang, code, msg string) {
 	wctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	s.metrics.framesOut[frameError].Inc()
 	_ = ws.Write(wctx, websocket.MessageText, encode(errorFrame{Type: "error", Code: code, Message: kefu.Localize(lang, msg)}))
 	cancel()
 	if nc != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -50,6 +51,7 @@ type Config struct {
 	WSFrameRate          float64       // KEFU_WS_FRAME_RATE: every other client frame per second per socket
 	WSFrameBurst         int           // KEFU_WS_FRAME_BURST
 	SnoozeSweep          time.Duration // KEFU_SNOOZE_SWEEP: how often snoozed conversations whose time has come are woken
+	OTLPEndpoint         string        // OTEL_EXPORTER_OTLP_ENDPOINT: export traces over OTLP/HTTP here; empty: no tracing
 	UploadsPerMinute     int           // KEFU_UPLOADS_PER_MINUTE: upload requests per client IP
 	VisitorFilesPerHour  int           // KEFU_UPLOAD_VISITOR_FILES_PER_HOUR: files one visitor may upload in an hour
 	VisitorMBPerHour     int           // KEFU_UPLOAD_VISITOR_MB_PER_HOUR: MiB one visitor may upload in an hour
@@ -59,28 +61,26 @@ type Config struct {
 	SingleNode           bool          // KEFU_SINGLE_NODE: PostgreSQL without Redis is allowed, for exactly one node
 }
 
+// helpRequested is loadConfig's answer to -h or --help: the usage text,
+// which run prints to stdout before exiting 0.
+type helpRequested struct{ usage string }
+
+func (h *helpRequested) Error() string { return "help requested" }
+
+// loadConfig reads every setting from the environment, then the flags. It
+// collects every problem — values that do not parse as well as values that
+// parse but make no sense (Validate) — and reports them all at once; a
+// value that does not parse keeps its default, so it is reported once, not
+// again by Validate.
 func loadConfig(args []string, getenv func(string) string) (Config, error) {
+	c := Config{}
+	var problems []string
 	env := func(k, def string) string {
 		if v := getenv(k); v != "" {
 			return v
 		}
 		return def
 	}
-	c := Config{}
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(new(strings.Builder))
-	fs.StringVar(&c.Addr, "addr", env("KEFU_ADDR", "127.0.0.1:8080"), "listen address (KEFU_ADDR)")
-	fs.StringVar(&c.DataDir, "data-dir", env("KEFU_DATA_DIR", "./data"), "data directory (KEFU_DATA_DIR)")
-	fs.StringVar(&c.DatabaseURL, "database-url", env("KEFU_DATABASE_URL", ""), "postgres:// URL; empty for SQLite (KEFU_DATABASE_URL)")
-	fs.StringVar(&c.RedisURL, "redis-url", env("KEFU_REDIS_URL", ""), "redis:// URL; empty for the in-process bus (KEFU_REDIS_URL)")
-	fs.StringVar(&c.Secret, "secret", env("KEFU_SECRET", ""), "signing key (KEFU_SECRET); prefer --secret-file, flags show in the process list")
-	fs.StringVar(&c.SecretFile, "secret-file", env("KEFU_SECRET_FILE", ""), "file holding the signing key (KEFU_SECRET_FILE)")
-	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("KEFU_METRICS_ADDR", ""), "serve /metrics on this address instead of KEFU_ADDR (KEFU_METRICS_ADDR)")
-	fs.StringVar(&c.PublicURL, "public-url", env("KEFU_PUBLIC_URL", ""), "public URL (KEFU_PUBLIC_URL)")
-	fs.StringVar(&c.DebugAddr, "debug-addr", env("KEFU_DEBUG_ADDR", ""), "pprof listen address, e.g. 127.0.0.1:6060 (KEFU_DEBUG_ADDR)")
-	fs.StringVar(&c.LogFormat, "log-format", env("KEFU_LOG_FORMAT", "text"), "text or json (KEFU_LOG_FORMAT)")
-	fs.StringVar(&c.LogLevel, "log-level", env("KEFU_LOG_LEVEL", "info"), "debug, info, warn or error (KEFU_LOG_LEVEL)")
-	var problems []string
 	boolEnv := func(k string) bool {
 		v := getenv(k)
 		if v == "" {
@@ -92,16 +92,15 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 		}
 		return b
 	}
-	fs.BoolVar(&c.AllowPrivateNetworks, "allow-private-networks", boolEnv("KEFU_ALLOW_PRIVATE_NETWORKS"), "(KEFU_ALLOW_PRIVATE_NETWORKS)")
-	fs.BoolVar(&c.TrustProxy, "trust-proxy", boolEnv("KEFU_TRUST_PROXY"), "(KEFU_TRUST_PROXY)")
-	fs.BoolVar(&c.PublicDemo, "public-demo", boolEnv("KEFU_PUBLIC_DEMO"), "(KEFU_PUBLIC_DEMO)")
-	fs.BoolVar(&c.SingleNode, "single-node", boolEnv("KEFU_SINGLE_NODE"), "(KEFU_SINGLE_NODE)")
-	// The metrics token is a secret: environment only, never a flag.
-	c.MetricsToken = getenv("KEFU_METRICS_TOKEN")
 	durEnv := func(k string, def time.Duration) time.Duration {
-		d, err := time.ParseDuration(env(k, def.String()))
+		v := getenv(k)
+		if v == "" {
+			return def
+		}
+		d, err := time.ParseDuration(v)
 		if err != nil {
-			problems = append(problems, fmt.Sprintf("%s: %v", k, err))
+			problems = append(problems, fmt.Sprintf("%s=%q: want a duration such as 30s or 2m", k, v))
+			return def
 		}
 		return d
 	}
@@ -112,36 +111,11 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 		}
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil {
-			problems = append(problems, k+": want a number")
+			problems = append(problems, fmt.Sprintf("%s=%q: want a number", k, v))
+			return def
 		}
 		return f
 	}
-	fs.DurationVar(&c.HTTPReadTimeout, "http-read-timeout", durEnv("KEFU_HTTP_READ_TIMEOUT", 60*time.Second), "(KEFU_HTTP_READ_TIMEOUT)")
-	fs.DurationVar(&c.HTTPWriteTimeout, "http-write-timeout", durEnv("KEFU_HTTP_WRITE_TIMEOUT", 90*time.Second), "(KEFU_HTTP_WRITE_TIMEOUT)")
-	fs.DurationVar(&c.WSHelloTimeout, "ws-hello-timeout", durEnv("KEFU_WS_HELLO_TIMEOUT", 5*time.Second), "(KEFU_WS_HELLO_TIMEOUT)")
-	fs.DurationVar(&c.SnoozeSweep, "snooze-sweep", durEnv("KEFU_SNOOZE_SWEEP", 15*time.Second), "(KEFU_SNOOZE_SWEEP)")
-	fs.Float64Var(&c.WSSendRate, "ws-send-rate", floatEnv("KEFU_WS_SEND_RATE", 20), "(KEFU_WS_SEND_RATE)")
-	fs.Float64Var(&c.WSFrameRate, "ws-frame-rate", floatEnv("KEFU_WS_FRAME_RATE", 20), "(KEFU_WS_FRAME_RATE)")
-	st, err := time.ParseDuration(env("KEFU_SHUTDOWN_TIMEOUT", "20s"))
-	if err != nil {
-		problems = append(problems, fmt.Sprintf("KEFU_SHUTDOWN_TIMEOUT: %v", err))
-	}
-	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", st, "(KEFU_SHUTDOWN_TIMEOUT)")
-	grace, err := time.ParseDuration(env("KEFU_AGENT_AWAY_GRACE", "5m"))
-	if err != nil {
-		problems = append(problems, fmt.Sprintf("KEFU_AGENT_AWAY_GRACE: %v", err))
-	}
-	fs.DurationVar(&c.AgentAwayGrace, "agent-away-grace", grace, "(KEFU_AGENT_AWAY_GRACE)")
-	wt, err := time.ParseDuration(env("KEFU_DB_WRITE_TIMEOUT", "10s"))
-	if err != nil {
-		problems = append(problems, fmt.Sprintf("KEFU_DB_WRITE_TIMEOUT: %v", err))
-	}
-	fs.DurationVar(&c.DBWriteTimeout, "db-write-timeout", wt, "(KEFU_DB_WRITE_TIMEOUT)")
-	mc, err := strconv.Atoi(env("KEFU_DB_MAX_CONNS", "32"))
-	if err != nil {
-		problems = append(problems, "KEFU_DB_MAX_CONNS: want a number")
-	}
-	fs.IntVar(&c.DBMaxConns, "db-max-conns", mc, "(KEFU_DB_MAX_CONNS)")
 	intEnv := func(k string, def int) int {
 		v := getenv(k)
 		if v == "" {
@@ -149,29 +123,70 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 		}
 		n, err := strconv.Atoi(v)
 		if err != nil {
-			problems = append(problems, k+": want a number")
+			problems = append(problems, fmt.Sprintf("%s=%q: want a whole number", k, v))
+			return def
 		}
 		return n
 	}
-	fs.IntVar(&c.AuthPerMinute, "auth-per-minute", intEnv("KEFU_AUTH_PER_MINUTE", 20), "(KEFU_AUTH_PER_MINUTE)")
-	fs.IntVar(&c.CommitShards, "commit-shards", intEnv("KEFU_COMMIT_SHARDS", 2), "(KEFU_COMMIT_SHARDS)")
-	fs.IntVar(&c.WidgetPerMinute, "widget-per-minute", intEnv("KEFU_WIDGET_PER_MINUTE", 120), "(KEFU_WIDGET_PER_MINUTE)")
-	fs.IntVar(&c.WSMaxPerPrincipal, "ws-max-per-principal", intEnv("KEFU_WS_MAX_PER_PRINCIPAL", 20), "(KEFU_WS_MAX_PER_PRINCIPAL)")
-	fs.IntVar(&c.WSMaxPerIP, "ws-max-per-ip", intEnv("KEFU_WS_MAX_PER_IP", 200), "(KEFU_WS_MAX_PER_IP)")
-	fs.IntVar(&c.WSSendBurst, "ws-send-burst", intEnv("KEFU_WS_SEND_BURST", 40), "(KEFU_WS_SEND_BURST)")
-	fs.IntVar(&c.WSFrameBurst, "ws-frame-burst", intEnv("KEFU_WS_FRAME_BURST", 200), "(KEFU_WS_FRAME_BURST)")
-	fs.IntVar(&c.UploadsPerMinute, "uploads-per-minute", intEnv("KEFU_UPLOADS_PER_MINUTE", 30), "(KEFU_UPLOADS_PER_MINUTE)")
-	fs.IntVar(&c.VisitorFilesPerHour, "upload-visitor-files-per-hour", intEnv("KEFU_UPLOAD_VISITOR_FILES_PER_HOUR", 20), "(KEFU_UPLOAD_VISITOR_FILES_PER_HOUR)")
-	fs.IntVar(&c.VisitorMBPerHour, "upload-visitor-mb-per-hour", intEnv("KEFU_UPLOAD_VISITOR_MB_PER_HOUR", 50), "(KEFU_UPLOAD_VISITOR_MB_PER_HOUR)")
-	fs.IntVar(&c.TenantFilesPerHour, "upload-tenant-files-per-hour", intEnv("KEFU_UPLOAD_TENANT_FILES_PER_HOUR", 2000), "(KEFU_UPLOAD_TENANT_FILES_PER_HOUR)")
-	fs.IntVar(&c.TenantMBPerHour, "upload-tenant-mb-per-hour", intEnv("KEFU_UPLOAD_TENANT_MB_PER_HOUR", 2048), "(KEFU_UPLOAD_TENANT_MB_PER_HOUR)")
-	ttl, err := time.ParseDuration(env("KEFU_FILE_LINK_TTL", "24h"))
-	if err != nil {
-		problems = append(problems, fmt.Sprintf("KEFU_FILE_LINK_TTL: %v", err))
-	}
-	fs.DurationVar(&c.FileLinkTTL, "file-link-ttl", ttl, "(KEFU_FILE_LINK_TTL)")
-	if err := fs.Parse(args); err != nil {
-		return c, fmt.Errorf("flags: %w", err)
+
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&c.Addr, "addr", env("KEFU_ADDR", "127.0.0.1:8080"), "listen address `host:port` (KEFU_ADDR)")
+	fs.StringVar(&c.DataDir, "data-dir", env("KEFU_DATA_DIR", "./data"), "SQLite files and the generated secret (KEFU_DATA_DIR)")
+	fs.StringVar(&c.DatabaseURL, "database-url", env("KEFU_DATABASE_URL", ""), "postgres:// URL; empty for the embedded SQLite (KEFU_DATABASE_URL)")
+	fs.StringVar(&c.RedisURL, "redis-url", env("KEFU_REDIS_URL", ""), "redis:// URL; empty for the in-process bus (KEFU_REDIS_URL)")
+	fs.StringVar(&c.Secret, "secret", env("KEFU_SECRET", ""), "signing key, at least 32 characters (KEFU_SECRET); prefer --secret-file, flags show in the process list")
+	fs.StringVar(&c.SecretFile, "secret-file", env("KEFU_SECRET_FILE", ""), "file holding the signing key (KEFU_SECRET_FILE)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("KEFU_METRICS_ADDR", ""), "serve /metrics on this address instead of the public one (KEFU_METRICS_ADDR)")
+	fs.StringVar(&c.PublicURL, "public-url", env("KEFU_PUBLIC_URL", ""), "the address users reach, e.g. https://chat.example.com (KEFU_PUBLIC_URL)")
+	fs.StringVar(&c.DebugAddr, "debug-addr", env("KEFU_DEBUG_ADDR", ""), "serve pprof on this private address, e.g. 127.0.0.1:6060 (KEFU_DEBUG_ADDR)")
+	fs.StringVar(&c.LogFormat, "log-format", env("KEFU_LOG_FORMAT", "text"), "text or json (KEFU_LOG_FORMAT)")
+	fs.StringVar(&c.LogLevel, "log-level", env("KEFU_LOG_LEVEL", "info"), "debug, info, warn or error (KEFU_LOG_LEVEL)")
+	fs.BoolVar(&c.AllowPrivateNetworks, "allow-private-networks", boolEnv("KEFU_ALLOW_PRIVATE_NETWORKS"), "let webhooks and LLM calls reach private addresses (KEFU_ALLOW_PRIVATE_NETWORKS)")
+	fs.BoolVar(&c.TrustProxy, "trust-proxy", boolEnv("KEFU_TRUST_PROXY"), "take the client IP from X-Forwarded-For (KEFU_TRUST_PROXY)")
+	fs.BoolVar(&c.PublicDemo, "public-demo", boolEnv("KEFU_PUBLIC_DEMO"), "let /demo run any workspace's widget for anyone (KEFU_PUBLIC_DEMO)")
+	fs.BoolVar(&c.SingleNode, "single-node", boolEnv("KEFU_SINGLE_NODE"), "run on PostgreSQL without Redis, as the only node (KEFU_SINGLE_NODE)")
+	fs.DurationVar(&c.HTTPReadTimeout, "http-read-timeout", durEnv("KEFU_HTTP_READ_TIMEOUT", 60*time.Second), "a whole request must arrive within this (KEFU_HTTP_READ_TIMEOUT)")
+	fs.DurationVar(&c.HTTPWriteTimeout, "http-write-timeout", durEnv("KEFU_HTTP_WRITE_TIMEOUT", 90*time.Second), "an answer must be written within this (KEFU_HTTP_WRITE_TIMEOUT)")
+	fs.DurationVar(&c.WSHelloTimeout, "ws-hello-timeout", durEnv("KEFU_WS_HELLO_TIMEOUT", 5*time.Second), "a socket must say hello within this (KEFU_WS_HELLO_TIMEOUT)")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", durEnv("KEFU_SHUTDOWN_TIMEOUT", 20*time.Second), "drain deadline on SIGTERM (KEFU_SHUTDOWN_TIMEOUT)")
+	fs.Float64Var(&c.WSSendRate, "ws-send-rate", floatEnv("KEFU_WS_SEND_RATE", 20), "message.send frames per second per socket (KEFU_WS_SEND_RATE)")
+	fs.Float64Var(&c.WSFrameRate, "ws-frame-rate", floatEnv("KEFU_WS_FRAME_RATE", 20), "other client frames per second per socket (KEFU_WS_FRAME_RATE)")
+	fs.IntVar(&c.DBMaxConns, "db-max-conns", intEnv("KEFU_DB_MAX_CONNS", 32), "PostgreSQL pool size (KEFU_DB_MAX_CONNS)")
+	fs.DurationVar(&c.DBWriteTimeout, "db-write-timeout", durEnv("KEFU_DB_WRITE_TIMEOUT", 10*time.Second), "a send's reads and its commit must finish within this (KEFU_DB_WRITE_TIMEOUT)")
+	fs.IntVar(&c.AuthPerMinute, "auth-per-minute", intEnv("KEFU_AUTH_PER_MINUTE", 20), "signup and login attempts per client IP (KEFU_AUTH_PER_MINUTE)")
+	fs.IntVar(&c.CommitShards, "commit-shards", intEnv("KEFU_COMMIT_SHARDS", 2), "message transactions committing at once on PostgreSQL (KEFU_COMMIT_SHARDS)")
+	fs.IntVar(&c.WidgetPerMinute, "widget-per-minute", intEnv("KEFU_WIDGET_PER_MINUTE", 120), "widget sessions per client IP (KEFU_WIDGET_PER_MINUTE)")
+	fs.IntVar(&c.WSMaxPerPrincipal, "ws-max-per-principal", intEnv("KEFU_WS_MAX_PER_PRINCIPAL", 20), "open sockets per visitor or user (KEFU_WS_MAX_PER_PRINCIPAL)")
+	fs.IntVar(&c.WSMaxPerIP, "ws-max-per-ip", intEnv("KEFU_WS_MAX_PER_IP", 200), "open sockets per client IP (KEFU_WS_MAX_PER_IP)")
+	fs.IntVar(&c.WSSendBurst, "ws-send-burst", intEnv("KEFU_WS_SEND_BURST", 40), "burst of message.send frames (KEFU_WS_SEND_BURST)")
+	fs.IntVar(&c.WSFrameBurst, "ws-frame-burst", intEnv("KEFU_WS_FRAME_BURST", 200), "burst of other client frames (KEFU_WS_FRAME_BURST)")
+	fs.DurationVar(&c.AgentAwayGrace, "agent-away-grace", durEnv("KEFU_AGENT_AWAY_GRACE", 5*time.Minute), "how long an agent may be away before their waiting conversations are requeued (KEFU_AGENT_AWAY_GRACE)")
+	fs.DurationVar(&c.SnoozeSweep, "snooze-sweep", durEnv("KEFU_SNOOZE_SWEEP", 15*time.Second), "how often snoozed conversations whose time has come are woken (KEFU_SNOOZE_SWEEP)")
+	fs.IntVar(&c.UploadsPerMinute, "uploads-per-minute", intEnv("KEFU_UPLOADS_PER_MINUTE", 30), "upload requests per client IP (KEFU_UPLOADS_PER_MINUTE)")
+	fs.IntVar(&c.VisitorFilesPerHour, "upload-visitor-files-per-hour", intEnv("KEFU_UPLOAD_VISITOR_FILES_PER_HOUR", 20), "files one visitor may upload in an hour (KEFU_UPLOAD_VISITOR_FILES_PER_HOUR)")
+	fs.IntVar(&c.VisitorMBPerHour, "upload-visitor-mb-per-hour", intEnv("KEFU_UPLOAD_VISITOR_MB_PER_HOUR", 50), "MiB one visitor may upload in an hour (KEFU_UPLOAD_VISITOR_MB_PER_HOUR)")
+	fs.IntVar(&c.TenantFilesPerHour, "upload-tenant-files-per-hour", intEnv("KEFU_UPLOAD_TENANT_FILES_PER_HOUR", 2000), "files a workspace may take in an hour (KEFU_UPLOAD_TENANT_FILES_PER_HOUR)")
+	fs.IntVar(&c.TenantMBPerHour, "upload-tenant-mb-per-hour", intEnv("KEFU_UPLOAD_TENANT_MB_PER_HOUR", 2048), "MiB a workspace may take in an hour (KEFU_UPLOAD_TENANT_MB_PER_HOUR)")
+	fs.DurationVar(&c.FileLinkTTL, "file-link-ttl", durEnv("KEFU_FILE_LINK_TTL", 24*time.Hour), "how long a file link works (KEFU_FILE_LINK_TTL)")
+	// Secrets are environment only, never flags (a flag shows in the
+	// process list): the metrics token.
+	c.MetricsToken = getenv("KEFU_METRICS_TOKEN")
+	// OpenTelemetry's standard variable turns tracing on; the exporter
+	// reads the other OTEL_* variables (headers, timeout) itself.
+	c.OTLPEndpoint = getenv("OTEL_EXPORTER_OTLP_ENDPOINT")
+
+	switch err := fs.Parse(args); {
+	case errors.Is(err, flag.ErrHelp):
+		var b strings.Builder
+		b.WriteString("usage: kefu serve|migrate [flags]\n\nEvery flag may also be set by the environment variable named after it.\nflags:\n")
+		fs.SetOutput(&b)
+		fs.PrintDefaults()
+		return c, &helpRequested{usage: b.String()}
+	case err != nil:
+		problems = append(problems, err.Error())
+	case fs.NArg() > 0:
+		problems = append(problems, fmt.Sprintf("unexpected arguments %q (settings are flags or KEFU_* variables)", fs.Args()))
 	}
 	if c.SecretFile != "" {
 		if c.Secret != "" {
@@ -182,14 +197,23 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 			problems = append(problems, fmt.Sprintf("KEFU_SECRET_FILE %s must hold at least 32 characters", c.SecretFile))
 		}
 	}
+	problems = append(problems, c.problems()...)
 	if len(problems) > 0 {
 		return c, errors.New("invalid configuration:\n  - " + strings.Join(problems, "\n  - "))
 	}
-	return c, c.Validate()
+	return c, nil
 }
 
 // Validate reports every problem at once.
 func (c *Config) Validate() error {
+	if p := c.problems(); len(p) > 0 {
+		return errors.New("invalid configuration:\n  - " + strings.Join(p, "\n  - "))
+	}
+	return nil
+}
+
+// problems lists what is wrong with the settings, one line each.
+func (c *Config) problems() []string {
 	var p []string
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		p = append(p, fmt.Sprintf("KEFU_ADDR=%q: want host:port, e.g. 127.0.0.1:8080", c.Addr))
@@ -276,16 +300,22 @@ func (c *Config) Validate() error {
 	if c.WSSendRate <= 0 || c.WSSendBurst < 1 || c.WSFrameRate <= 0 || c.WSFrameBurst < 1 {
 		p = append(p, "KEFU_WS_SEND_RATE, KEFU_WS_SEND_BURST, KEFU_WS_FRAME_RATE and KEFU_WS_FRAME_BURST must be positive")
 	}
-	if len(p) > 0 {
-		return errors.New("invalid configuration:\n  - " + strings.Join(p, "\n  - "))
+	if c.OTLPEndpoint != "" {
+		if u, err := url.Parse(c.OTLPEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			p = append(p, fmt.Sprintf("OTEL_EXPORTER_OTLP_ENDPOINT=%q: want http(s)://host:port (OTLP over HTTP)", c.OTLPEndpoint))
+		}
 	}
-	return nil
+	return p
 }
 
 // serveConfig is loadConfig for `kefu serve`, which also refuses the set-ups
 // that break a cluster (clusterProblems), reported with every other problem.
 func serveConfig(args []string, getenv func(string) string) (Config, error) {
 	c, err := loadConfig(args, getenv)
+	var help *helpRequested
+	if errors.As(err, &help) {
+		return c, err
+	}
 	extra := c.clusterProblems()
 	if len(extra) == 0 {
 		return c, err

@@ -100,6 +100,8 @@ type journeyConfig struct {
 	// addressSpaceKB, if set, caps the server's virtual memory (ulimit -v):
 	// a test that tries to exhaust memory kills the server, not the machine.
 	addressSpaceKB int
+	// env is added to the server's environment (KEY=value).
+	env []string
 }
 
 // kefuServer is one kefu process at a time on one fixed address; start, stop
@@ -148,12 +150,12 @@ func freeLoopbackAddr(t *testing.T) string {
 func (s *kefuServer) baseURL() string { return "http://" + s.addr }
 func (s *kefuServer) wsURL() string   { return "ws://" + s.addr + "/ws" }
 
-// env is the parent's environment without any KEFU_ variable, plus the
+// env is the parent's environment without any KEFU_ or OTEL_ variable, plus the
 // journey's own settings.
 func (s *kefuServer) env() []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "KEFU_") {
+		if !strings.HasPrefix(kv, "KEFU_") && !strings.HasPrefix(kv, "OTEL_") {
 			env = append(env, kv)
 		}
 	}
@@ -172,7 +174,7 @@ func (s *kefuServer) env() []string {
 	if s.cfg.redisURL != "" {
 		env = append(env, "KEFU_REDIS_URL="+s.cfg.redisURL)
 	}
-	return env
+	return append(env, s.cfg.env...)
 }
 
 // start runs `kefu serve` and waits until GET /readyz answers 200.

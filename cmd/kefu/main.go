@@ -15,6 +15,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
 
 	"kefu/api"
@@ -33,8 +35,13 @@ import (
 	"kefu/ws"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
+// version and commit are set at build time with
+// -ldflags "-X main.version=… -X main.commit=…" (the Makefile and the
+// Dockerfile do).
+var (
+	version = "dev"
+	commit  = "unknown"
+)
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -75,6 +82,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		load = serveConfig
 	}
 	cfg, err := load(args[1:], getenv)
+	var help *helpRequested
+	if errors.As(err, &help) {
+		fmt.Fprint(stdout, help.usage)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -85,14 +97,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return serve(ctx, cfg, log)
 }
 
+// newLogger is the server's one logger: JSON or text at the configured
+// level, every line with the request id and trace ids its context knows.
 func newLogger(cfg Config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
 	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(contextHandler{h})
 }
 
 func migrate(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) error {
@@ -117,7 +132,23 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("secret: %w", err)
 	}
-	store, err := tenants.Open(ctx, tenants.Options{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir, Logger: log, MaxConns: cfg.DBMaxConns})
+	reg := newRegistry()
+	tp, err := newTracerProvider(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	var tracer trace.TracerProvider // nil: no spans anywhere
+	if tp != nil {
+		tracer = tp
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := tp.Shutdown(sctx); err != nil {
+				log.Warn("flushing traces", "err", err)
+			}
+		}()
+	}
+	store, err := tenants.Open(ctx, tenants.Options{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir, Logger: log, MaxConns: cfg.DBMaxConns, Registry: reg})
 	if err != nil {
 		return err
 	}
@@ -140,8 +171,14 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		if err != nil {
 			return fmt.Errorf("KEFU_REDIS_URL: %w", err)
 		}
+		// go-redis logs through ours (a process-wide setting of the
+		// library), so its lines are JSON when ours are.
+		redis.SetLogger(redisLogger{log})
 		rdb = redis.NewClient(opt)
 		defer rdb.Close()
+		if err := chat.InstrumentRedis(rdb, reg); err != nil {
+			return fmt.Errorf("redis metrics: %w", err)
+		}
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		err = rdb.Ping(pctx).Err()
 		cancel()
@@ -159,15 +196,13 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	defer bus.Close()
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	ten := tenants.NewService(store, tenants.Config{Secret: secret, Logger: log})
 	chatSvc := chat.NewService(chat.Config{Tenants: ten, Bus: bus, Logger: log, Registry: reg, AllowPrivateNetworks: cfg.AllowPrivateNetworks, Presence: presence, CommitShards: cfg.CommitShards,
 		Uploads: chat.UploadLimits{
 			VisitorFiles: cfg.VisitorFilesPerHour, VisitorBytes: int64(cfg.VisitorMBPerHour) << 20,
 			TenantFiles: cfg.TenantFilesPerHour, TenantBytes: int64(cfg.TenantMBPerHour) << 20,
 		},
-		FileLinkTTL: cfg.FileLinkTTL, OfflineGrace: cfg.AgentAwayGrace, WriteTimeout: cfg.DBWriteTimeout, SnoozeSweep: cfg.SnoozeSweep,
+		FileLinkTTL: cfg.FileLinkTTL, OfflineGrace: cfg.AgentAwayGrace, WriteTimeout: cfg.DBWriteTimeout, Tracer: tracer, SnoozeSweep: cfg.SnoozeSweep,
 	})
 	if err := chatSvc.Start(ctx); err != nil {
 		return fmt.Errorf("start chat: %w", err)
@@ -179,7 +214,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	wsSrv := ws.NewServer(ws.Config{
 		PublicURL: cfg.PublicURL, ClientIP: clientip.Resolver(cfg.TrustProxy), HelloTimeout: cfg.WSHelloTimeout,
 		SendRate: rate.Limit(cfg.WSSendRate), SendBurst: cfg.WSSendBurst, FrameRate: rate.Limit(cfg.WSFrameRate), FrameBurst: cfg.WSFrameBurst,
-		MaxPerPrincipal: cfg.WSMaxPerPrincipal, MaxPerIP: cfg.WSMaxPerIP,
+		MaxPerPrincipal: cfg.WSMaxPerPrincipal, MaxPerIP: cfg.WSMaxPerIP, Tracer: tracer,
 	}, chatSvc, log, reg)
 	web := frontend.App()
 	if web == nil {
@@ -192,7 +227,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		publicMetrics = nil
 	}
 	httpSrv := api.New(api.Config{
-		Tenants: ten, Chat: chatSvc, Logger: log, Web: web, WS: wsSrv, Gatherer: publicMetrics, TrustProxy: cfg.TrustProxy,
+		Tenants: ten, Chat: chatSvc, Logger: log, Web: web, WS: wsSrv, Gatherer: publicMetrics, Registry: reg, Tracer: tracer, TrustProxy: cfg.TrustProxy,
 		AuthPerMinute: cfg.AuthPerMinute, WidgetPerMinute: cfg.WidgetPerMinute,
 		PublicURL: cfg.PublicURL, PublicDemo: cfg.PublicDemo, MetricsToken: cfg.MetricsToken, UploadsPerMinute: cfg.UploadsPerMinute, Webhooks: hooks,
 		Ready: func(ctx context.Context) error {
@@ -249,7 +284,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if rdb != nil {
 		busName = "redis"
 	}
-	log.Info("kefu listening", "addr", "http://"+ln.Addr().String(), "version", version, "database", backend, "bus", busName)
+	log.Info("kefu listening", "addr", "http://"+ln.Addr().String(), "version", version, "commit", commit, "database", backend, "bus", busName, "tracing", tp != nil)
 
 	select {
 	case err := <-errc:
@@ -268,6 +303,19 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	chatSvc.Close(sctx)
 	log.Info("stopped")
 	return nil
+}
+
+// newRegistry is the server's metrics registry: the Go runtime, the
+// process (CPU, memory, open files, start time) and kefu_build_info; the
+// packages register their own families on it.
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "kefu_build_info", Help: "Always 1; the labels say which build runs (version, commit, Go version).",
+	}, []string{"version", "commit", "goversion"})
+	build.WithLabelValues(version, commit, runtime.Version()).Set(1)
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), build)
+	return reg
 }
 
 // maxHeaderBytes bounds a request's headers; a bearer token and a few
