@@ -124,6 +124,26 @@ var access = map[string][]string{
 	"POST /api/v1/webhooks/:id/test":                              admins,
 	"GET /api/v1/webhooks/:id/deliveries":                         admins,
 	"POST /api/v1/webhooks/:id/deliveries/:delivery_id/redeliver": admins,
+	"POST /api/v1/conversations/:id/suggest":                      anyUserOrKey,
+	"GET /api/v1/faqs":                                            admins,
+	"POST /api/v1/faqs":                                           admins,
+	"GET /api/v1/faqs/export":                                     admins,
+	"POST /api/v1/faqs/import":                                    admins,
+	"POST /api/v1/faqs/match":                                     admins,
+	"GET /api/v1/faqs/:id":                                        admins,
+	"PUT /api/v1/faqs/:id":                                        admins,
+	"DELETE /api/v1/faqs/:id":                                     admins,
+	"GET /api/v1/articles":                                        admins,
+	"POST /api/v1/articles":                                       admins,
+	"GET /api/v1/articles/:id":                                    admins,
+	"PUT /api/v1/articles/:id":                                    admins,
+	"DELETE /api/v1/articles/:id":                                 admins,
+	"GET /api/v1/bots/llm":                                        admins,
+	"PUT /api/v1/bots/llm":                                        admins,
+	"POST /api/v1/bots/llm/test":                                  admins,
+	"GET /api/v1/bots/settings":                                   admins,
+	"PUT /api/v1/bots/settings":                                   admins,
+	"GET /api/v1/bots/usage":                                      admins,
 }
 
 // attackFixture is tenant A (the victim, with one principal of each kind and
@@ -186,6 +206,9 @@ func newAttackFixture(t *testing.T, a *app) *attackFixture {
 	hook := a.must(201, "POST", "/api/v1/webhooks", f.a.token, map[string]any{"url": rcv.URL + "/" + secret, "events": []string{"message.created"}, "description": secret})
 	f.ids["webhooks"] = hook.str("id")
 	a.must(200, "POST", "/api/v1/webhooks/"+hook.str("id")+"/test", f.a.token, nil)
+	// Knowledge of A's own: an FAQ entry and an article holding the secret.
+	f.ids["faqs"] = a.must(201, "POST", "/api/v1/faqs", f.a.token, map[string]any{"question": secret + " question", "answer": secret + " answer"}).str("id")
+	f.ids["articles"] = a.must(201, "POST", "/api/v1/articles", f.a.token, map[string]any{"title": secret, "body": secret + " body"}).str("id")
 	f.markers = []string{secret, f.a.widgetKey, hook.str("secret")}
 	return f
 }

@@ -124,6 +124,7 @@ type simulateRequest struct {
 	At           string                   `json:"at"`
 	Version      int                      `json:"version"`
 	Graph        json.RawMessage          `json:"graph"`
+	LLM          bool                     `json:"llm"` // ask the real model at llm nodes (a dry run)
 }
 
 func (s *Server) simulateFlow(c echo.Context) error {
@@ -131,7 +132,7 @@ func (s *Server) simulateFlow(c echo.Context) error {
 	if err := bind(c, &req); err != nil {
 		return err
 	}
-	in := chat.SimulateInput{Event: req.Event, Visitor: req.Visitor, At: req.At, Version: req.Version}
+	in := chat.SimulateInput{Event: req.Event, Visitor: req.Visitor, At: req.At, Version: req.Version, AskLLM: req.LLM}
 	if req.Message != nil {
 		in.Message = routing.MessageEnv{Text: req.Message.Text, HasAttachment: req.Message.HasAttachment}
 	}

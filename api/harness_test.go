@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"kefu/api"
+	"kefu/bots"
 	"kefu/chat"
 	"kefu/tenants"
 	"kefu/tenants/tenantstest"
@@ -31,8 +33,10 @@ type app struct {
 	api   *api.Server
 	url   string
 	chat  *chat.Service
+	bots  *bots.Service
 	store *tenants.Store
-	hooks *webhook.Service // its worker does not run unless a test starts it
+	hooks *webhook.Service          // its worker does not run unless a test starts it
+	stop  func(ctx context.Context) // closes the chat service (once; cleanup does too)
 }
 
 func newApp(t *testing.T, store *tenants.Store) *app {
@@ -49,9 +53,12 @@ func newAppWithBus(t *testing.T, store *tenants.Store, bus chat.Bus) *app {
 func newAppWithChat(t *testing.T, store *tenants.Store, cfg chat.Config) *app {
 	t.Helper()
 	return newAppWith(t, store, cfg.Bus, func(cc *chat.Config, _ *api.Config) {
-		ten, log, reg := cc.Tenants, cc.Logger, cc.Registry
+		ten, log, reg, b := cc.Tenants, cc.Logger, cc.Registry, cc.Bots
 		*cc = cfg
 		cc.Tenants, cc.Logger, cc.Registry = ten, log, reg
+		if cc.Bots == nil {
+			cc.Bots = b
+		}
 	})
 }
 
@@ -59,14 +66,47 @@ func newAppWithChat(t *testing.T, store *tenants.Store, cfg chat.Config) *app {
 // clock) before they are built.
 func newAppWith(t *testing.T, store *tenants.Store, bus chat.Bus, configure func(*chat.Config, *api.Config)) *app {
 	t.Helper()
-	log := slog.New(slog.DiscardHandler)
+	return newAppOpts(t, store, appOptions{bus: bus, configure: configure})
+}
+
+// appOptions change how newAppOpts builds the server.
+type appOptions struct {
+	bus       chat.Bus
+	log       *slog.Logger
+	bots      func(*bots.Config)              // adjusts the bots' config
+	configure func(*chat.Config, *api.Config) // adjusts chat's and the API's
+	start     bool                            // run chat.Start (re-arm timers, adopt orphaned model calls)
+}
+
+func newAppOpts(t *testing.T, store *tenants.Store, o appOptions) *app {
+	t.Helper()
+	log := o.log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	bus := o.bus
+	if bus == nil {
+		bus = chat.NewLocalBus()
+	}
 	reg := prometheus.NewRegistry()
-	ten := tenants.NewService(store, tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef")})
-	cc := chat.Config{Tenants: ten, Bus: bus, Logger: log, Registry: reg}
-	ac := api.Config{Tenants: ten, Logger: log, Gatherer: reg, AuthPerMinute: 10000, UploadsPerMinute: 10000,
+	ten := tenants.NewService(store, tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef"), Logger: log})
+	bc := bots.Config{Tenants: ten, Secret: []byte("0123456789abcdef0123456789abcdef"), Logger: log, Registry: reg,
+		AllowPrivateNetworks: true, // the tests' fake models listen on loopback
+		OnChange: func(tenantID string) {
+			_ = bus.Publish(context.Background(), chat.Event{Kind: chat.EventKnowledge, TenantID: tenantID})
+		}}
+	if o.bots != nil {
+		o.bots(&bc)
+	}
+	b, err := bots.New(bc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc := chat.Config{Tenants: ten, Bus: bus, Logger: log, Registry: reg, Bots: b}
+	ac := api.Config{Tenants: ten, Bots: b, Logger: log, Gatherer: reg, AuthPerMinute: 10000, UploadsPerMinute: 10000,
 		Ready: func(ctx context.Context) error { return store.Ping(ctx) }}
-	if configure != nil {
-		configure(&cc, &ac)
+	if o.configure != nil {
+		o.configure(&cc, &ac)
 	}
 	if cc.Bus == nil {
 		cc.Bus = chat.NewLocalBus()
@@ -75,18 +115,28 @@ func newAppWith(t *testing.T, store *tenants.Store, bus chat.Bus, configure func
 		cc.ScopeTTL = 50 * time.Millisecond
 	}
 	c := chat.NewService(cc)
+	if o.start {
+		if err := c.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
 	wsSrv := ws.NewServer(ws.Config{SendRate: 10, SendBurst: 20}, c, log, reg)
 	hooks := webhook.NewService(webhook.Config{Store: store, Chat: c, Logger: log, AllowPrivateNetworks: true, Timeout: 2 * time.Second})
 	ac.Chat, ac.WS, ac.Webhooks = c, wsSrv, hooks
 	h := api.New(ac)
 	srv := httptest.NewServer(h.Handler())
+	var once sync.Once
+	stop := func(ctx context.Context) { once.Do(func() { c.Close(ctx) }) }
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
 		wsSrv.Drain(ctx)
 		srv.Close()
+		// Flow runs and model calls still under way finish before the
+		// store closes (and a temporary data directory is removed).
+		stop(ctx)
 	})
-	return &app{t: t, srv: srv, api: h, url: srv.URL, chat: c, store: store, hooks: hooks}
+	return &app{t: t, srv: srv, api: h, url: srv.URL, chat: c, bots: b, store: store, hooks: hooks, stop: stop}
 }
 
 // forEachBackend runs fn against an app on SQLite and, when configured, on

@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"kefu"
+	"kefu/bots"
 	"kefu/chat"
 	"kefu/clientip"
 	"kefu/tenants"
@@ -30,6 +31,7 @@ const MaxBodyBytes = 1 << 20
 type Config struct {
 	Tenants  *tenants.Service
 	Chat     *chat.Service
+	Bots     *bots.Service // FAQ, articles, the model's settings
 	Logger   *slog.Logger
 	Web      fs.FS        // the built web app (index.html, assets/, widget.js, demo.html); may be nil
 	WS       http.Handler // the /ws endpoint
@@ -182,6 +184,7 @@ func New(cfg Config) *Server {
 	a.POST("/conversations/:id/reopen", s.reopen, s.can(tenants.ObjConversations, tenants.ActWrite))
 	a.POST("/conversations/:id/read", s.read, s.can(tenants.ObjConversations, tenants.ActRead))
 	a.GET("/conversations/:id/events", s.conversationEvents, s.can(tenants.ObjConversations, tenants.ActRead))
+	a.POST("/conversations/:id/suggest", s.suggest, s.can(tenants.ObjConversations, tenants.ActRead))
 	a.GET("/flows", s.listFlows, s.can(tenants.ObjFlows, tenants.ActRead))
 	a.POST("/flows", s.createFlow, s.can(tenants.ObjFlows, tenants.ActWrite))
 	a.GET("/flows/:id", s.getFlow, s.can(tenants.ObjFlows, tenants.ActRead))
@@ -201,6 +204,7 @@ func New(cfg Config) *Server {
 	a.POST("/webhooks/:id/test", s.testWebhook, s.can(tenants.ObjWebhooks, tenants.ActWrite))
 	a.GET("/webhooks/:id/deliveries", s.webhookDeliveries, s.can(tenants.ObjWebhooks, tenants.ActRead))
 	a.POST("/webhooks/:id/deliveries/:delivery_id/redeliver", s.redeliverWebhook, s.can(tenants.ObjWebhooks, tenants.ActWrite))
+	s.mountBots(a)
 	v1.RouteNotFound("/*", s.noEndpoint)
 
 	s.mountWeb(cfg.Web)

@@ -423,6 +423,15 @@ const (
 // still with the bot or queued, and only below the agent's cap (errAtCap
 // otherwise); a person assigning may exceed caps.
 func (s *Service) assign(ctx context.Context, tenantID, convID, agentID, agentName, team string, mode assignMode) (Conversation, error) {
+	conv, err := s.assignRow(ctx, tenantID, convID, agentID, agentName, team, mode)
+	if err == nil && conv.Status == StatusAssigned && conv.AssigneeID == agentID {
+		// A person has it: a model call still pending is dropped.
+		s.supersede(ctx, tenantID, convID, callCancelled)
+	}
+	return conv, err
+}
+
+func (s *Service) assignRow(ctx context.Context, tenantID, convID, agentID, agentName, team string, mode assignMode) (Conversation, error) {
 	auto := mode == assignAuto
 	wasQueued := false
 	conv, err := s.update(ctx, tenantID, convID, func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (*note, error) {
@@ -651,6 +660,7 @@ func (s *Service) Resolve(ctx context.Context, p tenants.Principal, convID strin
 	})
 	if err == nil {
 		s.unscheduleTimeout(p.TenantID, convID)
+		s.supersede(ctx, p.TenantID, convID, callCancelled)
 		// A slot may have opened up: offer it to whoever waits.
 		s.background(func() { s.drainQueue(context.Background(), p.TenantID) })
 	}

@@ -272,12 +272,60 @@ type liveServices struct {
 	prefer   string // the agent the conversation was last with
 }
 
-func (l *liveServices) AnswerFAQ(context.Context, string) (string, bool, error) {
-	return "", false, nil // the bots issue brings the FAQ; until then, unanswered
+// AnswerFAQ answers from the tenant's FAQ when the best entry reaches the
+// tenant's threshold. A visitor asking for a person gets no FAQ answer.
+func (l *liveServices) AnswerFAQ(ctx context.Context, text string) (string, bool, error) {
+	return answerFAQ(ctx, l.s.bots, l.tenantID, text, true)
 }
 
-func (l *liveServices) AskLLM(context.Context, routing.Input, time.Duration, string) (string, bool, error) {
-	return "", false, nil // the bots issue brings the LLM; until then, hand off
+func answerFAQ(ctx context.Context, b Bots, tenantID, text string, count bool) (string, bool, error) {
+	if b == nil || strings.TrimSpace(text) == "" || b.WantsPerson(ctx, tenantID, text) {
+		return "", false, nil
+	}
+	res, err := b.MatchFAQ(ctx, tenantID, text, 1)
+	if err != nil {
+		return "", false, err
+	}
+	if res.Answer == nil {
+		if count {
+			b.Outcome("faq_unanswered", "")
+		}
+		return "", false, nil
+	}
+	if count {
+		b.Outcome("faq_answered", "")
+	}
+	return res.Answer.Entry.Answer, true, nil
+}
+
+// AskLLM starts the model call off the message path (the answer resumes
+// the flow at the node), or hands off at once: no model, its breaker
+// open, no question, or a visitor asking for a person. A call still pending
+// for the conversation is superseded either way.
+func (l *liveServices) AskLLM(ctx context.Context, in routing.Input, req routing.LLMRequest) (routing.LLMOutcome, error) {
+	s := l.s
+	s.supersede(ctx, l.tenantID, l.convID, callSuperseded)
+	reason := ""
+	switch {
+	case s.bots == nil:
+		reason = "not_configured"
+	case strings.TrimSpace(in.Message.Text) == "":
+		reason = "no_question"
+	case s.bots.WantsPerson(ctx, l.tenantID, in.Message.Text):
+		reason = "visitor_asked"
+	default:
+		if why, ok := s.bots.Ready(ctx, l.tenantID); !ok {
+			reason = why
+		}
+	}
+	if reason == "" {
+		if err := s.startBotCall(ctx, l.tenantID, l.convID, in, req); err != nil {
+			return routing.LLMOutcome{}, err
+		}
+		return routing.LLMOutcome{Pending: true}, nil
+	}
+	s.botOutcome("handoff", reason)
+	return routing.LLMOutcome{Handoff: true, Reason: reason}, nil
 }
 
 func (l *liveServices) CallWebhook(ctx context.Context, url string, in routing.Input, timeout time.Duration) error {

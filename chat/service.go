@@ -88,6 +88,10 @@ type Service struct {
 	sweepEvery   time.Duration
 	stopSweep    context.CancelFunc
 	sweepDone    chan struct{}
+
+	bots     Bots
+	calls    *botCalls
+	instance string // this node, as the owner of the model calls it runs
 }
 
 // Config configures the Service.
@@ -145,6 +149,8 @@ type Config struct {
 	// SweepEvery is how often unattached uploads are swept (default
 	// DefaultSweepEvery).
 	SweepEvery time.Duration
+	// Bots answers FAQ and llm nodes (nil: no FAQ answers, llm nodes hand off).
+	Bots Bots
 }
 
 // NewService returns the chat service.
@@ -195,6 +201,7 @@ func NewService(c Config) *Service {
 		flowRuns: newGates(c.FlowRuns), flowRunWait: c.FlowRunWait,
 		simulations: newGates(c.Simulations), simulateWait: c.SimulateWait, replayTimeout: c.ReplayTimeout, snoozeSweep: c.SnoozeSweep, searchIdx: newSearchIndexer(),
 		uploadLimits: c.Uploads.withDefaults(), usage: uu, linkTTL: c.FileLinkTTL, sweepEvery: c.SweepEvery,
+		bots: c.Bots, calls: newBotCalls(), instance: tenants.NewID(),
 	}
 	s.committer = newCommitter(s, c.CommitShards, c.WriteTimeout)
 	s.hooks.observe = func(result string, d time.Duration) { s.metrics.observeOutbound(targetFlowWebhook, result, d) }
@@ -216,6 +223,12 @@ func NewService(c Config) *Service {
 			s.subs.drop(e.TenantID)
 		case e.Kind == EventResync:
 			s.subs.drop("")
+		case e.Kind == EventKnowledge:
+			if s.bots != nil {
+				s.bots.Invalidate(e.TenantID)
+			}
+		case e.Kind == EventBotCancel:
+			s.cancelLocal(e.TenantID, e.ConversationID)
 		}
 	})
 	if c.Registry != nil {
@@ -232,10 +245,14 @@ func (s *Service) Start(ctx context.Context) error {
 	if err := s.armTimeouts(ctx); err != nil {
 		return err
 	}
+	if err := s.adoptOrphans(ctx); err != nil {
+		return err
+	}
 	pctx, cancel := context.WithCancel(context.Background())
 	s.stopPresence = cancel
 	go s.runSnoozes(pctx, s.snoozeSweep)
 	go s.runSearchIndex(pctx, DefaultSearchIndexEvery)
+	go s.renewLeases(pctx)
 	go s.presence.Run(pctx, func(tenant, user string) {
 		s.background(func() {
 			ctx := context.Background()
@@ -249,10 +266,14 @@ func (s *Service) Start(ctx context.Context) error {
 	return nil
 }
 
-// Close stops the timers and waits for background flow runs to finish.
-// Closing again waits for nothing more.
+// Close hands this node's pending model calls to people, stops the timers
+// and waits for background flow runs to finish. Closing again waits for
+// nothing more.
 func (s *Service) Close(ctx context.Context) {
-	s.closeOnce.Do(func() { s.close(ctx) })
+	s.closeOnce.Do(func() {
+		s.closeBotCalls(ctx)
+		s.close(ctx)
+	})
 }
 
 func (s *Service) close(ctx context.Context) {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"kefu"
+	"kefu/bots"
 	"kefu/routing"
 	"kefu/tenants"
 )
@@ -19,6 +20,7 @@ type SimulateInput struct {
 	At           string         // RFC 3339; empty: now
 	Version      int            // 0: the latest version
 	Graph        *routing.Graph // an unsaved draft to run instead
+	AskLLM       bool           // ask the tenant's real model at llm nodes (dry run)
 }
 
 // dryServices are the flow's services without side effects: nothing is
@@ -29,11 +31,36 @@ type dryServices struct {
 	tenantID string
 	agents   []routing.Agent
 	rr       *routing.RoundRobin
+	askLLM   bool // ask the real model (a dry run: nothing is sent)
 }
 
-func (d *dryServices) AnswerFAQ(context.Context, string) (string, bool, error) { return "", false, nil }
-func (d *dryServices) AskLLM(context.Context, routing.Input, time.Duration, string) (string, bool, error) {
-	return "", false, nil
+// AnswerFAQ uses the tenant's real FAQ index.
+func (d *dryServices) AnswerFAQ(ctx context.Context, text string) (string, bool, error) {
+	return answerFAQ(ctx, d.s.bots, d.tenantID, text, false)
+}
+
+// AskLLM asks the real model only when the simulation asked for it (and
+// then waits for the whole answer); otherwise it assumes the model answers.
+func (d *dryServices) AskLLM(ctx context.Context, in routing.Input, req routing.LLMRequest) (routing.LLMOutcome, error) {
+	b := d.s.bots
+	switch {
+	case b == nil:
+		return routing.LLMOutcome{Handoff: true, Reason: "no model is configured"}, nil
+	case b.WantsPerson(ctx, d.tenantID, in.Message.Text):
+		return routing.LLMOutcome{Handoff: true, Reason: "the visitor asks for a person"}, nil
+	case !d.askLLM:
+		return routing.LLMOutcome{Answer: "(dry run: the model was not asked; assuming it answers)"}, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	r, err := b.Ask(ctx, d.tenantID, bots.Question{Text: in.Message.Text, Language: in.Visitor.Language, Model: req.Model, SystemPrompt: req.SystemPrompt, Kind: "simulate"}, nil)
+	switch {
+	case err != nil:
+		return routing.LLMOutcome{Handoff: true, Reason: "dry run: the model failed: " + err.Error()}, nil
+	case r.Refused || r.Text == "":
+		return routing.LLMOutcome{Handoff: true, Reason: "dry run: the model declined"}, nil
+	}
+	return routing.LLMOutcome{Answer: "(dry run) " + r.Text}, nil
 }
 func (d *dryServices) CallWebhook(context.Context, string, routing.Input, time.Duration) error {
 	return nil
@@ -116,6 +143,7 @@ func (s *Service) Simulate(ctx context.Context, p tenants.Principal, flowID stri
 	if err != nil {
 		return routing.Result{}, err
 	}
+	svc.askLLM = in.AskLLM
 	return prog.Run(ctx, run, svc), nil
 }
 

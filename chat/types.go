@@ -143,9 +143,12 @@ const (
 	EventRead         = "read"
 	EventTyping       = "typing"
 	EventPresence     = "presence"
-	EventQueue        = "queue" // a waiting visitor's place changed
-	EventFlow         = "flow"  // a flow was published: drop compiled copies
-	EventHooks        = "hooks" // a tenant's webhooks changed: drop cached subscriptions
+	EventQueue        = "queue"      // a waiting visitor's place changed
+	EventFlow         = "flow"       // a flow was published: drop compiled copies
+	EventHooks        = "hooks"      // a tenant's webhooks changed: drop cached subscriptions
+	EventDelta        = "delta"      // a piece of a bot's answer (StreamID, Text; Done: the stream was abandoned)
+	EventKnowledge    = "knowledge"  // a tenant's FAQ, articles or bot settings changed: drop indexed copies
+	EventBotCancel    = "bot.cancel" // a conversation's pending model call was cancelled: stop it
 	// EventAgentGone: an agent has been offline past the grace period; a
 	// visitor writing into a conversation still assigned to them sends it
 	// back to the queue.
@@ -199,4 +202,9 @@ type Event struct {
 	// TraceParent is the W3C traceparent of the publication when it was
 	// traced: the delivering node continues the trace (Event.TraceContext).
 	TraceParent string `json:"tp,omitempty"`
+	// A bot's answer streaming: its stream, the piece, and whether the
+	// stream was abandoned.
+	StreamID string `json:"bs,omitempty"`
+	Text     string `json:"tx,omitempty"`
+	Done     bool   `json:"dn,omitempty"`
 }

@@ -10,11 +10,12 @@ var defaultTexts = map[string][2]string{
 }
 
 // DefaultGraph is the flow a new tenant starts with, its texts in lang (en
-// or zh-CN): greet a new conversation once, check business hours, then
-// assign round robin; out of hours the visitor is told so once and waits in
-// the queue, as when nobody is free. Later visitor messages (and a reopened
-// conversation) run it again without the greeting or notice, retrying the
-// assignment.
+// or zh-CN): greet a new conversation once, answer from the FAQ when it
+// covers the question (the conversation then stays with the bot), else
+// check business hours, then assign round robin; out of hours the visitor
+// is told so once and waits in the queue, as when nobody is free. Later
+// visitor messages (and a reopened conversation) run it again without the
+// greeting or notice, retrying the assignment.
 func DefaultGraph(lang string) Graph {
 	texts, ok := defaultTexts[lang]
 	if !ok {
@@ -27,6 +28,7 @@ func DefaultGraph(lang string) Graph {
 			{ID: "start", Type: NodeStart, Position: Position{X: 0, Y: 0}},
 			{ID: "is_new", Type: NodeCondition, Data: data(map[string]any{"expr": `event == "conversation.created"`}), Position: Position{X: 0, Y: 110}},
 			{ID: "greet", Type: NodeReply, Data: data(map[string]any{"text": texts[0]}), Position: Position{X: -180, Y: 220}},
+			{ID: "faq", Type: NodeFAQ, Position: Position{X: 0, Y: 220}},
 			{ID: "hours", Type: NodeBusinessHours, Data: data(map[string]any{
 				"timezone": "UTC",
 				"schedule": map[string][][2]string{"mon": allDay, "tue": allDay, "wed": allDay, "thu": allDay, "fri": allDay, "sat": allDay, "sun": allDay},
@@ -39,8 +41,9 @@ func DefaultGraph(lang string) Graph {
 		Edges: []Edge{
 			{ID: "e1", Source: "start", Target: "is_new"},
 			{ID: "e2", Source: "is_new", Target: "greet", Label: "true"},
-			{ID: "e3", Source: "is_new", Target: "hours", Label: "false"},
-			{ID: "e4", Source: "greet", Target: "hours"},
+			{ID: "e3", Source: "is_new", Target: "faq", Label: "false"},
+			{ID: "e4", Source: "greet", Target: "faq"},
+			{ID: "e10", Source: "faq", Target: "hours", Label: "unanswered"},
 			{ID: "e5", Source: "hours", Target: "assign", Label: "open"},
 			{ID: "e6", Source: "hours", Target: "notice", Label: "closed"},
 			{ID: "e7", Source: "notice", Target: "closed", Label: "true"},

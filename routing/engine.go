@@ -27,6 +27,10 @@ const (
 	ActionAssign = "assign" // AgentID takes the conversation
 	ActionQueue  = "queue"  // it waits (Waiting names the node, TimeoutSeconds its deadline)
 	ActionEnd    = "end"    // the bot is done; the conversation stays with the bot
+	// ActionBot: a model is answering off the message path. The run
+	// continues from Waiting (the llm node) by its answered or handoff
+	// branch when the answer is in, through Input.ResumeFrom.
+	ActionBot = "bot"
 )
 
 // MaxSteps bounds one walk of a flow.
@@ -57,8 +61,10 @@ type AssignRequest struct {
 type Services interface {
 	// AnswerFAQ returns an answer to text, or ok=false.
 	AnswerFAQ(ctx context.Context, text string) (answer string, ok bool, err error)
-	// AskLLM asks the tenant's model under the node's deadline; ok=false hands off.
-	AskLLM(ctx context.Context, in Input, timeout time.Duration, fallback string) (answer string, ok bool, err error)
+	// AskLLM asks the tenant's model. It answers at once (a dry run), hands
+	// off, or says the answer is pending: the live runtime asks off the
+	// message path and resumes the flow at the node when the model is done.
+	AskLLM(ctx context.Context, in Input, req LLMRequest) (LLMOutcome, error)
 	// CallWebhook posts the event to url.
 	CallWebhook(ctx context.Context, url string, in Input, timeout time.Duration) error
 	// Reply sends a bot message to the visitor (a no-op in simulation).
@@ -66,6 +72,25 @@ type Services interface {
 	// Assign picks (and, outside simulation, reserves) an agent; ok=false when
 	// nobody can take the conversation now.
 	Assign(ctx context.Context, req AssignRequest) (agentID, agentName string, ok bool, err error)
+}
+
+// LLMRequest is an llm node's call: its deadline for the holding reply, the
+// holding reply, and its overrides of the tenant's model and prompt.
+type LLMRequest struct {
+	NodeID       string
+	Timeout      time.Duration
+	FallbackText string
+	Model        string
+	SystemPrompt string
+}
+
+// LLMOutcome is what AskLLM decided: an answer now, a handoff (with the
+// reason), or Pending.
+type LLMOutcome struct {
+	Answer  string
+	Handoff bool
+	Reason  string
+	Pending bool
 }
 
 // Step is one line of a run's trace.
@@ -146,7 +171,13 @@ func (p *Program) run(ctx context.Context, in Input, svc Services, m *meter) Res
 		}
 		next, ok := n.out[in.ResumeLabel]
 		step(n, in.ResumeLabel, "resumed")
-		if !ok {
+		switch {
+		case !ok && n.Type == NodeLLM && in.ResumeLabel == "answered":
+			r.Action = ActionEnd // the bot answered; nothing follows
+			return r
+		case !ok && n.Type == NodeLLM:
+			return queue(nil, "no handoff branch: the conversation goes to the queue")
+		case !ok:
 			return queue(n, "no "+in.ResumeLabel+" branch: stays queued")
 		}
 		id = next
@@ -275,14 +306,23 @@ func (p *Program) exec(ctx context.Context, n *cnode, env Env, in Input, svc Ser
 		r.Replies = append(r.Replies, ans)
 		return "answered", ans, nil
 	case NodeLLM:
-		ans, ok, err := svc.AskLLM(ctx, in, time.Duration(n.llm.TimeoutMS)*time.Millisecond, n.llm.FallbackText)
-		if err != nil || !ok {
-			why := "no answer from the model"
-			if err != nil {
-				why = "model failed: " + err.Error()
+		out, err := svc.AskLLM(ctx, in, LLMRequest{NodeID: n.ID, Timeout: time.Duration(n.llm.TimeoutMS) * time.Millisecond,
+			FallbackText: n.llm.FallbackText, Model: n.llm.Model, SystemPrompt: n.llm.SystemPrompt})
+		switch {
+		case err != nil:
+			return n.handoff(r, "model failed: "+err.Error())
+		case out.Pending:
+			res := *r
+			res.Action, res.Waiting = ActionBot, n.ID
+			return "pending", "asking the model (holding reply after " + fmt.Sprint(n.llm.TimeoutMS) + " ms)", &res
+		case out.Handoff || out.Answer == "":
+			why := out.Reason
+			if why == "" {
+				why = "no answer from the model"
 			}
-			return "handoff", why, nil
+			return n.handoff(r, why)
 		}
+		ans := out.Answer
 		if err := svc.Reply(ctx, ans); err != nil {
 			return "handoff", "reply failed: " + err.Error(), nil
 		}
@@ -345,6 +385,17 @@ func (p *Program) exec(ctx context.Context, n *cnode, env Env, in Input, svc Ser
 		return "end", "", &res
 	}
 	return "error", "unknown node type", nil
+}
+
+// handoff leaves an llm node by its handoff branch, or with none, ends the
+// run in the queue: a conversation the bot gives up on is never left with it.
+func (n *cnode) handoff(r *Result, why string) (string, string, *Result) {
+	if _, ok := n.out["handoff"]; ok {
+		return "handoff", why, nil
+	}
+	res := *r
+	res.Action = ActionQueue
+	return "handoff", why + "; no handoff branch: queued", &res
 }
 
 // maxDetail bounds an expression's error in the trace (it may quote values).
@@ -421,4 +472,17 @@ func (p *Program) AssignRequestAt(id string) (AssignRequest, bool) {
 		return AssignRequest{}, false
 	}
 	return AssignRequest{Strategy: n.assign.Strategy, Team: n.assign.Team, Skills: n.assign.Skills}, true
+}
+
+// FirstHandoff is the first llm node (by id) with a handoff branch, or "":
+// where a visitor's request for a person enters the flow when no call is
+// pending.
+func (p *Program) FirstHandoff() string {
+	first := ""
+	for id, n := range p.nodes {
+		if _, ok := n.out["handoff"]; ok && n.Type == NodeLLM && (first == "" || id < first) {
+			first = id
+		}
+	}
+	return first
 }

@@ -26,8 +26,11 @@ type fakeServices struct {
 func (f *fakeServices) AnswerFAQ(context.Context, string) (string, bool, error) {
 	return f.faq, f.faq != "", nil
 }
-func (f *fakeServices) AskLLM(context.Context, Input, time.Duration, string) (string, bool, error) {
-	return f.llm, f.llm != "", nil
+func (f *fakeServices) AskLLM(context.Context, Input, LLMRequest) (LLMOutcome, error) {
+	if f.llm == "pending" {
+		return LLMOutcome{Pending: true}, nil
+	}
+	return LLMOutcome{Answer: f.llm, Handoff: f.llm == ""}, nil
 }
 func (f *fakeServices) CallWebhook(_ context.Context, url string, _ Input, _ time.Duration) error {
 	f.hooks = append(f.hooks, url)
@@ -179,6 +182,37 @@ func TestRunEveryNodeType(t *testing.T) {
 				Edges: []Edge{e("s", "l", ""), e("l", "x", "answered"), e("l", "a", "handoff")}},
 			svc:    fakeServices{agentID: "u2", agentName: "Bo"},
 			action: ActionAssign, path: "s:next l:handoff a:assigned",
+		},
+		{
+			name: "an LLM answering later leaves the run waiting at the node",
+			g: Graph{Nodes: []Node{n("s", "start", nil), n("l", "llm", map[string]any{"timeout_ms": 500, "model": "m", "system_prompt": "be brief"}), n("x", "end", nil), n("a", "assign", nil)},
+				Edges: []Edge{e("s", "l", ""), e("l", "x", "answered"), e("l", "a", "handoff")}},
+			svc:    fakeServices{llm: "pending"},
+			action: ActionBot, path: "s:next l:pending",
+			check: func(t *testing.T, r Result) {
+				if r.Waiting != "l" {
+					t.Fatalf("waiting %q", r.Waiting)
+				}
+			},
+		},
+		{
+			name: "resuming an LLM node by handoff takes its handoff branch",
+			g: Graph{Nodes: []Node{n("s", "start", nil), n("l", "llm", nil), n("x", "end", nil), n("a", "assign", nil)},
+				Edges: []Edge{e("s", "l", ""), e("l", "x", "answered"), e("l", "a", "handoff")}},
+			in:     Input{ResumeFrom: "l", ResumeLabel: "handoff"},
+			svc:    fakeServices{agentID: "u2", agentName: "Bo"},
+			action: ActionAssign, path: "l:handoff a:assigned",
+		},
+		{
+			name:   "resuming an LLM node without branches: answered ends, handoff queues",
+			g:      Graph{Nodes: []Node{n("s", "start", nil), n("l", "llm", nil)}, Edges: []Edge{e("s", "l", "")}},
+			in:     Input{ResumeFrom: "l", ResumeLabel: "answered"},
+			action: ActionEnd, path: "l:answered",
+		},
+		{
+			name:   "an LLM that hands off without a handoff branch queues",
+			g:      Graph{Nodes: []Node{n("s", "start", nil), n("l", "llm", nil)}, Edges: []Edge{e("s", "l", "")}},
+			action: ActionQueue, path: "s:next l:handoff",
 		},
 		{
 			name: "set stores an attribute that later nodes see",

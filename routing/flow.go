@@ -128,6 +128,8 @@ type replyData struct {
 type llmData struct {
 	TimeoutMS    int    `json:"timeout_ms"`
 	FallbackText string `json:"fallback_text"`
+	Model        string `json:"model"`         // overrides the tenant's model
+	SystemPrompt string `json:"system_prompt"` // overrides the tenant's system prompt
 }
 
 // Schedule maps a weekday ("mon" … "sun") to opening intervals ["09:00","18:00"].
@@ -445,6 +447,12 @@ func (n *cnode) compile() string {
 		}
 		if utf8.RuneCountInString(n.llm.FallbackText) > 2000 {
 			return "fallback_text must be at most 2000 characters"
+		}
+		if utf8.RuneCountInString(n.llm.Model) > 200 {
+			return "model must be at most 200 characters"
+		}
+		if utf8.RuneCountInString(n.llm.SystemPrompt) > 8000 {
+			return "system_prompt must be at most 8000 characters"
 		}
 	case NodeBusinessHours:
 		if msg := decodeData(n.Data, &n.hours); msg != "" {

@@ -22,6 +22,8 @@ const (
 	ObjFlows         = "flows"
 	ObjContacts      = "contacts"
 	ObjWebhooks      = "webhooks"
+	ObjKnowledge     = "knowledge" // FAQ entries and articles
+	ObjBots          = "bots"      // the model and the bots' settings
 
 	ActRead   = "read"
 	ActWrite  = "write"
@@ -61,6 +63,8 @@ func defaultPolicies(dom string) (p, g [][]string) {
 	allow(RoleAdmin, ObjTenant, ActRead, ActWrite)
 	allow(RoleAdmin, ObjFlows, ActRead, ActWrite)
 	allow(RoleAdmin, ObjWebhooks, ActRead, ActWrite)
+	allow(RoleAdmin, ObjKnowledge, ActRead, ActWrite)
+	allow(RoleAdmin, ObjBots, ActRead, ActWrite)
 	allow(RoleAgent, ObjTenant, ActRead)
 	allow(RoleDeveloper, ObjConversations, ActRead, ActWrite, ActAssign)
 	allow(RoleDeveloper, ObjContacts, ActRead, ActWrite)

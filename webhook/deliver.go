@@ -346,15 +346,18 @@ func (s *Service) Redeliver(ctx context.Context, tenantID, webhookID, deliveryID
 type metrics struct {
 	deliveries *prometheus.CounterVec
 	latency    prometheus.Histogram
+	pending    prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kefu_webhook_deliveries_total", Help: "Webhook delivery attempts by result (success, failure)."}, []string{"result"}),
 		latency:    prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kefu_webhook_delivery_seconds", Help: "Time from a webhook request to its answer.", Buckets: prometheus.DefBuckets}),
+		pending: prometheus.NewGauge(prometheus.GaugeOpts{Name: "kefu_webhook_outbox_pending",
+			Help: "Webhook events waiting to be delivered (retries included), as counted by this node's last full pass over the outboxes."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.deliveries, m.latency)
+		reg.MustRegister(m.deliveries, m.latency, m.pending)
 	}
 	return m
 }

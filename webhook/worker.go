@@ -162,10 +162,19 @@ func (s *Service) round(ctx context.Context, full bool) (more, soon bool) {
 			boxes = all
 		}
 	}
+	pending := int64(0)
 	for _, t := range boxes {
 		b, err := s.boxOf(t)
 		if err != nil {
 			continue
+		}
+		if full {
+			// The outbox's depth, for the metrics and the alert (the
+			// pending rows have their own partial index).
+			var n int64
+			if err := b.db.WithContext(ctx).Raw(`SELECT count(*) FROM ` + b.table + ` WHERE state = 'pending'`).Scan(&n).Error; err == nil {
+				pending += n
+			}
 		}
 		rows, waiting, err := s.claim(ctx, b, claimBatch)
 		if err != nil {
@@ -177,6 +186,9 @@ func (s *Service) round(ctx context.Context, full bool) (more, soon bool) {
 		more = more || len(rows) == claimBatch
 		soon = soon || waiting
 		s.dispatch(ctx, b, rows)
+	}
+	if full {
+		s.metrics.pending.Set(float64(pending))
 	}
 	return more, soon
 }

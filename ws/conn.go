@@ -633,6 +633,19 @@ func (c *conn) dispatch(ctx context.Context, f inFrame) {
 		if f.Type == "subscribe" {
 			c.enqueue(&item{catchup: f.ConversationID, since: f.sinceSeq()})
 		}
+	case "handoff":
+		// The widget's "talk to a person" button.
+		if !c.isVisitor() {
+			c.sendError("", kefu.EDenied, "only visitors ask for a person")
+			return
+		}
+		if !c.limiter.Allow() {
+			c.sendError("", kefu.ERateLimit, "too fast; slow down")
+			return
+		}
+		if err := c.srv.chat.RequestPerson(ctx, c.p, f.ConversationID); err != nil {
+			c.sendErr("", err)
+		}
 	case "hello":
 		c.sendError("", kefu.EInvalid, "already authenticated")
 	default:

@@ -89,6 +89,16 @@ type queueFrame struct {
 	EstimatedWaitSeconds int    `json:"estimated_wait_seconds"`
 }
 
+// deltaFrame is a piece of a bot's answer as it streams. Done (with no
+// text) says the stream was abandoned: no message will complete it.
+type deltaFrame struct {
+	Type           string `json:"type"`
+	ConversationID string `json:"conversation_id"`
+	StreamID       string `json:"stream_id"`
+	Text           string `json:"text"`
+	Done           bool   `json:"done,omitempty"`
+}
+
 type errorFrame struct {
 	Type     string `json:"type"`
 	ClientID string `json:"client_id,omitempty"`

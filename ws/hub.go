@@ -213,6 +213,9 @@ func (h *Hub) dispatch(e chat.Event) int {
 	case chat.EventTyping:
 		participants()
 		it = &item{frame: encode(typingFrame{Type: "typing", ConversationID: e.ConversationID, Author: e.Reader, State: e.State}), kind: frameTyping, skipOwn: e.Reader.ID}
+	case chat.EventDelta:
+		participants() // the visitor and the agents who opened it
+		it = &item{frame: encode(deltaFrame{Type: "message.delta", ConversationID: e.ConversationID, StreamID: e.StreamID, Text: e.Text, Done: e.Done}), kind: frameDelta}
 	case chat.EventQueue:
 		if e.VisitorID != "" {
 			put(ti.visitors[e.VisitorID])

@@ -23,6 +23,7 @@ const (
 	frameQueue
 	frameError
 	framePong
+	frameDelta
 	numFrameKinds
 )
 
@@ -30,12 +31,13 @@ var frameKindNames = [numFrameKinds]string{
 	frameOther: "other", frameWelcome: "welcome", frameAck: "ack", frameMessageNew: "message.new",
 	frameConversation: "conversation.updated", frameRead: "read", frameTyping: "typing",
 	framePresence: "presence", frameQueue: "queue", frameError: "error", framePong: "pong",
+	frameDelta: "message.delta",
 }
 
 // clientFrameTypes are the client frame types counted by name; any other
 // type (the client chooses it) is counted as "other", so a client cannot
 // make up label values.
-var clientFrameTypes = []string{"hello", "message.send", "read", "typing", "presence", "subscribe", "unsubscribe", "ping"}
+var clientFrameTypes = []string{"hello", "message.send", "read", "typing", "presence", "subscribe", "unsubscribe", "ping", "handoff"}
 
 // socketKinds are the kinds of principal a socket belongs to.
 var socketKinds = []string{tenants.KindVisitor, tenants.KindUser, tenants.KindAPIKey}

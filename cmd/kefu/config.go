@@ -59,6 +59,8 @@ type Config struct {
 	TenantMBPerHour      int           // KEFU_UPLOAD_TENANT_MB_PER_HOUR: MiB a tenant may take in an hour
 	FileLinkTTL          time.Duration // KEFU_FILE_LINK_TTL: how long a file link works (re-signed when its message is fetched)
 	SingleNode           bool          // KEFU_SINGLE_NODE: PostgreSQL without Redis is allowed, for exactly one node
+	BotConcurrency       int           // KEFU_BOT_CONCURRENCY: a tenant's model calls in flight per node
+	BotCallTimeout       time.Duration // KEFU_BOT_CALL_TIMEOUT: a model call's hard deadline unless the tenant sets one
 }
 
 // helpRequested is loadConfig's answer to -h or --help: the usage text,
@@ -169,6 +171,8 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.IntVar(&c.TenantFilesPerHour, "upload-tenant-files-per-hour", intEnv("KEFU_UPLOAD_TENANT_FILES_PER_HOUR", 2000), "files a workspace may take in an hour (KEFU_UPLOAD_TENANT_FILES_PER_HOUR)")
 	fs.IntVar(&c.TenantMBPerHour, "upload-tenant-mb-per-hour", intEnv("KEFU_UPLOAD_TENANT_MB_PER_HOUR", 2048), "MiB a workspace may take in an hour (KEFU_UPLOAD_TENANT_MB_PER_HOUR)")
 	fs.DurationVar(&c.FileLinkTTL, "file-link-ttl", durEnv("KEFU_FILE_LINK_TTL", 24*time.Hour), "how long a file link works (KEFU_FILE_LINK_TTL)")
+	fs.IntVar(&c.BotConcurrency, "bot-concurrency", intEnv("KEFU_BOT_CONCURRENCY", 8), "a workspace's model calls in flight per node (KEFU_BOT_CONCURRENCY)")
+	fs.DurationVar(&c.BotCallTimeout, "bot-call-timeout", durEnv("KEFU_BOT_CALL_TIMEOUT", 30*time.Second), "a model call's hard deadline unless the workspace sets one (KEFU_BOT_CALL_TIMEOUT)")
 	// Secrets are environment only, never flags (a flag shows in the
 	// process list): the metrics token.
 	c.MetricsToken = getenv("KEFU_METRICS_TOKEN")
@@ -271,6 +275,12 @@ func (c *Config) problems() []string {
 	}
 	if c.FileLinkTTL < time.Minute || c.FileLinkTTL > 30*24*time.Hour {
 		p = append(p, "KEFU_FILE_LINK_TTL must be between 1m and 720h")
+	}
+	if c.BotConcurrency < 1 || c.BotConcurrency > 1000 {
+		p = append(p, "KEFU_BOT_CONCURRENCY must be between 1 and 1000")
+	}
+	if c.BotCallTimeout < time.Second || c.BotCallTimeout > 10*time.Minute {
+		p = append(p, "KEFU_BOT_CALL_TIMEOUT must be between 1s and 10m")
 	}
 	if c.DBMaxConns < 1 || c.DBMaxConns > 1000 {
 		p = append(p, "KEFU_DB_MAX_CONNS must be between 1 and 1000")

@@ -27,6 +27,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"kefu/api"
+	"kefu/bots"
 	"kefu/chat"
 	"kefu/clientip"
 	"kefu/frontend"
@@ -197,12 +198,24 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	defer bus.Close()
 
 	ten := tenants.NewService(store, tenants.Config{Secret: secret, Logger: log})
+	botSvc, err := bots.New(bots.Config{Tenants: ten, Secret: secret, Logger: log, Registry: reg, AllowPrivateNetworks: cfg.AllowPrivateNetworks,
+		MaxConcurrent: cfg.BotConcurrency, CallTimeout: cfg.BotCallTimeout,
+		// A change of a tenant's knowledge or model reaches the other nodes
+		// over the bus; chat drops their indexed copies.
+		OnChange: func(tenantID string) {
+			if err := bus.Publish(context.Background(), chat.Event{Kind: chat.EventKnowledge, TenantID: tenantID}); err != nil {
+				log.Warn("bus publish failed", "tenant_id", tenantID, "kind", chat.EventKnowledge, "err", err)
+			}
+		}})
+	if err != nil {
+		return fmt.Errorf("bots: %w", err)
+	}
 	chatSvc := chat.NewService(chat.Config{Tenants: ten, Bus: bus, Logger: log, Registry: reg, AllowPrivateNetworks: cfg.AllowPrivateNetworks, Presence: presence, CommitShards: cfg.CommitShards,
 		Uploads: chat.UploadLimits{
 			VisitorFiles: cfg.VisitorFilesPerHour, VisitorBytes: int64(cfg.VisitorMBPerHour) << 20,
 			TenantFiles: cfg.TenantFilesPerHour, TenantBytes: int64(cfg.TenantMBPerHour) << 20,
 		},
-		FileLinkTTL: cfg.FileLinkTTL, OfflineGrace: cfg.AgentAwayGrace, WriteTimeout: cfg.DBWriteTimeout, Tracer: tracer, SnoozeSweep: cfg.SnoozeSweep,
+		FileLinkTTL: cfg.FileLinkTTL, OfflineGrace: cfg.AgentAwayGrace, WriteTimeout: cfg.DBWriteTimeout, Tracer: tracer, Bots: botSvc, SnoozeSweep: cfg.SnoozeSweep,
 	})
 	if err := chatSvc.Start(ctx); err != nil {
 		return fmt.Errorf("start chat: %w", err)
@@ -227,7 +240,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		publicMetrics = nil
 	}
 	httpSrv := api.New(api.Config{
-		Tenants: ten, Chat: chatSvc, Logger: log, Web: web, WS: wsSrv, Gatherer: publicMetrics, Registry: reg, Tracer: tracer, TrustProxy: cfg.TrustProxy,
+		Tenants: ten, Chat: chatSvc, Bots: botSvc, Logger: log, Web: web, WS: wsSrv, Gatherer: publicMetrics, Registry: reg, Tracer: tracer, TrustProxy: cfg.TrustProxy,
 		AuthPerMinute: cfg.AuthPerMinute, WidgetPerMinute: cfg.WidgetPerMinute,
 		PublicURL: cfg.PublicURL, PublicDemo: cfg.PublicDemo, MetricsToken: cfg.MetricsToken, UploadsPerMinute: cfg.UploadsPerMinute, Webhooks: hooks,
 		Ready: func(ctx context.Context) error {

@@ -25,6 +25,9 @@ const CannedRepliesPage = lazy(() => import('./admin/CannedRepliesPage'));
 const ApiKeysPage = lazy(() => import('./admin/ApiKeysPage'));
 const WebhooksPage = lazy(() => import('./admin/WebhooksPage'));
 const FlowsPage = lazy(() => import('./flows/FlowsPage'));
+const FaqPage = lazy(() => import('./admin/FaqPage'));
+const ArticlesPage = lazy(() => import('./admin/ArticlesPage'));
+const BotsPage = lazy(() => import('./admin/BotsPage'));
 // The editor (xyflow, dagre) is its own chunk, loaded only on /app/admin/flows/:id.
 const FlowEditorPage = lazy(() => import('./flows/FlowEditorPage'));
 
@@ -104,6 +107,9 @@ export function AppRoutes() {
             <Route path="api-keys" element={<ApiKeysPage />} />
             <Route path="webhooks" element={<WebhooksPage />} />
             <Route path="flows" element={<FlowsPage />} />
+            <Route path="faq" element={<FaqPage />} />
+            <Route path="articles" element={<ArticlesPage />} />
+            <Route path="bots" element={<BotsPage />} />
           </Route>
           {/* Full width, beside the settings menu rather than inside it. */}
           <Route path="admin/flows/:id" element={<FlowEditorPage />} />

@@ -46,6 +46,11 @@ button { font: inherit; }
 .dot.off { background: #d9d9d9; }
 .x { background: rgba(255,255,255,.15); border: 0; color: ${on}; width: 32px; height: 32px; border-radius: 8px; cursor: pointer; display: flex; align-items: center; justify-content: center; padding: 0; flex: none; }
 .x:hover { background: rgba(255,255,255,.28); }
+.human { background: rgba(255,255,255,.15); border: 1px solid rgba(255,255,255,.45); color: #fff; height: 28px; border-radius: 14px; padding: 0 10px; margin-right: 6px; font: inherit; font-size: 12px; cursor: pointer; flex: none; }
+.human:hover { background: rgba(255,255,255,.28); }
+.human:disabled { opacity: .6; cursor: default; }
+.streaming .b::after { content: "▍"; margin-left: 1px; animation: kblink 1s steps(1) infinite; }
+@keyframes kblink { 50% { opacity: 0; } }
 .x svg { width: 16px; height: 16px; fill: currentColor; }
 .status { background: #fffbe6; color: #614700; font-size: 12px; padding: 4px 12px; text-align: center; flex: none; }
 .status[hidden] { display: none; }

@@ -296,4 +296,54 @@ describe('KefuWidget', () => {
       expect(s.sentOfType('message.send')[0]).toMatchObject({ body: '', attachments: ['a2'] });
     });
   });
+
+  describe('bot answers', () => {
+    const botMsg = (seq: number, body: string, client_id = '') => ({
+      type: 'message.new',
+      conversation_id: 'c1',
+      seq,
+      message: { id: `m${seq}`, conversation_id: 'c1', seq, client_id, author: { type: 'bot', id: '', name: 'Bot' }, body, private: false, attachments: [], created_at: '2024-01-01T00:00:00Z' },
+    });
+
+    it('shows the holding reply, streams the answer, then keeps only the stored message', async () => {
+      const s = await openConnected();
+      s.receive(botMsg(2, '思考中，请稍候…'));
+      s.receive({ type: 'message.delta', conversation_id: 'c1', stream_id: 'st1', text: '您好，' });
+      s.receive({ type: 'message.delta', conversation_id: 'c1', stream_id: 'st1', text: '7 天内可以退货。' });
+      await flush();
+      const stream = all('[data-testid="kefu-stream"]');
+      expect(stream).toHaveLength(1);
+      expect(stream[0]!.querySelector('.b')!.textContent).toBe('您好，7 天内可以退货。');
+      expect(messages()).toContain('思考中，请稍候…');
+      s.receive(botMsg(3, '您好，7 天内可以退货。', 'st1'));
+      await flush();
+      expect(all('[data-testid="kefu-stream"]')).toHaveLength(0);
+      expect(messages().filter((m) => m === '您好，7 天内可以退货。')).toHaveLength(1);
+    });
+
+    it('drops a stream that ends without a message', async () => {
+      const s = await openConnected();
+      s.receive({ type: 'message.delta', conversation_id: 'c1', stream_id: 'st2', text: 'Half an ans' });
+      await flush();
+      expect(all('[data-testid="kefu-stream"]')).toHaveLength(1);
+      s.receive({ type: 'message.delta', conversation_id: 'c1', stream_id: 'st2', text: '', done: true });
+      await flush();
+      expect(all('[data-testid="kefu-stream"]')).toHaveLength(0);
+    });
+
+    it('offers a person once the bot has spoken, and asks for one', async () => {
+      const s = await openConnected('zh-CN');
+      const btn = q('[data-testid="kefu-human"]') as HTMLButtonElement;
+      expect(btn.hidden).toBe(true);
+      s.receive(botMsg(2, '您好，我是机器人'));
+      await flush();
+      expect(btn.hidden).toBe(false);
+      expect(btn.textContent).toBe('转人工');
+      btn.click();
+      expect(s.sentOfType('handoff')[0]).toMatchObject({ type: 'handoff', conversation_id: 'c1' });
+      s.receive({ type: 'conversation.updated', conversation: { id: 'c1', status: 'assigned', last_seq: 2, created_at: '', updated_at: '' } });
+      await flush();
+      expect(btn.hidden).toBe(true);
+    });
+  });
 });

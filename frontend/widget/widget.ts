@@ -66,6 +66,9 @@ export class KefuWidget {
   private typingSentAt = 0;
   private typingOffTimer: ReturnType<typeof setTimeout> | undefined;
   private lastConversation: string | null = null;
+  /** Bot answers arriving piece by piece, by stream id, until their stored message comes. */
+  private readonly streams = new Map<string, { conversation_id: string; text: string }>();
+  private readonly humanBtn: HTMLButtonElement;
   /** When file links were last refreshed (a reconnect that replays the history). */
   private linksRefreshedAt = 0;
   /** A file clicked while its link had expired: opened once its fresh link arrives. */
@@ -117,10 +120,20 @@ export class KefuWidget {
     const subText = el('span');
     this.sub.append(this.dot, subText);
     headText.append(this.title, this.sub);
+    // "Talk to a person": hands the conversation from the bot to the team.
+    this.humanBtn = el('button', 'human', { type: 'button', 'data-testid': 'kefu-human' });
+    this.humanBtn.textContent = this.s.human;
+    this.humanBtn.hidden = true;
+    this.humanBtn.addEventListener('click', () => {
+      if (!this.rt?.handoff(this.lastConversation ?? undefined)) return;
+      this.humanBtn.disabled = true;
+      this.showStatus(this.s.humanAsked);
+      setTimeout(() => this.showStatus(null), 4000);
+    });
     const x = el('button', 'x', { type: 'button', 'aria-label': this.s.close, 'data-testid': 'kefu-close' });
     x.innerHTML = ICON_DOWN;
     x.addEventListener('click', () => this.close());
-    head.append(headText, x);
+    head.append(headText, this.humanBtn, x);
     this.statusBar = el('div', 'status', { role: 'status' });
     this.statusBar.hidden = true;
     this.list = el('div', 'list', { role: 'log', 'aria-live': 'polite', 'data-testid': 'kefu-messages' });
@@ -334,6 +347,19 @@ export class KefuWidget {
         this.render();
       }
     });
+    rt.on('delta', (f) => {
+      if (f.done) this.streams.delete(f.stream_id);
+      else {
+        const cur = this.streams.get(f.stream_id);
+        this.streams.set(f.stream_id, { conversation_id: f.conversation_id, text: (cur?.text ?? '') + f.text });
+        this.setTyping(null);
+      }
+      this.render();
+    });
+    rt.on('conversation', (f) => {
+      // With a person (or queued, or closed), the button has done its work.
+      if (f.conversation.status !== 'bot') this.humanBtn.hidden = true;
+    });
     rt.on('queue', (q) => {
       this.queuePos = q.position;
       this.setSub();
@@ -370,7 +396,12 @@ export class KefuWidget {
       if (this.isOpen && document.visibilityState !== 'hidden') this.markSeen();
       else if (author !== 'system') this.live.textContent = m.body || (m.attachments ?? []).map((a) => a.name).join(', ');
     }
-    if (m.client_id) this.dropFromOutbox(m.client_id);
+    if (m.client_id) {
+      this.dropFromOutbox(m.client_id);
+      this.streams.delete(m.client_id); // the stored answer replaces its stream
+    }
+    // Once a bot has spoken, the visitor may ask for a person instead.
+    if (author === 'bot' && this.humanBtn.hidden && !this.humanBtn.disabled) this.humanBtn.hidden = false;
     this.render();
     const fresh = this.openWhenFresh ? m.attachments?.find((a) => a.id === this.openWhenFresh && !linkExpired(a.url)) : undefined;
     if (fresh) {
@@ -571,6 +602,7 @@ export class KefuWidget {
     greet.append(gb);
     frag.append(greet);
     for (const e of this.timeline.all()) frag.append(this.renderEntry(e));
+    for (const [id, st] of this.streams) frag.append(this.renderStream(id, st.text));
     frag.append(this.typingEl);
     this.list.replaceChildren(frag);
     this.renderBadge();
@@ -624,6 +656,18 @@ export class KefuWidget {
     } else if (me) meta.textContent = `${hhmm} · ${e.uploading ? this.s.uploading : e.pending ? this.s.sending : '✓'}`;
     else meta.textContent = hhmm;
     d.append(meta);
+    return d;
+  }
+
+  /** A bot answer still arriving: its text so far, with a cursor. */
+  private renderStream(id: string, text: string): HTMLElement {
+    const d = el('div', 'm them bot streaming', { 'data-testid': 'kefu-stream', 'data-stream': id, 'aria-busy': 'true' });
+    const who = el('div', 'who');
+    who.innerHTML = ICON_BOT;
+    who.append(document.createTextNode(this.s.bot));
+    const b = el('div', 'b');
+    b.textContent = text;
+    d.append(who, b);
     return d;
   }
 

@@ -1,6 +1,15 @@
 import { ApiError, NETWORK_ERROR, errorFromBody } from './errors';
 import { MAX_UPLOAD_BYTES } from './attachments';
 import type {
+  Article,
+  BotSettings,
+  Faq,
+  FaqInput,
+  FaqMatchResult,
+  LlmInput,
+  LlmSettings,
+  LlmTestResult,
+  Suggestion,
   Agent,
   Attachment,
   CannedReply,
@@ -184,6 +193,57 @@ export function createApiClient(opts: ApiClientOptions = {}) {
       resolve: (id: string) => request<Conversation>('POST', `/api/v1/conversations/${enc(id)}/resolve`),
       read: (id: string, seq: number) =>
         request<{ last_read_seq: number }>('POST', `/api/v1/conversations/${enc(id)}/read`, { seq }),
+      /** A draft reply from the tenant's knowledge; nothing is sent. */
+      suggest: (id: string) => request<Suggestion>('POST', `/api/v1/conversations/${enc(id)}/suggest`),
+    },
+
+    faqs: {
+      list: (f: { q?: string; limit?: number; offset?: number } = {}) =>
+        request<{ faqs: Faq[]; total: number }>('GET', '/api/v1/faqs', undefined, { q: f.q, limit: f.limit, offset: f.offset }),
+      create: (body: FaqInput) => request<Faq>('POST', '/api/v1/faqs', body),
+      update: (id: string, body: FaqInput) => request<Faq>('PUT', `/api/v1/faqs/${enc(id)}`, body),
+      remove: (id: string) => request<void>('DELETE', `/api/v1/faqs/${enc(id)}`),
+      match: (text: string, limit = 5) => request<FaqMatchResult>('POST', '/api/v1/faqs/match', { text, limit }),
+      /** Imports a CSV or JSON file; a bad row fails the whole import with its line in error.fields. */
+      import: async (file: Blob, format: 'csv' | 'json', mode: 'append' | 'replace' = 'append') => {
+        const token = opts.getToken?.() ?? undefined;
+        const headers: Record<string, string> = { 'Content-Type': format === 'csv' ? 'text/csv' : 'application/json', Accept: 'application/json' };
+        if (token) headers.Authorization = `Bearer ${token}`;
+        let res: Response;
+        try {
+          res = await doFetch(`${base}/api/v1/faqs/import?format=${format}&mode=${mode}`, { method: 'POST', headers, body: await file.text() });
+        } catch (e) {
+          throw new ApiError(0, NETWORK_ERROR, e instanceof Error && e.message ? e.message : 'network error');
+        }
+        const text = await res.text().catch(() => '');
+        if (!res.ok) throw errorFromBody(res.status, res.statusText, text);
+        return JSON.parse(text) as { imported: number; mode: string };
+      },
+      /** The export file's text. */
+      export: async (format: 'csv' | 'json') => {
+        const token = opts.getToken?.() ?? undefined;
+        const res = await doFetch(`${base}/api/v1/faqs/export?format=${format}`, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
+        const text = await res.text();
+        if (!res.ok) throw errorFromBody(res.status, res.statusText, text);
+        return text;
+      },
+    },
+
+    articles: {
+      list: async () => (await request<{ articles: Article[] }>('GET', '/api/v1/articles')).articles ?? [],
+      get: (id: string) => request<Article>('GET', `/api/v1/articles/${enc(id)}`),
+      create: (body: { title: string; body: string }) => request<Article>('POST', '/api/v1/articles', body),
+      update: (id: string, body: { title: string; body: string }) => request<Article>('PUT', `/api/v1/articles/${enc(id)}`, body),
+      remove: (id: string) => request<void>('DELETE', `/api/v1/articles/${enc(id)}`),
+    },
+
+    bots: {
+      llm: () => request<LlmSettings>('GET', '/api/v1/bots/llm'),
+      setLlm: (body: LlmInput) => request<LlmSettings>('PUT', '/api/v1/bots/llm', body),
+      /** Tests the given settings (the stored key when api_key is absent), or the stored ones. */
+      test: (body?: LlmInput) => request<LlmTestResult>('POST', '/api/v1/bots/llm/test', body),
+      settings: () => request<BotSettings>('GET', '/api/v1/bots/settings'),
+      setSettings: (body: BotSettings) => request<BotSettings>('PUT', '/api/v1/bots/settings', body),
     },
 
     search: (q: string, type: SearchType = 'messages', cursor?: string, limit?: number) =>

@@ -355,6 +355,8 @@ export interface SimulateRequest {
   at?: string;
   /** An unsaved graph to run instead of the latest saved version. */
   graph?: FlowGraph;
+  /** Ask the real model at llm nodes (a dry run); otherwise it is assumed to answer. */
+  llm?: boolean;
 }
 
 /** One line of a run's trace; node "" is a note (e.g. queued for want of an error branch). */
@@ -483,4 +485,93 @@ export interface WebhookDelivery {
 export interface WebhookDeliveryPage {
   deliveries: WebhookDelivery[];
   next_cursor: string | null;
+}
+
+/** An FAQ entry. */
+export interface Faq {
+  id: string;
+  question: string;
+  answer: string;
+  alternates: string[];
+  keywords: string[];
+  created_at: string;
+  updated_at: string;
+}
+
+export interface FaqInput {
+  question: string;
+  answer: string;
+  alternates?: string[];
+  keywords?: string[];
+}
+
+export interface FaqMatch {
+  faq: Faq;
+  /** Confidence in [0, 1], compared with the tenant's threshold. */
+  score: number;
+  bm25: number;
+}
+
+export interface FaqMatchResult {
+  answer: FaqMatch | null;
+  matches: FaqMatch[];
+  threshold: number;
+}
+
+export interface Article {
+  id: string;
+  title: string;
+  body?: string;
+  size: number;
+  chunks: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export type LlmProvider = 'openai' | 'anthropic';
+
+export interface LlmSettings {
+  provider: LlmProvider | '';
+  base_url: string;
+  model: string;
+  has_api_key: boolean;
+  system_prompt: string;
+  temperature: number | null;
+  max_tokens: number;
+  timeout_ms: number;
+  embedding_model: string;
+  updated_at?: string | null;
+}
+
+export interface LlmInput {
+  provider: LlmProvider;
+  base_url?: string;
+  model: string;
+  /** Absent: keep the stored key; "": remove it. */
+  api_key?: string;
+  system_prompt?: string;
+  temperature?: number | null;
+  max_tokens?: number;
+  timeout_ms?: number;
+  embedding_model?: string;
+}
+
+export interface LlmTestResult {
+  ok: boolean;
+  latency_ms: number;
+  model: string;
+  reply?: string;
+  error?: string;
+}
+
+export interface BotSettings {
+  faq_threshold: number;
+  handoff_phrases: string[];
+}
+
+export interface Suggestion {
+  text: string;
+  source: 'llm' | 'faq' | 'none';
+  faq_id?: string;
+  score?: number;
 }

@@ -1,10 +1,10 @@
 import { useEffect, useRef, useState, type ClipboardEvent, type DragEvent, type KeyboardEvent } from 'react';
 import { Button, Input, Tooltip } from 'antd';
 import { useToast } from '../components/Toast';
-import { CloseOutlined, FileOutlined, LoadingOutlined, LockOutlined, PaperClipOutlined, SendOutlined } from '@ant-design/icons';
+import { BulbOutlined, CloseOutlined, FileOutlined, LoadingOutlined, LockOutlined, PaperClipOutlined, SendOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
 import { useQuery } from '@tanstack/react-query';
-import { api, formatSize, type CannedReply, type Conversation, type User } from '../api';
+import { api, errorMessage, formatSize, type CannedReply, type Conversation, type User } from '../api';
 import { keys } from '../realtime/keys';
 import { visitorName } from '../lib/format';
 import { fillVariables, filterCanned, slashQuery } from './canned';
@@ -65,6 +65,29 @@ export function Composer({ conversation, me }: { conversation: Conversation; me:
       el?.focus();
       el?.setSelectionRange(at, at);
     });
+  }
+
+  const [suggesting, setSuggesting] = useState(false);
+
+  /** Drafts a reply from the tenant's knowledge into the composer; the agent sends it (or not). */
+  async function suggest() {
+    setSuggesting(true);
+    try {
+      const s = await api.conversations.suggest(id);
+      if (s.source === 'none' || !s.text) {
+        message.info(t('thread.suggestNone'));
+        return;
+      }
+      const next = text.trim() ? `${text.trimEnd()}\n${s.text}` : s.text;
+      setText(next);
+      drafts.set(id, next);
+      setNote(false);
+      ref.current?.focus();
+    } catch (err) {
+      message.error(errorMessage(err, t('app.error')));
+    } finally {
+      setSuggesting(false);
+    }
   }
 
   useEffect(() => {
@@ -310,6 +333,13 @@ export function Composer({ conversation, me }: { conversation: Conversation; me:
           }}
           data-testid="composer-file"
         />
+        {conversation.status !== 'resolved' ? (
+          <Tooltip title={t('thread.suggestTooltip')}>
+            <Button size="small" type="text" icon={<BulbOutlined />} loading={suggesting} onClick={suggest} data-testid="composer-suggest">
+              {t('thread.suggest')}
+            </Button>
+          </Tooltip>
+        ) : null}
         <span className="composer-spacer" />
         <Button
           type="primary"

@@ -1,10 +1,7 @@
 import { lazy, Suspense, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
-
-// The transfer dialog (antd's modal, form and select) loads when first opened.
-const TransferModal = lazy(() => import('./TransferModal'));
-import { Button, Empty, Result, Spin, Tag, Tooltip } from 'antd';
+import { Avatar, Button, Empty, Result, Spin, Tag, Tooltip } from 'antd';
 import { useToast } from '../components/Toast';
-import { ArrowLeftOutlined, CheckOutlined, IdcardOutlined, QuestionOutlined, SwapOutlined, UserAddOutlined, UserDeleteOutlined } from '@ant-design/icons';
+import { ArrowLeftOutlined, CheckOutlined, IdcardOutlined, QuestionOutlined, RobotOutlined, SwapOutlined, UserAddOutlined, UserDeleteOutlined } from '@ant-design/icons';
 import { Link } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { useQueryClient } from '@tanstack/react-query';
@@ -14,6 +11,7 @@ import { assignConversation, reopenConversation, resolveConversation, unassignCo
 import { useRealtime } from '../stores/realtime';
 import { useUi } from '../stores/ui';
 import { useUnread } from '../stores/unread';
+import { useStreams } from '../stores/streams';
 import { visitorName } from '../lib/format';
 import { tabHidden } from '../lib/notify';
 import { useAgents, useConversation, useEvents, useMessages } from './useThread';
@@ -21,6 +19,9 @@ import { MessageBubble } from './MessageBubble';
 import { Composer } from './Composer';
 import { RoutingEventLine } from './RoutingEventLine';
 import { interleave, isRoutingEvent } from './routing';
+
+// The transfer dialog (antd's modal, form and select) loads when first opened.
+const TransferModal = lazy(() => import('./TransferModal'));
 
 export function Thread({ id, me }: { id: string; me: User }) {
   const { t } = useTranslation();
@@ -114,10 +115,31 @@ export function Thread({ id, me }: { id: string; me: User }) {
             ),
           )
         )}
+        <BotStreams id={id} />
         <TypingLine id={id} />
       </div>
       {c ? <Composer conversation={c} me={me} /> : null}
     </section>
+  );
+}
+
+/** The bot's answers still arriving (message.delta), shown as they stream until the stored message replaces them. */
+function BotStreams({ id }: { id: string }) {
+  const { t } = useTranslation();
+  const streams = useStreams((s) => s.byConversation[id]);
+  if (!streams?.length) return null;
+  return (
+    <>
+      {streams.map((st) => (
+        <div key={st.id} className="msg msg-left msg-bot msg-streaming" data-testid="bot-stream" aria-busy="true">
+          <Avatar size={28} className="msg-avatar" icon={<RobotOutlined />} aria-label={t('inbox.bot')} />
+          <div className="msg-col">
+            <div className="msg-meta">{t('thread.botThinking')}</div>
+            <div className="msg-bubble">{st.text}</div>
+          </div>
+        </div>
+      ))}
+    </>
   );
 }
 

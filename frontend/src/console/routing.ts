@@ -6,7 +6,7 @@ import type { ConversationEvent, RoutingDecision, TraceStep } from '../api/types
 import type { ThreadMessage } from '../realtime/cache';
 import en from '../i18n/en';
 
-const OUTCOMES = ['true', 'false', 'open', 'closed', 'answered', 'unanswered', 'handoff', 'assigned', 'queue', 'timeout', 'default', 'error', 'end'] as const;
+const OUTCOMES = ['true', 'false', 'open', 'closed', 'answered', 'unanswered', 'pending', 'handoff', 'assigned', 'queue', 'timeout', 'default', 'error', 'end'] as const;
 type Outcome = (typeof OUTCOMES)[number];
 const isOutcome = (o: string): o is Outcome => (OUTCOMES as readonly string[]).includes(o);
 

@@ -208,6 +208,12 @@ export function LlmForm({ id, data, onChange, readOnly }: InspectorProps<'llm'>)
       <Field label={t('flows.field.fallback')} htmlFor={`${id}-fallback`} help={t('flows.field.fallbackHint')}>
         <Input.TextArea id={`${id}-fallback`} value={data.fallback_text} readOnly={readOnly} autoSize={{ minRows: 2, maxRows: 8 }} maxLength={2000} onChange={(e) => onChange({ ...data, fallback_text: e.target.value })} />
       </Field>
+      <Field label={t('flows.field.llmModel')} htmlFor={`${id}-model`} help={t('flows.field.llmModelHint')}>
+        <Input id={`${id}-model`} value={data.model ?? ''} readOnly={readOnly} maxLength={200} className="flow-mono" onChange={(e) => onChange({ ...data, model: e.target.value })} />
+      </Field>
+      <Field label={t('flows.field.llmPrompt')} htmlFor={`${id}-prompt`} help={t('flows.field.llmPromptHint')}>
+        <Input.TextArea id={`${id}-prompt`} value={data.system_prompt ?? ''} readOnly={readOnly} autoSize={{ minRows: 2, maxRows: 10 }} maxLength={8000} onChange={(e) => onChange({ ...data, system_prompt: e.target.value })} />
+      </Field>
     </>
   );
 }

@@ -247,6 +247,7 @@ export const registry: Registry = {
       const out: Problem[] = [];
       if (d.timeout_ms !== 0 && (d.timeout_ms < 100 || d.timeout_ms > 60000)) out.push({ key: 'timeoutRange', values: { min: 100, max: 60000 } });
       if ([...d.fallback_text].length > 2000) out.push({ key: 'textTooLong', values: { max: 2000 } });
+      if ([...(d.system_prompt ?? '')].length > 8000) out.push({ key: 'textTooLong', values: { max: 8000 } });
       return out;
     },
     fromApi: (raw) => ({ ...raw, timeout_ms: num(raw.timeout_ms), fallback_text: str(raw.fallback_text) }),

@@ -19,7 +19,8 @@ export type EmptyData = Record<string, never>;
 export type ConditionData = { expr: string };
 export type SwitchData = { cases: SwitchCase[] };
 export type ReplyData = { text: string };
-export type LlmData = { timeout_ms: number; fallback_text: string };
+/** model and system_prompt override the tenant's model settings when not empty. */
+export type LlmData = { timeout_ms: number; fallback_text: string; model?: string; system_prompt?: string };
 export type HoursData = { timezone: string; schedule: Schedule; holidays: string[] };
 export type SetData = { attribute: string; expr: string };
 export type TagData = { labels: string[] };

@@ -10,6 +10,7 @@ import { useRealtime } from '../stores/realtime';
 import { useUi } from '../stores/ui';
 import { useUnread } from '../stores/unread';
 import { useReads } from '../stores/reads';
+import { useStreams } from '../stores/streams';
 import { applyMessage, findConversation, upsertConversation } from './cache';
 import { keys } from './keys';
 import { chime, desktopNotify, tabHidden } from '../lib/notify';
@@ -101,8 +102,13 @@ export function RealtimeBridge({ me }: { me: User }) {
           );
         }
       }),
+      client.on('delta', (d) => {
+        if (d.done) useStreams.getState().end(d.conversation_id, d.stream_id);
+        else useStreams.getState().append(d.conversation_id, d.stream_id, d.text);
+      }),
       client.on('message', ({ message, conversation_id, seq }) => {
         applyMessage(qc, { ...message, conversation_id, seq });
+        if (message.client_id && message.author?.type === 'bot') useStreams.getState().end(conversation_id, message.client_id);
         useUi.getState().setTyping(conversation_id, null);
         if (message.author?.type !== 'visitor') return;
         const open = useUi.getState().openConversationId === conversation_id;

@@ -35,6 +35,11 @@ export const keys = {
   messages: (id: string) => ['messages', id] as const,
   events: (id: string) => ['events', id] as const,
   search: (q: string, type: string) => ['search', q, type] as const,
+  faqs: (q: string, page: number) => ['faqs', q, page] as const,
+  faqLists: ['faqs'] as const,
+  articles: ['articles'] as const,
+  llm: ['bots', 'llm'] as const,
+  botSettings: ['bots', 'settings'] as const,
 };
 
 /** Parses a key built by keys.conversations back into its filter. */

@@ -248,6 +248,11 @@ export class RealtimeClient {
     if (this.ready) this.write({ type: 'presence', status });
   }
 
+  /** A visitor asks for a person instead of the bot (the widget's button). */
+  handoff(conversationId?: string): boolean {
+    return this.write(conversationId ? { type: 'handoff', conversation_id: conversationId } : { type: 'handoff' });
+  }
+
   typing(conversationId: string, state: boolean): void {
     if (this.ready) this.write({ type: 'typing', conversation_id: conversationId, state });
   }

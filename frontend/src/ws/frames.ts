@@ -63,11 +63,16 @@ export interface QueueFrame {
   position: number;
   estimated_wait_seconds?: number;
 }
+/**
+ * A piece of a bot's answer. The stored message.new that completes it has
+ * client_id = stream_id; done (no text) ends a stream nothing will complete.
+ */
 export interface DeltaFrame {
   type: 'message.delta';
   conversation_id: string;
   stream_id: string;
   text: string;
+  done?: boolean;
 }
 
 export type ServerFrame =
