@@ -90,6 +90,21 @@ var access = map[string][]string{
 	"POST /api/v1/conversations/:id/reopen":                       anyUserOrKey,
 	"POST /api/v1/conversations/:id/read":                         anyUserOrKey,
 	"GET /api/v1/conversations/:id/events":                        anyUserOrKey,
+	"GET /api/v1/conversations/counts":                            anyUserOrKey,
+	"PATCH /api/v1/conversations/:id":                             anyUserOrKey,
+	"POST /api/v1/conversations/:id/unassign":                     anyUserOrKey,
+	"GET /api/v1/search":                                          anyUserOrKey,
+	"GET /api/v1/teams":                                           anyUserOrKey,
+	"GET /api/v1/teams/:id":                                       anyUserOrKey,
+	"POST /api/v1/teams":                                          admins,
+	"PUT /api/v1/teams/:id":                                       admins,
+	"PATCH /api/v1/teams/:id":                                     admins,
+	"DELETE /api/v1/teams/:id":                                    admins,
+	"GET /api/v1/canned-replies":                                  anyUserOrKey,
+	"POST /api/v1/canned-replies":                                 anyUserOrKey,
+	"PUT /api/v1/canned-replies/:id":                              anyUserOrKey,
+	"PATCH /api/v1/canned-replies/:id":                            anyUserOrKey,
+	"DELETE /api/v1/canned-replies/:id":                           anyUserOrKey,
 	"GET /api/v1/flows":                                           admins,
 	"POST /api/v1/flows":                                          admins,
 	"GET /api/v1/flows/:id":                                       admins,
@@ -181,6 +196,8 @@ func newAttackFixture(t *testing.T, a *app) *attackFixture {
 		"nodes": []any{map[string]any{"id": "start", "type": "start"}, map[string]any{"id": "q", "type": "queue"}},
 		"edges": []any{map[string]any{"id": "e", "source": "start", "target": "q"}}}})
 	f.ids["flows"] = flow.str("id")
+	f.ids["teams"] = a.must(201, "POST", "/api/v1/teams", f.a.token, map[string]any{"name": secret}).str("id")
+	f.ids["canned-replies"] = a.must(201, "POST", "/api/v1/canned-replies", f.a.token, map[string]any{"shortcut": "s", "body": secret, "scope": "tenant"}).str("id")
 	f.ids["files"] = f.a.tenantID
 	// A webhook of A's, pointing at a receiver on this machine (tests and
 	// redeliveries go there), with a delivery in its log.

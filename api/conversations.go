@@ -30,6 +30,8 @@ func (s *Server) listConversations(c echo.Context) error {
 	}
 	convs, next, err := s.chat.Conversations(c.Request().Context(), principal(c), chat.ListFilter{
 		Status: c.QueryParam("status"), Assignee: c.QueryParam("assignee"), Limit: int(limit), Cursor: c.QueryParam("cursor"),
+		Label: c.QueryParam("label"), Team: c.QueryParam("team"), Sort: c.QueryParam("sort"), Snoozed: c.QueryParam("snoozed"),
+		OpenOnly: c.QueryParam("open") == "true",
 	})
 	if err != nil {
 		return err
@@ -102,7 +104,9 @@ func (s *Server) postMessage(c echo.Context) error {
 
 type assignRequest struct {
 	AgentID string `json:"agent_id"`
-	Team    string `json:"team"`
+	TeamID  string `json:"team_id"`
+	Team    string `json:"team"` // a team's id or name, as before teams had ids
+	Note    string `json:"note"`
 }
 
 func (s *Server) assign(c echo.Context) error {
@@ -115,11 +119,11 @@ func (s *Server) assign(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	in := chat.AssignInput{AgentID: req.AgentID, Team: req.Team}
+	in := chat.AssignInput{AgentID: req.AgentID, TeamID: req.TeamID, Team: req.Team, Note: req.Note}
 	// Without the assign permission (supervisors and up, developer keys)
 	// an agent may only take an unassigned conversation themselves.
 	if !ok {
-		if !(p.Kind == tenants.KindUser && req.AgentID == p.ID) {
+		if !(p.Kind == tenants.KindUser && req.AgentID == p.ID && req.TeamID == "" && req.Team == "") {
 			// Hide other tenants' ids first: 404 beats 403 for a foreign id.
 			if _, err := s.chat.Conversation(c.Request().Context(), p, c.Param("id")); err != nil {
 				return err

@@ -109,6 +109,21 @@ var extraEndpoints = []endpoint{
 	{"POST", "/api/v1/flows/{id}/replay", "200"},
 	{"POST", "/api/v1/uploads", "201"},
 	{"GET", "/api/v1/files/{tenant}/{id}", "200"},
+	{"GET", "/api/v1/conversations/counts", "200"},
+	{"PATCH", "/api/v1/conversations/{id}", "200"},
+	{"POST", "/api/v1/conversations/{id}/unassign", "200"},
+	{"GET", "/api/v1/search", "200"},
+	{"GET", "/api/v1/teams", "200"},
+	{"POST", "/api/v1/teams", "201"},
+	{"GET", "/api/v1/teams/{id}", "200"},
+	{"PUT", "/api/v1/teams/{id}", "200"},
+	{"PATCH", "/api/v1/teams/{id}", "200"},
+	{"DELETE", "/api/v1/teams/{id}", "204"},
+	{"GET", "/api/v1/canned-replies", "200"},
+	{"POST", "/api/v1/canned-replies", "201"},
+	{"PUT", "/api/v1/canned-replies/{id}", "200"},
+	{"PATCH", "/api/v1/canned-replies/{id}", "200"},
+	{"DELETE", "/api/v1/canned-replies/{id}", "204"},
 }
 
 // plannedPrefixes are the contract's parts that later issues implement; their

@@ -71,6 +71,16 @@ func (s *Service) autoAssign(ctx context.Context, tenantID, convID string, req r
 	if err != nil {
 		return routing.Agent{}, err
 	}
+	if req.Team != "" {
+		// Flows saved before teams had ids name them; agents list ids.
+		id, err := s.tenants.TeamID(ctx, tenantID, req.Team)
+		if err != nil {
+			return routing.Agent{}, err
+		}
+		if id != "" {
+			req.Team = id
+		}
+	}
 	ranked := routing.Rank(req.Strategy, tenantID, req, agents, s.rr)
 	for i, a := range ranked {
 		if prefer != "" && a.ID == prefer && i > 0 {

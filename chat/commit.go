@@ -311,6 +311,14 @@ func (c *committer) flush(shared *gorm.DB, dialect string, batch []*commitReq) {
 		results[i].batch, results[i].txStart = len(batch), start
 		r.done <- results[i]
 	}
+	// The batch's messages queued themselves for the search index.
+	last := ""
+	for _, r := range batch {
+		if r.tenantID != last {
+			last = r.tenantID
+			c.s.searchIdx.mark(last)
+		}
+	}
 }
 
 func (c *committer) flushTenant(tx *gorm.DB, dialect string, batch []*commitReq, idx []int, results []commitRes, lookup bool) error {
@@ -565,8 +573,12 @@ func bumpSet(dialect string) string {
 	if dialect == tenants.Postgres {
 		updated = "updated_at = CASE WHEN v.at > t.updated_at + interval '" + hotWindow + "' THEN v.at ELSE t.updated_at END"
 	}
-	return "last_seq = t.last_seq + v.k, " + updated + "," + bumpPreview + "," + bumpWaiting
+	return "last_seq = t.last_seq + v.k, " + updated + "," + bumpPreview + "," + bumpWaiting + bumpWake
 }
+
+// bumpWake: a visitor who writes ends the conversation's snooze.
+const bumpWake = `,
+	snoozed_until = CASE WHEN v.vid <> '' THEN NULL ELSE t.snoozed_until END`
 
 const bumpWaiting = `
 	last_visitor_body = CASE WHEN v.hv THEN v.vbody ELSE t.last_visitor_body END,

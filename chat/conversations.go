@@ -3,8 +3,10 @@ package chat
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -56,6 +58,14 @@ type ListFilter struct {
 	Limit     int
 	Cursor    string
 	OpenOnly  bool
+	Label     string // only conversations with this label
+	Team      string // only this team's (a team id)
+	// Sort is "" (most recently active first) or "priority" (highest
+	// first, then most recently active).
+	Sort string
+	// Snoozed is "" (leave out conversations snoozed now), "only" or
+	// "include".
+	Snoozed string
 }
 
 // Conversations lists conversations, most recently active first, with an
@@ -74,6 +84,21 @@ func (s *Service) Conversations(ctx context.Context, p tenants.Principal, f List
 		fields["limit"] = "must be between 1 and 200"
 	}
 	kefu.CheckText(fields, "assignee", f.Assignee)
+	kefu.CheckText(fields, "label", f.Label)
+	kefu.CheckText(fields, "team", f.Team)
+	if len(f.Label) > 200 {
+		fields["label"] = "must be at most 200 characters"
+	}
+	switch f.Sort {
+	case "", "recent", "priority":
+	default:
+		fields["sort"] = "must be recent or priority"
+	}
+	switch f.Snoozed {
+	case "", "only", "include":
+	default:
+		fields["snoozed"] = "must be only or include"
+	}
 	var after *cursor
 	if f.Cursor != "" {
 		c, err := decodeCursor(f.Cursor)
@@ -118,18 +143,43 @@ func (s *Service) Conversations(ctx context.Context, p tenants.Principal, f List
 	if f.VisitorID != "" {
 		q = q.Where("visitor_id = ?", f.VisitorID)
 	}
+	if f.Label != "" {
+		b, _ := json.Marshal(f.Label)
+		q = q.Where("labels LIKE ? ESCAPE '\\'", "%"+likeEscape(string(b))+"%")
+	}
+	if f.Team != "" {
+		q = q.Where("team = ?", f.Team)
+	}
+	if p.Kind != tenants.KindVisitor {
+		now := s.stamp()
+		switch f.Snoozed {
+		case "":
+			q = q.Where(awake, now)
+		case "only":
+			q = q.Where("snoozed_until > ?", now)
+		}
+	}
+	byPriority := f.Sort == "priority"
 	if after != nil {
-		q = q.Where("updated_at < ? OR (updated_at = ? AND id < ?)", after.at, after.at, after.id)
+		if byPriority {
+			q = q.Where("priority < ? OR (priority = ? AND (updated_at < ? OR (updated_at = ? AND id < ?)))", after.prio, after.prio, after.at, after.at, after.id)
+		} else {
+			q = q.Where("updated_at < ? OR (updated_at = ? AND id < ?)", after.at, after.at, after.id)
+		}
+	}
+	order := "updated_at DESC, id DESC"
+	if byPriority {
+		order = "priority DESC, " + order
 	}
 	var rows []conversationRow
-	if err := q.Order("updated_at DESC, id DESC").Limit(f.Limit + 1).Find(&rows).Error; err != nil {
+	if err := q.Order(order).Limit(f.Limit + 1).Find(&rows).Error; err != nil {
 		return nil, "", err
 	}
 	next := ""
 	if len(rows) > f.Limit {
 		rows = rows[:f.Limit]
 		last := rows[len(rows)-1]
-		next = encodeCursor(cursor{at: last.UpdatedAt, id: last.ID})
+		next = encodeCursor(cursor{at: last.UpdatedAt, id: last.ID, prio: last.Priority})
 	}
 	ids := make([]string, 0, len(rows))
 	for _, r := range rows {
@@ -146,13 +196,20 @@ func (s *Service) Conversations(ctx context.Context, p tenants.Principal, f List
 	return out, next, nil
 }
 
+// cursor is where a page ended: the last row's time and id, and its
+// priority for lists sorted by priority.
 type cursor struct {
-	at time.Time
-	id string
+	at   time.Time
+	id   string
+	prio int
 }
 
 func encodeCursor(c cursor) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.at.UnixMicro(), 10) + "|" + c.id))
+	s := strconv.FormatInt(c.at.UnixMicro(), 10) + "|" + c.id
+	if c.prio != 0 {
+		s += "|" + strconv.Itoa(c.prio)
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(s))
 }
 
 func decodeCursor(s string) (cursor, error) {
@@ -160,12 +217,24 @@ func decodeCursor(s string) (cursor, error) {
 	if err != nil {
 		return cursor{}, err
 	}
-	ts, id, ok := strings.Cut(string(b), "|")
+	ts, rest, ok := strings.Cut(string(b), "|")
+	id, ps, hasPrio := strings.Cut(rest, "|")
 	us, err := strconv.ParseInt(ts, 10, 64)
 	if !ok || err != nil || id == "" || !kefu.CleanText(id) {
 		return cursor{}, errors.New("bad cursor")
 	}
-	return cursor{at: time.UnixMicro(us).UTC(), id: id}, nil
+	c := cursor{at: time.UnixMicro(us).UTC(), id: id}
+	if hasPrio {
+		if c.prio, err = strconv.Atoi(ps); err != nil || c.prio < 0 || c.prio >= len(priorities) {
+			return cursor{}, errors.New("bad cursor")
+		}
+	}
+	return c, nil
+}
+
+// likeEscape escapes LIKE's wildcards (the pattern's ESCAPE is a backslash).
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
 func (s *Service) publishConversation(ctx context.Context, tenantID string, row conversationRow, prevAssignee string) {
@@ -177,55 +246,163 @@ func (s *Service) publishConversation(ctx context.Context, tenantID string, row 
 	s.publish(ctx, Event{Kind: EventConversation, TenantID: tenantID, ConversationID: row.ID, VisitorID: row.VisitorID, AssigneeID: row.assignee(), PrevAssigneeID: prevAssignee, Conversation: &c})
 }
 
-// AssignInput names an agent or a team.
+// AssignInput names an agent, a team, or both.
 type AssignInput struct {
 	AgentID string
-	Team    string
+	// TeamID gives the conversation to a team; Team names one the way
+	// clients did before teams had ids (by id or name).
+	TeamID string
+	Team   string
+	// Note, when set, is stored as a private note for the new assignee
+	// before the conversation moves (a transfer note).
+	Note string
 	// TakeOnly: the caller takes the conversation for themselves and may
 	// not take it from someone else (conflict when another agent has it).
 	TakeOnly bool
 }
 
-// Assign gives a conversation to an agent (or a team). Errors:
-// invalid_argument, not_found (conversation or agent).
+// MaxNoteBytes bounds a transfer note.
+const MaxNoteBytes = 4096
+
+// Assign gives a conversation to an agent, to a team, or to an agent of a
+// team; with a note it is a transfer, and the note is stored first as a
+// private note. A team alone (TeamID) takes the conversation from an agent
+// who is not in that team and puts it in the queue for the team. Errors:
+// invalid_argument, not_found (conversation, agent or team), conflict.
 func (s *Service) Assign(ctx context.Context, p tenants.Principal, convID string, in AssignInput) (Conversation, error) {
-	if (in.AgentID == "") == (in.Team == "") {
-		return Conversation{}, kefu.Invalid(map[string]string{"agent_id": "give agent_id or team"})
+	fields := map[string]string{}
+	if in.AgentID == "" && in.TeamID == "" && in.Team == "" {
+		fields["agent_id"] = "give agent_id or team_id"
 	}
-	if len(in.Team) > 100 {
-		return Conversation{}, kefu.Invalid(map[string]string{"team": "must be at most 100 characters"})
+	if in.TeamID != "" && in.Team != "" {
+		fields["team"] = "give team_id or team, not both"
 	}
-	if p := kefu.TextProblem(in.Team); p != "" {
-		return Conversation{}, kefu.Invalid(map[string]string{"team": p})
+	for k, v := range map[string]string{"agent_id": in.AgentID, "team_id": in.TeamID, "team": in.Team} {
+		if len(v) > 100 {
+			fields[k] = "must be at most 100 characters"
+		} else if pr := kefu.TextProblem(v); pr != "" {
+			fields[k] = pr
+		}
+	}
+	if len(in.Note) > MaxNoteBytes {
+		fields["note"] = fmt.Sprintf("must be at most %d bytes", MaxNoteBytes)
+	} else {
+		kefu.CheckText(fields, "note", in.Note)
+	}
+	if len(fields) > 0 {
+		return Conversation{}, kefu.Invalid(fields)
 	}
 	if _, err := s.access(ctx, p, convID); err != nil {
 		return Conversation{}, err
 	}
-	if in.AgentID == "" {
-		return s.update(ctx, p.TenantID, convID, func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (*note, error) {
-			c.Team = in.Team
-			return newNote(NoteTeamAssigned, "team", in.Team), nil
-		})
-	}
-	agent, err := s.tenants.User(ctx, p.TenantID, in.AgentID)
-	if err != nil {
-		if kefu.Code(err) == kefu.ENotFound {
-			return Conversation{}, &kefu.Error{Code: kefu.ENotFound, Message: "no such agent", Fields: map[string]string{"agent_id": "no such agent"}}
+	teamID := in.TeamID
+	if teamID == "" && in.Team != "" {
+		id, err := s.tenants.TeamID(ctx, p.TenantID, in.Team)
+		if err != nil {
+			return Conversation{}, err
 		}
-		return Conversation{}, err
+		if id == "" {
+			return Conversation{}, &kefu.Error{Code: kefu.ENotFound, Message: "no such team", Fields: map[string]string{"team": "no such team"}}
+		}
+		teamID = id
 	}
-	if !agent.Active {
-		return Conversation{}, &kefu.Error{Code: kefu.EConflict, Message: "this agent is deactivated", Fields: map[string]string{"agent_id": "is deactivated"}}
+	var team tenants.Team
+	if teamID != "" {
+		t, err := s.tenants.Team(ctx, p.TenantID, teamID)
+		if err != nil {
+			if kefu.Code(err) == kefu.ENotFound {
+				return Conversation{}, &kefu.Error{Code: kefu.ENotFound, Message: "no such team", Fields: map[string]string{"team_id": "no such team"}}
+			}
+			return Conversation{}, err
+		}
+		team = t
+	}
+	var agent tenants.User
+	if in.AgentID != "" {
+		a, err := s.tenants.User(ctx, p.TenantID, in.AgentID)
+		if err != nil {
+			if kefu.Code(err) == kefu.ENotFound {
+				return Conversation{}, &kefu.Error{Code: kefu.ENotFound, Message: "no such agent", Fields: map[string]string{"agent_id": "no such agent"}}
+			}
+			return Conversation{}, err
+		}
+		if !a.Active {
+			return Conversation{}, &kefu.Error{Code: kefu.EConflict, Message: "this agent is deactivated", Fields: map[string]string{"agent_id": "is deactivated"}}
+		}
+		agent = a
+	}
+	if strings.TrimSpace(in.Note) != "" {
+		if _, _, err := s.Send(ctx, p, SendInput{ConversationID: convID, Body: in.Note, Private: true}); err != nil {
+			return Conversation{}, err
+		}
+	}
+	if agent.ID == "" {
+		conv, err := s.toTeam(ctx, p.TenantID, convID, team, in.TeamID != "")
+		if err == nil {
+			s.publishQueueSoon(p.TenantID)
+			s.background(func() { s.drainQueue(context.Background(), p.TenantID) })
+		}
+		return conv, err
 	}
 	mode := assignByPerson
 	if in.TakeOnly {
 		mode = assignTake
 	}
-	conv, err := s.assign(ctx, p.TenantID, convID, agent.ID, agent.Name, "", mode)
+	conv, err := s.assign(ctx, p.TenantID, convID, agent.ID, agent.Name, team.ID, mode)
 	if errors.Is(err, errAtCap) {
 		// Only a deactivation between the check above and the update.
 		return Conversation{}, &kefu.Error{Code: kefu.EConflict, Message: "this agent is deactivated", Fields: map[string]string{"agent_id": "is deactivated"}}
 	}
+	if err == nil {
+		s.publishQueueSoon(p.TenantID)
+	}
+	return conv, err
+}
+
+// toTeam gives a conversation to a team. With transfer, an agent of the
+// team keeps it and from anyone else it goes back to the queue, where the
+// team's members see it; without (the legacy {team} body), the assignee
+// stays and the team only labels it.
+func (s *Service) toTeam(ctx context.Context, tenantID, convID string, team tenants.Team, transfer bool) (Conversation, error) {
+	return s.update(ctx, tenantID, convID, func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (*note, error) {
+		requeue := transfer && c.Status == StatusAssigned && !slices.Contains(team.Members, c.assignee())
+		if c.Team == team.ID && !requeue {
+			return nil, errUnchanged
+		}
+		c.Team = team.ID
+		if requeue {
+			if _, err := adjustLoad(tx, db, c.assignee(), -1, false); err != nil {
+				return nil, err
+			}
+			now := s.stamp()
+			c.AssigneeID, c.Status, c.QueuedAt, c.FlowNode, c.QueueDeadline = nil, StatusQueued, &now, nil, nil
+		}
+		return newNote(NoteTeamAssigned, "team", team.Name, "team_id", team.ID), nil
+	})
+}
+
+// Unassign takes a conversation from its agent and puts it back in the
+// queue (for its team, if it has one). Errors: not_found, conflict when it
+// is resolved.
+func (s *Service) Unassign(ctx context.Context, p tenants.Principal, convID string) (Conversation, error) {
+	if _, err := s.access(ctx, p, convID); err != nil {
+		return Conversation{}, err
+	}
+	conv, err := s.update(ctx, p.TenantID, convID, func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (*note, error) {
+		switch c.Status {
+		case StatusResolved:
+			return nil, kefu.Errorf(kefu.EConflict, "the conversation is resolved")
+		case StatusAssigned:
+		default:
+			return nil, errUnchanged
+		}
+		if _, err := adjustLoad(tx, db, c.assignee(), -1, false); err != nil {
+			return nil, err
+		}
+		now := s.stamp()
+		c.AssigneeID, c.Status, c.QueuedAt, c.FlowNode, c.QueueDeadline = nil, StatusQueued, &now, nil, nil
+		return newNote(NoteUnassigned), nil
+	})
 	if err == nil {
 		s.publishQueueSoon(p.TenantID)
 	}
@@ -359,13 +536,13 @@ func (s *Service) update(ctx context.Context, tenantID, convID string, change fu
 		// One statement stores the change and, with a note, takes the
 		// note's seq.
 		q := `UPDATE ` + db.Table("conversations") + ` SET status = ?, assignee_id = ?, team = ?, updated_at = ?, resolved_at = ?,
-			flow_id = ?, flow_version = ?, flow_node = ?, queued_at = ?, queue_deadline = ?, labels = ?, last_agent_id = ?, waiting_since = ?`
+			flow_id = ?, flow_version = ?, flow_node = ?, queued_at = ?, queue_deadline = ?, labels = ?, last_agent_id = ?, waiting_since = ?, priority = ?, snoozed_until = ?`
 		if note != nil {
 			q += `, last_seq = last_seq + 1`
 		}
 		var out []conversationRow
 		if err := tx.Raw(q+` WHERE id = ? RETURNING *`, c.Status, c.AssigneeID, c.Team, c.UpdatedAt, c.ResolvedAt,
-			c.FlowID, c.FlowVersion, c.FlowNode, c.QueuedAt, c.QueueDeadline, c.Labels, c.LastAgentID, c.WaitingSince, convID).Scan(&out).Error; err != nil {
+			c.FlowID, c.FlowVersion, c.FlowNode, c.QueuedAt, c.QueueDeadline, c.Labels, c.LastAgentID, c.WaitingSince, c.Priority, c.SnoozedUntil, convID).Scan(&out).Error; err != nil {
 			return err
 		}
 		if len(out) == 0 {
@@ -408,6 +585,7 @@ func (s *Service) update(ctx context.Context, tenantID, convID string, change fu
 		s.publish(ctx, Event{Kind: EventConversation, TenantID: tenantID, ConversationID: convID, VisitorID: after.VisitorID, AssigneeID: after.assignee(), PrevAssigneeID: prev, Conversation: &conv})
 		if sys.ID != "" {
 			s.publish(ctx, Event{Kind: EventMessage, TenantID: tenantID, ConversationID: convID, VisitorID: after.VisitorID, AssigneeID: after.assignee(), Message: &sys})
+			s.searchIdx.mark(tenantID)
 		}
 	}
 	return conv, nil

@@ -392,6 +392,9 @@ func (s *Service) drainQueue(ctx context.Context, tenantID string) {
 				req = r
 			}
 		}
+		if req.Team == "" {
+			req.Team = c.Team // given to a team: only its members take it
+		}
 		mu := s.convLock(tenantID + "/" + c.ID)
 		mu.Lock()
 		_, err := s.assignGuarded(ctx, tenantID, c.ID, req, deref(c.LastAgentID))

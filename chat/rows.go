@@ -46,6 +46,8 @@ type conversationRow struct {
 	FlowNode          *string
 	QueuedAt          *time.Time
 	QueueDeadline     *time.Time
+	Priority          int
+	SnoozedUntil      *time.Time
 	LastVisitorBody   string
 	LastVisitorAt     *time.Time
 	WaitingSince      *time.Time
@@ -61,6 +63,11 @@ func (r conversationRow) conversation(v Visitor) Conversation {
 	}
 	if r.LastMessageAt != nil {
 		c.LastMessage = &LastMessage{Body: r.LastMessageBody, AuthorType: r.LastMessageAuthor, CreatedAt: *r.LastMessageAt}
+	}
+	c.Priority = priorityName(r.Priority)
+	if r.SnoozedUntil != nil {
+		at := r.SnoozedUntil.UTC()
+		c.SnoozedUntil = &at
 	}
 	if r.LastVisitorAt != nil {
 		c.LastVisitorMessage = &LastMessage{Body: r.LastVisitorBody, AuthorType: AuthorVisitor, CreatedAt: *r.LastVisitorAt}

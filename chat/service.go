@@ -64,6 +64,8 @@ type Service struct {
 	simulations   *gates // per tenant: simulate and replay calls under way
 	simulateWait  time.Duration
 	replayTimeout time.Duration
+	snoozeSweep   time.Duration
+	searchIdx     *searchIndexer
 
 	waitMu   sync.Mutex
 	waits    map[string]time.Duration
@@ -129,6 +131,9 @@ type Config struct {
 	// SimulateWait (default DefaultSimulateWait), then get rate_limited.
 	Simulations  int
 	SimulateWait time.Duration
+	// SnoozeSweep is how often snoozed conversations whose time has come
+	// are woken (default DefaultSnoozeSweep).
+	SnoozeSweep time.Duration
 	// ReplayTimeout bounds one replay call (default DefaultReplayTimeout);
 	// past it the report covers the conversations replayed so far.
 	ReplayTimeout time.Duration
@@ -173,6 +178,7 @@ func NewService(c Config) *Service {
 	c.Simulations = cmp.Or(c.Simulations, DefaultSimulations)
 	c.SimulateWait = cmp.Or(c.SimulateWait, DefaultSimulateWait)
 	c.ReplayTimeout = cmp.Or(c.ReplayTimeout, DefaultReplayTimeout)
+	c.SnoozeSweep = cmp.Or(c.SnoozeSweep, DefaultSnoozeSweep)
 	if c.Tracer == nil {
 		c.Tracer = noop.NewTracerProvider()
 	}
@@ -193,7 +199,7 @@ func NewService(c Config) *Service {
 		flowCache: fc, queuePos: qp, openConvs: oc, gone: gone, scopes: newScopeCache(c.ScopeTTL), grace: c.OfflineGrace, breakerTimeout: c.BreakerTimeout,
 		waits: map[string]time.Duration{}, queueLen: map[string]int{}, timers: map[string]*time.Timer{}, queueDirty: map[string]bool{},
 		flowRuns: newGates(c.FlowRuns), flowRunWait: c.FlowRunWait,
-		simulations: newGates(c.Simulations), simulateWait: c.SimulateWait, replayTimeout: c.ReplayTimeout,
+		simulations: newGates(c.Simulations), simulateWait: c.SimulateWait, replayTimeout: c.ReplayTimeout, snoozeSweep: c.SnoozeSweep, searchIdx: newSearchIndexer(),
 		uploadLimits: c.Uploads.withDefaults(), usage: uu, linkTTL: c.FileLinkTTL, sweepEvery: c.SweepEvery,
 		bots: c.Bots, calls: newBotCalls(), instance: tenants.NewID(),
 	}
@@ -244,6 +250,8 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	pctx, cancel := context.WithCancel(context.Background())
 	s.stopPresence = cancel
+	go s.runSnoozes(pctx, s.snoozeSweep)
+	go s.runSearchIndex(pctx, DefaultSearchIndexEvery)
 	go s.renewLeases(pctx)
 	go s.presence.Run(pctx, func(tenant, user string) {
 		s.background(func() {

@@ -88,6 +88,10 @@ type Conversation struct {
 	// a person was sent; null once answered.
 	WaitingSince *time.Time `json:"waiting_since"`
 	Labels       []string   `json:"labels"`
+	// Priority is none, low, normal, high or urgent.
+	Priority string `json:"priority"`
+	// SnoozedUntil hides the conversation from the inbox until then.
+	SnoozedUntil *time.Time `json:"snoozed_until"`
 	CreatedAt    time.Time  `json:"created_at"`
 	UpdatedAt    time.Time  `json:"updated_at"`
 }

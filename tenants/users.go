@@ -168,6 +168,9 @@ func (s *Service) CreateAgent(ctx context.Context, actor Principal, in AgentInpu
 	if err != nil {
 		return User{}, err
 	}
+	if teams, err = s.resolveTeams(ctx, db, teams); err != nil {
+		return User{}, err
+	}
 	sk, _ := json.Marshal(skills)
 	tm, _ := json.Marshal(teams)
 	now := s.now()
@@ -266,9 +269,9 @@ func (s *Service) UpdateAgent(ctx context.Context, actor Principal, userID strin
 		b, _ := json.Marshal(cleanSkills(fields, *u.Skills))
 		set["skills"] = string(b)
 	}
+	var teams []string
 	if u.Teams != nil {
-		b, _ := json.Marshal(cleanTeams(fields, *u.Teams))
-		set["teams"] = string(b)
+		teams = cleanTeams(fields, *u.Teams)
 	}
 	if u.MaxConcurrent != nil {
 		if *u.MaxConcurrent < 1 || *u.MaxConcurrent > 1000 {
@@ -288,6 +291,13 @@ func (s *Service) UpdateAgent(ctx context.Context, actor Principal, userID strin
 		}
 	}
 	db, _ := s.store.Tenant(tenantID)
+	if u.Teams != nil {
+		if teams, err = s.resolveTeams(ctx, db, teams); err != nil {
+			return User{}, err
+		}
+		b, _ := json.Marshal(teams)
+		set["teams"] = string(b)
+	}
 	if err := db.WithContext(ctx).Model(&userRow{}).Where("id = ?", userID).Updates(set).Error; err != nil {
 		return User{}, fmt.Errorf("update agent: %w", err)
 	}

@@ -50,6 +50,7 @@ type Config struct {
 	WSSendBurst          int           // KEFU_WS_SEND_BURST
 	WSFrameRate          float64       // KEFU_WS_FRAME_RATE: every other client frame per second per socket
 	WSFrameBurst         int           // KEFU_WS_FRAME_BURST
+	SnoozeSweep          time.Duration // KEFU_SNOOZE_SWEEP: how often snoozed conversations whose time has come are woken
 	OTLPEndpoint         string        // OTEL_EXPORTER_OTLP_ENDPOINT: export traces over OTLP/HTTP here; empty: no tracing
 	UploadsPerMinute     int           // KEFU_UPLOADS_PER_MINUTE: upload requests per client IP
 	VisitorFilesPerHour  int           // KEFU_UPLOAD_VISITOR_FILES_PER_HOUR: files one visitor may upload in an hour
@@ -163,6 +164,7 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.IntVar(&c.WSSendBurst, "ws-send-burst", intEnv("KEFU_WS_SEND_BURST", 40), "burst of message.send frames (KEFU_WS_SEND_BURST)")
 	fs.IntVar(&c.WSFrameBurst, "ws-frame-burst", intEnv("KEFU_WS_FRAME_BURST", 200), "burst of other client frames (KEFU_WS_FRAME_BURST)")
 	fs.DurationVar(&c.AgentAwayGrace, "agent-away-grace", durEnv("KEFU_AGENT_AWAY_GRACE", 5*time.Minute), "how long an agent may be away before their waiting conversations are requeued (KEFU_AGENT_AWAY_GRACE)")
+	fs.DurationVar(&c.SnoozeSweep, "snooze-sweep", durEnv("KEFU_SNOOZE_SWEEP", 15*time.Second), "how often snoozed conversations whose time has come are woken (KEFU_SNOOZE_SWEEP)")
 	fs.IntVar(&c.UploadsPerMinute, "uploads-per-minute", intEnv("KEFU_UPLOADS_PER_MINUTE", 30), "upload requests per client IP (KEFU_UPLOADS_PER_MINUTE)")
 	fs.IntVar(&c.VisitorFilesPerHour, "upload-visitor-files-per-hour", intEnv("KEFU_UPLOAD_VISITOR_FILES_PER_HOUR", 20), "files one visitor may upload in an hour (KEFU_UPLOAD_VISITOR_FILES_PER_HOUR)")
 	fs.IntVar(&c.VisitorMBPerHour, "upload-visitor-mb-per-hour", intEnv("KEFU_UPLOAD_VISITOR_MB_PER_HOUR", 50), "MiB one visitor may upload in an hour (KEFU_UPLOAD_VISITOR_MB_PER_HOUR)")
@@ -255,6 +257,9 @@ func (c *Config) problems() []string {
 	}
 	if c.ShutdownTimeout <= 0 {
 		p = append(p, "KEFU_SHUTDOWN_TIMEOUT must be positive")
+	}
+	if c.SnoozeSweep < 100*time.Millisecond || c.SnoozeSweep > time.Hour {
+		p = append(p, "KEFU_SNOOZE_SWEEP must be between 100ms and 1h")
 	}
 	if c.CommitShards < 1 || c.CommitShards > 64 {
 		p = append(p, "KEFU_COMMIT_SHARDS must be between 1 and 64")

@@ -1,7 +1,7 @@
-import { lazy, Suspense, type ReactNode } from 'react';
+import { lazy, Suspense, useEffect, useState, type ReactNode } from 'react';
 import { BrowserRouter, Navigate, Route, Routes } from 'react-router';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { ConfigProvider } from 'antd';
+import { ConfigProvider, theme as antdTheme } from 'antd';
 import enUS from 'antd/locale/en_US';
 import zhCN from 'antd/locale/zh_CN';
 import { useTranslation } from 'react-i18next';
@@ -20,6 +20,8 @@ const InboxPage = lazy(() => import('./console/InboxPage'));
 const AdminLayout = lazy(() => import('./admin/AdminLayout'));
 const WidgetSettings = lazy(() => import('./admin/WidgetSettings'));
 const AgentsPage = lazy(() => import('./admin/AgentsPage'));
+const TeamsPage = lazy(() => import('./admin/TeamsPage'));
+const CannedRepliesPage = lazy(() => import('./admin/CannedRepliesPage'));
 const ApiKeysPage = lazy(() => import('./admin/ApiKeysPage'));
 const WebhooksPage = lazy(() => import('./admin/WebhooksPage'));
 const FlowsPage = lazy(() => import('./flows/FlowsPage'));
@@ -47,12 +49,31 @@ export function createQueryClient() {
 
 const queryClient = createQueryClient();
 
+/** Whether the system asks for dark colours, followed live. */
+export function useDarkMode(): boolean {
+  const query = typeof window !== 'undefined' && window.matchMedia ? window.matchMedia('(prefers-color-scheme: dark)') : null;
+  const [dark, setDark] = useState(() => !!query?.matches);
+  useEffect(() => {
+    if (!query) return;
+    const on = (e: MediaQueryListEvent) => setDark(e.matches);
+    query.addEventListener?.('change', on);
+    return () => query.removeEventListener?.('change', on);
+  }, [query]);
+  return dark;
+}
+
 export function Providers({ children, client = queryClient }: { children: ReactNode; client?: QueryClient }) {
   const { i18n } = useTranslation();
   const zh = i18n.language === 'zh-CN';
+  const dark = useDarkMode();
+  // The brand blue is antd's blue-7 on white (6.3:1, WCAG AA); dark mode derives its own from antd's blue.
+  const theme = {
+    algorithm: dark ? antdTheme.darkAlgorithm : antdTheme.defaultAlgorithm,
+    token: { fontFamily: FONT_STACK, borderRadius: 8, colorPrimary: dark ? '#1677ff' : '#0958d9', colorTextDescription: dark ? undefined : '#666666' },
+  };
   return (
     <QueryClientProvider client={client}>
-      <ConfigProvider locale={zh ? zhCN : enUS} button={{ autoInsertSpace: false }} theme={{ token: { fontFamily: FONT_STACK, borderRadius: 8, colorPrimary: '#1677ff' } }}>
+      <ConfigProvider locale={zh ? zhCN : enUS} button={{ autoInsertSpace: false }} theme={theme}>
         <ToastProvider>{children}</ToastProvider>
       </ConfigProvider>
     </QueryClientProvider>
@@ -81,6 +102,8 @@ export function AppRoutes() {
             <Route index element={<Navigate to="widget" replace />} />
             <Route path="widget" element={<WidgetSettings />} />
             <Route path="agents" element={<AgentsPage />} />
+            <Route path="teams" element={<TeamsPage />} />
+            <Route path="canned-replies" element={<CannedRepliesPage />} />
             <Route path="api-keys" element={<ApiKeysPage />} />
             <Route path="webhooks" element={<WebhooksPage />} />
             <Route path="flows" element={<FlowsPage />} />

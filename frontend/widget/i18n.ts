@@ -29,6 +29,15 @@ const en = {
   uploadFailed: 'Upload failed. Tap to retry.',
   human: 'Talk to a person',
   humanAsked: 'Connecting you to a person…',
+  seen: 'Seen',
+  sys_assigned: '{agent_name} joined the conversation',
+  sys_transferred: '{agent_name} took over the conversation',
+  sys_team_assigned: 'Passed to the {team} team',
+  sys_unassigned: 'Waiting for an agent',
+  sys_resolved: 'Conversation resolved',
+  sys_reopened: 'Conversation reopened',
+  sys_agent_away: 'Waiting for another agent',
+  sys_queued: 'Waiting for an agent',
 };
 export type WidgetStrings = typeof en;
 
@@ -61,6 +70,15 @@ const zh: WidgetStrings = {
   uploadFailed: '上传失败，点击重试',
   human: '转人工',
   humanAsked: '正在为您转接人工客服…',
+  seen: '已读',
+  sys_assigned: '{agent_name} 已加入会话',
+  sys_transferred: '{agent_name} 已接手会话',
+  sys_team_assigned: '已转给 {team} 团队',
+  sys_unassigned: '正在等待客服',
+  sys_resolved: '会话已结束',
+  sys_reopened: '会话已重新打开',
+  sys_agent_away: '正在等待其他客服',
+  sys_queued: '正在等待客服',
 };
 
 export function pickStrings(lang: string | undefined): WidgetStrings {
@@ -69,4 +87,11 @@ export function pickStrings(lang: string | undefined): WidgetStrings {
 
 export function fill(s: string, vars: Record<string, string | number>): string {
   return s.replace(/\{(\w+)\}/g, (_, k: string) => String(vars[k] ?? ''));
+}
+
+/** A system message in the widget's language from its code, or its stored body for a code it does not know. */
+export function systemText(s: WidgetStrings, body: string, system?: { code: string; params?: Record<string, string> | null } | null): string {
+  const key = system ? (`sys_${system.code}` as keyof WidgetStrings) : undefined;
+  if (!key || !(key in s)) return body;
+  return fill(s[key], system?.params ?? {});
 }

@@ -4,8 +4,9 @@ import { ApiError } from '../src/api/errors';
 import { MAX_ATTACHMENTS, MAX_UPLOAD_BYTES, attachmentHref, formatSize, isImage, linkExpired } from '../src/api/attachments';
 import type { Attachment, Message } from '../src/api/types';
 import { RealtimeClient, RealtimeError, newClientId, wsUrl } from '../src/ws/client';
-import { css } from './styles';
-import { fill, pickStrings, type WidgetStrings } from './i18n';
+import { css, DEFAULT_BRAND } from './styles';
+import { linkify } from '../src/lib/linkify';
+import { fill, pickStrings, systemText, type WidgetStrings } from './i18n';
 import { WidgetStorage } from './storage';
 import { Timeline, type Entry } from './model';
 
@@ -52,6 +53,8 @@ export class KefuWidget {
   /** Thumbnails by link, reused across renders so images do not reload and flicker. */
   private readonly imgs = new Map<string, HTMLImageElement>();
   private readonly timeline = new Timeline();
+  /** How far the business has read, per conversation (from read frames). */
+  private readonly agentRead: Record<string, number> = {};
   private rt: RealtimeClient | null = null;
   private sessionStarting: Promise<void> | null = null;
   private sessionRetry = 0;
@@ -101,7 +104,7 @@ export class KefuWidget {
     this.host.setAttribute('data-testid', 'kefu-widget');
     this.root = this.host.attachShadow({ mode: 'open' });
     const style = document.createElement('style');
-    style.textContent = css(opts.brand ?? '#1677ff');
+    style.textContent = css(opts.brand ?? DEFAULT_BRAND);
     const wrap = el('div', 'root');
     wrap.lang = this.s === pickStrings('zh') ? 'zh-CN' : 'en';
 
@@ -336,6 +339,14 @@ export class KefuWidget {
       if (f.author?.type === 'visitor') return;
       this.setTyping(f.state === false ? null : f.author?.name || this.s.someone);
     });
+    rt.on('read', (f) => {
+      // The business read up to seq: the visitor's messages up to it show "seen".
+      if (!f.reader || f.reader.type === 'visitor') return;
+      if (f.seq > (this.agentRead[f.conversation_id] ?? 0)) {
+        this.agentRead[f.conversation_id] = f.seq;
+        this.render();
+      }
+    });
     rt.on('delta', (f) => {
       if (f.done) this.streams.delete(f.stream_id);
       else {
@@ -375,7 +386,7 @@ export class KefuWidget {
       client_id: m.client_id ?? undefined,
       author,
       name: m.author?.name ?? undefined,
-      body: m.body,
+      body: author === 'system' ? systemText(this.s, m.body, m.system) : m.body,
       attachments: m.attachments?.length ? m.attachments : undefined,
       created_at: m.created_at,
     });
@@ -618,7 +629,15 @@ export class KefuWidget {
     if (e.attachments?.length) d.append(this.renderAttachments(e.attachments));
     if (e.body || !e.attachments?.length) {
       const b = el('div', 'b');
-      b.textContent = e.body;
+      // Links open in a new tab without the opener; only http(s) and mailto are ever links.
+      for (const p of linkify(e.body)) {
+        if (!p.href) b.append(document.createTextNode(p.text));
+        else {
+          const a = el('a', '', { href: p.href, target: '_blank', rel: 'noopener noreferrer' });
+          a.textContent = p.text;
+          b.append(a);
+        }
+      }
       d.append(b);
     }
     const meta = el('div', 'meta');
@@ -629,6 +648,11 @@ export class KefuWidget {
       d.addEventListener('click', () => this.retry(e));
       d.setAttribute('role', 'button');
       d.setAttribute('tabindex', '0');
+    } else if (me && !e.pending && e.seq > 0 && e.seq <= (this.agentRead[e.conversation_id] ?? 0)) {
+      meta.textContent = `${hhmm} · `;
+      const seen = el('span', 'seen', { 'data-testid': 'kefu-seen' });
+      seen.textContent = `✓✓ ${this.s.seen}`;
+      meta.append(seen);
     } else if (me) meta.textContent = `${hhmm} · ${e.uploading ? this.s.uploading : e.pending ? this.s.sending : '✓'}`;
     else meta.textContent = hhmm;
     d.append(meta);

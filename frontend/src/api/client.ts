@@ -12,6 +12,13 @@ import type {
   Suggestion,
   Agent,
   Attachment,
+  CannedReply,
+  CannedScope,
+  ConversationCounts,
+  ConversationPatch,
+  SearchPage,
+  SearchType,
+  Team,
   ApiKey,
   ApiKeyRole,
   Conversation,
@@ -159,7 +166,17 @@ export function createApiClient(opts: ApiClientOptions = {}) {
           assignee: f.assignee,
           limit: f.limit,
           cursor: f.cursor,
+          label: f.label,
+          team: f.team,
+          sort: f.sort,
+          snoozed: f.snoozed,
+          open: f.open ? 'true' : undefined,
         }),
+      counts: () => request<ConversationCounts>('GET', '/api/v1/conversations/counts'),
+      patch: (id: string, body: ConversationPatch) => request<Conversation>('PATCH', `/api/v1/conversations/${enc(id)}`, body),
+      unassign: (id: string) => request<Conversation>('POST', `/api/v1/conversations/${enc(id)}/unassign`),
+      /** Undoes a resolve (the conversation goes back to where it was). */
+      reopen: (id: string) => request<Conversation>('POST', `/api/v1/conversations/${enc(id)}/reopen`),
       get: (id: string) => request<Conversation>('GET', `/api/v1/conversations/${enc(id)}`),
       messages: async (id: string, afterSeq = 0, limit = 200) =>
         (await request<{ messages: Message[] }>('GET', `/api/v1/conversations/${enc(id)}/messages`, undefined, {
@@ -168,7 +185,7 @@ export function createApiClient(opts: ApiClientOptions = {}) {
         })).messages ?? [],
       postMessage: (id: string, body: PostMessageRequest) =>
         request<Message>('POST', `/api/v1/conversations/${enc(id)}/messages`, body),
-      assign: (id: string, to: { agent_id: string } | { team: string }) =>
+      assign: (id: string, to: { agent_id?: string; team_id?: string; team?: string; note?: string }) =>
         request<Conversation>('POST', `/api/v1/conversations/${enc(id)}/assign`, to),
       /** Routing decisions and other non-message events, oldest first. */
       events: async (id: string) =>
@@ -227,6 +244,24 @@ export function createApiClient(opts: ApiClientOptions = {}) {
       test: (body?: LlmInput) => request<LlmTestResult>('POST', '/api/v1/bots/llm/test', body),
       settings: () => request<BotSettings>('GET', '/api/v1/bots/settings'),
       setSettings: (body: BotSettings) => request<BotSettings>('PUT', '/api/v1/bots/settings', body),
+    },
+
+    search: (q: string, type: SearchType = 'messages', cursor?: string, limit?: number) =>
+      request<SearchPage>('GET', '/api/v1/search', undefined, { q, type, cursor, limit }),
+
+    teams: {
+      list: async () => (await request<{ teams: Team[] }>('GET', '/api/v1/teams')).teams ?? [],
+      create: (body: { name: string; members?: string[] }) => request<Team>('POST', '/api/v1/teams', body),
+      update: (id: string, body: { name?: string; members?: string[] }) => request<Team>('PUT', `/api/v1/teams/${enc(id)}`, body),
+      remove: (id: string) => request<void>('DELETE', `/api/v1/teams/${enc(id)}`),
+    },
+
+    cannedReplies: {
+      list: async () => (await request<{ canned_replies: CannedReply[] }>('GET', '/api/v1/canned-replies')).canned_replies ?? [],
+      create: (body: { shortcut: string; body: string; scope: CannedScope }) => request<CannedReply>('POST', '/api/v1/canned-replies', body),
+      update: (id: string, body: { shortcut?: string; body?: string; scope?: CannedScope }) =>
+        request<CannedReply>('PUT', `/api/v1/canned-replies/${enc(id)}`, body),
+      remove: (id: string) => request<void>('DELETE', `/api/v1/canned-replies/${enc(id)}`),
     },
 
     flows: {

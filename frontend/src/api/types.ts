@@ -127,8 +127,78 @@ export interface Conversation {
   created_at: string;
   updated_at: string;
   last_message?: LastMessage | null;
-  /** Labels set by the routing flow's tag nodes (absent from older servers). */
+  /** The visitor's newest message (the last message is often the bot's or an agent's). */
+  last_visitor_message?: LastMessage | null;
+  /** Since when the visitor waits for a person's answer; null once answered. */
+  waiting_since?: string | null;
+  /** Labels set by agents and by the routing flow's tag nodes. */
   labels?: string[] | null;
+  priority?: Priority;
+  /** While in the future the conversation is out of the inbox. */
+  snoozed_until?: string | null;
+}
+
+export const PRIORITIES = ['none', 'low', 'normal', 'high', 'urgent'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+
+export interface ConversationPatch {
+  labels?: string[];
+  priority?: Priority;
+  snoozed_until?: string | null;
+}
+
+export interface ConversationCounts {
+  mine: number;
+  queue: number;
+  all: number;
+  snoozed: number;
+  by_status: Partial<Record<ConversationStatus, number>>;
+  by_team: Record<string, number>;
+}
+
+export interface Team {
+  id: string;
+  name: string;
+  members: string[];
+  created_at: string;
+  updated_at: string;
+}
+
+export type CannedScope = 'tenant' | 'personal';
+
+export interface CannedReply {
+  id: string;
+  shortcut: string;
+  body: string;
+  scope: CannedScope;
+  owner_id?: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export type SearchType = 'messages' | 'contacts' | 'conversations';
+
+export interface SearchHit {
+  type: 'message' | 'contact' | 'conversation';
+  conversation_id?: string;
+  message?: Message;
+  visitor?: Visitor;
+  conversation?: Conversation;
+  field: string;
+  snippet: string;
+  /** [start, end) in Unicode code points of snippet. */
+  highlights: [number, number][];
+}
+
+export interface SearchPage {
+  results: SearchHit[];
+  next_cursor?: string | null;
+}
+
+/** A system message's code and parameters; clients render it in their own language. */
+export interface SystemNote {
+  code: string;
+  params?: Record<string, string> | null;
 }
 
 export interface Author {
@@ -146,6 +216,8 @@ export interface Message {
   body: string;
   private?: boolean;
   attachments?: Attachment[] | null;
+  /** For author.type system: what happened, as a code and parameters. */
+  system?: SystemNote | null;
   created_at: string;
 }
 
@@ -164,6 +236,11 @@ export interface ConversationFilter {
   assignee?: string;
   limit?: number;
   cursor?: string;
+  label?: string;
+  team?: string;
+  sort?: 'recent' | 'priority';
+  snoozed?: 'only' | 'include';
+  open?: boolean;
 }
 
 export interface ConversationPage {

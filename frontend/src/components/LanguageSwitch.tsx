@@ -1,4 +1,5 @@
-import { Button, Dropdown } from 'antd';
+import { Button } from 'antd';
+import { MenuPopover } from './MenuPopover';
 import { GlobalOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
 import { setLanguage, type Language } from '../i18n';
@@ -9,18 +10,16 @@ export function LanguageSwitch({ compact = false, placement = 'bottomRight' }: {
   const { t, i18n } = useTranslation();
   const current = (i18n.language === 'zh-CN' ? 'zh-CN' : 'en') as Language;
   return (
-    <Dropdown
+    <MenuPopover
       placement={placement === 'rightBottom' ? 'topLeft' : placement}
-      menu={{
-        selectable: true,
-        selectedKeys: [current],
-        items: (Object.keys(LABELS) as Language[]).map((l) => ({ key: l, label: <span data-testid={`lang-${l}`}>{LABELS[l]}</span> })),
-        onClick: ({ key }) => setLanguage(key as Language),
-      }}
+      label={t('app.language')}
+      selected={current}
+      items={(Object.keys(LABELS) as Language[]).map((l) => ({ key: l, label: <span data-testid={`lang-${l}`}>{LABELS[l]}</span> }))}
+      onSelect={(key) => setLanguage(key as Language)}
     >
       <Button type="text" icon={<GlobalOutlined />} aria-label={t('app.language')} data-testid="language-switch">
         {compact ? null : LABELS[current]}
       </Button>
-    </Dropdown>
+    </MenuPopover>
   );
 }

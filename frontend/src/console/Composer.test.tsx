@@ -77,7 +77,7 @@ describe('Composer', () => {
     });
     vi.stubGlobal('fetch', fetch);
     const { client: qc } = renderWithApp(<Composer conversation={conv} me={me} />);
-    fireEvent.click(screen.getByTestId('composer-note'));
+    fireEvent.click(screen.getByTestId('composer-mode-note'));
     const input = screen.getByTestId('composer-input');
     fireEvent.change(input, { target: { value: 'VIP, be nice' } });
     expect(client.typing).not.toHaveBeenCalled();
@@ -88,6 +88,54 @@ describe('Composer', () => {
     expect(url).toBe('/api/v1/conversations/c1/messages');
     expect(JSON.parse(String(init?.body))).toMatchObject({ body: 'VIP, be nice', private: true });
     await waitFor(() => expect(qc.getQueryData<ThreadMessage[]>(keys.messages('c1'))).toMatchObject([{ seq: 9, private: true, pending: false }]));
+  });
+
+  it('sends on Ctrl+Enter too, and never resolves', () => {
+    const { client } = fakeClient();
+    const fetch = vi.fn(async (_url: string) => jsonResponse(500, {}));
+    vi.stubGlobal('fetch', fetch);
+    renderWithApp(<Composer conversation={conv} me={me} />);
+    const input = screen.getByTestId('composer-input');
+    fireEvent.change(input, { target: { value: 'Done?' } });
+    fireEvent.keyDown(input, { key: 'Enter', ctrlKey: true });
+    expect(client.sendMessage).toHaveBeenCalledTimes(1);
+    expect(fetch.mock.calls.some(([url]) => String(url).includes('/resolve'))).toBe(false);
+  });
+
+  it('sends a note once: the next message is a reply again', async () => {
+    const { client } = fakeClient();
+    const fetch = vi.fn(async (_url: string, init?: RequestInit) => {
+      const body = JSON.parse(String(init?.body));
+      return jsonResponse(201, { id: 'm9', conversation_id: 'c1', seq: 9, client_id: body.client_id, author: { type: 'agent', id: 'u1', name: 'Ann' }, body: body.body, private: true, created_at: '2024-01-01T00:00:09Z' });
+    });
+    vi.stubGlobal('fetch', fetch);
+    renderWithApp(<Composer conversation={conv} me={me} />);
+    fireEvent.click(screen.getByTestId('composer-mode-note'));
+    expect(screen.getByTestId('composer').className).toContain('composer-note');
+    const input = screen.getByTestId('composer-input');
+    fireEvent.change(input, { target: { value: 'internal' } });
+    fireEvent.keyDown(input, { key: 'Enter' });
+    await waitFor(() => expect(fetch).toHaveBeenCalledTimes(1));
+    expect(screen.getByTestId('composer').className).not.toContain('composer-note');
+    fireEvent.change(input, { target: { value: 'to the visitor' } });
+    fireEvent.keyDown(input, { key: 'Enter' });
+    expect(client.sendMessage).toHaveBeenCalledTimes(1);
+    expect(client.sendMessage.mock.calls[0]![0]).toMatchObject({ body: 'to the visitor' });
+  });
+
+  it('inserts a canned reply with its variables filled in on /', async () => {
+    fakeClient();
+    const fetch = vi.fn(async () =>
+      jsonResponse(200, { canned_replies: [{ id: 'r1', shortcut: 'hello', body: 'Hi {{visitor.name}}, {{agent.name}} here', scope: 'tenant', created_at: '', updated_at: '' }] }),
+    );
+    vi.stubGlobal('fetch', fetch);
+    renderWithApp(<Composer conversation={{ ...conv, visitor: { id: 'v1', name: 'Lin' } }} me={me} />);
+    const input = screen.getByTestId('composer-input') as HTMLTextAreaElement;
+    fireEvent.change(input, { target: { value: '/hel', selectionStart: 4 } });
+    await waitFor(() => expect(screen.getAllByTestId('canned-item')).toHaveLength(1));
+    fireEvent.keyDown(input, { key: 'Enter' });
+    expect(input.value).toBe('Hi Lin, Ann here');
+    fireEvent.change(input, { target: { value: '' } }); // drafts outlive the component
   });
 
   describe('attachments', () => {
@@ -191,7 +239,7 @@ describe('Composer', () => {
       });
       vi.stubGlobal('fetch', fetch);
       renderWithApp(<Composer conversation={conv} me={me} />);
-      fireEvent.click(screen.getByTestId('composer-note'));
+      fireEvent.click(screen.getByTestId('composer-mode-note'));
       fireEvent.change(screen.getByTestId('composer-file'), { target: { files: [new File(['png'], 'note.png', { type: 'image/png' })] } });
       await waitFor(() => expect(screen.getByTestId('composer-file-item').getAttribute('data-status')).toBe('done'));
       fireEvent.click(screen.getByTestId('composer-send'));

@@ -3,11 +3,13 @@ import { Button, Input, Tooltip } from 'antd';
 import { useToast } from '../components/Toast';
 import { BulbOutlined, CloseOutlined, FileOutlined, LoadingOutlined, LockOutlined, PaperClipOutlined, SendOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
-import { useQueryClient } from '@tanstack/react-query';
-import { api, errorMessage, formatSize, type Conversation, type User } from '../api';
+import { useQuery } from '@tanstack/react-query';
+import { api, errorMessage, formatSize, type CannedReply, type Conversation, type User } from '../api';
+import { keys } from '../realtime/keys';
+import { visitorName } from '../lib/format';
+import { fillVariables, filterCanned, slashQuery } from './canned';
 import { useRealtime } from '../stores/realtime';
 import { MAX_BODY, useSend } from './useSend';
-import { resolveConversation } from './actions';
 import { useUploads, type PendingUpload } from './useUploads';
 
 /** Unsent text per conversation, kept while the agent moves between conversations. */
@@ -16,7 +18,6 @@ const drafts = new Map<string, string>();
 export function Composer({ conversation, me }: { conversation: Conversation; me: User }) {
   const { t } = useTranslation();
   const message = useToast();
-  const qc = useQueryClient();
   const id = conversation.id;
   const [text, setText] = useState(() => drafts.get(id) ?? '');
   const [note, setNote] = useState(false);
@@ -28,6 +29,44 @@ export function Composer({ conversation, me }: { conversation: Conversation; me:
   const uploads = useUploads();
   const { clear: clearUploads } = uploads;
   const [dragging, setDragging] = useState(false);
+  const [slash, setSlash] = useState<{ start: number; query: string } | null>(null);
+  // Loaded when "/" is first typed, then kept for a minute.
+  const canned = useQuery({ queryKey: keys.canned, queryFn: api.cannedReplies.list, staleTime: 60_000, retry: false, enabled: slash !== null });
+  const [pick, setPick] = useState(0);
+  const matches = slash ? filterCanned(canned.data ?? [], slash.query) : [];
+
+  // Alt+N switches between reply and note from anywhere in the thread.
+  useEffect(() => {
+    function onKey(e: globalThis.KeyboardEvent) {
+      if (e.altKey && !e.ctrlKey && !e.metaKey && (e.key === 'n' || e.key === 'N' || e.code === 'KeyN')) {
+        e.preventDefault();
+        setNote((n) => !n);
+        ref.current?.focus();
+      }
+    }
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+
+  function applyCanned(r: CannedReply) {
+    if (!slash) return;
+    const filled = fillVariables(
+      r.body,
+      { visitor: conversation.visitor, agent: { name: me.name }, conversationId: id },
+      { visitor: visitorName(conversation.visitor, (x) => t('inbox.visitor', { id: x })) },
+    );
+    const el = ref.current;
+    const caret = el?.selectionStart ?? text.length;
+    const next = text.slice(0, slash.start) + filled + text.slice(caret);
+    setSlash(null);
+    change(next);
+    const at = slash.start + filled.length;
+    requestAnimationFrame(() => {
+      el?.focus();
+      el?.setSelectionRange(at, at);
+    });
+  }
+
   const [suggesting, setSuggesting] = useState(false);
 
   /** Drafts a reply from the tenant's knowledge into the composer; the agent sends it (or not). */
@@ -102,9 +141,12 @@ export function Composer({ conversation, me }: { conversation: Conversation; me:
     [],
   );
 
-  function change(v: string) {
+  function change(v: string, caret?: number) {
     setText(v);
     drafts.set(id, v);
+    const sq = caret === undefined ? null : slashQuery(v, caret);
+    setSlash(sq);
+    if (sq) setPick(0);
     // Typing indicators are for replies only: a note must not hint anything to the visitor.
     if (note) return;
     const client = useRealtime.getState().client;
@@ -139,7 +181,13 @@ export function Composer({ conversation, me }: { conversation: Conversation; me:
     send(body, note, undefined, files);
     uploads.clear();
     setText('');
+    setSlash(null);
     drafts.delete(id);
+    // A note is one-shot: the next message is a reply again, and the agent is told.
+    if (note) {
+      setNote(false);
+      message.info(t('console.noteSent'));
+    }
     if (typingOff.current) clearTimeout(typingOff.current);
     if (typingSentAt.current) {
       typingSentAt.current = 0;
@@ -148,16 +196,25 @@ export function Composer({ conversation, me }: { conversation: Conversation; me:
   }
 
   function onKeyDown(e: KeyboardEvent<HTMLTextAreaElement>) {
-    if (e.key !== 'Enter' || e.nativeEvent.isComposing || e.keyCode === 229) return;
-    if (e.ctrlKey || e.metaKey) {
+    if (slash && matches.length) {
+      if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+        e.preventDefault();
+        setPick((p) => (p + (e.key === 'ArrowDown' ? 1 : matches.length - 1)) % matches.length);
+        return;
+      }
+      if ((e.key === 'Enter' || e.key === 'Tab') && !e.nativeEvent.isComposing) {
+        e.preventDefault();
+        applyCanned(matches[Math.min(pick, matches.length - 1)]!);
+        return;
+      }
+    }
+    if (slash && e.key === 'Escape') {
       e.preventDefault();
-      if (conversation.status !== 'resolved')
-        resolveConversation(id, qc).then(
-          () => message.success(t('thread.resolvedOk')),
-          (err: unknown) => message.error(errorMessage(err, t('app.error'))),
-        );
+      setSlash(null);
       return;
     }
+    if (e.key !== 'Enter' || e.nativeEvent.isComposing || e.keyCode === 229) return;
+    // Enter and Ctrl/Cmd+Enter both send: a send-like chord never does anything destructive.
     if (e.shiftKey || e.altKey) return;
     e.preventDefault();
     submit();
@@ -176,6 +233,68 @@ export function Composer({ conversation, me }: { conversation: Conversation; me:
           <PaperClipOutlined /> {t('thread.dropHere')}
         </div>
       ) : null}
+      <div className="composer-modes">
+        <div className="composer-tabs" role="tablist" aria-label={t('console.noteTab')}>
+          <button
+            type="button"
+            role="tab"
+            aria-selected={!note}
+            className={`composer-tab ${!note ? 'on' : ''}`}
+            onClick={() => {
+              setNote(false);
+              ref.current?.focus();
+            }}
+            data-testid="composer-mode-reply"
+          >
+            {t('console.reply')}
+          </button>
+          <button
+            type="button"
+            role="tab"
+            aria-selected={note}
+            className={`composer-tab note ${note ? 'on' : ''}`}
+            onClick={() => {
+              setNote(true);
+              ref.current?.focus();
+            }}
+            data-testid="composer-mode-note"
+          >
+            <LockOutlined /> {t('console.noteTab')}
+          </button>
+        </div>
+        {note ? (
+          <span className="composer-note-hint" data-testid="composer-note-hint">
+            {t('console.noteOnce')}
+          </span>
+        ) : (
+          <span className="composer-hint-inline muted">{t('console.cannedHint')}</span>
+        )}
+      </div>
+      {slash ? (
+        <div className="canned-menu" role="listbox" aria-label={t('console.cannedTitle')} data-testid="canned-menu">
+          <div className="canned-title">{t('console.cannedTitle')}</div>
+          {matches.length === 0 ? (
+            <div className="canned-empty">{t('console.cannedEmpty')}</div>
+          ) : (
+            matches.map((r, i) => (
+              <div
+                key={r.id}
+                role="option"
+                aria-selected={i === pick}
+                className={`canned-item ${i === pick ? 'active' : ''}`}
+                onMouseDown={(e) => {
+                  e.preventDefault();
+                  applyCanned(r);
+                }}
+                data-testid="canned-item"
+              >
+                <span className="canned-shortcut">/{r.shortcut}</span>
+                <span className="canned-body">{r.body}</span>
+              </div>
+            ))
+          )}
+        </div>
+      ) : null}
       {conversation.status === 'resolved' ? <div className="composer-hint">{t('thread.readOnlyResolved')}</div> : null}
       {uploads.items.length ? (
         <div className="composer-files" data-testid="composer-files">
@@ -189,7 +308,7 @@ export function Composer({ conversation, me }: { conversation: Conversation; me:
           ref.current = el?.resizableTextArea?.textArea ?? null;
         }}
         value={text}
-        onChange={(e) => change(e.target.value)}
+        onChange={(e) => change(e.target.value, e.target.selectionStart ?? e.target.value.length)}
         onKeyDown={onKeyDown}
         onPaste={onPaste}
         placeholder={note ? t('thread.notePlaceholder') : t('thread.composerPlaceholder')}
@@ -199,19 +318,6 @@ export function Composer({ conversation, me }: { conversation: Conversation; me:
         data-testid="composer-input"
       />
       <div className="composer-bar">
-        <Tooltip title={t('thread.noteTooltip')}>
-          <Button
-            size="small"
-            type={note ? 'primary' : 'text'}
-            className={note ? 'note-on' : ''}
-            icon={<LockOutlined />}
-            aria-pressed={note}
-            onClick={() => setNote(!note)}
-            data-testid="composer-note"
-          >
-            {t('thread.note')}
-          </Button>
-        </Tooltip>
         <Tooltip title={t('thread.attach')}>
           <Button size="small" type="text" icon={<PaperClipOutlined />} aria-label={t('thread.attach')} onClick={() => fileRef.current?.click()} data-testid="composer-attach" />
         </Tooltip>

@@ -1,5 +1,6 @@
-import { Suspense, useEffect, useState } from 'react';
-import { Avatar, Badge, Button, Dropdown, Result, Tooltip } from 'antd';
+import { lazy, Suspense, useEffect, useState } from 'react';
+import { Avatar, Badge, Button, Result, Tooltip } from 'antd';
+import { MenuPopover } from '../components/MenuPopover';
 import { DisconnectOutlined, KeyOutlined, LogoutOutlined, MessageOutlined, SettingOutlined, StopOutlined } from '@ant-design/icons';
 import { Link, Outlet, useLocation, useNavigate } from 'react-router';
 import { useTranslation } from 'react-i18next';
@@ -17,7 +18,10 @@ import { askNotificationPermission } from '../lib/notify';
 import { colorFor } from '../lib/format';
 import { PRESENCE_COLOR } from '../lib/presence';
 import { useMe } from './useMe';
-import { ChangePasswordModal, LogoutAllModal } from './AccountModals';
+// The account dialogs (antd's modal and form) load when one is first opened,
+// not with every page of the console.
+const ChangePasswordModal = lazy(() => import('./AccountModals').then((m) => ({ default: m.ChangePasswordModal })));
+const LogoutAllModal = lazy(() => import('./AccountModals').then((m) => ({ default: m.LogoutAllModal })));
 
 
 /** The signed-in frame: the narrow nav, the WebSocket bridge and the page. */
@@ -132,17 +136,14 @@ function Nav({ unread, name, userId }: { unread: number; name: string; userId: s
           </span>
         </Tooltip>
       ) : null}
-      <Dropdown
-        trigger={['click']}
+      <MenuPopover
         placement="topLeft"
-        menu={{
-          items: [...presenceItems, ...accountItems],
-          selectable: true,
-          selectedKeys: [wanted],
-          onClick: ({ key }) => {
-            if (key === 'password' || key === 'logout-all') setDialog(key);
-            else choose(key as PresenceStatus);
-          },
+        label={t('nav.presence')}
+        items={[...presenceItems, ...accountItems]}
+        selected={wanted}
+        onSelect={(key) => {
+          if (key === 'password' || key === 'logout-all') setDialog(key);
+          else choose(key as PresenceStatus);
         }}
       >
         <button type="button" className="nav-item nav-presence" aria-label={`${t('nav.presence')}: ${t(`nav.${shown}`)}`} data-testid="presence-switch" data-status={shown}>
@@ -152,7 +153,7 @@ function Nav({ unread, name, userId }: { unread: number; name: string; userId: s
             </Avatar>
           </Badge>
         </button>
-      </Dropdown>
+      </MenuPopover>
       <div className="nav-item nav-lang">
         <LanguageSwitch compact />
       </div>
@@ -161,8 +162,12 @@ function Nav({ unread, name, userId }: { unread: number; name: string; userId: s
           <LogoutOutlined />
         </button>
       </Tooltip>
-      <ChangePasswordModal open={dialog === 'password'} onClose={() => setDialog(null)} />
-      <LogoutAllModal open={dialog === 'logout-all'} onClose={() => setDialog(null)} onDone={leave} />
+      {dialog ? (
+        <Suspense fallback={null}>
+          <ChangePasswordModal open={dialog === 'password'} onClose={() => setDialog(null)} />
+          <LogoutAllModal open={dialog === 'logout-all'} onClose={() => setDialog(null)} onDone={leave} />
+        </Suspense>
+      ) : null}
     </nav>
   );
 }

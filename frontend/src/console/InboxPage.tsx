@@ -1,4 +1,4 @@
-import { useEffect } from 'react';
+import { lazy, Suspense, useEffect } from 'react';
 import { Empty } from 'antd';
 import { useNavigate, useParams } from 'react-router';
 import { useTranslation } from 'react-i18next';
@@ -8,10 +8,18 @@ import { keys } from '../realtime/keys';
 import { useUi } from '../stores/ui';
 import { FullPageSpin } from '../components/FullPageSpin';
 import { InboxList } from './InboxList';
-import { Thread } from './Thread';
-import { VisitorPanel } from './VisitorPanel';
 import { useMe } from './useMe';
-import { useConversation } from './useThread';
+import { ShortcutsHelp } from './Shortcuts';
+
+// The thread pane (thread, composer, visitor panel) is its own chunk: the
+// inbox shows first, and the chunk is fetched while the browser is idle so
+// opening a conversation does not wait for it.
+const loadThread = () => import('./ThreadPane');
+const ThreadPane = lazy(loadThread);
+if (typeof window !== 'undefined') {
+  const idle = (window as Window & { requestIdleCallback?: (cb: () => void) => void }).requestIdleCallback ?? ((cb: () => void) => setTimeout(cb, 200));
+  idle(() => void loadThread());
+}
 
 /** /app and /app/conversations/:id — inbox, thread and visitor panes (one at a time on a phone). */
 export default function InboxPage() {
@@ -46,9 +54,12 @@ export default function InboxPage() {
   if (!me.data) return <FullPageSpin />;
   return (
     <div className="console" data-has-conv={id ? 'true' : 'false'}>
+      <ShortcutsHelp />
       <InboxList me={me.data.user} widgetKey={widgetKey} activeId={id} />
       {id ? (
-        <ThreadWithPanel key={id} id={id} />
+        <Suspense fallback={<section className="thread" />}>
+          <ThreadPane id={id} />
+        </Suspense>
       ) : (
         <section className="thread thread-empty">
           <Empty description={t('inbox.selectConversation')} />
@@ -58,14 +69,3 @@ export default function InboxPage() {
   );
 }
 
-function ThreadWithPanel({ id }: { id: string }) {
-  const me = useMe();
-  const conv = useConversation(id);
-  if (!me.data) return null;
-  return (
-    <>
-      <Thread id={id} me={me.data.user} />
-      <VisitorPanel c={conv.data} />
-    </>
-  );
-}

@@ -1,5 +1,5 @@
 import { memo } from 'react';
-import { Avatar, Button, Tooltip } from 'antd';
+import { Avatar, Button } from 'antd';
 import { CheckOutlined, ClockCircleOutlined, ExclamationCircleOutlined, LockOutlined, RobotOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
 import type { ThreadMessage } from '../realtime/cache';
@@ -7,6 +7,9 @@ import { clockTime, dateTime } from '../lib/format';
 import { useMeQueryData } from './useMeData';
 import { useSend } from './useSend';
 import { Attachments } from './Attachments';
+import { Linkified } from '../lib/Linkified';
+import { systemText } from '../lib/systemNote';
+import { useReads } from '../stores/reads';
 
 /** One message in the agent's thread: visitor and bot left, agents and notes right, system centred. */
 export const MessageBubble = memo(function MessageBubble({ m, meId, conversationId }: { m: ThreadMessage; meId: string; conversationId: string }) {
@@ -15,8 +18,8 @@ export const MessageBubble = memo(function MessageBubble({ m, meId, conversation
   const when = clockTime(m.created_at, i18n.language);
   if (type === 'system') {
     return (
-      <div className="msg-system" data-testid="message" data-author="system" data-seq={m.seq}>
-        {m.body}
+      <div className="msg-system" data-testid="message" data-author="system" data-seq={m.seq} data-code={m.system?.code}>
+        {systemText(m, t)}
         <span className="msg-system-time">{when}</span>
       </div>
     );
@@ -47,11 +50,10 @@ export const MessageBubble = memo(function MessageBubble({ m, meId, conversation
         ) : null}
         {m.attachments?.length ? <Attachments list={m.attachments} conversationId={conversationId} /> : null}
         {m.body || !m.attachments?.length ? (
-          <Tooltip title={dateTime(m.created_at, i18n.language)} placement={right ? 'left' : 'right'} mouseEnterDelay={0.6}>
-            <div className="msg-bubble" data-testid="message-body">
-              {m.body}
-            </div>
-          </Tooltip>
+          // A native title, not antd's Tooltip: one trigger per bubble made switching conversations slow.
+          <div className="msg-bubble" data-testid="message-body" title={dateTime(m.created_at, i18n.language)}>
+            <Linkified text={m.body} />
+          </div>
         ) : null}
         <div className="msg-foot">
           <span>{when}</span>
@@ -83,8 +85,23 @@ function Status({ m, conversationId }: { m: ThreadMessage; conversationId: strin
       </span>
     );
   }
+  return <Sent m={m} conversationId={conversationId} />;
+}
+
+/** One tick when stored, two ("seen") once the visitor has read it; notes are never seen by the visitor. */
+function Sent({ m, conversationId }: { m: ThreadMessage; conversationId: string }) {
+  const { t } = useTranslation();
+  const seen = useReads((s) => !m.private && (s.visitor[conversationId] ?? 0) >= m.seq);
+  if (seen) {
+    return (
+      <span className="msg-status seen" aria-label={t('console.seen')} title={t('console.seen')} data-testid="message-sent" data-seen="true">
+        <CheckOutlined />
+        <CheckOutlined className="tick2" />
+      </span>
+    );
+  }
   return (
-    <span className="msg-status sent" aria-label={t('thread.sent')} data-testid="message-sent">
+    <span className="msg-status sent" aria-label={t('thread.sent')} title={t('thread.sent')} data-testid="message-sent">
       <CheckOutlined />
     </span>
   );

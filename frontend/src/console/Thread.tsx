@@ -1,12 +1,13 @@
-import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { lazy, Suspense, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { Avatar, Button, Empty, Result, Spin, Tag, Tooltip } from 'antd';
 import { useToast } from '../components/Toast';
-import { ArrowLeftOutlined, CheckOutlined, IdcardOutlined, RobotOutlined, UserAddOutlined } from '@ant-design/icons';
+import { ArrowLeftOutlined, CheckOutlined, IdcardOutlined, QuestionOutlined, RobotOutlined, SwapOutlined, UserAddOutlined, UserDeleteOutlined } from '@ant-design/icons';
 import { Link } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { useQueryClient } from '@tanstack/react-query';
 import { api, errorMessage, type Conversation, type User } from '../api';
-import { assignConversation, resolveConversation } from './actions';
+import { assignConversation, reopenConversation, resolveConversation, unassignConversation } from './actions';
+
 import { useRealtime } from '../stores/realtime';
 import { useUi } from '../stores/ui';
 import { useUnread } from '../stores/unread';
@@ -18,6 +19,9 @@ import { MessageBubble } from './MessageBubble';
 import { Composer } from './Composer';
 import { RoutingEventLine } from './RoutingEventLine';
 import { interleave, isRoutingEvent } from './routing';
+
+// The transfer dialog (antd's modal, form and select) loads when first opened.
+const TransferModal = lazy(() => import('./TransferModal'));
 
 export function Thread({ id, me }: { id: string; me: User }) {
   const { t } = useTranslation();
@@ -42,14 +46,15 @@ export function Thread({ id, me }: { id: string; me: User }) {
 
   // Mark what is on screen as read (locally, and on the server when it moves forward).
   const lastSeq = (msgs.data ?? []).reduce((n, m) => (m.seq > n ? m.seq : n), 0);
-  const posted = useRef(0);
+  // Per conversation: the pane stays mounted while the agent switches.
+  const posted = useRef(new Map<string, number>());
   useEffect(() => {
     if (lastSeq <= 0) return;
     const mark = () => {
       if (tabHidden()) return;
       markRead(id, lastSeq);
-      if (lastSeq > posted.current) {
-        posted.current = lastSeq;
+      if (lastSeq > (posted.current.get(id) ?? 0)) {
+        posted.current.set(id, lastSeq);
         if (client?.ready) client.read(id, lastSeq);
         else void api.conversations.read(id, lastSeq).catch(() => undefined);
       }
@@ -81,7 +86,7 @@ export function Thread({ id, me }: { id: string; me: User }) {
 
   return (
     <section className="thread" aria-label={c ? visitorName(c.visitor, (x) => t('inbox.visitor', { id: x })) : undefined} data-testid="thread">
-      {c ? <ThreadHeader c={c} me={me} /> : <div className="thread-head" />}
+      {c ? <ThreadHeader key={c.id} c={c} me={me} /> : <div className="thread-head" />}
       <div
         className="thread-messages"
         ref={listRef}
@@ -168,28 +173,83 @@ function ThreadHeader({ c, me }: { c: Conversation; me: User }) {
   const agents = useAgents(c.status === 'assigned' && c.assignee_id !== me.id);
   const detailsOpen = useUi((s) => s.detailsOpen);
   const setDetailsOpen = useUi((s) => s.setDetailsOpen);
-  const [busy, setBusy] = useState<'resolve' | 'assign' | null>(null);
+  const [busy, setBusy] = useState<'resolve' | 'assign' | 'unassign' | null>(null);
+  const [transfer, setTransfer] = useState(false);
   const name = visitorName(c.visitor, (x) => t('inbox.visitor', { id: x }));
+  const staff = me.role !== 'agent';
+  const mine = c.status === 'assigned' && c.assignee_id === me.id;
 
   let state: string;
   if (c.status === 'resolved') state = t('thread.resolved');
   else if (c.status === 'bot') state = t('thread.withBot');
   else if (c.status === 'queued' || !c.assignee_id) state = t('thread.unassigned');
-  else if (c.assignee_id === me.id) state = t('thread.assignedToYou');
+  else if (mine) state = t('thread.assignedToYou');
   else state = t('thread.assignedTo', { name: agents.data?.find((a) => a.id === c.assignee_id)?.name ?? '…' });
 
-  async function act(kind: 'resolve' | 'assign') {
-    setBusy(kind);
+  async function resolve() {
+    setBusy('resolve');
     try {
-      if (kind === 'resolve') await resolveConversation(c.id, qc);
-      else await assignConversation(c.id, me.id, qc);
-      message.success(t(kind === 'resolve' ? 'thread.resolvedOk' : 'thread.assignedOk'));
+      await resolveConversation(c.id, qc);
+      // Resolving is undoable for a few seconds: the toast's Undo reopens it.
+      const key = `resolved-${c.id}`;
+      message.open({
+        key,
+        type: 'success',
+        duration: 8,
+        content: (
+          <span data-testid="resolve-toast">
+            {t('console.resolvedUndo')}{' '}
+            <Button
+              size="small"
+              type="link"
+              data-testid="resolve-undo"
+              onClick={() => {
+                message.destroy(key);
+                reopenConversation(c.id, qc).then(
+                  () => message.success(t('console.reopenedOk')),
+                  (err: unknown) => message.error(errorMessage(err, t('app.error'))),
+                );
+              }}
+            >
+              {t('console.undo')}
+            </Button>
+          </span>
+        ),
+      });
     } catch (err) {
       message.error(errorMessage(err, t('app.error')));
     } finally {
       setBusy(null);
     }
   }
+
+  async function act(kind: 'assign' | 'unassign') {
+    setBusy(kind);
+    try {
+      if (kind === 'assign') await assignConversation(c.id, me.id, qc);
+      else await unassignConversation(c.id, qc);
+      message.success(t(kind === 'assign' ? 'thread.assignedOk' : 'console.unassignOk'));
+    } catch (err) {
+      message.error(errorMessage(err, t('app.error')));
+    } finally {
+      setBusy(null);
+    }
+  }
+
+  // Alt+Shift+R resolves (never a send-like chord; undoable).
+  const resolveRef = useRef(resolve);
+  resolveRef.current = resolve;
+  useEffect(() => {
+    if (c.status === 'resolved') return;
+    function onKey(e: KeyboardEvent) {
+      if (e.altKey && e.shiftKey && !e.ctrlKey && !e.metaKey && (e.code === 'KeyR' || e.key === 'R')) {
+        e.preventDefault();
+        void resolveRef.current();
+      }
+    }
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [c.status]);
 
   return (
     <header className="thread-head">
@@ -205,18 +265,39 @@ function ThreadHeader({ c, me }: { c: Conversation; me: User }) {
         </Tag>
       </div>
       <div className="thread-actions">
-        {c.status !== 'resolved' && !(c.status === 'assigned' && c.assignee_id === me.id) ? (
+        {c.status !== 'resolved' && !mine ? (
           <Button icon={<UserAddOutlined />} loading={busy === 'assign'} onClick={() => void act('assign')} data-testid="assign-me">
             <span className="hide-narrow">{t('thread.assignMe')}</span>
           </Button>
         ) : null}
+        {c.status !== 'resolved' && (staff || mine) ? (
+          <Tooltip title={t('console.transfer')}>
+            <Button icon={<SwapOutlined />} onClick={() => setTransfer(true)} data-testid="transfer" aria-label={t('console.transfer')}>
+              <span className="hide-narrow">{t('console.transfer')}</span>
+            </Button>
+          </Tooltip>
+        ) : null}
+        {c.status === 'assigned' && (staff || mine) ? (
+          <Tooltip title={t('console.unassign')}>
+            <Button icon={<UserDeleteOutlined />} loading={busy === 'unassign'} onClick={() => void act('unassign')} data-testid="unassign" aria-label={t('console.unassign')} />
+          </Tooltip>
+        ) : null}
         {c.status !== 'resolved' ? (
-          <Tooltip title="Ctrl+Enter">
-            <Button type="primary" ghost icon={<CheckOutlined />} loading={busy === 'resolve'} onClick={() => void act('resolve')} data-testid="resolve">
+          <Tooltip title="Alt+Shift+R">
+            <Button type="primary" ghost icon={<CheckOutlined />} loading={busy === 'resolve'} onClick={() => void resolve()} data-testid="resolve">
               <span className="hide-narrow">{t('thread.resolve')}</span>
             </Button>
           </Tooltip>
         ) : null}
+        <Tooltip title={t('console.shortcutsOpen')}>
+          <Button
+            className="hide-narrow"
+            icon={<QuestionOutlined />}
+            aria-label={t('console.shortcutsOpen')}
+            onClick={() => window.dispatchEvent(new Event('kefu:shortcuts'))}
+            data-testid="shortcuts-open"
+          />
+        </Tooltip>
         <Button
           className="details-toggle"
           icon={<IdcardOutlined />}
@@ -225,6 +306,11 @@ function ThreadHeader({ c, me }: { c: Conversation; me: User }) {
           onClick={() => setDetailsOpen(!detailsOpen)}
         />
       </div>
+      {transfer ? (
+        <Suspense fallback={null}>
+          <TransferModal c={c} open={transfer} onClose={() => setTransfer(false)} />
+        </Suspense>
+      ) : null}
     </header>
   );
 }

@@ -1,4 +1,5 @@
-import { Avatar, Descriptions, Empty, Tag } from 'antd';
+import { Avatar, Descriptions, Empty } from 'antd';
+import { Triage } from './Triage';
 import { useTranslation } from 'react-i18next';
 import type { Conversation } from '../api';
 import { colorFor, dateTime, visitorName } from '../lib/format';
@@ -49,18 +50,7 @@ export function VisitorPanel({ c }: { c: Conversation | undefined }) {
           { key: 'conv', label: t('visitor.conversation'), children: <code className="break-all">{c.id}</code> },
         ]}
       />
-      {c.labels?.length ? (
-        <>
-          <h3 className="visitor-section">{t('visitor.labels')}</h3>
-          <div className="visitor-labels" data-testid="conversation-labels">
-            {c.labels.map((l) => (
-              <Tag key={l} color="geekblue" data-testid="conversation-label">
-                {l}
-              </Tag>
-            ))}
-          </div>
-        </>
-      ) : null}
+      <Triage key={c.id} c={c} />
       <h3 className="visitor-section">{t('visitor.attributes')}</h3>
       {attrs.length === 0 ? (
         <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t('visitor.noAttributes')} />

@@ -3,6 +3,7 @@
 // draft · Publish · Versions · Replay in the header. "new" is a flow not saved
 // yet: its first save creates it.
 import { useCallback, useEffect, useState } from 'react';
+import { useTeamNames } from './useTeamNames';
 import { Alert, Badge, Button, Input, Modal, Popconfirm, Result, Space, Tag, Tooltip } from 'antd';
 import {
   ArrowLeftOutlined,
@@ -46,6 +47,7 @@ export function skeleton(): { nodes: EditorNode[]; edges: EditorEdge[] } {
 }
 
 export default function FlowEditorPage() {
+  useTeamNames(); // node summaries name teams
   return (
     <ReactFlowProvider>
       <Editor />

@@ -2,12 +2,13 @@
 // Each form is controlled: it shows `data` and calls `onChange` with the next
 // data; the store records it (one undo step per burst of typing).
 import { useMemo, type ReactNode } from 'react';
-import { AutoComplete, Button, Form, Input, InputNumber, Popover, Radio, Select, Space, Tooltip, Typography } from 'antd';
+import { Button, Form, Input, InputNumber, Popover, Radio, Select, Space, Tooltip, Typography } from 'antd';
 import { ArrowDownOutlined, ArrowUpOutlined, DeleteOutlined, PlusOutlined, QuestionCircleOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
 import { useQuery } from '@tanstack/react-query';
 import { api } from '../api';
 import { keys } from '../realtime/keys';
+import { useTeamNames } from './useTeamNames';
 import { STRATEGIES, type FlowNodeType, type NodeDataMap, type SwitchCase } from './types';
 
 export interface InspectorProps<T extends FlowNodeType> {
@@ -280,7 +281,7 @@ export function AssignForm({ id, data, onChange, readOnly }: InspectorProps<'ass
   const { t } = useTranslation();
   const agents = useQuery({ queryKey: keys.agents, queryFn: api.agents.list, staleTime: 30_000 });
   const skills = useMemo(() => [...new Set((agents.data ?? []).flatMap((a) => a.skills ?? []).map((s) => s.toLowerCase()))].sort(), [agents.data]);
-  const teams = useMemo(() => [...new Set((agents.data ?? []).flatMap((a) => a.teams ?? []))].sort(), [agents.data]);
+  const teams = useTeamNames();
   return (
     <>
       <Field label={t('flows.field.strategy')}>
@@ -308,14 +309,21 @@ export function AssignForm({ id, data, onChange, readOnly }: InspectorProps<'ass
         />
       </Field>
       <Field label={t('flows.field.team')} htmlFor={`${id}-team`} help={t('flows.field.teamHint')}>
-        <AutoComplete
+        <Select
           id={`${id}-team`}
-          value={data.team}
+          value={data.team || undefined}
           disabled={readOnly}
-          options={teams.map((x) => ({ value: x }))}
+          showSearch
+          optionFilterProp="label"
+          options={[
+            ...(teams.data ?? []).map((x) => ({ value: x.id, label: x.name })),
+            // A team named before teams had ids (the server still matches it by name).
+            ...(data.team && !(teams.data ?? []).some((x) => x.id === data.team) ? [{ value: data.team, label: data.team }] : []),
+          ]}
           placeholder={t('flows.field.teamPlaceholder')}
-          onChange={(team: string) => onChange({ ...data, team })}
+          onChange={(team?: string) => onChange({ ...data, team: team ?? '' })}
           allowClear
+          data-testid="assign-team"
         />
       </Field>
       <Seconds id={`${id}-timeout`} label={t('flows.field.assignTimeout')} value={data.timeout_seconds} readOnly={readOnly} onChange={(timeout_seconds) => onChange({ ...data, timeout_seconds })} />

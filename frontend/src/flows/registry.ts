@@ -3,6 +3,7 @@
 // conversion all read it; adding a node type is adding an entry here (and its
 // strings in i18n). The data shapes and branch labels mirror routing/flow.go.
 import type { ComponentType } from 'react';
+import { teamNames } from './teamNames';
 import type { TFunction } from 'i18next';
 import {
   ApartmentOutlined,
@@ -347,7 +348,7 @@ export const registry: Registry = {
     outputs: () => ['assigned', 'timeout'],
     summary: (d, t) => {
       const parts: string[] = [t(`flows.strategy.${d.strategy}`)];
-      if (d.team) parts.push(`@${d.team}`);
+      if (d.team) parts.push(`@${teamNames.get(d.team) ?? d.team}`);
       if (d.skills.length) parts.push(d.skills.join(', '));
       return clip(parts.join(' · '));
     },

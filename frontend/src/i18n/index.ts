@@ -1,17 +1,26 @@
 import i18n from 'i18next';
 import { initReactI18next } from 'react-i18next';
 import en from './en';
-import zhCN from './zh-CN';
 import { readStorage, writeStorage } from '../stores/storage';
 
 export const LANGUAGES = ['zh-CN', 'en'] as const;
 export type Language = (typeof LANGUAGES)[number];
 const KEY = 'kefu:lang';
 
+// English, the fallback, is always there; Chinese is its own chunk, loaded
+// before the app renders in Chinese (loadLanguage), so an English visit does
+// not download it and a Chinese one does not download more than it needs.
 export const resources = {
   en: { translation: en },
-  'zh-CN': { translation: zhCN },
 } as const;
+
+/** Makes sure lang's strings are loaded. */
+export async function loadLanguage(lang: string): Promise<void> {
+  if (lang === 'zh-CN' && !i18n.hasResourceBundle('zh-CN', 'translation')) {
+    const zh = (await import('./zh-CN')).default;
+    i18n.addResourceBundle('zh-CN', 'translation', zh, true, true);
+  }
+}
 
 /** The saved choice, else the browser's language (any zh-* → zh-CN), else English. */
 export function detectLanguage(saved = readStorage(KEY), nav: readonly string[] = browserLanguages()): Language {
@@ -31,7 +40,7 @@ function browserLanguages(): string[] {
 
 export function setLanguage(lang: Language) {
   writeStorage(KEY, lang);
-  void i18n.changeLanguage(lang);
+  void loadLanguage(lang).then(() => i18n.changeLanguage(lang));
 }
 
 void i18n.use(initReactI18next).init({

@@ -9,6 +9,7 @@ import { usePresence } from '../stores/presence';
 import { useRealtime } from '../stores/realtime';
 import { useUi } from '../stores/ui';
 import { useUnread } from '../stores/unread';
+import { useReads } from '../stores/reads';
 import { useStreams } from '../stores/streams';
 import { applyMessage, findConversation, upsertConversation } from './cache';
 import { keys } from './keys';
@@ -56,6 +57,15 @@ export function RealtimeBridge({ me }: { me: User }) {
         }, EVENTS_RECHECK_MS),
       );
     };
+    // Counts come from the server: refresh them (at most every 2 s) when conversations change.
+    let countsTimer: ReturnType<typeof setTimeout> | null = null;
+    const refreshCounts = () => {
+      if (countsTimer) return;
+      countsTimer = setTimeout(() => {
+        countsTimer = null;
+        void qc.invalidateQueries({ queryKey: keys.counts });
+      }, 2000);
+    };
     const offs = [
       client.on('status', (status) => {
         useRealtime.getState().set({ status });
@@ -79,6 +89,7 @@ export function RealtimeBridge({ me }: { me: User }) {
       client.on('conversation', ({ conversation }) => {
         const known = findConversation(qc, conversation.id);
         upsertConversation(qc, conversation);
+        refreshCounts();
         refreshEvents(conversation.id);
         const newlyMine =
           conversation.status === 'assigned' &&
@@ -129,6 +140,9 @@ export function RealtimeBridge({ me }: { me: User }) {
             : (f.author?.name ?? qc.getQueryData<Agent[]>(keys.agents)?.find((a) => a.id === f.author?.id)?.name ?? t('agents.role_agent'));
         useUi.getState().setTyping(f.conversation_id, { name: colleague, until: Date.now() + TYPING_TTL_MS });
       }),
+      client.on('read', (f) => {
+        if (f.reader?.type === 'visitor') useReads.getState().setVisitorRead(f.conversation_id, f.seq);
+      }),
       client.on('unauthorized', (f) => useAuth.getState().expire(f?.reason ?? 'expired')),
     ];
     client.setPresence(usePresence.getState().wanted);
@@ -144,6 +158,7 @@ export function RealtimeBridge({ me }: { me: User }) {
       offs.forEach((off) => off());
       rechecks.forEach((timer) => clearTimeout(timer));
       rechecks.clear();
+      if (countsTimer) clearTimeout(countsTimer);
       client.close();
       useRealtime.getState().set({ client: null, status: 'idle' });
     };

@@ -13,26 +13,53 @@ export interface ThreadMessage extends Message {
   failed?: string;
 }
 
+/** Rows per page of an inbox list. */
+export const PAGE_SIZE = 50;
+
 export function apiFilter(f: InboxFilter, meId: string): ConversationFilter {
+  const common: ConversationFilter = { limit: PAGE_SIZE, label: f.label, sort: f.sort };
   switch (f.tab) {
     case 'mine':
-      return { status: 'assigned', assignee: meId, limit: 100 };
+      return { ...common, status: 'assigned', assignee: meId };
     case 'queue':
-      return { status: 'queued', limit: 100 };
+      return { ...common, status: 'queued' };
+    case 'team':
+      return { ...common, team: f.team, open: true };
+    case 'snoozed':
+      return { ...common, snoozed: 'only' };
     default:
-      return f.status ? { status: f.status, limit: 100 } : { limit: 100 };
+      return f.status ? { ...common, status: f.status } : common;
   }
 }
 
-export function matchesFilter(c: Conversation, f: InboxFilter, meId: string): boolean {
+/** Whether the conversation is snoozed at now. */
+export function isSnoozed(c: Conversation, now = Date.now()): boolean {
+  return !!c.snoozed_until && Date.parse(c.snoozed_until) > now;
+}
+
+export function matchesFilter(c: Conversation, f: InboxFilter, meId: string, now = Date.now()): boolean {
+  if (f.label && !(c.labels ?? []).includes(f.label)) return false;
+  if (f.tab === 'snoozed') return isSnoozed(c, now);
+  if (isSnoozed(c, now)) return false;
   switch (f.tab) {
     case 'mine':
       return c.status === 'assigned' && c.assignee_id === meId;
     case 'queue':
       return c.status === 'queued';
+    case 'team':
+      return !!f.team && c.team === f.team && c.status !== 'resolved';
     default:
       return !f.status || c.status === f.status;
   }
+}
+
+const PRIORITY_RANK: Record<string, number> = { urgent: 4, high: 3, normal: 2, low: 1, none: 0 };
+
+/** A list in the filter's order: most recent first, or by priority then most recent. */
+export function sortFor(list: Conversation[], f: InboxFilter): Conversation[] {
+  const recent = sortConversations(list);
+  if (f.sort !== 'priority') return recent;
+  return recent.sort((a, b) => (PRIORITY_RANK[b.priority ?? 'none'] ?? 0) - (PRIORITY_RANK[a.priority ?? 'none'] ?? 0));
 }
 
 /** Inserts, replaces or removes a conversation in every cached list, and sets its own entry. */
@@ -50,7 +77,7 @@ export function upsertConversation(qc: QueryClient, incoming: Conversation): voi
     if (matchesFilter(conv, parsed.filter, parsed.meId)) {
       const old = list.find((c) => c.id === conv.id);
       const merged = old && conv.last_message === undefined ? { ...conv, last_message: old.last_message } : conv;
-      qc.setQueryData(key, sortConversations([merged, ...without]));
+      qc.setQueryData(key, sortFor([merged, ...without], parsed.filter));
     } else if (without.length !== list.length) {
       qc.setQueryData(key, without);
     }
@@ -112,13 +139,23 @@ export function applyMessage(qc: QueryClient, msg: ThreadMessage): void {
       last_message: msg.private || msg.author.type === 'system'
         ? c.last_message
         : { body: msg.body, author_type: msg.author.type, created_at: msg.created_at },
+      ...(msg.author.type === 'visitor'
+        ? {
+            last_visitor_message: { body: msg.body, author_type: 'visitor' as const, created_at: msg.created_at },
+            waiting_since: c.waiting_since ?? msg.created_at,
+            snoozed_until: null,
+          }
+        : msg.author.type === 'agent' && !msg.private
+          ? { waiting_since: null }
+          : {}),
     };
   };
   const own = qc.getQueryData<Conversation>(keys.conversation(msg.conversation_id));
   if (own) qc.setQueryData(keys.conversation(msg.conversation_id), touch(own));
   for (const [key, list] of qc.getQueriesData<Conversation[]>({ queryKey: keys.conversationLists })) {
     if (!list || !list.some((c) => c.id === msg.conversation_id)) continue;
-    qc.setQueryData(key, sortConversations(list.map(touch)));
+    const parsed = filterFromKey(key);
+    qc.setQueryData(key, parsed ? sortFor(list.map(touch), parsed.filter) : sortConversations(list.map(touch)));
   }
 }
 

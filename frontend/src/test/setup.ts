@@ -1,6 +1,10 @@
 import { afterEach } from 'vitest';
 import { cleanup } from '@testing-library/react';
-import '../i18n';
+import i18n from '../i18n';
+import zhCN from '../i18n/zh-CN';
+
+// Tests switch languages synchronously: both bundles are there from the start.
+i18n.addResourceBundle('zh-CN', 'translation', zhCN, true, true);
 
 // jsdom lacks a few browser APIs that antd touches.
 if (!window.matchMedia) {

@@ -1,0 +1,364 @@
+package chat
+
+import (
+	"context"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+
+	"kefu"
+	"kefu/tenants"
+)
+
+// Search finds messages, contacts (visitors) and conversations by a piece
+// of their text, Chinese included: it matches substrings, not words, so
+// "退货" finds "我想退货" with no word segmenter. On PostgreSQL it is ILIKE
+// over pg_trgm GIN indexes (tenant migration 0016); on SQLite an FTS5 index
+// with the trigram tokenizer, kept by triggers. Both indexes answer
+// patterns of three characters or more; a shorter one is a scan of the
+// tenant's rows, bounded by the page size.
+//
+// Every hit is within the caller's scope (Scope): an agent finds only the
+// conversations they may open, and only their messages and visitors.
+// Private notes are found by whoever may read the conversation's notes
+// (people and API keys, never visitors).
+
+// Search result types.
+const (
+	SearchMessages      = "messages"
+	SearchContacts      = "contacts"
+	SearchConversations = "conversations"
+)
+
+// Search limits.
+const (
+	MaxSearchRunes     = 200
+	MaxSearchLimit     = 50
+	snippetBefore      = 30 // runes of context before the first match
+	snippetAfter       = 90 // runes after it
+	maxHighlights      = 20
+	DefaultSearchLimit = 20
+)
+
+// SearchInput is one search request.
+type SearchInput struct {
+	Q      string
+	Type   string // messages (default), contacts or conversations
+	Limit  int
+	Cursor string
+}
+
+// SearchHit is one result. Snippet is the matching text around the first
+// match, and Highlights the [start, end) offsets of each match in it,
+// counted in Unicode code points, for the client to mark.
+type SearchHit struct {
+	Type           string        `json:"type"`
+	ConversationID string        `json:"conversation_id,omitempty"`
+	Message        *Message      `json:"message,omitempty"`
+	Visitor        *Visitor      `json:"visitor,omitempty"`
+	Conversation   *Conversation `json:"conversation,omitempty"`
+	Field          string        `json:"field"`
+	Snippet        string        `json:"snippet"`
+	Highlights     [][2]int      `json:"highlights"`
+}
+
+// Search runs a search. Errors: invalid_argument.
+func (s *Service) Search(ctx context.Context, p tenants.Principal, in SearchInput) ([]SearchHit, string, error) {
+	in.Q = strings.TrimSpace(in.Q)
+	fields := map[string]string{}
+	switch n := utf8.RuneCountInString(in.Q); {
+	case !kefu.CheckText(fields, "q", in.Q):
+	case n == 0:
+		fields["q"] = "is required"
+	case n > MaxSearchRunes:
+		fields["q"] = "must be at most 200 characters"
+	}
+	if in.Type == "" {
+		in.Type = SearchMessages
+	}
+	if in.Type != SearchMessages && in.Type != SearchContacts && in.Type != SearchConversations {
+		fields["type"] = "must be messages, contacts or conversations"
+	}
+	if in.Limit == 0 {
+		in.Limit = DefaultSearchLimit
+	}
+	if in.Limit < 1 || in.Limit > MaxSearchLimit {
+		fields["limit"] = "must be between 1 and 50"
+	}
+	var after *cursor
+	if in.Cursor != "" {
+		c, err := decodeCursor(in.Cursor)
+		if err != nil {
+			fields["cursor"] = "is not a cursor this server gave"
+		}
+		after = &c
+	}
+	if len(fields) > 0 {
+		return nil, "", kefu.Invalid(fields)
+	}
+	sc, err := s.ScopeOf(ctx, p)
+	if err != nil {
+		return nil, "", err
+	}
+	db, err := s.db(p.TenantID)
+	if err != nil {
+		return nil, "", err
+	}
+	q := searchQuery{s: s, p: p, sc: sc, db: db, ctx: ctx, text: in.Q, limit: in.Limit, after: after}
+	switch in.Type {
+	case SearchContacts:
+		return q.contacts()
+	case SearchConversations:
+		return q.conversations()
+	}
+	return q.messages()
+}
+
+type searchQuery struct {
+	s     *Service
+	p     tenants.Principal
+	sc    Scope
+	db    *tenants.DB
+	ctx   context.Context
+	text  string
+	limit int
+	after *cursor
+}
+
+// like is the pattern and operator that match the text as a substring
+// (case-insensitively for the letters that have case).
+func (q searchQuery) like(col string) (string, any) {
+	op := "LIKE"
+	if q.db.Dialect == tenants.Postgres {
+		op = "ILIKE"
+	}
+	return col + " " + op + ` ? ESCAPE '\'`, "%" + likeEscape(q.text) + "%"
+}
+
+// inScope limits rows whose conversation id is in col to the caller's scope.
+func (q searchQuery) inScope(tx *gorm.DB, col string) *gorm.DB {
+	cond, args := q.sc.where()
+	if cond == "" {
+		return tx
+	}
+	return tx.Where("EXISTS (SELECT 1 FROM "+q.db.Table("conversations")+" sc WHERE sc.id = "+col+" AND "+cond+")", args...)
+}
+
+func (q searchQuery) page(tx *gorm.DB, timeCol, idCol string) *gorm.DB {
+	if q.after != nil {
+		tx = tx.Where(timeCol+" < ? OR ("+timeCol+" = ? AND "+idCol+" < ?)", q.after.at, q.after.at, q.after.id)
+	}
+	return tx.Order(timeCol + " DESC, " + idCol + " DESC").Limit(q.limit + 1)
+}
+
+func (q searchQuery) messages() ([]SearchHit, string, error) {
+	tx := q.db.WithContext(q.ctx).Table(q.db.Table("messages") + " m").Select("m.*")
+	if q.db.Dialect == tenants.SQLite && utf8.RuneCountInString(q.text) >= 3 {
+		// The trigram index finds the rows (a quoted string is a phrase,
+		// which trigram matches as a substring); messages still queued for
+		// the indexer (searchindex.go) are scanned.
+		cond, arg := q.like("m.body")
+		tx = tx.Where("(m.rowid IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?) OR (m.rowid IN (SELECT msg_rowid FROM search_pending) AND "+cond+"))",
+			`"`+strings.ReplaceAll(q.text, `"`, `""`)+`"`, arg)
+	} else if q.db.Dialect == tenants.Postgres {
+		// message_search holds the indexed text (with its trigram index);
+		// messages still queued for the indexer are scanned.
+		cond, arg := q.like("s.body")
+		tail, _ := q.like("m.body")
+		tx = tx.Where("(m.id IN (SELECT s.message_id FROM "+q.db.Table("message_search")+" s WHERE "+cond+") OR (m.id IN (SELECT message_id FROM "+q.db.Table("search_pending")+") AND "+tail+"))", arg, arg)
+	} else {
+		cond, arg := q.like("m.body")
+		tx = tx.Where(cond, arg)
+	}
+	if q.p.Kind == tenants.KindVisitor {
+		tx = tx.Where("m.private = ?", false)
+	}
+	tx = q.inScope(tx, "m.conversation_id")
+	var rows []messageRow
+	if err := q.page(tx, "m.created_at", "m.id").Scan(&rows).Error; err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(rows) > q.limit {
+		rows = rows[:q.limit]
+		next = encodeCursor(cursor{at: rows[len(rows)-1].CreatedAt, id: rows[len(rows)-1].ID})
+	}
+	out := make([]SearchHit, 0, len(rows))
+	for _, r := range rows {
+		m := r.message()
+		snip, hl := Highlight(m.Body, q.text)
+		out = append(out, SearchHit{Type: "message", ConversationID: m.ConversationID, Message: &m, Field: "body", Snippet: snip, Highlights: hl})
+	}
+	return out, next, nil
+}
+
+func (q searchQuery) contacts() ([]SearchHit, string, error) {
+	byName, arg := q.like("v.name")
+	byEmail, _ := q.like("v.email")
+	tx := q.db.WithContext(q.ctx).Table(q.db.Table("visitors")+" v").Select("v.*").Where("("+byName+" OR "+byEmail+")", arg, arg)
+	if cond, args := q.sc.where(); cond != "" {
+		tx = tx.Where("EXISTS (SELECT 1 FROM "+q.db.Table("conversations")+" sc WHERE sc.visitor_id = v.id AND "+cond+")", args...)
+	}
+	var rows []visitorRow
+	if err := q.page(tx, "v.last_seen_at", "v.id").Scan(&rows).Error; err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(rows) > q.limit {
+		rows = rows[:q.limit]
+		next = encodeCursor(cursor{at: rows[len(rows)-1].LastSeenAt, id: rows[len(rows)-1].ID})
+	}
+	latest, err := q.latestConversations(rows)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]SearchHit, 0, len(rows))
+	for _, r := range rows {
+		v := r.visitor()
+		field, text := "name", v.Name
+		if !containsFold(v.Name, q.text) {
+			field, text = "email", v.Email
+		}
+		snip, hl := Highlight(text, q.text)
+		out = append(out, SearchHit{Type: "contact", ConversationID: latest[v.ID], Visitor: &v, Field: field, Snippet: snip, Highlights: hl})
+	}
+	return out, next, nil
+}
+
+// latestConversations maps each visitor to their most recent conversation
+// within the caller's scope.
+func (q searchQuery) latestConversations(vs []visitorRow) (map[string]string, error) {
+	out := map[string]string{}
+	if len(vs) == 0 {
+		return out, nil
+	}
+	ids := make([]string, len(vs))
+	for i, v := range vs {
+		ids[i] = v.ID
+	}
+	tx := q.db.WithContext(q.ctx).Model(&conversationRow{}).Select("id, visitor_id, updated_at").Where("visitor_id IN ?", ids)
+	if cond, args := q.sc.where(); cond != "" {
+		tx = tx.Where(cond, args...)
+	}
+	var rows []conversationRow
+	if err := tx.Order("updated_at DESC").Limit(1000).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		if _, ok := out[r.VisitorID]; !ok {
+			out[r.VisitorID] = r.ID
+		}
+	}
+	return out, nil
+}
+
+func (q searchQuery) conversations() ([]SearchHit, string, error) {
+	byName, arg := q.like("v.name")
+	byEmail, _ := q.like("v.email")
+	byLabel, _ := q.like("c.labels")
+	tx := q.db.WithContext(q.ctx).Table(q.db.Table("conversations")+" c").Select("c.*").
+		Joins("JOIN "+q.db.Table("visitors")+" v ON v.id = c.visitor_id").
+		Where("("+byName+" OR "+byEmail+" OR "+byLabel+" OR c.id = ?)", arg, arg, arg, q.text)
+	if cond, args := q.sc.where(); cond != "" {
+		tx = tx.Where("EXISTS (SELECT 1 FROM "+q.db.Table("conversations")+" sc WHERE sc.id = c.id AND "+cond+")", args...)
+	}
+	var rows []conversationRow
+	if err := q.page(tx, "c.updated_at", "c.id").Scan(&rows).Error; err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(rows) > q.limit {
+		rows = rows[:q.limit]
+		next = encodeCursor(cursor{at: rows[len(rows)-1].UpdatedAt, id: rows[len(rows)-1].ID})
+	}
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.VisitorID
+	}
+	vs, err := q.s.visitors(q.ctx, q.p.TenantID, ids)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]SearchHit, 0, len(rows))
+	for _, r := range rows {
+		c := r.conversation(vs[r.VisitorID])
+		field, text := "id", c.ID
+		switch {
+		case containsFold(c.Visitor.Name, q.text):
+			field, text = "name", c.Visitor.Name
+		case containsFold(c.Visitor.Email, q.text):
+			field, text = "email", c.Visitor.Email
+		default:
+			for _, l := range c.Labels {
+				if containsFold(l, q.text) {
+					field, text = "label", l
+					break
+				}
+			}
+		}
+		snip, hl := Highlight(text, q.text)
+		out = append(out, SearchHit{Type: "conversation", ConversationID: c.ID, Conversation: &c, Field: field, Snippet: snip, Highlights: hl})
+	}
+	return out, next, nil
+}
+
+func fold(s string) []rune {
+	r := []rune(s)
+	for i, c := range r {
+		r[i] = unicode.ToLower(c)
+	}
+	return r
+}
+
+func containsFold(s, sub string) bool {
+	return indexRunes(fold(s), fold(sub), 0) >= 0
+}
+
+func indexRunes(s, sub []rune, from int) int {
+	if len(sub) == 0 {
+		return -1
+	}
+	for i := from; i+len(sub) <= len(s); i++ {
+		match := true
+		for j := range sub {
+			if s[i+j] != sub[j] {
+				match = false
+				break
+			}
+		}
+		if match {
+			return i
+		}
+	}
+	return -1
+}
+
+// Highlight cuts text down to the part around the first match of q (any
+// case) and returns it with the [start, end) code-point offsets of every
+// match in it. Without a match the snippet is the start of text.
+func Highlight(text, q string) (string, [][2]int) {
+	runes := []rune(text)
+	low, sub := fold(text), fold(q)
+	first := indexRunes(low, sub, 0)
+	start, end := 0, min(len(runes), snippetBefore+snippetAfter)
+	if first >= 0 {
+		start = max(0, first-snippetBefore)
+		end = min(len(runes), first+len(sub)+snippetAfter)
+	}
+	prefix := ""
+	if start > 0 {
+		prefix = "…"
+	}
+	suffix := ""
+	if end < len(runes) {
+		suffix = "…"
+	}
+	shift := utf8.RuneCountInString(prefix) - start
+	hl := [][2]int{}
+	for i := first; i >= 0 && i+len(sub) <= end && len(hl) < maxHighlights; i = indexRunes(low, sub, i+len(sub)) {
+		hl = append(hl, [2]int{i + shift, i + len(sub) + shift})
+	}
+	return prefix + string(runes[start:end]) + suffix, hl
+}
