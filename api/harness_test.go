@@ -76,6 +76,7 @@ type appOptions struct {
 	bots      func(*bots.Config)              // adjusts the bots' config
 	configure func(*chat.Config, *api.Config) // adjusts chat's and the API's
 	start     bool                            // run chat.Start (re-arm timers, adopt orphaned model calls)
+	ws        *ws.Config                      // the socket server's settings (default: 10 sends/s, burst 20)
 }
 
 func newAppOpts(t *testing.T, store *tenants.Store, o appOptions) *app {
@@ -120,7 +121,11 @@ func newAppOpts(t *testing.T, store *tenants.Store, o appOptions) *app {
 			t.Fatal(err)
 		}
 	}
-	wsSrv := ws.NewServer(ws.Config{SendRate: 10, SendBurst: 20}, c, log, reg)
+	wc := ws.Config{SendRate: 10, SendBurst: 20}
+	if o.ws != nil {
+		wc = *o.ws
+	}
+	wsSrv := ws.NewServer(wc, c, log, reg)
 	hooks := webhook.NewService(webhook.Config{Store: store, Chat: c, Logger: log, AllowPrivateNetworks: true, Timeout: 2 * time.Second})
 	ac.Chat, ac.WS, ac.Webhooks = c, wsSrv, hooks
 	h := api.New(ac)

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"kefu/ws"
 )
 
 func TestWebSocket(t *testing.T) {
@@ -185,6 +187,11 @@ func TestWebSocket(t *testing.T) {
 		})
 
 		t.Run("sending too fast is rate limited", func(t *testing.T) {
+			// A server of its own with a slow limit: on a busy machine the
+			// reader (one commit per send) could otherwise be slower than
+			// the limit itself.
+			a := newAppOpts(t, a.store, appOptions{ws: &ws.Config{SendRate: 1, SendBurst: 5}})
+			acme := a.signup("Acme")
 			_, vtok := a.visitor(acme.widgetKey)
 			v := a.connect(t, vtok, nil)
 			for i := 0; i < 60; i++ {

@@ -114,7 +114,9 @@ func TestHeadersAreBounded(t *testing.T) {
 // TestWebSocketsOutliveTheHTTPTimeouts: the server's read and write
 // timeouts bound requests, not sockets: /ws is hijacked, which clears them.
 func TestWebSocketsOutliveTheHTTPTimeouts(t *testing.T) {
-	base := serveInProcess(t, map[string]string{"KEFU_HTTP_READ_TIMEOUT": "1s", "KEFU_HTTP_WRITE_TIMEOUT": "1s"})
+	// Short timeouts, but not so short that a busy machine cannot sign up
+	// (a password hash) within them.
+	base := serveInProcess(t, map[string]string{"KEFU_HTTP_READ_TIMEOUT": "3s", "KEFU_HTTP_WRITE_TIMEOUT": "3s"})
 	var signup struct {
 		Tenant struct {
 			WidgetKey string `json:"widget_key"`
@@ -152,7 +154,7 @@ func TestWebSocketsOutliveTheHTTPTimeouts(t *testing.T) {
 		}
 	}
 	exchange(map[string]any{"type": "hello", "token": session.VisitorToken}, "welcome")
-	time.Sleep(2500 * time.Millisecond) // past both timeouts
+	time.Sleep(3500 * time.Millisecond) // past both timeouts
 	exchange(map[string]any{"type": "ping"}, "pong")
 	exchange(map[string]any{"type": "message.send", "client_id": "late", "body": "still here"}, "ack")
 	time.Sleep(1500 * time.Millisecond)
