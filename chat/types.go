@@ -88,6 +88,9 @@ type Conversation struct {
 	// a person was sent; null once answered.
 	WaitingSince *time.Time `json:"waiting_since"`
 	Labels       []string   `json:"labels"`
+	// Attributes are the conversation's custom attributes (the visitor's
+	// are the contact's).
+	Attributes map[string]any `json:"attributes"`
 	// Priority is none, low, normal, high or urgent.
 	Priority string `json:"priority"`
 	// SnoozedUntil hides the conversation from the inbox until then.
