@@ -63,7 +63,11 @@ func (s *Service) SetPlan(ctx context.Context, slug, plan string) error {
 	if err := s.store.Platform().WithContext(ctx).Model(&tenantRow{}).Where("id = ?", ids[0]).Updates(map[string]any{"plan": plan, "updated_at": s.now()}).Error; err != nil {
 		return err
 	}
-	s.cache.drop(ids[0]) // other nodes see it when their copy expires
+	// Other nodes see it when their copies expire.
+	s.cache.drop("id:" + ids[0])
+	if t, err := s.findTenant(ctx, "id = ?", ids[0]); err == nil {
+		s.cache.drop("wk:" + t.WidgetKey)
+	}
 	return nil
 }
 
