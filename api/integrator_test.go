@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -308,5 +309,26 @@ func TestPlanQuotas(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+func TestSpecAndDocsAreServed(t *testing.T) {
+	a := newApp(t, tenantstest.SQLite(t))
+	file, err := os.ReadFile("openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := a.must(200, "GET", "/api/openapi.yaml", "", nil)
+	if r.Raw != string(file) || r.Header.Get("ETag") == "" || r.Header.Get("Content-Type") != "application/yaml; charset=utf-8" {
+		t.Fatalf("the spec served differs from api/openapi.yaml (%d bytes vs %d) or lacks headers %v", len(r.Raw), len(file), r.Header)
+	}
+	if again := a.doWith("GET", "/api/openapi.yaml", "", nil, map[string]string{"If-None-Match": r.Header.Get("ETag")}); again.Status != 304 {
+		t.Fatalf("If-None-Match: %d", again.Status)
+	}
+	d := a.must(200, "GET", "/api/docs", "", nil)
+	csp := d.Header.Get("Content-Security-Policy")
+	if !strings.Contains(d.Raw, `<script src="/api/docs/redoc.standalone.js">`) || !strings.Contains(d.Raw, `spec-url="/api/openapi.yaml"`) ||
+		!strings.Contains(csp, "script-src 'self'") || !strings.Contains(csp, "worker-src 'self' blob:") || strings.Contains(d.Raw, "cdn") {
+		t.Fatalf("docs page: %v\n%s", d.Header, d.Raw)
 	}
 }
