@@ -124,7 +124,9 @@ type Config struct {
 	// LockoutWindow (defaults 10 and 15 minutes).
 	LoginAttempts int
 	LockoutWindow time.Duration
-	// DefaultPlan is the plan new tenants get (default free).
+	// DefaultPlan is the plan new tenants get. Empty means enterprise (no
+	// caps), for code that embeds the service; the server's
+	// KEFU_DEFAULT_PLAN is free unless set.
 	DefaultPlan string
 }
 
@@ -146,7 +148,7 @@ func NewService(store *Store, c Config) *Service {
 		c.LockoutWindow = 15 * time.Minute
 	}
 	if _, ok := Plans[c.DefaultPlan]; !ok {
-		c.DefaultPlan = PlanFree
+		c.DefaultPlan = PlanEnterprise
 	}
 	return &Service{
 		defaultPlan: c.DefaultPlan,
