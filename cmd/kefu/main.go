@@ -191,7 +191,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 			return fmt.Errorf("redis bus: %w", err)
 		}
 		bus = rb
-		presence = chat.NewRedisPresence(rdb, "kefu", log)
+		presence = chat.NewRedisPresence(rdb, "kefu", log).WithTTL(cfg.PresenceTTL)
 	} else {
 		bus = chat.NewLocalBus()
 	}
