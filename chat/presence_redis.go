@@ -20,8 +20,9 @@ import (
 // users who chose online. A clean disconnect of the last socket anywhere
 // removes the keys at once; a node that dies stops refreshing them, so they
 // expire within PresenceTTL. Expiry is noticed two ways: keyspace
-// notifications (notify-keyspace-events Ex) as a fast hint, and a periodic
-// sweep, because Redis does not guarantee expiry events.
+// notifications (notify-keyspace-events Ex, which Kefu checks but never
+// sets: see CheckRedis) as a fast hint, and a periodic sweep, because Redis
+// does not guarantee expiry events.
 //
 // Redis may lose everything (a restart without persistence, FLUSHALL). Each
 // node keeps a key of its own alive by heartbeat; when a heartbeat finds it
@@ -195,7 +196,6 @@ func (p *RedisPresence) Online(ctx context.Context, tenant string) []string {
 
 // Run refreshes this node's users, listens for expiries, and sweeps.
 func (p *RedisPresence) Run(ctx context.Context, onExpire func(tenant, user string)) {
-	p.enableNotifications(ctx)
 	if err := p.rdb.Set(ctx, p.node, "1", p.ttl).Err(); err != nil && ctx.Err() == nil {
 		p.log.Warn("presence: marking this node alive", "err", err)
 	}
@@ -277,23 +277,6 @@ func (p *RedisPresence) rebuild(ctx context.Context) {
 		return
 	}
 	p.log.Warn("presence: Redis had lost this node's presence; written back", "users", len(users))
-}
-
-// enableNotifications asks Redis for expiry events if they are off (a
-// managed Redis may refuse; the sweep still works).
-func (p *RedisPresence) enableNotifications(ctx context.Context) {
-	cur, err := p.rdb.ConfigGet(ctx, "notify-keyspace-events").Result()
-	if err != nil {
-		p.log.Info("presence: cannot read notify-keyspace-events; relying on the sweep", "err", err)
-		return
-	}
-	flags := cur["notify-keyspace-events"]
-	if strings.Contains(flags, "E") && (strings.Contains(flags, "x") || strings.Contains(flags, "A")) {
-		return
-	}
-	if err := p.rdb.ConfigSet(ctx, "notify-keyspace-events", flags+"Ex").Err(); err != nil {
-		p.log.Info("presence: cannot enable expiry events; relying on the sweep", "err", err)
-	}
 }
 
 // listen turns expiry events of status keys into onExpire calls.

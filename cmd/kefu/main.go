@@ -186,6 +186,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		if err != nil {
 			return fmt.Errorf("connect redis: %w", err)
 		}
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		chat.CheckRedis(cctx, rdb, log, reg)
+		cancel()
 		rb, err := chat.NewRedisBus(ctx, rdb, "kefu", secret, log)
 		if err != nil {
 			return fmt.Errorf("redis bus: %w", err)
