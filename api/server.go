@@ -20,6 +20,7 @@ import (
 	"kefu/bots"
 	"kefu/chat"
 	"kefu/clientip"
+	"kefu/mailer"
 	"kefu/tenants"
 	"kefu/webhook"
 )
@@ -65,7 +66,14 @@ type Config struct {
 	UploadsPerMinute int
 	// Webhooks serves /api/v1/webhooks (nil: those paths answer 404).
 	Webhooks *webhook.Service
+	// Mailer sends e-mail; nil or not Configured() means e-mail is off,
+	// which the admin pages say (EmailConfigured).
+	Mailer *mailer.Mailer
 }
+
+// EmailConfigured reports whether the server can send e-mail
+// (KEFU_SMTP_URL is set).
+func (s *Server) EmailConfigured() bool { return s.cfg.Mailer.Configured() }
 
 // Server is the HTTP server.
 type Server struct {
