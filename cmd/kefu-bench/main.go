@@ -50,8 +50,9 @@ type options struct {
 	databaseURL string // with --history: the server's database (PostgreSQL URL)
 	dataDir     string // with --history on SQLite: the server's data directory
 
-	tenants     int // sign up this many workspaces, one visitor message in each (--tenants)
-	firstTenant int // with --tenants: the number of the first (names stay unique across runs)
+	tenants     int           // sign up this many workspaces, one visitor message in each (--tenants)
+	firstTenant int           // with --tenants: the number of the first (names stay unique across runs)
+	tenantsFor  time.Duration // with --tenants: stop signing up after this (0: sign up all)
 
 	metricsURL   string
 	metricsToken string
@@ -90,6 +91,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.databaseURL, "database-url", "", "with --history: the server's KEFU_DATABASE_URL")
 	fs.StringVar(&o.dataDir, "data-dir", "", "with --history on SQLite: the server's KEFU_DATA_DIR")
 	fs.IntVar(&o.tenants, "tenants", 0, "measure many tenants instead of sending: sign up this many through the API (--openers at a time), then send one visitor message in each")
+	fs.DurationVar(&o.tenantsFor, "tenants-for", 0, "with --tenants: stop signing up after this long and measure what was signed up (0: no limit)")
 	fs.IntVar(&o.firstTenant, "first-tenant", 0, "with --tenants: number the workspaces from this (to add to a server that holds some already)")
 	fs.StringVar(&o.metricsURL, "metrics-url", "", "the server's metrics, e.g. http://127.0.0.1:9100/metrics when it runs with KEFU_METRICS_ADDR (default: URL/metrics)")
 	fs.StringVar(&o.metricsToken, "metrics-token", os.Getenv("KEFU_METRICS_TOKEN"), "bearer token for the metrics (default $KEFU_METRICS_TOKEN)")

@@ -44,7 +44,7 @@ fds() { ls "/proc/$pid/fd" | wc -l; }
 rss() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$pid/status"; }
 echo "start: fds $(fds), rss $(rss) MiB"
 
-"$work/kefu-bench" --url "http://$KEFU_ADDR" --tenants "$n" --openers "${KEFU_SCALE_OPENERS:-4}" >"$work/bench.json"
+"$work/kefu-bench" --url "http://$KEFU_ADDR" --tenants "$n" --openers "${KEFU_SCALE_OPENERS:-4}" --tenants-for "${KEFU_SCALE_FOR:-0}" >"$work/bench.json"
 cat "$work/bench.json"
 echo "after $n tenants: fds $(fds), rss $(rss) MiB, threads $(awk '/Threads/ {print $2}' "/proc/$pid/status")"
 kill "$pid"
