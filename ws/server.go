@@ -404,7 +404,7 @@ func (s *Server) start(ctx context.Context, c *conn, hello inFrame) error {
 		}
 		welcome.Conversations = views
 	}
-	c.enqueue(&item{frame: encode(welcome), kind: frameWelcome})
+	c.enqueue(frameItem(frameWelcome, encode(welcome)))
 	if c.p.Kind == tenants.KindUser {
 		s.chat.UserConnected(c.p)
 	}
@@ -436,7 +436,7 @@ func (s *Server) start(ctx context.Context, c *conn, hello inFrame) error {
 		}
 	}
 	for id := range follow {
-		c.enqueue(&item{catchup: id, since: max(since[id], 0)})
+		c.enqueue(catchUpItem(id, max(since[id], 0)))
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-// Wire types of the Kefu REST API (shared/contract.md). Ids are strings,
+// Wire types of the Kefu REST API (api/openapi.yaml). Ids are strings,
 // times are RFC 3339 UTC strings.
 
 export type Role = 'owner' | 'admin' | 'supervisor' | 'agent' | 'developer';
@@ -277,7 +277,7 @@ export interface WidgetSession {
   visitor_token: string;
 }
 
-// Routing flows (shared/contract.md, "Flows"). A node's data depends on its
+// Routing flows (api/openapi.yaml, "Flows"). A node's data depends on its
 // type; frontend/src/flows/registry.ts knows each type's shape.
 
 export type FlowStatus = 'draft' | 'published';
