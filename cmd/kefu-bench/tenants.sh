@@ -46,14 +46,14 @@ echo "start: fds $(fds), rss $(rss) MiB"
 
 "$work/kefu-bench" --url "http://$KEFU_ADDR" --tenants "$n" --openers "${KEFU_SCALE_OPENERS:-4}" --tenants-for "${KEFU_SCALE_FOR:-0}" >"$work/bench.json"
 cat "$work/bench.json"
-echo "after $n tenants: fds $(fds), rss $(rss) MiB, threads $(awk '/Threads/ {print $2}' "/proc/$pid/status")"
+echo "after the run: fds $(fds), rss $(rss) MiB, threads $(awk '/Threads/ {print $2}' "/proc/$pid/status")"
 kill "$pid"
 wait "$pid" || true
 pid=
 
 start=$(date +%s.%N)
 "$work/kefu" migrate >"$work/migrate.log" 2>&1 || { cat "$work/migrate.log"; exit 1; }
-echo "kefu migrate over $n tenants (nothing to apply): $(echo "$(date +%s.%N) - $start" | bc) s"
+echo "kefu migrate over every tenant (nothing to apply): $(echo "$(date +%s.%N) - $start" | bc) s"
 
 if [ "$backend" = postgres ]; then
 	psql "$db" -Atc "SELECT 'catalog (pg_catalog relations): ' || pg_size_pretty(sum(pg_total_relation_size(c.oid))) FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace WHERE s.nspname = 'pg_catalog'" \
