@@ -41,8 +41,10 @@ type Tenant struct {
 	Language string `json:"language"`
 	// ReopenWindowDays: a visitor writing within this many days of a
 	// resolve reopens the same conversation (0: always a new one).
-	ReopenWindowDays int       `json:"reopen_window_days"`
-	CreatedAt        time.Time `json:"created_at"`
+	ReopenWindowDays int `json:"reopen_window_days"`
+	// Plan is free, pro or enterprise (Plans).
+	Plan      string    `json:"plan"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // Languages Kefu speaks; anything else falls back to English.
@@ -75,6 +77,7 @@ type tenantRow struct {
 	AgentsSeeAll     bool
 	Language         string
 	ReopenWindowDays int
+	Plan             string
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
 }
@@ -82,7 +85,10 @@ type tenantRow struct {
 func (tenantRow) TableName(n schema.Namer) string { return n.TableName("tenant") }
 
 func (r tenantRow) tenant() Tenant {
-	t := Tenant{ID: r.ID, Slug: r.Slug, Name: r.Name, WidgetKey: r.WidgetKey, AgentsSeeAll: r.AgentsSeeAll, Language: NormalizeLanguage(r.Language), ReopenWindowDays: r.ReopenWindowDays, CreatedAt: r.CreatedAt}
+	t := Tenant{ID: r.ID, Slug: r.Slug, Name: r.Name, WidgetKey: r.WidgetKey, AgentsSeeAll: r.AgentsSeeAll, Language: NormalizeLanguage(r.Language), ReopenWindowDays: r.ReopenWindowDays, Plan: r.Plan, CreatedAt: r.CreatedAt}
+	if _, ok := Plans[t.Plan]; !ok {
+		t.Plan = PlanFree
+	}
 	_ = json.Unmarshal([]byte(r.AllowedOrigins), &t.AllowedOrigins)
 	if t.AllowedOrigins == nil {
 		t.AllowedOrigins = []string{}
@@ -92,13 +98,14 @@ func (r tenantRow) tenant() Tenant {
 
 // Service is the tenants, users and credentials service.
 type Service struct {
-	store      *Store
-	secret     []byte
-	log        *slog.Logger
-	now        func() time.Time
-	sessionTTL time.Duration
-	visitorTTL time.Duration
-	lockout    lockoutPolicy
+	store       *Store
+	secret      []byte
+	log         *slog.Logger
+	now         func() time.Time
+	sessionTTL  time.Duration
+	visitorTTL  time.Duration
+	lockout     lockoutPolicy
+	defaultPlan string
 
 	mu        sync.Mutex
 	enforcers *lru.Cache[string, *enforcerEntry] // the tenants checked lately; an evicted one reloads its rules
@@ -118,6 +125,10 @@ type Config struct {
 	// LockoutWindow (defaults 10 and 15 minutes).
 	LoginAttempts int
 	LockoutWindow time.Duration
+	// DefaultPlan is the plan new tenants get. Empty means enterprise (no
+	// caps), for code that embeds the service; the server's
+	// KEFU_DEFAULT_PLAN is free unless set.
+	DefaultPlan string
 }
 
 // NewService returns the service over store.
@@ -138,8 +149,12 @@ func NewService(store *Store, c Config) *Service {
 		c.LockoutWindow = 15 * time.Minute
 	}
 	enforcers, _ := lru.New[string, *enforcerEntry](store.handleCap)
+	if _, ok := Plans[c.DefaultPlan]; !ok {
+		c.DefaultPlan = PlanEnterprise
+	}
 	return &Service{
-		store: store, secret: c.Secret, log: c.Logger, now: c.Now,
+		defaultPlan: c.DefaultPlan,
+		store:       store, secret: c.Secret, log: c.Logger, now: c.Now,
 		sessionTTL: c.SessionTTL, visitorTTL: 365 * 24 * time.Hour,
 		lockout:   lockoutPolicy{attempts: c.LoginAttempts, window: c.LockoutWindow},
 		enforcers: enforcers,
@@ -277,7 +292,7 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (SignupResult, err
 		return SignupResult{}, err
 	}
 	now := s.now()
-	row := tenantRow{ID: NewID(), Slug: slug, Name: in.Company, WidgetKey: "wk_" + randomToken("")[:24], AllowedOrigins: "[]", Language: NormalizeLanguage(in.Language), ReopenWindowDays: 7, CreatedAt: now, UpdatedAt: now}
+	row := tenantRow{ID: NewID(), Slug: slug, Name: in.Company, WidgetKey: "wk_" + randomToken("")[:24], AllowedOrigins: "[]", Language: NormalizeLanguage(in.Language), ReopenWindowDays: 7, Plan: s.defaultPlan, CreatedAt: now, UpdatedAt: now}
 
 	// Provision first (idempotent, keyed by the new id), then claim the slug;
 	// if anything after provisioning fails, the half-made tenant is removed.
