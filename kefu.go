@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// Error codes, as in shared/contract.md.
+// Error codes, as in api/openapi.yaml (the Error schema).
 const (
 	EInvalid     = "invalid_argument"
 	EAuth        = "unauthenticated"

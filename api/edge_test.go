@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -165,7 +166,9 @@ func webApp(t *testing.T, cfg api.Config) *app {
 	store := tenantstest.SQLite(t)
 	ten := tenants.NewService(store, tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef")})
 	cfg.Tenants = ten
-	cfg.Chat = chat.NewService(chat.Config{Tenants: ten, Bus: chat.NewLocalBus()})
+	c := chat.NewService(chat.Config{Tenants: ten, Bus: chat.NewLocalBus()})
+	t.Cleanup(func() { c.Close(context.Background()) })
+	cfg.Chat = c
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	cfg.Web = fstest.MapFS{
 		"index.html":     {Data: []byte(`<!doctype html><script type="module" src="/assets/app.js"></script>`)},

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -20,6 +21,7 @@ func TestEveryRouteIsDocumented(t *testing.T) {
 	paths := mapAt(doc, "paths")
 	ten := tenants.NewService(tenantstest.SQLite(t), tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef")})
 	c := chat.NewService(chat.Config{Tenants: ten, Bus: chat.NewLocalBus()})
+	t.Cleanup(func() { c.Close(context.Background()) })
 	srv := api.New(api.Config{Tenants: ten, Chat: c, Logger: slog.New(slog.DiscardHandler), WS: http.NotFoundHandler(), Gatherer: nil})
 	param := regexp.MustCompile(`:([a-z_]+)`)
 	checked := 0

@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -183,8 +184,9 @@ func TestCompressedWebFiles(t *testing.T) {
 		"widget.js.br": {Data: nodeBrotli(t, script, false)},
 	}
 	ten := tenants.NewService(tenantstest.SQLite(t), tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef")})
-	srv := httptest.NewServer(api.New(api.Config{Tenants: ten, Chat: chat.NewService(chat.Config{Tenants: ten, Bus: chat.NewLocalBus()}),
-		Logger: slog.New(slog.DiscardHandler), Web: web}).Handler())
+	c := chat.NewService(chat.Config{Tenants: ten, Bus: chat.NewLocalBus()})
+	t.Cleanup(func() { c.Close(context.Background()) })
+	srv := httptest.NewServer(api.New(api.Config{Tenants: ten, Chat: c, Logger: slog.New(slog.DiscardHandler), Web: web}).Handler())
 	t.Cleanup(srv.Close)
 
 	etags := map[string]string{}

@@ -112,9 +112,11 @@ var (
 // breaker returns the tenant's circuit breaker around automatic assignment:
 // after 5 failures in a row it opens for 30 s and conversations wait in the
 // queue instead of piling onto a failing path; then one probe may close it.
+// Breakers are kept for the tenantCaches most recently assigning tenants: a
+// tenant idle long enough to lose its breaker starts closed again.
 func (s *Service) breaker(tenantID string) *gobreaker.CircuitBreaker[routing.Agent] {
-	if b, ok := s.breakers.Load(tenantID); ok {
-		return b.(*gobreaker.CircuitBreaker[routing.Agent])
+	if b, ok := s.breakers.Get(tenantID); ok {
+		return b
 	}
 	b := gobreaker.NewCircuitBreaker[routing.Agent](gobreaker.Settings{
 		Name:        "assign:" + tenantID,
@@ -130,8 +132,10 @@ func (s *Service) breaker(tenantID string) *gobreaker.CircuitBreaker[routing.Age
 			s.log.Warn("assignment circuit breaker", "tenant_id", tenantID, "from", from.String(), "to", to.String())
 		},
 	})
-	actual, _ := s.breakers.LoadOrStore(tenantID, b)
-	return actual.(*gobreaker.CircuitBreaker[routing.Agent])
+	if prev, ok, _ := s.breakers.PeekOrAdd(tenantID, b); ok {
+		return prev
+	}
+	return b
 }
 
 // BreakerState is the tenant's assignment breaker state (closed, open,

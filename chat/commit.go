@@ -79,10 +79,23 @@ type committer struct {
 	pgShards int
 	timeout  time.Duration // a batch's deadline
 	mu       sync.Mutex
-	shards   map[*gorm.DB][]chan *commitReq
+	shards   map[string]*shardSet // "" for the PostgreSQL pool; a tenant id for its SQLite file
 	wg       sync.WaitGroup
 	stop     chan struct{}
 }
+
+// shardSet is the commit shards of one database. A SQLite file's shard
+// stops after shardIdle without work, so a node does not keep a goroutine
+// for every tenant it ever wrote to; users counts the senders between
+// taking the shard and queueing, so it never stops under one.
+type shardSet struct {
+	chans []chan *commitReq
+	users int
+}
+
+// shardIdle is how long a SQLite file's commit shard waits for work
+// before it stops (the next send starts it again).
+const shardIdle = time.Minute
 
 func newCommitter(s *Service, pgShards int, timeout time.Duration) *committer {
 	if pgShards <= 0 {
@@ -91,33 +104,58 @@ func newCommitter(s *Service, pgShards int, timeout time.Duration) *committer {
 	if timeout <= 0 {
 		timeout = DefaultWriteTimeout
 	}
-	return &committer{s: s, pgShards: pgShards, timeout: timeout, shards: map[*gorm.DB][]chan *commitReq{}, stop: make(chan struct{})}
+	return &committer{s: s, pgShards: pgShards, timeout: timeout, shards: map[string]*shardSet{}, stop: make(chan struct{})}
 }
 
-func (c *committer) shardFor(db *tenants.DB, convID string) chan *commitReq {
-	key := db.Shared()
+// shardFor takes the conversation's shard; the caller gives it back with
+// c.done(key) once its request is queued.
+func (c *committer) shardFor(db *tenants.DB, tenantID, convID string) (string, chan *commitReq) {
+	key := tenantID
+	if db.Dialect == tenants.Postgres {
+		key = ""
+	}
 	c.mu.Lock()
-	chans, ok := c.shards[key]
+	set, ok := c.shards[key]
 	if !ok {
+		set = &shardSet{}
 		n := 1 // SQLite: one writer per file
 		if db.Dialect == tenants.Postgres {
 			n = c.pgShards
 		}
 		for i := 0; i < n; i++ {
 			ch := make(chan *commitReq, 4*maxBatch)
-			chans = append(chans, ch)
+			set.chans = append(set.chans, ch)
 			c.wg.Add(1)
-			go c.run(key, db.Dialect, ch)
+			go c.run(key, db.Shared(), db.Dialect, ch)
 		}
-		c.shards[key] = chans
+		c.shards[key] = set
 	}
+	set.users++
 	c.mu.Unlock()
-	if len(chans) == 1 {
-		return chans[0]
+	if len(set.chans) == 1 {
+		return key, set.chans[0]
 	}
 	h := fnv.New32a()
 	h.Write([]byte(convID))
-	return chans[h.Sum32()%uint32(len(chans))]
+	return key, set.chans[h.Sum32()%uint32(len(set.chans))]
+}
+
+func (c *committer) done(key string) {
+	c.mu.Lock()
+	c.shards[key].users--
+	c.mu.Unlock()
+}
+
+// retire removes an idle SQLite shard unless a sender is about to use it
+// or work arrived meanwhile; it reports whether the shard may stop.
+func (c *committer) retire(key string, ch chan *commitReq) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if set := c.shards[key]; set.users > 0 || len(ch) > 0 {
+		return false
+	}
+	delete(c.shards, key)
+	return true
 }
 
 // commit stores one message through its shard and waits for the commit.
@@ -127,11 +165,15 @@ func (c *committer) commit(ctx context.Context, req *commitReq) commitRes {
 	start := time.Now()
 	req.done = make(chan commitRes, 1)
 	req.deadline = start.Add(c.timeout)
+	key, ch := c.shardFor(req.db, req.tenantID, req.row.ConversationID)
 	select {
-	case c.shardFor(req.db, req.row.ConversationID) <- req:
+	case ch <- req:
+		c.done(key)
 	case <-ctx.Done():
+		c.done(key)
 		return commitRes{err: ctx.Err()}
 	case <-c.stop:
+		c.done(key)
 		return commitRes{err: kefu.Errorf(kefu.EUnavailable, "server is shutting down")}
 	}
 	// Once queued, the request is committed or failed whatever ctx does:
@@ -155,11 +197,22 @@ func (c *committer) commit(ctx context.Context, req *commitReq) commitRes {
 	return res
 }
 
-func (c *committer) run(shared *gorm.DB, dialect string, ch chan *commitReq) {
+func (c *committer) run(key string, shared *gorm.DB, dialect string, ch chan *commitReq) {
 	defer c.wg.Done()
+	var idle <-chan time.Time
+	if dialect == tenants.SQLite {
+		t := time.NewTicker(shardIdle)
+		defer t.Stop()
+		idle = t.C
+	}
 	for {
 		var first *commitReq
 		select {
+		case <-idle:
+			if c.retire(key, ch) {
+				return
+			}
+			continue
 		case first = <-ch:
 		case <-c.stop:
 			// Finish what is queued.

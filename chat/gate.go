@@ -23,36 +23,53 @@ const (
 type gates struct {
 	size int
 	mu   sync.Mutex
-	m    map[string]chan struct{}
+	m    map[string]*gate // tenants with work under way or waiting, only
+}
+
+type gate struct {
+	slots chan struct{}
+	users int // holders and waiters: the gate goes when the last leaves
 }
 
 func newGates(size int) *gates {
-	return &gates{size: size, m: map[string]chan struct{}{}}
+	return &gates{size: size, m: map[string]*gate{}}
 }
 
 // acquire waits up to wait for one of tenant's slots; ok=false when none
 // freed in time or ctx ended. release gives the slot back.
 func (g *gates) acquire(ctx context.Context, tenant string, wait time.Duration) (release func(), ok bool) {
 	g.mu.Lock()
-	slots, found := g.m[tenant]
+	gt, found := g.m[tenant]
 	if !found {
-		slots = make(chan struct{}, g.size)
-		g.m[tenant] = slots
+		gt = &gate{slots: make(chan struct{}, g.size)}
+		g.m[tenant] = gt
 	}
+	gt.users++
 	g.mu.Unlock()
-	release = func() { <-slots }
+	leave := func() {
+		g.mu.Lock()
+		if gt.users--; gt.users == 0 {
+			delete(g.m, tenant)
+		}
+		g.mu.Unlock()
+	}
+	release = func() {
+		<-gt.slots
+		leave()
+	}
 	select {
-	case slots <- struct{}{}:
+	case gt.slots <- struct{}{}:
 		return release, true
 	default:
 	}
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
-	case slots <- struct{}{}:
+	case gt.slots <- struct{}{}:
 		return release, true
 	case <-t.C:
 	case <-ctx.Done():
 	}
+	leave()
 	return nil, false
 }

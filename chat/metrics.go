@@ -168,10 +168,9 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	counts := map[gobreaker.State]int{gobreaker.StateClosed: 0, gobreaker.StateHalfOpen: 0, gobreaker.StateOpen: 0}
-	c.s.breakers.Range(func(_, v any) bool {
-		counts[v.(*gobreaker.CircuitBreaker[routing.Agent]).State()]++
-		return true
-	})
+	for _, b := range c.s.breakers.Values() {
+		counts[b.State()]++
+	}
 	for st, n := range counts {
 		ch <- prometheus.MustNewConstMetric(c.breakers, prometheus.GaugeValue, float64(n), st.String())
 	}

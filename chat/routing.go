@@ -571,12 +571,12 @@ func (s *Service) recordWait(tenantID string, d time.Duration) {
 	s.metrics.queueWait.Observe(d.Seconds())
 	s.waitMu.Lock()
 	defer s.waitMu.Unlock()
-	old, ok := s.waits[tenantID]
+	old, ok := s.waits.Get(tenantID)
 	if !ok {
-		s.waits[tenantID] = d
+		s.waits.Add(tenantID, d)
 		return
 	}
-	s.waits[tenantID] = (old*4 + d) / 5
+	s.waits.Add(tenantID, (old*4+d)/5)
 }
 
 // setQueueLength records a tenant's queue as publishQueue read it.
@@ -604,7 +604,7 @@ func (s *Service) queueLength() int {
 func (s *Service) avgWait(tenantID string) time.Duration {
 	s.waitMu.Lock()
 	defer s.waitMu.Unlock()
-	if d, ok := s.waits[tenantID]; ok && d > 0 {
+	if d, ok := s.waits.Get(tenantID); ok && d > 0 {
 		return d
 	}
 	return time.Minute

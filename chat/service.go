@@ -15,6 +15,7 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/hashicorp/golang-lru/v2/expirable"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sony/gobreaker/v2"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
@@ -32,6 +33,11 @@ const DefaultOfflineGrace = 5 * time.Minute
 
 // MaxBodyBytes is the largest message body accepted (413 too_large above).
 const MaxBodyBytes = 16 * 1024
+
+// tenantCaches is how many tenants' state of one kind (breaker, average
+// wait, upload usage) a node keeps: the tenants active lately. State of a
+// tenant that falls out starts afresh.
+const tenantCaches = 10000
 
 // Service is the chat service.
 type Service struct {
@@ -53,7 +59,7 @@ type Service struct {
 	openConvs      *lru.Cache[string, string] // tenant/visitor → their open conversation
 	gone           *lru.Cache[string, bool]   // tenant/agent: offline past the grace period
 	scopes         *expirable.LRU[string, Scope]
-	breakers       sync.Map // tenant id → breaker
+	breakers       *lru.Cache[string, *gobreaker.CircuitBreaker[routing.Agent]] // tenant id → breaker
 	breakerTimeout time.Duration
 	queuePos       *lru.Cache[string, int]
 	locks          [256]sync.Mutex
@@ -68,8 +74,8 @@ type Service struct {
 	searchIdx     *searchIndexer
 
 	waitMu   sync.Mutex
-	waits    map[string]time.Duration
-	queueLen map[string]int // tenant → queued conversations, as last computed here (kefu_routing_queue_length)
+	waits    *lru.Cache[string, time.Duration] // tenant → moving average of time queued
+	queueLen map[string]int                    // tenant → queued conversations, as last computed here (kefu_routing_queue_length)
 
 	timerMu    sync.Mutex
 	timers     map[string]*time.Timer
@@ -193,13 +199,15 @@ func NewService(c Config) *Service {
 	if c.SweepEvery <= 0 {
 		c.SweepEvery = DefaultSweepEvery
 	}
-	uu, _ := lru.New[string, *usage](10000)
+	uu, _ := lru.New[string, *usage](tenantCaches)
+	waits, _ := lru.New[string, time.Duration](tenantCaches)
+	breakers, _ := lru.New[string, *gobreaker.CircuitBreaker[routing.Agent]](tenantCaches)
 	mc, _ := lru.New[string, *monthly](10000)
 	s := &Service{
 		tenants: c.Tenants, bus: c.Bus, presence: c.Presence, rr: routing.NewRoundRobin(),
 		log: c.Logger, now: c.Now, metrics: newMetrics(c.Registry), tracer: c.Tracer.Tracer("kefu/chat"), hooks: newOutbound(c.AllowPrivateNetworks),
 		flowCache: fc, queuePos: qp, openConvs: oc, gone: gone, scopes: newScopeCache(c.ScopeTTL), grace: c.OfflineGrace, breakerTimeout: c.BreakerTimeout,
-		waits: map[string]time.Duration{}, queueLen: map[string]int{}, timers: map[string]*time.Timer{}, queueDirty: map[string]bool{},
+		waits: waits, breakers: breakers, queueLen: map[string]int{}, timers: map[string]*time.Timer{}, queueDirty: map[string]bool{},
 		flowRuns: newGates(c.FlowRuns), flowRunWait: c.FlowRunWait,
 		simulations: newGates(c.Simulations), simulateWait: c.SimulateWait, replayTimeout: c.ReplayTimeout, snoozeSweep: c.SnoozeSweep, searchIdx: newSearchIndexer(),
 		uploadLimits: c.Uploads.withDefaults(), usage: uu, monthly: mc, linkTTL: c.FileLinkTTL, sweepEvery: c.SweepEvery,

@@ -53,17 +53,10 @@ func (s *Store) poolStats() (sql.DBStats, int) {
 	if s.pool != nil {
 		return s.pool.Stats(), 1
 	}
-	s.mu.Lock()
-	dbs := make([]*sql.DB, 0, len(s.handles)+1)
+	dbs := s.openFiles()
 	if s.platform != nil && s.platform.sqlDB != nil {
 		dbs = append(dbs, s.platform.sqlDB)
 	}
-	for _, h := range s.handles {
-		if h.sqlDB != nil {
-			dbs = append(dbs, h.sqlDB)
-		}
-	}
-	s.mu.Unlock()
 	var sum sql.DBStats
 	for _, db := range dbs {
 		st := db.Stats()

@@ -156,10 +156,10 @@ type enforcerEntry struct {
 
 func (s *Service) enforcer(tenantID string) (*casbin.SyncedEnforcer, error) {
 	s.mu.Lock()
-	ent, ok := s.enforcers[tenantID]
+	ent, ok := s.enforcers.Get(tenantID)
 	if !ok {
 		ent = &enforcerEntry{}
-		s.enforcers[tenantID] = ent
+		s.enforcers.Add(tenantID, ent)
 	}
 	s.mu.Unlock()
 	ent.once.Do(func() {
@@ -177,7 +177,7 @@ func (s *Service) enforcer(tenantID string) (*casbin.SyncedEnforcer, error) {
 	})
 	if ent.err != nil {
 		s.mu.Lock()
-		delete(s.enforcers, tenantID)
+		s.enforcers.Remove(tenantID)
 		s.mu.Unlock()
 	}
 	return ent.e, ent.err

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/glebarez/sqlite"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
@@ -49,8 +50,10 @@ type Store struct {
 	platform *DB
 	log      *slog.Logger
 
-	mu      sync.Mutex
-	handles map[string]*DB
+	mu        sync.Mutex
+	handles   *lru.Cache[string, *DB] // tenant id → handle (cheap on PostgreSQL; see files on SQLite)
+	files     *files                  // SQLite: the open tenant files
+	handleCap int
 
 	plugins []gorm.Plugin // given to every handle (the query error counter)
 	closed  bool          // Close was called: no handle is handed out any more
@@ -100,6 +103,10 @@ type Options struct {
 	// Registry, when set, gets the database metrics: the pools' state
 	// (kefu_db_connections …) and failed statements (kefu_db_query_errors_total).
 	Registry prometheus.Registerer
+	// TenantHandles is how many tenants' databases stay open at once
+	// (default DefaultTenantHandles): on SQLite their files, closed when
+	// they fall out of the cache and no call is using them.
+	TenantHandles int
 }
 
 var identPattern = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
@@ -109,7 +116,13 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Store{dataDir: o.DataDir, log: o.Logger, handles: map[string]*DB{}}
+	if o.TenantHandles <= 0 {
+		o.TenantHandles = DefaultTenantHandles
+	}
+	s := &Store{dataDir: o.DataDir, log: o.Logger, files: newFiles(o.TenantHandles), handleCap: o.TenantHandles}
+	// Handles hold no connection of their own (a handle kept past its
+	// eviction still works), so evicting one only frees its memory.
+	s.handles, _ = lru.New[string, *DB](o.TenantHandles)
 	var qerr *queryErrors
 	if o.Registry != nil {
 		qerr = newQueryErrors()
@@ -190,20 +203,31 @@ func (s *Store) gormConfig(prefix string) *gorm.Config {
 }
 
 func (s *Store) openSQLite(path string) (*DB, error) {
-	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_txlock=immediate"
-	gdb, err := gorm.Open(sqlite.Open(dsn), s.gormConfig(""))
-	if err != nil {
-		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
-	}
-	sqlDB, err := gdb.DB()
+	sqlDB, err := s.openSQLiteDB(path)
 	if err != nil {
 		return nil, err
+	}
+	gdb, err := gorm.Open(&sqlite.Dialector{Conn: sqlDB}, s.gormConfig(""))
+	if err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	return &DB{DB: gdb, Dialect: SQLite, sqlDB: sqlDB}, nil
+}
+
+// openSQLiteDB opens one SQLite file with one connection (connecting
+// lazily, on first use).
+func (s *Store) openSQLiteDB(path string) (*sql.DB, error) {
+	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_txlock=immediate"
+	sqlDB, err := sql.Open(sqlite.DriverName, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	sqlDB.SetMaxOpenConns(1)
 	sqlDB.SetMaxIdleConns(1)
 	sqlDB.SetConnMaxIdleTime(0)
 	sqlDB.SetConnMaxLifetime(0)
-	return &DB{DB: gdb, Dialect: SQLite, sqlDB: sqlDB}, nil
+	return sqlDB, nil
 }
 
 func (s *Store) pgHandle(schemaName string) (*DB, error) {
@@ -239,26 +263,34 @@ func (s *Store) Tenant(tenantID string) (*DB, error) {
 		return nil, fmt.Errorf("bad tenant id %q", tenantID)
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
+	h, ok := s.handles.Get(tenantID)
+	closed := s.closed
+	s.mu.Unlock()
+	switch {
+	case closed:
 		return nil, ErrClosed // never reopen a file behind a Close
-	}
-	if h, ok := s.handles[tenantID]; ok {
+	case ok:
 		return h, nil
 	}
-	var (
-		h   *DB
-		err error
-	)
+	// Made outside the lock: on SQLite, making one reads the file, which
+	// takes the lock.
+	var err error
 	if s.dialect == Postgres {
 		h, err = s.pgHandle(SchemaName(tenantID))
 	} else {
-		h, err = s.openSQLite(s.tenantFile(tenantID))
+		h, err = s.tenantSQLite(tenantID)
 	}
 	if err != nil {
 		return nil, err
 	}
-	s.handles[tenantID] = h
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	if prev, ok, _ := s.handles.PeekOrAdd(tenantID, h); ok {
+		return prev, nil
+	}
 	return h, nil
 }
 
@@ -287,14 +319,16 @@ func (s *Store) Deprovision(ctx context.Context, tenantID string) error {
 		return fmt.Errorf("bad tenant id %q", tenantID)
 	}
 	s.mu.Lock()
-	h := s.handles[tenantID]
-	delete(s.handles, tenantID)
+	s.handles.Remove(tenantID)
+	s.files.open.Remove(tenantID) // closed now, or by its last user
+	closing := s.files.closing
+	s.files.closing = nil
 	s.mu.Unlock()
+	for _, db := range closing {
+		db.Close()
+	}
 	if s.dialect == Postgres {
 		return s.platform.WithContext(ctx).Exec(`DROP SCHEMA IF EXISTS "` + SchemaName(tenantID) + `" CASCADE`).Error
-	}
-	if h != nil && h.sqlDB != nil {
-		h.sqlDB.Close()
 	}
 	for _, suffix := range []string{"", "-wal", "-shm"} {
 		if err := os.Remove(s.tenantFile(tenantID) + suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -379,12 +413,19 @@ func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
-	for id, h := range s.handles {
-		if h.sqlDB != nil {
-			h.sqlDB.Close()
-		}
-		delete(s.handles, id)
+	s.handles.Purge()
+	// Files in use are closed now too: database/sql lets the statements
+	// and transactions under way finish, and refuses new ones.
+	for _, e := range s.files.open.Values() {
+		e.db.Close()
 	}
+	for _, e := range s.files.draining {
+		e.db.Close()
+	}
+	for _, db := range s.files.closing {
+		db.Close()
+	}
+	s.files = newFiles(1)
 	if s.platform != nil && s.platform.sqlDB != nil {
 		s.platform.sqlDB.Close()
 	}

@@ -22,6 +22,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/schema"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"kefu"
 )
 
@@ -107,7 +108,7 @@ type Service struct {
 	defaultPlan string
 
 	mu        sync.Mutex
-	enforcers map[string]*enforcerEntry
+	enforcers *lru.Cache[string, *enforcerEntry] // the tenants checked lately; an evicted one reloads its rules
 	cache     *ttlCache[Tenant]
 	observers observers
 	lastSweep atomic.Int64 // unix seconds of the last sweep of expired rows
@@ -147,6 +148,7 @@ func NewService(store *Store, c Config) *Service {
 	if c.LockoutWindow <= 0 {
 		c.LockoutWindow = 15 * time.Minute
 	}
+	enforcers, _ := lru.New[string, *enforcerEntry](store.handleCap)
 	if _, ok := Plans[c.DefaultPlan]; !ok {
 		c.DefaultPlan = PlanEnterprise
 	}
@@ -155,7 +157,7 @@ func NewService(store *Store, c Config) *Service {
 		store:       store, secret: c.Secret, log: c.Logger, now: c.Now,
 		sessionTTL: c.SessionTTL, visitorTTL: 365 * 24 * time.Hour,
 		lockout:   lockoutPolicy{attempts: c.LoginAttempts, window: c.LockoutWindow},
-		enforcers: map[string]*enforcerEntry{},
+		enforcers: enforcers,
 		cache:     newTTLCache[Tenant](10000, 30*time.Second),
 	}
 }

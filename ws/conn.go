@@ -20,25 +20,55 @@ import (
 	"kefu/tenants"
 )
 
-// item is one thing for a connection's writer: a ready frame, a message to
-// deliver in seq order, a conversation update, a catch-up, a ping. Items are
-// read-only once enqueued, so one is shared by every socket an event goes to.
+// work is what a connection's writer does with an item.
+type work uint8
+
+const (
+	workFrame        work = iota // write frame as it is
+	workMessage                  // deliver msg in seq order (message.new, or a catch-up for a gap)
+	workAck                      // answer a message.send once its message is stored
+	workConversation             // conversation.updated, and a catch-up for an agent newly assigned
+	workCatchUp                  // send conversation catchup's messages after since
+	workResync                   // catch up every conversation the socket follows
+	workPing                     // ping the peer and wait for its pong
+	workCursors                  // set where the socket's conversations start (hello's since)
+)
+
+// item is one thing for a connection's writer, of one kind of work; make
+// it with the constructor of its kind. Items are read-only once enqueued,
+// so one is shared by every socket an event goes to.
 type item struct {
-	frame   []byte
-	kind    frameKind // frame's type, for the frames-out counter
+	work    work
+	frame   []byte    // workFrame
+	kind    frameKind // workFrame: frame's type, for the frames-out counter
 	msg     *chat.Message
 	conv    *chat.Conversation
-	catchup string
-	since   int64
-	cursors map[string]int64 // where the socket's conversations start (hello's since)
-	resync  bool             // catch up every conversation this socket follows
-	ping    bool             // ping the peer
-	ack     *ackItem
+	catchup string // workCatchUp: the conversation
+	since   int64  // workCatchUp: the last seq the client has
+	ack     *pendingAck
+	cursors map[string]int64 // workCursors: where the socket's conversations start (hello's since)
 
 	encodeOnce  sync.Once // msg's message.new frame, encoded once for every socket
 	encoded     []byte
 	skipOwn     string // do not send to the principal with this id
 	skipSession string // do not send to this session
+}
+
+func frameItem(kind frameKind, frame []byte) *item {
+	return &item{work: workFrame, kind: kind, frame: frame}
+}
+func messageItem(m *chat.Message) *item { return &item{work: workMessage, msg: m} }
+func ackItem(a *pendingAck) *item       { return &item{work: workAck, ack: a} }
+func conversationItem(cv *chat.Conversation) *item {
+	return &item{work: workConversation, conv: cv}
+}
+func catchUpItem(conv string, since int64) *item {
+	return &item{work: workCatchUp, catchup: conv, since: since}
+}
+func resyncItem() *item { return &item{work: workResync} }
+func pingItem() *item   { return &item{work: workPing} }
+func cursorsItem(cursors map[string]int64) *item {
+	return &item{work: workCursors, cursors: cursors}
 }
 
 // frameOnce is the message.new frame of it.msg, encoded by the first socket
@@ -51,8 +81,8 @@ func (it *item) frameOnce() []byte {
 	return it.encoded
 }
 
-// ackItem answers a message.send once its message is stored.
-type ackItem struct {
+// pendingAck answers a message.send once its message is stored.
+type pendingAck struct {
 	clientID string
 	conv     string
 	seq      int64
@@ -205,7 +235,7 @@ func (c *conn) shut() {
 		if c.closeCode == websocket.StatusPolicyViolation {
 			c.net.cork()
 			for n := len(c.queue); n > 0; n-- {
-				if it := <-c.queue; it.frame != nil {
+				if it := <-c.queue; it.work == workFrame {
 					_ = c.write(it.kind, it.frame)
 				}
 			}
@@ -243,7 +273,7 @@ func (c *conn) startPings(interval time.Duration) {
 		if c.isDone() {
 			return
 		}
-		c.enqueue(&item{ping: true})
+		c.enqueue(pingItem())
 		c.pingTimer.Reset(interval)
 	})
 }
@@ -266,14 +296,14 @@ func (c *conn) write(kind frameKind, b []byte) error {
 }
 
 func (c *conn) handle(ctx context.Context, it *item) error {
-	switch {
-	case it.frame != nil:
+	switch it.work {
+	case workFrame:
 		return c.write(it.kind, it.frame)
-	case it.msg != nil:
+	case workMessage:
 		return c.deliver(ctx, it)
-	case it.ack != nil:
+	case workAck:
 		return c.acknowledge(ctx, it.ack)
-	case it.conv != nil:
+	case workConversation:
 		var f conversationFrame
 		if c.isVisitor() {
 			f = conversationFrame{Type: "conversation.updated", Conversation: it.conv.ForVisitor()}
@@ -290,16 +320,16 @@ func (c *conn) handle(ctx context.Context, it *item) error {
 			}
 		}
 		return nil
-	case it.catchup != "":
+	case workCatchUp:
 		return c.catchUp(ctx, it.catchup, it.since)
-	case it.cursors != nil:
+	case workCursors:
 		for id, seq := range it.cursors {
 			c.cursors[id] = max(c.cursors[id], seq)
 		}
 		return nil
-	case it.resync:
+	case workResync:
 		return c.resync(ctx)
-	case it.ping:
+	case workPing:
 		// The ping must leave now, and the writer waits for its pong.
 		if err := c.net.uncork(); err != nil {
 			return err
@@ -419,7 +449,7 @@ func (c *conn) doneSending(clientID string) {
 // client holding the ack for seq N therefore holds every message before N,
 // and may resume from N. (A user's socket that does not follow the
 // conversation just gets the ack.)
-func (c *conn) acknowledge(ctx context.Context, a *ackItem) error {
+func (c *conn) acknowledge(ctx context.Context, a *pendingAck) error {
 	defer c.doneSending(a.clientID)
 	cur, following := c.cursors[a.conv]
 	if following || c.isVisitor() {
@@ -578,7 +608,7 @@ func (c *conn) flooding() bool {
 }
 
 func (c *conn) sendError(clientID, code, msg string) {
-	c.enqueue(&item{frame: encode(errorFrame{Type: "error", ClientID: clientID, Code: code, Message: kefu.Localize(c.lang, msg)}), kind: frameError})
+	c.enqueue(frameItem(frameError, encode(errorFrame{Type: "error", ClientID: clientID, Code: code, Message: kefu.Localize(c.lang, msg)})))
 }
 
 func (c *conn) sendErr(clientID string, err error) {
@@ -593,7 +623,7 @@ func (c *conn) sendErr(clientID string, err error) {
 func (c *conn) dispatch(ctx context.Context, f inFrame) {
 	switch f.Type {
 	case "ping":
-		c.enqueue(&item{frame: pongFrame, kind: framePong})
+		c.enqueue(frameItem(framePong, pongFrame))
 	case "message.send":
 		if c.p.Kind == tenants.KindAPIKey {
 			// A key's socket reads; it sends only if its role may write.
@@ -619,7 +649,7 @@ func (c *conn) dispatch(ctx context.Context, f inFrame) {
 			return
 		}
 		c.srv.metrics.messagesIn.Inc()
-		c.enqueue(&item{ack: &ackItem{clientID: f.ClientID, conv: m.ConversationID, seq: m.Seq, frame: encode(ackFrame{Type: "ack", ClientID: f.ClientID, ConversationID: m.ConversationID, Seq: m.Seq, MessageID: m.ID, Duplicate: dup}), read: read}})
+		c.enqueue(ackItem(&pendingAck{clientID: f.ClientID, conv: m.ConversationID, seq: m.Seq, frame: encode(ackFrame{Type: "ack", ClientID: f.ClientID, ConversationID: m.ConversationID, Seq: m.Seq, MessageID: m.ID, Duplicate: dup}), read: read}))
 	case "read":
 		if _, err := c.srv.chat.MarkRead(ctx, c.p, f.ConversationID, f.Seq); err != nil {
 			c.sendErr("", err)
@@ -637,7 +667,7 @@ func (c *conn) dispatch(ctx context.Context, f inFrame) {
 			c.sendErr("", err)
 			return
 		}
-		c.enqueue(&item{frame: encode(presenceFrame{Type: "presence", UserID: c.p.ID, Status: f.Status}), kind: framePresence})
+		c.enqueue(frameItem(framePresence, encode(presenceFrame{Type: "presence", UserID: c.p.ID, Status: f.Status})))
 	case "subscribe", "unsubscribe":
 		if c.p.Kind != tenants.KindUser {
 			c.sendError("", kefu.EDenied, "only users open conversations")
@@ -649,7 +679,7 @@ func (c *conn) dispatch(ctx context.Context, f inFrame) {
 		}
 		c.srv.hub.subscribe(c, f.ConversationID, f.Type == "subscribe")
 		if f.Type == "subscribe" {
-			c.enqueue(&item{catchup: f.ConversationID, since: f.sinceSeq()})
+			c.enqueue(catchUpItem(f.ConversationID, f.sinceSeq()))
 		}
 	case "handoff":
 		// The widget's "talk to a person" button.

@@ -193,7 +193,7 @@ func (h *Hub) dispatch(e chat.Event) int {
 	case chat.EventMessage:
 		participants()
 		put(ti.keys)
-		it = &item{msg: e.Message}
+		it = messageItem(e.Message)
 	case chat.EventConversation:
 		participants()
 		put(ti.staff)
@@ -212,26 +212,28 @@ func (h *Hub) dispatch(e chat.Event) int {
 				}
 			}
 		}
-		it = &item{conv: e.Conversation}
+		it = conversationItem(e.Conversation)
 	case chat.EventRead:
 		participants()
 		put(ti.keys)
-		it = &item{frame: encode(readFrame{Type: "read", ConversationID: e.ConversationID, Reader: e.Reader, Seq: e.Seq}), kind: frameRead}
+		it = frameItem(frameRead, encode(readFrame{Type: "read", ConversationID: e.ConversationID, Reader: e.Reader, Seq: e.Seq}))
 	case chat.EventTyping:
 		participants()
-		it = &item{frame: encode(typingFrame{Type: "typing", ConversationID: e.ConversationID, Author: e.Reader, State: e.State}), kind: frameTyping, skipOwn: e.Reader.ID}
+		it = frameItem(frameTyping, encode(typingFrame{Type: "typing", ConversationID: e.ConversationID, Author: e.Reader, State: e.State}))
+		it.skipOwn = e.Reader.ID
 	case chat.EventDelta:
 		participants() // the visitor and the agents who opened it
-		it = &item{frame: encode(deltaFrame{Type: "message.delta", ConversationID: e.ConversationID, StreamID: e.StreamID, Text: e.Text, Done: e.Done}), kind: frameDelta}
+		it = frameItem(frameDelta, encode(deltaFrame{Type: "message.delta", ConversationID: e.ConversationID, StreamID: e.StreamID, Text: e.Text, Done: e.Done}))
 	case chat.EventQueue:
 		if e.VisitorID != "" {
 			put(ti.visitors[e.VisitorID])
 		}
-		it = &item{frame: encode(queueFrame{Type: "queue", ConversationID: e.ConversationID, Position: e.Position, EstimatedWaitSeconds: e.Wait}), kind: frameQueue}
+		it = frameItem(frameQueue, encode(queueFrame{Type: "queue", ConversationID: e.ConversationID, Position: e.Position, EstimatedWaitSeconds: e.Wait}))
 	case chat.EventPresence:
 		put(ti.staff)
 		put(ti.users[e.UserID])
-		it = &item{frame: encode(presenceFrame{Type: "presence", UserID: e.UserID, Status: e.Status}), kind: framePresence, skipSession: e.Origin}
+		it = frameItem(framePresence, encode(presenceFrame{Type: "presence", UserID: e.UserID, Status: e.Status}))
+		it.skipSession = e.Origin
 	}
 	sh.mu.RUnlock()
 	for _, c := range lost {
@@ -267,7 +269,7 @@ func (h *Hub) resync() {
 		}
 		sh.mu.RUnlock()
 		for _, c := range all {
-			c.enqueue(&item{resync: true})
+			c.enqueue(resyncItem())
 		}
 	}
 }

@@ -404,7 +404,7 @@ func (s *Server) start(ctx context.Context, c *conn, hello inFrame) error {
 		}
 		welcome.Conversations = views
 	}
-	c.enqueue(&item{frame: encode(welcome), kind: frameWelcome})
+	c.enqueue(frameItem(frameWelcome, encode(welcome)))
 
 	// What the socket follows, and from where. The cursors are set before
 	// the socket is registered: a live message that reaches it before its
@@ -434,7 +434,7 @@ func (s *Server) start(ctx context.Context, c *conn, hello inFrame) error {
 			cursors[id] = since[id]
 		}
 	}
-	c.enqueue(&item{cursors: cursors})
+	c.enqueue(cursorsItem(cursors))
 
 	if c.p.Kind == tenants.KindUser {
 		s.chat.UserConnected(c.p)
@@ -452,7 +452,7 @@ func (s *Server) start(ctx context.Context, c *conn, hello inFrame) error {
 		}
 	}
 	for id := range follow {
-		c.enqueue(&item{catchup: id, since: max(since[id], 0)})
+		c.enqueue(catchUpItem(id, max(since[id], 0)))
 	}
 	return nil
 }

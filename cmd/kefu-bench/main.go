@@ -5,6 +5,7 @@
 //
 //	kefu-bench --url http://127.0.0.1:8080 --visitors 1000 --agents 20 --rate 5000 --duration 30s
 //	kefu-bench --url http://127.0.0.1:8080 --connections 20000 --idle
+//	kefu-bench --url http://127.0.0.1:8080 --tenants 10000 --openers 8
 //
 // By default visitors send as the widget does: no conversation_id, several
 // messages in flight (--window). The server must allow the bench's signups,
@@ -49,6 +50,10 @@ type options struct {
 	databaseURL string // with --history: the server's database (PostgreSQL URL)
 	dataDir     string // with --history on SQLite: the server's data directory
 
+	tenants     int           // sign up this many workspaces, one visitor message in each (--tenants)
+	firstTenant int           // with --tenants: the number of the first (names stay unique across runs)
+	tenantsFor  time.Duration // with --tenants: stop signing up after this (0: sign up all)
+
 	metricsURL   string
 	metricsToken string
 }
@@ -85,6 +90,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.history, "history", 0, "preload this many messages into the tenant first (bulk insert into the server's database: needs --database-url, or --data-dir for SQLite)")
 	fs.StringVar(&o.databaseURL, "database-url", "", "with --history: the server's KEFU_DATABASE_URL")
 	fs.StringVar(&o.dataDir, "data-dir", "", "with --history on SQLite: the server's KEFU_DATA_DIR")
+	fs.IntVar(&o.tenants, "tenants", 0, "measure many tenants instead of sending: sign up this many through the API (--openers at a time), then send one visitor message in each")
+	fs.DurationVar(&o.tenantsFor, "tenants-for", 0, "with --tenants: stop signing up after this long and measure what was signed up (0: no limit)")
+	fs.IntVar(&o.firstTenant, "first-tenant", 0, "with --tenants: number the workspaces from this (to add to a server that holds some already)")
 	fs.StringVar(&o.metricsURL, "metrics-url", "", "the server's metrics, e.g. http://127.0.0.1:9100/metrics when it runs with KEFU_METRICS_ADDR (default: URL/metrics)")
 	fs.StringVar(&o.metricsToken, "metrics-token", os.Getenv("KEFU_METRICS_TOKEN"), "bearer token for the metrics (default $KEFU_METRICS_TOKEN)")
 	cpuProfile := fs.String("cpuprofile", "", "write the bench's own CPU profile to this file (it shares the machine with the server)")
@@ -105,7 +113,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch {
 	case o.idle && o.connections < 1:
 		return errors.New("--idle needs --connections N")
-	case !o.idle && (o.visitors < 1 || o.agents < 1):
+	case o.tenants < 0:
+		return errors.New("--tenants must not be negative")
+	case o.tenants == 0 && !o.idle && (o.visitors < 1 || o.agents < 1):
 		return errors.New("--visitors and --agents must be at least 1")
 	case o.scenario != "text" && o.scenario != "mixed" && o.scenario != "files":
 		return fmt.Errorf("--scenario %q: want text, files or mixed", o.scenario)
@@ -120,9 +130,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		sum any
 		err error
 	)
-	if o.idle {
+	switch {
+	case o.tenants > 0:
+		sum, err = tenantsRun(ctx, o, stderr)
+	case o.idle:
 		sum, err = idleRun(ctx, o, stderr)
-	} else {
+	default:
 		sum, err = loadRun(ctx, o, stderr)
 	}
 	if err != nil {

@@ -37,6 +37,7 @@ type Config struct {
 	DBWriteTimeout       time.Duration // KEFU_DB_WRITE_TIMEOUT: a send's reads and its group commit must finish within this
 	TrustProxy           bool          // KEFU_TRUST_PROXY: client IP from X-Forwarded-For
 	DBMaxConns           int           // KEFU_DB_MAX_CONNS: PostgreSQL pool size
+	TenantHandles        int           // KEFU_TENANT_HANDLES: tenants' databases kept open at once (SQLite files)
 	AuthPerMinute        int           // KEFU_AUTH_PER_MINUTE: signup + login attempts per client IP
 	WidgetPerMinute      int           // KEFU_WIDGET_PER_MINUTE: widget sessions per client IP
 	DebugAddr            string        // KEFU_DEBUG_ADDR: serve net/http/pprof here (keep it private)
@@ -163,6 +164,7 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.Float64Var(&c.WSSendRate, "ws-send-rate", floatEnv("KEFU_WS_SEND_RATE", 20), "message.send frames per second per socket (KEFU_WS_SEND_RATE)")
 	fs.Float64Var(&c.WSFrameRate, "ws-frame-rate", floatEnv("KEFU_WS_FRAME_RATE", 20), "other client frames per second per socket (KEFU_WS_FRAME_RATE)")
 	fs.IntVar(&c.DBMaxConns, "db-max-conns", intEnv("KEFU_DB_MAX_CONNS", 32), "PostgreSQL pool size (KEFU_DB_MAX_CONNS)")
+	fs.IntVar(&c.TenantHandles, "tenant-handles", intEnv("KEFU_TENANT_HANDLES", tenants.DefaultTenantHandles), "tenants' databases kept open at once; on SQLite, 3 file descriptors each (KEFU_TENANT_HANDLES)")
 	fs.DurationVar(&c.DBWriteTimeout, "db-write-timeout", durEnv("KEFU_DB_WRITE_TIMEOUT", 10*time.Second), "a send's reads and its commit must finish within this (KEFU_DB_WRITE_TIMEOUT)")
 	fs.IntVar(&c.AuthPerMinute, "auth-per-minute", intEnv("KEFU_AUTH_PER_MINUTE", 20), "signup and login attempts per client IP (KEFU_AUTH_PER_MINUTE)")
 	fs.IntVar(&c.CommitShards, "commit-shards", intEnv("KEFU_COMMIT_SHARDS", 2), "message transactions committing at once on PostgreSQL (KEFU_COMMIT_SHARDS)")
@@ -301,6 +303,9 @@ func (c *Config) problems() []string {
 	}
 	if c.DBMaxConns < 1 || c.DBMaxConns > 1000 {
 		p = append(p, "KEFU_DB_MAX_CONNS must be between 1 and 1000")
+	}
+	if c.TenantHandles < 8 || c.TenantHandles > 100000 {
+		p = append(p, "KEFU_TENANT_HANDLES must be between 8 and 100000")
 	}
 	if c.MetricsAddr != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {

@@ -2,7 +2,7 @@ package main
 
 // The typed client the journey test (journey_test.go) speaks to a real kefu
 // process with: it builds and runs the binary, and talks to it only through the
-// public REST and WebSocket contract (shared/contract.md). Nothing here imports
+// public REST and WebSocket contract (api/openapi.yaml). Nothing here imports
 // the server's packages, so the test stays black-box.
 
 import (

@@ -2,7 +2,7 @@ package main
 
 // TestJourney is the black-box acceptance test of the foundation: it builds the
 // real binary, runs `kefu serve` and walks one business, its agents, an API
-// client and a visitor through the public contract (shared/contract.md) over
+// client and a visitor through the public contract (api/openapi.yaml) over
 // HTTP and WebSocket, including a graceful restart and a kill -9. The same
 // journey runs on the embedded SQLite store and, when a test database and Redis
 // are given, on PostgreSQL + Redis:

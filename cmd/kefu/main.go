@@ -117,7 +117,7 @@ func newLogger(cfg Config, w io.Writer) *slog.Logger {
 }
 
 func migrate(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) error {
-	store, err := tenants.Open(ctx, tenants.Options{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir, Logger: log, MaxConns: cfg.DBMaxConns})
+	store, err := tenants.Open(ctx, tenants.Options{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir, Logger: log, MaxConns: cfg.DBMaxConns, TenantHandles: cfg.TenantHandles})
 	if err != nil {
 		return err
 	}
@@ -154,7 +154,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 			}
 		}()
 	}
-	store, err := tenants.Open(ctx, tenants.Options{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir, Logger: log, MaxConns: cfg.DBMaxConns, Registry: reg})
+	store, err := tenants.Open(ctx, tenants.Options{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir, Logger: log, MaxConns: cfg.DBMaxConns, TenantHandles: cfg.TenantHandles, Registry: reg})
 	if err != nil {
 		return err
 	}

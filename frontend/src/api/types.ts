@@ -289,7 +289,7 @@ export interface WidgetSession {
   visitor_token: string;
 }
 
-// Routing flows (shared/contract.md, "Flows"). A node's data depends on its
+// Routing flows (api/openapi.yaml, "Flows"). A node's data depends on its
 // type; frontend/src/flows/registry.ts knows each type's shape.
 
 export type FlowStatus = 'draft' | 'published';

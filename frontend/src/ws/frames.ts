@@ -1,4 +1,4 @@
-// WebSocket frames of /ws (shared/contract.md). Kept free of imports other than
+// WebSocket frames of /ws (api/openapi.yaml). Kept free of imports other than
 // types so that the widget bundle can share them.
 import type { Conversation, Message, PresenceStatus } from '../api/types';
 
