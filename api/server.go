@@ -21,6 +21,7 @@ import (
 	"kefu/bots"
 	"kefu/chat"
 	"kefu/clientip"
+	"kefu/mailer"
 	"kefu/tenants"
 	"kefu/webhook"
 )
@@ -71,7 +72,14 @@ type Config struct {
 	Redis redis.Scripter
 	// RedisPrefix starts the buckets' keys (default "kefu:").
 	RedisPrefix string
+	// Mailer sends e-mail; nil or not Configured() means e-mail is off,
+	// which the admin pages say (EmailConfigured).
+	Mailer *mailer.Mailer
 }
+
+// EmailConfigured reports whether the server can send e-mail
+// (KEFU_SMTP_URL is set).
+func (s *Server) EmailConfigured() bool { return s.cfg.Mailer.Configured() }
 
 // Server is the HTTP server.
 type Server struct {

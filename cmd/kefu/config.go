@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"kefu/mailer"
 	"kefu/tenants"
 )
 
@@ -64,6 +65,8 @@ type Config struct {
 	SingleNode           bool          // KEFU_SINGLE_NODE: PostgreSQL without Redis is allowed, for exactly one node
 	BotConcurrency       int           // KEFU_BOT_CONCURRENCY: a tenant's model calls in flight per node
 	BotCallTimeout       time.Duration // KEFU_BOT_CALL_TIMEOUT: a model call's hard deadline unless the tenant sets one
+	SMTPURL              string        // KEFU_SMTP_URL: smtp://user:pass@host:port or smtps://…; empty: e-mail is off (environment only: it holds a password)
+	SMTPFrom             string        // KEFU_SMTP_FROM: the sender of Kefu's e-mail; no-reply@ the SMTP host by default
 }
 
 // helpRequested is loadConfig's answer to -h or --help: the usage text,
@@ -180,6 +183,8 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	// Secrets are environment only, never flags (a flag shows in the
 	// process list): the metrics token.
 	c.MetricsToken = getenv("KEFU_METRICS_TOKEN")
+	c.SMTPURL = getenv("KEFU_SMTP_URL")
+	c.SMTPFrom = getenv("KEFU_SMTP_FROM")
 	// OpenTelemetry's standard variable turns tracing on; the exporter
 	// reads the other OTEL_* variables (headers, timeout) itself.
 	c.OTLPEndpoint = getenv("OTEL_EXPORTER_OTLP_ENDPOINT")
@@ -298,6 +303,9 @@ func (c *Config) problems() []string {
 		} else if c.MetricsAddr == c.Addr {
 			p = append(p, "KEFU_METRICS_ADDR must differ from KEFU_ADDR")
 		}
+	}
+	if _, err := mailer.New(mailer.Config{URL: c.SMTPURL, From: c.SMTPFrom}); err != nil {
+		p = append(p, err.Error())
 	}
 	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
 		p = append(p, "KEFU_METRICS_TOKEN must be at least 16 characters")

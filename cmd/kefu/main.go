@@ -31,6 +31,7 @@ import (
 	"kefu/chat"
 	"kefu/clientip"
 	"kefu/frontend"
+	"kefu/mailer"
 	"kefu/tenants"
 	"kefu/webhook"
 	"kefu/ws"
@@ -246,7 +247,15 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if cfg.MetricsAddr != "" {
 		publicMetrics = nil
 	}
+	mail, err := mailer.New(mailer.Config{URL: cfg.SMTPURL, From: cfg.SMTPFrom})
+	if err != nil {
+		return err
+	}
+	if !mail.Configured() {
+		log.Info("e-mail is off (no KEFU_SMTP_URL): no invitations, password resets or replies to visitors who left")
+	}
 	httpSrv := api.New(api.Config{
+		Mailer:  mail,
 		Tenants: ten, Chat: chatSvc, Bots: botSvc, Logger: log, Web: web, WS: wsSrv, Gatherer: publicMetrics, Registry: reg, Tracer: tracer, TrustProxy: cfg.TrustProxy,
 		AuthPerMinute: cfg.AuthPerMinute, WidgetPerMinute: cfg.WidgetPerMinute,
 		PublicURL: cfg.PublicURL, PublicDemo: cfg.PublicDemo, MetricsToken: cfg.MetricsToken, UploadsPerMinute: cfg.UploadsPerMinute, Webhooks: hooks,
