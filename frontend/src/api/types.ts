@@ -136,6 +136,15 @@ export interface Conversation {
   priority?: Priority;
   /** While in the future the conversation is out of the inbox. */
   snoozed_until?: string | null;
+  /** The visitor's rating once given. */
+  csat?: CSAT | null;
+}
+
+/** A visitor's rating of a resolved conversation. */
+export interface CSAT {
+  score: number;
+  comment: string;
+  submitted_at: string;
 }
 
 export const PRIORITIES = ['none', 'low', 'normal', 'high', 'urgent'] as const;

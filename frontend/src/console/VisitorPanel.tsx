@@ -1,4 +1,4 @@
-import { Avatar, Descriptions, Empty } from 'antd';
+import { Avatar, Descriptions, Empty, Rate } from 'antd';
 import { Triage } from './Triage';
 import { useTranslation } from 'react-i18next';
 import type { Conversation } from '../api';
@@ -48,6 +48,20 @@ export function VisitorPanel({ c }: { c: Conversation | undefined }) {
         items={[
           { key: 'started', label: t('visitor.started'), children: dateTime(c.created_at, i18n.language) },
           { key: 'conv', label: t('visitor.conversation'), children: <code className="break-all">{c.id}</code> },
+          ...(c.csat
+            ? [
+                {
+                  key: 'csat',
+                  label: t('visitor.csat'),
+                  children: (
+                    <div data-testid="visitor-csat" data-score={c.csat.score}>
+                      <Rate disabled value={c.csat.score} aria-label={t('visitor.csatScore', { score: c.csat.score })} />
+                      {c.csat.comment ? <div className="break-all">{c.csat.comment}</div> : null}
+                    </div>
+                  ),
+                },
+              ]
+            : []),
         ]}
       />
       <Triage key={c.id} c={c} />

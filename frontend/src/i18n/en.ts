@@ -190,6 +190,8 @@ const en = {
     page_url: 'Page',
     referrer: 'Referrer',
     language: 'Language',
+    csat: 'Rating',
+    csatScore: '{{score}} of 5',
   },
   time: {
     now: 'now',

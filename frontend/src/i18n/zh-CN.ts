@@ -191,6 +191,8 @@ const zhCN: Resources = {
     page_url: '页面',
     referrer: '来源',
     language: '语言',
+    csat: '满意度评价',
+    csatScore: '{{score}} 星（满分 5 星）',
   },
   time: {
     now: '刚刚',
