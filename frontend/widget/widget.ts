@@ -414,6 +414,8 @@ export class KefuWidget {
     rt.on('conversation', (f) => {
       // With a person (or queued, or closed), the button has done its work.
       if (f.conversation.status !== 'bot') this.humanBtn.hidden = true;
+      // Out of the queue (assigned or resolved): no place in line to show.
+      if (f.conversation.status !== 'queued' && this.queuePos) ((this.queuePos = 0), this.setSub());
       this.trackCsat(f.conversation);
     });
     rt.on('queue', (q) => {
