@@ -584,3 +584,29 @@ export interface Suggestion {
   faq_id?: string;
   score?: number;
 }
+
+/** A person who wrote to the business (a visitor; the same id). */
+export interface Contact {
+  id: string;
+  name: string;
+  email: string;
+  phone: string;
+  attributes: Record<string, unknown>;
+  notes: string;
+  external_id: string;
+  created_at: string;
+  updated_at: string;
+  last_seen_at: string;
+}
+
+export interface ContactWithConversations extends Contact {
+  conversations: Conversation[];
+}
+
+export interface ContactInput {
+  name?: string;
+  email?: string;
+  phone?: string;
+  notes?: string;
+  attributes?: Record<string, unknown>;
+}

@@ -1,5 +1,6 @@
 import { Avatar, Descriptions, Empty, Rate } from 'antd';
 import { Triage } from './Triage';
+import { ContactCard } from './ContactCard';
 import { useTranslation } from 'react-i18next';
 import type { Conversation } from '../api';
 import { colorFor, dateTime, visitorName } from '../lib/format';
@@ -65,6 +66,7 @@ export function VisitorPanel({ c }: { c: Conversation | undefined }) {
         ]}
       />
       <Triage key={c.id} c={c} />
+      {v.id && v.id !== c.id ? <ContactCard contactId={v.id} conversationId={c.id} /> : null}
       <h3 className="visitor-section">{t('visitor.attributes')}</h3>
       {attrs.length === 0 ? (
         <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t('visitor.noAttributes')} />
