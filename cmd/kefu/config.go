@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"kefu/mailer"
+	"kefu/tenants"
 )
 
 // Config is every setting of the server. Each comes from a KEFU_* variable
@@ -43,6 +44,7 @@ type Config struct {
 	MetricsAddr          string        // KEFU_METRICS_ADDR: serve /metrics here, and not on KEFU_ADDR
 	MetricsToken         string        // KEFU_METRICS_TOKEN: without KEFU_METRICS_ADDR, /metrics on KEFU_ADDR also answers this bearer token
 	PublicDemo           bool          // KEFU_PUBLIC_DEMO: /demo runs any tenant's widget for anyone (else only for that tenant's signed-in staff)
+	DefaultPlan          string        // KEFU_DEFAULT_PLAN: the plan new workspaces get (free, pro or enterprise)
 	HTTPReadTimeout      time.Duration // KEFU_HTTP_READ_TIMEOUT: a whole request (headers and body) must arrive within this
 	HTTPWriteTimeout     time.Duration // KEFU_HTTP_WRITE_TIMEOUT: a response must be written within this of the request's headers
 	WSMaxPerPrincipal    int           // KEFU_WS_MAX_PER_PRINCIPAL: open sockets per visitor or user (per node)
@@ -151,6 +153,7 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.BoolVar(&c.AllowPrivateNetworks, "allow-private-networks", boolEnv("KEFU_ALLOW_PRIVATE_NETWORKS"), "let webhooks and LLM calls reach private addresses (KEFU_ALLOW_PRIVATE_NETWORKS)")
 	fs.BoolVar(&c.TrustProxy, "trust-proxy", boolEnv("KEFU_TRUST_PROXY"), "take the client IP from X-Forwarded-For (KEFU_TRUST_PROXY)")
 	fs.BoolVar(&c.PublicDemo, "public-demo", boolEnv("KEFU_PUBLIC_DEMO"), "let /demo run any workspace's widget for anyone (KEFU_PUBLIC_DEMO)")
+	fs.StringVar(&c.DefaultPlan, "default-plan", env("KEFU_DEFAULT_PLAN", "free"), "the plan new workspaces get: free, pro or enterprise (KEFU_DEFAULT_PLAN)")
 	fs.BoolVar(&c.SingleNode, "single-node", boolEnv("KEFU_SINGLE_NODE"), "run on PostgreSQL without Redis, as the only node (KEFU_SINGLE_NODE)")
 	fs.DurationVar(&c.HTTPReadTimeout, "http-read-timeout", durEnv("KEFU_HTTP_READ_TIMEOUT", 60*time.Second), "a whole request must arrive within this (KEFU_HTTP_READ_TIMEOUT)")
 	fs.DurationVar(&c.HTTPWriteTimeout, "http-write-timeout", durEnv("KEFU_HTTP_WRITE_TIMEOUT", 90*time.Second), "an answer must be written within this (KEFU_HTTP_WRITE_TIMEOUT)")
@@ -263,6 +266,9 @@ func (c *Config) problems() []string {
 	}
 	if c.ShutdownTimeout <= 0 {
 		p = append(p, "KEFU_SHUTDOWN_TIMEOUT must be positive")
+	}
+	if _, ok := tenants.Plans[c.DefaultPlan]; !ok {
+		p = append(p, "KEFU_DEFAULT_PLAN must be free, pro or enterprise")
 	}
 	if c.SnoozeSweep < 100*time.Millisecond || c.SnoozeSweep > time.Hour {
 		p = append(p, "KEFU_SNOOZE_SWEEP must be between 100ms and 1h")
