@@ -50,6 +50,7 @@ var (
 	assigners    = []string{asSuper, asAdmin, asOwner, asDevKey, asAdminKey}
 	admins       = []string{asAdmin, asOwner, asAdminKey}
 	adminUsers   = []string{asAdmin, asOwner}
+	visitorsOnly = []string{asVisitor}
 )
 
 var access = map[string][]string{
@@ -60,6 +61,12 @@ var access = map[string][]string{
 	"POST /api/v1/auth/login":                                     public,
 	"GET /api/v1/widget/config":                                   public,
 	"POST /api/v1/widget/sessions":                                public,
+	"POST /api/v1/widget/csat":                                    visitorsOnly,
+	"GET /api/v1/contacts":                                        anyUserOrKey,
+	"POST /api/v1/contacts":                                       anyUserOrKey,
+	"GET /api/v1/contacts/:id":                                    anyUserOrKey,
+	"PATCH /api/v1/contacts/:id":                                  anyUserOrKey,
+	"POST /api/v1/contacts/:id/merge":                             assigners,
 	"GET /api/v1/files/:tenant/:id":                               public,
 	"POST /api/v1/uploads":                                        participant,
 	"POST /api/v1/auth/logout":                                    anyUserOrKey,
@@ -195,6 +202,7 @@ func newAttackFixture(t *testing.T, a *app) *attackFixture {
 	a.must(201, "POST", "/api/v1/conversations/"+f.convA+"/messages", f.a.token, map[string]any{"body": secret + " reply"})
 	a.must(201, "POST", "/api/v1/conversations/"+f.convA+"/messages", f.a.token, map[string]any{"body": secret + " note", "private": true})
 	f.ids["conversations"] = f.convA
+	f.ids["contacts"] = a.must(201, "POST", "/api/v1/contacts", f.a.token, map[string]any{"name": secret, "notes": secret + " notes"}).str("id")
 	// A flow of A's own (every tenant's default flow has the id "default").
 	flow := a.must(201, "POST", "/api/v1/flows", f.a.token, map[string]any{"name": secret, "graph": map[string]any{
 		"nodes": []any{map[string]any{"id": "start", "type": "start"}, map[string]any{"id": "q", "type": "queue"}},

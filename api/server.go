@@ -151,6 +151,7 @@ func New(cfg Config) *Server {
 	v1.POST("/auth/login", s.login, authLimit)
 	v1.GET("/widget/config", s.widgetConfig, widgetLimit)
 	v1.POST("/widget/sessions", s.widgetSession, widgetLimit)
+	v1.POST("/widget/csat", s.widgetCSAT, widgetLimit, s.authenticateAny)
 	v1.GET("/files/:tenant/:id", s.file)
 	// Uploads take any participant's token (visitors' too) and their own
 	// body limit; the group's 1 MiB limit does not apply to them. The rate
@@ -196,6 +197,11 @@ func New(cfg Config) *Server {
 	a.PUT("/teams/:id", s.updateTeam, s.can(tenants.ObjAgents, tenants.ActWrite))
 	a.PATCH("/teams/:id", s.updateTeam, s.can(tenants.ObjAgents, tenants.ActWrite))
 	a.DELETE("/teams/:id", s.deleteTeam, s.can(tenants.ObjAgents, tenants.ActWrite))
+	a.GET("/contacts", s.listContacts, s.can(tenants.ObjConversations, tenants.ActRead))
+	a.POST("/contacts", s.createContact, s.can(tenants.ObjConversations, tenants.ActWrite))
+	a.GET("/contacts/:id", s.getContact, s.can(tenants.ObjConversations, tenants.ActRead))
+	a.PATCH("/contacts/:id", s.patchContact, s.can(tenants.ObjConversations, tenants.ActWrite))
+	a.POST("/contacts/:id/merge", s.mergeContact, s.can(tenants.ObjConversations, tenants.ActWrite))
 	a.GET("/canned-replies", s.listCannedReplies, s.can(tenants.ObjConversations, tenants.ActRead))
 	a.POST("/canned-replies", s.createCannedReply, s.can(tenants.ObjConversations, tenants.ActWrite))
 	a.PUT("/canned-replies/:id", s.updateCannedReply, s.can(tenants.ObjConversations, tenants.ActWrite))

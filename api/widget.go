@@ -46,3 +46,29 @@ func (s *Server) widgetConfig(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, map[string]any{"tenant_name": t.Name, "agents_online": s.chat.OnlineCount(t.ID)})
 }
+
+// csatRequest is a visitor's rating. rating is the contract's first name for
+// score; either is accepted.
+type csatRequest struct {
+	ConversationID string `json:"conversation_id"`
+	Score          int    `json:"score"`
+	Rating         int    `json:"rating"`
+	Comment        string `json:"comment"`
+}
+
+// widgetCSAT stores a visitor's rating of their resolved conversation
+// (bearer: the visitor token).
+func (s *Server) widgetCSAT(c echo.Context) error {
+	var req csatRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	if req.Score == 0 {
+		req.Score = req.Rating
+	}
+	conv, err := s.chat.SubmitCSAT(c.Request().Context(), principal(c), req.ConversationID, req.Score, req.Comment)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, conv.ForVisitor())
+}

@@ -564,7 +564,7 @@ func (s *Service) update(ctx context.Context, tenantID, convID string, change fu
 	// What the tenant's webhooks want is known before the transaction (a
 	// first look may read the database, which on SQLite has one connection).
 	want := map[string]bool{}
-	for _, t := range []string{HookConversationAssigned, HookConversationTransferred, HookConversationResolved, HookConversationReopened, HookMessageCreated} {
+	for _, t := range []string{HookConversationAssigned, HookConversationTransferred, HookConversationResolved, HookConversationReopened, HookMessageCreated, HookCSATSubmitted} {
 		want[t] = s.wantsHook(ctx, db, tenantID, t)
 	}
 	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {

@@ -305,5 +305,8 @@ func conversationHookTypes(before, after conversationRow) []string {
 	if before.Status == StatusResolved && after.Status != StatusResolved {
 		out = append(out, HookConversationReopened)
 	}
+	if a, b := after.csat(), before.csat(); a != nil && (b == nil || a.Score != b.Score || a.Comment != b.Comment) {
+		out = append(out, HookCSATSubmitted)
+	}
 	return out
 }

@@ -14,6 +14,10 @@ type visitorRow struct {
 	Attributes string
 	CreatedAt  time.Time
 	LastSeenAt time.Time
+	Phone      string
+	Notes      string
+	ExternalID *string
+	UpdatedAt  *time.Time
 }
 
 func (visitorRow) TableName(n schema.Namer) string { return n.TableName("visitor") }
@@ -53,6 +57,9 @@ type conversationRow struct {
 	WaitingSince      *time.Time
 	LastAgentID       *string
 	Attributes        string // JSON object; "" on rows an older server wrote reads as {}
+	CsatScore         *int
+	CsatComment       string
+	CsatAt            *time.Time
 }
 
 func (conversationRow) TableName(n schema.Namer) string { return n.TableName("conversation") }
@@ -74,6 +81,7 @@ func (r conversationRow) conversation(v Visitor) Conversation {
 		c.LastVisitorMessage = &LastMessage{Body: r.LastVisitorBody, AuthorType: AuthorVisitor, CreatedAt: *r.LastVisitorAt}
 	}
 	c.WaitingSince = r.WaitingSince
+	c.CSAT = r.csat()
 	_ = json.Unmarshal([]byte(r.Labels), &c.Labels)
 	if c.Labels == nil {
 		c.Labels = []string{}

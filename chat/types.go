@@ -95,8 +95,10 @@ type Conversation struct {
 	Priority string `json:"priority"`
 	// SnoozedUntil hides the conversation from the inbox until then.
 	SnoozedUntil *time.Time `json:"snoozed_until"`
-	CreatedAt    time.Time  `json:"created_at"`
-	UpdatedAt    time.Time  `json:"updated_at"`
+	// CSAT is the visitor's rating once given (null before).
+	CSAT      *CSAT     `json:"csat"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // MarshalJSON writes an empty assignee or team as null, as the contract's
@@ -124,13 +126,14 @@ type VisitorConversation struct {
 	ID        string    `json:"id"`
 	Status    string    `json:"status"`
 	LastSeq   int64     `json:"last_seq"`
+	CSAT      *CSAT     `json:"csat"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // ForVisitor is c as its visitor may see it.
 func (c Conversation) ForVisitor() VisitorConversation {
-	return VisitorConversation{ID: c.ID, Status: c.Status, LastSeq: c.LastSeq, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+	return VisitorConversation{ID: c.ID, Status: c.Status, LastSeq: c.LastSeq, CSAT: c.CSAT, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 }
 
 // Reader identifies who read up to a seq.

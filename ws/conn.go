@@ -694,6 +694,16 @@ func (c *conn) dispatch(ctx context.Context, f inFrame) {
 		if err := c.srv.chat.RequestPerson(ctx, c.p, f.ConversationID); err != nil {
 			c.sendErr("", err)
 		}
+	case "csat":
+		// The visitor's rating of their resolved conversation; the
+		// conversation.updated frame that follows carries it.
+		score := f.Score
+		if score == 0 {
+			score = f.Rating
+		}
+		if _, err := c.srv.chat.SubmitCSAT(ctx, c.p, f.ConversationID, score, f.Comment); err != nil {
+			c.sendErr(f.ClientID, err)
+		}
 	case "hello":
 		c.sendError("", kefu.EInvalid, "already authenticated")
 	default:

@@ -26,6 +26,11 @@ type inFrame struct {
 	Seq            int64           `json:"seq"`
 	State          bool            `json:"state"`
 	Status         string          `json:"status"`
+	// csat: the rating (score, or the contract's first name, rating) and
+	// its comment.
+	Score   int    `json:"score"`
+	Rating  int    `json:"rating"`
+	Comment string `json:"comment"`
 }
 
 type principalOut struct {

@@ -102,6 +102,14 @@ a.chip:hover { border-color: ${brand}; }
 .b a { color: inherit; text-decoration: underline; word-break: break-all; }
 .them .b a { color: #0958d9; }
 .meta .seen { color: #0958d9; }
+.csat { align-self: stretch; background: #fff; border: 1px solid #ececec; border-radius: 12px; padding: 12px; display: flex; flex-direction: column; gap: 8px; }
+.csat-q { font-weight: 600; }
+.stars { display: flex; gap: 4px; }
+.star { border: 0; background: none; font-size: 26px; line-height: 1; color: #bfbfbf; cursor: pointer; padding: 2px; border-radius: 6px; }
+.star.on { color: #d48806; }
+.star:focus-visible, .csat-send:focus-visible { outline: 2px solid ${brand}; outline-offset: 1px; }
+.csat-send { align-self: flex-end; border: 0; border-radius: 8px; padding: 6px 14px; background: ${brand}; color: ${on}; cursor: pointer; font: inherit; }
+.csat-send:disabled { opacity: .4; cursor: default; }
 .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 @media (max-width: 479px) {
   .panel { right: 0; bottom: 0; width: 100%; height: 100%; max-height: none; border-radius: 0; }

@@ -75,6 +75,11 @@ export class KefuWidget {
   private openWhenFresh: string | null = null;
   private disabled = false;
   private destroyed = false;
+  /** The resolved conversation the visitor is asked to rate, and the card that asks. */
+  private csatFor: string | null = null;
+  private csatThanks = false;
+  private readonly csatCard: HTMLElement;
+  private csatScore = 0;
 
   // DOM
   private readonly panel: HTMLElement;
@@ -210,9 +215,56 @@ export class KefuWidget {
       if (this.isOpen && document.visibilityState === 'visible') this.markSeen();
     });
 
+    this.csatCard = this.buildCsat();
     this.setSub();
     this.render();
     (opts.mount ?? document.body).append(this.host);
+  }
+
+  /** Five stars and a comment, shown once a conversation is resolved. */
+  private buildCsat(): HTMLElement {
+    const card = el('form', 'csat', { 'data-testid': 'kefu-csat' });
+    const q = el('div', 'csat-q');
+    q.textContent = this.s.csatAsk;
+    const stars = el('div', 'stars', { role: 'radiogroup', 'aria-label': this.s.csatAsk });
+    const buttons: HTMLButtonElement[] = [];
+    const paint = () => buttons.forEach((b, i) => (b.classList.toggle('on', i < this.csatScore), b.setAttribute('aria-checked', String(i + 1 === this.csatScore))));
+    for (let n = 1; n <= 5; n++) {
+      const b = el('button', 'star', { type: 'button', role: 'radio', 'aria-label': fill(this.s.csatStar, { n }), 'data-testid': `kefu-star-${n}` });
+      b.textContent = '★';
+      b.addEventListener('click', () => {
+        this.csatScore = n;
+        paint();
+        send.disabled = false;
+      });
+      buttons.push(b);
+    }
+    stars.append(...buttons);
+    const comment = el('textarea', '', { rows: '2', maxlength: '1000', placeholder: this.s.csatComment, 'aria-label': this.s.csatComment, 'data-testid': 'kefu-csat-comment' });
+    const send = el('button', 'csat-send', { type: 'submit', 'data-testid': 'kefu-csat-send' });
+    send.textContent = this.s.csatSend;
+    send.disabled = true;
+    const err = el('div', 'cerr', { role: 'alert' });
+    err.hidden = true;
+    card.append(q, stars, comment, send, err);
+    card.addEventListener('submit', (e) => {
+      e.preventDefault();
+      if (!this.csatFor || !this.csatScore) return;
+      err.hidden = this.rt?.csat(this.csatFor, this.csatScore, comment.value.trim()) ?? false;
+      err.textContent = this.s.csatFailed;
+    });
+    return card;
+  }
+
+  /** Follows a conversation's state: ask for a rating once it is resolved and not yet rated. */
+  private trackCsat(c: { id: string; status: string; csat?: unknown }) {
+    if (c.status === 'resolved' && !c.csat) {
+      if (this.csatFor !== c.id) ((this.csatFor = c.id), (this.csatThanks = false));
+    } else if (c.id === this.csatFor || (c.csat && c.status === 'resolved')) {
+      this.csatThanks = !!c.csat && c.id === this.csatFor;
+      this.csatFor = null;
+    }
+    this.render();
   }
 
   /** Loads the tenant's name, resumes a stored session, re-queues unsent messages. */
@@ -325,7 +377,10 @@ export class KefuWidget {
     rt.on('welcome', (w) => {
       const convs = w.conversations ?? [];
       const latest = [...convs].sort((a, b) => (b.updated_at ?? '').localeCompare(a.updated_at ?? ''))[0];
-      if (latest) this.lastConversation = latest.id;
+      if (latest) {
+        this.lastConversation = latest.id;
+        this.trackCsat(latest);
+      }
     });
     rt.on('message', (f) => this.onMessage(f.message, f.conversation_id, f.seq));
     rt.on('ack', (a) => {
@@ -359,6 +414,9 @@ export class KefuWidget {
     rt.on('conversation', (f) => {
       // With a person (or queued, or closed), the button has done its work.
       if (f.conversation.status !== 'bot') this.humanBtn.hidden = true;
+      // Out of the queue (assigned or resolved): no place in line to show.
+      if (f.conversation.status !== 'queued' && this.queuePos) ((this.queuePos = 0), this.setSub());
+      this.trackCsat(f.conversation);
     });
     rt.on('queue', (q) => {
       this.queuePos = q.position;
@@ -603,6 +661,12 @@ export class KefuWidget {
     frag.append(greet);
     for (const e of this.timeline.all()) frag.append(this.renderEntry(e));
     for (const [id, st] of this.streams) frag.append(this.renderStream(id, st.text));
+    if (this.csatFor) frag.append(this.csatCard);
+    else if (this.csatThanks) {
+      const d = el('div', 'sys', { 'data-testid': 'kefu-csat-thanks' });
+      d.textContent = this.s.csatThanks;
+      frag.append(d);
+    }
     frag.append(this.typingEl);
     this.list.replaceChildren(frag);
     this.renderBadge();

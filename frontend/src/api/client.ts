@@ -13,6 +13,9 @@ import type {
   Agent,
   Attachment,
   CannedReply,
+  Contact,
+  ContactInput,
+  ContactWithConversations,
   CannedScope,
   ConversationCounts,
   ConversationPatch,
@@ -258,6 +261,11 @@ export function createApiClient(opts: ApiClientOptions = {}) {
       create: (body: { name: string; members?: string[] }) => request<Team>('POST', '/api/v1/teams', body),
       update: (id: string, body: { name?: string; members?: string[] }) => request<Team>('PUT', `/api/v1/teams/${enc(id)}`, body),
       remove: (id: string) => request<void>('DELETE', `/api/v1/teams/${enc(id)}`),
+    },
+
+    contacts: {
+      get: (id: string) => request<ContactWithConversations>('GET', `/api/v1/contacts/${enc(id)}`),
+      update: (id: string, body: ContactInput) => request<Contact>('PATCH', `/api/v1/contacts/${enc(id)}`, body),
     },
 
     cannedReplies: {

@@ -148,6 +148,15 @@ export interface Conversation {
   priority?: Priority;
   /** While in the future the conversation is out of the inbox. */
   snoozed_until?: string | null;
+  /** The visitor's rating once given. */
+  csat?: CSAT | null;
+}
+
+/** A visitor's rating of a resolved conversation. */
+export interface CSAT {
+  score: number;
+  comment: string;
+  submitted_at: string;
 }
 
 export const PRIORITIES = ['none', 'low', 'normal', 'high', 'urgent'] as const;
@@ -586,4 +595,30 @@ export interface Suggestion {
   source: 'llm' | 'faq' | 'none';
   faq_id?: string;
   score?: number;
+}
+
+/** A person who wrote to the business (a visitor; the same id). */
+export interface Contact {
+  id: string;
+  name: string;
+  email: string;
+  phone: string;
+  attributes: Record<string, unknown>;
+  notes: string;
+  external_id: string;
+  created_at: string;
+  updated_at: string;
+  last_seen_at: string;
+}
+
+export interface ContactWithConversations extends Contact {
+  conversations: Conversation[];
+}
+
+export interface ContactInput {
+  name?: string;
+  email?: string;
+  phone?: string;
+  notes?: string;
+  attributes?: Record<string, unknown>;
 }

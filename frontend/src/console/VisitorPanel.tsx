@@ -1,5 +1,6 @@
-import { Avatar, Descriptions, Empty } from 'antd';
+import { Avatar, Descriptions, Empty, Rate } from 'antd';
 import { Triage } from './Triage';
+import { ContactCard } from './ContactCard';
 import { useTranslation } from 'react-i18next';
 import type { Conversation } from '../api';
 import { colorFor, dateTime, visitorName } from '../lib/format';
@@ -48,9 +49,24 @@ export function VisitorPanel({ c }: { c: Conversation | undefined }) {
         items={[
           { key: 'started', label: t('visitor.started'), children: dateTime(c.created_at, i18n.language) },
           { key: 'conv', label: t('visitor.conversation'), children: <code className="break-all">{c.id}</code> },
+          ...(c.csat
+            ? [
+                {
+                  key: 'csat',
+                  label: t('visitor.csat'),
+                  children: (
+                    <div data-testid="visitor-csat" data-score={c.csat.score}>
+                      <Rate disabled value={c.csat.score} aria-label={t('visitor.csatScore', { score: c.csat.score })} />
+                      {c.csat.comment ? <div className="break-all">{c.csat.comment}</div> : null}
+                    </div>
+                  ),
+                },
+              ]
+            : []),
         ]}
       />
       <Triage key={c.id} c={c} />
+      {v.id && v.id !== c.id ? <ContactCard contactId={v.id} conversationId={c.id} /> : null}
       <h3 className="visitor-section">{t('visitor.attributes')}</h3>
       {attrs.length === 0 ? (
         <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t('visitor.noAttributes')} />

@@ -253,6 +253,11 @@ export class RealtimeClient {
     return this.write(conversationId ? { type: 'handoff', conversation_id: conversationId } : { type: 'handoff' });
   }
 
+  /** A visitor rates their resolved conversation; conversation.updated carries it back. */
+  csat(conversationId: string, score: number, comment: string): boolean {
+    return this.write({ type: 'csat', conversation_id: conversationId, score, comment });
+  }
+
   typing(conversationId: string, state: boolean): void {
     if (this.ready) this.write({ type: 'typing', conversation_id: conversationId, state });
   }
