@@ -40,9 +40,15 @@ type Tenant struct {
 	Language string `json:"language"`
 	// ReopenWindowDays: a visitor writing within this many days of a
 	// resolve reopens the same conversation (0: always a new one).
-	ReopenWindowDays int       `json:"reopen_window_days"`
-	CreatedAt        time.Time `json:"created_at"`
+	ReopenWindowDays int `json:"reopen_window_days"`
+	// RetentionMonths: messages older than this many calendar months are
+	// removed with their files and search entries (0: kept forever).
+	RetentionMonths int       `json:"retention_months"`
+	CreatedAt       time.Time `json:"created_at"`
 }
+
+// MaxRetentionMonths bounds RetentionMonths (ten years).
+const MaxRetentionMonths = 120
 
 // Languages Kefu speaks; anything else falls back to English.
 const (
@@ -74,6 +80,7 @@ type tenantRow struct {
 	AgentsSeeAll     bool
 	Language         string
 	ReopenWindowDays int
+	RetentionMonths  int
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
 }
@@ -81,7 +88,7 @@ type tenantRow struct {
 func (tenantRow) TableName(n schema.Namer) string { return n.TableName("tenant") }
 
 func (r tenantRow) tenant() Tenant {
-	t := Tenant{ID: r.ID, Slug: r.Slug, Name: r.Name, WidgetKey: r.WidgetKey, AgentsSeeAll: r.AgentsSeeAll, Language: NormalizeLanguage(r.Language), ReopenWindowDays: r.ReopenWindowDays, CreatedAt: r.CreatedAt}
+	t := Tenant{ID: r.ID, Slug: r.Slug, Name: r.Name, WidgetKey: r.WidgetKey, AgentsSeeAll: r.AgentsSeeAll, Language: NormalizeLanguage(r.Language), ReopenWindowDays: r.ReopenWindowDays, RetentionMonths: r.RetentionMonths, CreatedAt: r.CreatedAt}
 	_ = json.Unmarshal([]byte(r.AllowedOrigins), &t.AllowedOrigins)
 	if t.AllowedOrigins == nil {
 		t.AllowedOrigins = []string{}
@@ -399,6 +406,7 @@ type TenantUpdate struct {
 	AgentsSeeAll     *bool
 	Language         *string
 	ReopenWindowDays *int
+	RetentionMonths  *int
 }
 
 var originPattern = regexp.MustCompile(`^https?://[a-zA-Z0-9.-]+(:[0-9]{1,5})?$`)
@@ -440,6 +448,12 @@ func (s *Service) UpdateTenant(ctx context.Context, id string, u TenantUpdate) (
 			fields["reopen_window_days"] = "must be between 0 and 365"
 		}
 		set["reopen_window_days"] = *u.ReopenWindowDays
+	}
+	if u.RetentionMonths != nil {
+		if *u.RetentionMonths < 0 || *u.RetentionMonths > MaxRetentionMonths {
+			fields["retention_months"] = "must be between 0 (forever) and 120"
+		}
+		set["retention_months"] = *u.RetentionMonths
 	}
 	if len(fields) > 0 {
 		return Tenant{}, kefu.Invalid(fields)
