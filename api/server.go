@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"kefu"
+	"kefu/audit"
 	"kefu/bots"
 	"kefu/chat"
 	"kefu/clientip"
@@ -77,6 +78,7 @@ type Server struct {
 	http    *httpMetrics
 	tracer  trace.Tracer    // nil: no tracing
 	routes  map[string]bool // "METHOD /path" of every route but the catch-alls (noEndpoint)
+	audit   *audit.Log
 }
 
 // New builds the router.
@@ -92,7 +94,7 @@ func New(cfg Config) *Server {
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	s := &Server{e: e, tenants: cfg.Tenants, chat: cfg.Chat, log: cfg.Logger, cfg: cfg, http: newHTTPMetrics(cfg.Registry)}
+	s := &Server{e: e, tenants: cfg.Tenants, chat: cfg.Chat, log: cfg.Logger, cfg: cfg, http: newHTTPMetrics(cfg.Registry), audit: audit.New(cfg.Tenants, cfg.Logger)}
 	if cfg.Tracer != nil {
 		s.tracer = cfg.Tracer.Tracer("kefu/api")
 	}
@@ -140,7 +142,7 @@ func New(cfg Config) *Server {
 		AllowOrigins: []string{"*"}, AllowMethods: []string{http.MethodPost}, AllowHeaders: []string{echo.HeaderAuthorization},
 	}))
 
-	a := v1.Group("", s.authenticate)
+	a := v1.Group("", s.authenticate, s.auditTrail)
 	a.POST("/auth/logout", s.logout)
 	a.POST("/auth/logout-all", s.logoutAll)
 	a.GET("/me", s.me)
@@ -204,6 +206,10 @@ func New(cfg Config) *Server {
 	a.POST("/webhooks/:id/test", s.testWebhook, s.can(tenants.ObjWebhooks, tenants.ActWrite))
 	a.GET("/webhooks/:id/deliveries", s.webhookDeliveries, s.can(tenants.ObjWebhooks, tenants.ActRead))
 	a.POST("/webhooks/:id/deliveries/:delivery_id/redeliver", s.redeliverWebhook, s.can(tenants.ObjWebhooks, tenants.ActWrite))
+	a.GET("/contacts/:id/export", s.exportContact, s.can(tenants.ObjTenant, tenants.ActWrite))
+	a.POST("/contacts/:id/erase", s.eraseContact, s.can(tenants.ObjTenant, tenants.ActWrite))
+	a.GET("/conversations/:id/transcript", s.transcript, s.can(tenants.ObjConversations, tenants.ActRead))
+	a.GET("/audit", s.listAudit, s.can(tenants.ObjTenant, tenants.ActWrite))
 	s.mountBots(a)
 	v1.RouteNotFound("/*", s.noEndpoint)
 
