@@ -43,8 +43,10 @@ type Tenant struct {
 	ReopenWindowDays int `json:"reopen_window_days"`
 	// RetentionMonths: messages older than this many calendar months are
 	// removed with their files and search entries (0: kept forever).
-	RetentionMonths int       `json:"retention_months"`
-	CreatedAt       time.Time `json:"created_at"`
+	RetentionMonths int `json:"retention_months"`
+	// Plan is free, pro or enterprise (Plans).
+	Plan      string    `json:"plan"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // MaxRetentionMonths bounds RetentionMonths (ten years).
@@ -81,6 +83,7 @@ type tenantRow struct {
 	Language         string
 	ReopenWindowDays int
 	RetentionMonths  int
+	Plan             string
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
 }
@@ -88,7 +91,10 @@ type tenantRow struct {
 func (tenantRow) TableName(n schema.Namer) string { return n.TableName("tenant") }
 
 func (r tenantRow) tenant() Tenant {
-	t := Tenant{ID: r.ID, Slug: r.Slug, Name: r.Name, WidgetKey: r.WidgetKey, AgentsSeeAll: r.AgentsSeeAll, Language: NormalizeLanguage(r.Language), ReopenWindowDays: r.ReopenWindowDays, RetentionMonths: r.RetentionMonths, CreatedAt: r.CreatedAt}
+	t := Tenant{ID: r.ID, Slug: r.Slug, Name: r.Name, WidgetKey: r.WidgetKey, AgentsSeeAll: r.AgentsSeeAll, Language: NormalizeLanguage(r.Language), ReopenWindowDays: r.ReopenWindowDays, RetentionMonths: r.RetentionMonths, Plan: r.Plan, CreatedAt: r.CreatedAt}
+	if _, ok := Plans[t.Plan]; !ok {
+		t.Plan = PlanFree
+	}
 	_ = json.Unmarshal([]byte(r.AllowedOrigins), &t.AllowedOrigins)
 	if t.AllowedOrigins == nil {
 		t.AllowedOrigins = []string{}
@@ -98,13 +104,14 @@ func (r tenantRow) tenant() Tenant {
 
 // Service is the tenants, users and credentials service.
 type Service struct {
-	store      *Store
-	secret     []byte
-	log        *slog.Logger
-	now        func() time.Time
-	sessionTTL time.Duration
-	visitorTTL time.Duration
-	lockout    lockoutPolicy
+	store       *Store
+	secret      []byte
+	log         *slog.Logger
+	now         func() time.Time
+	sessionTTL  time.Duration
+	visitorTTL  time.Duration
+	lockout     lockoutPolicy
+	defaultPlan string
 
 	mu        sync.Mutex
 	enforcers map[string]*enforcerEntry
@@ -124,6 +131,10 @@ type Config struct {
 	// LockoutWindow (defaults 10 and 15 minutes).
 	LoginAttempts int
 	LockoutWindow time.Duration
+	// DefaultPlan is the plan new tenants get. Empty means enterprise (no
+	// caps), for code that embeds the service; the server's
+	// KEFU_DEFAULT_PLAN is free unless set.
+	DefaultPlan string
 }
 
 // NewService returns the service over store.
@@ -143,8 +154,12 @@ func NewService(store *Store, c Config) *Service {
 	if c.LockoutWindow <= 0 {
 		c.LockoutWindow = 15 * time.Minute
 	}
+	if _, ok := Plans[c.DefaultPlan]; !ok {
+		c.DefaultPlan = PlanEnterprise
+	}
 	return &Service{
-		store: store, secret: c.Secret, log: c.Logger, now: c.Now,
+		defaultPlan: c.DefaultPlan,
+		store:       store, secret: c.Secret, log: c.Logger, now: c.Now,
 		sessionTTL: c.SessionTTL, visitorTTL: 365 * 24 * time.Hour,
 		lockout:   lockoutPolicy{attempts: c.LoginAttempts, window: c.LockoutWindow},
 		enforcers: map[string]*enforcerEntry{},
@@ -282,7 +297,7 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (SignupResult, err
 		return SignupResult{}, err
 	}
 	now := s.now()
-	row := tenantRow{ID: NewID(), Slug: slug, Name: in.Company, WidgetKey: "wk_" + randomToken("")[:24], AllowedOrigins: "[]", Language: NormalizeLanguage(in.Language), ReopenWindowDays: 7, CreatedAt: now, UpdatedAt: now}
+	row := tenantRow{ID: NewID(), Slug: slug, Name: in.Company, WidgetKey: "wk_" + randomToken("")[:24], AllowedOrigins: "[]", Language: NormalizeLanguage(in.Language), ReopenWindowDays: 7, Plan: s.defaultPlan, CreatedAt: now, UpdatedAt: now}
 
 	// Provision first (idempotent, keyed by the new id), then claim the slug;
 	// if anything after provisioning fails, the half-made tenant is removed.

@@ -51,6 +51,7 @@ import type {
   WebhookDelivery,
   WebhookDeliveryPage,
   WebhookInput,
+  Usage,
 } from './types';
 
 export interface ApiClientOptions {
@@ -140,6 +141,9 @@ export function createApiClient(opts: ApiClientOptions = {}) {
       /** Sets another user's password; their sessions end. */
       resetPassword: (id: string, password: string) => request<void>('POST', `/api/v1/agents/${enc(id)}/password`, { password }),
     },
+
+    /** The workspace's plan and what of it is used. */
+    usage: () => request<Usage>('GET', '/api/v1/usage'),
 
     apiKeys: {
       list: async () => (await request<{ api_keys: ApiKey[] }>('GET', '/api/v1/api-keys')).api_keys ?? [],
