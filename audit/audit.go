@@ -141,7 +141,9 @@ func (l *Log) Record(ctx context.Context, tenantID string, e Entry) {
 		Action: e.Action, TargetType: e.TargetType, TargetID: e.TargetID, Details: string(details), IP: e.IP, UserAgent: e.UserAgent}
 	db, err := l.tenants.DB(tenantID)
 	if err == nil {
-		err = db.WithContext(context.WithoutCancel(ctx)).Table(db.Table("audit_log")).Create(&r).Error
+		err = db.WithContext(context.WithoutCancel(ctx)).Exec(`INSERT INTO `+db.Table("audit_log")+
+			` (id, at, actor_type, actor_id, actor_name, action, target_type, target_id, details, ip, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			r.ID, r.At, r.ActorType, r.ActorID, r.ActorName, r.Action, r.TargetType, r.TargetID, r.Details, r.IP, r.UserAgent).Error
 	}
 	if err != nil {
 		l.log.ErrorContext(ctx, "audit entry not recorded", "tenant_id", tenantID, "action", e.Action, "err", err)
@@ -188,30 +190,32 @@ func (l *Log) List(ctx context.Context, tenantID string, f Filter) ([]Entry, str
 	if err != nil {
 		return nil, "", err
 	}
-	q := db.WithContext(ctx).Table(db.Table("audit_log"))
+	where, args := []string{"1 = 1"}, []any{}
+	add := func(cond string, arg any) { where, args = append(where, cond), append(args, arg) }
 	switch {
 	case strings.HasSuffix(f.Action, "."):
-		q = q.Where(`action LIKE ? ESCAPE '\'`, strings.ReplaceAll(f.Action, "_", `\_`)+"%")
+		add(`action LIKE ? ESCAPE '\'`, strings.ReplaceAll(f.Action, "_", `\_`)+"%")
 	case f.Action != "":
-		q = q.Where("action = ?", f.Action)
+		add("action = ?", f.Action)
 	}
 	if f.ActorID != "" {
-		q = q.Where("actor_id = ?", f.ActorID)
+		add("actor_id = ?", f.ActorID)
 	}
 	if f.Target != "" {
-		q = q.Where("target_id = ?", f.Target)
+		add("target_id = ?", f.Target)
 	}
 	if !f.Since.IsZero() {
-		q = q.Where("at >= ?", f.Since.UTC())
+		add("at >= ?", f.Since.UTC())
 	}
 	if !f.Until.IsZero() {
-		q = q.Where("at < ?", f.Until.UTC())
+		add("at < ?", f.Until.UTC())
 	}
 	if f.Cursor != "" {
-		q = q.Where("id < ?", f.Cursor)
+		add("id < ?", f.Cursor)
 	}
 	var rows []row
-	if err := q.Order("id DESC").Limit(f.Limit + 1).Find(&rows).Error; err != nil {
+	if err := db.WithContext(ctx).Raw(`SELECT * FROM `+db.Table("audit_log")+` WHERE `+strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT ?`,
+		append(args, f.Limit+1)...).Scan(&rows).Error; err != nil {
 		return nil, "", err
 	}
 	next := ""

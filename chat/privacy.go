@@ -2,7 +2,6 @@ package chat
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"gorm.io/gorm"
@@ -39,8 +38,8 @@ type ExportedContact struct {
 // ExportedConversation is one of the contact's conversations with every
 // message, private notes included (they are about the contact too).
 type ExportedConversation struct {
-	Conversation
-	Messages []Message `json:"messages"`
+	Conversation Conversation `json:"conversation"`
+	Messages     []Message    `json:"messages"`
 }
 
 // ExportedFile is a file of the contact's conversations, its bytes
@@ -56,18 +55,26 @@ type ExportedFile struct {
 	Data           []byte    `json:"data_base64"`
 }
 
-type erasableVisitorRow struct {
-	visitorRow
-	ErasedAt *time.Time
+type contactRow struct {
+	ID         string
+	Name       string
+	Email      string
+	Attributes string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ErasedAt   *time.Time
 }
 
-func (s *Service) contact(ctx context.Context, db *tenants.DB, id string) (erasableVisitorRow, error) {
-	var v erasableVisitorRow
-	err := db.WithContext(ctx).Table(db.Table("visitors")).Where("id = ?", id).Take(&v).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return v, kefu.Errorf(kefu.ENotFound, "no such contact")
+func (s *Service) contact(ctx context.Context, db *tenants.DB, id string) (contactRow, error) {
+	var rows []contactRow
+	err := db.WithContext(ctx).Raw(`SELECT id, name, email, attributes, created_at, last_seen_at, erased_at FROM `+db.Table("visitors")+` WHERE id = ?`, id).Scan(&rows).Error
+	if err == nil && len(rows) == 0 {
+		err = kefu.Errorf(kefu.ENotFound, "no such contact")
 	}
-	return v, err
+	if err != nil {
+		return contactRow{}, err
+	}
+	return rows[0], nil
 }
 
 func (s *Service) contactConversations(ctx context.Context, db *tenants.DB, visitorID string) ([]conversationRow, error) {
@@ -88,7 +95,8 @@ func (s *Service) ExportContact(ctx context.Context, p tenants.Principal, visito
 	if err != nil {
 		return ContactExport{}, err
 	}
-	out := ContactExport{ExportedAt: s.now().UTC(), Contact: ExportedContact{Visitor: v.visitor(), CreatedAt: v.CreatedAt.UTC(), LastSeenAt: v.LastSeenAt.UTC(), ErasedAt: v.ErasedAt},
+	vis := visitorRow{ID: v.ID, Name: v.Name, Email: v.Email, Attributes: v.Attributes}.visitor()
+	out := ContactExport{ExportedAt: s.now().UTC(), Contact: ExportedContact{Visitor: vis, CreatedAt: v.CreatedAt.UTC(), LastSeenAt: v.LastSeenAt.UTC(), ErasedAt: v.ErasedAt},
 		Conversations: []ExportedConversation{}, Files: []ExportedFile{}}
 	convs, err := s.contactConversations(ctx, db, visitorID)
 	if err != nil {
