@@ -127,8 +127,8 @@ func (s *Service) ExportContact(ctx context.Context, p tenants.Principal, visito
 		if total += f.Size; total > MaxExportFileBytes {
 			return ContactExport{}, kefu.Errorf(kefu.ETooLarge, "this contact's files are over %d MiB; export their conversations' transcripts and files one by one", MaxExportFileBytes>>20)
 		}
-		var chunks [][]byte
-		if err := db.WithContext(ctx).Table(db.Table("upload_chunks")).Where("upload_id = ?", f.ID).Order("n").Pluck("data", &chunks).Error; err != nil {
+		var chunks []struct{ Data []byte }
+		if err := db.WithContext(ctx).Raw(`SELECT data FROM `+db.Table("upload_chunks")+` WHERE upload_id = ? ORDER BY n`, f.ID).Scan(&chunks).Error; err != nil {
 			return ContactExport{}, err
 		}
 		ef := ExportedFile{ID: f.ID, Name: f.Name, ContentType: f.ContentType, Size: f.Size, CreatedAt: f.CreatedAt.UTC(), Data: make([]byte, 0, f.Size)}
@@ -139,7 +139,7 @@ func (s *Service) ExportContact(ctx context.Context, p tenants.Principal, visito
 			ef.MessageID = *f.MessageID
 		}
 		for _, c := range chunks {
-			ef.Data = append(ef.Data, c...)
+			ef.Data = append(ef.Data, c.Data...)
 		}
 		out.Files = append(out.Files, ef)
 	}
