@@ -55,6 +55,7 @@ test-browser: build
 	KEFU_URL=http://$(E2E_ADDR) KEFU_SCREENSHOTS=tmp/screenshots npm run e2e || { cat $$dir/server.log; exit 1; }; \
 	KEFU_URL=http://$(E2E_ADDR) KEFU_SCREENSHOTS=tmp/screenshots npm run e2e:flow || { cat $$dir/server.log; exit 1; }; \
 	KEFU_URL=http://$(E2E_ADDR) KEFU_SCREENSHOTS=tmp/screenshots node frontend/e2e/offboard.mjs || { cat $$dir/server.log; exit 1; }; \
+	KEFU_URL=http://$(E2E_ADDR) KEFU_SCREENSHOTS=tmp/screenshots node frontend/e2e/audit.mjs || { cat $$dir/server.log; exit 1; }; \
 	KEFU_URL=http://$(E2E_ADDR) KEFU_SCREENSHOTS=tmp/screenshots npm run e2e:bots || { cat $$dir/server.log; exit 1; }; \
 	KEFU_URL=http://$(E2E_ADDR) KEFU_SCREENSHOTS=tmp/screenshots npm run e2e:console || { cat $$dir/server.log; exit 1; }; \
 	KEFU_URL=http://$(E2E_ADDR) KEFU_SCREENSHOTS=tmp/screenshots node frontend/e2e/apidocs.mjs || { cat $$dir/server.log; exit 1; }; \

@@ -2,10 +2,13 @@ package api
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"kefu"
+	"kefu/audit"
 	"kefu/tenants"
 )
 
@@ -27,10 +30,11 @@ type tenantResponse struct {
 	AgentsSeeAll   bool     `json:"agents_see_all"`
 	Language       string   `json:"language"`
 	ReopenWindow   int      `json:"reopen_window_days"`
+	Retention      int      `json:"retention_months"`
 }
 
 func tenantOut(t tenants.Tenant) tenantResponse {
-	return tenantResponse{ID: t.ID, Slug: t.Slug, Name: t.Name, WidgetKey: t.WidgetKey, AllowedOrigins: t.AllowedOrigins, AgentsSeeAll: t.AgentsSeeAll, Language: t.Language, ReopenWindow: t.ReopenWindowDays}
+	return tenantResponse{ID: t.ID, Slug: t.Slug, Name: t.Name, WidgetKey: t.WidgetKey, AllowedOrigins: t.AllowedOrigins, AgentsSeeAll: t.AgentsSeeAll, Language: t.Language, ReopenWindow: t.ReopenWindowDays, Retention: t.RetentionMonths}
 }
 
 type userResponse struct {
@@ -79,7 +83,21 @@ func (s *Server) login(c echo.Context) error {
 	if err := bind(c, &req); err != nil {
 		return err
 	}
-	token, u, err := s.tenants.Login(c.Request().Context(), req.Tenant, req.Email, req.Password)
+	ctx := audit.WithClient(c.Request().Context(), c.RealIP(), c.Request().UserAgent())
+	token, u, err := s.tenants.Login(ctx, req.Tenant, req.Email, req.Password)
+	// A sign-in, or a refused one, is recorded in the workspace it named.
+	code := kefu.Code(err)
+	if t, terr := s.tenants.TenantBySlug(ctx, req.Tenant); terr == nil && (err == nil || code == kefu.EAuth || code == kefu.ERateLimit) {
+		e := audit.Entry{Actor: audit.Actor{Type: "user", ID: u.ID, Name: u.Name}, Action: audit.LoginSucceeded, TargetType: "user", TargetID: u.ID}
+		if err != nil {
+			email := strings.ToValidUTF8(strings.TrimSpace(req.Email), "")
+			if len(email) > 254 {
+				email = email[:254]
+			}
+			e = audit.Entry{Actor: audit.Actor{Type: "anonymous"}, Action: audit.LoginFailed, Details: map[string]any{"email": email, "reason": code}}
+		}
+		s.audit.Record(ctx, t.ID, e)
+	}
 	if err != nil {
 		return err
 	}
@@ -174,6 +192,7 @@ type patchTenantRequest struct {
 	AgentsSeeAll   *bool     `json:"agents_see_all"`
 	Language       *string   `json:"language"`
 	ReopenWindow   *int      `json:"reopen_window_days"`
+	Retention      *int      `json:"retention_months"`
 }
 
 func (s *Server) patchTenant(c echo.Context) error {
@@ -181,7 +200,7 @@ func (s *Server) patchTenant(c echo.Context) error {
 	if err := bind(c, &req); err != nil {
 		return err
 	}
-	t, err := s.tenants.UpdateTenant(c.Request().Context(), tenantOf(c), tenants.TenantUpdate{Name: req.Name, AllowedOrigins: req.AllowedOrigins, AgentsSeeAll: req.AgentsSeeAll, Language: req.Language, ReopenWindowDays: req.ReopenWindow})
+	t, err := s.tenants.UpdateTenant(c.Request().Context(), tenantOf(c), tenants.TenantUpdate{Name: req.Name, AllowedOrigins: req.AllowedOrigins, AgentsSeeAll: req.AgentsSeeAll, Language: req.Language, ReopenWindowDays: req.ReopenWindow, RetentionMonths: req.Retention})
 	if err != nil {
 		return err
 	}

@@ -34,6 +34,7 @@ func (s *Server) createAgent(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	c.Set(auditTarget, u.ID)
 	return c.JSON(http.StatusCreated, s.agentOut(p.TenantID, u))
 }
 
@@ -76,6 +77,9 @@ func (s *Server) patchAgent(c echo.Context) error {
 	u, err := s.tenants.UpdateAgent(c.Request().Context(), p, c.Param("id"), tenants.AgentUpdate(req))
 	if err != nil {
 		return err
+	}
+	if req.Role != nil {
+		c.Set(auditDetails, map[string]any{"role": *req.Role})
 	}
 	return c.JSON(http.StatusOK, s.agentOut(p.TenantID, u))
 }

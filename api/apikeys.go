@@ -20,6 +20,8 @@ func (s *Server) createAPIKey(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	c.Set(auditTarget, k.ID)
+	c.Set(auditDetails, map[string]any{"name": k.Name, "role": k.Role})
 	return c.JSON(http.StatusCreated, map[string]any{"id": k.ID, "name": k.Name, "role": k.Role, "prefix": k.Prefix, "created_by": k.CreatedBy, "created_at": k.CreatedAt, "key": key})
 }
 

@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"kefu"
+	"kefu/audit"
 	"kefu/bots"
 	"kefu/chat"
 	"kefu/clientip"
@@ -92,6 +93,7 @@ type Server struct {
 	tracer  trace.Tracer    // nil: no tracing
 	routes  map[string]bool // "METHOD /path" of every route but the catch-alls (noEndpoint)
 	buckets buckets         // the API keys' rate limits
+	audit   *audit.Log
 }
 
 // New builds the router.
@@ -107,7 +109,7 @@ func New(cfg Config) *Server {
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	s := &Server{e: e, tenants: cfg.Tenants, chat: cfg.Chat, log: cfg.Logger, cfg: cfg, http: newHTTPMetrics(cfg.Registry)}
+	s := &Server{e: e, tenants: cfg.Tenants, chat: cfg.Chat, log: cfg.Logger, cfg: cfg, http: newHTTPMetrics(cfg.Registry), audit: audit.New(cfg.Tenants, cfg.Logger)}
 	if cfg.Tracer != nil {
 		s.tracer = cfg.Tracer.Tracer("kefu/api")
 	}
@@ -164,7 +166,8 @@ func New(cfg Config) *Server {
 		AllowOrigins: []string{"*"}, AllowMethods: []string{http.MethodPost}, AllowHeaders: []string{echo.HeaderAuthorization},
 	}))
 
-	a := v1.Group("", s.authenticate, s.apiRate, s.idempotency, etags)
+	// auditTrail is innermost: an idempotent replay is not recorded twice.
+	a := v1.Group("", s.authenticate, s.apiRate, s.idempotency, etags, s.auditTrail)
 	a.POST("/auth/logout", s.logout)
 	a.POST("/auth/logout-all", s.logoutAll)
 	a.GET("/me", s.me)
@@ -235,6 +238,10 @@ func New(cfg Config) *Server {
 	a.POST("/webhooks/:id/test", s.testWebhook, s.can(tenants.ObjWebhooks, tenants.ActWrite))
 	a.GET("/webhooks/:id/deliveries", s.webhookDeliveries, s.can(tenants.ObjWebhooks, tenants.ActRead))
 	a.POST("/webhooks/:id/deliveries/:delivery_id/redeliver", s.redeliverWebhook, s.can(tenants.ObjWebhooks, tenants.ActWrite))
+	a.GET("/contacts/:id/export", s.exportContact, s.can(tenants.ObjTenant, tenants.ActWrite))
+	a.POST("/contacts/:id/erase", s.eraseContact, s.can(tenants.ObjTenant, tenants.ActWrite))
+	a.GET("/conversations/:id/transcript", s.transcript, s.can(tenants.ObjConversations, tenants.ActRead))
+	a.GET("/audit", s.listAudit, s.can(tenants.ObjTenant, tenants.ActWrite))
 	s.mountBots(a)
 	v1.RouteNotFound("/*", s.noEndpoint)
 

@@ -32,6 +32,7 @@ func (s *Server) createWebhook(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	c.Set(auditTarget, w.ID)
 	return c.JSON(http.StatusCreated, w)
 }
 

@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -87,14 +88,6 @@ func (s *Service) Search(ctx context.Context, p tenants.Principal, in SearchInpu
 	if in.Limit < 1 || in.Limit > MaxSearchLimit {
 		fields["limit"] = "must be between 1 and 50"
 	}
-	var after *cursor
-	if in.Cursor != "" {
-		c, err := decodeCursor(in.Cursor)
-		if err != nil {
-			fields["cursor"] = "is not a cursor this server gave"
-		}
-		after = &c
-	}
 	if len(fields) > 0 {
 		return nil, "", kefu.Invalid(fields)
 	}
@@ -106,8 +99,57 @@ func (s *Service) Search(ctx context.Context, p tenants.Principal, in SearchInpu
 	if err != nil {
 		return nil, "", err
 	}
-	q := searchQuery{s: s, p: p, sc: sc, db: db, ctx: ctx, text: in.Q, limit: in.Limit, after: after}
-	switch in.Type {
+	return s.engine.Search(ctx, SearchRequest{Principal: p, Scope: sc, DB: db, Input: in})
+}
+
+// SearchEngine answers searches that Search has validated. The built-in
+// engine (the default) queries the tenant's own database; an external one
+// (OpenSearch, Elasticsearch, Meilisearch) may be set in Config.SearchEngine.
+// An engine must return only what the request's Scope lets its Principal see
+// (private notes never to a visitor). Cursors are the engine's own: a cursor
+// it cannot read is invalid_argument with the field "cursor".
+//
+// An external engine keeps a copy of the text, so it is told when messages
+// leave the store or are redacted (retention, a contact's erasure): Forget
+// must remove them before it returns, and a later Search must not find
+// them. The built-in engine's index lives in the tenant's database and
+// changes in the transactions that change the messages, so it needs no
+// telling.
+type SearchEngine interface {
+	Search(ctx context.Context, r SearchRequest) ([]SearchHit, string, error)
+	Forget(ctx context.Context, f SearchForget) error
+}
+
+// SearchRequest is a validated search with what the caller may see.
+type SearchRequest struct {
+	Principal tenants.Principal
+	Scope     Scope
+	DB        *tenants.DB
+	Input     SearchInput // Q trimmed, Type and Limit filled in
+}
+
+// SearchForget names what an external engine must drop from its index.
+type SearchForget struct {
+	TenantID        string
+	ConversationIDs []string  // every message of these was redacted (a contact's erasure)
+	VisitorIDs      []string  // contacts erased (their name and email go too)
+	Before          time.Time // when not zero: every message created before this (retention)
+}
+
+// builtinSearch is the default SearchEngine: SQL over the tenant's store.
+type builtinSearch struct{ s *Service }
+
+func (e builtinSearch) Search(ctx context.Context, r SearchRequest) ([]SearchHit, string, error) {
+	var after *cursor
+	if r.Input.Cursor != "" {
+		c, err := decodeCursor(r.Input.Cursor)
+		if err != nil {
+			return nil, "", kefu.Invalid(map[string]string{"cursor": "is not a cursor this server gave"})
+		}
+		after = &c
+	}
+	q := searchQuery{s: e.s, p: r.Principal, sc: r.Scope, db: r.DB, ctx: ctx, text: r.Input.Q, limit: r.Input.Limit, after: after}
+	switch r.Input.Type {
 	case SearchContacts:
 		return q.contacts()
 	case SearchConversations:
@@ -115,6 +157,9 @@ func (s *Service) Search(ctx context.Context, p tenants.Principal, in SearchInpu
 	}
 	return q.messages()
 }
+
+// Forget has nothing to do: the built-in index is changed with the rows.
+func (builtinSearch) Forget(context.Context, SearchForget) error { return nil }
 
 type searchQuery struct {
 	s     *Service

@@ -17,6 +17,11 @@ type History struct {
 	Prefix        string // makes the ids unique per seeding (several runs into one tenant)
 	AgentID       string // who wrote the agent half (may be empty)
 	At            time.Time
+	// Bodies, when set, are the message texts: message k of conversation n
+	// says Bodies[(n+k) % len(Bodies)] followed by " #n" (so a search can
+	// find one conversation's messages); otherwise every message says the
+	// same thing.
+	Bodies []string
 }
 
 // SeedHistory bulk-inserts resolved conversations with their messages into
@@ -67,11 +72,21 @@ func seedChunk(ctx context.Context, db *tenants.DB, h History, from, to int) err
 			return err
 		}
 		ktxt := "CAST(s.k AS text)"
+		body, bodyArgs := "'a message from the past'", []any{}
+		if len(h.Bodies) > 0 {
+			body = "CASE (c.n + s.k) % " + fmt.Sprint(len(h.Bodies))
+			for i, b := range h.Bodies {
+				body += fmt.Sprintf(" WHEN %d THEN ?", i)
+				bodyArgs = append(bodyArgs, b)
+			}
+			body = cat(body+" END", "' #'", txt)
+		}
+		args := append([]any{from, to, h.Messages, p + "m", p + "c", p + "v", h.AgentID}, bodyArgs...)
 		return tx.Exec(`INSERT INTO `+db.Table("messages")+` (id, conversation_id, seq, client_id, author_type, author_id, author_name, body, private, attachments, created_at) `+series+
 			`SELECT `+cat("?", txt, "'-'", ktxt)+`, `+cat("?", txt)+`, s.k, `+cat("'h'", ktxt)+`,
 			CASE WHEN s.k % 2 = 1 THEN 'visitor' ELSE 'agent' END,
 			CASE WHEN s.k % 2 = 1 THEN `+cat("?", txt)+` ELSE ? END,
-			'', 'a message from the past', false, '[]', ? FROM c, s`,
-			from, to, h.Messages, p+"m", p+"c", p+"v", h.AgentID, at).Error
+			'', `+body+`, false, '[]', ? FROM c, s`,
+			append(args, at)...).Error
 	})
 }

@@ -72,6 +72,9 @@ type Service struct {
 	replayTimeout time.Duration
 	snoozeSweep   time.Duration
 	searchIdx     *searchIndexer
+	engine        SearchEngine
+	// retentionEvery: how often partitions are made ahead and retention applied
+	retentionEvery time.Duration
 
 	waitMu   sync.Mutex
 	waits    *lru.Cache[string, time.Duration] // tenant → moving average of time queued
@@ -147,6 +150,12 @@ type Config struct {
 	// Tracer makes the spans of the message path and outbound calls
 	// (default: none).
 	Tracer trace.TracerProvider
+	// RetentionEvery is how often the coming months' partitions are made and
+	// every tenant's retention applied (default DefaultRetentionEvery).
+	RetentionEvery time.Duration
+	// SearchEngine answers /search (default: the built-in one over the
+	// tenant's store).
+	SearchEngine SearchEngine
 	// Uploads bounds uploads per visitor and per tenant and hour.
 	Uploads UploadLimits
 	// FileLinkTTL is how long a file link works (default
@@ -213,6 +222,11 @@ func NewService(c Config) *Service {
 		uploadLimits: c.Uploads.withDefaults(), usage: uu, monthly: mc, linkTTL: c.FileLinkTTL, sweepEvery: c.SweepEvery,
 		bots: c.Bots, calls: newBotCalls(), instance: tenants.NewID(),
 	}
+	s.engine = c.SearchEngine
+	s.retentionEvery = cmp.Or(c.RetentionEvery, DefaultRetentionEvery)
+	if s.engine == nil {
+		s.engine = builtinSearch{s}
+	}
 	s.committer = newCommitter(s, c.CommitShards, c.WriteTimeout)
 	s.hooks.observe = func(result string, d time.Duration) { s.metrics.observeOutbound(targetFlowWebhook, result, d) }
 	s.subs = newHookSubs()
@@ -262,6 +276,7 @@ func (s *Service) Start(ctx context.Context) error {
 	s.stopPresence = cancel
 	go s.runSnoozes(pctx, s.snoozeSweep)
 	go s.runSearchIndex(pctx, DefaultSearchIndexEvery)
+	go s.runRetention(pctx, s.retentionEvery)
 	go s.renewLeases(pctx)
 	go s.presence.Run(pctx, func(tenant, user string) {
 		s.background(func() {

@@ -42,10 +42,16 @@ type Tenant struct {
 	// ReopenWindowDays: a visitor writing within this many days of a
 	// resolve reopens the same conversation (0: always a new one).
 	ReopenWindowDays int `json:"reopen_window_days"`
+	// RetentionMonths: messages older than this many calendar months are
+	// removed with their files and search entries (0: kept forever).
+	RetentionMonths int `json:"retention_months"`
 	// Plan is free, pro or enterprise (Plans).
 	Plan      string    `json:"plan"`
 	CreatedAt time.Time `json:"created_at"`
 }
+
+// MaxRetentionMonths bounds RetentionMonths (ten years).
+const MaxRetentionMonths = 120
 
 // Languages Kefu speaks; anything else falls back to English.
 const (
@@ -77,6 +83,7 @@ type tenantRow struct {
 	AgentsSeeAll     bool
 	Language         string
 	ReopenWindowDays int
+	RetentionMonths  int
 	Plan             string
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
@@ -85,7 +92,7 @@ type tenantRow struct {
 func (tenantRow) TableName(n schema.Namer) string { return n.TableName("tenant") }
 
 func (r tenantRow) tenant() Tenant {
-	t := Tenant{ID: r.ID, Slug: r.Slug, Name: r.Name, WidgetKey: r.WidgetKey, AgentsSeeAll: r.AgentsSeeAll, Language: NormalizeLanguage(r.Language), ReopenWindowDays: r.ReopenWindowDays, Plan: r.Plan, CreatedAt: r.CreatedAt}
+	t := Tenant{ID: r.ID, Slug: r.Slug, Name: r.Name, WidgetKey: r.WidgetKey, AgentsSeeAll: r.AgentsSeeAll, Language: NormalizeLanguage(r.Language), ReopenWindowDays: r.ReopenWindowDays, RetentionMonths: r.RetentionMonths, Plan: r.Plan, CreatedAt: r.CreatedAt}
 	if _, ok := Plans[t.Plan]; !ok {
 		t.Plan = PlanFree
 	}
@@ -416,6 +423,7 @@ type TenantUpdate struct {
 	AgentsSeeAll     *bool
 	Language         *string
 	ReopenWindowDays *int
+	RetentionMonths  *int
 }
 
 var originPattern = regexp.MustCompile(`^https?://[a-zA-Z0-9.-]+(:[0-9]{1,5})?$`)
@@ -457,6 +465,12 @@ func (s *Service) UpdateTenant(ctx context.Context, id string, u TenantUpdate) (
 			fields["reopen_window_days"] = "must be between 0 and 365"
 		}
 		set["reopen_window_days"] = *u.ReopenWindowDays
+	}
+	if u.RetentionMonths != nil {
+		if *u.RetentionMonths < 0 || *u.RetentionMonths > MaxRetentionMonths {
+			fields["retention_months"] = "must be between 0 (forever) and 120"
+		}
+		set["retention_months"] = *u.RetentionMonths
 	}
 	if len(fields) > 0 {
 		return Tenant{}, kefu.Invalid(fields)

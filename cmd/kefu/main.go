@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
 
@@ -59,6 +60,7 @@ const usage = `usage: kefu <command> [flags]
 commands:
   serve     run the server (configuration from KEFU_* variables or flags; see README)
   migrate   apply database migrations to the platform and every tenant, then exit
+  backup    --out DIR: copy every SQLite database (and the generated secret) into DIR while the server runs
   tenant plan SLUG PLAN
             move a workspace to a plan (free, pro or enterprise)
   version   print the version
@@ -73,7 +75,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "version":
 		fmt.Fprintln(stdout, "kefu", version)
 		return nil
-	case "serve", "migrate":
+	case "serve", "migrate", "backup":
 	case "tenant":
 		return tenantCommand(ctx, args[1:], getenv, stdout)
 	case "help", "-h", "--help":
@@ -87,7 +89,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if args[0] == "serve" {
 		load = serveConfig
 	}
-	cfg, err := load(args[1:], getenv)
+	rest, out, err := backupOut(args[0], args[1:])
+	if err != nil {
+		return err
+	}
+	cfg, err := load(rest, getenv)
 	var help *helpRequested
 	if errors.As(err, &help) {
 		fmt.Fprint(stdout, help.usage)
@@ -97,8 +103,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	log := newLogger(cfg, stderr)
-	if args[0] == "migrate" {
+	switch args[0] {
+	case "migrate":
 		return migrate(ctx, cfg, log, stdout)
+	case "backup":
+		return backup(ctx, cfg, log, out, stdout)
 	}
 	return serve(ctx, cfg, log)
 }
@@ -127,6 +136,54 @@ func migrate(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer
 		return err
 	}
 	fmt.Fprintf(stdout, "migrated the platform and %d tenants (%s)\n", n, store.Dialect())
+	return nil
+}
+
+// backupOut takes backup's own flag, --out DIR, out of args (the rest are
+// the configuration's flags).
+func backupOut(cmd string, args []string) (rest []string, out string, err error) {
+	if cmd != "backup" {
+		return args, "", nil
+	}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--out" || a == "-out":
+			if i+1 == len(args) {
+				return nil, "", errors.New("backup: --out needs a directory")
+			}
+			out = args[i+1]
+			i++
+		case strings.HasPrefix(a, "--out=") || strings.HasPrefix(a, "-out="):
+			_, out, _ = strings.Cut(a, "=")
+		default:
+			rest = append(rest, a)
+		}
+	}
+	if out == "" {
+		return nil, "", errors.New("backup: --out DIR is required")
+	}
+	return rest, out, nil
+}
+
+func backup(ctx context.Context, cfg Config, log *slog.Logger, dir string, stdout io.Writer) error {
+	if cfg.DatabaseURL != "" {
+		return errors.New("backup copies SQLite files; on PostgreSQL use pg_dump (pg_dump -Fc -n t_<tenant id without dashes> for one tenant; see the README)")
+	}
+	store, err := tenants.Open(ctx, tenants.Options{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir, Logger: log, MaxConns: cfg.DBMaxConns})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	rep, err := store.Backup(ctx, dir)
+	if err != nil {
+		return err
+	}
+	secret := "no generated secret to copy (KEFU_SECRET comes from outside: keep it with the backup)"
+	if rep.Secret {
+		secret = "and the generated secret"
+	}
+	fmt.Fprintf(stdout, "backed up the platform and %d tenants into %s, %s\n", rep.Tenants, dir, secret)
 	return nil
 }
 

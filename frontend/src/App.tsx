@@ -24,6 +24,7 @@ const TeamsPage = lazy(() => import('./admin/TeamsPage'));
 const CannedRepliesPage = lazy(() => import('./admin/CannedRepliesPage'));
 const ApiKeysPage = lazy(() => import('./admin/ApiKeysPage'));
 const WebhooksPage = lazy(() => import('./admin/WebhooksPage'));
+const AuditPage = lazy(() => import('./admin/AuditPage'));
 const FlowsPage = lazy(() => import('./flows/FlowsPage'));
 const FaqPage = lazy(() => import('./admin/FaqPage'));
 const ArticlesPage = lazy(() => import('./admin/ArticlesPage'));
@@ -106,6 +107,7 @@ export function AppRoutes() {
             <Route path="canned-replies" element={<CannedRepliesPage />} />
             <Route path="api-keys" element={<ApiKeysPage />} />
             <Route path="webhooks" element={<WebhooksPage />} />
+            <Route path="audit" element={<AuditPage />} />
             <Route path="flows" element={<FlowsPage />} />
             <Route path="faq" element={<FaqPage />} />
             <Route path="articles" element={<ArticlesPage />} />

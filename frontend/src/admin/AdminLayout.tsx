@@ -1,7 +1,7 @@
 import { Suspense } from 'react';
 import { Menu } from 'antd';
 import { FullPageSpin } from '../components/FullPageSpin';
-import { ApartmentOutlined, ApiOutlined, CodeOutlined, FileTextOutlined, MessageOutlined, QuestionCircleOutlined, RobotOutlined, SendOutlined, TeamOutlined, UsergroupAddOutlined } from '@ant-design/icons';
+import { ApartmentOutlined, ApiOutlined, AuditOutlined, CodeOutlined, FileTextOutlined, MessageOutlined, QuestionCircleOutlined, RobotOutlined, SendOutlined, TeamOutlined, UsergroupAddOutlined } from '@ant-design/icons';
 import { Outlet, useLocation, useNavigate } from 'react-router';
 import { useTranslation } from 'react-i18next';
 
@@ -30,6 +30,7 @@ export default function AdminLayout() {
             { key: 'bots', icon: <RobotOutlined />, label: <span data-testid="admin-bots">{t('admin.bots')}</span> },
             { key: 'api-keys', icon: <ApiOutlined />, label: <span data-testid="admin-api-keys">{t('admin.apiKeys')}</span> },
             { key: 'webhooks', icon: <SendOutlined />, label: <span data-testid="admin-webhooks">{t('admin.webhooks')}</span> },
+            { key: 'audit', icon: <AuditOutlined />, label: <span data-testid="admin-audit">{t('admin.audit')}</span> },
           ]}
         />
       </aside>

@@ -2,6 +2,7 @@ import { ApiError, NETWORK_ERROR, errorFromBody } from './errors';
 import { MAX_UPLOAD_BYTES } from './attachments';
 import type {
   Article,
+  AuditPage,
   BotSettings,
   Faq,
   FaqInput,
@@ -151,6 +152,11 @@ export function createApiClient(opts: ApiClientOptions = {}) {
       list: async () => (await request<{ api_keys: ApiKey[] }>('GET', '/api/v1/api-keys')).api_keys ?? [],
       create: (body: { name: string; role: ApiKeyRole }) => request<CreatedApiKey>('POST', '/api/v1/api-keys', body),
       revoke: (id: string) => request<void>('DELETE', `/api/v1/api-keys/${enc(id)}`),
+    },
+
+    audit: {
+      list: (filter: { action?: string; cursor?: string; limit?: number }) =>
+        request<AuditPage>('GET', '/api/v1/audit', undefined, { action: filter.action || undefined, cursor: filter.cursor, limit: filter.limit ?? 50 }),
     },
 
     webhooks: {

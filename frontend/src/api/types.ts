@@ -503,6 +503,24 @@ export interface WebhookDelivery {
   created_at: string;
 }
 
+/** One entry of the audit log: who did what, when and from where. */
+export interface AuditEntry {
+  id: string;
+  at: string;
+  actor: { type: 'user' | 'api_key' | 'anonymous'; id?: string; name?: string };
+  action: string;
+  target_type?: string;
+  target_id?: string;
+  details: Record<string, unknown>;
+  ip: string;
+  user_agent: string;
+}
+
+export interface AuditPage {
+  entries: AuditEntry[];
+  next_cursor: string | null;
+}
+
 export interface WebhookDeliveryPage {
   deliveries: WebhookDelivery[];
   next_cursor: string | null;
