@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { Button, Input, List, Tag } from 'antd';
+import { Button, Input, Tag } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
