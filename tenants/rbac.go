@@ -3,6 +3,7 @@ package tenants
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -24,6 +25,7 @@ const (
 	ObjWebhooks      = "webhooks"
 	ObjKnowledge     = "knowledge" // FAQ entries and articles
 	ObjBots          = "bots"      // the model and the bots' settings
+	ObjReports       = "reports"
 
 	ActRead   = "read"
 	ActWrite  = "write"
@@ -58,6 +60,7 @@ func defaultPolicies(dom string) (p, g [][]string) {
 	allow(RoleAgent, ObjContacts, ActRead)
 	allow(RoleSupervisor, ObjConversations, ActAssign)
 	allow(RoleSupervisor, ObjContacts, ActWrite)
+	allow(RoleSupervisor, ObjReports, ActRead)
 	allow(RoleAdmin, ObjAgents, ActWrite)
 	allow(RoleAdmin, ObjAPIKeys, ActRead, ActWrite)
 	allow(RoleAdmin, ObjTenant, ActRead, ActWrite)
@@ -205,6 +208,11 @@ func (s *Service) Can(p Principal, obj, act string) (bool, error) {
 	if p.Role == "" {
 		return false, nil
 	}
+	if p.Role == RoleOwner {
+		// The owner holds every permission, whatever the policies say:
+		// no edit of the roles can lock the workspace out.
+		return true, nil
+	}
 	e, err := s.enforcer(p.TenantID)
 	if err != nil {
 		return false, err
@@ -214,6 +222,11 @@ func (s *Service) Can(p Principal, obj, act string) (bool, error) {
 
 // Permissions lists "obj:act" strings the role has in the tenant.
 func (s *Service) Permissions(tenantID, role string) ([]string, error) {
+	if role == RoleOwner {
+		out := slices.Clone(Catalogue)
+		sort.Strings(out)
+		return out, nil
+	}
 	e, err := s.enforcer(tenantID)
 	if err != nil {
 		return nil, err

@@ -12,6 +12,12 @@ import type {
   Suggestion,
   Agent,
   Attachment,
+  CreatedInvite,
+  Invite,
+  InviteDetails,
+  InviteRequest,
+  RoleDefinition,
+  RolesResponse,
   CannedReply,
   CannedScope,
   ConversationCounts,
@@ -138,6 +144,22 @@ export function createApiClient(opts: ApiClientOptions = {}) {
       reactivate: (id: string) => request<Agent>('POST', `/api/v1/agents/${enc(id)}/reactivate`),
       /** Sets another user's password; their sessions end. */
       resetPassword: (id: string, password: string) => request<void>('POST', `/api/v1/agents/${enc(id)}/password`, { password }),
+    },
+
+    invites: {
+      list: async () => (await request<{ invites: Invite[] }>('GET', '/api/v1/invites')).invites ?? [],
+      create: (body: InviteRequest) => request<CreatedInvite>('POST', '/api/v1/invites', body),
+      revoke: (id: string) => request<void>('DELETE', `/api/v1/invites/${enc(id)}`),
+      /** What an invitation link is for (public; the token goes in the body). */
+      lookup: (token: string) => request<InviteDetails>('POST', '/api/v1/invites/lookup', { token }),
+      accept: (body: { token: string; name: string; password: string }) => request<SignupResponse>('POST', '/api/v1/invites/accept', body),
+    },
+
+    roles: {
+      list: () => request<RolesResponse>('GET', '/api/v1/roles'),
+      create: (name: string, permissions: string[]) => request<RoleDefinition>('POST', '/api/v1/roles', { name, permissions }),
+      update: (name: string, permissions: string[]) => request<RoleDefinition>('PUT', `/api/v1/roles/${enc(name)}`, { permissions }),
+      remove: (name: string) => request<void>('DELETE', `/api/v1/roles/${enc(name)}`),
     },
 
     apiKeys: {

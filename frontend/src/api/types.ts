@@ -2,7 +2,8 @@
 // times are RFC 3339 UTC strings.
 
 export type Role = 'owner' | 'admin' | 'supervisor' | 'agent' | 'developer';
-export type AgentRole = 'agent' | 'supervisor' | 'admin';
+/** A role a user may be given: a built-in one or one of the workspace's custom roles. */
+export type AgentRole = 'agent' | 'supervisor' | 'admin' | (string & {});
 export type ApiKeyRole = 'developer' | 'admin';
 export type PresenceStatus = 'online' | 'away' | 'offline';
 export type ConversationStatus = 'bot' | 'queued' | 'assigned' | 'resolved';
@@ -574,4 +575,47 @@ export interface Suggestion {
   source: 'llm' | 'faq' | 'none';
   faq_id?: string;
   score?: number;
+}
+
+/** A pending invitation (GET/POST /invites); the link is only in the POST's answer. */
+export interface Invite {
+  id: string;
+  email: string;
+  role: string;
+  skills: string[];
+  max_concurrent: number;
+  created_at: string;
+  expires_at: string;
+}
+
+export interface CreatedInvite extends Invite {
+  url: string;
+  emailed: boolean;
+}
+
+export interface InviteRequest {
+  email: string;
+  role?: string;
+  skills?: string[];
+  max_concurrent?: number;
+}
+
+export interface InviteDetails {
+  email: string;
+  role: string;
+  workspace: string;
+}
+
+/** A role and the permissions ("object:action") it holds. */
+export interface RoleDefinition {
+  name: string;
+  built_in: boolean;
+  editable: boolean;
+  permissions: string[];
+  users: number;
+}
+
+export interface RolesResponse {
+  roles: RoleDefinition[];
+  permissions: string[];
 }
