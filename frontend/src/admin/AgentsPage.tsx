@@ -4,14 +4,14 @@ import { useToast } from '../components/Toast';
 import { PlusOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { api, errorMessage, type Agent, type AgentRole, type CreateAgentRequest, type Role, type UpdateAgentRequest } from '../api';
+import { api, errorMessage, type Agent, type CreateAgentRequest, type Role, type UpdateAgentRequest } from '../api';
 import { applyFormError } from '../lib/forms';
 import { keys } from '../realtime/keys';
 import { isAdmin, useMe } from '../console/useMe';
 import { PRESENCE_COLOR } from '../lib/presence';
-import { canManage, rolesGrantable } from './rules';
+import { canManage, roleLabel, rolesGrantable, useRoleNames } from './rules';
+import { InviteModal, PendingInvites } from './InvitePanel';
 
-const ROLES: AgentRole[] = ['agent', 'supervisor', 'admin'];
 const FIELDS = ['email', 'name', 'password', 'role', 'skills', 'max_concurrent'] as const;
 const EDIT_FIELDS = ['name', 'role', 'skills', 'max_concurrent'] as const;
 
@@ -20,6 +20,7 @@ export default function AgentsPage() {
   const me = useMe();
   const agents = useQuery({ queryKey: keys.agents, queryFn: api.agents.list, staleTime: 30_000 });
   const [open, setOpen] = useState(false);
+  const [inviting, setInviting] = useState(false);
   const [editing, setEditing] = useState<Agent | null>(null);
   const [resetting, setResetting] = useState<Agent | null>(null);
   const myRole = me.data?.user.role;
@@ -45,9 +46,14 @@ export default function AgentsPage() {
           {t('agents.title')}
         </Typography.Title>
         {canEdit ? (
-          <Button type="primary" icon={<PlusOutlined />} onClick={() => setOpen(true)} data-testid="add-agent">
-            {t('agents.add')}
-          </Button>
+          <Space>
+            <Button onClick={() => setOpen(true)} data-testid="add-agent">
+              {t('agents.add')}
+            </Button>
+            <Button type="primary" icon={<PlusOutlined />} onClick={() => setInviting(true)} data-testid="invite-agent">
+              {t('invites.title')}
+            </Button>
+          </Space>
         ) : null}
       </div>
       {agents.isError ? <Alert type="error" showIcon title={errorMessage(agents.error, t('app.error'))} style={{ marginBottom: 16 }} /> : null}
@@ -61,7 +67,7 @@ export default function AgentsPage() {
         columns={[
           { title: t('agents.name'), dataIndex: 'name' },
           { title: t('agents.email'), dataIndex: 'email' },
-          { title: t('agents.role'), dataIndex: 'role', render: (r: Agent['role']) => <Tag>{t(`agents.role_${r}`)}</Tag> },
+          { title: t('agents.role'), dataIndex: 'role', render: (r: Agent['role']) => <Tag>{roleLabel(t, r)}</Tag> },
           {
             title: t('agents.skills'),
             dataIndex: 'skills',
@@ -129,6 +135,8 @@ export default function AgentsPage() {
             : []),
         ]}
       />
+      {canEdit ? <PendingInvites /> : null}
+      <InviteModal open={inviting} onClose={() => setInviting(false)} myRole={myRole} />
       <AddAgentModal open={open} onClose={() => setOpen(false)} myRole={myRole} />
       <EditAgentModal agent={editing} myRole={myRole} self={editing?.id === myId} onClose={() => setEditing(null)} />
       <ResetPasswordModal agent={resetting} onClose={() => setResetting(null)} />
@@ -143,6 +151,7 @@ function AddAgentModal({ open, onClose, myRole }: { open: boolean; onClose: () =
   const [form] = Form.useForm<CreateAgentRequest>();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const roleNames = useRoleNames();
 
   async function submit(values: CreateAgentRequest) {
     setBusy(true);
@@ -198,7 +207,7 @@ function AddAgentModal({ open, onClose, myRole }: { open: boolean; onClose: () =
         </Form.Item>
         <Space.Compact block>
           <Form.Item name="role" label={t('agents.role')} style={{ flex: 1, marginRight: 12 }}>
-            <Select options={rolesGrantable(myRole, ROLES).map((r) => ({ value: r, label: t(`agents.role_${r}`) }))} />
+            <Select options={rolesGrantable(myRole, roleNames).map((r) => ({ value: r, label: roleLabel(t, r) }))} />
           </Form.Item>
           <Form.Item name="max_concurrent" label={t('agents.maxConcurrent')} style={{ flex: 1 }}>
             <InputNumber min={1} max={100} style={{ width: '100%' }} />
@@ -220,6 +229,7 @@ function EditAgentModal({ agent, myRole, self, onClose }: { agent: Agent | null;
   const [form] = Form.useForm<UpdateAgentRequest>();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const roleNames = useRoleNames();
   // The owner's role is not one to give or take; nor is one's own here.
   const roleLocked = self || agent?.role === 'owner';
 
@@ -271,7 +281,7 @@ function EditAgentModal({ agent, myRole, self, onClose }: { agent: Agent | null;
               <Select
                 disabled={roleLocked}
                 data-testid="edit-agent-role"
-                options={(roleLocked ? [agent.role] : rolesGrantable(myRole, ROLES)).map((r) => ({ value: r, label: t(`agents.role_${r}`) }))}
+                options={(roleLocked ? [agent.role] : rolesGrantable(myRole, roleNames)).map((r) => ({ value: r, label: roleLabel(t, r) }))}
               />
             </Form.Item>
             <Form.Item name="max_concurrent" label={t('agents.maxConcurrent')} style={{ flex: 1 }}>
