@@ -50,6 +50,9 @@ var (
 	assigners    = []string{asSuper, asAdmin, asOwner, asDevKey, asAdminKey}
 	admins       = []string{asAdmin, asOwner, asAdminKey}
 	adminUsers   = []string{asAdmin, asOwner}
+	// reportReaders: reports:read, which supervisors and above hold (and
+	// admin keys, whose role is admin).
+	reportReaders = []string{asSuper, asAdmin, asOwner, asAdminKey}
 )
 
 var access = map[string][]string{
@@ -87,6 +90,10 @@ var access = map[string][]string{
 	"POST /api/v1/roles":                                          adminUsers,
 	"PUT /api/v1/roles/:name":                                     adminUsers,
 	"DELETE /api/v1/roles/:name":                                  adminUsers,
+	"GET /api/v1/reports/overview":                                reportReaders,
+	"GET /api/v1/reports/agents":                                  reportReaders,
+	"GET /api/v1/reports/teams":                                   reportReaders,
+	"GET /api/v1/reports/heatmap":                                 reportReaders,
 	"GET /api/v1/api-keys":                                        admins,
 	"POST /api/v1/api-keys":                                       admins,
 	"DELETE /api/v1/api-keys/:id":                                 admins,

@@ -20,6 +20,7 @@ import (
 	"kefu/bots"
 	"kefu/chat"
 	"kefu/clientip"
+	"kefu/reports"
 	"kefu/tenants"
 	"kefu/webhook"
 )
@@ -72,6 +73,7 @@ type Server struct {
 	e       *echo.Echo
 	tenants *tenants.Service
 	chat    *chat.Service
+	reports *reports.Service
 	log     *slog.Logger
 	cfg     Config
 	http    *httpMetrics
@@ -92,7 +94,7 @@ func New(cfg Config) *Server {
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	s := &Server{e: e, tenants: cfg.Tenants, chat: cfg.Chat, log: cfg.Logger, cfg: cfg, http: newHTTPMetrics(cfg.Registry)}
+	s := &Server{e: e, tenants: cfg.Tenants, chat: cfg.Chat, reports: reports.New(cfg.Tenants), log: cfg.Logger, cfg: cfg, http: newHTTPMetrics(cfg.Registry)}
 	if cfg.Tracer != nil {
 		s.tracer = cfg.Tracer.Tracer("kefu/api")
 	}
@@ -166,6 +168,10 @@ func New(cfg Config) *Server {
 	a.POST("/roles", s.createRole, s.can(tenants.ObjTenant, tenants.ActWrite))
 	a.PUT("/roles/:name", s.updateRole, s.can(tenants.ObjTenant, tenants.ActWrite))
 	a.DELETE("/roles/:name", s.deleteRole, s.can(tenants.ObjTenant, tenants.ActWrite))
+	a.GET("/reports/overview", s.reportOverview, s.can(tenants.ObjReports, tenants.ActRead))
+	a.GET("/reports/agents", s.reportAgents, s.can(tenants.ObjReports, tenants.ActRead))
+	a.GET("/reports/teams", s.reportTeams, s.can(tenants.ObjReports, tenants.ActRead))
+	a.GET("/reports/heatmap", s.reportHeatmap, s.can(tenants.ObjReports, tenants.ActRead))
 	a.GET("/api-keys", s.listAPIKeys, s.can(tenants.ObjAPIKeys, tenants.ActRead))
 	a.POST("/api-keys", s.createAPIKey, s.can(tenants.ObjAPIKeys, tenants.ActWrite))
 	a.DELETE("/api-keys/:id", s.revokeAPIKey, s.can(tenants.ObjAPIKeys, tenants.ActWrite))
