@@ -1,7 +1,7 @@
-import type { TFunction } from 'i18next';
-import { useQuery } from '@tanstack/react-query';
-import { api, type AgentRole, type Role } from '../api';
-import { keys } from '../realtime/keys';
+import type { TFunction } from "i18next";
+import { useQuery } from "@tanstack/react-query";
+import { api, type AgentRole, type Role } from "../api";
+import { keys } from "../realtime/keys";
 
 /**
  * The server's rules of user administration, for showing only what would be
@@ -10,19 +10,29 @@ import { keys } from '../realtime/keys';
  * their own. Custom roles have no rank (they manage, and are managed, as
  * the lowest), and only admins and the owner give them.
  */
-const RANK: Partial<Record<string, number>> = { agent: 1, supervisor: 2, admin: 3, owner: 4 };
-const BUILT_IN = ['owner', 'admin', 'supervisor', 'agent', 'developer'];
+const RANK: Partial<Record<string, number>> = {
+  agent: 1,
+  supervisor: 2,
+  admin: 3,
+  owner: 4,
+};
+const BUILT_IN = ["owner", "admin", "supervisor", "agent", "developer"];
 
-export const ASSIGNABLE: AgentRole[] = ['agent', 'supervisor', 'admin'];
+export const ASSIGNABLE: AgentRole[] = ["agent", "supervisor", "admin"];
 
 export function canManage(me: Role | undefined, target: string): boolean {
-  if (me !== 'owner' && me !== 'admin') return false;
+  if (me !== "owner" && me !== "admin") return false;
   return (RANK[target] ?? 0) <= (RANK[me] ?? 0);
 }
 
-export function rolesGrantable(me: Role | undefined, roles: readonly AgentRole[]): AgentRole[] {
-  const mine = RANK[me ?? 'agent'] ?? 0;
-  return roles.filter((r) => (RANK[r] === undefined ? mine >= 3 : (RANK[r] ?? 99) <= mine));
+export function rolesGrantable(
+  me: Role | undefined,
+  roles: readonly AgentRole[],
+): AgentRole[] {
+  const mine = RANK[me ?? "agent"] ?? 0;
+  return roles.filter((r) =>
+    RANK[r] === undefined ? mine >= 3 : (RANK[r] ?? 99) <= mine,
+  );
 }
 
 export function isBuiltInRole(r: string): boolean {
@@ -36,6 +46,13 @@ export function roleLabel(t: TFunction, r: string): string {
 
 /** The roles a user may be given here: the built-in ones, then the workspace's custom roles. */
 export function useRoleNames(): AgentRole[] {
-  const roles = useQuery({ queryKey: keys.roles, queryFn: api.roles.list, staleTime: 30_000 });
-  return [...ASSIGNABLE, ...(roles.data?.roles.filter((r) => !r.built_in).map((r) => r.name) ?? [])];
+  const roles = useQuery({
+    queryKey: keys.roles,
+    queryFn: api.roles.list,
+    staleTime: 30_000,
+  });
+  return [
+    ...ASSIGNABLE,
+    ...(roles.data?.roles.filter((r) => !r.built_in).map((r) => r.name) ?? []),
+  ];
 }

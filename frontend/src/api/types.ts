@@ -619,3 +619,51 @@ export interface RolesResponse {
   roles: RoleDefinition[];
   permissions: string[];
 }
+
+export interface ReportQuery {
+  from: string;
+  to: string;
+  tz: string;
+}
+
+export interface ReportDurations {
+  count: number;
+  median_seconds: number | null;
+  p90_seconds: number | null;
+}
+
+export interface ReportCsat {
+  count: number;
+  average: number | null;
+  distribution: number[];
+}
+
+export interface ReportOverview {
+  from: string;
+  to: string;
+  tz: string;
+  conversations: number;
+  resolved: number;
+  per_day: { date: string; conversations: number; resolved: number }[];
+  first_response: ReportDurations;
+  resolution: ReportDurations;
+  /** Null until the workspace has a ratings column. */
+  csat: ReportCsat | null;
+  bot_deflection: { resolved: number; deflected: number; rate: number | null };
+}
+
+export interface ReportGroup {
+  id: string;
+  name: string;
+  conversations: number;
+  resolved: number;
+  first_response: ReportDurations;
+  resolution: ReportDurations;
+  csat: ReportCsat | null;
+}
+
+export interface ReportHeatmap {
+  /** cells[weekday 0 = Sunday][hour] */
+  cells: number[][];
+  max: number;
+}
