@@ -25,6 +25,12 @@ const (
 	EUnavailable = "unavailable"
 	// EMethod: the path exists but not with this method (405, with Allow).
 	EMethod = "method_not_allowed"
+	// EIdempotencyReused: an Idempotency-Key came again with a different
+	// request (422).
+	EIdempotencyReused = "idempotency_key_reused"
+	// EQuota: the tenant's plan allows no more of something (402); Params
+	// say what (resource, limit, used, plan).
+	EQuota = "quota_exceeded"
 )
 
 // Error is an error a client may see: a stable code, a safe message, and for
@@ -36,6 +42,9 @@ type Error struct {
 	// RetryAfter, on a rate_limited error, is how long the caller should
 	// wait; the HTTP edge sends it as Retry-After.
 	RetryAfter time.Duration
+	// Params are the numbers behind the message (a quota's limit and
+	// use), for clients that write their own.
+	Params map[string]any
 }
 
 func (e *Error) Error() string {

@@ -160,6 +160,10 @@ var access = map[string][]string{
 	"GET /api/v1/bots/settings":                                   admins,
 	"PUT /api/v1/bots/settings":                                   admins,
 	"GET /api/v1/bots/usage":                                      admins,
+	"GET /api/v1/usage":                                           anyUserOrKey,
+	"POST /api/v1/conversations":                                  anyUserOrKey,
+	"GET /api/openapi.yaml":                                       public,
+	"GET /api/docs":                                               public,
 }
 
 // attackFixture is tenant A (the victim, with one principal of each kind and

@@ -28,6 +28,8 @@ type patchConversationRequest struct {
 	Priority *string   `json:"priority"`
 	// SnoozedUntil: absent leaves it, null ends the snooze, a time snoozes.
 	SnoozedUntil json.RawMessage `json:"snoozed_until"`
+	// Attributes are merged in; a key set to null is removed.
+	Attributes map[string]any `json:"attributes"`
 }
 
 func (s *Server) patchConversation(c echo.Context) error {
@@ -35,7 +37,7 @@ func (s *Server) patchConversation(c echo.Context) error {
 	if err := bind(c, &req); err != nil {
 		return err
 	}
-	in := chat.PatchInput{Labels: req.Labels, Priority: req.Priority}
+	in := chat.PatchInput{Labels: req.Labels, Priority: req.Priority, Attributes: req.Attributes}
 	switch raw := string(req.SnoozedUntil); raw {
 	case "":
 	case "null":

@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -28,22 +29,83 @@ func (s *Server) listConversations(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	convs, next, err := s.chat.Conversations(c.Request().Context(), principal(c), chat.ListFilter{
+	f := chat.ListFilter{
 		Status: c.QueryParam("status"), Assignee: c.QueryParam("assignee"), Limit: int(limit), Cursor: c.QueryParam("cursor"),
 		Label: c.QueryParam("label"), Team: c.QueryParam("team"), Sort: c.QueryParam("sort"), Snoozed: c.QueryParam("snoozed"),
 		OpenOnly: c.QueryParam("open") == "true",
-	})
+	}
+	fields := map[string]string{}
+	if v := c.QueryParam("updated_since"); v != "" {
+		at, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			fields["updated_since"] = "must be an RFC 3339 time"
+		}
+		f.UpdatedSince = &at
+	}
+	switch c.QueryParam("include") {
+	case "":
+	case "total":
+		f.WithTotal = true
+	default:
+		fields["include"] = "must be total"
+	}
+	if len(fields) > 0 {
+		return kefu.Invalid(fields)
+	}
+	page, err := s.chat.ConversationPage(c.Request().Context(), principal(c), f)
 	if err != nil {
 		return err
 	}
-	if convs == nil {
-		convs = []chat.Conversation{}
+	if page.Conversations == nil {
+		page.Conversations = []chat.Conversation{}
 	}
-	var nextCursor any
-	if next != "" {
-		nextCursor = next
+	out := map[string]any{"conversations": page.Conversations, "next_cursor": nil}
+	if page.Next != "" {
+		out["next_cursor"] = page.Next
 	}
-	return c.JSON(http.StatusOK, map[string]any{"conversations": convs, "next_cursor": nextCursor})
+	if page.Total != nil {
+		out["total"] = *page.Total
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+type createConversationRequest struct {
+	VisitorID  string `json:"visitor_id"`
+	ContactID  string `json:"contact_id"` // a contact is a visitor: the same id
+	Message    string `json:"message"`
+	TeamID     string `json:"team_id"`
+	Team       string `json:"team"` // a team's id (as team_id)
+	AssigneeID string `json:"assignee_id"`
+}
+
+// createConversation opens a conversation with a known visitor (contact).
+func (s *Server) createConversation(c echo.Context) error {
+	var req createConversationRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	fields := map[string]string{}
+	if req.VisitorID != "" && req.ContactID != "" && req.VisitorID != req.ContactID {
+		fields["contact_id"] = "give visitor_id or contact_id, not both"
+	}
+	if req.TeamID != "" && req.Team != "" && req.TeamID != req.Team {
+		fields["team"] = "give team_id or team, not both"
+	}
+	if len(fields) > 0 {
+		return kefu.Invalid(fields)
+	}
+	in := chat.StartInput{VisitorID: req.VisitorID, Message: req.Message, TeamID: req.TeamID, AssigneeID: req.AssigneeID}
+	if in.VisitorID == "" {
+		in.VisitorID = req.ContactID
+	}
+	if in.TeamID == "" {
+		in.TeamID = req.Team
+	}
+	conv, err := s.chat.StartConversation(c.Request().Context(), principal(c), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, conv)
 }
 
 func (s *Server) getConversation(c echo.Context) error {

@@ -26,6 +26,9 @@ var statusOf = map[string]int{
 	kefu.EUnavailable: http.StatusServiceUnavailable,
 	kefu.EInternal:    http.StatusInternalServerError,
 	kefu.EMethod:      http.StatusMethodNotAllowed,
+
+	kefu.EIdempotencyReused: http.StatusUnprocessableEntity,
+	kefu.EQuota:             http.StatusPaymentRequired,
 }
 
 // codeOfStatus maps the statuses Echo itself produces back to codes.
@@ -49,6 +52,7 @@ type errorDetail struct {
 	Code    string            `json:"code"`
 	Message string            `json:"message"`
 	Fields  map[string]string `json:"fields,omitempty"`
+	Params  map[string]any    `json:"params,omitempty"`
 }
 
 // handleError writes every error in the contract's shape. Unknown errors are
@@ -62,7 +66,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	status := http.StatusInternalServerError
 	var he *echo.HTTPError
 	if e, ok := kefu.AsError(err); ok {
-		body = errorDetail{Code: e.Code, Message: e.Message, Fields: e.Fields}
+		body = errorDetail{Code: e.Code, Message: e.Message, Fields: e.Fields, Params: e.Params}
 		if st, ok := statusOf[e.Code]; ok {
 			status = st
 		}

@@ -77,6 +77,7 @@ type appOptions struct {
 	configure func(*chat.Config, *api.Config) // adjusts chat's and the API's
 	start     bool                            // run chat.Start (re-arm timers, adopt orphaned model calls)
 	ws        *ws.Config                      // the socket server's settings (default: 10 sends/s, burst 20)
+	tenants   func(*tenants.Config)           // adjusts the tenants service's (new tenants are on enterprise unless a test says otherwise)
 }
 
 func newAppOpts(t *testing.T, store *tenants.Store, o appOptions) *app {
@@ -90,7 +91,11 @@ func newAppOpts(t *testing.T, store *tenants.Store, o appOptions) *app {
 		bus = chat.NewLocalBus()
 	}
 	reg := prometheus.NewRegistry()
-	ten := tenants.NewService(store, tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef"), Logger: log})
+	tc := tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef"), Logger: log, DefaultPlan: tenants.PlanEnterprise}
+	if o.tenants != nil {
+		o.tenants(&tc)
+	}
+	ten := tenants.NewService(store, tc)
 	bc := bots.Config{Tenants: ten, Secret: []byte("0123456789abcdef0123456789abcdef"), Logger: log, Registry: reg,
 		AllowPrivateNetworks: true, // the tests' fake models listen on loopback
 		OnChange: func(tenantID string) {

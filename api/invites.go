@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"kefu/mailer"
 	"kefu/tenants"
 )
 
@@ -45,7 +46,32 @@ func (s *Server) createInvite(c echo.Context) error {
 	}
 	// The token travels in the fragment, so it never reaches a server log.
 	out := inviteResponse{Invite: inv, URL: s.publicBase(c) + "/invite#" + token}
+	out.Emailed = s.mailInvite(c, p, inv.Email, out.URL)
 	return c.JSON(http.StatusCreated, out)
+}
+
+// mailInvite sends the invitation when e-mail is configured, in the
+// workspace's language. A failure is logged and answered as not e-mailed:
+// the admin still has the link to pass on.
+func (s *Server) mailInvite(c echo.Context, p tenants.Principal, to, link string) bool {
+	if !s.EmailConfigured() {
+		return false
+	}
+	ctx := c.Request().Context()
+	t, err := s.tenants.Tenant(ctx, p.TenantID)
+	if err != nil {
+		s.log.WarnContext(ctx, "invite e-mail", "err", err)
+		return false
+	}
+	msg, err := mailer.Compose(t.Language, mailer.Invite, to, map[string]string{"workspace": t.Name, "inviter": p.Name, "link": link})
+	if err == nil {
+		err = s.cfg.Mailer.Send(ctx, msg)
+	}
+	if err != nil {
+		s.log.WarnContext(ctx, "invite e-mail", "tenant_id", p.TenantID, "err", err)
+		return false
+	}
+	return true
 }
 
 func (s *Server) listInvites(c echo.Context) error {

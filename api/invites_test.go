@@ -3,6 +3,13 @@ package api_test
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"kefu/api"
+	"kefu/chat"
+	"kefu/mailer"
+	"kefu/mailer/mailertest"
+	"kefu/tenants/tenantstest"
 )
 
 // TestInvites: an admin invites by email; the link's holder joins with the
@@ -99,4 +106,41 @@ func TestInvites(t *testing.T) {
 			a.must(404, "POST", "/api/v1/invites/lookup", "", map[string]any{"token": tok1})
 		})
 	})
+}
+
+// TestInviteByEmail: with SMTP configured the invitation is mailed, in the
+// workspace's language, with the link that accepts it.
+func TestInviteByEmail(t *testing.T) {
+	smtp := mailertest.Start(t, mailertest.StartTLS, "", "")
+	m, err := mailer.New(mailer.Config{URL: smtp.URL(), From: "Kefu <no-reply@example.com>", RootCAs: smtp.RootCAs()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range tenantstest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			a := newAppWith(t, b.Store, nil, func(_ *chat.Config, ac *api.Config) { ac.Mailer = m })
+			biz := a.signup("Mailed")
+			r := a.must(201, "POST", "/api/v1/invites", biz.token, map[string]any{"email": "ivy-" + b.Name + "@example.com"})
+			if r.str("emailed") != "true" {
+				t.Fatalf("not e-mailed: %s", r.Raw)
+			}
+			var got *mailertest.Message
+			for _, msg := range smtp.Wait(t, 1, 5*time.Second) {
+				if len(msg.To) == 1 && msg.To[0] == "ivy-"+b.Name+"@example.com" {
+					got = &msg
+				}
+			}
+			for i := 0; got == nil && i < 50; i++ {
+				time.Sleep(20 * time.Millisecond)
+				for _, msg := range smtp.Messages() {
+					if len(msg.To) == 1 && msg.To[0] == "ivy-"+b.Name+"@example.com" {
+						got = &msg
+					}
+				}
+			}
+			if got == nil || !strings.Contains(got.Body, r.str("url")) || !strings.Contains(got.Subject, "Olga") {
+				t.Fatalf("mail: %+v", got)
+			}
+		})
+	}
 }

@@ -14,12 +14,14 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel/trace"
 
 	"kefu"
 	"kefu/bots"
 	"kefu/chat"
 	"kefu/clientip"
+	"kefu/mailer"
 	"kefu/reports"
 	"kefu/tenants"
 	"kefu/webhook"
@@ -66,7 +68,19 @@ type Config struct {
 	UploadsPerMinute int
 	// Webhooks serves /api/v1/webhooks (nil: those paths answer 404).
 	Webhooks *webhook.Service
+	// Mailer sends e-mail; nil or not Configured() means e-mail is off,
+	// which the admin pages say (EmailConfigured).
+	Mailer *mailer.Mailer
+	// Redis, when set, keeps the API rate limits' buckets, so that every
+	// node counts the same; without it each node keeps its own.
+	Redis redis.Scripter
+	// RedisPrefix starts the buckets' keys (default "kefu:").
+	RedisPrefix string
 }
+
+// EmailConfigured reports whether the server can send e-mail
+// (KEFU_SMTP_URL is set).
+func (s *Server) EmailConfigured() bool { return s.cfg.Mailer.Configured() }
 
 // Server is the HTTP server.
 type Server struct {
@@ -79,6 +93,7 @@ type Server struct {
 	http    *httpMetrics
 	tracer  trace.Tracer    // nil: no tracing
 	routes  map[string]bool // "METHOD /path" of every route but the catch-alls (noEndpoint)
+	buckets buckets         // the API keys' rate limits
 }
 
 // New builds the router.
@@ -98,6 +113,13 @@ func New(cfg Config) *Server {
 	if cfg.Tracer != nil {
 		s.tracer = cfg.Tracer.Tracer("kefu/api")
 	}
+	if cfg.RedisPrefix == "" {
+		cfg.RedisPrefix = "kefu:"
+	}
+	s.buckets = newMemBuckets()
+	if cfg.Redis != nil {
+		s.buckets = redisBuckets{rdb: cfg.Redis, prefix: cfg.RedisPrefix}
+	}
 	e.HTTPErrorHandler = s.handleError
 	e.IPExtractor = clientip.Resolver(cfg.TrustProxy)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
@@ -114,10 +136,11 @@ func New(cfg Config) *Server {
 
 	v1 := e.Group("/api/v1",
 		middleware.CORSWithConfig(middleware.CORSConfig{
-			AllowOrigins: []string{"*"},
-			AllowMethods: []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete},
-			AllowHeaders: []string{echo.HeaderAuthorization, echo.HeaderContentType},
-			MaxAge:       3600,
+			AllowOrigins:  []string{"*"},
+			AllowMethods:  []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete},
+			AllowHeaders:  []string{echo.HeaderAuthorization, echo.HeaderContentType, "Idempotency-Key", "If-None-Match"},
+			ExposeHeaders: []string{"ETag", "Idempotent-Replayed", "Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"},
+			MaxAge:        3600,
 		}),
 		middleware.BodyLimit("1M"),
 		cleanParams,
@@ -144,7 +167,7 @@ func New(cfg Config) *Server {
 		AllowOrigins: []string{"*"}, AllowMethods: []string{http.MethodPost}, AllowHeaders: []string{echo.HeaderAuthorization},
 	}))
 
-	a := v1.Group("", s.authenticate)
+	a := v1.Group("", s.authenticate, s.apiRate, s.idempotency, etags)
 	a.POST("/auth/logout", s.logout)
 	a.POST("/auth/logout-all", s.logoutAll)
 	a.GET("/me", s.me)
@@ -175,7 +198,9 @@ func New(cfg Config) *Server {
 	a.GET("/api-keys", s.listAPIKeys, s.can(tenants.ObjAPIKeys, tenants.ActRead))
 	a.POST("/api-keys", s.createAPIKey, s.can(tenants.ObjAPIKeys, tenants.ActWrite))
 	a.DELETE("/api-keys/:id", s.revokeAPIKey, s.can(tenants.ObjAPIKeys, tenants.ActWrite))
+	a.GET("/usage", s.usage, s.can(tenants.ObjTenant, tenants.ActRead))
 	a.GET("/conversations", s.listConversations, s.can(tenants.ObjConversations, tenants.ActRead))
+	a.POST("/conversations", s.createConversation, s.can(tenants.ObjConversations, tenants.ActWrite))
 	a.GET("/conversations/counts", s.conversationCounts, s.can(tenants.ObjConversations, tenants.ActRead))
 	a.PATCH("/conversations/:id", s.patchConversation, s.can(tenants.ObjConversations, tenants.ActWrite))
 	a.POST("/conversations/:id/unassign", s.unassign, s.can(tenants.ObjConversations, tenants.ActWrite))
@@ -222,6 +247,7 @@ func New(cfg Config) *Server {
 	s.mountBots(a)
 	v1.RouteNotFound("/*", s.noEndpoint)
 
+	s.mountDocs()
 	s.mountWeb(cfg.Web)
 	s.routes = routeSet(e)
 	return s

@@ -132,6 +132,9 @@ func (s *Server) mountWeb(web fs.FS) {
 		return serve(c, "widget.js", "public, max-age=300")
 	})
 	s.e.Match(getHead, "/demo", func(c echo.Context) error { return serve(c, "demo.html", "no-cache") })
+	s.e.Match(getHead, "/api/docs/redoc.standalone.js", func(c echo.Context) error {
+		return serve(c, "redoc.standalone.js", "public, max-age=3600")
+	})
 	s.e.Match(getHead, "/assets/*", func(c echo.Context) error {
 		name := strings.TrimPrefix(c.Request().URL.Path, "/")
 		if !fs.ValidPath(name) {

@@ -60,9 +60,18 @@ type ListFilter struct {
 	OpenOnly  bool
 	Label     string // only conversations with this label
 	Team      string // only this team's (a team id)
-	// Sort is "" (most recently active first) or "priority" (highest
-	// first, then most recently active).
+	// Sort is "" or "-updated_at" (most recently active first),
+	// "updated_at" (least recently first: with UpdatedSince, a sync),
+	// "-created_at", "created_at", or "priority" (highest first, then most
+	// recently active).
 	Sort string
+	// UpdatedSince keeps conversations updated at or after it. A
+	// conversation's updated_at moves with every change and message, but at
+	// most every few seconds for messages (see the group commit), so a sync
+	// should overlap its windows by a few seconds.
+	UpdatedSince *time.Time
+	// WithTotal counts every conversation the filter selects (Page.Total).
+	WithTotal bool
 	// Snoozed is "" (leave out conversations snoozed now), "only" or
 	// "include".
 	Snoozed string
@@ -71,6 +80,29 @@ type ListFilter struct {
 // Conversations lists conversations, most recently active first, with an
 // opaque cursor for the next page. Errors: invalid_argument.
 func (s *Service) Conversations(ctx context.Context, p tenants.Principal, f ListFilter) ([]Conversation, string, error) {
+	pg, err := s.ConversationPage(ctx, p, f)
+	return pg.Conversations, pg.Next, err
+}
+
+// Page is one page of a list of conversations.
+type Page struct {
+	Conversations []Conversation
+	Next          string // the cursor of the next page; empty on the last
+	Total         *int64 // every conversation the filter selects, when asked for
+}
+
+// sortKeys are the list orders: the column and whether it runs downwards.
+var sortKeys = map[string]struct {
+	col  string
+	desc bool
+}{
+	"": {"updated_at", true}, "recent": {"updated_at", true}, "-updated_at": {"updated_at", true}, "updated_at": {"updated_at", false},
+	"-created_at": {"created_at", true}, "created_at": {"created_at", false}, "priority": {"updated_at", true},
+}
+
+// ConversationPage lists conversations as Conversations does, with the
+// total when f.WithTotal. Errors: invalid_argument.
+func (s *Service) ConversationPage(ctx context.Context, p tenants.Principal, f ListFilter) (Page, error) {
 	fields := map[string]string{}
 	switch f.Status {
 	case "", StatusBot, StatusQueued, StatusAssigned, StatusResolved:
@@ -89,10 +121,9 @@ func (s *Service) Conversations(ctx context.Context, p tenants.Principal, f List
 	if len(f.Label) > 200 {
 		fields["label"] = "must be at most 200 characters"
 	}
-	switch f.Sort {
-	case "", "recent", "priority":
-	default:
-		fields["sort"] = "must be recent or priority"
+	order, okSort := sortKeys[f.Sort]
+	if !okSort {
+		fields["sort"] = "must be updated_at, -updated_at, created_at, -created_at or priority"
 	}
 	switch f.Snoozed {
 	case "", "only", "include":
@@ -108,15 +139,15 @@ func (s *Service) Conversations(ctx context.Context, p tenants.Principal, f List
 		after = &c
 	}
 	if len(fields) > 0 {
-		return nil, "", kefu.Invalid(fields)
+		return Page{}, kefu.Invalid(fields)
 	}
 	sc, err := s.ScopeOf(ctx, p)
 	if err != nil {
-		return nil, "", err
+		return Page{}, err
 	}
 	db, err := s.db(p.TenantID)
 	if err != nil {
-		return nil, "", err
+		return Page{}, err
 	}
 	q := db.WithContext(ctx).Model(&conversationRow{})
 	if cond, args := sc.where(); cond != "" {
@@ -150,6 +181,9 @@ func (s *Service) Conversations(ctx context.Context, p tenants.Principal, f List
 	if f.Team != "" {
 		q = q.Where("team = ?", f.Team)
 	}
+	if f.UpdatedSince != nil {
+		q = q.Where("updated_at >= ?", f.UpdatedSince.UTC())
+	}
 	if p.Kind != tenants.KindVisitor {
 		now := s.stamp()
 		switch f.Snoozed {
@@ -159,27 +193,43 @@ func (s *Service) Conversations(ctx context.Context, p tenants.Principal, f List
 			q = q.Where("snoozed_until > ?", now)
 		}
 	}
+	var page Page
+	if f.WithTotal {
+		var n int64
+		if err := q.Session(&gorm.Session{}).Count(&n).Error; err != nil {
+			return Page{}, err
+		}
+		page.Total = &n
+	}
 	byPriority := f.Sort == "priority"
+	col, cmp, dir := order.col, "<", "DESC"
+	if !order.desc {
+		cmp, dir = ">", "ASC"
+	}
 	if after != nil {
+		keyset := col + " " + cmp + " ? OR (" + col + " = ? AND id " + cmp + " ?)"
 		if byPriority {
-			q = q.Where("priority < ? OR (priority = ? AND (updated_at < ? OR (updated_at = ? AND id < ?)))", after.prio, after.prio, after.at, after.at, after.id)
+			q = q.Where("priority < ? OR (priority = ? AND ("+keyset+"))", after.prio, after.prio, after.at, after.at, after.id)
 		} else {
-			q = q.Where("updated_at < ? OR (updated_at = ? AND id < ?)", after.at, after.at, after.id)
+			q = q.Where(keyset, after.at, after.at, after.id)
 		}
 	}
-	order := "updated_at DESC, id DESC"
+	orderBy := col + " " + dir + ", id " + dir
 	if byPriority {
-		order = "priority DESC, " + order
+		orderBy = "priority DESC, " + orderBy
 	}
 	var rows []conversationRow
-	if err := q.Order(order).Limit(f.Limit + 1).Find(&rows).Error; err != nil {
-		return nil, "", err
+	if err := q.Order(orderBy).Limit(f.Limit + 1).Find(&rows).Error; err != nil {
+		return Page{}, err
 	}
-	next := ""
 	if len(rows) > f.Limit {
 		rows = rows[:f.Limit]
 		last := rows[len(rows)-1]
-		next = encodeCursor(cursor{at: last.UpdatedAt, id: last.ID, prio: last.Priority})
+		at := last.UpdatedAt
+		if col == "created_at" {
+			at = last.CreatedAt
+		}
+		page.Next = encodeCursor(cursor{at: at, id: last.ID, prio: last.Priority})
 	}
 	ids := make([]string, 0, len(rows))
 	for _, r := range rows {
@@ -187,13 +237,13 @@ func (s *Service) Conversations(ctx context.Context, p tenants.Principal, f List
 	}
 	vs, err := s.visitors(ctx, p.TenantID, ids)
 	if err != nil {
-		return nil, "", err
+		return Page{}, err
 	}
-	out := make([]Conversation, len(rows))
+	page.Conversations = make([]Conversation, len(rows))
 	for i, r := range rows {
-		out[i] = r.conversation(vs[r.VisitorID])
+		page.Conversations[i] = r.conversation(vs[r.VisitorID])
 	}
-	return out, next, nil
+	return page, nil
 }
 
 // cursor is where a page ended: the last row's time and id, and its
@@ -536,13 +586,13 @@ func (s *Service) update(ctx context.Context, tenantID, convID string, change fu
 		// One statement stores the change and, with a note, takes the
 		// note's seq.
 		q := `UPDATE ` + db.Table("conversations") + ` SET status = ?, assignee_id = ?, team = ?, updated_at = ?, resolved_at = ?,
-			flow_id = ?, flow_version = ?, flow_node = ?, queued_at = ?, queue_deadline = ?, labels = ?, last_agent_id = ?, waiting_since = ?, priority = ?, snoozed_until = ?`
+			flow_id = ?, flow_version = ?, flow_node = ?, queued_at = ?, queue_deadline = ?, labels = ?, last_agent_id = ?, waiting_since = ?, priority = ?, snoozed_until = ?, attributes = ?`
 		if note != nil {
 			q += `, last_seq = last_seq + 1`
 		}
 		var out []conversationRow
 		if err := tx.Raw(q+` WHERE id = ? RETURNING *`, c.Status, c.AssigneeID, c.Team, c.UpdatedAt, c.ResolvedAt,
-			c.FlowID, c.FlowVersion, c.FlowNode, c.QueuedAt, c.QueueDeadline, c.Labels, c.LastAgentID, c.WaitingSince, c.Priority, c.SnoozedUntil, convID).Scan(&out).Error; err != nil {
+			c.FlowID, c.FlowVersion, c.FlowNode, c.QueuedAt, c.QueueDeadline, c.Labels, c.LastAgentID, c.WaitingSince, c.Priority, c.SnoozedUntil, c.Attributes, convID).Scan(&out).Error; err != nil {
 			return err
 		}
 		if len(out) == 0 {

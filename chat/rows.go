@@ -52,6 +52,7 @@ type conversationRow struct {
 	LastVisitorAt     *time.Time
 	WaitingSince      *time.Time
 	LastAgentID       *string
+	Attributes        string // JSON object; "" on rows an older server wrote reads as {}
 }
 
 func (conversationRow) TableName(n schema.Namer) string { return n.TableName("conversation") }
@@ -76,6 +77,10 @@ func (r conversationRow) conversation(v Visitor) Conversation {
 	_ = json.Unmarshal([]byte(r.Labels), &c.Labels)
 	if c.Labels == nil {
 		c.Labels = []string{}
+	}
+	_ = json.Unmarshal([]byte(r.Attributes), &c.Attributes)
+	if c.Attributes == nil {
+		c.Attributes = map[string]any{}
 	}
 	return c
 }

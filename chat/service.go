@@ -83,7 +83,8 @@ type Service struct {
 	unsubAccounts func()
 
 	uploadLimits UploadLimits
-	usage        *lru.Cache[string, *usage] // tenant id → its uploads of the hour, as this node knows them
+	usage        *lru.Cache[string, *usage]   // tenant id → its uploads of the hour, as this node knows them
+	monthly      *lru.Cache[string, *monthly] // tenant id → its conversations of the month, as this node knows them
 	linkTTL      time.Duration
 	sweepEvery   time.Duration
 	stopSweep    context.CancelFunc
@@ -193,6 +194,7 @@ func NewService(c Config) *Service {
 		c.SweepEvery = DefaultSweepEvery
 	}
 	uu, _ := lru.New[string, *usage](10000)
+	mc, _ := lru.New[string, *monthly](10000)
 	s := &Service{
 		tenants: c.Tenants, bus: c.Bus, presence: c.Presence, rr: routing.NewRoundRobin(),
 		log: c.Logger, now: c.Now, metrics: newMetrics(c.Registry), tracer: c.Tracer.Tracer("kefu/chat"), hooks: newOutbound(c.AllowPrivateNetworks),
@@ -200,7 +202,7 @@ func NewService(c Config) *Service {
 		waits: map[string]time.Duration{}, queueLen: map[string]int{}, timers: map[string]*time.Timer{}, queueDirty: map[string]bool{},
 		flowRuns: newGates(c.FlowRuns), flowRunWait: c.FlowRunWait,
 		simulations: newGates(c.Simulations), simulateWait: c.SimulateWait, replayTimeout: c.ReplayTimeout, snoozeSweep: c.SnoozeSweep, searchIdx: newSearchIndexer(),
-		uploadLimits: c.Uploads.withDefaults(), usage: uu, linkTTL: c.FileLinkTTL, sweepEvery: c.SweepEvery,
+		uploadLimits: c.Uploads.withDefaults(), usage: uu, monthly: mc, linkTTL: c.FileLinkTTL, sweepEvery: c.SweepEvery,
 		bots: c.Bots, calls: newBotCalls(), instance: tenants.NewID(),
 	}
 	s.committer = newCommitter(s, c.CommitShards, c.WriteTimeout)
@@ -587,6 +589,9 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 	hookMsg := s.wantsHook(ctx, db, p.TenantID, HookMessageCreated)
 	hookConv := s.wantsHook(ctx, db, p.TenantID, HookConversationCreated)
 	hookReopen := s.wantsHook(ctx, db, p.TenantID, HookConversationReopened)
+	// Whether the plan allows a new conversation, asked before the
+	// transaction (it may read) and used only if one opens.
+	admit := s.admitConversation(ctx, p.TenantID)
 	err := db.WithContext(tctx).Transaction(func(tx *gorm.DB) error {
 		// The visitor's row is the lock: two first messages sent at once
 		// open one conversation, not two.
@@ -647,9 +652,12 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 			}
 			return s.openingHooks(tx, db, p.TenantID, hookMsg, evs, row, conv)
 		}
+		if admit != nil {
+			return admit
+		}
 		created = true
 		open = opening{visitor: vs[0], returning: len(convs) > 0}
-		conv = conversationRow{ID: tenants.NewID(), VisitorID: p.ID, Status: StatusBot, Labels: "[]", LastSeq: 1, CreatedAt: now, UpdatedAt: now,
+		conv = conversationRow{ID: tenants.NewID(), VisitorID: p.ID, Status: StatusBot, Labels: "[]", Attributes: "{}", LastSeq: 1, CreatedAt: now, UpdatedAt: now,
 			LastMessageBody: previewOf(row), LastMessageAuthor: row.AuthorType, LastMessageAt: &now,
 			LastVisitorBody: previewOf(row), LastVisitorAt: &now, WaitingSince: &now}
 		row.ConversationID, row.Seq = conv.ID, 1
@@ -680,6 +688,9 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 		return Message{}, false, err
 	}
 	s.openConvs.Add(p.TenantID+"/"+p.ID, conv.ID)
+	if created {
+		s.countConversation(p.TenantID)
+	}
 	if hookMsg || (created && hookConv) || (reopened && hookReopen) {
 		s.hooksWritten(p.TenantID)
 	}

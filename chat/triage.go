@@ -42,6 +42,42 @@ type PatchInput struct {
 	// SnoozedUntil snoozes until then; with ClearSnooze the snooze ends.
 	SnoozedUntil *time.Time
 	ClearSnooze  bool
+	// Attributes are merged into the conversation's custom attributes; a
+	// key set to null is removed.
+	Attributes map[string]any
+}
+
+// Limits on a conversation's custom attributes.
+const (
+	MaxAttributes     = 50
+	MaxAttributeKey   = 100
+	MaxAttributeBytes = 8 << 10 // the whole object, as JSON
+)
+
+// mergeAttributes applies patch to the JSON object stored, checking the
+// limits.
+func mergeAttributes(fields map[string]string, stored string, patch map[string]any) string {
+	attrs := map[string]any{}
+	_ = json.Unmarshal([]byte(stored), &attrs)
+	for k, v := range patch {
+		if k == "" || utf8.RuneCountInString(k) > MaxAttributeKey || kefu.TextProblem(k) != "" {
+			fields["attributes"] = "keys must be 1-100 characters of text"
+			continue
+		}
+		if v == nil {
+			delete(attrs, k)
+		} else {
+			attrs[k] = v
+		}
+	}
+	b, _ := json.Marshal(attrs)
+	switch {
+	case len(attrs) > MaxAttributes:
+		fields["attributes"] = "at most 50 attributes"
+	case len(b) > MaxAttributeBytes:
+		fields["attributes"] = "must be at most 8192 bytes as JSON"
+	}
+	return string(b)
 }
 
 func cleanLabels(fields map[string]string, in []string) []string {
@@ -86,6 +122,9 @@ func (s *Service) Patch(ctx context.Context, p tenants.Principal, convID string,
 			fields["snoozed_until"] = "must be within a year"
 		}
 	}
+	if in.Attributes != nil {
+		mergeAttributes(fields, "{}", in.Attributes) // the keys and the patch's own size
+	}
 	if len(fields) > 0 {
 		return Conversation{}, kefu.Invalid(fields)
 	}
@@ -97,6 +136,13 @@ func (s *Service) Patch(ctx context.Context, p tenants.Principal, convID string,
 		if labels != nil {
 			c.Labels = string(labels)
 		}
+		if in.Attributes != nil {
+			merged := map[string]string{}
+			c.Attributes = mergeAttributes(merged, c.Attributes, in.Attributes)
+			if len(merged) > 0 {
+				return nil, kefu.Invalid(merged)
+			}
+		}
 		if prio >= 0 {
 			c.Priority = prio
 		}
@@ -107,7 +153,7 @@ func (s *Service) Patch(ctx context.Context, p tenants.Principal, convID string,
 			at := in.SnoozedUntil.UTC().Truncate(time.Microsecond)
 			c.SnoozedUntil = &at
 		}
-		if c.Labels == before.Labels && c.Priority == before.Priority && sameTime(c.SnoozedUntil, before.SnoozedUntil) {
+		if c.Labels == before.Labels && c.Priority == before.Priority && sameTime(c.SnoozedUntil, before.SnoozedUntil) && c.Attributes == before.Attributes {
 			return nil, errUnchanged
 		}
 		return nil, nil

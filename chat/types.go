@@ -88,6 +88,9 @@ type Conversation struct {
 	// a person was sent; null once answered.
 	WaitingSince *time.Time `json:"waiting_since"`
 	Labels       []string   `json:"labels"`
+	// Attributes are the conversation's custom attributes (the visitor's
+	// are the contact's).
+	Attributes map[string]any `json:"attributes"`
 	// Priority is none, low, normal, high or urgent.
 	Priority string `json:"priority"`
 	// SnoozedUntil hides the conversation from the inbox until then.
@@ -168,7 +171,7 @@ const (
 	RevokeSignedOut   = "signed_out"   // sessions ended: logout, sign out everywhere, password change or reset
 	RevokeDeactivated = "deactivated"  // the user was deactivated or deleted
 	RevokeRole        = "role_changed" // the user's role changed: reconnect to get the new one
-	RevokeKey         = "key_revoked"  // an API key was revoked (keys hold no sockets today)
+	RevokeKey         = "key_revoked"  // an API key was revoked: its sockets close
 )
 
 // Event is what chat publishes after a commit. It carries who must hear of it

@@ -154,6 +154,9 @@ func (s *Service) ReactivateUser(ctx context.Context, actor Principal, userID st
 		return User{}, err
 	}
 	if row.DeactivatedAt != nil {
+		if err := s.admitSeat(ctx, actor.TenantID); err != nil {
+			return User{}, err
+		}
 		db, _ := s.store.Tenant(actor.TenantID)
 		if err := db.WithContext(ctx).Model(&userRow{}).Where("id = ?", row.ID).Updates(map[string]any{"deactivated_at": nil, "updated_at": s.now()}).Error; err != nil {
 			return User{}, fmt.Errorf("reactivate user: %w", err)

@@ -40,8 +40,10 @@ type Tenant struct {
 	Language string `json:"language"`
 	// ReopenWindowDays: a visitor writing within this many days of a
 	// resolve reopens the same conversation (0: always a new one).
-	ReopenWindowDays int       `json:"reopen_window_days"`
-	CreatedAt        time.Time `json:"created_at"`
+	ReopenWindowDays int `json:"reopen_window_days"`
+	// Plan is free, pro or enterprise (Plans).
+	Plan      string    `json:"plan"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // Languages Kefu speaks; anything else falls back to English.
@@ -74,6 +76,7 @@ type tenantRow struct {
 	AgentsSeeAll     bool
 	Language         string
 	ReopenWindowDays int
+	Plan             string
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
 }
@@ -81,7 +84,10 @@ type tenantRow struct {
 func (tenantRow) TableName(n schema.Namer) string { return n.TableName("tenant") }
 
 func (r tenantRow) tenant() Tenant {
-	t := Tenant{ID: r.ID, Slug: r.Slug, Name: r.Name, WidgetKey: r.WidgetKey, AgentsSeeAll: r.AgentsSeeAll, Language: NormalizeLanguage(r.Language), ReopenWindowDays: r.ReopenWindowDays, CreatedAt: r.CreatedAt}
+	t := Tenant{ID: r.ID, Slug: r.Slug, Name: r.Name, WidgetKey: r.WidgetKey, AgentsSeeAll: r.AgentsSeeAll, Language: NormalizeLanguage(r.Language), ReopenWindowDays: r.ReopenWindowDays, Plan: r.Plan, CreatedAt: r.CreatedAt}
+	if _, ok := Plans[t.Plan]; !ok {
+		t.Plan = PlanFree
+	}
 	_ = json.Unmarshal([]byte(r.AllowedOrigins), &t.AllowedOrigins)
 	if t.AllowedOrigins == nil {
 		t.AllowedOrigins = []string{}
@@ -91,13 +97,14 @@ func (r tenantRow) tenant() Tenant {
 
 // Service is the tenants, users and credentials service.
 type Service struct {
-	store      *Store
-	secret     []byte
-	log        *slog.Logger
-	now        func() time.Time
-	sessionTTL time.Duration
-	visitorTTL time.Duration
-	lockout    lockoutPolicy
+	store       *Store
+	secret      []byte
+	log         *slog.Logger
+	now         func() time.Time
+	sessionTTL  time.Duration
+	visitorTTL  time.Duration
+	lockout     lockoutPolicy
+	defaultPlan string
 
 	mu        sync.Mutex
 	enforcers map[string]*enforcerEntry
@@ -117,6 +124,10 @@ type Config struct {
 	// LockoutWindow (defaults 10 and 15 minutes).
 	LoginAttempts int
 	LockoutWindow time.Duration
+	// DefaultPlan is the plan new tenants get. Empty means enterprise (no
+	// caps), for code that embeds the service; the server's
+	// KEFU_DEFAULT_PLAN is free unless set.
+	DefaultPlan string
 }
 
 // NewService returns the service over store.
@@ -136,8 +147,12 @@ func NewService(store *Store, c Config) *Service {
 	if c.LockoutWindow <= 0 {
 		c.LockoutWindow = 15 * time.Minute
 	}
+	if _, ok := Plans[c.DefaultPlan]; !ok {
+		c.DefaultPlan = PlanEnterprise
+	}
 	return &Service{
-		store: store, secret: c.Secret, log: c.Logger, now: c.Now,
+		defaultPlan: c.DefaultPlan,
+		store:       store, secret: c.Secret, log: c.Logger, now: c.Now,
 		sessionTTL: c.SessionTTL, visitorTTL: 365 * 24 * time.Hour,
 		lockout:   lockoutPolicy{attempts: c.LoginAttempts, window: c.LockoutWindow},
 		enforcers: map[string]*enforcerEntry{},
@@ -275,7 +290,7 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (SignupResult, err
 		return SignupResult{}, err
 	}
 	now := s.now()
-	row := tenantRow{ID: NewID(), Slug: slug, Name: in.Company, WidgetKey: "wk_" + randomToken("")[:24], AllowedOrigins: "[]", Language: NormalizeLanguage(in.Language), ReopenWindowDays: 7, CreatedAt: now, UpdatedAt: now}
+	row := tenantRow{ID: NewID(), Slug: slug, Name: in.Company, WidgetKey: "wk_" + randomToken("")[:24], AllowedOrigins: "[]", Language: NormalizeLanguage(in.Language), ReopenWindowDays: 7, Plan: s.defaultPlan, CreatedAt: now, UpdatedAt: now}
 
 	// Provision first (idempotent, keyed by the new id), then claim the slug;
 	// if anything after provisioning fails, the half-made tenant is removed.

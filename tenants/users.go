@@ -159,6 +159,9 @@ func (s *Service) CreateAgent(ctx context.Context, actor Principal, in AgentInpu
 	if err := s.mayManage(actor, "", in.Role); err != nil {
 		return User{}, err
 	}
+	if err := s.admitSeat(ctx, tenantID); err != nil {
+		return User{}, err
+	}
 	db, err := s.store.Tenant(tenantID)
 	if err != nil {
 		return User{}, err

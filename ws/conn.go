@@ -346,7 +346,12 @@ func (c *conn) resync(ctx context.Context) error {
 // dropped, and a gap is filled from the store first.
 func (c *conn) deliver(ctx context.Context, it *item) error {
 	m := it.msg
-	cur := c.cursors[m.ConversationID]
+	cur, following := c.cursors[m.ConversationID]
+	if !following && c.p.Kind == tenants.KindAPIKey {
+		// A key hears every conversation from the moment it connects; it
+		// catches up earlier messages only where its hello asked.
+		cur = m.Seq - 1
+	}
 	switch {
 	case m.Seq <= cur:
 		return nil
@@ -584,6 +589,13 @@ func (c *conn) dispatch(ctx context.Context, f inFrame) {
 	case "ping":
 		c.enqueue(&item{frame: pongFrame, kind: framePong})
 	case "message.send":
+		if c.p.Kind == tenants.KindAPIKey {
+			// A key's socket reads; it sends only if its role may write.
+			if ok, err := c.srv.tenants.Can(c.p, tenants.ObjConversations, tenants.ActWrite); err != nil || !ok {
+				c.sendError(f.ClientID, kefu.EDenied, "this API key may not send messages")
+				return
+			}
+		}
 		read := time.Now()
 		c.startSending(f.ClientID)
 		sctx, span := c.traceSend(ctx, f)

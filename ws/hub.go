@@ -30,6 +30,7 @@ type tenantIndex struct {
 	staff    connSet            // users who see every conversation (supervisors, admins, owners; agents when the tenant allows)
 	agents   connSet            // agents limited to a scope: they hear of the conversations it covers
 	subs     map[string]connSet // conversation id → sockets that opened it
+	keys     connSet            // API keys' sockets: every event of the tenant
 	count    int
 }
 
@@ -72,7 +73,7 @@ func (h *Hub) register(c *conn) {
 	defer sh.mu.Unlock()
 	ti := sh.tenants[c.p.TenantID]
 	if ti == nil {
-		ti = &tenantIndex{visitors: map[string]connSet{}, users: map[string]connSet{}, staff: connSet{}, agents: connSet{}, subs: map[string]connSet{}}
+		ti = &tenantIndex{visitors: map[string]connSet{}, users: map[string]connSet{}, staff: connSet{}, agents: connSet{}, subs: map[string]connSet{}, keys: connSet{}}
 		sh.tenants[c.p.TenantID] = ti
 	}
 	ti.count++
@@ -81,6 +82,9 @@ func (h *Hub) register(c *conn) {
 		return
 	}
 	add(ti.users, c.p.ID, c)
+	if c.p.Kind == tenants.KindAPIKey {
+		ti.keys[c] = struct{}{}
+	}
 	if c.scope.All {
 		ti.staff[c] = struct{}{}
 	} else {
@@ -100,6 +104,7 @@ func (h *Hub) unregister(c *conn) {
 	remove(ti.users, c.p.ID, c)
 	delete(ti.staff, c)
 	delete(ti.agents, c)
+	delete(ti.keys, c)
 	for conv := range c.subscribed {
 		remove(ti.subs, conv, c)
 	}
@@ -187,6 +192,7 @@ func (h *Hub) dispatch(e chat.Event) int {
 	switch e.Kind {
 	case chat.EventMessage:
 		participants()
+		put(ti.keys)
 		it = &item{msg: e.Message}
 	case chat.EventConversation:
 		participants()
@@ -209,6 +215,7 @@ func (h *Hub) dispatch(e chat.Event) int {
 		it = &item{conv: e.Conversation}
 	case chat.EventRead:
 		participants()
+		put(ti.keys)
 		it = &item{frame: encode(readFrame{Type: "read", ConversationID: e.ConversationID, Reader: e.Reader, Seq: e.Seq}), kind: frameRead}
 	case chat.EventTyping:
 		participants()

@@ -57,7 +57,7 @@ func (c *conn) revoke(reason string) {
 // interval (first after a random part of it, so sockets opened together do
 // not all check at once), from a timer: no goroutine waits for it.
 func (c *conn) startRevalidation(interval time.Duration) {
-	if c.p.Kind != tenants.KindUser || interval <= 0 {
+	if c.p.Kind == tenants.KindVisitor || interval <= 0 {
 		return
 	}
 	first := interval/2 + rand.N(interval/2+1)

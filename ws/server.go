@@ -322,9 +322,6 @@ func (s *Server) hello(ctx context.Context, ws *websocket.Conn, nc net.Conn) (te
 	if err != nil {
 		return p, f, err
 	}
-	if p.Kind == tenants.KindAPIKey {
-		return p, f, kefu.Errorf(kefu.EAuth, "API keys cannot open sockets; use a user or visitor token")
-	}
 	return p, f, nil
 }
 
@@ -395,6 +392,9 @@ func (s *Server) start(ctx context.Context, c *conn, hello inFrame) error {
 	welcome := welcomeFrame{Type: "welcome", SessionID: c.sessionID, Principal: principalOut{Type: "user", ID: c.p.ID, Role: c.p.Role}, Conversations: convs}
 	if convs == nil {
 		welcome.Conversations = []chat.Conversation{}
+	}
+	if c.p.Kind == tenants.KindAPIKey {
+		welcome.Principal = principalOut{Type: "api_key", ID: c.p.ID, Role: c.p.Role}
 	}
 	if c.isVisitor() {
 		welcome.Principal = principalOut{Type: "visitor", ID: c.p.ID}

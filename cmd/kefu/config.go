@@ -14,6 +14,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"kefu/mailer"
+	"kefu/tenants"
 )
 
 // Config is every setting of the server. Each comes from a KEFU_* variable
@@ -41,6 +44,7 @@ type Config struct {
 	MetricsAddr          string        // KEFU_METRICS_ADDR: serve /metrics here, and not on KEFU_ADDR
 	MetricsToken         string        // KEFU_METRICS_TOKEN: without KEFU_METRICS_ADDR, /metrics on KEFU_ADDR also answers this bearer token
 	PublicDemo           bool          // KEFU_PUBLIC_DEMO: /demo runs any tenant's widget for anyone (else only for that tenant's signed-in staff)
+	DefaultPlan          string        // KEFU_DEFAULT_PLAN: the plan new workspaces get (free, pro or enterprise)
 	HTTPReadTimeout      time.Duration // KEFU_HTTP_READ_TIMEOUT: a whole request (headers and body) must arrive within this
 	HTTPWriteTimeout     time.Duration // KEFU_HTTP_WRITE_TIMEOUT: a response must be written within this of the request's headers
 	WSMaxPerPrincipal    int           // KEFU_WS_MAX_PER_PRINCIPAL: open sockets per visitor or user (per node)
@@ -61,6 +65,8 @@ type Config struct {
 	SingleNode           bool          // KEFU_SINGLE_NODE: PostgreSQL without Redis is allowed, for exactly one node
 	BotConcurrency       int           // KEFU_BOT_CONCURRENCY: a tenant's model calls in flight per node
 	BotCallTimeout       time.Duration // KEFU_BOT_CALL_TIMEOUT: a model call's hard deadline unless the tenant sets one
+	SMTPURL              string        // KEFU_SMTP_URL: smtp://user:pass@host:port or smtps://…; empty: e-mail is off (environment only: it holds a password)
+	SMTPFrom             string        // KEFU_SMTP_FROM: the sender of Kefu's e-mail; no-reply@ the SMTP host by default
 }
 
 // helpRequested is loadConfig's answer to -h or --help: the usage text,
@@ -147,6 +153,7 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.BoolVar(&c.AllowPrivateNetworks, "allow-private-networks", boolEnv("KEFU_ALLOW_PRIVATE_NETWORKS"), "let webhooks and LLM calls reach private addresses (KEFU_ALLOW_PRIVATE_NETWORKS)")
 	fs.BoolVar(&c.TrustProxy, "trust-proxy", boolEnv("KEFU_TRUST_PROXY"), "take the client IP from X-Forwarded-For (KEFU_TRUST_PROXY)")
 	fs.BoolVar(&c.PublicDemo, "public-demo", boolEnv("KEFU_PUBLIC_DEMO"), "let /demo run any workspace's widget for anyone (KEFU_PUBLIC_DEMO)")
+	fs.StringVar(&c.DefaultPlan, "default-plan", env("KEFU_DEFAULT_PLAN", "free"), "the plan new workspaces get: free, pro or enterprise (KEFU_DEFAULT_PLAN)")
 	fs.BoolVar(&c.SingleNode, "single-node", boolEnv("KEFU_SINGLE_NODE"), "run on PostgreSQL without Redis, as the only node (KEFU_SINGLE_NODE)")
 	fs.DurationVar(&c.HTTPReadTimeout, "http-read-timeout", durEnv("KEFU_HTTP_READ_TIMEOUT", 60*time.Second), "a whole request must arrive within this (KEFU_HTTP_READ_TIMEOUT)")
 	fs.DurationVar(&c.HTTPWriteTimeout, "http-write-timeout", durEnv("KEFU_HTTP_WRITE_TIMEOUT", 90*time.Second), "an answer must be written within this (KEFU_HTTP_WRITE_TIMEOUT)")
@@ -176,6 +183,8 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	// Secrets are environment only, never flags (a flag shows in the
 	// process list): the metrics token.
 	c.MetricsToken = getenv("KEFU_METRICS_TOKEN")
+	c.SMTPURL = getenv("KEFU_SMTP_URL")
+	c.SMTPFrom = getenv("KEFU_SMTP_FROM")
 	// OpenTelemetry's standard variable turns tracing on; the exporter
 	// reads the other OTEL_* variables (headers, timeout) itself.
 	c.OTLPEndpoint = getenv("OTEL_EXPORTER_OTLP_ENDPOINT")
@@ -258,6 +267,9 @@ func (c *Config) problems() []string {
 	if c.ShutdownTimeout <= 0 {
 		p = append(p, "KEFU_SHUTDOWN_TIMEOUT must be positive")
 	}
+	if _, ok := tenants.Plans[c.DefaultPlan]; !ok {
+		p = append(p, "KEFU_DEFAULT_PLAN must be free, pro or enterprise")
+	}
 	if c.SnoozeSweep < 100*time.Millisecond || c.SnoozeSweep > time.Hour {
 		p = append(p, "KEFU_SNOOZE_SWEEP must be between 100ms and 1h")
 	}
@@ -291,6 +303,9 @@ func (c *Config) problems() []string {
 		} else if c.MetricsAddr == c.Addr {
 			p = append(p, "KEFU_METRICS_ADDR must differ from KEFU_ADDR")
 		}
+	}
+	if _, err := mailer.New(mailer.Config{URL: c.SMTPURL, From: c.SMTPFrom}); err != nil {
+		p = append(p, err.Error())
 	}
 	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
 		p = append(p, "KEFU_METRICS_TOKEN must be at least 16 characters")

@@ -164,6 +164,7 @@ func (s *kefuServer) env() []string {
 		"KEFU_DATA_DIR="+s.cfg.dataDir,
 		"KEFU_SECRET="+journeySecret,
 		"KEFU_ALLOW_PRIVATE_NETWORKS=true",
+		"KEFU_DEFAULT_PLAN=enterprise", // the journey has more people than the free plan's seats
 	)
 	if s.cfg.databaseURL != "" {
 		env = append(env, "KEFU_DATABASE_URL="+s.cfg.databaseURL)

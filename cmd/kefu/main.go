@@ -31,6 +31,7 @@ import (
 	"kefu/chat"
 	"kefu/clientip"
 	"kefu/frontend"
+	"kefu/mailer"
 	"kefu/tenants"
 	"kefu/webhook"
 	"kefu/ws"
@@ -58,6 +59,8 @@ const usage = `usage: kefu <command> [flags]
 commands:
   serve     run the server (configuration from KEFU_* variables or flags; see README)
   migrate   apply database migrations to the platform and every tenant, then exit
+  tenant plan SLUG PLAN
+            move a workspace to a plan (free, pro or enterprise)
   version   print the version
 `
 
@@ -71,6 +74,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stdout, "kefu", version)
 		return nil
 	case "serve", "migrate":
+	case "tenant":
+		return tenantCommand(ctx, args[1:], getenv, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -197,7 +202,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	defer bus.Close()
 
-	ten := tenants.NewService(store, tenants.Config{Secret: secret, Logger: log})
+	ten := tenants.NewService(store, tenants.Config{Secret: secret, Logger: log, DefaultPlan: cfg.DefaultPlan})
+	sweepCtx, stopSweeps := context.WithCancel(context.Background())
+	defer stopSweeps()
+	go sweepIdempotencyKeys(sweepCtx, ten, log)
 	botSvc, err := bots.New(bots.Config{Tenants: ten, Secret: secret, Logger: log, Registry: reg, AllowPrivateNetworks: cfg.AllowPrivateNetworks,
 		MaxConcurrent: cfg.BotConcurrency, CallTimeout: cfg.BotCallTimeout,
 		// A change of a tenant's knowledge or model reaches the other nodes
@@ -239,10 +247,19 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if cfg.MetricsAddr != "" {
 		publicMetrics = nil
 	}
+	mail, err := mailer.New(mailer.Config{URL: cfg.SMTPURL, From: cfg.SMTPFrom})
+	if err != nil {
+		return err
+	}
+	if !mail.Configured() {
+		log.Info("e-mail is off (no KEFU_SMTP_URL): no invitations, password resets or replies to visitors who left")
+	}
 	httpSrv := api.New(api.Config{
+		Mailer:  mail,
 		Tenants: ten, Chat: chatSvc, Bots: botSvc, Logger: log, Web: web, WS: wsSrv, Gatherer: publicMetrics, Registry: reg, Tracer: tracer, TrustProxy: cfg.TrustProxy,
 		AuthPerMinute: cfg.AuthPerMinute, WidgetPerMinute: cfg.WidgetPerMinute,
 		PublicURL: cfg.PublicURL, PublicDemo: cfg.PublicDemo, MetricsToken: cfg.MetricsToken, UploadsPerMinute: cfg.UploadsPerMinute, Webhooks: hooks,
+		Redis: redisScripter(rdb),
 		Ready: func(ctx context.Context) error {
 			if err := store.Ping(ctx); err != nil {
 				return fmt.Errorf("database: %w", err)

@@ -1,10 +1,10 @@
 import { useState } from 'react';
-import { Alert, Button, Form, Input, Modal, Popconfirm, Radio, Table, Tag, Typography } from 'antd';
+import { Alert, Button, Card, Descriptions, Form, Input, Modal, Popconfirm, Progress, Radio, Table, Tag, Typography } from 'antd';
 import { useToast } from '../components/Toast';
 import { PlusOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { api, errorMessage, type ApiKey, type ApiKeyRole, type CreatedApiKey } from '../api';
+import { api, errorMessage, type ApiKey, type ApiKeyRole, type CreatedApiKey, type Usage } from '../api';
 import { applyFormError } from '../lib/forms';
 import { keys } from '../realtime/keys';
 import { dateTime } from '../lib/format';
@@ -48,7 +48,13 @@ export default function ApiKeysPage() {
           </Button>
         ) : null}
       </div>
-      <Typography.Paragraph type="secondary">{t('apiKeys.intro')}</Typography.Paragraph>
+      <Typography.Paragraph type="secondary">
+        {t('apiKeys.intro')}{' '}
+        <a href="/api/docs" target="_blank" rel="noopener" data-testid="api-docs-link">
+          {t('apiKeys.docs')}
+        </a>
+      </Typography.Paragraph>
+      <UsageCard />
       {list.isError ? <Alert type="error" showIcon title={errorMessage(list.error, t('app.error'))} style={{ marginBottom: 16 }} /> : null}
       <Table<ApiKey>
         rowKey="id"
@@ -137,5 +143,40 @@ function CreateKeyModal({ open, onClose, onCreated }: { open: boolean; onClose: 
         </Form.Item>
       </Form>
     </Modal>
+  );
+}
+
+/** The workspace's plan: seats, conversations this month and the API rate. */
+function UsageCard() {
+  const { t } = useTranslation();
+  const usage = useQuery({ queryKey: keys.usage, queryFn: api.usage, staleTime: 30_000 });
+  const u = usage.data;
+  const meter = (m: Usage['seats']) =>
+    m.limit == null ? (
+      <span>
+        {m.used} ({t('usage.unlimited')})
+      </span>
+    ) : (
+      <div style={{ maxWidth: 320 }}>
+        <Progress percent={Math.min(100, Math.round((m.used / m.limit) * 100))} size="small" status={m.used >= m.limit ? 'exception' : 'normal'} showInfo={false} />
+        <span>{t('usage.of', { used: m.used, limit: m.limit })}</span>
+      </div>
+    );
+  return (
+    <Card title={t('usage.title')} size="small" style={{ marginBottom: 16 }} loading={usage.isPending} data-testid="usage-card">
+      {usage.isError ? <Alert type="error" showIcon title={errorMessage(usage.error, t('app.error'))} /> : null}
+      {u ? (
+        <Descriptions column={{ xs: 1, sm: 2 }} size="small">
+          <Descriptions.Item label={t('usage.plan')}>
+            <Tag color={u.plan === 'free' ? 'default' : 'gold'} data-testid="usage-plan">
+              {t(`usage.plan_${u.plan}`)}
+            </Tag>
+          </Descriptions.Item>
+          <Descriptions.Item label={t('usage.apiRate')}>{t('usage.perMinute', { n: u.api.per_key_per_minute })}</Descriptions.Item>
+          <Descriptions.Item label={t('usage.seats')}>{meter(u.seats)}</Descriptions.Item>
+          <Descriptions.Item label={t('usage.conversations')}>{meter(u.conversations)}</Descriptions.Item>
+        </Descriptions>
+      ) : null}
+    </Card>
   );
 }

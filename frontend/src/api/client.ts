@@ -60,6 +60,7 @@ import type {
   WebhookDelivery,
   WebhookDeliveryPage,
   WebhookInput,
+  Usage,
 } from './types';
 
 export interface ApiClientOptions {
@@ -188,6 +189,8 @@ export function createApiClient(opts: ApiClientOptions = {}) {
       update: (name: string, permissions: string[]) => request<RoleDefinition>('PUT', `/api/v1/roles/${enc(name)}`, { permissions }),
       remove: (name: string) => request<void>('DELETE', `/api/v1/roles/${enc(name)}`),
     },
+    /** The workspace's plan and what of it is used. */
+    usage: () => request<Usage>('GET', '/api/v1/usage'),
 
     apiKeys: {
       list: async () => (await request<{ api_keys: ApiKey[] }>('GET', '/api/v1/api-keys')).api_keys ?? [],

@@ -1,13 +1,25 @@
-// Wire types of the Kefu REST API (shared/contract.md). Ids are strings,
-// times are RFC 3339 UTC strings.
+// Wire types of the Kefu REST API. Ids are strings, times are RFC 3339 UTC
+// strings. The types of record are generated from api/openapi.yaml into
+// schema.d.ts (`npm run gen:api`; `npm run check:api` fails when it is
+// stale); the ones here derive from them where the shapes agree, and the
+// rest move over as the pages using them are next touched.
+import type { components } from './schema';
+
+type Schemas = components['schemas'];
 
 export type Role = 'owner' | 'admin' | 'supervisor' | 'agent' | 'developer';
 /** A role a user may be given: a built-in one or one of the workspace's custom roles. */
 export type AgentRole = 'agent' | 'supervisor' | 'admin' | (string & {});
-export type ApiKeyRole = 'developer' | 'admin';
-export type PresenceStatus = 'online' | 'away' | 'offline';
-export type ConversationStatus = 'bot' | 'queued' | 'assigned' | 'resolved';
-export type AuthorType = 'visitor' | 'agent' | 'bot' | 'system';
+export type ApiKeyRole = Schemas['ApiKeyRole'];
+export type PresenceStatus = Schemas['PresenceStatus'];
+export type ConversationStatus = Schemas['ConversationStatus'];
+export type AuthorType = Schemas['AuthorType'];
+/** GET /usage: the plan's limits and what is used. */
+export type Usage = Schemas['Usage'];
+/** POST /conversations: start a conversation with a known visitor. */
+export type ConversationStart = Schemas['ConversationStart'];
+/** The error envelope's body (`params` on quota_exceeded). */
+export type ApiErrorBody = Schemas['Error']['error'];
 
 export interface User {
   id: string;

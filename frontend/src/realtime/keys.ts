@@ -28,6 +28,7 @@ export const keys = {
   canned: ['canned-replies'] as const,
   counts: ['counts'] as const,
   apiKeys: ['api-keys'] as const,
+  usage: ['usage'] as const,
   webhooks: ['webhooks'] as const,
   webhookDeliveries: (id: string) => ['webhook-deliveries', id] as const,
   conversationLists: ['conversations'] as const,
