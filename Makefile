@@ -1,7 +1,8 @@
 # Kefu — one binary, one Makefile.
 #   make run    build everything and start on the embedded default (SQLite + in-process bus)
 #   make build  leave bin/kefu (with the web app embedded)
-#   make test   go vet, go test -race, frontend typecheck + unit tests, browser journey
+#   make test   go vet, go test -race, frontend typecheck + unit tests, browser journey, chaos
+#   make chaos  faults under load on a private PostgreSQL + Redis (CHAOS_FLAGS=--long for the long run)
 
 SHELL := /bin/bash
 GO ?= go
@@ -11,7 +12,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 KEFU_ADDR ?= 127.0.0.1:8080
 E2E_ADDR ?= 127.0.0.1:18089
 
-.PHONY: run build image web deps test test-go test-fuzz test-web test-browser vet fmt bench clean
+.PHONY: run build image web deps test test-go test-fuzz test-web test-browser chaos vet fmt bench clean
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -66,7 +67,14 @@ test-fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzCompileExpr$$' -fuzztime 10s ./routing/
 	$(GO) test -run '^$$' -fuzz '^FuzzEvalExpr$$' -fuzztime 10s ./routing/
 
-test: build test-go test-fuzz test-web test-browser
+# Two nodes on a PostgreSQL cluster and a Redis of the run's own (ports
+# 18150-18156; the shared databases are never touched), kill -9, Redis
+# restart and FLUSHALL, PostgreSQL crash and a held lock under load; prints
+# the table and fails on any loss (README, Guarantees).
+chaos: build
+	$(GO) run ./cmd/kefu-chaos --kefu bin/kefu $(CHAOS_FLAGS)
+
+test: build test-go test-fuzz test-web test-browser chaos
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -54,7 +54,10 @@ type commitReq struct {
 	// commit also writes the event to the outbox; its payload around the
 	// seq, made by the sender's goroutine rather than the shard's.
 	hook *hookParts
-	done chan commitRes
+	// deadline: the sender hears back by then. It runs from joining the
+	// queue, so time spent behind a stuck batch counts against it.
+	deadline time.Time
+	done     chan commitRes
 }
 
 type commitRes struct {
@@ -123,6 +126,7 @@ func (c *committer) commit(ctx context.Context, req *commitReq) commitRes {
 	defer span.End()
 	start := time.Now()
 	req.done = make(chan commitRes, 1)
+	req.deadline = start.Add(c.timeout)
 	select {
 	case c.shardFor(req.db, req.row.ConversationID) <- req:
 	case <-ctx.Done():
@@ -253,7 +257,24 @@ func (c *committer) flush(shared *gorm.DB, dialect string, batch []*commitReq) {
 		return
 	}
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	// Requests that waited out their deadline behind a slow batch are
+	// answered now; the batch runs until the earliest deadline left.
+	live := batch[:0:0]
+	deadline := start.Add(c.timeout)
+	for _, r := range batch {
+		if !r.deadline.IsZero() && !r.deadline.After(start) {
+			r.done <- commitRes{err: errSlow}
+			continue
+		}
+		live = append(live, r)
+		if !r.deadline.IsZero() && r.deadline.Before(deadline) {
+			deadline = r.deadline
+		}
+	}
+	if batch = live; len(batch) == 0 {
+		return
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	results := make([]commitRes, len(batch))
 	attempt := func(lookup bool) error {

@@ -2,8 +2,11 @@ package chat
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"log/slog"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -17,8 +20,15 @@ import (
 // users who chose online. A clean disconnect of the last socket anywhere
 // removes the keys at once; a node that dies stops refreshing them, so they
 // expire within PresenceTTL. Expiry is noticed two ways: keyspace
-// notifications (notify-keyspace-events Ex) as a fast hint, and a periodic
-// sweep, because Redis does not guarantee expiry events.
+// notifications (notify-keyspace-events Ex, which Kefu checks but never
+// sets: see CheckRedis) as a fast hint, and a periodic sweep, because Redis
+// does not guarantee expiry events.
+//
+// Redis may lose everything (a restart without persistence, FLUSHALL). Each
+// node keeps a key of its own alive by heartbeat; when a heartbeat finds it
+// gone, the node writes back what it knows — its sockets' counts and the
+// statuses chosen through it (without overwriting a status another node
+// wrote back first) — so presence is whole again within one heartbeat.
 type RedisPresence struct {
 	rdb       *redis.Client
 	prefix    string
@@ -27,8 +37,17 @@ type RedisPresence struct {
 	sweep     time.Duration
 	log       *slog.Logger
 
+	node string // this node's key, alive while the node is
+
 	mu    sync.Mutex
-	local map[[2]string]int // (tenant, user) → sockets on this node
+	local map[[2]string]*localUser // (tenant, user) → their sockets here
+}
+
+// localUser is what this node knows of a user: how many of their sockets it
+// holds and the status last chosen through it ("" if none).
+type localUser struct {
+	conns  int
+	status string
 }
 
 // PresenceTTL is how long a user stays present without a heartbeat.
@@ -39,13 +58,21 @@ func NewRedisPresence(rdb *redis.Client, prefix string, log *slog.Logger) *Redis
 	if prefix == "" {
 		prefix = "kefu"
 	}
-	return &RedisPresence{rdb: rdb, prefix: prefix, ttl: PresenceTTL, heartbeat: PresenceTTL / 3, sweep: PresenceTTL / 2, log: log, local: map[[2]string]int{}}
+	node := make([]byte, 8)
+	_, _ = rand.Read(node)
+	return &RedisPresence{rdb: rdb, prefix: prefix, ttl: PresenceTTL, heartbeat: PresenceTTL / 3, sweep: PresenceTTL / 2, log: log,
+		node: prefix + ":presence-node:" + hex.EncodeToString(node), local: map[[2]string]*localUser{}}
 }
 
-// WithTimings shortens the TTL and intervals (tests).
+// WithTimings sets the TTL and intervals (KEFU_PRESENCE_TTL; tests).
 func (p *RedisPresence) WithTimings(ttl, heartbeat, sweep time.Duration) *RedisPresence {
 	p.ttl, p.heartbeat, p.sweep = ttl, heartbeat, sweep
 	return p
+}
+
+// WithTTL sets the TTL; the heartbeat is a third of it, the sweep a half.
+func (p *RedisPresence) WithTTL(ttl time.Duration) *RedisPresence {
+	return p.WithTimings(ttl, ttl/3, ttl/2)
 }
 
 func (p *RedisPresence) statusKey(t, u string) string { return p.prefix + ":" + t + ":presence:" + u }
@@ -56,8 +83,12 @@ func (p *RedisPresence) onlineKey(t string) string { return p.prefix + ":" + t +
 
 // Connect counts a socket here and in Redis.
 func (p *RedisPresence) Connect(ctx context.Context, tenant, user string) {
+	k := [2]string{tenant, user}
 	p.mu.Lock()
-	p.local[[2]string{tenant, user}]++
+	if p.local[k] == nil {
+		p.local[k] = &localUser{}
+	}
+	p.local[k].conns++
 	p.mu.Unlock()
 	pipe := p.rdb.TxPipeline()
 	pipe.Incr(ctx, p.connsKey(tenant, user))
@@ -83,9 +114,11 @@ return 0`)
 func (p *RedisPresence) Disconnect(ctx context.Context, tenant, user string) bool {
 	k := [2]string{tenant, user}
 	p.mu.Lock()
-	p.local[k]--
-	if p.local[k] <= 0 {
-		delete(p.local, k)
+	if lu := p.local[k]; lu != nil {
+		lu.conns--
+		if lu.conns <= 0 {
+			delete(p.local, k)
+		}
 	}
 	p.mu.Unlock()
 	n, err := disconnectScript.Run(ctx, p.rdb, []string{p.connsKey(tenant, user), p.statusKey(tenant, user), p.onlineKey(tenant)}, user).Int()
@@ -98,6 +131,11 @@ func (p *RedisPresence) Disconnect(ctx context.Context, tenant, user string) boo
 
 // Set records the status (it lasts while a node refreshes it).
 func (p *RedisPresence) Set(ctx context.Context, tenant, user, status string) (string, error) {
+	p.mu.Lock()
+	if lu := p.local[[2]string{tenant, user}]; lu != nil {
+		lu.status = status
+	}
+	p.mu.Unlock()
 	prev, err := p.rdb.Get(ctx, p.statusKey(tenant, user)).Result()
 	if err == redis.Nil {
 		prev, err = PresenceOffline, nil
@@ -158,7 +196,9 @@ func (p *RedisPresence) Online(ctx context.Context, tenant string) []string {
 
 // Run refreshes this node's users, listens for expiries, and sweeps.
 func (p *RedisPresence) Run(ctx context.Context, onExpire func(tenant, user string)) {
-	p.enableNotifications(ctx)
+	if err := p.rdb.Set(ctx, p.node, "1", p.ttl).Err(); err != nil && ctx.Err() == nil {
+		p.log.Warn("presence: marking this node alive", "err", err)
+	}
 	go p.listen(ctx, onExpire)
 	hb := time.NewTicker(p.heartbeat)
 	sw := time.NewTicker(p.sweep)
@@ -176,7 +216,20 @@ func (p *RedisPresence) Run(ctx context.Context, onExpire func(tenant, user stri
 	}
 }
 
+// refresh extends this node's users' keys, or writes them back when Redis
+// has lost this node's key (and so, likely, everything).
 func (p *RedisPresence) refresh(ctx context.Context) {
+	alive, err := p.rdb.Expire(ctx, p.node, p.ttl).Result()
+	if err != nil {
+		if ctx.Err() == nil {
+			p.log.Warn("presence heartbeat", "err", err)
+		}
+		return
+	}
+	if !alive {
+		p.rebuild(ctx)
+		return
+	}
 	p.mu.Lock()
 	keys := make([][2]string, 0, len(p.local))
 	for k := range p.local {
@@ -195,21 +248,35 @@ func (p *RedisPresence) refresh(ctx context.Context) {
 	}
 }
 
-// enableNotifications asks Redis for expiry events if they are off (a
-// managed Redis may refuse; the sweep still works).
-func (p *RedisPresence) enableNotifications(ctx context.Context) {
-	cur, err := p.rdb.ConfigGet(ctx, "notify-keyspace-events").Result()
-	if err != nil {
-		p.log.Info("presence: cannot read notify-keyspace-events; relying on the sweep", "err", err)
+// rebuildScript adds this node's sockets to a user's count and writes back
+// the status chosen through it unless another node already wrote one.
+var rebuildScript = redis.NewScript(`
+redis.call('INCRBY', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+if ARGV[2] ~= '' and redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) and ARGV[2] == 'online' then
+  redis.call('SADD', KEYS[3], ARGV[4])
+end
+return 0`)
+
+// rebuild writes back this node's part of presence after Redis lost it.
+func (p *RedisPresence) rebuild(ctx context.Context) {
+	p.mu.Lock()
+	users := make(map[[2]string]localUser, len(p.local))
+	for k, lu := range p.local {
+		users[k] = *lu
+	}
+	p.mu.Unlock()
+	ttl := strconv.FormatInt(p.ttl.Milliseconds(), 10)
+	pipe := p.rdb.Pipeline()
+	for k, lu := range users {
+		rebuildScript.Eval(ctx, pipe, []string{p.connsKey(k[0], k[1]), p.statusKey(k[0], k[1]), p.onlineKey(k[0])}, lu.conns, lu.status, ttl, k[1])
+	}
+	pipe.Set(ctx, p.node, "1", p.ttl)
+	if _, err := pipe.Exec(ctx); err != nil && ctx.Err() == nil {
+		p.log.Warn("presence: rebuilding after Redis lost it", "err", err)
 		return
 	}
-	flags := cur["notify-keyspace-events"]
-	if strings.Contains(flags, "E") && (strings.Contains(flags, "x") || strings.Contains(flags, "A")) {
-		return
-	}
-	if err := p.rdb.ConfigSet(ctx, "notify-keyspace-events", flags+"Ex").Err(); err != nil {
-		p.log.Info("presence: cannot enable expiry events; relying on the sweep", "err", err)
-	}
+	p.log.Warn("presence: Redis had lost this node's presence; written back", "users", len(users))
 }
 
 // listen turns expiry events of status keys into onExpire calls.

@@ -108,3 +108,61 @@ func TestRedisPresence(t *testing.T) {
 		}
 	})
 }
+
+// TestRedisPresenceRebuilt: when Redis loses everything (a restart without
+// persistence, FLUSHALL; here the test's keys are deleted, the shared Redis
+// is not flushed), each node writes its part back within one heartbeat:
+// socket counts summed over the nodes, and the statuses chosen.
+func TestRedisPresenceRebuilt(t *testing.T) {
+	rdb := testRedis(t)
+	prefix := "kefutest-" + tenants.NewID()[24:]
+	wipe := func() {
+		keys, _ := rdb.Keys(context.Background(), prefix+":*").Result()
+		if len(keys) > 0 {
+			rdb.Del(context.Background(), keys...)
+		}
+	}
+	t.Cleanup(wipe)
+	log := slog.New(slog.DiscardHandler)
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	const heartbeat = 300 * time.Millisecond
+	nodeA := chat.NewRedisPresence(rdb, prefix, log).WithTimings(10*time.Second, heartbeat, time.Hour)
+	nodeB := chat.NewRedisPresence(rdb, prefix, log).WithTimings(10*time.Second, heartbeat, time.Hour)
+	nodeA.Connect(ctx, "t1", "ann")
+	nodeA.Connect(ctx, "t1", "ann")
+	nodeB.Connect(ctx, "t1", "ann")
+	nodeB.Connect(ctx, "t1", "bob")
+	if _, err := nodeA.Set(ctx, "t1", "ann", chat.PresenceOnline); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nodeB.Set(ctx, "t1", "bob", chat.PresenceAway); err != nil {
+		t.Fatal(err)
+	}
+	go nodeA.Run(ctx, func(string, string) {})
+	go nodeB.Run(ctx, func(string, string) {})
+	time.Sleep(50 * time.Millisecond) // both nodes have marked themselves alive
+
+	wipe()
+	if got := nodeB.Online(ctx, "t1"); len(got) != 0 {
+		t.Fatalf("after the wipe node B still sees %v online", got)
+	}
+	deadline := time.Now().Add(heartbeat + 500*time.Millisecond)
+	for {
+		online := nodeB.Online(ctx, "t1")
+		if len(online) == 1 && online[0] == "ann" && nodeA.Status(ctx, "t1", "bob") == chat.PresenceAway {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("presence not rebuilt within a heartbeat: online %v, bob %s", online, nodeA.Status(ctx, "t1", "bob"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The counts were summed: ann goes offline with her third socket only.
+	if nodeA.Disconnect(ctx, "t1", "ann") || nodeB.Disconnect(ctx, "t1", "ann") {
+		t.Fatal("ann went offline with sockets still open")
+	}
+	if !nodeA.Disconnect(ctx, "t1", "ann") {
+		t.Fatal("ann's last socket closed but she did not go offline")
+	}
+}

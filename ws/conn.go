@@ -30,8 +30,9 @@ type item struct {
 	conv    *chat.Conversation
 	catchup string
 	since   int64
-	resync  bool // catch up every conversation this socket follows
-	ping    bool // ping the peer
+	cursors map[string]int64 // where the socket's conversations start (hello's since)
+	resync  bool             // catch up every conversation this socket follows
+	ping    bool             // ping the peer
 	ack     *ackItem
 
 	encodeOnce  sync.Once // msg's message.new frame, encoded once for every socket
@@ -291,6 +292,11 @@ func (c *conn) handle(ctx context.Context, it *item) error {
 		return nil
 	case it.catchup != "":
 		return c.catchUp(ctx, it.catchup, it.since)
+	case it.cursors != nil:
+		for id, seq := range it.cursors {
+			c.cursors[id] = max(c.cursors[id], seq)
+		}
+		return nil
 	case it.resync:
 		return c.resync(ctx)
 	case it.ping:

@@ -405,6 +405,37 @@ func (s *Server) start(ctx context.Context, c *conn, hello inFrame) error {
 		welcome.Conversations = views
 	}
 	c.enqueue(&item{frame: encode(welcome), kind: frameWelcome})
+
+	// What the socket follows, and from where. The cursors are set before
+	// the socket is registered: a live message that reaches it before its
+	// catch-up then fills the gap from since, not from the first message
+	// (which would send the client again what it said it has).
+	since := hello.sinceMap()
+	follow := map[string]bool{}
+	for _, cv := range convs {
+		if c.isVisitor() || cv.AssigneeID == c.p.ID {
+			follow[cv.ID] = true
+		}
+	}
+	var extra []string // followed by since alone: subscribed once registered
+	for id := range since {
+		if follow[id] || len(follow) > 500 {
+			continue
+		}
+		if _, err := s.chat.Conversation(ctx, c.p, id); err != nil {
+			continue // not theirs: ignored, like an unknown id
+		}
+		follow[id] = true
+		extra = append(extra, id)
+	}
+	cursors := make(map[string]int64, len(follow))
+	for id := range follow {
+		if since[id] > 0 {
+			cursors[id] = since[id]
+		}
+	}
+	c.enqueue(&item{cursors: cursors})
+
 	if c.p.Kind == tenants.KindUser {
 		s.chat.UserConnected(c.p)
 	}
@@ -415,23 +446,8 @@ func (s *Server) start(ctx context.Context, c *conn, hello inFrame) error {
 		// socket was registered to hear it.
 		return nil
 	}
-
-	since := hello.sinceMap()
-	follow := map[string]bool{}
-	for _, cv := range convs {
-		if c.isVisitor() || cv.AssigneeID == c.p.ID {
-			follow[cv.ID] = true
-		}
-	}
-	for id := range since {
-		if follow[id] || len(follow) > 500 {
-			continue
-		}
-		if _, err := s.chat.Conversation(ctx, c.p, id); err != nil {
-			continue // not theirs: ignored, like an unknown id
-		}
-		follow[id] = true
-		if !c.isVisitor() {
+	if !c.isVisitor() {
+		for _, id := range extra {
 			s.hub.subscribe(c, id, true)
 		}
 	}

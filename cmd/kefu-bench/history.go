@@ -8,6 +8,8 @@ import (
 
 	"kefu/chat"
 	"kefu/tenants"
+
+	"kefu/cmd/internal/kefuclient"
 )
 
 // preload bulk-inserts --history messages (50 per conversation) into the
@@ -24,7 +26,7 @@ func (b *bench) preload(ctx context.Context, log io.Writer) error {
 			ID string `json:"id"`
 		} `json:"user"`
 	}
-	if err := call(ctx, "GET", b.o.url+"/api/v1/me", b.owner, nil, &me); err != nil {
+	if err := kefuclient.Call(ctx, "GET", b.o.url+"/api/v1/me", b.owner, nil, &me); err != nil {
 		return err
 	}
 	store, err := tenants.Open(ctx, tenants.Options{DatabaseURL: b.o.databaseURL, DataDir: b.o.dataDir, MaxConns: 4})

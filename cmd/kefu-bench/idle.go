@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"kefu/cmd/internal/kefuclient"
 )
 
 type idleSummary struct {
@@ -35,7 +37,7 @@ func idleRun(ctx context.Context, o options, log io.Writer) (idleSummary, error)
 			WidgetKey string `json:"widget_key"`
 		} `json:"tenant"`
 	}
-	if err := call(ctx, "POST", o.url+"/api/v1/signup", "", map[string]any{"company": "Idle " + randHex(4), "email": "bench@example.com", "password": "bench-password", "name": "Bench"}, &su); err != nil {
+	if err := kefuclient.Call(ctx, "POST", o.url+"/api/v1/signup", "", map[string]any{"company": "Idle " + randHex(4), "email": "bench@example.com", "password": "bench-password", "name": "Bench"}, &su); err != nil {
 		return idleSummary{}, err
 	}
 	var ws struct {
@@ -43,7 +45,7 @@ func idleRun(ctx context.Context, o options, log io.Writer) (idleSummary, error)
 	}
 	// One visitor, many sockets: a visitor token may be used by any number of
 	// tabs, and it keeps the bench about sockets, not sessions.
-	if err := call(ctx, "POST", o.url+"/api/v1/widget/sessions", "", map[string]any{"widget_key": su.Tenant.WidgetKey}, &ws); err != nil {
+	if err := kefuclient.Call(ctx, "POST", o.url+"/api/v1/widget/sessions", "", map[string]any{"widget_key": su.Tenant.WidgetKey}, &ws); err != nil {
 		return idleSummary{}, err
 	}
 	time.Sleep(time.Second)
@@ -62,7 +64,7 @@ func idleRun(ctx context.Context, o options, log io.Writer) (idleSummary, error)
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			c, err := dial(ctx, o.url, ws.Token)
+			c, err := kefuclient.Dial(ctx, o.url, ws.Token, nil)
 			if err != nil {
 				failed.Add(1)
 				b.errs.add(err)

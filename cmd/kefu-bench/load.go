@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"kefu/cmd/internal/kefuclient"
 )
 
 // summary is the JSON the bench prints.
@@ -162,7 +164,7 @@ func (b *bench) setup(ctx context.Context, log io.Writer) error {
 		} `json:"tenant"`
 		Token string `json:"token"`
 	}
-	if err := call(ctx, "POST", o.url+"/api/v1/signup", "", map[string]any{"company": company, "email": "bench@example.com", "password": "bench-password", "name": "Bench Owner"}, &su); err != nil {
+	if err := kefuclient.Call(ctx, "POST", o.url+"/api/v1/signup", "", map[string]any{"company": company, "email": "bench@example.com", "password": "bench-password", "name": "Bench Owner"}, &su); err != nil {
 		return err
 	}
 	b.slug, b.owner, b.key = su.Tenant.Slug, su.Token, su.Tenant.WidgetKey
@@ -178,10 +180,10 @@ func (b *bench) setup(ctx context.Context, log io.Writer) error {
 			"edges": []map[string]any{{"id": "e", "source": "start", "target": "assign"}},
 		}}
 		var f struct{ ID string }
-		if err := call(ctx, "POST", o.url+"/api/v1/flows", b.owner, flow, &f); err != nil {
+		if err := kefuclient.Call(ctx, "POST", o.url+"/api/v1/flows", b.owner, flow, &f); err != nil {
 			return err
 		}
-		if err := call(ctx, "POST", o.url+"/api/v1/flows/"+f.ID+"/publish", b.owner, nil, nil); err != nil {
+		if err := kefuclient.Call(ctx, "POST", o.url+"/api/v1/flows/"+f.ID+"/publish", b.owner, nil, nil); err != nil {
 			return err
 		}
 	}
@@ -189,14 +191,14 @@ func (b *bench) setup(ctx context.Context, log io.Writer) error {
 	fmt.Fprintf(log, "bench: tenant %s, %d agents (cap %d), %d visitors\n", b.slug, o.agents, capPer, o.visitors)
 	for i := 0; i < o.agents; i++ {
 		email := fmt.Sprintf("agent%d@example.com", i)
-		if err := call(ctx, "POST", o.url+"/api/v1/agents", b.owner, map[string]any{"email": email, "name": fmt.Sprintf("Agent %d", i), "password": "bench-password", "max_concurrent": capPer}, nil); err != nil {
+		if err := kefuclient.Call(ctx, "POST", o.url+"/api/v1/agents", b.owner, map[string]any{"email": email, "name": fmt.Sprintf("Agent %d", i), "password": "bench-password", "max_concurrent": capPer}, nil); err != nil {
 			return err
 		}
 		var lg struct{ Token string }
-		if err := call(ctx, "POST", o.url+"/api/v1/auth/login", "", map[string]any{"tenant": b.slug, "email": email, "password": "bench-password"}, &lg); err != nil {
+		if err := kefuclient.Call(ctx, "POST", o.url+"/api/v1/auth/login", "", map[string]any{"tenant": b.slug, "email": email, "password": "bench-password"}, &lg); err != nil {
 			return err
 		}
-		c, err := dial(ctx, o.url, lg.Token)
+		c, err := kefuclient.Dial(ctx, o.url, lg.Token, nil)
 		if err != nil {
 			return err
 		}
@@ -252,10 +254,10 @@ func (b *bench) openVisitor(ctx context.Context, i int) (*visitor, error) {
 	var ws struct {
 		Token string `json:"visitor_token"`
 	}
-	if err := call(ctx, "POST", b.o.url+"/api/v1/widget/sessions", "", map[string]any{"widget_key": b.key, "visitor": map[string]any{"name": fmt.Sprintf("Visitor %d", i)}}, &ws); err != nil {
+	if err := kefuclient.Call(ctx, "POST", b.o.url+"/api/v1/widget/sessions", "", map[string]any{"widget_key": b.key, "visitor": map[string]any{"name": fmt.Sprintf("Visitor %d", i)}}, &ws); err != nil {
 		return nil, err
 	}
-	c, err := dial(ctx, b.o.url, ws.Token)
+	c, err := kefuclient.Dial(ctx, b.o.url, ws.Token, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -270,7 +272,7 @@ func (b *bench) openVisitor(ctx context.Context, i int) (*visitor, error) {
 		if err != nil {
 			return nil, err
 		}
-		var f frame
+		var f kefuclient.Frame
 		_ = json.Unmarshal(data, &f)
 		if f.Type == "ack" {
 			v.conv = f.ConversationID
@@ -300,13 +302,13 @@ func parseClientID(id string) (int, int, bool) {
 func (b *bench) visitorReader(ctx context.Context, v *visitor) {
 	var buf bytes.Buffer
 	for {
-		data, err := readFrame(v.c, &buf)
+		data, err := kefuclient.ReadFrame(v.c, &buf)
 		if err != nil {
 			return
 		}
-		switch frameType(data) {
+		switch kefuclient.FrameType(data) {
 		case "ack":
-			_, n, ok := parseClientID(strField(data, "client_id"))
+			_, n, ok := parseClientID(kefuclient.StrField(data, "client_id"))
 			if !ok {
 				continue
 			}
@@ -323,7 +325,7 @@ func (b *bench) visitorReader(ctx context.Context, v *visitor) {
 			default:
 			}
 		case "error":
-			var f frame
+			var f kefuclient.Frame
 			_ = json.Unmarshal(data, &f)
 			b.errs.add(fmt.Errorf("visitor %d: %s %s: %s", v.idx, f.Code, f.ClientID, f.Message))
 			select {
@@ -354,7 +356,7 @@ func (b *bench) agentReader(ctx context.Context, c *websocket.Conn) {
 	last := map[string]int64{} // conversation id → the last seq this agent got
 	var buf bytes.Buffer
 	for {
-		data, err := readFrame(c, &buf)
+		data, err := kefuclient.ReadFrame(c, &buf)
 		if err != nil {
 			if ctx.Err() == nil && !b.closing.Load() {
 				b.errs.add(fmt.Errorf("an agent socket closed: %v", err))
@@ -362,21 +364,21 @@ func (b *bench) agentReader(ctx context.Context, c *websocket.Conn) {
 			return
 		}
 		now := time.Now().UnixNano()
-		switch frameType(data) {
+		switch kefuclient.FrameType(data) {
 		case "conversation.updated":
-			var f frame
+			var f kefuclient.Frame
 			if json.Unmarshal(data, &f) == nil && f.Conversation.AssigneeID != "" {
 				if _, loaded := b.assigned.LoadOrStore(f.Conversation.ID, true); !loaded {
 					b.assigns.Done()
 				}
 			}
 		case "message.new":
-			conv := string(bytesField(data, "conversation_id"))
+			conv := string(kefuclient.BytesField(data, "conversation_id"))
 			mi := bytes.Index(data, []byte(`"message":`))
 			if mi < 0 {
 				continue
 			}
-			seq := intField(data, "seq")
+			seq := kefuclient.IntField(data, "seq")
 			switch {
 			case seq <= last[conv]:
 				b.dup.Add(1)
@@ -387,7 +389,7 @@ func (b *bench) agentReader(ctx context.Context, c *websocket.Conn) {
 			last[conv] = seq
 			// The message object follows the frame's own fields.
 			msg := data[mi:]
-			if cid := strField(msg, "client_id"); strings.HasSuffix(cid, "-open") {
+			if cid := kefuclient.StrField(msg, "client_id"); strings.HasSuffix(cid, "-open") {
 				b.opened(cid, now)
 				continue
 			}
@@ -397,8 +399,8 @@ func (b *bench) agentReader(ctx context.Context, c *websocket.Conn) {
 			if v == nil {
 				continue
 			}
-			vi, n, ok := parseClientID(strField(msg, "client_id"))
-			if !ok || vi != v.idx || strField(msg[bytes.Index(msg, []byte(`"author":`)):], "type") != "visitor" {
+			vi, n, ok := parseClientID(kefuclient.StrField(msg, "client_id"))
+			if !ok || vi != v.idx || kefuclient.StrField(msg[bytes.Index(msg, []byte(`"author":`)):], "type") != "visitor" {
 				continue
 			}
 			t0, first := v.note(n, func(v *visitor) []bool { return v.delivered })

@@ -32,6 +32,7 @@ type Config struct {
 	LogFormat            string        // KEFU_LOG_FORMAT: text or json
 	LogLevel             string        // KEFU_LOG_LEVEL: debug, info, warn, error
 	ShutdownTimeout      time.Duration // KEFU_SHUTDOWN_TIMEOUT: drain deadline
+	PresenceTTL          time.Duration // KEFU_PRESENCE_TTL: with Redis, how long a node's users stay present without its heartbeat (a third of this)
 	AgentAwayGrace       time.Duration // KEFU_AGENT_AWAY_GRACE: how long an agent may be gone before their waiting conversations are requeued
 	DBWriteTimeout       time.Duration // KEFU_DB_WRITE_TIMEOUT: a send's reads and its group commit must finish within this
 	TrustProxy           bool          // KEFU_TRUST_PROXY: client IP from X-Forwarded-For
@@ -170,6 +171,7 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.IntVar(&c.WSMaxPerIP, "ws-max-per-ip", intEnv("KEFU_WS_MAX_PER_IP", 200), "open sockets per client IP (KEFU_WS_MAX_PER_IP)")
 	fs.IntVar(&c.WSSendBurst, "ws-send-burst", intEnv("KEFU_WS_SEND_BURST", 40), "burst of message.send frames (KEFU_WS_SEND_BURST)")
 	fs.IntVar(&c.WSFrameBurst, "ws-frame-burst", intEnv("KEFU_WS_FRAME_BURST", 200), "burst of other client frames (KEFU_WS_FRAME_BURST)")
+	fs.DurationVar(&c.PresenceTTL, "presence-ttl", durEnv("KEFU_PRESENCE_TTL", 60*time.Second), "with Redis: how long a node's users stay present without its heartbeat, which comes every third of this (KEFU_PRESENCE_TTL)")
 	fs.DurationVar(&c.AgentAwayGrace, "agent-away-grace", durEnv("KEFU_AGENT_AWAY_GRACE", 5*time.Minute), "how long an agent may be away before their waiting conversations are requeued (KEFU_AGENT_AWAY_GRACE)")
 	fs.DurationVar(&c.SnoozeSweep, "snooze-sweep", durEnv("KEFU_SNOOZE_SWEEP", 15*time.Second), "how often snoozed conversations whose time has come are woken (KEFU_SNOOZE_SWEEP)")
 	fs.IntVar(&c.UploadsPerMinute, "uploads-per-minute", intEnv("KEFU_UPLOADS_PER_MINUTE", 30), "upload requests per client IP (KEFU_UPLOADS_PER_MINUTE)")
@@ -260,6 +262,9 @@ func (c *Config) problems() []string {
 	}
 	if c.DBWriteTimeout <= 0 {
 		p = append(p, "KEFU_DB_WRITE_TIMEOUT must be positive")
+	}
+	if c.PresenceTTL < 3*time.Second || c.PresenceTTL > time.Hour {
+		p = append(p, "KEFU_PRESENCE_TTL must be between 3s and 1h")
 	}
 	if c.AgentAwayGrace <= 0 {
 		p = append(p, "KEFU_AGENT_AWAY_GRACE must be positive")

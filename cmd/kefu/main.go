@@ -191,12 +191,15 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		if err != nil {
 			return fmt.Errorf("connect redis: %w", err)
 		}
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		chat.CheckRedis(cctx, rdb, log, reg)
+		cancel()
 		rb, err := chat.NewRedisBus(ctx, rdb, "kefu", secret, log)
 		if err != nil {
 			return fmt.Errorf("redis bus: %w", err)
 		}
 		bus = rb
-		presence = chat.NewRedisPresence(rdb, "kefu", log)
+		presence = chat.NewRedisPresence(rdb, "kefu", log).WithTTL(cfg.PresenceTTL)
 	} else {
 		bus = chat.NewLocalBus()
 	}

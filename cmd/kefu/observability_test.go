@@ -390,6 +390,7 @@ func checkFamilies(t *testing.T, fams map[string]*dto.MetricFamily, withRedis bo
 		{name: "kefu_redis_errors_total", labels: []string{"command"}, redis: true},
 		{name: "kefu_redis_command_seconds", moved: []map[string]string{anyValue}, redis: true},
 		{name: "kefu_redis_dials_total", labels: []string{"result"}, moved: []map[string]string{{"result": "ok"}}, redis: true},
+		{name: "kefu_redis_setting_ok", labels: []string{"setting"}, redis: true},
 		{name: "kefu_redis_up", moved: []map[string]string{anyValue}, redis: true},
 		{name: "kefu_redis_ping_seconds", redis: true},
 		{name: "kefu_redis_pool_connections", labels: []string{"state"}, moved: []map[string]string{{"state": "total"}}, redis: true},
