@@ -76,7 +76,7 @@ test-fuzz:
 chaos: build
 	$(GO) run ./cmd/kefu-chaos --kefu bin/kefu $(CHAOS_FLAGS)
 
-test: build test-go test-fuzz test-web test-browser chaos
+test: build test-go test-fuzz test-web test-browser
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -51,6 +51,9 @@ var (
 	admins       = []string{asAdmin, asOwner, asAdminKey}
 	adminUsers   = []string{asAdmin, asOwner}
 	visitorsOnly = []string{asVisitor}
+	// reportReaders: reports:read, which supervisors and above hold (and
+	// admin keys, whose role is admin).
+	reportReaders = []string{asSuper, asAdmin, asOwner, asAdminKey}
 )
 
 var access = map[string][]string{
@@ -85,6 +88,19 @@ var access = map[string][]string{
 	"POST /api/v1/agents/:id/deactivate":                          admins,
 	"POST /api/v1/agents/:id/reactivate":                          admins,
 	"POST /api/v1/agents/:id/password":                            admins,
+	"POST /api/v1/invites/lookup":                                 public,
+	"POST /api/v1/invites/accept":                                 public,
+	"GET /api/v1/invites":                                         admins,
+	"POST /api/v1/invites":                                        admins,
+	"DELETE /api/v1/invites/:id":                                  admins,
+	"GET /api/v1/roles":                                           anyUserOrKey,
+	"POST /api/v1/roles":                                          adminUsers,
+	"PUT /api/v1/roles/:name":                                     adminUsers,
+	"DELETE /api/v1/roles/:name":                                  adminUsers,
+	"GET /api/v1/reports/overview":                                reportReaders,
+	"GET /api/v1/reports/agents":                                  reportReaders,
+	"GET /api/v1/reports/teams":                                   reportReaders,
+	"GET /api/v1/reports/heatmap":                                 reportReaders,
 	"GET /api/v1/api-keys":                                        admins,
 	"POST /api/v1/api-keys":                                       admins,
 	"DELETE /api/v1/api-keys/:id":                                 admins,

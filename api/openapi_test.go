@@ -524,7 +524,7 @@ func TestErrorSchemaIsTheContractsEnvelope(t *testing.T) {
 		"404": {"not_found"},
 		"409": {"already_exists", "conflict"},
 		"413": {"too_large"},
-		"422": {"invalid_flow"},
+		"422": {"invalid_flow", "idempotency_key_reused"},
 		"429": {"rate_limited"},
 	}
 	for _, o := range operations(t, doc) {

@@ -23,6 +23,7 @@ import (
 	"kefu/chat"
 	"kefu/clientip"
 	"kefu/mailer"
+	"kefu/reports"
 	"kefu/tenants"
 	"kefu/webhook"
 )
@@ -87,6 +88,7 @@ type Server struct {
 	e       *echo.Echo
 	tenants *tenants.Service
 	chat    *chat.Service
+	reports *reports.Service
 	log     *slog.Logger
 	cfg     Config
 	http    *httpMetrics
@@ -109,7 +111,7 @@ func New(cfg Config) *Server {
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	s := &Server{e: e, tenants: cfg.Tenants, chat: cfg.Chat, log: cfg.Logger, cfg: cfg, http: newHTTPMetrics(cfg.Registry), audit: audit.New(cfg.Tenants, cfg.Logger)}
+	s := &Server{e: e, tenants: cfg.Tenants, chat: cfg.Chat, reports: reports.New(cfg.Tenants), log: cfg.Logger, cfg: cfg, http: newHTTPMetrics(cfg.Registry), audit: audit.New(cfg.Tenants, cfg.Logger)}
 	if cfg.Tracer != nil {
 		s.tracer = cfg.Tracer.Tracer("kefu/api")
 	}
@@ -151,6 +153,8 @@ func New(cfg Config) *Server {
 	uploadLimit := limit(newKeyedLimiter(cfg.UploadsPerMinute, cfg.UploadsPerMinute/2+1))
 	v1.POST("/signup", s.signup, authLimit)
 	v1.POST("/auth/login", s.login, authLimit)
+	v1.POST("/invites/lookup", s.lookupInvite, authLimit)
+	v1.POST("/invites/accept", s.acceptInvite, authLimit)
 	v1.GET("/widget/config", s.widgetConfig, widgetLimit)
 	v1.POST("/widget/sessions", s.widgetSession, widgetLimit)
 	v1.POST("/widget/csat", s.widgetCSAT, widgetLimit, s.authenticateAny)
@@ -184,6 +188,17 @@ func New(cfg Config) *Server {
 	a.POST("/agents/:id/deactivate", s.deactivateAgent, s.can(tenants.ObjAgents, tenants.ActWrite))
 	a.POST("/agents/:id/reactivate", s.reactivateAgent, s.can(tenants.ObjAgents, tenants.ActWrite))
 	a.POST("/agents/:id/password", s.resetAgentPassword, s.can(tenants.ObjAgents, tenants.ActWrite))
+	a.GET("/invites", s.listInvites, s.can(tenants.ObjAgents, tenants.ActWrite))
+	a.POST("/invites", s.createInvite, s.can(tenants.ObjAgents, tenants.ActWrite))
+	a.DELETE("/invites/:id", s.revokeInvite, s.can(tenants.ObjAgents, tenants.ActWrite))
+	a.GET("/roles", s.listRoles, s.can(tenants.ObjAgents, tenants.ActRead))
+	a.POST("/roles", s.createRole, s.can(tenants.ObjTenant, tenants.ActWrite))
+	a.PUT("/roles/:name", s.updateRole, s.can(tenants.ObjTenant, tenants.ActWrite))
+	a.DELETE("/roles/:name", s.deleteRole, s.can(tenants.ObjTenant, tenants.ActWrite))
+	a.GET("/reports/overview", s.reportOverview, s.can(tenants.ObjReports, tenants.ActRead))
+	a.GET("/reports/agents", s.reportAgents, s.can(tenants.ObjReports, tenants.ActRead))
+	a.GET("/reports/teams", s.reportTeams, s.can(tenants.ObjReports, tenants.ActRead))
+	a.GET("/reports/heatmap", s.reportHeatmap, s.can(tenants.ObjReports, tenants.ActRead))
 	a.GET("/api-keys", s.listAPIKeys, s.can(tenants.ObjAPIKeys, tenants.ActRead))
 	a.POST("/api-keys", s.createAPIKey, s.can(tenants.ObjAPIKeys, tenants.ActWrite))
 	a.DELETE("/api-keys/:id", s.revokeAPIKey, s.can(tenants.ObjAPIKeys, tenants.ActWrite))

@@ -22,6 +22,9 @@ func (s *Service) accountEvent(ctx context.Context, e tenants.AccountEvent) {
 		ev.Reason, ev.Role = RevokeRole, e.Role
 	case tenants.AccountKeyRevoked:
 		ev.Reason = RevokeKey
+	case tenants.AccountPoliciesChanged:
+		s.publish(ctx, Event{Kind: EventPolicies, TenantID: e.TenantID})
+		return
 	default:
 		return
 	}

@@ -245,8 +245,11 @@ func NewService(c Config) *Service {
 			s.gone.Remove(e.TenantID + "/" + e.UserID)
 		case e.Kind == EventHooks:
 			s.subs.drop(e.TenantID)
+		case e.Kind == EventPolicies:
+			s.tenants.DropPolicies(e.TenantID)
 		case e.Kind == EventResync:
 			s.subs.drop("")
+			s.tenants.DropPolicies("")
 		case e.Kind == EventKnowledge:
 			if s.bots != nil {
 				s.bots.Invalidate(e.TenantID)

@@ -155,6 +155,7 @@ const (
 	EventDelta        = "delta"      // a piece of a bot's answer (StreamID, Text; Done: the stream was abandoned)
 	EventKnowledge    = "knowledge"  // a tenant's FAQ, articles or bot settings changed: drop indexed copies
 	EventBotCancel    = "bot.cancel" // a conversation's pending model call was cancelled: stop it
+	EventPolicies     = "policies"   // a tenant's roles or permissions changed: drop loaded policies
 	// EventAgentGone: an agent has been offline past the grace period; a
 	// visitor writing into a conversation still assigned to them sends it
 	// back to the queue.

@@ -24,7 +24,8 @@ import (
 //     password without the current one (POST /me/password).
 var roleRank = map[string]int{RoleAgent: 1, RoleSupervisor: 2, RoleAdmin: 3, RoleOwner: 4}
 
-// rankOf is a user role's place in the hierarchy (0 for anything else).
+// rankOf is a user role's place in the hierarchy (0 for anything else,
+// custom roles included: they manage, and are managed by, rank alone).
 func rankOf(role string) int { return roleRank[role] }
 
 // mayManage checks rules 1-3 for an action on a user whose current role is
@@ -53,6 +54,11 @@ func (s *Service) mayManage(actor Principal, targetRole, newRole string) error {
 	}
 	if newRole != "" && rankOf(newRole) > rankOf(actor.Role) {
 		return kefu.Errorf(kefu.EDenied, "you may not grant a role above your own")
+	}
+	// A custom role's permissions are whatever the admins made them:
+	// only admins and the owner hand them out.
+	if newRole != "" && rankOf(newRole) == 0 && rankOf(actor.Role) < rankOf(RoleAdmin) {
+		return kefu.Errorf(kefu.EDenied, "only admins give custom roles")
 	}
 	return nil
 }
@@ -179,6 +185,9 @@ func (s *Service) DeleteUser(ctx context.Context, actor Principal, userID string
 	}
 	if err := db.WithContext(ctx).Model(&userRow{}).Where("id = ?", row.ID).Updates(set).Error; err != nil {
 		return fmt.Errorf("delete user: %w", err)
+	}
+	if err := s.unindexEmail(ctx, actor.TenantID, row.ID); err != nil {
+		return err
 	}
 	return s.cutOff(ctx, actor.TenantID, row.ID, row.Name)
 }

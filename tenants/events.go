@@ -17,6 +17,9 @@ const (
 	AccountRoleChanged = "role_changed"
 	// AccountKeyRevoked: the API key UserID was revoked.
 	AccountKeyRevoked = "key_revoked"
+	// AccountPoliciesChanged: the tenant's roles or their permissions
+	// changed; every node must drop the policies it loaded.
+	AccountPoliciesChanged = "policies_changed"
 )
 
 // AccountEvent says that a principal's credentials or rights changed. The

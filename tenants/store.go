@@ -348,8 +348,12 @@ func (s *Store) MigrateAll(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	for _, id := range ids {
-		if _, err := s.Provision(ctx, id); err != nil {
+		h, err := s.Provision(ctx, id)
+		if err != nil {
 			return 0, err
+		}
+		if err := s.indexEmails(ctx, id, h); err != nil {
+			return 0, fmt.Errorf("index emails of tenant %s: %w", id, err)
 		}
 	}
 	return len(ids), nil

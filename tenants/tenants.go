@@ -319,7 +319,7 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (SignupResult, err
 		return SignupResult{}, err
 	}
 	owner := userRow{ID: NewID(), Email: in.Email, Name: in.Name, Role: RoleOwner, PasswordHash: hash, Skills: "[]", Teams: "[]", MaxConcurrent: 10, CreatedAt: now, UpdatedAt: now}
-	if err := db.WithContext(ctx).Create(&owner).Error; err != nil {
+	if err := s.insertUser(ctx, row.ID, db, &owner); err != nil {
 		undo()
 		return SignupResult{}, err
 	}

@@ -138,12 +138,11 @@ func (s *Service) CreateAgent(ctx context.Context, actor Principal, in AgentInpu
 	}
 	checkText(fields, "name", in.Name, 100)
 	checkPassword(fields, in.Password)
-	switch in.Role {
-	case RoleAgent, RoleSupervisor, RoleAdmin:
-	case "":
+	if in.Role == "" {
 		in.Role = RoleAgent
-	default:
-		fields["role"] = "must be agent, supervisor or admin"
+	}
+	if err := s.checkAssignableRole(ctx, tenantID, in.Role, fields); err != nil {
+		return User{}, err
 	}
 	skills := cleanSkills(fields, in.Skills)
 	teams := cleanTeams(fields, in.Teams)
@@ -178,13 +177,22 @@ func (s *Service) CreateAgent(ctx context.Context, actor Principal, in AgentInpu
 	tm, _ := json.Marshal(teams)
 	now := s.now()
 	row := userRow{ID: NewID(), Email: in.Email, Name: in.Name, Role: in.Role, PasswordHash: hash, Skills: string(sk), Teams: string(tm), MaxConcurrent: maxc, CreatedAt: now, UpdatedAt: now}
-	if err := db.WithContext(ctx).Create(&row).Error; err != nil {
-		if isUniqueViolation(err) {
-			return User{}, &kefu.Error{Code: kefu.EExists, Message: "a user with this email already exists", Fields: map[string]string{"email": "is taken"}}
-		}
+	if err := s.insertUser(ctx, tenantID, db, &row); err != nil {
 		return User{}, err
 	}
 	return row.user(), nil
+}
+
+// insertUser stores a new user and indexes their email. Errors:
+// already_exists when the email is taken in the tenant.
+func (s *Service) insertUser(ctx context.Context, tenantID string, db *DB, row *userRow) error {
+	if err := db.WithContext(ctx).Create(row).Error; err != nil {
+		if isUniqueViolation(err) {
+			return &kefu.Error{Code: kefu.EExists, Message: "a user with this email already exists", Fields: map[string]string{"email": "is taken"}}
+		}
+		return err
+	}
+	return s.indexEmail(ctx, tenantID, row.ID, row.Email)
 }
 
 // User returns one user of the tenant, deactivated or not; not_found if
@@ -260,13 +268,11 @@ func (s *Service) UpdateAgent(ctx context.Context, actor Principal, userID strin
 	}
 	newRole := ""
 	if u.Role != nil && *u.Role != row.Role {
-		switch *u.Role {
-		case RoleAgent, RoleSupervisor, RoleAdmin:
-			newRole = *u.Role
-			set["role"] = newRole
-		default:
-			fields["role"] = "must be agent, supervisor or admin"
+		if err := s.checkAssignableRole(ctx, tenantID, *u.Role, fields); err != nil {
+			return User{}, err
 		}
+		newRole = *u.Role
+		set["role"] = newRole
 	}
 	if u.Skills != nil {
 		b, _ := json.Marshal(cleanSkills(fields, *u.Skills))

@@ -20,6 +20,10 @@ const InboxPage = lazy(() => import('./console/InboxPage'));
 const AdminLayout = lazy(() => import('./admin/AdminLayout'));
 const WidgetSettings = lazy(() => import('./admin/WidgetSettings'));
 const AgentsPage = lazy(() => import('./admin/AgentsPage'));
+const RolesPage = lazy(() => import('./admin/RolesPage'));
+// echarts comes with the reports page's chunk only.
+const ReportsPage = lazy(() => import('./admin/ReportsPage'));
+const AcceptInvite = lazy(() => import('./pages/AcceptInvite'));
 const TeamsPage = lazy(() => import('./admin/TeamsPage'));
 const CannedRepliesPage = lazy(() => import('./admin/CannedRepliesPage'));
 const ApiKeysPage = lazy(() => import('./admin/ApiKeysPage'));
@@ -89,6 +93,7 @@ export function AppRoutes() {
         <Route path="/" element={<Landing />} />
         <Route path="/signup" element={<Signup />} />
         <Route path="/login" element={<Login />} />
+        <Route path="/invite" element={<AcceptInvite />} />
         <Route
           path="/app"
           element={
@@ -103,6 +108,8 @@ export function AppRoutes() {
             <Route index element={<Navigate to="widget" replace />} />
             <Route path="widget" element={<WidgetSettings />} />
             <Route path="agents" element={<AgentsPage />} />
+            <Route path="reports" element={<ReportsPage />} />
+            <Route path="roles" element={<RolesPage />} />
             <Route path="teams" element={<TeamsPage />} />
             <Route path="canned-replies" element={<CannedRepliesPage />} />
             <Route path="api-keys" element={<ApiKeysPage />} />

@@ -1,7 +1,7 @@
 import { Suspense } from 'react';
 import { Menu } from 'antd';
 import { FullPageSpin } from '../components/FullPageSpin';
-import { ApartmentOutlined, ApiOutlined, AuditOutlined, CodeOutlined, FileTextOutlined, MessageOutlined, QuestionCircleOutlined, RobotOutlined, SendOutlined, TeamOutlined, UsergroupAddOutlined } from '@ant-design/icons';
+import { ApartmentOutlined, ApiOutlined, AuditOutlined, BarChartOutlined, CodeOutlined, FileTextOutlined, MessageOutlined, QuestionCircleOutlined, RobotOutlined, SafetyOutlined, SendOutlined, TeamOutlined, UsergroupAddOutlined } from '@ant-design/icons';
 import { Outlet, useLocation, useNavigate } from 'react-router';
 import { useTranslation } from 'react-i18next';
 
@@ -22,6 +22,8 @@ export default function AdminLayout() {
           items={[
             { key: 'widget', icon: <CodeOutlined />, label: <span data-testid="admin-widget">{t('admin.widget')}</span> },
             { key: 'agents', icon: <TeamOutlined />, label: <span data-testid="admin-agents">{t('admin.agents')}</span> },
+            { key: 'reports', icon: <BarChartOutlined />, label: <span data-testid="admin-reports">{t('admin.reports')}</span> },
+            { key: 'roles', icon: <SafetyOutlined />, label: <span data-testid="admin-roles">{t('admin.roles')}</span> },
             { key: 'teams', icon: <UsergroupAddOutlined />, label: <span data-testid="admin-teams">{t('admin.teams')}</span> },
             { key: 'canned-replies', icon: <MessageOutlined />, label: <span data-testid="admin-canned">{t('admin.canned')}</span> },
             { key: 'flows', icon: <ApartmentOutlined />, label: <span data-testid="admin-flows">{t('admin.flows')}</span> },

@@ -13,6 +13,16 @@ import type {
   Suggestion,
   Agent,
   Attachment,
+  CreatedInvite,
+  Invite,
+  InviteDetails,
+  InviteRequest,
+  RoleDefinition,
+  RolesResponse,
+  ReportGroup,
+  ReportHeatmap,
+  ReportOverview,
+  ReportQuery,
   CannedReply,
   Contact,
   ContactInput,
@@ -116,6 +126,21 @@ export function createApiClient(opts: ApiClientOptions = {}) {
     }
   }
 
+  /** GETs a file (e.g. a CSV export) with the caller's credentials. */
+  async function download(path: string, query: Record<string, string>): Promise<Blob> {
+    const headers: Record<string, string> = {};
+    const token = opts.getToken?.() ?? undefined;
+    if (token) headers.Authorization = `Bearer ${token}`;
+    let res: Response;
+    try {
+      res = await doFetch(`${base}${path}?${new URLSearchParams(query).toString()}`, { headers });
+    } catch {
+      throw new ApiError(0, NETWORK_ERROR, 'network error');
+    }
+    if (!res.ok) throw errorFromBody(res.status, res.statusText, await res.text().catch(() => ''));
+    return res.blob();
+  }
+
   const enc = encodeURIComponent;
 
   return {
@@ -145,6 +170,29 @@ export function createApiClient(opts: ApiClientOptions = {}) {
       resetPassword: (id: string, password: string) => request<void>('POST', `/api/v1/agents/${enc(id)}/password`, { password }),
     },
 
+    invites: {
+      list: async () => (await request<{ invites: Invite[] }>('GET', '/api/v1/invites')).invites ?? [],
+      create: (body: InviteRequest) => request<CreatedInvite>('POST', '/api/v1/invites', body),
+      revoke: (id: string) => request<void>('DELETE', `/api/v1/invites/${enc(id)}`),
+      /** What an invitation link is for (public; the token goes in the body). */
+      lookup: (token: string) => request<InviteDetails>('POST', '/api/v1/invites/lookup', { token }),
+      accept: (body: { token: string; name: string; password: string }) => request<SignupResponse>('POST', '/api/v1/invites/accept', body),
+    },
+
+    reports: {
+      overview: (q: ReportQuery) => request<ReportOverview>('GET', '/api/v1/reports/overview', undefined, { ...q }),
+      agents: async (q: ReportQuery) => (await request<{ agents: ReportGroup[] }>('GET', '/api/v1/reports/agents', undefined, { ...q })).agents ?? [],
+      teams: async (q: ReportQuery) => (await request<{ teams: ReportGroup[] }>('GET', '/api/v1/reports/teams', undefined, { ...q })).teams ?? [],
+      heatmap: (q: ReportQuery) => request<ReportHeatmap>('GET', '/api/v1/reports/heatmap', undefined, { ...q }),
+      csv: (kind: 'overview' | 'agents' | 'teams' | 'heatmap', q: ReportQuery) => download(`/api/v1/reports/${kind}`, { ...q, format: 'csv' }),
+    },
+
+    roles: {
+      list: () => request<RolesResponse>('GET', '/api/v1/roles'),
+      create: (name: string, permissions: string[]) => request<RoleDefinition>('POST', '/api/v1/roles', { name, permissions }),
+      update: (name: string, permissions: string[]) => request<RoleDefinition>('PUT', `/api/v1/roles/${enc(name)}`, { permissions }),
+      remove: (name: string) => request<void>('DELETE', `/api/v1/roles/${enc(name)}`),
+    },
     /** The workspace's plan and what of it is used. */
     usage: () => request<Usage>('GET', '/api/v1/usage'),
 

@@ -930,6 +930,236 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/invites": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List pending invitations
+         * @description **Roles:** owner, admin (and admin keys). Pending invitations only, newest first; their links are never shown again.
+         */
+        get: operations["listInvites"];
+        put?: never;
+        /**
+         * Invite someone by email
+         * @description **Roles:** owner, admin (and admin keys), within the rules of user administration. Answers the
+         *     invitation with its link (`url`, shown once; the token is in the fragment, so it reaches no server
+         *     log). The link works once, for 7 days; inviting the same email again replaces it. When e-mail is
+         *     configured the link is also sent to the address (`emailed: true`); otherwise the admin passes it on.
+         */
+        post: operations["createInvite"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/invites/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource's id. */
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke a pending invitation
+         * @description **Roles:** owner, admin (and admin keys). Its link stops working.
+         */
+        delete: operations["revokeInvite"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/invites/lookup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * What an invitation link is for
+         * @description Public. The token comes in the body. Any link that does not work (expired, used, revoked, never made) is 404.
+         */
+        post: operations["lookupInvite"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/invites/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept an invitation
+         * @description Public. Makes the user with the invitation's email and role, the name and password given, and signs them in. The link is used up.
+         */
+        post: operations["acceptInvite"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/roles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List roles and the permission catalogue
+         * @description **Roles:** every user role and both API-key roles. The built-in roles (owner, admin, supervisor,
+         *     agent, developer) come first, then the workspace's custom roles; each with the permissions it holds
+         *     (`object:action`). The owner holds every permission and cannot be edited.
+         */
+        get: operations["listRoles"];
+        put?: never;
+        /**
+         * Create a custom role
+         * @description **Roles:** signed-in owner and admins. `name`: 2-30 lowercase letters, digits, `-` or `_`, starting
+         *     with a letter; at most 50 custom roles. Users with a custom role see conversations as agents do;
+         *     only admins and the owner give custom roles. Every node enforces the change at once.
+         */
+        post: operations["createRole"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/roles/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set a role's permissions
+         * @description **Roles:** signed-in owner and admins. Replaces the permissions of a built-in or custom role (409 for
+         *     the owner's). The built-in roles inherit from each other until the first edit, which writes each of
+         *     them out in full. Every node enforces the change at once.
+         */
+        put: operations["updateRole"];
+        post?: never;
+        /**
+         * Delete a custom role
+         * @description **Roles:** signed-in owner and admins. 409 for a built-in role or one that users still hold.
+         */
+        delete: operations["deleteRole"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Conversations, response times, CSAT and bot deflection
+         * @description **Roles:** whoever holds `reports:read` (supervisors, admins, the owner, admin keys). Conversations opened and resolved per local day; first-response time (opening to the first public message a person wrote) and resolution time, median and p90 (percentile_cont); CSAT average and distribution (`csat` is null until the workspace has ratings); bot deflection (resolved with no person's message after a FAQ or model answer).
+         *     `?format=csv` answers the same as a CSV download.
+         */
+        get: operations["reportOverview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/agents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The report per agent
+         * @description **Roles:** whoever holds `reports:read` (supervisors, admins, the owner, admin keys). Per user (the conversation's assignee), busiest first.
+         *     `?format=csv` answers the same as a CSV download.
+         */
+        get: operations["reportAgents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/teams": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The report per team
+         * @description **Roles:** whoever holds `reports:read` (supervisors, admins, the owner, admin keys). Per team, busiest first.
+         *     `?format=csv` answers the same as a CSV download.
+         */
+        get: operations["reportTeams"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/heatmap": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Busiest hours
+         * @description **Roles:** whoever holds `reports:read` (supervisors, admins, the owner, admin keys). Conversations opened per local weekday (0 = Sunday) and hour.
+         *     `?format=csv` answers the same as a CSV download.
+         */
+        get: operations["reportHeatmap"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/teams": {
         parameters: {
             query?: never;
@@ -2246,6 +2476,75 @@ export interface webhooks {
 }
 export interface components {
     schemas: {
+        ReportDurations: {
+            count: number;
+            median_seconds: number | null;
+            p90_seconds: number | null;
+        };
+        ReportCSAT: {
+            count: number;
+            average: number | null;
+            /** @description how many rated 1, 2, 3, 4 and 5 */
+            distribution: number[];
+        } | null;
+        ReportOverview: {
+            /** Format: date */
+            from: string;
+            /** Format: date */
+            to: string;
+            tz: string;
+            conversations: number;
+            resolved: number;
+            per_day: {
+                /** Format: date */
+                date: string;
+                conversations: number;
+                resolved: number;
+            }[];
+            first_response: components["schemas"]["ReportDurations"];
+            resolution: components["schemas"]["ReportDurations"];
+            csat: components["schemas"]["ReportCSAT"];
+            bot_deflection: {
+                resolved: number;
+                deflected: number;
+                rate: number | null;
+            };
+        };
+        ReportGroup: {
+            id: string;
+            name: string;
+            conversations: number;
+            resolved: number;
+            first_response: components["schemas"]["ReportDurations"];
+            resolution: components["schemas"]["ReportDurations"];
+            csat: components["schemas"]["ReportCSAT"];
+        };
+        Invite: {
+            id: string;
+            email: string;
+            role: string;
+            skills: string[];
+            max_concurrent: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            expires_at: string;
+        };
+        RoleDefinition: {
+            name: string;
+            built_in: boolean;
+            /** @description false for the owner's role */
+            editable: boolean;
+            /** @description "object:action", e.g. "reports:read" */
+            permissions: string[];
+            /** @description how many users hold it */
+            users: number;
+        };
+        RoleRequest: {
+            /** @description for POST only */
+            name?: string;
+            permissions: string[];
+        };
         Error: {
             error: {
                 code: components["schemas"]["ErrorCode"];
@@ -2274,11 +2573,8 @@ export interface components {
             /** @description `ok` (liveness) or `ready` (readiness). */
             status: string;
         };
-        /**
-         * @description A user's role; `owner` is given only at signup.
-         * @enum {string}
-         */
-        Role: "owner" | "admin" | "supervisor" | "agent";
+        /** @description A user's role — owner, admin, supervisor, agent, or one of the workspace's custom roles (`GET /api/v1/roles`); `owner` is given only at signup. */
+        Role: string;
         Tenant: {
             id: string;
             /** @description Unique; used to log in. */
@@ -4849,6 +5145,414 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SearchPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+        };
+    };
+    listInvites: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The pending invitations. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        invites: components["schemas"]["Invite"][];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+        };
+    };
+    createInvite: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Format: email */
+                    email: string;
+                    /** @description agent (default), supervisor, admin or a custom role */
+                    role?: string;
+                    skills?: string[];
+                    max_concurrent?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description The invitation and its link. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Invite"] & {
+                        url: string;
+                        emailed: boolean;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    revokeInvite: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource's id. */
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    lookupInvite: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    token: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The invitation. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        email: string;
+                        role: string;
+                        workspace: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    acceptInvite: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    token: string;
+                    name: string;
+                    password: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The new user, the workspace and a session token. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        tenant: components["schemas"]["Tenant"];
+                        user: components["schemas"]["User"];
+                        token: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    listRoles: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The roles and every permission a role can hold. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        roles: components["schemas"]["RoleDefinition"][];
+                        permissions: string[];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+        };
+    };
+    createRole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoleRequest"];
+            };
+        };
+        responses: {
+            /** @description The role. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoleDefinition"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    updateRole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoleRequest"];
+            };
+        };
+        responses: {
+            /** @description The role. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoleDefinition"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    deleteRole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    reportOverview: {
+        parameters: {
+            query?: {
+                /** @description first local day (default: 6 days before `to`) */
+                from?: string;
+                /** @description last local day, inclusive (default: today); at most 366 days after `from` */
+                to?: string;
+                /** @description IANA time zone the days and hours are in (default UTC) */
+                tz?: string;
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportOverview"];
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+        };
+    };
+    reportAgents: {
+        parameters: {
+            query?: {
+                /** @description first local day (default: 6 days before `to`) */
+                from?: string;
+                /** @description last local day, inclusive (default: today); at most 366 days after `from` */
+                to?: string;
+                /** @description IANA time zone the days and hours are in (default UTC) */
+                tz?: string;
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        agents: components["schemas"]["ReportGroup"][];
+                    };
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+        };
+    };
+    reportTeams: {
+        parameters: {
+            query?: {
+                /** @description first local day (default: 6 days before `to`) */
+                from?: string;
+                /** @description last local day, inclusive (default: today); at most 366 days after `from` */
+                to?: string;
+                /** @description IANA time zone the days and hours are in (default UTC) */
+                tz?: string;
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        teams: components["schemas"]["ReportGroup"][];
+                    };
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+        };
+    };
+    reportHeatmap: {
+        parameters: {
+            query?: {
+                /** @description first local day (default: 6 days before `to`) */
+                from?: string;
+                /** @description last local day, inclusive (default: today); at most 366 days after `from` */
+                to?: string;
+                /** @description IANA time zone the days and hours are in (default UTC) */
+                tz?: string;
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        cells: number[][];
+                        max: number;
+                    };
+                    "text/csv": string;
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -8,7 +8,8 @@ import type { components } from './schema';
 type Schemas = components['schemas'];
 
 export type Role = 'owner' | 'admin' | 'supervisor' | 'agent' | 'developer';
-export type AgentRole = 'agent' | 'supervisor' | 'admin';
+/** A role a user may be given: a built-in one or one of the workspace's custom roles. */
+export type AgentRole = 'agent' | 'supervisor' | 'admin' | (string & {});
 export type ApiKeyRole = Schemas['ApiKeyRole'];
 export type PresenceStatus = Schemas['PresenceStatus'];
 export type ConversationStatus = Schemas['ConversationStatus'];
@@ -639,4 +640,95 @@ export interface ContactInput {
   phone?: string;
   notes?: string;
   attributes?: Record<string, unknown>;
+}
+
+/** A pending invitation (GET/POST /invites); the link is only in the POST's answer. */
+export interface Invite {
+  id: string;
+  email: string;
+  role: string;
+  skills: string[];
+  max_concurrent: number;
+  created_at: string;
+  expires_at: string;
+}
+
+export interface CreatedInvite extends Invite {
+  url: string;
+  emailed: boolean;
+}
+
+export interface InviteRequest {
+  email: string;
+  role?: string;
+  skills?: string[];
+  max_concurrent?: number;
+}
+
+export interface InviteDetails {
+  email: string;
+  role: string;
+  workspace: string;
+}
+
+/** A role and the permissions ("object:action") it holds. */
+export interface RoleDefinition {
+  name: string;
+  built_in: boolean;
+  editable: boolean;
+  permissions: string[];
+  users: number;
+}
+
+export interface RolesResponse {
+  roles: RoleDefinition[];
+  permissions: string[];
+}
+
+export interface ReportQuery {
+  from: string;
+  to: string;
+  tz: string;
+}
+
+export interface ReportDurations {
+  count: number;
+  median_seconds: number | null;
+  p90_seconds: number | null;
+}
+
+export interface ReportCsat {
+  count: number;
+  average: number | null;
+  distribution: number[];
+}
+
+export interface ReportOverview {
+  from: string;
+  to: string;
+  tz: string;
+  conversations: number;
+  resolved: number;
+  per_day: { date: string; conversations: number; resolved: number }[];
+  first_response: ReportDurations;
+  resolution: ReportDurations;
+  /** Null until the workspace has a ratings column. */
+  csat: ReportCsat | null;
+  bot_deflection: { resolved: number; deflected: number; rate: number | null };
+}
+
+export interface ReportGroup {
+  id: string;
+  name: string;
+  conversations: number;
+  resolved: number;
+  first_response: ReportDurations;
+  resolution: ReportDurations;
+  csat: ReportCsat | null;
+}
+
+export interface ReportHeatmap {
+  /** cells[weekday 0 = Sunday][hour] */
+  cells: number[][];
+  max: number;
 }

@@ -22,6 +22,8 @@ export const keys = {
   me: ['me'] as const,
   tenant: ['tenant'] as const,
   agents: ['agents'] as const,
+  invites: ['invites'] as const,
+  roles: ['roles'] as const,
   teams: ['teams'] as const,
   canned: ['canned-replies'] as const,
   counts: ['counts'] as const,
