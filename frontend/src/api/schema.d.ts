@@ -453,6 +453,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/widget/csat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rate a resolved conversation
+         * @description The visitor's token (bearer). Rates the visitor's own resolved conversation 1–5 with an
+         *     optional comment, once; the rating may be changed within 24 hours of the first. The same as
+         *     the socket's `{"type":"csat","conversation_id","score","comment"}` frame. Agents see it on the
+         *     conversation (`csat`, and a `conversation.updated` frame); webhooks get `csat.submitted`.
+         *     Another visitor's or tenant's conversation is 404; a conversation that is not resolved, or a
+         *     rating older than 24 hours, is 409 `conflict`; a user or API key is 403.
+         */
+        post: operations["submitCSAT"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/uploads": {
         parameters: {
             query?: never;
@@ -930,7 +955,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/invites": {
+    "/api/v1/conversations/{id}/transcript": {
         parameters: {
             query?: never;
             header?: never;
@@ -938,49 +963,45 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List pending invitations
-         * @description **Roles:** owner, admin (and admin keys). Pending invitations only, newest first; their links are never shown again.
+         * Export a conversation's transcript
+         * @description The conversation and its messages in `seq` order, as JSON, CSV (one row per message; cells that a
+         *     spreadsheet would read as a formula are prefixed with `'`) or a printable HTML page (every value
+         *     escaped; the page loads nothing and runs no script). Private notes only with `notes=true`.
+         *     Recorded in the audit log. **Roles:** whoever may read the conversation.
          */
-        get: operations["listInvites"];
+        get: operations["conversationTranscript"];
         put?: never;
-        /**
-         * Invite someone by email
-         * @description **Roles:** owner, admin (and admin keys), within the rules of user administration. Answers the
-         *     invitation with its link (`url`, shown once; the token is in the fragment, so it reaches no server
-         *     log). The link works once, for 7 days; inviting the same email again replaces it. When e-mail is
-         *     configured the link is also sent to the address (`emailed: true`); otherwise the admin passes it on.
-         */
-        post: operations["createInvite"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/v1/invites/{id}": {
+    "/api/v1/contacts/{id}/export": {
         parameters: {
             query?: never;
             header?: never;
-            path: {
-                /** @description The resource's id. */
-                id: components["parameters"]["Id"];
-            };
+            path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Export everything stored about a contact
+         * @description One JSON document (a download): the contact, every conversation with every message (private notes
+         *     included, marked `private`), and the files of those conversations with their bytes inline as
+         *     base64 (`data_base64`), up to 64 MiB of files (413 `too_large` above). The id is the visitor's id.
+         *     Recorded in the audit log. **Roles:** owner, admin, admin API keys.
+         */
+        get: operations["exportContact"];
         put?: never;
         post?: never;
-        /**
-         * Revoke a pending invitation
-         * @description **Roles:** owner, admin (and admin keys). Its link stops working.
-         */
-        delete: operations["revokeInvite"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/v1/invites/lookup": {
+    "/api/v1/contacts/{id}/erase": {
         parameters: {
             query?: never;
             header?: never;
@@ -990,37 +1011,23 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * What an invitation link is for
-         * @description Public. The token comes in the body. Any link that does not work (expired, used, revoked, never made) is 404.
+         * Erase a contact
+         * @description Removes everything that identifies the person, in one transaction: their name, email and
+         *     attributes; the text and files of every message of their conversations (the messages stay, empty,
+         *     so numbering and statistics hold); their search entries; the conversations' previews; and the data
+         *     of webhook events about them still waiting to be delivered (they are delivered with
+         *     `data: {"erased": true}`). Webhook events sent later read the erased records, so they carry nothing
+         *     of the person. The contact's record stays with `erased_at` set. Erasing again is harmless.
+         *     Recorded in the audit log. **Roles:** owner, admin, admin API keys.
          */
-        post: operations["lookupInvite"];
+        post: operations["eraseContact"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/v1/invites/accept": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Accept an invitation
-         * @description Public. Makes the user with the invitation's email and role, the name and password given, and signs them in. The link is used up.
-         */
-        post: operations["acceptInvite"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/roles": {
+    "/api/v1/audit": {
         parameters: {
             query?: never;
             header?: never;
@@ -1028,130 +1035,16 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List roles and the permission catalogue
-         * @description **Roles:** every user role and both API-key roles. The built-in roles (owner, admin, supervisor,
-         *     agent, developer) come first, then the workspace's custom roles; each with the permissions it holds
-         *     (`object:action`). The owner holds every permission and cannot be edited.
+         * The audit log
+         * @description Administrative and security actions in this workspace, newest first: sign-ins and refused sign-ins,
+         *     password changes and resets, users created, changed (role, skills, teams), deactivated, reactivated
+         *     and deleted, API keys created and revoked, webhooks created, changed, deleted and their secrets
+         *     rotated, flows published or rolled back, the model's settings, workspace settings, contact exports
+         *     and erasures, transcript exports. Each entry says who (`actor`), what (`action`, `target_type`,
+         *     `target_id`, `details`), when (`at`) and from where (`ip`, `user_agent`).
+         *     **Roles:** owner, admin, admin API keys.
          */
-        get: operations["listRoles"];
-        put?: never;
-        /**
-         * Create a custom role
-         * @description **Roles:** signed-in owner and admins. `name`: 2-30 lowercase letters, digits, `-` or `_`, starting
-         *     with a letter; at most 50 custom roles. Users with a custom role see conversations as agents do;
-         *     only admins and the owner give custom roles. Every node enforces the change at once.
-         */
-        post: operations["createRole"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/roles/{name}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                name: string;
-            };
-            cookie?: never;
-        };
-        get?: never;
-        /**
-         * Set a role's permissions
-         * @description **Roles:** signed-in owner and admins. Replaces the permissions of a built-in or custom role (409 for
-         *     the owner's). The built-in roles inherit from each other until the first edit, which writes each of
-         *     them out in full. Every node enforces the change at once.
-         */
-        put: operations["updateRole"];
-        post?: never;
-        /**
-         * Delete a custom role
-         * @description **Roles:** signed-in owner and admins. 409 for a built-in role or one that users still hold.
-         */
-        delete: operations["deleteRole"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/reports/overview": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Conversations, response times, CSAT and bot deflection
-         * @description **Roles:** whoever holds `reports:read` (supervisors, admins, the owner, admin keys). Conversations opened and resolved per local day; first-response time (opening to the first public message a person wrote) and resolution time, median and p90 (percentile_cont); CSAT average and distribution (`csat` is null until the workspace has ratings); bot deflection (resolved with no person's message after a FAQ or model answer).
-         *     `?format=csv` answers the same as a CSV download.
-         */
-        get: operations["reportOverview"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/reports/agents": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * The report per agent
-         * @description **Roles:** whoever holds `reports:read` (supervisors, admins, the owner, admin keys). Per user (the conversation's assignee), busiest first.
-         *     `?format=csv` answers the same as a CSV download.
-         */
-        get: operations["reportAgents"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/reports/teams": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * The report per team
-         * @description **Roles:** whoever holds `reports:read` (supervisors, admins, the owner, admin keys). Per team, busiest first.
-         *     `?format=csv` answers the same as a CSV download.
-         */
-        get: operations["reportTeams"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/reports/heatmap": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Busiest hours
-         * @description **Roles:** whoever holds `reports:read` (supervisors, admins, the owner, admin keys). Conversations opened per local weekday (0 = Sunday) and hour.
-         *     `?format=csv` answers the same as a CSV download.
-         */
-        get: operations["reportHeatmap"];
+        get: operations["listAudit"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1212,6 +1105,88 @@ export interface paths {
         head?: never;
         /** Rename a team or replace its members */
         patch: operations["patchTeam"];
+        trace?: never;
+    };
+    "/api/v1/contacts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List contacts
+         * @description **Roles:** every user role and both API-key roles. A contact is a visitor (the same id) with
+         *     what agents and integrations add. Newest first, one page at a time (`next_cursor` back as
+         *     `cursor`); `q` matches a substring of the name, e-mail, phone or external id, in any case.
+         */
+        get: operations["listContacts"];
+        put?: never;
+        /**
+         * Create a contact
+         * @description **Roles:** every user role and both API-key roles. A person known before they write (from a
+         *     CRM, say); `external_id` is the site's own id, the one `Kefu.identify` later binds the widget
+         *     to (unique: a second contact with it is 409 `already_exists`). Webhooks get `contact.created`.
+         */
+        post: operations["createContact"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contacts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a contact and their conversations
+         * @description **Roles:** every user role and both API-key roles. With the contact's conversations the caller
+         *     may see (at most 50, newest first). Another tenant's id is 404.
+         */
+        get: operations["getContact"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change a contact
+         * @description **Roles:** every user role and both API-key roles. Fields left out stay as they are;
+         *     `attributes` replaces the old ones whole; `external_id` cannot be changed here (identify binds
+         *     it). Webhooks get `contact.updated`.
+         */
+        patch: operations["updateContact"];
+        trace?: never;
+    };
+    "/api/v1/contacts/{id}/merge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Merge another contact into this one
+         * @description **Roles:** supervisors, admins, owners and API keys (agents get 403). `other_id`'s
+         *     conversations become this contact's; this contact's empty fields take the other's values,
+         *     attributes it lacks are added, notes are joined, and the other contact is deleted (a widget
+         *     still holding its token starts as a new visitor). Webhooks get `contact.updated`.
+         */
+        post: operations["mergeContacts"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/canned-replies": {
@@ -2228,6 +2203,236 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/invites": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List pending invitations
+         * @description **Roles:** owner, admin (and admin keys). Pending invitations only, newest first; their links are never shown again.
+         */
+        get: operations["listInvites"];
+        put?: never;
+        /**
+         * Invite someone by email
+         * @description **Roles:** owner, admin (and admin keys), within the rules of user administration. Answers the
+         *     invitation with its link (`url`, shown once; the token is in the fragment, so it reaches no server
+         *     log). The link works once, for 7 days; inviting the same email again replaces it. When e-mail is
+         *     configured the link is also sent to the address (`emailed: true`); otherwise the admin passes it on.
+         */
+        post: operations["createInvite"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/invites/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource's id. */
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke a pending invitation
+         * @description **Roles:** owner, admin (and admin keys). Its link stops working.
+         */
+        delete: operations["revokeInvite"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/invites/lookup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * What an invitation link is for
+         * @description Public. The token comes in the body. Any link that does not work (expired, used, revoked, never made) is 404.
+         */
+        post: operations["lookupInvite"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/invites/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept an invitation
+         * @description Public. Makes the user with the invitation's email and role, the name and password given, and signs them in. The link is used up.
+         */
+        post: operations["acceptInvite"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/roles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List roles and the permission catalogue
+         * @description **Roles:** every user role and both API-key roles. The built-in roles (owner, admin, supervisor,
+         *     agent, developer) come first, then the workspace's custom roles; each with the permissions it holds
+         *     (`object:action`). The owner holds every permission and cannot be edited.
+         */
+        get: operations["listRoles"];
+        put?: never;
+        /**
+         * Create a custom role
+         * @description **Roles:** signed-in owner and admins. `name`: 2-30 lowercase letters, digits, `-` or `_`, starting
+         *     with a letter; at most 50 custom roles. Users with a custom role see conversations as agents do;
+         *     only admins and the owner give custom roles. Every node enforces the change at once.
+         */
+        post: operations["createRole"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/roles/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set a role's permissions
+         * @description **Roles:** signed-in owner and admins. Replaces the permissions of a built-in or custom role (409 for
+         *     the owner's). The built-in roles inherit from each other until the first edit, which writes each of
+         *     them out in full. Every node enforces the change at once.
+         */
+        put: operations["updateRole"];
+        post?: never;
+        /**
+         * Delete a custom role
+         * @description **Roles:** signed-in owner and admins. 409 for a built-in role or one that users still hold.
+         */
+        delete: operations["deleteRole"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Conversations, response times, CSAT and bot deflection
+         * @description **Roles:** whoever holds `reports:read` (supervisors, admins, the owner, admin keys). Conversations opened and resolved per local day; first-response time (opening to the first public message a person wrote) and resolution time, median and p90 (percentile_cont); CSAT average and distribution (`csat` is null until the workspace has ratings); bot deflection (resolved with no person's message after a FAQ or model answer).
+         *     `?format=csv` answers the same as a CSV download.
+         */
+        get: operations["reportOverview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/agents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The report per agent
+         * @description **Roles:** whoever holds `reports:read` (supervisors, admins, the owner, admin keys). Per user (the conversation's assignee), busiest first.
+         *     `?format=csv` answers the same as a CSV download.
+         */
+        get: operations["reportAgents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/teams": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The report per team
+         * @description **Roles:** whoever holds `reports:read` (supervisors, admins, the owner, admin keys). Per team, busiest first.
+         *     `?format=csv` answers the same as a CSV download.
+         */
+        get: operations["reportTeams"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/heatmap": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Busiest hours
+         * @description **Roles:** whoever holds `reports:read` (supervisors, admins, the owner, admin keys). Conversations opened per local weekday (0 = Sunday) and hour.
+         *     `?format=csv` answers the same as a CSV download.
+         */
+        get: operations["reportHeatmap"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     "conversation.created": {
@@ -2476,75 +2681,6 @@ export interface webhooks {
 }
 export interface components {
     schemas: {
-        ReportDurations: {
-            count: number;
-            median_seconds: number | null;
-            p90_seconds: number | null;
-        };
-        ReportCSAT: {
-            count: number;
-            average: number | null;
-            /** @description how many rated 1, 2, 3, 4 and 5 */
-            distribution: number[];
-        } | null;
-        ReportOverview: {
-            /** Format: date */
-            from: string;
-            /** Format: date */
-            to: string;
-            tz: string;
-            conversations: number;
-            resolved: number;
-            per_day: {
-                /** Format: date */
-                date: string;
-                conversations: number;
-                resolved: number;
-            }[];
-            first_response: components["schemas"]["ReportDurations"];
-            resolution: components["schemas"]["ReportDurations"];
-            csat: components["schemas"]["ReportCSAT"];
-            bot_deflection: {
-                resolved: number;
-                deflected: number;
-                rate: number | null;
-            };
-        };
-        ReportGroup: {
-            id: string;
-            name: string;
-            conversations: number;
-            resolved: number;
-            first_response: components["schemas"]["ReportDurations"];
-            resolution: components["schemas"]["ReportDurations"];
-            csat: components["schemas"]["ReportCSAT"];
-        };
-        Invite: {
-            id: string;
-            email: string;
-            role: string;
-            skills: string[];
-            max_concurrent: number;
-            /** Format: date-time */
-            created_at: string;
-            /** Format: date-time */
-            expires_at: string;
-        };
-        RoleDefinition: {
-            name: string;
-            built_in: boolean;
-            /** @description false for the owner's role */
-            editable: boolean;
-            /** @description "object:action", e.g. "reports:read" */
-            permissions: string[];
-            /** @description how many users hold it */
-            users: number;
-        };
-        RoleRequest: {
-            /** @description for POST only */
-            name?: string;
-            permissions: string[];
-        };
         Error: {
             error: {
                 code: components["schemas"]["ErrorCode"];
@@ -2599,6 +2735,11 @@ export interface components {
             /** @description A visitor's message within this many days of a resolve reopens the same conversation (0 = always a new one). */
             reopen_window_days?: number;
             /**
+             * @description Messages older than this many calendar months are removed, with their files and search entries (0 = kept
+             *     forever). On PostgreSQL whole monthly partitions are dropped; on SQLite old messages are deleted in batches.
+             */
+            retention_months?: number;
+            /**
              * @description The workspace's plan (set by the operator, `kefu tenant plan`).
              * @enum {string}
              */
@@ -2615,6 +2756,7 @@ export interface components {
             /** @enum {string} */
             language?: "en" | "zh-CN";
             reopen_window_days?: number;
+            retention_months?: number;
         };
         User: {
             id: string;
@@ -2834,6 +2976,79 @@ export interface components {
             /** Format: date-time */
             created_at: string;
         };
+        Transcript: {
+            conversation: components["schemas"]["Conversation"];
+            messages: components["schemas"]["Message"][];
+        };
+        ContactExport: {
+            /** Format: date-time */
+            exported_at: string;
+            contact: {
+                id: string;
+                name: string;
+                email: string;
+                attributes: {
+                    [key: string]: unknown;
+                };
+                /** Format: date-time */
+                created_at: string;
+                /** Format: date-time */
+                last_seen_at: string;
+                /** Format: date-time */
+                erased_at?: string;
+            };
+            conversations: {
+                conversation: components["schemas"]["Conversation"];
+                messages: components["schemas"]["Message"][];
+            }[];
+            files: {
+                id: string;
+                name: string;
+                content_type: string;
+                size: number;
+                conversation_id?: string;
+                message_id?: string;
+                /** Format: date-time */
+                created_at?: string;
+                /** Format: byte */
+                data_base64: string;
+            }[];
+        };
+        EraseReport: {
+            conversations: number;
+            messages_redacted: number;
+            files_deleted: number;
+        };
+        AuditEntry: {
+            id: string;
+            /** Format: date-time */
+            at: string;
+            actor: {
+                /** @enum {string} */
+                type: "user" | "api_key" | "anonymous";
+                id?: string;
+                name?: string;
+            };
+            /**
+             * @example auth.login
+             * @example auth.login_failed
+             * @example user.changed
+             * @example api_key.created
+             * @example contact.erased
+             */
+            action: string;
+            target_type?: string;
+            target_id?: string;
+            details: {
+                [key: string]: unknown;
+            };
+            ip: string;
+            user_agent: string;
+        };
+        AuditPage: {
+            entries: components["schemas"]["AuditEntry"][];
+            next_cursor: string | null;
+        };
         Conversation: {
             id: string;
             status: components["schemas"]["ConversationStatus"];
@@ -2869,6 +3084,35 @@ export interface components {
              * @description While in the future the conversation is left out of the inbox lists and counts; null when not snoozed. A visitor's message ends the snooze.
              */
             snoozed_until?: string | null;
+            /** @description The visitor's rating once given; null before. */
+            csat?: components["schemas"]["CSAT"] | null;
+        };
+        CSAT: {
+            score: number;
+            comment: string;
+            /**
+             * Format: date-time
+             * @description When the visitor first rated (a change within 24 hours keeps it).
+             */
+            submitted_at: string;
+        };
+        CSATRequest: {
+            conversation_id: string;
+            score: number;
+            /** @description The contract's first name for `score`; used when `score` is absent. */
+            rating?: number;
+            comment?: string;
+        };
+        /** @description A conversation as its visitor sees it. */
+        VisitorConversation: {
+            id: string;
+            status: components["schemas"]["ConversationStatus"];
+            last_seq: number;
+            csat?: components["schemas"]["CSAT"] | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
         };
         /** @enum {string} */
         Priority: "none" | "low" | "normal" | "high" | "urgent";
@@ -2979,6 +3223,41 @@ export interface components {
             name?: string;
             /** @description User ids; replaces the members. */
             members?: string[];
+        };
+        Contact: {
+            /** @description The visitor id. */
+            id: string;
+            name: string;
+            email: string;
+            phone: string;
+            /** @description At most 8 KiB of JSON. */
+            attributes: {
+                [key: string]: unknown;
+            };
+            notes: string;
+            /** @description The site's own id for the person (`Kefu.identify`), or empty. */
+            external_id: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** Format: date-time */
+            last_seen_at: string;
+        };
+        ContactWithConversations: components["schemas"]["Contact"] & {
+            conversations: components["schemas"]["Conversation"][];
+        };
+        ContactInput: {
+            name?: string;
+            /** Format: email */
+            email?: string;
+            phone?: string;
+            notes?: string;
+            attributes?: {
+                [key: string]: unknown;
+            };
+            /** @description Only when creating. */
+            external_id?: string;
         };
         CannedReply: {
             id: string;
@@ -3645,6 +3924,75 @@ export interface components {
             conversation_id: string;
             position: number;
             estimated_wait_seconds: number;
+        };
+        ReportDurations: {
+            count: number;
+            median_seconds: number | null;
+            p90_seconds: number | null;
+        };
+        ReportCSAT: {
+            count: number;
+            average: number | null;
+            /** @description how many rated 1, 2, 3, 4 and 5 */
+            distribution: number[];
+        } | null;
+        ReportOverview: {
+            /** Format: date */
+            from: string;
+            /** Format: date */
+            to: string;
+            tz: string;
+            conversations: number;
+            resolved: number;
+            per_day: {
+                /** Format: date */
+                date: string;
+                conversations: number;
+                resolved: number;
+            }[];
+            first_response: components["schemas"]["ReportDurations"];
+            resolution: components["schemas"]["ReportDurations"];
+            csat: components["schemas"]["ReportCSAT"];
+            bot_deflection: {
+                resolved: number;
+                deflected: number;
+                rate: number | null;
+            };
+        };
+        ReportGroup: {
+            id: string;
+            name: string;
+            conversations: number;
+            resolved: number;
+            first_response: components["schemas"]["ReportDurations"];
+            resolution: components["schemas"]["ReportDurations"];
+            csat: components["schemas"]["ReportCSAT"];
+        };
+        Invite: {
+            id: string;
+            email: string;
+            role: string;
+            skills: string[];
+            max_concurrent: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            expires_at: string;
+        };
+        RoleDefinition: {
+            name: string;
+            built_in: boolean;
+            /** @description false for the owner's role */
+            editable: boolean;
+            /** @description "object:action", e.g. "reports:read" */
+            permissions: string[];
+            /** @description how many users hold it */
+            users: number;
+        };
+        RoleRequest: {
+            /** @description for POST only */
+            name?: string;
+            permissions: string[];
         };
     };
     responses: {
@@ -4472,6 +4820,38 @@ export interface operations {
             429: components["responses"]["RateLimited"];
         };
     };
+    submitCSAT: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CSATRequest"];
+            };
+        };
+        responses: {
+            /** @description The conversation with its rating. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VisitorConversation"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
     uploadFile: {
         parameters: {
             query?: never;
@@ -5152,71 +5532,41 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
         };
     };
-    listInvites: {
+    conversationTranscript: {
         parameters: {
-            query?: never;
+            query?: {
+                format?: "json" | "csv" | "html";
+                /** @description Include private notes. */
+                notes?: boolean;
+            };
             header?: never;
-            path?: never;
+            path: {
+                /** @description The conversation's id. */
+                id: components["parameters"]["ConversationId"];
+            };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description The pending invitations. */
+            /** @description The transcript, as a download (`Content-Disposition`). */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        invites: components["schemas"]["Invite"][];
-                    };
-                };
-            };
-            401: components["responses"]["Unauthenticated"];
-            403: components["responses"]["PermissionDenied"];
-        };
-    };
-    createInvite: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": {
-                    /** Format: email */
-                    email: string;
-                    /** @description agent (default), supervisor, admin or a custom role */
-                    role?: string;
-                    skills?: string[];
-                    max_concurrent?: number;
-                };
-            };
-        };
-        responses: {
-            /** @description The invitation and its link. */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Invite"] & {
-                        url: string;
-                        emailed: boolean;
-                    };
+                    "application/json": components["schemas"]["Transcript"];
+                    "text/csv": string;
+                    "text/html": string;
                 };
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["PermissionDenied"];
-            409: components["responses"]["Conflict"];
+            404: components["responses"]["NotFound"];
             413: components["responses"]["TooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
         };
     };
-    revokeInvite: {
+    exportContact: {
         parameters: {
             query?: never;
             header?: never;
@@ -5228,213 +5578,59 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Revoked. */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            401: components["responses"]["Unauthenticated"];
-            403: components["responses"]["PermissionDenied"];
-            404: components["responses"]["NotFound"];
-        };
-    };
-    lookupInvite: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": {
-                    token: string;
-                };
-            };
-        };
-        responses: {
-            /** @description The invitation. */
+            /** @description The export. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        email: string;
-                        role: string;
-                        workspace: string;
-                    };
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            404: components["responses"]["NotFound"];
-            413: components["responses"]["TooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            429: components["responses"]["RateLimited"];
-        };
-    };
-    acceptInvite: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": {
-                    token: string;
-                    name: string;
-                    password: string;
-                };
-            };
-        };
-        responses: {
-            /** @description The new user, the workspace and a session token. */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        tenant: components["schemas"]["Tenant"];
-                        user: components["schemas"]["User"];
-                        token: string;
-                    };
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["TooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            429: components["responses"]["RateLimited"];
-        };
-    };
-    listRoles: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The roles and every permission a role can hold. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        roles: components["schemas"]["RoleDefinition"][];
-                        permissions: string[];
-                    };
+                    "application/json": components["schemas"]["ContactExport"];
                 };
             };
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["PermissionDenied"];
-        };
-    };
-    createRole: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["RoleRequest"];
-            };
-        };
-        responses: {
-            /** @description The role. */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["RoleDefinition"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthenticated"];
-            403: components["responses"]["PermissionDenied"];
-            409: components["responses"]["Conflict"];
+            404: components["responses"]["NotFound"];
             413: components["responses"]["TooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
         };
     };
-    updateRole: {
+    eraseContact: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                name: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["RoleRequest"];
-            };
-        };
-        responses: {
-            /** @description The role. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["RoleDefinition"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthenticated"];
-            403: components["responses"]["PermissionDenied"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["TooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-        };
-    };
-    deleteRole: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                name: string;
+                /** @description The resource's id. */
+                id: components["parameters"]["Id"];
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Deleted. */
-            204: {
+            /** @description What was erased. */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["EraseReport"];
+                };
             };
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
         };
     };
-    reportOverview: {
+    listAudit: {
         parameters: {
             query?: {
-                /** @description first local day (default: 6 days before `to`) */
-                from?: string;
-                /** @description last local day, inclusive (default: today); at most 366 days after `from` */
-                to?: string;
-                /** @description IANA time zone the days and hours are in (default UTC) */
-                tz?: string;
-                format?: "json" | "csv";
+                /** @description An action code, or a prefix ending in "." (`user.`). */
+                action?: string;
+                actor_id?: string;
+                target_id?: string;
+                since?: string;
+                until?: string;
+                limit?: number;
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -5442,117 +5638,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The report. */
+            /** @description A page of entries. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ReportOverview"];
-                    "text/csv": string;
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthenticated"];
-            403: components["responses"]["PermissionDenied"];
-        };
-    };
-    reportAgents: {
-        parameters: {
-            query?: {
-                /** @description first local day (default: 6 days before `to`) */
-                from?: string;
-                /** @description last local day, inclusive (default: today); at most 366 days after `from` */
-                to?: string;
-                /** @description IANA time zone the days and hours are in (default UTC) */
-                tz?: string;
-                format?: "json" | "csv";
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The report. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        agents: components["schemas"]["ReportGroup"][];
-                    };
-                    "text/csv": string;
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthenticated"];
-            403: components["responses"]["PermissionDenied"];
-        };
-    };
-    reportTeams: {
-        parameters: {
-            query?: {
-                /** @description first local day (default: 6 days before `to`) */
-                from?: string;
-                /** @description last local day, inclusive (default: today); at most 366 days after `from` */
-                to?: string;
-                /** @description IANA time zone the days and hours are in (default UTC) */
-                tz?: string;
-                format?: "json" | "csv";
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The report. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        teams: components["schemas"]["ReportGroup"][];
-                    };
-                    "text/csv": string;
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthenticated"];
-            403: components["responses"]["PermissionDenied"];
-        };
-    };
-    reportHeatmap: {
-        parameters: {
-            query?: {
-                /** @description first local day (default: 6 days before `to`) */
-                from?: string;
-                /** @description last local day, inclusive (default: today); at most 366 days after `from` */
-                to?: string;
-                /** @description IANA time zone the days and hours are in (default UTC) */
-                tz?: string;
-                format?: "json" | "csv";
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The report. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        cells: number[][];
-                        max: number;
-                    };
-                    "text/csv": string;
+                    "application/json": components["schemas"]["AuditPage"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -5728,6 +5820,157 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    listContacts: {
+        parameters: {
+            query?: {
+                q?: string;
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of contacts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        contacts: components["schemas"]["Contact"][];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+        };
+    };
+    createContact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ContactInput"];
+            };
+        };
+        responses: {
+            /** @description The contact. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Contact"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    getContact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The contact. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactWithConversations"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    updateContact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ContactInput"];
+            };
+        };
+        responses: {
+            /** @description The contact. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Contact"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    mergeContacts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    other_id: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The merged contact with its conversations. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactWithConversations"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
         };
@@ -7192,6 +7435,414 @@ export interface operations {
                 };
                 content?: never;
             };
+        };
+    };
+    listInvites: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The pending invitations. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        invites: components["schemas"]["Invite"][];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+        };
+    };
+    createInvite: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Format: email */
+                    email: string;
+                    /** @description agent (default), supervisor, admin or a custom role */
+                    role?: string;
+                    skills?: string[];
+                    max_concurrent?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description The invitation and its link. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Invite"] & {
+                        url: string;
+                        emailed: boolean;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    revokeInvite: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource's id. */
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    lookupInvite: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    token: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The invitation. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        email: string;
+                        role: string;
+                        workspace: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    acceptInvite: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    token: string;
+                    name: string;
+                    password: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The new user, the workspace and a session token. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        tenant: components["schemas"]["Tenant"];
+                        user: components["schemas"]["User"];
+                        token: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    listRoles: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The roles and every permission a role can hold. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        roles: components["schemas"]["RoleDefinition"][];
+                        permissions: string[];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+        };
+    };
+    createRole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoleRequest"];
+            };
+        };
+        responses: {
+            /** @description The role. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoleDefinition"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    updateRole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoleRequest"];
+            };
+        };
+        responses: {
+            /** @description The role. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoleDefinition"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    deleteRole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    reportOverview: {
+        parameters: {
+            query?: {
+                /** @description first local day (default: 6 days before `to`) */
+                from?: string;
+                /** @description last local day, inclusive (default: today); at most 366 days after `from` */
+                to?: string;
+                /** @description IANA time zone the days and hours are in (default UTC) */
+                tz?: string;
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportOverview"];
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+        };
+    };
+    reportAgents: {
+        parameters: {
+            query?: {
+                /** @description first local day (default: 6 days before `to`) */
+                from?: string;
+                /** @description last local day, inclusive (default: today); at most 366 days after `from` */
+                to?: string;
+                /** @description IANA time zone the days and hours are in (default UTC) */
+                tz?: string;
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        agents: components["schemas"]["ReportGroup"][];
+                    };
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+        };
+    };
+    reportTeams: {
+        parameters: {
+            query?: {
+                /** @description first local day (default: 6 days before `to`) */
+                from?: string;
+                /** @description last local day, inclusive (default: today); at most 366 days after `from` */
+                to?: string;
+                /** @description IANA time zone the days and hours are in (default UTC) */
+                tz?: string;
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        teams: components["schemas"]["ReportGroup"][];
+                    };
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+        };
+    };
+    reportHeatmap: {
+        parameters: {
+            query?: {
+                /** @description first local day (default: 6 days before `to`) */
+                from?: string;
+                /** @description last local day, inclusive (default: today); at most 366 days after `from` */
+                to?: string;
+                /** @description IANA time zone the days and hours are in (default UTC) */
+                tz?: string;
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        cells: number[][];
+                        max: number;
+                    };
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
         };
     };
     conversationCreatedEvent: {
