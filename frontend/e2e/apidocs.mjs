@@ -122,8 +122,8 @@ try {
 
   await step('/api/docs renders the spec from this server alone', async () => {
     await en.goto(`${BASE}/api/docs`);
-    await en.getByText('Start a conversation with a known visitor (outbound)').first().waitFor();
-    await en.getByText('Idempotency-Key').first().waitFor();
+    await en.getByText('Start a conversation with a known visitor (outbound)').filter({ visible: true }).first().waitFor();
+    await en.getByText('Idempotency-Key').filter({ visible: true }).first().waitFor();
     await shoot(en, 'api-docs');
     check(offsite.length === 0, `requests to other origins: ${offsite.join(', ')}`);
   });
