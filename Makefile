@@ -1,7 +1,7 @@
 # Kefu — one binary, one Makefile.
 #   make run    build everything and start on the embedded default (SQLite + in-process bus)
 #   make build  leave bin/kefu (with the web app embedded)
-#   make test   go vet, go test -race, frontend typecheck + unit tests, browser journey, chaos
+#   make test   go vet, go test -race, frontend typecheck + unit tests, browser journeys (make chaos runs the fault table apart)
 #   make chaos  faults under load on a private PostgreSQL + Redis (CHAOS_FLAGS=--long for the long run)
 
 SHELL := /bin/bash
