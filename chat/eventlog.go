@@ -16,7 +16,7 @@ import (
 type eventLog struct {
 	timeout time.Duration // each insert's deadline
 	mu      sync.Mutex
-	m  map[string]*eventQueue // tenants with rows pending or being written, only
+	m       map[string]*eventQueue // tenants with rows pending or being written, only
 }
 
 type eventQueue struct {
