@@ -241,7 +241,7 @@ func NewService(c Config) *Service {
 			s.flowCache.Remove(e.TenantID)
 		case e.Kind == EventAgentGone:
 			s.gone.Add(e.TenantID+"/"+e.UserID, true)
-		case e.Kind == EventPresence && e.Status == PresenceOnline:
+		case e.Kind == EventPresence && e.Status == PresenceOnline, e.Kind == EventAgentBack:
 			s.gone.Remove(e.TenantID + "/" + e.UserID)
 		case e.Kind == EventHooks:
 			s.subs.drop(e.TenantID)
