@@ -64,6 +64,7 @@ type Service struct {
 	queuePos       *lru.Cache[string, int]
 	locks          [256]sync.Mutex
 	grace          time.Duration
+	recovery       RecoveryConfig
 
 	flowRuns      *gates // per tenant: flow runs under way
 	flowRunWait   time.Duration
@@ -115,6 +116,8 @@ type Config struct {
 	// come back before their conversations that wait for an answer are
 	// requeued (default DefaultOfflineGrace).
 	OfflineGrace time.Duration
+	// Recovery tunes the durable timers and the recovery sweep (recover.go).
+	Recovery RecoveryConfig
 	// BreakerTimeout is how long the assignment breaker stays open (default 30 s).
 	BreakerTimeout time.Duration
 	// AllowPrivateNetworks lets webhook nodes reach private addresses.
@@ -220,7 +223,7 @@ func NewService(c Config) *Service {
 		flowRuns: newGates(c.FlowRuns), flowRunWait: c.FlowRunWait,
 		simulations: newGates(c.Simulations), simulateWait: c.SimulateWait, replayTimeout: c.ReplayTimeout, snoozeSweep: c.SnoozeSweep, searchIdx: newSearchIndexer(),
 		uploadLimits: c.Uploads.withDefaults(), usage: uu, monthly: mc, linkTTL: c.FileLinkTTL, sweepEvery: c.SweepEvery,
-		bots: c.Bots, calls: newBotCalls(), instance: tenants.NewID(),
+		bots: c.Bots, calls: newBotCalls(), instance: tenants.NewID(), recovery: c.Recovery.withDefaults(),
 	}
 	s.engine = c.SearchEngine
 	s.retentionEvery = cmp.Or(c.RetentionEvery, DefaultRetentionEvery)
@@ -281,6 +284,8 @@ func (s *Service) Start(ctx context.Context) error {
 	go s.runSearchIndex(pctx, DefaultSearchIndexEvery)
 	go s.runRetention(pctx, s.retentionEvery)
 	go s.renewLeases(pctx)
+	go s.runJobs(pctx, s.recovery.JobsPoll)
+	go s.recoverLoop(pctx, s.recovery)
 	go s.presence.Run(pctx, func(tenant, user string) {
 		s.background(func() {
 			ctx := context.Background()
@@ -347,10 +352,6 @@ func (s *Service) background(fn func()) {
 	}()
 }
 
-// afterGrace runs fn once the offline grace period has passed.
-func (s *Service) afterGrace(fn func()) {
-	time.AfterFunc(s.grace, func() { s.background(fn) })
-}
 
 // Bus returns the event bus.
 func (s *Service) Bus() Bus { return s.bus }
