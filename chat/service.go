@@ -352,7 +352,6 @@ func (s *Service) background(fn func()) {
 	}()
 }
 
-
 // Bus returns the event bus.
 func (s *Service) Bus() Bus { return s.bus }
 
