@@ -265,3 +265,54 @@ func TestRedisBusSocketChurnLosesNothing(t *testing.T) {
 	}
 	t.Logf("%d deliveries checked over socket churn, %d sockets failed", checked.Load(), failures.Load())
 }
+
+// TestRedisBusWithACLUser: KEFU_REDIS_URL's user and password (Redis 6
+// ACLs) are what the bus authenticates with: a node with the right ones
+// carries events, one with a wrong password does not start; rediss:// asks
+// for TLS.
+func TestRedisBusWithACLUser(t *testing.T) {
+	_, admin, prefix := busNodes(t, 0)
+	ctx := context.Background()
+	user, pass := prefix+"-user", "pw-"+prefix
+	if err := admin.Do(ctx, "ACL", "SETUSER", user, "on", ">"+pass, "~"+prefix+":*", "&"+prefix+":*", "+@all").Err(); err != nil {
+		t.Skipf("this Redis has no ACLs: %v", err)
+	}
+	t.Cleanup(func() { admin.Do(context.Background(), "ACL", "DELUSER", user) })
+	base := admin.Options()
+	url := fmt.Sprintf("redis://%s:%s@%s/%d", user, pass, base.Addr, base.DB)
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opt)
+	t.Cleanup(func() { rdb.Close() })
+	bus, err := chat.NewRedisBus(ctx, rdb, prefix, []byte("0123456789abcdef0123456789abcdef"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("the bus with an ACL user: %v", err)
+	}
+	t.Cleanup(func() { bus.Close() })
+	got := make(chan chat.Event, 1)
+	bus.Subscribe(func(e chat.Event) { got <- e })
+	rel, err := bus.Acquire(ctx, "acl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rel()
+	_ = bus.Publish(ctx, chat.Event{Kind: chat.EventTyping, TenantID: "acl"})
+	select {
+	case <-got:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no event through the ACL user's connection")
+	}
+
+	bad, _ := redis.ParseURL(fmt.Sprintf("redis://%s:wrong@%s/%d", user, base.Addr, base.DB))
+	badClient := redis.NewClient(bad)
+	t.Cleanup(func() { badClient.Close() })
+	if _, err := chat.NewRedisBus(ctx, badClient, prefix, []byte("0123456789abcdef0123456789abcdef"), slog.New(slog.DiscardHandler)); err == nil {
+		t.Fatal("a wrong password started a bus")
+	}
+	tlsOpt, err := redis.ParseURL("rediss://u:p@redis.example.com:6380/0")
+	if err != nil || tlsOpt.TLSConfig == nil || tlsOpt.TLSConfig.ServerName != "redis.example.com" || tlsOpt.Username != "u" || tlsOpt.Password != "p" {
+		t.Fatalf("rediss:// is not TLS with AUTH: %+v %v", tlsOpt, err)
+	}
+}
