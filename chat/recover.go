@@ -17,8 +17,8 @@ import (
 //   - Snoozes are rows too (snoozed_until), woken by every node's sweep.
 //   - A model call in flight has a lease (botcalls.go); when it runs out,
 //     any node hands the conversation to a person.
-//   - The sweep below (at start, then every RecoveryConfig.Every, on every
-//     node; each change is conditional, so nodes need not agree who does
+//   - The sweep below (at start, then with Redis every RecoveryConfig.Every,
+//     on every node; each change is conditional, so nodes need not agree who does
 //     it) finds the rest in the database:
 //     1. queue deadlines already past (planned before jobs existed, or a
 //     job lost with a failed write) fire now;
@@ -27,7 +27,8 @@ import (
 //     assignments to agents on a dead node go back to the queue unless
 //     the agent comes back within KEFU_AGENT_AWAY_GRACE;
 //     3. conversations left with the bot by a flow run that died — the
-//     visitor's last message older than StuckAfter with no routing
+//     visitor's last message older than StuckAfter (a single node: from
+//     before it started) with no routing
 //     decision after it (or a decision to queue or assign that was never
 //     applied), and no model call pending — are queued for a person.
 
@@ -51,11 +52,25 @@ func (c RecoveryConfig) withDefaults() RecoveryConfig {
 	return c
 }
 
-// recoverLoop sweeps at once, then every cfg.Every, until ctx ends.
+// recoverLoop sweeps at once, then every cfg.Every, until ctx ends. A
+// single node (presence in memory: no Redis) sweeps only at start: the
+// only node that can have died before it is itself, and sweeping every
+// tenant's files on a timer would cost a node with many tenants for
+// nothing.
 func (s *Service) recoverLoop(ctx context.Context, cfg RecoveryConfig) {
+	started := s.stamp()
 	for {
-		if n := s.Recover(ctx, cfg.StuckAfter); n > 0 {
+		cutoff := s.stamp().Add(-cfg.StuckAfter)
+		_, single := s.presence.(*LocalPresence)
+		if single {
+			// Every flow run from before this start died with the process.
+			cutoff = started
+		}
+		if n := s.recoverAll(ctx, cutoff); n > 0 {
 			s.log.Info("recovery: finished what a dead node left", "conversations", n)
+		}
+		if single {
+			return
 		}
 		t := time.NewTimer(cfg.Every)
 		select {
@@ -70,6 +85,12 @@ func (s *Service) recoverLoop(ctx context.Context, cfg RecoveryConfig) {
 // Recover runs the recovery sweep once over every tenant; it returns how
 // many conversations it moved or planned a grace for.
 func (s *Service) Recover(ctx context.Context, stuckAfter time.Duration) int {
+	return s.recoverAll(ctx, s.stamp().Add(-stuckAfter))
+}
+
+// recoverAll sweeps every tenant; a flow run that has not answered a
+// visitor's message from before cutoff is taken for dead.
+func (s *Service) recoverAll(ctx context.Context, cutoff time.Time) int {
 	ids, err := s.tenants.ListTenantIDs(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -82,7 +103,7 @@ func (s *Service) Recover(ctx context.Context, stuckAfter time.Duration) int {
 		if ctx.Err() != nil {
 			return n
 		}
-		k, err := s.recoverTenant(ctx, id, stuckAfter)
+		k, err := s.recoverTenant(ctx, id, cutoff)
 		n += k
 		if err != nil && ctx.Err() == nil {
 			s.log.Warn("recovery", "tenant_id", id, "err", err)
@@ -91,7 +112,7 @@ func (s *Service) Recover(ctx context.Context, stuckAfter time.Duration) int {
 	return n
 }
 
-func (s *Service) recoverTenant(ctx context.Context, tenantID string, stuckAfter time.Duration) (int, error) {
+func (s *Service) recoverTenant(ctx context.Context, tenantID string, cutoff time.Time) (int, error) {
 	db, err := s.db(tenantID)
 	if err != nil {
 		return 0, err
@@ -130,7 +151,6 @@ func (s *Service) recoverTenant(ctx context.Context, tenantID string, stuckAfter
 	}
 
 	// 3. Conversations a dead flow run left with the bot.
-	cutoff := now.Add(-stuckAfter)
 	c, m, e, b := db.Table("conversations"), db.Table("messages"), db.Table("conversation_events"), db.Table("bot_calls")
 	var stuck []string
 	err = db.WithContext(ctx).Raw(`SELECT c.id FROM `+c+` c WHERE c.status = ?
