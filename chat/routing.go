@@ -620,7 +620,7 @@ func (s *Service) scheduleTimeout(tenantID, convID, node string, at time.Time) {
 	if t, ok := s.timers[key]; ok {
 		t.Stop()
 	}
-	s.bg.Add(1) // counted for Close, as background does (timerMu is held)
+	s.bg.Add(1)                                                                     // counted for Close, as background does (timerMu is held)
 	go func() { defer s.bg.Done(); s.armQueueExpiry(tenantID, convID, node, at) }() // durable backstop: jobs.go
 	s.timers[key] = time.AfterFunc(time.Until(at), func() {
 		s.timerMu.Lock()
