@@ -55,15 +55,31 @@ func (s *Server) forgotPassword(c echo.Context) error {
 		return err
 	}
 	if s.EmailConfigured() {
-		base := s.publicBase(c)
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), mailTimeout)
-		go func() {
-			defer cancel()
-			s.mailResets(ctx, base, req)
-		}()
+		select {
+		case s.resetQueue <- struct{}{}:
+			base := s.publicBase(c)
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), mailTimeout)
+			go func() {
+				defer func() { cancel(); <-s.resetQueue }()
+				// One request at a time on this node, so that the
+				// per-account hourly count is checked and kept in turn.
+				select {
+				case s.resetTurn <- struct{}{}:
+					defer func() { <-s.resetTurn }()
+					s.mailResets(ctx, base, req)
+				case <-ctx.Done():
+				}
+			}()
+		default:
+			s.log.WarnContext(c.Request().Context(), "password reset: too many requests waiting; one dropped")
+		}
 	}
 	return c.NoContent(http.StatusAccepted)
 }
+
+// maxResetQueue bounds the reset requests waiting on a node (beyond it
+// they are dropped, and answered as every other).
+const maxResetQueue = 64
 
 func (s *Server) mailResets(ctx context.Context, base string, req forgotRequest) {
 	links, err := s.tenants.RequestPasswordReset(ctx, req.Email, req.Tenant)

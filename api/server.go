@@ -92,13 +92,16 @@ type Server struct {
 	reports *reports.Service
 	// onboarding computes the first-day checklist.
 	onboarding *onboarding.Service
-	log        *slog.Logger
-	cfg        Config
-	http       *httpMetrics
-	tracer     trace.Tracer    // nil: no tracing
-	routes     map[string]bool // "METHOD /path" of every route but the catch-alls (noEndpoint)
-	buckets    buckets         // the API keys' rate limits
-	audit      *audit.Log
+	// resetQueue bounds the password-reset requests in the background;
+	// resetTurn lets one run at a time.
+	resetQueue, resetTurn chan struct{}
+	log                   *slog.Logger
+	cfg                   Config
+	http                  *httpMetrics
+	tracer                trace.Tracer    // nil: no tracing
+	routes                map[string]bool // "METHOD /path" of every route but the catch-alls (noEndpoint)
+	buckets               buckets         // the API keys' rate limits
+	audit                 *audit.Log
 }
 
 // New builds the router.
@@ -114,7 +117,7 @@ func New(cfg Config) *Server {
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	s := &Server{e: e, tenants: cfg.Tenants, chat: cfg.Chat, reports: reports.New(cfg.Tenants), onboarding: onboarding.New(cfg.Tenants), log: cfg.Logger, cfg: cfg, http: newHTTPMetrics(cfg.Registry), audit: audit.New(cfg.Tenants, cfg.Logger)}
+	s := &Server{e: e, tenants: cfg.Tenants, chat: cfg.Chat, reports: reports.New(cfg.Tenants), onboarding: onboarding.New(cfg.Tenants), resetQueue: make(chan struct{}, maxResetQueue), resetTurn: make(chan struct{}, 1), log: cfg.Logger, cfg: cfg, http: newHTTPMetrics(cfg.Registry), audit: audit.New(cfg.Tenants, cfg.Logger)}
 	if cfg.Tracer != nil {
 		s.tracer = cfg.Tracer.Tracer("kefu/api")
 	}

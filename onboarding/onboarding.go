@@ -88,11 +88,13 @@ func teammateInvited(ctx context.Context, s *Service, q query) (bool, error) {
 	return n > 1, err
 }
 
-// businessHoursSet: the routing flow has a business-hours node. (When the
-// workspace gets a business-hours setting of its own, it counts here too.)
+// businessHoursSet: the routing flow, as the workspace published it, has a
+// business-hours node (the default flow's has Kefu's sample hours, which
+// do not count). When the workspace gets a business-hours setting of its
+// own, it counts here too.
 func businessHoursSet(ctx context.Context, _ *Service, q query) (bool, error) {
 	return q.exists(ctx, q.t("flows")+" f JOIN "+q.t("flow_versions")+" v ON v.flow_id = f.id AND v.version = f.published_version"+
-		" WHERE f.active AND v.graph LIKE ?", `%"business_hours"%`)
+		" WHERE f.active AND v.created_by <> ? AND v.graph LIKE ?", "kefu", `%"business_hours"%`)
 }
 
 // widgetCustomised: the widget's settings differ from the defaults. Today
