@@ -10,6 +10,7 @@ import { FullPageSpin } from '../components/FullPageSpin';
 import { InboxList } from './InboxList';
 import { useMe } from './useMe';
 import { ShortcutsHelp } from './Shortcuts';
+import { OnboardingCard, useOnboarding } from '../admin/OnboardingCard';
 
 // The thread pane (thread, composer, visitor panel) is its own chunk: the
 // inbox shows first, and the chunk is fetched while the browser is idle so
@@ -51,6 +52,10 @@ export default function InboxPage() {
     return () => window.removeEventListener('keydown', onKey);
   }, [id, navigate]);
 
+  const admin = !!me.data?.permissions.includes('tenant:write');
+  const onboarding = useOnboarding(!!admin && !id);
+  const showOnboarding = !!onboarding.data && !onboarding.data.dismissed;
+
   if (!me.data) return <FullPageSpin />;
   return (
     <div className="console" data-has-conv={id ? 'true' : 'false'}>
@@ -61,8 +66,8 @@ export default function InboxPage() {
           <ThreadPane id={id} />
         </Suspense>
       ) : (
-        <section className="thread thread-empty">
-          <Empty description={t('inbox.selectConversation')} />
+        <section className={showOnboarding ? 'thread thread-onboarding' : 'thread thread-empty'}>
+          {showOnboarding ? <OnboardingCard widgetKey={widgetKey} /> : <Empty description={t('inbox.selectConversation')} />}
         </section>
       )}
     </div>
