@@ -1,38 +1,11 @@
 import { Button, Card, Progress, Typography } from 'antd';
 import { CheckCircleFilled, CloseOutlined } from '@ant-design/icons';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { stepLink, useOnboarding } from './onboarding';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
-import { api, type OnboardingStepId } from '../api';
+import { api } from '../api';
 import { keys } from '../realtime/keys';
-
-/** Where each step is done; the demo page needs the widget key. */
-export function stepLink(id: OnboardingStepId, widgetKey: string | undefined): { to: string; external?: boolean } {
-  switch (id) {
-    case 'snippet':
-    case 'widget':
-      return { to: '/app/admin/widget' };
-    case 'invite':
-      return { to: '/app/admin/agents' };
-    case 'business_hours':
-    case 'flow':
-      return { to: '/app/admin/flows' };
-    case 'test_message':
-      return { to: widgetKey ? `/demo?key=${encodeURIComponent(widgetKey)}` : '/demo', external: true };
-  }
-}
-
-export function useOnboarding(enabled = true) {
-  return useQuery({
-    queryKey: keys.onboarding,
-    queryFn: api.onboarding.get,
-    enabled,
-    // The steps tick themselves: look again now and then, and on return to the tab.
-    refetchInterval: 20_000,
-    refetchOnWindowFocus: true,
-    retry: false,
-  });
-}
 
 /**
  * The first-day checklist: progress, each step with a link to where it is

@@ -10,13 +10,15 @@ import { FullPageSpin } from '../components/FullPageSpin';
 import { InboxList } from './InboxList';
 import { useMe } from './useMe';
 import { ShortcutsHelp } from './Shortcuts';
-import { OnboardingCard, useOnboarding } from '../admin/OnboardingCard';
+import { useOnboarding } from '../admin/onboarding';
 
 // The thread pane (thread, composer, visitor panel) is its own chunk: the
 // inbox shows first, and the chunk is fetched while the browser is idle so
 // opening a conversation does not wait for it.
 const loadThread = () => import('./ThreadPane');
 const ThreadPane = lazy(loadThread);
+// The first-day checklist is for admins of a new workspace only: its own chunk.
+const OnboardingCard = lazy(() => import('../admin/OnboardingCard').then((m) => ({ default: m.OnboardingCard })));
 if (typeof window !== 'undefined') {
   const idle = (window as Window & { requestIdleCallback?: (cb: () => void) => void }).requestIdleCallback ?? ((cb: () => void) => setTimeout(cb, 200));
   idle(() => void loadThread());
@@ -67,7 +69,13 @@ export default function InboxPage() {
         </Suspense>
       ) : (
         <section className={showOnboarding ? 'thread thread-onboarding' : 'thread thread-empty'}>
-          {showOnboarding ? <OnboardingCard widgetKey={widgetKey} /> : <Empty description={t('inbox.selectConversation')} />}
+          {showOnboarding ? (
+            <Suspense fallback={null}>
+              <OnboardingCard widgetKey={widgetKey} />
+            </Suspense>
+          ) : (
+            <Empty description={t('inbox.selectConversation')} />
+          )}
         </section>
       )}
     </div>
