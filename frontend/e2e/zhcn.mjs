@@ -11,8 +11,12 @@
 //    it (names, e-mails, the slug, the widget key, messages) — removed from
 //    the text before the scan, by exact value;
 //  - e-mail addresses and URLs (they are addresses, not words);
-//  - <code>, <pre>, <kbd>: the embed snippet, ids and key names (Ctrl,
-//    Enter) are the same in every language;
+//  - <code>, <pre>, <kbd> and anything marked translate="no" (HTML's mark
+//    for names and code: node ids, expressions, model ids, product names);
+//  - text marked as another language (lang="en": the language switch
+//    offers "English" by its own name) and the editor library's credit;
+//  - the workspace's data shown in settings (class user-content: handoff
+//    phrases visitors may type in any language);
 //  - the allow-list below.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,8 +41,10 @@ mkdirSync(SHOTS, { recursive: true });
 //  LLM      the model provider's kind, as Chinese AI products write it;
 //  URL      as in "Webhook URL", the usual term;
 //  Webhook  no settled Chinese word; Chinese SaaS (钉钉, 飞书) write Webhook;
-//  CSV      the file format of exports.
-const ALLOWED = new Set(['Kefu', 'API', 'FAQ', 'LLM', 'URL', 'Webhook', 'CSV']);
+//  CSV      the file format of exports;
+//  OpenAI   "OpenAI 兼容" names a kind of interface; it has no Chinese name;
+//  Ctrl Shift Alt Enter Esc Delete   the keys as printed on keyboards sold in China.
+const ALLOWED = new Set(['Kefu', 'API', 'FAQ', 'LLM', 'URL', 'Webhook', 'CSV', 'OpenAI', 'Ctrl', 'Shift', 'Alt', 'Enter', 'Esc', 'Delete']);
 
 const zhDigits = '零一二三四五六七八九';
 const tag = String(Date.now() % 1e6)
@@ -93,7 +99,11 @@ async function api(method, path, token, body) {
 async function visibleText(page) {
   return page.evaluate(() => {
     const out = [];
-    const skip = (el) => !!el.closest('code, pre, kbd, script, style, noscript, svg, [data-user-content]');
+    const skip = (el) => {
+      if (el.closest('code, pre, kbd, script, style, noscript, svg, [translate="no"], [data-user-content], .user-content, .react-flow__attribution')) return true;
+      const l = el.closest('[lang]');
+      return !!l && l !== document.documentElement && !/^zh/i.test(l.getAttribute('lang'));
+    };
     const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
     for (let n = walker.nextNode(); n; n = walker.nextNode()) {
       const el = n.parentElement;
@@ -204,6 +214,7 @@ try {
     await api('POST', '/api/v1/invites', tok, { email: `zhao+${rand}@example.com`, role: 'supervisor' });
     await api('POST', '/api/v1/canned-replies', tok, { shortcut: 'tuihuo', body: '您好 {{visitor.name}}，退货请在七天内申请。', scope: 'tenant' });
     userContent.add('tuihuo');
+    userContent.add('您好 {{visitor.name}}，退货请在七天内申请。');
     await api('POST', '/api/v1/faqs', tok, { question: '怎么退货？', answer: '七天内可以无理由退货。', keywords: ['退货'] });
     await api('POST', '/api/v1/articles', tok, { title: '配送说明', body: '我们使用顺丰快递，两天送达。' }).catch(() => undefined);
     await api('POST', '/api/v1/webhooks', tok, { url: 'https://hooks.example.com/kefu', events: ['conversation.created'] });

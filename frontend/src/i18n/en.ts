@@ -465,6 +465,19 @@ const en = {
     ev_csat_submitted: 'Rating submitted',
   },
   audit: {
+    detail: {
+      name: 'name',
+      role: 'role',
+      email: 'email',
+      reason: 'reason',
+      conversations: 'conversations',
+      messages_redacted: 'messages redacted',
+      files_deleted: 'files deleted',
+    },
+    reason: {
+      unauthenticated: 'wrong e-mail or password',
+      rate_limited: 'too many attempts',
+    },
     title: 'Audit log',
     intro: 'Sign-ins, changes to people, keys, webhooks, flows and settings, and data exports and erasures — who did it, when and from where.',
     filter: 'Filter by kind',
@@ -613,6 +626,8 @@ const en = {
     prompt: 'System prompt',
     promptHint: 'Empty: Kefu’s default (answer only from your knowledge, hand over when it does not cover the question).',
     temperature: 'Temperature',
+    ms: 'ms',
+    qwen: 'Qwen',
     maxTokens: 'Max tokens',
     timeout: 'Hard deadline',
     timeoutHint: 'Past it the conversation goes to a person (empty: 30 s).',
@@ -630,6 +645,7 @@ const en = {
     phrasesHint: 'A visitor message with one of these is never answered by a bot; it goes to a person.',
   },
   flows: {
+    locale: 'en',
     title: 'Routing flows',
     intro: 'A flow decides what happens to each new conversation: greet, check the hours, ask a bot, and hand it to the right agent. One flow is live at a time.',
     new: 'New flow',
@@ -1017,7 +1033,7 @@ const en = {
   },
   cannedPage: {
     title: 'Canned replies',
-    intro: 'Saved answers agents insert by typing / in the composer. Variables: {{vars}}.',
+    intro: 'Saved answers agents insert by typing / in the composer. Variables:',
     add: 'New canned reply',
     shortcut: 'Shortcut',
     body: 'Text',
