@@ -84,6 +84,9 @@ func (s *Server) login(c echo.Context) error {
 		return err
 	}
 	ctx := audit.WithClient(c.Request().Context(), c.RealIP(), c.Request().UserAgent())
+	if strings.TrimSpace(req.Tenant) == "" {
+		return s.loginByEmail(c, req)
+	}
 	token, u, err := s.tenants.Login(ctx, req.Tenant, req.Email, req.Password)
 	// A sign-in, or a refused one, is recorded in the workspace it named.
 	code := kefu.Code(err)

@@ -23,6 +23,7 @@ import (
 	"kefu/chat"
 	"kefu/clientip"
 	"kefu/mailer"
+	"kefu/onboarding"
 	"kefu/reports"
 	"kefu/tenants"
 	"kefu/webhook"
@@ -89,13 +90,18 @@ type Server struct {
 	tenants *tenants.Service
 	chat    *chat.Service
 	reports *reports.Service
-	log     *slog.Logger
-	cfg     Config
-	http    *httpMetrics
-	tracer  trace.Tracer    // nil: no tracing
-	routes  map[string]bool // "METHOD /path" of every route but the catch-alls (noEndpoint)
-	buckets buckets         // the API keys' rate limits
-	audit   *audit.Log
+	// onboarding computes the first-day checklist.
+	onboarding *onboarding.Service
+	// resetQueue bounds the password-reset requests in the background;
+	// resetTurn lets one run at a time.
+	resetQueue, resetTurn chan struct{}
+	log                   *slog.Logger
+	cfg                   Config
+	http                  *httpMetrics
+	tracer                trace.Tracer    // nil: no tracing
+	routes                map[string]bool // "METHOD /path" of every route but the catch-alls (noEndpoint)
+	buckets               buckets         // the API keys' rate limits
+	audit                 *audit.Log
 }
 
 // New builds the router.
@@ -111,7 +117,7 @@ func New(cfg Config) *Server {
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	s := &Server{e: e, tenants: cfg.Tenants, chat: cfg.Chat, reports: reports.New(cfg.Tenants), log: cfg.Logger, cfg: cfg, http: newHTTPMetrics(cfg.Registry), audit: audit.New(cfg.Tenants, cfg.Logger)}
+	s := &Server{e: e, tenants: cfg.Tenants, chat: cfg.Chat, reports: reports.New(cfg.Tenants), onboarding: onboarding.New(cfg.Tenants), resetQueue: make(chan struct{}, maxResetQueue), resetTurn: make(chan struct{}, 1), log: cfg.Logger, cfg: cfg, http: newHTTPMetrics(cfg.Registry), audit: audit.New(cfg.Tenants, cfg.Logger)}
 	if cfg.Tracer != nil {
 		s.tracer = cfg.Tracer.Tracer("kefu/api")
 	}
@@ -153,6 +159,9 @@ func New(cfg Config) *Server {
 	uploadLimit := limit(newKeyedLimiter(cfg.UploadsPerMinute, cfg.UploadsPerMinute/2+1))
 	v1.POST("/signup", s.signup, authLimit)
 	v1.POST("/auth/login", s.login, authLimit)
+	v1.POST("/auth/forgot", s.forgotPassword, authLimit)
+	v1.POST("/auth/reset", s.resetPassword, authLimit)
+	v1.GET("/config", s.publicConfig)
 	v1.POST("/invites/lookup", s.lookupInvite, authLimit)
 	v1.POST("/invites/accept", s.acceptInvite, authLimit)
 	v1.GET("/widget/config", s.widgetConfig, widgetLimit)
@@ -202,6 +211,8 @@ func New(cfg Config) *Server {
 	a.GET("/api-keys", s.listAPIKeys, s.can(tenants.ObjAPIKeys, tenants.ActRead))
 	a.POST("/api-keys", s.createAPIKey, s.can(tenants.ObjAPIKeys, tenants.ActWrite))
 	a.DELETE("/api-keys/:id", s.revokeAPIKey, s.can(tenants.ObjAPIKeys, tenants.ActWrite))
+	a.GET("/onboarding", s.getOnboarding, s.can(tenants.ObjTenant, tenants.ActWrite))
+	a.PATCH("/onboarding", s.patchOnboarding, s.can(tenants.ObjTenant, tenants.ActWrite))
 	a.GET("/usage", s.usage, s.can(tenants.ObjTenant, tenants.ActRead))
 	a.GET("/conversations", s.listConversations, s.can(tenants.ObjConversations, tenants.ActRead))
 	a.POST("/conversations", s.createConversation, s.can(tenants.ObjConversations, tenants.ActWrite))

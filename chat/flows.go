@@ -75,6 +75,15 @@ func checkFlowName(name string) (string, error) {
 	return name, nil
 }
 
+// defaultFlowName is the default flow's name in the workspace's language
+// (it is shown in the flows list like any name an admin gave).
+func defaultFlowName(lang string) string {
+	if lang == "zh-CN" {
+		return "默认流程"
+	}
+	return "Default"
+}
+
 // ensureDefaultFlow gives a tenant with no flow at all the default one,
 // published and active. Racing callers insert it once.
 func (s *Service) ensureDefaultFlow(ctx context.Context, tenantID string, db *tenants.DB) error {
@@ -90,7 +99,7 @@ func (s *Service) ensureDefaultFlow(ctx context.Context, tenantID string, db *te
 	now := s.stamp()
 	one := 1
 	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&flowRow{ID: defaultFlowID, Name: "Default", LatestVersion: 1, PublishedVersion: &one, Active: true, CreatedAt: now, UpdatedAt: now})
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&flowRow{ID: defaultFlowID, Name: defaultFlowName(t.Language), LatestVersion: 1, PublishedVersion: &one, Active: true, CreatedAt: now, UpdatedAt: now})
 		if res.Error != nil || res.RowsAffected == 0 {
 			return res.Error
 		}

@@ -243,3 +243,12 @@ func (s *Service) AcceptInvite(ctx context.Context, token, name, password string
 	}
 	return SignupResult{Tenant: t, User: row.user(), Token: session}, nil
 }
+
+// HasInvited reports whether the tenant ever invited someone (an
+// invitation not revoked, pending or accepted); the onboarding checklist
+// asks it.
+func (s *Service) HasInvited(ctx context.Context, tenantID string) (bool, error) {
+	var n int64
+	err := s.store.Platform().WithContext(ctx).Model(&inviteRow{}).Where("tenant_id = ? AND revoked_at IS NULL", tenantID).Limit(1).Count(&n).Error
+	return n > 0, err
+}

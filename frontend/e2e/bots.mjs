@@ -150,9 +150,8 @@ try {
     state.key = r.tenant.widget_key;
     state.slug = r.tenant.slug;
     await admin.goto(`${BASE}/login`);
-    const tenant = admin.getByTestId('login-tenant');
-    await tenant.waitFor();
-    await tenant.fill(state.slug);
+    // By e-mail alone: the server finds the workspace.
+    await admin.getByTestId('login-email').waitFor();
     await admin.getByTestId('login-email').fill(account.email);
     await admin.getByTestId('login-password').fill(account.password);
     await admin.getByTestId('login-submit').click();

@@ -380,8 +380,6 @@ try {
   await step('the agent logs out and back in and finds the conversation', async () => {
     await agent.getByTestId('logout').click();
     await agent.waitForURL(/\/login/);
-    const tenant = agent.getByTestId('login-tenant');
-    if (!(await tenant.inputValue())) await tenant.fill(state.slug);
     await agent.getByTestId('login-email').fill(account.email);
     await agent.getByTestId('login-password').fill(account.password);
     await agent.getByTestId('login-submit').click();

@@ -83,9 +83,9 @@ async function shoot(page, name) {
 }
 
 async function login(page, slug, who, password) {
-  await page.goto(`${BASE}/login`);
+  // An old-style link that names the workspace (the field comes prefilled).
+  await page.goto(`${BASE}/login?workspace=${encodeURIComponent(slug)}`);
   await page.getByTestId('login-form').waitFor();
-  await page.getByTestId('login-tenant').fill(slug);
   await page.getByTestId('login-email').fill(who.email);
   await page.getByTestId('login-password').fill(password);
   await page.getByTestId('login-submit').click();

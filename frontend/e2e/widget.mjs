@@ -163,8 +163,7 @@ try {
       ctx.setDefaultTimeout(TIMEOUT);
       const agent = (pages.agent = await ctx.newPage());
       agent.on('pageerror', (e) => pageErrors.push(`agent: ${e.message}`));
-      await agent.goto(`${BASE}/login`);
-      await agent.getByTestId('login-tenant').fill(su.tenant.slug);
+      await agent.goto(`${BASE}/login?workspace=${encodeURIComponent(su.tenant.slug)}`);
       await agent.getByTestId('login-email').fill(owner.email);
       await agent.getByTestId('login-password').fill(owner.password);
       await agent.getByTestId('login-submit').click();

@@ -24,6 +24,9 @@ const RolesPage = lazy(() => import('./admin/RolesPage'));
 // echarts comes with the reports page's chunk only.
 const ReportsPage = lazy(() => import('./admin/ReportsPage'));
 const AcceptInvite = lazy(() => import('./pages/AcceptInvite'));
+const ForgotPassword = lazy(() => import('./pages/ForgotPassword'));
+const ResetPassword = lazy(() => import('./pages/ResetPassword'));
+const OnboardingPage = lazy(() => import('./admin/OnboardingCard'));
 const TeamsPage = lazy(() => import('./admin/TeamsPage'));
 const CannedRepliesPage = lazy(() => import('./admin/CannedRepliesPage'));
 const ApiKeysPage = lazy(() => import('./admin/ApiKeysPage'));
@@ -94,6 +97,8 @@ export function AppRoutes() {
         <Route path="/signup" element={<Signup />} />
         <Route path="/login" element={<Login />} />
         <Route path="/invite" element={<AcceptInvite />} />
+        <Route path="/forgot" element={<ForgotPassword />} />
+        <Route path="/reset" element={<ResetPassword />} />
         <Route
           path="/app"
           element={
@@ -106,6 +111,7 @@ export function AppRoutes() {
           <Route path="conversations/:id" element={<InboxPage />} />
           <Route path="admin" element={<AdminLayout />}>
             <Route index element={<Navigate to="widget" replace />} />
+            <Route path="onboarding" element={<OnboardingPage />} />
             <Route path="widget" element={<WidgetSettings />} />
             <Route path="agents" element={<AgentsPage />} />
             <Route path="reports" element={<ReportsPage />} />

@@ -1,3 +1,4 @@
+import { roleLabel } from './rules';
 import { useState } from 'react';
 import { Alert, Button, Select, Table, Tag, Tooltip, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
@@ -42,7 +43,10 @@ export default function AuditPage() {
     );
   };
   const details = (e: AuditEntry) => {
-    const parts = Object.entries(e.details ?? {}).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+    // Known details in words (a role by its name, a reason by its meaning); anything else as it was stored.
+    const value = (k: string, v: unknown) =>
+      k === 'role' && typeof v === 'string' ? roleLabel(t, v) : k === 'reason' && typeof v === 'string' ? t(`audit.reason.${v}`, { defaultValue: v }) : typeof v === 'object' ? JSON.stringify(v) : String(v);
+    const parts = Object.entries(e.details ?? {}).map(([k, v]) => `${t(`audit.detail.${k}`, { defaultValue: k })}：${value(k, v)}`);
     return parts.length ? <Typography.Text type="secondary">{parts.join(' · ')}</Typography.Text> : null;
   };
 

@@ -135,7 +135,8 @@ function ModelCard() {
         <Typography.Text type="secondary">{t('bots.presets')}</Typography.Text>
         {PRESETS.map((p) => (
           <Tag.CheckableTag key={p.label} checked={false} onChange={() => form.setFieldsValue({ provider: p.provider, base_url: p.base_url, model: p.model })}>
-            {p.label}
+            {/* Product names, not translated (Qwen has a Chinese one). */}
+            {p.label === 'Qwen' ? t('bots.qwen') : <span translate="no">{p.label}</span>}
           </Tag.CheckableTag>
         ))}
       </Space>
@@ -144,15 +145,15 @@ function ModelCard() {
           <Radio.Group
             options={[
               { value: 'openai', label: t('bots.providerOpenai') },
-              { value: 'anthropic', label: 'Anthropic' },
+              { value: 'anthropic', label: <span translate="no">Anthropic</span> },
             ]}
           />
         </Form.Item>
         <Form.Item name="base_url" label={t('bots.baseUrl')} extra={t('bots.baseUrlHint')}>
-          <Input placeholder="https://api.openai.com/v1" className="flow-mono" data-testid="bots-base-url" />
+          <Input placeholder="https://api.openai.com/v1" className="flow-mono" translate="no" data-testid="bots-base-url" />
         </Form.Item>
         <Form.Item name="model" label={t('bots.modelName')} rules={[{ required: true, whitespace: true, message: t('auth.required') }]}>
-          <Input placeholder="gpt-4o-mini" className="flow-mono" data-testid="bots-model-name" />
+          <Input placeholder="gpt-4o-mini" className="flow-mono" translate="no" data-testid="bots-model-name" />
         </Form.Item>
         <Form.Item name="api_key" label={t('bots.apiKey')} extra={llm.data?.has_api_key ? t('bots.apiKeyKept') : t('bots.apiKeyHint')}>
           <Input.Password autoComplete="new-password" placeholder={llm.data?.has_api_key ? '••••••••' : ''} data-testid="bots-api-key" />
@@ -173,11 +174,11 @@ function ModelCard() {
             <InputNumber min={0} max={8192} style={{ width: 140 }} />
           </Form.Item>
           <Form.Item name="timeout_ms" label={t('bots.timeout')} extra={t('bots.timeoutHint')}>
-            <InputNumber min={1000} max={120000} step={1000} suffix="ms" style={{ width: 160 }} />
+            <InputNumber min={1000} max={120000} step={1000} suffix={t('bots.ms')} style={{ width: 160 }} />
           </Form.Item>
         </Space>
         <Form.Item name="embedding_model" label={t('bots.embeddingModel')} extra={t('bots.embeddingHint')}>
-          <Input placeholder="text-embedding-3-small" className="flow-mono" />
+          <Input placeholder="text-embedding-3-small" className="flow-mono" translate="no" />
         </Form.Item>
         <Space>
           <Button type="primary" htmlType="submit" loading={busy} data-testid="bots-save">
@@ -234,7 +235,8 @@ function FaqSettingsCard() {
         <Form.Item name="faq_threshold" label={t('bots.threshold')} extra={t('bots.thresholdHint')}>
           <Slider min={0.05} max={1} step={0.05} marks={{ 0.3: '0.3', 0.55: '0.55', 0.8: '0.8' }} />
         </Form.Item>
-        <Form.Item name="handoff_phrases" label={t('bots.phrases')} extra={t('bots.phrasesHint')}>
+        {/* The phrases are the workspace's data (what visitors type, in any language), not interface text. */}
+        <Form.Item name="handoff_phrases" label={t('bots.phrases')} extra={t('bots.phrasesHint')} className="user-content">
           <Select mode="tags" open={false} suffixIcon={null} tokenSeparators={[',', '，']} aria-label={t('bots.phrases')} />
         </Form.Item>
         <Button type="primary" htmlType="submit" loading={busy}>

@@ -8,7 +8,7 @@ import { useToast } from '../components/Toast';
 import { keys } from '../realtime/keys';
 import { isAdmin, useMe } from '../console/useMe';
 
-const VARS = '{{visitor.name}}, {{visitor.first_name}}, {{visitor.email}}, {{agent.name}}, {{conversation.id}}';
+const VARS = ['{{visitor.name}}', '{{visitor.first_name}}', '{{visitor.email}}', '{{agent.name}}', '{{conversation.id}}'];
 
 /** /app/admin/canned-replies: the workspace's replies (admins) and each agent's own. */
 export default function CannedRepliesPage() {
@@ -40,7 +40,14 @@ export default function CannedRepliesPage() {
           {t('cannedPage.add')}
         </Button>
       </div>
-      <Typography.Paragraph type="secondary">{t('cannedPage.intro', { vars: VARS, interpolation: { escapeValue: false } })}</Typography.Paragraph>
+      <Typography.Paragraph type="secondary">
+        {t('cannedPage.intro')}{' '}
+        {VARS.map((v) => (
+          <Typography.Text key={v} code translate="no">
+            {v}
+          </Typography.Text>
+        ))}
+      </Typography.Paragraph>
       <Table<CannedReply>
         rowKey="id"
         loading={list.isPending}

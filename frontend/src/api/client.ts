@@ -46,6 +46,9 @@ import type {
   FlowVersion,
   LoginRequest,
   LoginResponse,
+  Onboarding,
+  PublicConfig,
+  WorkspaceRef,
   Me,
   Message,
   PostMessageRequest,
@@ -147,6 +150,17 @@ export function createApiClient(opts: ApiClientOptions = {}) {
     request,
     signup: (body: SignupRequest) => request<SignupResponse>('POST', '/api/v1/signup', body),
     login: (body: LoginRequest) => request<LoginResponse>('POST', '/api/v1/auth/login', body),
+    /** Asks for a password-reset e-mail; the answer is the same whether the address has an account or not. */
+    forgotPassword: (body: { email: string; tenant?: string }) => request<void>('POST', '/api/v1/auth/forgot', body),
+    /** Sets a new password with a mailed link's token; every session of the account ends. */
+    resetPassword: (body: { token: string; password: string }) =>
+      request<{ workspace: WorkspaceRef; email: string }>('POST', '/api/v1/auth/reset', body),
+    /** Public: what this server offers (e-mail or not). */
+    config: () => request<PublicConfig>('GET', '/api/v1/config'),
+    onboarding: {
+      get: () => request<Onboarding>('GET', '/api/v1/onboarding'),
+      setDismissed: (dismissed: boolean) => request<Onboarding>('PATCH', '/api/v1/onboarding', { dismissed }),
+    },
     logout: () => request<void>('POST', '/api/v1/auth/logout'),
     /** Ends every session of the signed-in user, this one included. */
     logoutAll: () => request<void>('POST', '/api/v1/auth/logout-all'),

@@ -45,6 +45,14 @@ export interface paths {
          *     email or password, and a deactivated user, all answer 401 alike. Rate limited per client
          *     IP.
          *
+         *     **By e-mail alone.** Without `tenant`, the password is checked in every workspace the
+         *     address has an active account in (at most 10). Matched in one: the session, as above.
+         *     Matched in several: `{workspaces: [{id, slug, name}]}` and no token; sign in again naming
+         *     the chosen `tenant`. An unknown address and a wrong password answer the same 401, and an
+         *     unknown address costs the same one password hash as an address of one workspace; no
+         *     workspace is named to anyone whose password did not match in it. The lockout below
+         *     counts e-mail-only sign-ins per address.
+         *
          *     **Lockout.** After 10 failed sign-ins for one tenant slug and email within 15 minutes,
          *     that pair answers 429 `rate_limited` with `Retry-After` for 15 minutes, even with the right
          *     password. Pairs that are not accounts lock out the same way, so the answer never tells
@@ -56,6 +64,102 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/forgot": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask for a password-reset link by e-mail
+         * @description Public. Always 202 for well-formed input, whether or not the address has an account: the
+         *     links are made and mailed after the answer. Each active account of the address (in
+         *     `tenant` only, when given) gets an e-mail in its workspace's language with a link to
+         *     `/reset#<token>`; the token is random, stored only as a hash, works once and for one hour.
+         *     At most 3 links per account per hour. Without e-mail configured (`GET /api/v1/config`
+         *     says `email_enabled: false`) nothing is sent. Rate limited per client IP.
+         */
+        post: operations["forgotPassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set a new password with a reset link's token
+         * @description Public. Sets the password (at least 8 characters), uses the token up (and every other
+         *     reset token of the account), lifts sign-in lockouts, and ends every session of the user:
+         *     their WebSockets close on every node. A used, expired or unknown token is 404. Rate
+         *     limited per client IP.
+         */
+        post: operations["resetPassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What this server offers the sign-in pages
+         * @description Public. `email_enabled` says whether the server sends e-mail (password resets, invitations).
+         */
+        get: operations["publicConfig"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/onboarding": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The first-day checklist
+         * @description Admins. Each step ticks itself from the workspace's data: `snippet` (a visitor session
+         *     exists: the widget ran), `invite` (an invitation or a second person), `business_hours`
+         *     (a published flow of the workspace's own has a business-hours node), `widget` (widget settings changed from the
+         *     defaults), `flow` (a flow version of the workspace's own is published), `test_message` (a
+         *     visitor's message arrived). `dismissed` is per user.
+         */
+        get: operations["getOnboarding"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Put the checklist away (or bring it back)
+         * @description Admins. Stored for the caller only.
+         */
+        patch: operations["patchOnboarding"];
         trace?: never;
     };
     "/api/v1/auth/logout": {
@@ -2803,15 +2907,38 @@ export interface components {
             token: string;
         };
         LoginRequest: {
-            /** @description The tenant's slug. */
-            tenant: string;
+            /** @description The tenant's slug; leave it out to sign in by e-mail alone. */
+            tenant?: string;
             /** Format: email */
             email: string;
             password: string;
         };
+        /**
+         * @description A session (`token` and `user`), or, for a sign-in by e-mail alone whose password matched
+         *     in several workspaces, only `workspaces` to choose from.
+         */
         LoginResult: {
-            token: string;
-            user: components["schemas"]["User"];
+            token?: string;
+            user?: components["schemas"]["User"];
+            workspaces?: components["schemas"]["WorkspaceRef"][];
+        };
+        WorkspaceRef: {
+            id: string;
+            slug: string;
+            name: string;
+        };
+        Onboarding: {
+            /** @description In the order to show them; each step's `done` is computed from the workspace's data. */
+            steps: {
+                /** @enum {string} */
+                id: "snippet" | "invite" | "business_hours" | "widget" | "flow" | "test_message";
+                done: boolean;
+            }[];
+            /** @description How many steps are done. */
+            done: number;
+            total: number;
+            /** @description Whether the caller put the checklist away (per user). */
+            dismissed: boolean;
         };
         Me: {
             /** @description The signed-in user (with `status`), or the API key that authenticates the request. */
@@ -4303,6 +4430,147 @@ export interface operations {
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["RateLimited"];
+        };
+    };
+    forgotPassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Format: email */
+                    email: string;
+                    /** @description Optional workspace slug. */
+                    tenant?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Accepted (the same answer whether the address exists or not). */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    resetPassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    token: string;
+                    password: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The workspace and address whose password changed (to sign in next). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        workspace: components["schemas"]["WorkspaceRef"];
+                        email: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    publicConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The public settings. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        email_enabled: boolean;
+                    };
+                };
+            };
+        };
+    };
+    getOnboarding: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The checklist. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Onboarding"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+        };
+    };
+    patchOnboarding: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    dismissed: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description The checklist. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Onboarding"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     logout: {

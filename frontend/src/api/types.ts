@@ -56,14 +56,25 @@ export interface SignupResponse {
 }
 
 export interface LoginRequest {
-  tenant: string;
+  /** The workspace's slug; leave it out to sign in by e-mail alone. */
+  tenant?: string;
   email: string;
   password: string;
 }
 
-export interface LoginResponse {
-  token: string;
-  user: User;
+/** A workspace an address may sign in to (listed only after its password matched there). */
+export type WorkspaceRef = Schemas['WorkspaceRef'];
+
+/** A session, or (by e-mail alone, matched in several workspaces) the workspaces to choose from. */
+export type LoginResponse = { token: string; user: User; workspaces?: undefined } | { token?: undefined; user?: undefined; workspaces: WorkspaceRef[] };
+
+/** GET /onboarding: the first-day checklist. */
+export type Onboarding = Schemas['Onboarding'];
+export type OnboardingStepId = Onboarding['steps'][number]['id'];
+
+/** GET /config: what this server offers the sign-in pages. */
+export interface PublicConfig {
+  email_enabled: boolean;
 }
 
 export interface Agent {

@@ -14,11 +14,17 @@ export function LanguageSwitch({ compact = false, placement = 'bottomRight' }: {
       placement={placement === 'rightBottom' ? 'topLeft' : placement}
       label={t('app.language')}
       selected={current}
-      items={(Object.keys(LABELS) as Language[]).map((l) => ({ key: l, label: <span data-testid={`lang-${l}`}>{LABELS[l]}</span> }))}
+      items={(Object.keys(LABELS) as Language[]).map((l) => ({ key: l, label: (
+          // Each language by its own name, marked as that language.
+          <span data-testid={`lang-${l}`} lang={l}>
+            {LABELS[l]}
+          </span>
+        ),
+      }))}
       onSelect={(key) => setLanguage(key as Language)}
     >
       <Button type="text" icon={<GlobalOutlined />} aria-label={t('app.language')} data-testid="language-switch">
-        {compact ? null : LABELS[current]}
+        {compact ? null : <span lang={current}>{LABELS[current]}</span>}
       </Button>
     </MenuPopover>
   );

@@ -10,12 +10,15 @@ import { FullPageSpin } from '../components/FullPageSpin';
 import { InboxList } from './InboxList';
 import { useMe } from './useMe';
 import { ShortcutsHelp } from './Shortcuts';
+import { useOnboarding } from '../admin/onboarding';
 
 // The thread pane (thread, composer, visitor panel) is its own chunk: the
 // inbox shows first, and the chunk is fetched while the browser is idle so
 // opening a conversation does not wait for it.
 const loadThread = () => import('./ThreadPane');
 const ThreadPane = lazy(loadThread);
+// The first-day checklist is for admins of a new workspace only: its own chunk.
+const OnboardingCard = lazy(() => import('../admin/OnboardingCard').then((m) => ({ default: m.OnboardingCard })));
 if (typeof window !== 'undefined') {
   const idle = (window as Window & { requestIdleCallback?: (cb: () => void) => void }).requestIdleCallback ?? ((cb: () => void) => setTimeout(cb, 200));
   idle(() => void loadThread());
@@ -51,6 +54,10 @@ export default function InboxPage() {
     return () => window.removeEventListener('keydown', onKey);
   }, [id, navigate]);
 
+  const admin = !!me.data?.permissions.includes('tenant:write');
+  const onboarding = useOnboarding(!!admin && !id);
+  const showOnboarding = !!onboarding.data && !onboarding.data.dismissed;
+
   if (!me.data) return <FullPageSpin />;
   return (
     <div className="console" data-has-conv={id ? 'true' : 'false'}>
@@ -61,8 +68,14 @@ export default function InboxPage() {
           <ThreadPane id={id} />
         </Suspense>
       ) : (
-        <section className="thread thread-empty">
-          <Empty description={t('inbox.selectConversation')} />
+        <section className={showOnboarding ? 'thread thread-onboarding' : 'thread thread-empty'}>
+          {showOnboarding ? (
+            <Suspense fallback={null}>
+              <OnboardingCard widgetKey={widgetKey} />
+            </Suspense>
+          ) : (
+            <Empty description={t('inbox.selectConversation')} />
+          )}
         </section>
       )}
     </div>

@@ -35,9 +35,13 @@ function FlowNodeView(props: NodeProps<EditorNode>) {
           <Icon />
         </span>
         <span className="flow-node-title">{t(spec.labelKey)}</span>
-        <span className="flow-node-id">{id}</span>
+        <span className="flow-node-id" translate="no">
+          {id}
+        </span>
       </div>
-      <div className="flow-node-summary">{spec.summary(data, t)}</div>
+      <div className="flow-node-summary" translate={type === 'condition' || type === 'set' ? 'no' : undefined}>
+        {spec.summary(data, t)}
+      </div>
       {error ? (
         <div className="flow-node-error" data-testid="node-error" role="alert">
           {error}

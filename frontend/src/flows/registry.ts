@@ -5,6 +5,16 @@
 import type { ComponentType } from 'react';
 import { teamNames } from './teamNames';
 import type { TFunction } from 'i18next';
+
+/** A time zone in words in the UI's language ("协调世界时", "China Standard Time"), or its id when the browser has no name for it. */
+export function zoneName(tz: string, locale: string): string {
+  try {
+    const part = new Intl.DateTimeFormat(locale, { timeZone: tz, timeZoneName: 'long' }).formatToParts(new Date()).find((p) => p.type === 'timeZoneName');
+    return part?.value || tz;
+  } catch {
+    return tz;
+  }
+}
 import {
   ApartmentOutlined,
   ApiOutlined,
@@ -188,7 +198,7 @@ export const registry: Registry = {
       return { timezone: localTimezone(), schedule: { mon: day, tue: day, wed: day, thu: day, fri: day }, holidays: [] };
     },
     outputs: () => ['open', 'closed'],
-    summary: (d, t) => t('flows.summary.hours', { tz: d.timezone || 'UTC', days: WEEKDAYS.filter((w) => (d.schedule[w]?.length ?? 0) > 0).length }),
+    summary: (d, t) => t('flows.summary.hours', { tz: zoneName(d.timezone || 'UTC', t('flows.locale')), days: WEEKDAYS.filter((w) => (d.schedule[w]?.length ?? 0) > 0).length }),
     validate: (d) => {
       const out: Problem[] = [];
       for (const day of WEEKDAYS) {

@@ -20,7 +20,7 @@ export const landingEn = {
 export const landingZh: { [K in keyof typeof landingEn]: string } = {
   title: '在客户所在的地方，与他们交谈',
   subtitle:
-    'Kefu 是开源的在线客服系统：在网站上粘贴一行 script 代码，访客即可与您的团队实时对话。自带路由流程、机器人和 REST API。',
+    'Kefu 是开源的在线客服系统：在网站上粘贴一行代码，访客即可与您的团队实时对话。自带路由流程、机器人和开放 API。',
   signup: '免费注册',
   login: '登录',
   point1Title: '一行代码安装',
@@ -28,7 +28,7 @@ export const landingZh: { [K in keyof typeof landingEn]: string } = {
   point2Title: '为客服人员打造',
   point2: '安静的三栏工作台：实时更新、内部备注、键盘快捷键。',
   point3Title: '自主部署',
-  point3: '一个 Go 程序。笔记本上用 SQLite，业务增长后用 PostgreSQL 和 Redis。',
+  point3: '一个程序即可运行：笔记本上开箱即用，业务增长后可扩展到多台服务器和独立数据库。',
   switchLanguage: 'English',
   switchLanguageLabel: '切换到英文',
 };
