@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -170,6 +171,7 @@ type searchQuery struct {
 	text  string
 	limit int
 	after *cursor
+	tx    *gorm.DB // when set, the transaction to run in (messagesPostgres)
 }
 
 // like is the pattern and operator that match the text as a substring
@@ -198,7 +200,12 @@ func (q searchQuery) page(tx *gorm.DB, timeCol, idCol string) *gorm.DB {
 	return tx.Order(timeCol + " DESC, " + idCol + " DESC").Limit(q.limit + 1)
 }
 
-func (q searchQuery) messages() ([]SearchHit, string, error) {
+// messagesTx is the query of a message search, one page of it: the
+// messages' rows, or on PostgreSQL their ids (messagesPostgres).
+func (q searchQuery) messagesTx() *gorm.DB {
+	if q.db.Dialect == tenants.Postgres {
+		return q.messagesPostgres()
+	}
 	tx := q.db.WithContext(q.ctx).Table(q.db.Table("messages") + " m").Select("m.*")
 	if q.db.Dialect == tenants.SQLite && utf8.RuneCountInString(q.text) >= 3 {
 		// The trigram index finds the rows (a quoted string is a phrase,
@@ -207,12 +214,6 @@ func (q searchQuery) messages() ([]SearchHit, string, error) {
 		cond, arg := q.like("m.body")
 		tx = tx.Where("(m.rowid IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?) OR (m.rowid IN (SELECT msg_rowid FROM search_pending) AND "+cond+"))",
 			`"`+strings.ReplaceAll(q.text, `"`, `""`)+`"`, arg)
-	} else if q.db.Dialect == tenants.Postgres {
-		// message_search holds the indexed text (with its trigram index);
-		// messages still queued for the indexer are scanned.
-		cond, arg := q.like("s.body")
-		tail, _ := q.like("m.body")
-		tx = tx.Where("(m.id IN (SELECT s.message_id FROM "+q.db.Table("message_search")+" s WHERE "+cond+") OR (m.id IN (SELECT message_id FROM "+q.db.Table("search_pending")+") AND "+tail+"))", arg, arg)
 	} else {
 		cond, arg := q.like("m.body")
 		tx = tx.Where(cond, arg)
@@ -221,8 +222,95 @@ func (q searchQuery) messages() ([]SearchHit, string, error) {
 		tx = tx.Where("m.private = ?", false)
 	}
 	tx = q.inScope(tx, "m.conversation_id")
+	return q.page(tx, "m.created_at", "m.id")
+}
+
+// messagesPostgres finds a page of messages on PostgreSQL. message_search
+// (tenant migrations 0016, 0045) holds each indexed message's text with its
+// conversation, privacy and time, so the page is chosen there alone —
+// walking the newest rows for a common word, or taking a rare word's few
+// matches from the trigram (three characters or more) or bigram (two,
+// Chinese) index and sorting them — and only that page's messages are read.
+// Messages still queued for the indexer (search_pending) are scanned and
+// join the page.
+func (q searchQuery) messagesPostgres() *gorm.DB {
+	op := "ILIKE"
+	if strings.ToLower(q.text) == strings.ToUpper(q.text) {
+		op = "LIKE" // nothing with case (Chinese, digits): LIKE is much cheaper than ILIKE
+	}
+	pattern := "%" + likeEscape(q.text) + "%"
+	var args []any
+	// filters adds what every part shares: the caller's scope, private
+	// notes, the cursor. col is the table alias holding those columns.
+	filters := func(alias string, at, id string) string {
+		w := ""
+		if q.p.Kind == tenants.KindVisitor {
+			w += " AND NOT " + alias + ".private"
+		}
+		if cond, a := q.sc.where(); cond != "" {
+			w += " AND EXISTS (SELECT 1 FROM " + q.db.Table("conversations") + " sc WHERE sc.id = " + alias + ".conversation_id AND " + cond + ")"
+			args = append(args, a...)
+		}
+		if q.after != nil {
+			w += " AND (" + at + ", " + id + ") < (?, ?)"
+			args = append(args, q.after.at, q.after.id)
+		}
+		return w
+	}
+	match := "s.body " + op + ` ? ESCAPE ''`
+	if utf8.RuneCountInString(q.text) == 2 && strings.ContainsFunc(q.text, func(r rune) bool { return r > unicode.MaxASCII }) &&
+		!strings.ContainsFunc(q.text, unicode.IsSpace) {
+		match = q.db.Table("search_bigrams") + "(s.body) @> ARRAY[lower(?)]::text[] AND " + match
+		args = append(args, q.text)
+	}
+	args = append(args, pattern)
+	indexed := "SELECT s.message_id AS id, s.created_at FROM " + q.db.Table("message_search") + " s WHERE " + match + filters("s", "s.created_at", "s.message_id") +
+		" ORDER BY s.created_at DESC, s.message_id DESC LIMIT ?"
+	args = append(args, q.limit+1)
+	args = append(args, pattern)
+	queued := "SELECT m2.id, m2.created_at FROM " + q.db.Table("search_pending") + " p JOIN " + q.db.Table("messages") + " m2 ON m2.id = p.message_id WHERE m2.body " + op + ` ? ESCAPE ''` +
+		filters("m2", "m2.created_at", "m2.id")
+	args = append(args, q.limit+1)
+	run := q.db.WithContext(q.ctx)
+	if q.tx != nil {
+		run = q.tx
+	}
+	return run.Raw("SELECT id FROM (("+indexed+") UNION ALL ("+queued+")) hit ORDER BY created_at DESC, id DESC LIMIT ?", args...)
+}
+
+func (q searchQuery) messages() ([]SearchHit, string, error) {
 	var rows []messageRow
-	if err := q.page(tx, "m.created_at", "m.id").Scan(&rows).Error; err != nil {
+	if q.db.Dialect == tenants.Postgres {
+		// The page's ids first, then their rows by id (each found in its
+		// month's partition by the primary key; a join would let the
+		// planner scan every partition for a handful of ids).
+		//
+		// The plan must be made for this pattern: a cached generic plan
+		// (pgx prepares statements, and PostgreSQL switches to a generic
+		// plan after five runs) cannot tell a common word, best found by
+		// walking the newest rows, from a rare one, best found by its index.
+		var ids []string
+		err := q.db.WithContext(q.ctx).Transaction(func(tx *gorm.DB) error {
+			if err := tx.Exec("SET LOCAL plan_cache_mode = force_custom_plan").Error; err != nil {
+				return err
+			}
+			q.tx = tx
+			return q.messagesTx().Scan(&ids).Error
+		})
+		if err != nil {
+			return nil, "", err
+		}
+		if len(ids) > 0 {
+			if err := q.db.WithContext(q.ctx).Table(q.db.Table("messages")).Where("id IN ?", ids).Scan(&rows).Error; err != nil {
+				return nil, "", err
+			}
+		}
+		at := make(map[string]int, len(ids))
+		for i, id := range ids {
+			at[id] = i
+		}
+		slices.SortFunc(rows, func(a, b messageRow) int { return at[a.ID] - at[b.ID] })
+	} else if err := q.messagesTx().Scan(&rows).Error; err != nil {
 		return nil, "", err
 	}
 	next := ""
