@@ -205,7 +205,7 @@ func (s *Service) EraseContact(ctx context.Context, p tenants.Principal, visitor
 			return res.Error
 		}
 		rep.FilesDeleted = int(res.RowsAffected)
-		if err := tx.Exec(`UPDATE `+db.Table("conversations")+` SET last_message_body = '' WHERE id IN ?`, ids).Error; err != nil {
+		if err := tx.Exec(`UPDATE `+db.Table("conversations")+` SET last_message_body = '', last_visitor_body = '' WHERE id IN ?`, ids).Error; err != nil {
 			return err
 		}
 		outbox := tx
