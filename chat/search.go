@@ -150,7 +150,31 @@ func (e builtinSearch) Search(ctx context.Context, r SearchRequest) ([]SearchHit
 		after = &c
 	}
 	q := searchQuery{s: e.s, p: r.Principal, sc: r.Scope, db: r.DB, ctx: ctx, text: r.Input.Q, limit: r.Input.Limit, after: after}
-	switch r.Input.Type {
+	if r.DB.Dialect != tenants.Postgres {
+		return q.search(r.Input.Type)
+	}
+	// On PostgreSQL the plan must be made for this pattern: a cached
+	// generic plan (pgx prepares statements, and PostgreSQL switches to a
+	// generic plan after five runs) cannot tell a common word, best found
+	// by walking the newest rows, from a rare one, best found by its index.
+	// And no parallel workers: starting them costs more (tens of
+	// milliseconds on a busy machine) than finding one page.
+	var hits []SearchHit
+	var next string
+	err := r.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec("SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL max_parallel_workers_per_gather = 0").Error; err != nil {
+			return err
+		}
+		q.tx = tx
+		var err error
+		hits, next, err = q.search(r.Input.Type)
+		return err
+	})
+	return hits, next, err
+}
+
+func (q searchQuery) search(typ string) ([]SearchHit, string, error) {
+	switch typ {
 	case SearchContacts:
 		return q.contacts()
 	case SearchConversations:
@@ -171,7 +195,15 @@ type searchQuery struct {
 	text  string
 	limit int
 	after *cursor
-	tx    *gorm.DB // when set, the transaction to run in (messagesPostgres)
+	tx    *gorm.DB // when set, the transaction to run in (PostgreSQL)
+}
+
+// run is the connection a search's queries go through.
+func (q searchQuery) run() *gorm.DB {
+	if q.tx != nil {
+		return q.tx
+	}
+	return q.db.WithContext(q.ctx)
 }
 
 // like is the pattern and operator that match the text as a substring
@@ -206,7 +238,7 @@ func (q searchQuery) messagesTx() *gorm.DB {
 	if q.db.Dialect == tenants.Postgres {
 		return q.messagesPostgres()
 	}
-	tx := q.db.WithContext(q.ctx).Table(q.db.Table("messages") + " m").Select("m.*")
+	tx := q.run().Table(q.db.Table("messages") + " m").Select("m.*")
 	if q.db.Dialect == tenants.SQLite && utf8.RuneCountInString(q.text) >= 3 {
 		// The trigram index finds the rows (a quoted string is a phrase,
 		// which trigram matches as a substring); messages still queued for
@@ -271,11 +303,7 @@ func (q searchQuery) messagesPostgres() *gorm.DB {
 	queued := "SELECT m2.id, m2.created_at FROM " + q.db.Table("search_pending") + " p JOIN " + q.db.Table("messages") + " m2 ON m2.id = p.message_id WHERE m2.body " + op + ` ? ESCAPE ''` +
 		filters("m2", "m2.created_at", "m2.id")
 	args = append(args, q.limit+1)
-	run := q.db.WithContext(q.ctx)
-	if q.tx != nil {
-		run = q.tx
-	}
-	return run.Raw("SELECT id FROM (("+indexed+") UNION ALL ("+queued+")) hit ORDER BY created_at DESC, id DESC LIMIT ?", args...)
+	return q.run().Raw("SELECT id FROM (("+indexed+") UNION ALL ("+queued+")) hit ORDER BY created_at DESC, id DESC LIMIT ?", args...)
 }
 
 func (q searchQuery) messages() ([]SearchHit, string, error) {
@@ -284,24 +312,12 @@ func (q searchQuery) messages() ([]SearchHit, string, error) {
 		// The page's ids first, then their rows by id (each found in its
 		// month's partition by the primary key; a join would let the
 		// planner scan every partition for a handful of ids).
-		//
-		// The plan must be made for this pattern: a cached generic plan
-		// (pgx prepares statements, and PostgreSQL switches to a generic
-		// plan after five runs) cannot tell a common word, best found by
-		// walking the newest rows, from a rare one, best found by its index.
 		var ids []string
-		err := q.db.WithContext(q.ctx).Transaction(func(tx *gorm.DB) error {
-			if err := tx.Exec("SET LOCAL plan_cache_mode = force_custom_plan").Error; err != nil {
-				return err
-			}
-			q.tx = tx
-			return q.messagesTx().Scan(&ids).Error
-		})
-		if err != nil {
+		if err := q.messagesTx().Scan(&ids).Error; err != nil {
 			return nil, "", err
 		}
 		if len(ids) > 0 {
-			if err := q.db.WithContext(q.ctx).Table(q.db.Table("messages")).Where("id IN ?", ids).Scan(&rows).Error; err != nil {
+			if err := q.run().Table(q.db.Table("messages")).Where("id IN ?", ids).Scan(&rows).Error; err != nil {
 				return nil, "", err
 			}
 		}
@@ -330,7 +346,7 @@ func (q searchQuery) messages() ([]SearchHit, string, error) {
 func (q searchQuery) contacts() ([]SearchHit, string, error) {
 	byName, arg := q.like("v.name")
 	byEmail, _ := q.like("v.email")
-	tx := q.db.WithContext(q.ctx).Table(q.db.Table("visitors")+" v").Select("v.*").Where("("+byName+" OR "+byEmail+")", arg, arg)
+	tx := q.run().Table(q.db.Table("visitors")+" v").Select("v.*").Where("("+byName+" OR "+byEmail+")", arg, arg)
 	if cond, args := q.sc.where(); cond != "" {
 		tx = tx.Where("EXISTS (SELECT 1 FROM "+q.db.Table("conversations")+" sc WHERE sc.visitor_id = v.id AND "+cond+")", args...)
 	}
@@ -371,7 +387,7 @@ func (q searchQuery) latestConversations(vs []visitorRow) (map[string]string, er
 	for i, v := range vs {
 		ids[i] = v.ID
 	}
-	tx := q.db.WithContext(q.ctx).Model(&conversationRow{}).Select("id, visitor_id, updated_at").Where("visitor_id IN ?", ids)
+	tx := q.run().Model(&conversationRow{}).Select("id, visitor_id, updated_at").Where("visitor_id IN ?", ids)
 	if cond, args := q.sc.where(); cond != "" {
 		tx = tx.Where(cond, args...)
 	}
@@ -391,7 +407,7 @@ func (q searchQuery) conversations() ([]SearchHit, string, error) {
 	byName, arg := q.like("v.name")
 	byEmail, _ := q.like("v.email")
 	byLabel, _ := q.like("c.labels")
-	tx := q.db.WithContext(q.ctx).Table(q.db.Table("conversations")+" c").Select("c.*").
+	tx := q.run().Table(q.db.Table("conversations")+" c").Select("c.*").
 		Joins("JOIN "+q.db.Table("visitors")+" v ON v.id = c.visitor_id").
 		Where("("+byName+" OR "+byEmail+" OR "+byLabel+" OR c.id = ?)", arg, arg, arg, q.text)
 	if cond, args := q.sc.where(); cond != "" {

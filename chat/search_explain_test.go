@@ -28,7 +28,13 @@ func ExplainSearch(ctx context.Context, s *Service, p tenants.Principal, in Sear
 	stmt := q.messagesTx().Session(&gorm.Session{DryRun: true}).Scan(&rows).Statement
 	var lines []string
 	sql := db.Dialector.Explain(stmt.SQL.String(), stmt.Vars...) // values inlined: EXPLAIN of the same text
-	if err := db.WithContext(ctx).Raw("EXPLAIN (ANALYZE, BUFFERS) " + sql).Scan(&lines).Error; err != nil {
+	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec("SET LOCAL max_parallel_workers_per_gather = 0").Error; err != nil { // as builtinSearch.Search
+			return err
+		}
+		return tx.Raw("EXPLAIN (ANALYZE, BUFFERS) " + sql).Scan(&lines).Error
+	})
+	if err != nil {
 		return "", err
 	}
 	return strings.Join(lines, "\n"), nil
