@@ -2461,7 +2461,7 @@ export interface webhooks {
          *
          *     **Delivery.** An event is written to the outbox in the same database transaction as the
          *     change it reports, so it is sent once the change is committed and never for a change that
-         *     was rolled back, even if a node dies in between. Any 2xx answer within 10 seconds accepts
+         *     was rolled back, even if a node dies in between. Any 2xx answer within 10 seconds (`KEFU_WEBHOOK_TIMEOUT`) accepts
          *     it; anything else (another status, no answer, a redirect — redirects are not followed) is
          *     retried with jittered exponential backoff (about 2 s, 4 s, 8 s … up to 1 hour apart) for
          *     24 hours, with the same `webhook-id` and body: deduplicate on `webhook-id`, since a node
