@@ -1118,7 +1118,7 @@ export interface paths {
          * List contacts
          * @description **Roles:** every user role and both API-key roles. A contact is a visitor (the same id) with
          *     what agents and integrations add. Newest first, one page at a time (`next_cursor` back as
-         *     `cursor`); `q` matches a substring of the name, e-mail, phone or external id, in any case.
+         *     `cursor`); `updated_since` keeps those changed since a time; `q` matches a substring of the name, e-mail, phone or external id, in any case.
          */
         get: operations["listContacts"];
         put?: never;
@@ -5846,6 +5846,11 @@ export interface operations {
         parameters: {
             query?: {
                 q?: string;
+                /**
+                 * @description Only contacts created or changed at or after this time (RFC 3339) — by people, the API, the
+                 *     widget (a new name or e-mail), a flow's set node or an erasure: a CRM's sync.
+                 */
+                updated_since?: string;
                 limit?: number;
                 cursor?: string;
             };
