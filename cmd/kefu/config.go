@@ -57,7 +57,7 @@ type Config struct {
 	WSFrameRate          float64       // KEFU_WS_FRAME_RATE: every other client frame per second per socket
 	WSFrameBurst         int           // KEFU_WS_FRAME_BURST
 	SnoozeSweep          time.Duration // KEFU_SNOOZE_SWEEP: how often snoozed conversations whose time has come are woken
-	WebhookTimeout       time.Duration // KEFU_WEBHOOK_TIMEOUT: one webhook delivery's bound; a dead node's claims come back after 3× this plus this per claimed event
+	WebhookTimeout       time.Duration // KEFU_WEBHOOK_TIMEOUT: one webhook delivery's bound; a dead node's claims come back after 30 s plus this per claimed event
 	OTLPEndpoint         string        // OTEL_EXPORTER_OTLP_ENDPOINT: export traces over OTLP/HTTP here; empty: no tracing
 	UploadsPerMinute     int           // KEFU_UPLOADS_PER_MINUTE: upload requests per client IP
 	VisitorFilesPerHour  int           // KEFU_UPLOAD_VISITOR_FILES_PER_HOUR: files one visitor may upload in an hour
@@ -176,7 +176,7 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.IntVar(&c.WSFrameBurst, "ws-frame-burst", intEnv("KEFU_WS_FRAME_BURST", 200), "burst of other client frames (KEFU_WS_FRAME_BURST)")
 	fs.DurationVar(&c.PresenceTTL, "presence-ttl", durEnv("KEFU_PRESENCE_TTL", 60*time.Second), "with Redis: how long a node's users stay present without its heartbeat, which comes every third of this (KEFU_PRESENCE_TTL)")
 	fs.DurationVar(&c.AgentAwayGrace, "agent-away-grace", durEnv("KEFU_AGENT_AWAY_GRACE", 5*time.Minute), "how long an agent may be away before their waiting conversations are requeued (KEFU_AGENT_AWAY_GRACE)")
-	fs.DurationVar(&c.WebhookTimeout, "webhook-timeout", durEnv("KEFU_WEBHOOK_TIMEOUT", 10*time.Second), "bound of one webhook delivery, connect to last byte; a node that dies mid-delivery lets its claimed events go after 3x this plus this per event (KEFU_WEBHOOK_TIMEOUT)")
+	fs.DurationVar(&c.WebhookTimeout, "webhook-timeout", durEnv("KEFU_WEBHOOK_TIMEOUT", 10*time.Second), "bound of one webhook delivery, connect to last byte; a node that dies mid-delivery lets its claimed events go after 30s plus this per event (KEFU_WEBHOOK_TIMEOUT)")
 	fs.DurationVar(&c.SnoozeSweep, "snooze-sweep", durEnv("KEFU_SNOOZE_SWEEP", 15*time.Second), "how often snoozed conversations whose time has come are woken (KEFU_SNOOZE_SWEEP)")
 	fs.IntVar(&c.UploadsPerMinute, "uploads-per-minute", intEnv("KEFU_UPLOADS_PER_MINUTE", 30), "upload requests per client IP (KEFU_UPLOADS_PER_MINUTE)")
 	fs.IntVar(&c.VisitorFilesPerHour, "upload-visitor-files-per-hour", intEnv("KEFU_UPLOAD_VISITOR_FILES_PER_HOUR", 20), "files one visitor may upload in an hour (KEFU_UPLOAD_VISITOR_FILES_PER_HOUR)")

@@ -39,7 +39,8 @@ func TestIntegratorJourney(t *testing.T) {
 	}
 	bin := buildKefu(t)
 	// A short delivery bound: a node that dies mid-delivery lets its claimed
-	// events go after 3 s plus 1 s per event (30 s plus 10 s by default).
+	// events go after 30 s plus 1 s per event of a conversation (plus 10 s
+	// each by default).
 	env := []string{"KEFU_WEBHOOK_TIMEOUT=1s"}
 	nodeA := startKefu(t, journeyConfig{bin: bin, dataDir: t.TempDir(), databaseURL: dbURL, redisURL: redisURL, env: env})
 	nodeB := startKefu(t, journeyConfig{bin: bin, dataDir: t.TempDir(), databaseURL: dbURL, redisURL: redisURL, env: env})
@@ -213,7 +214,7 @@ func TestIntegratorJourney(t *testing.T) {
 	if len(page.Messages) < total {
 		t.Fatalf("%d messages stored, want at least %d", len(page.Messages), total)
 	}
-	waitUntil(t, 45*time.Second, "every stored message's webhook after the kill", func() bool {
+	waitUntil(t, 100*time.Second, "every stored message's webhook after the kill", func() bool {
 		for _, m := range page.Messages {
 			if !rcv.accepted(m.ID) {
 				return false
