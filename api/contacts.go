@@ -2,9 +2,11 @@ package api
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"kefu"
 	"kefu/chat"
 )
 
@@ -27,7 +29,15 @@ func (s *Server) listContacts(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	list, next, err := s.chat.Contacts(c.Request().Context(), principal(c), chat.ContactFilter{Query: c.QueryParam("q"), Limit: int(limit), Cursor: c.QueryParam("cursor")})
+	f := chat.ContactFilter{Query: c.QueryParam("q"), Limit: int(limit), Cursor: c.QueryParam("cursor")}
+	if v := c.QueryParam("updated_since"); v != "" {
+		at, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return kefu.Invalid(map[string]string{"updated_since": "must be an RFC 3339 time"})
+		}
+		f.UpdatedSince = &at
+	}
+	list, next, err := s.chat.Contacts(c.Request().Context(), principal(c), f)
 	if err != nil {
 		return err
 	}

@@ -93,6 +93,40 @@ func TestListFilters(t *testing.T) {
 	})
 }
 
+// TestContactsUpdatedSince: a CRM syncs contacts by updated_since and sees
+// those created or changed since, whoever changed them (the API, the widget,
+// an erasure), and not the others.
+func TestContactsUpdatedSince(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, a *app) {
+		biz := a.signup("Contact sync")
+		key := a.apiKey(biz, "admin")
+		old := a.must(201, "POST", "/api/v1/contacts", key, map[string]any{"name": "Old"}).str("id")
+		byAPI := a.must(201, "POST", "/api/v1/contacts", key, map[string]any{"name": "Changed by the API"}).str("id")
+		vid, vtok := a.visitor(biz.widgetKey)
+		erased := a.must(201, "POST", "/api/v1/contacts", key, map[string]any{"name": "Erased"}).str("id")
+		time.Sleep(20 * time.Millisecond)
+		since := time.Now().UTC()
+		time.Sleep(20 * time.Millisecond)
+		a.must(200, "PATCH", "/api/v1/contacts/"+byAPI, key, map[string]any{"phone": "13800138000"})
+		a.must(201, "POST", "/api/v1/widget/sessions", "", map[string]any{"widget_key": biz.widgetKey, "visitor_token": vtok, "visitor": map[string]any{"email": "vera@new.example.com"}})
+		a.must(200, "POST", "/api/v1/contacts/"+erased+"/erase", key, nil)
+		fresh := a.must(201, "POST", "/api/v1/contacts", key, map[string]any{"name": "New"}).str("id")
+
+		got := ids(a.must(200, "GET", "/api/v1/contacts?updated_since="+url.QueryEscape(since.Format(time.RFC3339Nano)), key, nil), "contacts")
+		for _, want := range []string{byAPI, vid, erased, fresh} {
+			if !has(got, want) {
+				t.Errorf("updated_since left out %s: %v", want, got)
+			}
+		}
+		if has(got, old) || len(got) != 4 {
+			t.Errorf("updated_since: %v (the unchanged one is %s)", got, old)
+		}
+		if r := a.do("GET", "/api/v1/contacts?updated_since=yesterday", key, nil); r.Status != 400 || r.field("updated_since") == "" {
+			t.Errorf("a bad updated_since: %d %s", r.Status, r.Raw)
+		}
+	})
+}
+
 func TestStartConversation(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, a *app) {
 		biz := a.signup("Outbound")

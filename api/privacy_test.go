@@ -44,7 +44,7 @@ func TestContactExportAndErase(t *testing.T) {
 		if up.Status != 201 {
 			t.Fatalf("upload: %d %s", up.Status, up.Raw)
 		}
-		vis.send(map[string]any{"type": "message.send", "client_id": "c2", "conversation_id": conv, "body": "see file", "attachments": []string{up.str("id")}})
+		vis.send(map[string]any{"type": "message.send", "client_id": "c2", "conversation_id": conv, "body": "see file, 茶壶街 again", "attachments": []string{up.str("id")}})
 		vis.expect("ack")
 		a.must(201, "POST", "/api/v1/conversations/"+conv+"/messages", biz.token, map[string]any{"body": "备注：Vera 是老客户", "private": true})
 		// A webhook that nobody answers keeps its event waiting.

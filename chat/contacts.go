@@ -124,6 +124,9 @@ type ContactFilter struct {
 	Query  string
 	Limit  int
 	Cursor string
+	// UpdatedSince, when set, keeps the contacts created or changed (by
+	// people, the API, the widget, a flow, an erasure) at or after it.
+	UpdatedSince *time.Time
 }
 
 // Contacts lists the tenant's contacts, newest first, a page at a time.
@@ -146,6 +149,9 @@ func (s *Service) Contacts(ctx context.Context, p tenants.Principal, f ContactFi
 			return nil, "", kefu.Invalid(map[string]string{"cursor": "is not a cursor this server gave"})
 		}
 		q = q.Where("(created_at < ? OR (created_at = ? AND id < ?))", c.at, c.at, c.id)
+	}
+	if f.UpdatedSince != nil {
+		q = q.Where("COALESCE(updated_at, created_at) >= ?", f.UpdatedSince.UTC())
 	}
 	if t := strings.ToLower(strings.TrimSpace(f.Query)); t != "" {
 		like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(t) + "%"

@@ -182,7 +182,7 @@ func (s *Service) EraseContact(ctx context.Context, p tenants.Principal, visitor
 	}
 	now := s.now().UTC()
 	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Exec(`UPDATE `+db.Table("visitors")+` SET name = '', email = '', phone = '', notes = '', external_id = NULL, attributes = '{}', erased_at = ? WHERE id = ?`, now, visitorID).Error; err != nil {
+		if err := tx.Exec(`UPDATE `+db.Table("visitors")+` SET name = '', email = '', phone = '', notes = '', external_id = NULL, attributes = '{}', erased_at = ?, updated_at = ? WHERE id = ?`, now, now, visitorID).Error; err != nil {
 			return err
 		}
 		if len(ids) == 0 {
@@ -205,7 +205,7 @@ func (s *Service) EraseContact(ctx context.Context, p tenants.Principal, visitor
 			return res.Error
 		}
 		rep.FilesDeleted = int(res.RowsAffected)
-		if err := tx.Exec(`UPDATE `+db.Table("conversations")+` SET last_message_body = '' WHERE id IN ?`, ids).Error; err != nil {
+		if err := tx.Exec(`UPDATE `+db.Table("conversations")+` SET last_message_body = '', last_visitor_body = '' WHERE id IN ?`, ids).Error; err != nil {
 			return err
 		}
 		outbox := tx

@@ -157,6 +157,9 @@ func (s *Service) maintainTenant(ctx context.Context, tenantID string, rep *Main
 	if err := db.WithContext(ctx).Exec(`UPDATE `+db.Table("conversations")+` SET last_message_body = '' WHERE last_message_at < ? AND last_message_body <> ''`, cutoff).Error; err != nil {
 		return err
 	}
+	if err := db.WithContext(ctx).Exec(`UPDATE `+db.Table("conversations")+` SET last_visitor_body = '' WHERE last_visitor_at < ? AND last_visitor_body <> ''`, cutoff).Error; err != nil {
+		return err
+	}
 	return s.engine.Forget(ctx, SearchForget{TenantID: tenantID, Before: cutoff})
 }
 

@@ -139,7 +139,7 @@ func (s *Service) apply(ctx context.Context, tenantID string, db *tenants.DB, co
 					attrs[k] = val
 				}
 				if b, err := json.Marshal(attrs); err == nil && len(b) <= maxAttributesBytes {
-					db.WithContext(ctx).Model(&visitorRow{}).Where("id = ?", v.ID).Update("attributes", string(b))
+					db.WithContext(ctx).Model(&visitorRow{}).Where("id = ?", v.ID).Updates(map[string]any{"attributes": string(b), "updated_at": s.stamp()})
 				}
 			}
 		}

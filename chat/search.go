@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -149,7 +150,31 @@ func (e builtinSearch) Search(ctx context.Context, r SearchRequest) ([]SearchHit
 		after = &c
 	}
 	q := searchQuery{s: e.s, p: r.Principal, sc: r.Scope, db: r.DB, ctx: ctx, text: r.Input.Q, limit: r.Input.Limit, after: after}
-	switch r.Input.Type {
+	if r.DB.Dialect != tenants.Postgres {
+		return q.search(r.Input.Type)
+	}
+	// On PostgreSQL the plan must be made for this pattern: a cached
+	// generic plan (pgx prepares statements, and PostgreSQL switches to a
+	// generic plan after five runs) cannot tell a common word, best found
+	// by walking the newest rows, from a rare one, best found by its index.
+	// And no parallel workers: starting them costs more (tens of
+	// milliseconds on a busy machine) than finding one page.
+	var hits []SearchHit
+	var next string
+	err := r.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec("SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL max_parallel_workers_per_gather = 0").Error; err != nil {
+			return err
+		}
+		q.tx = tx
+		var err error
+		hits, next, err = q.search(r.Input.Type)
+		return err
+	})
+	return hits, next, err
+}
+
+func (q searchQuery) search(typ string) ([]SearchHit, string, error) {
+	switch typ {
 	case SearchContacts:
 		return q.contacts()
 	case SearchConversations:
@@ -170,6 +195,15 @@ type searchQuery struct {
 	text  string
 	limit int
 	after *cursor
+	tx    *gorm.DB // when set, the transaction to run in (PostgreSQL)
+}
+
+// run is the connection a search's queries go through.
+func (q searchQuery) run() *gorm.DB {
+	if q.tx != nil {
+		return q.tx
+	}
+	return q.db.WithContext(q.ctx)
 }
 
 // like is the pattern and operator that match the text as a substring
@@ -198,8 +232,13 @@ func (q searchQuery) page(tx *gorm.DB, timeCol, idCol string) *gorm.DB {
 	return tx.Order(timeCol + " DESC, " + idCol + " DESC").Limit(q.limit + 1)
 }
 
-func (q searchQuery) messages() ([]SearchHit, string, error) {
-	tx := q.db.WithContext(q.ctx).Table(q.db.Table("messages") + " m").Select("m.*")
+// messagesTx is the query of a message search, one page of it: the
+// messages' rows, or on PostgreSQL their ids (messagesPostgres).
+func (q searchQuery) messagesTx() *gorm.DB {
+	if q.db.Dialect == tenants.Postgres {
+		return q.messagesPostgres()
+	}
+	tx := q.run().Table(q.db.Table("messages") + " m").Select("m.*")
 	if q.db.Dialect == tenants.SQLite && utf8.RuneCountInString(q.text) >= 3 {
 		// The trigram index finds the rows (a quoted string is a phrase,
 		// which trigram matches as a substring); messages still queued for
@@ -207,12 +246,6 @@ func (q searchQuery) messages() ([]SearchHit, string, error) {
 		cond, arg := q.like("m.body")
 		tx = tx.Where("(m.rowid IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?) OR (m.rowid IN (SELECT msg_rowid FROM search_pending) AND "+cond+"))",
 			`"`+strings.ReplaceAll(q.text, `"`, `""`)+`"`, arg)
-	} else if q.db.Dialect == tenants.Postgres {
-		// message_search holds the indexed text (with its trigram index);
-		// messages still queued for the indexer are scanned.
-		cond, arg := q.like("s.body")
-		tail, _ := q.like("m.body")
-		tx = tx.Where("(m.id IN (SELECT s.message_id FROM "+q.db.Table("message_search")+" s WHERE "+cond+") OR (m.id IN (SELECT message_id FROM "+q.db.Table("search_pending")+") AND "+tail+"))", arg, arg)
 	} else {
 		cond, arg := q.like("m.body")
 		tx = tx.Where(cond, arg)
@@ -221,8 +254,79 @@ func (q searchQuery) messages() ([]SearchHit, string, error) {
 		tx = tx.Where("m.private = ?", false)
 	}
 	tx = q.inScope(tx, "m.conversation_id")
+	return q.page(tx, "m.created_at", "m.id")
+}
+
+// messagesPostgres finds a page of messages on PostgreSQL. message_search
+// (tenant migrations 0016, 0045) holds each indexed message's text with its
+// conversation, privacy and time, so the page is chosen there alone —
+// walking the newest rows for a common word, or taking a rare word's few
+// matches from the trigram (three characters or more) or bigram (two,
+// Chinese) index and sorting them — and only that page's messages are read.
+// Messages still queued for the indexer (search_pending) are scanned and
+// join the page.
+func (q searchQuery) messagesPostgres() *gorm.DB {
+	op := "ILIKE"
+	if strings.ToLower(q.text) == strings.ToUpper(q.text) {
+		op = "LIKE" // nothing with case (Chinese, digits): LIKE is much cheaper than ILIKE
+	}
+	pattern := "%" + likeEscape(q.text) + "%"
+	var args []any
+	// filters adds what every part shares: the caller's scope, private
+	// notes, the cursor. col is the table alias holding those columns.
+	filters := func(alias string, at, id string) string {
+		w := ""
+		if q.p.Kind == tenants.KindVisitor {
+			w += " AND NOT " + alias + ".private"
+		}
+		if cond, a := q.sc.where(); cond != "" {
+			w += " AND EXISTS (SELECT 1 FROM " + q.db.Table("conversations") + " sc WHERE sc.id = " + alias + ".conversation_id AND " + cond + ")"
+			args = append(args, a...)
+		}
+		if q.after != nil {
+			w += " AND (" + at + ", " + id + ") < (?, ?)"
+			args = append(args, q.after.at, q.after.id)
+		}
+		return w
+	}
+	match := "s.body " + op + ` ? ESCAPE ''`
+	if utf8.RuneCountInString(q.text) == 2 && strings.ContainsFunc(q.text, func(r rune) bool { return r > unicode.MaxASCII }) &&
+		!strings.ContainsFunc(q.text, unicode.IsSpace) {
+		match = q.db.Table("search_bigrams") + "(s.body) @> ARRAY[lower(?)]::text[] AND " + match
+		args = append(args, q.text)
+	}
+	args = append(args, pattern)
+	indexed := "SELECT s.message_id AS id, s.created_at FROM " + q.db.Table("message_search") + " s WHERE " + match + filters("s", "s.created_at", "s.message_id") +
+		" ORDER BY s.created_at DESC, s.message_id DESC LIMIT ?"
+	args = append(args, q.limit+1)
+	args = append(args, pattern)
+	queued := "SELECT m2.id, m2.created_at FROM " + q.db.Table("search_pending") + " p JOIN " + q.db.Table("messages") + " m2 ON m2.id = p.message_id WHERE m2.body " + op + ` ? ESCAPE ''` +
+		filters("m2", "m2.created_at", "m2.id")
+	args = append(args, q.limit+1)
+	return q.run().Raw("SELECT id FROM (("+indexed+") UNION ALL ("+queued+")) hit ORDER BY created_at DESC, id DESC LIMIT ?", args...)
+}
+
+func (q searchQuery) messages() ([]SearchHit, string, error) {
 	var rows []messageRow
-	if err := q.page(tx, "m.created_at", "m.id").Scan(&rows).Error; err != nil {
+	if q.db.Dialect == tenants.Postgres {
+		// The page's ids first, then their rows by id (each found in its
+		// month's partition by the primary key; a join would let the
+		// planner scan every partition for a handful of ids).
+		var ids []string
+		if err := q.messagesTx().Scan(&ids).Error; err != nil {
+			return nil, "", err
+		}
+		if len(ids) > 0 {
+			if err := q.run().Table(q.db.Table("messages")).Where("id IN ?", ids).Scan(&rows).Error; err != nil {
+				return nil, "", err
+			}
+		}
+		at := make(map[string]int, len(ids))
+		for i, id := range ids {
+			at[id] = i
+		}
+		slices.SortFunc(rows, func(a, b messageRow) int { return at[a.ID] - at[b.ID] })
+	} else if err := q.messagesTx().Scan(&rows).Error; err != nil {
 		return nil, "", err
 	}
 	next := ""
@@ -242,7 +346,7 @@ func (q searchQuery) messages() ([]SearchHit, string, error) {
 func (q searchQuery) contacts() ([]SearchHit, string, error) {
 	byName, arg := q.like("v.name")
 	byEmail, _ := q.like("v.email")
-	tx := q.db.WithContext(q.ctx).Table(q.db.Table("visitors")+" v").Select("v.*").Where("("+byName+" OR "+byEmail+")", arg, arg)
+	tx := q.run().Table(q.db.Table("visitors")+" v").Select("v.*").Where("("+byName+" OR "+byEmail+")", arg, arg)
 	if cond, args := q.sc.where(); cond != "" {
 		tx = tx.Where("EXISTS (SELECT 1 FROM "+q.db.Table("conversations")+" sc WHERE sc.visitor_id = v.id AND "+cond+")", args...)
 	}
@@ -283,7 +387,7 @@ func (q searchQuery) latestConversations(vs []visitorRow) (map[string]string, er
 	for i, v := range vs {
 		ids[i] = v.ID
 	}
-	tx := q.db.WithContext(q.ctx).Model(&conversationRow{}).Select("id, visitor_id, updated_at").Where("visitor_id IN ?", ids)
+	tx := q.run().Model(&conversationRow{}).Select("id, visitor_id, updated_at").Where("visitor_id IN ?", ids)
 	if cond, args := q.sc.where(); cond != "" {
 		tx = tx.Where(cond, args...)
 	}
@@ -303,7 +407,7 @@ func (q searchQuery) conversations() ([]SearchHit, string, error) {
 	byName, arg := q.like("v.name")
 	byEmail, _ := q.like("v.email")
 	byLabel, _ := q.like("c.labels")
-	tx := q.db.WithContext(q.ctx).Table(q.db.Table("conversations")+" c").Select("c.*").
+	tx := q.run().Table(q.db.Table("conversations")+" c").Select("c.*").
 		Joins("JOIN "+q.db.Table("visitors")+" v ON v.id = c.visitor_id").
 		Where("("+byName+" OR "+byEmail+" OR "+byLabel+" OR c.id = ?)", arg, arg, arg, q.text)
 	if cond, args := q.sc.where(); cond != "" {

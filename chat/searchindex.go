@@ -102,8 +102,8 @@ func indexBatch(ctx context.Context, db *tenants.DB) (int, error) {
 		SELECT message_id FROM `+db.Table("search_pending")+` LIMIT ? FOR UPDATE SKIP LOCKED)
 	RETURNING message_id
 ), ins AS (
-	INSERT INTO `+db.Table("message_search")+` (message_id, body)
-	SELECT m.id, m.body FROM `+db.Table("messages")+` m JOIN batch b ON b.message_id = m.id
+	INSERT INTO `+db.Table("message_search")+` (message_id, body, conversation_id, private, created_at)
+	SELECT m.id, m.body, m.conversation_id, m.private, m.created_at FROM `+db.Table("messages")+` m JOIN batch b ON b.message_id = m.id
 	ON CONFLICT DO NOTHING
 )
 SELECT 1 FROM batch`, searchIndexBatch)

@@ -84,6 +84,9 @@ func (s *Service) StartWidgetSession(ctx context.Context, widgetKey, visitorToke
 				if in.Email != "" {
 					set["email"] = in.Email
 				}
+				if len(set) > 1 || len(in.Attributes) > 0 {
+					set["updated_at"] = now // what a contacts sync (updated_since) must see
+				}
 				if len(in.Attributes) > 0 {
 					merged := row.visitor().Attributes
 					for k, v := range in.Attributes {

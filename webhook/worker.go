@@ -312,7 +312,8 @@ func splitClaim(cand []outboxRow, gaps []gapRow, now time.Time) ([]outboxRow, ma
 
 // leases are the claimed rows' new next_at: long enough for the whole
 // chain's share of the claim to be tried in turn (if this node dies, the
-// rows are due again after it).
+// rows are due again after it): 30 s (for waiting behind this node's other
+// deliveries, and clocks) plus one timeout per row of the chain.
 func leases(take []outboxRow, now time.Time, timeout time.Duration) map[time.Time][]int64 {
 	count := map[string]int{}
 	for _, r := range take {

@@ -60,6 +60,7 @@ type Config struct {
 	JobsPoll             time.Duration // KEFU_JOBS_POLL: how often due durable timers (away grace, queue deadlines) are claimed
 	RecoverEvery         time.Duration // KEFU_RECOVER_EVERY: how often each node sweeps for what a dead node left half done
 	RecoverStuckAfter    time.Duration // KEFU_RECOVER_STUCK_AFTER: how long a flow may leave a visitor's message unanswered before the conversation is queued
+	WebhookTimeout       time.Duration // KEFU_WEBHOOK_TIMEOUT: one webhook delivery's bound; a dead node's claims come back after 30 s plus this per claimed event
 	OTLPEndpoint         string        // OTEL_EXPORTER_OTLP_ENDPOINT: export traces over OTLP/HTTP here; empty: no tracing
 	UploadsPerMinute     int           // KEFU_UPLOADS_PER_MINUTE: upload requests per client IP
 	VisitorFilesPerHour  int           // KEFU_UPLOAD_VISITOR_FILES_PER_HOUR: files one visitor may upload in an hour
@@ -181,6 +182,7 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.DurationVar(&c.JobsPoll, "jobs-poll", durEnv("KEFU_JOBS_POLL", time.Second), "how often due durable timers are claimed (KEFU_JOBS_POLL)")
 	fs.DurationVar(&c.RecoverEvery, "recover-every", durEnv("KEFU_RECOVER_EVERY", 2*time.Minute), "how often each node sweeps for what a dead node left half done (KEFU_RECOVER_EVERY)")
 	fs.DurationVar(&c.RecoverStuckAfter, "recover-stuck-after", durEnv("KEFU_RECOVER_STUCK_AFTER", time.Minute), "how long a flow may leave a visitor's message unanswered before the recovery sweep queues it (KEFU_RECOVER_STUCK_AFTER)")
+	fs.DurationVar(&c.WebhookTimeout, "webhook-timeout", durEnv("KEFU_WEBHOOK_TIMEOUT", 10*time.Second), "bound of one webhook delivery, connect to last byte; a node that dies mid-delivery lets its claimed events go after 30s plus this per event (KEFU_WEBHOOK_TIMEOUT)")
 	fs.DurationVar(&c.SnoozeSweep, "snooze-sweep", durEnv("KEFU_SNOOZE_SWEEP", 15*time.Second), "how often snoozed conversations whose time has come are woken (KEFU_SNOOZE_SWEEP)")
 	fs.IntVar(&c.UploadsPerMinute, "uploads-per-minute", intEnv("KEFU_UPLOADS_PER_MINUTE", 30), "upload requests per client IP (KEFU_UPLOADS_PER_MINUTE)")
 	fs.IntVar(&c.VisitorFilesPerHour, "upload-visitor-files-per-hour", intEnv("KEFU_UPLOAD_VISITOR_FILES_PER_HOUR", 20), "files one visitor may upload in an hour (KEFU_UPLOAD_VISITOR_FILES_PER_HOUR)")
@@ -291,6 +293,9 @@ func (c *Config) problems() []string {
 	}
 	if c.RecoverStuckAfter < time.Second || c.RecoverStuckAfter > 24*time.Hour {
 		p = append(p, "KEFU_RECOVER_STUCK_AFTER must be between 1s and 24h")
+	}
+	if c.WebhookTimeout < time.Second || c.WebhookTimeout > time.Minute {
+		p = append(p, "KEFU_WEBHOOK_TIMEOUT must be between 1s and 1m")
 	}
 	if c.SnoozeSweep < 100*time.Millisecond || c.SnoozeSweep > time.Hour {
 		p = append(p, "KEFU_SNOOZE_SWEEP must be between 100ms and 1h")

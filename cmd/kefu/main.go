@@ -289,7 +289,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err := chatSvc.Start(ctx); err != nil {
 		return fmt.Errorf("start chat: %w", err)
 	}
-	hooks := webhook.NewService(webhook.Config{Store: store, Chat: chatSvc, Logger: log, Registry: reg, AllowPrivateNetworks: cfg.AllowPrivateNetworks})
+	hooks := webhook.NewService(webhook.Config{Store: store, Chat: chatSvc, Logger: log, Registry: reg, AllowPrivateNetworks: cfg.AllowPrivateNetworks, Timeout: cfg.WebhookTimeout})
 	hookCtx, stopHooks := context.WithCancel(context.Background())
 	defer stopHooks()
 	go hooks.Run(hookCtx)

@@ -58,7 +58,7 @@ function ModelCard() {
     const d = llm.data;
     if (!d) return;
     form.setFieldsValue({
-      provider: d.provider || 'openai',
+      provider: d.provider === 'anthropic' ? 'anthropic' : 'openai',
       base_url: d.base_url,
       model: d.model,
       api_key: '',

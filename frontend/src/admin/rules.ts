@@ -16,7 +16,9 @@ const RANK: Partial<Record<string, number>> = {
   admin: 3,
   owner: 4,
 };
-const BUILT_IN = ["owner", "admin", "supervisor", "agent", "developer"];
+/** The roles every workspace has (the i18n keys agents.role_*). */
+export type BuiltInRole = "owner" | "admin" | "supervisor" | "agent" | "developer";
+const BUILT_IN: BuiltInRole[] = ["owner", "admin", "supervisor", "agent", "developer"];
 
 export const ASSIGNABLE: AgentRole[] = ["agent", "supervisor", "admin"];
 
@@ -35,13 +37,13 @@ export function rolesGrantable(
   );
 }
 
-export function isBuiltInRole(r: string): boolean {
-  return BUILT_IN.includes(r);
+export function isBuiltInRole(r: string): r is BuiltInRole {
+  return (BUILT_IN as string[]).includes(r);
 }
 
 /** A role's name to show: built-in roles translated, custom ones as the admins named them. */
 export function roleLabel(t: TFunction, r: string): string {
-  return isBuiltInRole(r) ? t(`agents.role_${r as Role}`) : r;
+  return isBuiltInRole(r) ? t(`agents.role_${r}`) : r;
 }
 
 /** The roles a user may be given here: the built-in ones, then the workspace's custom roles. */

@@ -1222,7 +1222,7 @@ export interface paths {
          * List contacts
          * @description **Roles:** every user role and both API-key roles. A contact is a visitor (the same id) with
          *     what agents and integrations add. Newest first, one page at a time (`next_cursor` back as
-         *     `cursor`); `q` matches a substring of the name, e-mail, phone or external id, in any case.
+         *     `cursor`); `updated_since` keeps those changed since a time; `q` matches a substring of the name, e-mail, phone or external id, in any case.
          */
         get: operations["listContacts"];
         put?: never;
@@ -2565,7 +2565,7 @@ export interface webhooks {
          *
          *     **Delivery.** An event is written to the outbox in the same database transaction as the
          *     change it reports, so it is sent once the change is committed and never for a change that
-         *     was rolled back, even if a node dies in between. Any 2xx answer within 10 seconds accepts
+         *     was rolled back, even if a node dies in between. Any 2xx answer within 10 seconds (`KEFU_WEBHOOK_TIMEOUT`) accepts
          *     it; anything else (another status, no answer, a redirect — redirects are not followed) is
          *     retried with jittered exponential backoff (about 2 s, 4 s, 8 s … up to 1 hour apart) for
          *     24 hours, with the same `webhook-id` and body: deduplicate on `webhook-id`, since a node
@@ -2994,13 +2994,13 @@ export interface components {
              * @default agent
              * @enum {string}
              */
-            role: "agent" | "supervisor" | "admin";
+            role?: "agent" | "supervisor" | "admin";
             skills?: components["schemas"]["Skills"];
             /**
              * @description How many conversations routing may give the agent at once.
              * @default 5
              */
-            max_concurrent: number;
+            max_concurrent?: number;
         };
         AgentUpdate: {
             name?: string;
@@ -3429,15 +3429,15 @@ export interface components {
             name?: string;
         };
         Attachment: {
-            id?: string;
-            name?: string;
-            content_type?: string;
-            size?: number;
+            id: string;
+            name: string;
+            content_type: string;
+            size: number;
             /**
              * @description A signed link to the file (`/api/v1/files/{tenant}/{id}?exp=…&sig=…`), signed afresh each
              *     time the message is served and good until `exp`; never store it, fetch the message again.
              */
-            url?: string;
+            url: string;
         };
         Message: {
             id: string;
@@ -3476,7 +3476,7 @@ export interface components {
             /** @description Idempotency key, unique per sender within the conversation. */
             client_id?: string;
             /** @default false */
-            private: boolean;
+            private?: boolean;
             /** @description Ids of files from `POST /api/v1/uploads`; with at least one, `body` may be empty. */
             attachments?: string[];
         };
@@ -3574,23 +3574,40 @@ export interface components {
              *     assumed to answer. `faq` nodes always use the tenant's real FAQ index.
              * @default false
              */
-            llm: boolean;
+            llm?: boolean;
         };
         SimulateResult: {
-            trace: {
-                /** @description The node id. */
-                node: string;
-                /** @description The branch taken (edge label), or what the node did. */
-                outcome: string;
-                /** @description Why, e.g. the evaluated expression, or the limit an expression broke (at most 300 characters for an error). */
-                detail?: string;
-            }[];
+            trace: components["schemas"]["TraceStep"][];
+            /** @description What the run decided (the trace is repeated in it). */
             result: {
                 /** @enum {string} */
                 action: "assign" | "queue" | "end";
                 agent_id?: string;
-                replies?: string[];
+                agent_name?: string;
+                team?: string;
+                replies: string[];
+                /** @description Labels the flow's tag nodes would set. */
+                tags?: string[];
+                /** @description Attributes the flow's set nodes would set. */
+                set?: {
+                    [key: string]: unknown;
+                };
+                /** @description What the run waits for when it stops (an assignment within its timeout, a bot's answer). */
+                waiting?: string;
+                timeout_seconds?: number;
+                trace: components["schemas"]["TraceStep"][];
             };
+        };
+        /** @description One step of a routing run; node "" is a note (e.g. queued for want of an error branch). */
+        TraceStep: {
+            /** @description The node id. */
+            node: string;
+            /** @description The node's type. */
+            type: string;
+            /** @description The branch taken (edge label), or what the node did. */
+            outcome: string;
+            /** @description Why, e.g. the evaluated expression, or the limit an expression broke (at most 300 characters for an error). */
+            detail: string;
         };
         FaqInput: {
             /** @description May hold both languages, e.g. `退货政策是什么? / What is the return policy?`. */
@@ -3661,7 +3678,8 @@ export interface components {
             api_key?: string;
             /** @description Replaces Kefu's default prompt (answer only from the knowledge; say HANDOFF when it does not cover the question). */
             system_prompt?: string;
-            temperature?: number;
+            /** @description null leaves it to the provider. */
+            temperature?: number | null;
             /** @description 0 is the provider's default (1024 for Anthropic). */
             max_tokens?: number;
             /**
@@ -3699,12 +3717,12 @@ export interface components {
             url: string;
             events: components["schemas"]["WebhookEvent"][];
             /** @default true */
-            enabled: boolean;
+            enabled?: boolean;
             /**
              * @description Also send private notes as `message.created`.
              * @default false
              */
-            include_private: boolean;
+            include_private?: boolean;
             description?: string;
         };
         /** @description The fields to change; the others stay as they are. */
@@ -3981,7 +3999,7 @@ export interface components {
             type: "subscribe";
             conversation_id: string;
             /** @default 0 */
-            since: number;
+            since?: number;
         };
         /** @description Client → server, users only. Stop following a conversation opened with `subscribe`. */
         WsUnsubscribe: {
@@ -6096,6 +6114,11 @@ export interface operations {
         parameters: {
             query?: {
                 q?: string;
+                /**
+                 * @description Only contacts created or changed at or after this time (RFC 3339) — by people, the API, the
+                 *     widget (a new name or e-mail), a flow's set node or an erasure: a CRM's sync.
+                 */
+                updated_since?: string;
                 limit?: number;
                 cursor?: string;
             };

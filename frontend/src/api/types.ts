@@ -7,7 +7,8 @@ import type { components } from './schema';
 
 type Schemas = components['schemas'];
 
-export type Role = 'owner' | 'admin' | 'supervisor' | 'agent' | 'developer';
+/** A workspace role: owner, admin, supervisor, agent, developer, or one of the workspace's own. */
+export type Role = Schemas['Role'];
 /** A role a user may be given: a built-in one or one of the workspace's custom roles. */
 export type AgentRole = 'agent' | 'supervisor' | 'admin' | (string & {});
 export type ApiKeyRole = Schemas['ApiKeyRole'];
@@ -21,46 +22,18 @@ export type ConversationStart = Schemas['ConversationStart'];
 /** The error envelope's body (`params` on quota_exceeded). */
 export type ApiErrorBody = Schemas['Error']['error'];
 
-export interface User {
-  id: string;
-  email: string;
-  name: string;
-  role: Role;
-}
+export type User = Schemas['User'];
 
-export interface Tenant {
-  id: string;
-  slug: string;
-  name: string;
-  widget_key: string;
-  allowed_origins?: string[];
-}
+export type Tenant = Schemas['Tenant'];
 
-export interface Me {
-  user: User;
-  tenant: Tenant;
-  permissions: string[];
-}
+/** GET /me as the web apps see it: they sign in people, never API keys. */
+export type Me = Omit<Schemas['Me'], 'user'> & { user: User };
 
-export interface SignupRequest {
-  company: string;
-  name: string;
-  email: string;
-  password: string;
-}
+export type SignupRequest = Schemas['SignupRequest'];
 
-export interface SignupResponse {
-  tenant: Tenant;
-  user: User;
-  token: string;
-}
+export type SignupResponse = Schemas['SignupResult'];
 
-export interface LoginRequest {
-  /** The workspace's slug; leave it out to sign in by e-mail alone. */
-  tenant?: string;
-  email: string;
-  password: string;
-}
+export type LoginRequest = Schemas['LoginRequest'];
 
 /** A workspace an address may sign in to (listed only after its password matched there). */
 export type WorkspaceRef = Schemas['WorkspaceRef'];
@@ -77,192 +50,56 @@ export interface PublicConfig {
   email_enabled: boolean;
 }
 
-export interface Agent {
-  id: string;
-  email: string;
-  name: string;
-  role: Role;
-  skills: string[];
-  teams?: string[];
-  max_concurrent: number;
-  status: PresenceStatus;
-  /** False once deactivated (cannot sign in, never routed to). */
-  active?: boolean;
-  deactivated_at?: string;
-}
+export type Agent = Schemas['Agent'];
 
 /** PATCH /agents/{id}: only the fields present change. */
-export interface UpdateAgentRequest {
-  name?: string;
-  role?: AgentRole;
-  skills?: string[];
-  max_concurrent?: number;
-}
+export type UpdateAgentRequest = Schemas['AgentUpdate'];
 
-export interface ChangePasswordRequest {
-  current_password: string;
-  new_password: string;
-}
+export type ChangePasswordRequest = Schemas['PasswordChange'];
 
-export interface CreateAgentRequest {
-  email: string;
-  name: string;
-  password: string;
-  role: AgentRole;
-  skills: string[];
-  max_concurrent: number;
-}
+export type CreateAgentRequest = Schemas['AgentCreate'];
 
-export interface ApiKey {
-  id: string;
-  name: string;
-  role: ApiKeyRole;
-  prefix: string;
-  created_at: string;
-}
+export type ApiKey = Schemas['ApiKey'];
 
-export interface CreatedApiKey {
-  id: string;
-  name: string;
-  role: ApiKeyRole;
-  key: string;
-}
+export type CreatedApiKey = Schemas['ApiKeyCreated'];
 
-export interface Visitor {
-  id: string;
-  name?: string | null;
-  email?: string | null;
-  attributes?: Record<string, unknown> | null;
-}
+export type Visitor = Schemas['Visitor'];
 
-export interface LastMessage {
-  body: string;
-  author_type: AuthorType;
-  created_at: string;
-}
+export type LastMessage = Schemas['LastMessage'];
 
-export interface Conversation {
-  id: string;
-  status: ConversationStatus;
-  visitor: Visitor;
-  assignee_id?: string | null;
-  team?: string | null;
-  last_seq: number;
-  created_at: string;
-  updated_at: string;
-  last_message?: LastMessage | null;
-  /** The visitor's newest message (the last message is often the bot's or an agent's). */
-  last_visitor_message?: LastMessage | null;
-  /** Since when the visitor waits for a person's answer; null once answered. */
-  waiting_since?: string | null;
-  /** Labels set by agents and by the routing flow's tag nodes. */
-  labels?: string[] | null;
-  priority?: Priority;
-  /** While in the future the conversation is out of the inbox. */
-  snoozed_until?: string | null;
-  /** The visitor's rating once given. */
-  csat?: CSAT | null;
-}
+export type Conversation = Schemas['Conversation'];
 
 /** A visitor's rating of a resolved conversation. */
-export interface CSAT {
-  score: number;
-  comment: string;
-  submitted_at: string;
-}
+export type CSAT = Schemas['CSAT'];
 
 export const PRIORITIES = ['none', 'low', 'normal', 'high', 'urgent'] as const;
 export type Priority = (typeof PRIORITIES)[number];
 
-export interface ConversationPatch {
-  labels?: string[];
-  priority?: Priority;
-  snoozed_until?: string | null;
-}
+export type ConversationPatch = Schemas['ConversationPatch'];
 
-export interface ConversationCounts {
-  mine: number;
-  queue: number;
-  all: number;
-  snoozed: number;
-  by_status: Partial<Record<ConversationStatus, number>>;
-  by_team: Record<string, number>;
-}
+export type ConversationCounts = Schemas['ConversationCounts'];
 
-export interface Team {
-  id: string;
-  name: string;
-  members: string[];
-  created_at: string;
-  updated_at: string;
-}
+export type Team = Schemas['Team'];
 
 export type CannedScope = 'tenant' | 'personal';
 
-export interface CannedReply {
-  id: string;
-  shortcut: string;
-  body: string;
-  scope: CannedScope;
-  owner_id?: string | null;
-  created_at: string;
-  updated_at: string;
-}
+export type CannedReply = Schemas['CannedReply'];
 
 export type SearchType = 'messages' | 'contacts' | 'conversations';
 
-export interface SearchHit {
-  type: 'message' | 'contact' | 'conversation';
-  conversation_id?: string;
-  message?: Message;
-  visitor?: Visitor;
-  conversation?: Conversation;
-  field: string;
-  snippet: string;
-  /** [start, end) in Unicode code points of snippet. */
-  highlights: [number, number][];
-}
+export type SearchHit = Schemas['SearchHit'];
 
-export interface SearchPage {
-  results: SearchHit[];
-  next_cursor?: string | null;
-}
+export type SearchPage = Schemas['SearchPage'];
 
 /** A system message's code and parameters; clients render it in their own language. */
-export interface SystemNote {
-  code: string;
-  params?: Record<string, string> | null;
-}
+export type SystemNote = Schemas['SystemNote'];
 
-export interface Author {
-  type: AuthorType;
-  id?: string | null;
-  name?: string | null;
-}
+export type Author = Schemas['Author'];
 
-export interface Message {
-  id: string;
-  conversation_id: string;
-  seq: number;
-  client_id?: string | null;
-  author: Author;
-  body: string;
-  private?: boolean;
-  attachments?: Attachment[] | null;
-  /** For author.type system: what happened, as a code and parameters. */
-  system?: SystemNote | null;
-  created_at: string;
-}
+export type Message = Schemas['Message'];
 
 /** A stored file: what POST /api/v1/uploads answers and what messages carry. */
-export interface Attachment {
-  id: string;
-  name: string;
-  content_type: string;
-  size: number;
-  /** Signed link anyone holding it can GET; a path on the Kefu server (prefix its origin off-site). */
-  url: string;
-}
+export type Attachment = Schemas['Attachment'];
 
 export interface ConversationFilter {
   status?: ConversationStatus;
@@ -276,44 +113,20 @@ export interface ConversationFilter {
   open?: boolean;
 }
 
-export interface ConversationPage {
-  conversations: Conversation[];
-  next_cursor?: string | null;
-}
+export type ConversationPage = Schemas['ConversationPage'];
 
-export interface PostMessageRequest {
-  /** May be empty when at least one attachment is sent. */
-  body: string;
-  client_id?: string;
-  private?: boolean;
-  /** Upload ids (at most 10). */
-  attachments?: string[];
-}
+export type PostMessageRequest = Schemas['MessageCreate'];
 
-export interface WidgetConfig {
-  tenant_name: string;
-  agents_online: boolean | number;
-}
+export type WidgetConfig = Schemas['WidgetConfig'];
 
-export interface WidgetSessionRequest {
-  widget_key: string;
-  visitor_token?: string;
-  visitor: {
-    name?: string;
-    email?: string;
-    attributes: Record<string, unknown>;
-  };
-}
+export type WidgetSessionRequest = Schemas['WidgetSessionRequest'];
 
-export interface WidgetSession {
-  visitor_id: string;
-  visitor_token: string;
-}
+export type WidgetSession = Schemas['WidgetSession'];
 
 // Routing flows (api/openapi.yaml, "Flows"). A node's data depends on its
 // type; frontend/src/flows/registry.ts knows each type's shape.
 
-export type FlowStatus = 'draft' | 'published';
+export type FlowStatus = Schemas['Flow']['status'];
 export type FlowEvent = 'conversation.created' | 'message.created';
 
 export interface FlowPosition {
@@ -321,46 +134,15 @@ export interface FlowPosition {
   y: number;
 }
 
-export interface FlowNode {
-  id: string;
-  type: string;
-  data?: Record<string, unknown> | null;
-  position: FlowPosition;
-}
+export type FlowNode = Schemas['FlowNode'];
 
-export interface FlowEdge {
-  id: string;
-  source: string;
-  target: string;
-  /** The branch it leaves by ("true", "open", …); absent or "" for the single way on. */
-  label?: string;
-}
+export type FlowEdge = Schemas['FlowEdge'];
 
-export interface FlowGraph {
-  nodes: FlowNode[];
-  edges: FlowEdge[];
-}
+export type FlowGraph = Schemas['FlowGraph'];
 
-export interface Flow {
-  id: string;
-  name: string;
-  /** The version this answer shows. */
-  version: number;
-  latest_version: number;
-  published_version: number | null;
-  /** published when the latest version is the one routing. */
-  status: FlowStatus;
-  /** The tenant's one flow that routes conversations. */
-  active: boolean;
-  graph: FlowGraph;
-  created_at: string;
-  updated_at: string;
-}
+export type Flow = Schemas['Flow'];
 
-export interface SaveFlowRequest {
-  name: string;
-  graph: FlowGraph;
-}
+export type SaveFlowRequest = Schemas['FlowInput'];
 
 export interface FlowVersion {
   version: number;
@@ -380,45 +162,15 @@ export interface SimulateVisitor {
   attributes: Record<string, unknown>;
 }
 
-export interface SimulateRequest {
-  event: FlowEvent;
-  visitor: SimulateVisitor;
-  message?: { text: string };
-  /** RFC 3339; absent: now. */
-  at?: string;
-  /** An unsaved graph to run instead of the latest saved version. */
-  graph?: FlowGraph;
-  /** Ask the real model at llm nodes (a dry run); otherwise it is assumed to answer. */
-  llm?: boolean;
-}
+export type SimulateRequest = Schemas['SimulateRequest'];
 
 /** One line of a run's trace; node "" is a note (e.g. queued for want of an error branch). */
-export interface TraceStep {
-  node: string;
-  type: string;
-  outcome: string;
-  detail: string;
-}
+export type TraceStep = Schemas['TraceStep'];
 
-export type FlowAction = 'assign' | 'queue' | 'end';
-
-export interface SimulateResult {
-  action: FlowAction;
-  agent_id?: string;
-  agent_name?: string;
-  team?: string;
-  replies: string[];
-  tags?: string[];
-  set?: Record<string, unknown>;
-  waiting?: string;
-  timeout_seconds?: number;
-  trace: TraceStep[];
-}
-
-export interface SimulateResponse {
-  trace: TraceStep[];
-  result: SimulateResult;
-}
+/** What a simulated run decided. */
+export type SimulateResult = Schemas['SimulateResult']['result'];
+export type FlowAction = SimulateResult['action'];
+export type SimulateResponse = Schemas['SimulateResult'];
 
 export interface ReplayExample {
   conversation_id: string;
@@ -460,41 +212,11 @@ export interface ConversationEvent {
 }
 
 /** A webhook event type (GET /api/v1/webhooks/events). */
-export type WebhookEventType =
-  | 'conversation.created'
-  | 'conversation.assigned'
-  | 'conversation.transferred'
-  | 'conversation.resolved'
-  | 'conversation.reopened'
-  | 'message.created'
-  | 'contact.created'
-  | 'contact.updated'
-  | 'csat.submitted';
+export type WebhookEventType = Schemas['WebhookEvent'];
 
-export interface Webhook {
-  id: string;
-  url: string;
-  events: WebhookEventType[];
-  enabled: boolean;
-  include_private: boolean;
-  description: string;
-  /** Why Kefu turned it off (its deliveries failed for 24 hours), or null. */
-  disabled_reason: string | null;
-  disabled_at: string | null;
-  previous_secret_expires_at: string | null;
-  /** Only in the answers to create and rotate-secret. */
-  secret?: string;
-  created_at: string;
-  updated_at: string;
-}
+export type Webhook = Schemas['Webhook'];
 
-export interface WebhookInput {
-  url?: string;
-  events?: WebhookEventType[];
-  enabled?: boolean;
-  include_private?: boolean;
-  description?: string;
-}
+export type WebhookInput = Schemas['WebhookInput'];
 
 /** One attempt in a webhook's delivery log. */
 export interface WebhookDelivery {
@@ -516,96 +238,28 @@ export interface WebhookDelivery {
 }
 
 /** One entry of the audit log: who did what, when and from where. */
-export interface AuditEntry {
-  id: string;
-  at: string;
-  actor: { type: 'user' | 'api_key' | 'anonymous'; id?: string; name?: string };
-  action: string;
-  target_type?: string;
-  target_id?: string;
-  details: Record<string, unknown>;
-  ip: string;
-  user_agent: string;
-}
+export type AuditEntry = Schemas['AuditEntry'];
 
-export interface AuditPage {
-  entries: AuditEntry[];
-  next_cursor: string | null;
-}
+export type AuditPage = Schemas['AuditPage'];
 
-export interface WebhookDeliveryPage {
-  deliveries: WebhookDelivery[];
-  next_cursor: string | null;
-}
+export type WebhookDeliveryPage = Schemas['WebhookDeliveryPage'];
 
 /** An FAQ entry. */
-export interface Faq {
-  id: string;
-  question: string;
-  answer: string;
-  alternates: string[];
-  keywords: string[];
-  created_at: string;
-  updated_at: string;
-}
+export type Faq = Schemas['Faq'];
 
-export interface FaqInput {
-  question: string;
-  answer: string;
-  alternates?: string[];
-  keywords?: string[];
-}
+export type FaqInput = Schemas['FaqInput'];
 
-export interface FaqMatch {
-  faq: Faq;
-  /** Confidence in [0, 1], compared with the tenant's threshold. */
-  score: number;
-  bm25: number;
-}
+export type FaqMatch = Schemas['FaqMatch'];
 
-export interface FaqMatchResult {
-  answer: FaqMatch | null;
-  matches: FaqMatch[];
-  threshold: number;
-}
+export type FaqMatchResult = Schemas['FaqMatchResult'];
 
-export interface Article {
-  id: string;
-  title: string;
-  body?: string;
-  size: number;
-  chunks: number;
-  created_at: string;
-  updated_at: string;
-}
+export type Article = Schemas['Article'];
 
-export type LlmProvider = 'openai' | 'anthropic';
+export type LlmProvider = Schemas['LlmBotInput']['provider'];
 
-export interface LlmSettings {
-  provider: LlmProvider | '';
-  base_url: string;
-  model: string;
-  has_api_key: boolean;
-  system_prompt: string;
-  temperature: number | null;
-  max_tokens: number;
-  timeout_ms: number;
-  embedding_model: string;
-  updated_at?: string | null;
-}
+export type LlmSettings = Schemas['LlmBot'];
 
-export interface LlmInput {
-  provider: LlmProvider;
-  base_url?: string;
-  model: string;
-  /** Absent: keep the stored key; "": remove it. */
-  api_key?: string;
-  system_prompt?: string;
-  temperature?: number | null;
-  max_tokens?: number;
-  timeout_ms?: number;
-  embedding_model?: string;
-}
+export type LlmInput = Schemas['LlmBotInput'];
 
 export interface LlmTestResult {
   ok: boolean;
@@ -615,10 +269,7 @@ export interface LlmTestResult {
   error?: string;
 }
 
-export interface BotSettings {
-  faq_threshold: number;
-  handoff_phrases: string[];
-}
+export type BotSettings = Schemas['BotSettings'];
 
 export interface Suggestion {
   text: string;
@@ -628,41 +279,14 @@ export interface Suggestion {
 }
 
 /** A person who wrote to the business (a visitor; the same id). */
-export interface Contact {
-  id: string;
-  name: string;
-  email: string;
-  phone: string;
-  attributes: Record<string, unknown>;
-  notes: string;
-  external_id: string;
-  created_at: string;
-  updated_at: string;
-  last_seen_at: string;
-}
+export type Contact = Schemas['Contact'];
 
-export interface ContactWithConversations extends Contact {
-  conversations: Conversation[];
-}
+export type ContactWithConversations = Schemas['ContactWithConversations'];
 
-export interface ContactInput {
-  name?: string;
-  email?: string;
-  phone?: string;
-  notes?: string;
-  attributes?: Record<string, unknown>;
-}
+export type ContactInput = Schemas['ContactInput'];
 
 /** A pending invitation (GET/POST /invites); the link is only in the POST's answer. */
-export interface Invite {
-  id: string;
-  email: string;
-  role: string;
-  skills: string[];
-  max_concurrent: number;
-  created_at: string;
-  expires_at: string;
-}
+export type Invite = Schemas['Invite'];
 
 export interface CreatedInvite extends Invite {
   url: string;
@@ -683,13 +307,7 @@ export interface InviteDetails {
 }
 
 /** A role and the permissions ("object:action") it holds. */
-export interface RoleDefinition {
-  name: string;
-  built_in: boolean;
-  editable: boolean;
-  permissions: string[];
-  users: number;
-}
+export type RoleDefinition = Schemas['RoleDefinition'];
 
 export interface RolesResponse {
   roles: RoleDefinition[];
@@ -702,41 +320,13 @@ export interface ReportQuery {
   tz: string;
 }
 
-export interface ReportDurations {
-  count: number;
-  median_seconds: number | null;
-  p90_seconds: number | null;
-}
+export type ReportDurations = Schemas['ReportDurations'];
 
-export interface ReportCsat {
-  count: number;
-  average: number | null;
-  distribution: number[];
-}
+export type ReportCsat = Schemas['ReportCSAT'];
 
-export interface ReportOverview {
-  from: string;
-  to: string;
-  tz: string;
-  conversations: number;
-  resolved: number;
-  per_day: { date: string; conversations: number; resolved: number }[];
-  first_response: ReportDurations;
-  resolution: ReportDurations;
-  /** Null until the workspace has a ratings column. */
-  csat: ReportCsat | null;
-  bot_deflection: { resolved: number; deflected: number; rate: number | null };
-}
+export type ReportOverview = Schemas['ReportOverview'];
 
-export interface ReportGroup {
-  id: string;
-  name: string;
-  conversations: number;
-  resolved: number;
-  first_response: ReportDurations;
-  resolution: ReportDurations;
-  csat: ReportCsat | null;
-}
+export type ReportGroup = Schemas['ReportGroup'];
 
 export interface ReportHeatmap {
   /** cells[weekday 0 = Sunday][hour] */

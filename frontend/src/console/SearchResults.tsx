@@ -9,7 +9,7 @@ import { relativeTime, visitorName } from '../lib/format';
 import { keys } from '../realtime/keys';
 
 /** The snippet with each highlight marked; offsets count code points. */
-export function Highlighted({ snippet, highlights }: { snippet: string; highlights: readonly [number, number][] }) {
+export function Highlighted({ snippet, highlights }: { snippet: string; highlights: readonly (readonly number[])[] }) {
   const chars = Array.from(snippet);
   const out: React.ReactNode[] = [];
   let at = 0;

@@ -18,9 +18,9 @@ const conv: Conversation = {
   updated_at: '2024-05-01T08:30:01Z',
 };
 const messages: Message[] = [
-  { id: 'm1', conversation_id: 'c1', seq: 1, author: { type: 'visitor' }, body: 'Where is my order?', created_at: '2024-05-01T08:30:00.1Z' },
-  { id: 'm2', conversation_id: 'c1', seq: 2, author: { type: 'bot', name: 'Bot' }, body: 'Hi! We will be with you shortly.', created_at: '2024-05-01T08:30:00.2Z' },
-  { id: 'm3', conversation_id: 'c1', seq: 3, author: { type: 'agent', id: 'u1', name: 'Ann' }, body: 'Hello Lin', created_at: '2024-05-01T08:32:00Z' },
+  { id: 'm1', conversation_id: 'c1', seq: 1, author: { type: 'visitor' }, body: 'Where is my order?', private: false, attachments: [], created_at: '2024-05-01T08:30:00.1Z' },
+  { id: 'm2', conversation_id: 'c1', seq: 2, author: { type: 'bot', name: 'Bot' }, body: 'Hi! We will be with you shortly.', private: false, attachments: [], created_at: '2024-05-01T08:30:00.2Z' },
+  { id: 'm3', conversation_id: 'c1', seq: 3, author: { type: 'agent', id: 'u1', name: 'Ann' }, body: 'Hello Lin', private: false, attachments: [], created_at: '2024-05-01T08:32:00Z' },
 ];
 const routed: ConversationEvent = {
   id: 'e1',
@@ -130,7 +130,7 @@ describe('Thread', () => {
     let exp = now - 60;
     const withFiles = (): Message[] => [
       ...messages,
-      { id: 'm4', conversation_id: 'c1', seq: 4, author: { type: 'visitor' }, body: '', attachments: [file('img', 'image/png', exp), file('doc', 'application/pdf', exp)], created_at: '2024-05-01T08:33:00Z' },
+      { id: 'm4', conversation_id: 'c1', seq: 4, author: { type: 'visitor' }, body: '', private: false, attachments: [file('img', 'image/png', exp), file('doc', 'application/pdf', exp)], created_at: '2024-05-01T08:33:00Z' },
     ];
     const fetch = serve(() => []);
     fetch.mockImplementation(async (input: RequestInfo | URL) => {

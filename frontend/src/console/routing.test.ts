@@ -83,6 +83,8 @@ describe('events among messages', () => {
     seq,
     author: { type: 'visitor' },
     body: `#${seq}`,
+    private: false,
+    attachments: [],
     created_at,
     ...extra,
   });

@@ -31,7 +31,7 @@ export function useSend(conversationId: string, me: User) {
         author: { type: 'agent', id: me.id, name: me.name },
         body,
         private: isPrivate,
-        attachments: files,
+        attachments: files ?? [],
         created_at: new Date().toISOString(),
         pending: true,
       };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { FlowGraph } from '../api/types';
+import type { FlowGraph, FlowNode } from '../api/types';
 import { fromApiGraph, handleId, labelOfHandle, needsLayout, toApiGraph } from './convert';
 
 // Every node type with complete data, as the server stores it.
@@ -80,7 +80,7 @@ describe('graph ⇄ API conversion', () => {
   });
 
   it('leaves out node types it does not know and says which', () => {
-    const g = fromApiGraph({ nodes: [{ id: 'x', type: 'teleport', position: { x: 0, y: 0 } }], edges: [] });
+    const g = fromApiGraph({ nodes: [{ id: 'x', type: 'teleport' as FlowNode['type'], position: { x: 0, y: 0 } }], edges: [] });
     expect(g.nodes).toEqual([]);
     expect(g.unknownTypes).toEqual(['teleport']);
   });
