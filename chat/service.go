@@ -615,6 +615,11 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 	// Whether the plan allows a new conversation, asked before the
 	// transaction (it may read) and used only if one opens.
 	admit := s.admitConversation(ctx, p.TenantID)
+	// The pre-chat form's required fields, checked if one opens.
+	var required []string
+	if ws, err := s.tenants.WidgetSettingsOf(ctx, p.TenantID); err == nil {
+		required = ws.Prechat.Required()
+	}
 	err := db.WithContext(tctx).Transaction(func(tx *gorm.DB) error {
 		// The visitor's row is the lock: two first messages sent at once
 		// open one conversation, not two.
@@ -674,6 +679,9 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 				evs = append(evs, messageHookOf(p.TenantID, m, c))
 			}
 			return s.openingHooks(tx, db, p.TenantID, hookMsg, evs, row, conv)
+		}
+		if missing := prechatMissing(vs[0], required); missing != nil {
+			return prechatError(missing)
 		}
 		if admit != nil {
 			return admit
