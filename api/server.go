@@ -158,7 +158,9 @@ func New(cfg Config) *Server {
 	v1.GET("/widget/config", s.widgetConfig, widgetLimit)
 	v1.POST("/widget/sessions", s.widgetSession, widgetLimit)
 	v1.POST("/widget/csat", s.widgetCSAT, widgetLimit, s.authenticateAny)
-	v1.POST("/widget/prechat", s.widgetPrechat, widgetLimit, s.authenticateAny)
+	// The form's answers have a bucket of their own: a visitor's session,
+	// config and rating calls do not eat into it.
+	v1.POST("/widget/prechat", s.widgetPrechat, limit(newKeyedLimiter(cfg.WidgetPerMinute, cfg.WidgetPerMinute/2+1)), s.authenticateAny)
 	v1.GET("/files/:tenant/:id", s.file)
 	// Uploads take any participant's token (visitors' too) and their own
 	// body limit; the group's 1 MiB limit does not apply to them. The rate
