@@ -279,9 +279,60 @@ export interface PostMessageRequest {
   attachments?: string[];
 }
 
+export type PrechatFieldType = 'name' | 'email' | 'phone' | 'custom';
+
+/** One question of the widget's pre-chat form. */
+export interface PrechatField {
+  type: PrechatFieldType;
+  /** Custom fields: the contact attribute the answer goes to; the type for the others. */
+  key?: string;
+  label?: string;
+  required?: boolean;
+}
+
+export interface PrechatForm {
+  enabled: boolean;
+  fields: PrechatField[];
+}
+
+/** How the widget looks and behaves (api/openapi.yaml, WidgetSettings). */
+export interface WidgetSettings {
+  color?: string;
+  position?: 'left' | 'right';
+  greeting?: string;
+  launcher_text?: string;
+  avatar_url?: string;
+  language?: '' | 'en' | 'zh-CN';
+  prechat?: PrechatForm;
+  require_identity?: boolean;
+}
+
+export interface RefusedOrigin {
+  origin: string;
+  hits: number;
+  first_at: string;
+  last_at: string;
+}
+
+/** The admin's view: the settings, allowed origins, identity secret and refused origins. */
+export interface WidgetSettingsAdmin extends WidgetSettings {
+  allowed_origins: string[];
+  identity_secret: string;
+  refused_origins: RefusedOrigin[];
+}
+
 export interface WidgetConfig {
   tenant_name: string;
   agents_online: boolean | number;
+  settings?: WidgetSettings;
+}
+
+/** What Kefu.identify passes: hash = hex HMAC-SHA256(identity secret, id), made on the site's server. */
+export interface WidgetIdentity {
+  id: string;
+  name?: string;
+  email?: string;
+  hash?: string;
 }
 
 export interface WidgetSessionRequest {
@@ -292,11 +343,22 @@ export interface WidgetSessionRequest {
     email?: string;
     attributes: Record<string, unknown>;
   };
+  identity?: WidgetIdentity;
 }
 
 export interface WidgetSession {
   visitor_id: string;
   visitor_token: string;
+  identified?: boolean;
+  identity_error?: 'identity_invalid';
+  prechat_needed?: boolean;
+}
+
+export interface PrechatAnswers {
+  name?: string;
+  email?: string;
+  phone?: string;
+  fields?: Record<string, string>;
 }
 
 // Routing flows (api/openapi.yaml, "Flows"). A node's data depends on its
