@@ -341,7 +341,7 @@ export class KefuWidget {
     this.launcher.append(this.badge);
     this.markSeen();
     this.scrollToEnd(true);
-    setTimeout(() => this.input.focus(), 50);
+    if (!this.opts.preview) setTimeout(() => this.input.focus(), 50);
     void this.ensureSession();
   }
 
