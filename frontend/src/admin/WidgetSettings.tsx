@@ -11,6 +11,9 @@ import type { PrechatField, PrechatFieldType, RefusedOrigin, WidgetSettings as S
 import { keys } from '../realtime/keys';
 import { isAdmin, useMe } from '../console/useMe';
 import { CopyButton } from './CopyButton';
+import { registerWidgetStrings } from '../i18n/widgetSettings';
+
+registerWidgetStrings();
 
 export function snippetFor(origin: string, key: string): string {
   return `<script src="${origin}/widget.js" data-key="${key}" async></script>`;
@@ -107,7 +110,7 @@ export default function WidgetSettings() {
           </dl>
         </Card>
       ) : null}
-      {me.data && !admin ? <Alert type="info" showIcon title={t('widgetPage.adminOnly')} style={{ marginTop: 16 }} data-testid="widget-admin-only" /> : null}
+      {me.data && !admin ? <Alert type="info" showIcon title={t('widgetSettings.adminOnly')} style={{ marginTop: 16 }} data-testid="widget-admin-only" /> : null}
       {admin && data ? <SettingsEditor tenantName={data.name} /> : null}
     </div>
   );
@@ -159,7 +162,7 @@ function SettingsEditor({ tenantName }: { tenantName: string }) {
       const r = await api.widgetSettings.rotateSecret();
       setDraft((d) => (d ? { ...d, identity_secret: r.identity_secret } : d));
       qc.setQueryData<WidgetSettingsAdmin>(SETTINGS_KEY, (old) => (old ? { ...old, identity_secret: r.identity_secret } : old));
-      message.success(t('widgetPage.rotated'));
+      message.success(t('widgetSettings.rotated'));
     } catch (err) {
       setError(errorMessage(err, t('app.error')));
     }
@@ -171,60 +174,60 @@ function SettingsEditor({ tenantName }: { tenantName: string }) {
   }
 
   const typeLabel = (ty: PrechatFieldType) =>
-    ty === 'name' ? t('widgetPage.typeName') : ty === 'email' ? t('widgetPage.typeEmail') : ty === 'phone' ? t('widgetPage.typePhone') : t('widgetPage.typeCustom');
+    ty === 'name' ? t('widgetSettings.typeName') : ty === 'email' ? t('widgetSettings.typeEmail') : ty === 'phone' ? t('widgetSettings.typePhone') : t('widgetSettings.typeCustom');
 
   return (
     <Row gutter={[16, 16]} style={{ marginTop: 16 }}>
       <Col xs={24} lg={14}>
-        <Card title={t('widgetPage.settingsTitle')}>
+        <Card title={t('widgetSettings.settingsTitle')}>
           <div className="settings-grid">
-            <label htmlFor="ws-color">{t('widgetPage.color')}</label>
+            <label htmlFor="ws-color">{t('widgetSettings.color')}</label>
             <Space>
               <ColorPicker
                 value={draft.color || '#0958d9'}
                 disabledAlpha
                 onChange={(c) => set({ color: c.toHexString().slice(0, 7) })}
-                aria-label={t('widgetPage.color')}
+                aria-label={t('widgetSettings.color')}
                 data-testid="ws-color-picker"
               />
               <Input id="ws-color" value={draft.color ?? ''} placeholder="#0958d9" onChange={(e) => set({ color: e.target.value.trim() })} status={bad('color')} style={{ width: 120 }} data-testid="ws-color" />
             </Space>
-            <span>{t('widgetPage.position')}</span>
+            <span>{t('widgetSettings.position')}</span>
             <Radio.Group
               value={draft.position || 'right'}
               onChange={(e) => set({ position: e.target.value as 'left' | 'right' })}
               optionType="button"
               options={[
-                { value: 'right', label: t('widgetPage.posRight') },
-                { value: 'left', label: t('widgetPage.posLeft') },
+                { value: 'right', label: t('widgetSettings.posRight') },
+                { value: 'left', label: t('widgetSettings.posLeft') },
               ]}
-              aria-label={t('widgetPage.position')}
+              aria-label={t('widgetSettings.position')}
               data-testid="ws-position"
             />
-            <label htmlFor="ws-greeting">{t('widgetPage.greeting')}</label>
+            <label htmlFor="ws-greeting">{t('widgetSettings.greeting')}</label>
             <div>
               <Input.TextArea id="ws-greeting" value={draft.greeting ?? ''} maxLength={500} autoSize={{ minRows: 1, maxRows: 4 }} onChange={(e) => set({ greeting: e.target.value })} data-testid="ws-greeting" />
-              <div className="muted">{t('widgetPage.greetingHint')}</div>
+              <div className="muted">{t('widgetSettings.greetingHint')}</div>
             </div>
-            <label htmlFor="ws-launcher">{t('widgetPage.launcherText')}</label>
+            <label htmlFor="ws-launcher">{t('widgetSettings.launcherText')}</label>
             <div>
               <Input id="ws-launcher" value={draft.launcher_text ?? ''} maxLength={30} onChange={(e) => set({ launcher_text: e.target.value })} data-testid="ws-launcher-text" />
-              <div className="muted">{t('widgetPage.launcherHint')}</div>
+              <div className="muted">{t('widgetSettings.launcherHint')}</div>
             </div>
-            <label htmlFor="ws-avatar">{t('widgetPage.avatar')}</label>
+            <label htmlFor="ws-avatar">{t('widgetSettings.avatar')}</label>
             <div>
               <Input id="ws-avatar" value={draft.avatar_url ?? ''} placeholder="https://" onChange={(e) => set({ avatar_url: e.target.value.trim() })} status={bad('avatar_url')} data-testid="ws-avatar" />
-              <div className="muted">{t('widgetPage.avatarHint')}</div>
+              <div className="muted">{t('widgetSettings.avatarHint')}</div>
             </div>
-            <label htmlFor="ws-language">{t('widgetPage.language')}</label>
+            <label htmlFor="ws-language">{t('widgetSettings.language')}</label>
             <Select
               id="ws-language"
               value={draft.language ?? ''}
               onChange={(v: '' | 'en' | 'zh-CN') => set({ language: v })}
               options={[
-                { value: '', label: t('widgetPage.langAuto') },
-                { value: 'en', label: t('widgetPage.langEn') },
-                { value: 'zh-CN', label: t('widgetPage.langZh') },
+                { value: '', label: t('widgetSettings.langAuto') },
+                { value: 'en', label: t('widgetSettings.langEn') },
+                { value: 'zh-CN', label: t('widgetSettings.langZh') },
               ]}
               style={{ width: 240 }}
               data-testid="ws-language"
@@ -232,18 +235,18 @@ function SettingsEditor({ tenantName }: { tenantName: string }) {
           </div>
         </Card>
 
-        <Card title={t('widgetPage.prechatTitle')} style={{ marginTop: 16 }} data-testid="ws-prechat">
+        <Card title={t('widgetSettings.prechatTitle')} style={{ marginTop: 16 }} data-testid="ws-prechat">
           <Space direction="vertical" style={{ width: '100%' }}>
             <Space>
               <Switch
                 checked={!!draft.prechat?.enabled}
                 onChange={(on) => set({ prechat: { enabled: on, fields: fields.length ? fields : [{ type: 'name', required: true }, { type: 'email', required: true }] } })}
-                aria-label={t('widgetPage.prechatEnabled')}
+                aria-label={t('widgetSettings.prechatEnabled')}
                 data-testid="ws-prechat-enabled"
               />
-              <span>{t('widgetPage.prechatEnabled')}</span>
+              <span>{t('widgetSettings.prechatEnabled')}</span>
             </Space>
-            <Typography.Text type="secondary">{t('widgetPage.prechatHint')}</Typography.Text>
+            <Typography.Text type="secondary">{t('widgetSettings.prechatHint')}</Typography.Text>
             {fields.map((f, i) => (
               <div className="prechat-row" key={i} data-testid={`ws-field-${i}`}>
                 <Select
@@ -251,16 +254,16 @@ function SettingsEditor({ tenantName }: { tenantName: string }) {
                   onChange={(ty: PrechatFieldType) => setFields(fields.map((x, j) => (j === i ? { ...x, type: ty, key: ty === 'custom' ? x.key ?? '' : undefined } : x)))}
                   options={(['name', 'email', 'phone', 'custom'] as const).map((ty) => ({ value: ty, label: typeLabel(ty) }))}
                   style={{ width: 120 }}
-                  aria-label={t('widgetPage.fieldType')}
+                  aria-label={t('widgetSettings.fieldType')}
                   data-testid={`ws-field-${i}-type`}
                 />
                 <Input
                   value={f.label ?? ''}
-                  placeholder={f.type === 'custom' ? t('widgetPage.fieldLabel') : typeLabel(f.type)}
+                  placeholder={f.type === 'custom' ? t('widgetSettings.fieldLabel') : typeLabel(f.type)}
                   maxLength={60}
                   onChange={(e) => setFields(fields.map((x, j) => (j === i ? { ...x, label: e.target.value } : x)))}
                   status={bad(`prechat.fields[${i}].label`)}
-                  aria-label={t('widgetPage.fieldLabel')}
+                  aria-label={t('widgetSettings.fieldLabel')}
                   data-testid={`ws-field-${i}-label`}
                   style={{ flex: 1, minWidth: 120 }}
                 />
@@ -271,43 +274,43 @@ function SettingsEditor({ tenantName }: { tenantName: string }) {
                     maxLength={40}
                     onChange={(e) => setFields(fields.map((x, j) => (j === i ? { ...x, key: e.target.value.trim() } : x)))}
                     status={bad(`prechat.fields[${i}].key`)}
-                    aria-label={t('widgetPage.fieldKey')}
+                    aria-label={t('widgetSettings.fieldKey')}
                     data-testid={`ws-field-${i}-key`}
                     style={{ width: 130 }}
                   />
                 ) : null}
                 <Checkbox checked={!!f.required} onChange={(e) => setFields(fields.map((x, j) => (j === i ? { ...x, required: e.target.checked } : x)))} data-testid={`ws-field-${i}-required`}>
-                  {t('widgetPage.fieldRequired')}
+                  {t('widgetSettings.fieldRequired')}
                 </Checkbox>
-                <Button icon={<DeleteOutlined />} aria-label={t('widgetPage.removeField')} title={t('widgetPage.removeField')} onClick={() => setFields(fields.filter((_, j) => j !== i))} />
+                <Button icon={<DeleteOutlined />} aria-label={t('widgetSettings.removeField')} title={t('widgetSettings.removeField')} onClick={() => setFields(fields.filter((_, j) => j !== i))} />
               </div>
             ))}
             <Button icon={<PlusOutlined />} disabled={fields.length >= 20} onClick={() => setFields([...fields, { type: 'custom', key: '', label: '' }])} data-testid="ws-add-field">
-              {t('widgetPage.addField')}
+              {t('widgetSettings.addField')}
             </Button>
-            {fields.length >= 20 ? <Typography.Text type="secondary">{t('widgetPage.fieldsMax')}</Typography.Text> : null}
+            {fields.length >= 20 ? <Typography.Text type="secondary">{t('widgetSettings.fieldsMax')}</Typography.Text> : null}
           </Space>
         </Card>
 
-        <Card title={t('widgetPage.identityTitle')} style={{ marginTop: 16 }} data-testid="ws-identity">
-          <Typography.Paragraph type="secondary">{t('widgetPage.identityHint')}</Typography.Paragraph>
+        <Card title={t('widgetSettings.identityTitle')} style={{ marginTop: 16 }} data-testid="ws-identity">
+          <Typography.Paragraph type="secondary">{t('widgetSettings.identityHint')}</Typography.Paragraph>
           <div className="settings-grid">
-            <span>{t('widgetPage.secret')}</span>
+            <span>{t('widgetSettings.secret')}</span>
             <div>
               <Typography.Text code copyable data-testid="ws-identity-secret">
                 {draft.identity_secret}
               </Typography.Text>
-              <div className="muted">{t('widgetPage.secretHint')}</div>
-              <Popconfirm title={t('widgetPage.rotateConfirm')} onConfirm={() => void rotate()} okText={t('widgetPage.rotate')} cancelText={t('app.cancel')}>
+              <div className="muted">{t('widgetSettings.secretHint')}</div>
+              <Popconfirm title={t('widgetSettings.rotateConfirm')} onConfirm={() => void rotate()} okText={t('widgetSettings.rotate')} cancelText={t('app.cancel')}>
                 <Button icon={<ReloadOutlined />} style={{ marginTop: 8 }} data-testid="ws-rotate">
-                  {t('widgetPage.rotate')}
+                  {t('widgetSettings.rotate')}
                 </Button>
               </Popconfirm>
             </div>
-            <span>{t('widgetPage.requireIdentity')}</span>
+            <span>{t('widgetSettings.requireIdentity')}</span>
             <div>
-              <Switch checked={!!draft.require_identity} onChange={(on) => set({ require_identity: on })} aria-label={t('widgetPage.requireIdentity')} data-testid="ws-require-identity" />
-              <div className="muted">{t('widgetPage.requireIdentityHint')}</div>
+              <Switch checked={!!draft.require_identity} onChange={(on) => set({ require_identity: on })} aria-label={t('widgetSettings.requireIdentity')} data-testid="ws-require-identity" />
+              <div className="muted">{t('widgetSettings.requireIdentityHint')}</div>
             </div>
           </div>
         </Card>
@@ -333,22 +336,22 @@ function SettingsEditor({ tenantName }: { tenantName: string }) {
             </Typography.Text>
           ) : null}
           <Typography.Title level={5} style={{ marginTop: 16 }}>
-            {t('widgetPage.refusedTitle')}
+            {t('widgetSettings.refusedTitle')}
           </Typography.Title>
-          <Typography.Paragraph type="secondary">{t('widgetPage.refusedHint')}</Typography.Paragraph>
+          <Typography.Paragraph type="secondary">{t('widgetSettings.refusedHint')}</Typography.Paragraph>
           <RefusedList rows={draft.refused_origins} allowed={draft.allowed_origins} onAllow={allow} />
         </Card>
 
         {error ? <Alert type="error" showIcon title={error} style={{ marginTop: 16 }} data-testid="ws-error" /> : null}
         <div className="settings-save">
           <Button type="primary" size="large" onClick={() => void save()} loading={busy} disabled={!dirty || problems.length > 0} data-testid="ws-save">
-            {t('widgetPage.saveSettings')}
+            {t('widgetSettings.saveSettings')}
           </Button>
         </div>
       </Col>
       <Col xs={24} lg={10}>
-        <Card title={t('widgetPage.preview')} className="preview-card">
-          <Typography.Paragraph type="secondary">{t('widgetPage.previewHint')}</Typography.Paragraph>
+        <Card title={t('widgetSettings.preview')} className="preview-card">
+          <Typography.Paragraph type="secondary">{t('widgetSettings.previewHint')}</Typography.Paragraph>
           <WidgetPreview settings={strip(draft)} tenantName={tenantName} />
         </Card>
       </Col>
@@ -366,7 +369,7 @@ function strip(d: WidgetSettingsAdmin): Settings & { allowed_origins: string[] }
 
 function RefusedList({ rows, allowed, onAllow }: { rows: RefusedOrigin[]; allowed: string[]; onAllow: (o: string) => void }) {
   const { t, i18n } = useTranslation();
-  if (!rows.length) return <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t('widgetPage.refusedEmpty')} data-testid="ws-refused-empty" />;
+  if (!rows.length) return <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t('widgetSettings.refusedEmpty')} data-testid="ws-refused-empty" />;
   return (
     <Table
       size="small"
@@ -377,15 +380,15 @@ function RefusedList({ rows, allowed, onAllow }: { rows: RefusedOrigin[]; allowe
       scroll={{ x: true }}
       columns={[
         { title: t('widgetPage.originsTitle'), dataIndex: 'origin', render: (o: string) => <Typography.Text code>{o}</Typography.Text> },
-        { title: t('widgetPage.hits'), dataIndex: 'hits', width: 90 },
-        { title: t('widgetPage.lastAt'), dataIndex: 'last_at', render: (at: string) => new Date(at).toLocaleString(i18n.language) },
+        { title: t('widgetSettings.hits'), dataIndex: 'hits', width: 90 },
+        { title: t('widgetSettings.lastAt'), dataIndex: 'last_at', render: (at: string) => new Date(at).toLocaleString(i18n.language) },
         {
           title: '',
           key: 'allow',
           render: (_: unknown, r: RefusedOrigin) =>
             validOrigin(r.origin) && !allowed.includes(r.origin) ? (
               <Button size="small" onClick={() => onAllow(r.origin)} data-testid={`ws-allow-${r.origin}`}>
-                {t('widgetPage.allowOrigin')}
+                {t('widgetSettings.allowOrigin')}
               </Button>
             ) : null,
         },
