@@ -97,6 +97,8 @@ export class KefuWidget {
   private prechatNeeded = false;
   private prechatCard: HTMLFormElement | null = null;
   private readonly greeting: string;
+  /** The launcher's text (settings), shown while the panel is closed. */
+  private launcherText: HTMLElement | null = null;
 
   // DOM
   private readonly panel: HTMLElement;
@@ -205,9 +207,9 @@ export class KefuWidget {
     this.launcher.innerHTML = ICON_CHAT;
     if (look?.launcher_text) {
       this.launcher.classList.add('wide');
-      const lt = el('span', 'ltext', { 'data-testid': 'kefu-launcher-text' });
-      lt.textContent = look.launcher_text;
-      this.launcher.append(lt);
+      this.launcherText = el('span', 'ltext', { 'data-testid': 'kefu-launcher-text' });
+      this.launcherText.textContent = look.launcher_text;
+      this.launcher.append(this.launcherText);
     }
     this.badge = el('span', 'badge', { 'data-testid': 'kefu-badge' });
     this.badge.hidden = true;
@@ -338,6 +340,7 @@ export class KefuWidget {
     this.launcher.setAttribute('aria-expanded', 'true');
     this.launcher.setAttribute('aria-label', this.s.close);
     this.launcher.innerHTML = ICON_CLOSE;
+    this.launcher.classList.remove('wide');
     this.launcher.append(this.badge);
     this.markSeen();
     this.scrollToEnd(true);
@@ -353,6 +356,7 @@ export class KefuWidget {
     this.launcher.setAttribute('aria-expanded', 'false');
     this.launcher.setAttribute('aria-label', this.s.open);
     this.launcher.innerHTML = ICON_CHAT;
+    if (this.launcherText) (this.launcher.classList.add('wide'), this.launcher.append(this.launcherText));
     this.launcher.append(this.badge);
   }
 

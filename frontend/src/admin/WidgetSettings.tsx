@@ -178,7 +178,7 @@ function SettingsEditor({ tenantName }: { tenantName: string }) {
 
   return (
     <Row gutter={[16, 16]} style={{ marginTop: 16 }}>
-      <Col xs={24} lg={14}>
+      <Col xs={24} lg={12}>
         <Card title={t('widgetSettings.settingsTitle')}>
           <div className="settings-grid">
             <label htmlFor="ws-color">{t('widgetSettings.color')}</label>
@@ -349,7 +349,7 @@ function SettingsEditor({ tenantName }: { tenantName: string }) {
           </Button>
         </div>
       </Col>
-      <Col xs={24} lg={10}>
+      <Col xs={24} lg={12}>
         <Card title={t('widgetSettings.preview')} className="preview-card">
           <Typography.Paragraph type="secondary">{t('widgetSettings.previewHint')}</Typography.Paragraph>
           <WidgetPreview settings={strip(draft)} tenantName={tenantName} />
