@@ -79,13 +79,14 @@ async function until(what, fn) {
   }
 }
 
-async function shoot(page, name) {
+async function shoot(page, name, scrollTo) {
   for (const [label, size] of [
     ['1280', DESKTOP],
     ['390', PHONE],
   ]) {
     await page.setViewportSize(size);
     await page.waitForTimeout(300);
+    if (scrollTo) await page.getByTestId(scrollTo).scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(SHOTS, `${name}-${label}.png`), fullPage: true });
   }
   await page.setViewportSize(DESKTOP);
@@ -192,6 +193,8 @@ try {
       return s.color === '#aa3300' && s.position === 'left' && s.launcher_text === 'Ask us' && s.prechat.enabled && s.prechat.fields.length === 3;
     });
     await shoot(admin, 'widget-settings');
+    await shoot(admin, 'widget-settings-form', 'ws-prechat');
+    await shoot(admin, 'widget-settings-preview', 'widget-preview');
   });
 
   await step('the shop widget wears the settings and asks the pre-chat form first', async () => {
@@ -316,6 +319,7 @@ try {
     const words = (text.match(/[A-Za-z]{2,}/g) ?? []).filter((w) => !allowed.has(w));
     check(words.length === 0, `English on the zh-CN settings page: ${[...new Set(words)].join(' ')}`);
     await shoot(zh, 'widget-settings-zh');
+    await shoot(zh, 'widget-settings-zh-preview', 'widget-preview');
   });
 
   await step('no uncaught errors', async () => {
