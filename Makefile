@@ -63,7 +63,8 @@ test-browser: build
 	KEFU_URL=http://$(E2E_ADDR) KEFU_SCREENSHOTS=tmp/screenshots node frontend/e2e/apidocs.mjs || { cat $$dir/server.log; exit 1; }; \
 	KEFU_URL=http://$(E2E_ADDR) KEFU_SCREENSHOTS=tmp/screenshots node frontend/e2e/widget.mjs || { cat $$dir/server.log; exit 1; }; \
 	KEFU_URL=http://$(E2E_ADDR) KEFU_SCREENSHOTS=tmp/screenshots node frontend/e2e/zhcn.mjs || { cat $$dir/server.log; exit 1; }; \
-	KEFU_URL=http://$(E2E_ADDR) KEFU_E2E_MAIL_ADDR=$(E2E_MAIL_ADDR) KEFU_SCREENSHOTS=tmp/screenshots node frontend/e2e/signin.mjs || { cat $$dir/server.log; exit 1; }
+	KEFU_URL=http://$(E2E_ADDR) KEFU_E2E_MAIL_ADDR=$(E2E_MAIL_ADDR) KEFU_SCREENSHOTS=tmp/screenshots node frontend/e2e/signin.mjs || { cat $$dir/server.log; exit 1; }; \
+	KEFU_URL=http://$(E2E_ADDR) KEFU_SCREENSHOTS=tmp/screenshots node frontend/e2e/widget-settings.mjs || { cat $$dir/server.log; exit 1; }
 
 # A short fuzz run of the flow decoder, the expression compiler and the
 # expression sandbox (seed corpus in the tests; findings land in

@@ -136,6 +136,20 @@ var zhMessages = map[string]string{
 	"must be 3-40 lowercase letters, digits or dashes, and not reserved": "必须是 3-40 个小写字母、数字或连字符，且不是保留名",
 	"visitors cannot write private notes":                                "访客不能写内部备注",
 	"the flow does not validate":                                         "流程校验未通过",
+	"this site may not run this workspace's chat widget":                 "此网站无权运行该工作区的聊天插件",
+	"this workspace's chat is for signed-in users only":                  "该工作区的在线咨询仅对已登录用户开放",
+	"the identity's hash does not match its id":                          "身份哈希与身份 ID 不匹配",
+	"answer the pre-chat form first":                                     "请先填写咨询前表单",
+	"only a visitor answers the pre-chat form":                           "只有访客可以填写咨询前表单",
+	"is not a field of the form":                                         "不是表单中的字段",
+	"is already a field of the form":                                     "表单中已有这个字段",
+	"is required for a custom field":                                     "自定义字段必须填写",
+	"must be a colour like #0958d9":                                      "必须是颜色值，例如 #0958d9",
+	"must be left or right":                                              "必须是 left 或 right",
+	"must be an https:// address":                                        "必须是 https:// 地址",
+	"must be empty (the page's language), en or zh-CN":                   "必须为空（跟随页面语言）、en 或 zh-CN",
+	"must be name, email, phone or custom":                               "必须是 name、email、phone 或 custom",
+	"must be 1-40 lowercase letters, digits or _, starting with a letter, and not name, email or phone": "必须是 1-40 个小写字母、数字或下划线，以字母开头，且不是 name、email 或 phone",
 }
 
 var zhPatterns = []struct {

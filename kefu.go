@@ -31,6 +31,19 @@ const (
 	// EQuota: the tenant's plan allows no more of something (402); Params
 	// say what (resource, limit, used, plan).
 	EQuota = "quota_exceeded"
+	// EOriginNotAllowed: the widget was loaded on a page whose origin is
+	// not in the tenant's allowed origins (403).
+	EOriginNotAllowed = "origin_not_allowed"
+	// EIdentityInvalid: Kefu.identify's hash is not the tenant's HMAC of
+	// the id (403 where an identity is required; otherwise the session
+	// starts anonymous and says so).
+	EIdentityInvalid = "identity_invalid"
+	// EIdentityRequired: the tenant runs its widget for identified
+	// visitors only, and none was given (403).
+	EIdentityRequired = "identity_required"
+	// EPrechatRequired: the pre-chat form's required fields are missing
+	// on a visitor's first message (400, with fields).
+	EPrechatRequired = "prechat_required"
 )
 
 // Error is an error a client may see: a stable code, a safe message, and for

@@ -29,6 +29,10 @@ var statusOf = map[string]int{
 
 	kefu.EIdempotencyReused: http.StatusUnprocessableEntity,
 	kefu.EQuota:             http.StatusPaymentRequired,
+	kefu.EOriginNotAllowed:  http.StatusForbidden,
+	kefu.EIdentityInvalid:   http.StatusForbidden,
+	kefu.EIdentityRequired:  http.StatusForbidden,
+	kefu.EPrechatRequired:   http.StatusBadRequest,
 }
 
 // codeOfStatus maps the statuses Echo itself produces back to codes.

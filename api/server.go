@@ -167,6 +167,9 @@ func New(cfg Config) *Server {
 	v1.GET("/widget/config", s.widgetConfig, widgetLimit)
 	v1.POST("/widget/sessions", s.widgetSession, widgetLimit)
 	v1.POST("/widget/csat", s.widgetCSAT, widgetLimit, s.authenticateAny)
+	// The form's answers have a bucket of their own: a visitor's session,
+	// config and rating calls do not eat into it.
+	v1.POST("/widget/prechat", s.widgetPrechat, limit(newKeyedLimiter(cfg.WidgetPerMinute, cfg.WidgetPerMinute/2+1)), s.authenticateAny)
 	v1.GET("/files/:tenant/:id", s.file)
 	// Uploads take any participant's token (visitors' too) and their own
 	// body limit; the group's 1 MiB limit does not apply to them. The rate
@@ -188,6 +191,9 @@ func New(cfg Config) *Server {
 	a.GET("/me/sessions", s.listSessions)
 	a.DELETE("/me/sessions/:id", s.revokeSession)
 	a.GET("/tenant", s.getTenant, s.can(tenants.ObjTenant, tenants.ActRead))
+	a.GET("/widget-settings", s.getWidgetSettings, s.can(tenants.ObjTenant, tenants.ActWrite))
+	a.PUT("/widget-settings", s.putWidgetSettings, s.can(tenants.ObjTenant, tenants.ActWrite))
+	a.POST("/widget-settings/identity-secret", s.rotateIdentitySecret, s.can(tenants.ObjTenant, tenants.ActWrite))
 	a.PATCH("/tenant", s.patchTenant, s.can(tenants.ObjTenant, tenants.ActWrite))
 	a.GET("/agents", s.listAgents, s.can(tenants.ObjAgents, tenants.ActRead))
 	a.POST("/agents", s.createAgent, s.can(tenants.ObjAgents, tenants.ActWrite))

@@ -1,67 +1,36 @@
 package bots
 
 import (
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/hkdf"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
+
+	"kefu/tenants"
 )
 
-// sealer encrypts tenants' model API keys at rest with AES-256-GCM under a
-// key derived from KEFU_SECRET with HKDF (so the signing secret itself
-// never encrypts anything). The tenant id is the additional data: a sealed
-// key copied into another tenant's row does not open.
-type sealer struct{ aead cipher.AEAD }
+// sealer encrypts tenants' model API keys at rest: tenants.Sealer (AES-256-GCM
+// under a key derived from KEFU_SECRET with HKDF, the tenant id as the
+// additional data) with this purpose's own key.
+type sealer struct{ s *tenants.Sealer }
 
 func newSealer(secret []byte) (*sealer, error) {
 	if len(secret) < 16 {
 		return nil, errors.New("bots: the secret is too short to derive a key from")
 	}
-	key, err := hkdf.Key(sha256.New, secret, []byte("kefu"), "kefu bots: model api keys v1", 32)
+	s, err := tenants.NewSealer(secret, "kefu bots: model api keys v1")
 	if err != nil {
 		return nil, err
 	}
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, err
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, err
-	}
-	return &sealer{aead: aead}, nil
+	return &sealer{s: s}, nil
 }
 
 // seal returns "v1:" + base64(nonce ‖ ciphertext).
-func (s *sealer) seal(tenantID, plain string) (string, error) {
-	nonce := make([]byte, s.aead.NonceSize())
-	if _, err := rand.Read(nonce); err != nil {
-		return "", err
-	}
-	out := s.aead.Seal(nonce, nonce, []byte(plain), []byte(tenantID))
-	return "v1:" + base64.RawStdEncoding.EncodeToString(out), nil
-}
+func (s *sealer) seal(tenantID, plain string) (string, error) { return s.s.Seal(tenantID, plain) }
 
 var errSealed = errors.New("bots: the stored API key does not open (was KEFU_SECRET changed?)")
 
 func (s *sealer) open(tenantID, sealed string) (string, error) {
-	if sealed == "" {
-		return "", nil
-	}
-	if len(sealed) < 3 || sealed[:3] != "v1:" {
-		return "", errSealed
-	}
-	b, err := base64.RawStdEncoding.DecodeString(sealed[3:])
-	if err != nil || len(b) < s.aead.NonceSize() {
-		return "", errSealed
-	}
-	n := s.aead.NonceSize()
-	plain, err := s.aead.Open(nil, b[:n], b[n:], []byte(tenantID))
+	plain, err := s.s.Open(tenantID, sealed)
 	if err != nil {
 		return "", errSealed
 	}
-	return string(plain), nil
+	return plain, nil
 }

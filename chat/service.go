@@ -621,9 +621,15 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 	// Whether the plan allows a new conversation, asked before the
 	// transaction (it may read) and used only if one opens.
 	admit := s.admitConversation(ctx, p.TenantID)
+	// The pre-chat form's required fields, checked if one opens; a tenant
+	// with some takes the single path, which checks them.
+	var required []string
+	if ws, err := s.tenants.WidgetSettingsOf(ctx, p.TenantID); err == nil {
+		required = ws.Prechat.Required()
+	}
 	var err error
 	handled := false
-	if len(uploads) == 0 && p.Kind == tenants.KindVisitor {
+	if len(uploads) == 0 && p.Kind == tenants.KindVisitor && len(required) == 0 {
 		// A new visitor's first conversation opens in the tenant's next
 		// batch of openings (openbatch.go); anything else comes back
 		// unhandled and takes the transaction below.
@@ -696,6 +702,9 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 					evs = append(evs, messageHookOf(p.TenantID, m, c))
 				}
 				return s.openingHooks(tx, db, p.TenantID, hookMsg, evs, row, conv)
+			}
+			if missing := prechatMissing(vs[0], required); missing != nil {
+				return prechatError(missing)
 			}
 			if admit != nil {
 				return admit

@@ -119,6 +119,7 @@ type Service struct {
 	cache     *ttlCache[Tenant]
 	observers observers
 	lastSweep atomic.Int64 // unix seconds of the last sweep of expired rows
+	widget    widgetState  // the widget's settings, identity secrets and refused origins (widget.go)
 }
 
 // Config configures the Service.

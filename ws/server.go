@@ -241,7 +241,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !s.originAllowed(ctx, r, origin, p.TenantID) {
-		s.refuse(ws, cw.conn, lang, kefu.EDenied, "origin not allowed for this workspace")
+		s.refuse(ws, cw.conn, lang, kefu.EOriginNotAllowed, "this site may not run this workspace's chat widget")
 		return
 	}
 	// One visitor or user may hold only so many sockets (tabs).
@@ -353,13 +353,11 @@ func (s *Server) originAllowed(ctx context.Context, r *http.Request, origin, ten
 	if err != nil {
 		return false
 	}
-	if len(t.AllowedOrigins) == 0 {
+	if tenants.OriginAllowed(t, origin) {
 		return true
 	}
-	for _, o := range t.AllowedOrigins {
-		if strings.EqualFold(o, origin) {
-			return true
-		}
+	if err := s.tenants.RecordRefusedOrigin(ctx, tenantID, origin); err != nil {
+		s.log.Warn("refused origin not recorded", "tenant_id", tenantID, "err", err)
 	}
 	return false
 }

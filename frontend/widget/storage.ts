@@ -69,6 +69,15 @@ export class WidgetStorage {
     this.set('outbox', v.length ? v : null);
   }
 
+  /** This browser's visitor answered the pre-chat form. */
+  get prechatDone(): boolean {
+    return this.get('prechat', false);
+  }
+
+  set prechatDone(v: boolean) {
+    this.set('prechat', v ? true : null);
+  }
+
   get wasOpen(): boolean {
     try {
       return sessionStorage.getItem(`kefu:${this.key}:open`) === '1';

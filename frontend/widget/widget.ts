@@ -9,6 +9,10 @@ import { linkify } from '../src/lib/linkify';
 import { fill, pickStrings, systemText, type WidgetStrings } from './i18n';
 import { WidgetStorage } from './storage';
 import { Timeline, type Entry } from './model';
+import { avatarOf, brandOf, lookCss, type WidgetSettings } from './settings';
+import { identityWarning, type WidgetIdentity } from './identify';
+import { buildPrechat } from './prechat';
+import type { PrechatAnswers, WidgetConfig } from '../src/api/types';
 
 export interface WidgetOptions {
   key: string;
@@ -18,6 +22,14 @@ export interface WidgetOptions {
   brand?: string;
   /** Element the widget's host is appended to (default document.body). */
   mount?: HTMLElement;
+  /** The workspace's settings (colour, position, greeting, form…), when known before the widget is built. */
+  settings?: WidgetSettings;
+  /** The config already fetched (start() then does not fetch it again). */
+  config?: WidgetConfig;
+  /** Who the site says the visitor is (Kefu.identify). */
+  identity?: WidgetIdentity;
+  /** Settings preview in the admin: no session, no network; the panel shows the look and the form. */
+  preview?: boolean;
 }
 
 const MAX_BODY = 8000;
@@ -80,6 +92,13 @@ export class KefuWidget {
   private csatThanks = false;
   private readonly csatCard: HTMLElement;
   private csatScore = 0;
+  private identity: WidgetIdentity | undefined;
+  /** The pre-chat form is to be answered before the first message. */
+  private prechatNeeded = false;
+  private prechatCard: HTMLFormElement | null = null;
+  private readonly greeting: string;
+  /** The launcher's text (settings), shown while the panel is closed. */
+  private launcherText: HTMLElement | null = null;
 
   // DOM
   private readonly panel: HTMLElement;
@@ -99,7 +118,10 @@ export class KefuWidget {
   private readonly live: HTMLElement;
 
   constructor(private readonly opts: WidgetOptions) {
-    this.s = pickStrings(opts.lang);
+    const look = opts.settings ?? opts.config?.settings;
+    this.s = pickStrings(look?.language || opts.lang);
+    this.greeting = look?.greeting || this.s.greeting;
+    this.identity = opts.identity;
     this.store = new WidgetStorage(opts.key);
     this.api = createApiClient({ baseUrl: opts.origin });
     this.uploader = createApiClient({ baseUrl: opts.origin, getToken: () => this.store.token });
@@ -109,7 +131,7 @@ export class KefuWidget {
     this.host.setAttribute('data-testid', 'kefu-widget');
     this.root = this.host.attachShadow({ mode: 'open' });
     const style = document.createElement('style');
-    style.textContent = css(opts.brand ?? DEFAULT_BRAND);
+    style.textContent = css(brandOf(look) ?? opts.brand ?? DEFAULT_BRAND) + lookCss(look);
     const wrap = el('div', 'root');
     wrap.lang = this.s === pickStrings('zh') ? 'zh-CN' : 'en';
 
@@ -125,6 +147,11 @@ export class KefuWidget {
     const subText = el('span');
     this.sub.append(this.dot, subText);
     headText.append(this.title, this.sub);
+    const avatar = avatarOf(look);
+    if (avatar) {
+      const img = el('img', 'avatar', { src: avatar, alt: '', 'data-testid': 'kefu-avatar', referrerpolicy: 'no-referrer' });
+      head.append(img);
+    }
     // "Talk to a person": hands the conversation from the bot to the team.
     this.humanBtn = el('button', 'human', { type: 'button', 'data-testid': 'kefu-human' });
     this.humanBtn.textContent = this.s.human;
@@ -178,6 +205,12 @@ export class KefuWidget {
     // Launcher (after the panel: the phone layout hides it while the panel is open)
     this.launcher = el('button', 'launcher', { type: 'button', 'aria-label': this.s.open, 'aria-expanded': 'false', 'data-testid': 'kefu-launcher' });
     this.launcher.innerHTML = ICON_CHAT;
+    if (look?.launcher_text) {
+      this.launcher.classList.add('wide');
+      this.launcherText = el('span', 'ltext', { 'data-testid': 'kefu-launcher-text' });
+      this.launcherText.textContent = look.launcher_text;
+      this.launcher.append(this.launcherText);
+    }
     this.badge = el('span', 'badge', { 'data-testid': 'kefu-badge' });
     this.badge.hidden = true;
     this.launcher.append(this.badge);
@@ -216,6 +249,12 @@ export class KefuWidget {
     });
 
     this.csatCard = this.buildCsat();
+    const form = look?.prechat;
+    if (form?.enabled && form.fields.length) {
+      this.prechatCard = buildPrechat(this.s, form, (a) => this.sendPrechat(a));
+      // Before a session says otherwise: asked unless this browser already answered.
+      this.prechatNeeded = opts.preview || !this.store.prechatDone;
+    }
     this.setSub();
     this.render();
     (opts.mount ?? document.body).append(this.host);
@@ -273,7 +312,11 @@ export class KefuWidget {
       this.timeline.upsert({ conversation_id: '', seq: 0, client_id: o.client_id, author: 'visitor', body: o.body, attachments: o.attachments, created_at: o.created_at, pending: true });
     }
     this.render();
-    this.api.widget.config(this.opts.key).then(
+    if (this.opts.preview) {
+      this.title.textContent = this.opts.config?.tenant_name || this.s.title;
+      return;
+    }
+    (this.opts.config ? Promise.resolve(this.opts.config) : this.api.widget.config(this.opts.key)).then(
       (c) => {
         if (c.tenant_name) this.title.textContent = c.tenant_name;
         this.agentsOnline = typeof c.agents_online === 'number' ? c.agents_online > 0 : !!c.agents_online;
@@ -281,6 +324,7 @@ export class KefuWidget {
       },
       (err: unknown) => {
         if (err instanceof ApiError && err.status === 404) this.disable();
+        if (err instanceof ApiError && err.code === 'origin_not_allowed') this.disable(originWarning());
       },
     );
     if (this.store.token || this.store.outbox.length) await this.ensureSession();
@@ -296,10 +340,11 @@ export class KefuWidget {
     this.launcher.setAttribute('aria-expanded', 'true');
     this.launcher.setAttribute('aria-label', this.s.close);
     this.launcher.innerHTML = ICON_CLOSE;
+    this.launcher.classList.remove('wide');
     this.launcher.append(this.badge);
     this.markSeen();
     this.scrollToEnd(true);
-    setTimeout(() => this.input.focus(), 50);
+    if (!this.opts.preview) setTimeout(() => this.input.focus(), 50);
     void this.ensureSession();
   }
 
@@ -311,6 +356,7 @@ export class KefuWidget {
     this.launcher.setAttribute('aria-expanded', 'false');
     this.launcher.setAttribute('aria-label', this.s.open);
     this.launcher.innerHTML = ICON_CHAT;
+    if (this.launcherText) (this.launcher.classList.add('wide'), this.launcher.append(this.launcherText));
     this.launcher.append(this.badge);
   }
 
@@ -323,7 +369,7 @@ export class KefuWidget {
   // ---- session and socket ----
 
   private ensureSession(): Promise<void> {
-    if (this.rt || this.disabled || this.destroyed) return Promise.resolve();
+    if (this.rt || this.disabled || this.destroyed || this.opts.preview) return Promise.resolve();
     this.sessionStarting ??= this.createSession().finally(() => {
       this.sessionStarting = null;
     });
@@ -343,13 +389,25 @@ export class KefuWidget {
             language: navigator.language,
           },
         },
+        identity: this.identity,
       });
       this.sessionRetry = 0;
+      if (res.identity_error) console.warn(identityWarning(res.identity_error));
+      if (this.store.token && this.store.token !== res.visitor_token) this.timeline.clear(); // another person now: their history comes
       this.store.token = res.visitor_token;
+      if (this.prechatCard) {
+        this.prechatNeeded = !!res.prechat_needed;
+        this.store.prechatDone = !res.prechat_needed;
+        this.render();
+      }
       this.connect();
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) {
         this.disable();
+        return;
+      }
+      if (err instanceof ApiError && (err.code === 'origin_not_allowed' || err.code === 'identity_required' || err.code === 'identity_invalid')) {
+        this.disable(err.code === 'origin_not_allowed' ? originWarning() : identityWarning(err.code));
         return;
       }
       if (err instanceof ApiError && (err.status === 401 || err.status === 400) && this.store.token) {
@@ -487,6 +545,10 @@ export class KefuWidget {
   private submit() {
     const body = this.input.value.trim();
     if (!body) return;
+    if (this.prechatNeeded && this.prechatCard) {
+      this.prechatCard.querySelector('input')?.focus();
+      return;
+    }
     if (body.length > MAX_BODY) {
       this.showStatus(this.s.tooLong);
       return;
@@ -561,6 +623,15 @@ export class KefuWidget {
     // A visitor leaves out conversation_id: the server opens or continues their conversation.
     this.rt?.sendMessage({ body, client_id, attachments: attachments?.map((a) => a.id) }).acked.catch((err: unknown) => {
       if (err instanceof RealtimeError && err.code === 'closed') return;
+      if (err instanceof RealtimeError && err.code === 'prechat_required' && this.prechatCard) {
+        // The server wants the form first: the message waits in the composer.
+        this.timeline.fail(client_id, this.s.prechatIntro);
+        this.dropFromOutbox(client_id);
+        this.prechatNeeded = true;
+        this.store.prechatDone = false;
+        this.render();
+        return;
+      }
       this.timeline.fail(client_id, err instanceof RealtimeError && err.code === 'too_large' ? this.s.tooLong : this.s.failed);
       this.dropFromOutbox(client_id);
       this.render();
@@ -602,11 +673,69 @@ export class KefuWidget {
 
   // ---- view ----
 
-  private disable() {
+  private disable(why?: string) {
     this.disabled = true;
     this.rt?.close();
     this.host.style.setProperty('display', 'none', 'important');
-    console.warn('[kefu] widget disabled:', this.s.unavailable, '(unknown data-key?)');
+    console.warn(why ?? `[kefu] widget disabled: ${this.s.unavailable} (unknown data-key?)`);
+  }
+
+  /**
+   * Kefu.identify: the visitor is this person (hash from the site's
+   * server). The session starts again as them; a wrong hash leaves the
+   * visitor anonymous (and says why in the console).
+   */
+  identify(identity: WidgetIdentity | undefined): Promise<void> {
+    this.identity = identity;
+    if (this.opts.preview || this.disabled && !identity) return Promise.resolve();
+    if (this.disabled) {
+      // Refused for want of an identity: try again with this one.
+      this.disabled = false;
+      this.host.style.removeProperty('display');
+    }
+    this.rt?.close();
+    this.rt = null;
+    return this.ensureSession();
+  }
+
+  /** Kefu.logout: forget this browser's visitor (the site's user signed out). */
+  logout(): void {
+    this.identity = undefined;
+    this.rt?.close();
+    this.rt = null;
+    this.store.token = null;
+    this.store.outbox = [];
+    this.store.prechatDone = false;
+    this.timeline.clear();
+    this.lastConversation = null;
+    if (this.prechatCard) this.prechatNeeded = true;
+    this.render();
+  }
+
+  /** Sends the pre-chat answers; resolves to the server's problems by field (null: stored). */
+  private async sendPrechat(a: PrechatAnswers): Promise<Record<string, string> | null> {
+    if (this.opts.preview) {
+      this.prechatNeeded = false;
+      this.render();
+      return null;
+    }
+    await this.ensureSession();
+    if (!this.store.token) throw new Error('no session');
+    try {
+      await this.uploader.widget.prechat(a);
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'invalid_argument' && err.fields) {
+        const out: Record<string, string> = {};
+        for (const k of Object.keys(err.fields)) out[k.replace(/^fields\./, '')] = k.includes('email') ? this.s.fieldEmailBad : this.s.fieldRequired;
+        return out;
+      }
+      throw err;
+    }
+    this.prechatNeeded = false;
+    this.store.prechatDone = true;
+    this.render();
+    setTimeout(() => this.input.focus(), 0);
+    return null;
   }
 
   private markSeen() {
@@ -656,10 +785,13 @@ export class KefuWidget {
     const frag = document.createDocumentFragment();
     const greet = el('div', 'm them');
     const gb = el('div', 'b');
-    gb.textContent = this.s.greeting;
+    gb.textContent = this.greeting;
     greet.append(gb);
     frag.append(greet);
     for (const e of this.timeline.all()) frag.append(this.renderEntry(e));
+    if (this.prechatCard && this.prechatNeeded) frag.append(this.prechatCard);
+    this.input.disabled = this.sendBtn.disabled = !!(this.prechatCard && this.prechatNeeded);
+    if (!this.input.disabled) this.sendBtn.disabled = !this.input.value.trim();
     for (const [id, st] of this.streams) frag.append(this.renderStream(id, st.text));
     if (this.csatFor) frag.append(this.csatCard);
     else if (this.csatThanks) {
@@ -794,4 +926,8 @@ export class KefuWidget {
     this.input.style.height = 'auto';
     this.input.style.height = `${Math.min(120, this.input.scrollHeight)}px`;
   }
+}
+
+function originWarning(): string {
+  return `[kefu] chat widget not shown: this page's origin (${location.origin}) is not in the workspace's allowed origins. An admin can add it in Settings → Widget → Allowed origins.`;
 }

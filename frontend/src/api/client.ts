@@ -63,6 +63,9 @@ import type {
   WidgetConfig,
   WidgetSession,
   WidgetSessionRequest,
+  WidgetSettings,
+  WidgetSettingsAdmin,
+  PrechatAnswers,
   Webhook,
   WebhookDelivery,
   WebhookDeliveryPage,
@@ -381,6 +384,14 @@ export function createApiClient(opts: ApiClientOptions = {}) {
     widget: {
       config: (key: string) => request<WidgetConfig>('GET', '/api/v1/widget/config', undefined, { key }),
       session: (body: WidgetSessionRequest) => request<WidgetSession>('POST', '/api/v1/widget/sessions', body),
+      /** The visitor's pre-chat answers (a client whose token is the visitor's). */
+      prechat: (body: PrechatAnswers) => request<void>('POST', '/api/v1/widget/prechat', body),
+    },
+
+    widgetSettings: {
+      get: () => request<WidgetSettingsAdmin>('GET', '/api/v1/widget-settings'),
+      put: (body: WidgetSettings & { allowed_origins?: string[] }) => request<WidgetSettingsAdmin>('PUT', '/api/v1/widget-settings', body),
+      rotateSecret: () => request<{ identity_secret: string }>('POST', '/api/v1/widget-settings/identity-secret'),
     },
   };
 }

@@ -324,6 +324,61 @@ export interface paths {
         patch: operations["updateTenant"];
         trace?: never;
     };
+    "/api/v1/widget-settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The widget's settings, identity secret and refused origins
+         * @description **Roles:** owner, admin; admin API keys. The settings, the allowed origins, the identity
+         *     secret (generated on first use, stored encrypted) with which the site signs
+         *     `Kefu.identify` ids, and the last 20 distinct origins whose pages were refused the widget,
+         *     latest first.
+         */
+        get: operations["getWidgetSettings"];
+        /**
+         * Replace the widget's settings
+         * @description **Roles:** owner, admin; admin API keys. Replaces every setting (a missing one takes its
+         *     default); `allowed_origins`, when present, replaces the list (as `PATCH /api/v1/tenant`).
+         *     Validated: `color` `#rrggbb`; `position` `left` or `right`; `avatar_url` https only (500
+         *     characters); `greeting` at most 500 characters, `launcher_text` 30; `language` empty (the
+         *     page's), `en` or `zh-CN`; at most 20 pre-chat fields, each once, custom ones with a key
+         *     (`[a-z][a-z0-9_]{0,39}`) and a label (60). Nothing is written unless all of it is valid.
+         *     Visitors' widgets see the change within seconds.
+         */
+        put: operations["putWidgetSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/widget-settings/identity-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate the identity secret
+         * @description **Roles:** owner, admin; admin API keys. A new identity secret replaces the old one: hashes
+         *     made with the old one stop binding at once (on other nodes within seconds). The site's
+         *     server must sign with the new one.
+         */
+        post: operations["rotateIdentitySecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/agents": {
         parameters: {
             query?: never;
@@ -549,8 +604,45 @@ export interface paths {
          *     visitor and their conversations (a page refresh loses nothing); otherwise a new visitor is
          *     created. The `visitor_token` then authenticates the visitor's WebSocket (`hello`). Rate
          *     limited per client IP.
+         *
+         *     `identity` is what `Kefu.identify({id, name, email, hash})` passed: `hash` is the hex
+         *     HMAC-SHA256 of `id` keyed with the tenant's identity secret (`GET /api/v1/widget-settings`),
+         *     computed on the site's server. A valid one binds the session to the contact whose
+         *     `external_id` is `id` (created if new; an anonymous visitor's earlier conversations join
+         *     it), so the same person on any device sees one history (`identified: true`). A wrong or
+         *     missing hash never binds: the session is anonymous and says `identity_error:
+         *     identity_invalid` — or, when the tenant requires an identity, the answer is 403
+         *     `identity_invalid` (or `identity_required` without one). `prechat_needed` says the widget
+         *     should show the pre-chat form before the first message. An origin not allowed is 403
+         *     `origin_not_allowed`.
          */
         post: operations["createWidgetSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/widget/prechat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Answer the pre-chat form
+         * @description The visitor's token (bearer). Puts the answers on the visitor's contact: `name`, `email` and
+         *     `phone` on its fields, custom fields in its `attributes` under their keys. A field the form
+         *     does not have, an empty required one, an invalid e-mail or an answer over 500 characters
+         *     is 400 naming it (`fields.<key>` for custom ones). While the form's required fields are not
+         *     answered, the visitor's first message is refused with `prechat_required`. The visitor
+         *     becomes a contact (`contact.created`) or, if known already, changes (`contact.updated`);
+         *     anonymous visitors write no contact events. A user or API key is 403.
+         */
+        post: operations["submitPrechat"];
         delete?: never;
         options?: never;
         head?: never;
@@ -663,7 +755,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** What the widget shows before a session exists */
+        /**
+         * What the widget shows before a session exists
+         * @description Public. The tenant's name, whether agents are online, and the widget's settings as a
+         *     visitor may see them (never the allowed origins or the identity secret). A page whose
+         *     `Origin` is not in the tenant's non-empty `allowed_origins` (the server's own origin is
+         *     always allowed) gets 403 `origin_not_allowed`, and the origin is noted among the tenant's
+         *     refused origins.
+         */
         get: operations["getWidgetConfig"];
         put?: never;
         post?: never;
@@ -2808,7 +2907,7 @@ export interface components {
          * @description A stable, machine-readable code (also used by the WebSocket `error` frame).
          * @enum {string}
          */
-        ErrorCode: "invalid_argument" | "unauthenticated" | "permission_denied" | "not_found" | "already_exists" | "conflict" | "too_large" | "invalid_flow" | "rate_limited" | "internal" | "unavailable" | "method_not_allowed" | "idempotency_key_reused" | "quota_exceeded";
+        ErrorCode: "invalid_argument" | "unauthenticated" | "permission_denied" | "not_found" | "already_exists" | "conflict" | "too_large" | "invalid_flow" | "rate_limited" | "internal" | "unavailable" | "method_not_allowed" | "idempotency_key_reused" | "quota_exceeded" | "origin_not_allowed" | "identity_invalid" | "identity_required" | "prechat_required";
         Health: {
             /** @description `ok` (liveness) or `ready` (readiness). */
             status: string;
@@ -3076,16 +3175,97 @@ export interface components {
                     [key: string]: unknown;
                 };
             };
+            /** @description What `Kefu.identify` passed; binds the contact of this external id when `hash` is valid. */
+            identity?: {
+                /** @description The site's own id for the person. */
+                id: string;
+                name?: string;
+                email?: string;
+                /** @description Hex HMAC-SHA256 of `id` keyed with the tenant's identity secret. */
+                hash?: string;
+            };
         };
         WidgetSession: {
             visitor_id: string;
             /** @description Authenticates the visitor's WebSocket `hello`; keep it to resume later. */
             visitor_token: string;
+            /** @description The session is the contact the site vouched for with `identity`. */
+            identified?: boolean;
+            /**
+             * @description Present when an `identity` was given and did not bind (the visitor is anonymous).
+             * @enum {string}
+             */
+            identity_error?: "identity_invalid";
+            /** @description The widget should show the pre-chat form before the first message. */
+            prechat_needed?: boolean;
         };
         WidgetConfig: {
             tenant_name: string;
             /** @description How many of the tenant's agents are online now (0 → the widget offers its offline form). */
             agents_online: number;
+            settings?: components["schemas"]["WidgetSettings"];
+        };
+        /** @description How the widget looks and behaves (what a visitor's widget may know). */
+        WidgetSettings: {
+            /** @description The brand colour, `#rrggbb` (empty: the widget's own). */
+            color?: string;
+            /** @enum {string} */
+            position?: "right" | "left";
+            /** @description The first bubble (empty: the widget's own, in the visitor's language). */
+            greeting?: string;
+            /** @description Text beside the launcher's icon (empty: the icon only). */
+            launcher_text?: string;
+            /** @description A team photo or logo for the header; https only. */
+            avatar_url?: string;
+            /**
+             * @description The widget's language (empty: the page's).
+             * @enum {string}
+             */
+            language?: "" | "en" | "zh-CN";
+            prechat?: components["schemas"]["PrechatForm"];
+            /** @description The widget runs only for visitors identified with a valid hash. */
+            require_identity?: boolean;
+        };
+        PrechatForm: {
+            enabled?: boolean;
+            fields?: components["schemas"]["PrechatField"][];
+        };
+        PrechatField: {
+            /** @enum {string} */
+            type: "name" | "email" | "phone" | "custom";
+            /** @description Custom fields: the attribute the answer is stored under (`[a-z][a-z0-9_]{0,39}`); the type for the others. */
+            key?: string;
+            /** @description What the visitor reads (required for custom fields; the others have the widget's own words). */
+            label?: string;
+            required?: boolean;
+        };
+        WidgetSettingsUpdate: components["schemas"]["WidgetSettings"] & {
+            /** @description Origins (`scheme://host[:port]`) whose pages may run the widget; empty: any. */
+            allowed_origins?: string[];
+        };
+        WidgetSettingsAdmin: components["schemas"]["WidgetSettings"] & {
+            allowed_origins: string[];
+            /** @description Signs `Kefu.identify` ids (hex HMAC-SHA256 of the id); keep it on the site's server. */
+            identity_secret: string;
+            refused_origins: components["schemas"]["RefusedOrigin"][];
+        };
+        RefusedOrigin: {
+            origin: string;
+            /** @description Refusals counted (at most one per origin every few seconds per server). */
+            hits: number;
+            /** Format: date-time */
+            first_at: string;
+            /** Format: date-time */
+            last_at: string;
+        };
+        PrechatAnswers: {
+            name?: string;
+            email?: string;
+            phone?: string;
+            /** @description Custom fields' answers by key (at most 500 characters each). */
+            fields?: {
+                [key: string]: string;
+            };
         };
         /** @enum {string} */
         ConversationStatus: "bot" | "queued" | "assigned" | "resolved";
@@ -4777,6 +4957,81 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
         };
     };
+    getWidgetSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The settings. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WidgetSettingsAdmin"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+        };
+    };
+    putWidgetSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WidgetSettingsUpdate"];
+            };
+        };
+        responses: {
+            /** @description The settings as stored. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WidgetSettingsAdmin"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    rotateIdentitySecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new secret. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        identity_secret: string;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+        };
+    };
     listAgents: {
         parameters: {
             query?: never;
@@ -5100,7 +5355,36 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    submitPrechat: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PrechatAnswers"];
+            };
+        };
+        responses: {
+            /** @description Stored on the contact. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["RateLimited"];
@@ -5256,6 +5540,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             429: components["responses"]["RateLimited"];
         };

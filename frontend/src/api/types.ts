@@ -123,6 +123,63 @@ export type WidgetSessionRequest = Schemas['WidgetSessionRequest'];
 
 export type WidgetSession = Schemas['WidgetSession'];
 
+export type PrechatFieldType = 'name' | 'email' | 'phone' | 'custom';
+
+/** One question of the widget's pre-chat form. */
+export interface PrechatField {
+  type: PrechatFieldType;
+  /** Custom fields: the contact attribute the answer goes to; the type for the others. */
+  key?: string;
+  label?: string;
+  required?: boolean;
+}
+
+export interface PrechatForm {
+  enabled: boolean;
+  fields: PrechatField[];
+}
+
+/** How the widget looks and behaves (api/openapi.yaml, WidgetSettings). */
+export interface WidgetSettings {
+  color?: string;
+  position?: 'left' | 'right';
+  greeting?: string;
+  launcher_text?: string;
+  avatar_url?: string;
+  language?: '' | 'en' | 'zh-CN';
+  prechat?: PrechatForm;
+  require_identity?: boolean;
+}
+
+export interface RefusedOrigin {
+  origin: string;
+  hits: number;
+  first_at: string;
+  last_at: string;
+}
+
+/** The admin's view: the settings, allowed origins, identity secret and refused origins. */
+export interface WidgetSettingsAdmin extends WidgetSettings {
+  allowed_origins: string[];
+  identity_secret: string;
+  refused_origins: RefusedOrigin[];
+}
+
+/** What Kefu.identify passes: hash = hex HMAC-SHA256(identity secret, id), made on the site's server. */
+export interface WidgetIdentity {
+  id: string;
+  name?: string;
+  email?: string;
+  hash?: string;
+}
+
+export interface PrechatAnswers {
+  name?: string;
+  email?: string;
+  phone?: string;
+  fields?: Record<string, string>;
+}
+
 // Routing flows (api/openapi.yaml, "Flows"). A node's data depends on its
 // type; frontend/src/flows/registry.ts knows each type's shape.
 

@@ -1,9 +1,10 @@
 import 'i18next';
 import type { Resources } from './en';
+import type { WidgetSettingsStrings } from './widgetSettings';
 
 declare module 'i18next' {
   interface CustomTypeOptions {
     defaultNS: 'translation';
-    resources: { translation: Resources };
+    resources: { translation: Resources & { widgetSettings: WidgetSettingsStrings } };
   }
 }
