@@ -509,6 +509,11 @@ func (s *Service) assignRow(ctx context.Context, tenantID, convID, agentID, agen
 		}
 		if c.QueuedAt != nil {
 			s.recordWait(tenantID, s.now().Sub(*c.QueuedAt))
+			if c.Status == StatusQueued {
+				if err := recordExit(tx, db, c.ID, *c.QueuedAt, s.stamp()); err != nil {
+					return nil, err
+				}
+			}
 		}
 		n := newNote(NoteAssigned, "agent_id", agentID, "agent_name", agentName)
 		switch {
