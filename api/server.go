@@ -157,6 +157,7 @@ func New(cfg Config) *Server {
 	v1.POST("/invites/accept", s.acceptInvite, authLimit)
 	v1.GET("/widget/config", s.widgetConfig, widgetLimit)
 	v1.POST("/widget/sessions", s.widgetSession, widgetLimit)
+	v1.POST("/widget/offline", s.widgetOffline, widgetLimit)
 	v1.POST("/widget/csat", s.widgetCSAT, widgetLimit, s.authenticateAny)
 	v1.GET("/files/:tenant/:id", s.file)
 	// Uploads take any participant's token (visitors' too) and their own
@@ -257,6 +258,8 @@ func New(cfg Config) *Server {
 	a.POST("/contacts/:id/erase", s.eraseContact, s.can(tenants.ObjTenant, tenants.ActWrite))
 	a.GET("/conversations/:id/transcript", s.transcript, s.can(tenants.ObjConversations, tenants.ActRead))
 	a.GET("/audit", s.listAudit, s.can(tenants.ObjTenant, tenants.ActWrite))
+	a.GET("/business-hours", s.getBusinessHours, s.can(tenants.ObjTenant, tenants.ActWrite))
+	a.PUT("/business-hours", s.putBusinessHours, s.can(tenants.ObjTenant, tenants.ActWrite))
 	s.mountBots(a)
 	v1.RouteNotFound("/*", s.noEndpoint)
 

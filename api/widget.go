@@ -44,7 +44,13 @@ func (s *Server) widgetConfig(c echo.Context) error {
 		}
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"tenant_name": t.Name, "agents_online": s.chat.OnlineCount(t.ID)})
+	online := s.chat.OnlineCount(t.ID)
+	av, err := s.availability(c, t.ID, online)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"tenant_name": t.Name, "agents_online": online,
+		"business_hours": av.BusinessHours, "queue": av.Queue, "offline": av.Offline})
 }
 
 // csatRequest is a visitor's rating. rating is the contract's first name for

@@ -3,8 +3,12 @@ package chat
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"sort"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -199,4 +203,61 @@ func (s *Service) QueueEstimateOf(ctx context.Context, tenantID string) (QueueEs
 // the queue for an agent.
 func recordExit(tx *gorm.DB, db *tenants.DB, convID string, queuedAt, at time.Time) error {
 	return tx.Exec(`INSERT INTO `+db.Table("queue_exits")+` (conversation_id, queued_at, assigned_at) VALUES (?, ?, ?)`, convID, queuedAt, at).Error
+}
+
+// OfflineInput is the widget's offline form: who the visitor is and what
+// they ask, when nobody can answer now.
+type OfflineInput struct {
+	Name     string
+	Email    string
+	Message  string
+	ClientID string
+}
+
+// LeaveMessage takes the offline form: the visitor (resumed by their token,
+// or new) gets the name and e-mail onto their contact, and the message
+// starts (or continues) their conversation like any message, so routing and
+// the agents see it as usual and the reply reaches them by e-mail when they
+// have left. Errors: not_found (unknown widget key), invalid_argument.
+func (s *Service) LeaveMessage(ctx context.Context, widgetKey, visitorToken string, in OfflineInput) (WidgetSession, Message, error) {
+	fields := map[string]string{}
+	in.Email = strings.TrimSpace(in.Email)
+	in.Message = strings.TrimSpace(in.Message)
+	if in.Email == "" {
+		fields["email"] = "is required"
+	} else if !tenants.ValidEmail(in.Email) || len(in.Email) > 254 {
+		fields["email"] = "must be an email address"
+	}
+	if in.Message == "" {
+		fields["message"] = "is required"
+	} else if len(in.Message) > MaxBodyBytes {
+		fields["message"] = fmt.Sprintf("must be at most %d bytes", MaxBodyBytes)
+	}
+	if utf8.RuneCountInString(in.ClientID) > 100 {
+		fields["client_id"] = "must be at most 100 characters"
+	}
+	if len(fields) > 0 {
+		return WidgetSession{}, Message{}, kefu.Invalid(fields)
+	}
+	ws, err := s.StartWidgetSession(ctx, widgetKey, visitorToken, VisitorInput{Name: in.Name, Email: in.Email})
+	if err != nil {
+		var ke *kefu.Error
+		if errors.As(err, &ke) && ke.Fields != nil {
+			// Name the form's fields, not the session's.
+			for k, v := range ke.Fields {
+				fields[strings.TrimPrefix(k, "visitor.")] = v
+			}
+			return WidgetSession{}, Message{}, kefu.Invalid(fields)
+		}
+		return WidgetSession{}, Message{}, err
+	}
+	p, err := s.tenants.Authenticate(ctx, ws.VisitorToken)
+	if err != nil {
+		return WidgetSession{}, Message{}, err
+	}
+	msg, _, err := s.Send(ctx, p, SendInput{ClientID: in.ClientID, Body: in.Message})
+	if err != nil {
+		return WidgetSession{}, Message{}, err
+	}
+	return ws, msg, nil
 }
