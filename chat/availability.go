@@ -151,52 +151,63 @@ const (
 	queueWindow     = 6 * time.Hour
 )
 
-// QueueEstimateOf reads the tenant's queue length and the recent median
-// interval between conversations leaving it for an agent, cached a few
-// seconds. Each exit's interval counts only the time it spent waiting after
+// QueueEstimateOf reads the tenant's queue length (at once) and the recent
+// median interval between conversations leaving it for an agent (cached a
+// few seconds). Each exit's interval counts only the time it spent waiting after
 // the previous exit, so that quiet spells with nobody queued do not inflate
 // it.
 func (s *Service) QueueEstimateOf(ctx context.Context, tenantID string) (QueueEstimate, error) {
-	if q, ok := s.queueEst.Get(tenantID); ok {
-		return q, nil
-	}
 	db, err := s.db(tenantID)
 	if err != nil {
 		return QueueEstimate{}, err
 	}
-	var q QueueEstimate
 	var n int64
 	if err := db.WithContext(ctx).Raw(`SELECT count(*) FROM `+db.Table("conversations")+` WHERE status = ?`, StatusQueued).Scan(&n).Error; err != nil {
 		return QueueEstimate{}, err
 	}
+	q, ok := s.queueEst.Get(tenantID)
+	if !ok {
+		var exits []QueueExit
+		if err := db.WithContext(ctx).Raw(`SELECT queued_at, assigned_at FROM `+db.Table("queue_exits")+` WHERE assigned_at > ? ORDER BY assigned_at DESC LIMIT ?`,
+			s.now().Add(-queueWindow), queueSamples).Scan(&exits).Error; err != nil {
+			return QueueEstimate{}, err
+		}
+		q.Interval, q.Known = MedianExitInterval(exits)
+		s.queueEst.Add(tenantID, q)
+	}
 	q.Length = int(n)
-	var exits []struct {
-		QueuedAt   time.Time
-		AssignedAt time.Time
-	}
-	if err := db.WithContext(ctx).Raw(`SELECT queued_at, assigned_at FROM `+db.Table("queue_exits")+` WHERE assigned_at > ? ORDER BY assigned_at DESC LIMIT ?`,
-		s.now().Add(-queueWindow), queueSamples).Scan(&exits).Error; err != nil {
-		return QueueEstimate{}, err
-	}
-	if len(exits) >= queueMinSamples {
-		gaps := make([]time.Duration, 0, len(exits)-1)
-		for i := 0; i+1 < len(exits); i++ {
-			cur, prev := exits[i], exits[i+1] // newest first
-			from := prev.AssignedAt
-			if cur.QueuedAt.After(from) {
-				from = cur.QueuedAt
-			}
-			gaps = append(gaps, max(0, cur.AssignedAt.Sub(from)))
-		}
-		sort.Slice(gaps, func(i, j int) bool { return gaps[i] < gaps[j] })
-		q.Interval = gaps[len(gaps)/2]
-		if len(gaps)%2 == 0 {
-			q.Interval = (gaps[len(gaps)/2-1] + gaps[len(gaps)/2]) / 2
-		}
-		q.Known = true
-	}
-	s.queueEst.Add(tenantID, q)
 	return q, nil
+}
+
+// QueueExit is a conversation leaving the queue for an agent.
+type QueueExit struct {
+	QueuedAt   time.Time
+	AssignedAt time.Time
+}
+
+// MedianExitInterval is the median time between one exit and the next,
+// each counted only from when its conversation was queued if that came
+// later (a quiet spell with nobody waiting is not the team being slow).
+// exits are newest first; ok=false with fewer than queueMinSamples.
+func MedianExitInterval(exits []QueueExit) (time.Duration, bool) {
+	if len(exits) < queueMinSamples {
+		return 0, false
+	}
+	gaps := make([]time.Duration, 0, len(exits)-1)
+	for i := 0; i+1 < len(exits); i++ {
+		cur, prev := exits[i], exits[i+1]
+		from := prev.AssignedAt
+		if cur.QueuedAt.After(from) {
+			from = cur.QueuedAt
+		}
+		gaps = append(gaps, max(0, cur.AssignedAt.Sub(from)))
+	}
+	sort.Slice(gaps, func(i, j int) bool { return gaps[i] < gaps[j] })
+	mid := len(gaps) / 2
+	if len(gaps)%2 == 0 {
+		return (gaps[mid-1] + gaps[mid]) / 2, true
+	}
+	return gaps[mid], true
 }
 
 // recordExit notes, in the assignment's transaction, a conversation leaving
