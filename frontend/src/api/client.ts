@@ -60,6 +60,10 @@ import type {
   WidgetConfig,
   WidgetSession,
   WidgetSessionRequest,
+  BusinessHours,
+  BusinessHoursInput,
+  OfflineMessage,
+  OfflineMessageRequest,
   Webhook,
   WebhookDelivery,
   WebhookDeliveryPage,
@@ -367,6 +371,13 @@ export function createApiClient(opts: ApiClientOptions = {}) {
     widget: {
       config: (key: string) => request<WidgetConfig>('GET', '/api/v1/widget/config', undefined, { key }),
       session: (body: WidgetSessionRequest) => request<WidgetSession>('POST', '/api/v1/widget/sessions', body),
+      /** The offline form: the e-mail onto the contact, the message opens the conversation. */
+      offline: (body: OfflineMessageRequest) => request<OfflineMessage>('POST', '/api/v1/widget/offline', body),
+    },
+
+    businessHours: {
+      get: () => request<BusinessHours>('GET', '/api/v1/business-hours'),
+      put: (body: BusinessHoursInput) => request<BusinessHours>('PUT', '/api/v1/business-hours', body),
     },
   };
 }

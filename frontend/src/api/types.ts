@@ -34,6 +34,8 @@ export interface Tenant {
   name: string;
   widget_key: string;
   allowed_origins?: string[];
+  /** On GET/PATCH /tenant: whether the server can send e-mail. */
+  email_configured?: boolean;
 }
 
 export interface Me {
@@ -282,6 +284,55 @@ export interface PostMessageRequest {
 export interface WidgetConfig {
   tenant_name: string;
   agents_online: boolean | number;
+  /** The workspace's business hours while set and enabled (older servers: absent). */
+  business_hours?: WidgetHours | null;
+  queue?: { length: number; expected_wait_seconds: number | null };
+  /** Nobody can answer now (no agent online, or closed): offer the offline form. */
+  offline?: boolean;
+}
+
+/** Opening intervals ["09:00","18:00"] by weekday (mon … sun). */
+export type WeeklySchedule = Partial<Record<'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun', [string, string][]>>;
+
+export interface WidgetHours {
+  open_now: boolean;
+  /** RFC 3339; null while open or when it never opens. */
+  next_open_at: string | null;
+  timezone: string;
+  schedule: WeeklySchedule;
+}
+
+export interface BusinessHoursInput {
+  enabled: boolean;
+  timezone: string;
+  schedule: WeeklySchedule;
+  holidays: string[];
+}
+
+export interface BusinessHours extends BusinessHoursInput {
+  configured: boolean;
+  open_now: boolean | null;
+  next_open_at: string | null;
+  /** The server can e-mail replies to visitors who left (KEFU_SMTP_URL). */
+  email_configured: boolean;
+  updated_at: string | null;
+}
+
+export interface OfflineMessageRequest {
+  widget_key: string;
+  visitor_token?: string;
+  name?: string;
+  email: string;
+  message: string;
+  client_id?: string;
+}
+
+export interface OfflineMessage {
+  visitor_id: string;
+  visitor_token: string;
+  conversation_id: string;
+  message: Message;
+  email_configured: boolean;
 }
 
 export interface WidgetSessionRequest {

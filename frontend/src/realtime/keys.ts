@@ -21,6 +21,7 @@ const TABS: readonly InboxTab[] = ['mine', 'queue', 'all', 'team', 'snoozed'];
 export const keys = {
   me: ['me'] as const,
   tenant: ['tenant'] as const,
+  businessHours: ['business-hours'] as const,
   agents: ['agents'] as const,
   invites: ['invites'] as const,
   roles: ['roles'] as const,
