@@ -285,7 +285,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if !mail.Configured() {
 		log.Info("e-mail is off (no KEFU_SMTP_URL): no invitations, password resets or replies to visitors who left")
 	}
-	chatSvc := chat.NewService(chat.Config{Mailer: mail, ReplyMailDelay: cfg.ReplyMailDelay, PublicURL: cfg.PublicURL,Tenants: ten, Bus: bus, Logger: log, Registry: reg, AllowPrivateNetworks: cfg.AllowPrivateNetworks, Presence: presence, CommitShards: cfg.CommitShards,
+	chatSvc := chat.NewService(chat.Config{Mailer: mail, ReplyMailDelay: cfg.ReplyMailDelay, PublicURL: cfg.PublicURL, Tenants: ten, Bus: bus, Logger: log, Registry: reg, AllowPrivateNetworks: cfg.AllowPrivateNetworks, Presence: presence, CommitShards: cfg.CommitShards,
 		Uploads: chat.UploadLimits{
 			VisitorFiles: cfg.VisitorFilesPerHour, VisitorBytes: int64(cfg.VisitorMBPerHour) << 20,
 			TenantFiles: cfg.TenantFilesPerHour, TenantBytes: int64(cfg.TenantMBPerHour) << 20,
