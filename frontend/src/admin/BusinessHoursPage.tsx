@@ -190,7 +190,7 @@ export default function BusinessHoursPage() {
                 <ul style={{ margin: 0, paddingInlineStart: 18 }}>
                   {problems.map(([k, v]) => (
                     <li key={k}>
-                      {fieldName(k, t)}: {v}
+                      {fieldName(k, (x) => t(x as never))}: {v}
                     </li>
                   ))}
                 </ul>
