@@ -1,41 +1,41 @@
-import { lazy, Suspense, useEffect, useState, type ReactNode } from "react";
-import { BrowserRouter, Navigate, Route, Routes } from "react-router";
-import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { ConfigProvider, theme as antdTheme } from "antd";
-import enUS from "antd/locale/en_US";
-import zhCN from "antd/locale/zh_CN";
-import { useTranslation } from "react-i18next";
-import { ApiError } from "./api";
-import { ErrorBoundary } from "./components/ErrorBoundary";
-import { FullPageSpin } from "./components/FullPageSpin";
-import { RequireAuth } from "./components/RequireAuth";
-import { ToastProvider } from "./components/Toast";
+import { lazy, Suspense, useEffect, useState, type ReactNode } from 'react';
+import { BrowserRouter, Navigate, Route, Routes } from 'react-router';
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { ConfigProvider, theme as antdTheme } from 'antd';
+import enUS from 'antd/locale/en_US';
+import zhCN from 'antd/locale/zh_CN';
+import { useTranslation } from 'react-i18next';
+import { ApiError } from './api';
+import { ErrorBoundary } from './components/ErrorBoundary';
+import { FullPageSpin } from './components/FullPageSpin';
+import { RequireAuth } from './components/RequireAuth';
+import { ToastProvider } from './components/Toast';
 
-const Landing = lazy(() => import("./pages/Landing"));
-const Signup = lazy(() => import("./pages/Signup"));
-const Login = lazy(() => import("./pages/Login"));
-const NotFound = lazy(() => import("./pages/NotFound"));
-const ConsoleShell = lazy(() => import("./console/ConsoleShell"));
-const InboxPage = lazy(() => import("./console/InboxPage"));
-const AdminLayout = lazy(() => import("./admin/AdminLayout"));
-const WidgetSettings = lazy(() => import("./admin/WidgetSettings"));
-const AgentsPage = lazy(() => import("./admin/AgentsPage"));
-const RolesPage = lazy(() => import("./admin/RolesPage"));
+const Landing = lazy(() => import('./pages/Landing'));
+const Signup = lazy(() => import('./pages/Signup'));
+const Login = lazy(() => import('./pages/Login'));
+const NotFound = lazy(() => import('./pages/NotFound'));
+const ConsoleShell = lazy(() => import('./console/ConsoleShell'));
+const InboxPage = lazy(() => import('./console/InboxPage'));
+const AdminLayout = lazy(() => import('./admin/AdminLayout'));
+const WidgetSettings = lazy(() => import('./admin/WidgetSettings'));
+const AgentsPage = lazy(() => import('./admin/AgentsPage'));
+const RolesPage = lazy(() => import('./admin/RolesPage'));
 // echarts comes with the reports page's chunk only.
-const ReportsPage = lazy(() => import("./admin/ReportsPage"));
-const AcceptInvite = lazy(() => import("./pages/AcceptInvite"));
-const TeamsPage = lazy(() => import("./admin/TeamsPage"));
-const CannedRepliesPage = lazy(() => import("./admin/CannedRepliesPage"));
-const ApiKeysPage = lazy(() => import("./admin/ApiKeysPage"));
-const WebhooksPage = lazy(() => import("./admin/WebhooksPage"));
-const AuditPage = lazy(() => import("./admin/AuditPage"));
-const FlowsPage = lazy(() => import("./flows/FlowsPage"));
-const FaqPage = lazy(() => import("./admin/FaqPage"));
-const ArticlesPage = lazy(() => import("./admin/ArticlesPage"));
-const BotsPage = lazy(() => import("./admin/BotsPage"));
-const BusinessHoursPage = lazy(() => import("./admin/BusinessHoursPage"));
+const ReportsPage = lazy(() => import('./admin/ReportsPage'));
+const AcceptInvite = lazy(() => import('./pages/AcceptInvite'));
+const TeamsPage = lazy(() => import('./admin/TeamsPage'));
+const CannedRepliesPage = lazy(() => import('./admin/CannedRepliesPage'));
+const ApiKeysPage = lazy(() => import('./admin/ApiKeysPage'));
+const WebhooksPage = lazy(() => import('./admin/WebhooksPage'));
+const AuditPage = lazy(() => import('./admin/AuditPage'));
+const FlowsPage = lazy(() => import('./flows/FlowsPage'));
+const FaqPage = lazy(() => import('./admin/FaqPage'));
+const ArticlesPage = lazy(() => import('./admin/ArticlesPage'));
+const BotsPage = lazy(() => import('./admin/BotsPage'));
+const BusinessHoursPage = lazy(() => import('./admin/BusinessHoursPage'));
 // The editor (xyflow, dagre) is its own chunk, loaded only on /app/admin/flows/:id.
-const FlowEditorPage = lazy(() => import("./flows/FlowEditorPage"));
+const FlowEditorPage = lazy(() => import('./flows/FlowEditorPage'));
 
 export const FONT_STACK =
   '-apple-system, "Segoe UI", "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "Noto Sans CJK SC", sans-serif';
@@ -46,9 +46,7 @@ export function createQueryClient() {
       queries: {
         staleTime: 30_000,
         refetchOnWindowFocus: false,
-        retry: (count, err) =>
-          !(err instanceof ApiError && err.status >= 400 && err.status < 500) &&
-          count < 2,
+        retry: (count, err) => !(err instanceof ApiError && err.status >= 400 && err.status < 500) && count < 2,
       },
       mutations: { retry: false },
     },
@@ -59,47 +57,29 @@ const queryClient = createQueryClient();
 
 /** Whether the system asks for dark colours, followed live. */
 export function useDarkMode(): boolean {
-  const query =
-    typeof window !== "undefined" && window.matchMedia
-      ? window.matchMedia("(prefers-color-scheme: dark)")
-      : null;
+  const query = typeof window !== 'undefined' && window.matchMedia ? window.matchMedia('(prefers-color-scheme: dark)') : null;
   const [dark, setDark] = useState(() => !!query?.matches);
   useEffect(() => {
     if (!query) return;
     const on = (e: MediaQueryListEvent) => setDark(e.matches);
-    query.addEventListener?.("change", on);
-    return () => query.removeEventListener?.("change", on);
+    query.addEventListener?.('change', on);
+    return () => query.removeEventListener?.('change', on);
   }, [query]);
   return dark;
 }
 
-export function Providers({
-  children,
-  client = queryClient,
-}: {
-  children: ReactNode;
-  client?: QueryClient;
-}) {
+export function Providers({ children, client = queryClient }: { children: ReactNode; client?: QueryClient }) {
   const { i18n } = useTranslation();
-  const zh = i18n.language === "zh-CN";
+  const zh = i18n.language === 'zh-CN';
   const dark = useDarkMode();
   // The brand blue is antd's blue-7 on white (6.3:1, WCAG AA); dark mode derives its own from antd's blue.
   const theme = {
     algorithm: dark ? antdTheme.darkAlgorithm : antdTheme.defaultAlgorithm,
-    token: {
-      fontFamily: FONT_STACK,
-      borderRadius: 8,
-      colorPrimary: dark ? "#1677ff" : "#0958d9",
-      colorTextDescription: dark ? undefined : "#666666",
-    },
+    token: { fontFamily: FONT_STACK, borderRadius: 8, colorPrimary: dark ? '#1677ff' : '#0958d9', colorTextDescription: dark ? undefined : '#666666' },
   };
   return (
     <QueryClientProvider client={client}>
-      <ConfigProvider
-        locale={zh ? zhCN : enUS}
-        button={{ autoInsertSpace: false }}
-        theme={theme}
-      >
+      <ConfigProvider locale={zh ? zhCN : enUS} button={{ autoInsertSpace: false }} theme={theme}>
         <ToastProvider>{children}</ToastProvider>
       </ConfigProvider>
     </QueryClientProvider>

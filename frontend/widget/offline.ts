@@ -2,71 +2,69 @@
 // expected wait, the place in line) and the offline form shown when nobody
 // can answer now. Kept apart from widget.ts, with its own strings, so the
 // widget's core stays small and readable.
-import type { WidgetConfig } from "../src/api/types";
+import type { WidgetConfig } from '../src/api/types';
 
 const en = {
-  online: "We are online",
-  away: "We are away right now. Leave a message and we will reply.",
-  closed: "Closed now",
-  closedOpens: "Closed now · opens {when}",
-  expected: "Expected wait about {t}",
-  waiting: "{n} waiting ahead of you",
-  queue: "You are number {n} in line",
-  queueWait: "You are number {n} in line · about {t}",
-  underMinute: "under a minute",
-  minutes: "{n} min",
-  hours: "{h} h {m} min",
-  formTitle: "Leave us a message",
-  formAway:
-    "Nobody is available right now. Leave your e-mail and we will get back to you.",
-  formClosed:
-    "We are closed right now and open {when}. Leave your e-mail and we will get back to you.",
-  name: "Name (optional)",
-  email: "E-mail",
-  message: "Message",
-  send: "Send message",
-  sending: "Sending…",
-  badEmail: "Enter a valid e-mail address.",
-  noMessage: "Write your message.",
-  failed: "Not sent. Try again.",
-  thanksMail: "Thanks! We will reply here and by e-mail to {email}.",
-  thanksHere: "Thanks! Our reply will appear here, so come back to this page.",
+  online: 'We are online',
+  away: 'We are away right now. Leave a message and we will reply.',
+  closed: 'Closed now',
+  closedOpens: 'Closed now · opens {when}',
+  expected: 'Expected wait about {t}',
+  waiting: '{n} waiting ahead of you',
+  queue: 'You are number {n} in line',
+  queueWait: 'You are number {n} in line · about {t}',
+  underMinute: 'under a minute',
+  minutes: '{n} min',
+  hours: '{h} h {m} min',
+  formTitle: 'Leave us a message',
+  formAway: 'Nobody is available right now. Leave your e-mail and we will get back to you.',
+  formClosed: 'We are closed right now and open {when}. Leave your e-mail and we will get back to you.',
+  name: 'Name (optional)',
+  email: 'E-mail',
+  message: 'Message',
+  send: 'Send message',
+  sending: 'Sending…',
+  badEmail: 'Enter a valid e-mail address.',
+  noMessage: 'Write your message.',
+  failed: 'Not sent. Try again.',
+  thanksMail: 'Thanks! We will reply here and by e-mail to {email}.',
+  thanksHere: 'Thanks! Our reply will appear here, so come back to this page.',
 };
 export type OfflineStrings = typeof en;
 
 const zh: OfflineStrings = {
-  online: "客服在线",
-  away: "客服暂时不在，请留言，我们会尽快回复。",
-  closed: "当前非工作时间",
-  closedOpens: "当前非工作时间 · {when}开始服务",
-  expected: "预计等待约 {t}",
-  waiting: "前面还有 {n} 位在等待",
-  queue: "您前面还有 {n} 位",
-  queueWait: "您前面还有 {n} 位 · 预计约 {t}",
-  underMinute: "不到 1 分钟",
-  minutes: "{n} 分钟",
-  hours: "{h} 小时 {m} 分钟",
-  formTitle: "给我们留言",
-  formAway: "客服暂时不在。留下邮箱，我们会尽快回复您。",
-  formClosed: "现在不在服务时间，{when}开始服务。留下邮箱，我们会尽快回复您。",
-  name: "称呼（选填）",
-  email: "邮箱",
-  message: "留言内容",
-  send: "提交留言",
-  sending: "提交中…",
-  badEmail: "请输入有效的邮箱地址。",
-  noMessage: "请填写留言内容。",
-  failed: "提交失败，请重试。",
-  thanksMail: "谢谢！我们会在这里并通过邮件（{email}）回复您。",
-  thanksHere: "谢谢！回复会显示在这里，请稍后回到本页面查看。",
+  online: '客服在线',
+  away: '客服暂时不在，请留言，我们会尽快回复。',
+  closed: '当前非工作时间',
+  closedOpens: '当前非工作时间 · {when}开始服务',
+  expected: '预计等待约 {t}',
+  waiting: '前面还有 {n} 位在等待',
+  queue: '您前面还有 {n} 位',
+  queueWait: '您前面还有 {n} 位 · 预计约 {t}',
+  underMinute: '不到 1 分钟',
+  minutes: '{n} 分钟',
+  hours: '{h} 小时 {m} 分钟',
+  formTitle: '给我们留言',
+  formAway: '客服暂时不在。留下邮箱，我们会尽快回复您。',
+  formClosed: '现在不在服务时间，{when}开始服务。留下邮箱，我们会尽快回复您。',
+  name: '称呼（选填）',
+  email: '邮箱',
+  message: '留言内容',
+  send: '提交留言',
+  sending: '提交中…',
+  badEmail: '请输入有效的邮箱地址。',
+  noMessage: '请填写留言内容。',
+  failed: '提交失败，请重试。',
+  thanksMail: '谢谢！我们会在这里并通过邮件（{email}）回复您。',
+  thanksHere: '谢谢！回复会显示在这里，请稍后回到本页面查看。',
 };
 
 export function offlineStrings(lang: string | undefined): OfflineStrings {
-  return (lang ?? "").toLowerCase().startsWith("zh") ? zh : en;
+  return (lang ?? '').toLowerCase().startsWith('zh') ? zh : en;
 }
 
 function fill(s: string, vars: Record<string, string | number>): string {
-  return s.replace(/\{(\w+)\}/g, (_, k: string) => String(vars[k] ?? ""));
+  return s.replace(/\{(\w+)\}/g, (_, k: string) => String(vars[k] ?? ''));
 }
 
 /** A wait in words: "under a minute", "7 min", "1 h 35 min". */
@@ -78,36 +76,27 @@ export function waitText(s: OfflineStrings, seconds: number): string {
 }
 
 /** When the business opens, in the visitor's own time zone: "at 09:00" today, else with the weekday. */
-export function opensText(
-  next: string,
-  now: Date,
-  lang: string | undefined,
-): string {
+export function opensText(next: string, now: Date, lang: string | undefined): string {
   const at = new Date(next);
-  if (Number.isNaN(at.getTime())) return "";
-  const zhLang = (lang ?? "").toLowerCase().startsWith("zh");
-  const locale = zhLang ? "zh-CN" : "en";
+  if (Number.isNaN(at.getTime())) return '';
+  const zhLang = (lang ?? '').toLowerCase().startsWith('zh');
+  const locale = zhLang ? 'zh-CN' : 'en';
   const time = at.toLocaleTimeString(locale, {
-    hour: "2-digit",
-    minute: "2-digit",
+    hour: '2-digit',
+    minute: '2-digit',
     hour12: false,
   });
   const sameDay = at.toDateString() === now.toDateString();
-  const tomorrow =
-    new Date(
-      now.getFullYear(),
-      now.getMonth(),
-      now.getDate() + 1,
-    ).toDateString() === at.toDateString();
+  const tomorrow = new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1).toDateString() === at.toDateString();
   if (zhLang)
     return sameDay
       ? `今天 ${time} `
       : tomorrow
         ? `明天 ${time} `
-        : `${at.toLocaleDateString(locale, { weekday: "short", month: "numeric", day: "numeric" })} ${time} `;
+        : `${at.toLocaleDateString(locale, { weekday: 'short', month: 'numeric', day: 'numeric' })} ${time} `;
   if (sameDay) return `at ${time}`;
   if (tomorrow) return `tomorrow at ${time}`;
-  return `${at.toLocaleDateString(locale, { weekday: "short", month: "short", day: "numeric" })} at ${time}`;
+  return `${at.toLocaleDateString(locale, { weekday: 'short', month: 'short', day: 'numeric' })} at ${time}`;
 }
 
 export interface Availability {
@@ -122,10 +111,8 @@ export interface Availability {
 /** Whether nobody can answer now (no agent online, or outside the business hours). */
 export function isOffline(c: WidgetConfig | null): boolean {
   if (!c) return false;
-  if (typeof c.offline === "boolean") return c.offline;
-  return typeof c.agents_online === "number"
-    ? c.agents_online === 0
-    : !c.agents_online;
+  if (typeof c.offline === 'boolean') return c.offline;
+  return typeof c.agents_online === 'number' ? c.agents_online === 0 : !c.agents_online;
 }
 
 /**
@@ -135,10 +122,7 @@ export function isOffline(c: WidgetConfig | null): boolean {
  */
 export function subline(s: OfflineStrings, a: Availability): string {
   const c = a.config;
-  if (a.position > 0)
-    return a.wait != null
-      ? fill(s.queueWait, { n: a.position, t: waitText(s, a.wait) })
-      : fill(s.queue, { n: a.position });
+  if (a.position > 0) return a.wait != null ? fill(s.queueWait, { n: a.position, t: waitText(s, a.wait) }) : fill(s.queue, { n: a.position });
   const h = c?.business_hours;
   if (h && !h.open_now)
     return h.next_open_at
@@ -148,8 +132,7 @@ export function subline(s: OfflineStrings, a: Availability): string {
       : s.closed;
   if (isOffline(c)) return s.away;
   const q = c?.queue;
-  if (q && q.expected_wait_seconds != null)
-    return fill(s.expected, { t: waitText(s, q.expected_wait_seconds) });
+  if (q && q.expected_wait_seconds != null) return fill(s.expected, { t: waitText(s, q.expected_wait_seconds) });
   if (q && q.length > 0) return fill(s.waiting, { n: q.length });
   return s.online;
 }
@@ -163,13 +146,9 @@ export interface OfflineForm {
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /** The form's problems by field (empty: it may be sent). */
-export function checkForm(
-  s: OfflineStrings,
-  f: OfflineForm,
-): Partial<Record<keyof OfflineForm, string>> {
+export function checkForm(s: OfflineStrings, f: OfflineForm): Partial<Record<keyof OfflineForm, string>> {
   const out: Partial<Record<keyof OfflineForm, string>> = {};
-  if (!EMAIL.test(f.email.trim()) || f.email.trim().length > 254)
-    out.email = s.badEmail;
+  if (!EMAIL.test(f.email.trim()) || f.email.trim().length > 254) out.email = s.badEmail;
   if (!f.message.trim()) out.message = s.noMessage;
   return out;
 }
@@ -186,11 +165,7 @@ export const offlineCss = `
 .off-thanks { align-self: stretch; text-align: center; font-size: 13px; color: #262626; background: #f6ffed; border: 1px solid #b7eb8f; border-radius: 10px; padding: 8px 10px; }
 `;
 
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  cls?: string,
-  attrs?: Record<string, string>,
-): HTMLElementTagNameMap[K] {
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, attrs?: Record<string, string>): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
   if (cls) e.className = cls;
   if (attrs) for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
@@ -205,11 +180,8 @@ function el<K extends keyof HTMLElementTagNameMap>(
 export class OfflineCard {
   readonly el: HTMLFormElement;
   private readonly intro: HTMLElement;
-  private readonly inputs: Record<
-    keyof OfflineForm,
-    HTMLInputElement | HTMLTextAreaElement
-  >;
-  private readonly errs: Record<keyof OfflineForm | "form", HTMLElement>;
+  private readonly inputs: Record<keyof OfflineForm, HTMLInputElement | HTMLTextAreaElement>;
+  private readonly errs: Record<keyof OfflineForm | 'form', HTMLElement>;
   private readonly btn: HTMLButtonElement;
   /** The thanks line once sent (null before). */
   thanks: HTMLElement | null = null;
@@ -220,72 +192,60 @@ export class OfflineCard {
     /** Called once sent, to render the thanks in the form's place. */
     private readonly sent: () => void,
   ) {
-    this.el = el("form", "off", {
-      "data-testid": "kefu-offline",
-      novalidate: "",
+    this.el = el('form', 'off', {
+      'data-testid': 'kefu-offline',
+      novalidate: '',
     });
-    const title = el("div", "off-t");
+    const title = el('div', 'off-t');
     title.textContent = s.formTitle;
-    this.intro = el("p", "off-i");
+    this.intro = el('p', 'off-i');
     this.intro.textContent = s.formAway;
-    const field = (
-      key: keyof OfflineForm,
-      label: string,
-      input: HTMLInputElement | HTMLTextAreaElement,
-    ) => {
-      const l = el("label");
-      const err = el("span", "e", {
-        role: "alert",
-        "data-testid": `kefu-offline-${key}-error`,
+    const field = (key: keyof OfflineForm, label: string, input: HTMLInputElement | HTMLTextAreaElement) => {
+      const l = el('label');
+      const err = el('span', 'e', {
+        role: 'alert',
+        'data-testid': `kefu-offline-${key}-error`,
       });
-      input.setAttribute("data-testid", `kefu-offline-${key}`);
+      input.setAttribute('data-testid', `kefu-offline-${key}`);
       l.append(document.createTextNode(label), input, err);
       return { l, err };
     };
-    const name = el("input", "", {
-      type: "text",
-      maxlength: "100",
-      autocomplete: "name",
+    const name = el('input', '', {
+      type: 'text',
+      maxlength: '100',
+      autocomplete: 'name',
     });
-    const email = el("input", "", {
-      type: "email",
-      maxlength: "254",
-      autocomplete: "email",
-      required: "",
+    const email = el('input', '', {
+      type: 'email',
+      maxlength: '254',
+      autocomplete: 'email',
+      required: '',
     });
-    const message = el("textarea", "", {
-      rows: "3",
-      maxlength: "8000",
-      required: "",
+    const message = el('textarea', '', {
+      rows: '3',
+      maxlength: '8000',
+      required: '',
     });
-    const fName = field("name", s.name, name);
-    const fEmail = field("email", s.email, email);
-    const fMsg = field("message", s.message, message);
+    const fName = field('name', s.name, name);
+    const fEmail = field('email', s.email, email);
+    const fMsg = field('message', s.message, message);
     this.inputs = { name, email, message };
-    const formErr = el("div", "e", { role: "alert" });
+    const formErr = el('div', 'e', { role: 'alert' });
     this.errs = {
       name: fName.err,
       email: fEmail.err,
       message: fMsg.err,
       form: formErr,
     };
-    this.btn = el("button", "csat-send", {
-      type: "submit",
-      "data-testid": "kefu-offline-send",
+    this.btn = el('button', 'csat-send', {
+      type: 'submit',
+      'data-testid': 'kefu-offline-send',
     });
     this.btn.textContent = s.send;
-    this.el.append(
-      title,
-      this.intro,
-      fName.l,
-      fEmail.l,
-      fMsg.l,
-      formErr,
-      this.btn,
-    );
+    this.el.append(title, this.intro, fName.l, fEmail.l, fMsg.l, formErr, this.btn);
     // Keys typed here stay in the widget.
-    this.el.addEventListener("keydown", (e) => e.stopPropagation());
-    this.el.addEventListener("submit", (e) => {
+    this.el.addEventListener('keydown', (e) => e.stopPropagation());
+    this.el.addEventListener('submit', (e) => {
       e.preventDefault();
       void this.submit();
     });
@@ -298,7 +258,7 @@ export class OfflineCard {
       h && !h.open_now && h.next_open_at
         ? fill(this.s.formClosed, {
             when: opensText(h.next_open_at, now, lang),
-          }).replace(/\s+([，。])/g, "$1")
+          }).replace(/\s+([，。])/g, '$1')
         : this.s.formAway;
   }
 
@@ -313,12 +273,12 @@ export class OfflineCard {
   async submit(): Promise<void> {
     const f = this.values();
     const problems = checkForm(this.s, f);
-    for (const k of ["name", "email", "message"] as const) {
-      this.errs[k].textContent = problems[k] ?? "";
-      this.inputs[k].setAttribute("aria-invalid", String(!!problems[k]));
+    for (const k of ['name', 'email', 'message'] as const) {
+      this.errs[k].textContent = problems[k] ?? '';
+      this.inputs[k].setAttribute('aria-invalid', String(!!problems[k]));
     }
-    this.errs.form.textContent = "";
-    const first = (["email", "message"] as const).find((k) => problems[k]);
+    this.errs.form.textContent = '';
+    const first = (['email', 'message'] as const).find((k) => problems[k]);
     if (first) {
       this.inputs[first].focus();
       return;
@@ -327,13 +287,11 @@ export class OfflineCard {
     this.btn.textContent = this.s.sending;
     try {
       const mailed = await this.send(f);
-      this.thanks = el("div", "off-thanks", {
-        role: "status",
-        "data-testid": "kefu-offline-thanks",
+      this.thanks = el('div', 'off-thanks', {
+        role: 'status',
+        'data-testid': 'kefu-offline-thanks',
       });
-      this.thanks.textContent = mailed
-        ? fill(this.s.thanksMail, { email: f.email })
-        : this.s.thanksHere;
+      this.thanks.textContent = mailed ? fill(this.s.thanksMail, { email: f.email }) : this.s.thanksHere;
       this.sent();
     } catch {
       this.errs.form.textContent = this.s.failed;

@@ -1,36 +1,16 @@
 // The visitor widget: a launcher and a chat panel inside a shadow root.
-import { createApiClient, type ApiClient } from "../src/api/client";
-import { ApiError } from "../src/api/errors";
-import {
-  MAX_ATTACHMENTS,
-  MAX_UPLOAD_BYTES,
-  attachmentHref,
-  formatSize,
-  isImage,
-  linkExpired,
-} from "../src/api/attachments";
-import type { Attachment, Message } from "../src/api/types";
-import {
-  RealtimeClient,
-  RealtimeError,
-  newClientId,
-  wsUrl,
-} from "../src/ws/client";
-import { css, DEFAULT_BRAND } from "./styles";
-import { linkify } from "../src/lib/linkify";
-import { fill, pickStrings, systemText, type WidgetStrings } from "./i18n";
-import { WidgetStorage } from "./storage";
-import { Timeline, type Entry } from "./model";
-import {
-  OfflineCard,
-  isOffline,
-  offlineCss,
-  offlineStrings,
-  subline,
-  type OfflineForm,
-  type OfflineStrings,
-} from "./offline";
-import type { WidgetConfig } from "../src/api/types";
+import { createApiClient, type ApiClient } from '../src/api/client';
+import { ApiError } from '../src/api/errors';
+import { MAX_ATTACHMENTS, MAX_UPLOAD_BYTES, attachmentHref, formatSize, isImage, linkExpired } from '../src/api/attachments';
+import type { Attachment, Message } from '../src/api/types';
+import { RealtimeClient, RealtimeError, newClientId, wsUrl } from '../src/ws/client';
+import { css, DEFAULT_BRAND } from './styles';
+import { linkify } from '../src/lib/linkify';
+import { fill, pickStrings, systemText, type WidgetStrings } from './i18n';
+import { WidgetStorage } from './storage';
+import { Timeline, type Entry } from './model';
+import { OfflineCard, isOffline, offlineCss, offlineStrings, subline, type OfflineForm, type OfflineStrings } from './offline';
+import type { WidgetConfig } from '../src/api/types';
 
 export interface WidgetOptions {
   key: string;
@@ -47,22 +27,15 @@ const ICON_CHAT =
   '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg>';
 const ICON_CLOSE =
   '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M18.3 5.7 12 12l6.3 6.3-1.4 1.4L10.6 13.4 4.3 19.7 2.9 18.3 9.2 12 2.9 5.7 4.3 4.3l6.3 6.3 6.3-6.3z"/></svg>';
-const ICON_DOWN =
-  '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M5.4 8.3 12 14.9l6.6-6.6L20 9.7l-8 8-8-8z"/></svg>';
-const ICON_SEND =
-  '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M2 21 23 12 2 3v7l15 2-15 2z"/></svg>';
+const ICON_DOWN = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M5.4 8.3 12 14.9l6.6-6.6L20 9.7l-8 8-8-8z"/></svg>';
+const ICON_SEND = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M2 21 23 12 2 3v7l15 2-15 2z"/></svg>';
 const ICON_CLIP =
   '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5H9v9a3 3 0 0 0 6 0V5a4.5 4.5 0 0 0-9 0v11.5a6 6 0 0 0 12 0v-10z"/></svg>';
-const ICON_FILE =
-  '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M6 2h8l6 6v12a2 2 0 0 1-2 2H6a2 2 0 0 1-2-2V4a2 2 0 0 1 2-2zm7 1.5V9h5.5z"/></svg>';
+const ICON_FILE = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M6 2h8l6 6v12a2 2 0 0 1-2 2H6a2 2 0 0 1-2-2V4a2 2 0 0 1 2-2zm7 1.5V9h5.5z"/></svg>';
 const ICON_BOT =
   '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M11 2h2v3h4a3 3 0 0 1 3 3v9a3 3 0 0 1-3 3H7a3 3 0 0 1-3-3V8a3 3 0 0 1 3-3h4zM9 10a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3zm6 0a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3z"/></svg>';
 
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  cls?: string,
-  attrs?: Record<string, string>,
-): HTMLElementTagNameMap[K] {
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, attrs?: Record<string, string>): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
   if (cls) e.className = cls;
   if (attrs) for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
@@ -102,10 +75,7 @@ export class KefuWidget {
   private typingOffTimer: ReturnType<typeof setTimeout> | undefined;
   private lastConversation: string | null = null;
   /** Bot answers arriving piece by piece, by stream id, until their stored message comes. */
-  private readonly streams = new Map<
-    string,
-    { conversation_id: string; text: string }
-  >();
+  private readonly streams = new Map<string, { conversation_id: string; text: string }>();
   private readonly humanBtn: HTMLButtonElement;
   /** When file links were last refreshed (a reconnect that replays the history). */
   private linksRefreshedAt = 0;
@@ -146,127 +116,73 @@ export class KefuWidget {
     );
     this.store = new WidgetStorage(opts.key);
     this.api = createApiClient({ baseUrl: opts.origin });
-    this.uploader = createApiClient({
-      baseUrl: opts.origin,
-      getToken: () => this.store.token,
-    });
+    this.uploader = createApiClient({ baseUrl: opts.origin, getToken: () => this.store.token });
 
-    this.host = document.createElement("kefu-widget");
-    this.host.style.setProperty("all", "initial", "important");
-    this.host.setAttribute("data-testid", "kefu-widget");
-    this.root = this.host.attachShadow({ mode: "open" });
-    const style = document.createElement("style");
+    this.host = document.createElement('kefu-widget');
+    this.host.style.setProperty('all', 'initial', 'important');
+    this.host.setAttribute('data-testid', 'kefu-widget');
+    this.root = this.host.attachShadow({ mode: 'open' });
+    const style = document.createElement('style');
     style.textContent = css(opts.brand ?? DEFAULT_BRAND) + offlineCss;
-    const wrap = el("div", "root");
-    wrap.lang = this.s === pickStrings("zh") ? "zh-CN" : "en";
+    const wrap = el('div', 'root');
+    wrap.lang = this.s === pickStrings('zh') ? 'zh-CN' : 'en';
 
     // Panel
-    this.panel = el("div", "panel", {
-      role: "dialog",
-      "aria-modal": "false",
-      "data-testid": "kefu-panel",
-      "aria-hidden": "true",
-    });
-    const head = el("div", "head");
-    const headText = el("div", "head-text");
-    this.title = el("h2", "title", {
-      "data-testid": "kefu-title",
-      id: "kefu-title",
-    });
+    this.panel = el('div', 'panel', { role: 'dialog', 'aria-modal': 'false', 'data-testid': 'kefu-panel', 'aria-hidden': 'true' });
+    const head = el('div', 'head');
+    const headText = el('div', 'head-text');
+    this.title = el('h2', 'title', { 'data-testid': 'kefu-title', id: 'kefu-title' });
     this.title.textContent = this.s.title;
-    this.panel.setAttribute("aria-labelledby", "kefu-title");
-    this.sub = el("div", "sub");
-    this.dot = el("span", "dot");
-    const subText = el("span");
+    this.panel.setAttribute('aria-labelledby', 'kefu-title');
+    this.sub = el('div', 'sub');
+    this.dot = el('span', 'dot');
+    const subText = el('span');
     this.sub.append(this.dot, subText);
     headText.append(this.title, this.sub);
     // "Talk to a person": hands the conversation from the bot to the team.
-    this.humanBtn = el("button", "human", {
-      type: "button",
-      "data-testid": "kefu-human",
-    });
+    this.humanBtn = el('button', 'human', { type: 'button', 'data-testid': 'kefu-human' });
     this.humanBtn.textContent = this.s.human;
     this.humanBtn.hidden = true;
-    this.humanBtn.addEventListener("click", () => {
+    this.humanBtn.addEventListener('click', () => {
       if (!this.rt?.handoff(this.lastConversation ?? undefined)) return;
       this.humanBtn.disabled = true;
       this.showStatus(this.s.humanAsked);
       setTimeout(() => this.showStatus(null), 4000);
     });
-    const x = el("button", "x", {
-      type: "button",
-      "aria-label": this.s.close,
-      "data-testid": "kefu-close",
-    });
+    const x = el('button', 'x', { type: 'button', 'aria-label': this.s.close, 'data-testid': 'kefu-close' });
     x.innerHTML = ICON_DOWN;
-    x.addEventListener("click", () => this.close());
+    x.addEventListener('click', () => this.close());
     head.append(headText, this.humanBtn, x);
-    this.statusBar = el("div", "status", { role: "status" });
+    this.statusBar = el('div', 'status', { role: 'status' });
     this.statusBar.hidden = true;
-    this.list = el("div", "list", {
-      role: "log",
-      "aria-live": "polite",
-      "data-testid": "kefu-messages",
-    });
-    this.typingEl = el("div", "typing", { "data-testid": "kefu-typing" });
+    this.list = el('div', 'list', { role: 'log', 'aria-live': 'polite', 'data-testid': 'kefu-messages' });
+    this.typingEl = el('div', 'typing', { 'data-testid': 'kefu-typing' });
     this.typingEl.hidden = true;
-    const compose = el("form", "compose");
-    this.input = el("textarea", "", {
-      rows: "1",
-      placeholder: this.s.placeholder,
-      "aria-label": this.s.placeholder,
-      "data-testid": "kefu-input",
-      maxlength: String(MAX_BODY),
-    });
-    this.sendBtn = el("button", "send", {
-      type: "submit",
-      "aria-label": this.s.send,
-      "data-testid": "kefu-send",
-    });
+    const compose = el('form', 'compose');
+    this.input = el('textarea', '', { rows: '1', placeholder: this.s.placeholder, 'aria-label': this.s.placeholder, 'data-testid': 'kefu-input', maxlength: String(MAX_BODY) });
+    this.sendBtn = el('button', 'send', { type: 'submit', 'aria-label': this.s.send, 'data-testid': 'kefu-send' });
     this.sendBtn.innerHTML = ICON_SEND;
     this.sendBtn.disabled = true;
-    const clip = el("button", "clip", {
-      type: "button",
-      "aria-label": this.s.attach,
-      title: this.s.attach,
-      "data-testid": "kefu-attach",
-    });
+    const clip = el('button', 'clip', { type: 'button', 'aria-label': this.s.attach, title: this.s.attach, 'data-testid': 'kefu-attach' });
     clip.innerHTML = ICON_CLIP;
-    this.fileInput = el("input", "file", {
-      type: "file",
-      multiple: "",
-      tabindex: "-1",
-      "aria-hidden": "true",
-      "data-testid": "kefu-file",
-    });
-    clip.addEventListener("click", () => this.fileInput.click());
-    this.fileInput.addEventListener("change", () => {
+    this.fileInput = el('input', 'file', { type: 'file', multiple: '', tabindex: '-1', 'aria-hidden': 'true', 'data-testid': 'kefu-file' });
+    clip.addEventListener('click', () => this.fileInput.click());
+    this.fileInput.addEventListener('change', () => {
       this.attach([...(this.fileInput.files ?? [])]);
-      this.fileInput.value = "";
+      this.fileInput.value = '';
     });
     compose.append(clip, this.input, this.sendBtn, this.fileInput);
-    this.composeErr = el("div", "cerr", {
-      role: "alert",
-      "data-testid": "kefu-compose-error",
-    });
+    this.composeErr = el('div', 'cerr', { role: 'alert', 'data-testid': 'kefu-compose-error' });
     this.composeErr.hidden = true;
-    const foot = el("div", "foot");
+    const foot = el('div', 'foot');
     foot.textContent = this.s.powered;
-    this.live = el("div", "sr", { "aria-live": "polite" });
-    this.panel.append(
-      head,
-      this.statusBar,
-      this.list,
-      this.composeErr,
-      compose,
-      foot,
-      this.live,
-    );
+    this.live = el('div', 'sr', { 'aria-live': 'polite' });
+    this.panel.append(head, this.statusBar, this.list, this.composeErr, compose, foot, this.live);
     // Files dropped anywhere on the panel are attached.
-    this.panel.addEventListener("dragover", (e) => {
-      if (e.dataTransfer?.types.includes("Files")) e.preventDefault();
+    this.panel.addEventListener('dragover', (e) => {
+      if (e.dataTransfer?.types.includes('Files')) e.preventDefault();
     });
-    this.panel.addEventListener("drop", (e) => {
+    this.panel.addEventListener('drop', (e) => {
       const files = [...(e.dataTransfer?.files ?? [])];
       if (!files.length) return;
       e.preventDefault();
@@ -274,57 +190,43 @@ export class KefuWidget {
     });
 
     // Launcher (after the panel: the phone layout hides it while the panel is open)
-    this.launcher = el("button", "launcher", {
-      type: "button",
-      "aria-label": this.s.open,
-      "aria-expanded": "false",
-      "data-testid": "kefu-launcher",
-    });
+    this.launcher = el('button', 'launcher', { type: 'button', 'aria-label': this.s.open, 'aria-expanded': 'false', 'data-testid': 'kefu-launcher' });
     this.launcher.innerHTML = ICON_CHAT;
-    this.badge = el("span", "badge", { "data-testid": "kefu-badge" });
+    this.badge = el('span', 'badge', { 'data-testid': 'kefu-badge' });
     this.badge.hidden = true;
     this.launcher.append(this.badge);
-    this.launcher.addEventListener("click", () =>
-      this.isOpen ? this.close() : this.open(),
-    );
+    this.launcher.addEventListener('click', () => (this.isOpen ? this.close() : this.open()));
 
     wrap.append(this.panel, this.launcher);
     this.root.append(style, wrap);
 
-    compose.addEventListener("submit", (e) => {
+    compose.addEventListener('submit', (e) => {
       e.preventDefault();
       this.submit();
     });
-    this.input.addEventListener("keydown", (e) => {
-      if (
-        e.key === "Enter" &&
-        !e.shiftKey &&
-        !e.isComposing &&
-        e.keyCode !== 229
-      ) {
+    this.input.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
         e.preventDefault();
         this.submit();
       }
     });
-    this.input.addEventListener("input", () => {
+    this.input.addEventListener('input', () => {
       this.autosize();
       this.composeError(null);
       this.sendBtn.disabled = !this.input.value.trim();
       this.sendTyping();
     });
-    this.panel.addEventListener("keydown", (e) => {
-      if (e.key === "Escape") {
+    this.panel.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape') {
         this.close();
         this.launcher.focus();
       }
     });
     // Keep key presses inside the widget from triggering the host page's shortcuts.
-    for (const t of ["keydown", "keyup", "keypress"] as const)
-      this.panel.addEventListener(t, (e) => e.stopPropagation());
+    for (const t of ['keydown', 'keyup', 'keypress'] as const) this.panel.addEventListener(t, (e) => e.stopPropagation());
 
-    document.addEventListener("visibilitychange", () => {
-      if (this.isOpen && document.visibilityState === "visible")
-        this.markSeen();
+    document.addEventListener('visibilitychange', () => {
+      if (this.isOpen && document.visibilityState === 'visible') this.markSeen();
     });
 
     this.csatCard = this.buildCsat();
@@ -335,30 +237,16 @@ export class KefuWidget {
 
   /** Five stars and a comment, shown once a conversation is resolved. */
   private buildCsat(): HTMLElement {
-    const card = el("form", "csat", { "data-testid": "kefu-csat" });
-    const q = el("div", "csat-q");
+    const card = el('form', 'csat', { 'data-testid': 'kefu-csat' });
+    const q = el('div', 'csat-q');
     q.textContent = this.s.csatAsk;
-    const stars = el("div", "stars", {
-      role: "radiogroup",
-      "aria-label": this.s.csatAsk,
-    });
+    const stars = el('div', 'stars', { role: 'radiogroup', 'aria-label': this.s.csatAsk });
     const buttons: HTMLButtonElement[] = [];
-    const paint = () =>
-      buttons.forEach(
-        (b, i) => (
-          b.classList.toggle("on", i < this.csatScore),
-          b.setAttribute("aria-checked", String(i + 1 === this.csatScore))
-        ),
-      );
+    const paint = () => buttons.forEach((b, i) => (b.classList.toggle('on', i < this.csatScore), b.setAttribute('aria-checked', String(i + 1 === this.csatScore))));
     for (let n = 1; n <= 5; n++) {
-      const b = el("button", "star", {
-        type: "button",
-        role: "radio",
-        "aria-label": fill(this.s.csatStar, { n }),
-        "data-testid": `kefu-star-${n}`,
-      });
-      b.textContent = "★";
-      b.addEventListener("click", () => {
+      const b = el('button', 'star', { type: 'button', role: 'radio', 'aria-label': fill(this.s.csatStar, { n }), 'data-testid': `kefu-star-${n}` });
+      b.textContent = '★';
+      b.addEventListener('click', () => {
         this.csatScore = n;
         paint();
         send.disabled = false;
@@ -366,28 +254,17 @@ export class KefuWidget {
       buttons.push(b);
     }
     stars.append(...buttons);
-    const comment = el("textarea", "", {
-      rows: "2",
-      maxlength: "1000",
-      placeholder: this.s.csatComment,
-      "aria-label": this.s.csatComment,
-      "data-testid": "kefu-csat-comment",
-    });
-    const send = el("button", "csat-send", {
-      type: "submit",
-      "data-testid": "kefu-csat-send",
-    });
+    const comment = el('textarea', '', { rows: '2', maxlength: '1000', placeholder: this.s.csatComment, 'aria-label': this.s.csatComment, 'data-testid': 'kefu-csat-comment' });
+    const send = el('button', 'csat-send', { type: 'submit', 'data-testid': 'kefu-csat-send' });
     send.textContent = this.s.csatSend;
     send.disabled = true;
-    const err = el("div", "cerr", { role: "alert" });
+    const err = el('div', 'cerr', { role: 'alert' });
     err.hidden = true;
     card.append(q, stars, comment, send, err);
-    card.addEventListener("submit", (e) => {
+    card.addEventListener('submit', (e) => {
       e.preventDefault();
       if (!this.csatFor || !this.csatScore) return;
-      err.hidden =
-        this.rt?.csat(this.csatFor, this.csatScore, comment.value.trim()) ??
-        false;
+      err.hidden = this.rt?.csat(this.csatFor, this.csatScore, comment.value.trim()) ?? false;
       err.textContent = this.s.csatFailed;
     });
     return card;
@@ -395,10 +272,9 @@ export class KefuWidget {
 
   /** Follows a conversation's state: ask for a rating once it is resolved and not yet rated. */
   private trackCsat(c: { id: string; status: string; csat?: unknown }) {
-    if (c.status === "resolved" && !c.csat) {
-      if (this.csatFor !== c.id)
-        ((this.csatFor = c.id), (this.csatThanks = false));
-    } else if (c.id === this.csatFor || (c.csat && c.status === "resolved")) {
+    if (c.status === 'resolved' && !c.csat) {
+      if (this.csatFor !== c.id) ((this.csatFor = c.id), (this.csatThanks = false));
+    } else if (c.id === this.csatFor || (c.csat && c.status === 'resolved')) {
       this.csatThanks = !!c.csat && c.id === this.csatFor;
       this.csatFor = null;
     }
@@ -408,25 +284,13 @@ export class KefuWidget {
   /** Loads the tenant's name, resumes a stored session, re-queues unsent messages. */
   async start(): Promise<void> {
     for (const o of this.store.outbox) {
-      this.timeline.upsert({
-        conversation_id: "",
-        seq: 0,
-        client_id: o.client_id,
-        author: "visitor",
-        body: o.body,
-        attachments: o.attachments,
-        created_at: o.created_at,
-        pending: true,
-      });
+      this.timeline.upsert({ conversation_id: '', seq: 0, client_id: o.client_id, author: 'visitor', body: o.body, attachments: o.attachments, created_at: o.created_at, pending: true });
     }
     this.render();
     this.api.widget.config(this.opts.key).then(
       (c) => {
         if (c.tenant_name) this.title.textContent = c.tenant_name;
-        this.agentsOnline =
-          typeof c.agents_online === "number"
-            ? c.agents_online > 0
-            : !!c.agents_online;
+        this.agentsOnline = typeof c.agents_online === 'number' ? c.agents_online > 0 : !!c.agents_online;
         this.avail = c;
         this.offlineCard.setReason(c, new Date(), this.opts.lang);
         this.setSub();
@@ -436,8 +300,7 @@ export class KefuWidget {
         if (err instanceof ApiError && err.status === 404) this.disable();
       },
     );
-    if (this.store.token || this.store.outbox.length)
-      await this.ensureSession();
+    if (this.store.token || this.store.outbox.length) await this.ensureSession();
     if (this.store.wasOpen) this.open();
   }
 
@@ -445,10 +308,10 @@ export class KefuWidget {
     if (this.disabled) return;
     this.isOpen = true;
     this.store.wasOpen = true;
-    this.panel.classList.add("open");
-    this.panel.setAttribute("aria-hidden", "false");
-    this.launcher.setAttribute("aria-expanded", "true");
-    this.launcher.setAttribute("aria-label", this.s.close);
+    this.panel.classList.add('open');
+    this.panel.setAttribute('aria-hidden', 'false');
+    this.launcher.setAttribute('aria-expanded', 'true');
+    this.launcher.setAttribute('aria-label', this.s.close);
     this.launcher.innerHTML = ICON_CLOSE;
     this.launcher.append(this.badge);
     this.markSeen();
@@ -460,10 +323,10 @@ export class KefuWidget {
   close(): void {
     this.isOpen = false;
     this.store.wasOpen = false;
-    this.panel.classList.remove("open");
-    this.panel.setAttribute("aria-hidden", "true");
-    this.launcher.setAttribute("aria-expanded", "false");
-    this.launcher.setAttribute("aria-label", this.s.open);
+    this.panel.classList.remove('open');
+    this.panel.setAttribute('aria-hidden', 'true');
+    this.launcher.setAttribute('aria-expanded', 'false');
+    this.launcher.setAttribute('aria-label', this.s.open);
     this.launcher.innerHTML = ICON_CHAT;
     this.launcher.append(this.badge);
   }
@@ -506,11 +369,7 @@ export class KefuWidget {
         this.disable();
         return;
       }
-      if (
-        err instanceof ApiError &&
-        (err.status === 401 || err.status === 400) &&
-        this.store.token
-      ) {
+      if (err instanceof ApiError && (err.status === 401 || err.status === 400) && this.store.token) {
         // The stored token is no longer valid: start over as a new visitor.
         this.store.token = null;
       }
@@ -528,71 +387,60 @@ export class KefuWidget {
       initialSince: {},
     });
     this.rt = rt;
-    rt.on("status", (st) => {
-      if (st === "open") this.showStatus(null);
-      else if (st === "reconnecting") this.showStatus(this.s.offlineNet);
+    rt.on('status', (st) => {
+      if (st === 'open') this.showStatus(null);
+      else if (st === 'reconnecting') this.showStatus(this.s.offlineNet);
     });
-    rt.on("welcome", (w) => {
+    rt.on('welcome', (w) => {
       const convs = w.conversations ?? [];
-      const latest = [...convs].sort((a, b) =>
-        (b.updated_at ?? "").localeCompare(a.updated_at ?? ""),
-      )[0];
+      const latest = [...convs].sort((a, b) => (b.updated_at ?? '').localeCompare(a.updated_at ?? ''))[0];
       if (latest) {
         this.lastConversation = latest.id;
         this.trackCsat(latest);
       }
     });
-    rt.on("message", (f) =>
-      this.onMessage(f.message, f.conversation_id, f.seq),
-    );
-    rt.on("ack", (a) => {
+    rt.on('message', (f) => this.onMessage(f.message, f.conversation_id, f.seq));
+    rt.on('ack', (a) => {
       this.lastConversation = a.conversation_id || this.lastConversation;
       this.timeline.ack(a.client_id, a.conversation_id, a.seq);
       this.dropFromOutbox(a.client_id);
       if (this.isOpen) this.markSeen();
       this.render();
     });
-    rt.on("typing", (f) => {
-      if (f.author?.type === "visitor") return;
-      this.setTyping(
-        f.state === false ? null : f.author?.name || this.s.someone,
-      );
+    rt.on('typing', (f) => {
+      if (f.author?.type === 'visitor') return;
+      this.setTyping(f.state === false ? null : f.author?.name || this.s.someone);
     });
-    rt.on("read", (f) => {
+    rt.on('read', (f) => {
       // The business read up to seq: the visitor's messages up to it show "seen".
-      if (!f.reader || f.reader.type === "visitor") return;
+      if (!f.reader || f.reader.type === 'visitor') return;
       if (f.seq > (this.agentRead[f.conversation_id] ?? 0)) {
         this.agentRead[f.conversation_id] = f.seq;
         this.render();
       }
     });
-    rt.on("delta", (f) => {
+    rt.on('delta', (f) => {
       if (f.done) this.streams.delete(f.stream_id);
       else {
         const cur = this.streams.get(f.stream_id);
-        this.streams.set(f.stream_id, {
-          conversation_id: f.conversation_id,
-          text: (cur?.text ?? "") + f.text,
-        });
+        this.streams.set(f.stream_id, { conversation_id: f.conversation_id, text: (cur?.text ?? '') + f.text });
         this.setTyping(null);
       }
       this.render();
     });
-    rt.on("conversation", (f) => {
+    rt.on('conversation', (f) => {
       // With a person (or queued, or closed), the button has done its work.
-      if (f.conversation.status !== "bot") this.humanBtn.hidden = true;
+      if (f.conversation.status !== 'bot') this.humanBtn.hidden = true;
       // Out of the queue (assigned or resolved): no place in line to show.
-      if (f.conversation.status !== "queued" && this.queuePos)
-        ((this.queuePos = 0), (this.queueWait = null), this.setSub());
+      if (f.conversation.status !== 'queued' && this.queuePos) ((this.queuePos = 0), (this.queueWait = null), this.setSub());
       this.trackCsat(f.conversation);
     });
-    rt.on("queue", (q) => {
+    rt.on('queue', (q) => {
       this.queuePos = q.position;
-      this.queueWait =
-        q.position > 0 ? (q.estimated_wait_seconds ?? null) : null;
+      this.queueWait = q.position > 0 ? (q.estimated_wait_seconds ?? null) : null;
       this.setSub();
     });
-    rt.on("unauthorized", () => {
+    rt.on('unauthorized', () => {
       // Expired or revoked visitor token: a new session, the same unsent messages.
       this.rt = null;
       this.store.token = null;
@@ -600,54 +448,41 @@ export class KefuWidget {
       void this.start();
     });
     // Messages typed before the session existed (or before a reload) go out now, with their client_id.
-    for (const e of this.timeline.all())
-      if (e.pending && !e.uploading && e.client_id)
-        this.dispatch(e.client_id, e.body, e.attachments);
+    for (const e of this.timeline.all()) if (e.pending && !e.uploading && e.client_id) this.dispatch(e.client_id, e.body, e.attachments);
     rt.connect();
   }
 
   private onMessage(m: Message, conversation_id: string, seq: number) {
     if (m.private) return;
     this.lastConversation = conversation_id;
-    const author = m.author?.type ?? "system";
+    const author = m.author?.type ?? 'system';
     const changed = this.timeline.upsert({
       conversation_id,
       seq,
       client_id: m.client_id ?? undefined,
       author,
       name: m.author?.name ?? undefined,
-      body: author === "system" ? systemText(this.s, m.body, m.system) : m.body,
+      body: author === 'system' ? systemText(this.s, m.body, m.system) : m.body,
       attachments: m.attachments?.length ? m.attachments : undefined,
       created_at: m.created_at,
     });
     if (!changed) return;
-    if (author !== "visitor") {
+    if (author !== 'visitor') {
       this.setTyping(null);
-      if (this.isOpen && document.visibilityState !== "hidden") this.markSeen();
-      else if (author !== "system")
-        this.live.textContent =
-          m.body || (m.attachments ?? []).map((a) => a.name).join(", ");
+      if (this.isOpen && document.visibilityState !== 'hidden') this.markSeen();
+      else if (author !== 'system') this.live.textContent = m.body || (m.attachments ?? []).map((a) => a.name).join(', ');
     }
     if (m.client_id) {
       this.dropFromOutbox(m.client_id);
       this.streams.delete(m.client_id); // the stored answer replaces its stream
     }
     // Once a bot has spoken, the visitor may ask for a person instead.
-    if (author === "bot" && this.humanBtn.hidden && !this.humanBtn.disabled)
-      this.humanBtn.hidden = false;
+    if (author === 'bot' && this.humanBtn.hidden && !this.humanBtn.disabled) this.humanBtn.hidden = false;
     this.render();
-    const fresh = this.openWhenFresh
-      ? m.attachments?.find(
-          (a) => a.id === this.openWhenFresh && !linkExpired(a.url),
-        )
-      : undefined;
+    const fresh = this.openWhenFresh ? m.attachments?.find((a) => a.id === this.openWhenFresh && !linkExpired(a.url)) : undefined;
     if (fresh) {
       this.openWhenFresh = null;
-      window.open(
-        attachmentHref(fresh.url, this.opts.origin),
-        "_blank",
-        "noopener,noreferrer",
-      );
+      window.open(attachmentHref(fresh.url, this.opts.origin), '_blank', 'noopener,noreferrer');
     }
   }
 
@@ -676,17 +511,9 @@ export class KefuWidget {
     }
     const client_id = newClientId();
     const created_at = new Date().toISOString();
-    this.timeline.upsert({
-      conversation_id: this.lastConversation ?? "",
-      seq: 0,
-      client_id,
-      author: "visitor",
-      body,
-      created_at,
-      pending: true,
-    });
+    this.timeline.upsert({ conversation_id: this.lastConversation ?? '', seq: 0, client_id, author: 'visitor', body, created_at, pending: true });
     this.store.outbox = [...this.store.outbox, { client_id, body, created_at }];
-    this.input.value = "";
+    this.input.value = '';
     this.autosize();
     this.sendBtn.disabled = true;
     this.stopTyping();
@@ -703,82 +530,40 @@ export class KefuWidget {
    */
   private attach(files: File[]) {
     if (!files.length) return;
-    if (files.length > MAX_ATTACHMENTS)
-      return this.composeError(this.s.tooMany);
-    if (files.some((f) => f.size > MAX_UPLOAD_BYTES))
-      return this.composeError(this.s.tooBig);
+    if (files.length > MAX_ATTACHMENTS) return this.composeError(this.s.tooMany);
+    if (files.some((f) => f.size > MAX_UPLOAD_BYTES)) return this.composeError(this.s.tooBig);
     const body = this.input.value.trim();
     if (body.length > MAX_BODY) return this.showStatus(this.s.tooLong);
     this.composeError(null);
     const client_id = newClientId();
     this.files.set(client_id, files);
-    this.input.value = "";
+    this.input.value = '';
     this.autosize();
     this.sendBtn.disabled = true;
     this.stopTyping();
-    void this.upload({
-      conversation_id: this.lastConversation ?? "",
-      seq: 0,
-      client_id,
-      author: "visitor",
-      body,
-      created_at: new Date().toISOString(),
-    });
+    void this.upload({ conversation_id: this.lastConversation ?? '', seq: 0, client_id, author: 'visitor', body, created_at: new Date().toISOString() });
     this.scrollToEnd(true);
   }
 
   private async upload(e: Entry) {
     const client_id = e.client_id!;
     const files = this.files.get(client_id) ?? [];
-    const previews = files.map((f) =>
-      isImage({ content_type: f.type }) &&
-      typeof URL.createObjectURL === "function"
-        ? URL.createObjectURL(f)
-        : "",
-    );
-    const local = files.map((f, i): Attachment => ({
-      id: "",
-      name: f.name,
-      content_type: f.type,
-      size: f.size,
-      url: previews[i]!,
-    }));
-    this.timeline.upsert({
-      ...e,
-      attachments: local,
-      pending: true,
-      uploading: true,
-      failed: undefined,
-    });
+    const previews = files.map((f) => (isImage({ content_type: f.type }) && typeof URL.createObjectURL === 'function' ? URL.createObjectURL(f) : ''));
+    const local = files.map((f, i): Attachment => ({ id: '', name: f.name, content_type: f.type, size: f.size, url: previews[i]! }));
+    this.timeline.upsert({ ...e, attachments: local, pending: true, uploading: true, failed: undefined });
     this.render();
     try {
       await this.ensureSession();
-      if (!this.store.token) throw new Error("no session");
-      const attachments = await Promise.all(
-        files.map((f) => this.uploader.uploads.create(f, f.name)),
-      );
+      if (!this.store.token) throw new Error('no session');
+      const attachments = await Promise.all(files.map((f) => this.uploader.uploads.create(f, f.name)));
       this.files.delete(client_id);
-      for (const p of previews)
-        if (p) (URL.revokeObjectURL(p), this.imgs.delete(p));
-      this.timeline.upsert({
-        ...e,
-        attachments,
-        pending: true,
-        uploading: false,
-      });
-      this.store.outbox = [
-        ...this.store.outbox,
-        { client_id, body: e.body, created_at: e.created_at, attachments },
-      ];
+      for (const p of previews) if (p) (URL.revokeObjectURL(p), this.imgs.delete(p));
+      this.timeline.upsert({ ...e, attachments, pending: true, uploading: false });
+      this.store.outbox = [...this.store.outbox, { client_id, body: e.body, created_at: e.created_at, attachments }];
       if (this.rt) this.dispatch(client_id, e.body, attachments);
       else void this.ensureSession();
     } catch (err) {
-      this.timeline.fail(
-        client_id,
-        err instanceof ApiError && err.code === "too_large"
-          ? this.s.tooBig
-          : this.s.uploadFailed,
-      );
+      this.timeline.fail(client_id, err instanceof ApiError && err.code === 'too_large' ? this.s.tooBig : this.s.uploadFailed);
     }
     this.render();
   }
@@ -786,49 +571,25 @@ export class KefuWidget {
   private composeError(text: string | null) {
     clearTimeout(this.composeErrTimer);
     this.composeErr.hidden = !text;
-    this.composeErr.textContent = text ?? "";
-    if (text)
-      this.composeErrTimer = setTimeout(() => this.composeError(null), 6000);
+    this.composeErr.textContent = text ?? '';
+    if (text) this.composeErrTimer = setTimeout(() => this.composeError(null), 6000);
   }
 
-  private dispatch(
-    client_id: string,
-    body: string,
-    attachments?: Attachment[],
-  ) {
+  private dispatch(client_id: string, body: string, attachments?: Attachment[]) {
     // A visitor leaves out conversation_id: the server opens or continues their conversation.
-    this.rt
-      ?.sendMessage({
-        body,
-        client_id,
-        attachments: attachments?.map((a) => a.id),
-      })
-      .acked.catch((err: unknown) => {
-        if (err instanceof RealtimeError && err.code === "closed") return;
-        this.timeline.fail(
-          client_id,
-          err instanceof RealtimeError && err.code === "too_large"
-            ? this.s.tooLong
-            : this.s.failed,
-        );
-        this.dropFromOutbox(client_id);
-        this.render();
-      });
+    this.rt?.sendMessage({ body, client_id, attachments: attachments?.map((a) => a.id) }).acked.catch((err: unknown) => {
+      if (err instanceof RealtimeError && err.code === 'closed') return;
+      this.timeline.fail(client_id, err instanceof RealtimeError && err.code === 'too_large' ? this.s.tooLong : this.s.failed);
+      this.dropFromOutbox(client_id);
+      this.render();
+    });
   }
 
   private retry(e: Entry) {
     if (!e.client_id) return;
     if (this.files.has(e.client_id)) return void this.upload(e); // the upload failed: upload again
     this.timeline.upsert({ ...e, pending: true, failed: undefined });
-    this.store.outbox = [
-      ...this.store.outbox,
-      {
-        client_id: e.client_id,
-        body: e.body,
-        created_at: e.created_at,
-        attachments: e.attachments,
-      },
-    ];
+    this.store.outbox = [...this.store.outbox, { client_id: e.client_id, body: e.body, created_at: e.created_at, attachments: e.attachments }];
     this.render();
     if (this.rt) this.dispatch(e.client_id, e.body, e.attachments);
     else void this.ensureSession();
@@ -836,8 +597,7 @@ export class KefuWidget {
 
   private dropFromOutbox(client_id: string) {
     const box = this.store.outbox;
-    if (box.some((o) => o.client_id === client_id))
-      this.store.outbox = box.filter((o) => o.client_id !== client_id);
+    if (box.some((o) => o.client_id === client_id)) this.store.outbox = box.filter((o) => o.client_id !== client_id);
   }
 
   private sendTyping() {
@@ -854,8 +614,7 @@ export class KefuWidget {
 
   private stopTyping() {
     clearTimeout(this.typingOffTimer);
-    if (this.typingSentAt && this.lastConversation)
-      this.rt?.typing(this.lastConversation, false);
+    if (this.typingSentAt && this.lastConversation) this.rt?.typing(this.lastConversation, false);
     this.typingSentAt = 0;
   }
 
@@ -890,12 +649,8 @@ export class KefuWidget {
   private disable() {
     this.disabled = true;
     this.rt?.close();
-    this.host.style.setProperty("display", "none", "important");
-    console.warn(
-      "[kefu] widget disabled:",
-      this.s.unavailable,
-      "(unknown data-key?)",
-    );
+    this.host.style.setProperty('display', 'none', 'important');
+    console.warn('[kefu] widget disabled:', this.s.unavailable, '(unknown data-key?)');
   }
 
   private markSeen() {
@@ -913,19 +668,10 @@ export class KefuWidget {
   }
 
   private setSub() {
-    const text = subline(this.os, {
-      config: this.avail,
-      position: this.queuePos,
-      wait: this.queueWait,
-      now: new Date(),
-      lang: this.opts.lang,
-    });
+    const text = subline(this.os, { config: this.avail, position: this.queuePos, wait: this.queueWait, now: new Date(), lang: this.opts.lang });
     (this.sub.lastChild as HTMLElement).textContent = text;
-    this.sub.setAttribute("data-testid", "kefu-sub");
-    this.dot.classList.toggle(
-      "off",
-      !this.agentsOnline || isOffline(this.avail),
-    );
+    this.sub.setAttribute('data-testid', 'kefu-sub');
+    this.dot.classList.toggle('off', !this.agentsOnline || isOffline(this.avail));
   }
 
   private setTyping(name: string | null) {
@@ -933,52 +679,39 @@ export class KefuWidget {
     this.typingName = name;
     if (name) this.typingTimer = setTimeout(() => this.setTyping(null), 6000);
     this.typingEl.hidden = !name;
-    this.typingEl.innerHTML = "<i></i><i></i><i></i>";
-    this.typingEl.append(
-      document.createTextNode(name ? fill(this.s.typing, { name }) : ""),
-    );
+    this.typingEl.innerHTML = '<i></i><i></i><i></i>';
+    this.typingEl.append(document.createTextNode(name ? fill(this.s.typing, { name }) : ''));
     if (name) this.scrollToEnd(false);
   }
 
   private showStatus(text: string | null) {
     this.statusBar.hidden = !text;
-    this.statusBar.textContent = text ?? "";
+    this.statusBar.textContent = text ?? '';
   }
 
   private renderBadge() {
     const n = this.isOpen ? 0 : this.timeline.unread(this.store.seen);
     this.badge.hidden = n === 0;
-    this.badge.textContent = n > 99 ? "99+" : String(n);
-    this.launcher.setAttribute(
-      "aria-label",
-      n
-        ? `${this.isOpen ? this.s.close : this.s.open} (${fill(this.s.unread, { n })})`
-        : this.isOpen
-          ? this.s.close
-          : this.s.open,
-    );
+    this.badge.textContent = n > 99 ? '99+' : String(n);
+    this.launcher.setAttribute('aria-label', n ? `${this.isOpen ? this.s.close : this.s.open} (${fill(this.s.unread, { n })})` : this.isOpen ? this.s.close : this.s.open);
   }
 
   private render() {
-    const nearEnd =
-      this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight <
-      80;
+    const nearEnd = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 80;
     const frag = document.createDocumentFragment();
-    const greet = el("div", "m them");
-    const gb = el("div", "b");
+    const greet = el('div', 'm them');
+    const gb = el('div', 'b');
     gb.textContent = this.s.greeting;
     greet.append(gb);
     frag.append(greet);
     for (const e of this.timeline.all()) frag.append(this.renderEntry(e));
-    for (const [id, st] of this.streams)
-      frag.append(this.renderStream(id, st.text));
+    for (const [id, st] of this.streams) frag.append(this.renderStream(id, st.text));
     // Nobody can answer and nothing was said yet: the offline form (then its thanks).
     if (this.offlineCard.thanks) frag.append(this.offlineCard.thanks);
-    else if (isOffline(this.avail) && !this.timeline.all().length)
-      frag.append(this.offlineCard.el);
+    else if (isOffline(this.avail) && !this.timeline.all().length) frag.append(this.offlineCard.el);
     if (this.csatFor) frag.append(this.csatCard);
     else if (this.csatThanks) {
-      const d = el("div", "sys", { "data-testid": "kefu-csat-thanks" });
+      const d = el('div', 'sys', { 'data-testid': 'kefu-csat-thanks' });
       d.textContent = this.s.csatThanks;
       frag.append(d);
     }
@@ -990,82 +723,49 @@ export class KefuWidget {
   }
 
   private renderEntry(e: Entry): HTMLElement {
-    if (e.author === "system") {
-      const d = el("div", "sys", {
-        "data-testid": "kefu-message",
-        "data-author": "system",
-      });
+    if (e.author === 'system') {
+      const d = el('div', 'sys', { 'data-testid': 'kefu-message', 'data-author': 'system' });
       d.textContent = e.body;
       return d;
     }
-    const me = e.author === "visitor";
-    const cls = [
-      "m",
-      me ? "me" : "them",
-      e.author,
-      e.pending ? "pending" : "",
-      e.failed ? "failed" : "",
-    ]
-      .filter(Boolean)
-      .join(" ");
-    const d = el("div", cls, {
-      "data-testid": "kefu-message",
-      "data-author": e.author,
-    });
-    if (e.pending) d.setAttribute("data-pending", "true");
+    const me = e.author === 'visitor';
+    const cls = ['m', me ? 'me' : 'them', e.author, e.pending ? 'pending' : '', e.failed ? 'failed' : ''].filter(Boolean).join(' ');
+    const d = el('div', cls, { 'data-testid': 'kefu-message', 'data-author': e.author });
+    if (e.pending) d.setAttribute('data-pending', 'true');
     if (!me) {
-      const who = el("div", "who");
-      if (e.author === "bot") who.innerHTML = ICON_BOT;
-      who.append(
-        document.createTextNode(
-          e.name || (e.author === "bot" ? this.s.bot : this.s.someone),
-        ),
-      );
+      const who = el('div', 'who');
+      if (e.author === 'bot') who.innerHTML = ICON_BOT;
+      who.append(document.createTextNode(e.name || (e.author === 'bot' ? this.s.bot : this.s.someone)));
       d.append(who);
     }
     if (e.attachments?.length) d.append(this.renderAttachments(e.attachments));
     if (e.body || !e.attachments?.length) {
-      const b = el("div", "b");
+      const b = el('div', 'b');
       // Links open in a new tab without the opener; only http(s) and mailto are ever links.
       for (const p of linkify(e.body)) {
         if (!p.href) b.append(document.createTextNode(p.text));
         else {
-          const a = el("a", "", {
-            href: p.href,
-            target: "_blank",
-            rel: "noopener noreferrer",
-          });
+          const a = el('a', '', { href: p.href, target: '_blank', rel: 'noopener noreferrer' });
           a.textContent = p.text;
           b.append(a);
         }
       }
       d.append(b);
     }
-    const meta = el("div", "meta");
+    const meta = el('div', 'meta');
     const time = new Date(e.created_at);
-    const hhmm = Number.isNaN(time.getTime())
-      ? ""
-      : time.toLocaleTimeString(this.opts.lang, {
-          hour: "2-digit",
-          minute: "2-digit",
-        });
+    const hhmm = Number.isNaN(time.getTime()) ? '' : time.toLocaleTimeString(this.opts.lang, { hour: '2-digit', minute: '2-digit' });
     if (e.failed) {
       meta.textContent = e.failed;
-      d.addEventListener("click", () => this.retry(e));
-      d.setAttribute("role", "button");
-      d.setAttribute("tabindex", "0");
-    } else if (
-      me &&
-      !e.pending &&
-      e.seq > 0 &&
-      e.seq <= (this.agentRead[e.conversation_id] ?? 0)
-    ) {
+      d.addEventListener('click', () => this.retry(e));
+      d.setAttribute('role', 'button');
+      d.setAttribute('tabindex', '0');
+    } else if (me && !e.pending && e.seq > 0 && e.seq <= (this.agentRead[e.conversation_id] ?? 0)) {
       meta.textContent = `${hhmm} · `;
-      const seen = el("span", "seen", { "data-testid": "kefu-seen" });
+      const seen = el('span', 'seen', { 'data-testid': 'kefu-seen' });
       seen.textContent = `✓✓ ${this.s.seen}`;
       meta.append(seen);
-    } else if (me)
-      meta.textContent = `${hhmm} · ${e.uploading ? this.s.uploading : e.pending ? this.s.sending : "✓"}`;
+    } else if (me) meta.textContent = `${hhmm} · ${e.uploading ? this.s.uploading : e.pending ? this.s.sending : '✓'}`;
     else meta.textContent = hhmm;
     d.append(meta);
     return d;
@@ -1073,15 +773,11 @@ export class KefuWidget {
 
   /** A bot answer still arriving: its text so far, with a cursor. */
   private renderStream(id: string, text: string): HTMLElement {
-    const d = el("div", "m them bot streaming", {
-      "data-testid": "kefu-stream",
-      "data-stream": id,
-      "aria-busy": "true",
-    });
-    const who = el("div", "who");
+    const d = el('div', 'm them bot streaming', { 'data-testid': 'kefu-stream', 'data-stream': id, 'aria-busy': 'true' });
+    const who = el('div', 'who');
     who.innerHTML = ICON_BOT;
     who.append(document.createTextNode(this.s.bot));
-    const b = el("div", "b");
+    const b = el('div', 'b');
     b.textContent = text;
     d.append(who, b);
     return d;
@@ -1089,37 +785,29 @@ export class KefuWidget {
 
   /** Images as thumbnails opening the full image in a new tab; other files as a chip with name and size. */
   private renderAttachments(list: Attachment[]): HTMLElement {
-    const box = el("div", "atts");
+    const box = el('div', 'atts');
     for (const a of list) {
       const img = isImage(a);
       const href = attachmentHref(a.url, this.opts.origin);
       // Still uploading: no link yet, only the local preview.
       const item = a.id
-        ? el("a", img ? "img" : "chip", {
-            href,
-            target: "_blank",
-            rel: "noopener noreferrer",
-            title: a.name,
-          })
-        : el("span", img ? "img" : "chip", { title: a.name });
-      item.setAttribute(
-        "data-testid",
-        img ? "kefu-attachment-image" : "kefu-attachment-file",
-      );
+        ? el('a', img ? 'img' : 'chip', { href, target: '_blank', rel: 'noopener noreferrer', title: a.name })
+        : el('span', img ? 'img' : 'chip', { title: a.name });
+      item.setAttribute('data-testid', img ? 'kefu-attachment-image' : 'kefu-attachment-file');
       if (a.id)
-        item.addEventListener("click", (ev) => {
+        item.addEventListener('click', (ev) => {
           if (!linkExpired(a.url)) return;
           ev.preventDefault();
           this.openWhenFresh = a.id;
           this.refreshLinks();
         });
-      if (img && href !== "#") item.append(this.thumb(href, a.name));
+      if (img && href !== '#') item.append(this.thumb(href, a.name));
       else {
-        item.className = "chip";
+        item.className = 'chip';
         item.innerHTML = ICON_FILE;
-        const name = el("span", "fn");
+        const name = el('span', 'fn');
         name.textContent = a.name;
-        const size = el("span", "fs");
+        const size = el('span', 'fs');
         size.textContent = formatSize(a.size);
         item.append(name, size);
       }
@@ -1131,15 +819,14 @@ export class KefuWidget {
   private thumb(src: string, alt: string): HTMLImageElement {
     let img = this.imgs.get(src);
     if (!img) {
-      img = el("img", "", { src, alt });
-      img.addEventListener("error", () => {
+      img = el('img', '', { src, alt });
+      img.addEventListener('error', () => {
         if (linkExpired(src)) this.refreshLinks();
       });
       // A thumbnail that loads after the list scrolled to the end keeps it there.
-      img.addEventListener("load", () => {
+      img.addEventListener('load', () => {
         const l = this.list;
-        if (l.scrollHeight - l.scrollTop - l.clientHeight < 80 + img!.height)
-          this.scrollToEnd(true);
+        if (l.scrollHeight - l.scrollTop - l.clientHeight < 80 + img!.height) this.scrollToEnd(true);
       });
       this.imgs.set(src, img);
     }
@@ -1152,7 +839,7 @@ export class KefuWidget {
   }
 
   private autosize() {
-    this.input.style.height = "auto";
+    this.input.style.height = 'auto';
     this.input.style.height = `${Math.min(120, this.input.scrollHeight)}px`;
   }
 }

@@ -1,31 +1,22 @@
-import { useEffect, useState } from "react";
-import {
-  Alert,
-  Button,
-  Card,
-  Form,
-  Space,
-  Switch,
-  Tag,
-  Typography,
-} from "antd";
-import { useTranslation } from "react-i18next";
-import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { ApiError, api, errorMessage, type BusinessHours } from "../api";
-import { HoursForm } from "../flows/HoursForm";
-import type { HoursData } from "../flows/types";
-import { keys } from "../realtime/keys";
-import { useToast } from "../components/Toast";
+import { useEffect, useState } from 'react';
+import { Alert, Button, Card, Form, Space, Switch, Tag, Typography } from 'antd';
+import { useTranslation } from 'react-i18next';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { ApiError, api, errorMessage, type BusinessHours } from '../api';
+import { HoursForm } from '../flows/HoursForm';
+import type { HoursData } from '../flows/types';
+import { keys } from '../realtime/keys';
+import { useToast } from '../components/Toast';
 
 /** When the hours open next, in the admin's own time. */
 function when(iso: string, lang: string): string {
   const d = new Date(iso);
-  return d.toLocaleString(lang.startsWith("zh") ? "zh-CN" : "en", {
-    weekday: "short",
-    month: "short",
-    day: "numeric",
-    hour: "2-digit",
-    minute: "2-digit",
+  return d.toLocaleString(lang.startsWith('zh') ? 'zh-CN' : 'en', {
+    weekday: 'short',
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
     hour12: false,
   });
 }
@@ -55,7 +46,7 @@ export default function BusinessHoursPage() {
     queryFn: api.businessHours.get,
   });
   const [data, setData] = useState<HoursData>({
-    timezone: "UTC",
+    timezone: 'UTC',
     schedule: {},
     holidays: [],
   });
@@ -74,15 +65,15 @@ export default function BusinessHoursPage() {
       });
       setEnabled(h.enabled);
     } else {
-      const tz = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+      const tz = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
       setData({
         timezone: tz,
         schedule: {
-          mon: [["09:00", "18:00"]],
-          tue: [["09:00", "18:00"]],
-          wed: [["09:00", "18:00"]],
-          thu: [["09:00", "18:00"]],
-          fri: [["09:00", "18:00"]],
+          mon: [['09:00', '18:00']],
+          tue: [['09:00', '18:00']],
+          wed: [['09:00', '18:00']],
+          thu: [['09:00', '18:00']],
+          fri: [['09:00', '18:00']],
         },
         holidays: [],
       });
@@ -100,15 +91,10 @@ export default function BusinessHoursPage() {
         holidays: data.holidays,
       });
       qc.setQueryData<BusinessHours>(keys.businessHours, saved);
-      toast.success(t("hoursPage.saved"));
+      toast.success(t('hoursPage.saved'));
     } catch (err) {
-      if (
-        err instanceof ApiError &&
-        err.fields &&
-        Object.keys(err.fields).length
-      )
-        setProblems(Object.entries(err.fields));
-      else toast.error(errorMessage(err, t("app.error")));
+      if (err instanceof ApiError && err.fields && Object.keys(err.fields).length) setProblems(Object.entries(err.fields));
+      else toast.error(errorMessage(err, t('app.error')));
     } finally {
       setBusy(false);
     }
@@ -117,75 +103,51 @@ export default function BusinessHoursPage() {
   const h = hours.data;
   return (
     <div className="admin-page" data-testid="hours-page">
-      <Typography.Title level={3}>{t("hoursPage.title")}</Typography.Title>
-      <Typography.Paragraph type="secondary">
-        {t("hoursPage.intro")}
-      </Typography.Paragraph>
+      <Typography.Title level={3}>{t('hoursPage.title')}</Typography.Title>
+      <Typography.Paragraph type="secondary">{t('hoursPage.intro')}</Typography.Paragraph>
       {h ? (
         <Alert
           style={{ marginBottom: 16 }}
-          type={h.email_configured ? "success" : "warning"}
+          type={h.email_configured ? 'success' : 'warning'}
           showIcon
-          data-testid={
-            h.email_configured ? "hours-email-on" : "hours-email-off"
-          }
-          message={
-            h.email_configured
-              ? t("hoursPage.emailOn")
-              : t("hoursPage.emailOff")
-          }
-          description={
-            h.email_configured ? undefined : t("hoursPage.emailOffHelp")
-          }
+          data-testid={h.email_configured ? 'hours-email-on' : 'hours-email-off'}
+          message={h.email_configured ? t('hoursPage.emailOn') : t('hoursPage.emailOff')}
+          description={h.email_configured ? undefined : t('hoursPage.emailOffHelp')}
         />
       ) : null}
       <Card loading={hours.isLoading}>
-        <Space direction="vertical" size={12} style={{ width: "100%" }}>
+        <Space direction="vertical" size={12} style={{ width: '100%' }}>
           <Space wrap>
-            <Switch
-              checked={enabled}
-              onChange={setEnabled}
-              data-testid="hours-enabled"
-              aria-label={t("hoursPage.enabled")}
-            />
-            <span>{t("hoursPage.enabled")}</span>
+            <Switch checked={enabled} onChange={setEnabled} data-testid="hours-enabled" aria-label={t('hoursPage.enabled')} />
+            <span>{t('hoursPage.enabled')}</span>
             {h?.configured && h.enabled ? (
               h.open_now ? (
                 <Tag color="green" data-testid="hours-status">
-                  {t("hoursPage.openNow")}
+                  {t('hoursPage.openNow')}
                 </Tag>
               ) : (
                 <Tag data-testid="hours-status">
                   {h.next_open_at
-                    ? t("hoursPage.opensAt", {
+                    ? t('hoursPage.opensAt', {
                         when: when(h.next_open_at, i18n.language),
                       })
-                    : t("hoursPage.closedNow")}
+                    : t('hoursPage.closedNow')}
                 </Tag>
               )
             ) : (
-              <Tag data-testid="hours-status">
-                {h?.configured ? t("hoursPage.off") : t("hoursPage.notSet")}
-              </Tag>
+              <Tag data-testid="hours-status">{h?.configured ? t('hoursPage.off') : t('hoursPage.notSet')}</Tag>
             )}
           </Space>
-          <Typography.Text type="secondary">
-            {t("hoursPage.enabledHelp")}
-          </Typography.Text>
+          <Typography.Text type="secondary">{t('hoursPage.enabledHelp')}</Typography.Text>
           <Form layout="vertical" component="div">
-            <HoursForm
-              id="tenant-hours"
-              data={data}
-              onChange={setData}
-              readOnly={false}
-            />
+            <HoursForm id="tenant-hours" data={data} onChange={setData} readOnly={false} />
           </Form>
           {problems.length ? (
             <Alert
               type="error"
               showIcon
               data-testid="hours-errors"
-              message={t("hoursPage.invalid")}
+              message={t('hoursPage.invalid')}
               description={
                 <ul style={{ margin: 0, paddingInlineStart: 18 }}>
                   {problems.map(([k, v]) => (
@@ -197,13 +159,8 @@ export default function BusinessHoursPage() {
               }
             />
           ) : null}
-          <Button
-            type="primary"
-            loading={busy}
-            onClick={() => void save()}
-            data-testid="hours-save"
-          >
-            {t("hoursPage.save")}
+          <Button type="primary" loading={busy} onClick={() => void save()} data-testid="hours-save">
+            {t('hoursPage.save')}
           </Button>
         </Space>
       </Card>
