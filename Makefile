@@ -11,6 +11,7 @@ COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 KEFU_ADDR ?= 127.0.0.1:8080
 E2E_ADDR ?= 127.0.0.1:18089
+E2E_OFFLINE_ADDR ?= 127.0.0.1:18090
 
 .PHONY: run build image web deps test test-go test-fuzz test-web test-browser chaos vet fmt bench clean
 
@@ -59,7 +60,8 @@ test-browser: build
 	KEFU_URL=http://$(E2E_ADDR) KEFU_SCREENSHOTS=tmp/screenshots npm run e2e:bots || { cat $$dir/server.log; exit 1; }; \
 	KEFU_URL=http://$(E2E_ADDR) KEFU_SCREENSHOTS=tmp/screenshots npm run e2e:console || { cat $$dir/server.log; exit 1; }; \
 	KEFU_URL=http://$(E2E_ADDR) KEFU_SCREENSHOTS=tmp/screenshots node frontend/e2e/apidocs.mjs || { cat $$dir/server.log; exit 1; }; \
-	KEFU_URL=http://$(E2E_ADDR) KEFU_SCREENSHOTS=tmp/screenshots node frontend/e2e/widget.mjs || { cat $$dir/server.log; exit 1; }
+	KEFU_URL=http://$(E2E_ADDR) KEFU_SCREENSHOTS=tmp/screenshots node frontend/e2e/widget.mjs || { cat $$dir/server.log; exit 1; }; \
+	KEFU_OFFLINE_ADDR=$(E2E_OFFLINE_ADDR) KEFU_SCREENSHOTS=tmp/screenshots node frontend/e2e/offline.mjs
 
 # A short fuzz run of the flow decoder, the expression compiler and the
 # expression sandbox (seed corpus in the tests; findings land in

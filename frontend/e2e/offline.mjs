@@ -202,18 +202,19 @@ try {
   console.log(`offline against ${BASE} (SMTP on ${smtp.address().port}; screenshots in ${SHOTS})`);
   let su;
   let agent;
+  let agentCtx;
   await step('the admin sets business hours and sees that e-mail is on', async () => {
     su = await rest('POST', '/api/v1/signup', {
       ...owner,
       language: 'zh-CN',
     });
     await rest('PATCH', '/api/v1/tenant', { allowed_origins: [SHOP] }, su.token);
-    const ctx = await browser.newContext({
+    agentCtx = await browser.newContext({
       viewport: DESKTOP,
       locale: 'zh-CN',
     });
-    ctx.setDefaultTimeout(TIMEOUT);
-    agent = pages.agent = await ctx.newPage();
+    agentCtx.setDefaultTimeout(TIMEOUT);
+    agent = pages.agent = await agentCtx.newPage();
     agent.on('pageerror', (e) => pageErrors.push(`agent: ${e.message}`));
     await agent.goto(`${BASE}/login`);
     await agent.getByTestId('login-tenant').fill(su.tenant.slug);
@@ -239,7 +240,13 @@ try {
   let conv = '';
   let visitorId = '';
   await step('nobody online: the widget offers the form in zh-CN, the visitor leaves e-mail and question', async () => {
-    const cfg = await rest('GET', `/api/v1/widget/config?key=${su.tenant.widget_key}`);
+    // The owner's console counts as an online agent: it closes (their tab is gone).
+    await agent.close();
+    delete pages.agent;
+    const cfg = await until('nobody online', async () => {
+      const c = await rest('GET', `/api/v1/widget/config?key=${su.tenant.widget_key}`);
+      return c.agents_online === 0 ? c : null;
+    });
     check(cfg.offline === true && cfg.agents_online === 0, `config: ${JSON.stringify(cfg)}`);
     const ctx = await browser.newContext({
       viewport: DESKTOP,
@@ -286,6 +293,8 @@ try {
   await step('the visitor leaves; the agent replies from the console; the reply is e-mailed with a link back', async () => {
     await shop.context().close();
     delete pages.shop;
+    agent = pages.agent = await agentCtx.newPage();
+    agent.on('pageerror', (e) => pageErrors.push(`agent: ${e.message}`));
     await agent.goto(`${BASE}/app/conversations/${conv}`);
     const composer = agent.getByTestId('composer-input');
     await composer.waitFor();
