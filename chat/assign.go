@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
@@ -36,9 +38,44 @@ func adjustLoad(tx *gorm.DB, db *tenants.DB, userID string, delta int, capped bo
 	return res.RowsAffected > 0, res.Error
 }
 
+// loadDelta is one move of an agent's counter, applied by applyLoads.
+type loadDelta struct {
+	user   string
+	delta  int
+	capped bool
+}
+
+// applyLoads moves agents' counters inside tx in user id order (two
+// transactions moving the same two counters never wait for each other in a
+// cycle). A capped increment that finds the agent full is errAtCap.
+func applyLoads(tx *gorm.DB, db *tenants.DB, loads []loadDelta) error {
+	sorted := slices.SortedFunc(slices.Values(loads), func(a, b loadDelta) int { return strings.Compare(a.user, b.user) })
+	for _, l := range sorted {
+		ok, err := adjustLoad(tx, db, l.user, l.delta, l.capped)
+		if err != nil {
+			return err
+		}
+		if !ok && l.delta > 0 {
+			return errAtCap
+		}
+	}
+	return nil
+}
+
 // agentStates is every active user of the tenant as assignment sees them: skills,
 // teams, cap, load (a column, not a count) and presence.
+//
+// Callers at the same moment share one read (a burst of openings asks
+// once, not once each); each gets its own copy.
 func (s *Service) agentStates(ctx context.Context, tenantID string) ([]routing.Agent, error) {
+	v, err, _ := s.agentsFlight.Do(tenantID, func() (any, error) { return s.readAgentStates(context.WithoutCancel(ctx), tenantID) })
+	if err != nil {
+		return nil, err
+	}
+	return slices.Clone(v.([]routing.Agent)), nil
+}
+
+func (s *Service) readAgentStates(ctx context.Context, tenantID string) ([]routing.Agent, error) {
 	users, err := s.tenants.Users(ctx, tenantID)
 	if err != nil {
 		return nil, err

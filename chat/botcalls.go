@@ -138,22 +138,35 @@ func (s *Service) startBotCall(ctx context.Context, tenantID, convID string, in 
 // supersede cancels the conversation's pending calls (in the database, and
 // here); their answers are dropped.
 func (s *Service) supersede(ctx context.Context, tenantID, convID, status string) {
+	db, err := s.db(tenantID)
+	if err != nil {
+		return
+	}
+	n, err := supersedeTx(db.WithContext(ctx), db, convID, status, s.stamp())
+	if err != nil {
+		s.log.Warn("bot call: cancel", "tenant_id", tenantID, "conversation_id", convID, "err", err)
+	}
+	s.superseded(ctx, tenantID, convID, status, n)
+}
+
+// supersedeTx marks the conversation's pending model call (if any) with
+// status inside tx and returns how many it marked (0 or 1); superseded
+// does the rest once tx has committed.
+func supersedeTx(tx *gorm.DB, db *tenants.DB, convID, status string, at time.Time) (int64, error) {
+	res := tx.Exec(`UPDATE `+db.Table("bot_calls")+` SET status = ?, updated_at = ? WHERE conversation_id = ? AND status = ?`, status, at, convID, callPending)
+	return res.RowsAffected, res.Error
+}
+
+// superseded stops this node's call of the conversation and, when a
+// pending call was marked (marked > 0), tells the node that may be running it.
+func (s *Service) superseded(ctx context.Context, tenantID, convID, status string, marked int64) {
 	s.calls.mu.Lock()
 	if call, ok := s.calls.byConv[tenantID+"/"+convID]; ok {
 		call.cancel()
 		delete(s.calls.byConv, tenantID+"/"+convID)
 	}
 	s.calls.mu.Unlock()
-	db, err := s.db(tenantID)
-	if err != nil {
-		return
-	}
-	res := db.WithContext(ctx).Model(&botCallRow{}).Where("conversation_id = ? AND status = ?", convID, callPending).
-		Updates(map[string]any{"status": status, "updated_at": s.stamp()})
-	if res.Error != nil {
-		s.log.Warn("bot call: cancel", "tenant_id", tenantID, "conversation_id", convID, "err", res.Error)
-	}
-	if res.RowsAffected > 0 && status == callCancelled {
+	if marked > 0 && status == callCancelled {
 		// Another node may be running it: tell it to stop early.
 		s.publish(ctx, Event{Kind: EventBotCancel, TenantID: tenantID, ConversationID: convID})
 		s.botOutcome("cancelled", "")

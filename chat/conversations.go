@@ -40,6 +40,9 @@ func (s *Service) visitors(ctx context.Context, tenantID string, ids []string) (
 		return nil, err
 	}
 	var rows []visitorRow
+	if len(ids) == 0 {
+		return map[string]Visitor{}, nil
+	}
 	if err := db.WithContext(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
 		return nil, err
 	}
@@ -473,18 +476,22 @@ const (
 // still with the bot or queued, and only below the agent's cap (errAtCap
 // otherwise); a person assigning may exceed caps.
 func (s *Service) assign(ctx context.Context, tenantID, convID, agentID, agentName, team string, mode assignMode) (Conversation, error) {
-	conv, err := s.assignRow(ctx, tenantID, convID, agentID, agentName, team, mode)
+	var marked int64
+	conv, err := s.assignRow(ctx, tenantID, convID, agentID, agentName, team, mode, &marked)
 	if err == nil && conv.Status == StatusAssigned && conv.AssigneeID == agentID {
-		// A person has it: a model call still pending is dropped.
-		s.supersede(ctx, tenantID, convID, callCancelled)
+		// A person has it: a model call still pending is dropped (marked
+		// so in the assignment's transaction).
+		s.superseded(ctx, tenantID, convID, callCancelled, marked)
 	}
 	return conv, err
 }
 
-func (s *Service) assignRow(ctx context.Context, tenantID, convID, agentID, agentName, team string, mode assignMode) (Conversation, error) {
+func (s *Service) assignRow(ctx context.Context, tenantID, convID, agentID, agentName, team string, mode assignMode, marked *int64) (Conversation, error) {
 	auto := mode == assignAuto
 	wasQueued := false
-	conv, err := s.update(ctx, tenantID, convID, func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (*note, error) {
+	var loads []loadDelta
+	var queuedAt *time.Time
+	conv, err := s.updateThen(ctx, tenantID, convID, func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (*note, error) {
 		wasQueued = c.Status == StatusQueued
 		if auto && c.Status != StatusQueued && c.Status != StatusBot {
 			return nil, errUnchanged
@@ -495,24 +502,20 @@ func (s *Service) assignRow(ctx context.Context, tenantID, convID, agentID, agen
 		if c.assignee() == agentID && c.Status == StatusAssigned {
 			return nil, errUnchanged
 		}
+		// The agents' counters move last, just before the commit: the
+		// row lock on an agent's counter is what every conversation being
+		// given to that agent waits for, so it is held for one statement
+		// and the commit, not for the whole transaction.
+		loads = loads[:0]
 		if c.Status == StatusAssigned {
-			if _, err := adjustLoad(tx, db, c.assignee(), -1, false); err != nil {
+			loads = append(loads, loadDelta{user: c.assignee(), delta: -1})
+		}
+		loads = append(loads, loadDelta{user: agentID, delta: 1, capped: auto})
+		queuedAt = c.QueuedAt
+		if c.QueuedAt != nil && c.Status == StatusQueued {
+			// Out of the queue to an agent: the estimate learns from it.
+			if err := recordExit(tx, db, c.ID, *c.QueuedAt, s.stamp()); err != nil {
 				return nil, err
-			}
-		}
-		ok, err := adjustLoad(tx, db, agentID, 1, auto)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return nil, errAtCap
-		}
-		if c.QueuedAt != nil {
-			s.recordWait(tenantID, s.now().Sub(*c.QueuedAt))
-			if c.Status == StatusQueued {
-				if err := recordExit(tx, db, c.ID, *c.QueuedAt, s.stamp()); err != nil {
-					return nil, err
-				}
 			}
 		}
 		n := newNote(NoteAssigned, "agent_id", agentID, "agent_name", agentName)
@@ -540,7 +543,17 @@ func (s *Service) assignRow(ctx context.Context, tenantID, convID, agentID, agen
 			c.Team = team
 		}
 		return n, nil
+	}, func(tx *gorm.DB, db *tenants.DB) error {
+		n, err := supersedeTx(tx, db, convID, callCancelled, s.stamp())
+		if err != nil {
+			return err
+		}
+		*marked = n
+		return applyLoads(tx, db, loads)
 	})
+	if err == nil && queuedAt != nil {
+		s.recordWait(tenantID, s.now().Sub(*queuedAt))
+	}
 	if err == nil && wasQueued && conv.Status == StatusAssigned {
 		// The visitor's widget drops the queue position it showed.
 		s.queuePos.Remove(tenantID + "/" + convID)
@@ -554,6 +567,13 @@ var errUnchanged = errors.New("unchanged")
 // update changes a conversation under its row lock, stores the system note
 // the change returns, commits, and publishes the new state.
 func (s *Service) update(ctx context.Context, tenantID, convID string, change func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (*note, error)) (Conversation, error) {
+	return s.updateThen(ctx, tenantID, convID, change, nil)
+}
+
+// updateThen is update with last run inside the transaction after
+// everything else, just before the commit (when the change stored
+// something): for statements whose row locks others queue behind.
+func (s *Service) updateThen(ctx context.Context, tenantID, convID string, change func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (*note, error), last func(tx *gorm.DB, db *tenants.DB) error) (Conversation, error) {
 	db, err := s.db(tenantID)
 	if err != nil {
 		return Conversation{}, err
@@ -613,7 +633,10 @@ func (s *Service) update(ctx context.Context, tenantID, convID string, change fu
 			sys = row.message()
 		}
 		vis, hooked, err = s.updateHooks(tx, db, tenantID, want, rows[0], after, sys)
-		return err
+		if err != nil || last == nil {
+			return err
+		}
+		return last(tx, db)
 	})
 	if errors.Is(err, errUnchanged) {
 		changed = false

@@ -92,7 +92,7 @@ func (s *Service) route(ctx context.Context, tenantID, convID string, known *ope
 	span.SetAttributes(attribute.String("kefu.action", res.Action))
 	// Logged before apply publishes the new state, so a console that
 	// refreshes on conversation.updated finds the decision.
-	s.logDecision(ctx, db, convID, a, event, res)
+	s.logDecision(ctx, tenantID, db, convID, a, event, res)
 	s.apply(ctx, tenantID, db, convID, a, res)
 }
 
@@ -240,10 +240,10 @@ type ConversationEvent struct {
 	CreatedAt time.Time       `json:"created_at"`
 }
 
-func (s *Service) logDecision(ctx context.Context, db *tenants.DB, convID string, a *activeFlow, event string, res routing.Result) {
+func (s *Service) logDecision(ctx context.Context, tenantID string, db *tenants.DB, convID string, a *activeFlow, event string, res routing.Result) {
 	detail, _ := json.Marshal(map[string]any{"event": event, "flow_id": a.flowID, "flow_version": a.version, "action": res.Action, "agent_id": res.AgentID, "agent_name": res.AgentName, "waiting": res.Waiting, "trace": res.Trace})
 	row := eventRow{ID: tenants.NewID(), ConversationID: convID, Kind: "routing", Detail: string(detail), CreatedAt: s.stamp()}
-	if err := db.WithContext(ctx).Create(&row).Error; err != nil {
+	if err := s.events.write(ctx, db, tenantID, row); err != nil {
 		s.log.WarnContext(ctx, "routing: log decision", "conversation_id", convID, "err", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"golang.org/x/sync/singleflight"
 	"log/slog"
 	"strings"
 	"sync"
@@ -69,6 +70,9 @@ type Service struct {
 	gone           *lru.Cache[string, bool]   // tenant/agent: offline past the grace period
 	scopes         *expirable.LRU[string, Scope]
 	breakers       *lru.Cache[string, *gobreaker.CircuitBreaker[routing.Agent]] // tenant id → breaker
+	openings       *openBatcher                                                 // new visitors' first conversations, in batches
+	events         *eventLog                                                    // routing decisions, written in batches
+	agentsFlight   singleflight.Group                                           // tenant id → agentStates under way
 	breakerTimeout time.Duration
 	queuePos       *lru.Cache[string, int]
 	locks          [256]sync.Mutex
@@ -251,6 +255,8 @@ func NewService(c Config) *Service {
 		s.engine = builtinSearch{s}
 	}
 	s.committer = newCommitter(s, c.CommitShards, c.WriteTimeout)
+	s.openings = newOpenBatcher(s, s.committer.timeout)
+	s.events = newEventLog(s.committer.timeout)
 	s.hooks.observe = func(result string, d time.Duration) { s.metrics.observeOutbound(targetFlowWebhook, result, d) }
 	s.subs = newHookSubs()
 	// A flow published on any node drops this node's compiled copy; a
@@ -642,87 +648,104 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 	// Whether the plan allows a new conversation, asked before the
 	// transaction (it may read) and used only if one opens.
 	admit := s.admitConversation(ctx, p.TenantID)
-	err := db.WithContext(tctx).Transaction(func(tx *gorm.DB) error {
-		// The visitor's row is the lock: two first messages sent at once
-		// open one conversation, not two.
-		var vs []visitorRow
-		if err := tx.Raw(`UPDATE `+db.Table("visitors")+` SET last_seen_at = ? WHERE id = ? RETURNING *`, now, p.ID).Scan(&vs).Error; err != nil {
-			return err
+	var err error
+	handled := false
+	if len(uploads) == 0 && p.Kind == tenants.KindVisitor {
+		// A new visitor's first conversation opens in the tenant's next
+		// batch of openings (openbatch.go); anything else comes back
+		// unhandled and takes the transaction below.
+		res := s.openings.open(tctx, &openReq{db: db, tenantID: p.TenantID, visitor: p.ID, row: row, admit: admit, hookMsg: hookMsg, hookConv: hookConv})
+		if handled = res.handled; handled {
+			err = res.err
+			if err == nil {
+				created, conv, row = true, res.conv, res.row
+				open = opening{visitor: res.visitor}
+			}
 		}
-		if len(vs) == 0 {
-			return kefu.Errorf(kefu.ENotFound, "no such visitor")
-		}
-		// Their open conversation first, and whether they had others.
-		var convs []conversationRow
-		if err := tx.Where("visitor_id = ?", p.ID).Order("CASE WHEN status = '" + StatusResolved + "' THEN 1 ELSE 0 END, created_at DESC").Limit(2).Find(&convs).Error; err != nil {
-			return err
-		}
-		if in.ClientID != "" && len(convs) > 0 {
-			m, ok, err := findByClientID(tx, db, p, "", author.ID, in.ClientID)
-			if err != nil {
+	}
+	if !handled {
+		err = db.WithContext(tctx).Transaction(func(tx *gorm.DB) error {
+			// The visitor's row is the lock: two first messages sent at once
+			// open one conversation, not two.
+			var vs []visitorRow
+			if err := tx.Raw(`UPDATE `+db.Table("visitors")+` SET last_seen_at = ? WHERE id = ? RETURNING *`, now, p.ID).Scan(&vs).Error; err != nil {
 				return err
 			}
-			if ok {
-				orig = s.messageOf(p.TenantID, m)
-				return errDuplicate
+			if len(vs) == 0 {
+				return kefu.Errorf(kefu.ENotFound, "no such visitor")
 			}
-		}
-		if len(convs) > 0 && convs[0].Status != StatusResolved {
-			row.ConversationID = convs[0].ID
-			c, err := s.appendTx(tx, db, &row)
-			conv = c
-			if err != nil {
+			// Their open conversation first, and whether they had others.
+			var convs []conversationRow
+			if err := tx.Where("visitor_id = ?", p.ID).Order("CASE WHEN status = '" + StatusResolved + "' THEN 1 ELSE 0 END, created_at DESC").Limit(2).Find(&convs).Error; err != nil {
 				return err
 			}
-			if err := s.createMessageTx(tx, db, &row, uploads); err != nil {
-				return err
+			if in.ClientID != "" && len(convs) > 0 {
+				m, ok, err := findByClientID(tx, db, p, "", author.ID, in.ClientID)
+				if err != nil {
+					return err
+				}
+				if ok {
+					orig = s.messageOf(p.TenantID, m)
+					return errDuplicate
+				}
 			}
-			return s.openingHooks(tx, db, p.TenantID, hookMsg, nil, row, conv)
-		}
-		if len(convs) > 0 && s.reopenable(ctx, p.TenantID, convs[0]) {
-			c, m, err := s.reopenTx(tx, db, convs[0], s.language(ctx, p.TenantID), now)
-			if err != nil {
-				return err
+			if len(convs) > 0 && convs[0].Status != StatusResolved {
+				row.ConversationID = convs[0].ID
+				c, err := s.appendTx(tx, db, &row)
+				conv = c
+				if err != nil {
+					return err
+				}
+				if err := s.createMessageTx(tx, db, &row, uploads); err != nil {
+					return err
+				}
+				return s.openingHooks(tx, db, p.TenantID, hookMsg, nil, row, conv)
 			}
-			reopened, reopenNote = true, m
-			open = opening{conv: c, visitor: vs[0], returning: true}
-			row.ConversationID = c.ID
-			if conv, err = s.appendTx(tx, db, &row); err != nil {
+			if len(convs) > 0 && s.reopenable(ctx, p.TenantID, convs[0]) {
+				c, m, err := s.reopenTx(tx, db, convs[0], s.language(ctx, p.TenantID), now)
+				if err != nil {
+					return err
+				}
+				reopened, reopenNote = true, m
+				open = opening{conv: c, visitor: vs[0], returning: true}
+				row.ConversationID = c.ID
+				if conv, err = s.appendTx(tx, db, &row); err != nil {
+					return err
+				}
+				if err := s.createMessageTx(tx, db, &row, uploads); err != nil {
+					return err
+				}
+				var evs []hookEvent
+				if hookReopen {
+					evs = append(evs, conversationHook(p.TenantID, HookConversationReopened, c.conversation(vs[0].visitor()), "", now))
+				}
+				if hookMsg {
+					evs = append(evs, messageHookOf(p.TenantID, m, c))
+				}
+				return s.openingHooks(tx, db, p.TenantID, hookMsg, evs, row, conv)
+			}
+			if admit != nil {
+				return admit
+			}
+			created = true
+			open = opening{visitor: vs[0], returning: len(convs) > 0}
+			conv = conversationRow{ID: tenants.NewID(), VisitorID: p.ID, Status: StatusBot, Labels: "[]", Attributes: "{}", LastSeq: 1, CreatedAt: now, UpdatedAt: now,
+				LastMessageBody: previewOf(row), LastMessageAuthor: row.AuthorType, LastMessageAt: &now,
+				LastVisitorBody: previewOf(row), LastVisitorAt: &now, WaitingSince: &now}
+			row.ConversationID, row.Seq = conv.ID, 1
+			if err := tx.Create(&conv).Error; err != nil {
 				return err
 			}
 			if err := s.createMessageTx(tx, db, &row, uploads); err != nil {
 				return err
 			}
 			var evs []hookEvent
-			if hookReopen {
-				evs = append(evs, conversationHook(p.TenantID, HookConversationReopened, c.conversation(vs[0].visitor()), "", now))
-			}
-			if hookMsg {
-				evs = append(evs, messageHookOf(p.TenantID, m, c))
+			if hookConv {
+				evs = append(evs, conversationHook(p.TenantID, HookConversationCreated, conv.conversation(vs[0].visitor()), "", now))
 			}
 			return s.openingHooks(tx, db, p.TenantID, hookMsg, evs, row, conv)
-		}
-		if admit != nil {
-			return admit
-		}
-		created = true
-		open = opening{visitor: vs[0], returning: len(convs) > 0}
-		conv = conversationRow{ID: tenants.NewID(), VisitorID: p.ID, Status: StatusBot, Labels: "[]", Attributes: "{}", LastSeq: 1, CreatedAt: now, UpdatedAt: now,
-			LastMessageBody: previewOf(row), LastMessageAuthor: row.AuthorType, LastMessageAt: &now,
-			LastVisitorBody: previewOf(row), LastVisitorAt: &now, WaitingSince: &now}
-		row.ConversationID, row.Seq = conv.ID, 1
-		if err := tx.Create(&conv).Error; err != nil {
-			return err
-		}
-		if err := s.createMessageTx(tx, db, &row, uploads); err != nil {
-			return err
-		}
-		var evs []hookEvent
-		if hookConv {
-			evs = append(evs, conversationHook(p.TenantID, HookConversationCreated, conv.conversation(vs[0].visitor()), "", now))
-		}
-		return s.openingHooks(tx, db, p.TenantID, hookMsg, evs, row, conv)
-	})
+		})
+	}
 	span.End()
 	if errors.Is(err, errDuplicate) {
 		return orig, true, nil

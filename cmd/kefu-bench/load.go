@@ -42,7 +42,12 @@ type summary struct {
 	Latency     percentile `json:"latency_ms"`
 	// OpenLatency is a conversation's opening: the visitor's first message
 	// sent → the assigned agent has it (routing included).
-	OpenLatency  percentile `json:"open_latency_ms"`
+	OpenLatency percentile `json:"open_latency_ms"`
+	// OpenAck is the opening's first message sent → its ack (the opening
+	// transaction); OpenAssigned is sent → an agent hears the conversation
+	// is assigned (the flow's greeting and assignment included).
+	OpenAck      percentile `json:"open_ack_ms"`
+	OpenAssigned percentile `json:"open_assigned_ms"`
 	AckLatency   percentile `json:"ack_latency_ms"`
 	ServerRSSMiB float64    `json:"server_rss_mib"`
 	// ServerCPUPerMsg is the server's CPU time while sending, per acked
@@ -146,6 +151,9 @@ type bench struct {
 	openSeen []atomic.Bool  // per visitor: an agent has its first message
 	openMu   sync.Mutex
 	openLat  []float64
+	openAck  []float64
+	openAsg  []float64
+	convIdx  sync.Map // conversation id → visitor index (for the assignment's time)
 }
 
 func randHex(n int) string {
@@ -276,6 +284,10 @@ func (b *bench) openVisitor(ctx context.Context, i int) (*visitor, error) {
 		_ = json.Unmarshal(data, &f)
 		if f.Type == "ack" {
 			v.conv = f.ConversationID
+			b.openMu.Lock()
+			b.openAck = append(b.openAck, float64(time.Now().UnixNano()-b.openAt[i].Load())/1e6)
+			b.openMu.Unlock()
+			b.convIdx.Store(v.conv, i)
 			break
 		}
 		if f.Type == "error" {
@@ -369,6 +381,13 @@ func (b *bench) agentReader(ctx context.Context, c *websocket.Conn) {
 			var f kefuclient.Frame
 			if json.Unmarshal(data, &f) == nil && f.Conversation.AssigneeID != "" {
 				if _, loaded := b.assigned.LoadOrStore(f.Conversation.ID, true); !loaded {
+					if i, ok := b.convIdx.Load(f.Conversation.ID); ok {
+						if t0 := b.openAt[i.(int)].Load(); t0 != 0 {
+							b.openMu.Lock()
+							b.openAsg = append(b.openAsg, float64(now-t0)/1e6)
+							b.openMu.Unlock()
+						}
+					}
 					b.assigns.Done()
 				}
 			}
@@ -581,10 +600,10 @@ func loadRun(ctx context.Context, o options, log io.Writer) (summary, error) {
 		path = "named"
 	}
 	b.openMu.Lock()
-	openLat := pct(b.openLat)
+	openLat, openAck, openAsg := pct(b.openLat), pct(b.openAck), pct(b.openAsg)
 	b.openMu.Unlock()
 	return summary{
-		Scenario: o.scenario, Path: path, Window: o.window, Flow: o.flow, History: o.history, OpenLatency: openLat,
+		Scenario: o.scenario, Path: path, Window: o.window, Flow: o.flow, History: o.history, OpenLatency: openLat, OpenAck: openAck, OpenAssigned: openAsg,
 		Visitors: o.visitors, Agents: o.agents, TargetRate: o.rate,
 		DurationSec: math.Round(elapsed.Seconds()*100) / 100,
 		Sent:        b.sentN.Load(), Acked: b.ackedN.Load(), Delivered: b.deliv.Load(), Lost: lost,
