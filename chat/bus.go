@@ -13,6 +13,11 @@ type Bus interface {
 	Publish(ctx context.Context, e Event) error
 	// Subscribe registers fn for every event; fn must not block.
 	Subscribe(fn func(Event)) (cancel func())
+	// Acquire makes sure this node hears the tenant's events until release
+	// is called (once per socket: counted). It returns once events
+	// published from now on will arrive, so a socket that acquires before
+	// reading its catch-up from the database misses nothing.
+	Acquire(ctx context.Context, tenantID string) (release func(), err error)
 	Ping(ctx context.Context) error
 	Close() error
 }
@@ -62,6 +67,9 @@ func (b *LocalBus) Publish(_ context.Context, e Event) error {
 
 // Subscribe registers fn.
 func (b *LocalBus) Subscribe(fn func(Event)) func() { return b.subs.add(fn) }
+
+// Acquire has nothing to do: one node hears everything.
+func (b *LocalBus) Acquire(context.Context, string) (func(), error) { return func() {}, nil }
 
 // Ping always succeeds.
 func (b *LocalBus) Ping(context.Context) error { return nil }

@@ -11,14 +11,25 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 )
 
 // RedisBus fans events out across nodes over Redis pub/sub, one channel per
-// tenant ("<prefix>:<tenant>:events"). Every node, the publisher included,
-// receives events through its subscription, so there is one delivery path.
+// tenant ("<prefix>:<tenant>:events") for what sockets show, and one
+// control channel ("<prefix>:control") for what every node's caches must
+// hear (a flow published, webhooks or roles changed, a model call
+// cancelled, an agent gone or back). Every node, the publisher included,
+// receives events through its subscriptions, so there is one delivery path.
+//
+// A node subscribes to a tenant's channel only while it holds a socket of
+// that tenant (Acquire, counted per tenant; the channel is let go a while
+// after the last socket closed), so a node hears the tenants its sockets
+// need, not every tenant's traffic. Acquire returns once Redis has
+// confirmed the subscription: a socket that acquires before reading its
+// catch-up from the database misses nothing in between.
 //
 // Events carry message bodies, private notes and visitors' details, and
 // Redis is often shared and seldom locked down, so each event travels
@@ -39,6 +50,14 @@ type RedisBus struct {
 	done   chan struct{}
 	subs   subscribers
 
+	// Per-tenant subscriptions (Acquire). mu also orders the SUBSCRIBE and
+	// UNSUBSCRIBE commands sent for one channel with the decisions to send
+	// them.
+	mu      sync.Mutex
+	tenants map[string]*tenantSub
+	linger  time.Duration
+	closed  bool
+
 	// Publishing: events queue here and one goroutine sends whatever has
 	// queued in one pipeline, so a burst costs a round trip, not one per
 	// event (in order: one writer).
@@ -56,7 +75,26 @@ type busItem struct {
 // makes publishers wait (backpressure), never drops.
 const busQueue = 8192
 
-// NewRedisBus subscribes to every tenant's channel under prefix. secret is
+// tenantSub is a node's subscription to one tenant's channel.
+type tenantSub struct {
+	refs    int
+	ready   chan struct{} // closed when Redis confirmed the subscription
+	late    bool          // an Acquire stopped waiting for it: resync when it comes
+	idle    *time.Timer   // unsubscribes after the last release
+	channel string
+}
+
+// DefaultBusLinger is how long a node keeps a tenant's channel after its
+// last socket of that tenant closed (a reconnecting client comes back to a
+// live subscription).
+const DefaultBusLinger = 30 * time.Second
+
+// busConfirmWait bounds how long Acquire waits for Redis to confirm a
+// subscription; past it the socket goes on and gets a resync when the
+// confirmation comes (Redis away: nothing is published either).
+const busConfirmWait = 3 * time.Second
+
+// NewRedisBus subscribes to the control channel under prefix. secret is
 // the server secret (KEFU_SECRET, the same on every node): the key that seals
 // events is derived from it.
 func NewRedisBus(ctx context.Context, rdb *redis.Client, prefix string, secret []byte, log *slog.Logger) (*RedisBus, error) {
@@ -68,8 +106,9 @@ func NewRedisBus(ctx context.Context, rdb *redis.Client, prefix string, secret [
 		return nil, err
 	}
 	b := &RedisBus{rdb: rdb, aead: aead, prefix: prefix, log: log, done: make(chan struct{}),
-		out: make(chan busItem, busQueue), stopPub: make(chan struct{}), pubDone: make(chan struct{})}
-	b.ps = rdb.PSubscribe(ctx, prefix+":*:events")
+		out: make(chan busItem, busQueue), stopPub: make(chan struct{}), pubDone: make(chan struct{}),
+		tenants: map[string]*tenantSub{}, linger: DefaultBusLinger}
+	b.ps = rdb.Subscribe(ctx, b.control())
 	if _, err := b.ps.Receive(ctx); err != nil { // wait for the subscription to be live
 		b.ps.Close()
 		return nil, err
@@ -82,6 +121,137 @@ func NewRedisBus(ctx context.Context, rdb *redis.Client, prefix string, secret [
 }
 
 func (b *RedisBus) channel(tenant string) string { return b.prefix + ":" + tenant + ":events" }
+
+func (b *RedisBus) control() string { return b.prefix + ":control" }
+
+// controlKinds travel on the control channel: every node's caches must
+// hear them, whether or not it holds the tenant's sockets.
+var controlKinds = map[string]bool{EventFlow: true, EventHooks: true, EventKnowledge: true, EventBotCancel: true,
+	EventPolicies: true, EventAgentGone: true, EventAgentBack: true}
+
+// SetLinger sets how long a tenant's channel stays subscribed after its
+// last release (DefaultBusLinger).
+func (b *RedisBus) SetLinger(d time.Duration) {
+	b.mu.Lock()
+	b.linger = d
+	b.mu.Unlock()
+}
+
+// Acquire subscribes this node to the tenant's channel, unless it already
+// is, and returns once Redis has confirmed it (or ctx ended, or
+// busConfirmWait passed: then a resync follows the confirmation). Call
+// release when the socket that needed it closes.
+func (b *RedisBus) Acquire(ctx context.Context, tenantID string) (release func(), err error) {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil, errors.New("redis bus: closed")
+	}
+	ts := b.tenants[tenantID]
+	if ts == nil {
+		ts = &tenantSub{ready: make(chan struct{}), channel: b.channel(tenantID)}
+		b.tenants[tenantID] = ts
+		// Sent under mu: an UNSUBSCRIBE decided earlier went out first.
+		if err := b.ps.Subscribe(ctx, ts.channel); err != nil {
+			// go-redis keeps the channel and subscribes on reconnecting.
+			b.log.Warn("bus: subscribe", "tenant_id", tenantID, "err", err)
+		}
+	}
+	ts.refs++
+	if ts.idle != nil {
+		ts.idle.Stop()
+		ts.idle = nil
+	}
+	b.mu.Unlock()
+	var once sync.Once
+	release = func() { once.Do(func() { b.release(tenantID, ts) }) }
+	t := time.NewTimer(busConfirmWait)
+	defer t.Stop()
+	select {
+	case <-ts.ready:
+		return release, nil
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	b.mu.Lock()
+	select {
+	case <-ts.ready:
+	default:
+		ts.late = true
+	}
+	b.mu.Unlock()
+	if ctx.Err() != nil {
+		release()
+		return nil, ctx.Err()
+	}
+	b.log.Warn("bus: Redis has not confirmed a subscription yet; going on, a resync follows", "tenant_id", tenantID)
+	return release, nil
+}
+
+func (b *RedisBus) release(tenantID string, ts *tenantSub) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	ts.refs--
+	if ts.refs > 0 || b.closed || b.tenants[tenantID] != ts {
+		return
+	}
+	ts.idle = time.AfterFunc(b.linger, func() { b.unsubscribe(tenantID, ts) })
+}
+
+// unsubscribe lets go of an idle tenant channel.
+func (b *RedisBus) unsubscribe(tenantID string, ts *tenantSub) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if ts.refs > 0 || b.closed || b.tenants[tenantID] != ts {
+		return
+	}
+	select {
+	case <-ts.ready:
+	default:
+		// Not confirmed yet: a confirmation of this channel must not be
+		// taken for a later subscription's. Try again later.
+		ts.idle = time.AfterFunc(b.linger, func() { b.unsubscribe(tenantID, ts) })
+		return
+	}
+	delete(b.tenants, tenantID)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := b.ps.Unsubscribe(ctx, ts.channel); err != nil {
+		b.log.Warn("bus: unsubscribe", "tenant_id", tenantID, "err", err)
+	}
+}
+
+// Subscriptions is how many tenant channels this node is subscribed to.
+func (b *RedisBus) Subscriptions() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.tenants)
+}
+
+// confirmed handles Redis's confirmation of a channel subscription.
+func (b *RedisBus) confirmed(channel string) {
+	tenantID, ok := strings.CutSuffix(strings.TrimPrefix(channel, b.prefix+":"), ":events")
+	if !ok {
+		return
+	}
+	b.mu.Lock()
+	ts := b.tenants[tenantID]
+	resync := false
+	if ts != nil {
+		select {
+		case <-ts.ready:
+			// A resubscription after a lost connection: the control
+			// channel's resync covers it.
+		default:
+			close(ts.ready)
+			resync = ts.late
+		}
+	}
+	b.mu.Unlock()
+	if resync {
+		b.deliver(Event{Kind: EventResync, TenantID: tenantID})
+	}
+}
 
 func (b *RedisBus) run(ctx context.Context) {
 	defer close(b.done)
@@ -97,10 +267,14 @@ func (b *RedisBus) run(ctx context.Context) {
 			}
 			switch m := m.(type) {
 			case *redis.Subscription:
-				// go-redis resubscribes by itself after a lost connection;
-				// whatever was published meanwhile is gone, so tell the
-				// sockets to catch up from the database.
-				if m.Kind == "psubscribe" {
+				// go-redis resubscribes by itself after a lost connection
+				// (the control channel first); whatever was published
+				// meanwhile is gone, so tell the sockets to catch up from
+				// the database.
+				if m.Kind == "subscribe" && m.Channel != b.control() {
+					b.confirmed(m.Channel)
+				}
+				if m.Kind == "subscribe" && m.Channel == b.control() {
 					if subscribed {
 						b.log.Warn("bus: resubscribed to Redis; resyncing sockets")
 						b.deliver(Event{Kind: EventResync})
@@ -117,8 +291,11 @@ func (b *RedisBus) run(ctx context.Context) {
 					b.log.Warn("bus: dropped an event that does not open (another KEFU_SECRET, or not Kefu's)", "channel", m.Channel, "err", err)
 					continue
 				}
-				if !strings.HasPrefix(m.Channel, b.prefix+":"+e.TenantID+":") {
+				if m.Channel != b.control() && !strings.HasPrefix(m.Channel, b.prefix+":"+e.TenantID+":") {
 					continue // an event must travel on its own tenant's channel
+				}
+				if m.Channel == b.control() && !controlKinds[e.Kind] {
+					continue
 				}
 				b.deliver(e)
 			}
@@ -137,6 +314,16 @@ func (b *RedisBus) Publish(ctx context.Context, e Event) error {
 		return err
 	}
 	ch := b.channel(e.TenantID)
+	if controlKinds[e.Kind] {
+		ch = b.control()
+	}
+	if e.Kind == EventPresence && e.Status == PresenceOnline {
+		// The nodes without the tenant's sockets hear of it too: they keep
+		// who is gone (agent.gone).
+		if err := b.Publish(ctx, Event{Kind: EventAgentBack, TenantID: e.TenantID, UserID: e.UserID, At: e.At}); err != nil {
+			return err
+		}
+	}
 	select {
 	case b.out <- busItem{channel: ch, payload: b.seal(ch, payload)}:
 		return nil
@@ -247,6 +434,14 @@ func (b *RedisBus) Ping(ctx context.Context) error { return b.rdb.Ping(ctx).Err(
 
 // Close sends what is queued and stops the subscription.
 func (b *RedisBus) Close() error {
+	b.mu.Lock()
+	b.closed = true
+	for _, ts := range b.tenants {
+		if ts.idle != nil {
+			ts.idle.Stop()
+		}
+	}
+	b.mu.Unlock()
 	close(b.stopPub)
 	<-b.pubDone
 	b.cancel()

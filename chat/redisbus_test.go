@@ -43,6 +43,13 @@ func TestRedisBus(t *testing.T) {
 		return bus
 	}
 	a, bnode := node(), node()
+	for _, n := range []*chat.RedisBus{a, bnode} {
+		release, err := n.Acquire(ctx, "tenant-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(release)
+	}
 	got := make(chan chat.Event, 10)
 	bnode.Subscribe(func(e chat.Event) { got <- e })
 	own := make(chan chat.Event, 10)
@@ -88,6 +95,11 @@ func TestRedisBusResyncsAfterReconnect(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer bus.Close()
+	release, err := bus.Acquire(context.Background(), "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
 	got := make(chan chat.Event, 10)
 	bus.Subscribe(func(e chat.Event) { got <- e })
 	admin := redis.NewClient(opt)
@@ -98,7 +110,7 @@ func TestRedisBusResyncsAfterReconnect(t *testing.T) {
 	}
 	killed := 0
 	for _, line := range strings.Split(list, "\n") {
-		if strings.Contains(line, " name="+prefix+" ") && strings.Contains(line, "psub=1") {
+		if strings.Contains(line, " name="+prefix+" ") && strings.Contains(line, " sub=2 ") {
 			for _, f := range strings.Fields(line) {
 				if id, ok := strings.CutPrefix(f, "id="); ok {
 					admin.Do(context.Background(), "CLIENT", "KILL", "ID", id)
@@ -118,7 +130,8 @@ func TestRedisBusResyncsAfterReconnect(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no resync after the subscription was cut")
 	}
-	// And it still delivers afterwards.
+	// And it still delivers afterwards, on the tenant's channel too
+	// (resubscribed with the connection).
 	if err := bus.Publish(context.Background(), chat.Event{Kind: chat.EventTyping, TenantID: "t"}); err != nil {
 		t.Fatal(err)
 	}
@@ -193,6 +206,15 @@ func TestRedisBusCarriesNoBodies(t *testing.T) {
 		t.Fatal(err)
 	}
 	owner, _ := ten.Authenticate(ctx, res.Token)
+	for bus, tenant := range map[*chat.RedisBus][]string{busB: {res.Tenant.ID, "other-tenant"}, stranger: {res.Tenant.ID}} {
+		for _, id := range tenant {
+			release, err := bus.Acquire(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(release)
+		}
+	}
 	ws, err := nodeA.StartWidgetSession(ctx, res.Tenant.WidgetKey, "", chat.VisitorInput{Name: "Visitor Vexillum", Email: "vexillum@example.com"})
 	if err != nil {
 		t.Fatal(err)

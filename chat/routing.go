@@ -425,11 +425,7 @@ func (s *Service) UserDisconnected(p tenants.Principal) {
 		return
 	}
 	s.publish(context.Background(), Event{Kind: EventPresence, TenantID: p.TenantID, UserID: p.ID, Status: PresenceOffline})
-	s.afterGrace(func() {
-		if s.presence.Status(context.Background(), p.TenantID, p.ID) == PresenceOffline {
-			s.requeueAgent(context.Background(), p.TenantID, p.ID, requeueOffline)
-		}
-	})
+	s.armGrace(p.TenantID, p.ID) // durable: see jobs.go
 }
 
 // SetPresence records a user's chosen status; going online pulls queued
@@ -617,6 +613,8 @@ func (s *Service) scheduleTimeout(tenantID, convID, node string, at time.Time) {
 	if t, ok := s.timers[key]; ok {
 		t.Stop()
 	}
+	s.bg.Add(1) // counted for Close, as background does (timerMu is held)
+	go func() { defer s.bg.Done(); s.armQueueExpiry(tenantID, convID, node, at) }() // durable backstop: jobs.go
 	s.timers[key] = time.AfterFunc(time.Until(at), func() {
 		s.timerMu.Lock()
 		delete(s.timers, key)
@@ -647,8 +645,11 @@ func (s *Service) queueTimeout(ctx context.Context, tenantID, convID, node strin
 	if c.Status != StatusQueued || c.FlowNode == nil || *c.FlowNode != node || c.QueueDeadline == nil || c.QueueDeadline.After(s.now()) {
 		return
 	}
-	// Clear the deadline first so the resumed run can set a new one.
-	db.WithContext(ctx).Model(&conversationRow{}).Where("id = ? AND flow_node = ?", convID, node).Update("queue_deadline", nil)
+	// Clear the deadline first so the resumed run can set a new one; the
+	// node that clears it runs the flow (timer and job may both fire).
+	if res := db.WithContext(ctx).Model(&conversationRow{}).Where("id = ? AND flow_node = ? AND queue_deadline IS NOT NULL", convID, node).Update("queue_deadline", nil); res.Error != nil || res.RowsAffected == 0 {
+		return
+	}
 	s.runFlow(ctx, tenantID, convID, routing.EventConversationIdle, "", node, "timeout")
 }
 

@@ -77,6 +77,7 @@ type Service struct {
 	queuePos       *lru.Cache[string, int]
 	locks          [256]sync.Mutex
 	grace          time.Duration
+	recovery       RecoveryConfig
 
 	flowRuns      *gates // per tenant: flow runs under way
 	flowRunWait   time.Duration
@@ -127,6 +128,8 @@ type Config struct {
 	// come back before their conversations that wait for an answer are
 	// requeued (default DefaultOfflineGrace).
 	OfflineGrace time.Duration
+	// Recovery tunes the durable timers and the recovery sweep (recover.go).
+	Recovery RecoveryConfig
 	// BreakerTimeout is how long the assignment breaker stays open (default 30 s).
 	BreakerTimeout time.Duration
 	// AllowPrivateNetworks lets webhook nodes reach private addresses.
@@ -242,7 +245,7 @@ func NewService(c Config) *Service {
 		flowRuns: newGates(c.FlowRuns), flowRunWait: c.FlowRunWait,
 		simulations: newGates(c.Simulations), simulateWait: c.SimulateWait, replayTimeout: c.ReplayTimeout, snoozeSweep: c.SnoozeSweep, searchIdx: newSearchIndexer(),
 		uploadLimits: c.Uploads.withDefaults(), usage: uu, monthly: mc, linkTTL: c.FileLinkTTL, sweepEvery: c.SweepEvery,
-		bots: c.Bots, calls: newBotCalls(), instance: tenants.NewID(),
+		bots: c.Bots, calls: newBotCalls(), instance: tenants.NewID(), recovery: c.Recovery.withDefaults(),
 	}
 	s.engine = c.SearchEngine
 	s.hoursCache = expirable.NewLRU[string, BusinessHours](tenantCaches, nil, hoursTTL)
@@ -270,7 +273,7 @@ func NewService(c Config) *Service {
 			s.flowCache.Remove(e.TenantID)
 		case e.Kind == EventAgentGone:
 			s.gone.Add(e.TenantID+"/"+e.UserID, true)
-		case e.Kind == EventPresence && e.Status == PresenceOnline:
+		case e.Kind == EventPresence && e.Status == PresenceOnline, e.Kind == EventAgentBack:
 			s.gone.Remove(e.TenantID + "/" + e.UserID)
 		case e.Kind == EventHooks:
 			s.subs.drop(e.TenantID)
@@ -310,6 +313,8 @@ func (s *Service) Start(ctx context.Context) error {
 	go s.runSearchIndex(pctx, DefaultSearchIndexEvery)
 	go s.runRetention(pctx, s.retentionEvery)
 	go s.renewLeases(pctx)
+	go s.runJobs(pctx, s.recovery.JobsPoll)
+	go s.recoverLoop(pctx, s.recovery)
 	go s.presence.Run(pctx, func(tenant, user string) {
 		s.background(func() {
 			ctx := context.Background()
@@ -374,11 +379,6 @@ func (s *Service) background(fn func()) {
 		defer s.bg.Done()
 		fn()
 	}()
-}
-
-// afterGrace runs fn once the offline grace period has passed.
-func (s *Service) afterGrace(fn func()) {
-	time.AfterFunc(s.grace, func() { s.background(fn) })
 }
 
 // Bus returns the event bus.

@@ -160,8 +160,13 @@ const (
 	// visitor writing into a conversation still assigned to them sends it
 	// back to the queue.
 	EventAgentGone = "agent.gone"
-	// EventResync (no tenant) says this node may have missed events: every
-	// socket catches up from the database.
+	// EventAgentBack: an agent who was gone is online again (what the
+	// presence event says, on the bus's control channel for nodes that hold
+	// none of the tenant's sockets).
+	EventAgentBack = "agent.back"
+	// EventResync says this node may have missed events (without a tenant:
+	// any tenant's; with one, that tenant's): sockets catch up from the
+	// database.
 	EventResync = "resync"
 	// EventRevoke says a principal's credentials or rights changed: every
 	// node closes the sockets of UserID that Session/Keep select (see

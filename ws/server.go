@@ -278,8 +278,15 @@ func (s *Server) serve(ctx context.Context, cancel context.CancelFunc, c *conn, 
 	defer s.leave(s.perPrincipal, principalKey(c.p))
 	c.startPings(s.cfg.PingInterval) // before anything else can see c
 	c.startRevalidation(s.cfg.RevalidateInterval)
-	var err error
-	shallow(func() { err = s.start(ctx, c, hello) })
+	// This node hears the tenant's events from before the catch-up is read
+	// (start) until the socket is gone.
+	release, err := s.chat.Bus().Acquire(ctx, c.p.TenantID)
+	if err == nil {
+		defer release()
+		shallow(func() { err = s.start(ctx, c, hello) })
+	} else {
+		err = kefu.Errorf(kefu.EUnavailable, "the event bus is unavailable")
+	}
 	if err != nil {
 		s.mu.Lock()
 		delete(s.conns, c)

@@ -57,6 +57,9 @@ type Config struct {
 	WSFrameRate          float64       // KEFU_WS_FRAME_RATE: every other client frame per second per socket
 	WSFrameBurst         int           // KEFU_WS_FRAME_BURST
 	SnoozeSweep          time.Duration // KEFU_SNOOZE_SWEEP: how often snoozed conversations whose time has come are woken
+	JobsPoll             time.Duration // KEFU_JOBS_POLL: how often due durable timers (away grace, queue deadlines) are claimed
+	RecoverEvery         time.Duration // KEFU_RECOVER_EVERY: how often each node sweeps for what a dead node left half done
+	RecoverStuckAfter    time.Duration // KEFU_RECOVER_STUCK_AFTER: how long a flow may leave a visitor's message unanswered before the conversation is queued
 	OTLPEndpoint         string        // OTEL_EXPORTER_OTLP_ENDPOINT: export traces over OTLP/HTTP here; empty: no tracing
 	UploadsPerMinute     int           // KEFU_UPLOADS_PER_MINUTE: upload requests per client IP
 	VisitorFilesPerHour  int           // KEFU_UPLOAD_VISITOR_FILES_PER_HOUR: files one visitor may upload in an hour
@@ -177,6 +180,9 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.DurationVar(&c.PresenceTTL, "presence-ttl", durEnv("KEFU_PRESENCE_TTL", 60*time.Second), "with Redis: how long a node's users stay present without its heartbeat, which comes every third of this (KEFU_PRESENCE_TTL)")
 	fs.DurationVar(&c.ReplyMailDelay, "reply-mail-delay", durEnv("KEFU_REPLY_MAIL_DELAY", 2*time.Minute), "how long an agent's reply may stay unread before it is e-mailed to the visitor, when SMTP is configured (KEFU_REPLY_MAIL_DELAY)")
 	fs.DurationVar(&c.AgentAwayGrace, "agent-away-grace", durEnv("KEFU_AGENT_AWAY_GRACE", 5*time.Minute), "how long an agent may be away before their waiting conversations are requeued (KEFU_AGENT_AWAY_GRACE)")
+	fs.DurationVar(&c.JobsPoll, "jobs-poll", durEnv("KEFU_JOBS_POLL", time.Second), "how often due durable timers are claimed (KEFU_JOBS_POLL)")
+	fs.DurationVar(&c.RecoverEvery, "recover-every", durEnv("KEFU_RECOVER_EVERY", 2*time.Minute), "how often each node sweeps for what a dead node left half done (KEFU_RECOVER_EVERY)")
+	fs.DurationVar(&c.RecoverStuckAfter, "recover-stuck-after", durEnv("KEFU_RECOVER_STUCK_AFTER", time.Minute), "how long a flow may leave a visitor's message unanswered before the recovery sweep queues it (KEFU_RECOVER_STUCK_AFTER)")
 	fs.DurationVar(&c.SnoozeSweep, "snooze-sweep", durEnv("KEFU_SNOOZE_SWEEP", 15*time.Second), "how often snoozed conversations whose time has come are woken (KEFU_SNOOZE_SWEEP)")
 	fs.IntVar(&c.UploadsPerMinute, "uploads-per-minute", intEnv("KEFU_UPLOADS_PER_MINUTE", 30), "upload requests per client IP (KEFU_UPLOADS_PER_MINUTE)")
 	fs.IntVar(&c.VisitorFilesPerHour, "upload-visitor-files-per-hour", intEnv("KEFU_UPLOAD_VISITOR_FILES_PER_HOUR", 20), "files one visitor may upload in an hour (KEFU_UPLOAD_VISITOR_FILES_PER_HOUR)")
@@ -281,6 +287,15 @@ func (c *Config) problems() []string {
 	}
 	if _, ok := tenants.Plans[c.DefaultPlan]; !ok {
 		p = append(p, "KEFU_DEFAULT_PLAN must be free, pro or enterprise")
+	}
+	if c.JobsPoll < 100*time.Millisecond || c.JobsPoll > time.Minute {
+		p = append(p, "KEFU_JOBS_POLL must be between 100ms and 1m")
+	}
+	if c.RecoverEvery < time.Second || c.RecoverEvery > 24*time.Hour {
+		p = append(p, "KEFU_RECOVER_EVERY must be between 1s and 24h")
+	}
+	if c.RecoverStuckAfter < time.Second || c.RecoverStuckAfter > 24*time.Hour {
+		p = append(p, "KEFU_RECOVER_STUCK_AFTER must be between 1s and 24h")
 	}
 	if c.SnoozeSweep < 100*time.Millisecond || c.SnoozeSweep > time.Hour {
 		p = append(p, "KEFU_SNOOZE_SWEEP must be between 100ms and 1h")

@@ -291,6 +291,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 			TenantFiles: cfg.TenantFilesPerHour, TenantBytes: int64(cfg.TenantMBPerHour) << 20,
 		},
 		FileLinkTTL: cfg.FileLinkTTL, OfflineGrace: cfg.AgentAwayGrace, WriteTimeout: cfg.DBWriteTimeout, Tracer: tracer, Bots: botSvc, SnoozeSweep: cfg.SnoozeSweep,
+		Recovery: chat.RecoveryConfig{JobsPoll: cfg.JobsPoll, Every: cfg.RecoverEvery, StuckAfter: cfg.RecoverStuckAfter},
 	})
 	if err := chatSvc.Start(ctx); err != nil {
 		return fmt.Errorf("start chat: %w", err)

@@ -1,0 +1,198 @@
+package chat
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"kefu/routing"
+	"kefu/tenants"
+	"kefu/tenants/tenantstest"
+)
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("still waiting for %s", what)
+		}
+	}
+}
+
+// TestJobsAreClaimedOnce: two nodes claim the same due jobs at once; each
+// job goes to one of them; a claimed job is nobody else's until its lease
+// runs out (its node died), and then it is claimed again; planning a job
+// again moves it, and finishing the old run does not delete the new plan.
+func TestJobsAreClaimedOnce(t *testing.T) {
+	for _, b := range tenantstest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			ten := tenants.NewService(b.Store, tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef")})
+			nodes := []*Service{NewService(Config{Tenants: ten, Bus: NewLocalBus()}), NewService(Config{Tenants: ten, Bus: NewLocalBus()})}
+			for _, s := range nodes {
+				t.Cleanup(func() { s.Close(context.Background()) })
+			}
+			res, err := ten.Signup(ctx, tenants.SignupInput{Company: "Jobs " + tenants.NewID()[24:], Email: "o@example.com", Password: "password1", Name: "O"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tid := res.Tenant.ID
+			const n = 60
+			past := nodes[0].stamp().Add(-time.Second)
+			for i := range n {
+				if err := nodes[0].planJob(ctx, tid, "test.kind", fmt.Sprintf("s%02d", i), "", past); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var mu sync.Mutex
+			claimed := map[string]int{}
+			var wg sync.WaitGroup
+			for _, s := range nodes {
+				for range 3 {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for {
+							rows, err := s.claimJobs(ctx)
+							if err != nil {
+								t.Error(err)
+								return
+							}
+							if len(rows) == 0 {
+								return
+							}
+							mu.Lock()
+							for _, r := range rows {
+								if r.TenantID == tid {
+									claimed[r.Subject]++
+								}
+							}
+							mu.Unlock()
+						}
+					}()
+				}
+			}
+			wg.Wait()
+			if len(claimed) != n {
+				t.Fatalf("%d of %d jobs claimed", len(claimed), n)
+			}
+			for s, k := range claimed {
+				if k != 1 {
+					t.Fatalf("job %s claimed %d times", s, k)
+				}
+			}
+			// Leased: nobody claims them again...
+			if rows, _ := nodes[1].claimJobs(ctx); len(rows) != 0 {
+				t.Fatalf("claimed again while leased: %d", len(rows))
+			}
+			// ...until the lease runs out (the node that had them died).
+			p := nodes[0].platform()
+			if err := p.Model(&jobRow{}).Where("tenant_id = ? AND subject = ?", tid, "s07").Update("lease_until", past).Error; err != nil {
+				t.Fatal(err)
+			}
+			rows, err := nodes[1].claimJobs(ctx)
+			if err != nil || len(rows) != 1 || rows[0].Subject != "s07" {
+				t.Fatalf("an abandoned job was not claimed again: %+v %v", rows, err)
+			}
+			// Planned again while it ran: finishing the run keeps the new plan.
+			if err := nodes[0].planJob(ctx, tid, "test.kind", "s07", "", past.Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			nodes[1].finishJob(ctx, rows[0])
+			var left int64
+			p.Model(&jobRow{}).Where("tenant_id = ? AND subject = ?", tid, "s07").Count(&left)
+			if left != 1 {
+				t.Fatal("finishing an old run deleted the job planned since")
+			}
+			for _, r := range []string{"s01", "s02"} {
+				nodes[0].finishJob(ctx, jobRow{TenantID: tid, Kind: "test.kind", Subject: r, Token: "not-its-token"})
+			}
+			p.Model(&jobRow{}).Where("tenant_id = ? AND kind = ?", tid, "test.kind").Count(&left)
+			if left != n {
+				t.Fatalf("%d jobs left, want %d (finish needs the token of the run)", left, n)
+			}
+		})
+	}
+}
+
+// TestRecoverQueuesOnlyStuckBotConversations: a conversation the flow
+// answered and left with the bot (an end node) is left alone by the
+// recovery sweep; one whose visitor's last message the flow never answered
+// (its run died) is queued for a person.
+func TestRecoverQueuesOnlyStuckBotConversations(t *testing.T) {
+	for _, b := range tenantstest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			ten := tenants.NewService(b.Store, tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef")})
+			s := NewService(Config{Tenants: ten, Bus: NewLocalBus()})
+			t.Cleanup(func() { s.Close(context.Background()) })
+			res, err := ten.Signup(ctx, tenants.SignupInput{Company: "Recover " + tenants.NewID()[24:], Email: "o@example.com", Password: "password1", Name: "O"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			owner, _ := ten.Authenticate(ctx, res.Token)
+			data, _ := json.Marshal(map[string]string{"text": "The bot answers and is done."})
+			f, err := s.CreateFlow(ctx, owner, "Ends", routing.Graph{
+				Nodes: []routing.Node{{ID: "start", Type: "start"}, {ID: "say", Type: "reply", Data: data}, {ID: "end", Type: "end"}},
+				Edges: []routing.Edge{{ID: "e1", Source: "start", Target: "say"}, {ID: "e2", Source: "say", Target: "end"}},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.PublishFlow(ctx, owner, f.ID, 0); err != nil {
+				t.Fatal(err)
+			}
+			open := func() string {
+				ws, _ := s.StartWidgetSession(ctx, res.Tenant.WidgetKey, "", VisitorInput{})
+				vis, _ := ten.Authenticate(ctx, ws.VisitorToken)
+				m, _, err := s.Send(ctx, vis, SendInput{Body: "hello"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				eventually(t, "the bot's answer", func() bool {
+					ms, _ := s.Messages(ctx, owner, m.ConversationID, 0, 50)
+					return len(ms) >= 2
+				})
+				return m.ConversationID
+			}
+			done, stuck := open(), open()
+			// The visitor writes again into stuck, and the run that should
+			// answer dies before it decides anything: stored as Send stores
+			// it, without the run.
+			db, _ := s.db(res.Tenant.ID)
+			var c conversationRow
+			if err := db.Where("id = ?", stuck).Take(&c).Error; err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Exec(`UPDATE `+db.Table("conversations")+` SET last_seq = last_seq + 1 WHERE id = ?`, stuck).Error; err != nil {
+				t.Fatal(err)
+			}
+			row := messageRow{ID: tenants.NewID(), ConversationID: stuck, Seq: c.LastSeq + 1, AuthorType: AuthorVisitor, AuthorID: c.VisitorID, Body: "anyone?", Attachments: "[]", CreatedAt: s.stamp()}
+			if err := db.Create(&row).Error; err != nil {
+				t.Fatal(err)
+			}
+			status := func(id string) string {
+				var c conversationRow
+				db.Where("id = ?", id).Take(&c)
+				return c.Status
+			}
+			if n := s.Recover(ctx, time.Hour); n != 0 || status(stuck) != StatusBot {
+				t.Fatalf("a message younger than StuckAfter was taken for stuck: %d moved, %s", n, status(stuck))
+			}
+			time.Sleep(20 * time.Millisecond)
+			s.Recover(ctx, 10*time.Millisecond)
+			if st := status(done); st != StatusBot {
+				t.Fatalf("a conversation the flow had finished with was moved to %s", st)
+			}
+			if st := status(stuck); st != StatusQueued {
+				t.Fatalf("a conversation left by a dead run is %s, want queued", st)
+			}
+			if n := s.Recover(ctx, 10*time.Millisecond); n != 0 {
+				t.Fatalf("a second sweep moved %d more", n)
+			}
+		})
+	}
+}
