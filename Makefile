@@ -13,6 +13,7 @@ KEFU_ADDR ?= 127.0.0.1:8080
 E2E_ADDR ?= 127.0.0.1:18089
 # The sign-in journey starts a second server of its own, with e-mail on, here.
 E2E_MAIL_ADDR ?= 127.0.0.1:18090
+E2E_OFFLINE_ADDR ?= 127.0.0.1:18091
 
 .PHONY: run build image web deps test test-go test-fuzz test-web test-browser chaos vet fmt bench clean
 
@@ -65,6 +66,7 @@ test-browser: build
 	KEFU_URL=http://$(E2E_ADDR) KEFU_SCREENSHOTS=tmp/screenshots node frontend/e2e/zhcn.mjs || { cat $$dir/server.log; exit 1; }; \
 	KEFU_URL=http://$(E2E_ADDR) KEFU_E2E_MAIL_ADDR=$(E2E_MAIL_ADDR) KEFU_SCREENSHOTS=tmp/screenshots node frontend/e2e/signin.mjs || { cat $$dir/server.log; exit 1; }; \
 	KEFU_URL=http://$(E2E_ADDR) KEFU_SCREENSHOTS=tmp/screenshots node frontend/e2e/widget-settings.mjs || { cat $$dir/server.log; exit 1; }
+	KEFU_OFFLINE_ADDR=$(E2E_OFFLINE_ADDR) KEFU_SCREENSHOTS=tmp/screenshots node frontend/e2e/offline.mjs
 
 # A short fuzz run of the flow decoder, the expression compiler and the
 # expression sandbox (seed corpus in the tests; findings land in

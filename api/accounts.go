@@ -31,6 +31,9 @@ type tenantResponse struct {
 	Language       string   `json:"language"`
 	ReopenWindow   int      `json:"reopen_window_days"`
 	Retention      int      `json:"retention_months"`
+	// EmailConfigured: the server can send e-mail (KEFU_SMTP_URL); without
+	// it, replies to visitors who left wait in the widget.
+	EmailConfigured *bool `json:"email_configured,omitempty"`
 }
 
 func tenantOut(t tenants.Tenant) tenantResponse {
@@ -186,7 +189,10 @@ func (s *Server) getTenant(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, tenantOut(t))
+	out := tenantOut(t)
+	mail := s.EmailConfigured()
+	out.EmailConfigured = &mail
+	return c.JSON(http.StatusOK, out)
 }
 
 type patchTenantRequest struct {
@@ -207,5 +213,8 @@ func (s *Server) patchTenant(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, tenantOut(t))
+	out := tenantOut(t)
+	mail := s.EmailConfigured()
+	out.EmailConfigured = &mail
+	return c.JSON(http.StatusOK, out)
 }

@@ -109,7 +109,7 @@ func newAppOpts(t *testing.T, store *tenants.Store, o appOptions) *app {
 		t.Fatal(err)
 	}
 	cc := chat.Config{Tenants: ten, Bus: bus, Logger: log, Registry: reg, Bots: b}
-	ac := api.Config{Tenants: ten, Bots: b, Logger: log, Gatherer: reg, AuthPerMinute: 10000, UploadsPerMinute: 10000,
+	ac := api.Config{Tenants: ten, Bots: b, Logger: log, Gatherer: reg, AuthPerMinute: 10000, WidgetPerMinute: 10000, UploadsPerMinute: 10000,
 		Ready: func(ctx context.Context) error { return store.Ping(ctx) }}
 	if o.configure != nil {
 		o.configure(&cc, &ac)

@@ -166,6 +166,7 @@ func New(cfg Config) *Server {
 	v1.POST("/invites/accept", s.acceptInvite, authLimit)
 	v1.GET("/widget/config", s.widgetConfig, widgetLimit)
 	v1.POST("/widget/sessions", s.widgetSession, widgetLimit)
+	v1.POST("/widget/offline", s.widgetOffline, widgetLimit)
 	v1.POST("/widget/csat", s.widgetCSAT, widgetLimit, s.authenticateAny)
 	// The form's answers have a bucket of their own: a visitor's session,
 	// config and rating calls do not eat into it.
@@ -274,6 +275,8 @@ func New(cfg Config) *Server {
 	a.POST("/contacts/:id/erase", s.eraseContact, s.can(tenants.ObjTenant, tenants.ActWrite))
 	a.GET("/conversations/:id/transcript", s.transcript, s.can(tenants.ObjConversations, tenants.ActRead))
 	a.GET("/audit", s.listAudit, s.can(tenants.ObjTenant, tenants.ActWrite))
+	a.GET("/business-hours", s.getBusinessHours, s.can(tenants.ObjTenant, tenants.ActWrite))
+	a.PUT("/business-hours", s.putBusinessHours, s.can(tenants.ObjTenant, tenants.ActWrite))
 	s.mountBots(a)
 	v1.RouteNotFound("/*", s.noEndpoint)
 

@@ -121,7 +121,13 @@ func (s *Server) widgetConfig(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"tenant_name": t.Name, "agents_online": s.chat.OnlineCount(t.ID), "settings": publicSettings(ws)})
+	online := s.chat.OnlineCount(t.ID)
+	av, err := s.availability(c, t.ID, online)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"tenant_name": t.Name, "agents_online": online, "settings": publicSettings(ws),
+		"business_hours": av.BusinessHours, "queue": av.Queue, "offline": av.Offline})
 }
 
 type prechatRequest struct {

@@ -512,6 +512,12 @@ func (s *Service) assignRow(ctx context.Context, tenantID, convID, agentID, agen
 		}
 		loads = append(loads, loadDelta{user: agentID, delta: 1, capped: auto})
 		queuedAt = c.QueuedAt
+		if c.QueuedAt != nil && c.Status == StatusQueued {
+			// Out of the queue to an agent: the estimate learns from it.
+			if err := recordExit(tx, db, c.ID, *c.QueuedAt, s.stamp()); err != nil {
+				return nil, err
+			}
+		}
 		n := newNote(NoteAssigned, "agent_id", agentID, "agent_name", agentName)
 		switch {
 		case c.Status == StatusAssigned && c.assignee() != "":

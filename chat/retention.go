@@ -136,6 +136,10 @@ func (s *Service) maintainTenant(ctx context.Context, tenantID string, rep *Main
 		}
 		rep.PartitionsMade += made
 	}
+	// The queue estimate reads the last hours' exits only.
+	if err := db.WithContext(ctx).Exec(`DELETE FROM `+db.Table("queue_exits")+` WHERE assigned_at < ?`, now.Add(-7*24*time.Hour)).Error; err != nil {
+		return fmt.Errorf("old queue exits: %w", err)
+	}
 	if t.RetentionMonths <= 0 {
 		return nil
 	}

@@ -79,6 +79,7 @@ func (s *Service) route(ctx context.Context, tenantID, convID string, known *ope
 		live.prefer = deref(conv.LastAgentID)
 	}
 	in.ResumeFrom, in.ResumeLabel = resumeNode, resumeLabel
+	in.Hours = s.flowHours(ctx, tenantID)
 	var res routing.Result
 	if turn {
 		res = a.prog.Run(ctx, in, live)
@@ -527,11 +528,19 @@ func (s *Service) publishQueue(ctx context.Context, tenantID string) {
 		return
 	}
 	s.setQueueLength(tenantID, len(rows))
-	online := max(1, len(s.presence.Online(ctx, tenantID)))
-	avg := s.avgWait(tenantID)
+	// The estimate is what the team actually did lately (the median time to
+	// take the next one out of the queue, times the place in line), or
+	// unknown (-1: the frame says null) without enough recent data.
+	q, err := s.QueueEstimateOf(ctx, tenantID)
+	if err != nil {
+		q = QueueEstimate{}
+	}
 	for i, c := range rows {
 		pos := i + 1
-		est := int(avg.Seconds()) * pos / online
+		est := -1
+		if w, ok := q.Wait(pos); ok {
+			est = int(w.Seconds())
+		}
 		key := tenantID + "/" + c.ID
 		if last, ok := s.queuePos.Get(key); ok && last == pos {
 			continue
@@ -562,17 +571,10 @@ func (s *Service) publishQueueSoon(tenantID string) {
 
 const queueDebounce = 100 * time.Millisecond
 
-// recordWait feeds the tenant's moving average of time spent queued.
-func (s *Service) recordWait(tenantID string, d time.Duration) {
+// recordWait observes a conversation's time spent queued (the estimate
+// visitors hear comes from the queue_exits table: QueueEstimateOf).
+func (s *Service) recordWait(_ string, d time.Duration) {
 	s.metrics.queueWait.Observe(d.Seconds())
-	s.waitMu.Lock()
-	defer s.waitMu.Unlock()
-	old, ok := s.waits.Get(tenantID)
-	if !ok {
-		s.waits.Add(tenantID, d)
-		return
-	}
-	s.waits.Add(tenantID, (old*4+d)/5)
 }
 
 // setQueueLength records a tenant's queue as publishQueue read it.
@@ -595,15 +597,6 @@ func (s *Service) queueLength() int {
 		n += q
 	}
 	return n
-}
-
-func (s *Service) avgWait(tenantID string) time.Duration {
-	s.waitMu.Lock()
-	defer s.waitMu.Unlock()
-	if d, ok := s.waits.Get(tenantID); ok && d > 0 {
-		return d
-	}
-	return time.Minute
 }
 
 // scheduleTimeout arms the overflow of a waiting conversation: at the

@@ -42,6 +42,15 @@ const tenantCaches = 10000
 
 // Service is the chat service.
 type Service struct {
+	// Availability (availability.go, replymail.go): the tenant's hours and
+	// queue estimate, cached briefly; agents' replies e-mailed to visitors.
+	hoursCache *expirable.LRU[string, BusinessHours]
+	queueEst   *expirable.LRU[string, QueueEstimate]
+	mail       ReplyMailer
+	mailDelay  time.Duration
+	mailEvery  time.Duration
+	publicURL  string
+
 	tenants   *tenants.Service
 	bus       Bus
 	presence  PresenceStore
@@ -82,8 +91,7 @@ type Service struct {
 	retentionEvery time.Duration
 
 	waitMu   sync.Mutex
-	waits    *lru.Cache[string, time.Duration] // tenant → moving average of time queued
-	queueLen map[string]int                    // tenant → queued conversations, as last computed here (kefu_routing_queue_length)
+	queueLen map[string]int // tenant → queued conversations, as last computed here (kefu_routing_queue_length)
 
 	timerMu    sync.Mutex
 	timers     map[string]*time.Timer
@@ -174,6 +182,17 @@ type Config struct {
 	SweepEvery time.Duration
 	// Bots answers FAQ and llm nodes (nil: no FAQ answers, llm nodes hand off).
 	Bots Bots
+	// Mailer e-mails agents' replies to visitors who did not read them
+	// within ReplyMailDelay (default DefaultReplyMailDelay), at most one
+	// e-mail per conversation every ReplyMailEvery (default
+	// DefaultReplyMailEvery). Nil or not configured: replies wait in the
+	// widget.
+	Mailer         ReplyMailer
+	ReplyMailDelay time.Duration
+	ReplyMailEvery time.Duration
+	// PublicURL is where people reach this server (the e-mails' link back
+	// when the visitor's page is not one of the tenant's origins).
+	PublicURL string
 }
 
 // NewService returns the chat service.
@@ -216,20 +235,24 @@ func NewService(c Config) *Service {
 		c.SweepEvery = DefaultSweepEvery
 	}
 	uu, _ := lru.New[string, *usage](tenantCaches)
-	waits, _ := lru.New[string, time.Duration](tenantCaches)
 	breakers, _ := lru.New[string, *gobreaker.CircuitBreaker[routing.Agent]](tenantCaches)
 	mc, _ := lru.New[string, *monthly](10000)
 	s := &Service{
 		tenants: c.Tenants, bus: c.Bus, presence: c.Presence, rr: routing.NewRoundRobin(),
 		log: c.Logger, now: c.Now, metrics: newMetrics(c.Registry), tracer: c.Tracer.Tracer("kefu/chat"), hooks: newOutbound(c.AllowPrivateNetworks),
 		flowCache: fc, queuePos: qp, openConvs: oc, gone: gone, scopes: newScopeCache(c.ScopeTTL), grace: c.OfflineGrace, breakerTimeout: c.BreakerTimeout,
-		waits: waits, breakers: breakers, queueLen: map[string]int{}, timers: map[string]*time.Timer{}, queueDirty: map[string]bool{},
+		breakers: breakers, queueLen: map[string]int{}, timers: map[string]*time.Timer{}, queueDirty: map[string]bool{},
 		flowRuns: newGates(c.FlowRuns), flowRunWait: c.FlowRunWait,
 		simulations: newGates(c.Simulations), simulateWait: c.SimulateWait, replayTimeout: c.ReplayTimeout, snoozeSweep: c.SnoozeSweep, searchIdx: newSearchIndexer(),
 		uploadLimits: c.Uploads.withDefaults(), usage: uu, monthly: mc, linkTTL: c.FileLinkTTL, sweepEvery: c.SweepEvery,
 		bots: c.Bots, calls: newBotCalls(), instance: tenants.NewID(), recovery: c.Recovery.withDefaults(),
 	}
 	s.engine = c.SearchEngine
+	s.hoursCache = expirable.NewLRU[string, BusinessHours](tenantCaches, nil, hoursTTL)
+	s.queueEst = expirable.NewLRU[string, QueueEstimate](tenantCaches, nil, hoursTTL)
+	s.mail, s.publicURL = c.Mailer, c.PublicURL
+	s.mailDelay = cmp.Or(c.ReplyMailDelay, DefaultReplyMailDelay)
+	s.mailEvery = cmp.Or(c.ReplyMailEvery, DefaultReplyMailEvery)
 	s.retentionEvery = cmp.Or(c.RetentionEvery, DefaultRetentionEvery)
 	if s.engine == nil {
 		s.engine = builtinSearch{s}
@@ -541,6 +564,10 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 	case conv.Status == StatusResolved && author.Type == AuthorAgent && !in.Private:
 		// An agent's reply reopens the conversation, with them.
 		s.background(func() { s.reopenByAgent(context.WithoutCancel(ctx), p, conv.ID) })
+	}
+	if author.Type == AuthorAgent && !in.Private {
+		// Not read within the delay (the visitor is away): e-mailed.
+		s.scheduleReplyMail(p.TenantID, conv.ID, s.mailDelay)
 	}
 	return msg, false, nil
 }

@@ -113,7 +113,7 @@ func (s *Service) Simulate(ctx context.Context, p tenants.Principal, flowID stri
 	if in.Conversation.Status == "" {
 		in.Conversation.Status = StatusBot
 	}
-	run := routing.Input{Event: in.Event, Visitor: in.Visitor, Message: in.Message, Conversation: in.Conversation, At: at}
+	run := routing.Input{Event: in.Event, Visitor: in.Visitor, Message: in.Message, Conversation: in.Conversation, At: at, Hours: s.flowHours(ctx, p.TenantID)}
 	if err := routing.CheckInput(run); err != nil {
 		return routing.Result{}, err
 	}

@@ -47,6 +47,9 @@ type Input struct {
 	// or assign node taking "timeout") instead of starting at start.
 	ResumeFrom  string
 	ResumeLabel string
+	// Hours are the tenant's business hours (nil: none set); a
+	// business_hours node with an empty schedule uses them.
+	Hours *Hours
 }
 
 // AssignRequest is what an assign node asks for.
@@ -330,6 +333,11 @@ func (p *Program) exec(ctx context.Context, n *cnode, env Env, in Input, svc Ser
 		return "answered", ans, nil
 	case NodeBusinessHours:
 		open, why := n.isOpen(in.At)
+		if in.Hours != nil && n.hours.Empty() {
+			// A node left empty follows the tenant's business hours.
+			open, why = in.Hours.OpenAt(in.At)
+			why = "business hours: " + why
+		}
 		if open {
 			return "open", why, nil
 		}

@@ -135,11 +135,7 @@ type llmData struct {
 // Schedule maps a weekday ("mon" … "sun") to opening intervals ["09:00","18:00"].
 type Schedule map[string][][2]string
 
-type hoursData struct {
-	Timezone string   `json:"timezone"`
-	Schedule Schedule `json:"schedule"`
-	Holidays []string `json:"holidays"`
-}
+type hoursData = Hours
 
 type setData struct {
 	Attribute string `json:"attribute"`

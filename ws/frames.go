@@ -91,7 +91,7 @@ type queueFrame struct {
 	Type                 string `json:"type"`
 	ConversationID       string `json:"conversation_id"`
 	Position             int    `json:"position"`
-	EstimatedWaitSeconds int    `json:"estimated_wait_seconds"`
+	EstimatedWaitSeconds *int   `json:"estimated_wait_seconds"` // null: unknown (too little recent data), or out of the queue
 }
 
 // deltaFrame is a piece of a bot's answer as it streams. Done (with no

@@ -228,7 +228,12 @@ func (h *Hub) dispatch(e chat.Event) int {
 		if e.VisitorID != "" {
 			put(ti.visitors[e.VisitorID])
 		}
-		it = frameItem(frameQueue, encode(queueFrame{Type: "queue", ConversationID: e.ConversationID, Position: e.Position, EstimatedWaitSeconds: e.Wait}))
+		qf := queueFrame{Type: "queue", ConversationID: e.ConversationID, Position: e.Position}
+		if e.Position > 0 && e.Wait >= 0 {
+			w := e.Wait
+			qf.EstimatedWaitSeconds = &w
+		}
+		it = frameItem(frameQueue, encode(qf))
 	case chat.EventPresence:
 		put(ti.staff)
 		put(ti.users[e.UserID])

@@ -73,6 +73,7 @@ type Config struct {
 	BotCallTimeout       time.Duration // KEFU_BOT_CALL_TIMEOUT: a model call's hard deadline unless the tenant sets one
 	SMTPURL              string        // KEFU_SMTP_URL: smtp://user:pass@host:port or smtps://…; empty: e-mail is off (environment only: it holds a password)
 	SMTPFrom             string        // KEFU_SMTP_FROM: the sender of Kefu's e-mail; no-reply@ the SMTP host by default
+	ReplyMailDelay       time.Duration // KEFU_REPLY_MAIL_DELAY: how long an agent's reply may stay unread before it is e-mailed to the visitor
 }
 
 // helpRequested is loadConfig's answer to -h or --help: the usage text,
@@ -178,6 +179,7 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.IntVar(&c.WSSendBurst, "ws-send-burst", intEnv("KEFU_WS_SEND_BURST", 40), "burst of message.send frames (KEFU_WS_SEND_BURST)")
 	fs.IntVar(&c.WSFrameBurst, "ws-frame-burst", intEnv("KEFU_WS_FRAME_BURST", 200), "burst of other client frames (KEFU_WS_FRAME_BURST)")
 	fs.DurationVar(&c.PresenceTTL, "presence-ttl", durEnv("KEFU_PRESENCE_TTL", 60*time.Second), "with Redis: how long a node's users stay present without its heartbeat, which comes every third of this (KEFU_PRESENCE_TTL)")
+	fs.DurationVar(&c.ReplyMailDelay, "reply-mail-delay", durEnv("KEFU_REPLY_MAIL_DELAY", 2*time.Minute), "how long an agent's reply may stay unread before it is e-mailed to the visitor, when SMTP is configured (KEFU_REPLY_MAIL_DELAY)")
 	fs.DurationVar(&c.AgentAwayGrace, "agent-away-grace", durEnv("KEFU_AGENT_AWAY_GRACE", 5*time.Minute), "how long an agent may be away before their waiting conversations are requeued (KEFU_AGENT_AWAY_GRACE)")
 	fs.DurationVar(&c.JobsPoll, "jobs-poll", durEnv("KEFU_JOBS_POLL", time.Second), "how often due durable timers are claimed (KEFU_JOBS_POLL)")
 	fs.DurationVar(&c.RecoverEvery, "recover-every", durEnv("KEFU_RECOVER_EVERY", 2*time.Minute), "how often each node sweeps for what a dead node left half done (KEFU_RECOVER_EVERY)")
@@ -275,6 +277,9 @@ func (c *Config) problems() []string {
 	}
 	if c.PresenceTTL < 3*time.Second || c.PresenceTTL > time.Hour {
 		p = append(p, "KEFU_PRESENCE_TTL must be between 3s and 1h")
+	}
+	if c.ReplyMailDelay < time.Second || c.ReplyMailDelay > 24*time.Hour {
+		p = append(p, fmt.Sprintf("KEFU_REPLY_MAIL_DELAY=%v: want between 1s and 24h", c.ReplyMailDelay))
 	}
 	if c.AgentAwayGrace <= 0 {
 		p = append(p, "KEFU_AGENT_AWAY_GRACE must be positive")

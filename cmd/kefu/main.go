@@ -278,7 +278,14 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("bots: %w", err)
 	}
-	chatSvc := chat.NewService(chat.Config{Tenants: ten, Bus: bus, Logger: log, Registry: reg, AllowPrivateNetworks: cfg.AllowPrivateNetworks, Presence: presence, CommitShards: cfg.CommitShards,
+	mail, err := mailer.New(mailer.Config{URL: cfg.SMTPURL, From: cfg.SMTPFrom})
+	if err != nil {
+		return err
+	}
+	if !mail.Configured() {
+		log.Info("e-mail is off (no KEFU_SMTP_URL): no invitations, password resets or replies to visitors who left")
+	}
+	chatSvc := chat.NewService(chat.Config{Mailer: mail, ReplyMailDelay: cfg.ReplyMailDelay, PublicURL: cfg.PublicURL, Tenants: ten, Bus: bus, Logger: log, Registry: reg, AllowPrivateNetworks: cfg.AllowPrivateNetworks, Presence: presence, CommitShards: cfg.CommitShards,
 		Uploads: chat.UploadLimits{
 			VisitorFiles: cfg.VisitorFilesPerHour, VisitorBytes: int64(cfg.VisitorMBPerHour) << 20,
 			TenantFiles: cfg.TenantFilesPerHour, TenantBytes: int64(cfg.TenantMBPerHour) << 20,
@@ -307,13 +314,6 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	var publicMetrics prometheus.Gatherer = reg
 	if cfg.MetricsAddr != "" {
 		publicMetrics = nil
-	}
-	mail, err := mailer.New(mailer.Config{URL: cfg.SMTPURL, From: cfg.SMTPFrom})
-	if err != nil {
-		return err
-	}
-	if !mail.Configured() {
-		log.Info("e-mail is off (no KEFU_SMTP_URL): no invitations, password resets or replies to visitors who left")
 	}
 	httpSrv := api.New(api.Config{
 		Mailer:  mail,

@@ -36,6 +36,7 @@ const FlowsPage = lazy(() => import('./flows/FlowsPage'));
 const FaqPage = lazy(() => import('./admin/FaqPage'));
 const ArticlesPage = lazy(() => import('./admin/ArticlesPage'));
 const BotsPage = lazy(() => import('./admin/BotsPage'));
+const BusinessHoursPage = lazy(() => import('./admin/BusinessHoursPage'));
 // The editor (xyflow, dagre) is its own chunk, loaded only on /app/admin/flows/:id.
 const FlowEditorPage = lazy(() => import('./flows/FlowEditorPage'));
 
@@ -125,6 +126,7 @@ export function AppRoutes() {
             <Route path="faq" element={<FaqPage />} />
             <Route path="articles" element={<ArticlesPage />} />
             <Route path="bots" element={<BotsPage />} />
+            <Route path="business-hours" element={<BusinessHoursPage />} />
           </Route>
           {/* Full width, beside the settings menu rather than inside it. */}
           <Route path="admin/flows/:id" element={<FlowEditorPage />} />

@@ -12,6 +12,7 @@ import { Timeline, type Entry } from './model';
 import { avatarOf, brandOf, lookCss, type WidgetSettings } from './settings';
 import { identityWarning, type WidgetIdentity } from './identify';
 import { buildPrechat } from './prechat';
+import { OfflineCard, isOffline, offlineCss, offlineStrings, subline, type OfflineForm, type OfflineStrings } from './offline';
 import type { PrechatAnswers, WidgetConfig } from '../src/api/types';
 
 export interface WidgetOptions {
@@ -73,6 +74,12 @@ export class KefuWidget {
   private isOpen = false;
   private agentsOnline = true;
   private queuePos = 0;
+  /** The place in line's estimate (null: unknown). */
+  private queueWait: number | null = null;
+  /** The public config: business hours, the queue, whether anyone can answer. */
+  private avail: WidgetConfig | null = null;
+  private readonly os: OfflineStrings;
+  private readonly offlineCard: OfflineCard;
   private typingName: string | null = null;
   private typingTimer: ReturnType<typeof setTimeout> | undefined;
   private typingSentAt = 0;
@@ -122,6 +129,12 @@ export class KefuWidget {
     this.s = pickStrings(look?.language || opts.lang);
     this.greeting = look?.greeting || this.s.greeting;
     this.identity = opts.identity;
+    this.os = offlineStrings(look?.language || opts.lang);
+    this.offlineCard = new OfflineCard(
+      this.os,
+      (f) => this.leaveMessage(f),
+      () => this.render(),
+    );
     this.store = new WidgetStorage(opts.key);
     this.api = createApiClient({ baseUrl: opts.origin });
     this.uploader = createApiClient({ baseUrl: opts.origin, getToken: () => this.store.token });
@@ -131,7 +144,7 @@ export class KefuWidget {
     this.host.setAttribute('data-testid', 'kefu-widget');
     this.root = this.host.attachShadow({ mode: 'open' });
     const style = document.createElement('style');
-    style.textContent = css(brandOf(look) ?? opts.brand ?? DEFAULT_BRAND) + lookCss(look);
+    style.textContent = css(brandOf(look) ?? opts.brand ?? DEFAULT_BRAND) + lookCss(look) + offlineCss;
     const wrap = el('div', 'root');
     wrap.lang = this.s === pickStrings('zh') ? 'zh-CN' : 'en';
 
@@ -320,7 +333,10 @@ export class KefuWidget {
       (c) => {
         if (c.tenant_name) this.title.textContent = c.tenant_name;
         this.agentsOnline = typeof c.agents_online === 'number' ? c.agents_online > 0 : !!c.agents_online;
+        this.avail = c;
+        this.offlineCard.setReason(c, new Date(), this.opts.lang);
         this.setSub();
+        this.render();
       },
       (err: unknown) => {
         if (err instanceof ApiError && err.status === 404) this.disable();
@@ -473,11 +489,12 @@ export class KefuWidget {
       // With a person (or queued, or closed), the button has done its work.
       if (f.conversation.status !== 'bot') this.humanBtn.hidden = true;
       // Out of the queue (assigned or resolved): no place in line to show.
-      if (f.conversation.status !== 'queued' && this.queuePos) ((this.queuePos = 0), this.setSub());
+      if (f.conversation.status !== 'queued' && this.queuePos) ((this.queuePos = 0), (this.queueWait = null), this.setSub());
       this.trackCsat(f.conversation);
     });
     rt.on('queue', (q) => {
       this.queuePos = q.position;
+      this.queueWait = q.position > 0 ? (q.estimated_wait_seconds ?? null) : null;
       this.setSub();
     });
     rt.on('unauthorized', () => {
@@ -671,6 +688,32 @@ export class KefuWidget {
     this.typingSentAt = 0;
   }
 
+  /**
+   * The offline form: the session first (so the visitor keeps their page
+   * and language), then the form, whose message reaches the socket like any
+   * other. Resolves with whether replies also go by e-mail.
+   */
+  private async leaveMessage(f: OfflineForm): Promise<boolean> {
+    await this.ensureSession();
+    const res = await this.api.widget.offline({
+      widget_key: this.opts.key,
+      visitor_token: this.store.token ?? undefined,
+      name: f.name || undefined,
+      email: f.email,
+      message: f.message,
+      client_id: newClientId(),
+    });
+    if (res.visitor_token !== this.store.token) {
+      this.store.token = res.visitor_token;
+      this.rt?.close();
+      this.rt = null;
+      this.connect();
+    }
+    this.lastConversation = res.conversation_id;
+    this.render();
+    return res.email_configured;
+  }
+
   // ---- view ----
 
   private disable(why?: string) {
@@ -753,9 +796,10 @@ export class KefuWidget {
   }
 
   private setSub() {
-    const text = this.queuePos > 0 ? fill(this.s.queue, { n: this.queuePos }) : this.agentsOnline ? this.s.online : this.s.offline;
+    const text = subline(this.os, { config: this.avail, position: this.queuePos, wait: this.queueWait, now: new Date(), lang: this.opts.lang });
     (this.sub.lastChild as HTMLElement).textContent = text;
-    this.dot.classList.toggle('off', !this.agentsOnline);
+    this.sub.setAttribute('data-testid', 'kefu-sub');
+    this.dot.classList.toggle('off', !this.agentsOnline || isOffline(this.avail));
   }
 
   private setTyping(name: string | null) {
@@ -793,6 +837,9 @@ export class KefuWidget {
     this.input.disabled = this.sendBtn.disabled = !!(this.prechatCard && this.prechatNeeded);
     if (!this.input.disabled) this.sendBtn.disabled = !this.input.value.trim();
     for (const [id, st] of this.streams) frag.append(this.renderStream(id, st.text));
+    // Nobody can answer and nothing was said yet: the offline form (then its thanks).
+    if (this.offlineCard.thanks) frag.append(this.offlineCard.thanks);
+    else if (isOffline(this.avail) && !this.timeline.all().length) frag.append(this.offlineCard.el);
     if (this.csatFor) frag.append(this.csatCard);
     else if (this.csatThanks) {
       const d = el('div', 'sys', { 'data-testid': 'kefu-csat-thanks' });

@@ -1,7 +1,7 @@
 import { Suspense } from 'react';
 import { Menu } from 'antd';
 import { FullPageSpin } from '../components/FullPageSpin';
-import { ApartmentOutlined, ApiOutlined, AuditOutlined, BarChartOutlined, CodeOutlined, FileTextOutlined, FlagOutlined, MessageOutlined, QuestionCircleOutlined, RobotOutlined, SafetyOutlined, SendOutlined, TeamOutlined, UsergroupAddOutlined } from '@ant-design/icons';
+import { ApartmentOutlined, ApiOutlined, AuditOutlined, BarChartOutlined, ClockCircleOutlined, CodeOutlined, FileTextOutlined, FlagOutlined, MessageOutlined, QuestionCircleOutlined, RobotOutlined, SafetyOutlined, SendOutlined, TeamOutlined, UsergroupAddOutlined } from '@ant-design/icons';
 import { Outlet, useLocation, useNavigate } from 'react-router';
 import { useTranslation } from 'react-i18next';
 
@@ -22,6 +22,7 @@ export default function AdminLayout() {
           items={[
             { key: 'onboarding', icon: <FlagOutlined />, label: <span data-testid="admin-onboarding">{t('admin.onboarding')}</span> },
             { key: 'widget', icon: <CodeOutlined />, label: <span data-testid="admin-widget">{t('admin.widget')}</span> },
+            { key: 'business-hours', icon: <ClockCircleOutlined />, label: <span data-testid="admin-hours">{t('admin.hours')}</span> },
             { key: 'agents', icon: <TeamOutlined />, label: <span data-testid="admin-agents">{t('admin.agents')}</span> },
             { key: 'reports', icon: <BarChartOutlined />, label: <span data-testid="admin-reports">{t('admin.reports')}</span> },
             { key: 'roles', icon: <SafetyOutlined />, label: <span data-testid="admin-roles">{t('admin.roles')}</span> },

@@ -66,6 +66,10 @@ import type {
   WidgetSettings,
   WidgetSettingsAdmin,
   PrechatAnswers,
+  BusinessHours,
+  BusinessHoursInput,
+  OfflineMessage,
+  OfflineMessageRequest,
   Webhook,
   WebhookDelivery,
   WebhookDeliveryPage,
@@ -386,12 +390,19 @@ export function createApiClient(opts: ApiClientOptions = {}) {
       session: (body: WidgetSessionRequest) => request<WidgetSession>('POST', '/api/v1/widget/sessions', body),
       /** The visitor's pre-chat answers (a client whose token is the visitor's). */
       prechat: (body: PrechatAnswers) => request<void>('POST', '/api/v1/widget/prechat', body),
+      /** The offline form: the e-mail onto the contact, the message opens the conversation. */
+      offline: (body: OfflineMessageRequest) => request<OfflineMessage>('POST', '/api/v1/widget/offline', body),
     },
 
     widgetSettings: {
       get: () => request<WidgetSettingsAdmin>('GET', '/api/v1/widget-settings'),
       put: (body: WidgetSettings & { allowed_origins?: string[] }) => request<WidgetSettingsAdmin>('PUT', '/api/v1/widget-settings', body),
       rotateSecret: () => request<{ identity_secret: string }>('POST', '/api/v1/widget-settings/identity-secret'),
+    },
+
+    businessHours: {
+      get: () => request<BusinessHours>('GET', '/api/v1/business-hours'),
+      put: (body: BusinessHoursInput) => request<BusinessHours>('PUT', '/api/v1/business-hours', body),
     },
   };
 }

@@ -623,6 +623,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/widget/offline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The widget's offline form
+         * @description Public; the tenant comes from `widget_key`. What the widget sends when nobody can answer now
+         *     (no agent online, or outside the business hours): the visitor (resumed by a still-valid
+         *     `visitor_token`, else new) gets `name` and `email` onto their contact, and `message` starts
+         *     (or continues) their conversation like any visitor message: the flow runs and agents see it as
+         *     usual. An agent's reply the visitor has not read within `KEFU_REPLY_MAIL_DELAY` (2 minutes) is
+         *     e-mailed to that address when the server has SMTP (`email_configured`); otherwise it waits in
+         *     the widget. A resend with the same `client_id` stores nothing new. Rate limited per client IP.
+         */
+        post: operations["leaveOfflineMessage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/widget/prechat": {
         parameters: {
             query?: never;
@@ -1249,6 +1275,38 @@ export interface paths {
          */
         get: operations["listAudit"];
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/business-hours": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The workspace's business hours
+         * @description **Roles:** owner, admin, admin API keys. `configured` is false until they are first saved (the
+         *     widget then says nothing about hours). While `enabled`, the widget shows them (open now, or
+         *     when it opens next in the visitor's local time), offers its offline form outside them, and a
+         *     flow's `business_hours` node whose schedule is empty follows them. `email_configured` says
+         *     whether agents' replies can reach visitors who left by e-mail (`KEFU_SMTP_URL`).
+         */
+        get: operations["getBusinessHours"];
+        /**
+         * Set the workspace's business hours
+         * @description **Roles:** owner, admin, admin API keys. `timezone` is an IANA name (`Asia/Shanghai`);
+         *     `schedule` maps `mon` … `sun` to at most 10 intervals `["09:00","18:00"]` each (start before
+         *     end; `24:00` ends a day); `holidays` are up to 366 dates closed all day. Every problem is
+         *     reported at once in `fields` (`timezone`, `schedule.mon[0]`, `holidays[2]`). Other nodes follow
+         *     within 10 seconds.
+         */
+        put: operations["setBusinessHours"];
         post?: never;
         delete?: never;
         options?: never;
@@ -2947,6 +3005,11 @@ export interface components {
              * @enum {string}
              */
             plan?: "free" | "pro" | "enterprise";
+            /**
+             * @description On `GET`/`PATCH /api/v1/tenant`: whether the server can send e-mail (`KEFU_SMTP_URL`). Without it,
+             *     agents' replies to visitors who left wait in the widget instead of being e-mailed.
+             */
+            email_configured?: boolean;
         };
         TenantUpdate: {
             name?: string;
@@ -3204,6 +3267,97 @@ export interface components {
             /** @description How many of the tenant's agents are online now (0 → the widget offers its offline form). */
             agents_online: number;
             settings?: components["schemas"]["WidgetSettings"];
+            /** @description The workspace's business hours while they are set and enabled; null otherwise. */
+            business_hours?: null | components["schemas"]["WidgetHours"];
+            queue?: components["schemas"]["WidgetQueue"];
+            /** @description Nobody can answer now (no agent online, or outside the business hours); the widget offers its offline form. */
+            offline?: boolean;
+        };
+        WidgetHours: {
+            open_now: boolean;
+            /**
+             * Format: date-time
+             * @description When it opens next (null while open, or when it never opens); the widget shows it in the visitor's local time.
+             */
+            next_open_at: string | null;
+            timezone: string;
+            schedule: components["schemas"]["WeeklySchedule"];
+        };
+        WidgetQueue: {
+            /** @description Conversations waiting for an agent now. */
+            length: number;
+            /**
+             * @description For a visitor joining now (place `length + 1`): the place times the recent median time the
+             *     team took to take the next conversation out of the queue (the last 21 exits within 6 hours,
+             *     counting only time someone waited). Null with fewer than 3 such exits: the widget then
+             *     promises nothing.
+             */
+            expected_wait_seconds: number | null;
+        };
+        /**
+         * @description Opening intervals by weekday, in the hours' time zone.
+         * @example {
+         *       "mon": [
+         *         [
+         *           "09:00",
+         *           "12:00"
+         *         ],
+         *         [
+         *           "13:00",
+         *           "18:00"
+         *         ]
+         *       ],
+         *       "sat": [
+         *         [
+         *           "10:00",
+         *           "16:00"
+         *         ]
+         *       ]
+         *     }
+         */
+        WeeklySchedule: {
+            [key: string]: string[][];
+        };
+        BusinessHoursInput: {
+            /** @default true */
+            enabled?: boolean;
+            /** @example Asia/Shanghai */
+            timezone: string;
+            schedule?: components["schemas"]["WeeklySchedule"];
+            holidays?: string[];
+        };
+        BusinessHours: {
+            /** @description False until first saved. */
+            configured: boolean;
+            enabled: boolean;
+            timezone: string;
+            schedule: components["schemas"]["WeeklySchedule"];
+            holidays: string[];
+            /** @description Null unless the hours are configured and enabled. */
+            open_now: boolean | null;
+            /** Format: date-time */
+            next_open_at: string | null;
+            /** @description The server can e-mail agents' replies to visitors who left (`KEFU_SMTP_URL`); without it they wait in the widget. */
+            email_configured: boolean;
+            /** Format: date-time */
+            updated_at: string | null;
+        };
+        OfflineMessageRequest: {
+            widget_key: string;
+            /** @description A still-valid token resumes the visitor; otherwise a new one is made. */
+            visitor_token?: string;
+            name?: string;
+            /** Format: email */
+            email: string;
+            message: string;
+            client_id?: string;
+        };
+        OfflineMessage: {
+            visitor_id: string;
+            visitor_token: string;
+            conversation_id: string;
+            message: components["schemas"]["Message"];
+            email_configured: boolean;
         };
         /** @description How the widget looks and behaves (what a visitor's widget may know). */
         WidgetSettings: {
@@ -3227,8 +3381,8 @@ export interface components {
             require_identity?: boolean;
         };
         PrechatForm: {
-            enabled?: boolean;
-            fields?: components["schemas"]["PrechatField"][];
+            enabled: boolean;
+            fields: components["schemas"]["PrechatField"][];
         };
         PrechatField: {
             /** @enum {string} */
@@ -4248,7 +4402,12 @@ export interface components {
             type: "queue";
             conversation_id: string;
             position: number;
-            estimated_wait_seconds: number;
+            /**
+             * @description The place times the team's recent median time to take the next conversation out of the
+             *     queue; null when there is too little recent data to say (fewer than 3 exits within 6
+             *     hours), and when `position` is 0.
+             */
+            estimated_wait_seconds: number | null;
         };
         ReportDurations: {
             count: number;
@@ -5362,6 +5521,35 @@ export interface operations {
             429: components["responses"]["RateLimited"];
         };
     };
+    leaveOfflineMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OfflineMessageRequest"];
+            };
+        };
+        responses: {
+            /** @description The visitor's session and the stored message. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OfflineMessage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
     submitPrechat: {
         parameters: {
             query?: never;
@@ -6221,6 +6409,57 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["PermissionDenied"];
+        };
+    };
+    getBusinessHours: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The business hours. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BusinessHours"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+        };
+    };
+    setBusinessHours: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BusinessHoursInput"];
+            };
+        };
+        responses: {
+            /** @description The stored business hours. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BusinessHours"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     listTeams: {

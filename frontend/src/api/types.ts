@@ -151,6 +151,50 @@ export interface WidgetSettings {
   require_identity?: boolean;
 }
 
+/** Opening intervals ["09:00","18:00"] by weekday (mon … sun). */
+export type WeeklySchedule = Partial<Record<'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun', [string, string][]>>;
+
+export interface WidgetHours {
+  open_now: boolean;
+  /** RFC 3339; null while open or when it never opens. */
+  next_open_at: string | null;
+  timezone: string;
+  schedule: WeeklySchedule;
+}
+
+export interface BusinessHoursInput {
+  enabled: boolean;
+  timezone: string;
+  schedule: WeeklySchedule;
+  holidays: string[];
+}
+
+export interface BusinessHours extends BusinessHoursInput {
+  configured: boolean;
+  open_now: boolean | null;
+  next_open_at: string | null;
+  /** The server can e-mail replies to visitors who left (KEFU_SMTP_URL). */
+  email_configured: boolean;
+  updated_at: string | null;
+}
+
+export interface OfflineMessageRequest {
+  widget_key: string;
+  visitor_token?: string;
+  name?: string;
+  email: string;
+  message: string;
+  client_id?: string;
+}
+
+export interface OfflineMessage {
+  visitor_id: string;
+  visitor_token: string;
+  conversation_id: string;
+  message: Message;
+  email_configured: boolean;
+}
+
 export interface RefusedOrigin {
   origin: string;
   hits: number;

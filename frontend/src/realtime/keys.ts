@@ -22,6 +22,7 @@ export const keys = {
   me: ['me'] as const,
   tenant: ['tenant'] as const,
   onboarding: ['onboarding'] as const,
+  businessHours: ['business-hours'] as const,
   agents: ['agents'] as const,
   invites: ['invites'] as const,
   roles: ['roles'] as const,

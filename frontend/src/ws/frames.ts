@@ -61,7 +61,8 @@ export interface QueueFrame {
   type: 'queue';
   conversation_id: string;
   position: number;
-  estimated_wait_seconds?: number;
+  /** null: unknown (too little recent data), or out of the queue. */
+  estimated_wait_seconds?: number | null;
 }
 /**
  * A piece of a bot's answer. The stored message.new that completes it has
