@@ -64,6 +64,18 @@ func TestOnboarding(t *testing.T) {
 				t.Fatalf("checklist: %s", r.Raw)
 			}
 		})
+		t.Run("saved widget settings and business hours tick widget and business_hours", func(t *testing.T) {
+			tuned := a.signup("Tuned")
+			if steps, r := state(tuned.token); steps["widget"] || steps["business_hours"] {
+				t.Fatalf("checklist: %s", r.Raw)
+			}
+			a.must(200, "PUT", "/api/v1/widget-settings", tuned.token, map[string]any{"color": "#aa3300", "greeting": "Hello"})
+			a.must(200, "PUT", "/api/v1/business-hours", tuned.token, map[string]any{"enabled": true, "timezone": "Asia/Shanghai",
+				"schedule": map[string]any{"mon": [][2]string{{"09:00", "18:00"}}}, "holidays": []string{}})
+			if steps, r := state(tuned.token); !steps["widget"] || !steps["business_hours"] {
+				t.Fatalf("checklist after saving the widget and the hours: %s", r.Raw)
+			}
+		})
 		t.Run("widget settings tick widget", func(t *testing.T) {
 			a.must(200, "PATCH", "/api/v1/tenant", shop.token, map[string]any{"allowed_origins": []string{"https://shop.example.com"}})
 			if steps, r := state(shop.token); !steps["widget"] {

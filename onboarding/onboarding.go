@@ -88,24 +88,31 @@ func teammateInvited(ctx context.Context, s *Service, q query) (bool, error) {
 	return n > 1, err
 }
 
-// businessHoursSet: the routing flow, as the workspace published it, has a
+// businessHoursSet: the workspace saved its business hours (Settings →
+// Business hours), or the routing flow, as the workspace published it, has a
 // business-hours node (the default flow's has Kefu's sample hours, which
-// do not count). When the workspace gets a business-hours setting of its
-// own, it counts here too.
+// do not count).
 func businessHoursSet(ctx context.Context, _ *Service, q query) (bool, error) {
+	set, err := q.exists(ctx, q.t("business_hours")+" WHERE enabled")
+	if err != nil || set {
+		return set, err
+	}
 	return q.exists(ctx, q.t("flows")+" f JOIN "+q.t("flow_versions")+" v ON v.flow_id = f.id AND v.version = f.published_version"+
 		" WHERE f.active AND v.created_by <> ? AND v.graph LIKE ?", "kefu", `%"business_hours"%`)
 }
 
-// widgetCustomised: the widget's settings differ from the defaults. Today
-// the one widget setting is the list of sites allowed to embed it. (When
-// the workspace gets widget settings of their own, they count here too.)
+// widgetCustomised: the widget's settings differ from the defaults (its
+// look, greeting or pre-chat form saved in Settings → Widget), or the sites
+// allowed to embed it are named.
 func widgetCustomised(ctx context.Context, s *Service, q query) (bool, error) {
 	t, err := s.tenants.Tenant(ctx, q.tenantID)
 	if err != nil {
 		return false, err
 	}
-	return len(t.AllowedOrigins) > 0, nil
+	if len(t.AllowedOrigins) > 0 {
+		return true, nil
+	}
+	return q.exists(ctx, q.t("widget_settings")+" WHERE settings <> ? AND settings <> ?", "{}", "")
 }
 
 // flowPublished: a version other than the one Kefu made at signup routes
