@@ -150,9 +150,9 @@ var zhMessages = map[string]string{
 	"must be empty (the page's language), en or zh-CN":                   "必须为空（跟随页面语言）、en 或 zh-CN",
 	"must be name, email, phone or custom":                               "必须是 name、email、phone 或 custom",
 	"must be 1-40 lowercase letters, digits or _, starting with a letter, and not name, email or phone": "必须是 1-40 个小写字母、数字或下划线，以字母开头，且不是 name、email 或 phone",
-	"must be one of mon tue wed thu fri sat sun":                         "必须是 mon、tue、wed、thu、fri、sat、sun 之一",
-	"must be HH:MM–HH:MM with the start before the end":                  "必须是 HH:MM–HH:MM，且开始早于结束",
-	"must be a date like 2026-12-25":                                     "必须是日期，例如 2026-12-25",
+	"must be one of mon tue wed thu fri sat sun":                                                        "必须是 mon、tue、wed、thu、fri、sat、sun 之一",
+	"must be HH:MM–HH:MM with the start before the end":                                                 "必须是 HH:MM–HH:MM，且开始早于结束",
+	"must be a date like 2026-12-25":                                                                    "必须是日期，例如 2026-12-25",
 }
 
 var zhPatterns = []struct {
