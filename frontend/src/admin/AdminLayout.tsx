@@ -1,4 +1,5 @@
-import { Suspense } from 'react';
+import { Suspense, useEffect, useState } from 'react';
+import { adminStringsReady, loadAdminStrings } from '../i18n';
 import { Menu } from 'antd';
 import { FullPageSpin } from '../components/FullPageSpin';
 import { ApartmentOutlined, ApiOutlined, AuditOutlined, BarChartOutlined, ClockCircleOutlined, CodeOutlined, FileTextOutlined, FlagOutlined, MessageOutlined, QuestionCircleOutlined, RobotOutlined, SafetyOutlined, SendOutlined, TeamOutlined, UsergroupAddOutlined } from '@ant-design/icons';
@@ -7,10 +8,21 @@ import { useTranslation } from 'react-i18next';
 
 /** /app/admin/*: a settings menu beside the page (above it on a phone). */
 export default function AdminLayout() {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const loc = useLocation();
   const navigate = useNavigate();
   const selected = loc.pathname.split('/')[3] ?? 'widget';
+  // The settings pages' Chinese strings are their own chunk: the pages wait
+  // for them rather than show English first.
+  const [, setLoaded] = useState(0);
+  useEffect(() => {
+    let on = true;
+    void loadAdminStrings().then(() => on && setLoaded((n) => n + 1));
+    return () => {
+      on = false;
+    };
+  }, [i18n.language]);
+  if (!adminStringsReady()) return <FullPageSpin />;
   return (
     <div className="admin">
       <aside className="admin-menu">

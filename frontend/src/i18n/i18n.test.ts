@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import en from './en';
-import zhCN from './zh-CN';
+import zhCNCore from './zh-CN';
+import zhCNAdmin from './zh-CN-admin';
 import { detectLanguage } from './index';
 
 function flatten(o: object, prefix = ''): Record<string, string> {
@@ -14,6 +15,8 @@ function flatten(o: object, prefix = ''): Record<string, string> {
 }
 
 const vars = (s: string) => [...s.matchAll(/\{\{(\w+)\}\}/g)].map((m) => m[1]).sort();
+
+const zhCN = { ...zhCNCore, ...zhCNAdmin };
 
 describe('i18n resources', () => {
   const a = flatten(en);

@@ -14,12 +14,37 @@ export const resources = {
   en: { translation: en },
 } as const;
 
-/** Makes sure lang's strings are loaded. */
+/** Makes sure lang's strings are loaded (and the settings pages' too, once they are open). */
 export async function loadLanguage(lang: string): Promise<void> {
   if (lang === 'zh-CN' && !i18n.hasResourceBundle('zh-CN', 'translation')) {
     const zh = (await import('./zh-CN')).default;
     i18n.addResourceBundle('zh-CN', 'translation', zh, true, true);
   }
+  if (adminWanted) await loadAdminSections(lang);
+}
+
+// The settings pages' Chinese strings are a chunk of their own, loaded when
+// the settings open (the console's first load stays within its budget).
+let adminWanted = false;
+let adminZh: Promise<void> | null = null;
+
+function loadAdminSections(lang: string): Promise<void> {
+  if (lang !== 'zh-CN') return Promise.resolve();
+  adminZh ??= import('./zh-CN-admin').then((m) => {
+    i18n.addResourceBundle('zh-CN', 'translation', m.default, true, true);
+  });
+  return adminZh;
+}
+
+/** Whether the settings pages' strings of the current language are there. */
+export function adminStringsReady(): boolean {
+  return i18n.language !== 'zh-CN' || i18n.getResource('zh-CN', 'translation', 'webhooks.title') !== undefined;
+}
+
+/** Loads the settings pages' strings of the current language, and of any language chosen later. */
+export function loadAdminStrings(): Promise<void> {
+  adminWanted = true;
+  return loadAdminSections(i18n.language);
 }
 
 /** The saved choice, else the browser's language (any zh-* → zh-CN), else English. */

@@ -2,9 +2,11 @@ import { afterEach } from 'vitest';
 import { cleanup } from '@testing-library/react';
 import i18n from '../i18n';
 import zhCN from '../i18n/zh-CN';
+import zhCNAdmin from '../i18n/zh-CN-admin';
 
 // Tests switch languages synchronously: both bundles are there from the start.
 i18n.addResourceBundle('zh-CN', 'translation', zhCN, true, true);
+i18n.addResourceBundle('zh-CN', 'translation', zhCNAdmin, true, true);
 
 // jsdom lacks a few browser APIs that antd touches.
 if (!window.matchMedia) {
