@@ -216,7 +216,7 @@ try {
     agentCtx.setDefaultTimeout(TIMEOUT);
     agent = pages.agent = await agentCtx.newPage();
     agent.on('pageerror', (e) => pageErrors.push(`agent: ${e.message}`));
-    await agent.goto(`${BASE}/login`);
+    await agent.goto(`${BASE}/login?workspace=${encodeURIComponent(su.tenant.slug)}`);
     await agent.getByTestId('login-tenant').fill(su.tenant.slug);
     await agent.getByTestId('login-email').fill(owner.email);
     await agent.getByTestId('login-password').fill(owner.password);

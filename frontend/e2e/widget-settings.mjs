@@ -139,7 +139,7 @@ try {
     ctx.setDefaultTimeout(TIMEOUT);
     const admin = (pages.admin = await ctx.newPage());
     admin.on('pageerror', (e) => pageErrors.push(`admin: ${e.message}`));
-    await admin.goto(`${BASE}/login`);
+    await admin.goto(`${BASE}/login?workspace=${encodeURIComponent(su.tenant.slug)}`);
     await admin.getByTestId('login-tenant').fill(su.tenant.slug);
     await admin.getByTestId('login-email').fill(owner.email);
     await admin.getByTestId('login-password').fill(owner.password);
@@ -291,7 +291,7 @@ try {
     const zh = (pages.zh = await ctx.newPage());
     zh.on('pageerror', (e) => pageErrors.push(`zh: ${e.message}`));
     await zh.addInitScript(() => localStorage.setItem('kefu:lang', 'zh-CN'));
-    await zh.goto(`${BASE}/login`);
+    await zh.goto(`${BASE}/login?workspace=${encodeURIComponent(su.tenant.slug)}`);
     await zh.getByTestId('login-tenant').fill(su.tenant.slug);
     await zh.getByTestId('login-email').fill(owner.email);
     await zh.getByTestId('login-password').fill(owner.password);

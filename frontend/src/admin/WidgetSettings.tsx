@@ -216,7 +216,7 @@ function SettingsEditor({ tenantName }: { tenantName: string }) {
             </div>
             <label htmlFor="ws-avatar">{t('widgetSettings.avatar')}</label>
             <div>
-              <Input id="ws-avatar" value={draft.avatar_url ?? ''} placeholder="https://" onChange={(e) => set({ avatar_url: e.target.value.trim() })} status={bad('avatar_url')} data-testid="ws-avatar" />
+              <Input id="ws-avatar" value={draft.avatar_url ?? ''} placeholder={t('widgetSettings.avatarPlaceholder')} onChange={(e) => set({ avatar_url: e.target.value.trim() })} status={bad('avatar_url')} data-testid="ws-avatar" />
               <div className="muted">{t('widgetSettings.avatarHint')}</div>
             </div>
             <label htmlFor="ws-language">{t('widgetSettings.language')}</label>
@@ -294,6 +294,9 @@ function SettingsEditor({ tenantName }: { tenantName: string }) {
 
         <Card title={t('widgetSettings.identityTitle')} style={{ marginTop: 16 }} data-testid="ws-identity">
           <Typography.Paragraph type="secondary">{t('widgetSettings.identityHint')}</Typography.Paragraph>
+          <pre className="snippet" translate="no" data-testid="ws-identity-howto">
+            {'hash = hex(HMAC-SHA256(identity_secret, user_id))\nKefu.identify({ id: user_id, name, email, hash })'}
+          </pre>
           <div className="settings-grid">
             <span>{t('widgetSettings.secret')}</span>
             <div>
