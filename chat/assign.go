@@ -24,17 +24,20 @@ func adjustLoad(tx *gorm.DB, db *tenants.DB, userID string, delta int, capped bo
 		return true, nil
 	}
 	q := `UPDATE ` + db.Table("users") + ` SET active_conversations = active_conversations + ? WHERE id = ?`
+	args := []any{delta, userID}
 	switch {
 	case delta > 0 && capped:
 		// Nobody is given work once deactivated, even if routing read the
-		// agent list a moment before.
-		q += ` AND active_conversations < max_concurrent AND deactivated_at IS NULL`
+		// agent list a moment before. (A batch of assignments moves an
+		// agent's counter by several at once: all fit, or none.)
+		q += ` AND active_conversations + ? <= max_concurrent AND deactivated_at IS NULL`
+		args = append(args, delta)
 	case delta > 0:
 		q += ` AND deactivated_at IS NULL`
 	case delta < 0:
 		q += ` AND active_conversations > 0`
 	}
-	res := tx.Exec(q, delta, userID)
+	res := tx.Exec(q, args...)
 	return res.RowsAffected > 0, res.Error
 }
 
@@ -104,10 +107,6 @@ var errNoAgent = errors.New("no agent available")
 // with (a reopened or requeued conversation goes back to the person the
 // visitor knows).
 func (s *Service) autoAssign(ctx context.Context, tenantID, convID string, req routing.AssignRequest, prefer string) (routing.Agent, error) {
-	agents, err := s.agentStates(ctx, tenantID)
-	if err != nil {
-		return routing.Agent{}, err
-	}
 	if req.Team != "" {
 		// Flows saved before teams had ids name them; agents list ids.
 		id, err := s.tenants.TeamID(ctx, tenantID, req.Team)
@@ -118,6 +117,19 @@ func (s *Service) autoAssign(ctx context.Context, tenantID, convID string, req r
 			req.Team = id
 		}
 	}
+	if res := s.assigns.assign(&assignReq{tenantID: tenantID, convID: convID, req: req, prefer: prefer}); res.handled {
+		return res.agent, res.err
+	}
+	agents, err := s.agentStates(ctx, tenantID)
+	if err != nil {
+		return routing.Agent{}, err
+	}
+	return s.assignEach(ctx, tenantID, convID, req, prefer, agents)
+}
+
+// ranked is the agents eligible for req, best first by its strategy, with
+// prefer (when eligible) moved first.
+func (s *Service) ranked(tenantID string, req routing.AssignRequest, prefer string, agents []routing.Agent) []routing.Agent {
 	ranked := routing.Rank(req.Strategy, tenantID, req, agents, s.rr)
 	for i, a := range ranked {
 		if prefer != "" && a.ID == prefer && i > 0 {
@@ -125,7 +137,13 @@ func (s *Service) autoAssign(ctx context.Context, tenantID, convID string, req r
 			break
 		}
 	}
-	for _, a := range ranked {
+	return ranked
+}
+
+// assignEach is automatic assignment alone, one transaction: the way every
+// case is handled (another node filled an agent's last slot: next agent).
+func (s *Service) assignEach(ctx context.Context, tenantID, convID string, req routing.AssignRequest, prefer string, agents []routing.Agent) (routing.Agent, error) {
+	for _, a := range s.ranked(tenantID, req, prefer, agents) {
 		_, err := s.assign(ctx, tenantID, convID, a.ID, a.Name, req.Team, assignAuto)
 		switch {
 		case err == nil:

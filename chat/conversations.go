@@ -487,12 +487,35 @@ func (s *Service) assign(ctx context.Context, tenantID, convID, agentID, agentNa
 }
 
 func (s *Service) assignRow(ctx context.Context, tenantID, convID, agentID, agentName, team string, mode assignMode, marked *int64) (Conversation, error) {
+	a := s.assignChange(agentID, agentName, team, mode)
+	conv, err := s.updateThen(ctx, tenantID, convID, a.change, func(tx *gorm.DB, db *tenants.DB) error {
+		n, err := supersedeTx(tx, db, convID, callCancelled, s.stamp())
+		if err != nil {
+			return err
+		}
+		*marked = n
+		return applyLoads(tx, db, a.loads)
+	})
+	if err == nil {
+		s.assigned(ctx, tenantID, convID, conv, a)
+	}
+	return conv, err
+}
+
+// assignment is one conversation being given to an agent: its change (for
+// update) and what the change found, for assigned.
+type assignment struct {
+	change    func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (*note, error)
+	loads     []loadDelta // the agents' counters to move, last in the transaction
+	wasQueued bool
+	queuedAt  *time.Time
+}
+
+func (s *Service) assignChange(agentID, agentName, team string, mode assignMode) *assignment {
 	auto := mode == assignAuto
-	wasQueued := false
-	var loads []loadDelta
-	var queuedAt *time.Time
-	conv, err := s.updateThen(ctx, tenantID, convID, func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (*note, error) {
-		wasQueued = c.Status == StatusQueued
+	a := &assignment{}
+	a.change = func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (*note, error) {
+		a.wasQueued = c.Status == StatusQueued
 		if auto && c.Status != StatusQueued && c.Status != StatusBot {
 			return nil, errUnchanged
 		}
@@ -506,12 +529,12 @@ func (s *Service) assignRow(ctx context.Context, tenantID, convID, agentID, agen
 		// row lock on an agent's counter is what every conversation being
 		// given to that agent waits for, so it is held for one statement
 		// and the commit, not for the whole transaction.
-		loads = loads[:0]
+		a.loads = a.loads[:0]
 		if c.Status == StatusAssigned {
-			loads = append(loads, loadDelta{user: c.assignee(), delta: -1})
+			a.loads = append(a.loads, loadDelta{user: c.assignee(), delta: -1})
 		}
-		loads = append(loads, loadDelta{user: agentID, delta: 1, capped: auto})
-		queuedAt = c.QueuedAt
+		a.loads = append(a.loads, loadDelta{user: agentID, delta: 1, capped: auto})
+		a.queuedAt = c.QueuedAt
 		if c.QueuedAt != nil && c.Status == StatusQueued {
 			// Out of the queue to an agent: the estimate learns from it.
 			if err := recordExit(tx, db, c.ID, *c.QueuedAt, s.stamp()); err != nil {
@@ -543,23 +566,20 @@ func (s *Service) assignRow(ctx context.Context, tenantID, convID, agentID, agen
 			c.Team = team
 		}
 		return n, nil
-	}, func(tx *gorm.DB, db *tenants.DB) error {
-		n, err := supersedeTx(tx, db, convID, callCancelled, s.stamp())
-		if err != nil {
-			return err
-		}
-		*marked = n
-		return applyLoads(tx, db, loads)
-	})
-	if err == nil && queuedAt != nil {
-		s.recordWait(tenantID, s.now().Sub(*queuedAt))
 	}
-	if err == nil && wasQueued && conv.Status == StatusAssigned {
-		// The visitor's widget drops the queue position it showed.
+	return a
+}
+
+// assigned is what follows a committed assignment: the queue's wait
+// metric, and the visitor's widget drops the queue position it showed.
+func (s *Service) assigned(ctx context.Context, tenantID, convID string, conv Conversation, a *assignment) {
+	if a.queuedAt != nil {
+		s.recordWait(tenantID, s.now().Sub(*a.queuedAt))
+	}
+	if a.wasQueued && conv.Status == StatusAssigned {
 		s.queuePos.Remove(tenantID + "/" + convID)
 		s.publish(ctx, Event{Kind: EventQueue, TenantID: tenantID, ConversationID: convID, VisitorID: conv.Visitor.ID, Position: 0})
 	}
-	return conv, err
 }
 
 var errUnchanged = errors.New("unchanged")
@@ -578,91 +598,119 @@ func (s *Service) updateThen(ctx context.Context, tenantID, convID string, chang
 	if err != nil {
 		return Conversation{}, err
 	}
-	var (
-		after   conversationRow
-		prev    string
-		sys     Message
-		vis     *Visitor // read inside the transaction for webhooks
-		hooked  bool     // it wrote webhook events
-		changed = true
-	)
-	// What the tenant's webhooks want is known before the transaction (a
-	// first look may read the database, which on SQLite has one connection).
-	want := map[string]bool{}
-	for _, t := range []string{HookConversationAssigned, HookConversationTransferred, HookConversationResolved, HookConversationReopened, HookMessageCreated, HookCSATSubmitted} {
-		want[t] = s.wantsHook(ctx, db, tenantID, t)
-	}
+	want := s.updateWants(ctx, db, tenantID)
+	var u updated
 	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var rows []conversationRow
-		// Lock the row (a no-op UPDATE works on both backends).
-		if err := tx.Raw(`UPDATE `+db.Table("conversations")+` SET status = status WHERE id = ? RETURNING *`, convID).Scan(&rows).Error; err != nil {
-			return err
-		}
-		if len(rows) == 0 {
-			return kefu.Errorf(kefu.ENotFound, "no such conversation")
-		}
-		c := rows[0]
-		prev = c.assignee()
-		note, err := change(tx, db, &c)
-		if err != nil {
-			return err
-		}
-		c.UpdatedAt = s.stamp()
-		// One statement stores the change and, with a note, takes the
-		// note's seq.
-		q := `UPDATE ` + db.Table("conversations") + ` SET status = ?, assignee_id = ?, team = ?, updated_at = ?, resolved_at = ?,
-			flow_id = ?, flow_version = ?, flow_node = ?, queued_at = ?, queue_deadline = ?, labels = ?, last_agent_id = ?, waiting_since = ?, priority = ?, snoozed_until = ?, attributes = ?`
-		if note != nil {
-			q += `, last_seq = last_seq + 1`
-		}
-		var out []conversationRow
-		if err := tx.Raw(q+` WHERE id = ? RETURNING *`, c.Status, c.AssigneeID, c.Team, c.UpdatedAt, c.ResolvedAt,
-			c.FlowID, c.FlowVersion, c.FlowNode, c.QueuedAt, c.QueueDeadline, c.Labels, c.LastAgentID, c.WaitingSince, c.Priority, c.SnoozedUntil, c.Attributes, convID).Scan(&out).Error; err != nil {
-			return err
-		}
-		if len(out) == 0 {
-			return kefu.Errorf(kefu.ENotFound, "no such conversation")
-		}
-		after = out[0]
-		if note != nil {
-			row := messageRow{ID: tenants.NewID(), ConversationID: convID, Seq: after.LastSeq, AuthorType: AuthorSystem, Body: note.Render(s.language(ctx, tenantID)),
-				Private: note.private, System: note.encode(), Attachments: "[]", CreatedAt: c.UpdatedAt}
-			if err := tx.Create(&row).Error; err != nil {
-				return err
-			}
-			sys = row.message()
-		}
-		vis, hooked, err = s.updateHooks(tx, db, tenantID, want, rows[0], after, sys)
-		if err != nil || last == nil {
+		var err error
+		if u, err = s.updateTx(ctx, tx, db, tenantID, convID, want, change, nil); err != nil || last == nil {
 			return err
 		}
 		return last(tx, db)
 	})
+	changed := true
 	if errors.Is(err, errUnchanged) {
 		changed = false
-		err = nil
 		var row conversationRow
 		if err := db.WithContext(ctx).Where("id = ?", convID).Take(&row).Error; err != nil {
 			return Conversation{}, err
 		}
-		after = row
-	}
-	if err != nil {
+		u = updated{after: row}
+	} else if err != nil {
 		return Conversation{}, err
 	}
-	if hooked {
+	return s.updated(ctx, tenantID, u, changed)
+}
+
+// updated is what updateTx changed: the row before and after, the system
+// note it stored, the visitor it read for webhooks (or nil) and whether it
+// wrote webhook events.
+type updated struct {
+	before, after conversationRow
+	sys           Message
+	vis           *Visitor
+	hooked        bool
+}
+
+// updateWants is which webhook events of an update the tenant's webhooks
+// want, known before the transaction (a first look may read the database,
+// which on SQLite has one connection).
+func (s *Service) updateWants(ctx context.Context, db *tenants.DB, tenantID string) map[string]bool {
+	want := map[string]bool{}
+	for _, t := range []string{HookConversationAssigned, HookConversationTransferred, HookConversationResolved, HookConversationReopened, HookMessageCreated, HookCSATSubmitted} {
+		want[t] = s.wantsHook(ctx, db, tenantID, t)
+	}
+	return want
+}
+
+// updateTx changes a conversation inside tx under its row lock and stores
+// the system note the change returns, and the webhook events of both. With
+// notes, the note is appended there for the caller to insert with others
+// (before the commit) instead of inserted at once.
+func (s *Service) updateTx(ctx context.Context, tx *gorm.DB, db *tenants.DB, tenantID, convID string, want map[string]bool, change func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (*note, error), notes *[]messageRow) (updated, error) {
+	var u updated
+	var rows []conversationRow
+	// Lock the row (a no-op UPDATE works on both backends).
+	if err := tx.Raw(`UPDATE `+db.Table("conversations")+` SET status = status WHERE id = ? RETURNING *`, convID).Scan(&rows).Error; err != nil {
+		return u, err
+	}
+	if len(rows) == 0 {
+		return u, kefu.Errorf(kefu.ENotFound, "no such conversation")
+	}
+	c := rows[0]
+	u.before = c
+	note, err := change(tx, db, &c)
+	if err != nil {
+		return u, err
+	}
+	c.UpdatedAt = s.stamp()
+	// One statement stores the change and, with a note, takes the
+	// note's seq.
+	q := `UPDATE ` + db.Table("conversations") + ` SET status = ?, assignee_id = ?, team = ?, updated_at = ?, resolved_at = ?,
+			flow_id = ?, flow_version = ?, flow_node = ?, queued_at = ?, queue_deadline = ?, labels = ?, last_agent_id = ?, waiting_since = ?, priority = ?, snoozed_until = ?, attributes = ?`
+	if note != nil {
+		q += `, last_seq = last_seq + 1`
+	}
+	var out []conversationRow
+	if err := tx.Raw(q+` WHERE id = ? RETURNING *`, c.Status, c.AssigneeID, c.Team, c.UpdatedAt, c.ResolvedAt,
+		c.FlowID, c.FlowVersion, c.FlowNode, c.QueuedAt, c.QueueDeadline, c.Labels, c.LastAgentID, c.WaitingSince, c.Priority, c.SnoozedUntil, c.Attributes, convID).Scan(&out).Error; err != nil {
+		return u, err
+	}
+	if len(out) == 0 {
+		return u, kefu.Errorf(kefu.ENotFound, "no such conversation")
+	}
+	u.after = out[0]
+	if note != nil {
+		row := messageRow{ID: tenants.NewID(), ConversationID: convID, Seq: u.after.LastSeq, AuthorType: AuthorSystem, Body: note.Render(s.language(ctx, tenantID)),
+			Private: note.private, System: note.encode(), Attachments: "[]", CreatedAt: c.UpdatedAt}
+		if notes != nil {
+			*notes = append(*notes, row)
+		} else if err := tx.Create(&row).Error; err != nil {
+			return u, err
+		}
+		u.sys = row.message()
+	}
+	u.vis, u.hooked, err = s.updateHooks(tx, db, tenantID, want, u.before, u.after, u.sys)
+	return u, err
+}
+
+// updated publishes, after the commit, what updateTx changed (when
+// changed) and returns the conversation as it now is.
+func (s *Service) updated(ctx context.Context, tenantID string, u updated, changed bool) (Conversation, error) {
+	if u.hooked {
 		s.hooksWritten(tenantID)
 	}
 	var conv Conversation
-	if vis != nil {
-		conv = after.conversation(*vis)
-	} else if conv, err = s.withVisitor(ctx, tenantID, after); err != nil {
+	var err error
+	if u.vis != nil {
+		conv = u.after.conversation(*u.vis)
+	} else if conv, err = s.withVisitor(ctx, tenantID, u.after); err != nil {
 		return Conversation{}, err
 	}
 	if changed {
-		s.publish(ctx, Event{Kind: EventConversation, TenantID: tenantID, ConversationID: convID, VisitorID: after.VisitorID, AssigneeID: after.assignee(), PrevAssigneeID: prev, Conversation: &conv})
-		if sys.ID != "" {
-			s.publish(ctx, Event{Kind: EventMessage, TenantID: tenantID, ConversationID: convID, VisitorID: after.VisitorID, AssigneeID: after.assignee(), Message: &sys})
+		convID := u.after.ID
+		s.publish(ctx, Event{Kind: EventConversation, TenantID: tenantID, ConversationID: convID, VisitorID: u.after.VisitorID, AssigneeID: u.after.assignee(), PrevAssigneeID: u.before.assignee(), Conversation: &conv})
+		if u.sys.ID != "" {
+			s.publish(ctx, Event{Kind: EventMessage, TenantID: tenantID, ConversationID: convID, VisitorID: u.after.VisitorID, AssigneeID: u.after.assignee(), Message: &u.sys})
 			s.searchIdx.mark(tenantID)
 		}
 	}

@@ -2,7 +2,6 @@ package chat
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -52,44 +51,22 @@ type openRes struct {
 type openBatcher struct {
 	s       *Service
 	timeout time.Duration
-	mu      sync.Mutex
-	m       map[string][]*openReq // tenants with openings pending or under way, only
+	b       *batcher[*openReq]
 }
 
 func newOpenBatcher(s *Service, timeout time.Duration) *openBatcher {
-	return &openBatcher{s: s, timeout: timeout, m: map[string][]*openReq{}}
+	ob := &openBatcher{s: s, timeout: timeout}
+	ob.b = newBatcher(maxOpenBatch, func(_ string, batch []*openReq) { ob.flush(batch) })
+	return ob
 }
 
 // open hands the opening to the tenant's batch and waits for its answer.
 func (b *openBatcher) open(ctx context.Context, r *openReq) openRes {
 	r.done = make(chan openRes, 1)
-	b.mu.Lock()
-	q, busy := b.m[r.tenantID]
-	b.m[r.tenantID] = append(q, r)
-	b.mu.Unlock()
-	if !busy {
-		go b.drain(r.tenantID)
-	}
+	b.b.add(r.tenantID, r)
 	// Once queued, the batch answers whatever ctx does (bounded by its
 	// own deadline): the sender must know whether its message is stored.
 	return <-r.done
-}
-
-func (b *openBatcher) drain(tenantID string) {
-	for {
-		b.mu.Lock()
-		q := b.m[tenantID]
-		if len(q) == 0 {
-			delete(b.m, tenantID)
-			b.mu.Unlock()
-			return
-		}
-		n := min(len(q), maxOpenBatch)
-		batch := q[:n:n]
-		b.m[tenantID] = q[n:]
-		b.mu.Unlock()
-		b.flush(batch)
-	}
 }
 
 func (b *openBatcher) flush(batch []*openReq) {

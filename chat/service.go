@@ -71,6 +71,7 @@ type Service struct {
 	scopes         *expirable.LRU[string, Scope]
 	breakers       *lru.Cache[string, *gobreaker.CircuitBreaker[routing.Agent]] // tenant id → breaker
 	openings       *openBatcher                                                 // new visitors' first conversations, in batches
+	assigns        *assignBatcher                                               // automatic assignments, in batches
 	events         *eventLog                                                    // routing decisions, written in batches
 	agentsFlight   singleflight.Group                                           // tenant id → agentStates under way
 	breakerTimeout time.Duration
@@ -259,6 +260,7 @@ func NewService(c Config) *Service {
 	}
 	s.committer = newCommitter(s, c.CommitShards, c.WriteTimeout)
 	s.openings = newOpenBatcher(s, s.committer.timeout)
+	s.assigns = newAssignBatcher(s, s.committer.timeout)
 	s.events = newEventLog(s.committer.timeout)
 	s.hooks.observe = func(result string, d time.Duration) { s.metrics.observeOutbound(targetFlowWebhook, result, d) }
 	s.subs = newHookSubs()
