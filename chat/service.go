@@ -66,8 +66,9 @@ type Service struct {
 	hookWritten func(tenantID string)
 
 	flowCache      *lru.Cache[string, *activeFlow]
-	openConvs      *lru.Cache[string, string] // tenant/visitor → their open conversation
-	gone           *lru.Cache[string, bool]   // tenant/agent: offline past the grace period
+	openConvs      *lru.Cache[string, string]   // tenant/visitor → their open conversation
+	returning      *lru.Cache[string, struct{}] // tenant/visitor: had a conversation (their next opening is not a new visitor's)
+	gone           *lru.Cache[string, bool]     // tenant/agent: offline past the grace period
 	scopes         *expirable.LRU[string, Scope]
 	breakers       *lru.Cache[string, *gobreaker.CircuitBreaker[routing.Agent]] // tenant id → breaker
 	openings       *openBatcher                                                 // new visitors' first conversations, in batches
@@ -228,6 +229,7 @@ func NewService(c Config) *Service {
 	fc, _ := lru.New[string, *activeFlow](10000)
 	qp, _ := lru.New[string, int](100000)
 	oc, _ := lru.New[string, string](200000)
+	rv, _ := lru.New[string, struct{}](200000)
 	gone, _ := lru.New[string, bool](100000)
 	if c.FileLinkTTL <= 0 {
 		c.FileLinkTTL = DefaultFileLinkTTL
@@ -241,7 +243,7 @@ func NewService(c Config) *Service {
 	s := &Service{
 		tenants: c.Tenants, bus: c.Bus, presence: c.Presence, rr: routing.NewRoundRobin(),
 		log: c.Logger, now: c.Now, metrics: newMetrics(c.Registry), tracer: c.Tracer.Tracer("kefu/chat"), hooks: newOutbound(c.AllowPrivateNetworks),
-		flowCache: fc, queuePos: qp, openConvs: oc, gone: gone, scopes: newScopeCache(c.ScopeTTL), grace: c.OfflineGrace, breakerTimeout: c.BreakerTimeout,
+		flowCache: fc, queuePos: qp, openConvs: oc, returning: rv, gone: gone, scopes: newScopeCache(c.ScopeTTL), grace: c.OfflineGrace, breakerTimeout: c.BreakerTimeout,
 		breakers: breakers, queueLen: map[string]int{}, timers: map[string]*time.Timer{}, queueDirty: map[string]bool{},
 		flowRuns: newGates(c.FlowRuns), flowRunWait: c.FlowRunWait,
 		simulations: newGates(c.Simulations), simulateWait: c.SimulateWait, replayTimeout: c.ReplayTimeout, snoozeSweep: c.SnoozeSweep, searchIdx: newSearchIndexer(),
@@ -549,6 +551,7 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 	conv := res.conv
 	if visitor {
 		s.openConvs.Add(p.TenantID+"/"+p.ID, conv.ID)
+		s.returning.Add(p.TenantID+"/"+p.ID, struct{}{})
 	}
 	s.publish(ctx, Event{Kind: EventMessage, TenantID: p.TenantID, ConversationID: conv.ID, VisitorID: conv.VisitorID, AssigneeID: conv.assignee(), Message: &msg})
 	switch {
@@ -658,7 +661,8 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 	}
 	var err error
 	handled := false
-	if len(uploads) == 0 && p.Kind == tenants.KindVisitor && len(required) == 0 {
+	_, known := s.returning.Get(p.TenantID + "/" + p.ID)
+	if len(uploads) == 0 && p.Kind == tenants.KindVisitor && len(required) == 0 && !known {
 		// A new visitor's first conversation opens in the tenant's next
 		// batch of openings (openbatch.go); anything else comes back
 		// unhandled and takes the transaction below.
@@ -772,6 +776,7 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 		return Message{}, false, err
 	}
 	s.openConvs.Add(p.TenantID+"/"+p.ID, conv.ID)
+	s.returning.Add(p.TenantID+"/"+p.ID, struct{}{})
 	if created {
 		s.countConversation(p.TenantID)
 	}
