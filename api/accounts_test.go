@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
 
-	"kefu/chat"
+	"kefu/redis"
 	"kefu/tenants/tenantstest"
 	"kefu/ws"
 )
@@ -286,7 +286,7 @@ func TestRevocationAcrossNodes(t *testing.T) {
 	if url == "" {
 		t.Skip("KEFU_TEST_REDIS_URL not set: skipping the two-node revocation test")
 	}
-	opt, err := redis.ParseURL(url)
+	opt, err := goredis.ParseURL(url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,9 +296,9 @@ func TestRevocationAcrossNodes(t *testing.T) {
 			_, _ = rand.Read(p)
 			prefix := "kefutest-" + hex.EncodeToString(p)
 			node := func() *app {
-				rdb := redis.NewClient(opt)
+				rdb := goredis.NewClient(opt)
 				t.Cleanup(func() { rdb.Close() })
-				bus, err := chat.NewRedisBus(context.Background(), rdb, prefix, []byte("0123456789abcdef0123456789abcdef"), nopLog())
+				bus, err := redis.NewBus(context.Background(), rdb, prefix, []byte("0123456789abcdef0123456789abcdef"), nopLog())
 				if err != nil {
 					t.Fatal(err)
 				}

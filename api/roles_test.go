@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
 
-	"kefu/chat"
+	"kefu/redis"
 	"kefu/tenants/tenantstest"
 )
 
@@ -129,7 +129,7 @@ func TestRolesAcrossNodes(t *testing.T) {
 	if url == "" {
 		t.Skip("KEFU_TEST_REDIS_URL not set: skipping the two-node roles test")
 	}
-	opt, err := redis.ParseURL(url)
+	opt, err := goredis.ParseURL(url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,9 +139,9 @@ func TestRolesAcrossNodes(t *testing.T) {
 			_, _ = rand.Read(p)
 			prefix := "kefutest-" + hex.EncodeToString(p)
 			node := func() *app {
-				rdb := redis.NewClient(opt)
+				rdb := goredis.NewClient(opt)
 				t.Cleanup(func() { rdb.Close() })
-				bus, err := chat.NewRedisBus(context.Background(), rdb, prefix, []byte("0123456789abcdef0123456789abcdef"), nopLog())
+				bus, err := redis.NewBus(context.Background(), rdb, prefix, []byte("0123456789abcdef0123456789abcdef"), nopLog())
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -22,14 +22,17 @@ type Bus interface {
 	Close() error
 }
 
-// subscribers is the set of handlers a bus delivers to.
-type subscribers struct {
+// Subscribers is the set of handlers a Bus delivers to; implementations
+// (LocalBus here, kefu/redis.Bus) keep one and call Deliver for each event
+// they receive. The zero value is ready to use.
+type Subscribers struct {
 	mu   sync.RWMutex
 	next int
 	subs map[int]func(Event)
 }
 
-func (s *subscribers) add(fn func(Event)) func() {
+// Add registers fn and returns what unregisters it.
+func (s *Subscribers) Add(fn func(Event)) func() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.subs == nil {
@@ -45,7 +48,8 @@ func (s *subscribers) add(fn func(Event)) func() {
 	}
 }
 
-func (s *subscribers) deliver(e Event) {
+// Deliver calls every handler with e, synchronously.
+func (s *Subscribers) Deliver(e Event) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for _, fn := range s.subs {
@@ -54,19 +58,19 @@ func (s *subscribers) deliver(e Event) {
 }
 
 // LocalBus is the in-process bus of a single node.
-type LocalBus struct{ subs subscribers }
+type LocalBus struct{ subs Subscribers }
 
 // NewLocalBus returns an in-process bus.
 func NewLocalBus() *LocalBus { return &LocalBus{} }
 
 // Publish calls every subscriber synchronously.
 func (b *LocalBus) Publish(_ context.Context, e Event) error {
-	b.subs.deliver(e)
+	b.subs.Deliver(e)
 	return nil
 }
 
 // Subscribe registers fn.
-func (b *LocalBus) Subscribe(fn func(Event)) func() { return b.subs.add(fn) }
+func (b *LocalBus) Subscribe(fn func(Event)) func() { return b.subs.Add(fn) }
 
 // Acquire has nothing to do: one node hears everything.
 func (b *LocalBus) Acquire(context.Context, string) (func(), error) { return func() {}, nil }

@@ -14,7 +14,7 @@ const (
 )
 
 // PresenceStore tracks which users are connected and the status they chose.
-// LocalPresence is one node's view (the embedded default); RedisPresence
+// LocalPresence is one node's view (the embedded default); redis.Presence
 // shares it between nodes.
 type PresenceStore interface {
 	// Connect counts a new socket of the user.

@@ -23,7 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
 
@@ -33,6 +33,7 @@ import (
 	"kefu/clientip"
 	"kefu/frontend"
 	"kefu/mailer"
+	"kefu/redis"
 	"kefu/tenants"
 	"kefu/webhook"
 	"kefu/ws"
@@ -226,20 +227,20 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	var (
 		bus      chat.Bus
-		rdb      *redis.Client
+		rdb      *goredis.Client
 		presence chat.PresenceStore
 	)
 	if cfg.RedisURL != "" {
-		opt, err := redis.ParseURL(cfg.RedisURL)
+		opt, err := goredis.ParseURL(cfg.RedisURL)
 		if err != nil {
 			return fmt.Errorf("KEFU_REDIS_URL: %w", err)
 		}
 		// go-redis logs through ours (a process-wide setting of the
 		// library), so its lines are JSON when ours are.
-		redis.SetLogger(redisLogger{log})
-		rdb = redis.NewClient(opt)
+		goredis.SetLogger(redisLogger{log})
+		rdb = goredis.NewClient(opt)
 		defer rdb.Close()
-		if err := chat.InstrumentRedis(rdb, reg); err != nil {
+		if err := redis.Instrument(rdb, reg); err != nil {
 			return fmt.Errorf("redis metrics: %w", err)
 		}
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -249,14 +250,14 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 			return fmt.Errorf("connect redis: %w", err)
 		}
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		chat.CheckRedis(cctx, rdb, log, reg)
+		redis.Check(cctx, rdb, log, reg)
 		cancel()
-		rb, err := chat.NewRedisBus(ctx, rdb, "kefu", secret, log)
+		rb, err := redis.NewBus(ctx, rdb, "kefu", secret, log)
 		if err != nil {
 			return fmt.Errorf("redis bus: %w", err)
 		}
 		bus = rb
-		presence = chat.NewRedisPresence(rdb, "kefu", log).WithTTL(cfg.PresenceTTL)
+		presence = redis.NewPresence(rdb, "kefu", log).WithTTL(cfg.PresenceTTL)
 	} else {
 		bus = chat.NewLocalBus()
 	}

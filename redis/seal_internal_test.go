@@ -1,9 +1,11 @@
-package chat
+package redis
 
 import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"kefu/chat"
 )
 
 // BenchmarkBusSeal: sealing and opening one message event of 200 bytes
@@ -14,8 +16,8 @@ func BenchmarkBusSeal(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	bus := &RedisBus{aead: aead}
-	payload, _ := json.Marshal(Event{Kind: EventMessage, TenantID: "t", ConversationID: "c", Message: &Message{ID: "m", Seq: 1, Body: strings.Repeat("x", 200)}})
+	bus := &Bus{aead: aead}
+	payload, _ := json.Marshal(chat.Event{Kind: chat.EventMessage, TenantID: "t", ConversationID: "c", Message: &chat.Message{ID: "m", Seq: 1, Body: strings.Repeat("x", 200)}})
 	for b.Loop() {
 		sealed := bus.seal("kefu:t:events", payload)
 		if _, err := bus.open("kefu:t:events", string(sealed)); err != nil {

@@ -1,4 +1,4 @@
-package chat
+package redis
 
 import (
 	"context"
@@ -7,14 +7,14 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
 )
 
-// InstrumentRedis counts rdb's commands and errors (a go-redis hook) and
+// Instrument counts rdb's commands and errors (a go-redis hook) and
 // exports its pool and whether Redis answers (at scrape time) to reg. The
 // command label is the command's name, which comes from Kefu's own code
 // (publish, set, expire …), never from a client.
-func InstrumentRedis(rdb *redis.Client, reg prometheus.Registerer) error {
+func Instrument(rdb *goredis.Client, reg prometheus.Registerer) error {
 	h := &redisHook{
 		cmds: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kefu_redis_commands_total", Help: "Redis commands sent, by command.",
@@ -47,7 +47,7 @@ type redisHook struct {
 	dur               prometheus.Histogram
 }
 
-func (h *redisHook) DialHook(next redis.DialHook) redis.DialHook {
+func (h *redisHook) DialHook(next goredis.DialHook) goredis.DialHook {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := next(ctx, network, addr)
 		if err != nil {
@@ -59,8 +59,8 @@ func (h *redisHook) DialHook(next redis.DialHook) redis.DialHook {
 	}
 }
 
-func (h *redisHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
+func (h *redisHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
 		start := time.Now()
 		err := next(ctx, cmd)
 		h.dur.Observe(time.Since(start).Seconds())
@@ -69,8 +69,8 @@ func (h *redisHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	}
 }
 
-func (h *redisHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
+func (h *redisHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
 		start := time.Now()
 		err := next(ctx, cmds)
 		h.dur.Observe(time.Since(start).Seconds())
@@ -81,18 +81,18 @@ func (h *redisHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pr
 	}
 }
 
-// count counts cmd and its failure. A missing key (redis.Nil) is an
+// count counts cmd and its failure. A missing key (goredis.Nil) is an
 // answer, not a failure; nor are the handshake's CLIENT and HELLO commands
 // that an older Redis refuses (CLIENT SETINFO before 7.2), which go-redis
 // tolerates on every new connection.
-func (h *redisHook) count(cmd redis.Cmder) {
+func (h *redisHook) count(cmd goredis.Cmder) {
 	name := cmd.Name()
 	h.cmds.WithLabelValues(name).Inc()
 	err := cmd.Err()
-	if err == nil || errors.Is(err, redis.Nil) {
+	if err == nil || errors.Is(err, goredis.Nil) {
 		return
 	}
-	var rerr redis.Error
+	var rerr goredis.Error
 	if (name == "client" || name == "hello") && errors.As(err, &rerr) {
 		return
 	}
@@ -102,11 +102,11 @@ func (h *redisHook) count(cmd redis.Cmder) {
 // redisCollector reads the client's pool at scrape time and pings Redis
 // (within a second) for kefu_redis_up.
 type redisCollector struct {
-	rdb                             *redis.Client
+	rdb                             *goredis.Client
 	up, conns, timeouts, waits, lat *prometheus.Desc
 }
 
-func newRedisCollector(rdb *redis.Client) *redisCollector {
+func newRedisCollector(rdb *goredis.Client) *redisCollector {
 	return &redisCollector{
 		rdb:      rdb,
 		up:       prometheus.NewDesc("kefu_redis_up", "1 when Redis answered a PING within a second at this scrape, else 0.", nil, nil),

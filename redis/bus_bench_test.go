@@ -1,4 +1,4 @@
-package chat_test
+package redis_test
 
 import (
 	"context"
@@ -13,13 +13,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
 
 	"kefu/chat"
+	"kefu/redis"
 )
 
 // redisCPU is the Redis server's CPU time so far (user + system).
-func redisCPU(b *testing.B, rdb *redis.Client) time.Duration {
+func redisCPU(b *testing.B, rdb *goredis.Client) time.Duration {
 	info, err := rdb.Info(context.Background(), "cpu").Result()
 	if err != nil {
 		b.Fatal(err)
@@ -45,7 +46,7 @@ func BenchmarkRedisBusFanout(b *testing.B) {
 	if url == "" {
 		b.Skip("KEFU_TEST_REDIS_URL not set")
 	}
-	opt, err := redis.ParseURL(url)
+	opt, err := goredis.ParseURL(url)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -55,11 +56,11 @@ func BenchmarkRedisBusFanout(b *testing.B) {
 	ctx := context.Background()
 	const tenants = 200
 	var recv [2]atomic.Int64
-	var nodes [2]*chat.RedisBus
+	var nodes [2]*redis.Bus
 	for i := range nodes {
-		rdb := redis.NewClient(opt)
+		rdb := goredis.NewClient(opt)
 		defer rdb.Close()
-		bus, err := chat.NewRedisBus(ctx, rdb, prefix, []byte("0123456789abcdef0123456789abcdef"), slog.New(slog.DiscardHandler))
+		bus, err := redis.NewBus(ctx, rdb, prefix, []byte("0123456789abcdef0123456789abcdef"), slog.New(slog.DiscardHandler))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -78,7 +79,7 @@ func BenchmarkRedisBusFanout(b *testing.B) {
 		}
 		defer release()
 	}
-	ctl := redis.NewClient(opt)
+	ctl := goredis.NewClient(opt)
 	defer ctl.Close()
 	body := strings.Repeat("x", 200)
 	b.ResetTimer()

@@ -1,4 +1,4 @@
-package chat_test
+package redis_test
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"kefu/chat"
+	"kefu/redis"
 )
 
 // TestCheckRedis reads the real Redis's settings (never changing them) and
@@ -17,12 +17,12 @@ func TestCheckRedis(t *testing.T) {
 	rdb := testRedis(t)
 	ctx := context.Background()
 	reg := prometheus.NewRegistry()
-	problems := chat.CheckRedis(ctx, rdb, slog.New(slog.DiscardHandler), reg)
+	problems := redis.Check(ctx, rdb, slog.New(slog.DiscardHandler), reg)
 	families, err := reg.Gather()
-	if err != nil || len(families) != 1 || len(families[0].GetMetric()) != len(chat.RedisSettings) {
+	if err != nil || len(families) != 1 || len(families[0].GetMetric()) != len(redis.Settings) {
 		t.Fatalf("the metric reports %v (%v), want one series per setting", families, err)
 	}
-	for _, s := range chat.RedisSettings {
+	for _, s := range redis.Settings {
 		got, err := rdb.ConfigGet(ctx, s.Name).Result()
 		if err != nil {
 			t.Fatal(err)
@@ -35,7 +35,7 @@ func TestCheckRedis(t *testing.T) {
 	}
 	notify, _ := rdb.ConfigGet(ctx, "notify-keyspace-events").Result()
 	before := notify["notify-keyspace-events"]
-	chat.CheckRedis(ctx, rdb, slog.New(slog.DiscardHandler), nil)
+	redis.Check(ctx, rdb, slog.New(slog.DiscardHandler), nil)
 	after, _ := rdb.ConfigGet(ctx, "notify-keyspace-events").Result()
 	if after["notify-keyspace-events"] != before {
 		t.Fatalf("checking changed notify-keyspace-events from %q to %q", before, after["notify-keyspace-events"])

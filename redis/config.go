@@ -1,4 +1,4 @@
-package chat
+package redis
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // Kefu does not own the Redis it is given, so it never changes its
@@ -16,16 +16,16 @@ import (
 // (1 right, 0 wrong, -1 unreadable, as on a managed Redis that refuses
 // CONFIG). deploy/redis.conf sets them all.
 
-// RedisSetting is one setting Kefu relies on.
-type RedisSetting struct {
+// Setting is one setting Kefu relies on.
+type Setting struct {
 	Name string
 	Want string // what deploy/redis.conf sets
 	Why  string
 	ok   func(v string) bool
 }
 
-// RedisSettings are the settings Kefu checks.
-var RedisSettings = []RedisSetting{
+// Settings are the settings Kefu checks.
+var Settings = []Setting{
 	{Name: "notify-keyspace-events", Want: "Ex", Why: "expiry events tell the other nodes at once that a crashed node's agents are gone (without them the presence sweep notices, up to half a TTL later)",
 		ok: func(v string) bool {
 			return strings.Contains(v, "E") && (strings.Contains(v, "x") || strings.Contains(v, "A"))
@@ -34,9 +34,9 @@ var RedisSettings = []RedisSetting{
 		ok: func(v string) bool { return v == "noeviction" || strings.HasPrefix(v, "volatile-") }},
 }
 
-// CheckRedis reads the settings, logs what is wrong and exports the result
+// Check reads the settings, logs what is wrong and exports the result
 // to reg (nil: no metric). It returns the problems found.
-func CheckRedis(ctx context.Context, rdb *redis.Client, log *slog.Logger, reg prometheus.Registerer) []string {
+func Check(ctx context.Context, rdb *goredis.Client, log *slog.Logger, reg prometheus.Registerer) []string {
 	gauge := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "kefu_redis_setting_ok", Help: "A Redis setting Kefu relies on, read with CONFIG GET at start: 1 as deploy/redis.conf sets it, 0 not, -1 unreadable.",
 	}, []string{"setting"})
@@ -46,7 +46,7 @@ func CheckRedis(ctx context.Context, rdb *redis.Client, log *slog.Logger, reg pr
 		}
 	}
 	var problems []string
-	for _, s := range RedisSettings {
+	for _, s := range Settings {
 		got, err := rdb.ConfigGet(ctx, s.Name).Result()
 		v, found := got[s.Name]
 		switch {

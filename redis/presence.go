@@ -1,4 +1,4 @@
-package chat
+package redis
 
 import (
 	"context"
@@ -11,17 +11,19 @@ import (
 	"sync"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
+
+	"kefu/chat"
 )
 
-// RedisPresence shares presence between nodes. Per user it keeps a status
+// Presence shares presence between nodes. Per user it keeps a status
 // key and a socket counter, both with a TTL that every node holding one of
 // the user's sockets refreshes by heartbeat, and per tenant a set of the
 // users who chose online. A clean disconnect of the last socket anywhere
 // removes the keys at once; a node that dies stops refreshing them, so they
 // expire within PresenceTTL. Expiry is noticed two ways: keyspace
 // notifications (notify-keyspace-events Ex, which Kefu checks but never
-// sets: see CheckRedis) as a fast hint, and a periodic sweep, because Redis
+// sets: see Check) as a fast hint, and a periodic sweep, because Redis
 // does not guarantee expiry events.
 //
 // Redis may lose everything (a restart without persistence, FLUSHALL). Each
@@ -29,8 +31,8 @@ import (
 // gone, the node writes back what it knows — its sockets' counts and the
 // statuses chosen through it (without overwriting a status another node
 // wrote back first) — so presence is whole again within one heartbeat.
-type RedisPresence struct {
-	rdb       *redis.Client
+type Presence struct {
+	rdb       *goredis.Client
 	prefix    string
 	ttl       time.Duration
 	heartbeat time.Duration
@@ -53,36 +55,36 @@ type localUser struct {
 // PresenceTTL is how long a user stays present without a heartbeat.
 const PresenceTTL = 60 * time.Second
 
-// NewRedisPresence returns presence kept in Redis under prefix.
-func NewRedisPresence(rdb *redis.Client, prefix string, log *slog.Logger) *RedisPresence {
+// NewPresence returns presence kept in Redis under prefix.
+func NewPresence(rdb *goredis.Client, prefix string, log *slog.Logger) *Presence {
 	if prefix == "" {
 		prefix = "kefu"
 	}
 	node := make([]byte, 8)
 	_, _ = rand.Read(node)
-	return &RedisPresence{rdb: rdb, prefix: prefix, ttl: PresenceTTL, heartbeat: PresenceTTL / 3, sweep: PresenceTTL / 2, log: log,
+	return &Presence{rdb: rdb, prefix: prefix, ttl: PresenceTTL, heartbeat: PresenceTTL / 3, sweep: PresenceTTL / 2, log: log,
 		node: prefix + ":presence-node:" + hex.EncodeToString(node), local: map[[2]string]*localUser{}}
 }
 
 // WithTimings sets the TTL and intervals (KEFU_PRESENCE_TTL; tests).
-func (p *RedisPresence) WithTimings(ttl, heartbeat, sweep time.Duration) *RedisPresence {
+func (p *Presence) WithTimings(ttl, heartbeat, sweep time.Duration) *Presence {
 	p.ttl, p.heartbeat, p.sweep = ttl, heartbeat, sweep
 	return p
 }
 
 // WithTTL sets the TTL; the heartbeat is a third of it, the sweep a half.
-func (p *RedisPresence) WithTTL(ttl time.Duration) *RedisPresence {
+func (p *Presence) WithTTL(ttl time.Duration) *Presence {
 	return p.WithTimings(ttl, ttl/3, ttl/2)
 }
 
-func (p *RedisPresence) statusKey(t, u string) string { return p.prefix + ":" + t + ":presence:" + u }
-func (p *RedisPresence) connsKey(t, u string) string {
+func (p *Presence) statusKey(t, u string) string { return p.prefix + ":" + t + ":presence:" + u }
+func (p *Presence) connsKey(t, u string) string {
 	return p.prefix + ":" + t + ":presence-conns:" + u
 }
-func (p *RedisPresence) onlineKey(t string) string { return p.prefix + ":" + t + ":online" }
+func (p *Presence) onlineKey(t string) string { return p.prefix + ":" + t + ":online" }
 
 // Connect counts a socket here and in Redis.
-func (p *RedisPresence) Connect(ctx context.Context, tenant, user string) {
+func (p *Presence) Connect(ctx context.Context, tenant, user string) {
 	k := [2]string{tenant, user}
 	p.mu.Lock()
 	if p.local[k] == nil {
@@ -99,7 +101,7 @@ func (p *RedisPresence) Connect(ctx context.Context, tenant, user string) {
 	}
 }
 
-var disconnectScript = redis.NewScript(`
+var disconnectScript = goredis.NewScript(`
 local n = redis.call('DECR', KEYS[1])
 if n > 0 then return 0 end
 redis.call('DEL', KEYS[1])
@@ -111,7 +113,7 @@ return 0`)
 
 // Disconnect uncounts a socket; when it was the user's last anywhere they go
 // offline at once.
-func (p *RedisPresence) Disconnect(ctx context.Context, tenant, user string) bool {
+func (p *Presence) Disconnect(ctx context.Context, tenant, user string) bool {
 	k := [2]string{tenant, user}
 	p.mu.Lock()
 	if lu := p.local[k]; lu != nil {
@@ -130,22 +132,22 @@ func (p *RedisPresence) Disconnect(ctx context.Context, tenant, user string) boo
 }
 
 // Set records the status (it lasts while a node refreshes it).
-func (p *RedisPresence) Set(ctx context.Context, tenant, user, status string) (string, error) {
+func (p *Presence) Set(ctx context.Context, tenant, user, status string) (string, error) {
 	p.mu.Lock()
 	if lu := p.local[[2]string{tenant, user}]; lu != nil {
 		lu.status = status
 	}
 	p.mu.Unlock()
 	prev, err := p.rdb.Get(ctx, p.statusKey(tenant, user)).Result()
-	if err == redis.Nil {
-		prev, err = PresenceOffline, nil
+	if err == goredis.Nil {
+		prev, err = chat.PresenceOffline, nil
 	}
 	if err != nil {
 		return "", err
 	}
 	pipe := p.rdb.TxPipeline()
 	pipe.Set(ctx, p.statusKey(tenant, user), status, p.ttl)
-	if status == PresenceOnline {
+	if status == chat.PresenceOnline {
 		pipe.SAdd(ctx, p.onlineKey(tenant), user)
 	} else {
 		pipe.SRem(ctx, p.onlineKey(tenant), user)
@@ -155,17 +157,17 @@ func (p *RedisPresence) Set(ctx context.Context, tenant, user, status string) (s
 }
 
 // Status reads the user's status.
-func (p *RedisPresence) Status(ctx context.Context, tenant, user string) string {
+func (p *Presence) Status(ctx context.Context, tenant, user string) string {
 	s, err := p.rdb.Get(ctx, p.statusKey(tenant, user)).Result()
 	if err != nil {
-		return PresenceOffline
+		return chat.PresenceOffline
 	}
 	return s
 }
 
 // Online lists users of the tenant whose status is online now, dropping
 // stale set members as it goes.
-func (p *RedisPresence) Online(ctx context.Context, tenant string) []string {
+func (p *Presence) Online(ctx context.Context, tenant string) []string {
 	users, err := p.rdb.SMembers(ctx, p.onlineKey(tenant)).Result()
 	if err != nil || len(users) == 0 {
 		return nil
@@ -181,7 +183,7 @@ func (p *RedisPresence) Online(ctx context.Context, tenant string) []string {
 	var out, stale []string
 	for i, v := range vals {
 		switch s, _ := v.(string); {
-		case s == PresenceOnline:
+		case s == chat.PresenceOnline:
 			out = append(out, users[i])
 		case v == nil:
 			stale = append(stale, users[i])
@@ -195,7 +197,7 @@ func (p *RedisPresence) Online(ctx context.Context, tenant string) []string {
 }
 
 // Run refreshes this node's users, listens for expiries, and sweeps.
-func (p *RedisPresence) Run(ctx context.Context, onExpire func(tenant, user string)) {
+func (p *Presence) Run(ctx context.Context, onExpire func(tenant, user string)) {
 	if err := p.rdb.Set(ctx, p.node, "1", p.ttl).Err(); err != nil && ctx.Err() == nil {
 		p.log.Warn("presence: marking this node alive", "err", err)
 	}
@@ -218,7 +220,7 @@ func (p *RedisPresence) Run(ctx context.Context, onExpire func(tenant, user stri
 
 // refresh extends this node's users' keys, or writes them back when Redis
 // has lost this node's key (and so, likely, everything).
-func (p *RedisPresence) refresh(ctx context.Context) {
+func (p *Presence) refresh(ctx context.Context) {
 	alive, err := p.rdb.Expire(ctx, p.node, p.ttl).Result()
 	if err != nil {
 		if ctx.Err() == nil {
@@ -250,7 +252,7 @@ func (p *RedisPresence) refresh(ctx context.Context) {
 
 // rebuildScript adds this node's sockets to a user's count and writes back
 // the status chosen through it unless another node already wrote one.
-var rebuildScript = redis.NewScript(`
+var rebuildScript = goredis.NewScript(`
 redis.call('INCRBY', KEYS[1], ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 if ARGV[2] ~= '' and redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) and ARGV[2] == 'online' then
@@ -259,7 +261,7 @@ end
 return 0`)
 
 // rebuild writes back this node's part of presence after Redis lost it.
-func (p *RedisPresence) rebuild(ctx context.Context) {
+func (p *Presence) rebuild(ctx context.Context) {
 	p.mu.Lock()
 	users := make(map[[2]string]localUser, len(p.local))
 	for k, lu := range p.local {
@@ -280,7 +282,7 @@ func (p *RedisPresence) rebuild(ctx context.Context) {
 }
 
 // listen turns expiry events of status keys into onExpire calls.
-func (p *RedisPresence) listen(ctx context.Context, onExpire func(tenant, user string)) {
+func (p *Presence) listen(ctx context.Context, onExpire func(tenant, user string)) {
 	ps := p.rdb.PSubscribe(ctx, "__keyevent@*__:expired")
 	defer ps.Close()
 	ch := ps.Channel()
@@ -300,7 +302,7 @@ func (p *RedisPresence) listen(ctx context.Context, onExpire func(tenant, user s
 	}
 }
 
-func (p *RedisPresence) parseStatusKey(key string) (string, string, bool) {
+func (p *Presence) parseStatusKey(key string) (string, string, bool) {
 	rest, ok := strings.CutPrefix(key, p.prefix+":")
 	if !ok {
 		return "", "", false
@@ -310,7 +312,7 @@ func (p *RedisPresence) parseStatusKey(key string) (string, string, bool) {
 }
 
 // sweepOnce finds online-set members whose status key is gone.
-func (p *RedisPresence) sweepOnce(ctx context.Context, onExpire func(tenant, user string)) {
+func (p *Presence) sweepOnce(ctx context.Context, onExpire func(tenant, user string)) {
 	iter := p.rdb.Scan(ctx, 0, p.prefix+":*:online", 200).Iterator()
 	for iter.Next(ctx) {
 		setKey := iter.Val()

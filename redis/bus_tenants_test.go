@@ -1,4 +1,4 @@
-package chat_test
+package redis_test
 
 import (
 	"context"
@@ -13,36 +13,37 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
 
 	"kefu/chat"
+	"kefu/redis"
 )
 
-func busNodes(t *testing.T, n int) ([]*chat.RedisBus, *redis.Client, string) {
+func busNodes(t *testing.T, n int) ([]*redis.Bus, *goredis.Client, string) {
 	t.Helper()
 	url := os.Getenv("KEFU_TEST_REDIS_URL")
 	if url == "" {
 		t.Skip("KEFU_TEST_REDIS_URL not set: skipping the Redis bus test")
 	}
-	opt, err := redis.ParseURL(url)
+	opt, err := goredis.ParseURL(url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	raw := make([]byte, 6)
 	_, _ = crand.Read(raw)
 	prefix := "kefutest-" + hex.EncodeToString(raw)
-	var out []*chat.RedisBus
+	var out []*redis.Bus
 	for range n {
-		rdb := redis.NewClient(opt)
+		rdb := goredis.NewClient(opt)
 		t.Cleanup(func() { rdb.Close() })
-		bus, err := chat.NewRedisBus(context.Background(), rdb, prefix, []byte("0123456789abcdef0123456789abcdef"), slog.New(slog.DiscardHandler))
+		bus, err := redis.NewBus(context.Background(), rdb, prefix, []byte("0123456789abcdef0123456789abcdef"), slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { bus.Close() })
 		out = append(out, bus)
 	}
-	admin := redis.NewClient(opt)
+	admin := goredis.NewClient(opt)
 	t.Cleanup(func() { admin.Close() })
 	return out, admin, prefix
 }
@@ -280,13 +281,13 @@ func TestRedisBusWithACLUser(t *testing.T) {
 	t.Cleanup(func() { admin.Do(context.Background(), "ACL", "DELUSER", user) })
 	base := admin.Options()
 	url := fmt.Sprintf("redis://%s:%s@%s/%d", user, pass, base.Addr, base.DB)
-	opt, err := redis.ParseURL(url)
+	opt, err := goredis.ParseURL(url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rdb := redis.NewClient(opt)
+	rdb := goredis.NewClient(opt)
 	t.Cleanup(func() { rdb.Close() })
-	bus, err := chat.NewRedisBus(ctx, rdb, prefix, []byte("0123456789abcdef0123456789abcdef"), slog.New(slog.DiscardHandler))
+	bus, err := redis.NewBus(ctx, rdb, prefix, []byte("0123456789abcdef0123456789abcdef"), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatalf("the bus with an ACL user: %v", err)
 	}
@@ -305,13 +306,13 @@ func TestRedisBusWithACLUser(t *testing.T) {
 		t.Fatal("no event through the ACL user's connection")
 	}
 
-	bad, _ := redis.ParseURL(fmt.Sprintf("redis://%s:wrong@%s/%d", user, base.Addr, base.DB))
-	badClient := redis.NewClient(bad)
+	bad, _ := goredis.ParseURL(fmt.Sprintf("redis://%s:wrong@%s/%d", user, base.Addr, base.DB))
+	badClient := goredis.NewClient(bad)
 	t.Cleanup(func() { badClient.Close() })
-	if _, err := chat.NewRedisBus(ctx, badClient, prefix, []byte("0123456789abcdef0123456789abcdef"), slog.New(slog.DiscardHandler)); err == nil {
+	if _, err := redis.NewBus(ctx, badClient, prefix, []byte("0123456789abcdef0123456789abcdef"), slog.New(slog.DiscardHandler)); err == nil {
 		t.Fatal("a wrong password started a bus")
 	}
-	tlsOpt, err := redis.ParseURL("rediss://u:p@redis.example.com:6380/0")
+	tlsOpt, err := goredis.ParseURL("rediss://u:p@redis.example.com:6380/0")
 	if err != nil || tlsOpt.TLSConfig == nil || tlsOpt.TLSConfig.ServerName != "redis.example.com" || tlsOpt.Username != "u" || tlsOpt.Password != "p" {
 		t.Fatalf("rediss:// is not TLS with AUTH: %+v %v", tlsOpt, err)
 	}

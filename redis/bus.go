@@ -1,4 +1,4 @@
-package chat
+package redis
 
 import (
 	"context"
@@ -14,10 +14,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
+
+	"kefu/chat"
 )
 
-// RedisBus fans events out across nodes over Redis pub/sub, one channel per
+// Bus fans events out across nodes over Redis pub/sub, one channel per
 // tenant ("<prefix>:<tenant>:events") for what sockets show, and one
 // control channel ("<prefix>:control") for what every node's caches must
 // hear (a flow published, webhooks or roles changed, a model call
@@ -40,15 +42,15 @@ import (
 // open and is dropped. Sealing costs about a microsecond per event, where
 // sending ids and letting each node read bodies back would cost every node
 // a database read per message.
-type RedisBus struct {
-	rdb    *redis.Client
+type Bus struct {
+	rdb    *goredis.Client
 	aead   cipher.AEAD
 	prefix string
 	log    *slog.Logger
-	ps     *redis.PubSub
+	ps     *goredis.PubSub
 	cancel context.CancelFunc
 	done   chan struct{}
-	subs   subscribers
+	subs   chat.Subscribers
 
 	// Per-tenant subscriptions (Acquire). mu also orders the SUBSCRIBE and
 	// UNSUBSCRIBE commands sent for one channel with the decisions to send
@@ -84,20 +86,20 @@ type tenantSub struct {
 	channel string
 }
 
-// DefaultBusLinger is how long a node keeps a tenant's channel after its
+// DefaultLinger is how long a node keeps a tenant's channel after its
 // last socket of that tenant closed (a reconnecting client comes back to a
 // live subscription).
-const DefaultBusLinger = 30 * time.Second
+const DefaultLinger = 30 * time.Second
 
 // busConfirmWait bounds how long Acquire waits for Redis to confirm a
 // subscription; past it the socket goes on and gets a resync when the
 // confirmation comes (Redis away: nothing is published either).
 const busConfirmWait = 3 * time.Second
 
-// NewRedisBus subscribes to the control channel under prefix. secret is
+// NewBus subscribes to the control channel under prefix. secret is
 // the server secret (KEFU_SECRET, the same on every node): the key that seals
 // events is derived from it.
-func NewRedisBus(ctx context.Context, rdb *redis.Client, prefix string, secret []byte, log *slog.Logger) (*RedisBus, error) {
+func NewBus(ctx context.Context, rdb *goredis.Client, prefix string, secret []byte, log *slog.Logger) (*Bus, error) {
 	if prefix == "" {
 		prefix = "kefu"
 	}
@@ -105,9 +107,9 @@ func NewRedisBus(ctx context.Context, rdb *redis.Client, prefix string, secret [
 	if err != nil {
 		return nil, err
 	}
-	b := &RedisBus{rdb: rdb, aead: aead, prefix: prefix, log: log, done: make(chan struct{}),
+	b := &Bus{rdb: rdb, aead: aead, prefix: prefix, log: log, done: make(chan struct{}),
 		out: make(chan busItem, busQueue), stopPub: make(chan struct{}), pubDone: make(chan struct{}),
-		tenants: map[string]*tenantSub{}, linger: DefaultBusLinger}
+		tenants: map[string]*tenantSub{}, linger: DefaultLinger}
 	b.ps = rdb.Subscribe(ctx, b.control())
 	if _, err := b.ps.Receive(ctx); err != nil { // wait for the subscription to be live
 		b.ps.Close()
@@ -120,18 +122,18 @@ func NewRedisBus(ctx context.Context, rdb *redis.Client, prefix string, secret [
 	return b, nil
 }
 
-func (b *RedisBus) channel(tenant string) string { return b.prefix + ":" + tenant + ":events" }
+func (b *Bus) channel(tenant string) string { return b.prefix + ":" + tenant + ":events" }
 
-func (b *RedisBus) control() string { return b.prefix + ":control" }
+func (b *Bus) control() string { return b.prefix + ":control" }
 
 // controlKinds travel on the control channel: every node's caches must
 // hear them, whether or not it holds the tenant's sockets.
-var controlKinds = map[string]bool{EventFlow: true, EventHooks: true, EventKnowledge: true, EventBotCancel: true,
-	EventPolicies: true, EventAgentGone: true, EventAgentBack: true}
+var controlKinds = map[string]bool{chat.EventFlow: true, chat.EventHooks: true, chat.EventKnowledge: true, chat.EventBotCancel: true,
+	chat.EventPolicies: true, chat.EventAgentGone: true, chat.EventAgentBack: true}
 
 // SetLinger sets how long a tenant's channel stays subscribed after its
-// last release (DefaultBusLinger).
-func (b *RedisBus) SetLinger(d time.Duration) {
+// last release (DefaultLinger).
+func (b *Bus) SetLinger(d time.Duration) {
 	b.mu.Lock()
 	b.linger = d
 	b.mu.Unlock()
@@ -141,7 +143,7 @@ func (b *RedisBus) SetLinger(d time.Duration) {
 // is, and returns once Redis has confirmed it (or ctx ended, or
 // busConfirmWait passed: then a resync follows the confirmation). Call
 // release when the socket that needed it closes.
-func (b *RedisBus) Acquire(ctx context.Context, tenantID string) (release func(), err error) {
+func (b *Bus) Acquire(ctx context.Context, tenantID string) (release func(), err error) {
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
@@ -188,7 +190,7 @@ func (b *RedisBus) Acquire(ctx context.Context, tenantID string) (release func()
 	return release, nil
 }
 
-func (b *RedisBus) release(tenantID string, ts *tenantSub) {
+func (b *Bus) release(tenantID string, ts *tenantSub) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	ts.refs--
@@ -199,7 +201,7 @@ func (b *RedisBus) release(tenantID string, ts *tenantSub) {
 }
 
 // unsubscribe lets go of an idle tenant channel.
-func (b *RedisBus) unsubscribe(tenantID string, ts *tenantSub) {
+func (b *Bus) unsubscribe(tenantID string, ts *tenantSub) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if ts.refs > 0 || b.closed || b.tenants[tenantID] != ts {
@@ -222,14 +224,14 @@ func (b *RedisBus) unsubscribe(tenantID string, ts *tenantSub) {
 }
 
 // Subscriptions is how many tenant channels this node is subscribed to.
-func (b *RedisBus) Subscriptions() int {
+func (b *Bus) Subscriptions() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return len(b.tenants)
 }
 
 // confirmed handles Redis's confirmation of a channel subscription.
-func (b *RedisBus) confirmed(channel string) {
+func (b *Bus) confirmed(channel string) {
 	tenantID, ok := strings.CutSuffix(strings.TrimPrefix(channel, b.prefix+":"), ":events")
 	if !ok {
 		return
@@ -249,14 +251,14 @@ func (b *RedisBus) confirmed(channel string) {
 	}
 	b.mu.Unlock()
 	if resync {
-		b.deliver(Event{Kind: EventResync, TenantID: tenantID})
+		b.deliver(chat.Event{Kind: chat.EventResync, TenantID: tenantID})
 	}
 }
 
-func (b *RedisBus) run(ctx context.Context) {
+func (b *Bus) run(ctx context.Context) {
 	defer close(b.done)
-	ch := b.ps.ChannelWithSubscriptions(redis.WithChannelSize(4096))
-	subscribed := true // NewRedisBus consumed the first confirmation
+	ch := b.ps.ChannelWithSubscriptions(goredis.WithChannelSize(4096))
+	subscribed := true // NewBus consumed the first confirmation
 	for {
 		select {
 		case <-ctx.Done():
@@ -266,7 +268,7 @@ func (b *RedisBus) run(ctx context.Context) {
 				return
 			}
 			switch m := m.(type) {
-			case *redis.Subscription:
+			case *goredis.Subscription:
 				// go-redis resubscribes by itself after a lost connection
 				// (the control channel first); whatever was published
 				// meanwhile is gone, so tell the sockets to catch up from
@@ -277,12 +279,12 @@ func (b *RedisBus) run(ctx context.Context) {
 				if m.Kind == "subscribe" && m.Channel == b.control() {
 					if subscribed {
 						b.log.Warn("bus: resubscribed to Redis; resyncing sockets")
-						b.deliver(Event{Kind: EventResync})
+						b.deliver(chat.Event{Kind: chat.EventResync})
 					}
 					subscribed = true
 				}
-			case *redis.Message:
-				var e Event
+			case *goredis.Message:
+				var e chat.Event
 				plain, err := b.open(m.Channel, m.Payload)
 				if err == nil {
 					err = json.Unmarshal(plain, &e)
@@ -303,12 +305,12 @@ func (b *RedisBus) run(ctx context.Context) {
 	}
 }
 
-func (b *RedisBus) deliver(e Event) { b.subs.deliver(e) }
+func (b *Bus) deliver(e chat.Event) { b.subs.Deliver(e) }
 
 // Publish queues e, sealed, for its tenant's channel; the publisher sends
 // it with whatever else has queued. A failed send is logged: what it
 // carried is stored, and clients catch up by seq.
-func (b *RedisBus) Publish(ctx context.Context, e Event) error {
+func (b *Bus) Publish(ctx context.Context, e chat.Event) error {
 	payload, err := json.Marshal(e)
 	if err != nil {
 		return err
@@ -317,10 +319,10 @@ func (b *RedisBus) Publish(ctx context.Context, e Event) error {
 	if controlKinds[e.Kind] {
 		ch = b.control()
 	}
-	if e.Kind == EventPresence && e.Status == PresenceOnline {
+	if e.Kind == chat.EventPresence && e.Status == chat.PresenceOnline {
 		// The nodes without the tenant's sockets hear of it too: they keep
 		// who is gone (agent.gone).
-		if err := b.Publish(ctx, Event{Kind: EventAgentBack, TenantID: e.TenantID, UserID: e.UserID, At: e.At}); err != nil {
+		if err := b.Publish(ctx, chat.Event{Kind: chat.EventAgentBack, TenantID: e.TenantID, UserID: e.UserID, At: e.At}); err != nil {
 			return err
 		}
 	}
@@ -335,7 +337,7 @@ func (b *RedisBus) Publish(ctx context.Context, e Event) error {
 }
 
 // publisher sends the queued events in pipelines of up to maxPipeline.
-func (b *RedisBus) publisher() {
+func (b *Bus) publisher() {
 	defer close(b.pubDone)
 	const maxPipeline = 512
 	batch := make([]busItem, 0, maxPipeline)
@@ -371,7 +373,7 @@ func (b *RedisBus) publisher() {
 	}
 }
 
-func (b *RedisBus) send(batch []busItem) {
+func (b *Bus) send(batch []busItem) {
 	if len(batch) == 0 {
 		return
 	}
@@ -381,7 +383,7 @@ func (b *RedisBus) send(batch []busItem) {
 	if len(batch) == 1 {
 		err = b.rdb.Publish(ctx, batch[0].channel, batch[0].payload).Err()
 	} else {
-		_, err = b.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		_, err = b.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
 			for _, it := range batch {
 				p.Publish(ctx, it.channel, it.payload)
 			}
@@ -411,13 +413,13 @@ func busCipher(secret []byte) (cipher.AEAD, error) {
 
 // seal is a random nonce followed by the sealed payload, bound to the
 // channel it travels on.
-func (b *RedisBus) seal(channel string, payload []byte) []byte {
+func (b *Bus) seal(channel string, payload []byte) []byte {
 	out := make([]byte, b.aead.NonceSize(), b.aead.NonceSize()+len(payload)+b.aead.Overhead())
 	_, _ = rand.Read(out)
 	return b.aead.Seal(out, out, payload, []byte(channel))
 }
 
-func (b *RedisBus) open(channel, data string) ([]byte, error) {
+func (b *Bus) open(channel, data string) ([]byte, error) {
 	n := b.aead.NonceSize()
 	if len(data) < n+b.aead.Overhead() {
 		return nil, errors.New("too short")
@@ -427,13 +429,13 @@ func (b *RedisBus) open(channel, data string) ([]byte, error) {
 }
 
 // Subscribe registers fn.
-func (b *RedisBus) Subscribe(fn func(Event)) func() { return b.subs.add(fn) }
+func (b *Bus) Subscribe(fn func(chat.Event)) func() { return b.subs.Add(fn) }
 
 // Ping checks Redis.
-func (b *RedisBus) Ping(ctx context.Context) error { return b.rdb.Ping(ctx).Err() }
+func (b *Bus) Ping(ctx context.Context) error { return b.rdb.Ping(ctx).Err() }
 
 // Close sends what is queued and stops the subscription.
-func (b *RedisBus) Close() error {
+func (b *Bus) Close() error {
 	b.mu.Lock()
 	b.closed = true
 	for _, ts := range b.tenants {

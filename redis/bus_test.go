@@ -1,4 +1,4 @@
-package chat_test
+package redis_test
 
 import (
 	"context"
@@ -11,9 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
 
 	"kefu/chat"
+	"kefu/redis"
 	"kefu/tenants"
 	"kefu/tenants/tenantstest"
 )
@@ -24,7 +25,7 @@ func TestRedisBus(t *testing.T) {
 	if url == "" {
 		t.Skip("KEFU_TEST_REDIS_URL not set: skipping the Redis bus test")
 	}
-	opt, err := redis.ParseURL(url)
+	opt, err := goredis.ParseURL(url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,10 +33,10 @@ func TestRedisBus(t *testing.T) {
 	_, _ = rand.Read(b)
 	prefix := "kefutest-" + hex.EncodeToString(b)
 	ctx := context.Background()
-	node := func() *chat.RedisBus {
-		rdb := redis.NewClient(opt)
+	node := func() *redis.Bus {
+		rdb := goredis.NewClient(opt)
 		t.Cleanup(func() { rdb.Close() })
-		bus, err := chat.NewRedisBus(ctx, rdb, prefix, []byte("0123456789abcdef0123456789abcdef"), slog.New(slog.DiscardHandler))
+		bus, err := redis.NewBus(ctx, rdb, prefix, []byte("0123456789abcdef0123456789abcdef"), slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -43,7 +44,7 @@ func TestRedisBus(t *testing.T) {
 		return bus
 	}
 	a, bnode := node(), node()
-	for _, n := range []*chat.RedisBus{a, bnode} {
+	for _, n := range []*redis.Bus{a, bnode} {
 		release, err := n.Acquire(ctx, "tenant-1")
 		if err != nil {
 			t.Fatal(err)
@@ -82,15 +83,15 @@ func TestRedisBusResyncsAfterReconnect(t *testing.T) {
 	if url == "" {
 		t.Skip("KEFU_TEST_REDIS_URL not set: skipping the Redis bus test")
 	}
-	opt, _ := redis.ParseURL(url)
+	opt, _ := goredis.ParseURL(url)
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	prefix := "kefutest-" + hex.EncodeToString(b)
 	named := *opt
 	named.ClientName = prefix // so the test cuts only its own connection
-	rdb := redis.NewClient(&named)
+	rdb := goredis.NewClient(&named)
 	defer rdb.Close()
-	bus, err := chat.NewRedisBus(context.Background(), rdb, prefix, []byte("0123456789abcdef0123456789abcdef"), slog.New(slog.DiscardHandler))
+	bus, err := redis.NewBus(context.Background(), rdb, prefix, []byte("0123456789abcdef0123456789abcdef"), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +103,7 @@ func TestRedisBusResyncsAfterReconnect(t *testing.T) {
 	defer release()
 	got := make(chan chat.Event, 10)
 	bus.Subscribe(func(e chat.Event) { got <- e })
-	admin := redis.NewClient(opt)
+	admin := goredis.NewClient(opt)
 	defer admin.Close()
 	list, err := admin.ClientList(context.Background()).Result()
 	if err != nil {
@@ -155,16 +156,16 @@ func TestRedisBusCarriesNoBodies(t *testing.T) {
 	if url == "" {
 		t.Skip("KEFU_TEST_REDIS_URL not set: skipping the Redis bus test")
 	}
-	opt, _ := redis.ParseURL(url)
+	opt, _ := goredis.ParseURL(url)
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	prefix := "kefutest-" + hex.EncodeToString(b)
 	ctx := context.Background()
 	secret := []byte("0123456789abcdef0123456789abcdef")
-	newBus := func(secret []byte) *chat.RedisBus {
-		rdb := redis.NewClient(opt)
+	newBus := func(secret []byte) *redis.Bus {
+		rdb := goredis.NewClient(opt)
 		t.Cleanup(func() { rdb.Close() })
-		bus, err := chat.NewRedisBus(ctx, rdb, prefix, secret, slog.New(slog.DiscardHandler))
+		bus, err := redis.NewBus(ctx, rdb, prefix, secret, slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -172,13 +173,13 @@ func TestRedisBusCarriesNoBodies(t *testing.T) {
 		return bus
 	}
 	// The wiretap: every payload on the prefix's channels.
-	tap := redis.NewClient(opt)
+	tap := goredis.NewClient(opt)
 	t.Cleanup(func() { tap.Close() })
 	ps := tap.PSubscribe(ctx, prefix+":*")
 	if _, err := ps.Receive(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var wire []*redis.Message
+	var wire []*goredis.Message
 	var wireMu sync.Mutex
 	go func() {
 		for m := range ps.Channel() {
@@ -206,7 +207,7 @@ func TestRedisBusCarriesNoBodies(t *testing.T) {
 		t.Fatal(err)
 	}
 	owner, _ := ten.Authenticate(ctx, res.Token)
-	for bus, tenant := range map[*chat.RedisBus][]string{busB: {res.Tenant.ID, "other-tenant"}, stranger: {res.Tenant.ID}} {
+	for bus, tenant := range map[*redis.Bus][]string{busB: {res.Tenant.ID, "other-tenant"}, stranger: {res.Tenant.ID}} {
 		for _, id := range tenant {
 			release, err := bus.Acquire(ctx, id)
 			if err != nil {

@@ -1,4 +1,4 @@
-package chat_test
+package redis_test
 
 import (
 	"context"
@@ -8,23 +8,24 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
 
 	"kefu/chat"
+	"kefu/redis"
 	"kefu/tenants"
 )
 
-func testRedis(t *testing.T) *redis.Client {
+func testRedis(t *testing.T) *goredis.Client {
 	t.Helper()
 	url := os.Getenv("KEFU_TEST_REDIS_URL")
 	if url == "" {
 		t.Skip("KEFU_TEST_REDIS_URL not set: skipping the Redis presence test")
 	}
-	opt, err := redis.ParseURL(url)
+	opt, err := goredis.ParseURL(url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rdb := redis.NewClient(opt)
+	rdb := goredis.NewClient(opt)
 	t.Cleanup(func() { rdb.Close() })
 	return rdb
 }
@@ -41,8 +42,8 @@ func TestRedisPresence(t *testing.T) {
 	})
 	log := slog.New(slog.DiscardHandler)
 	ctx := context.Background()
-	nodeA := chat.NewRedisPresence(rdb, prefix, log).WithTimings(2*time.Second, 500*time.Millisecond, 500*time.Millisecond)
-	nodeB := chat.NewRedisPresence(rdb, prefix, log).WithTimings(2*time.Second, 500*time.Millisecond, 500*time.Millisecond)
+	nodeA := redis.NewPresence(rdb, prefix, log).WithTimings(2*time.Second, 500*time.Millisecond, 500*time.Millisecond)
+	nodeB := redis.NewPresence(rdb, prefix, log).WithTimings(2*time.Second, 500*time.Millisecond, 500*time.Millisecond)
 	var mu sync.Mutex
 	expired := map[string]int{}
 	bctx, stopB := context.WithCancel(ctx)
@@ -127,8 +128,8 @@ func TestRedisPresenceRebuilt(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	const heartbeat = 300 * time.Millisecond
-	nodeA := chat.NewRedisPresence(rdb, prefix, log).WithTimings(10*time.Second, heartbeat, time.Hour)
-	nodeB := chat.NewRedisPresence(rdb, prefix, log).WithTimings(10*time.Second, heartbeat, time.Hour)
+	nodeA := redis.NewPresence(rdb, prefix, log).WithTimings(10*time.Second, heartbeat, time.Hour)
+	nodeB := redis.NewPresence(rdb, prefix, log).WithTimings(10*time.Second, heartbeat, time.Hour)
 	nodeA.Connect(ctx, "t1", "ann")
 	nodeA.Connect(ctx, "t1", "ann")
 	nodeB.Connect(ctx, "t1", "ann")
