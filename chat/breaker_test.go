@@ -20,7 +20,11 @@ func TestBreaker(t *testing.T) {
 	ctx := context.Background()
 	store := tenantstest.SQLite(t)
 	ten := tenants.NewService(store, tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef")})
-	s := NewService(Config{Tenants: ten, Bus: NewLocalBus(), BreakerTimeout: 200 * time.Millisecond})
+	// The open state lasts long enough for the queued send below to be
+	// routed while it holds, on a machine busy with -race and other tests
+	// (200 ms was seen to pass before the flow ran).
+	const open = 3 * time.Second
+	s := NewService(Config{Tenants: ten, Bus: NewLocalBus(), BreakerTimeout: open})
 	t.Cleanup(func() { s.Close(context.Background()) })
 	res, err := ten.Signup(ctx, tenants.SignupInput{Company: "Breaker Co", Email: "o@example.com", Password: "password1", Name: "Olga"})
 	if err != nil {
@@ -35,6 +39,7 @@ func TestBreaker(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		s.reportAssignFailure(tid, errors.New("agent dropped the conversation"))
 	}
+	opened := time.Now()
 	if got := s.BreakerState(tid); got != "open" {
 		t.Fatalf("after 5 failures the breaker is %s, want open", got)
 	}
@@ -57,7 +62,7 @@ func TestBreaker(t *testing.T) {
 		return c.Status == StatusQueued
 	})
 	// After the timeout, one probe goes through; it succeeds and closes it.
-	time.Sleep(250 * time.Millisecond)
+	time.Sleep(time.Until(opened.Add(open + 50*time.Millisecond)))
 	if got := s.BreakerState(tid); got != "half-open" {
 		t.Fatalf("after the timeout the breaker is %s, want half-open", got)
 	}

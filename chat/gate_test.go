@@ -60,7 +60,8 @@ func TestFlowRunsPerTenant(t *testing.T) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
 			hold := make(chan struct{})
-			hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-hold }))
+			arrived := make(chan struct{}, 2)
+			hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { arrived <- struct{}{}; <-hold }))
 			defer hook.Close()
 			defer close(hold)
 			c := newCapped(t, b.Store, chat.Config{FlowRuns: 1, FlowRunWait: 100 * time.Millisecond})
@@ -78,7 +79,11 @@ func TestFlowRunsPerTenant(t *testing.T) {
 			}
 
 			first := c.send(t, "first")
-			time.Sleep(50 * time.Millisecond) // the first run is at the webhook, holding the turn
+			select { // the first run is at the webhook, holding the turn
+			case <-arrived:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the first run never called its webhook")
+			}
 			second := c.send(t, "second")
 			conv := waitRouted(t, svc, owner, second)
 			if conv.Status != chat.StatusQueued {
