@@ -442,9 +442,9 @@ func TestConversationEventsAndPrivateNotes(t *testing.T) {
 			}
 			want := []string{chat.HookConversationCreated, chat.HookMessageCreated, chat.HookMessageCreated, chat.HookConversationAssigned, chat.HookMessageCreated,
 				chat.HookConversationTransferred, chat.HookMessageCreated, chat.HookConversationResolved, chat.HookMessageCreated}
-			hits := all.waitFor(3*time.Second, "every event in order", func(h []hit) bool { return len(human(h)) >= len(want) })
+			all.waitFor(3*time.Second, "every event in order", func(h []hit) bool { return len(human(h)) >= len(want) })
 			time.Sleep(200 * time.Millisecond)
-			hits, _ = all.snapshot()
+			hits, _ := all.snapshot()
 			hits = human(hits)
 			if got := types(hits); strings.Join(got, " ") != strings.Join(typesOf(want), " ") {
 				t.Errorf("events, in order:\n got %v\nwant %v", got, typesOf(want))
@@ -604,9 +604,9 @@ func TestTwoNodesDeliverEachEventOnce(t *testing.T) {
 			}
 			wg.Wait()
 			// 10 conversations: the opening message, the greeting, 10 more.
-			hits := rcv.waitFor(15*time.Second, "120 events", func(h []hit) bool { return len(okOnce(h)) == 120 })
+			rcv.waitFor(15*time.Second, "120 events", func(h []hit) bool { return len(okOnce(h)) == 120 })
 			time.Sleep(300 * time.Millisecond)
-			hits, _ = rcv.snapshot()
+			hits, _ := rcv.snapshot()
 			for id, c := range okOnce(hits) {
 				if c != 1 {
 					t.Errorf("event %s delivered %d times", id, c)

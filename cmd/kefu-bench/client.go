@@ -102,11 +102,3 @@ func uploadFile(ctx context.Context, base, token string, n int) (string, error) 
 	}
 	return out.ID, nil
 }
-
-// messageOf decodes a message.new frame's message.
-type benchMessage struct {
-	ClientID string `json:"client_id"`
-	Author   struct {
-		Type string `json:"type"`
-	} `json:"author"`
-}

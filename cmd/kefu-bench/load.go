@@ -419,7 +419,8 @@ func (b *bench) agentReader(ctx context.Context, c *websocket.Conn) {
 				continue
 			}
 			vi, n, ok := parseClientID(kefuclient.StrField(msg, "client_id"))
-			if !ok || vi != v.idx || kefuclient.StrField(msg[bytes.Index(msg, []byte(`"author":`)):], "type") != "visitor" {
+			at := bytes.Index(msg, []byte(`"author":`))
+			if !ok || vi != v.idx || at < 0 || kefuclient.StrField(msg[at:], "type") != "visitor" {
 				continue
 			}
 			t0, first := v.note(n, func(v *visitor) []bool { return v.delivered })

@@ -52,6 +52,7 @@ func main() {
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "kefu:", err)
+		stop() // os.Exit skips the deferred one
 		os.Exit(1)
 	}
 }

@@ -6,114 +6,18 @@
 //   KEFU_URL=http://127.0.0.1:18089 node frontend/e2e/apidocs.mjs
 //   KEFU_SCREENSHOTS=dir    where screenshots go (default tmp/screenshots)
 //   CHROMIUM=/path          browser binary (default /usr/bin/chromium)
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { check, journey, rand } from './lib.mjs';
 
-const BASE = (process.env.KEFU_URL ?? '').replace(/\/$/, '');
-if (!BASE) {
-  console.error('apidocs: KEFU_URL is not set. Start a server and run e.g. KEFU_URL=http://127.0.0.1:18089 node frontend/e2e/apidocs.mjs');
-  process.exit(2);
-}
-const SHOTS = process.env.KEFU_SCREENSHOTS || 'tmp/screenshots';
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const TIMEOUT = Number(process.env.KEFU_E2E_TIMEOUT_MS || 15000);
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
-
-const rand = Math.random().toString(36).slice(2, 8);
+const { BASE, SHOTS, step, rest, shoot, login, launch, context, watch, cleanPages, finish } = journey('apidocs');
 const owner = { company: `Docs Tea ${rand}`, name: 'Olga Owner', email: `olga+${rand}@example.com`, password: `owner-pass-${rand}` };
 
-mkdirSync(SHOTS, { recursive: true });
-const results = [];
-const pageErrors = [];
-const cspViolations = [];
-let aborted = false;
-const pages = {};
-
-async function step(name, fn) {
-  if (aborted) {
-    results.push({ name, ok: false, skipped: true });
-    console.log(`  - ${name} (skipped)`);
-    return;
-  }
-  const t0 = Date.now();
-  try {
-    await fn();
-    results.push({ name, ok: true });
-    console.log(`  ✓ ${name} (${Date.now() - t0} ms)`);
-  } catch (err) {
-    results.push({ name, ok: false });
-    aborted = true;
-    console.log(`  ✗ ${name}\n    ${String(err?.stack ?? err).split('\n').slice(0, 6).join('\n    ')}`);
-    await Promise.all(
-      Object.entries(pages).map(([label, page]) => page.screenshot({ path: join(SHOTS, `apidocs-failure-${label}.png`), fullPage: true }).catch(() => undefined)),
-    );
-  }
-}
-
-function check(cond, message) {
-  if (!cond) throw new Error(message);
-}
-
-async function rest(method, path, body, token) {
-  const res = await fetch(BASE + path, {
-    method,
-    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
-}
-
-async function shoot(page, name) {
-  for (const [label, size] of [
-    ['1280', DESKTOP],
-    ['390', PHONE],
-  ]) {
-    await page.setViewportSize(size);
-    await page.waitForTimeout(250);
-    await page.screenshot({ path: join(SHOTS, `${name}-${label}.png`) });
-  }
-  await page.setViewportSize(DESKTOP);
-}
-
-async function login(page, slug, who, password) {
-  // An old-style link that names the workspace (the field comes prefilled).
-  await page.goto(`${BASE}/login?workspace=${encodeURIComponent(slug)}`);
-  await page.getByTestId('login-form').waitFor();
-  await page.getByTestId('login-email').fill(who.email);
-  await page.getByTestId('login-password').fill(password);
-  await page.getByTestId('login-submit').click();
-}
-
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-});
+const browser = await launch();
 
 try {
-  const contexts = {};
-  for (const locale of ['en-US', 'zh-CN']) {
-    const ctx = await browser.newContext({ viewport: DESKTOP, locale });
-    ctx.setDefaultTimeout(TIMEOUT);
-    await ctx.addInitScript(() => {
-      document.addEventListener('securitypolicyviolation', (e) =>
-        console.error(`csp-violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'} in ${e.sourceFile || location.pathname}`),
-      );
-    });
-    contexts[locale] = ctx;
-  }
-  const en = (pages.en = await contexts['en-US'].newPage());
-  const zh = (pages.zh = await contexts['zh-CN'].newPage());
+  const en = watch('en', await (await context({ locale: 'en-US' })).newPage());
+  const zh = watch('zh', await (await context({ locale: 'zh-CN' })).newPage());
   const offsite = [];
-  for (const [who, p] of Object.entries(pages)) {
-    p.on('pageerror', (e) => pageErrors.push(`${who}: ${e.message}`));
-    p.on('console', (m) => {
-      if (m.type() === 'error' && /csp-violation|Content Security Policy/i.test(m.text())) cspViolations.push(`${who}: ${m.text()}`);
-    });
+  for (const p of [en, zh]) {
     p.on('request', (r) => {
       if (!r.url().startsWith(BASE) && !r.url().startsWith('blob:') && !r.url().startsWith('data:')) offsite.push(r.url());
     });
@@ -153,18 +57,9 @@ try {
     await shoot(zh, 'usage-card-zh');
   });
 
-  await step('no uncaught errors', async () => {
-    check(pageErrors.length === 0, `page errors:\n${pageErrors.join('\n')}`);
-  });
-
-  await step('no Content-Security-Policy violations', async () => {
-    check(cspViolations.length === 0, `CSP violations:\n${cspViolations.join('\n')}`);
-  });
+  await cleanPages();
 } finally {
   await browser.close();
 }
 
-const passed = results.filter((r) => r.ok).length;
-const failed = results.length - passed;
-console.log(`apidocs: ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+finish();

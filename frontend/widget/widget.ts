@@ -311,7 +311,10 @@ export class KefuWidget {
   /** Follows a conversation's state: ask for a rating once it is resolved and not yet rated. */
   private trackCsat(c: { id: string; status: string; csat?: unknown }) {
     if (c.status === 'resolved' && !c.csat) {
-      if (this.csatFor !== c.id) ((this.csatFor = c.id), (this.csatThanks = false));
+      if (this.csatFor !== c.id) {
+        this.csatFor = c.id;
+        this.csatThanks = false;
+      }
     } else if (c.id === this.csatFor || (c.csat && c.status === 'resolved')) {
       this.csatThanks = !!c.csat && c.id === this.csatFor;
       this.csatFor = null;
@@ -372,7 +375,10 @@ export class KefuWidget {
     this.launcher.setAttribute('aria-expanded', 'false');
     this.launcher.setAttribute('aria-label', this.s.open);
     this.launcher.innerHTML = ICON_CHAT;
-    if (this.launcherText) (this.launcher.classList.add('wide'), this.launcher.append(this.launcherText));
+    if (this.launcherText) {
+      this.launcher.classList.add('wide');
+      this.launcher.append(this.launcherText);
+    }
     this.launcher.append(this.badge);
   }
 
@@ -489,7 +495,11 @@ export class KefuWidget {
       // With a person (or queued, or closed), the button has done its work.
       if (f.conversation.status !== 'bot') this.humanBtn.hidden = true;
       // Out of the queue (assigned or resolved): no place in line to show.
-      if (f.conversation.status !== 'queued' && this.queuePos) ((this.queuePos = 0), (this.queueWait = null), this.setSub());
+      if (f.conversation.status !== 'queued' && this.queuePos) {
+        this.queuePos = 0;
+        this.queueWait = null;
+        this.setSub();
+      }
       this.trackCsat(f.conversation);
     });
     rt.on('queue', (q) => {
@@ -618,7 +628,11 @@ export class KefuWidget {
       if (!this.store.token) throw new Error('no session');
       const attachments = await Promise.all(files.map((f) => this.uploader.uploads.create(f, f.name)));
       this.files.delete(client_id);
-      for (const p of previews) if (p) (URL.revokeObjectURL(p), this.imgs.delete(p));
+      for (const p of previews) {
+        if (!p) continue;
+        URL.revokeObjectURL(p);
+        this.imgs.delete(p);
+      }
       this.timeline.upsert({ ...e, attachments, pending: true, uploading: false });
       this.store.outbox = [...this.store.outbox, { client_id, body: e.body, created_at: e.created_at, attachments }];
       if (this.rt) this.dispatch(client_id, e.body, attachments);

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useMemo, useState } from 'react';
 import { Alert, Button, Card, Form, Space, Switch, Tag, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
@@ -37,6 +37,22 @@ function fieldName(key: string, t: (k: string) => string): string {
  * node left empty follows them), and whether replies reach visitors who
  * left by e-mail.
  */
+// The form's starting point: the saved hours, or (never set) nine to six on
+// weekdays in the browser's time zone.
+function formFromServer(h: BusinessHours | undefined): { data: HoursData; enabled: boolean } {
+  if (!h) return { data: { timezone: 'UTC', schedule: {}, holidays: [] }, enabled: true };
+  if (h.configured) return { data: { timezone: h.timezone, schedule: h.schedule, holidays: h.holidays }, enabled: h.enabled };
+  const day = (): [string, string][] => [['09:00', '18:00']];
+  return {
+    data: {
+      timezone: Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC',
+      schedule: { mon: day(), tue: day(), wed: day(), thu: day(), fri: day() },
+      holidays: [],
+    },
+    enabled: true,
+  };
+}
+
 export default function BusinessHoursPage() {
   const { t, i18n } = useTranslation();
   const toast = useToast();
@@ -45,40 +61,16 @@ export default function BusinessHoursPage() {
     queryKey: keys.businessHours,
     queryFn: api.businessHours.get,
   });
-  const [data, setData] = useState<HoursData>({
-    timezone: 'UTC',
-    schedule: {},
-    holidays: [],
-  });
-  const [enabled, setEnabled] = useState(true);
+  // The form shows the server's hours until the admin edits them; a refetch
+  // (window focus, another tab's save) never overwrites edits not yet saved.
+  const [draft, setDraft] = useState<{ data: HoursData; enabled: boolean } | null>(null);
+  const server = useMemo(() => formFromServer(hours.data), [hours.data]);
+  const data = draft?.data ?? server.data;
+  const enabled = draft?.enabled ?? server.enabled;
+  const setData = (next: HoursData) => setDraft({ data: next, enabled });
+  const setEnabled = (next: boolean) => setDraft({ data, enabled: next });
   const [busy, setBusy] = useState(false);
   const [problems, setProblems] = useState<[string, string][]>([]);
-
-  useEffect(() => {
-    const h = hours.data;
-    if (!h) return;
-    if (h.configured) {
-      setData({
-        timezone: h.timezone,
-        schedule: h.schedule,
-        holidays: h.holidays,
-      });
-      setEnabled(h.enabled);
-    } else {
-      const tz = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
-      setData({
-        timezone: tz,
-        schedule: {
-          mon: [['09:00', '18:00']],
-          tue: [['09:00', '18:00']],
-          wed: [['09:00', '18:00']],
-          thu: [['09:00', '18:00']],
-          fri: [['09:00', '18:00']],
-        },
-        holidays: [],
-      });
-    }
-  }, [hours.data]);
 
   async function save() {
     setBusy(true);
@@ -91,6 +83,7 @@ export default function BusinessHoursPage() {
         holidays: data.holidays,
       });
       qc.setQueryData<BusinessHours>(keys.businessHours, saved);
+      setDraft(null);
       toast.success(t('hoursPage.saved'));
     } catch (err) {
       if (err instanceof ApiError && err.fields && Object.keys(err.fields).length) setProblems(Object.entries(err.fields));

@@ -121,17 +121,16 @@ function SettingsEditor({ tenantName }: { tenantName: string }) {
   const message = useToast();
   const qc = useQueryClient();
   const q = useQuery({ queryKey: SETTINGS_KEY, queryFn: api.widgetSettings.get });
-  const [draft, setDraft] = useState<WidgetSettingsAdmin | null>(null);
+  // The admin's edits not yet saved; without any, the form shows the saved settings.
+  const [edits, setEdits] = useState<WidgetSettingsAdmin | null>(null);
+  const draft = edits ?? q.data ?? null;
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    if (q.data && !draft) setDraft(q.data);
-  }, [q.data, draft]);
 
   if (q.isError) return <Alert type="error" showIcon title={errorMessage(q.error, t('app.error'))} style={{ marginTop: 16 }} />;
   if (!draft) return <Skeleton active style={{ marginTop: 16 }} />;
 
-  const set = (patch: Partial<WidgetSettingsAdmin>) => setDraft({ ...draft, ...patch });
+  const set = (patch: Partial<WidgetSettingsAdmin>) => setEdits({ ...draft, ...patch });
   const fields = draft.prechat?.fields ?? [];
   const setFields = (next: PrechatField[]) => set({ prechat: { enabled: draft.prechat?.enabled ?? false, fields: next } });
   const problems = draftProblems(draft);
@@ -147,7 +146,7 @@ function SettingsEditor({ tenantName }: { tenantName: string }) {
       const next = await api.widgetSettings.put(strip(draft));
       qc.setQueryData(SETTINGS_KEY, next);
       void qc.invalidateQueries({ queryKey: keys.tenant });
-      setDraft(next);
+      setEdits(null);
       message.success(t('app.saved'));
     } catch (err) {
       const fieldText = err instanceof ApiError ? Object.values(err.fields).join('; ') : '';
@@ -160,7 +159,7 @@ function SettingsEditor({ tenantName }: { tenantName: string }) {
   async function rotate() {
     try {
       const r = await api.widgetSettings.rotateSecret();
-      setDraft((d) => (d ? { ...d, identity_secret: r.identity_secret } : d));
+      setEdits((d) => (d ? { ...d, identity_secret: r.identity_secret } : d));
       qc.setQueryData<WidgetSettingsAdmin>(SETTINGS_KEY, (old) => (old ? { ...old, identity_secret: r.identity_secret } : old));
       message.success(t('widgetSettings.rotated'));
     } catch (err) {

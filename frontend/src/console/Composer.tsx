@@ -90,9 +90,15 @@ export function Composer({ conversation, me }: { conversation: Conversation; me:
     }
   }
 
-  useEffect(() => {
+  // Another conversation: its own draft, a reply again (state adjusted during
+  // render, not in an effect, so the old conversation's text never shows).
+  const [shownId, setShownId] = useState(id);
+  if (shownId !== id) {
+    setShownId(id);
     setText(drafts.get(id) ?? '');
     setNote(false);
+  }
+  useEffect(() => {
     clearUploads();
     ref.current?.focus();
   }, [id, clearUploads]);
@@ -151,6 +157,8 @@ export function Composer({ conversation, me }: { conversation: Conversation; me:
     if (note) return;
     const client = useRealtime.getState().client;
     if (!client) return;
+    // An event handler, never called during render (the compiler cannot tell).
+    // eslint-disable-next-line react-hooks/purity
     const now = Date.now();
     if (now - typingSentAt.current > 3000) {
       typingSentAt.current = now;

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { Button, Input, Tag } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
@@ -30,7 +30,13 @@ export function ContactCard({
     Pick<ContactInput, 'name' | 'email' | 'phone' | 'notes'>
   > | null>(null);
   const [saving, setSaving] = useState(false);
-  useEffect(() => setDraft(null), [contactId]);
+  // Another contact: drop the edits of the previous one (during render, so
+  // they never show against the wrong contact).
+  const [shownContact, setShownContact] = useState(contactId);
+  if (shownContact !== contactId) {
+    setShownContact(contactId);
+    setDraft(null);
+  }
   if (!data) return null;
   const past = data.conversations.filter((c) => c.id !== conversationId);
   const save = async () => {

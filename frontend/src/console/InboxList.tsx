@@ -55,7 +55,8 @@ export function InboxList({ me, widgetKey, activeId }: { me: User; widgetKey?: s
     return () => window.removeEventListener('keydown', onKey);
   }, []);
 
-  const rows = list.data ?? [];
+  // One empty list, not a new one each render (the effect below would run on every render).
+  const rows = useMemo(() => list.data ?? [], [list.data]);
   useEffect(() => setVisibleIds(rows.map((c) => c.id)), [rows, setVisibleIds]);
 
   // Labels to filter by: those on the conversations loaded so far.

@@ -7,6 +7,7 @@ import { useInfiniteQuery } from '@tanstack/react-query';
 import { api, errorMessage, type SearchHit, type SearchType } from '../api';
 import { relativeTime, visitorName } from '../lib/format';
 import { keys } from '../realtime/keys';
+import { useNow } from './useNow';
 
 /** The snippet with each highlight marked; offsets count code points. */
 export function Highlighted({ snippet, highlights }: { snippet: string; highlights: readonly (readonly number[])[] }) {
@@ -27,6 +28,7 @@ export function Highlighted({ snippet, highlights }: { snippet: string; highligh
 export default function SearchResults({ q, onClear }: { q: string; onClear: () => void }) {
   const { t, i18n } = useTranslation();
   const [type, setType] = useState<SearchType>('messages');
+  const now = useNow(30_000);
   const res = useInfiniteQuery({
     queryKey: keys.search(q, type),
     queryFn: ({ pageParam }) => api.search(q, type, pageParam || undefined),
@@ -68,7 +70,7 @@ export default function SearchResults({ q, onClear }: { q: string; onClear: () =
       ) : (
         <>
           {hits.map((h, i) => (
-            <Hit key={`${h.type}-${h.message?.id ?? h.visitor?.id ?? h.conversation_id ?? i}`} h={h} lang={i18n.language} anon={anon} />
+            <Hit key={`${h.type}-${h.message?.id ?? h.visitor?.id ?? h.conversation_id ?? i}`} h={h} lang={i18n.language} anon={anon} now={now} />
           ))}
           {res.hasNextPage ? (
             <div className="inbox-more">
@@ -83,7 +85,7 @@ export default function SearchResults({ q, onClear }: { q: string; onClear: () =
   );
 }
 
-function Hit({ h, lang, anon }: { h: SearchHit; lang: string; anon: (id: string) => string }) {
+function Hit({ h, lang, anon, now }: { h: SearchHit; lang: string; anon: (id: string) => string; now: number }) {
   const { t } = useTranslation();
   const convId = h.conversation_id ?? h.conversation?.id;
   const title =
@@ -98,7 +100,7 @@ function Hit({ h, lang, anon }: { h: SearchHit; lang: string; anon: (id: string)
         <span className="conv-row-name">
           {h.message?.private ? <LockOutlined aria-label={t('thread.privateNote')} /> : null} {title}
         </span>
-        <span className="conv-row-time">{relativeTime(h.message?.created_at ?? h.conversation?.updated_at, lang, Date.now(), t('time.now'))}</span>
+        <span className="conv-row-time">{relativeTime(h.message?.created_at ?? h.conversation?.updated_at, lang, now, t('time.now'))}</span>
       </div>
       <div className="search-snippet" data-testid="search-snippet">
         <Highlighted snippet={h.snippet} highlights={h.highlights} />

@@ -1,4 +1,4 @@
-import { lazy, Suspense, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { lazy, Suspense, useEffect, useEffectEvent, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { Avatar, Button, Empty, Result, Spin, Tag, Tooltip } from 'antd';
 import { useToast } from '../components/Toast';
 import { ArrowLeftOutlined, CheckOutlined, IdcardOutlined, QuestionOutlined, RobotOutlined, SwapOutlined, UserAddOutlined, UserDeleteOutlined } from '@ant-design/icons';
@@ -146,14 +146,15 @@ function BotStreams({ id }: { id: string }) {
 function TypingLine({ id }: { id: string }) {
   const { t } = useTranslation();
   const entry = useUi((s) => s.typing[id]);
-  const [, tick] = useState(0);
+  // The entry whose time has passed: hidden until a newer one arrives.
+  const [expired, setExpired] = useState<typeof entry | null>(null);
   useEffect(() => {
     if (!entry) return;
     const ms = entry.until - Date.now();
-    const timer = setTimeout(() => tick((n) => n + 1), Math.max(0, ms) + 50);
+    const timer = setTimeout(() => setExpired(entry), Math.max(0, ms) + 50);
     return () => clearTimeout(timer);
   }, [entry]);
-  if (!entry || entry.until < Date.now()) return null;
+  if (!entry || expired === entry) return null;
   return (
     <div className="typing-line" data-testid="typing">
       <span className="typing-dots" aria-hidden>
@@ -237,14 +238,13 @@ function ThreadHeader({ c, me }: { c: Conversation; me: User }) {
   }
 
   // Alt+Shift+R resolves (never a send-like chord; undoable).
-  const resolveRef = useRef(resolve);
-  resolveRef.current = resolve;
+  const resolveByKey = useEffectEvent(() => void resolve());
   useEffect(() => {
     if (c.status === 'resolved') return;
     function onKey(e: KeyboardEvent) {
       if (e.altKey && e.shiftKey && !e.ctrlKey && !e.metaKey && (e.code === 'KeyR' || e.key === 'R')) {
         e.preventDefault();
-        void resolveRef.current();
+        resolveByKey();
       }
     }
     window.addEventListener('keydown', onKey);

@@ -21,8 +21,12 @@ let seq = 0;
 export function useUploads() {
   const { t } = useTranslation();
   const [items, setItems] = useState<PendingUpload[]>([]);
+  // The latest tray for the callbacks below (kept stable so the composer's
+  // effects do not re-run on every change), updated once React commits it.
   const live = useRef(items);
-  live.current = items;
+  useEffect(() => {
+    live.current = items;
+  }, [items]);
 
   const update = useCallback((key: string, patch: Partial<PendingUpload>) => {
     setItems((cur) => cur.map((it) => (it.key === key ? { ...it, ...patch } : it)));

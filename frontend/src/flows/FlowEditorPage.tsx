@@ -2,7 +2,7 @@
 // dagre). Palette | canvas | inspector, the simulate panel below, and Save
 // draft · Publish · Versions · Replay in the header. "new" is a flow not saved
 // yet: its first save creates it.
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useEffectEvent, useState } from 'react';
 import { useTeamNames } from './useTeamNames';
 import { Alert, Badge, Button, Input, Modal, Popconfirm, Result, Space, Tag, Tooltip } from 'antd';
 import {
@@ -75,13 +75,14 @@ function Editor() {
   const [ready, setReady] = useState(false);
   const storeFlowId = useFlowEditor((s) => s.flowId);
 
-  useEffect(() => {
+  // Puts the flow into the editor's store. An effect event: it reads t and
+  // ready as they are now, and switching language must not reload the graph.
+  const loadIntoEditor = useEffectEvent((f: typeof query.data) => {
     if (isNew) {
       actions.load({ flowId: null, name: t('flows.untitled'), ...skeleton() });
       setReady(true);
       return;
     }
-    const f = query.data;
     if (!f) return;
     // Just saved here (a new flow getting its id): the canvas already shows this version.
     const cur = useFlowEditor.getState();
@@ -89,8 +90,11 @@ function Editor() {
     const g = fromApiGraph(f.graph);
     actions.load({ flowId: f.id, name: f.name, nodes: g.nodes, edges: g.edges, meta: f, readOnly: f.version !== f.latest_version });
     setReady(true);
-    // t and ready are left out on purpose: switching language must not reload the graph.
-  }, [isNew, query.data, actions]);
+  });
+  // Loading the editor's store (outside React) is what this effect is for;
+  // `ready` then lets the canvas render what the store now holds.
+  // eslint-disable-next-line react-hooks/set-state-in-effect
+  useEffect(() => loadIntoEditor(query.data), [isNew, query.data, actions]);
 
   if (!isNew && query.isError)
     return (

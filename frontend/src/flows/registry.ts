@@ -317,7 +317,7 @@ export const registry: Registry = {
     },
     validate: (d) => {
       const out: Problem[] = [];
-      let ok = false;
+      let ok: boolean;
       try {
         const u = new URL(d.url);
         ok = (u.protocol === 'http:' || u.protocol === 'https:') && !!u.host;
