@@ -4478,6 +4478,97 @@ export interface components {
             name?: string;
             permissions: string[];
         };
+        PublicConfig: {
+            email_enabled: boolean;
+        };
+        ConversationEventList: {
+            events: components["schemas"]["ConversationEvent"][];
+        };
+        /** @description Something that happened to a conversation and is not a message (no seq); for now each run of the routing flow, kind `routing`. */
+        ConversationEvent: {
+            id: string;
+            kind: string;
+            detail: components["schemas"]["RoutingDecision"];
+            /** Format: date-time */
+            created_at: string;
+        };
+        /** @description What one run of the routing flow decided, as logged on the conversation. */
+        RoutingDecision: {
+            /** @description What the flow ran on (conversation.created, message.created, agent.offline, conversation.idle, …). */
+            event: string;
+            /** @description Empty when the built-in default flow routed. */
+            flow_id: string;
+            flow_version: number;
+            /** @enum {string} */
+            action: "assign" | "queue" | "end";
+            agent_id?: string;
+            agent_name?: string;
+            /** @description The node the conversation waits at, when queued there. */
+            waiting?: string;
+            trace?: components["schemas"]["TraceStep"][] | null;
+        };
+        Suggestion: {
+            text: string;
+            /** @enum {string} */
+            source: "llm" | "faq" | "none";
+            faq_id?: string;
+            score?: number;
+        };
+        FlowVersionList: {
+            versions: components["schemas"]["FlowVersion"][];
+        };
+        FlowVersion: {
+            version: number;
+            created_by: string;
+            /** Format: date-time */
+            created_at: string;
+            published: boolean;
+        };
+        ReplayReport: {
+            total: number;
+            different: number;
+            /** @description The replay stopped at its time limit before every conversation asked for. */
+            truncated: boolean;
+            examples: components["schemas"]["ReplayExample"][];
+        };
+        ReplayExample: {
+            conversation_id: string;
+            message: string;
+            before: string;
+            after: string;
+        };
+        LlmTestResult: {
+            ok: boolean;
+            latency_ms: number;
+            model: string;
+            reply?: string;
+            error?: string;
+        };
+        InviteRequest: {
+            /** Format: email */
+            email: string;
+            /** @description agent (default), supervisor, admin or a custom role */
+            role?: string;
+            skills?: string[];
+            max_concurrent?: number;
+        };
+        InviteCreated: components["schemas"]["Invite"] & {
+            url: string;
+            emailed: boolean;
+        };
+        InviteDetails: {
+            email: string;
+            role: string;
+            workspace: string;
+        };
+        RolesResponse: {
+            roles: components["schemas"]["RoleDefinition"][];
+            permissions: string[];
+        };
+        ReportHeatmap: {
+            cells: number[][];
+            max: number;
+        };
     };
     responses: {
         /** @description Malformed JSON, or missing or invalid fields (`invalid_argument`). */
@@ -4870,9 +4961,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        email_enabled: boolean;
-                    };
+                    "application/json": components["schemas"]["PublicConfig"];
                 };
             };
         };
@@ -6163,17 +6252,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        events: {
-                            id: string;
-                            kind: string;
-                            detail: {
-                                [key: string]: unknown;
-                            };
-                            /** Format: date-time */
-                            created_at: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["ConversationEventList"];
                 };
             };
             401: components["responses"]["Unauthenticated"];
@@ -6199,13 +6278,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        text: string;
-                        /** @enum {string} */
-                        source: "llm" | "faq" | "none";
-                        faq_id?: string;
-                        score?: number;
-                    };
+                    "application/json": components["schemas"]["Suggestion"];
                 };
             };
             401: components["responses"]["Unauthenticated"];
@@ -7133,15 +7206,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        versions: {
-                            version: number;
-                            created_by?: string;
-                            /** Format: date-time */
-                            created_at: string;
-                            published: boolean;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["FlowVersionList"];
                 };
             };
             401: components["responses"]["Unauthenticated"];
@@ -7209,18 +7274,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        total: number;
-                        different: number;
-                        /** @description The replay stopped at its time limit before every conversation asked for. */
-                        truncated: boolean;
-                        examples: {
-                            conversation_id?: string;
-                            message?: string;
-                            before?: string;
-                            after?: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["ReplayReport"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -7679,13 +7733,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        ok: boolean;
-                        latency_ms: number;
-                        model: string;
-                        reply?: string;
-                        error?: string;
-                    };
+                    "application/json": components["schemas"]["LlmTestResult"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -8285,14 +8333,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** Format: email */
-                    email: string;
-                    /** @description agent (default), supervisor, admin or a custom role */
-                    role?: string;
-                    skills?: string[];
-                    max_concurrent?: number;
-                };
+                "application/json": components["schemas"]["InviteRequest"];
             };
         };
         responses: {
@@ -8302,10 +8343,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Invite"] & {
-                        url: string;
-                        emailed: boolean;
-                    };
+                    "application/json": components["schemas"]["InviteCreated"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -8361,11 +8399,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        email: string;
-                        role: string;
-                        workspace: string;
-                    };
+                    "application/json": components["schemas"]["InviteDetails"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -8428,10 +8462,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        roles: components["schemas"]["RoleDefinition"][];
-                        permissions: string[];
-                    };
+                    "application/json": components["schemas"]["RolesResponse"];
                 };
             };
             401: components["responses"]["Unauthenticated"];
@@ -8648,10 +8679,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        cells: number[][];
-                        max: number;
-                    };
+                    "application/json": components["schemas"]["ReportHeatmap"];
                     "text/csv": string;
                 };
             };
