@@ -178,7 +178,7 @@ func webApp(t *testing.T, cfg api.Config) *app {
 		"assets/app.js":  {Data: []byte(`/* app */`)},
 		"assets/app.css": {Data: []byte(`body{}`)},
 	}
-	srv := httptest.NewServer(api.New(cfg).Handler())
+	srv := httptest.NewServer(conform(api.New(cfg).Handler()))
 	t.Cleanup(srv.Close)
 	return &app{t: t, srv: srv, url: srv.URL}
 }

@@ -134,7 +134,7 @@ func newAppOpts(t *testing.T, store *tenants.Store, o appOptions) *app {
 	hooks := webhook.NewService(webhook.Config{Store: store, Chat: c, Logger: log, AllowPrivateNetworks: true, Timeout: 2 * time.Second})
 	ac.Chat, ac.WS, ac.Webhooks = c, wsSrv, hooks
 	h := api.New(ac)
-	srv := httptest.NewServer(h.Handler())
+	srv := httptest.NewServer(conform(h.Handler()))
 	var once sync.Once
 	stop := func(ctx context.Context) { once.Do(func() { c.Close(ctx) }) }
 	t.Cleanup(func() {

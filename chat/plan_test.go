@@ -90,9 +90,10 @@ func TestMessagePathUsesIndexes(t *testing.T) {
 				stmts = append(stmts,
 					statement{sql: pgBumpSQL(db), vars: bumps},
 					statement{sql: pgInsertSQL(db), vars: msgs},
-					statement{sql: pgOneShotSQL(db, false, ""), vars: append(append([]any{}, bumps...), msgs...)},
-					statement{sql: pgOneShotSQL(db, true, ""), vars: append(append(append([]any{}, bumps...), msgs...), []string{"u"}, []string{"m"}, []string{"x"})},
-					statement{sql: pgOneShotSQL(db, true, s.OutboxTable(db)), vars: append(append(append(append([]any{}, bumps...), msgs...), []string{"u"}, []string{"m"}, []string{"x"}),
+					statement{sql: pgOneShotSQL(db, false, "", ""), vars: append(append([]any{}, bumps...), msgs...)},
+					statement{sql: pgOneShotSQL(db, true, "", ""), vars: append(append(append([]any{}, bumps...), msgs...), []string{"u"}, []string{"m"}, []string{"x"})},
+					statement{sql: pgOneShotSQL(db, true, "", partitionOf(tenants.NewID())), vars: append(append(append([]any{}, bumps...), msgs...), []string{"u"}, []string{"m"}, []string{"x"})},
+					statement{sql: pgOneShotSQL(db, true, s.OutboxTable(db), ""), vars: append(append(append(append([]any{}, bumps...), msgs...), []string{"u"}, []string{"m"}, []string{"x"}),
 						hookArgs(res.Tenant.ID, []*hookParts{s.newHookParts(res.Tenant.ID, messageRow{ID: "m", ConversationID: "x", Seq: 1, Attachments: "[]", CreatedAt: time.Now()})})...)})
 			}
 			checked := 0

@@ -4478,6 +4478,97 @@ export interface components {
             name?: string;
             permissions: string[];
         };
+        PublicConfig: {
+            email_enabled: boolean;
+        };
+        ConversationEventList: {
+            events: components["schemas"]["ConversationEvent"][];
+        };
+        /** @description Something that happened to a conversation and is not a message (no seq); for now each run of the routing flow, kind `routing`. */
+        ConversationEvent: {
+            id: string;
+            kind: string;
+            detail: components["schemas"]["RoutingDecision"];
+            /** Format: date-time */
+            created_at: string;
+        };
+        /** @description What one run of the routing flow decided, as logged on the conversation. */
+        RoutingDecision: {
+            /** @description What the flow ran on (conversation.created, message.created, agent.offline, conversation.idle, …). */
+            event: string;
+            /** @description Empty when the built-in default flow routed. */
+            flow_id: string;
+            flow_version: number;
+            /** @description What the run did (assign, queue, end, bot, …). */
+            action: string;
+            agent_id?: string;
+            agent_name?: string;
+            /** @description The node the conversation waits at, when queued there. */
+            waiting?: string;
+            trace?: components["schemas"]["TraceStep"][] | null;
+        };
+        Suggestion: {
+            text: string;
+            /** @enum {string} */
+            source: "llm" | "faq" | "none";
+            faq_id?: string;
+            score?: number;
+        };
+        FlowVersionList: {
+            versions: components["schemas"]["FlowVersion"][];
+        };
+        FlowVersion: {
+            version: number;
+            created_by: string;
+            /** Format: date-time */
+            created_at: string;
+            published: boolean;
+        };
+        ReplayReport: {
+            total: number;
+            different: number;
+            /** @description The replay stopped at its time limit before every conversation asked for. */
+            truncated: boolean;
+            examples: components["schemas"]["ReplayExample"][];
+        };
+        ReplayExample: {
+            conversation_id: string;
+            message: string;
+            before: string;
+            after: string;
+        };
+        LlmTestResult: {
+            ok: boolean;
+            latency_ms: number;
+            model: string;
+            reply?: string;
+            error?: string;
+        };
+        InviteRequest: {
+            /** Format: email */
+            email: string;
+            /** @description agent (default), supervisor, admin or a custom role */
+            role?: string;
+            skills?: string[];
+            max_concurrent?: number;
+        };
+        InviteCreated: components["schemas"]["Invite"] & {
+            url: string;
+            emailed: boolean;
+        };
+        InviteDetails: {
+            email: string;
+            role: string;
+            workspace: string;
+        };
+        RolesResponse: {
+            roles: components["schemas"]["RoleDefinition"][];
+            permissions: string[];
+        };
+        ReportHeatmap: {
+            cells: number[][];
+            max: number;
+        };
     };
     responses: {
         /** @description Malformed JSON, or missing or invalid fields (`invalid_argument`). */
@@ -4870,9 +4961,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        email_enabled: boolean;
-                    };
+                    "application/json": components["schemas"]["PublicConfig"];
                 };
             };
         };
@@ -5040,6 +5129,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
@@ -5239,6 +5329,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
+            402: components["responses"]["QuotaExceeded"];
             403: components["responses"]["PermissionDenied"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["TooLarge"];
@@ -5266,6 +5357,7 @@ export interface operations {
                     "application/json": components["schemas"]["Agent"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
@@ -5290,6 +5382,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
@@ -5325,6 +5418,7 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
         };
@@ -5350,6 +5444,7 @@ export interface operations {
                     "application/json": components["schemas"]["Agent"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
@@ -5377,6 +5472,7 @@ export interface operations {
                     "application/json": components["schemas"]["Agent"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
@@ -5486,6 +5582,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
@@ -5658,15 +5755,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The file's bytes. */
+            /** @description The file's bytes, with the content type it was uploaded with. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": string;
+                    "*/*": string;
                 };
             };
+            400: components["responses"]["BadRequest"];
             /** @description The link has expired (`permission_denied`); fetch the message again for a fresh one. */
             403: {
                 headers: {
@@ -5913,6 +6011,7 @@ export interface operations {
                     "application/json": components["schemas"]["Conversation"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
@@ -6023,8 +6122,10 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
         };
     };
     assignConversation: {
@@ -6056,6 +6157,7 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
         };
@@ -6081,6 +6183,7 @@ export interface operations {
                     "application/json": components["schemas"]["Conversation"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
@@ -6107,6 +6210,7 @@ export interface operations {
                     "application/json": components["schemas"]["Conversation"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
@@ -6163,19 +6267,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        events: {
-                            id: string;
-                            kind: string;
-                            detail: {
-                                [key: string]: unknown;
-                            };
-                            /** Format: date-time */
-                            created_at: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["ConversationEventList"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
@@ -6199,15 +6294,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        text: string;
-                        /** @enum {string} */
-                        source: "llm" | "faq" | "none";
-                        faq_id?: string;
-                        score?: number;
-                    };
+                    "application/json": components["schemas"]["Suggestion"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
@@ -6256,6 +6346,7 @@ export interface operations {
                     "application/json": components["schemas"]["Conversation"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
@@ -6346,6 +6437,7 @@ export interface operations {
                     "application/json": components["schemas"]["ContactExport"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
@@ -6373,6 +6465,7 @@ export interface operations {
                     "application/json": components["schemas"]["EraseReport"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
@@ -6537,6 +6630,7 @@ export interface operations {
                     "application/json": components["schemas"]["Team"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
@@ -6595,6 +6689,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
@@ -6719,6 +6814,7 @@ export interface operations {
                     "application/json": components["schemas"]["ContactWithConversations"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
@@ -6897,6 +6993,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
@@ -7074,6 +7171,7 @@ export interface operations {
                     "application/json": components["schemas"]["Flow"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
@@ -7133,17 +7231,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        versions: {
-                            version: number;
-                            created_by?: string;
-                            /** Format: date-time */
-                            created_at: string;
-                            published: boolean;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["FlowVersionList"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
@@ -7209,18 +7300,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        total: number;
-                        different: number;
-                        /** @description The replay stopped at its time limit before every conversation asked for. */
-                        truncated: boolean;
-                        examples: {
-                            conversation_id?: string;
-                            message?: string;
-                            before?: string;
-                            after?: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["ReplayReport"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -7313,6 +7393,7 @@ export interface operations {
                     "application/json": components["schemas"]["Faq"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
@@ -7370,6 +7451,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
@@ -7547,6 +7629,7 @@ export interface operations {
                     "application/json": components["schemas"]["Article"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
@@ -7604,6 +7687,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
@@ -7679,13 +7763,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        ok: boolean;
-                        latency_ms: number;
-                        model: string;
-                        reply?: string;
-                        error?: string;
-                    };
+                    "application/json": components["schemas"]["LlmTestResult"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -7879,6 +7957,7 @@ export interface operations {
                     "application/json": components["schemas"]["Webhook"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
@@ -7903,6 +7982,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
@@ -7962,6 +8042,7 @@ export interface operations {
                     "application/json": components["schemas"]["Webhook"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
@@ -7988,6 +8069,7 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookDeliveryAttempt"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
@@ -8047,6 +8129,7 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookDeliveryAttempt"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
@@ -8173,6 +8256,15 @@ export interface operations {
                     "text/javascript": string;
                 };
             };
+            /** @description The requested byte range of the script (identity encoding). */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/javascript": string;
+                };
+            };
             /** @description Not modified (the `If-None-Match` validator still matches). */
             304: {
                 headers: {
@@ -8285,14 +8377,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** Format: email */
-                    email: string;
-                    /** @description agent (default), supervisor, admin or a custom role */
-                    role?: string;
-                    skills?: string[];
-                    max_concurrent?: number;
-                };
+                "application/json": components["schemas"]["InviteRequest"];
             };
         };
         responses: {
@@ -8302,10 +8387,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Invite"] & {
-                        url: string;
-                        emailed: boolean;
-                    };
+                    "application/json": components["schemas"]["InviteCreated"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -8335,6 +8417,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
@@ -8361,11 +8444,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        email: string;
-                        role: string;
-                        workspace: string;
-                    };
+                    "application/json": components["schemas"]["InviteDetails"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -8428,10 +8507,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        roles: components["schemas"]["RoleDefinition"][];
-                        permissions: string[];
-                    };
+                    "application/json": components["schemas"]["RolesResponse"];
                 };
             };
             401: components["responses"]["Unauthenticated"];
@@ -8519,6 +8595,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
@@ -8648,10 +8725,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        cells: number[][];
-                        max: number;
-                    };
+                    "application/json": components["schemas"]["ReportHeatmap"];
                     "text/csv": string;
                 };
             };

@@ -1,8 +1,8 @@
 // Wire types of the Kefu REST API. Ids are strings, times are RFC 3339 UTC
 // strings. The types of record are generated from api/openapi.yaml into
 // schema.d.ts (`npm run gen:api`; `npm run check:api` fails when it is
-// stale); the ones here derive from them where the shapes agree, and the
-// rest move over as the pages using them are next touched.
+// stale); the ones here derive from them. The few interfaces left are the
+// client's own (query filters, the widget's JS API), not answers of the API.
 import type { components } from './schema';
 
 type Schemas = components['schemas'];
@@ -46,9 +46,7 @@ export type Onboarding = Schemas['Onboarding'];
 export type OnboardingStepId = Onboarding['steps'][number]['id'];
 
 /** GET /config: what this server offers the sign-in pages. */
-export interface PublicConfig {
-  email_enabled: boolean;
-}
+export type PublicConfig = Schemas['PublicConfig'];
 
 export type Agent = Schemas['Agent'];
 
@@ -126,88 +124,30 @@ export type WidgetSession = Schemas['WidgetSession'];
 export type PrechatFieldType = 'name' | 'email' | 'phone' | 'custom';
 
 /** One question of the widget's pre-chat form. */
-export interface PrechatField {
-  type: PrechatFieldType;
-  /** Custom fields: the contact attribute the answer goes to; the type for the others. */
-  key?: string;
-  label?: string;
-  required?: boolean;
-}
+export type PrechatField = Schemas['PrechatField'];
 
-export interface PrechatForm {
-  enabled: boolean;
-  fields: PrechatField[];
-}
+export type PrechatForm = Schemas['PrechatForm'];
 
 /** How the widget looks and behaves (api/openapi.yaml, WidgetSettings). */
-export interface WidgetSettings {
-  color?: string;
-  position?: 'left' | 'right';
-  greeting?: string;
-  launcher_text?: string;
-  avatar_url?: string;
-  language?: '' | 'en' | 'zh-CN';
-  prechat?: PrechatForm;
-  require_identity?: boolean;
-}
+export type WidgetSettings = Schemas['WidgetSettings'];
 
 /** Opening intervals ["09:00","18:00"] by weekday (mon … sun). */
-export type WeeklySchedule = Partial<Record<'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun', [string, string][]>>;
+export type WeeklySchedule = Schemas['WeeklySchedule'];
 
-export interface WidgetHours {
-  open_now: boolean;
-  /** RFC 3339; null while open or when it never opens. */
-  next_open_at: string | null;
-  timezone: string;
-  schedule: WeeklySchedule;
-}
+export type WidgetHours = Schemas['WidgetHours'];
 
-export interface BusinessHoursInput {
-  enabled: boolean;
-  timezone: string;
-  schedule: WeeklySchedule;
-  holidays: string[];
-}
+export type BusinessHoursInput = Schemas['BusinessHoursInput'];
 
-export interface BusinessHours extends BusinessHoursInput {
-  configured: boolean;
-  open_now: boolean | null;
-  next_open_at: string | null;
-  /** The server can e-mail replies to visitors who left (KEFU_SMTP_URL). */
-  email_configured: boolean;
-  updated_at: string | null;
-}
+export type BusinessHours = Schemas['BusinessHours'];
 
-export interface OfflineMessageRequest {
-  widget_key: string;
-  visitor_token?: string;
-  name?: string;
-  email: string;
-  message: string;
-  client_id?: string;
-}
+export type OfflineMessageRequest = Schemas['OfflineMessageRequest'];
 
-export interface OfflineMessage {
-  visitor_id: string;
-  visitor_token: string;
-  conversation_id: string;
-  message: Message;
-  email_configured: boolean;
-}
+export type OfflineMessage = Schemas['OfflineMessage'];
 
-export interface RefusedOrigin {
-  origin: string;
-  hits: number;
-  first_at: string;
-  last_at: string;
-}
+export type RefusedOrigin = Schemas['RefusedOrigin'];
 
 /** The admin's view: the settings, allowed origins, identity secret and refused origins. */
-export interface WidgetSettingsAdmin extends WidgetSettings {
-  allowed_origins: string[];
-  identity_secret: string;
-  refused_origins: RefusedOrigin[];
-}
+export type WidgetSettingsAdmin = Schemas['WidgetSettingsAdmin'];
 
 /** What Kefu.identify passes: hash = hex HMAC-SHA256(identity secret, id), made on the site's server. */
 export interface WidgetIdentity {
@@ -217,12 +157,7 @@ export interface WidgetIdentity {
   hash?: string;
 }
 
-export interface PrechatAnswers {
-  name?: string;
-  email?: string;
-  phone?: string;
-  fields?: Record<string, string>;
-}
+export type PrechatAnswers = Schemas['PrechatAnswers'];
 
 // Routing flows (api/openapi.yaml, "Flows"). A node's data depends on its
 // type; frontend/src/flows/registry.ts knows each type's shape.
@@ -245,23 +180,9 @@ export type Flow = Schemas['Flow'];
 
 export type SaveFlowRequest = Schemas['FlowInput'];
 
-export interface FlowVersion {
-  version: number;
-  created_by: string;
-  created_at: string;
-  published: boolean;
-}
+export type FlowVersion = Schemas['FlowVersion'];
 
-export interface SimulateVisitor {
-  name?: string;
-  email?: string;
-  language?: string;
-  country?: string;
-  page_url?: string;
-  referrer?: string;
-  returning?: boolean;
-  attributes: Record<string, unknown>;
-}
+export type SimulateVisitor = Schemas['SimulateRequest']['visitor'];
 
 export type SimulateRequest = Schemas['SimulateRequest'];
 
@@ -273,44 +194,18 @@ export type SimulateResult = Schemas['SimulateResult']['result'];
 export type FlowAction = SimulateResult['action'];
 export type SimulateResponse = Schemas['SimulateResult'];
 
-export interface ReplayExample {
-  conversation_id: string;
-  message: string;
-  before: string;
-  after: string;
-}
+export type ReplayExample = Schemas['ReplayExample'];
 
-export interface ReplayReport {
-  total: number;
-  different: number;
-  examples: ReplayExample[];
-}
+export type ReplayReport = Schemas['ReplayReport'];
 
 /** What one run of the routing flow decided, as logged on the conversation. */
-export interface RoutingDecision {
-  /** What the flow ran on: conversation.created, message.created, agent.offline, conversation.idle. */
-  event: string;
-  /** "" when the built-in default flow routed. */
-  flow_id: string;
-  flow_version: number;
-  action: FlowAction;
-  agent_id?: string;
-  agent_name?: string;
-  /** The node the conversation waits at, when queued there. */
-  waiting?: string;
-  trace: TraceStep[] | null;
-}
+export type RoutingDecision = Schemas['RoutingDecision'];
 
 /**
  * Something that happened to a conversation and is not a message (no seq):
  * for now every run of the routing flow, kind "routing".
  */
-export interface ConversationEvent {
-  id: string;
-  kind: 'routing' | (string & {});
-  detail: RoutingDecision;
-  created_at: string;
-}
+export type ConversationEvent = Schemas['ConversationEvent'];
 
 /** A webhook event type (GET /api/v1/webhooks/events). */
 export type WebhookEventType = Schemas['WebhookEvent'];
@@ -320,23 +215,7 @@ export type Webhook = Schemas['Webhook'];
 export type WebhookInput = Schemas['WebhookInput'];
 
 /** One attempt in a webhook's delivery log. */
-export interface WebhookDelivery {
-  id: string;
-  webhook_id: string;
-  event_id: string;
-  event_type: string;
-  attempt: number;
-  url: string;
-  success: boolean;
-  request_headers: Record<string, string>;
-  request_body: string;
-  response_status: number;
-  response_headers: Record<string, string>;
-  response_body: string;
-  latency_ms: number;
-  error: string;
-  created_at: string;
-}
+export type WebhookDelivery = Schemas['WebhookDeliveryAttempt'];
 
 /** One entry of the audit log: who did what, when and from where. */
 export type AuditEntry = Schemas['AuditEntry'];
@@ -362,22 +241,11 @@ export type LlmSettings = Schemas['LlmBot'];
 
 export type LlmInput = Schemas['LlmBotInput'];
 
-export interface LlmTestResult {
-  ok: boolean;
-  latency_ms: number;
-  model: string;
-  reply?: string;
-  error?: string;
-}
+export type LlmTestResult = Schemas['LlmTestResult'];
 
 export type BotSettings = Schemas['BotSettings'];
 
-export interface Suggestion {
-  text: string;
-  source: 'llm' | 'faq' | 'none';
-  faq_id?: string;
-  score?: number;
-}
+export type Suggestion = Schemas['Suggestion'];
 
 /** A person who wrote to the business (a visitor; the same id). */
 export type Contact = Schemas['Contact'];
@@ -389,31 +257,16 @@ export type ContactInput = Schemas['ContactInput'];
 /** A pending invitation (GET/POST /invites); the link is only in the POST's answer. */
 export type Invite = Schemas['Invite'];
 
-export interface CreatedInvite extends Invite {
-  url: string;
-  emailed: boolean;
-}
+export type CreatedInvite = Schemas['InviteCreated'];
 
-export interface InviteRequest {
-  email: string;
-  role?: string;
-  skills?: string[];
-  max_concurrent?: number;
-}
+export type InviteRequest = Schemas['InviteRequest'];
 
-export interface InviteDetails {
-  email: string;
-  role: string;
-  workspace: string;
-}
+export type InviteDetails = Schemas['InviteDetails'];
 
 /** A role and the permissions ("object:action") it holds. */
 export type RoleDefinition = Schemas['RoleDefinition'];
 
-export interface RolesResponse {
-  roles: RoleDefinition[];
-  permissions: string[];
-}
+export type RolesResponse = Schemas['RolesResponse'];
 
 export interface ReportQuery {
   from: string;
@@ -429,8 +282,4 @@ export type ReportOverview = Schemas['ReportOverview'];
 
 export type ReportGroup = Schemas['ReportGroup'];
 
-export interface ReportHeatmap {
-  /** cells[weekday 0 = Sunday][hour] */
-  cells: number[][];
-  max: number;
-}
+export type ReportHeatmap = Schemas['ReportHeatmap'];
