@@ -1,7 +1,7 @@
 # Kefu — one binary, one Makefile.
 #   make run    build everything and start on the embedded default (SQLite + in-process bus)
 #   make build  leave bin/kefu (with the web app embedded)
-#   make test   linters, go vet, go test -race, frontend typecheck + unit tests, browser journeys (make chaos runs the fault table apart)
+#   make test   linters, go vet, go test -race, frontend typecheck + unit tests, browser journeys, the fault table (make chaos)
 #   make lint   golangci-lint (.golangci.yml), ESLint (eslint.config.js) and Prettier --check (.prettierrc)
 #   make chaos  faults under load on a private PostgreSQL + Redis (CHAOS_FLAGS=--long for the long run)
 
@@ -80,7 +80,9 @@ test-fuzz:
 # Two nodes on a PostgreSQL cluster and a Redis of the run's own (ports
 # 18150-18156; the shared databases are never touched), kill -9, Redis
 # restart and FLUSHALL, PostgreSQL crash and a held lock under load; prints
-# the table and fails on any loss (README, Guarantees).
+# the table and fails on any loss (README, Guarantees). It needs the
+# PostgreSQL server binaries (initdb, pg_ctl: the postgresql package) and
+# redis-server; .ci/run installs them. About 3 to 9 minutes on two cores.
 chaos: build
 	$(GO) run ./cmd/kefu-chaos --kefu bin/kefu $(CHAOS_FLAGS)
 
@@ -94,7 +96,7 @@ lint: deps
 	npx eslint frontend
 	npx prettier --check frontend
 
-test: lint build test-go test-fuzz test-web test-browser
+test: lint build test-go test-fuzz test-web test-browser chaos
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

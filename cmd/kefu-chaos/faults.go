@@ -30,6 +30,7 @@ type runner struct {
 
 	stopLoad context.CancelFunc
 	loadWG   sync.WaitGroup
+	stall    stallMeter // how long the machine stalled this process (stall.go)
 
 	// What the previous checks already counted (the agents' counters only
 	// grow).
@@ -93,6 +94,7 @@ func (r *runner) setup(ctx context.Context) error {
 	}
 	lctx, cancel := context.WithCancel(ctx)
 	r.stopLoad = cancel
+	go r.stall.run(lctx)
 	for _, t := range r.tenants {
 		for _, a := range t.agents {
 			r.loadWG.Add(1)
@@ -109,7 +111,9 @@ func (r *runner) setup(ctx context.Context) error {
 			}
 		}
 	}
-	answerWithin := o.writeTO + 3*time.Second
+	// A send unanswered this long is silence (the guarantee's failure, not
+	// a slow answer): the visitor drops the socket, counts it and resends.
+	answerWithin := o.writeTO + 10*time.Second
 	for _, t := range r.tenants {
 		for _, v := range t.visitors {
 			r.loadWG.Add(1)
@@ -156,6 +160,7 @@ func (r *runner) faults(ctx context.Context) ([]row, error) {
 	for i := 0; i < r.o.kills && ctx.Err() == nil; i++ {
 		time.Sleep(r.o.settle)
 		victim := r.cl.nodes[i%len(r.cl.nodes)]
+		r.stall.reset()
 		t0 := time.Now()
 		victim.kill()
 		kill.injected++
@@ -194,22 +199,29 @@ func (r *runner) faults(ctx context.Context) ([]row, error) {
 func (r *runner) redisFault(ctx context.Context, name string, inject func() error) row {
 	res := row{fault: name, injected: 1}
 	time.Sleep(r.o.settle)
+	r.stall.reset()
 	if err := inject(); err != nil {
 		res.problems = append(res.problems, "inject: "+err.Error())
 		return res
 	}
 	t0 := time.Now()
+	// Presence is whole again within one heartbeat of Redis being back
+	// (t0), give or take a second and what the machine stalled; watched
+	// while the load recovers.
+	heartbeat := r.o.presTTL / 3
+	online := make(chan error, 1)
+	go func() { online <- r.waitAgentsOnlineBy(ctx, t0, heartbeat+time.Second) }()
 	rec, err := r.waitRecovered(ctx, t0, nil)
 	if err != nil {
 		res.problems = append(res.problems, err.Error())
 	}
-	heartbeat := r.o.presTTL / 3
-	if err := r.waitAgentsOnline(ctx, heartbeat+time.Second); err != nil {
-		res.problems = append(res.problems, fmt.Sprintf("presence not rebuilt within one heartbeat (%s): %v", heartbeat, err))
+	if err := <-online; err != nil {
+		res.problems = append(res.problems, fmt.Sprintf("presence not rebuilt within one heartbeat (%s; machine stalled up to %s): %v", heartbeat, r.stall.max().Round(time.Millisecond), err))
 	}
-	res.recovery = max(rec, r.lastOnline.Sub(t0))
+	presence := r.lastOnline.Sub(t0)
+	res.recovery = max(rec, presence)
 	r.check(ctx, &res)
-	r.logf("%s: recovered in %s", name, res.recovery.Round(time.Millisecond))
+	r.logf("%s: recovered in %s (presence whole after %s, heartbeat %s; stalled up to %s)", name, res.recovery.Round(time.Millisecond), presence.Round(time.Millisecond), heartbeat, r.stall.max().Round(time.Millisecond))
 	return res
 }
 
@@ -221,6 +233,7 @@ func (r *runner) pgRestart(ctx context.Context) row {
 	time.Sleep(r.o.settle)
 	before := r.goroutines(ctx)
 	r.resetWaits()
+	r.stall.reset()
 	if err := r.pg.crash(ctx); err != nil {
 		res.problems = append(res.problems, err.Error())
 		return res
@@ -236,10 +249,11 @@ func (r *runner) pgRestart(ctx context.Context) row {
 		res.problems = append(res.problems, err.Error())
 	}
 	res.recovery = rec
-	r.checkAnswered(&res, nil)
+	wait := r.checkAnswered(&res, nil)
 	time.Sleep(2 * time.Second)
 	after := r.goroutines(ctx)
-	r.logf("PostgreSQL restart: recovered in %s; goroutines per node before %v, after %v", rec.Round(time.Millisecond), before, after)
+	r.logf("PostgreSQL restart: recovered in %s; longest wait for an answer %s (deadline %s, stalled up to %s); goroutines per node before %v, after %v",
+		rec.Round(time.Millisecond), wait.Round(time.Millisecond), r.o.writeTO, r.stall.max().Round(time.Millisecond), before, after)
 	for i := range before {
 		if before[i] > 0 && after[i] > 2*before[i]+100 {
 			res.problems = append(res.problems, fmt.Sprintf("node %d: %d goroutines after the restart, %d before", i, after[i], before[i]))
@@ -275,17 +289,18 @@ func (r *runner) pgHang(ctx context.Context) row {
 		return res
 	}
 	r.resetWaits()
+	r.stall.reset()
 	hold := time.Now()
 	others := r.ackedOf(r.tenants[1:])
 	time.Sleep(3 * r.o.writeTO / 2)
 	// Stop a node while the lock is held.
-	took, ok := r.cl.nodes[1].term(r.o.shutdownTO + 5*time.Second)
-	if !ok || took > r.o.shutdownTO+time.Second {
-		res.problems = append(res.problems, fmt.Sprintf("node 1 took %s to shut down with a hung connection (deadline %s)", took.Round(time.Millisecond), r.o.shutdownTO))
+	took, ok := r.cl.nodes[1].term(r.o.shutdownTO + 10*time.Second)
+	if !ok || took > r.o.shutdownTO+time.Second+r.stall.max() {
+		res.problems = append(res.problems, fmt.Sprintf("node 1 took %s to shut down with a hung connection (deadline %s; machine stalled up to %s)", took.Round(time.Millisecond), r.o.shutdownTO, r.stall.max().Round(time.Millisecond)))
 	}
 	time.Sleep(max(0, 3*r.o.writeTO-time.Since(hold)))
 	flowed := r.ackedOf(r.tenants[1:]) - others
-	r.checkAnswered(&res, locked)
+	wait := r.checkAnswered(&res, locked)
 	if flowed == 0 {
 		res.problems = append(res.problems, "the other tenants got no acks while one tenant's table was locked")
 	}
@@ -301,7 +316,8 @@ func (r *runner) pgHang(ctx context.Context) row {
 		res.problems = append(res.problems, err.Error())
 	}
 	res.recovery = rec
-	r.logf("PostgreSQL lock: others acked %d meanwhile, node 1 shut down in %s, recovered in %s", flowed, took.Round(time.Millisecond), rec.Round(time.Millisecond))
+	r.logf("PostgreSQL lock: others acked %d meanwhile, the locked tenant's longest wait for an answer %s (deadline %s), node 1 shut down in %s (deadline %s), stalled up to %s, recovered in %s",
+		flowed, wait.Round(time.Millisecond), r.o.writeTO, took.Round(time.Millisecond), r.o.shutdownTO, r.stall.max().Round(time.Millisecond), rec.Round(time.Millisecond))
 	r.check(ctx, &res)
 	return res
 }
@@ -318,9 +334,12 @@ func (r *runner) resetWaits() {
 }
 
 // checkAnswered: every send since resetWaits was answered (ack or error)
-// within the write deadline and a little; with only, for that tenant alone.
-func (r *runner) checkAnswered(res *row, only *tenantLoad) {
-	limit := r.o.writeTO + time.Second
+// within the write deadline, a second, and what the machine stalled since
+// (stall.go); with only, for that tenant alone. It returns the longest wait.
+func (r *runner) checkAnswered(res *row, only *tenantLoad) time.Duration {
+	stalled := r.stall.max()
+	limit := r.o.writeTO + time.Second + stalled
+	var longest time.Duration
 	for _, t := range r.tenants {
 		if only != nil && t != only {
 			continue
@@ -329,14 +348,16 @@ func (r *runner) checkAnswered(res *row, only *tenantLoad) {
 			v.mu.Lock()
 			w, un := v.maxWait, v.unanswer
 			v.mu.Unlock()
+			longest = max(longest, w)
 			if un > 0 {
 				res.problems = append(res.problems, fmt.Sprintf("tenant %s visitor %d: %d sends never answered", t.name, v.idx, un))
 			}
 			if w > limit {
-				res.problems = append(res.problems, fmt.Sprintf("tenant %s visitor %d waited %s for an answer (write deadline %s)", t.name, v.idx, w.Round(time.Millisecond), r.o.writeTO))
+				res.problems = append(res.problems, fmt.Sprintf("tenant %s visitor %d waited %s for an answer (write deadline %s; machine stalled up to %s)", t.name, v.idx, w.Round(time.Millisecond), r.o.writeTO, stalled.Round(time.Millisecond)))
 			}
 		}
 	}
+	return longest
 }
 
 func (r *runner) ackedOf(ts []*tenantLoad) int {
@@ -412,15 +433,20 @@ func (r *runner) waitRecovered(ctx context.Context, t0 time.Time, skip *tenantLo
 // waitAgentsOnline waits until every agent shows online, asked of every
 // running node.
 func (r *runner) waitAgentsOnline(ctx context.Context, within time.Duration) error {
-	deadline := time.Now().Add(within)
+	return r.waitAgentsOnlineBy(ctx, time.Now(), within)
+}
+
+// waitAgentsOnlineBy waits until every agent shows online, at most within
+// of from plus what the machine stalled meanwhile (stall.go).
+func (r *runner) waitAgentsOnlineBy(ctx context.Context, from time.Time, within time.Duration) error {
 	for {
 		missing := r.offlineAgents(ctx)
 		if missing == "" {
 			r.lastOnline = time.Now()
 			return nil
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fmt.Errorf("not online after %s: %s", within, missing)
+		if time.Now().After(from.Add(within+r.stall.max())) || ctx.Err() != nil {
+			return fmt.Errorf("not online after %s: %s", time.Since(from).Round(time.Millisecond), missing)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
