@@ -29,8 +29,17 @@ import (
 // transaction holds) is answered "not handled" and goes the single way
 // (assignEach), which knows every case.
 
-// maxAssignBatch bounds one batch (lock time, statement parameters).
-const maxAssignBatch = 64
+// maxAssignBatch bounds one batch (lock time, statement parameters), and
+// assignBatchesAtOnce how many of a tenant's batches run at once: a batch's
+// conversations are changed one statement after another on one
+// connection, so a burst is spread over a few batches side by side. Two
+// batches never lock the same conversation (SKIP LOCKED); they may both
+// count on an agent's last slot, and then the later one finds the counter
+// full and its requests go the single way.
+const (
+	maxAssignBatch      = 16
+	assignBatchesAtOnce = 4
+)
 
 type assignReq struct {
 	tenantID, convID string
@@ -54,7 +63,7 @@ type assignBatcher struct {
 
 func newAssignBatcher(s *Service, timeout time.Duration) *assignBatcher {
 	ab := &assignBatcher{s: s, timeout: timeout, agents: s.agentStates}
-	ab.b = newBatcher(maxAssignBatch, ab.flush)
+	ab.b = newBatcher(maxAssignBatch, assignBatchesAtOnce, ab.flush)
 	return ab
 }
 
@@ -146,24 +155,28 @@ func (b *assignBatcher) assignAll(ctx context.Context, tenantID string, batch []
 		// storing a message of one): those go the single way. Holding many
 		// rows, the batch must never wait for a row while another
 		// transaction that holds several waits for one of its own.
-		var free map[string]bool
+		// The rows so locked are read by the same statement.
+		var free map[string]*conversationRow
 		if db.Dialect == tenants.Postgres {
 			ids := make([]string, len(batch))
 			for i, r := range batch {
 				ids[i] = r.convID
 			}
-			var got []string
-			if err := tx.Raw(`SELECT id FROM `+db.Table("conversations")+` WHERE id IN ? ORDER BY id FOR UPDATE SKIP LOCKED`, ids).Scan(&got).Error; err != nil {
+			var got []conversationRow
+			if err := tx.Raw(`SELECT * FROM `+db.Table("conversations")+` WHERE id IN ? ORDER BY id FOR UPDATE SKIP LOCKED`, ids).Scan(&got).Error; err != nil {
 				return err
 			}
-			free = make(map[string]bool, len(got))
-			for _, id := range got {
-				free[id] = true
+			free = make(map[string]*conversationRow, len(got))
+			for k := range got {
+				free[got[k].ID] = &got[k]
 			}
 		}
 		for i, r := range batch {
-			if free != nil && !free[r.convID] {
-				continue // held elsewhere (or gone): the single way
+			var locked *conversationRow
+			if free != nil {
+				if locked = free[r.convID]; locked == nil {
+					continue // held elsewhere (or gone): the single way
+				}
 			}
 			if seen[r.convID] {
 				// The same conversation twice in one batch: the later one
@@ -178,7 +191,7 @@ func (b *assignBatcher) assignAll(ctx context.Context, tenantID string, batch []
 			}
 			agent := ranked[0]
 			a := s.assignChange(agent.ID, agent.Name, r.req.Team, assignAuto)
-			u, err := s.updateTx(ctx, tx, db, tenantID, r.convID, want, a.change, &notes)
+			u, err := s.updateLockedTx(ctx, tx, db, tenantID, r.convID, locked, want, a.change, &notes)
 			if errors.Is(err, errUnchanged) {
 				results[i] = assignRes{handled: true, err: errTaken}
 				continue

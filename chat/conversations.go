@@ -647,10 +647,18 @@ func (s *Service) updateWants(ctx context.Context, db *tenants.DB, tenantID stri
 // notes, the note is appended there for the caller to insert with others
 // (before the commit) instead of inserted at once.
 func (s *Service) updateTx(ctx context.Context, tx *gorm.DB, db *tenants.DB, tenantID, convID string, want map[string]bool, change func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (*note, error), notes *[]messageRow) (updated, error) {
+	return s.updateLockedTx(ctx, tx, db, tenantID, convID, nil, want, change, notes)
+}
+
+// updateLockedTx is updateTx for a row the caller may have locked and read
+// already in tx (locked; nil: lock and read it here).
+func (s *Service) updateLockedTx(ctx context.Context, tx *gorm.DB, db *tenants.DB, tenantID, convID string, locked *conversationRow, want map[string]bool, change func(tx *gorm.DB, db *tenants.DB, c *conversationRow) (*note, error), notes *[]messageRow) (updated, error) {
 	var u updated
 	var rows []conversationRow
-	// Lock the row (a no-op UPDATE works on both backends).
-	if err := tx.Raw(`UPDATE `+db.Table("conversations")+` SET status = status WHERE id = ? RETURNING *`, convID).Scan(&rows).Error; err != nil {
+	if locked != nil {
+		rows = []conversationRow{*locked}
+	} else if err := tx.Raw(`UPDATE `+db.Table("conversations")+` SET status = status WHERE id = ? RETURNING *`, convID).Scan(&rows).Error; err != nil {
+		// (Lock the row: a no-op UPDATE works on both backends.)
 		return u, err
 	}
 	if len(rows) == 0 {

@@ -25,7 +25,7 @@ type eventWrite struct {
 
 func newEventLog(timeout time.Duration) *eventLog {
 	l := &eventLog{timeout: timeout}
-	l.b = newBatcher(maxEventBatch, l.flush)
+	l.b = newBatcher(maxEventBatch, 1, l.flush)
 	return l
 }
 

@@ -56,7 +56,7 @@ type openBatcher struct {
 
 func newOpenBatcher(s *Service, timeout time.Duration) *openBatcher {
 	ob := &openBatcher{s: s, timeout: timeout}
-	ob.b = newBatcher(maxOpenBatch, func(_ string, batch []*openReq) { ob.flush(batch) })
+	ob.b = newBatcher(maxOpenBatch, 1, func(_ string, batch []*openReq) { ob.flush(batch) })
 	return ob
 }
 
