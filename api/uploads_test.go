@@ -20,7 +20,7 @@ func (a *app) upload(token, name string, data []byte) resp {
 	w := multipart.NewWriter(&buf)
 	if name != "" {
 		fw, _ := w.CreateFormFile("file", name)
-		fw.Write(data)
+		_, _ = fw.Write(data)
 	}
 	w.Close()
 	req, _ := http.NewRequest("POST", a.url+"/api/v1/uploads", &buf)

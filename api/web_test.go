@@ -147,7 +147,7 @@ func gzipped(t *testing.T, b []byte) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	w, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	w.Write(b)
+	_, _ = w.Write(b)
 	w.Close()
 	return buf.Bytes()
 }

@@ -63,10 +63,6 @@ func (sc Scope) where() (string, []any) {
 	return "1 = 0", nil
 }
 
-func (sc Scope) canSeeRow(r conversationRow) bool {
-	return sc.CanSee(r.VisitorID, r.assignee(), r.Team)
-}
-
 // DefaultScopeTTL bounds how long a changed team membership or tenant
 // setting takes to reach a node's checks.
 const DefaultScopeTTL = 10 * time.Second

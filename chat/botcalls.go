@@ -79,8 +79,6 @@ type botCall struct {
 	req                             routing.LLMRequest
 	language                        string
 	cancel                          context.CancelFunc
-	// shutdown is set when the call ends because this node is closing.
-	shutdown bool
 }
 
 // botCalls are this node's running calls by tenant/conversation.

@@ -818,9 +818,10 @@ func (s *Service) MarkRead(ctx context.Context, p tenants.Principal, convID stri
 	}
 	db, _ := s.db(p.TenantID)
 	readerType := AuthorAgent
-	if p.Kind == tenants.KindVisitor {
+	switch p.Kind {
+	case tenants.KindVisitor:
 		readerType = AuthorVisitor
-	} else if p.Kind == tenants.KindAPIKey {
+	case tenants.KindAPIKey:
 		readerType = AuthorBot
 	}
 	now := s.stamp()

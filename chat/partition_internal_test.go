@@ -105,7 +105,7 @@ func TestPartitionedWritePath(t *testing.T) {
 			if conns[k], err = pool.Conn(ctx); err != nil {
 				t.Fatal(err)
 			}
-			defer conns[k].Close()
+			t.Cleanup(func() { _ = conns[k].Close() })
 			queries[k] = pgOneShotSQL(l.db, false, "", partitionOf(tenants.NewID()))
 			if l.name != "partitioned" {
 				queries[k] = pgOneShotSQL(l.db, false, "", "")
@@ -160,7 +160,7 @@ func explainGeneric(t *testing.T, c *sql.Conn, q string, args []any) string {
 			t.Fatal(err)
 		}
 	}
-	defer c.ExecContext(ctx, `SET auto_explain.log_min_duration = -1`)
+	defer func() { _, _ = c.ExecContext(ctx, `SET auto_explain.log_min_duration = -1`) }()
 	rows, err := c.QueryContext(ctx, q, args...)
 	if err != nil {
 		t.Fatal(err)

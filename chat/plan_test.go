@@ -313,7 +313,7 @@ func fullScan(t *testing.T, db *tenants.DB, st statement) string {
 		}
 		line = string(*dest[len(dest)-1].(*sql.RawBytes))
 		if db.Dialect == tenants.Postgres {
-			if m := regexp.MustCompile(`Seq Scan on (\w+)`).FindStringSubmatch(line); m != nil && (m[1] == "messages" || m[1] == "conversations") {
+			if m := regexp.MustCompile(`Seq Scan on (\w+)`).FindStringSubmatch(line); len(m) > 1 && (m[1] == "messages" || m[1] == "conversations") {
 				return strings.TrimSpace(line)
 			}
 			continue
@@ -323,7 +323,7 @@ func fullScan(t *testing.T, db *tenants.DB, st statement) string {
 		// ANY(column) skips over an index's leading column, visiting every
 		// value of it — a scan too.
 		m := regexp.MustCompile(`^(SCAN|SEARCH) (\w+)\b(.*)$`).FindStringSubmatch(strings.TrimSpace(line))
-		if m != nil && aliases[m[2]] && ((m[1] == "SCAN" && m[3] == "") || strings.Contains(m[3], "ANY(")) {
+		if len(m) > 3 && aliases[m[2]] && ((m[1] == "SCAN" && m[3] == "") || strings.Contains(m[3], "ANY(")) {
 			return line
 		}
 	}

@@ -156,7 +156,7 @@ func TestRetention(t *testing.T) {
 				if err != nil || !rep.Skipped {
 					t.Errorf("with the lock held elsewhere: %+v %v", rep, err)
 				}
-				conn.ExecContext(ctx, "SELECT pg_advisory_unlock($1)", int64(0x6b6566751005))
+				_, _ = conn.ExecContext(ctx, "SELECT pg_advisory_unlock($1)", int64(0x6b6566751005))
 				conn.Close()
 			}
 

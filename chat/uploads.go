@@ -146,10 +146,10 @@ var chunkBufs = sync.Pool{New: func() any { b := make([]byte, chunkBytes); retur
 // in the contract's terms.
 func readChunk(r io.Reader, buf []byte) (n int, done bool, err error) {
 	n, err = io.ReadFull(r, buf)
-	switch {
-	case err == io.EOF || err == io.ErrUnexpectedEOF:
+	switch err {
+	case io.EOF, io.ErrUnexpectedEOF:
 		return n, true, nil
-	case err == nil:
+	case nil:
 		return n, false, nil
 	}
 	if _, ok := kefu.AsError(err); ok {

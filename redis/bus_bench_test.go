@@ -59,12 +59,12 @@ func BenchmarkRedisBusFanout(b *testing.B) {
 	var nodes [2]*redis.Bus
 	for i := range nodes {
 		rdb := goredis.NewClient(opt)
-		defer rdb.Close()
+		b.Cleanup(func() { _ = rdb.Close() })
 		bus, err := redis.NewBus(ctx, rdb, prefix, []byte("0123456789abcdef0123456789abcdef"), slog.New(slog.DiscardHandler))
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer bus.Close()
+		b.Cleanup(func() { _ = bus.Close() })
 		bus.Subscribe(func(e chat.Event) {
 			if e.Kind == chat.EventMessage {
 				recv[i].Add(1)
@@ -77,7 +77,7 @@ func BenchmarkRedisBusFanout(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer release()
+		b.Cleanup(release)
 	}
 	ctl := goredis.NewClient(opt)
 	defer ctl.Close()

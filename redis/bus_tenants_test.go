@@ -176,7 +176,7 @@ func TestRedisBusSocketChurnLosesNothing(t *testing.T) {
 			return
 		}
 		var tn int
-		fmt.Sscanf(e.TenantID, "churn%d", &tn)
+		_, _ = fmt.Sscanf(e.TenantID, "churn%d", &tn)
 		mu.Lock()
 		defer mu.Unlock()
 		for s := range open {

@@ -67,7 +67,7 @@ func TestRedisPresence(t *testing.T) {
 	})
 	t.Run("the last socket closing anywhere means offline at once", func(t *testing.T) {
 		nodeB.Connect(ctx, "t1", "ann") // a second tab, on node B
-		nodeA.Set(ctx, "t1", "ann", chat.PresenceOnline)
+		_, _ = nodeA.Set(ctx, "t1", "ann", chat.PresenceOnline)
 		if nodeA.Disconnect(ctx, "t1", "ann") {
 			t.Fatal("offline while a socket remains on node B")
 		}
@@ -85,7 +85,7 @@ func TestRedisPresence(t *testing.T) {
 		actx, stopA := context.WithCancel(ctx)
 		go nodeA.Run(actx, func(string, string) {})
 		nodeA.Connect(ctx, "t2", "bo")
-		nodeA.Set(ctx, "t2", "bo", chat.PresenceOnline)
+		_, _ = nodeA.Set(ctx, "t2", "bo", chat.PresenceOnline)
 		time.Sleep(2500 * time.Millisecond) // heartbeats keep bo alive past the TTL
 		if got := nodeB.Online(ctx, "t2"); len(got) != 1 {
 			t.Fatalf("bo lapsed while his node was alive: %v", got)

@@ -470,22 +470,22 @@ func TestLoginLockout(t *testing.T) {
 			}
 
 			// A success clears the count.
-			login("owner@example.com", "wrong password")
-			login("owner@example.com", "wrong password")
+			_ = login("owner@example.com", "wrong password")
+			_ = login("owner@example.com", "wrong password")
 			if err := login("owner@example.com", "correct horse"); err != nil {
 				t.Fatal(err)
 			}
-			login("owner@example.com", "wrong password")
+			_ = login("owner@example.com", "wrong password")
 			if err := login("owner@example.com", "correct horse"); err != nil {
 				t.Fatalf("a success did not clear the count: %v", err)
 			}
 
 			// Failures spread over more than the window do not add up.
 			for i := 0; i < 2; i++ {
-				login("owner@example.com", "wrong password")
+				_ = login("owner@example.com", "wrong password")
 				advance(10 * time.Minute)
 			}
-			login("owner@example.com", "wrong password")
+			_ = login("owner@example.com", "wrong password")
 			if err := login("owner@example.com", "correct horse"); err != nil {
 				t.Fatalf("old failures counted: %v", err)
 			}
@@ -497,7 +497,7 @@ func TestLoginLockout(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i := 0; i < 3; i++ {
-				login("kim@example.com", "wrong password")
+				_ = login("kim@example.com", "wrong password")
 			}
 			if err := login("kim@example.com", "password1"); kefu.Code(err) != kefu.ERateLimit {
 				t.Fatalf("kim locked: %v", err)

@@ -73,7 +73,7 @@ func BenchmarkRelayFloor(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer c.CloseNow()
+		b.Cleanup(func() { _ = c.CloseNow() })
 		go func() {
 			for {
 				if _, _, err := c.Read(ctx); err != nil {
@@ -89,7 +89,7 @@ func BenchmarkRelayFloor(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer c.CloseNow()
+		b.Cleanup(func() { _ = c.CloseNow() })
 		conns[i] = c
 	}
 	msg := []byte(`{"type":"message.send","client_id":"1-1","conversation_id":"0193a7c2-7f6e-7d2a-9c1b-2f4e5d6c7b8a","body":"message 1"}`)

@@ -76,7 +76,7 @@ func uploadFile(ctx context.Context, base, token string, n int) (string, error) 
 	var buf bytes.Buffer
 	w := multipart.NewWriter(&buf)
 	fw, _ := w.CreateFormFile("file", fmt.Sprintf("note-%d.txt", n))
-	fw.Write(benchFile)
+	_, _ = fw.Write(benchFile)
 	w.Close()
 	req, err := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/uploads", &buf)
 	if err != nil {

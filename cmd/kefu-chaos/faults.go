@@ -285,7 +285,7 @@ func (r *runner) pgHang(ctx context.Context) row {
 	schema := "t_" + strings.ReplaceAll(locked.id, "-", "")
 	if _, err := tx.Exec(ctx, "LOCK TABLE "+pgx.Identifier{schema, "messages"}.Sanitize()+" IN ACCESS EXCLUSIVE MODE"); err != nil {
 		res.problems = append(res.problems, "lock: "+err.Error())
-		tx.Rollback(ctx)
+		_ = tx.Rollback(ctx)
 		return res
 	}
 	r.resetWaits()

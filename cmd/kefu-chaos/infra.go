@@ -145,7 +145,7 @@ func (r *redisServer) start(ctx context.Context) error {
 		f.Close()
 		return fmt.Errorf("redis-server: %w", err)
 	}
-	go func() { cmd.Wait(); f.Close() }()
+	go func() { _ = cmd.Wait(); f.Close() }()
 	r.mu.Lock()
 	r.cmd = cmd
 	r.mu.Unlock()
@@ -215,7 +215,7 @@ func (n *node) start(ctx context.Context) error {
 		return err
 	}
 	done := make(chan struct{})
-	go func() { cmd.Wait(); f.Close(); close(done) }()
+	go func() { _ = cmd.Wait(); f.Close(); close(done) }()
 	n.mu.Lock()
 	n.cmd, n.done = cmd, done
 	n.mu.Unlock()

@@ -102,7 +102,7 @@ func TestRedisLogsStayJSON(t *testing.T) {
 	env := map[string]string{"KEFU_ADDR": srvAddr, "KEFU_DATA_DIR": t.TempDir(), "KEFU_LOG_FORMAT": "json", "KEFU_REDIS_URL": "redis://" + addr + "/0"}
 	go func() { done <- run(ctx, []string{"serve"}, envOf(env), out, out) }()
 	var stopOnce sync.Once
-	stopServer := func() { stopOnce.Do(func() { cancel(); <-done }) }
+	stopServer := func() { stopOnce.Do(func() { cancel(); <-done }) } //nolint:errcheck // the server's exit error is not this test's subject
 	defer stopServer()
 	waitReady := func(want int) {
 		t.Helper()

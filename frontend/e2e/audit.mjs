@@ -82,7 +82,9 @@ try {
   }
 
   await step('an agent is not shown the audit log', async () => {
-    const r = await fetch(BASE + '/api/v1/audit', { headers: { Authorization: `Bearer ${(await rest('POST', '/api/v1/auth/login', { tenant: slug, email: owner.email, password: owner.password })).token}` } });
+    const r = await fetch(BASE + '/api/v1/audit', {
+      headers: { Authorization: `Bearer ${(await rest('POST', '/api/v1/auth/login', { tenant: slug, email: owner.email, password: owner.password })).token}` },
+    });
     check(r.status === 200, `the owner reads it: ${r.status}`);
     await rest('POST', '/api/v1/agents', { email: `ann+${rand}@example.com`, name: 'Ann', password: `agent-pass-${rand}`, role: 'agent' }, token);
     const ann = await rest('POST', '/api/v1/auth/login', { tenant: slug, email: `ann+${rand}@example.com`, password: `agent-pass-${rand}` });

@@ -48,8 +48,16 @@ async function step(name, fn) {
   } catch (err) {
     results.push({ name, ok: false });
     aborted = true;
-    console.log(`  ✗ ${name}\n    ${String(err?.stack ?? err).split('\n').slice(0, 6).join('\n    ')}`);
-    for (const [label, page] of [['bots-admin', state.admin], ['bots-demo', state.visitor]]) {
+    console.log(
+      `  ✗ ${name}\n    ${String(err?.stack ?? err)
+        .split('\n')
+        .slice(0, 6)
+        .join('\n    ')}`,
+    );
+    for (const [label, page] of [
+      ['bots-admin', state.admin],
+      ['bots-demo', state.visitor],
+    ]) {
       await page?.screenshot({ path: join(SHOTS, `failure-${label}.png`), fullPage: true }).catch(() => undefined);
     }
   }
@@ -60,7 +68,10 @@ function check(cond, message) {
 }
 
 async function shoot(page, name) {
-  for (const [label, size] of [['1280', DESKTOP], ['390', PHONE]]) {
+  for (const [label, size] of [
+    ['1280', DESKTOP],
+    ['390', PHONE],
+  ]) {
     await page.setViewportSize(size);
     await page.waitForTimeout(250);
     await page.screenshot({ path: join(SHOTS, `${name}-${label}.png`) });
@@ -104,7 +115,9 @@ function fakeModel() {
         if (!isTest) await sleep(300);
       }
       res.write(chunk({}, 'stop'));
-      res.write(`data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: body.model, choices: [], usage: { prompt_tokens: 30, completion_tokens: 20, total_tokens: 50 } })}\n\n`);
+      res.write(
+        `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: body.model, choices: [], usage: { prompt_tokens: 30, completion_tokens: 20, total_tokens: 50 } })}\n\n`,
+      );
       res.end('data: [DONE]\n\n');
     });
   });
@@ -243,7 +256,7 @@ try {
     await visitor.screenshot({ path: join(SHOTS, 'widget-streaming-1280.png') });
     await visitor.locator('[data-testid="kefu-message"][data-author="bot"]', { hasText: ANSWER }).waitFor();
     await stream.waitFor({ state: 'detached' });
-    check((await visitor.getByTestId('kefu-human').isVisible()), 'no talk-to-a-person button once the bot has spoken');
+    check(await visitor.getByTestId('kefu-human').isVisible(), 'no talk-to-a-person button once the bot has spoken');
     await shoot(visitor, 'widget-llm-answer');
     // A reload replays the whole answer, not a fragment.
     await visitor.reload();

@@ -50,7 +50,12 @@ async function step(name, fn) {
   } catch (err) {
     results.push({ name, ok: false });
     aborted = true;
-    console.log(`  ✗ ${name}\n    ${String(err?.stack ?? err).split('\n').slice(0, 6).join('\n    ')}`);
+    console.log(
+      `  ✗ ${name}\n    ${String(err?.stack ?? err)
+        .split('\n')
+        .slice(0, 6)
+        .join('\n    ')}`,
+    );
     await Promise.all(Object.entries(pages).map(([label, p]) => p?.screenshot({ path: join(SHOTS, `console-failure-${label}.png`) }).catch(() => undefined)));
   }
 }
@@ -124,7 +129,12 @@ try {
   console.log(`console journeys against ${BASE} (screenshots in ${SHOTS})`);
 
   await step('a workspace with a team of two agents and a canned reply (API)', async () => {
-    const signup = await api('POST', '/api/v1/signup', null, { company: `Console Tea ${rand}`, name: 'Olga Owner', email: `olga+${rand}@example.com`, password: `pw-${rand}-secret` });
+    const signup = await api('POST', '/api/v1/signup', null, {
+      company: `Console Tea ${rand}`,
+      name: 'Olga Owner',
+      email: `olga+${rand}@example.com`,
+      password: `pw-${rand}-secret`,
+    });
     S.owner = signup.token;
     S.slug = signup.tenant.slug;
     S.key = signup.tenant.widget_key;
@@ -319,7 +329,10 @@ try {
   });
 
   await step('the keyboard cheat sheet opens on ?', async () => {
-    await owner.locator('body').click({ position: { x: 640, y: 30 } }).catch(() => undefined);
+    await owner
+      .locator('body')
+      .click({ position: { x: 640, y: 30 } })
+      .catch(() => undefined);
     await owner.getByTestId('thread-messages').click();
     await owner.keyboard.press('?');
     await owner.getByTestId('shortcuts').waitFor();

@@ -50,7 +50,12 @@ async function step(name, fn) {
   } catch (err) {
     results.push({ name, ok: false });
     aborted = true;
-    console.log(`  ✗ ${name}\n    ${String(err?.stack ?? err).split('\n').slice(0, 6).join('\n    ')}`);
+    console.log(
+      `  ✗ ${name}\n    ${String(err?.stack ?? err)
+        .split('\n')
+        .slice(0, 6)
+        .join('\n    ')}`,
+    );
     await state.editor?.screenshot({ path: join(SHOTS, 'failure-flow-editor.png'), fullPage: true }).catch(() => undefined);
   }
 }
@@ -325,8 +330,7 @@ try {
     const action = editor.getByTestId('simulate-action');
     check((await action.getAttribute('data-action')) === 'assign', `simulated action is ${await action.getAttribute('data-action')}`);
     check((await action.textContent()).includes('Vip Val'), `simulated result is ${JSON.stringify(await action.textContent())}`);
-    for (const id of ['start', 'condition_1', 'assign_1'])
-      check((await editor.locator(node(id)).getAttribute('data-traced')) === 'true', `${id} is not highlighted`);
+    for (const id of ['start', 'condition_1', 'assign_1']) check((await editor.locator(node(id)).getAttribute('data-traced')) === 'true', `${id} is not highlighted`);
     check((await editor.locator(node('queue_1')).getAttribute('data-traced')) === null, 'queue_1 is highlighted but was not walked');
     check((await editor.locator('.react-flow__edge.is-traced').count()) === 2, 'the two walked edges are not highlighted');
     await shoot(editor, 'flow-editor-simulate');

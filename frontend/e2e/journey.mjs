@@ -55,7 +55,12 @@ async function step(name, fn) {
   } catch (err) {
     results.push({ name, ok: false });
     aborted = true;
-    console.log(`  ✗ ${name}\n    ${String(err?.stack ?? err).split('\n').slice(0, 6).join('\n    ')}`);
+    console.log(
+      `  ✗ ${name}\n    ${String(err?.stack ?? err)
+        .split('\n')
+        .slice(0, 6)
+        .join('\n    ')}`,
+    );
     await Promise.all(
       [
         ['console', state.agent],
@@ -222,7 +227,10 @@ try {
     const event = agent.locator('[data-testid="thread-messages"] [data-testid="routing-event"]').first();
     await event.waitFor({ state: 'visible' });
     const summary = ((await event.getByTestId('routing-summary').textContent()) ?? '').trim();
-    check(/^Routing \((flow v\d+|default flow)\): Condition: yes → Reply → FAQ answer: not answered → Business hours: open → /.test(summary), `routing line reads ${JSON.stringify(summary)}`);
+    check(
+      /^Routing \((flow v\d+|default flow)\): Condition: yes → Reply → FAQ answer: not answered → Business hours: open → /.test(summary),
+      `routing line reads ${JSON.stringify(summary)}`,
+    );
     check(['assign', 'queue'].includes((await event.getAttribute('data-action')) ?? ''), 'the routing line has no assign/queue action');
     await event.getByTestId('routing-event-line').click();
     await event.getByTestId('routing-trace').waitFor();

@@ -62,7 +62,12 @@ export function journey(name, { base, timeout = 15000 } = {}) {
     } catch (err) {
       results.push({ name: title, ok: false });
       aborted = true;
-      console.log(`  ✗ ${title}\n    ${String(err?.stack ?? err).split('\n').slice(0, 6).join('\n    ')}`);
+      console.log(
+        `  ✗ ${title}\n    ${String(err?.stack ?? err)
+          .split('\n')
+          .slice(0, 6)
+          .join('\n    ')}`,
+      );
       await Promise.all(
         Object.entries(pages).map(([label, page]) => page.screenshot({ path: join(SHOTS, `${name}-failure-${label}.png`), fullPage: true }).catch(() => undefined)),
       );

@@ -51,7 +51,12 @@ async function step(name, fn) {
   } catch (err) {
     results.push({ name, ok: false });
     aborted = true;
-    console.log(`  ✗ ${name}\n    ${String(err?.stack ?? err).split('\n').slice(0, 6).join('\n    ')}`);
+    console.log(
+      `  ✗ ${name}\n    ${String(err?.stack ?? err)
+        .split('\n')
+        .slice(0, 6)
+        .join('\n    ')}`,
+    );
   }
 }
 function check(cond, message) {

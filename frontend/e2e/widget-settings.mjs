@@ -47,7 +47,12 @@ async function step(name, fn) {
   } catch (err) {
     results.push({ name, ok: false });
     aborted = true;
-    console.log(`  ✗ ${name}\n    ${String(err?.stack ?? err).split('\n').slice(0, 6).join('\n    ')}`);
+    console.log(
+      `  ✗ ${name}\n    ${String(err?.stack ?? err)
+        .split('\n')
+        .slice(0, 6)
+        .join('\n    ')}`,
+    );
     await Promise.all(
       Object.entries(pages).map(([label, p]) => p.screenshot({ path: join(SHOTS, `failure-widget-settings-${label}.png`), fullPage: true }).catch(() => undefined)),
     );
@@ -165,7 +170,10 @@ try {
     await admin.getByTestId('ws-field-2-label').fill('Order number');
     await admin.getByTestId('ws-field-2-key').fill('order_no');
     await until('the preview to follow', async () => {
-      const greet = await inPreview('.m.them .b').first().textContent().catch(() => '');
+      const greet = await inPreview('.m.them .b')
+        .first()
+        .textContent()
+        .catch(() => '');
       return greet === 'Welcome to the tea house! Ask us anything.';
     });
     await inPreview('[data-testid="kefu-prechat"]').waitFor();

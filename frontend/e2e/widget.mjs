@@ -121,13 +121,8 @@ function widgetText(page) {
       let s = '';
       for (const c of n.childNodes) {
         if (c.nodeType === 3) s += ` ${c.textContent}`;
-        else if (
-          c.nodeType === 1 &&
-          c.tagName !== 'STYLE' &&
-          c.tagName !== 'SCRIPT'
-        ) {
-          for (const a of ['aria-label', 'placeholder', 'title'])
-            if (c.getAttribute(a)) s += ` ${c.getAttribute(a)}`;
+        else if (c.nodeType === 1 && c.tagName !== 'STYLE' && c.tagName !== 'SCRIPT') {
+          for (const a of ['aria-label', 'placeholder', 'title']) if (c.getAttribute(a)) s += ` ${c.getAttribute(a)}`;
           s += walk(c);
         }
       }
@@ -152,175 +147,103 @@ const browser = await chromium.launch({
 try {
   console.log(`widget against ${BASE} (screenshots in ${SHOTS})`);
   let su;
-  await step(
-    'a business signs up and its owner has the console open',
-    async () => {
-      su = await rest('POST', '/api/v1/signup', owner);
-      const ctx = await browser.newContext({
-        viewport: DESKTOP,
-        locale: 'en-US',
-      });
-      ctx.setDefaultTimeout(TIMEOUT);
-      const agent = (pages.agent = await ctx.newPage());
-      agent.on('pageerror', (e) => pageErrors.push(`agent: ${e.message}`));
-      await agent.goto(`${BASE}/login?workspace=${encodeURIComponent(su.tenant.slug)}`);
-      await agent.getByTestId('login-email').fill(owner.email);
-      await agent.getByTestId('login-password').fill(owner.password);
-      await agent.getByTestId('login-submit').click();
-      await agent.waitForURL(/\/app/);
-      await agent.getByTestId('inbox').waitFor();
-    },
-  );
+  await step('a business signs up and its owner has the console open', async () => {
+    su = await rest('POST', '/api/v1/signup', owner);
+    const ctx = await browser.newContext({
+      viewport: DESKTOP,
+      locale: 'en-US',
+    });
+    ctx.setDefaultTimeout(TIMEOUT);
+    const agent = (pages.agent = await ctx.newPage());
+    agent.on('pageerror', (e) => pageErrors.push(`agent: ${e.message}`));
+    await agent.goto(`${BASE}/login?workspace=${encodeURIComponent(su.tenant.slug)}`);
+    await agent.getByTestId('login-email').fill(owner.email);
+    await agent.getByTestId('login-password').fill(owner.password);
+    await agent.getByTestId('login-submit').click();
+    await agent.waitForURL(/\/app/);
+    await agent.getByTestId('inbox').waitFor();
+  });
 
   let conv = '';
-  await step(
-    'a visitor on the shop writes, the agent resolves, the widget asks for a rating',
-    async () => {
-      const ctx = await browser.newContext({
-        viewport: DESKTOP,
-        locale: 'en-US',
-      });
-      ctx.setDefaultTimeout(TIMEOUT);
-      const shop = (pages.shop = await shopPage(
-        ctx,
-        su.tenant.widget_key,
-        'en',
-      ));
-      await shop.getByTestId('kefu-launcher').click();
-      await shop.getByTestId('kefu-input').fill('My order never came');
-      await shop.getByTestId('kefu-send').click();
-      await shop
-        .locator(
-          '[data-testid="kefu-message"][data-author="visitor"]:not([data-pending])',
-        )
-        .first()
-        .waitFor();
-      const deadline = Date.now() + TIMEOUT;
-      for (;;) {
-        const list = await rest(
-          'GET',
-          '/api/v1/conversations?limit=5',
-          undefined,
-          su.token,
-        );
-        conv = list.conversations[0]?.id ?? '';
-        if (conv) break;
-        check(Date.now() < deadline, 'no conversation reached the server');
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      await rest(
-        'POST',
-        `/api/v1/conversations/${conv}/resolve`,
-        undefined,
-        su.token,
-      );
-      await shop.getByTestId('kefu-csat').waitFor();
-      await shoot(shop, 'widget-csat');
-    },
-  );
+  await step('a visitor on the shop writes, the agent resolves, the widget asks for a rating', async () => {
+    const ctx = await browser.newContext({
+      viewport: DESKTOP,
+      locale: 'en-US',
+    });
+    ctx.setDefaultTimeout(TIMEOUT);
+    const shop = (pages.shop = await shopPage(ctx, su.tenant.widget_key, 'en'));
+    await shop.getByTestId('kefu-launcher').click();
+    await shop.getByTestId('kefu-input').fill('My order never came');
+    await shop.getByTestId('kefu-send').click();
+    await shop.locator('[data-testid="kefu-message"][data-author="visitor"]:not([data-pending])').first().waitFor();
+    const deadline = Date.now() + TIMEOUT;
+    for (;;) {
+      const list = await rest('GET', '/api/v1/conversations?limit=5', undefined, su.token);
+      conv = list.conversations[0]?.id ?? '';
+      if (conv) break;
+      check(Date.now() < deadline, 'no conversation reached the server');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await rest('POST', `/api/v1/conversations/${conv}/resolve`, undefined, su.token);
+    await shop.getByTestId('kefu-csat').waitFor();
+    await shoot(shop, 'widget-csat');
+  });
 
-  await step(
-    'the visitor gives four stars and a comment; the widget thanks them',
-    async () => {
-      const shop = pages.shop;
-      await shop.getByTestId('kefu-star-4').click();
-      await shop.getByTestId('kefu-csat-comment').fill('Quick and kind');
-      await shop.getByTestId('kefu-csat-send').click();
-      await shop.getByTestId('kefu-csat-thanks').waitFor();
-      check(
-        (await shop.getByTestId('kefu-csat').count()) === 0,
-        'the rating card stays after the rating',
-      );
-      const c = await rest(
-        'GET',
-        `/api/v1/conversations/${conv}`,
-        undefined,
-        su.token,
-      );
-      check(
-        c.csat?.score === 4 && c.csat?.comment === 'Quick and kind',
-        `stored ${JSON.stringify(c.csat)}`,
-      );
-    },
-  );
+  await step('the visitor gives four stars and a comment; the widget thanks them', async () => {
+    const shop = pages.shop;
+    await shop.getByTestId('kefu-star-4').click();
+    await shop.getByTestId('kefu-csat-comment').fill('Quick and kind');
+    await shop.getByTestId('kefu-csat-send').click();
+    await shop.getByTestId('kefu-csat-thanks').waitFor();
+    check((await shop.getByTestId('kefu-csat').count()) === 0, 'the rating card stays after the rating');
+    const c = await rest('GET', `/api/v1/conversations/${conv}`, undefined, su.token);
+    check(c.csat?.score === 4 && c.csat?.comment === 'Quick and kind', `stored ${JSON.stringify(c.csat)}`);
+  });
 
   await step('the agent sees the rating on the conversation', async () => {
     const agent = pages.agent;
     await agent.goto(`${BASE}/app/conversations/${conv}`);
     const rated = agent.locator('[data-testid="visitor-csat"][data-score="4"]');
     await rated.waitFor();
-    check(
-      /Quick and kind/.test((await rated.textContent()) ?? ''),
-      'the comment is not shown',
-    );
+    check(/Quick and kind/.test((await rated.textContent()) ?? ''), 'the comment is not shown');
     await shoot(agent, 'console-csat');
   });
 
-  await step(
-    'a zh-CN visitor sees no English in the widget, the rating card included',
-    async () => {
-      const ctx = await browser.newContext({
-        viewport: DESKTOP,
-        locale: 'zh-CN',
-      });
-      ctx.setDefaultTimeout(TIMEOUT);
-      // A business of its own that signed up in Chinese (its greeting and
-      // names are Chinese); the tenant's name and people's names are its content.
-      const zsu = await rest('POST', '/api/v1/signup', {
-        company: `茶馆${rand}`,
-        name: '王经理',
-        email: `wang+${rand}@example.com`,
-        password: owner.password,
-        language: 'zh-CN',
-      });
-      const shop = (pages.zh = await shopPage(
-        ctx,
-        zsu.tenant.widget_key,
-        'zh-CN',
-      ));
-      await shop.getByTestId('kefu-launcher').click();
-      await shop.getByTestId('kefu-input').fill('你好，我的快递到哪了');
-      await shop.getByTestId('kefu-send').click();
-      await shop
-        .locator(
-          '[data-testid="kefu-message"][data-author="visitor"]:not([data-pending])',
-        )
-        .first()
-        .waitFor();
-      let zconv = '';
-      const deadline = Date.now() + TIMEOUT;
-      while (!zconv) {
-        const list = await rest(
-          'GET',
-          '/api/v1/conversations?limit=5',
-          undefined,
-          zsu.token,
-        );
-        zconv = list.conversations[0]?.id ?? '';
-        check(
-          zconv || Date.now() < deadline,
-          'no conversation reached the server',
-        );
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      await rest(
-        'POST',
-        `/api/v1/conversations/${zconv}/resolve`,
-        undefined,
-        zsu.token,
-      );
-      await shop.getByTestId('kefu-csat').waitFor();
-      // Words of Latin letters, but the brand name: none may remain.
-      const words = (
-        (await widgetText(shop)).replace(rand, '').match(/[A-Za-z]{2,}/g) ?? []
-      ).filter((w) => w !== 'Kefu');
-      check(
-        words.length === 0,
-        `English on the zh-CN widget: ${words.join(' ')}`,
-      );
-      await shoot(shop, 'widget-csat-zh');
-    },
-  );
+  await step('a zh-CN visitor sees no English in the widget, the rating card included', async () => {
+    const ctx = await browser.newContext({
+      viewport: DESKTOP,
+      locale: 'zh-CN',
+    });
+    ctx.setDefaultTimeout(TIMEOUT);
+    // A business of its own that signed up in Chinese (its greeting and
+    // names are Chinese); the tenant's name and people's names are its content.
+    const zsu = await rest('POST', '/api/v1/signup', {
+      company: `茶馆${rand}`,
+      name: '王经理',
+      email: `wang+${rand}@example.com`,
+      password: owner.password,
+      language: 'zh-CN',
+    });
+    const shop = (pages.zh = await shopPage(ctx, zsu.tenant.widget_key, 'zh-CN'));
+    await shop.getByTestId('kefu-launcher').click();
+    await shop.getByTestId('kefu-input').fill('你好，我的快递到哪了');
+    await shop.getByTestId('kefu-send').click();
+    await shop.locator('[data-testid="kefu-message"][data-author="visitor"]:not([data-pending])').first().waitFor();
+    let zconv = '';
+    const deadline = Date.now() + TIMEOUT;
+    while (!zconv) {
+      const list = await rest('GET', '/api/v1/conversations?limit=5', undefined, zsu.token);
+      zconv = list.conversations[0]?.id ?? '';
+      check(zconv || Date.now() < deadline, 'no conversation reached the server');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await rest('POST', `/api/v1/conversations/${zconv}/resolve`, undefined, zsu.token);
+    await shop.getByTestId('kefu-csat').waitFor();
+    // Words of Latin letters, but the brand name: none may remain.
+    const words = ((await widgetText(shop)).replace(rand, '').match(/[A-Za-z]{2,}/g) ?? []).filter((w) => w !== 'Kefu');
+    check(words.length === 0, `English on the zh-CN widget: ${words.join(' ')}`);
+    await shoot(shop, 'widget-csat-zh');
+  });
 
   await step('no uncaught errors', async () => {
     check(pageErrors.length === 0, `page errors:\n${pageErrors.join('\n')}`);
@@ -330,9 +253,5 @@ try {
 }
 
 const failed = results.filter((r) => !r.ok);
-console.log(
-  failed.length
-    ? `widget: ${failed.length} of ${results.length} steps failed`
-    : `widget: all ${results.length} steps passed`,
-);
+console.log(failed.length ? `widget: ${failed.length} of ${results.length} steps failed` : `widget: all ${results.length} steps passed`);
 process.exit(failed.length ? 1 : 0);

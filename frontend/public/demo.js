@@ -8,8 +8,7 @@
 (function () {
   var text = {
     en: {
-      nokey:
-        'No widget key given. This sample shop shows your Kefu chat widget. Sign up at /signup (or log in), open Settings → Widget and click “Open demo page”.',
+      nokey: 'No widget key given. This sample shop shows your Kefu chat widget. Sign up at /signup (or log in), open Settings → Widget and click “Open demo page”.',
       denied:
         'The demo page shows a workspace’s chat widget to that workspace’s staff only. Log in to the console as a member of the workspace, then open the demo page from Settings → Widget.',
       login: 'Log in',

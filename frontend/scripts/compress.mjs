@@ -24,7 +24,10 @@ function* files(dir) {
   }
 }
 
-let raw = 0, br = 0, gz = 0, n = 0;
+let raw = 0,
+  br = 0,
+  gz = 0,
+  n = 0;
 for (const path of [...files(dist)]) {
   if (path.endsWith('.br') || path.endsWith('.gz')) {
     rmSync(path); // a copy left by an earlier build

@@ -29,8 +29,7 @@ const kb = (n) => `${(n / KB).toFixed(1)} KB`;
 const html = readFileSync(join(dist, 'index.html'), 'utf8');
 const entry = /<script type="module"[^>]*src="\/assets\/([^"]+)"/.exec(html)?.[1];
 const files = readdirSync(assets).filter((f) => f.endsWith('.js'));
-const staticImports = (f) =>
-  [...readFileSync(join(assets, f), 'utf8').matchAll(/(?:import|from)\s*["']\.\/([^"']+\.js)["']/g)].map((m) => m[1]);
+const staticImports = (f) => [...readFileSync(join(assets, f), 'utf8').matchAll(/(?:import|from)\s*["']\.\/([^"']+\.js)["']/g)].map((m) => m[1]);
 
 /** Every file the roots load by static import. */
 function closure(roots) {

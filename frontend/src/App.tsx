@@ -40,8 +40,7 @@ const BusinessHoursPage = lazy(() => import('./admin/BusinessHoursPage'));
 // The editor (xyflow, dagre) is its own chunk, loaded only on /app/admin/flows/:id.
 const FlowEditorPage = lazy(() => import('./flows/FlowEditorPage'));
 
-export const FONT_STACK =
-  '-apple-system, "Segoe UI", "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "Noto Sans CJK SC", sans-serif';
+export const FONT_STACK = '-apple-system, "Segoe UI", "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "Noto Sans CJK SC", sans-serif';
 
 export function createQueryClient() {
   return new QueryClient({

@@ -102,7 +102,8 @@ function boot() {
           );
         } else if (err instanceof ApiError && err.status === 404) {
           console.warn('[kefu] chat widget not shown: unknown data-key');
-        } else if (document.body) build(); // a network fault: the widget's own start() tries again
+        } else if (document.body)
+          build(); // a network fault: the widget's own start() tries again
         else document.addEventListener('DOMContentLoaded', build, { once: true });
       },
     );

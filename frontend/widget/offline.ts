@@ -88,12 +88,7 @@ export function opensText(next: string, now: Date, lang: string | undefined): st
   });
   const sameDay = at.toDateString() === now.toDateString();
   const tomorrow = new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1).toDateString() === at.toDateString();
-  if (zhLang)
-    return sameDay
-      ? `今天 ${time} `
-      : tomorrow
-        ? `明天 ${time} `
-        : `${at.toLocaleDateString(locale, { weekday: 'short', month: 'numeric', day: 'numeric' })} ${time} `;
+  if (zhLang) return sameDay ? `今天 ${time} ` : tomorrow ? `明天 ${time} ` : `${at.toLocaleDateString(locale, { weekday: 'short', month: 'numeric', day: 'numeric' })} ${time} `;
   if (sameDay) return `at ${time}`;
   if (tomorrow) return `tomorrow at ${time}`;
   return `${at.toLocaleDateString(locale, { weekday: 'short', month: 'short', day: 'numeric' })} at ${time}`;

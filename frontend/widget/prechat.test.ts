@@ -6,12 +6,7 @@ import type { PrechatForm } from '../src/api/types';
 
 const form: PrechatForm = {
   enabled: true,
-  fields: [
-    { type: 'name', required: true },
-    { type: 'email', required: true },
-    { type: 'phone' },
-    { type: 'custom', key: 'order_no', label: 'Order number', required: true },
-  ],
+  fields: [{ type: 'name', required: true }, { type: 'email', required: true }, { type: 'phone' }, { type: 'custom', key: 'order_no', label: 'Order number', required: true }],
 };
 
 describe('the pre-chat form', () => {

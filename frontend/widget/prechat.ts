@@ -8,7 +8,7 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 export function labelOf(s: WidgetStrings, f: PrechatField): string {
   if (f.label) return f.label;
-  return f.type === 'name' ? s.fieldName : f.type === 'email' ? s.fieldEmail : f.type === 'phone' ? s.fieldPhone : f.key ?? '';
+  return f.type === 'name' ? s.fieldName : f.type === 'email' ? s.fieldEmail : f.type === 'phone' ? s.fieldPhone : (f.key ?? '');
 }
 
 /** Checks answers by key; returns the problems by key (empty when fine). */
@@ -41,11 +41,7 @@ export function answersOf(form: PrechatForm, values: Record<string, string>): Pr
  * Builds the card. submit gets the answers and resolves to the server's
  * problems by field key (null: stored).
  */
-export function buildPrechat(
-  s: WidgetStrings,
-  form: PrechatForm,
-  submit: (a: PrechatAnswers) => Promise<Record<string, string> | null>,
-): HTMLFormElement {
+export function buildPrechat(s: WidgetStrings, form: PrechatForm, submit: (a: PrechatAnswers) => Promise<Record<string, string> | null>): HTMLFormElement {
   const card = document.createElement('form');
   card.className = 'pre';
   card.noValidate = true;

@@ -1,7 +1,6 @@
 // All of the widget's CSS; it lives inside the shadow root, so nothing here
 // reaches the host page and the page's rules do not reach in.
-export const FONT =
-  '-apple-system, "Segoe UI", "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "Noto Sans CJK SC", sans-serif';
+export const FONT = '-apple-system, "Segoe UI", "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "Noto Sans CJK SC", sans-serif';
 
 /**
  * The text colour that reads on a background colour (#rrggbb): white or near
@@ -17,7 +16,7 @@ export function readableOn(hex: string): string {
     return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
   };
   const l = 0.2126 * lin((n >> 16) & 255) + 0.7152 * lin((n >> 8) & 255) + 0.0722 * lin(n & 255);
-  return (1.05 / (l + 0.05) >= (l + 0.05) / 0.05) ? '#fff' : '#1f1f1f';
+  return 1.05 / (l + 0.05) >= (l + 0.05) / 0.05 ? '#fff' : '#1f1f1f';
 }
 
 /** The default brand: antd's blue-7, 6.3:1 against white text (AA). */

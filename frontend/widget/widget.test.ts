@@ -73,7 +73,6 @@ describe('KefuWidget', () => {
     });
   }
 
-
   it('renders inside a shadow root with the tenant name', async () => {
     widget = new KefuWidget({ key: 'wk1', origin: 'https://kefu.test', lang: 'en' });
     await widget.start();
@@ -93,7 +92,12 @@ describe('KefuWidget', () => {
       conversation_id: 'c1',
       seq: 1,
       message: {
-        id: 'm1', conversation_id: 'c1', seq: 1, author: { type: 'agent', name: 'Ann' }, body: '', created_at: '2024-01-01T00:00:01Z',
+        id: 'm1',
+        conversation_id: 'c1',
+        seq: 1,
+        author: { type: 'agent', name: 'Ann' },
+        body: '',
+        created_at: '2024-01-01T00:00:01Z',
         attachments: [{ id: 'f1', name: 'invoice.pdf', content_type: 'application/pdf', size: 10, url: `/api/v1/files/t/f1?exp=${exp}&sig=s${exp}` }],
       },
     });
@@ -302,7 +306,17 @@ describe('KefuWidget', () => {
       type: 'message.new',
       conversation_id: 'c1',
       seq,
-      message: { id: `m${seq}`, conversation_id: 'c1', seq, client_id, author: { type: 'bot', id: '', name: 'Bot' }, body, private: false, attachments: [], created_at: '2024-01-01T00:00:00Z' },
+      message: {
+        id: `m${seq}`,
+        conversation_id: 'c1',
+        seq,
+        client_id,
+        author: { type: 'bot', id: '', name: 'Bot' },
+        body,
+        private: false,
+        attachments: [],
+        created_at: '2024-01-01T00:00:00Z',
+      },
     });
 
     it('shows the holding reply, streams the answer, then keeps only the stored message', async () => {

@@ -34,8 +34,7 @@ export interface WidgetOptions {
 }
 
 const MAX_BODY = 8000;
-const ICON_CHAT =
-  '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg>';
+const ICON_CHAT = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg>';
 const ICON_CLOSE =
   '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M18.3 5.7 12 12l6.3 6.3-1.4 1.4L10.6 13.4 4.3 19.7 2.9 18.3 9.2 12 2.9 5.7 4.3 4.3l6.3 6.3 6.3-6.3z"/></svg>';
 const ICON_DOWN = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M5.4 8.3 12 14.9l6.6-6.6L20 9.7l-8 8-8-8z"/></svg>';
@@ -325,7 +324,16 @@ export class KefuWidget {
   /** Loads the tenant's name, resumes a stored session, re-queues unsent messages. */
   async start(): Promise<void> {
     for (const o of this.store.outbox) {
-      this.timeline.upsert({ conversation_id: '', seq: 0, client_id: o.client_id, author: 'visitor', body: o.body, attachments: o.attachments, created_at: o.created_at, pending: true });
+      this.timeline.upsert({
+        conversation_id: '',
+        seq: 0,
+        client_id: o.client_id,
+        author: 'visitor',
+        body: o.body,
+        attachments: o.attachments,
+        created_at: o.created_at,
+        pending: true,
+      });
     }
     this.render();
     if (this.opts.preview) {
@@ -744,7 +752,7 @@ export class KefuWidget {
    */
   identify(identity: WidgetIdentity | undefined): Promise<void> {
     this.identity = identity;
-    if (this.opts.preview || this.disabled && !identity) return Promise.resolve();
+    if (this.opts.preview || (this.disabled && !identity)) return Promise.resolve();
     if (this.disabled) {
       // Refused for want of an identity: try again with this one.
       this.disabled = false;

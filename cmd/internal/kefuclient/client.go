@@ -87,7 +87,7 @@ func WSURL(base string) string {
 func Dial(ctx context.Context, base, token string, since map[string]int64) (*websocket.Conn, error) {
 	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	c, _, err := websocket.Dial(dctx, WSURL(base), nil)
+	c, _, err := websocket.Dial(dctx, WSURL(base), nil) //nolint:bodyclose // the handshake response has no body to close
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,23 @@ import { Suspense, useEffect, useState } from 'react';
 import { adminStringsReady, loadAdminStrings } from '../i18n';
 import { Menu } from 'antd';
 import { FullPageSpin } from '../components/FullPageSpin';
-import { ApartmentOutlined, ApiOutlined, AuditOutlined, BarChartOutlined, ClockCircleOutlined, CodeOutlined, FileTextOutlined, FlagOutlined, MessageOutlined, QuestionCircleOutlined, RobotOutlined, SafetyOutlined, SendOutlined, TeamOutlined, UsergroupAddOutlined } from '@ant-design/icons';
+import {
+  ApartmentOutlined,
+  ApiOutlined,
+  AuditOutlined,
+  BarChartOutlined,
+  ClockCircleOutlined,
+  CodeOutlined,
+  FileTextOutlined,
+  FlagOutlined,
+  MessageOutlined,
+  QuestionCircleOutlined,
+  RobotOutlined,
+  SafetyOutlined,
+  SendOutlined,
+  TeamOutlined,
+  UsergroupAddOutlined,
+} from '@ant-design/icons';
 import { Outlet, useLocation, useNavigate } from 'react-router';
 import { useTranslation } from 'react-i18next';
 

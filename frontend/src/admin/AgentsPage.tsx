@@ -1,47 +1,19 @@
-import { useState } from "react";
-import {
-  Alert,
-  Badge,
-  Button,
-  Form,
-  Input,
-  InputNumber,
-  Modal,
-  Popconfirm,
-  Select,
-  Space,
-  Table,
-  Tag,
-  Typography,
-} from "antd";
-import { useToast } from "../components/Toast";
-import { PlusOutlined } from "@ant-design/icons";
-import { useTranslation } from "react-i18next";
-import { useQuery, useQueryClient } from "@tanstack/react-query";
-import {
-  api,
-  errorMessage,
-  type Agent,
-  type CreateAgentRequest,
-  type Role,
-  type UpdateAgentRequest,
-} from "../api";
-import { applyFormError } from "../lib/forms";
-import { keys } from "../realtime/keys";
-import { isAdmin, useMe } from "../console/useMe";
-import { PRESENCE_COLOR } from "../lib/presence";
-import { canManage, roleLabel, rolesGrantable, useRoleNames } from "./rules";
-import { InviteModal, PendingInvites } from "./InvitePanel";
+import { useState } from 'react';
+import { Alert, Badge, Button, Form, Input, InputNumber, Modal, Popconfirm, Select, Space, Table, Tag, Typography } from 'antd';
+import { useToast } from '../components/Toast';
+import { PlusOutlined } from '@ant-design/icons';
+import { useTranslation } from 'react-i18next';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { api, errorMessage, type Agent, type CreateAgentRequest, type Role, type UpdateAgentRequest } from '../api';
+import { applyFormError } from '../lib/forms';
+import { keys } from '../realtime/keys';
+import { isAdmin, useMe } from '../console/useMe';
+import { PRESENCE_COLOR } from '../lib/presence';
+import { canManage, roleLabel, rolesGrantable, useRoleNames } from './rules';
+import { InviteModal, PendingInvites } from './InvitePanel';
 
-const FIELDS = [
-  "email",
-  "name",
-  "password",
-  "role",
-  "skills",
-  "max_concurrent",
-] as const;
-const EDIT_FIELDS = ["name", "role", "skills", "max_concurrent"] as const;
+const FIELDS = ['email', 'name', 'password', 'role', 'skills', 'max_concurrent'] as const;
+const EDIT_FIELDS = ['name', 'role', 'skills', 'max_concurrent'] as const;
 
 export default function AgentsPage() {
   const { t } = useTranslation();
@@ -63,15 +35,11 @@ export default function AgentsPage() {
 
   async function setActive(a: Agent, active: boolean) {
     try {
-      const updated = active
-        ? await api.agents.reactivate(a.id)
-        : await api.agents.deactivate(a.id);
-      qc.setQueryData<Agent[]>(keys.agents, (cur) =>
-        cur?.map((x) => (x.id === updated.id ? updated : x)),
-      );
-      message.success(t(active ? "agents.reactivated" : "agents.deactivated"));
+      const updated = active ? await api.agents.reactivate(a.id) : await api.agents.deactivate(a.id);
+      qc.setQueryData<Agent[]>(keys.agents, (cur) => cur?.map((x) => (x.id === updated.id ? updated : x)));
+      message.success(t(active ? 'agents.reactivated' : 'agents.deactivated'));
     } catch (err) {
-      message.error(errorMessage(err, t("app.error")));
+      message.error(errorMessage(err, t('app.error')));
     }
   }
 
@@ -79,50 +47,38 @@ export default function AgentsPage() {
     <div className="admin-page" data-testid="agents-page">
       <div className="admin-page-head">
         <Typography.Title level={3} style={{ margin: 0 }}>
-          {t("agents.title")}
+          {t('agents.title')}
         </Typography.Title>
         {canEdit ? (
           <Space>
             <Button onClick={() => setOpen(true)} data-testid="add-agent">
-              {t("agents.add")}
+              {t('agents.add')}
             </Button>
-            <Button
-              type="primary"
-              icon={<PlusOutlined />}
-              onClick={() => setInviting(true)}
-              data-testid="invite-agent"
-            >
-              {t("invites.title")}
+            <Button type="primary" icon={<PlusOutlined />} onClick={() => setInviting(true)} data-testid="invite-agent">
+              {t('invites.title')}
             </Button>
           </Space>
         ) : null}
       </div>
-      {agents.isError ? (
-        <Alert
-          type="error"
-          showIcon
-          title={errorMessage(agents.error, t("app.error"))}
-          style={{ marginBottom: 16 }}
-        />
-      ) : null}
+      {agents.isError ? <Alert type="error" showIcon title={errorMessage(agents.error, t('app.error'))} style={{ marginBottom: 16 }} /> : null}
       <Table<Agent>
         rowKey="id"
         loading={agents.isPending}
         dataSource={agents.data ?? []}
         pagination={false}
         scroll={{ x: 720 }}
-        locale={{ emptyText: t("agents.empty") }}
+        locale={{ emptyText: t('agents.empty') }}
         columns={[
-          { title: t("agents.name"), dataIndex: "name" },
-          { title: t("agents.email"), dataIndex: "email" },
+          { title: t('agents.name'), dataIndex: 'name' },
+          { title: t('agents.email'), dataIndex: 'email' },
           {
-            title: t("agents.role"),
-            dataIndex: "role",
-            render: (r: Agent["role"]) => <Tag>{roleLabel(t, r)}</Tag>,
+            title: t('agents.role'),
+            dataIndex: 'role',
+            render: (r: Agent['role']) => <Tag>{roleLabel(t, r)}</Tag>,
           },
           {
-            title: t("agents.skills"),
-            dataIndex: "skills",
+            title: t('agents.skills'),
+            dataIndex: 'skills',
             render: (s: string[] | undefined) =>
               (s ?? []).map((x) => (
                 <Tag key={x} color="blue">
@@ -131,94 +87,72 @@ export default function AgentsPage() {
               )),
           },
           {
-            title: t("agents.maxConcurrent"),
-            dataIndex: "max_concurrent",
-            align: "right",
+            title: t('agents.maxConcurrent'),
+            dataIndex: 'max_concurrent',
+            align: 'right',
           },
           {
-            title: t("agents.status"),
-            dataIndex: "status",
-            render: (s: Agent["status"], a: Agent) =>
+            title: t('agents.status'),
+            dataIndex: 'status',
+            render: (s: Agent['status'], a: Agent) =>
               a.active === false ? (
-                <Tag data-testid="agent-inactive">{t("agents.inactive")}</Tag>
+                <Tag data-testid="agent-inactive">{t('agents.inactive')}</Tag>
               ) : (
-                <Badge
-                  color={PRESENCE_COLOR[s] ?? PRESENCE_COLOR.offline}
-                  text={t(`nav.${s ?? "offline"}`)}
-                />
+                <Badge color={PRESENCE_COLOR[s] ?? PRESENCE_COLOR.offline} text={t(`nav.${s ?? 'offline'}`)} />
               ),
           },
           ...(canEdit
             ? [
                 {
-                  title: t("agents.actions"),
-                  key: "actions",
-                  align: "right" as const,
+                  title: t('agents.actions'),
+                  key: 'actions',
+                  align: 'right' as const,
                   render: (_: unknown, a: Agent) =>
                     canManage(myRole, a.role) ? (
-                      <Space
-                        size={4}
-                        wrap
-                        data-testid={`agent-actions-${a.email}`}
-                      >
-                        <Button
-                          size="small"
-                          onClick={() => setEditing(a)}
-                          data-testid="agent-edit"
-                        >
-                          {t("agents.edit")}
+                      <Space size={4} wrap data-testid={`agent-actions-${a.email}`}>
+                        <Button size="small" onClick={() => setEditing(a)} data-testid="agent-edit">
+                          {t('agents.edit')}
                         </Button>
                         {a.id !== myId ? (
                           <>
-                            <Button
-                              size="small"
-                              onClick={() => setResetting(a)}
-                              data-testid="agent-reset-password"
-                            >
-                              {t("agents.resetPassword")}
+                            <Button size="small" onClick={() => setResetting(a)} data-testid="agent-reset-password">
+                              {t('agents.resetPassword')}
                             </Button>
                             {a.active === false ? (
                               <Popconfirm
-                                title={t("agents.reactivateConfirm", {
+                                title={t('agents.reactivateConfirm', {
                                   name: a.name,
                                 })}
-                                okText={t("agents.reactivate")}
-                                cancelText={t("app.cancel")}
+                                okText={t('agents.reactivate')}
+                                cancelText={t('app.cancel')}
                                 okButtonProps={
                                   {
-                                    "data-testid": "agent-reactivate-confirm",
+                                    'data-testid': 'agent-reactivate-confirm',
                                   } as Record<string, string>
                                 }
                                 onConfirm={() => setActive(a, true)}
                               >
-                                <Button
-                                  size="small"
-                                  data-testid="agent-reactivate"
-                                >
-                                  {t("agents.reactivate")}
+                                <Button size="small" data-testid="agent-reactivate">
+                                  {t('agents.reactivate')}
                                 </Button>
                               </Popconfirm>
                             ) : (
                               <Popconfirm
-                                title={t("agents.deactivateConfirm", {
+                                title={t('agents.deactivateConfirm', {
                                   name: a.name,
                                 })}
-                                okText={t("agents.deactivate")}
-                                cancelText={t("app.cancel")}
+                                okText={t('agents.deactivate')}
+                                cancelText={t('app.cancel')}
                                 okButtonProps={
                                   {
                                     danger: true,
-                                    "data-testid": "agent-deactivate-confirm",
+                                    'data-testid': 'agent-deactivate-confirm',
                                   } as { danger: boolean }
                                 }
                                 onConfirm={() => setActive(a, false)}
                               >
-                                <Button
-                                  size="small"
-                                  danger
-                                  data-testid="agent-deactivate"
-                                >
-                                  {t("agents.deactivate")}
+                                <Button size="small" danger data-testid="agent-deactivate">
+                                  {t('agents.deactivate')}
                                 </Button>
                               </Popconfirm>
                             )}
@@ -232,39 +166,15 @@ export default function AgentsPage() {
         ]}
       />
       {canEdit ? <PendingInvites /> : null}
-      <InviteModal
-        open={inviting}
-        onClose={() => setInviting(false)}
-        myRole={myRole}
-      />
-      <AddAgentModal
-        open={open}
-        onClose={() => setOpen(false)}
-        myRole={myRole}
-      />
-      <EditAgentModal
-        agent={editing}
-        myRole={myRole}
-        self={editing?.id === myId}
-        onClose={() => setEditing(null)}
-      />
-      <ResetPasswordModal
-        agent={resetting}
-        onClose={() => setResetting(null)}
-      />
+      <InviteModal open={inviting} onClose={() => setInviting(false)} myRole={myRole} />
+      <AddAgentModal open={open} onClose={() => setOpen(false)} myRole={myRole} />
+      <EditAgentModal agent={editing} myRole={myRole} self={editing?.id === myId} onClose={() => setEditing(null)} />
+      <ResetPasswordModal agent={resetting} onClose={() => setResetting(null)} />
     </div>
   );
 }
 
-function AddAgentModal({
-  open,
-  onClose,
-  myRole,
-}: {
-  open: boolean;
-  onClose: () => void;
-  myRole: Role | undefined;
-}) {
+function AddAgentModal({ open, onClose, myRole }: { open: boolean; onClose: () => void; myRole: Role | undefined }) {
   const { t } = useTranslation();
   const message = useToast();
   const qc = useQueryClient();
@@ -283,16 +193,13 @@ function AddAgentModal({
         email: values.email.trim(),
         name: values.name.trim(),
       });
-      qc.setQueryData<Agent[]>(keys.agents, (cur) => [
-        ...(cur ?? []).filter((a) => a.id !== agent.id),
-        agent,
-      ]);
+      qc.setQueryData<Agent[]>(keys.agents, (cur) => [...(cur ?? []).filter((a) => a.id !== agent.id), agent]);
       void qc.invalidateQueries({ queryKey: keys.agents });
-      message.success(t("agents.created"));
+      message.success(t('agents.created'));
       form.resetFields();
       onClose();
     } catch (err) {
-      setError(applyFormError(form, err, FIELDS, t("app.error")));
+      setError(applyFormError(form, err, FIELDS, t('app.error')));
     } finally {
       setBusy(false);
     }
@@ -301,72 +208,43 @@ function AddAgentModal({
   return (
     <Modal
       open={open}
-      title={t("agents.add")}
+      title={t('agents.add')}
       onCancel={onClose}
-      okText={t("agents.add")}
-      cancelText={t("app.cancel")}
+      okText={t('agents.add')}
+      cancelText={t('app.cancel')}
       confirmLoading={busy}
       onOk={() => form.submit()}
       destroyOnHidden
-      okButtonProps={
-        { "data-testid": "add-agent-submit" } as Record<string, string>
-      }
+      okButtonProps={{ 'data-testid': 'add-agent-submit' } as Record<string, string>}
     >
-      {error ? (
-        <Alert
-          type="error"
-          showIcon
-          title={error}
-          style={{ marginBottom: 12 }}
-        />
-      ) : null}
-      <Form
-        form={form}
-        layout="vertical"
-        requiredMark={false}
-        onFinish={submit}
-        initialValues={{ role: "agent", max_concurrent: 5, skills: [] }}
-        data-testid="add-agent-form"
-      >
+      {error ? <Alert type="error" showIcon title={error} style={{ marginBottom: 12 }} /> : null}
+      <Form form={form} layout="vertical" requiredMark={false} onFinish={submit} initialValues={{ role: 'agent', max_concurrent: 5, skills: [] }} data-testid="add-agent-form">
         <Form.Item
           name="email"
-          label={t("agents.email")}
+          label={t('agents.email')}
           rules={[
-            { required: true, message: t("auth.required") },
-            { type: "email", message: t("auth.invalidEmail") },
+            { required: true, message: t('auth.required') },
+            { type: 'email', message: t('auth.invalidEmail') },
           ]}
         >
           <Input autoComplete="off" data-testid="agent-email" />
         </Form.Item>
-        <Form.Item
-          name="name"
-          label={t("agents.name")}
-          rules={[
-            { required: true, whitespace: true, message: t("auth.required") },
-          ]}
-        >
+        <Form.Item name="name" label={t('agents.name')} rules={[{ required: true, whitespace: true, message: t('auth.required') }]}>
           <Input autoComplete="off" data-testid="agent-name" />
         </Form.Item>
         <Form.Item
           name="password"
-          label={t("agents.password")}
-          extra={t("auth.passwordHint")}
+          label={t('agents.password')}
+          extra={t('auth.passwordHint')}
           rules={[
-            { required: true, message: t("auth.required") },
-            { min: 8, message: t("auth.passwordTooShort") },
+            { required: true, message: t('auth.required') },
+            { min: 8, message: t('auth.passwordTooShort') },
           ]}
         >
-          <Input.Password
-            autoComplete="new-password"
-            data-testid="agent-password"
-          />
+          <Input.Password autoComplete="new-password" data-testid="agent-password" />
         </Form.Item>
         <Space.Compact block>
-          <Form.Item
-            name="role"
-            label={t("agents.role")}
-            style={{ flex: 1, marginRight: 12 }}
-          >
+          <Form.Item name="role" label={t('agents.role')} style={{ flex: 1, marginRight: 12 }}>
             <Select
               options={rolesGrantable(myRole, roleNames).map((r) => ({
                 value: r,
@@ -374,22 +252,12 @@ function AddAgentModal({
               }))}
             />
           </Form.Item>
-          <Form.Item
-            name="max_concurrent"
-            label={t("agents.maxConcurrent")}
-            style={{ flex: 1 }}
-          >
-            <InputNumber min={1} max={100} style={{ width: "100%" }} />
+          <Form.Item name="max_concurrent" label={t('agents.maxConcurrent')} style={{ flex: 1 }}>
+            <InputNumber min={1} max={100} style={{ width: '100%' }} />
           </Form.Item>
         </Space.Compact>
-        <Form.Item name="skills" label={t("agents.skills")}>
-          <Select
-            mode="tags"
-            open={false}
-            suffixIcon={null}
-            tokenSeparators={[","]}
-            placeholder={t("agents.skillsPlaceholder")}
-          />
+        <Form.Item name="skills" label={t('agents.skills')}>
+          <Select mode="tags" open={false} suffixIcon={null} tokenSeparators={[',']} placeholder={t('agents.skillsPlaceholder')} />
         </Form.Item>
       </Form>
     </Modal>
@@ -397,17 +265,7 @@ function AddAgentModal({
 }
 
 /** Edits a user's name, role, skills and cap (within what the caller may grant). */
-function EditAgentModal({
-  agent,
-  myRole,
-  self,
-  onClose,
-}: {
-  agent: Agent | null;
-  myRole: Role | undefined;
-  self: boolean;
-  onClose: () => void;
-}) {
+function EditAgentModal({ agent, myRole, self, onClose }: { agent: Agent | null; myRole: Role | undefined; self: boolean; onClose: () => void }) {
   const { t } = useTranslation();
   const message = useToast();
   const qc = useQueryClient();
@@ -416,7 +274,7 @@ function EditAgentModal({
   const [error, setError] = useState<string | null>(null);
   const roleNames = useRoleNames();
   // The owner's role is not one to give or take; nor is one's own here.
-  const roleLocked = self || agent?.role === "owner";
+  const roleLocked = self || agent?.role === 'owner';
 
   async function submit(values: UpdateAgentRequest) {
     if (!agent) return;
@@ -427,17 +285,14 @@ function EditAgentModal({
       skills: values.skills ?? [],
       max_concurrent: values.max_concurrent,
     };
-    if (!roleLocked && values.role && values.role !== agent.role)
-      patch.role = values.role;
+    if (!roleLocked && values.role && values.role !== agent.role) patch.role = values.role;
     try {
       const updated = await api.agents.update(agent.id, patch);
-      qc.setQueryData<Agent[]>(keys.agents, (cur) =>
-        cur?.map((x) => (x.id === updated.id ? updated : x)),
-      );
-      message.success(t("agents.updated"));
+      qc.setQueryData<Agent[]>(keys.agents, (cur) => cur?.map((x) => (x.id === updated.id ? updated : x)));
+      message.success(t('agents.updated'));
       onClose();
     } catch (err) {
-      setError(applyFormError(form, err, EDIT_FIELDS, t("app.error")));
+      setError(applyFormError(form, err, EDIT_FIELDS, t('app.error')));
     } finally {
       setBusy(false);
     }
@@ -446,25 +301,16 @@ function EditAgentModal({
   return (
     <Modal
       open={agent !== null}
-      title={t("agents.editTitle", { name: agent?.name ?? "" })}
+      title={t('agents.editTitle', { name: agent?.name ?? '' })}
       onCancel={onClose}
-      okText={t("app.save")}
-      cancelText={t("app.cancel")}
+      okText={t('app.save')}
+      cancelText={t('app.cancel')}
       confirmLoading={busy}
       onOk={() => form.submit()}
       destroyOnHidden
-      okButtonProps={
-        { "data-testid": "edit-agent-submit" } as Record<string, string>
-      }
+      okButtonProps={{ 'data-testid': 'edit-agent-submit' } as Record<string, string>}
     >
-      {error ? (
-        <Alert
-          type="error"
-          showIcon
-          title={error}
-          style={{ marginBottom: 12 }}
-        />
-      ) : null}
+      {error ? <Alert type="error" showIcon title={error} style={{ marginBottom: 12 }} /> : null}
       {agent ? (
         <Form
           form={form}
@@ -479,47 +325,23 @@ function EditAgentModal({
           }}
           data-testid="edit-agent-form"
         >
-          <Form.Item
-            name="name"
-            label={t("agents.name")}
-            rules={[
-              { required: true, whitespace: true, message: t("auth.required") },
-            ]}
-          >
+          <Form.Item name="name" label={t('agents.name')} rules={[{ required: true, whitespace: true, message: t('auth.required') }]}>
             <Input autoComplete="off" />
           </Form.Item>
           <Space.Compact block>
-            <Form.Item
-              name="role"
-              label={t("agents.role")}
-              style={{ flex: 1, marginRight: 12 }}
-              extra={roleLocked ? t("agents.roleLocked") : undefined}
-            >
+            <Form.Item name="role" label={t('agents.role')} style={{ flex: 1, marginRight: 12 }} extra={roleLocked ? t('agents.roleLocked') : undefined}>
               <Select
                 disabled={roleLocked}
                 data-testid="edit-agent-role"
-                options={(roleLocked
-                  ? [agent.role]
-                  : rolesGrantable(myRole, roleNames)
-                ).map((r) => ({ value: r, label: roleLabel(t, r) }))}
+                options={(roleLocked ? [agent.role] : rolesGrantable(myRole, roleNames)).map((r) => ({ value: r, label: roleLabel(t, r) }))}
               />
             </Form.Item>
-            <Form.Item
-              name="max_concurrent"
-              label={t("agents.maxConcurrent")}
-              style={{ flex: 1 }}
-            >
-              <InputNumber min={1} max={1000} style={{ width: "100%" }} />
+            <Form.Item name="max_concurrent" label={t('agents.maxConcurrent')} style={{ flex: 1 }}>
+              <InputNumber min={1} max={1000} style={{ width: '100%' }} />
             </Form.Item>
           </Space.Compact>
-          <Form.Item name="skills" label={t("agents.skills")}>
-            <Select
-              mode="tags"
-              open={false}
-              suffixIcon={null}
-              tokenSeparators={[","]}
-              placeholder={t("agents.skillsPlaceholder")}
-            />
+          <Form.Item name="skills" label={t('agents.skills')}>
+            <Select mode="tags" open={false} suffixIcon={null} tokenSeparators={[',']} placeholder={t('agents.skillsPlaceholder')} />
           </Form.Item>
         </Form>
       ) : null}
@@ -528,13 +350,7 @@ function EditAgentModal({
 }
 
 /** Sets another user's password; the server signs them out everywhere. */
-function ResetPasswordModal({
-  agent,
-  onClose,
-}: {
-  agent: Agent | null;
-  onClose: () => void;
-}) {
+function ResetPasswordModal({ agent, onClose }: { agent: Agent | null; onClose: () => void }) {
   const { t } = useTranslation();
   const message = useToast();
   const [form] = Form.useForm<{ password: string }>();
@@ -547,12 +363,10 @@ function ResetPasswordModal({
     setError(null);
     try {
       await api.agents.resetPassword(agent.id, values.password);
-      message.success(t("agents.resetDone"));
+      message.success(t('agents.resetDone'));
       onClose();
     } catch (err) {
-      setError(
-        applyFormError(form, err, ["password"] as const, t("app.error")),
-      );
+      setError(applyFormError(form, err, ['password'] as const, t('app.error')));
     } finally {
       setBusy(false);
     }
@@ -561,47 +375,28 @@ function ResetPasswordModal({
   return (
     <Modal
       open={agent !== null}
-      title={t("agents.resetTitle", { name: agent?.name ?? "" })}
+      title={t('agents.resetTitle', { name: agent?.name ?? '' })}
       onCancel={onClose}
-      okText={t("agents.resetPassword")}
-      cancelText={t("app.cancel")}
+      okText={t('agents.resetPassword')}
+      cancelText={t('app.cancel')}
       confirmLoading={busy}
       onOk={() => form.submit()}
       destroyOnHidden
-      okButtonProps={
-        { "data-testid": "reset-password-submit" } as Record<string, string>
-      }
+      okButtonProps={{ 'data-testid': 'reset-password-submit' } as Record<string, string>}
     >
-      <Typography.Paragraph type="secondary">
-        {t("agents.resetHint")}
-      </Typography.Paragraph>
-      {error ? (
-        <Alert
-          type="error"
-          showIcon
-          title={error}
-          style={{ marginBottom: 12 }}
-        />
-      ) : null}
-      <Form
-        form={form}
-        layout="vertical"
-        requiredMark={false}
-        onFinish={submit}
-      >
+      <Typography.Paragraph type="secondary">{t('agents.resetHint')}</Typography.Paragraph>
+      {error ? <Alert type="error" showIcon title={error} style={{ marginBottom: 12 }} /> : null}
+      <Form form={form} layout="vertical" requiredMark={false} onFinish={submit}>
         <Form.Item
           name="password"
-          label={t("agents.newPassword")}
-          extra={t("auth.passwordHint")}
+          label={t('agents.newPassword')}
+          extra={t('auth.passwordHint')}
           rules={[
-            { required: true, message: t("auth.required") },
-            { min: 8, message: t("auth.passwordTooShort") },
+            { required: true, message: t('auth.required') },
+            { min: 8, message: t('auth.passwordTooShort') },
           ]}
         >
-          <Input.Password
-            autoComplete="new-password"
-            data-testid="reset-password-input"
-          />
+          <Input.Password autoComplete="new-password" data-testid="reset-password-input" />
         </Form.Item>
       </Form>
     </Modal>

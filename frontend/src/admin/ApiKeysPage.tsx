@@ -73,7 +73,13 @@ export default function ApiKeysPage() {
             align: 'right',
             render: (_: unknown, k: ApiKey) =>
               canEdit ? (
-                <Popconfirm title={t('apiKeys.revokeConfirm')} okText={t('apiKeys.revoke')} cancelText={t('app.cancel')} okButtonProps={{ danger: true, 'data-testid': 'revoke-confirm' } as { danger: boolean }} onConfirm={() => revoke(k.id)}>
+                <Popconfirm
+                  title={t('apiKeys.revokeConfirm')}
+                  okText={t('apiKeys.revoke')}
+                  cancelText={t('app.cancel')}
+                  okButtonProps={{ danger: true, 'data-testid': 'revoke-confirm' } as { danger: boolean }}
+                  onConfirm={() => revoke(k.id)}
+                >
                   <Button danger size="small" data-testid="revoke-api-key">
                     {t('apiKeys.revoke')}
                   </Button>
@@ -95,7 +101,11 @@ export default function ApiKeysPage() {
         open={!!created}
         title={t('apiKeys.newKey')}
         onCancel={() => setCreated(null)}
-        footer={<Button onClick={() => setCreated(null)} data-testid="api-key-close">{t('app.close')}</Button>}
+        footer={
+          <Button onClick={() => setCreated(null)} data-testid="api-key-close">
+            {t('app.close')}
+          </Button>
+        }
         mask={{ closable: false }}
       >
         <Alert type="warning" showIcon title={t('apiKeys.shownOnce')} style={{ marginBottom: 12 }} />
@@ -129,7 +139,17 @@ function CreateKeyModal({ open, onClose, onCreated }: { open: boolean; onClose: 
   }
 
   return (
-    <Modal open={open} title={t('apiKeys.create')} onCancel={onClose} onOk={() => form.submit()} okText={t('apiKeys.create')} cancelText={t('app.cancel')} confirmLoading={busy} destroyOnHidden okButtonProps={{ 'data-testid': 'api-key-submit' } as Record<string, string>}>
+    <Modal
+      open={open}
+      title={t('apiKeys.create')}
+      onCancel={onClose}
+      onOk={() => form.submit()}
+      okText={t('apiKeys.create')}
+      cancelText={t('app.cancel')}
+      confirmLoading={busy}
+      destroyOnHidden
+      okButtonProps={{ 'data-testid': 'api-key-submit' } as Record<string, string>}
+    >
       {error ? <Alert type="error" showIcon title={error} style={{ marginBottom: 12 }} /> : null}
       <Form form={form} layout="vertical" requiredMark={false} onFinish={submit} initialValues={{ role: 'developer' }}>
         <Form.Item name="name" label={t('apiKeys.name')} rules={[{ required: true, whitespace: true, message: t('auth.required') }]}>

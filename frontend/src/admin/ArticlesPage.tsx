@@ -60,7 +60,13 @@ export default function ArticlesPage() {
                 <Button size="small" onClick={() => setEditing(a)}>
                   {t('faq.edit')}
                 </Button>
-                <Popconfirm title={t('articles.deleteConfirm')} okText={t('faq.delete')} cancelText={t('app.cancel')} okButtonProps={{ danger: true }} onConfirm={() => remove(a.id)}>
+                <Popconfirm
+                  title={t('articles.deleteConfirm')}
+                  okText={t('faq.delete')}
+                  cancelText={t('app.cancel')}
+                  okButtonProps={{ danger: true }}
+                  onConfirm={() => remove(a.id)}
+                >
                   <Button size="small" danger>
                     {t('faq.delete')}
                   </Button>
@@ -114,10 +120,28 @@ function ArticleModal({ article, onClose, onSaved }: { article: Article | 'new' 
 
   const ready = !editing || full.data;
   return (
-    <Modal open={!!article} title={editing ? t('articles.edit') : t('articles.add')} onCancel={onClose} onOk={() => form.submit()} okText={t('faq.save')} cancelText={t('app.cancel')} confirmLoading={busy} destroyOnHidden width={760} okButtonProps={{ disabled: !ready }}>
+    <Modal
+      open={!!article}
+      title={editing ? t('articles.edit') : t('articles.add')}
+      onCancel={onClose}
+      onOk={() => form.submit()}
+      okText={t('faq.save')}
+      cancelText={t('app.cancel')}
+      confirmLoading={busy}
+      destroyOnHidden
+      width={760}
+      okButtonProps={{ disabled: !ready }}
+    >
       {error ? <Alert type="error" showIcon title={error} style={{ marginBottom: 12 }} /> : null}
       {ready ? (
-        <Form form={form} layout="vertical" requiredMark={false} onFinish={submit} preserve={false} initialValues={full.data ? { title: full.data.title, body: full.data.body } : {}}>
+        <Form
+          form={form}
+          layout="vertical"
+          requiredMark={false}
+          onFinish={submit}
+          preserve={false}
+          initialValues={full.data ? { title: full.data.title, body: full.data.body } : {}}
+        >
           <Form.Item name="title" label={t('articles.titleField')} rules={[{ required: true, whitespace: true, message: t('auth.required') }]}>
             <Input maxLength={200} data-testid="article-title" />
           </Form.Item>

@@ -45,7 +45,13 @@ export default function AuditPage() {
   const details = (e: AuditEntry) => {
     // Known details in words (a role by its name, a reason by its meaning); anything else as it was stored.
     const value = (k: string, v: unknown) =>
-      k === 'role' && typeof v === 'string' ? roleLabel(t, v) : k === 'reason' && typeof v === 'string' ? t(`audit.reason.${v}`, { defaultValue: v }) : typeof v === 'object' ? JSON.stringify(v) : String(v);
+      k === 'role' && typeof v === 'string'
+        ? roleLabel(t, v)
+        : k === 'reason' && typeof v === 'string'
+          ? t(`audit.reason.${v}`, { defaultValue: v })
+          : typeof v === 'object'
+            ? JSON.stringify(v)
+            : String(v);
     const parts = Object.entries(e.details ?? {}).map(([k, v]) => `${t(`audit.detail.${k}`, { defaultValue: k })}：${value(k, v)}`);
     return parts.length ? <Typography.Text type="secondary">{parts.join(' · ')}</Typography.Text> : null;
   };
@@ -85,7 +91,11 @@ export default function AuditPage() {
               <div>
                 <div data-testid="audit-action" data-action={e.action}>
                   {t(`audit.actions.${e.action}`, { defaultValue: e.action })}
-                  {e.target_id ? <Typography.Text type="secondary" code style={{ marginLeft: 6 }}>{e.target_id.slice(0, 8)}</Typography.Text> : null}
+                  {e.target_id ? (
+                    <Typography.Text type="secondary" code style={{ marginLeft: 6 }}>
+                      {e.target_id.slice(0, 8)}
+                    </Typography.Text>
+                  ) : null}
                 </div>
                 {details(e)}
               </div>

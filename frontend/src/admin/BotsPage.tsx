@@ -95,7 +95,9 @@ function ModelCard() {
       form.setFieldValue('api_key', '');
       toast.success(t('bots.saved'));
     } catch (err) {
-      setError(applyFormError(form, err, ['provider', 'base_url', 'model', 'api_key', 'system_prompt', 'temperature', 'max_tokens', 'timeout_ms', 'embedding_model'], t('app.error')));
+      setError(
+        applyFormError(form, err, ['provider', 'base_url', 'model', 'api_key', 'system_prompt', 'temperature', 'max_tokens', 'timeout_ms', 'embedding_model'], t('app.error')),
+      );
     } finally {
       setBusy(false);
     }

@@ -131,7 +131,14 @@ function CannedModal({ reply, admin, onClose }: { reply: CannedReply | null; adm
           <Input id="canned-shortcut" prefix="/" value={shortcut} maxLength={40} onChange={(e) => setShortcut(e.target.value)} data-testid="canned-shortcut-input" />
         </Form.Item>
         <Form.Item label={t('cannedPage.body')} htmlFor="canned-body" validateStatus={errors.body ? 'error' : undefined} help={errors.body}>
-          <Input.TextArea id="canned-body" value={body} maxLength={4000} autoSize={{ minRows: 3, maxRows: 10 }} onChange={(e) => setBody(e.target.value)} data-testid="canned-body-input" />
+          <Input.TextArea
+            id="canned-body"
+            value={body}
+            maxLength={4000}
+            autoSize={{ minRows: 3, maxRows: 10 }}
+            onChange={(e) => setBody(e.target.value)}
+            data-testid="canned-body-input"
+          />
         </Form.Item>
         <Form.Item label={t('cannedPage.scope')} help={admin ? undefined : t('cannedPage.tenantOnlyAdmins')}>
           <Radio.Group value={scope} onChange={(e) => setScope(e.target.value as CannedScope)}>

@@ -61,10 +61,17 @@ export default function FaqPage() {
             {t('faq.import')}
           </Button>
           <Select
-            placeholder={<><DownloadOutlined /> {t('faq.export')}</>}
+            placeholder={
+              <>
+                <DownloadOutlined /> {t('faq.export')}
+              </>
+            }
             value={null}
             style={{ width: 140 }}
-            options={[{ value: 'csv', label: 'CSV' }, { value: 'json', label: 'JSON' }]}
+            options={[
+              { value: 'csv', label: 'CSV' },
+              { value: 'json', label: 'JSON' },
+            ]}
             onChange={(v: 'csv' | 'json') => void download(v)}
             aria-label={t('faq.export')}
           />
@@ -106,7 +113,15 @@ export default function FaqPage() {
               </>
             ),
           },
-          { title: t('faq.answer'), dataIndex: 'answer', render: (v: string) => <Typography.Paragraph ellipsis={{ rows: 2 }} style={{ margin: 0 }}>{v}</Typography.Paragraph> },
+          {
+            title: t('faq.answer'),
+            dataIndex: 'answer',
+            render: (v: string) => (
+              <Typography.Paragraph ellipsis={{ rows: 2 }} style={{ margin: 0 }}>
+                {v}
+              </Typography.Paragraph>
+            ),
+          },
           { title: t('faq.keywords'), dataIndex: 'keywords', width: 180, render: (ks: string[]) => ks.map((k) => <Tag key={k}>{k}</Tag>) },
           {
             key: 'actions',
@@ -171,7 +186,15 @@ function TryQuestion() {
   return (
     <Card size="small" title={t('faq.try')} data-testid="faq-try">
       <Space.Compact style={{ width: '100%' }}>
-        <Input value={text} onChange={(e) => setText(e.target.value)} onPressEnter={run} placeholder={t('faq.tryPlaceholder')} aria-label={t('faq.try')} data-testid="faq-try-input" maxLength={4000} />
+        <Input
+          value={text}
+          onChange={(e) => setText(e.target.value)}
+          onPressEnter={run}
+          placeholder={t('faq.tryPlaceholder')}
+          aria-label={t('faq.try')}
+          data-testid="faq-try-input"
+          maxLength={4000}
+        />
         <Button type="primary" loading={busy} onClick={run} data-testid="faq-try-run">
           {t('faq.tryRun')}
         </Button>
@@ -188,7 +211,13 @@ function TryQuestion() {
             <ul className="faq-matches">
               {res.matches.map((m) => (
                 <li key={m.faq.id}>
-                  <Progress percent={Math.round(m.score * 100)} size="small" style={{ width: 120, margin: 0 }} status={m.score >= res.threshold ? 'success' : 'normal'} format={() => m.score.toFixed(2)} />
+                  <Progress
+                    percent={Math.round(m.score * 100)}
+                    size="small"
+                    style={{ width: 120, margin: 0 }}
+                    status={m.score >= res.threshold ? 'success' : 'normal'}
+                    format={() => m.score.toFixed(2)}
+                  />
                   <span>{m.faq.question}</span>
                 </li>
               ))}
@@ -220,7 +249,10 @@ function FaqModal({ entry, onClose, onSaved }: { entry: Faq | 'new' | null; onCl
     const body: FaqInput = {
       question: v.question,
       answer: v.answer,
-      alternates: (v.alternates ?? '').split('\n').map((s) => s.trim()).filter(Boolean),
+      alternates: (v.alternates ?? '')
+        .split('\n')
+        .map((s) => s.trim())
+        .filter(Boolean),
       keywords: v.keywords ?? [],
     };
     try {
@@ -301,11 +333,30 @@ function ImportModal({ open, onClose, onDone }: { open: boolean; onClose: () => 
   }
 
   return (
-    <Modal open={open} title={t('faq.import')} onCancel={onClose} onOk={run} okText={t('faq.importRun')} cancelText={t('app.cancel')} confirmLoading={busy} okButtonProps={{ disabled: !file, 'data-testid': 'faq-import-run' } as { disabled: boolean }} destroyOnHidden>
+    <Modal
+      open={open}
+      title={t('faq.import')}
+      onCancel={onClose}
+      onOk={run}
+      okText={t('faq.importRun')}
+      cancelText={t('app.cancel')}
+      confirmLoading={busy}
+      okButtonProps={{ disabled: !file, 'data-testid': 'faq-import-run' } as { disabled: boolean }}
+      destroyOnHidden
+    >
       <Typography.Paragraph type="secondary">{t('faq.importHint')}</Typography.Paragraph>
-      <pre className="snippet">question,answer,alternates,keywords{'\n'}退货政策是什么? / What is the return policy?,收货 7 天内可退货。,怎么退货|How do I return an item?,退货|return</pre>
+      <pre className="snippet">
+        question,answer,alternates,keywords{'\n'}退货政策是什么? / What is the return policy?,收货 7 天内可退货。,怎么退货|How do I return an item?,退货|return
+      </pre>
       <Space direction="vertical" style={{ width: '100%' }}>
-        <input ref={input} type="file" accept=".csv,.json,text/csv,application/json" onChange={(e) => setFile(e.target.files?.[0] ?? null)} aria-label={t('faq.importFile')} data-testid="faq-import-file" />
+        <input
+          ref={input}
+          type="file"
+          accept=".csv,.json,text/csv,application/json"
+          onChange={(e) => setFile(e.target.files?.[0] ?? null)}
+          aria-label={t('faq.importFile')}
+          data-testid="faq-import-file"
+        />
         <Select
           value={mode}
           onChange={setMode}
@@ -323,7 +374,17 @@ function ImportModal({ open, onClose, onDone }: { open: boolean; onClose: () => 
           showIcon
           style={{ marginTop: 12 }}
           title={error.message}
-          description={error.rows.length ? <ul className="import-errors">{error.rows.map(([k, v]) => <li key={k}><b>{k}</b>: {v}</li>)}</ul> : undefined}
+          description={
+            error.rows.length ? (
+              <ul className="import-errors">
+                {error.rows.map(([k, v]) => (
+                  <li key={k}>
+                    <b>{k}</b>: {v}
+                  </li>
+                ))}
+              </ul>
+            ) : undefined
+          }
           data-testid="faq-import-error"
         />
       ) : null}

@@ -1,35 +1,17 @@
-import { useState } from "react";
-import {
-  Alert,
-  Button,
-  Checkbox,
-  Form,
-  Input,
-  Modal,
-  Popconfirm,
-  Select,
-  Space,
-  Table,
-  Tooltip,
-  Typography,
-} from "antd";
-import { DeleteOutlined, PlusOutlined } from "@ant-design/icons";
-import { useTranslation } from "react-i18next";
-import { useQuery, useQueryClient } from "@tanstack/react-query";
-import {
-  api,
-  errorMessage,
-  type RoleDefinition,
-  type RolesResponse,
-} from "../api";
-import { applyFormError } from "../lib/forms";
-import { keys } from "../realtime/keys";
-import { useToast } from "../components/Toast";
-import { isAdmin, useMe } from "../console/useMe";
-import { roleLabel } from "./rules";
+import { useState } from 'react';
+import { Alert, Button, Checkbox, Form, Input, Modal, Popconfirm, Select, Space, Table, Tooltip, Typography } from 'antd';
+import { DeleteOutlined, PlusOutlined } from '@ant-design/icons';
+import { useTranslation } from 'react-i18next';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { api, errorMessage, type RoleDefinition, type RolesResponse } from '../api';
+import { applyFormError } from '../lib/forms';
+import { keys } from '../realtime/keys';
+import { useToast } from '../components/Toast';
+import { isAdmin, useMe } from '../console/useMe';
+import { roleLabel } from './rules';
 
 /** "conversations:read" → the i18n key of its label. */
-const permKey = (p: string) => `roles.perm_${p.replace(":", "_")}` as const;
+const permKey = (p: string) => `roles.perm_${p.replace(':', '_')}` as const;
 
 /**
  * The workspace's Casbin policies as a table: a row per permission, a
@@ -47,9 +29,7 @@ export default function RolesPage() {
   const [creating, setCreating] = useState(false);
 
   async function toggle(role: RoleDefinition, perm: string, on: boolean) {
-    const next = on
-      ? [...role.permissions, perm]
-      : role.permissions.filter((p) => p !== perm);
+    const next = on ? [...role.permissions, perm] : role.permissions.filter((p) => p !== perm);
     setBusy(`${role.name}/${perm}`);
     try {
       const saved = await api.roles.update(role.name, next);
@@ -61,10 +41,10 @@ export default function RolesPage() {
             roles: cur.roles.map((r) => (r.name === saved.name ? saved : r)),
           },
       );
-      void qc.invalidateQueries({ queryKey: ["me"] });
-      message.success(t("roles.saved", { role: roleLabel(t, role.name) }));
+      void qc.invalidateQueries({ queryKey: ['me'] });
+      message.success(t('roles.saved', { role: roleLabel(t, role.name) }));
     } catch (err) {
-      message.error(errorMessage(err, t("app.error")));
+      message.error(errorMessage(err, t('app.error')));
     } finally {
       setBusy(null);
     }
@@ -73,9 +53,9 @@ export default function RolesPage() {
     try {
       await api.roles.remove(role.name);
       void qc.invalidateQueries({ queryKey: keys.roles });
-      message.success(t("roles.deleted"));
+      message.success(t('roles.deleted'));
     } catch (err) {
-      message.error(errorMessage(err, t("app.error")));
+      message.error(errorMessage(err, t('app.error')));
     }
   }
 
@@ -84,30 +64,16 @@ export default function RolesPage() {
     <div className="admin-page" data-testid="roles-page">
       <div className="admin-page-head">
         <Typography.Title level={3} style={{ margin: 0 }}>
-          {t("roles.title")}
+          {t('roles.title')}
         </Typography.Title>
         {canEdit ? (
-          <Button
-            type="primary"
-            icon={<PlusOutlined />}
-            onClick={() => setCreating(true)}
-            data-testid="add-role"
-          >
-            {t("roles.add")}
+          <Button type="primary" icon={<PlusOutlined />} onClick={() => setCreating(true)} data-testid="add-role">
+            {t('roles.add')}
           </Button>
         ) : null}
       </div>
-      <Typography.Paragraph type="secondary">
-        {t("roles.intro")}
-      </Typography.Paragraph>
-      {roles.isError ? (
-        <Alert
-          type="error"
-          showIcon
-          title={errorMessage(roles.error, t("app.error"))}
-          style={{ marginBottom: 16 }}
-        />
-      ) : null}
+      <Typography.Paragraph type="secondary">{t('roles.intro')}</Typography.Paragraph>
+      {roles.isError ? <Alert type="error" showIcon title={errorMessage(roles.error, t('app.error'))} style={{ marginBottom: 16 }} /> : null}
       <Table<string>
         rowKey={(p) => p}
         loading={roles.isPending}
@@ -117,39 +83,25 @@ export default function RolesPage() {
         scroll={{ x: 200 + list.length * 110 }}
         columns={[
           {
-            title: t("roles.permission"),
-            key: "perm",
-            fixed: "left",
+            title: t('roles.permission'),
+            key: 'perm',
+            fixed: 'left',
             width: 200,
             render: (_: unknown, p: string) => t(permKey(p) as never),
           },
           ...list.map((role) => ({
             key: role.name,
-            align: "center" as const,
+            align: 'center' as const,
             width: 110,
             title: (
               <Space size={2} direction="vertical" align="center">
-                <span data-testid={`role-col-${role.name}`}>
-                  {roleLabel(t, role.name)}
-                </span>
+                <span data-testid={`role-col-${role.name}`}>{roleLabel(t, role.name)}</span>
                 <Typography.Text type="secondary" style={{ fontSize: 12 }}>
-                  {t("roles.users", { count: role.users })}
+                  {t('roles.users', { count: role.users })}
                 </Typography.Text>
                 {canEdit && !role.built_in ? (
-                  <Popconfirm
-                    title={t("roles.deleteConfirm")}
-                    okText={t("roles.delete")}
-                    cancelText={t("app.cancel")}
-                    onConfirm={() => remove(role)}
-                  >
-                    <Button
-                      size="small"
-                      type="text"
-                      danger
-                      icon={<DeleteOutlined />}
-                      aria-label={t("roles.delete")}
-                      data-testid={`role-delete-${role.name}`}
-                    />
+                  <Popconfirm title={t('roles.deleteConfirm')} okText={t('roles.delete')} cancelText={t('app.cancel')} onConfirm={() => remove(role)}>
+                    <Button size="small" type="text" danger icon={<DeleteOutlined />} aria-label={t('roles.delete')} data-testid={`role-delete-${role.name}`} />
                   </Popconfirm>
                 ) : null}
               </Space>
@@ -164,33 +116,17 @@ export default function RolesPage() {
                   onChange={(e) => void toggle(role, p, e.target.checked)}
                 />
               );
-              return role.editable ? (
-                box
-              ) : (
-                <Tooltip title={t("roles.ownerFixed")}>{box}</Tooltip>
-              );
+              return role.editable ? box : <Tooltip title={t('roles.ownerFixed')}>{box}</Tooltip>;
             },
           })),
         ]}
       />
-      <CreateRoleModal
-        open={creating}
-        onClose={() => setCreating(false)}
-        roles={list}
-      />
+      <CreateRoleModal open={creating} onClose={() => setCreating(false)} roles={list} />
     </div>
   );
 }
 
-function CreateRoleModal({
-  open,
-  onClose,
-  roles,
-}: {
-  open: boolean;
-  onClose: () => void;
-  roles: RoleDefinition[];
-}) {
+function CreateRoleModal({ open, onClose, roles }: { open: boolean; onClose: () => void; roles: RoleDefinition[] }) {
   const { t } = useTranslation();
   const qc = useQueryClient();
   const message = useToast();
@@ -205,11 +141,11 @@ function CreateRoleModal({
       const from = roles.find((r) => r.name === v.from);
       await api.roles.create(v.name.trim(), from?.permissions ?? []);
       void qc.invalidateQueries({ queryKey: keys.roles });
-      message.success(t("roles.created"));
+      message.success(t('roles.created'));
       form.resetFields();
       onClose();
     } catch (err) {
-      setError(applyFormError(form, err, ["name"] as const, t("app.error")));
+      setError(applyFormError(form, err, ['name'] as const, t('app.error')));
     } finally {
       setBusy(false);
     }
@@ -217,52 +153,33 @@ function CreateRoleModal({
   return (
     <Modal
       open={open}
-      title={t("roles.add")}
+      title={t('roles.add')}
       onCancel={onClose}
-      okText={t("roles.add")}
-      cancelText={t("app.cancel")}
+      okText={t('roles.add')}
+      cancelText={t('app.cancel')}
       confirmLoading={busy}
       onOk={() => form.submit()}
       destroyOnHidden
-      okButtonProps={
-        { "data-testid": "add-role-submit" } as Record<string, string>
-      }
+      okButtonProps={{ 'data-testid': 'add-role-submit' } as Record<string, string>}
     >
-      {error ? (
-        <Alert
-          type="error"
-          showIcon
-          title={error}
-          style={{ marginBottom: 12 }}
-        />
-      ) : null}
-      <Form
-        form={form}
-        layout="vertical"
-        requiredMark={false}
-        onFinish={submit}
-        initialValues={{ from: "agent" }}
-      >
+      {error ? <Alert type="error" showIcon title={error} style={{ marginBottom: 12 }} /> : null}
+      <Form form={form} layout="vertical" requiredMark={false} onFinish={submit} initialValues={{ from: 'agent' }}>
         <Form.Item
           name="name"
-          label={t("roles.name")}
-          extra={t("roles.nameHint")}
+          label={t('roles.name')}
+          extra={t('roles.nameHint')}
           rules={[
             {
               required: true,
               pattern: /^[a-z][a-z0-9_-]{1,29}$/,
-              message: t("roles.nameHint"),
+              message: t('roles.nameHint'),
             },
           ]}
         >
           <Input autoComplete="off" data-testid="role-name" />
         </Form.Item>
-        <Form.Item name="from" label={t("roles.copyFrom")}>
-          <Select
-            options={roles
-              .filter((r) => r.editable)
-              .map((r) => ({ value: r.name, label: roleLabel(t, r.name) }))}
-          />
+        <Form.Item name="from" label={t('roles.copyFrom')}>
+          <Select options={roles.filter((r) => r.editable).map((r) => ({ value: r.name, label: roleLabel(t, r.name) }))} />
         </Form.Item>
       </Form>
     </Modal>

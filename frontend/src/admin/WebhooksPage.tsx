@@ -90,7 +90,12 @@ export default function WebhooksPage() {
   }
 
   async function remove(w: Webhook) {
-    if (await run(() => api.webhooks.remove(w.id), () => t('webhooks.deleted')) !== undefined) {
+    if (
+      (await run(
+        () => api.webhooks.remove(w.id),
+        () => t('webhooks.deleted'),
+      )) !== undefined
+    ) {
       qc.setQueryData<Webhook[]>(keys.webhooks, (cur) => cur?.filter((x) => x.id !== w.id));
     }
   }
@@ -157,7 +162,13 @@ export default function WebhooksPage() {
                   <Popconfirm title={t('webhooks.rotateConfirm')} okText={t('webhooks.rotate')} cancelText={t('app.cancel')} onConfirm={() => rotate(w)}>
                     <Button size="small">{t('webhooks.rotate')}</Button>
                   </Popconfirm>
-                  <Popconfirm title={t('webhooks.deleteConfirm')} okText={t('webhooks.delete')} cancelText={t('app.cancel')} okButtonProps={{ danger: true }} onConfirm={() => remove(w)}>
+                  <Popconfirm
+                    title={t('webhooks.deleteConfirm')}
+                    okText={t('webhooks.delete')}
+                    cancelText={t('app.cancel')}
+                    okButtonProps={{ danger: true }}
+                    onConfirm={() => remove(w)}
+                  >
                     <Button size="small" danger>
                       {t('webhooks.delete')}
                     </Button>
@@ -181,7 +192,11 @@ export default function WebhooksPage() {
         open={!!secret}
         title={t('webhooks.secretTitle')}
         onCancel={() => setSecret(null)}
-        footer={<Button onClick={() => setSecret(null)} data-testid="webhook-secret-close">{t('webhooks.close')}</Button>}
+        footer={
+          <Button onClick={() => setSecret(null)} data-testid="webhook-secret-close">
+            {t('webhooks.close')}
+          </Button>
+        }
         mask={{ closable: false }}
       >
         <Alert type="warning" showIcon title={t('webhooks.shownOnce')} style={{ marginBottom: 12 }} />

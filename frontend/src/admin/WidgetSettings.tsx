@@ -189,7 +189,15 @@ function SettingsEditor({ tenantName }: { tenantName: string }) {
                 aria-label={t('widgetSettings.color')}
                 data-testid="ws-color-picker"
               />
-              <Input id="ws-color" value={draft.color ?? ''} placeholder="#0958d9" onChange={(e) => set({ color: e.target.value.trim() })} status={bad('color')} style={{ width: 120 }} data-testid="ws-color" />
+              <Input
+                id="ws-color"
+                value={draft.color ?? ''}
+                placeholder="#0958d9"
+                onChange={(e) => set({ color: e.target.value.trim() })}
+                status={bad('color')}
+                style={{ width: 120 }}
+                data-testid="ws-color"
+              />
             </Space>
             <span>{t('widgetSettings.position')}</span>
             <Radio.Group
@@ -205,7 +213,14 @@ function SettingsEditor({ tenantName }: { tenantName: string }) {
             />
             <label htmlFor="ws-greeting">{t('widgetSettings.greeting')}</label>
             <div>
-              <Input.TextArea id="ws-greeting" value={draft.greeting ?? ''} maxLength={500} autoSize={{ minRows: 1, maxRows: 4 }} onChange={(e) => set({ greeting: e.target.value })} data-testid="ws-greeting" />
+              <Input.TextArea
+                id="ws-greeting"
+                value={draft.greeting ?? ''}
+                maxLength={500}
+                autoSize={{ minRows: 1, maxRows: 4 }}
+                onChange={(e) => set({ greeting: e.target.value })}
+                data-testid="ws-greeting"
+              />
               <div className="muted">{t('widgetSettings.greetingHint')}</div>
             </div>
             <label htmlFor="ws-launcher">{t('widgetSettings.launcherText')}</label>
@@ -215,7 +230,14 @@ function SettingsEditor({ tenantName }: { tenantName: string }) {
             </div>
             <label htmlFor="ws-avatar">{t('widgetSettings.avatar')}</label>
             <div>
-              <Input id="ws-avatar" value={draft.avatar_url ?? ''} placeholder={t('widgetSettings.avatarPlaceholder')} onChange={(e) => set({ avatar_url: e.target.value.trim() })} status={bad('avatar_url')} data-testid="ws-avatar" />
+              <Input
+                id="ws-avatar"
+                value={draft.avatar_url ?? ''}
+                placeholder={t('widgetSettings.avatarPlaceholder')}
+                onChange={(e) => set({ avatar_url: e.target.value.trim() })}
+                status={bad('avatar_url')}
+                data-testid="ws-avatar"
+              />
               <div className="muted">{t('widgetSettings.avatarHint')}</div>
             </div>
             <label htmlFor="ws-language">{t('widgetSettings.language')}</label>
@@ -239,7 +261,19 @@ function SettingsEditor({ tenantName }: { tenantName: string }) {
             <Space>
               <Switch
                 checked={!!draft.prechat?.enabled}
-                onChange={(on) => set({ prechat: { enabled: on, fields: fields.length ? fields : [{ type: 'name', required: true }, { type: 'email', required: true }] } })}
+                onChange={(on) =>
+                  set({
+                    prechat: {
+                      enabled: on,
+                      fields: fields.length
+                        ? fields
+                        : [
+                            { type: 'name', required: true },
+                            { type: 'email', required: true },
+                          ],
+                    },
+                  })
+                }
                 aria-label={t('widgetSettings.prechatEnabled')}
                 data-testid="ws-prechat-enabled"
               />
@@ -250,7 +284,7 @@ function SettingsEditor({ tenantName }: { tenantName: string }) {
               <div className="prechat-row" key={i} data-testid={`ws-field-${i}`}>
                 <Select
                   value={f.type}
-                  onChange={(ty: PrechatFieldType) => setFields(fields.map((x, j) => (j === i ? { ...x, type: ty, key: ty === 'custom' ? x.key ?? '' : undefined } : x)))}
+                  onChange={(ty: PrechatFieldType) => setFields(fields.map((x, j) => (j === i ? { ...x, type: ty, key: ty === 'custom' ? (x.key ?? '') : undefined } : x)))}
                   options={(['name', 'email', 'phone', 'custom'] as const).map((ty) => ({ value: ty, label: typeLabel(ty) }))}
                   style={{ width: 120 }}
                   aria-label={t('widgetSettings.fieldType')}
@@ -278,13 +312,27 @@ function SettingsEditor({ tenantName }: { tenantName: string }) {
                     style={{ width: 130 }}
                   />
                 ) : null}
-                <Checkbox checked={!!f.required} onChange={(e) => setFields(fields.map((x, j) => (j === i ? { ...x, required: e.target.checked } : x)))} data-testid={`ws-field-${i}-required`}>
+                <Checkbox
+                  checked={!!f.required}
+                  onChange={(e) => setFields(fields.map((x, j) => (j === i ? { ...x, required: e.target.checked } : x)))}
+                  data-testid={`ws-field-${i}-required`}
+                >
                   {t('widgetSettings.fieldRequired')}
                 </Checkbox>
-                <Button icon={<DeleteOutlined />} aria-label={t('widgetSettings.removeField')} title={t('widgetSettings.removeField')} onClick={() => setFields(fields.filter((_, j) => j !== i))} />
+                <Button
+                  icon={<DeleteOutlined />}
+                  aria-label={t('widgetSettings.removeField')}
+                  title={t('widgetSettings.removeField')}
+                  onClick={() => setFields(fields.filter((_, j) => j !== i))}
+                />
               </div>
             ))}
-            <Button icon={<PlusOutlined />} disabled={fields.length >= 20} onClick={() => setFields([...fields, { type: 'custom', key: '', label: '' }])} data-testid="ws-add-field">
+            <Button
+              icon={<PlusOutlined />}
+              disabled={fields.length >= 20}
+              onClick={() => setFields([...fields, { type: 'custom', key: '', label: '' }])}
+              data-testid="ws-add-field"
+            >
               {t('widgetSettings.addField')}
             </Button>
             {fields.length >= 20 ? <Typography.Text type="secondary">{t('widgetSettings.fieldsMax')}</Typography.Text> : null}
@@ -311,7 +359,12 @@ function SettingsEditor({ tenantName }: { tenantName: string }) {
             </div>
             <span>{t('widgetSettings.requireIdentity')}</span>
             <div>
-              <Switch checked={!!draft.require_identity} onChange={(on) => set({ require_identity: on })} aria-label={t('widgetSettings.requireIdentity')} data-testid="ws-require-identity" />
+              <Switch
+                checked={!!draft.require_identity}
+                onChange={(on) => set({ require_identity: on })}
+                aria-label={t('widgetSettings.requireIdentity')}
+                data-testid="ws-require-identity"
+              />
               <div className="muted">{t('widgetSettings.requireIdentityHint')}</div>
             </div>
           </div>

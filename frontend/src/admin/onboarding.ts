@@ -32,4 +32,3 @@ export function useOnboarding(enabled = true) {
     retry: false,
   });
 }
-

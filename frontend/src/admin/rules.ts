@@ -1,7 +1,7 @@
-import type { TFunction } from "i18next";
-import { useQuery } from "@tanstack/react-query";
-import { api, type AgentRole, type Role } from "../api";
-import { keys } from "../realtime/keys";
+import type { TFunction } from 'i18next';
+import { useQuery } from '@tanstack/react-query';
+import { api, type AgentRole, type Role } from '../api';
+import { keys } from '../realtime/keys';
 
 /**
  * The server's rules of user administration, for showing only what would be
@@ -17,24 +17,19 @@ const RANK: Partial<Record<string, number>> = {
   owner: 4,
 };
 /** The roles every workspace has (the i18n keys agents.role_*). */
-export type BuiltInRole = "owner" | "admin" | "supervisor" | "agent" | "developer";
-const BUILT_IN: BuiltInRole[] = ["owner", "admin", "supervisor", "agent", "developer"];
+export type BuiltInRole = 'owner' | 'admin' | 'supervisor' | 'agent' | 'developer';
+const BUILT_IN: BuiltInRole[] = ['owner', 'admin', 'supervisor', 'agent', 'developer'];
 
-export const ASSIGNABLE: AgentRole[] = ["agent", "supervisor", "admin"];
+export const ASSIGNABLE: AgentRole[] = ['agent', 'supervisor', 'admin'];
 
 export function canManage(me: Role | undefined, target: string): boolean {
-  if (me !== "owner" && me !== "admin") return false;
+  if (me !== 'owner' && me !== 'admin') return false;
   return (RANK[target] ?? 0) <= (RANK[me] ?? 0);
 }
 
-export function rolesGrantable(
-  me: Role | undefined,
-  roles: readonly AgentRole[],
-): AgentRole[] {
-  const mine = RANK[me ?? "agent"] ?? 0;
-  return roles.filter((r) =>
-    RANK[r] === undefined ? mine >= 3 : (RANK[r] ?? 99) <= mine,
-  );
+export function rolesGrantable(me: Role | undefined, roles: readonly AgentRole[]): AgentRole[] {
+  const mine = RANK[me ?? 'agent'] ?? 0;
+  return roles.filter((r) => (RANK[r] === undefined ? mine >= 3 : (RANK[r] ?? 99) <= mine));
 }
 
 export function isBuiltInRole(r: string): r is BuiltInRole {
@@ -53,8 +48,5 @@ export function useRoleNames(): AgentRole[] {
     queryFn: api.roles.list,
     staleTime: 30_000,
   });
-  return [
-    ...ASSIGNABLE,
-    ...(roles.data?.roles.filter((r) => !r.built_in).map((r) => r.name) ?? []),
-  ];
+  return [...ASSIGNABLE, ...(roles.data?.roles.filter((r) => !r.built_in).map((r) => r.name) ?? [])];
 }

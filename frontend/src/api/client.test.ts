@@ -178,7 +178,9 @@ describe('API client', () => {
     it('refuses a file over 10 MiB without sending it', async () => {
       const fetch = respond(201, stored);
       const big = new File([new Uint8Array(MAX_UPLOAD_BYTES + 1)], 'big.mov');
-      const err = await createApiClient({ fetch }).uploads.create(big).catch((e: unknown) => e);
+      const err = await createApiClient({ fetch })
+        .uploads.create(big)
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ApiError);
       expect(err).toMatchObject({ status: 413, code: 'too_large' });
       expect(fetch).not.toHaveBeenCalled();

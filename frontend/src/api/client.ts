@@ -160,8 +160,7 @@ export function createApiClient(opts: ApiClientOptions = {}) {
     /** Asks for a password-reset e-mail; the answer is the same whether the address has an account or not. */
     forgotPassword: (body: { email: string; tenant?: string }) => request<void>('POST', '/api/v1/auth/forgot', body),
     /** Sets a new password with a mailed link's token; every session of the account ends. */
-    resetPassword: (body: { token: string; password: string }) =>
-      request<{ workspace: WorkspaceRef; email: string }>('POST', '/api/v1/auth/reset', body),
+    resetPassword: (body: { token: string; password: string }) => request<{ workspace: WorkspaceRef; email: string }>('POST', '/api/v1/auth/reset', body),
     /** Public: what this server offers (e-mail or not). */
     config: () => request<PublicConfig>('GET', '/api/v1/config'),
     onboarding: {
@@ -235,10 +234,8 @@ export function createApiClient(opts: ApiClientOptions = {}) {
       remove: (id: string) => request<void>('DELETE', `/api/v1/webhooks/${enc(id)}`),
       rotateSecret: (id: string) => request<Webhook>('POST', `/api/v1/webhooks/${enc(id)}/rotate-secret`),
       test: (id: string) => request<WebhookDelivery>('POST', `/api/v1/webhooks/${enc(id)}/test`),
-      deliveries: (id: string, cursor?: string, limit = 20) =>
-        request<WebhookDeliveryPage>('GET', `/api/v1/webhooks/${enc(id)}/deliveries`, undefined, { limit, cursor }),
-      redeliver: (id: string, deliveryId: string) =>
-        request<WebhookDelivery>('POST', `/api/v1/webhooks/${enc(id)}/deliveries/${enc(deliveryId)}/redeliver`),
+      deliveries: (id: string, cursor?: string, limit = 20) => request<WebhookDeliveryPage>('GET', `/api/v1/webhooks/${enc(id)}/deliveries`, undefined, { limit, cursor }),
+      redeliver: (id: string, deliveryId: string) => request<WebhookDelivery>('POST', `/api/v1/webhooks/${enc(id)}/deliveries/${enc(deliveryId)}/redeliver`),
     },
 
     conversations: {
@@ -261,20 +258,19 @@ export function createApiClient(opts: ApiClientOptions = {}) {
       reopen: (id: string) => request<Conversation>('POST', `/api/v1/conversations/${enc(id)}/reopen`),
       get: (id: string) => request<Conversation>('GET', `/api/v1/conversations/${enc(id)}`),
       messages: async (id: string, afterSeq = 0, limit = 200) =>
-        (await request<{ messages: Message[] }>('GET', `/api/v1/conversations/${enc(id)}/messages`, undefined, {
-          after_seq: afterSeq,
-          limit,
-        })).messages ?? [],
-      postMessage: (id: string, body: PostMessageRequest) =>
-        request<Message>('POST', `/api/v1/conversations/${enc(id)}/messages`, body),
+        (
+          await request<{ messages: Message[] }>('GET', `/api/v1/conversations/${enc(id)}/messages`, undefined, {
+            after_seq: afterSeq,
+            limit,
+          })
+        ).messages ?? [],
+      postMessage: (id: string, body: PostMessageRequest) => request<Message>('POST', `/api/v1/conversations/${enc(id)}/messages`, body),
       assign: (id: string, to: { agent_id?: string; team_id?: string; team?: string; note?: string }) =>
         request<Conversation>('POST', `/api/v1/conversations/${enc(id)}/assign`, to),
       /** Routing decisions and other non-message events, oldest first. */
-      events: async (id: string) =>
-        (await request<{ events: ConversationEvent[] | null }>('GET', `/api/v1/conversations/${enc(id)}/events`)).events ?? [],
+      events: async (id: string) => (await request<{ events: ConversationEvent[] | null }>('GET', `/api/v1/conversations/${enc(id)}/events`)).events ?? [],
       resolve: (id: string) => request<Conversation>('POST', `/api/v1/conversations/${enc(id)}/resolve`),
-      read: (id: string, seq: number) =>
-        request<{ last_read_seq: number }>('POST', `/api/v1/conversations/${enc(id)}/read`, { seq }),
+      read: (id: string, seq: number) => request<{ last_read_seq: number }>('POST', `/api/v1/conversations/${enc(id)}/read`, { seq }),
       /** A draft reply from the tenant's knowledge; nothing is sent. */
       suggest: (id: string) => request<Suggestion>('POST', `/api/v1/conversations/${enc(id)}/suggest`),
     },
@@ -328,8 +324,7 @@ export function createApiClient(opts: ApiClientOptions = {}) {
       setSettings: (body: BotSettings) => request<BotSettings>('PUT', '/api/v1/bots/settings', body),
     },
 
-    search: (q: string, type: SearchType = 'messages', cursor?: string, limit?: number) =>
-      request<SearchPage>('GET', '/api/v1/search', undefined, { q, type, cursor, limit }),
+    search: (q: string, type: SearchType = 'messages', cursor?: string, limit?: number) => request<SearchPage>('GET', '/api/v1/search', undefined, { q, type, cursor, limit }),
 
     teams: {
       list: async () => (await request<{ teams: Team[] }>('GET', '/api/v1/teams')).teams ?? [],
@@ -346,8 +341,7 @@ export function createApiClient(opts: ApiClientOptions = {}) {
     cannedReplies: {
       list: async () => (await request<{ canned_replies: CannedReply[] }>('GET', '/api/v1/canned-replies')).canned_replies ?? [],
       create: (body: { shortcut: string; body: string; scope: CannedScope }) => request<CannedReply>('POST', '/api/v1/canned-replies', body),
-      update: (id: string, body: { shortcut?: string; body?: string; scope?: CannedScope }) =>
-        request<CannedReply>('PUT', `/api/v1/canned-replies/${enc(id)}`, body),
+      update: (id: string, body: { shortcut?: string; body?: string; scope?: CannedScope }) => request<CannedReply>('PUT', `/api/v1/canned-replies/${enc(id)}`, body),
       remove: (id: string) => request<void>('DELETE', `/api/v1/canned-replies/${enc(id)}`),
     },
 
@@ -359,14 +353,12 @@ export function createApiClient(opts: ApiClientOptions = {}) {
       /** Saves a new draft version. */
       update: (id: string, body: SaveFlowRequest) => request<Flow>('PUT', `/api/v1/flows/${enc(id)}`, body),
       /** Publishes the latest version (or the one given), making the flow the tenant's active one. */
-      publish: (id: string, version?: number) =>
-        request<Flow>('POST', `/api/v1/flows/${enc(id)}/publish`, version === undefined ? undefined : { version }),
+      publish: (id: string, version?: number) => request<Flow>('POST', `/api/v1/flows/${enc(id)}/publish`, version === undefined ? undefined : { version }),
       /** Publishes an earlier version again. */
       rollback: (id: string, version: number) => request<Flow>('POST', `/api/v1/flows/${enc(id)}/rollback`, { version }),
       versions: async (id: string) => (await request<{ versions: FlowVersion[] }>('GET', `/api/v1/flows/${enc(id)}/versions`)).versions ?? [],
       simulate: (id: string, body: SimulateRequest) => request<SimulateResponse>('POST', `/api/v1/flows/${enc(id)}/simulate`, body),
-      replay: (id: string, body: { limit?: number; version?: number } = {}) =>
-        request<ReplayReport>('POST', `/api/v1/flows/${enc(id)}/replay`, body),
+      replay: (id: string, body: { limit?: number; version?: number } = {}) => request<ReplayReport>('POST', `/api/v1/flows/${enc(id)}/replay`, body),
     },
 
     uploads: {

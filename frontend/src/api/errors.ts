@@ -79,10 +79,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
  * Splits an error's per-field messages into those addressed to known form
  * items (for antd Form.setFields) and a remainder to show above the form.
  */
-export function formFieldErrors<K extends string>(
-  err: unknown,
-  known: readonly K[],
-): { items: { name: K; errors: string[] }[]; rest: string[] } {
+export function formFieldErrors<K extends string>(err: unknown, known: readonly K[]): { items: { name: K; errors: string[] }[]; rest: string[] } {
   if (!(err instanceof ApiError)) return { items: [], rest: [] };
   const items: { name: K; errors: string[] }[] = [];
   const rest: string[] = [];

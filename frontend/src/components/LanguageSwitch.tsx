@@ -14,7 +14,9 @@ export function LanguageSwitch({ compact = false, placement = 'bottomRight' }: {
       placement={placement === 'rightBottom' ? 'topLeft' : placement}
       label={t('app.language')}
       selected={current}
-      items={(Object.keys(LABELS) as Language[]).map((l) => ({ key: l, label: (
+      items={(Object.keys(LABELS) as Language[]).map((l) => ({
+        key: l,
+        label: (
           // Each language by its own name, marked as that language.
           <span data-testid={`lang-${l}`} lang={l}>
             {LABELS[l]}

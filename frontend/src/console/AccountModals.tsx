@@ -52,7 +52,10 @@ export function ChangePasswordModal({ open, onClose }: { open: boolean; onClose:
           name="new_password"
           label={t('account.newPassword')}
           extra={t('auth.passwordHint')}
-          rules={[{ required: true, message: t('auth.required') }, { min: 8, message: t('auth.passwordTooShort') }]}
+          rules={[
+            { required: true, message: t('auth.required') },
+            { min: 8, message: t('auth.passwordTooShort') },
+          ]}
         >
           <Input.Password autoComplete="new-password" data-testid="new-password" />
         </Form.Item>

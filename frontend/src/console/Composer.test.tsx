@@ -73,7 +73,16 @@ describe('Composer', () => {
     const { client } = fakeClient();
     const fetch = vi.fn(async (_url: string, init?: RequestInit) => {
       const body = JSON.parse(String(init?.body));
-      return jsonResponse(201, { id: 'm9', conversation_id: 'c1', seq: 9, client_id: body.client_id, author: { type: 'agent', id: 'u1', name: 'Ann' }, body: body.body, private: true, created_at: '2024-01-01T00:00:09Z' });
+      return jsonResponse(201, {
+        id: 'm9',
+        conversation_id: 'c1',
+        seq: 9,
+        client_id: body.client_id,
+        author: { type: 'agent', id: 'u1', name: 'Ann' },
+        body: body.body,
+        private: true,
+        created_at: '2024-01-01T00:00:09Z',
+      });
     });
     vi.stubGlobal('fetch', fetch);
     const { client: qc } = renderWithApp(<Composer conversation={conv} me={me} />);
@@ -106,7 +115,16 @@ describe('Composer', () => {
     const { client } = fakeClient();
     const fetch = vi.fn(async (_url: string, init?: RequestInit) => {
       const body = JSON.parse(String(init?.body));
-      return jsonResponse(201, { id: 'm9', conversation_id: 'c1', seq: 9, client_id: body.client_id, author: { type: 'agent', id: 'u1', name: 'Ann' }, body: body.body, private: true, created_at: '2024-01-01T00:00:09Z' });
+      return jsonResponse(201, {
+        id: 'm9',
+        conversation_id: 'c1',
+        seq: 9,
+        client_id: body.client_id,
+        author: { type: 'agent', id: 'u1', name: 'Ann' },
+        body: body.body,
+        private: true,
+        created_at: '2024-01-01T00:00:09Z',
+      });
     });
     vi.stubGlobal('fetch', fetch);
     renderWithApp(<Composer conversation={conv} me={me} />);
@@ -235,7 +253,17 @@ describe('Composer', () => {
       const fetch = vi.fn(async (url: string, init?: RequestInit) => {
         if (url === '/api/v1/uploads') return jsonResponse(201, stored('note.png', 'image/png'));
         const body = JSON.parse(String(init?.body));
-        return jsonResponse(201, { id: 'm9', conversation_id: 'c1', seq: 9, client_id: body.client_id, author: { type: 'agent', id: 'u1' }, body: '', private: true, attachments: [stored('note.png', 'image/png')], created_at: '2024-01-01T00:00:09Z' });
+        return jsonResponse(201, {
+          id: 'm9',
+          conversation_id: 'c1',
+          seq: 9,
+          client_id: body.client_id,
+          author: { type: 'agent', id: 'u1' },
+          body: '',
+          private: true,
+          attachments: [stored('note.png', 'image/png')],
+          created_at: '2024-01-01T00:00:09Z',
+        });
       });
       vi.stubGlobal('fetch', fetch);
       renderWithApp(<Composer conversation={conv} me={me} />);

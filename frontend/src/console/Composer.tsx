@@ -349,13 +349,7 @@ export function Composer({ conversation, me }: { conversation: Conversation; me:
           </Tooltip>
         ) : null}
         <span className="composer-spacer" />
-        <Button
-          type="primary"
-          icon={<SendOutlined />}
-          onClick={submit}
-          disabled={(!text.trim() && !uploads.ready.length) || uploads.busy}
-          data-testid="composer-send"
-        >
+        <Button type="primary" icon={<SendOutlined />} onClick={submit} disabled={(!text.trim() && !uploads.ready.length) || uploads.busy} data-testid="composer-send">
           {t('thread.send')}
         </Button>
       </div>

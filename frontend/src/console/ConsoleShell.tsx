@@ -23,7 +23,6 @@ import { useMe } from './useMe';
 const ChangePasswordModal = lazy(() => import('./AccountModals').then((m) => ({ default: m.ChangePasswordModal })));
 const LogoutAllModal = lazy(() => import('./AccountModals').then((m) => ({ default: m.LogoutAllModal })));
 
-
 /** The signed-in frame: the narrow nav, the WebSocket bridge and the page. */
 export default function ConsoleShell() {
   const { t } = useTranslation();

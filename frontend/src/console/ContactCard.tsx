@@ -11,13 +11,7 @@ import { dateTime } from '../lib/format';
  * The conversation's contact in the side panel: name, e-mail, phone and
  * notes, editable, and the contact's other conversations.
  */
-export function ContactCard({
-  contactId,
-  conversationId,
-}: {
-  contactId: string;
-  conversationId: string;
-}) {
+export function ContactCard({ contactId, conversationId }: { contactId: string; conversationId: string }) {
   const { t, i18n } = useTranslation();
   const toast = useToast();
   const qc = useQueryClient();
@@ -26,9 +20,7 @@ export function ContactCard({
     queryKey: key,
     queryFn: () => api.contacts.get(contactId),
   });
-  const [draft, setDraft] = useState<Required<
-    Pick<ContactInput, 'name' | 'email' | 'phone' | 'notes'>
-  > | null>(null);
+  const [draft, setDraft] = useState<Required<Pick<ContactInput, 'name' | 'email' | 'phone' | 'notes'>> | null>(null);
   const [saving, setSaving] = useState(false);
   // Another contact: drop the edits of the previous one (during render, so
   // they never show against the wrong contact).
@@ -78,13 +70,7 @@ export function ContactCard({
             data-testid="contact-notes"
           />
           <div style={{ display: 'flex', gap: 8, marginTop: 6 }}>
-            <Button
-              size="small"
-              type="primary"
-              loading={saving}
-              onClick={() => void save()}
-              data-testid="contact-save"
-            >
+            <Button size="small" type="primary" loading={saving} onClick={() => void save()} data-testid="contact-save">
               {t('contact.save')}
             </Button>
             <Button size="small" onClick={() => setDraft(null)}>
@@ -94,15 +80,9 @@ export function ContactCard({
         </div>
       ) : (
         <div data-testid="contact-view">
-          {data.phone ? (
-            <div data-testid="contact-phone-view">{data.phone}</div>
-          ) : null}
+          {data.phone ? <div data-testid="contact-phone-view">{data.phone}</div> : null}
           {data.notes ? (
-            <div
-              className="break-all"
-              style={{ whiteSpace: 'pre-wrap' }}
-              data-testid="contact-notes-view"
-            >
+            <div className="break-all" style={{ whiteSpace: 'pre-wrap' }} data-testid="contact-notes-view">
               {data.notes}
             </div>
           ) : null}
@@ -122,9 +102,7 @@ export function ContactCard({
           </Button>
         </div>
       )}
-      <h3 className="visitor-section">
-        {t('contact.past', { count: past.length })}
-      </h3>
+      <h3 className="visitor-section">{t('contact.past', { count: past.length })}</h3>
       {past.length === 0 ? (
         <div className="muted">{t('contact.noPast')}</div>
       ) : (
@@ -135,9 +113,7 @@ export function ContactCard({
                 {c.last_visitor_message?.body || c.last_message?.body || c.id}
               </Link>{' '}
               <Tag>{t(`inbox.status_${c.status}`)}</Tag>
-              <span className="muted">
-                {dateTime(c.created_at, i18n.language)}
-              </span>
+              <span className="muted">{dateTime(c.created_at, i18n.language)}</span>
             </li>
           ))}
         </ul>

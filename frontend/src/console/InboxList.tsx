@@ -65,10 +65,38 @@ export function InboxList({ me, widgetKey, activeId }: { me: User; widgetKey?: s
   const count = (n: number | undefined) => (n ? <span className="tab-count">{n}</span> : null);
   const c = counts.data;
   const tabs: { value: InboxTab; label: React.ReactNode }[] = [
-    { value: 'mine', label: <span data-testid="tab-mine">{t('inbox.mine')} {count(c?.mine)}</span> },
-    { value: 'queue', label: <span data-testid="tab-queue">{t('inbox.queue')} {count(c?.queue)}</span> },
-    { value: 'all', label: <span data-testid="tab-all">{t('inbox.all')} {count(c?.all)}</span> },
-    { value: 'snoozed', label: <span data-testid="tab-snoozed">{t('console.snoozed')} {count(c?.snoozed)}</span> },
+    {
+      value: 'mine',
+      label: (
+        <span data-testid="tab-mine">
+          {t('inbox.mine')} {count(c?.mine)}
+        </span>
+      ),
+    },
+    {
+      value: 'queue',
+      label: (
+        <span data-testid="tab-queue">
+          {t('inbox.queue')} {count(c?.queue)}
+        </span>
+      ),
+    },
+    {
+      value: 'all',
+      label: (
+        <span data-testid="tab-all">
+          {t('inbox.all')} {count(c?.all)}
+        </span>
+      ),
+    },
+    {
+      value: 'snoozed',
+      label: (
+        <span data-testid="tab-snoozed">
+          {t('console.snoozed')} {count(c?.snoozed)}
+        </span>
+      ),
+    },
   ];
   const keep = { label: filter.label, sort: filter.sort };
   const nothingAtAll = filter.tab === 'all' && !filter.status && !filter.label && (c ? c.all + (c.by_status.resolved ?? 0) === 0 : rows.length === 0);
@@ -111,11 +139,7 @@ export function InboxList({ me, widgetKey, activeId }: { me: User; widgetKey?: s
             {filter.tab === 'all' ? (
               <div className="status-chips" role="group" aria-label={t('inbox.statusFilter')} data-testid="status-filter">
                 {[undefined, ...STATUSES].map((st) => (
-                  <Tag.CheckableTag
-                    key={st ?? 'all'}
-                    checked={filter.status === st}
-                    onChange={() => setFilter(st ? { tab: 'all', status: st, ...keep } : { tab: 'all', ...keep })}
-                  >
+                  <Tag.CheckableTag key={st ?? 'all'} checked={filter.status === st} onChange={() => setFilter(st ? { tab: 'all', status: st, ...keep } : { tab: 'all', ...keep })}>
                     {st ? t(`inbox.status_${st}`) : t('inbox.statusAll')}
                   </Tag.CheckableTag>
                 ))}
@@ -291,9 +315,7 @@ const Row = memo(function Row({ c, active, lang, now }: { c: Conversation; activ
       <Avatar style={{ background: colorFor(c.visitor?.id ?? c.id), flex: 'none' }}>{name.slice(0, 1).toUpperCase()}</Avatar>
       <div className="conv-row-body">
         <div className="conv-row-top">
-          {prio ? (
-            <FlagFilled className={`prio prio-${prio}`} aria-label={t(`console.priority_${prio}`)} title={t(`console.priority_${prio}`)} data-testid="row-priority" />
-          ) : null}
+          {prio ? <FlagFilled className={`prio prio-${prio}`} aria-label={t(`console.priority_${prio}`)} title={t(`console.priority_${prio}`)} data-testid="row-priority" /> : null}
           <span className="conv-row-name">{name}</span>
           <RowLabels labels={c.labels} />
           <span className="conv-row-time">{relativeTime(p?.at ?? c.updated_at, lang, now, t('time.now'))}</span>

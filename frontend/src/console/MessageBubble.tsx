@@ -32,9 +32,7 @@ export const MessageBubble = memo(function MessageBubble({ m, meId, conversation
     .join(' ');
   return (
     <div className={cls} data-testid="message" data-author={type} data-seq={m.seq} data-pending={m.pending ? 'true' : undefined} data-private={note ? 'true' : undefined}>
-      {type === 'bot' ? (
-        <Avatar size={28} className="msg-avatar" icon={<RobotOutlined />} aria-label={t('inbox.bot')} />
-      ) : null}
+      {type === 'bot' ? <Avatar size={28} className="msg-avatar" icon={<RobotOutlined />} aria-label={t('inbox.bot')} /> : null}
       <div className="msg-col">
         {note || other || type === 'bot' ? (
           <div className="msg-meta">
@@ -44,7 +42,7 @@ export const MessageBubble = memo(function MessageBubble({ m, meId, conversation
                 {other ? ` · ${m.author.name ?? ''}` : ''}
               </>
             ) : (
-              (m.author.name || (type === 'bot' ? t('inbox.bot') : ''))
+              m.author.name || (type === 'bot' ? t('inbox.bot') : '')
             )}
           </div>
         ) : null}

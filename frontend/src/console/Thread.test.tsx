@@ -19,8 +19,26 @@ const conv: Conversation = {
 };
 const messages: Message[] = [
   { id: 'm1', conversation_id: 'c1', seq: 1, author: { type: 'visitor' }, body: 'Where is my order?', private: false, attachments: [], created_at: '2024-05-01T08:30:00.1Z' },
-  { id: 'm2', conversation_id: 'c1', seq: 2, author: { type: 'bot', name: 'Bot' }, body: 'Hi! We will be with you shortly.', private: false, attachments: [], created_at: '2024-05-01T08:30:00.2Z' },
-  { id: 'm3', conversation_id: 'c1', seq: 3, author: { type: 'agent', id: 'u1', name: 'Ann' }, body: 'Hello Lin', private: false, attachments: [], created_at: '2024-05-01T08:32:00Z' },
+  {
+    id: 'm2',
+    conversation_id: 'c1',
+    seq: 2,
+    author: { type: 'bot', name: 'Bot' },
+    body: 'Hi! We will be with you shortly.',
+    private: false,
+    attachments: [],
+    created_at: '2024-05-01T08:30:00.2Z',
+  },
+  {
+    id: 'm3',
+    conversation_id: 'c1',
+    seq: 3,
+    author: { type: 'agent', id: 'u1', name: 'Ann' },
+    body: 'Hello Lin',
+    private: false,
+    attachments: [],
+    created_at: '2024-05-01T08:32:00Z',
+  },
 ];
 const routed: ConversationEvent = {
   id: 'e1',
@@ -66,9 +84,7 @@ describe('Thread', () => {
     serve(() => [routed]);
     renderWithApp(<Thread id="c1" me={me} />);
     const line = await screen.findByTestId('routing-event');
-    expect(within(line).getByTestId('routing-summary').textContent).toBe(
-      'Routing (flow v3): Condition: yes → Reply → Business hours: open → Assign: assigned (Ann)',
-    );
+    expect(within(line).getByTestId('routing-summary').textContent).toBe('Routing (flow v3): Condition: yes → Reply → Business hours: open → Assign: assigned (Ann)');
     expect(line.getAttribute('data-action')).toBe('assign');
     // Not a message: after the bot's greeting, before the agent's reply.
     const log = screen.getByTestId('thread-messages');
@@ -130,7 +146,16 @@ describe('Thread', () => {
     let exp = now - 60;
     const withFiles = (): Message[] => [
       ...messages,
-      { id: 'm4', conversation_id: 'c1', seq: 4, author: { type: 'visitor' }, body: '', private: false, attachments: [file('img', 'image/png', exp), file('doc', 'application/pdf', exp)], created_at: '2024-05-01T08:33:00Z' },
+      {
+        id: 'm4',
+        conversation_id: 'c1',
+        seq: 4,
+        author: { type: 'visitor' },
+        body: '',
+        private: false,
+        attachments: [file('img', 'image/png', exp), file('doc', 'application/pdf', exp)],
+        created_at: '2024-05-01T08:33:00Z',
+      },
     ];
     const fetch = serve(() => []);
     fetch.mockImplementation(async (input: RequestInfo | URL) => {
@@ -170,8 +195,15 @@ describe('Thread', () => {
       if (path.endsWith('/messages'))
         return jsonResponse(200, {
           messages: [
-            { id: 'm1', conversation_id: 'c1', seq: 1, author: { type: 'visitor' }, body: '', created_at: '2024-05-01T08:30:00Z',
-              attachments: [{ id: 'img', name: 'p.png', content_type: 'image/png', size: 10, url: `/api/v1/files/t1/img?exp=${exp}&sig=x` }] },
+            {
+              id: 'm1',
+              conversation_id: 'c1',
+              seq: 1,
+              author: { type: 'visitor' },
+              body: '',
+              created_at: '2024-05-01T08:30:00Z',
+              attachments: [{ id: 'img', name: 'p.png', content_type: 'image/png', size: 10, url: `/api/v1/files/t1/img?exp=${exp}&sig=x` }],
+            },
           ],
         });
       if (path.endsWith('/events')) return jsonResponse(200, { events: [] });

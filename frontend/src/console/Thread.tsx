@@ -108,11 +108,7 @@ export function Thread({ id, me }: { id: string; me: User }) {
           </Empty>
         ) : (
           items.map((it) =>
-            it.kind === 'event' ? (
-              <RoutingEventLine key={it.key} event={it.event} />
-            ) : (
-              <MessageBubble key={it.key} m={it.message} meId={me.id} conversationId={id} />
-            ),
+            it.kind === 'event' ? <RoutingEventLine key={it.key} event={it.event} /> : <MessageBubble key={it.key} m={it.message} meId={me.id} conversationId={id} />,
           )
         )}
         <BotStreams id={id} />
@@ -298,13 +294,7 @@ function ThreadHeader({ c, me }: { c: Conversation; me: User }) {
             data-testid="shortcuts-open"
           />
         </Tooltip>
-        <Button
-          className="details-toggle"
-          icon={<IdcardOutlined />}
-          aria-pressed={detailsOpen}
-          aria-label={t('thread.showDetails')}
-          onClick={() => setDetailsOpen(!detailsOpen)}
-        />
+        <Button className="details-toggle" icon={<IdcardOutlined />} aria-pressed={detailsOpen} aria-label={t('thread.showDetails')} onClick={() => setDetailsOpen(!detailsOpen)} />
       </div>
       {transfer ? (
         <Suspense fallback={null}>

@@ -21,7 +21,11 @@ describe('conversation labels', () => {
   it('lists every label as a tag in the visitor panel, and none when there are none', () => {
     const { unmount } = renderWithApp(<VisitorPanel c={{ ...conv, labels: ['vip', 'refund', 'zh'] }} />);
     const box = screen.getByTestId('conversation-labels');
-    expect(within(box).getAllByTestId('conversation-label').map((el) => el.textContent)).toEqual(['vip', 'refund', 'zh']);
+    expect(
+      within(box)
+        .getAllByTestId('conversation-label')
+        .map((el) => el.textContent),
+    ).toEqual(['vip', 'refund', 'zh']);
     expect(screen.getByText('Labels')).toBeTruthy();
     unmount();
     renderWithApp(<VisitorPanel c={{ ...conv, labels: [] }} />);

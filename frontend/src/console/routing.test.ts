@@ -67,11 +67,13 @@ describe('routing trace summary', () => {
     expect(tracePath({ ...assigned, agent_name: '', trace: [] }, t)).toBe('assigned (u1)');
   });
 
-  it('titles the default flow and says everything in the reader\'s language, no node ids or enum values', async () => {
+  it("titles the default flow and says everything in the reader's language, no node ids or enum values", async () => {
     expect(routingSummary({ ...assigned, flow_id: '', flow_version: 0 }, t)).toMatch(/^Routing \(default flow\): Condition: yes → /);
     await i18n.changeLanguage('zh-CN');
     const zh = routingSummary(assigned, t);
-    expect(zh).toBe(`路由（流程 v3）：${t('flows.types.condition.label')}: 是 → ${t('flows.types.reply.label')} → ${t('flows.types.business_hours.label')}: 营业中 → ${t('flows.types.assign.label')}: 已分配（Ann）`);
+    expect(zh).toBe(
+      `路由（流程 v3）：${t('flows.types.condition.label')}: 是 → ${t('flows.types.reply.label')} → ${t('flows.types.business_hours.label')}: 营业中 → ${t('flows.types.assign.label')}: 已分配（Ann）`,
+    );
     expect(zh).not.toMatch(/is_new|greet|hours|true|open/);
   });
 });

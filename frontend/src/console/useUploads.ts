@@ -78,9 +78,12 @@ export function useUploads() {
   }, []);
 
   // Previews are freed when the composer goes away.
-  useEffect(() => () => {
-    for (const it of live.current) if (it.preview) URL.revokeObjectURL(it.preview);
-  }, []);
+  useEffect(
+    () => () => {
+      for (const it of live.current) if (it.preview) URL.revokeObjectURL(it.preview);
+    },
+    [],
+  );
 
   return {
     items,

@@ -5,16 +5,7 @@
 import { useCallback, useEffect, useEffectEvent, useState } from 'react';
 import { useTeamNames } from './useTeamNames';
 import { Alert, Badge, Button, Input, Modal, Popconfirm, Result, Space, Tag, Tooltip } from 'antd';
-import {
-  ArrowLeftOutlined,
-  CloudUploadOutlined,
-  HistoryOutlined,
-  NodeIndexOutlined,
-  RedoOutlined,
-  SaveOutlined,
-  SwapOutlined,
-  UndoOutlined,
-} from '@ant-design/icons';
+import { ArrowLeftOutlined, CloudUploadOutlined, HistoryOutlined, NodeIndexOutlined, RedoOutlined, SaveOutlined, SwapOutlined, UndoOutlined } from '@ant-design/icons';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
@@ -132,7 +123,12 @@ function Workspace({ setVersion }: { setVersion: (v: number | undefined) => void
   const [publishing, setPublishing] = useState(false);
   const [versionsOpen, setVersionsOpen] = useState(false);
   const [simOpen, setSimOpen] = useState(false);
-  const [replay, setReplay] = useState<{ open: boolean; loading: boolean; report: ReplayReport | null; error: string | null }>({ open: false, loading: false, report: null, error: null });
+  const [replay, setReplay] = useState<{ open: boolean; loading: boolean; report: ReplayReport | null; error: string | null }>({
+    open: false,
+    loading: false,
+    report: null,
+    error: null,
+  });
   const { screenToFlowPosition, fitView } = useReactFlow();
 
   useEditorKeys();
@@ -228,7 +224,14 @@ function Workspace({ setVersion }: { setVersion: (v: number | undefined) => void
   /** Runs go() now, or after the user agrees to drop unsaved changes. */
   function leaveChanges(go: () => void) {
     if (!useFlowEditor.getState().dirty) return go();
-    void modal.confirm({ title: t('flows.discardTitle'), content: t('flows.discardBody'), okText: t('flows.discard'), cancelText: t('app.cancel'), okButtonProps: { danger: true }, onOk: go });
+    void modal.confirm({
+      title: t('flows.discardTitle'),
+      content: t('flows.discardBody'),
+      okText: t('flows.discard'),
+      cancelText: t('app.cancel'),
+      okButtonProps: { danger: true },
+      onOk: go,
+    });
   }
 
   async function restoreVersion() {
@@ -253,7 +256,13 @@ function Workspace({ setVersion }: { setVersion: (v: number | undefined) => void
       {modalHolder}
       <header className="flow-head">
         <Tooltip title={t('flows.backToList')}>
-          <Button type="text" icon={<ArrowLeftOutlined />} aria-label={t('flows.backToList')} onClick={() => leaveChanges(() => navigate('/app/admin/flows'))} data-testid="flows-back" />
+          <Button
+            type="text"
+            icon={<ArrowLeftOutlined />}
+            aria-label={t('flows.backToList')}
+            onClick={() => leaveChanges(() => navigate('/app/admin/flows'))}
+            data-testid="flows-back"
+          />
         </Tooltip>
         <Input
           className="flow-name"
@@ -307,12 +316,26 @@ function Workspace({ setVersion }: { setVersion: (v: number | undefined) => void
               {t('flows.replay.button')}
             </Button>
           </Tooltip>
-          <Button icon={<SaveOutlined />} type={dirty ? 'primary' : 'default'} loading={saving} disabled={readOnly || (!dirty && !!flowId)} onClick={() => void save()} data-testid="save-flow">
+          <Button
+            icon={<SaveOutlined />}
+            type={dirty ? 'primary' : 'default'}
+            loading={saving}
+            disabled={readOnly || (!dirty && !!flowId)}
+            onClick={() => void save()}
+            data-testid="save-flow"
+          >
             {t('flows.save')}
           </Button>
           <Tooltip title={publishBlocked}>
             <span>
-              <Popconfirm title={t('flows.publishConfirm')} okText={t('flows.publish')} cancelText={t('app.cancel')} onConfirm={() => publish()} disabled={!!publishBlocked} okButtonProps={{ 'data-testid': 'publish-confirm' } as Record<string, string>}>
+              <Popconfirm
+                title={t('flows.publishConfirm')}
+                okText={t('flows.publish')}
+                cancelText={t('app.cancel')}
+                onConfirm={() => publish()}
+                disabled={!!publishBlocked}
+                okButtonProps={{ 'data-testid': 'publish-confirm' } as Record<string, string>}
+              >
                 <Button type="primary" ghost icon={<CloudUploadOutlined />} loading={publishing} disabled={!!publishBlocked} data-testid="publish-flow">
                   {t('flows.publish')}
                 </Button>

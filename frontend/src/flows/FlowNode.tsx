@@ -52,7 +52,13 @@ function FlowNodeView(props: NodeProps<EditorNode>) {
           {outputs.map((label) => (
             <div key={label} className="flow-node-out">
               <span className="flow-node-out-label">{label ? branchLabel(t, label) : '\u00a0'}</span>
-              <Handle type="source" position={Position.Bottom} id={handleId(label)} className={label === 'error' ? 'flow-handle-error' : undefined} title={label ? branchLabel(t, label) : undefined} />
+              <Handle
+                type="source"
+                position={Position.Bottom}
+                id={handleId(label)}
+                className={label === 'error' ? 'flow-handle-error' : undefined}
+                title={label ? branchLabel(t, label) : undefined}
+              />
             </div>
           ))}
         </div>

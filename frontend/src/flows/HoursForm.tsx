@@ -105,7 +105,12 @@ export function HoursForm({ id, data, onChange, readOnly }: InspectorProps<'busi
                             aria-label={t('flows.hours.from')}
                             placeholder="09:00"
                             maxLength={5}
-                            onChange={(e) => setDay(day, spans.map((x, j) => (j === i ? [e.target.value, x[1]] : x)))}
+                            onChange={(e) =>
+                              setDay(
+                                day,
+                                spans.map((x, j) => (j === i ? [e.target.value, x[1]] : x)),
+                              )
+                            }
                           />
                           <span className="muted">–</span>
                           <Input
@@ -115,10 +120,27 @@ export function HoursForm({ id, data, onChange, readOnly }: InspectorProps<'busi
                             aria-label={t('flows.hours.to')}
                             placeholder="18:00"
                             maxLength={5}
-                            onChange={(e) => setDay(day, spans.map((x, j) => (j === i ? [x[0], e.target.value] : x)))}
+                            onChange={(e) =>
+                              setDay(
+                                day,
+                                spans.map((x, j) => (j === i ? [x[0], e.target.value] : x)),
+                              )
+                            }
                           />
                           <Tooltip title={t('flows.hours.removeSpan')}>
-                            <Button size="small" type="text" icon={<CloseOutlined />} disabled={readOnly} aria-label={t('flows.hours.removeSpan')} onClick={() => setDay(day, spans.filter((_, j) => j !== i))} />
+                            <Button
+                              size="small"
+                              type="text"
+                              icon={<CloseOutlined />}
+                              disabled={readOnly}
+                              aria-label={t('flows.hours.removeSpan')}
+                              onClick={() =>
+                                setDay(
+                                  day,
+                                  spans.filter((_, j) => j !== i),
+                                )
+                              }
+                            />
                           </Tooltip>
                         </div>
                       ))

@@ -11,7 +11,10 @@ const actions = () => useFlowEditor.getState().actions;
 describe('Inspector', () => {
   beforeEach(async () => {
     await i18n.changeLanguage('en');
-    vi.stubGlobal('fetch', vi.fn(async () => jsonResponse(200, { agents: [] })));
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async () => jsonResponse(200, { agents: [] })),
+    );
     actions().load({
       flowId: 'f1',
       name: 'Test',

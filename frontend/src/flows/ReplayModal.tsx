@@ -5,7 +5,21 @@ import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
 import type { ReplayExample, ReplayReport } from '../api';
 
-export function ReplayModal({ report, error, loading, open, onClose, dirty }: { report: ReplayReport | null; error: string | null; loading: boolean; open: boolean; onClose: () => void; dirty: boolean }) {
+export function ReplayModal({
+  report,
+  error,
+  loading,
+  open,
+  onClose,
+  dirty,
+}: {
+  report: ReplayReport | null;
+  error: string | null;
+  loading: boolean;
+  open: boolean;
+  onClose: () => void;
+  dirty: boolean;
+}) {
   const { t } = useTranslation();
   return (
     <Modal open={open} onCancel={onClose} footer={null} title={t('flows.replay.title')} width={760} destroyOnHidden>
@@ -21,7 +35,11 @@ export function ReplayModal({ report, error, loading, open, onClose, dirty }: { 
               <Statistic title={t('flows.replay.different')} value={report.different} styles={{ content: { color: report.different ? '#d46b08' : '#389e0d' } }} />
             </div>
             <Typography.Paragraph data-testid="replay-summary">
-              {report.total === 0 ? t('flows.replay.none') : report.different === 0 ? t('flows.replay.same', { total: report.total }) : t('flows.replay.summary', { total: report.total, different: report.different })}
+              {report.total === 0
+                ? t('flows.replay.none')
+                : report.different === 0
+                  ? t('flows.replay.same', { total: report.total })
+                  : t('flows.replay.summary', { total: report.total, different: report.different })}
             </Typography.Paragraph>
             {report.examples.length ? (
               <Table<ReplayExample>

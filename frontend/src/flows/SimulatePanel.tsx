@@ -114,7 +114,15 @@ export function SimulatePanel({ open, onToggle }: { open: boolean; onToggle: () 
         </button>
         {!open && trace ? <span className="muted">{t('flows.simulate.steps', { n: trace.steps.length })}</span> : null}
         <div style={{ flex: 1 }} />
-        <Button type="primary" size="small" icon={<CaretRightOutlined />} loading={busy} disabled={!attrs.ok} onClick={() => (open ? void run() : (onToggle(), void run()))} data-testid="simulate-run">
+        <Button
+          type="primary"
+          size="small"
+          icon={<CaretRightOutlined />}
+          loading={busy}
+          disabled={!attrs.ok}
+          onClick={() => (open ? void run() : (onToggle(), void run()))}
+          data-testid="simulate-run"
+        >
           {t('flows.simulate.run')}
         </Button>
       </div>
@@ -225,12 +233,17 @@ function ResultLine({ result }: { result: SimulateResult }) {
       ) : null}
       {result.tags?.length ? (
         <div>
-          {t('flows.simulate.tags')}: {result.tags.map((x) => <Tag key={x}>{x}</Tag>)}
+          {t('flows.simulate.tags')}:{' '}
+          {result.tags.map((x) => (
+            <Tag key={x}>{x}</Tag>
+          ))}
         </div>
       ) : null}
       {result.set && Object.keys(result.set).length ? (
         <div className="flow-mono" style={{ fontSize: 12 }}>
-          {Object.entries(result.set).map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join(' · ')}
+          {Object.entries(result.set)
+            .map(([k, v]) => `${k} = ${JSON.stringify(v)}`)
+            .join(' · ')}
         </div>
       ) : null}
     </div>

@@ -26,7 +26,7 @@ export function VersionsDrawer({ flowId, open, onClose, current, latest, onView,
   const versions = useQuery({ queryKey: flowKeys.versions(flowId), queryFn: () => api.flows.versions(flowId), enabled: open, staleTime: 0 });
   const agents = useQuery({ queryKey: keys.agents, queryFn: api.agents.list, staleTime: 30_000, enabled: open });
   const names = useMemo(() => new Map((agents.data ?? []).map((a) => [a.id, a.name])), [agents.data]);
-  const who = (id: string) => (id === 'kefu' ? t('flows.versions.system') : names.get(id) ?? id);
+  const who = (id: string) => (id === 'kefu' ? t('flows.versions.system') : (names.get(id) ?? id));
 
   return (
     <Drawer open={open} onClose={onClose} title={t('flows.versions.title')} size={380} destroyOnHidden data-testid="versions-drawer">

@@ -14,7 +14,17 @@ const graph: FlowGraph = {
     {
       id: 'hours',
       type: 'business_hours',
-      data: { timezone: 'Asia/Shanghai', schedule: { mon: [['09:00', '18:00']], sat: [['10:00', '12:00'], ['13:00', '16:00']] }, holidays: ['2026-10-01'] },
+      data: {
+        timezone: 'Asia/Shanghai',
+        schedule: {
+          mon: [['09:00', '18:00']],
+          sat: [
+            ['10:00', '12:00'],
+            ['13:00', '16:00'],
+          ],
+        },
+        holidays: ['2026-10-01'],
+      },
       position: { x: 5, y: 6 },
     },
     { id: 'seg', type: 'set', data: { attribute: 'segment', expr: '"vip"' }, position: { x: 7, y: 8 } },

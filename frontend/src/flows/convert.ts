@@ -56,14 +56,12 @@ export function edgeFromApi(e: FlowEdge): EditorEdge {
 /** Canvas nodes and edges → the API graph (only what the server stores). */
 export function toApiGraph(nodes: readonly EditorNode[], edges: readonly EditorEdge[]): FlowGraph {
   return {
-    nodes: nodes.map(
-      (n): FlowNode => ({
-        id: n.id,
-        type: n.type,
-        data: { ...(n.data as Record<string, unknown>) },
-        position: { x: n.position.x, y: n.position.y },
-      }),
-    ),
+    nodes: nodes.map((n): FlowNode => ({
+      id: n.id,
+      type: n.type,
+      data: { ...(n.data as Record<string, unknown>) },
+      position: { x: n.position.x, y: n.position.y },
+    })),
     edges: edges.map((e): FlowEdge => {
       const label = labelOfHandle(e.sourceHandle);
       const out: FlowEdge = { id: e.id, source: e.source, target: e.target };

@@ -79,7 +79,21 @@ function ExprHelp() {
 }
 
 /** An expression (expr-lang) in a monospace text area. */
-export function ExprInput({ id, value, onChange, readOnly, error, placeholder }: { id: string; value: string; onChange: (v: string) => void; readOnly: boolean; error?: boolean; placeholder?: string }) {
+export function ExprInput({
+  id,
+  value,
+  onChange,
+  readOnly,
+  error,
+  placeholder,
+}: {
+  id: string;
+  value: string;
+  onChange: (v: string) => void;
+  readOnly: boolean;
+  error?: boolean;
+  placeholder?: string;
+}) {
   return (
     <Input.TextArea
       id={id}
@@ -107,7 +121,14 @@ export function ConditionForm({ id, data, onChange, readOnly, error }: Inspector
   const { t } = useTranslation();
   return (
     <Field label={t('flows.field.expr')} htmlFor={`${id}-expr`} help={<ExprHelp />} error={!!error}>
-      <ExprInput id={`${id}-expr`} value={data.expr} onChange={(expr) => onChange({ ...data, expr })} readOnly={readOnly} error={!!error} placeholder='visitor.attributes.plan == "pro"' />
+      <ExprInput
+        id={`${id}-expr`}
+        value={data.expr}
+        onChange={(expr) => onChange({ ...data, expr })}
+        readOnly={readOnly}
+        error={!!error}
+        placeholder='visitor.attributes.plan == "pro"'
+      />
     </Field>
   );
 }
@@ -152,7 +173,13 @@ export function SwitchForm({ id, data, onChange, readOnly, error }: InspectorPro
                 <Button icon={<ArrowDownOutlined />} disabled={readOnly || i === cases.length - 1} onClick={() => move(i, 1)} aria-label={t('flows.field.moveDown')} />
               </Tooltip>
               <Tooltip title={t('flows.field.removeCase')}>
-                <Button icon={<DeleteOutlined />} danger disabled={readOnly || cases.length <= 1} onClick={() => put(cases.filter((_, j) => j !== i))} aria-label={t('flows.field.removeCase')} />
+                <Button
+                  icon={<DeleteOutlined />}
+                  danger
+                  disabled={readOnly || cases.length <= 1}
+                  onClick={() => put(cases.filter((_, j) => j !== i))}
+                  aria-label={t('flows.field.removeCase')}
+                />
               </Tooltip>
             </Space.Compact>
             <ExprInput
@@ -166,7 +193,13 @@ export function SwitchForm({ id, data, onChange, readOnly, error }: InspectorPro
           </li>
         ))}
       </ol>
-      <Button icon={<PlusOutlined />} block disabled={readOnly || cases.length >= 20} onClick={() => put([...cases, { label: nextCaseLabel(cases), expr: '' }])} data-testid="add-case">
+      <Button
+        icon={<PlusOutlined />}
+        block
+        disabled={readOnly || cases.length >= 20}
+        onClick={() => put([...cases, { label: nextCaseLabel(cases), expr: '' }])}
+        data-testid="add-case"
+      >
         {t('flows.field.addCase')}
       </Button>
     </div>
@@ -192,10 +225,38 @@ export function ReplyForm({ id, data, onChange, readOnly }: InspectorProps<'repl
   );
 }
 
-function Ms({ id, value, onChange, readOnly, min, max, label, help }: { id: string; value: number; onChange: (v: number) => void; readOnly: boolean; min: number; max: number; label: string; help?: string }) {
+function Ms({
+  id,
+  value,
+  onChange,
+  readOnly,
+  min,
+  max,
+  label,
+  help,
+}: {
+  id: string;
+  value: number;
+  onChange: (v: number) => void;
+  readOnly: boolean;
+  min: number;
+  max: number;
+  label: string;
+  help?: string;
+}) {
   return (
     <Field label={label} htmlFor={id} help={help}>
-      <InputNumber id={id} value={value} min={min} max={max} step={500} readOnly={readOnly} suffix="ms" style={{ width: '100%' }} onChange={(v) => onChange(typeof v === 'number' ? v : 0)} />
+      <InputNumber
+        id={id}
+        value={value}
+        min={min}
+        max={max}
+        step={500}
+        readOnly={readOnly}
+        suffix="ms"
+        style={{ width: '100%' }}
+        onChange={(v) => onChange(typeof v === 'number' ? v : 0)}
+      />
     </Field>
   );
 }
@@ -204,15 +265,45 @@ export function LlmForm({ id, data, onChange, readOnly }: InspectorProps<'llm'>)
   const { t } = useTranslation();
   return (
     <>
-      <Ms id={`${id}-timeout`} label={t('flows.field.llmTimeout')} help={t('flows.field.llmTimeoutHint')} value={data.timeout_ms} min={100} max={60000} readOnly={readOnly} onChange={(timeout_ms) => onChange({ ...data, timeout_ms })} />
+      <Ms
+        id={`${id}-timeout`}
+        label={t('flows.field.llmTimeout')}
+        help={t('flows.field.llmTimeoutHint')}
+        value={data.timeout_ms}
+        min={100}
+        max={60000}
+        readOnly={readOnly}
+        onChange={(timeout_ms) => onChange({ ...data, timeout_ms })}
+      />
       <Field label={t('flows.field.fallback')} htmlFor={`${id}-fallback`} help={t('flows.field.fallbackHint')}>
-        <Input.TextArea id={`${id}-fallback`} value={data.fallback_text} readOnly={readOnly} autoSize={{ minRows: 2, maxRows: 8 }} maxLength={2000} onChange={(e) => onChange({ ...data, fallback_text: e.target.value })} />
+        <Input.TextArea
+          id={`${id}-fallback`}
+          value={data.fallback_text}
+          readOnly={readOnly}
+          autoSize={{ minRows: 2, maxRows: 8 }}
+          maxLength={2000}
+          onChange={(e) => onChange({ ...data, fallback_text: e.target.value })}
+        />
       </Field>
       <Field label={t('flows.field.llmModel')} htmlFor={`${id}-model`} help={t('flows.field.llmModelHint')}>
-        <Input id={`${id}-model`} value={data.model ?? ''} readOnly={readOnly} maxLength={200} className="flow-mono" onChange={(e) => onChange({ ...data, model: e.target.value })} />
+        <Input
+          id={`${id}-model`}
+          value={data.model ?? ''}
+          readOnly={readOnly}
+          maxLength={200}
+          className="flow-mono"
+          onChange={(e) => onChange({ ...data, model: e.target.value })}
+        />
       </Field>
       <Field label={t('flows.field.llmPrompt')} htmlFor={`${id}-prompt`} help={t('flows.field.llmPromptHint')}>
-        <Input.TextArea id={`${id}-prompt`} value={data.system_prompt ?? ''} readOnly={readOnly} autoSize={{ minRows: 2, maxRows: 10 }} maxLength={8000} onChange={(e) => onChange({ ...data, system_prompt: e.target.value })} />
+        <Input.TextArea
+          id={`${id}-prompt`}
+          value={data.system_prompt ?? ''}
+          readOnly={readOnly}
+          autoSize={{ minRows: 2, maxRows: 10 }}
+          maxLength={8000}
+          onChange={(e) => onChange({ ...data, system_prompt: e.target.value })}
+        />
       </Field>
     </>
   );
@@ -223,10 +314,25 @@ export function SetForm({ id, data, onChange, readOnly, error }: InspectorProps<
   return (
     <>
       <Field label={t('flows.field.attribute')} htmlFor={`${id}-attr`} help={t('flows.field.attributeHint')}>
-        <Input id={`${id}-attr`} value={data.attribute} readOnly={readOnly} maxLength={40} placeholder="segment" className="flow-mono" onChange={(e) => onChange({ ...data, attribute: e.target.value })} />
+        <Input
+          id={`${id}-attr`}
+          value={data.attribute}
+          readOnly={readOnly}
+          maxLength={40}
+          placeholder="segment"
+          className="flow-mono"
+          onChange={(e) => onChange({ ...data, attribute: e.target.value })}
+        />
       </Field>
       <Field label={t('flows.field.value')} htmlFor={`${id}-expr`} help={<ExprHelp />} error={!!error}>
-        <ExprInput id={`${id}-expr`} value={data.expr} readOnly={readOnly} error={!!error} placeholder='visitor.country == "CN" ? "china" : "intl"' onChange={(expr) => onChange({ ...data, expr })} />
+        <ExprInput
+          id={`${id}-expr`}
+          value={data.expr}
+          readOnly={readOnly}
+          error={!!error}
+          placeholder='visitor.country == "CN" ? "china" : "intl"'
+          onChange={(expr) => onChange({ ...data, expr })}
+        />
       </Field>
     </>
   );
@@ -256,9 +362,24 @@ export function WebhookForm({ id, data, onChange, readOnly }: InspectorProps<'we
   return (
     <>
       <Field label={t('flows.field.url')} htmlFor={`${id}-url`} help={t('flows.field.urlHint')}>
-        <Input id={`${id}-url`} value={data.url} readOnly={readOnly} type="url" placeholder="https://example.com/kefu-hook" onChange={(e) => onChange({ ...data, url: e.target.value })} />
+        <Input
+          id={`${id}-url`}
+          value={data.url}
+          readOnly={readOnly}
+          type="url"
+          placeholder="https://example.com/kefu-hook"
+          onChange={(e) => onChange({ ...data, url: e.target.value })}
+        />
       </Field>
-      <Ms id={`${id}-timeout`} label={t('flows.field.timeoutMs')} value={data.timeout_ms} min={100} max={30000} readOnly={readOnly} onChange={(timeout_ms) => onChange({ ...data, timeout_ms })} />
+      <Ms
+        id={`${id}-timeout`}
+        label={t('flows.field.timeoutMs')}
+        value={data.timeout_ms}
+        min={100}
+        max={30000}
+        readOnly={readOnly}
+        onChange={(timeout_ms) => onChange({ ...data, timeout_ms })}
+      />
     </>
   );
 }
@@ -267,14 +388,33 @@ function Seconds({ id, value, onChange, readOnly, label }: { id: string; value: 
   const { t } = useTranslation();
   return (
     <Field label={label} htmlFor={id} help={t('flows.field.secondsHint')}>
-      <InputNumber id={id} value={value} min={0} max={86400} step={30} readOnly={readOnly} suffix={t('flows.field.secondsUnit')} style={{ width: '100%' }} onChange={(v) => onChange(typeof v === 'number' ? v : 0)} data-testid="timeout-seconds" />
+      <InputNumber
+        id={id}
+        value={value}
+        min={0}
+        max={86400}
+        step={30}
+        readOnly={readOnly}
+        suffix={t('flows.field.secondsUnit')}
+        style={{ width: '100%' }}
+        onChange={(v) => onChange(typeof v === 'number' ? v : 0)}
+        data-testid="timeout-seconds"
+      />
     </Field>
   );
 }
 
 export function QueueForm({ id, data, onChange, readOnly }: InspectorProps<'queue'>) {
   const { t } = useTranslation();
-  return <Seconds id={`${id}-timeout`} label={t('flows.field.queueTimeout')} value={data.timeout_seconds} readOnly={readOnly} onChange={(timeout_seconds) => onChange({ ...data, timeout_seconds })} />;
+  return (
+    <Seconds
+      id={`${id}-timeout`}
+      label={t('flows.field.queueTimeout')}
+      value={data.timeout_seconds}
+      readOnly={readOnly}
+      onChange={(timeout_seconds) => onChange({ ...data, timeout_seconds })}
+    />
+  );
 }
 
 export function AssignForm({ id, data, onChange, readOnly }: InspectorProps<'assign'>) {
@@ -326,7 +466,13 @@ export function AssignForm({ id, data, onChange, readOnly }: InspectorProps<'ass
           data-testid="assign-team"
         />
       </Field>
-      <Seconds id={`${id}-timeout`} label={t('flows.field.assignTimeout')} value={data.timeout_seconds} readOnly={readOnly} onChange={(timeout_seconds) => onChange({ ...data, timeout_seconds })} />
+      <Seconds
+        id={`${id}-timeout`}
+        label={t('flows.field.assignTimeout')}
+        value={data.timeout_seconds}
+        readOnly={readOnly}
+        onChange={(timeout_seconds) => onChange({ ...data, timeout_seconds })}
+      />
     </>
   );
 }

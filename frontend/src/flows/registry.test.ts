@@ -39,7 +39,15 @@ describe('node registry', () => {
   });
 
   it('gives a switch one handle per case, then default and error', () => {
-    const node = { type: 'switch', data: { cases: [{ label: 'refund', expr: 'true' }, { label: 'vip', expr: 'true' }] } } as EditorNode;
+    const node = {
+      type: 'switch',
+      data: {
+        cases: [
+          { label: 'refund', expr: 'true' },
+          { label: 'vip', expr: 'true' },
+        ],
+      },
+    } as EditorNode;
     expect(outputsOf(node)).toEqual(['refund', 'vip', 'default', 'error']);
     expect(outputsOf({ type: 'switch', data: registry.switch.defaults() } as EditorNode)).toEqual(['case1', ...SERVER.switch]);
   });
@@ -73,7 +81,16 @@ describe('node registry', () => {
     expect(registry.condition.validate({ expr: '' })).toEqual([{ key: 'exprRequired' }]);
     expect(registry.condition.validate({ expr: 'visitor.returning' })).toEqual([]);
     expect(registry.switch.validate({ cases: [{ label: 'default', expr: 'true' }] }).map((p) => p.key)).toEqual(['caseLabel']);
-    expect(registry.switch.validate({ cases: [{ label: 'a', expr: 'true' }, { label: 'a', expr: 'true' }] }).map((p) => p.key)).toEqual(['caseLabel']);
+    expect(
+      registry.switch
+        .validate({
+          cases: [
+            { label: 'a', expr: 'true' },
+            { label: 'a', expr: 'true' },
+          ],
+        })
+        .map((p) => p.key),
+    ).toEqual(['caseLabel']);
     expect(registry.assign.validate({ strategy: 'skills', team: '', skills: [], timeout_seconds: 0 }).map((p) => p.key)).toEqual(['skillsRequired']);
     expect(registry.assign.validate({ strategy: 'skills', team: '', skills: ['vip'], timeout_seconds: 0 })).toEqual([]);
     expect(registry.business_hours.validate({ timezone: 'UTC', schedule: { mon: [['18:00', '09:00']] }, holidays: ['2026-13-45'] }).map((p) => p.key)).toEqual([

@@ -30,31 +30,9 @@ import {
   TagOutlined,
   UserSwitchOutlined,
 } from '@ant-design/icons';
-import {
-  AssignForm,
-  ConditionForm,
-  LlmForm,
-  NoDataForm,
-  QueueForm,
-  ReplyForm,
-  SetForm,
-  SwitchForm,
-  TagForm,
-  WebhookForm,
-  type InspectorProps,
-} from './inspectors';
+import { AssignForm, ConditionForm, LlmForm, NoDataForm, QueueForm, ReplyForm, SetForm, SwitchForm, TagForm, WebhookForm, type InspectorProps } from './inspectors';
 import { HoursForm } from './HoursForm';
-import {
-  STRATEGIES,
-  WEEKDAYS,
-  type AssignStrategy,
-  type EditorNode,
-  type FlowNodeType,
-  type NodeDataMap,
-  type Problem,
-  type Schedule,
-  type Span,
-} from './types';
+import { STRATEGIES, WEEKDAYS, type AssignStrategy, type EditorNode, type FlowNodeType, type NodeDataMap, type Problem, type Schedule, type Span } from './types';
 
 export type PaletteGroup = 'entry' | 'logic' | 'bot' | 'data' | 'routing';
 
@@ -290,11 +268,7 @@ export const registry: Registry = {
     outputs: () => [''],
     summary: (d, t) => clip(d.labels.join(', ')) || t('flows.summary.noLabels'),
     validate: (d) =>
-      d.labels.length < 1 || d.labels.length > 20
-        ? [{ key: 'labelsCount' }]
-        : d.labels.some((l) => !l.trim() || [...l].length > 50)
-          ? [{ key: 'labelsCount' }]
-          : [],
+      d.labels.length < 1 || d.labels.length > 20 ? [{ key: 'labelsCount' }] : d.labels.some((l) => !l.trim() || [...l].length > 50) ? [{ key: 'labelsCount' }] : [],
     fromApi: (raw) => ({ ...raw, labels: strs(raw.labels) }),
     Inspector: TagForm,
   },

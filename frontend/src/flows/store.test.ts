@@ -114,7 +114,12 @@ describe('flow editor store', () => {
     a().connect({ source: id, sourceHandle: handleId('case1'), target: 'queue', targetHandle: null });
     a().updateNodeData(id, { cases: [{ label: 'refund', expr: 'true' }] });
     expect(s().edges.find((e) => e.source === id)).toMatchObject({ sourceHandle: 'out:refund', label: 'refund' });
-    a().updateNodeData(id, { cases: [{ label: 'other', expr: 'true' }, { label: 'more', expr: 'true' }] });
+    a().updateNodeData(id, {
+      cases: [
+        { label: 'other', expr: 'true' },
+        { label: 'more', expr: 'true' },
+      ],
+    });
     expect(s().edges.find((e) => e.source === id)).toBeUndefined();
   });
 
@@ -147,7 +152,18 @@ describe('flow editor store', () => {
   it('is clean again after a save', () => {
     a().setName('Renamed');
     expect(s().dirty).toBe(true);
-    const meta = { id: 'f1', name: 'Renamed', version: 2, latest_version: 2, published_version: 1, status: 'draft', active: true, graph: toApiGraph(s().nodes, s().edges), created_at: '', updated_at: '' } as const;
+    const meta = {
+      id: 'f1',
+      name: 'Renamed',
+      version: 2,
+      latest_version: 2,
+      published_version: 1,
+      status: 'draft',
+      active: true,
+      graph: toApiGraph(s().nodes, s().edges),
+      created_at: '',
+      updated_at: '',
+    } as const;
     a().markSaved({ ...meta, graph: meta.graph });
     expect(s().dirty).toBe(false);
     expect(s().meta?.version).toBe(2);

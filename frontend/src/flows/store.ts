@@ -145,7 +145,9 @@ export function canConnect(nodes: readonly EditorNode[], c: { source: string; ta
   const src = nodes.find((n) => n.id === c.source);
   const dst = nodes.find((n) => n.id === c.target);
   if (!src || !dst || !registry[dst.type].hasInput) return false;
-  return outputsOf(src).map(handleId).includes(c.sourceHandle ?? '');
+  return outputsOf(src)
+    .map(handleId)
+    .includes(c.sourceHandle ?? '');
 }
 
 /** The nodes and edges a trace walked: edges between consecutive steps, by the branch taken. */
@@ -158,8 +160,7 @@ export function traceHighlight(steps: TraceStep[], edges: readonly EditorEdge[])
     const b = walked[i + 1]!;
     const label = a.outcome === 'next' ? '' : a.outcome;
     const e =
-      edges.find((x) => x.source === a.node && x.target === b.node && labelOfHandle(x.sourceHandle) === label) ??
-      edges.find((x) => x.source === a.node && x.target === b.node);
+      edges.find((x) => x.source === a.node && x.target === b.node && labelOfHandle(x.sourceHandle) === label) ?? edges.find((x) => x.source === a.node && x.target === b.node);
     if (e && !ids.includes(e.id)) ids.push(e.id);
   }
   return { steps, nodes, edges: ids };

@@ -301,8 +301,7 @@ const en = {
     workspace: 'Workspace',
     workspaceHint: 'Your team logs in with this workspace name.',
     originsTitle: 'Allowed origins',
-    originsHint:
-      'Sites allowed to load the widget, e.g. https://shop.example.com. Leave empty to allow any site.',
+    originsHint: 'Sites allowed to load the widget, e.g. https://shop.example.com. Leave empty to allow any site.',
     originsPlaceholder: 'https://shop.example.com',
     originInvalid: 'Enter an origin like https://shop.example.com',
     welcome: 'Your workspace is ready. Add the widget to your site to start chatting.',
@@ -423,7 +422,8 @@ const en = {
   },
   webhooks: {
     title: 'Webhooks',
-    intro: 'Kefu sends each event you subscribe to as a signed POST to your URL, retries for 24 hours, and keeps a conversation\'s events in order. Verify deliveries with any Standard Webhooks library.',
+    intro:
+      "Kefu sends each event you subscribe to as a signed POST to your URL, retries for 24 hours, and keeps a conversation's events in order. Verify deliveries with any Standard Webhooks library.",
     create: 'Add webhook',
     edit: 'Edit webhook',
     url: 'URL',
@@ -578,7 +578,8 @@ const en = {
   },
   faq: {
     title: 'FAQ',
-    intro: 'The bot answers visitors from these entries when a flow reaches an FAQ node and a question matches closely enough. Write questions in both languages, add other phrasings and keywords, and try questions below.',
+    intro:
+      'The bot answers visitors from these entries when a flow reaches an FAQ node and a question matches closely enough. Write questions in both languages, add other phrasings and keywords, and try questions below.',
     add: 'Add entry',
     edit: 'Edit',
     delete: 'Delete',
@@ -598,7 +599,8 @@ const en = {
     keywordsHint: 'Words that mark the topic (Enter after each).',
     import: 'Import',
     importRun: 'Import',
-    importHint: 'A CSV file with the header question,answer,alternates,keywords (lists separated by |), or a JSON array of entries. Every row is checked first: if any is wrong, nothing is imported.',
+    importHint:
+      'A CSV file with the header question,answer,alternates,keywords (lists separated by |), or a JSON array of entries. Every row is checked first: if any is wrong, nothing is imported.',
     importFile: 'File to import',
     importMode: 'How to import',
     importAppend: 'Add to the current entries',
@@ -629,7 +631,8 @@ const en = {
   },
   bots: {
     title: 'Bots & model',
-    intro: 'An llm node in a flow asks this model, with the matching FAQ entries and article passages, the recent conversation and the visitor’s language. Past the node’s deadline the visitor gets the holding reply and the answer follows; if the model fails, the conversation goes to a person.',
+    intro:
+      'An llm node in a flow asks this model, with the matching FAQ entries and article passages, the recent conversation and the visitor’s language. Past the node’s deadline the visitor gets the holding reply and the answer follows; if the model fails, the conversation goes to a person.',
     model: 'Language model',
     presets: 'Start from:',
     provider: 'API',

@@ -19,8 +19,7 @@ export const landingEn = {
 
 export const landingZh: { [K in keyof typeof landingEn]: string } = {
   title: '在客户所在的地方，与他们交谈',
-  subtitle:
-    'Kefu 是开源的在线客服系统：在网站上粘贴一行代码，访客即可与您的团队实时对话。自带路由流程、机器人和开放 API。',
+  subtitle: 'Kefu 是开源的在线客服系统：在网站上粘贴一行代码，访客即可与您的团队实时对话。自带路由流程、机器人和开放 API。',
   signup: '免费注册',
   login: '登录',
   point1Title: '一行代码安装',

@@ -10,14 +10,14 @@ const en = {
   posRight: 'Bottom right',
   posLeft: 'Bottom left',
   greeting: 'Greeting',
-  greetingHint: 'Empty: the widget greets in the visitor\'s language.',
+  greetingHint: "Empty: the widget greets in the visitor's language.",
   launcherText: 'Launcher text',
   launcherHint: 'Empty: the round icon only.',
   avatar: 'Avatar or team photo',
   avatarHint: 'An https:// address of an image.',
   avatarPlaceholder: 'https://…',
   language: 'Language',
-  langAuto: 'Follow the visitor\'s page',
+  langAuto: "Follow the visitor's page",
   langEn: 'English',
   langZh: 'Simplified Chinese',
   preview: 'Live preview',
@@ -53,7 +53,7 @@ const en = {
   hits: 'Attempts',
   lastAt: 'Last attempt',
   saveSettings: 'Save settings',
-  adminOnly: 'Only owners and admins can change the widget\'s settings.',
+  adminOnly: "Only owners and admins can change the widget's settings.",
 };
 
 export type WidgetSettingsStrings = typeof en;
@@ -92,8 +92,7 @@ const zhCN: WidgetSettingsStrings = {
   typeCustom: '自定义',
   fieldsMax: '最多 20 个字段',
   identityTitle: '身份验证',
-  identityHint:
-    '为防止访客冒充您的用户，请在服务器端用身份密钥为每个用户编号签名，再由页面按下面的方式传入签名；同一用户在任何设备上都能看到自己的历史记录。',
+  identityHint: '为防止访客冒充您的用户，请在服务器端用身份密钥为每个用户编号签名，再由页面按下面的方式传入签名；同一用户在任何设备上都能看到自己的历史记录。',
   secret: '身份密钥',
   secretHint: '请只保存在服务器上，切勿写进网页。',
   rotate: '更换密钥',

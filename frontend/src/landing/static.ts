@@ -54,7 +54,11 @@ export function renderLanding(root: HTMLElement): void {
   document.documentElement.lang = lang;
   if (!document.getElementById('l-css')) document.head.append(h('style', { id: 'l-css' }, CSS));
   const name = lang === 'zh-CN' ? 'Kefu 客服' : 'Kefu';
-  const switcher = h('button', { class: 'l-b t', type: 'button', 'aria-label': s.switchLanguageLabel, 'data-testid': 'landing-lang', lang: s.switchLanguage === 'English' ? 'en' : 'zh-CN' }, s.switchLanguage);
+  const switcher = h(
+    'button',
+    { class: 'l-b t', type: 'button', 'aria-label': s.switchLanguageLabel, 'data-testid': 'landing-lang', lang: s.switchLanguage === 'English' ? 'en' : 'zh-CN' },
+    s.switchLanguage,
+  );
   switcher.addEventListener('click', () => {
     writeStorage(LANG_KEY, lang === 'zh-CN' ? 'en' : 'zh-CN');
     renderLanding(root);

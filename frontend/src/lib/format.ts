@@ -31,7 +31,12 @@ export function dateTime(iso: string | undefined | null, lang: string): string {
 
 /** A short stable label for an anonymous visitor: the last 4 characters of the id. */
 export function shortId(id: string): string {
-  return id.replace(/[^a-zA-Z0-9]/g, '').slice(-4).toUpperCase() || '?';
+  return (
+    id
+      .replace(/[^a-zA-Z0-9]/g, '')
+      .slice(-4)
+      .toUpperCase() || '?'
+  );
 }
 
 export function visitorName(v: Visitor | undefined | null, anonymous: (id: string) => string): string {

@@ -8,11 +8,7 @@ describe('linkify', () => {
       { text: 'https://example.com/a?b=1', href: 'https://example.com/a?b=1' },
       { text: ', thanks' },
     ]);
-    expect(linkify('去 www.example.cn/退货。')).toEqual([
-      { text: '去 ' },
-      { text: 'www.example.cn/退货', href: 'https://www.example.cn/%E9%80%80%E8%B4%A7' },
-      { text: '。' },
-    ]);
+    expect(linkify('去 www.example.cn/退货。')).toEqual([{ text: '去 ' }, { text: 'www.example.cn/退货', href: 'https://www.example.cn/%E9%80%80%E8%B4%A7' }, { text: '。' }]);
   });
 
   it('never links dangerous schemes', () => {
@@ -25,11 +21,7 @@ describe('linkify', () => {
   });
 
   it('links e-mail addresses as mailto', () => {
-    expect(linkify('mail ann@example.com now')).toEqual([
-      { text: 'mail ' },
-      { text: 'ann@example.com', href: 'mailto:ann@example.com' },
-      { text: ' now' },
-    ]);
+    expect(linkify('mail ann@example.com now')).toEqual([{ text: 'mail ' }, { text: 'ann@example.com', href: 'mailto:ann@example.com' }, { text: ' now' }]);
   });
 
   it('keeps plain text whole', () => {

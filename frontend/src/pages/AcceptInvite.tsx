@@ -1,25 +1,24 @@
-import { useState } from "react";
-import { Alert, Button, Form, Input, Spin } from "antd";
-import { useTranslation } from "react-i18next";
-import { Link, useNavigate } from "react-router";
-import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, errorMessage } from "../api";
-import { useAuth } from "../stores/auth";
-import { writeStorage } from "../stores/storage";
-import { applyFormError } from "../lib/forms";
-import { AuthFrame } from "./AuthFrame";
-import { LAST_WORKSPACE_KEY } from "./Signup";
-import { roleLabel } from "../admin/rules";
+import { useState } from 'react';
+import { Alert, Button, Form, Input, Spin } from 'antd';
+import { useTranslation } from 'react-i18next';
+import { Link, useNavigate } from 'react-router';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { api, errorMessage } from '../api';
+import { useAuth } from '../stores/auth';
+import { writeStorage } from '../stores/storage';
+import { applyFormError } from '../lib/forms';
+import { AuthFrame } from './AuthFrame';
+import { LAST_WORKSPACE_KEY } from './Signup';
+import { roleLabel } from '../admin/rules';
 
 /** /invite#kfi_…: the invited person picks a name and password and is signed in. */
 export default function AcceptInvite() {
   const { t } = useTranslation();
-  const token =
-    typeof window !== "undefined" ? window.location.hash.replace(/^#/, "") : "";
+  const token = typeof window !== 'undefined' ? window.location.hash.replace(/^#/, '') : '';
   const details = useQuery({
-    queryKey: ["invite", token],
+    queryKey: ['invite', token],
     queryFn: () => api.invites.lookup(token),
-    enabled: token !== "",
+    enabled: token !== '',
     retry: false,
   });
   const [form] = Form.useForm<{ name: string; password: string }>();
@@ -41,28 +40,21 @@ export default function AcceptInvite() {
       writeStorage(LAST_WORKSPACE_KEY, res.tenant.slug);
       qc.clear();
       signIn(res.token);
-      navigate("/app", { replace: true });
+      navigate('/app', { replace: true });
     } catch (err) {
-      setError(
-        applyFormError(
-          form,
-          err,
-          ["name", "password"] as const,
-          t("app.error"),
-        ),
-      );
+      setError(applyFormError(form, err, ['name', 'password'] as const, t('app.error')));
     } finally {
       setBusy(false);
     }
   }
 
-  const invalid = token === "" || details.isError;
+  const invalid = token === '' || details.isError;
   return (
     <AuthFrame
-      title={t("invites.acceptTitle")}
+      title={t('invites.acceptTitle')}
       subtitle={
         details.data
-          ? t("invites.acceptIntro", {
+          ? t('invites.acceptIntro', {
               workspace: details.data.workspace,
               role: roleLabel(t, details.data.role),
             })
@@ -70,52 +62,29 @@ export default function AcceptInvite() {
       }
       footer={
         <>
-          {t("auth.haveAccount")} <Link to="/login">{t("auth.toLogin")}</Link>
+          {t('auth.haveAccount')} <Link to="/login">{t('auth.toLogin')}</Link>
         </>
       }
     >
       {invalid ? (
-        <Alert
-          type="error"
-          showIcon
-          title={
-            details.isError
-              ? errorMessage(details.error, t("invites.invalid"))
-              : t("invites.invalid")
-          }
-          data-testid="invite-invalid"
-        />
+        <Alert type="error" showIcon title={details.isError ? errorMessage(details.error, t('invites.invalid')) : t('invites.invalid')} data-testid="invite-invalid" />
       ) : details.isPending ? (
         <Spin />
       ) : (
         <>
-          {error ? (
-            <Alert
-              type="error"
-              showIcon
-              title={error}
-              style={{ marginBottom: 16 }}
-            />
-          ) : null}
-          <Form
-            form={form}
-            layout="vertical"
-            requiredMark={false}
-            onFinish={submit}
-            disabled={busy}
-            data-testid="accept-form"
-          >
-            <Form.Item label={t("auth.email")}>
+          {error ? <Alert type="error" showIcon title={error} style={{ marginBottom: 16 }} /> : null}
+          <Form form={form} layout="vertical" requiredMark={false} onFinish={submit} disabled={busy} data-testid="accept-form">
+            <Form.Item label={t('auth.email')}>
               <Input value={details.data?.email} disabled />
             </Form.Item>
             <Form.Item
               name="name"
-              label={t("auth.name")}
+              label={t('auth.name')}
               rules={[
                 {
                   required: true,
                   whitespace: true,
-                  message: t("auth.required"),
+                  message: t('auth.required'),
                 },
               ]}
             >
@@ -123,27 +92,17 @@ export default function AcceptInvite() {
             </Form.Item>
             <Form.Item
               name="password"
-              label={t("auth.password")}
-              extra={t("auth.passwordHint")}
+              label={t('auth.password')}
+              extra={t('auth.passwordHint')}
               rules={[
-                { required: true, message: t("auth.required") },
-                { min: 8, message: t("auth.passwordTooShort") },
+                { required: true, message: t('auth.required') },
+                { min: 8, message: t('auth.passwordTooShort') },
               ]}
             >
-              <Input.Password
-                autoComplete="new-password"
-                data-testid="accept-password"
-              />
+              <Input.Password autoComplete="new-password" data-testid="accept-password" />
             </Form.Item>
-            <Button
-              type="primary"
-              htmlType="submit"
-              block
-              size="large"
-              loading={busy}
-              data-testid="accept-submit"
-            >
-              {t("invites.accept")}
+            <Button type="primary" htmlType="submit" block size="large" loading={busy} data-testid="accept-submit">
+              {t('invites.accept')}
             </Button>
           </Form>
         </>

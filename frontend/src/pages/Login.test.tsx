@@ -86,7 +86,12 @@ describe('Login page', () => {
     const s = server((b) =>
       b.tenant
         ? jsonResponse(200, { token: 'tok-' + b.tenant, user })
-        : jsonResponse(200, { workspaces: [{ id: 't1', slug: 'acme', name: 'Acme Ltd' }, { id: 't2', slug: 'beta', name: 'Beta Shop' }] }),
+        : jsonResponse(200, {
+            workspaces: [
+              { id: 't1', slug: 'acme', name: 'Acme Ltd' },
+              { id: 't2', slug: 'beta', name: 'Beta Shop' },
+            ],
+          }),
     );
     page();
     await fill('ann@acme.io', 'secret123');

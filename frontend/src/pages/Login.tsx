@@ -153,12 +153,7 @@ export default function Login() {
           <Input.Password autoComplete="current-password" data-testid="login-password" />
         </Form.Item>
         {withWorkspace ? (
-          <Form.Item
-            name="tenant"
-            label={t('auth.workspace')}
-            extra={t('auth.workspaceHint')}
-            rules={[{ required: true, whitespace: true, message: t('auth.required') }]}
-          >
+          <Form.Item name="tenant" label={t('auth.workspace')} extra={t('auth.workspaceHint')} rules={[{ required: true, whitespace: true, message: t('auth.required') }]}>
             <Input placeholder={t('auth.workspacePlaceholder')} autoComplete="organization" autoCapitalize="none" data-testid="login-tenant" />
           </Form.Item>
         ) : null}

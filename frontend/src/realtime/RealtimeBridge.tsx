@@ -91,14 +91,13 @@ export function RealtimeBridge({ me }: { me: User }) {
         upsertConversation(qc, conversation);
         refreshCounts();
         refreshEvents(conversation.id);
-        const newlyMine =
-          conversation.status === 'assigned' &&
-          conversation.assignee_id === me.id &&
-          (!known || known.assignee_id !== me.id || known.status !== 'assigned');
+        const newlyMine = conversation.status === 'assigned' && conversation.assignee_id === me.id && (!known || known.assignee_id !== me.id || known.status !== 'assigned');
         if (newlyMine && tabHidden()) {
           chime();
-          desktopNotify(t('notify.newConversation'), visitorName(conversation.visitor, (id) => t('inbox.visitor', { id })), () =>
-            navigate(`/app/conversations/${conversation.id}`),
+          desktopNotify(
+            t('notify.newConversation'),
+            visitorName(conversation.visitor, (id) => t('inbox.visitor', { id })),
+            () => navigate(`/app/conversations/${conversation.id}`),
           );
         }
       }),
@@ -124,7 +123,9 @@ export function RealtimeBridge({ me }: { me: User }) {
         if (counted && live && tabHidden() && (!conv || conv.assignee_id === me.id || conv.status !== 'assigned')) {
           chime();
           const name = visitorName(conv?.visitor, (id) => t('inbox.visitor', { id }));
-          desktopNotify(t('notify.newMessage', { name }), message.body || (message.attachments ?? []).map((a) => a.name).join(', '), () => navigate(`/app/conversations/${conversation_id}`));
+          desktopNotify(t('notify.newMessage', { name }), message.body || (message.attachments ?? []).map((a) => a.name).join(', '), () =>
+            navigate(`/app/conversations/${conversation_id}`),
+          );
         }
       }),
       client.on('typing', (f) => {
@@ -135,9 +136,7 @@ export function RealtimeBridge({ me }: { me: User }) {
         }
         // An empty name reads "Visitor is typing…"; colleagues are named.
         const colleague =
-          f.author?.type === 'visitor'
-            ? ''
-            : (f.author?.name ?? qc.getQueryData<Agent[]>(keys.agents)?.find((a) => a.id === f.author?.id)?.name ?? t('agents.role_agent'));
+          f.author?.type === 'visitor' ? '' : (f.author?.name ?? qc.getQueryData<Agent[]>(keys.agents)?.find((a) => a.id === f.author?.id)?.name ?? t('agents.role_agent'));
         useUi.getState().setTyping(f.conversation_id, { name: colleague, until: Date.now() + TYPING_TTL_MS });
       }),
       client.on('read', (f) => {

@@ -66,8 +66,7 @@ export function sortFor(list: Conversation[], f: InboxFilter): Conversation[] {
 export function upsertConversation(qc: QueryClient, incoming: Conversation): void {
   const prev = qc.getQueryData<Conversation>(keys.conversation(incoming.id));
   // A conversation.updated frame may omit last_message; keep what we know.
-  const conv: Conversation =
-    incoming.last_message === undefined && prev?.last_message ? { ...incoming, last_message: prev.last_message } : incoming;
+  const conv: Conversation = incoming.last_message === undefined && prev?.last_message ? { ...incoming, last_message: prev.last_message } : incoming;
   qc.setQueryData(keys.conversation(conv.id), conv);
   for (const [key, list] of qc.getQueriesData<Conversation[]>({ queryKey: keys.conversationLists })) {
     if (!list) continue;
@@ -136,9 +135,7 @@ export function applyMessage(qc: QueryClient, msg: ThreadMessage): void {
       last_seq: msg.seq,
       updated_at: msg.created_at > c.updated_at ? msg.created_at : c.updated_at,
       // The preview shows what the visitor or an agent said, not notes or "assigned to Ann".
-      last_message: msg.private || msg.author.type === 'system'
-        ? c.last_message
-        : { body: msg.body, author_type: msg.author.type, created_at: msg.created_at },
+      last_message: msg.private || msg.author.type === 'system' ? c.last_message : { body: msg.body, author_type: msg.author.type, created_at: msg.created_at },
       ...(msg.author.type === 'visitor'
         ? {
             last_visitor_message: { body: msg.body, author_type: 'visitor' as const, created_at: msg.created_at },
@@ -173,7 +170,5 @@ export function ackMessage(qc: QueryClient, conversationId: string, clientId: st
 }
 
 export function failMessage(qc: QueryClient, conversationId: string, clientId: string, reason: string): void {
-  qc.setQueryData<ThreadMessage[]>(keys.messages(conversationId), (cur) =>
-    cur?.map((m) => (m.client_id === clientId && m.pending ? { ...m, pending: false, failed: reason } : m)),
-  );
+  qc.setQueryData<ThreadMessage[]>(keys.messages(conversationId), (cur) => cur?.map((m) => (m.client_id === clientId && m.pending ? { ...m, pending: false, failed: reason } : m)));
 }

@@ -34,8 +34,7 @@ export const keys = {
   webhooks: ['webhooks'] as const,
   webhookDeliveries: (id: string) => ['webhook-deliveries', id] as const,
   conversationLists: ['conversations'] as const,
-  conversations: (f: InboxFilter, meId: string) =>
-    ['conversations', f.tab, f.status ?? '', meId, f.team ?? '', f.label ?? '', f.sort ?? ''] as const,
+  conversations: (f: InboxFilter, meId: string) => ['conversations', f.tab, f.status ?? '', meId, f.team ?? '', f.label ?? '', f.sort ?? ''] as const,
   conversation: (id: string) => ['conversation', id] as const,
   messages: (id: string) => ['messages', id] as const,
   events: (id: string) => ['events', id] as const,

@@ -4,7 +4,17 @@ import { FakeSocket } from '../test/fakeSocket';
 import type { Message } from '../api/types';
 
 function msg(conv: string, seq: number, body = `m${seq}`, client_id?: string): Message {
-  return { id: `id-${conv}-${seq}`, conversation_id: conv, seq, client_id, author: { type: 'visitor', id: 'v1' }, body, private: false, attachments: [], created_at: '2024-01-01T00:00:00Z' };
+  return {
+    id: `id-${conv}-${seq}`,
+    conversation_id: conv,
+    seq,
+    client_id,
+    author: { type: 'visitor', id: 'v1' },
+    body,
+    private: false,
+    attachments: [],
+    created_at: '2024-01-01T00:00:00Z',
+  };
 }
 
 function setup(extra: Partial<ConstructorParameters<typeof RealtimeClient>[0]> = {}) {

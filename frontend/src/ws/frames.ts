@@ -77,17 +77,7 @@ export interface DeltaFrame {
 }
 
 export type ServerFrame =
-  | WelcomeFrame
-  | MessageNewFrame
-  | ConversationUpdatedFrame
-  | AckFrame
-  | ErrorFrame
-  | TypingFrame
-  | ReadFrame
-  | PresenceFrame
-  | QueueFrame
-  | DeltaFrame
-  | { type: 'pong' };
+  WelcomeFrame | MessageNewFrame | ConversationUpdatedFrame | AckFrame | ErrorFrame | TypingFrame | ReadFrame | PresenceFrame | QueueFrame | DeltaFrame | { type: 'pong' };
 
 export interface MessageSendFrame {
   type: 'message.send';
