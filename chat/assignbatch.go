@@ -223,12 +223,12 @@ func (b *assignBatcher) assignAll(ctx context.Context, tenantID string, batch []
 			callCancelled, s.stamp(), convIDs, callPending).Scan(&marked).Error; err != nil {
 			return err
 		}
+		isMarked := make(map[string]bool, len(marked))
+		for _, id := range marked {
+			isMarked[id] = true
+		}
 		for _, g := range done {
-			for _, m := range marked {
-				if m == g.u.after.ID {
-					g.marked = true
-				}
-			}
+			g.marked = isMarked[g.u.after.ID]
 		}
 		loads := make([]loadDelta, 0, len(counts))
 		for id, n := range counts {

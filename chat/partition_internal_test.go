@@ -34,6 +34,12 @@ CREATE TRIGGER messages_search_queue AFTER INSERT ON ` + m + `
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ` + db.Table("queue_message_search") + `();`).Error
 }
 
+// WaitBackground waits until the work a service started in the background
+// (flow runs after visitors' messages, bot calls, reopenings) has finished,
+// for measurements that must not let one run's leftovers fall on the next.
+// No send may start while it waits.
+func WaitBackground(s *Service) { s.bg.Wait() }
+
 // TestPartitionedWritePath is an investigation, run by hand: the group
 // commit's one-shot statement (widget-style and named) on a partitioned
 // and an unpartitioned tenant, each prepared once and executed serially on

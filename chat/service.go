@@ -549,9 +549,13 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 	s.metrics.stored.WithLabelValues(author.Type).Inc()
 	msg = s.messageOf(p.TenantID, res.row)
 	conv := res.conv
-	if visitor {
-		s.openConvs.Add(p.TenantID+"/"+p.ID, conv.ID)
-		s.returning.Add(p.TenantID+"/"+p.ID, struct{}{})
+	if key := p.TenantID + "/" + p.ID; visitor {
+		// checkWriter's lookup already made a cached entry recent: the
+		// caches change only when this node did not know the conversation.
+		if open, ok := s.openConvs.Peek(key); !ok || open != conv.ID {
+			s.openConvs.Add(key, conv.ID)
+			s.returning.Add(key, struct{}{})
+		}
 	}
 	s.publish(ctx, Event{Kind: EventMessage, TenantID: p.TenantID, ConversationID: conv.ID, VisitorID: conv.VisitorID, AssigneeID: conv.assignee(), Message: &msg})
 	switch {
