@@ -7,6 +7,7 @@ import (
 )
 
 func TestErrorsFollowTheRequestsLanguage(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ header, want string }{
 		{"zh-CN,zh;q=0.9,en;q=0.8", "zh-CN"}, {"zh-TW", "zh-CN"}, {"en-US,en;q=0.9", "en"}, {"fr-FR", "en"}, {"", "en"}, {"fr, zh;q=0.5", "zh-CN"},
 	} {

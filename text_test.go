@@ -3,6 +3,7 @@ package kefu
 import "testing"
 
 func TestTextProblem(t *testing.T) {
+	t.Parallel()
 	for s, want := range map[string]string{
 		"":                      "",
 		"hello":                 "",

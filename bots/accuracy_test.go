@@ -70,6 +70,7 @@ func scoreOf(ms []Match) float64 {
 // TestAccuracy is the floor under matching quality: Kefu's labelled set of
 // 25 entries, 76 paraphrases and 25 questions the FAQ does not cover.
 func TestAccuracy(t *testing.T) {
+	t.Parallel()
 	s := loadEval(t, "testdata/faq_eval.json")
 	top1, falseRate := evaluate(t, s, DefaultThreshold, true)
 	t.Logf("top-1 %.1f%%, false answers %.1f%% (threshold %.2f)", 100*top1, 100*falseRate, DefaultThreshold)

@@ -32,6 +32,7 @@ func fakeProvider(t *testing.T, name string, b botstest.Behaviour) (Provider, *b
 }
 
 func TestProviders(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{ProviderOpenAI, ProviderAnthropic} {
 		t.Run(name, func(t *testing.T) {
 			for _, c := range []struct {
@@ -91,6 +92,7 @@ func TestProviders(t *testing.T) {
 }
 
 func TestProviderStopsWhenTheContextEnds(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{ProviderOpenAI, ProviderAnthropic} {
 		t.Run(name, func(t *testing.T) {
 			p, _ := fakeProvider(t, name, botstest.Behaviour{Answer: "late", Delay: 5 * time.Second})
@@ -109,6 +111,7 @@ func TestProviderStopsWhenTheContextEnds(t *testing.T) {
 }
 
 func TestPrivateAddressesAreRefusedUnlessAllowed(t *testing.T) {
+	t.Parallel()
 	srv := botstest.OpenAI(t, botstest.Behaviour{Answer: "hi"})
 	p, err := DefaultRegistry().New(ProviderOpenAI, ProviderConfig{BaseURL: srv.BaseURL(), APIKey: fakeKey, HTTP: outbound.NewClient(outbound.Options{})})
 	if err != nil {
@@ -124,6 +127,7 @@ func TestPrivateAddressesAreRefusedUnlessAllowed(t *testing.T) {
 }
 
 func TestSealer(t *testing.T) {
+	t.Parallel()
 	s, err := newSealer([]byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {
 		t.Fatal(err)
@@ -148,6 +152,7 @@ func TestSealer(t *testing.T) {
 }
 
 func TestMarkerGuard(t *testing.T) {
+	t.Parallel()
 	var out []string
 	g := &markerGuard{out: func(s string) { out = append(out, s) }}
 	for _, p := range []string{"HAND", "OFF"} {

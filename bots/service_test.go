@@ -29,6 +29,7 @@ func newService(t *testing.T, store *tenants.Store) (*bots.Service, string) {
 // With an embedding model set, FAQ candidates are re-ranked by embeddings;
 // an entry's vector is made once and again only when its text changes.
 func TestEmbeddingsRerankAndCache(t *testing.T) {
+	t.Parallel()
 	for _, b := range tenantstest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
@@ -84,6 +85,7 @@ func TestEmbeddingsRerankAndCache(t *testing.T) {
 // The model is asked with the knowledge that matches, the visitor's
 // language and the recent conversation, bounded.
 func TestAskSendsTheKnowledge(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, tid := newService(t, tenantstest.SQLite(t))
 	fake := botstest.OpenAI(t, botstest.Behaviour{Answer: "您好，7 天内可退货。"})

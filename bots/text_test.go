@@ -10,6 +10,7 @@ import (
 )
 
 func TestNormalize(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ in, want string }{
 		{"ＡＢＣ１２３", "abc123"},
 		{"退貨政策是什麼？", "退货政策是什么"},
@@ -24,6 +25,7 @@ func TestNormalize(t *testing.T) {
 }
 
 func TestSimplifiedTableIsPairs(t *testing.T) {
+	t.Parallel()
 	for trad, simp := range simplified {
 		if _, again := simplified[simp]; again {
 			t.Errorf("%c → %c, and %c maps again", trad, simp, simp)
@@ -32,6 +34,7 @@ func TestSimplifiedTableIsPairs(t *testing.T) {
 }
 
 func TestTokens(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		in        string
 		has, lack []string
@@ -60,6 +63,7 @@ func TestTokens(t *testing.T) {
 }
 
 func TestWantsPerson(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		text string
 		want bool
@@ -77,6 +81,7 @@ func TestWantsPerson(t *testing.T) {
 // The acceptance case: one entry in both languages answers a Chinese
 // paraphrase, and not a question it does not cover.
 func TestAnswerBilingualEntry(t *testing.T) {
+	t.Parallel()
 	kb := NewKnowledge([]Entry{{ID: "r", Question: "退货政策是什么? / What is the return policy?", Answer: "7 天无理由退货。"}}, nil, 0)
 	for _, c := range []struct {
 		q    string
@@ -98,6 +103,7 @@ func TestAnswerBilingualEntry(t *testing.T) {
 }
 
 func TestThreshold(t *testing.T) {
+	t.Parallel()
 	entries := []Entry{{ID: "a", Question: "运费怎么算? / How much is shipping?", Answer: "8 元"}, {ID: "b", Question: "怎么开发票?", Answer: "订单页"}}
 	q := "邮费多少钱"
 	m := NewKnowledge(entries, nil, 0).Match(q, 1)
@@ -113,6 +119,7 @@ func TestThreshold(t *testing.T) {
 }
 
 func TestSplitArticle(t *testing.T) {
+	t.Parallel()
 	body := "# Returns\n\n" + strings.Repeat("退货需在七天内申请。", 100) + "\n\n## Shipping\n\nWe ship daily."
 	chunks := SplitArticle("a1", "Help", body)
 	if len(chunks) < 3 {

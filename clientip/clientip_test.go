@@ -6,6 +6,7 @@ import (
 )
 
 func TestKeyGroupsIPv6ByItsSlash64(t *testing.T) {
+	t.Parallel()
 	cases := map[string]string{
 		"203.0.113.7":                "203.0.113.7",
 		"::ffff:203.0.113.7":         "203.0.113.7",
@@ -23,6 +24,7 @@ func TestKeyGroupsIPv6ByItsSlash64(t *testing.T) {
 }
 
 func TestResolverBelievesXForwardedForOnlyWhenTrusted(t *testing.T) {
+	t.Parallel()
 	r, _ := http.NewRequest("GET", "/", nil)
 	r.RemoteAddr = "10.0.0.2:5555" // a proxy
 	r.Header.Set("X-Forwarded-For", "198.51.100.9, 10.0.0.3")

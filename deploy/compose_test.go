@@ -36,6 +36,7 @@ func composeCommand(v any) string {
 }
 
 func TestComposeRunsTwoNodesOnPostgresAndRedis(t *testing.T) {
+	t.Parallel()
 	compose := readDoc(t, "docker-compose.yml")
 	services := mapAt(compose, "services")
 	for _, name := range []string{"postgres", "redis", "kefu-1", "kefu-2", "prometheus"} {
@@ -179,6 +180,7 @@ func substituteDefaults(s string) string {
 // ---------------------------------------------------------------- Prometheus
 
 func TestPrometheusScrapesBothNodes(t *testing.T) {
+	t.Parallel()
 	prom := readDoc(t, "prometheus.yml")
 	targets := map[string]bool{}
 	for _, job := range listAt(prom, "scrape_configs") {

@@ -169,6 +169,7 @@ func yamlFiles(t *testing.T) []string {
 }
 
 func TestEveryYAMLFileParses(t *testing.T) {
+	t.Parallel()
 	for _, path := range yamlFiles(t) {
 		t.Run(path, func(t *testing.T) {
 			if docs := readDocs(t, path); len(docs) == 0 {

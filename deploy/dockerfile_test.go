@@ -86,6 +86,7 @@ func (s stage) all(cmd string) []string {
 }
 
 func TestDockerfileBuildsAndRunsServeAsNonRoot(t *testing.T) {
+	t.Parallel()
 	stages := readDockerfile(t, "Dockerfile")
 	if len(stages) < 3 {
 		t.Fatalf("%d stages, want the frontend, the server and the runtime", len(stages))
@@ -175,6 +176,7 @@ func TestDockerfileBuildsAndRunsServeAsNonRoot(t *testing.T) {
 // temporary directory) with the build arguments VERSION and COMMIT, and
 // checks the binary reports them: the image said "dev" (operator review).
 func TestDockerImageReportsItsVersion(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds the server: skipped in -short mode")
 	}

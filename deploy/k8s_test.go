@@ -85,6 +85,7 @@ func selects(selector, labels map[string]any) bool {
 }
 
 func TestKubernetesHasWhatKefuNeeds(t *testing.T) {
+	t.Parallel()
 	objs := manifests(t)
 	for _, key := range []string{
 		"Namespace/kefu", "Deployment/kefu", "Service/kefu", "Secret/kefu", "ConfigMap/redis-config",
@@ -95,6 +96,7 @@ func TestKubernetesHasWhatKefuNeeds(t *testing.T) {
 }
 
 func TestKefuDeploymentProbesAndDrains(t *testing.T) {
+	t.Parallel()
 	objs := manifests(t)
 	dep := object(t, objs, "Deployment/kefu")
 	pod := mapAt(dep, "spec", "template", "spec")
@@ -183,6 +185,7 @@ func TestKefuDeploymentProbesAndDrains(t *testing.T) {
 }
 
 func TestKefuDeploymentGetsItsConfiguration(t *testing.T) {
+	t.Parallel()
 	objs := manifests(t)
 	dep := object(t, objs, "Deployment/kefu")
 	c := container(t, dep, "kefu")
@@ -219,6 +222,7 @@ func TestKefuDeploymentGetsItsConfiguration(t *testing.T) {
 }
 
 func TestKubernetesObjectsPointAtEachOther(t *testing.T) {
+	t.Parallel()
 	objs := manifests(t)
 	dep := object(t, objs, "Deployment/kefu")
 	podLabels := mapAt(dep, "spec", "template", "metadata", "labels")
@@ -299,6 +303,7 @@ func TestKubernetesObjectsPointAtEachOther(t *testing.T) {
 // KEFU_METRICS_ADDR, a declared container port the Service does not expose,
 // and the scrape annotations point at it (the public port serves none).
 func TestMetricsAreScrapedOffThePublicPort(t *testing.T) {
+	t.Parallel()
 	objs := manifests(t)
 	dep := object(t, objs, "Deployment/kefu")
 	c := container(t, dep, "kefu")
@@ -328,6 +333,7 @@ func TestMetricsAreScrapedOffThePublicPort(t *testing.T) {
 }
 
 func TestRedisConfigMapMatchesRedisConf(t *testing.T) {
+	t.Parallel()
 	objs := manifests(t)
 	cm := object(t, objs, "ConfigMap/redis-config")
 	want, err := os.ReadFile("redis.conf")
@@ -341,6 +347,7 @@ func TestRedisConfigMapMatchesRedisConf(t *testing.T) {
 }
 
 func TestKustomizationListsEveryManifest(t *testing.T) {
+	t.Parallel()
 	k := readDoc(t, filepath.Join("k8s", "kustomization.yaml"))
 	listed := stringList(k["resources"])
 	for _, r := range listed {

@@ -22,6 +22,7 @@ import (
 // monitoring namespace, and Redis only to Kefu's pods (operator review:
 // there was no NetworkPolicy).
 func TestNetworkPolicies(t *testing.T) {
+	t.Parallel()
 	objs := manifests(t)
 	kefuPods := mapAt(object(t, objs, "Deployment/kefu"), "spec", "template", "metadata", "labels")
 	redisPods := mapAt(object(t, objs, "Deployment/redis"), "spec", "template", "metadata", "labels")
@@ -94,6 +95,7 @@ func TestNetworkPolicies(t *testing.T) {
 // as Kubernetes expands it: without the password Redis refuses, with it it
 // answers.
 func TestRedisRequiresAPassword(t *testing.T) {
+	t.Parallel()
 	objs := manifests(t)
 	secret := object(t, objs, "Secret/redis")
 	if strAt(secret, "stringData", "password") == "" {
@@ -204,6 +206,7 @@ func envOf(t *testing.T, c map[string]any, name string) map[string]map[string]an
 // TestKustomizeBuilds: kustomize (as kubectl embeds it) builds deploy/k8s,
 // network policies included.
 func TestKustomizeBuilds(t *testing.T) {
+	t.Parallel()
 	kubectl, err := exec.LookPath("kubectl")
 	if err != nil {
 		t.Skip("kubectl is not installed; `go run sigs.k8s.io/kustomize/kustomize/v5@latest build deploy/k8s` does the same")

@@ -13,6 +13,7 @@ import (
 // the rules themselves. .ci/run installs promtool (Debian's prometheus
 // package), so CI never skips this.
 func TestPromtoolAcceptsTheConfigAndAlerts(t *testing.T) {
+	t.Parallel()
 	promtool, err := exec.LookPath("promtool")
 	if err != nil {
 		t.Skip("promtool is not installed (apt-get install prometheus)")
@@ -32,6 +33,7 @@ func TestPromtoolAcceptsTheConfigAndAlerts(t *testing.T) {
 // severity and a runbook annotation pointing at its own section of
 // deploy/README.md, which exists.
 func TestEveryAlertHasARunbookSection(t *testing.T) {
+	t.Parallel()
 	doc := readDoc(t, filepath.Join("prometheus", "alerts.yml"))
 	readme, err := os.ReadFile("README.md")
 	if err != nil {

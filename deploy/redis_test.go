@@ -55,6 +55,7 @@ func readRedisConf(t *testing.T, path string) []directive {
 }
 
 func TestRedisConfSupportsPresenceAndFanOut(t *testing.T) {
+	t.Parallel()
 	conf := readRedisConf(t, "redis.conf")
 	get := func(name string) [][]string {
 		var all [][]string
@@ -104,6 +105,7 @@ func TestRedisConfSupportsPresenceAndFanOut(t *testing.T) {
 // (on a private Unix socket, no TCP port) and fails on any directive it
 // rejects. It is skipped where redis-server is not installed.
 func TestRedisServerAcceptsRedisConf(t *testing.T) {
+	t.Parallel()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Skip("redis-server is not installed")

@@ -12,6 +12,7 @@ import (
 )
 
 func TestSendOverEachTransport(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name       string
 		mode       mailertest.Mode
@@ -58,6 +59,7 @@ func TestSendOverEachTransport(t *testing.T) {
 }
 
 func TestSendRefusals(t *testing.T) {
+	t.Parallel()
 	t.Run("a wrong password is an error, nothing is accepted", func(t *testing.T) {
 		srv := mailertest.Start(t, mailertest.StartTLS, "kefu", "right")
 		m, err := mailer.New(mailer.Config{URL: "smtp://kefu:wrong@" + srv.Addr, RootCAs: srv.RootCAs()})
@@ -105,6 +107,7 @@ func TestSendRefusals(t *testing.T) {
 }
 
 func TestNotConfigured(t *testing.T) {
+	t.Parallel()
 	m, err := mailer.New(mailer.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -122,6 +125,7 @@ func TestNotConfigured(t *testing.T) {
 }
 
 func TestNewRefusesBadURLs(t *testing.T) {
+	t.Parallel()
 	for _, u := range []string{"http://mail.example.com", "smtp://", "smtp://u:p@exa mple.com:25", "smtps:///x"} {
 		if _, err := mailer.New(mailer.Config{URL: u}); err == nil {
 			t.Errorf("%q accepted", u)
@@ -135,6 +139,7 @@ func TestNewRefusesBadURLs(t *testing.T) {
 }
 
 func TestComposeEveryKindInBothLanguages(t *testing.T) {
+	t.Parallel()
 	params := map[string]string{"workspace": "W", "inviter": "I", "link": "L", "workspaces": "X", "agent": "A", "body": "B"}
 	for _, k := range []mailer.Kind{mailer.Invite, mailer.PasswordReset, mailer.Workspaces, mailer.Reply} {
 		en, err := mailer.Compose("en", k, "a@example.com", params)

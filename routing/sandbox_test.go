@@ -213,12 +213,18 @@ func TestExpressionBombs(t *testing.T) {
 
 // runBounded runs p and fails t unless the run ended within bombTime and
 // bombAlloc. A loaded machine can pause any process for a while, so a run
-// over the time gets a second chance; allocation is checked every time.
+// over the time gets up to four more chances and the fastest counts;
+// allocation is checked every time. (The package's tests do not run in
+// parallel: they measure evaluation time, and would measure each other.)
 func runBounded(t testing.TB, p *Program, in Input) Result {
 	t.Helper()
+	// The fastest of a few runs: a bomb is slow every time, while a
+	// loaded machine (CI, -race, other packages' tests) stalls some runs.
 	r, took, alloc := measureRun(p, in)
-	if took > bombTime && alloc <= bombAlloc {
-		r, took, alloc = measureRun(p, in)
+	for try := 1; try < 5 && took > bombTime && alloc <= bombAlloc; try++ {
+		var again time.Duration
+		r, again, alloc = measureRun(p, in)
+		took = min(took, again)
 	}
 	t.Logf("the run took %v and allocated %d bytes", took, alloc)
 	if took > bombTime || alloc > bombAlloc {
