@@ -59,7 +59,7 @@ export function PendingInvites() {
             key: 'a',
             align: 'right' as const,
             render: (_: unknown, inv: Invite) => (
-              <ConfirmButton question={t('invites.revokeConfirm')} onConfirm={() => revoke(inv)} danger testId="invite-revoke">
+              <ConfirmButton question={t('invites.revokeConfirm')} onConfirm={() => revoke(inv)} danger okDanger={false} testId="invite-revoke">
                 {t('invites.revoke')}
               </ConfirmButton>
             ),

@@ -4,13 +4,15 @@ import { useTranslation } from 'react-i18next';
 
 /**
  * A small button that asks first: a popover with `question`, OK (reading
- * like the button, red when `danger`) and Cancel. The button's data-testid is
- * `testId`, the OK's `confirmTestId`.
+ * like the button) and Cancel. `danger` makes the button red, and OK too
+ * unless `okDanger` says otherwise. The button's data-testid is `testId`, the
+ * OK's `confirmTestId`.
  */
 export function ConfirmButton({
   question,
   onConfirm,
   danger = false,
+  okDanger = danger,
   testId,
   confirmTestId,
   children,
@@ -18,6 +20,7 @@ export function ConfirmButton({
   question: ReactNode;
   onConfirm: () => void | Promise<unknown>;
   danger?: boolean;
+  okDanger?: boolean;
   testId?: string;
   confirmTestId?: string;
   children: string;
@@ -28,7 +31,7 @@ export function ConfirmButton({
       title={question}
       okText={children}
       cancelText={t('app.cancel')}
-      okButtonProps={{ ...(danger ? { danger: true } : {}), ...(confirmTestId ? { 'data-testid': confirmTestId } : {}) } as { danger?: boolean }}
+      okButtonProps={{ ...(okDanger ? { danger: true } : {}), ...(confirmTestId ? { 'data-testid': confirmTestId } : {}) } as { danger?: boolean }}
       onConfirm={onConfirm}
     >
       <Button size="small" danger={danger} data-testid={testId}>
