@@ -6,89 +6,19 @@
 // an llm flow published, the widget shows the holding reply, then the answer
 // streaming in, then the stored answer. Run by `npm run e2e:bots` with
 // KEFU_URL set (the Makefile does).
-import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { check, journey, rand } from './lib.mjs';
 
-const BASE = (process.env.KEFU_URL ?? '').replace(/\/$/, '');
-if (!BASE) {
-  console.error('bots: KEFU_URL is not set. Start a server and run e.g. KEFU_URL=http://127.0.0.1:18089 npm run e2e:bots');
-  process.exit(2);
-}
-const SHOTS = process.env.KEFU_SCREENSHOTS || 'tmp/screenshots';
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const TIMEOUT = Number(process.env.KEFU_E2E_TIMEOUT_MS || 15000);
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
-const rand = Math.random().toString(36).slice(2, 8);
+const { BASE, SHOTS, step, rest, shoot, launch, open, cleanPages, finish } = journey('bots');
 const account = { company: `Bots Tea ${rand}`, name: 'Ada Admin', email: `ada+${rand}@example.com`, password: `correct-horse-${rand}` };
 const FAQ_Q = '退货政策是什么? / What is the return policy?';
 const FAQ_A = '收货 7 天内可无理由退货。';
 const HOLDING = '思考中，请稍候…';
 const ANSWER = '您好！鞋子收货后 7 天内未穿着可以退货，请在订单页申请。';
-
-mkdirSync(SHOTS, { recursive: true });
-const results = [];
-const pageErrors = [];
-let aborted = false;
-const state = { admin: null, visitor: null, token: '', key: '', slug: '' };
-
-async function step(name, fn) {
-  if (aborted) {
-    results.push({ name, ok: false, skipped: true });
-    console.log(`  - ${name} (skipped)`);
-    return;
-  }
-  const t0 = Date.now();
-  try {
-    await fn();
-    results.push({ name, ok: true });
-    console.log(`  ✓ ${name} (${Date.now() - t0} ms)`);
-  } catch (err) {
-    results.push({ name, ok: false });
-    aborted = true;
-    console.log(
-      `  ✗ ${name}\n    ${String(err?.stack ?? err)
-        .split('\n')
-        .slice(0, 6)
-        .join('\n    ')}`,
-    );
-    for (const [label, page] of [
-      ['bots-admin', state.admin],
-      ['bots-demo', state.visitor],
-    ]) {
-      await page?.screenshot({ path: join(SHOTS, `failure-${label}.png`), fullPage: true }).catch(() => undefined);
-    }
-  }
-}
-
-function check(cond, message) {
-  if (!cond) throw new Error(message);
-}
-
-async function shoot(page, name) {
-  for (const [label, size] of [
-    ['1280', DESKTOP],
-    ['390', PHONE],
-  ]) {
-    await page.setViewportSize(size);
-    await page.waitForTimeout(250);
-    await page.screenshot({ path: join(SHOTS, `${name}-${label}.png`) });
-  }
-  await page.setViewportSize(DESKTOP);
-}
-
-async function api(method, path, body) {
-  const res = await fetch(BASE + path, {
-    method,
-    headers: { 'Content-Type': 'application/json', ...(state.token ? { Authorization: `Bearer ${state.token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
+const state = { token: '', key: '', slug: '' };
+/** The REST API as the admin. */
+const api = (method, path, body) => rest(method, path, body, state.token);
 
 // A fake OpenAI-compatible model: it streams ANSWER in pieces after 1.5 s
 // (a test of the connection is answered at once).
@@ -124,37 +54,12 @@ function fakeModel() {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
-// A browser context that reports CSP violations; with staff, it holds the
-// admin's session, as if they opened the demo page from the console (the
-// demo page runs the widget only for its workspace's staff; the widget's
-// visitor is still a stranger).
-async function newContext(locale, staff) {
-  const ctx = await browser.newContext({ viewport: DESKTOP, locale });
-  ctx.setDefaultTimeout(TIMEOUT);
-  await ctx.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) =>
-      console.error(`csp-violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'} in ${e.sourceFile || location.pathname}`),
-    );
-  });
-  if (staff) await ctx.addInitScript((t) => localStorage.setItem('kefu:token', t), state.token);
-  return ctx;
-}
-
-function watch(page, who) {
-  page.on('pageerror', (e) => pageErrors.push(`${who}: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && m.text().startsWith('csp-violation')) pageErrors.push(`${who}: ${m.text()}`);
-  });
-  return page;
-}
-
 const model = await fakeModel();
 const modelURL = `http://127.0.0.1:${model.address().port}/v1`;
-const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+const browser = await launch();
 
 try {
-  const adminCtx = await newContext('en-US', false);
-  const admin = (state.admin = watch(await adminCtx.newPage(), 'admin'));
+  const admin = await open('bots-admin');
   console.log(`bots journey against ${BASE} (fake model at ${modelURL}; screenshots in ${SHOTS})`);
 
   await step('a business signs up and its admin logs in', async () => {
@@ -198,8 +103,10 @@ try {
   });
 
   await step('a visitor on the demo page asks a paraphrase and gets the FAQ answer', async () => {
-    const ctx = await newContext('zh-CN', true);
-    const visitor = (state.visitor = watch(await ctx.newPage(), 'demo'));
+    // The context holds the admin's session, as if they opened the demo page
+    // from the console (the demo page runs the widget only for its
+    // workspace's staff; the widget's visitor is still a stranger).
+    const visitor = await open('bots-demo', { locale: 'zh-CN', token: state.token });
     await visitor.goto(`${BASE}/demo?key=${encodeURIComponent(state.key)}`);
     await visitor.getByTestId('kefu-launcher').click();
     await visitor.locator('[data-testid="kefu-panel"].open').waitFor();
@@ -240,8 +147,7 @@ try {
     };
     const f = await api('POST', '/api/v1/flows', { name: 'Model first', graph });
     await api('POST', `/api/v1/flows/${f.id}/publish`);
-    const ctx = await newContext('zh-CN', true);
-    const visitor = (state.visitor = watch(await ctx.newPage(), 'demo'));
+    const visitor = await open('bots-demo', { locale: 'zh-CN', token: state.token });
     await visitor.goto(`${BASE}/demo?key=${encodeURIComponent(state.key)}`);
     await visitor.getByTestId('kefu-launcher').click();
     await visitor.locator('[data-testid="kefu-panel"].open').waitFor();
@@ -271,15 +177,10 @@ try {
     await shoot(admin, 'faq-zh');
   });
 
-  await step('no uncaught errors or Content-Security-Policy violations in any page', async () => {
-    check(pageErrors.length === 0, `page errors:\n${pageErrors.join('\n')}`);
-  });
+  await cleanPages(' in any page');
 } finally {
   await browser.close();
   model.close();
 }
 
-const passed = results.filter((r) => r.ok).length;
-const failed = results.length - passed;
-console.log(`bots: ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+finish();

@@ -12,116 +12,19 @@
 //   KEFU_URL=http://127.0.0.1:18308 npm run e2e:console
 //   KEFU_SCREENSHOTS=dir    where screenshots go (default tmp/screenshots)
 //   CHROMIUM=/path          browser binary (default /usr/bin/chromium)
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { check, journey, PHONE, rand, visitorsWrite } from './lib.mjs';
 
-const BASE = (process.env.KEFU_URL ?? '').replace(/\/$/, '');
-if (!BASE) {
-  console.error('console e2e: KEFU_URL is not set');
-  process.exit(2);
-}
-const SHOTS = process.env.KEFU_SCREENSHOTS || 'tmp/screenshots';
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const TIMEOUT = Number(process.env.KEFU_E2E_TIMEOUT_MS || 20000);
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
+const { BASE, SHOTS, step, rest, until: untilEvery, shoot, launch, context, watch, forget, cleanPages, finish } = journey('console', { timeout: 20000 });
 const MANY = 100;
-const rand = Math.random().toString(36).slice(2, 8);
-mkdirSync(SHOTS, { recursive: true });
-
-const results = [];
-const pageErrors = [];
 const measured = {};
-let aborted = false;
-const pages = {};
+/** The REST API from Node, the token before the body. */
+const api = (method, path, token, body) => rest(method, path, body, token);
+/** Polling every 200 ms. */
+const until = (what, fn, ms) => untilEvery(what, fn, ms, 200);
 
-async function step(name, fn) {
-  if (aborted) {
-    results.push({ name, ok: false, skipped: true });
-    console.log(`  - ${name} (skipped)`);
-    return;
-  }
-  const t0 = Date.now();
-  try {
-    await fn();
-    results.push({ name, ok: true });
-    console.log(`  ✓ ${name} (${Date.now() - t0} ms)`);
-  } catch (err) {
-    results.push({ name, ok: false });
-    aborted = true;
-    console.log(
-      `  ✗ ${name}\n    ${String(err?.stack ?? err)
-        .split('\n')
-        .slice(0, 6)
-        .join('\n    ')}`,
-    );
-    await Promise.all(Object.entries(pages).map(([label, p]) => p?.screenshot({ path: join(SHOTS, `console-failure-${label}.png`) }).catch(() => undefined)));
-  }
-}
-
-function check(cond, message) {
-  if (!cond) throw new Error(message);
-}
-
-async function shoot(page, name) {
-  for (const [label, size] of [
-    ['1280', DESKTOP],
-    ['390', PHONE],
-  ]) {
-    await page.setViewportSize(size);
-    await page.waitForTimeout(250);
-    await page.screenshot({ path: join(SHOTS, `${name}-${label}.png`) });
-  }
-  await page.setViewportSize(DESKTOP);
-}
-
-async function api(method, path, token, body) {
-  const res = await fetch(`${BASE}${path}`, {
-    method,
-    headers: { Accept: 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}), ...(body ? { 'Content-Type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
-}
-
-async function until(what, fn, timeout = TIMEOUT) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-});
-
-/** A browser context signed in with token (or none), in a locale and colour scheme. */
-async function context(token, opts = {}) {
-  const ctx = await browser.newContext({ viewport: DESKTOP, locale: opts.locale ?? 'en-US', colorScheme: opts.colorScheme ?? 'light' });
-  ctx.setDefaultTimeout(TIMEOUT);
-  await ctx.addInitScript(
-    ([tok, lang]) => {
-      if (tok) localStorage.setItem('kefu:token', tok);
-      if (lang) localStorage.setItem('kefu:lang', lang);
-    },
-    [token ?? '', opts.lang ?? ''],
-  );
-  return ctx;
-}
-
-function watch(label, page) {
-  pages[label] = page;
-  page.on('pageerror', (e) => pageErrors.push(`${label}: ${e.message}`));
-  return page;
-}
+const browser = await launch();
 
 const S = {};
 
@@ -148,7 +51,7 @@ try {
   });
 
   await step(`${MANY} visitors write (the first one in Chinese)`, async () => {
-    const ctx = await context(null);
+    const ctx = await context();
     const p = watch('sender', await ctx.newPage());
     await p.goto(`${BASE}/login`);
     const tokens = [];
@@ -159,38 +62,17 @@ try {
     }
     const texts = tokens.map((_, i) => (i === 0 ? '你好，我想退货，茶壶坏了' : `Question number ${i}: where is my order?`));
     // Ten sockets at a time, each: hello, one message, the ack, close.
-    const ids = await p.evaluate(
-      async ({ tokens, texts }) => {
-        const url = `${location.origin.replace(/^http/, 'ws')}/ws`;
-        const one = (token, body, i) =>
-          new Promise((resolve, reject) => {
-            const ws = new WebSocket(url);
-            const timer = setTimeout(() => reject(new Error(`visitor ${i}: no ack`)), 15000);
-            ws.onopen = () => ws.send(JSON.stringify({ type: 'hello', token }));
-            ws.onmessage = (ev) => {
-              const f = JSON.parse(ev.data);
-              if (f.type === 'welcome') ws.send(JSON.stringify({ type: 'message.send', client_id: `c${i}`, body }));
-              if (f.type === 'ack') {
-                clearTimeout(timer);
-                ws.close();
-                resolve(f.conversation_id);
-              }
-              if (f.type === 'error') reject(new Error(JSON.stringify(f)));
-            };
-          });
-        const out = [];
-        for (let i = 0; i < tokens.length; i += 10) out.push(...(await Promise.all(tokens.slice(i, i + 10).map((t, j) => one(t, texts[i + j], i + j)))));
-        return out;
-      },
-      { tokens, texts },
+    const ids = await visitorsWrite(
+      p,
+      tokens.map((token, i) => ({ token, body: texts[i] })),
     );
     S.convs = ids;
     S.zhConv = ids[0];
     await ctx.close();
-    delete pages.sender;
+    forget('sender');
   });
 
-  const ownerCtx = await context(S.owner);
+  const ownerCtx = await context({ token: S.owner });
   const owner = watch('owner', await ownerCtx.newPage());
 
   await step('the inbox shows server counts and pages 100 conversations into a windowed list', async () => {
@@ -343,7 +225,7 @@ try {
   });
 
   await step('a transfer with a note reaches the team mate live', async () => {
-    const bobCtx = await context(S.bob);
+    const bobCtx = await context({ token: S.bob });
     const bob = watch('bob', await bobCtx.newPage());
     S.bobPage = bob;
     await bob.goto(`${BASE}/app`);
@@ -383,7 +265,7 @@ try {
 
   await step('seen ticks on both sides, and links, in the console and the widget', async () => {
     // The visitor: the widget on the demo page (run for the workspace's staff).
-    const vctx = await context(S.owner);
+    const vctx = await context({ token: S.owner });
     const visitor = watch('widget', await vctx.newPage());
     await visitor.goto(`${BASE}/demo?key=${encodeURIComponent(S.key)}`);
     await visitor.getByTestId('kefu-launcher').click();
@@ -413,11 +295,11 @@ try {
     await visitor.waitForTimeout(250);
     await visitor.screenshot({ path: join(SHOTS, 'widget-seen-390.png') });
     await vctx.close();
-    delete pages.widget;
+    forget('widget');
   });
 
   await step('dark mode follows the system', async () => {
-    const dctx = await context(S.owner, { colorScheme: 'dark' });
+    const dctx = await context({ token: S.owner, colorScheme: 'dark' });
     const dark = watch('dark', await dctx.newPage());
     await dark.goto(`${BASE}/app/conversations/${S.convs[7]}`);
     await dark.getByTestId('composer-input').waitFor();
@@ -425,11 +307,11 @@ try {
     check(bg === 'rgb(20, 20, 20)', `the console's background in dark mode is ${bg}`);
     await shoot(dark, 'console-dark');
     await dctx.close();
-    delete pages.dark;
+    forget('dark');
   });
 
   await step('the landing page is a small static page', async () => {
-    const lctx = await context(null);
+    const lctx = await context();
     const land = watch('landing', await lctx.newPage());
     const js = [];
     land.on('response', async (r) => {
@@ -444,15 +326,14 @@ try {
     check((await land.evaluate(() => !!document.querySelector('.ant-btn'))) === false, 'the landing page renders antd');
     await shoot(land, 'landing-static');
     await lctx.close();
-    delete pages.landing;
+    forget('landing');
   });
+
+  await cleanPages(' in any page');
 } finally {
   await browser.close();
 }
 
-const failed = results.filter((r) => !r.ok);
-if (pageErrors.length) console.log(`page errors:\n  ${pageErrors.join('\n  ')}`);
 writeFileSync(join(SHOTS, 'console-measured.json'), JSON.stringify(measured, null, 2));
 console.log(`measured: ${JSON.stringify(measured)}`);
-console.log(`${results.length - failed.length} passed, ${failed.length} failed`);
-process.exit(failed.length || pageErrors.length ? 1 : 0);
+finish();

@@ -8,98 +8,23 @@
 //   KEFU_URL=http://127.0.0.1:18090 npm run e2e:flow
 //   KEFU_SCREENSHOTS=dir    where screenshots go (default tmp/screenshots)
 //   CHROMIUM=/path          browser binary (default /usr/bin/chromium)
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { check, journey, rand, visitorsWrite } from './lib.mjs';
 
-const BASE = (process.env.KEFU_URL ?? '').replace(/\/$/, '');
-if (!BASE) {
-  console.error('flow: KEFU_URL is not set. Start a server and run e.g. KEFU_URL=http://127.0.0.1:18090 npm run e2e:flow');
-  process.exit(2);
-}
-const SHOTS = process.env.KEFU_SCREENSHOTS || 'tmp/screenshots';
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const TIMEOUT = Number(process.env.KEFU_E2E_TIMEOUT_MS || 15000);
-const DESKTOP = { width: 1280, height: 900 };
-const PHONE = { width: 390, height: 844 };
-
-const rand = Math.random().toString(36).slice(2, 8);
+// A taller desktop: the canvas, palette and inspector side by side.
+const { BASE, SHOTS, step, rest: restAs, until, shoot: shootAt, launch, context, open, watch, cleanPages, finish } = journey('flow', { desktop: { width: 1280, height: 900 } });
 const owner = { company: `Flow Tea ${rand}`, name: 'Olga Owner', email: `olga+${rand}@example.com`, password: `owner-pass-${rand}` };
 const val = { name: 'Vip Val', email: `val+${rand}@example.com`, password: `val-pass-${rand}`, role: 'agent', skills: ['vip'], max_concurrent: 5 };
 const BAD_EXPR = 'visitor.plan ==';
 const GOOD_EXPR = 'visitor.attributes.plan == "pro"';
-
-mkdirSync(SHOTS, { recursive: true });
-const results = [];
-const pageErrors = [];
-const cspViolations = []; // Content-Security-Policy violations in the console pages
-let aborted = false;
-const state = { editor: null, token: '', slug: '', key: '', valId: '', flowId: '', proConv: '', freeConv: '' };
-
-async function step(name, fn) {
-  if (aborted) {
-    results.push({ name, ok: false, skipped: true });
-    console.log(`  - ${name} (skipped)`);
-    return;
-  }
-  const t0 = Date.now();
-  try {
-    await fn();
-    results.push({ name, ok: true });
-    console.log(`  ✓ ${name} (${Date.now() - t0} ms)`);
-  } catch (err) {
-    results.push({ name, ok: false });
-    aborted = true;
-    console.log(
-      `  ✗ ${name}\n    ${String(err?.stack ?? err)
-        .split('\n')
-        .slice(0, 6)
-        .join('\n    ')}`,
-    );
-    await state.editor?.screenshot({ path: join(SHOTS, 'failure-flow-editor.png'), fullPage: true }).catch(() => undefined);
-  }
-}
-
-function check(cond, message) {
-  if (!cond) throw new Error(message);
-}
-
-async function shoot(page, name) {
-  for (const [label, size] of [
-    ['1280', DESKTOP],
-    ['390', PHONE],
-  ]) {
-    await page.setViewportSize(size);
-    await page.waitForTimeout(300); // let layout and transitions settle
-    await page.screenshot({ path: join(SHOTS, `${name}-${label}.png`) });
-  }
-  await page.setViewportSize(DESKTOP);
-  await page.waitForTimeout(200);
-}
+const state = { token: '', slug: '', key: '', valId: '', flowId: '', proConv: '', freeConv: '' };
 
 /** The REST API from Node, as the owner unless another token is given. */
-async function rest(method, path, body, token = state.token) {
-  const res = await fetch(BASE + path, {
-    method,
-    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  const json = text ? JSON.parse(text) : undefined;
-  if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${text}`);
-  return json;
-}
-
-async function until(what, fn, timeout = TIMEOUT) {
-  const end = Date.now() + timeout;
-  let last;
-  while (Date.now() < end) {
-    last = await fn();
-    if (last) return last;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+const rest = (method, path, body, token = state.token) => restAs(method, path, body, token);
+/** Screenshots that let layout and transitions settle a little longer. */
+const shoot = async (page, name) => {
+  await shootAt(page, name, { settle: 300 });
+  await page.waitForTimeout(200);
+};
 
 const center = (b) => ({ x: b.x + b.width / 2, y: b.y + b.height / 2 });
 
@@ -121,45 +46,10 @@ const node = (id) => `[data-testid="flow-node"][data-id="${id}"]`;
 const source = (id, label) => `${node(id)} .react-flow__handle.source[data-handleid="out:${label}"]`;
 const target = (id) => `${node(id)} .react-flow__handle.target`;
 
-/** A visitor writes through the public widget API (session, then hello + message.send over the WebSocket). */
-async function visitorWrites(page, plan, text) {
-  return page.evaluate(
-    async ({ key, plan, text }) => {
-      const res = await fetch('/api/v1/widget/sessions', {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ widget_key: key, visitor: { name: `Visitor ${plan}`, attributes: { plan } } }),
-      });
-      if (!res.ok) throw new Error(`widget session: ${res.status} ${await res.text()}`);
-      const session = await res.json();
-      const ws = new WebSocket(`${location.origin.replace(/^http/, 'ws')}/ws`);
-      return await new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('no ack within 10 s')), 10000);
-        ws.onerror = () => reject(new Error('websocket error'));
-        ws.onopen = () => ws.send(JSON.stringify({ type: 'hello', token: session.visitor_token }));
-        ws.onmessage = (ev) => {
-          const f = JSON.parse(ev.data);
-          if (f.type === 'welcome') ws.send(JSON.stringify({ type: 'message.send', client_id: `flow-${Math.random().toString(36).slice(2)}`, body: text }));
-          else if (f.type === 'ack') {
-            clearTimeout(timer);
-            ws.close();
-            resolve(f.conversation_id);
-          } else if (f.type === 'error') {
-            clearTimeout(timer);
-            reject(new Error(`${f.code}: ${f.message}`));
-          }
-        };
-      });
-    },
-    { key: state.key, plan, text },
-  );
-}
+/** A visitor on `plan` writes `text` through the public widget API (a new session, then the socket). */
+const visitorWrites = async (page, plan, text) => (await visitorsWrite(page, [{ key: state.key, visitor: { name: `Visitor ${plan}`, attributes: { plan } }, body: text }]))[0];
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-});
+const browser = await launch();
 
 try {
   console.log(`flow against ${BASE} (screenshots in ${SHOTS})`);
@@ -175,33 +65,17 @@ try {
     check(agent.skills.includes('vip'), `Val's skills are ${JSON.stringify(agent.skills)}`);
   });
 
-  // One browser context per person, signed in by putting their token where the console keeps it.
-  async function signedIn(token) {
-    const ctx = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
-    ctx.setDefaultTimeout(TIMEOUT);
-    await ctx.addInitScript((tok) => {
-      if (!localStorage.getItem('kefu:token')) localStorage.setItem('kefu:token', tok);
-      document.addEventListener('securitypolicyviolation', (e) =>
-        console.error(`csp-violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'} in ${e.sourceFile || location.pathname}`),
-      );
-    }, token);
-    ctx.on('console', (m) => {
-      if (m.type() === 'error' && /csp-violation|Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
-    });
-    return ctx;
-  }
-
   let ownerCtx;
   await step('the owner and Val open the console and are online', async () => {
     const login = await rest('POST', '/api/v1/auth/login', { tenant: state.slug, email: val.email, password: val.password }, null);
-    ownerCtx = await signedIn(state.token);
-    const valCtx = await signedIn(login.token);
+    // One browser context per person, signed in by putting their token where the console keeps it.
+    ownerCtx = await context({ token: state.token });
+    const valCtx = await context({ token: login.token });
     for (const [who, ctx] of [
-      ['owner console', ownerCtx],
-      ['val console', valCtx],
+      ['owner-console', ownerCtx],
+      ['val-console', valCtx],
     ]) {
-      const p = await ctx.newPage();
-      p.on('pageerror', (e) => pageErrors.push(`${who}: ${e.message}`));
+      const p = watch(who, await ctx.newPage());
       await p.goto(`${BASE}/app`);
       await p.locator('[data-testid="presence-switch"][data-status="online"]').waitFor();
     }
@@ -212,8 +86,7 @@ try {
   });
 
   await step('Flows lists the Default flow, published and live', async () => {
-    const editor = (state.editor = await ownerCtx.newPage());
-    editor.on('pageerror', (e) => pageErrors.push(`editor: ${e.message}`));
+    const editor = (state.editor = watch('editor', await ownerCtx.newPage()));
     await editor.goto(`${BASE}/app/admin/widget`);
     await editor.getByTestId('admin-flows').click();
     await editor.waitForURL(/\/app\/admin\/flows$/);
@@ -349,8 +222,7 @@ try {
 
   let visitorPage;
   await step('a "pro" widget visitor is assigned to Vip Val', async () => {
-    visitorPage = await (await browser.newContext()).newPage();
-    visitorPage.on('pageerror', (e) => pageErrors.push(`visitor: ${e.message}`));
+    visitorPage = await open('visitor');
     // A page of the app (the demo shop, no key: no widget), whose policy lets it call the API.
     await visitorPage.goto(`${BASE}/demo`);
     state.proConv = await visitorWrites(visitorPage, 'pro', 'I need help with my pro plan');
@@ -430,18 +302,9 @@ try {
     await editor.getByTestId('save-flow').getByText('Save draft').waitFor();
   });
 
-  await step('no uncaught errors in any page', async () => {
-    check(pageErrors.length === 0, `page errors:\n${pageErrors.join('\n')}`);
-  });
-
-  await step('no Content-Security-Policy violations in any page', async () => {
-    check(cspViolations.length === 0, `CSP violations:\n${cspViolations.join('\n')}`);
-  });
+  await cleanPages(' in any page');
 } finally {
   await browser.close();
 }
 
-const passed = results.filter((r) => r.ok).length;
-const failed = results.length - passed;
-console.log(`flow: ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+finish();

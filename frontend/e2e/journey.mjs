@@ -7,22 +7,10 @@
 //   KEFU_URL=http://127.0.0.1:18089 npm run e2e
 //   KEFU_SCREENSHOTS=dir    where screenshots go (default tmp/screenshots)
 //   CHROMIUM=/path          browser binary (default /usr/bin/chromium)
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { check, journey, rand, sleep } from './lib.mjs';
 
-const BASE = (process.env.KEFU_URL ?? '').replace(/\/$/, '');
-if (!BASE) {
-  console.error('journey: KEFU_URL is not set. Start a server and run e.g. KEFU_URL=http://127.0.0.1:18089 npm run e2e');
-  process.exit(2);
-}
-const SHOTS = process.env.KEFU_SCREENSHOTS || 'tmp/screenshots';
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const TIMEOUT = Number(process.env.KEFU_E2E_TIMEOUT_MS || 15000);
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
-
-const rand = Math.random().toString(36).slice(2, 8);
+const { BASE, SHOTS, TIMEOUT, step, shoot, launch, open, cleanPages, finish } = journey('journey');
 const account = {
   company: `Journey Tea ${rand}`,
   name: 'Ann Agent',
@@ -31,48 +19,7 @@ const account = {
 };
 const VISITOR_TEXT = 'Hello from the demo';
 const REPLY_TEXT = 'Hi, how can I help?';
-
-mkdirSync(SHOTS, { recursive: true });
-const results = [];
-const pageErrors = [];
-// Content-Security-Policy violations in any page: the app's policy allows no
-// inline script, so anything the built app or the widget needs that the
-// policy blocks shows up here (and would be broken in production).
-const cspViolations = [];
-let aborted = false;
-
-async function step(name, fn) {
-  if (aborted) {
-    results.push({ name, ok: false, skipped: true });
-    console.log(`  - ${name} (skipped)`);
-    return;
-  }
-  const t0 = Date.now();
-  try {
-    await fn();
-    results.push({ name, ok: true });
-    console.log(`  ✓ ${name} (${Date.now() - t0} ms)`);
-  } catch (err) {
-    results.push({ name, ok: false });
-    aborted = true;
-    console.log(
-      `  ✗ ${name}\n    ${String(err?.stack ?? err)
-        .split('\n')
-        .slice(0, 6)
-        .join('\n    ')}`,
-    );
-    await Promise.all(
-      [
-        ['console', state.agent],
-        ['demo', state.visitor],
-      ].map(([label, page]) => page?.screenshot({ path: join(SHOTS, `failure-${label}.png`), fullPage: true }).catch(() => undefined)),
-    );
-  }
-}
-
-function check(cond, message) {
-  if (!cond) throw new Error(message);
-}
+const state = { key: '', slug: '' };
 
 /** Waits until an <img> has loaded real pixels; returns its natural width. */
 async function imageLoaded(locator) {
@@ -82,53 +29,15 @@ async function imageLoaded(locator) {
     const w = await locator.evaluate((img) => (img.complete ? img.naturalWidth : 0));
     if (w > 0) return w;
     if (Date.now() > deadline) throw new Error(`image ${await locator.getAttribute('src')} did not load`);
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
 }
 
-async function shoot(page, name) {
-  for (const [label, size] of [
-    ['1280', DESKTOP],
-    ['390', PHONE],
-  ]) {
-    await page.setViewportSize(size);
-    await page.waitForTimeout(250); // let layout and transitions settle
-    await page.screenshot({ path: join(SHOTS, `${name}-${label}.png`) });
-  }
-  await page.setViewportSize(DESKTOP);
-}
-
-const state = { agent: null, visitor: null, key: '', slug: '' };
-
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-});
+const browser = await launch();
 
 try {
-  const agentCtx = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
-  const visitorCtx = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
-  agentCtx.setDefaultTimeout(TIMEOUT);
-  visitorCtx.setDefaultTimeout(TIMEOUT);
-  for (const ctx of [agentCtx, visitorCtx]) {
-    await ctx.addInitScript(() => {
-      document.addEventListener('securitypolicyviolation', (e) =>
-        console.error(`csp-violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'} in ${e.sourceFile || location.pathname}`),
-      );
-    });
-  }
-  const agent = (state.agent = await agentCtx.newPage());
-  const visitor = (state.visitor = await visitorCtx.newPage());
-  for (const [who, p] of [
-    ['console', agent],
-    ['demo', visitor],
-  ]) {
-    p.on('pageerror', (e) => pageErrors.push(`${who}: ${e.message}`));
-    p.on('console', (m) => {
-      if (m.type() === 'error' && /csp-violation|Content Security Policy/i.test(m.text())) cspViolations.push(`${who}: ${m.text()}`);
-    });
-  }
+  const agent = await open('console');
+  const visitor = await open('demo');
 
   console.log(`journey against ${BASE} (screenshots in ${SHOTS})`);
 
@@ -396,18 +305,9 @@ try {
     await agent.locator('[data-testid="conversation-item"]', { hasText: REPLY_TEXT }).waitFor();
   });
 
-  await step('no uncaught errors in either page', async () => {
-    check(pageErrors.length === 0, `page errors:\n${pageErrors.join('\n')}`);
-  });
-
-  await step('no Content-Security-Policy violations in any page', async () => {
-    check(cspViolations.length === 0, `CSP violations:\n${cspViolations.join('\n')}`);
-  });
+  await cleanPages(' in either page');
 } finally {
   await browser.close();
 }
 
-const passed = results.filter((r) => r.ok).length;
-const failed = results.length - passed;
-console.log(`journey: ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+finish();

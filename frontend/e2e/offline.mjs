@@ -8,23 +8,19 @@
 // KEFU_SMTP_URL pointing at it.
 //
 //   node frontend/e2e/offline.mjs            (starts ./bin/kefu on KEFU_OFFLINE_ADDR, default 127.0.0.1:18211)
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+//   KEFU_BIN=path                            the binary to start (default ./bin/kefu)
+import { check, journey, rand, SHOP } from './lib.mjs';
+import { smtpCatcher, startKefu } from './own-server.mjs';
 
 const ADDR = process.env.KEFU_OFFLINE_ADDR || '127.0.0.1:18211';
-const BASE = `http://${ADDR}`;
-const BIN = process.env.KEFU_BIN || './bin/kefu';
-const SHOTS = process.env.KEFU_SCREENSHOTS || 'tmp/screenshots';
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const TIMEOUT = Number(process.env.KEFU_E2E_TIMEOUT_MS || 15000);
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
-const SHOP = 'http://shop.test';
-const rand = Math.random().toString(36).slice(2, 8);
+const smtp = await smtpCatcher();
+const kefu = await startKefu(ADDR, {
+  KEFU_SMTP_URL: smtp.url,
+  KEFU_SMTP_FROM: 'Kefu <no-reply@kefu.test>',
+  KEFU_REPLY_MAIL_DELAY: '1s',
+  KEFU_PUBLIC_URL: `http://${ADDR}`,
+});
+const { BASE, SHOTS, step, rest, until, shoot, login, launch, context, watch, shopPage, forget, cleanPages, failed, finish } = journey('offline', { base: kefu.base });
 const owner = {
   company: `Offline Shop ${rand}`,
   name: 'Olga Owner',
@@ -33,173 +29,10 @@ const owner = {
 };
 const visitorEmail = `zhang+${rand}@example.com`;
 
-mkdirSync(SHOTS, { recursive: true });
-const results = [];
-const pageErrors = [];
-let aborted = false;
-const pages = {};
-
-async function step(name, fn) {
-  if (aborted) {
-    results.push({ name, ok: false, skipped: true });
-    console.log(`  - ${name} (skipped)`);
-    return;
-  }
-  const t0 = Date.now();
-  try {
-    await fn();
-    results.push({ name, ok: true });
-    console.log(`  ✓ ${name} (${Date.now() - t0} ms)`);
-  } catch (err) {
-    results.push({ name, ok: false });
-    aborted = true;
-    console.log(
-      `  ✗ ${name}\n    ${String(err?.stack ?? err)
-        .split('\n')
-        .slice(0, 6)
-        .join('\n    ')}`,
-    );
-    await Promise.all(
-      Object.entries(pages).map(([label, p]) =>
-        p
-          .screenshot({
-            path: join(SHOTS, `failure-offline-${label}.png`),
-            fullPage: true,
-          })
-          .catch(() => undefined),
-      ),
-    );
-  }
-}
-
-function check(cond, message) {
-  if (!cond) throw new Error(message);
-}
-
-async function rest(method, path, body, token) {
-  const res = await fetch(BASE + path, {
-    method,
-    headers: {
-      'Content-Type': 'application/json',
-      ...(token ? { Authorization: `Bearer ${token}` } : {}),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
-}
-
-async function shoot(page, name) {
-  for (const [label, size] of [
-    ['1280', DESKTOP],
-    ['390', PHONE],
-  ]) {
-    await page.setViewportSize(size);
-    await page.waitForTimeout(250);
-    await page.screenshot({ path: join(SHOTS, `${name}-${label}.png`) });
-  }
-  await page.setViewportSize(DESKTOP);
-}
-
-async function until(what, fn, ms = TIMEOUT) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-// ---- a small SMTP server (plain, no auth): what Kefu sends lands here ----
-const mails = [];
-function startSMTP() {
-  return new Promise((resolve) => {
-    const srv = createServer((sock) => {
-      sock.setEncoding('utf8');
-      let buf = '';
-      let data = false;
-      let cur = { from: '', to: [], raw: '' };
-      const reply = (s) => sock.write(`${s}\r\n`);
-      reply('220 offline-test ESMTP');
-      sock.on('data', (chunk) => {
-        buf += chunk;
-        let i;
-        while ((i = buf.indexOf('\r\n')) >= 0) {
-          const line = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          if (data) {
-            if (line === '.') {
-              data = false;
-              mails.push(cur);
-              cur = { from: '', to: [], raw: '' };
-              reply('250 queued');
-            } else cur.raw += `${line.startsWith('..') ? line.slice(1) : line}\r\n`;
-            continue;
-          }
-          const cmd = line.slice(0, 4).toUpperCase();
-          if (cmd === 'EHLO' || cmd === 'HELO') reply('250 offline-test');
-          else if (cmd === 'MAIL') ((cur.from = line), reply('250 ok'));
-          else if (cmd === 'RCPT') (cur.to.push(line.replace(/^RCPT TO:\s*<?([^>]*)>?.*$/i, '$1')), reply('250 ok'));
-          else if (cmd === 'DATA') ((data = true), reply('354 go ahead'));
-          else if (cmd === 'QUIT') (reply('221 bye'), sock.end());
-          else if (cmd === 'RSET' || cmd === 'NOOP') reply('250 ok');
-          else reply('502 not implemented');
-        }
-      });
-      sock.on('error', () => undefined);
-    });
-    srv.listen(0, '127.0.0.1', () => resolve(srv));
-  });
-}
-
-/** The decoded text of a base64 text/plain e-mail body. */
-function bodyOf(raw) {
-  const [, body = ''] = raw.split('\r\n\r\n');
-  return Buffer.from(body.replace(/\r\n/g, ''), 'base64').toString('utf8');
-}
-
-const smtp = await startSMTP();
-const dataDir = mkdtempSync(join(tmpdir(), 'kefu-offline-'));
-let serverLog = '';
-const server = spawn(BIN, ['serve'], {
-  env: {
-    ...process.env,
-    KEFU_ADDR: ADDR,
-    KEFU_DATA_DIR: dataDir,
-    KEFU_ALLOW_PRIVATE_NETWORKS: 'true',
-    KEFU_DEFAULT_PLAN: 'enterprise',
-    KEFU_WIDGET_PER_MINUTE: '600',
-    KEFU_SMTP_URL: `smtp://127.0.0.1:${smtp.address().port}`,
-    KEFU_SMTP_FROM: 'Kefu <no-reply@kefu.test>',
-    KEFU_REPLY_MAIL_DELAY: '1s',
-    KEFU_PUBLIC_URL: BASE,
-  },
-  stdio: ['ignore', 'pipe', 'pipe'],
-});
-server.stdout.on('data', (d) => (serverLog += d));
-server.stderr.on('data', (d) => (serverLog += d));
-const stopAll = () => {
-  server.kill('SIGTERM');
-  smtp.close();
-};
-
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests,PrivateNetworkAccessSendPreflights',
-  ],
-});
+const browser = await launch({ shop: true });
 
 try {
-  await until('the server', async () => (await fetch(`${BASE}/readyz`).catch(() => null))?.ok, 20000);
-  console.log(`offline against ${BASE} (SMTP on ${smtp.address().port}; screenshots in ${SHOTS})`);
+  console.log(`offline against ${BASE} (SMTP on ${smtp.port}; screenshots in ${SHOTS})`);
   let su;
   let agent;
   let agentCtx;
@@ -209,18 +42,9 @@ try {
       language: 'zh-CN',
     });
     await rest('PATCH', '/api/v1/tenant', { allowed_origins: [SHOP] }, su.token);
-    agentCtx = await browser.newContext({
-      viewport: DESKTOP,
-      locale: 'zh-CN',
-    });
-    agentCtx.setDefaultTimeout(TIMEOUT);
-    agent = pages.agent = await agentCtx.newPage();
-    agent.on('pageerror', (e) => pageErrors.push(`agent: ${e.message}`));
-    await agent.goto(`${BASE}/login?workspace=${encodeURIComponent(su.tenant.slug)}`);
-    await agent.getByTestId('login-tenant').fill(su.tenant.slug);
-    await agent.getByTestId('login-email').fill(owner.email);
-    await agent.getByTestId('login-password').fill(owner.password);
-    await agent.getByTestId('login-submit').click();
+    agentCtx = await context({ locale: 'zh-CN' });
+    agent = watch('agent', await agentCtx.newPage());
+    await login(agent, su.tenant.slug, owner, owner.password);
     await agent.waitForURL(/\/app/);
     await agent.goto(`${BASE}/app/admin/business-hours`);
     await agent.getByTestId('hours-page').waitFor();
@@ -242,26 +66,13 @@ try {
   await step('nobody online: the widget offers the form in zh-CN, the visitor leaves e-mail and question', async () => {
     // The owner's console counts as an online agent: it closes (their tab is gone).
     await agent.close();
-    delete pages.agent;
+    forget('agent');
     const cfg = await until('nobody online', async () => {
       const c = await rest('GET', `/api/v1/widget/config?key=${su.tenant.widget_key}`);
       return c.agents_online === 0 ? c : null;
     });
     check(cfg.offline === true && cfg.agents_online === 0, `config: ${JSON.stringify(cfg)}`);
-    const ctx = await browser.newContext({
-      viewport: DESKTOP,
-      locale: 'zh-CN',
-    });
-    ctx.setDefaultTimeout(TIMEOUT);
-    await ctx.route(`${SHOP}/**`, (route) =>
-      route.fulfill({
-        contentType: 'text/html; charset=utf-8',
-        body: `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>小店</title></head><body><h1>小店</h1><script src="${BASE}/widget.js" data-key="${su.tenant.widget_key}" async></script></body></html>`,
-      }),
-    );
-    shop = pages.shop = await ctx.newPage();
-    shop.on('pageerror', (e) => pageErrors.push(`shop: ${e.message}`));
-    await shop.goto(`${SHOP}/cart`);
+    shop = await shopPage('shop', await context({ locale: 'zh-CN' }), su.tenant.widget_key, { lang: 'zh-CN', title: '小店', path: '/cart' });
     await shop.getByTestId('kefu-launcher').click();
     await shop.getByTestId('kefu-offline').waitFor();
     const sub = await shop.getByTestId('kefu-sub').textContent();
@@ -292,32 +103,28 @@ try {
 
   await step('the visitor leaves; the agent replies from the console; the reply is e-mailed with a link back', async () => {
     await shop.context().close();
-    delete pages.shop;
-    agent = pages.agent = await agentCtx.newPage();
-    agent.on('pageerror', (e) => pageErrors.push(`agent: ${e.message}`));
+    forget('shop');
+    agent = watch('agent', await agentCtx.newPage());
     await agent.goto(`${BASE}/app/conversations/${conv}`);
     const composer = agent.getByTestId('composer-input');
     await composer.waitFor();
     await composer.fill('已发货，单号 SF123，预计明天送达。');
     await composer.press('Enter');
     await agent.getByText('已发货，单号 SF123，预计明天送达。').first().waitFor();
-    const mail = await until('the reply e-mail', async () => mails.find((m) => m.to.includes(visitorEmail)), 20000);
-    const text = bodyOf(mail.raw);
+    const mail = await until('the reply e-mail', async () => smtp.mails.find((m) => m.to.includes(visitorEmail)), 20000);
+    const text = mail.body;
     check(text.includes('已发货，单号 SF123，预计明天送达。'), `body: ${text}`);
     check(text.includes(`${SHOP}/cart`), `no link back to the shop: ${text}`);
     check(/Subject: =\?utf-8\?b\?/i.test(mail.raw), 'subject not encoded');
     await shoot(agent, 'offline-agent-replied');
   });
+
+  await cleanPages(' in any page');
 } finally {
   await browser.close();
-  stopAll();
-  rmSync(dataDir, { recursive: true, force: true });
+  await kefu.stop();
+  smtp.close();
 }
 
-const failed = results.filter((r) => !r.ok);
-if (pageErrors.length) console.log(`page errors:\n  ${pageErrors.join('\n  ')}`);
-if (failed.length || pageErrors.length) {
-  console.log(`offline: ${failed.length} step(s) failed\n--- server log ---\n${serverLog.slice(-4000)}`);
-  process.exit(1);
-}
-console.log(`offline: ${results.length} steps passed (${mails.length} e-mail(s) received)`);
+if (failed()) console.log(`--- server log ---\n${kefu.log().slice(-4000)}`);
+finish(`${smtp.mails.length} e-mail(s) received`);

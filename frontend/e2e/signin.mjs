@@ -12,12 +12,8 @@
 //
 //   KEFU_URL=http://127.0.0.1:18089 KEFU_E2E_MAIL_ADDR=127.0.0.1:18090 node frontend/e2e/signin.mjs
 //   KEFU_BIN=./bin/kefu        the binary to start (default ./bin/kefu)
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { check, journey, rand } from './lib.mjs';
+import { smtpCatcher, startKefu } from './own-server.mjs';
 
 const PLAIN = (process.env.KEFU_URL ?? '').replace(/\/$/, ''); // the shared server: e-mail off
 const MAIL_ADDR = process.env.KEFU_E2E_MAIL_ADDR || '';
@@ -25,151 +21,13 @@ if (!PLAIN || !MAIL_ADDR) {
   console.error('signin e2e: KEFU_URL and KEFU_E2E_MAIL_ADDR must be set');
   process.exit(2);
 }
-const BIN = process.env.KEFU_BIN || './bin/kefu';
-const SHOTS = process.env.KEFU_SCREENSHOTS || 'tmp/screenshots';
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const TIMEOUT = Number(process.env.KEFU_E2E_TIMEOUT_MS || 20000);
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
-const rand = Math.random().toString(36).slice(2, 8);
-mkdirSync(SHOTS, { recursive: true });
-
-const results = [];
-const pageErrors = [];
-let aborted = false;
-async function step(name, fn) {
-  if (aborted) {
-    results.push({ name, ok: false, skipped: true });
-    console.log(`  - ${name} (skipped)`);
-    return;
-  }
-  const t0 = Date.now();
-  try {
-    await fn();
-    results.push({ name, ok: true });
-    console.log(`  ✓ ${name} (${Date.now() - t0} ms)`);
-  } catch (err) {
-    results.push({ name, ok: false });
-    aborted = true;
-    console.log(
-      `  ✗ ${name}\n    ${String(err?.stack ?? err)
-        .split('\n')
-        .slice(0, 6)
-        .join('\n    ')}`,
-    );
-  }
-}
-function check(cond, message) {
-  if (!cond) throw new Error(message);
-}
-async function shoot(page, name) {
-  for (const [label, size] of [
-    ['1280', DESKTOP],
-    ['390', PHONE],
-  ]) {
-    await page.setViewportSize(size);
-    await page.waitForTimeout(250);
-    await page.screenshot({ path: join(SHOTS, `${name}-${label}.png`) });
-  }
-  await page.setViewportSize(DESKTOP);
-}
-
-// A small SMTP catcher: plain SMTP, no extensions; it keeps each message's recipients and body.
-const mails = [];
-const smtp = createServer((sock) => {
-  sock.setEncoding('utf8');
-  let buf = '';
-  let data = null;
-  let to = [];
-  sock.write('220 catcher ESMTP\r\n');
-  sock.on('data', (chunk) => {
-    buf += chunk;
-    for (;;) {
-      if (data !== null) {
-        const end = buf.indexOf('\r\n.\r\n');
-        if (end < 0) return;
-        data += buf.slice(0, end);
-        buf = buf.slice(end + 5);
-        // Kefu's mail bodies are base64 (any UTF-8 text): headers, a blank line, then the body.
-        const [, ...rest] = data.split('\r\n\r\n');
-        mails.push({ to, body: Buffer.from(rest.join('').replace(/\s+/g, ''), 'base64').toString('utf8') });
-        data = null;
-        to = [];
-        sock.write('250 OK\r\n');
-        continue;
-      }
-      const i = buf.indexOf('\r\n');
-      if (i < 0) return;
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 2);
-      const cmd = line.slice(0, 4).toUpperCase();
-      if (cmd === 'EHLO' || cmd === 'HELO') sock.write('250 catcher\r\n');
-      else if (cmd === 'RCPT') {
-        to.push(line.replace(/^.*<([^>]*)>.*$/, '$1'));
-        sock.write('250 OK\r\n');
-      } else if (cmd === 'DATA') {
-        data = '';
-        sock.write('354 go on\r\n');
-      } else if (cmd === 'QUIT') {
-        sock.end('221 bye\r\n');
-        return;
-      } else sock.write('250 OK\r\n');
-    }
-  });
-  sock.on('error', () => undefined);
-});
-await new Promise((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-const smtpPort = smtp.address().port;
 
 // The server with e-mail.
-const dir = mkdtempSync(join(tmpdir(), 'kefu-signin-'));
-const server = spawn(BIN, ['serve'], {
-  env: {
-    ...process.env,
-    KEFU_ADDR: MAIL_ADDR,
-    KEFU_DATA_DIR: dir,
-    KEFU_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
-    KEFU_SMTP_FROM: 'Kefu <no-reply@example.com>',
-    KEFU_DEFAULT_PLAN: 'enterprise',
-    KEFU_ALLOW_PRIVATE_NETWORKS: 'true',
-  },
-  stdio: ['ignore', 'ignore', 'pipe'],
-});
-let serverLog = '';
-server.stderr.on('data', (d) => (serverLog += d));
-const BASE = `http://${MAIL_ADDR}`;
-for (let i = 0; ; i++) {
-  try {
-    if ((await fetch(`${BASE}/readyz`)).ok) break;
-  } catch {
-    /* not yet */
-  }
-  if (i > 100) {
-    console.error(`signin e2e: the server did not start\n${serverLog}`);
-    process.exit(1);
-  }
-  await new Promise((r) => setTimeout(r, 100));
-}
-
-async function api(base, method, path, token, body) {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: { Accept: 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}), ...(body ? { 'Content-Type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
-}
-
-const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
-async function newPage(locale = 'en-US') {
-  const ctx = await browser.newContext({ viewport: DESKTOP, locale });
-  ctx.setDefaultTimeout(TIMEOUT);
-  const p = await ctx.newPage();
-  p.on('pageerror', (e) => pageErrors.push(e.message));
-  return p;
-}
+const smtp = await smtpCatcher();
+const kefu = await startKefu(MAIL_ADDR, { KEFU_SMTP_URL: smtp.url, KEFU_SMTP_FROM: 'Kefu <no-reply@example.com>' });
+const { mails } = smtp;
+const { BASE, step, rest, shoot, launch, open, cleanPages, failed, finish } = journey('signin', { base: kefu.base, timeout: 20000 });
+const browser = await launch();
 
 const pat = { email: `pat+${rand}@example.com`, password: `pat-secret-${rand}` };
 const S = {};
@@ -177,14 +35,14 @@ try {
   console.log(`sign-in journeys against ${BASE} (e-mail on) and ${PLAIN} (e-mail off)`);
 
   await step('one person signs up two workspaces with the same e-mail (API)', async () => {
-    const a = await api(BASE, 'POST', '/api/v1/signup', null, { company: `Tea House ${rand}`, name: 'Pat', email: pat.email, password: pat.password });
-    const b = await api(BASE, 'POST', '/api/v1/signup', null, { company: `Coffee Bar ${rand}`, name: 'Pat', email: pat.email, password: pat.password });
+    const a = await rest('POST', '/api/v1/signup', { company: `Tea House ${rand}`, name: 'Pat', email: pat.email, password: pat.password });
+    const b = await rest('POST', '/api/v1/signup', { company: `Coffee Bar ${rand}`, name: 'Pat', email: pat.email, password: pat.password });
     S.a = a.tenant;
     S.b = b.tenant;
     S.tokenA = a.token;
   });
 
-  const page = await newPage();
+  const page = await open('login');
   await step('the login page asks only e-mail and password, and offers a reset', async () => {
     await page.goto(`${BASE}/login`);
     await page.getByTestId('login-form').waitFor();
@@ -221,7 +79,7 @@ try {
     await page.locator('[data-testid="workspace-choices"] li', { hasText: S.b.name }).getByTestId('workspace-choice').click();
     await page.waitForURL(/\/app/);
     const tok = await page.evaluate(() => localStorage.getItem('kefu:token'));
-    const me = await api(BASE, 'GET', '/api/v1/me', tok);
+    const me = await rest('GET', '/api/v1/me', undefined, tok);
     check(me.tenant.id === S.b.id, `signed in to ${me.tenant.slug}`);
   });
 
@@ -236,7 +94,7 @@ try {
   });
 
   await step('a forgotten password is reset by the e-mailed link, which works once and ends the other session', async () => {
-    const other = await newPage();
+    const other = await open('reset');
     await other.goto(`${BASE}/login`);
     await other.getByTestId('login-forgot').click();
     await other.getByTestId('forgot-email').fill(pat.email.toUpperCase());
@@ -267,27 +125,24 @@ try {
     await other.getByTestId('reset-submit').click();
     await other.getByTestId('reset-invalid').waitFor();
     // The new password signs in to A alone (B keeps the old one).
-    const r = await api(BASE, 'POST', '/api/v1/auth/login', null, { email: pat.email, password: `new-secret-${rand}` });
-    check(r.token && (await api(BASE, 'GET', '/api/v1/me', r.token)).tenant.id === S.a.id, 'the new password does not sign in to A');
+    const r = await rest('POST', '/api/v1/auth/login', { email: pat.email, password: `new-secret-${rand}` });
+    check(r.token && (await rest('GET', '/api/v1/me', undefined, r.token)).tenant.id === S.a.id, 'the new password does not sign in to A');
   });
 
   await step('without e-mail the login page offers no reset', async () => {
-    const p = await newPage();
+    const p = await open('plain');
     await p.goto(`${PLAIN}/login`);
     await p.getByTestId('login-use-workspace').waitFor();
     await p.waitForTimeout(800);
     check((await p.getByTestId('login-forgot').count()) === 0, 'a reset is offered without e-mail');
   });
+
+  await cleanPages(' in any page');
 } finally {
   await browser.close();
-  server.kill('SIGTERM');
-  await new Promise((r) => server.once('exit', r));
+  await kefu.stop();
   smtp.close();
-  rmSync(dir, { recursive: true, force: true });
 }
 
-if (pageErrors.length) console.log(`page errors:\n  ${pageErrors.join('\n  ')}`);
-const failed = results.filter((r) => !r.ok);
-if (failed.length) console.log(serverLog.split('\n').slice(-30).join('\n'));
-console.log(failed.length ? `signin: ${failed.length} of ${results.length} steps failed` : `signin: all ${results.length} steps passed`);
-process.exit(failed.length || pageErrors.length ? 1 : 0);
+if (failed()) console.log(kefu.log().split('\n').slice(-30).join('\n'));
+finish();

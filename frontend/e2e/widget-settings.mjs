@@ -9,128 +9,20 @@
 //
 //   KEFU_URL=http://127.0.0.1:18200 node frontend/e2e/widget-settings.mjs
 import { createHmac } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { check, journey, PHONE, rand, SHOP } from './lib.mjs';
 
-const BASE = (process.env.KEFU_URL ?? '').replace(/\/$/, '');
-if (!BASE) {
-  console.error('widget-settings: KEFU_URL is not set');
-  process.exit(2);
-}
-const SHOTS = process.env.KEFU_SCREENSHOTS || 'tmp/screenshots';
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const TIMEOUT = Number(process.env.KEFU_E2E_TIMEOUT_MS || 15000);
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
-const SHOP = 'http://shop.test';
-const rand = Math.random().toString(36).slice(2, 8);
+const { BASE, SHOTS, pages, step, rest, until, shoot, login, launch, context, open, shopPage, cleanPages, finish } = journey('widget-settings');
 const owner = { company: `Tea House ${rand}`, name: 'Olga Owner', email: `olga+${rand}@example.com`, password: `correct-horse-${rand}` };
 
-mkdirSync(SHOTS, { recursive: true });
-const results = [];
-const pageErrors = [];
-let aborted = false;
-const pages = {};
-
-async function step(name, fn) {
-  if (aborted) {
-    results.push({ name, ok: false, skipped: true });
-    console.log(`  - ${name} (skipped)`);
-    return;
-  }
-  const t0 = Date.now();
-  try {
-    await fn();
-    results.push({ name, ok: true });
-    console.log(`  ✓ ${name} (${Date.now() - t0} ms)`);
-  } catch (err) {
-    results.push({ name, ok: false });
-    aborted = true;
-    console.log(
-      `  ✗ ${name}\n    ${String(err?.stack ?? err)
-        .split('\n')
-        .slice(0, 6)
-        .join('\n    ')}`,
-    );
-    await Promise.all(
-      Object.entries(pages).map(([label, p]) => p.screenshot({ path: join(SHOTS, `failure-widget-settings-${label}.png`), fullPage: true }).catch(() => undefined)),
-    );
-  }
-}
-
-function check(cond, message) {
-  if (!cond) throw new Error(message);
-}
-
-async function rest(method, path, body, token) {
-  const res = await fetch(BASE + path, {
-    method,
-    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
-}
-
-async function until(what, fn) {
-  const deadline = Date.now() + TIMEOUT;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    check(Date.now() < deadline, `timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function shoot(page, name, scrollTo) {
-  for (const [label, size] of [
-    ['1280', DESKTOP],
-    ['390', PHONE],
-  ]) {
-    await page.setViewportSize(size);
-    await page.waitForTimeout(300);
-    if (scrollTo) await page.getByTestId(scrollTo).scrollIntoViewIfNeeded();
-    await page.screenshot({ path: join(SHOTS, `${name}-${label}.png`), fullPage: true });
-  }
-  await page.setViewportSize(DESKTOP);
-}
-
-/** A page of the shop's own site embedding the widget; identity, when given, is set before the script loads. */
-async function shopPage(ctx, widgetKey, { identity, lang = 'en', label } = {}) {
-  await ctx.route(`${SHOP}/**`, (route) =>
-    route.fulfill({
-      contentType: 'text/html; charset=utf-8',
-      body: `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><title>Shop</title></head><body><h1>Shop</h1>${
-        identity ? `<script>window.KefuSettings = { identity: ${JSON.stringify(identity)} };</script>` : ''
-      }<script src="${BASE}/widget.js" data-key="${widgetKey}" async></script></body></html>`,
-    }),
-  );
-  const page = await ctx.newPage();
-  page.warnings = [];
-  page.on('console', (m) => m.type() === 'warning' && page.warnings.push(m.text()));
-  page.on('pageerror', (e) => pageErrors.push(`${label ?? 'shop'}: ${e.message}`));
-  await page.goto(`${SHOP}/`);
-  return page;
-}
+/** Screenshots of the whole page (scrolled to `scrollTo` first, when given). */
+const shootPage = (page, shot, scrollTo) => shoot(page, shot, { settle: 300, scrollTo, fullPage: true });
 
 const visitorBodies = (page) =>
   page.evaluate(() =>
     [...(document.querySelector('kefu-widget')?.shadowRoot?.querySelectorAll('[data-testid="kefu-message"]') ?? [])].map((m) => m.querySelector('.b')?.textContent ?? ''),
   );
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests,PrivateNetworkAccessSendPreflights',
-  ],
-});
+const browser = await launch({ shop: true });
 
 try {
   console.log(`widget-settings against ${BASE} (screenshots in ${SHOTS})`);
@@ -140,15 +32,8 @@ try {
 
   await step('the owner opens Settings → Widget and sees the live preview', async () => {
     su = await rest('POST', '/api/v1/signup', owner);
-    const ctx = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
-    ctx.setDefaultTimeout(TIMEOUT);
-    const admin = (pages.admin = await ctx.newPage());
-    admin.on('pageerror', (e) => pageErrors.push(`admin: ${e.message}`));
-    await admin.goto(`${BASE}/login?workspace=${encodeURIComponent(su.tenant.slug)}`);
-    await admin.getByTestId('login-tenant').fill(su.tenant.slug);
-    await admin.getByTestId('login-email').fill(owner.email);
-    await admin.getByTestId('login-password').fill(owner.password);
-    await admin.getByTestId('login-submit').click();
+    const admin = await open('admin');
+    await login(admin, su.tenant.slug, owner, owner.password);
     await admin.waitForURL(/\/app/);
     await admin.goto(`${BASE}/app/admin/widget`);
     await admin.getByTestId('widget-snippet').waitFor();
@@ -200,15 +85,13 @@ try {
       const s = await rest('GET', '/api/v1/widget-settings', undefined, su.token);
       return s.color === '#aa3300' && s.position === 'left' && s.launcher_text === 'Ask us' && s.prechat.enabled && s.prechat.fields.length === 3;
     });
-    await shoot(admin, 'widget-settings');
-    await shoot(admin, 'widget-settings-form', 'ws-prechat');
-    await shoot(admin, 'widget-settings-preview', 'widget-preview');
+    await shootPage(admin, 'widget-settings');
+    await shootPage(admin, 'widget-settings-form', 'ws-prechat');
+    await shootPage(admin, 'widget-settings-preview', 'widget-preview');
   });
 
   await step('the shop widget wears the settings and asks the pre-chat form first', async () => {
-    const ctx = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
-    ctx.setDefaultTimeout(TIMEOUT);
-    const shop = (pages.shop = await shopPage(ctx, su.tenant.widget_key));
+    const shop = await shopPage('shop', await context(), su.tenant.widget_key);
     await shop.getByTestId('kefu-launcher-text').waitFor();
     await shop.getByTestId('kefu-launcher').click();
     await shop.getByTestId('kefu-prechat').waitFor();
@@ -229,35 +112,29 @@ try {
     const list = await rest('GET', '/api/v1/contacts?limit=10', undefined, su.token);
     const pia = list.contacts.find((c) => c.name === 'Pia Prechat');
     check(pia && pia.email === `pia+${rand}@example.com` && pia.attributes.order_no === 'A-1001', `contact ${JSON.stringify(pia)}`);
-    await shoot(shop, 'widget-settings-shop');
+    await shootPage(shop, 'widget-settings-shop');
   });
 
   await step('one identified person on two devices sees one history; a forged hash stays anonymous', async () => {
     const settings = await rest('GET', '/api/v1/widget-settings', undefined, su.token);
     const id = `user-${rand}`;
     const identity = { id, name: 'Ida Identified', email: `ida+${rand}@example.com`, hash: createHmac('sha256', settings.identity_secret).update(id).digest('hex') };
-    const laptop = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
-    laptop.setDefaultTimeout(TIMEOUT);
-    const a = (pages.laptop = await shopPage(laptop, su.tenant.widget_key, { identity, label: 'laptop' }));
+    const a = await shopPage('laptop', await context(), su.tenant.widget_key, { identity });
     await a.getByTestId('kefu-launcher').click();
     await a.getByTestId('kefu-input').fill('Sent from my laptop');
     check((await a.getByTestId('kefu-prechat').count()) === 0, 'the identified visitor is asked the form again');
     await a.getByTestId('kefu-send').click();
     await a.locator('[data-testid="kefu-message"][data-author="visitor"]:not([data-pending])').first().waitFor();
 
-    const phone = await browser.newContext({ viewport: PHONE, locale: 'en-US', isMobile: true });
-    phone.setDefaultTimeout(TIMEOUT);
-    const b = (pages.phone = await shopPage(phone, su.tenant.widget_key, { identity, label: 'phone' }));
+    const b = await shopPage('phone', await context({ viewport: PHONE, isMobile: true }), su.tenant.widget_key, { identity });
     await b.getByTestId('kefu-launcher').click();
     await until('the laptop message on the phone', async () => (await visitorBodies(b)).includes('Sent from my laptop'));
     await b.getByTestId('kefu-input').fill('And this from my phone');
     await b.getByTestId('kefu-send').click();
     await until('the phone message on the laptop', async () => (await visitorBodies(a)).includes('And this from my phone'));
-    await shoot(b, 'widget-identity-phone');
+    await shootPage(b, 'widget-identity-phone');
 
-    const forger = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
-    forger.setDefaultTimeout(TIMEOUT);
-    const c = (pages.forger = await shopPage(forger, su.tenant.widget_key, { identity: { ...identity, hash: '0'.repeat(64) }, label: 'forger' }));
+    const c = await shopPage('forger', await context(), su.tenant.widget_key, { identity: { ...identity, hash: '0'.repeat(64) } });
     await c.getByTestId('kefu-launcher').click();
     await until('the console warning', async () => c.warnings.some((w) => w.includes('identity_invalid')));
     await c.waitForTimeout(500);
@@ -276,9 +153,7 @@ try {
     await admin.getByTestId('ws-save').click();
     await until('the list saved', async () => (await rest('GET', '/api/v1/widget-settings', undefined, su.token)).allowed_origins.length === 1);
 
-    const ctx = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
-    ctx.setDefaultTimeout(TIMEOUT);
-    const shop = (pages.refused = await shopPage(ctx, su.tenant.widget_key, { label: 'refused' }));
+    const shop = await shopPage('refused', await context(), su.tenant.widget_key);
     await until('the console warning', async () => shop.warnings.some((w) => w.includes("is not in the workspace's allowed origins")));
     check((await shop.locator('kefu-widget').count()) === 0, 'the widget is drawn on a refused origin');
 
@@ -290,20 +165,12 @@ try {
     await shop.waitForTimeout(11000); // the server's settings cache on other nodes: seconds
     await shop.reload();
     await shop.getByTestId('kefu-launcher').waitFor();
-    await shoot(admin, 'widget-settings-refused');
+    await shootPage(admin, 'widget-settings-refused');
   });
 
   await step('in zh-CN the settings page and the preview speak Chinese', async () => {
-    const ctx = await browser.newContext({ viewport: DESKTOP, locale: 'zh-CN' });
-    ctx.setDefaultTimeout(TIMEOUT);
-    const zh = (pages.zh = await ctx.newPage());
-    zh.on('pageerror', (e) => pageErrors.push(`zh: ${e.message}`));
-    await zh.addInitScript(() => localStorage.setItem('kefu:lang', 'zh-CN'));
-    await zh.goto(`${BASE}/login?workspace=${encodeURIComponent(su.tenant.slug)}`);
-    await zh.getByTestId('login-tenant').fill(su.tenant.slug);
-    await zh.getByTestId('login-email').fill(owner.email);
-    await zh.getByTestId('login-password').fill(owner.password);
-    await zh.getByTestId('login-submit').click();
+    const zh = await open('zh', { locale: 'zh-CN', lang: 'zh-CN' });
+    await login(zh, su.tenant.slug, owner, owner.password);
     await zh.waitForURL(/\/app/);
     await zh.goto(`${BASE}/app/admin/widget`);
     await zh.getByText('外观与行为').waitFor();
@@ -326,17 +193,13 @@ try {
     const allowed = new Set(['Kefu', 'identify', 'id', 'name', 'email', 'hash', 'HMAC', 'SHA', 'https', 'example', 'com', 'shop', 'body', 'ID']);
     const words = (text.match(/[A-Za-z]{2,}/g) ?? []).filter((w) => !allowed.has(w));
     check(words.length === 0, `English on the zh-CN settings page: ${[...new Set(words)].join(' ')}`);
-    await shoot(zh, 'widget-settings-zh');
-    await shoot(zh, 'widget-settings-zh-preview', 'widget-preview');
+    await shootPage(zh, 'widget-settings-zh');
+    await shootPage(zh, 'widget-settings-zh-preview', 'widget-preview');
   });
 
-  await step('no uncaught errors', async () => {
-    check(pageErrors.length === 0, `page errors:\n${pageErrors.join('\n')}`);
-  });
+  await cleanPages();
 } finally {
   await browser.close();
 }
 
-const failed = results.filter((r) => !r.ok);
-console.log(failed.length ? `widget-settings: ${failed.length} of ${results.length} steps failed` : `widget-settings: all ${results.length} steps passed`);
-process.exit(failed.length ? 1 : 0);
+finish();

@@ -18,21 +18,13 @@
 //  - the workspace's data shown in settings (class user-content: handoff
 //    phrases visitors may type in any language);
 //  - the allow-list below.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { check, journey, rand, visitorsWrite } from './lib.mjs';
 
-const BASE = (process.env.KEFU_URL ?? '').replace(/\/$/, '');
-if (!BASE) {
-  console.error('zhcn e2e: KEFU_URL is not set');
-  process.exit(2);
-}
-const SHOTS = process.env.KEFU_SCREENSHOTS || 'tmp/screenshots';
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const TIMEOUT = Number(process.env.KEFU_E2E_TIMEOUT_MS || 20000);
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
-mkdirSync(SHOTS, { recursive: true });
+const { BASE, SHOTS, step, rest, shoot, launch, open, cleanPages, finish } = journey('zhcn', { timeout: 20000, headers: { 'Accept-Language': 'zh-CN' } });
+/** The REST API from Node, the token before the body. */
+const api = (method, path, token, body) => rest(method, path, body, token);
 
 // The allow-list, kept tiny:
 //  Kefu     the product's name (a brand is not translated);
@@ -51,59 +43,12 @@ const tag = String(Date.now() % 1e6)
   .split('')
   .map((d) => zhDigits[Number(d)])
   .join('');
-const rand = Math.random().toString(36).slice(2, 8);
 const owner = { company: `青山茶舍${tag}`, name: '王老板', email: `wang+${rand}@example.com`, password: `qingshan-${rand}` };
 
 // Strings of user content, removed before the scan (longest first).
 const userContent = new Set([owner.company, owner.name, owner.email]);
 
-const results = [];
 const findings = [];
-const pageErrors = [];
-let aborted = false;
-
-async function step(name, fn) {
-  if (aborted) {
-    results.push({ name, ok: false, skipped: true });
-    console.log(`  - ${name} (skipped)`);
-    return;
-  }
-  const t0 = Date.now();
-  try {
-    await fn();
-    results.push({ name, ok: true });
-    console.log(`  ✓ ${name} (${Date.now() - t0} ms)`);
-  } catch (err) {
-    results.push({ name, ok: false });
-    aborted = true;
-    console.log(
-      `  ✗ ${name}\n    ${String(err?.stack ?? err)
-        .split('\n')
-        .slice(0, 6)
-        .join('\n    ')}`,
-    );
-  }
-}
-
-function check(cond, message) {
-  if (!cond) throw new Error(message);
-}
-
-async function api(method, path, token, body) {
-  const res = await fetch(`${BASE}${path}`, {
-    method,
-    headers: {
-      Accept: 'application/json',
-      'Accept-Language': 'zh-CN',
-      ...(token ? { Authorization: `Bearer ${token}` } : {}),
-      ...(body ? { 'Content-Type': 'application/json' } : {}),
-    },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
-}
 
 /** The visible text of the page and the placeholders of its empty visible inputs. */
 async function visibleText(page) {
@@ -144,6 +89,7 @@ function englishIn(texts) {
   return [...found];
 }
 
+/** Waits for the network and a moment of quiet. */
 async function settle(page) {
   await page.waitForLoadState('networkidle').catch(() => undefined);
   await page.waitForTimeout(400);
@@ -151,32 +97,21 @@ async function settle(page) {
 
 /** Scans the page at both widths and screenshots it; findings are collected, not thrown, so one run lists them all. */
 async function scan(page, name) {
-  for (const [label, size] of [
-    ['1280', DESKTOP],
-    ['390', PHONE],
-  ]) {
-    await page.setViewportSize(size);
-    await settle(page);
-    await page.screenshot({ path: join(SHOTS, `zh-${name}-${label}.png`) });
-    const words = englishIn(await visibleText(page));
-    for (const w of words) findings.push(`${name} @${label}: ${w}`);
-  }
-  await page.setViewportSize(DESKTOP);
+  await shoot(page, `zh-${name}`, {
+    settle,
+    then: async (label) => {
+      for (const w of englishIn(await visibleText(page))) findings.push(`${name} @${label}: ${w}`);
+    },
+  });
 }
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-});
+const browser = await launch();
 
 const S = {};
 try {
   console.log(`zh-CN journey against ${BASE} (screenshots in ${SHOTS})`);
-  const ctx = await browser.newContext({ viewport: DESKTOP, locale: 'zh-CN' });
-  ctx.setDefaultTimeout(TIMEOUT);
-  const page = await ctx.newPage();
-  page.on('pageerror', (e) => pageErrors.push(e.message));
+  const page = await open('zh', { locale: 'zh-CN' });
+  const ctx = page.context();
 
   await step('the landing, signup and login pages are in Chinese', async () => {
     await page.goto(`${BASE}/`);
@@ -234,25 +169,7 @@ try {
     userContent.add('张三');
     const vp = await ctx.newPage();
     await vp.goto(`${BASE}/login`);
-    S.conv = await vp.evaluate(
-      async ({ token }) =>
-        new Promise((resolve, reject) => {
-          const ws = new WebSocket(`${location.origin.replace(/^http/, 'ws')}/ws`);
-          const timer = setTimeout(() => reject(new Error('no ack')), 15000);
-          ws.onopen = () => ws.send(JSON.stringify({ type: 'hello', token }));
-          ws.onmessage = (ev) => {
-            const f = JSON.parse(ev.data);
-            if (f.type === 'welcome') ws.send(JSON.stringify({ type: 'message.send', client_id: 'z1', body: '你好，我想退货，茶壶坏了' }));
-            if (f.type === 'ack') {
-              clearTimeout(timer);
-              setTimeout(() => ws.close(), 1500);
-              resolve(f.conversation_id);
-            }
-            if (f.type === 'error') reject(new Error(JSON.stringify(f)));
-          };
-        }),
-      { token: v.visitor_token },
-    );
+    [S.conv] = await visitorsWrite(vp, [{ token: v.visitor_token, body: '你好，我想退货，茶壶坏了' }]);
     await vp.close();
     check(S.conv, 'no conversation');
   });
@@ -317,12 +234,11 @@ try {
     }
     check(findings.length === 0, `${findings.length} English words on zh-CN screens`);
   });
+
+  await cleanPages(' in any page');
 } finally {
   await browser.close();
   writeFileSync(join(SHOTS, 'zhcn-findings.txt'), findings.join('\n') + '\n');
 }
 
-if (pageErrors.length) console.log(`page errors:\n  ${pageErrors.join('\n  ')}`);
-const failed = results.filter((r) => !r.ok);
-console.log(failed.length ? `zhcn: ${failed.length} of ${results.length} steps failed` : `zhcn: all ${results.length} steps passed`);
-process.exit(failed.length || pageErrors.length ? 1 : 0);
+finish();

@@ -1,16 +1,19 @@
 import { useState } from 'react';
-import { Alert, Badge, Button, Form, Input, InputNumber, Modal, Popconfirm, Select, Space, Table, Tag, Typography } from 'antd';
+import { Alert, Badge, Button, Form, Input, Space, Table, Tag, Typography, type FormInstance } from 'antd';
 import { useToast } from '../components/Toast';
 import { PlusOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, errorMessage, type Agent, type CreateAgentRequest, type Role, type UpdateAgentRequest } from '../api';
-import { applyFormError } from '../lib/forms';
+import { ConfirmButton } from '../components/ConfirmButton';
+import { FormModal } from '../components/FormModal';
+import { PasswordItem } from '../components/PasswordItem';
 import { keys } from '../realtime/keys';
 import { isAdmin, useMe } from '../console/useMe';
 import { PRESENCE_COLOR } from '../lib/presence';
 import { canManage, roleLabel, rolesGrantable, useRoleNames } from './rules';
 import { InviteModal, PendingInvites } from './InvitePanel';
+import { PersonFields } from './PersonFields';
 
 const FIELDS = ['email', 'name', 'password', 'role', 'skills', 'max_concurrent'] as const;
 const EDIT_FIELDS = ['name', 'role', 'skills', 'max_concurrent'] as const;
@@ -119,42 +122,24 @@ export default function AgentsPage() {
                               {t('agents.resetPassword')}
                             </Button>
                             {a.active === false ? (
-                              <Popconfirm
-                                title={t('agents.reactivateConfirm', {
-                                  name: a.name,
-                                })}
-                                okText={t('agents.reactivate')}
-                                cancelText={t('app.cancel')}
-                                okButtonProps={
-                                  {
-                                    'data-testid': 'agent-reactivate-confirm',
-                                  } as Record<string, string>
-                                }
+                              <ConfirmButton
+                                question={t('agents.reactivateConfirm', { name: a.name })}
                                 onConfirm={() => setActive(a, true)}
+                                testId="agent-reactivate"
+                                confirmTestId="agent-reactivate-confirm"
                               >
-                                <Button size="small" data-testid="agent-reactivate">
-                                  {t('agents.reactivate')}
-                                </Button>
-                              </Popconfirm>
+                                {t('agents.reactivate')}
+                              </ConfirmButton>
                             ) : (
-                              <Popconfirm
-                                title={t('agents.deactivateConfirm', {
-                                  name: a.name,
-                                })}
-                                okText={t('agents.deactivate')}
-                                cancelText={t('app.cancel')}
-                                okButtonProps={
-                                  {
-                                    danger: true,
-                                    'data-testid': 'agent-deactivate-confirm',
-                                  } as { danger: boolean }
-                                }
+                              <ConfirmButton
+                                question={t('agents.deactivateConfirm', { name: a.name })}
                                 onConfirm={() => setActive(a, false)}
+                                danger
+                                testId="agent-deactivate"
+                                confirmTestId="agent-deactivate-confirm"
                               >
-                                <Button size="small" danger data-testid="agent-deactivate">
-                                  {t('agents.deactivate')}
-                                </Button>
-                              </Popconfirm>
+                                {t('agents.deactivate')}
+                              </ConfirmButton>
                             )}
                           </>
                         ) : null}
@@ -178,89 +163,49 @@ function AddAgentModal({ open, onClose, myRole }: { open: boolean; onClose: () =
   const { t } = useTranslation();
   const message = useToast();
   const qc = useQueryClient();
-  const [form] = Form.useForm<CreateAgentRequest>();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
   const roleNames = useRoleNames();
 
-  async function submit(values: CreateAgentRequest) {
-    setBusy(true);
-    setError(null);
-    try {
-      const agent = await api.agents.create({
-        ...values,
-        skills: values.skills ?? [],
-        email: values.email.trim(),
-        name: values.name.trim(),
-      });
-      qc.setQueryData<Agent[]>(keys.agents, (cur) => [...(cur ?? []).filter((a) => a.id !== agent.id), agent]);
-      void qc.invalidateQueries({ queryKey: keys.agents });
-      message.success(t('agents.created'));
-      form.resetFields();
-      onClose();
-    } catch (err) {
-      setError(applyFormError(form, err, FIELDS, t('app.error')));
-    } finally {
-      setBusy(false);
-    }
+  async function submit(values: CreateAgentRequest, form: FormInstance<CreateAgentRequest>) {
+    const agent = await api.agents.create({
+      ...values,
+      skills: values.skills ?? [],
+      email: values.email.trim(),
+      name: values.name.trim(),
+    });
+    qc.setQueryData<Agent[]>(keys.agents, (cur) => [...(cur ?? []).filter((a) => a.id !== agent.id), agent]);
+    void qc.invalidateQueries({ queryKey: keys.agents });
+    message.success(t('agents.created'));
+    form.resetFields();
+    onClose();
   }
 
   return (
-    <Modal
+    <FormModal<CreateAgentRequest, (typeof FIELDS)[number]>
       open={open}
       title={t('agents.add')}
-      onCancel={onClose}
       okText={t('agents.add')}
-      cancelText={t('app.cancel')}
-      confirmLoading={busy}
-      onOk={() => form.submit()}
-      destroyOnHidden
-      okButtonProps={{ 'data-testid': 'add-agent-submit' } as Record<string, string>}
+      okTestId="add-agent-submit"
+      onClose={onClose}
+      onSubmit={submit}
+      fields={FIELDS}
+      formProps={{ initialValues: { role: 'agent', max_concurrent: 5, skills: [] }, 'data-testid': 'add-agent-form' }}
     >
-      {error ? <Alert type="error" showIcon title={error} style={{ marginBottom: 12 }} /> : null}
-      <Form form={form} layout="vertical" requiredMark={false} onFinish={submit} initialValues={{ role: 'agent', max_concurrent: 5, skills: [] }} data-testid="add-agent-form">
-        <Form.Item
-          name="email"
-          label={t('agents.email')}
-          rules={[
-            { required: true, message: t('auth.required') },
-            { type: 'email', message: t('auth.invalidEmail') },
-          ]}
-        >
-          <Input autoComplete="off" data-testid="agent-email" />
-        </Form.Item>
-        <Form.Item name="name" label={t('agents.name')} rules={[{ required: true, whitespace: true, message: t('auth.required') }]}>
-          <Input autoComplete="off" data-testid="agent-name" />
-        </Form.Item>
-        <Form.Item
-          name="password"
-          label={t('agents.password')}
-          extra={t('auth.passwordHint')}
-          rules={[
-            { required: true, message: t('auth.required') },
-            { min: 8, message: t('auth.passwordTooShort') },
-          ]}
-        >
-          <Input.Password autoComplete="new-password" data-testid="agent-password" />
-        </Form.Item>
-        <Space.Compact block>
-          <Form.Item name="role" label={t('agents.role')} style={{ flex: 1, marginRight: 12 }}>
-            <Select
-              options={rolesGrantable(myRole, roleNames).map((r) => ({
-                value: r,
-                label: roleLabel(t, r),
-              }))}
-            />
-          </Form.Item>
-          <Form.Item name="max_concurrent" label={t('agents.maxConcurrent')} style={{ flex: 1 }}>
-            <InputNumber min={1} max={100} style={{ width: '100%' }} />
-          </Form.Item>
-        </Space.Compact>
-        <Form.Item name="skills" label={t('agents.skills')}>
-          <Select mode="tags" open={false} suffixIcon={null} tokenSeparators={[',']} placeholder={t('agents.skillsPlaceholder')} />
-        </Form.Item>
-      </Form>
-    </Modal>
+      <Form.Item
+        name="email"
+        label={t('agents.email')}
+        rules={[
+          { required: true, message: t('auth.required') },
+          { type: 'email', message: t('auth.invalidEmail') },
+        ]}
+      >
+        <Input autoComplete="off" data-testid="agent-email" />
+      </Form.Item>
+      <Form.Item name="name" label={t('agents.name')} rules={[{ required: true, whitespace: true, message: t('auth.required') }]}>
+        <Input autoComplete="off" data-testid="agent-name" />
+      </Form.Item>
+      <PasswordItem name="password" label={t('agents.password')} testId="agent-password" />
+      <PersonFields roles={rolesGrantable(myRole, roleNames)} />
+    </FormModal>
   );
 }
 
@@ -269,83 +214,52 @@ function EditAgentModal({ agent, myRole, self, onClose }: { agent: Agent | null;
   const { t } = useTranslation();
   const message = useToast();
   const qc = useQueryClient();
-  const [form] = Form.useForm<UpdateAgentRequest>();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
   const roleNames = useRoleNames();
   // The owner's role is not one to give or take; nor is one's own here.
   const roleLocked = self || agent?.role === 'owner';
 
   async function submit(values: UpdateAgentRequest) {
     if (!agent) return;
-    setBusy(true);
-    setError(null);
     const patch: UpdateAgentRequest = {
       name: values.name?.trim(),
       skills: values.skills ?? [],
       max_concurrent: values.max_concurrent,
     };
     if (!roleLocked && values.role && values.role !== agent.role) patch.role = values.role;
-    try {
-      const updated = await api.agents.update(agent.id, patch);
-      qc.setQueryData<Agent[]>(keys.agents, (cur) => cur?.map((x) => (x.id === updated.id ? updated : x)));
-      message.success(t('agents.updated'));
-      onClose();
-    } catch (err) {
-      setError(applyFormError(form, err, EDIT_FIELDS, t('app.error')));
-    } finally {
-      setBusy(false);
-    }
+    const updated = await api.agents.update(agent.id, patch);
+    qc.setQueryData<Agent[]>(keys.agents, (cur) => cur?.map((x) => (x.id === updated.id ? updated : x)));
+    message.success(t('agents.updated'));
+    onClose();
   }
 
   return (
-    <Modal
+    <FormModal<UpdateAgentRequest, (typeof EDIT_FIELDS)[number]>
       open={agent !== null}
       title={t('agents.editTitle', { name: agent?.name ?? '' })}
-      onCancel={onClose}
       okText={t('app.save')}
-      cancelText={t('app.cancel')}
-      confirmLoading={busy}
-      onOk={() => form.submit()}
-      destroyOnHidden
-      okButtonProps={{ 'data-testid': 'edit-agent-submit' } as Record<string, string>}
+      okTestId="edit-agent-submit"
+      onClose={onClose}
+      onSubmit={submit}
+      fields={EDIT_FIELDS}
+      formProps={{
+        initialValues: agent ? { name: agent.name, role: agent.role, skills: agent.skills ?? [], max_concurrent: agent.max_concurrent } : undefined,
+        'data-testid': 'edit-agent-form',
+      }}
     >
-      {error ? <Alert type="error" showIcon title={error} style={{ marginBottom: 12 }} /> : null}
       {agent ? (
-        <Form
-          form={form}
-          layout="vertical"
-          requiredMark={false}
-          onFinish={submit}
-          initialValues={{
-            name: agent.name,
-            role: agent.role,
-            skills: agent.skills ?? [],
-            max_concurrent: agent.max_concurrent,
-          }}
-          data-testid="edit-agent-form"
-        >
+        <>
           <Form.Item name="name" label={t('agents.name')} rules={[{ required: true, whitespace: true, message: t('auth.required') }]}>
             <Input autoComplete="off" />
           </Form.Item>
-          <Space.Compact block>
-            <Form.Item name="role" label={t('agents.role')} style={{ flex: 1, marginRight: 12 }} extra={roleLocked ? t('agents.roleLocked') : undefined}>
-              <Select
-                disabled={roleLocked}
-                data-testid="edit-agent-role"
-                options={(roleLocked ? [agent.role] : rolesGrantable(myRole, roleNames)).map((r) => ({ value: r, label: roleLabel(t, r) }))}
-              />
-            </Form.Item>
-            <Form.Item name="max_concurrent" label={t('agents.maxConcurrent')} style={{ flex: 1 }}>
-              <InputNumber min={1} max={1000} style={{ width: '100%' }} />
-            </Form.Item>
-          </Space.Compact>
-          <Form.Item name="skills" label={t('agents.skills')}>
-            <Select mode="tags" open={false} suffixIcon={null} tokenSeparators={[',']} placeholder={t('agents.skillsPlaceholder')} />
-          </Form.Item>
-        </Form>
+          <PersonFields
+            roles={roleLocked ? [agent.role] : rolesGrantable(myRole, roleNames)}
+            roleLocked={roleLocked}
+            roleExtra={roleLocked ? t('agents.roleLocked') : undefined}
+            roleTestId="edit-agent-role"
+          />
+        </>
       ) : null}
-    </Modal>
+    </FormModal>
   );
 }
 
@@ -353,52 +267,26 @@ function EditAgentModal({ agent, myRole, self, onClose }: { agent: Agent | null;
 function ResetPasswordModal({ agent, onClose }: { agent: Agent | null; onClose: () => void }) {
   const { t } = useTranslation();
   const message = useToast();
-  const [form] = Form.useForm<{ password: string }>();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
 
   async function submit(values: { password: string }) {
     if (!agent) return;
-    setBusy(true);
-    setError(null);
-    try {
-      await api.agents.resetPassword(agent.id, values.password);
-      message.success(t('agents.resetDone'));
-      onClose();
-    } catch (err) {
-      setError(applyFormError(form, err, ['password'] as const, t('app.error')));
-    } finally {
-      setBusy(false);
-    }
+    await api.agents.resetPassword(agent.id, values.password);
+    message.success(t('agents.resetDone'));
+    onClose();
   }
 
   return (
-    <Modal
+    <FormModal<{ password: string }, 'password'>
       open={agent !== null}
       title={t('agents.resetTitle', { name: agent?.name ?? '' })}
-      onCancel={onClose}
       okText={t('agents.resetPassword')}
-      cancelText={t('app.cancel')}
-      confirmLoading={busy}
-      onOk={() => form.submit()}
-      destroyOnHidden
-      okButtonProps={{ 'data-testid': 'reset-password-submit' } as Record<string, string>}
+      okTestId="reset-password-submit"
+      onClose={onClose}
+      onSubmit={submit}
+      fields={['password']}
+      intro={<Typography.Paragraph type="secondary">{t('agents.resetHint')}</Typography.Paragraph>}
     >
-      <Typography.Paragraph type="secondary">{t('agents.resetHint')}</Typography.Paragraph>
-      {error ? <Alert type="error" showIcon title={error} style={{ marginBottom: 12 }} /> : null}
-      <Form form={form} layout="vertical" requiredMark={false} onFinish={submit}>
-        <Form.Item
-          name="password"
-          label={t('agents.newPassword')}
-          extra={t('auth.passwordHint')}
-          rules={[
-            { required: true, message: t('auth.required') },
-            { min: 8, message: t('auth.passwordTooShort') },
-          ]}
-        >
-          <Input.Password autoComplete="new-password" data-testid="reset-password-input" />
-        </Form.Item>
-      </Form>
-    </Modal>
+      <PasswordItem name="password" label={t('agents.newPassword')} testId="reset-password-input" />
+    </FormModal>
   );
 }

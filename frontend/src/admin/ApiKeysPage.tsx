@@ -1,5 +1,6 @@
 import { useState } from 'react';
-import { Alert, Button, Card, Descriptions, Form, Input, Modal, Popconfirm, Progress, Radio, Table, Tag, Typography } from 'antd';
+import { Alert, Button, Card, Descriptions, Form, Input, Modal, Progress, Radio, Table, Tag, Typography } from 'antd';
+import { ConfirmButton } from '../components/ConfirmButton';
 import { useToast } from '../components/Toast';
 import { PlusOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
@@ -73,17 +74,9 @@ export default function ApiKeysPage() {
             align: 'right',
             render: (_: unknown, k: ApiKey) =>
               canEdit ? (
-                <Popconfirm
-                  title={t('apiKeys.revokeConfirm')}
-                  okText={t('apiKeys.revoke')}
-                  cancelText={t('app.cancel')}
-                  okButtonProps={{ danger: true, 'data-testid': 'revoke-confirm' } as { danger: boolean }}
-                  onConfirm={() => revoke(k.id)}
-                >
-                  <Button danger size="small" data-testid="revoke-api-key">
-                    {t('apiKeys.revoke')}
-                  </Button>
-                </Popconfirm>
+                <ConfirmButton question={t('apiKeys.revokeConfirm')} onConfirm={() => revoke(k.id)} danger testId="revoke-api-key" confirmTestId="revoke-confirm">
+                  {t('apiKeys.revoke')}
+                </ConfirmButton>
               ) : null,
           },
         ]}

@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { Alert, Button, Form, Input, InputNumber, Modal, Popconfirm, Select, Space, Table, Typography } from 'antd';
+import { Alert, Button, Form, Input, Modal, Space, Table, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, errorMessage, type CreatedInvite, type Invite, type InviteRequest, type Role } from '../api';
@@ -7,7 +7,9 @@ import { applyFormError } from '../lib/forms';
 import { dateTime } from '../lib/format';
 import { keys } from '../realtime/keys';
 import { useToast } from '../components/Toast';
+import { ConfirmButton } from '../components/ConfirmButton';
 import { CopyButton } from './CopyButton';
+import { PersonFields } from './PersonFields';
 import { roleLabel, rolesGrantable, useRoleNames } from './rules';
 
 const FIELDS = ['email', 'role', 'skills', 'max_concurrent'] as const;
@@ -57,11 +59,9 @@ export function PendingInvites() {
             key: 'a',
             align: 'right' as const,
             render: (_: unknown, inv: Invite) => (
-              <Popconfirm title={t('invites.revokeConfirm')} okText={t('invites.revoke')} cancelText={t('app.cancel')} onConfirm={() => revoke(inv)}>
-                <Button size="small" danger data-testid="invite-revoke">
-                  {t('invites.revoke')}
-                </Button>
-              </Popconfirm>
+              <ConfirmButton question={t('invites.revokeConfirm')} onConfirm={() => revoke(inv)} danger okDanger={false} testId="invite-revoke">
+                {t('invites.revoke')}
+              </ConfirmButton>
             ),
           },
         ]}
@@ -154,23 +154,7 @@ export function InviteModal({ open, onClose, myRole }: { open: boolean; onClose:
             >
               <Input autoComplete="off" data-testid="invite-email" />
             </Form.Item>
-            <Space.Compact block>
-              <Form.Item name="role" label={t('agents.role')} style={{ flex: 1, marginRight: 12 }}>
-                <Select
-                  options={rolesGrantable(myRole, roleNames).map((r) => ({
-                    value: r,
-                    label: roleLabel(t, r),
-                  }))}
-                  data-testid="invite-role"
-                />
-              </Form.Item>
-              <Form.Item name="max_concurrent" label={t('agents.maxConcurrent')} style={{ flex: 1 }}>
-                <InputNumber min={1} max={1000} style={{ width: '100%' }} />
-              </Form.Item>
-            </Space.Compact>
-            <Form.Item name="skills" label={t('agents.skills')}>
-              <Select mode="tags" open={false} suffixIcon={null} tokenSeparators={[',']} placeholder={t('agents.skillsPlaceholder')} />
-            </Form.Item>
+            <PersonFields roles={rolesGrantable(myRole, roleNames)} roleTestId="invite-role" />
           </Form>
         </>
       )}

@@ -1,14 +1,17 @@
 import { useState } from 'react';
-import { Alert, Button, Checkbox, Form, Input, Modal, Popconfirm, Select, Space, Table, Tooltip, Typography } from 'antd';
+import { Alert, Button, Checkbox, Form, Input, Popconfirm, Select, Space, Table, Tooltip, Typography, type FormInstance } from 'antd';
 import { DeleteOutlined, PlusOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, errorMessage, type RoleDefinition, type RolesResponse } from '../api';
-import { applyFormError } from '../lib/forms';
+import { FormModal } from '../components/FormModal';
 import { keys } from '../realtime/keys';
 import { useToast } from '../components/Toast';
 import { isAdmin, useMe } from '../console/useMe';
 import { roleLabel } from './rules';
+
+/** A new role: its name, and the role whose permissions it starts with. */
+type NewRole = { name: string; from?: string };
 
 /** "conversations:read" → the i18n key of its label. */
 const permKey = (p: string) => `roles.perm_${p.replace(':', '_')}` as const;
@@ -130,58 +133,43 @@ function CreateRoleModal({ open, onClose, roles }: { open: boolean; onClose: () 
   const { t } = useTranslation();
   const qc = useQueryClient();
   const message = useToast();
-  const [form] = Form.useForm<{ name: string; from?: string }>();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
 
-  async function submit(v: { name: string; from?: string }) {
-    setBusy(true);
-    setError(null);
-    try {
-      const from = roles.find((r) => r.name === v.from);
-      await api.roles.create(v.name.trim(), from?.permissions ?? []);
-      void qc.invalidateQueries({ queryKey: keys.roles });
-      message.success(t('roles.created'));
-      form.resetFields();
-      onClose();
-    } catch (err) {
-      setError(applyFormError(form, err, ['name'] as const, t('app.error')));
-    } finally {
-      setBusy(false);
-    }
+  async function submit(v: NewRole, form: FormInstance<NewRole>) {
+    const from = roles.find((r) => r.name === v.from);
+    await api.roles.create(v.name.trim(), from?.permissions ?? []);
+    void qc.invalidateQueries({ queryKey: keys.roles });
+    message.success(t('roles.created'));
+    form.resetFields();
+    onClose();
   }
   return (
-    <Modal
+    <FormModal<NewRole, 'name'>
       open={open}
       title={t('roles.add')}
-      onCancel={onClose}
       okText={t('roles.add')}
-      cancelText={t('app.cancel')}
-      confirmLoading={busy}
-      onOk={() => form.submit()}
-      destroyOnHidden
-      okButtonProps={{ 'data-testid': 'add-role-submit' } as Record<string, string>}
+      okTestId="add-role-submit"
+      onClose={onClose}
+      onSubmit={submit}
+      fields={['name']}
+      formProps={{ initialValues: { from: 'agent' } }}
     >
-      {error ? <Alert type="error" showIcon title={error} style={{ marginBottom: 12 }} /> : null}
-      <Form form={form} layout="vertical" requiredMark={false} onFinish={submit} initialValues={{ from: 'agent' }}>
-        <Form.Item
-          name="name"
-          label={t('roles.name')}
-          extra={t('roles.nameHint')}
-          rules={[
-            {
-              required: true,
-              pattern: /^[a-z][a-z0-9_-]{1,29}$/,
-              message: t('roles.nameHint'),
-            },
-          ]}
-        >
-          <Input autoComplete="off" data-testid="role-name" />
-        </Form.Item>
-        <Form.Item name="from" label={t('roles.copyFrom')}>
-          <Select options={roles.filter((r) => r.editable).map((r) => ({ value: r.name, label: roleLabel(t, r.name) }))} />
-        </Form.Item>
-      </Form>
-    </Modal>
+      <Form.Item
+        name="name"
+        label={t('roles.name')}
+        extra={t('roles.nameHint')}
+        rules={[
+          {
+            required: true,
+            pattern: /^[a-z][a-z0-9_-]{1,29}$/,
+            message: t('roles.nameHint'),
+          },
+        ]}
+      >
+        <Input autoComplete="off" data-testid="role-name" />
+      </Form.Item>
+      <Form.Item name="from" label={t('roles.copyFrom')}>
+        <Select options={roles.filter((r) => r.editable).map((r) => ({ value: r.name, label: roleLabel(t, r.name) }))} />
+      </Form.Item>
+    </FormModal>
   );
 }

@@ -7,6 +7,7 @@ import { api, errorMessage } from '../api';
 import { useAuth } from '../stores/auth';
 import { writeStorage } from '../stores/storage';
 import { applyFormError } from '../lib/forms';
+import { PasswordItem } from '../components/PasswordItem';
 import { AuthFrame } from './AuthFrame';
 import { LAST_WORKSPACE_KEY } from './Signup';
 import { roleLabel } from '../admin/rules';
@@ -90,17 +91,7 @@ export default function AcceptInvite() {
             >
               <Input autoComplete="name" data-testid="accept-name" />
             </Form.Item>
-            <Form.Item
-              name="password"
-              label={t('auth.password')}
-              extra={t('auth.passwordHint')}
-              rules={[
-                { required: true, message: t('auth.required') },
-                { min: 8, message: t('auth.passwordTooShort') },
-              ]}
-            >
-              <Input.Password autoComplete="new-password" data-testid="accept-password" />
-            </Form.Item>
+            <PasswordItem name="password" label={t('auth.password')} testId="accept-password" />
             <Button type="primary" htmlType="submit" block size="large" loading={busy} data-testid="accept-submit">
               {t('invites.accept')}
             </Button>

@@ -4,6 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { Link, useNavigate } from 'react-router';
 import { api, ApiError } from '../api';
 import { applyFormError } from '../lib/forms';
+import { PasswordItem } from '../components/PasswordItem';
 import { AuthFrame } from './AuthFrame';
 
 interface ResetForm {
@@ -54,17 +55,7 @@ export default function ResetPassword() {
         <>
           {error ? <Alert type="error" showIcon title={error} style={{ marginBottom: 16 }} data-testid="form-error" /> : null}
           <Form form={form} layout="vertical" requiredMark={false} onFinish={submit} disabled={busy} data-testid="reset-form">
-            <Form.Item
-              name="password"
-              label={t('account.newPassword')}
-              extra={t('auth.resetHint')}
-              rules={[
-                { required: true, message: t('auth.required') },
-                { min: 8, message: t('auth.passwordTooShort') },
-              ]}
-            >
-              <Input.Password autoComplete="new-password" data-testid="reset-password" />
-            </Form.Item>
+            <PasswordItem name="password" label={t('account.newPassword')} testId="reset-password" extra={t('auth.resetHint')} />
             <Form.Item
               name="confirm"
               label={t('auth.confirmPassword')}

@@ -8,6 +8,7 @@ import { useAuth } from '../stores/auth';
 import { writeStorage } from '../stores/storage';
 import { applyFormError } from '../lib/forms';
 import { keys } from '../realtime/keys';
+import { PasswordItem } from '../components/PasswordItem';
 import { AuthFrame } from './AuthFrame';
 
 export const LAST_WORKSPACE_KEY = 'kefu:workspace';
@@ -67,17 +68,7 @@ export default function Signup() {
         >
           <Input placeholder={t('auth.emailPlaceholder')} autoComplete="email" inputMode="email" data-testid="signup-email" />
         </Form.Item>
-        <Form.Item
-          name="password"
-          label={t('auth.password')}
-          extra={t('auth.passwordHint')}
-          rules={[
-            { required: true, message: t('auth.required') },
-            { min: 8, message: t('auth.passwordTooShort') },
-          ]}
-        >
-          <Input.Password autoComplete="new-password" data-testid="signup-password" />
-        </Form.Item>
+        <PasswordItem name="password" label={t('auth.password')} testId="signup-password" />
         <Button type="primary" htmlType="submit" block size="large" loading={busy} data-testid="signup-submit">
           {t('auth.signupSubmit')}
         </Button>
