@@ -26,6 +26,7 @@ type tenantsSummary struct {
 	MessageSec    float64    `json:"message_s"`
 	SignupFirst   percentile `json:"signup_first_window_ms"`
 	SignupLast    percentile `json:"signup_last_window_ms"`
+	SignupAll     percentile `json:"signup_all_ms"`
 	Window        int        `json:"window"`
 	MessageLat    percentile `json:"visitor_first_message_ms"`
 	ServerRSSMiB  float64    `json:"server_rss_mib"`
@@ -104,6 +105,7 @@ func tenantsRun(ctx context.Context, o options, log io.Writer) (tenantsSummary, 
 	sum.Window = min(len(signed), 200)
 	sum.SignupFirst = pct(append([]float64(nil), signed[:sum.Window]...))
 	sum.SignupLast = pct(signed[len(signed)-sum.Window:])
+	sum.SignupAll = pct(append([]float64(nil), signed...))
 	ok.Store(0)
 	msgLat := make([]float64, o.tenants)
 	t1 := time.Now()
