@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -250,17 +249,5 @@ func TestEdgeSettings(t *testing.T) {
 
 func postJSON(t *testing.T, url string, body, out any) {
 	t.Helper()
-	b, _ := json.Marshal(body)
-	res, err := http.Post(url, "application/json", bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(bufio.NewReader(res.Body))
-	if res.StatusCode/100 != 2 {
-		t.Fatalf("POST %s: %d %s", url, res.StatusCode, raw)
-	}
-	if err := json.Unmarshal(raw, out); err != nil {
-		t.Fatal(err)
-	}
+	doJSON(t, "POST", url, "", body, out)
 }

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"kefu/api/apitest"
+
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
 
@@ -82,7 +84,7 @@ func TestIntegratorJourney(t *testing.T) {
 	post(t, nodeA.baseURL()+"/api/v1/widget/sessions", "", map[string]any{"widget_key": su.Tenant.WidgetKey, "visitor": map[string]any{"name": "王美", "email": email}}, &vs)
 	visitor := dialNode(t, nodeA, vs.Token, nil)
 	sent := time.Now()
-	visitor.send(t, map[string]any{"type": "message.send", "client_id": "first", "body": "你好，我想申请退款，订单 A-1001"})
+	visitor.Send(t, map[string]any{"type": "message.send", "client_id": "first", "body": "你好，我想申请退款，订单 A-1001"})
 	ack := visitor.waitFor(t, func(f map[string]any) bool { return f["type"] == "ack" })
 	conv, firstID := ack["conversation_id"].(string), ack["message_id"].(string)
 	ev := rcv.waitMessage(t, firstID, 5*time.Second)
@@ -162,7 +164,7 @@ func TestIntegratorJourney(t *testing.T) {
 			t.Errorf("after the erasure the export still holds %q:\n%s", s, export)
 		}
 	}
-	visitor.close()
+	visitor.CloseNow()
 	t.Logf("webhook, contact, reply, search and erasure took %v", time.Since(start).Round(time.Millisecond))
 
 	// kill -9 node A while its visitor writes: node A's commits wake its
@@ -193,10 +195,10 @@ func TestIntegratorJourney(t *testing.T) {
 					break
 				}
 			}
-			v2.close()
+			v2.CloseNow()
 			since := map[string]int64{}
 			if conv2 != "" {
-				since[conv2] = v2.lastSeq(conv2)
+				since[conv2] = v2.MaxSeq(conv2)
 			}
 			v2 = dialNode(t, nodeB, vs2.Token, since)
 		}
@@ -396,16 +398,5 @@ func verifyKefuSignature(key []byte, header string, body []byte) error {
 
 func rawGet(t *testing.T, url, token string) string {
 	t.Helper()
-	req, _ := http.NewRequest("GET", url, nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %d %s", url, res.StatusCode, raw)
-	}
-	return string(raw)
+	return apitest.New("").As(token).Must(t, http.StatusOK, "GET", url, nil).Raw
 }

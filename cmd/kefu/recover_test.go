@@ -66,8 +66,8 @@ func TestDurableWorkSurvivesKill9(t *testing.T) {
 		}
 		post(t, node.baseURL()+"/api/v1/widget/sessions", "", map[string]any{"widget_key": w.widgetKey}, &ws)
 		v := dialNode(t, node, ws.Token, nil)
-		defer v.close()
-		v.send(t, map[string]any{"type": "message.send", "client_id": newClientID("v"), "body": body})
+		defer v.CloseNow()
+		v.Send(t, map[string]any{"type": "message.send", "client_id": newClientID("v"), "body": body})
 		ack := v.waitFor(t, func(f map[string]any) bool { return f["type"] == "ack" })
 		return ack["conversation_id"].(string)
 	}
@@ -107,11 +107,11 @@ func TestDurableWorkSurvivesKill9(t *testing.T) {
 		defer restartA(t)
 		w := signup(t, "Grace")
 		agent := dialNode(t, nodeA, w.token, nil)
-		agent.send(t, map[string]any{"type": "presence", "status": "online"})
+		agent.Send(t, map[string]any{"type": "presence", "status": "online"})
 		agent.waitFor(t, func(f map[string]any) bool { return f["type"] == "presence" })
 		id := visitorWrites(t, nodeB, w, "is anyone there?")
 		waitUntil(t, 10*time.Second, "the conversation to be assigned", func() bool { return conv(t, nodeB, w, id).Status == "assigned" })
-		agent.close() // the agent's last socket: the grace starts on node A
+		agent.CloseNow() // the agent's last socket: the grace starts on node A
 		time.Sleep(500 * time.Millisecond)
 		nodeA.kill(t)
 		closed := time.Now()

@@ -110,10 +110,10 @@ func killBetweenCommitAndDelivery(t *testing.T, cfg journeyConfig, schemas *tena
 	}
 	post(t, srv.baseURL()+"/api/v1/widget/sessions", "", map[string]any{"widget_key": su.Tenant.WidgetKey}, &ws)
 	visitor := dialNode(t, srv, ws.Token, nil)
-	visitor.send(t, map[string]any{"type": "message.send", "client_id": "open", "body": "hello"})
+	visitor.Send(t, map[string]any{"type": "message.send", "client_id": "open", "body": "hello"})
 	ack := visitor.waitFor(t, func(f map[string]any) bool { return f["type"] == "ack" })
 	conv := ack["conversation_id"].(string)
-	visitor.close()
+	visitor.CloseNow()
 	for i := 0; i < 20; i++ {
 		post(t, srv.baseURL()+"/api/v1/conversations/"+conv+"/messages", su.Token, map[string]any{"body": fmt.Sprintf("reply %d", i), "client_id": fmt.Sprintf("r%d", i)}, nil)
 	}
