@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"kefu/api/apitest"
 )
 
 // TestDurableWorkSurvivesKill9 runs two nodes on PostgreSQL and Redis and,
@@ -41,16 +43,9 @@ func TestDurableWorkSurvivesKill9(t *testing.T) {
 	type workspace struct{ id, widgetKey, token string }
 	signup := func(t *testing.T, name string) workspace {
 		t.Helper()
-		var su struct {
-			Tenant struct {
-				ID        string `json:"id"`
-				WidgetKey string `json:"widget_key"`
-			} `json:"tenant"`
-			Token string `json:"token"`
-		}
-		post(t, nodeB.baseURL()+"/api/v1/signup", "", map[string]any{"company": name + " " + randHex(4), "email": "o@example.com", "password": "password1", "name": "Olga"}, &su)
-		schemas.add(su.Tenant.ID)
-		return workspace{su.Tenant.ID, su.Tenant.WidgetKey, su.Token}
+		su := apitest.New(nodeB.baseURL()).Signup(t, name+" "+randHex(4), "o@example.com", "password1", "Olga")
+		schemas.add(su.TenantID)
+		return workspace{su.TenantID, su.WidgetKey, su.Token}
 	}
 	publishFlow := func(t *testing.T, w workspace, nodes, edges []map[string]any) {
 		t.Helper()
@@ -61,11 +56,8 @@ func TestDurableWorkSurvivesKill9(t *testing.T) {
 	// visitorWrites opens a conversation through node and returns its id.
 	visitorWrites := func(t *testing.T, node *kefuServer, w workspace, body string) string {
 		t.Helper()
-		var ws struct {
-			Token string `json:"visitor_token"`
-		}
-		post(t, node.baseURL()+"/api/v1/widget/sessions", "", map[string]any{"widget_key": w.widgetKey}, &ws)
-		v := dialNode(t, node, ws.Token, nil)
+		_, wsToken := apitest.New(node.baseURL()).Visitor(t, w.widgetKey, nil)
+		v := dialNode(t, node, wsToken, nil)
 		defer v.CloseNow()
 		v.Send(t, map[string]any{"type": "message.send", "client_id": newClientID("v"), "body": body})
 		ack := v.waitFor(t, func(f map[string]any) bool { return f["type"] == "ack" })

@@ -32,25 +32,15 @@ func TestTwoNodes(t *testing.T) {
 	nodeB := startKefu(t, journeyConfig{bin: bin, dataDir: t.TempDir(), databaseURL: dbURL, redisURL: redisURL})
 	schemas := newTenantSchemas(t, dbURL)
 
-	var su struct {
-		Tenant struct {
-			ID        string `json:"id"`
-			WidgetKey string `json:"widget_key"`
-		} `json:"tenant"`
-		Token string `json:"token"`
-	}
-	post(t, nodeA.baseURL()+"/api/v1/signup", "", map[string]any{"company": "Two Nodes " + randHex(4), "email": "o@example.com", "password": "password1", "name": "Olga"}, &su)
-	schemas.add(su.Tenant.ID)
+	su := apitest.New(nodeA.baseURL()).Signup(t, "Two Nodes "+randHex(4), "o@example.com", "password1", "Olga")
+	schemas.add(su.TenantID)
 
 	agent := dialNode(t, nodeB, su.Token, nil)
 	agent.Send(t, map[string]any{"type": "presence", "status": "online"})
 	agent.waitFor(t, func(f map[string]any) bool { return f["type"] == "presence" })
 
-	var ws struct {
-		Token string `json:"visitor_token"`
-	}
-	post(t, nodeA.baseURL()+"/api/v1/widget/sessions", "", map[string]any{"widget_key": su.Tenant.WidgetKey}, &ws)
-	visitor := dialNode(t, nodeA, ws.Token, nil)
+	_, wsToken := apitest.New(nodeA.baseURL()).Visitor(t, su.WidgetKey, nil)
+	visitor := dialNode(t, nodeA, wsToken, nil)
 
 	// A normal exchange across the nodes.
 	visitor.Send(t, map[string]any{"type": "message.send", "client_id": "hello", "body": "hello from node A"})
@@ -87,7 +77,7 @@ func TestTwoNodes(t *testing.T) {
 			// The socket or node is gone: reconnect to node B and resend
 			// with the same client_id.
 			visitor.CloseNow()
-			visitor = dialNode(t, nodeB, ws.Token, map[string]int64{conv: visitor.MaxSeq(conv)})
+			visitor = dialNode(t, nodeB, wsToken, map[string]int64{conv: visitor.MaxSeq(conv)})
 		}
 	}
 	if nodeA.running() {
