@@ -28,7 +28,7 @@ func (a *app) addUser(b business, email, role string) (id, token string) {
 
 func (a *app) login(b business, email, password string) string {
 	a.t.Helper()
-	return a.must(200, "POST", "/api/v1/auth/login", "", map[string]any{"tenant": b.slug, "email": email, "password": password}).Str("token")
+	return a.client("").Login(a.t, b.slug, email, password)
 }
 
 // closedWithin waits up to d for the server to close the socket and returns

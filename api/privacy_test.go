@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/csv"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -14,15 +13,8 @@ import (
 // get fetches path raw (a transcript is not always JSON).
 func (a *app) get(path, token string) (int, http.Header, string) {
 	a.t.Helper()
-	req, _ := http.NewRequest("GET", a.url+path, nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, res.Header, string(b)
+	r := a.do("GET", path, token, nil)
+	return r.Status, r.Header, r.Raw
 }
 
 // TestContactExportAndErase: an admin exports everything about a contact

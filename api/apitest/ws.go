@@ -102,15 +102,21 @@ type Conn struct {
 func WSURL(baseURL string) string { return "ws" + strings.TrimPrefix(baseURL, "http") + "/ws" }
 
 // TryDial connects to url without failing a test; the connection is not
-// closed by any test's cleanup.
-func TryDial(ctx context.Context, url string, o DialOptions) (*Conn, *http.Response, error) {
+// closed by any test's cleanup. A refused handshake's error names the
+// status the server answered.
+func TryDial(ctx context.Context, url string, o DialOptions) (*Conn, error) {
 	var do *websocket.DialOptions
 	if o.Origin != "" {
 		do = &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {o.Origin}}}
 	}
-	ws, res, err := websocket.Dial(ctx, url, do)
+	// coder/websocket has replaced the handshake's body already: it needs no Close.
+	ws, res, err := websocket.Dial(ctx, url, do) //nolint:bodyclose
 	if err != nil {
-		return nil, res, err
+		status := "no answer"
+		if res != nil {
+			status = res.Status
+		}
+		return nil, fmt.Errorf("%w (%s)", err, status)
 	}
 	if o.ReadLimit == 0 {
 		o.ReadLimit = 4 << 20
@@ -123,7 +129,7 @@ func TryDial(ctx context.Context, url string, o DialOptions) (*Conn, *http.Respo
 	c := &Conn{Name: o.Name, WS: ws, cancel: cancel, frames: make(chan Frame, 4096), done: make(chan struct{}),
 		discard: o.Discard, seqs: map[string][]SeqSeen{}}
 	go c.readLoop(readCtx)
-	return c, res, nil
+	return c, nil
 }
 
 // Dial connects to url (see WSURL) and fails the test if it cannot.
@@ -135,13 +141,9 @@ func Dial(t testing.TB, url string, o DialOptions) *Conn {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	c, res, err := TryDial(ctx, url, o)
+	c, err := TryDial(ctx, url, o)
 	if err != nil {
-		status := "no answer"
-		if res != nil {
-			status = res.Status
-		}
-		t.Fatalf("%s: dialing %s: %v (%s)", o.Name, url, err, status)
+		t.Fatalf("%s: dialing %s: %v", o.Name, url, err)
 	}
 	lifetime := o.Lifetime
 	if lifetime == nil {
