@@ -23,12 +23,12 @@ import (
 func (a *app) addUser(b business, email, role string) (id, token string) {
 	a.t.Helper()
 	r := a.must(201, "POST", "/api/v1/agents", b.token, map[string]any{"email": email, "name": "User " + role, "password": "password1", "role": role})
-	return r.str("id"), a.login(b, email, "password1")
+	return r.Str("id"), a.login(b, email, "password1")
 }
 
 func (a *app) login(b business, email, password string) string {
 	a.t.Helper()
-	return a.must(200, "POST", "/api/v1/auth/login", "", map[string]any{"tenant": b.slug, "email": email, "password": password}).str("token")
+	return a.client("").Login(a.t, b.slug, email, password)
 }
 
 // closedWithin waits up to d for the server to close the socket and returns
@@ -39,12 +39,12 @@ func (w *wsClient) closedWithin(d time.Duration) (websocket.StatusCode, map[stri
 	deadline := time.After(d)
 	for {
 		select {
-		case f, ok := <-w.frames:
+		case fr, ok := <-w.Frames():
 			if !ok {
-				return websocket.CloseStatus(<-w.closed), errFrame
+				return websocket.CloseStatus(w.Err()), errFrame
 			}
-			if f["type"] == "error" {
-				errFrame = f
+			if fr.M["type"] == "error" {
+				errFrame = fr.M
 			}
 		case <-deadline:
 			w.t.Fatalf("socket still open %s after the revocation", d)
@@ -143,8 +143,8 @@ func TestRevocationReachesSockets(t *testing.T) {
 			owner.expect("presence")
 			defer owner.send(map[string]any{"type": "presence", "status": "offline"})
 			conv := a.startChat(t, biz, "a conversation for the owner")
-			if c := a.settle(biz.token, conv); c.str("assignee_id") != biz.ownerID {
-				t.Fatalf("the conversation went to %q, want the owner", c.str("assignee_id"))
+			if c := a.settle(biz.token, conv); c.Str("assignee_id") != biz.ownerID {
+				t.Fatalf("the conversation went to %q, want the owner", c.Str("assignee_id"))
 			}
 			a.must(200, "POST", "/api/v1/conversations/"+conv+"/resolve", biz.token, nil)
 			for {
@@ -156,7 +156,8 @@ func TestRevocationReachesSockets(t *testing.T) {
 			deadline := time.After(300 * time.Millisecond)
 			for {
 				select {
-				case f := <-w.frames:
+				case fr := <-w.Frames():
+					f := fr.M
 					if c, _ := f["conversation"].(map[string]any); f["type"] == "conversation.updated" && c["id"] == conv && c["assignee_id"] == biz.ownerID {
 						t.Fatalf("the demoted admin heard of the owner's conversation: %v", f)
 					}
@@ -177,28 +178,28 @@ func TestRevocationReachesSockets(t *testing.T) {
 
 		t.Run("deactivation closes sockets, blocks login, revokes the user's keys and requeues their conversations", func(t *testing.T) {
 			id, tok := a.addUser(biz, "eve@example.com", "admin")
-			key := a.must(201, "POST", "/api/v1/api-keys", tok, map[string]any{"name": "eve's crm", "role": "developer"}).str("key")
+			key := a.must(201, "POST", "/api/v1/api-keys", tok, map[string]any{"name": "eve's crm", "role": "developer"}).Str("key")
 			a.must(200, "GET", "/api/v1/conversations", key, nil)
 			w := a.connect(t, tok, nil)
 			w.send(map[string]any{"type": "presence", "status": "online"})
 			w.expect("presence")
 			conv := a.startChat(t, biz, "route me to eve")
-			if c := a.settle(biz.token, conv); c.str("assignee_id") != id {
-				t.Fatalf("conversation went to %q, want eve", c.str("assignee_id"))
+			if c := a.settle(biz.token, conv); c.Str("assignee_id") != id {
+				t.Fatalf("conversation went to %q, want eve", c.Str("assignee_id"))
 			}
 			r := a.must(200, "POST", "/api/v1/agents/"+id+"/deactivate", biz.token, nil)
-			if r.Body["active"] != false || r.str("deactivated_at") == "" {
+			if r.Body["active"] != false || r.Str("deactivated_at") == "" {
 				t.Fatalf("deactivated agent: %s", r.Raw)
 			}
 			w.revoked()
 			a.must(401, "GET", "/api/v1/me", tok, nil)
 			a.must(401, "GET", "/api/v1/conversations", key, nil)
-			if r := a.do("POST", "/api/v1/auth/login", "", map[string]any{"tenant": biz.slug, "email": "eve@example.com", "password": "password1"}); r.Status != 401 || r.errCode() != "unauthenticated" {
+			if r := a.do("POST", "/api/v1/auth/login", "", map[string]any{"tenant": biz.slug, "email": "eve@example.com", "password": "password1"}); r.Status != 401 || r.Code() != "unauthenticated" {
 				t.Fatalf("login when deactivated: %s", r.Raw)
 			}
 			waitUntil(t, "the conversation back in the queue", func() bool {
 				c := a.must(200, "GET", "/api/v1/conversations/"+conv, biz.token, nil)
-				return c.str("status") == "queued" && c.str("assignee_id") == ""
+				return c.Str("status") == "queued" && c.Str("assignee_id") == ""
 			})
 			if r := a.do("POST", "/api/v1/conversations/"+conv+"/assign", biz.token, map[string]any{"agent_id": id}); r.Status != 409 {
 				t.Fatalf("assigning to a deactivated agent: %s", r.Raw)
@@ -219,7 +220,7 @@ func TestRevocationReachesSockets(t *testing.T) {
 			tok2 := a.login(biz, "fay@example.com", "password1")
 			w1, w2 := a.connect(t, tok1, nil), a.connect(t, tok2, nil)
 			r := a.must(400, "POST", "/api/v1/me/password", tok1, map[string]any{"current_password": "wrong one", "new_password": "new password 1"})
-			if r.field("current_password") == "" {
+			if r.Field("current_password") == "" {
 				t.Fatalf("wrong current password: %s", r.Raw)
 			}
 			a.must(400, "POST", "/api/v1/me/password", tok1, map[string]any{"current_password": "password1", "new_password": "short"})
@@ -340,8 +341,8 @@ func TestUserAdminOverHTTP(t *testing.T) {
 		for _, role := range []string{"admin", "supervisor", "agent"} {
 			_, tokens[role] = a.addUser(biz, "actor-"+role+"@example.com", role)
 		}
-		tokens["developer key"] = a.must(201, "POST", "/api/v1/api-keys", biz.token, map[string]any{"name": "dev", "role": "developer"}).str("key")
-		tokens["admin key"] = a.must(201, "POST", "/api/v1/api-keys", biz.token, map[string]any{"name": "adm", "role": "admin"}).str("key")
+		tokens["developer key"] = a.must(201, "POST", "/api/v1/api-keys", biz.token, map[string]any{"name": "dev", "role": "developer"}).Str("key")
+		tokens["admin key"] = a.must(201, "POST", "/api/v1/api-keys", biz.token, map[string]any{"name": "adm", "role": "admin"}).Str("key")
 		n := 0
 		shared := map[string]string{}
 		// target returns a user with the role: a fresh one when the call
@@ -354,7 +355,7 @@ func TestUserAdminOverHTTP(t *testing.T) {
 				return id
 			}
 			n++
-			id := a.must(201, "POST", "/api/v1/agents", biz.token, map[string]any{"email": fmt.Sprintf("target%d@example.com", n), "name": "Target", "password": "password1", "role": role}).str("id")
+			id := a.must(201, "POST", "/api/v1/agents", biz.token, map[string]any{"email": fmt.Sprintf("target%d@example.com", n), "name": "Target", "password": "password1", "role": role}).Str("id")
 			if !fresh {
 				shared[role] = id
 			}
@@ -423,7 +424,7 @@ func TestUserAdminOverHTTP(t *testing.T) {
 				}
 			})
 		}
-		if r := a.must(200, "GET", "/api/v1/me", biz.token, nil); r.str("user", "role") != "owner" || r.str("user", "name") != "Mallory" {
+		if r := a.must(200, "GET", "/api/v1/me", biz.token, nil); r.Str("user", "role") != "owner" || r.Str("user", "name") != "Mallory" {
 			t.Fatalf("the owner after the table: %s", r.Raw) // renamed by themselves, still the owner
 		}
 	})
@@ -443,7 +444,7 @@ func TestLoginLockoutOverHTTP(t *testing.T) {
 				}
 			}
 			r := a.do("POST", "/api/v1/auth/login", "", map[string]any{"tenant": biz.slug, "email": email, "password": "password1"})
-			if r.Status != 429 || r.errCode() != "rate_limited" || r.Header.Get("Retry-After") == "" || r.Header.Get("Retry-After") == "0" {
+			if r.Status != 429 || r.Code() != "rate_limited" || r.Header.Get("Retry-After") == "" || r.Header.Get("Retry-After") == "0" {
 				t.Fatalf("%s after 10 failures: %d %s (Retry-After %q)", email, r.Status, r.Raw, r.Header.Get("Retry-After"))
 			}
 		}

@@ -36,23 +36,23 @@ func TestAPI(t *testing.T) {
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {
 					r := a.do("POST", "/api/v1/signup", "", c.body)
-					if r.Status != c.status || r.errCode() != c.code {
-						t.Fatalf("got %d %s, want %d %s: %s", r.Status, r.errCode(), c.status, c.code, r.Raw)
+					if r.Status != c.status || r.Code() != c.code {
+						t.Fatalf("got %d %s, want %d %s: %s", r.Status, r.Code(), c.status, c.code, r.Raw)
 					}
-					if c.field != "" && r.field(c.field) == "" {
+					if c.field != "" && r.Field(c.field) == "" {
 						t.Fatalf("no fields.%s in %s", c.field, r.Raw)
 					}
 				})
 			}
 			t.Run("a taken company name gets a free slug, naming no other workspace", func(t *testing.T) {
 				r := a.must(201, "POST", "/api/v1/signup", "", map[string]any{"company": strings.ReplaceAll(acme.slug, "-", " "), "email": "x@example.com", "password": "password1", "name": "X"})
-				if got := r.str("tenant", "slug"); got == acme.slug || !strings.HasPrefix(got, acme.slug+"-") {
+				if got := r.Str("tenant", "slug"); got == acme.slug || !strings.HasPrefix(got, acme.slug+"-") {
 					t.Fatalf("slug %q, want %q with a suffix", got, acme.slug)
 				}
 			})
 			t.Run("a chosen slug that is taken is already_exists", func(t *testing.T) {
 				r := a.do("POST", "/api/v1/signup", "", map[string]any{"company": "Other", "slug": acme.slug, "email": "x@example.com", "password": "password1", "name": "X"})
-				if r.Status != 409 || r.errCode() != "already_exists" || r.field("slug") == "" || strings.Contains(r.Raw, "workspace "+acme.slug) {
+				if r.Status != 409 || r.Code() != "already_exists" || r.Field("slug") == "" || strings.Contains(r.Raw, "workspace "+acme.slug) {
 					t.Fatalf("got %d %s", r.Status, r.Raw)
 				}
 			})
@@ -63,22 +63,22 @@ func TestAPI(t *testing.T) {
 
 		t.Run("login, me and logout", func(t *testing.T) {
 			r := a.must(200, "POST", "/api/v1/auth/login", "", map[string]any{"tenant": acme.slug, "email": "owner@example.com", "password": "password1"})
-			tok := r.str("token")
+			tok := r.Str("token")
 			me := a.must(200, "GET", "/api/v1/me", tok, nil)
-			if me.str("user", "role") != "owner" || me.str("tenant", "id") != acme.tenantID {
+			if me.Str("user", "role") != "owner" || me.Str("tenant", "id") != acme.tenantID {
 				t.Fatalf("me: %s", me.Raw)
 			}
 			if perms, _ := me.Body["permissions"].([]any); len(perms) == 0 {
 				t.Fatal("no permissions")
 			}
-			if r := a.do("POST", "/api/v1/auth/login", "", map[string]any{"tenant": acme.slug, "email": "owner@example.com", "password": "wrong-password"}); r.Status != 401 || r.errCode() != "unauthenticated" {
+			if r := a.do("POST", "/api/v1/auth/login", "", map[string]any{"tenant": acme.slug, "email": "owner@example.com", "password": "wrong-password"}); r.Status != 401 || r.Code() != "unauthenticated" {
 				t.Fatalf("wrong password: %s", r.Raw)
 			}
-			if r := a.do("POST", "/api/v1/auth/login", "", map[string]any{"tenant": acme.slug}); r.Status != 400 || r.field("email") == "" {
+			if r := a.do("POST", "/api/v1/auth/login", "", map[string]any{"tenant": acme.slug}); r.Status != 400 || r.Field("email") == "" {
 				t.Fatalf("missing email: %s", r.Raw)
 			}
 			for _, tok := range []string{"", "garbage", "kfs_nope", "kf_nope"} {
-				if r := a.do("GET", "/api/v1/me", tok, nil); r.Status != 401 || r.errCode() != "unauthenticated" {
+				if r := a.do("GET", "/api/v1/me", tok, nil); r.Status != 401 || r.Code() != "unauthenticated" {
 					t.Fatalf("token %q: %d %s", tok, r.Status, r.Raw)
 				}
 			}
@@ -89,17 +89,17 @@ func TestAPI(t *testing.T) {
 		var agentID, agentToken string
 		t.Run("agents are created by admins and listed with status", func(t *testing.T) {
 			r := a.must(201, "POST", "/api/v1/agents", acme.token, map[string]any{"email": "ann@example.com", "name": "Ann", "password": "password1", "role": "agent", "skills": []string{"billing"}, "max_concurrent": 5})
-			agentID = r.str("id")
-			if r.str("role") != "agent" || r.str("status") != "offline" {
+			agentID = r.Str("id")
+			if r.Str("role") != "agent" || r.Str("status") != "offline" {
 				t.Fatalf("agent: %s", r.Raw)
 			}
-			if r := a.do("POST", "/api/v1/agents", acme.token, map[string]any{"email": "ann@example.com", "name": "Ann 2", "password": "password1"}); r.Status != 409 || r.errCode() != "already_exists" {
+			if r := a.do("POST", "/api/v1/agents", acme.token, map[string]any{"email": "ann@example.com", "name": "Ann 2", "password": "password1"}); r.Status != 409 || r.Code() != "already_exists" {
 				t.Fatalf("duplicate email: %s", r.Raw)
 			}
-			if r := a.do("POST", "/api/v1/agents", acme.token, map[string]any{"email": "bob@example.com", "name": "Bob", "password": "password1", "role": "owner"}); r.Status != 400 || r.field("role") == "" {
+			if r := a.do("POST", "/api/v1/agents", acme.token, map[string]any{"email": "bob@example.com", "name": "Bob", "password": "password1", "role": "owner"}); r.Status != 400 || r.Field("role") == "" {
 				t.Fatalf("bad role: %s", r.Raw)
 			}
-			if r := a.do("POST", "/api/v1/agents", acme.token, map[string]any{"email": "bob@example.com", "name": "Bob", "password": "password1", "max_concurrent": 0}); r.Status != 400 || r.field("max_concurrent") == "" {
+			if r := a.do("POST", "/api/v1/agents", acme.token, map[string]any{"email": "bob@example.com", "name": "Bob", "password": "password1", "max_concurrent": 0}); r.Status != 400 || r.Field("max_concurrent") == "" {
 				t.Fatalf("bad cap: %s", r.Raw)
 			}
 			list := a.must(200, "GET", "/api/v1/agents", acme.token, nil)
@@ -112,7 +112,7 @@ func TestAPI(t *testing.T) {
 			if !strings.Contains(p.Raw, "vip") {
 				t.Fatalf("patch: %s", p.Raw)
 			}
-			agentToken = a.must(200, "POST", "/api/v1/auth/login", "", map[string]any{"tenant": acme.slug, "email": "ann@example.com", "password": "password1"}).str("token")
+			agentToken = a.must(200, "POST", "/api/v1/auth/login", "", map[string]any{"tenant": acme.slug, "email": "ann@example.com", "password": "password1"}).Str("token")
 		})
 
 		t.Run("RBAC refuses what a role may not do", func(t *testing.T) {
@@ -123,7 +123,7 @@ func TestAPI(t *testing.T) {
 				{"GET", "/api/v1/api-keys"},
 				{"PATCH", "/api/v1/tenant"},
 			} {
-				if r := a.do(c.method, c.path, agentToken, map[string]any{"name": "x"}); r.Status != 403 || r.errCode() != "permission_denied" {
+				if r := a.do(c.method, c.path, agentToken, map[string]any{"name": "x"}); r.Status != 403 || r.Code() != "permission_denied" {
 					t.Errorf("agent %s %s: %d %s", c.method, c.path, r.Status, r.Raw)
 				}
 			}
@@ -134,7 +134,7 @@ func TestAPI(t *testing.T) {
 		var devKey, keyID string
 		t.Run("API keys are shown once, work, and can be revoked", func(t *testing.T) {
 			r := a.must(201, "POST", "/api/v1/api-keys", acme.token, map[string]any{"name": "crm", "role": "developer"})
-			devKey, keyID = r.str("key"), r.str("id")
+			devKey, keyID = r.Str("key"), r.Str("id")
 			if !strings.HasPrefix(devKey, "kf_") {
 				t.Fatalf("key %q", devKey)
 			}
@@ -142,15 +142,15 @@ func TestAPI(t *testing.T) {
 			if strings.Contains(list.Raw, devKey) {
 				t.Fatal("the key is shown again in the list")
 			}
-			if r := a.do("POST", "/api/v1/api-keys", acme.token, map[string]any{"name": "x", "role": "owner"}); r.Status != 400 || r.field("role") == "" {
+			if r := a.do("POST", "/api/v1/api-keys", acme.token, map[string]any{"name": "x", "role": "owner"}); r.Status != 400 || r.Field("role") == "" {
 				t.Fatalf("bad role: %s", r.Raw)
 			}
 			a.must(200, "GET", "/api/v1/conversations", devKey, nil)
 			a.must(403, "POST", "/api/v1/agents", devKey, map[string]any{"email": "c@example.com", "name": "C", "password": "password1"})
 			tmp := a.must(201, "POST", "/api/v1/api-keys", acme.token, map[string]any{"name": "tmp"})
-			a.must(204, "DELETE", "/api/v1/api-keys/"+tmp.str("id"), acme.token, nil)
-			a.must(401, "GET", "/api/v1/conversations", tmp.str("key"), nil)
-			a.must(404, "DELETE", "/api/v1/api-keys/"+tmp.str("id"), acme.token, nil)
+			a.must(204, "DELETE", "/api/v1/api-keys/"+tmp.Str("id"), acme.token, nil)
+			a.must(401, "GET", "/api/v1/conversations", tmp.Str("key"), nil)
+			a.must(404, "DELETE", "/api/v1/api-keys/"+tmp.Str("id"), acme.token, nil)
 		})
 
 		t.Run("tenant settings", func(t *testing.T) {
@@ -169,17 +169,17 @@ func TestAPI(t *testing.T) {
 		t.Run("widget sessions start and resume", func(t *testing.T) {
 			visitorID, visitorToken = a.visitor(acme.widgetKey)
 			r := a.must(201, "POST", "/api/v1/widget/sessions", "", map[string]any{"widget_key": acme.widgetKey, "visitor_token": visitorToken})
-			if r.str("visitor_id") != visitorID {
-				t.Fatalf("resume gave %s, want %s", r.str("visitor_id"), visitorID)
+			if r.Str("visitor_id") != visitorID {
+				t.Fatalf("resume gave %s, want %s", r.Str("visitor_id"), visitorID)
 			}
-			if r := a.do("POST", "/api/v1/widget/sessions", "", map[string]any{"widget_key": "wk_nope"}); r.Status != 404 || r.errCode() != "not_found" {
+			if r := a.do("POST", "/api/v1/widget/sessions", "", map[string]any{"widget_key": "wk_nope"}); r.Status != 404 || r.Code() != "not_found" {
 				t.Fatalf("unknown key: %s", r.Raw)
 			}
-			if r := a.do("POST", "/api/v1/widget/sessions", "", map[string]any{}); r.Status != 400 || r.field("widget_key") == "" {
+			if r := a.do("POST", "/api/v1/widget/sessions", "", map[string]any{}); r.Status != 400 || r.Field("widget_key") == "" {
 				t.Fatalf("missing key: %s", r.Raw)
 			}
 			cfg := a.must(200, "GET", "/api/v1/widget/config?key="+acme.widgetKey, "", nil)
-			if cfg.str("tenant_name") == "" {
+			if cfg.Str("tenant_name") == "" {
 				t.Fatalf("widget config: %s", cfg.Raw)
 			}
 			// A visitor token is not an API credential.
@@ -192,7 +192,7 @@ func TestAPI(t *testing.T) {
 		ack := v.expect("ack")
 		conv := ack["conversation_id"].(string)
 		settled := a.settle(acme.token, conv)
-		base, _ := strconv.Atoi(settled.str("last_seq"))
+		base, _ := strconv.Atoi(settled.Str("last_seq"))
 
 		t.Run("conversations are listed, read and filtered", func(t *testing.T) {
 			r := a.must(200, "GET", "/api/v1/conversations", acme.token, nil)
@@ -200,14 +200,14 @@ func TestAPI(t *testing.T) {
 				t.Fatalf("list: %s", r.Raw)
 			}
 			c := a.must(200, "GET", "/api/v1/conversations/"+conv, acme.token, nil)
-			if c.str("status") != "queued" || c.str("visitor", "id") != visitorID || c.str("last_seq") != strconv.Itoa(base) || c.str("last_message", "author_type") != "bot" {
+			if c.Str("status") != "queued" || c.Str("visitor", "id") != visitorID || c.Str("last_seq") != strconv.Itoa(base) || c.Str("last_message", "author_type") != "bot" {
 				t.Fatalf("conversation: %s", c.Raw)
 			}
 			q := a.must(200, "GET", "/api/v1/conversations?status=queued", acme.token, nil)
 			if !strings.Contains(q.Raw, conv) {
 				t.Fatal("status filter lost it")
 			}
-			if r := a.do("GET", "/api/v1/conversations?status=open-ish", acme.token, nil); r.Status != 400 || r.field("status") == "" {
+			if r := a.do("GET", "/api/v1/conversations?status=open-ish", acme.token, nil); r.Status != 400 || r.Field("status") == "" {
 				t.Fatalf("bad status: %s", r.Raw)
 			}
 			if r := a.do("GET", "/api/v1/conversations?limit=-1", acme.token, nil); r.Status != 400 {
@@ -240,7 +240,7 @@ func TestAPI(t *testing.T) {
 					}
 					seen[id] = true
 				}
-				cursor = r.str("next_cursor")
+				cursor = r.Str("next_cursor")
 				if cursor == "" {
 					break
 				}
@@ -252,21 +252,21 @@ func TestAPI(t *testing.T) {
 
 		t.Run("messages are posted, deduplicated and limited", func(t *testing.T) {
 			m := a.must(201, "POST", "/api/v1/conversations/"+conv+"/messages", devKey, map[string]any{"body": "from the CRM", "client_id": "crm-1"})
-			if m.str("author", "type") != "bot" || m.str("author", "name") != "crm" || m.str("seq") != strconv.Itoa(base+1) {
+			if m.Str("author", "type") != "bot" || m.Str("author", "name") != "crm" || m.Str("seq") != strconv.Itoa(base+1) {
 				t.Fatalf("api key message: %s", m.Raw)
 			}
 			again := a.must(200, "POST", "/api/v1/conversations/"+conv+"/messages", devKey, map[string]any{"body": "from the CRM", "client_id": "crm-1"})
-			if again.str("id") != m.str("id") || again.str("seq") != m.str("seq") {
+			if again.Str("id") != m.Str("id") || again.Str("seq") != m.Str("seq") {
 				t.Fatalf("resend: %s", again.Raw)
 			}
 			n := a.must(201, "POST", "/api/v1/conversations/"+conv+"/messages", acme.token, map[string]any{"body": "internal note", "private": true})
-			if n.str("author", "type") != "agent" || n.str("private") != "true" {
+			if n.Str("author", "type") != "agent" || n.Str("private") != "true" {
 				t.Fatalf("note: %s", n.Raw)
 			}
-			if r := a.do("POST", "/api/v1/conversations/"+conv+"/messages", acme.token, map[string]any{"body": strings.Repeat("x", 70000)}); r.Status != 413 || r.errCode() != "too_large" {
+			if r := a.do("POST", "/api/v1/conversations/"+conv+"/messages", acme.token, map[string]any{"body": strings.Repeat("x", 70000)}); r.Status != 413 || r.Code() != "too_large" {
 				t.Fatalf("big message: %d %s", r.Status, r.Raw)
 			}
-			if r := a.do("POST", "/api/v1/conversations/"+conv+"/messages", acme.token, map[string]any{"body": "  "}); r.Status != 400 || r.field("body") == "" {
+			if r := a.do("POST", "/api/v1/conversations/"+conv+"/messages", acme.token, map[string]any{"body": "  "}); r.Status != 400 || r.Field("body") == "" {
 				t.Fatalf("empty body: %s", r.Raw)
 			}
 			a.must(404, "POST", "/api/v1/conversations/nope/messages", acme.token, map[string]any{"body": "x"})
@@ -292,14 +292,14 @@ func TestAPI(t *testing.T) {
 		t.Run("read state never moves back", func(t *testing.T) {
 			top := strconv.Itoa(base + 2)
 			r := a.must(200, "POST", "/api/v1/conversations/"+conv+"/read", acme.token, map[string]any{"seq": base + 2})
-			if r.str("last_read_seq") != top {
+			if r.Str("last_read_seq") != top {
 				t.Fatalf("read: %s", r.Raw)
 			}
 			r = a.must(200, "POST", "/api/v1/conversations/"+conv+"/read", acme.token, map[string]any{"seq": 1})
-			if r.str("last_read_seq") != top {
+			if r.Str("last_read_seq") != top {
 				t.Fatalf("read moved back: %s", r.Raw)
 			}
-			if r := a.do("POST", "/api/v1/conversations/"+conv+"/read", acme.token, map[string]any{}); r.Status != 400 || r.field("seq") == "" {
+			if r := a.do("POST", "/api/v1/conversations/"+conv+"/read", acme.token, map[string]any{}); r.Status != 400 || r.Field("seq") == "" {
 				t.Fatalf("missing seq: %s", r.Raw)
 			}
 			var wg sync.WaitGroup
@@ -312,7 +312,7 @@ func TestAPI(t *testing.T) {
 			}
 			wg.Wait()
 			r = a.must(200, "POST", "/api/v1/conversations/"+conv+"/read", agentToken, map[string]any{"seq": 0})
-			if r.str("last_read_seq") != top {
+			if r.Str("last_read_seq") != top {
 				t.Fatalf("after concurrent reads: %s", r.Raw)
 			}
 		})
@@ -322,7 +322,7 @@ func TestAPI(t *testing.T) {
 				t.Fatalf("agent assigning to others: %s", r.Raw)
 			}
 			r := a.must(200, "POST", "/api/v1/conversations/"+conv+"/assign", agentToken, map[string]any{"agent_id": agentID})
-			if r.str("assignee_id") != agentID || r.str("status") != "assigned" {
+			if r.Str("assignee_id") != agentID || r.Str("status") != "assigned" {
 				t.Fatalf("self-assign: %s", r.Raw)
 			}
 			if r := a.do("POST", "/api/v1/conversations/"+conv+"/assign", acme.token, map[string]any{"agent_id": "nope"}); r.Status != 404 {
@@ -332,7 +332,7 @@ func TestAPI(t *testing.T) {
 				t.Fatalf("empty assign: %s", r.Raw)
 			}
 			r = a.must(200, "POST", "/api/v1/conversations/"+conv+"/resolve", acme.token, nil)
-			if r.str("status") != "resolved" {
+			if r.Str("status") != "resolved" {
 				t.Fatalf("resolve: %s", r.Raw)
 			}
 		})
@@ -351,7 +351,7 @@ func TestAPI(t *testing.T) {
 				{"DELETE", "/api/v1/api-keys/" + keyID},
 			} {
 				body := map[string]any{"body": "x", "seq": 1, "agent_id": other.ownerID, "name": "x"}
-				if r := a.do(c.method, c.path, other.token, body); r.Status != 404 || r.errCode() != "not_found" {
+				if r := a.do(c.method, c.path, other.token, body); r.Status != 404 || r.Code() != "not_found" {
 					t.Errorf("%s %s with tenant B's token: %d %s", c.method, c.path, r.Status, r.Raw)
 				}
 			}
@@ -377,7 +377,7 @@ func TestAPI(t *testing.T) {
 		})
 
 		t.Run("unknown API paths are 404 in the error shape", func(t *testing.T) {
-			if r := a.do("GET", "/api/v1/nope", acme.token, nil); r.Status != 404 || r.errCode() != "not_found" {
+			if r := a.do("GET", "/api/v1/nope", acme.token, nil); r.Status != 404 || r.Code() != "not_found" {
 				t.Fatalf("%d %s", r.Status, r.Raw)
 			}
 		})

@@ -14,6 +14,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"kefu/api/apitest"
 	"kefu/tenants"
 )
 
@@ -214,15 +215,15 @@ func newAttackFixture(t *testing.T, a *app) *attackFixture {
 			email := strings.ReplaceAll(role, " ", "") + "@example.com"
 			r := a.must(201, "POST", "/api/v1/agents", tb.biz.token, map[string]any{"email": email, "name": role + " " + tb.tag, "password": "password1", "role": role})
 			if tb.tag != "b" && role == asAgent {
-				f.ids["agents"] = r.str("id")
+				f.ids["agents"] = r.Str("id")
 			}
-			tb.tokens[role] = a.must(200, "POST", "/api/v1/auth/login", "", map[string]any{"tenant": tb.biz.slug, "email": email, "password": "password1"}).str("token")
+			tb.tokens[role] = a.must(200, "POST", "/api/v1/auth/login", "", map[string]any{"tenant": tb.biz.slug, "email": email, "password": "password1"}).Str("token")
 		}
 		dev := a.must(201, "POST", "/api/v1/api-keys", tb.biz.token, map[string]any{"name": "dev " + tb.tag, "role": "developer"})
-		tb.tokens[asDevKey] = dev.str("key")
-		tb.tokens[asAdminKey] = a.must(201, "POST", "/api/v1/api-keys", tb.biz.token, map[string]any{"name": "admin " + tb.tag, "role": "admin"}).str("key")
+		tb.tokens[asDevKey] = dev.Str("key")
+		tb.tokens[asAdminKey] = a.must(201, "POST", "/api/v1/api-keys", tb.biz.token, map[string]any{"name": "admin " + tb.tag, "role": "admin"}).Str("key")
 		if tb.tag != "b" {
-			f.ids["api-keys"] = dev.str("id")
+			f.ids["api-keys"] = dev.Str("id")
 		}
 		_, tb.tokens[asVisitor] = a.visitor(tb.biz.widgetKey)
 	}
@@ -234,26 +235,26 @@ func newAttackFixture(t *testing.T, a *app) *attackFixture {
 	a.must(201, "POST", "/api/v1/conversations/"+f.convA+"/messages", f.a.token, map[string]any{"body": secret + " reply"})
 	a.must(201, "POST", "/api/v1/conversations/"+f.convA+"/messages", f.a.token, map[string]any{"body": secret + " note", "private": true})
 	f.ids["conversations"] = f.convA
-	f.ids["contacts"] = a.must(201, "POST", "/api/v1/contacts", f.a.token, map[string]any{"name": secret, "notes": secret + " notes"}).str("id")
+	f.ids["contacts"] = a.must(201, "POST", "/api/v1/contacts", f.a.token, map[string]any{"name": secret, "notes": secret + " notes"}).Str("id")
 	// A flow of A's own (every tenant's default flow has the id "default").
 	flow := a.must(201, "POST", "/api/v1/flows", f.a.token, map[string]any{"name": secret, "graph": map[string]any{
 		"nodes": []any{map[string]any{"id": "start", "type": "start"}, map[string]any{"id": "q", "type": "queue"}},
 		"edges": []any{map[string]any{"id": "e", "source": "start", "target": "q"}}}})
-	f.ids["flows"] = flow.str("id")
-	f.ids["teams"] = a.must(201, "POST", "/api/v1/teams", f.a.token, map[string]any{"name": secret}).str("id")
-	f.ids["canned-replies"] = a.must(201, "POST", "/api/v1/canned-replies", f.a.token, map[string]any{"shortcut": "s", "body": secret, "scope": "tenant"}).str("id")
+	f.ids["flows"] = flow.Str("id")
+	f.ids["teams"] = a.must(201, "POST", "/api/v1/teams", f.a.token, map[string]any{"name": secret}).Str("id")
+	f.ids["canned-replies"] = a.must(201, "POST", "/api/v1/canned-replies", f.a.token, map[string]any{"shortcut": "s", "body": secret, "scope": "tenant"}).Str("id")
 	f.ids["files"] = f.a.tenantID
 	// A webhook of A's, pointing at a receiver on this machine (tests and
 	// redeliveries go there), with a delivery in its log.
 	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }))
 	t.Cleanup(rcv.Close)
 	hook := a.must(201, "POST", "/api/v1/webhooks", f.a.token, map[string]any{"url": rcv.URL + "/" + secret, "events": []string{"message.created"}, "description": secret})
-	f.ids["webhooks"] = hook.str("id")
-	a.must(200, "POST", "/api/v1/webhooks/"+hook.str("id")+"/test", f.a.token, nil)
+	f.ids["webhooks"] = hook.Str("id")
+	a.must(200, "POST", "/api/v1/webhooks/"+hook.Str("id")+"/test", f.a.token, nil)
 	// Knowledge of A's own: an FAQ entry and an article holding the secret.
-	f.ids["faqs"] = a.must(201, "POST", "/api/v1/faqs", f.a.token, map[string]any{"question": secret + " question", "answer": secret + " answer"}).str("id")
-	f.ids["articles"] = a.must(201, "POST", "/api/v1/articles", f.a.token, map[string]any{"title": secret, "body": secret + " body"}).str("id")
-	f.markers = []string{secret, f.a.widgetKey, hook.str("secret")}
+	f.ids["faqs"] = a.must(201, "POST", "/api/v1/faqs", f.a.token, map[string]any{"question": secret + " question", "answer": secret + " answer"}).Str("id")
+	f.ids["articles"] = a.must(201, "POST", "/api/v1/articles", f.a.token, map[string]any{"title": secret, "body": secret + " body"}).Str("id")
+	f.markers = []string{secret, f.a.widgetKey, hook.Str("secret")}
 	return f
 }
 
@@ -379,23 +380,7 @@ func wrongTypeFor(t *testing.T, doc map[string]any, v any) any {
 // rawDo sends raw bytes with a content type and an optional token.
 func (a *app) rawDo(method, path, token, contentType string, body []byte) resp {
 	a.t.Helper()
-	req, _ := http.NewRequest(method, a.url+path, bytes.NewReader(body))
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		a.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	var buf bytes.Buffer
-	_, _ = buf.ReadFrom(res.Body)
-	r := resp{Status: res.StatusCode, Header: res.Header, Raw: buf.String()}
-	_ = json.Unmarshal(buf.Bytes(), &r.Body)
-	return r
+	return a.client(token).DoRequest(a.t, apitest.Request{Method: method, Path: path, Body: body, ContentType: contentType, NoContentType: contentType == ""})
 }
 
 func TestAttackSurface(t *testing.T) {
@@ -417,7 +402,7 @@ func TestAttackSurface(t *testing.T) {
 			if res.Status >= 500 {
 				t.Errorf("%s: %d %s", what, res.Status, res.Raw)
 			}
-			if res.Status >= 400 && res.errCode() == "" {
+			if res.Status >= 400 && res.Code() == "" {
 				t.Errorf("%s: %d without the contract's error shape: %.200s", what, res.Status, res.Raw)
 			}
 			if !fromA {

@@ -31,10 +31,10 @@ func TestBusinessHours(t *testing.T) {
 
 		t.Run("until saved they are not configured and the widget says nothing about hours", func(t *testing.T) {
 			r := a.must(200, "GET", "/api/v1/business-hours", biz.token, nil)
-			if r.str("configured") != "false" || r.str("email_configured") != "false" || r.Body["open_now"] != nil {
+			if r.Str("configured") != "false" || r.Str("email_configured") != "false" || r.Body["open_now"] != nil {
 				t.Fatalf("unset hours: %s", r.Raw)
 			}
-			if w := cfg(biz); w.Body["business_hours"] != nil || w.str("offline") != "true" {
+			if w := cfg(biz); w.Body["business_hours"] != nil || w.Str("offline") != "true" {
 				t.Fatalf("widget config: %s", w.Raw)
 			}
 		})
@@ -44,11 +44,11 @@ func TestBusinessHours(t *testing.T) {
 				"schedule": map[string]any{"mon": [][2]string{{"18:00", "09:00"}}, "someday": [][2]string{{"09:00", "10:00"}}},
 				"holidays": []string{"2026-12-25", "2026-02-30"},
 			})
-			if r.errCode() != "invalid_argument" {
+			if r.Code() != "invalid_argument" {
 				t.Fatalf("%s", r.Raw)
 			}
 			for _, f := range []string{"timezone", "schedule.mon[0]", "schedule.someday", "holidays[1]"} {
-				if r.field(f) == "" {
+				if r.Field(f) == "" {
 					t.Errorf("no problem named for %s: %s", f, r.Raw)
 				}
 			}
@@ -58,10 +58,10 @@ func TestBusinessHours(t *testing.T) {
 			for i := 0; i < 11; i++ {
 				many = append(many, [2]string{fmt.Sprintf("%02d:00", i), fmt.Sprintf("%02d:30", i)})
 			}
-			if r := a.must(400, "PUT", "/api/v1/business-hours", biz.token, map[string]any{"timezone": "UTC", "schedule": map[string]any{"mon": many}}); r.field("schedule.mon") == "" {
+			if r := a.must(400, "PUT", "/api/v1/business-hours", biz.token, map[string]any{"timezone": "UTC", "schedule": map[string]any{"mon": many}}); r.Field("schedule.mon") == "" {
 				t.Fatalf("11 intervals a day: %s", r.Raw)
 			}
-			if r := a.must(200, "GET", "/api/v1/business-hours", biz.token, nil); r.str("configured") != "false" {
+			if r := a.must(200, "GET", "/api/v1/business-hours", biz.token, nil); r.Str("configured") != "false" {
 				t.Fatalf("a refused PUT stored something: %s", r.Raw)
 			}
 		})
@@ -76,22 +76,22 @@ func TestBusinessHours(t *testing.T) {
 			r := a.must(200, "PUT", "/api/v1/business-hours", biz.token, map[string]any{
 				"timezone": "Asia/Shanghai", "schedule": allWeek([2]string{"00:00", "24:00"}), "holidays": []string{},
 			})
-			if r.str("configured") != "true" || r.str("enabled") != "true" || r.str("open_now") != "true" || r.Body["next_open_at"] != nil {
+			if r.Str("configured") != "true" || r.Str("enabled") != "true" || r.Str("open_now") != "true" || r.Body["next_open_at"] != nil {
 				t.Fatalf("saved: %s", r.Raw)
 			}
 			g := a.must(200, "GET", "/api/v1/business-hours", biz.token, nil)
-			if g.str("timezone") != "Asia/Shanghai" || !strings.Contains(g.Raw, `"sun":[["00:00","24:00"]]`) {
+			if g.Str("timezone") != "Asia/Shanghai" || !strings.Contains(g.Raw, `"sun":[["00:00","24:00"]]`) {
 				t.Fatalf("read back: %s", g.Raw)
 			}
 			w := cfg(biz)
-			if w.str("business_hours", "open_now") != "true" || w.str("business_hours", "timezone") != "Asia/Shanghai" {
+			if w.Str("business_hours", "open_now") != "true" || w.Str("business_hours", "timezone") != "Asia/Shanghai" {
 				t.Fatalf("widget config: %s", w.Raw)
 			}
-			if w.str("offline") != "true" {
+			if w.Str("offline") != "true" {
 				t.Fatalf("open, but nobody online: the widget must offer the form: %s", w.Raw)
 			}
 			_, _, sock := a.onlineAgent(t, biz, "ann@example.com")
-			if w := cfg(biz); w.str("offline") != "false" || w.str("agents_online") != "1" {
+			if w := cfg(biz); w.Str("offline") != "false" || w.Str("agents_online") != "1" {
 				t.Fatalf("open with an agent online: %s", w.Raw)
 			}
 			t.Run("closed now: the form is offered even with an agent online, and the next opening is given", func(t *testing.T) {
@@ -103,14 +103,14 @@ func TestBusinessHours(t *testing.T) {
 				span := [2]string{start.Format("15:04"), start.Add(time.Hour).Format("15:04")}
 				a.must(200, "PUT", "/api/v1/business-hours", biz.token, map[string]any{"timezone": "UTC", "schedule": allWeek(span)})
 				w := cfg(biz)
-				if w.str("business_hours", "open_now") != "false" || w.str("offline") != "true" {
+				if w.Str("business_hours", "open_now") != "false" || w.Str("offline") != "true" {
 					t.Fatalf("closed: %s", w.Raw)
 				}
-				if got := w.str("business_hours", "next_open_at"); got != start.Format(time.RFC3339) {
+				if got := w.Str("business_hours", "next_open_at"); got != start.Format(time.RFC3339) {
 					t.Fatalf("next_open_at %q, want %s", got, start.Format(time.RFC3339))
 				}
 			})
-			sock.c.CloseNow()
+			sock.CloseNow()
 		})
 		t.Run("turned off, the widget shows no hours", func(t *testing.T) {
 			a.must(200, "PUT", "/api/v1/business-hours", biz.token, map[string]any{"enabled": false, "timezone": "UTC", "schedule": map[string]any{}})
@@ -119,7 +119,7 @@ func TestBusinessHours(t *testing.T) {
 			}
 		})
 		t.Run("another workspace's hours are its own", func(t *testing.T) {
-			if r := a.must(200, "GET", "/api/v1/business-hours", other.token, nil); r.str("configured") != "false" {
+			if r := a.must(200, "GET", "/api/v1/business-hours", other.token, nil); r.Str("configured") != "false" {
 				t.Fatalf("tenant B sees A's hours: %s", r.Raw)
 			}
 			if w := cfg(other); w.Body["business_hours"] != nil {
@@ -137,7 +137,7 @@ func TestExpectedWait(t *testing.T) {
 		t.Run("no recent exits: the wait is unknown, never a made-up number", func(t *testing.T) {
 			fresh := a.signup("Fresh")
 			w := a.must(200, "GET", "/api/v1/widget/config?key="+fresh.widgetKey, "", nil)
-			if w.str("queue", "length") != "0" || !strings.Contains(w.Raw, `"expected_wait_seconds":null`) {
+			if w.Str("queue", "length") != "0" || !strings.Contains(w.Raw, `"expected_wait_seconds":null`) {
 				t.Fatalf("config: %s", w.Raw)
 			}
 		})
@@ -158,7 +158,7 @@ func TestExpectedWait(t *testing.T) {
 			var convs []string
 			for i := 0; i < 3; i++ {
 				w, conv := a.ask(t, biz, fmt.Sprintf("question %d", i))
-				if c := a.settle(biz.token, conv); c.str("status") != "queued" {
+				if c := a.settle(biz.token, conv); c.Str("status") != "queued" {
 					t.Fatalf("not queued: %s", c.Raw)
 				}
 				socks, convs = append(socks, w), append(convs, conv)
@@ -170,7 +170,7 @@ func TestExpectedWait(t *testing.T) {
 				})
 			}
 			cfg := a.must(200, "GET", "/api/v1/widget/config?key="+biz.widgetKey, "", nil)
-			if cfg.str("queue", "length") != "3" || cfg.str("queue", "expected_wait_seconds") != "240" {
+			if cfg.Str("queue", "length") != "3" || cfg.Str("queue", "expected_wait_seconds") != "240" {
 				t.Fatalf("config for a fourth visitor: %s", cfg.Raw)
 			}
 			a.onlineAgent(t, biz, "ann@example.com")
@@ -223,20 +223,20 @@ func TestOfflineFormAndReplyMail(t *testing.T) {
 			})
 			biz := a.signup("Shop")
 			a.must(200, "PATCH", "/api/v1/tenant", biz.token, map[string]any{"allowed_origins": []string{"https://shop.example.com"}})
-			if r := a.must(200, "GET", "/api/v1/tenant", biz.token, nil); r.str("email_configured") != "true" {
+			if r := a.must(200, "GET", "/api/v1/tenant", biz.token, nil); r.Str("email_configured") != "true" {
 				t.Fatalf("tenant: %s", r.Raw)
 			}
 			addr := "zhang-" + b.Name + "@example.com"
 			sess := a.must(201, "POST", "/api/v1/widget/sessions", "", map[string]any{"widget_key": biz.widgetKey,
 				"visitor": map[string]any{"attributes": map[string]any{"page_url": "https://shop.example.com/cart?id=7", "language": "zh-CN"}}})
-			vtok := sess.str("visitor_token")
+			vtok := sess.Str("visitor_token")
 
 			t.Run("the form is checked field by field", func(t *testing.T) {
 				r := a.must(400, "POST", "/api/v1/widget/offline", "", map[string]any{"widget_key": biz.widgetKey, "email": "not-an-address", "message": " "})
-				if r.field("email") == "" || r.field("message") == "" {
+				if r.Field("email") == "" || r.Field("message") == "" {
 					t.Fatalf("%s", r.Raw)
 				}
-				if r := a.must(400, "POST", "/api/v1/widget/offline", "", map[string]any{"widget_key": biz.widgetKey, "message": "hi"}); r.field("email") == "" {
+				if r := a.must(400, "POST", "/api/v1/widget/offline", "", map[string]any{"widget_key": biz.widgetKey, "message": "hi"}); r.Field("email") == "" {
 					t.Fatalf("%s", r.Raw)
 				}
 				a.must(400, "POST", "/api/v1/widget/offline", "", map[string]any{"widget_key": biz.widgetKey, "email": addr, "message": strings.Repeat("x", 17000)})
@@ -245,19 +245,19 @@ func TestOfflineFormAndReplyMail(t *testing.T) {
 
 			form := map[string]any{"widget_key": biz.widgetKey, "visitor_token": vtok, "name": "张三", "email": addr, "message": "我的包裹到哪了？", "client_id": "off-1"}
 			r := a.must(201, "POST", "/api/v1/widget/offline", "", form)
-			conv, vid := r.str("conversation_id"), r.str("visitor_id")
-			if conv == "" || vid != sess.str("visitor_id") || r.str("visitor_token") != vtok || r.str("email_configured") != "true" {
+			conv, vid := r.Str("conversation_id"), r.Str("visitor_id")
+			if conv == "" || vid != sess.Str("visitor_id") || r.Str("visitor_token") != vtok || r.Str("email_configured") != "true" {
 				t.Fatalf("offline: %s", r.Raw)
 			}
 			t.Run("a resend stores nothing new", func(t *testing.T) {
 				again := a.must(201, "POST", "/api/v1/widget/offline", "", form)
-				if again.str("message", "id") != r.str("message", "id") {
+				if again.Str("message", "id") != r.Str("message", "id") {
 					t.Fatalf("resend stored another message: %s", again.Raw)
 				}
 			})
 			t.Run("the e-mail is on the contact and the message opens the conversation", func(t *testing.T) {
 				c := a.must(200, "GET", "/api/v1/contacts/"+vid, biz.token, nil)
-				if c.str("email") != addr && c.str("contact", "email") != addr {
+				if c.Str("email") != addr && c.Str("contact", "email") != addr {
 					t.Fatalf("contact: %s", c.Raw)
 				}
 				msgs := a.must(200, "GET", "/api/v1/conversations/"+conv+"/messages", biz.token, nil)
@@ -306,7 +306,7 @@ func TestOfflineFormAndReplyMail(t *testing.T) {
 			t.Run("another tenant's visitor token starts a new visitor there", func(t *testing.T) {
 				other := a.signup("Elsewhere")
 				o := a.must(201, "POST", "/api/v1/widget/offline", "", map[string]any{"widget_key": other.widgetKey, "visitor_token": vtok, "email": "x@example.com", "message": "hello"})
-				if o.str("visitor_id") == vid {
+				if o.Str("visitor_id") == vid {
 					t.Fatalf("tenant B reused tenant A's visitor: %s", o.Raw)
 				}
 				a.must(404, "GET", "/api/v1/contacts/"+vid, other.token, nil)
@@ -322,16 +322,16 @@ func TestRepliesWaitWithoutEmail(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, a *app) {
 		biz := a.signup("No mail")
 		r := a.must(201, "POST", "/api/v1/widget/offline", "", map[string]any{"widget_key": biz.widgetKey, "email": "li@example.com", "message": "hello?"})
-		if r.str("email_configured") != "false" {
+		if r.Str("email_configured") != "false" {
 			t.Fatalf("%s", r.Raw)
 		}
-		if h := a.must(200, "GET", "/api/v1/business-hours", biz.token, nil); h.str("email_configured") != "false" {
+		if h := a.must(200, "GET", "/api/v1/business-hours", biz.token, nil); h.Str("email_configured") != "false" {
 			t.Fatalf("%s", h.Raw)
 		}
-		if tn := a.must(200, "GET", "/api/v1/tenant", biz.token, nil); tn.str("email_configured") != "false" {
+		if tn := a.must(200, "GET", "/api/v1/tenant", biz.token, nil); tn.Str("email_configured") != "false" {
 			t.Fatalf("%s", tn.Raw)
 		}
-		a.must(201, "POST", "/api/v1/conversations/"+r.str("conversation_id")+"/messages", biz.token, map[string]any{"body": "hi"})
+		a.must(201, "POST", "/api/v1/conversations/"+r.Str("conversation_id")+"/messages", biz.token, map[string]any{"body": "hi"})
 		if n := a.rows(biz.tenantID, "reply_mails"); n != 0 {
 			t.Fatalf("%d reply e-mails recorded without SMTP", n)
 		}

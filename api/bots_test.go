@@ -52,7 +52,7 @@ func faqFlow() map[string]any {
 
 func (a *app) publishFlow(biz business, graph map[string]any) {
 	a.t.Helper()
-	id := a.must(201, "POST", "/api/v1/flows", biz.token, map[string]any{"name": "Bots", "graph": graph}).str("id")
+	id := a.must(201, "POST", "/api/v1/flows", biz.token, map[string]any{"name": "Bots", "graph": graph}).Str("id")
 	a.must(200, "POST", "/api/v1/flows/"+id+"/publish", biz.token, nil)
 }
 
@@ -64,8 +64,8 @@ func (a *app) setModel(biz business, provider, base string) {
 // onlineAgent adds an agent, logs them in and puts them online.
 func (a *app) onlineAgent(t *testing.T, biz business, email string) (id, token string, w *wsClient) {
 	t.Helper()
-	id = a.must(201, "POST", "/api/v1/agents", biz.token, map[string]any{"email": email, "name": "Ann " + email[:3], "password": "password1"}).str("id")
-	token = a.must(200, "POST", "/api/v1/auth/login", "", map[string]any{"tenant": biz.slug, "email": email, "password": "password1"}).str("token")
+	id = a.must(201, "POST", "/api/v1/agents", biz.token, map[string]any{"email": email, "name": "Ann " + email[:3], "password": "password1"}).Str("id")
+	token = a.must(200, "POST", "/api/v1/auth/login", "", map[string]any{"tenant": biz.slug, "email": email, "password": "password1"}).Str("token")
 	w = a.connect(t, token, nil)
 	w.send(map[string]any{"type": "presence", "status": "online"})
 	w.expect("presence")
@@ -90,10 +90,11 @@ func (w *wsClient) until(timeout time.Duration, done func(f map[string]any) bool
 	deadline := time.After(timeout)
 	for {
 		select {
-		case f, ok := <-w.frames:
+		case fr, ok := <-w.Frames():
 			if !ok {
 				w.t.Fatalf("socket closed; saw %v", got)
 			}
+			f := fr.M
 			got = append(got, f)
 			if done(f) {
 				return got
@@ -125,23 +126,23 @@ func TestFAQAPI(t *testing.T) {
 		t.Run("an admin adds, lists, reads, changes and deletes entries", func(t *testing.T) {
 			r := a.must(201, "POST", "/api/v1/faqs", biz.token, map[string]any{"question": " 退货政策是什么? / What is the return policy? ", "answer": "7 天无理由退货。",
 				"alternates": []string{"怎么退货", "怎么退货", ""}, "keywords": []string{"退货"}})
-			id = r.str("id")
-			if r.str("question") != "退货政策是什么? / What is the return policy?" || !strings.Contains(r.Raw, `"alternates":["怎么退货"]`) {
+			id = r.Str("id")
+			if r.Str("question") != "退货政策是什么? / What is the return policy?" || !strings.Contains(r.Raw, `"alternates":["怎么退货"]`) {
 				t.Fatalf("created: %s", r.Raw)
 			}
 			l := a.must(200, "GET", "/api/v1/faqs?q=RETURN", biz.token, nil)
-			if l.str("total") != "1" || !strings.Contains(l.Raw, id) {
+			if l.Str("total") != "1" || !strings.Contains(l.Raw, id) {
 				t.Fatalf("search: %s", l.Raw)
 			}
-			if l := a.must(200, "GET", "/api/v1/faqs?q=发票", biz.token, nil); l.str("total") != "0" {
+			if l := a.must(200, "GET", "/api/v1/faqs?q=发票", biz.token, nil); l.Str("total") != "0" {
 				t.Fatalf("search for what is not there: %s", l.Raw)
 			}
 			a.must(200, "GET", "/api/v1/faqs/"+id, biz.token, nil)
 			u := a.must(200, "PUT", "/api/v1/faqs/"+id, biz.token, map[string]any{"question": "退货政策是什么? / What is the return policy?", "answer": "收货 7 天内可退货。"})
-			if u.str("answer") != "收货 7 天内可退货。" || !strings.Contains(u.Raw, `"alternates":[]`) {
+			if u.Str("answer") != "收货 7 天内可退货。" || !strings.Contains(u.Raw, `"alternates":[]`) {
 				t.Fatalf("updated: %s", u.Raw)
 			}
-			tmp := a.must(201, "POST", "/api/v1/faqs", biz.token, map[string]any{"question": "temp", "answer": "x"}).str("id")
+			tmp := a.must(201, "POST", "/api/v1/faqs", biz.token, map[string]any{"question": "temp", "answer": "x"}).Str("id")
 			a.must(204, "DELETE", "/api/v1/faqs/"+tmp, biz.token, nil)
 			a.must(404, "GET", "/api/v1/faqs/"+tmp, biz.token, nil)
 			a.must(404, "DELETE", "/api/v1/faqs/"+tmp, biz.token, nil)
@@ -165,10 +166,10 @@ func TestFAQAPI(t *testing.T) {
 					if r.Status != 201 {
 						t.Errorf("%v: %d %s", c.body, r.Status, r.Raw)
 					}
-					a.must(204, "DELETE", "/api/v1/faqs/"+r.str("id"), biz.token, nil)
+					a.must(204, "DELETE", "/api/v1/faqs/"+r.Str("id"), biz.token, nil)
 					continue
 				}
-				if r.Status != 400 || r.errCode() != "invalid_argument" || r.field(c.field) == "" {
+				if r.Status != 400 || r.Code() != "invalid_argument" || r.Field(c.field) == "" {
 					t.Errorf("%v: %d %s", c.body, r.Status, r.Raw)
 				}
 			}
@@ -179,7 +180,7 @@ func TestFAQAPI(t *testing.T) {
 
 		t.Run("try a question: the match and its score", func(t *testing.T) {
 			r := a.must(200, "POST", "/api/v1/faqs/match", biz.token, map[string]any{"text": "请问怎么退货?"})
-			if r.str("answer", "faq", "id") != id {
+			if r.Str("answer", "faq", "id") != id {
 				t.Fatalf("match: %s", r.Raw)
 			}
 			ms, _ := r.Body["matches"].([]any)
@@ -204,22 +205,22 @@ func TestFAQAPI(t *testing.T) {
 			if r := a.must(200, "GET", "/api/v1/bots/settings", biz.token, nil); !strings.Contains(r.Raw, `"faq_threshold":0.5`) || !strings.Contains(r.Raw, "human") {
 				t.Fatalf("settings: %s", r.Raw)
 			}
-			if r := a.do("PUT", "/api/v1/bots/settings", biz.token, map[string]any{"faq_threshold": 1.5}); r.Status != 400 || r.field("faq_threshold") == "" {
+			if r := a.do("PUT", "/api/v1/bots/settings", biz.token, map[string]any{"faq_threshold": 1.5}); r.Status != 400 || r.Field("faq_threshold") == "" {
 				t.Fatalf("bad threshold: %d %s", r.Status, r.Raw)
 			}
 		})
 
 		t.Run("import: CSV and JSON, every row checked, nothing half-imported", func(t *testing.T) {
-			before := a.must(200, "GET", "/api/v1/faqs", biz.token, nil).str("total")
+			before := a.must(200, "GET", "/api/v1/faqs", biz.token, nil).Str("total")
 			bad := "question,answer,alternates,keywords\n运费怎么算?,满 99 包邮,邮费多少|包邮吗,运费\n,no question here,,\n\"multi\nline\",ok,,\n发票?,,,\nnul\x00here,x,,\n"
 			r := a.do("POST", "/api/v1/faqs/import?format=csv", biz.token, bad)
-			if r.Status != 400 || r.field("line 3") == "" || r.field("line 6") == "" || r.field("line 7") == "" || r.field("line 2") != "" || r.field("line 4") != "" {
+			if r.Status != 400 || r.Field("line 3") == "" || r.Field("line 6") == "" || r.Field("line 7") == "" || r.Field("line 2") != "" || r.Field("line 4") != "" {
 				t.Fatalf("bad CSV: %d %s", r.Status, r.Raw)
 			}
-			if after := a.must(200, "GET", "/api/v1/faqs", biz.token, nil).str("total"); after != before {
+			if after := a.must(200, "GET", "/api/v1/faqs", biz.token, nil).Str("total"); after != before {
 				t.Fatalf("a failed import left %s entries (before %s)", after, before)
 			}
-			if r := a.do("POST", "/api/v1/faqs/import?format=csv", biz.token, "q,a\nx,y\n"); r.Status != 400 || r.field("line 1") == "" {
+			if r := a.do("POST", "/api/v1/faqs/import?format=csv", biz.token, "q,a\nx,y\n"); r.Status != 400 || r.Field("line 1") == "" {
 				t.Fatalf("no header: %d %s", r.Status, r.Raw)
 			}
 			if r := a.do("POST", "/api/v1/faqs/import?format=csv", biz.token, "question,answer\n\"unterminated,x\n"); r.Status != 400 {
@@ -227,22 +228,22 @@ func TestFAQAPI(t *testing.T) {
 			}
 			ok := "question,answer,alternates,keywords\n运费怎么算? / How much is shipping?,满 99 元包邮。,邮费多少|包邮吗,运费|shipping\n"
 			r = a.do("POST", "/api/v1/faqs/import?format=csv", biz.token, ok)
-			if r.Status != 200 || r.str("imported") != "1" {
+			if r.Status != 200 || r.Str("imported") != "1" {
 				t.Fatalf("CSV import: %d %s", r.Status, r.Raw)
 			}
 			js := "[\n  {\"question\": \"怎么开发票?\", \"answer\": \"订单页申请。\"},\n  {\"question\": \"\", \"answer\": \"x\"},\n  {\"question\": \"q\"}\n]"
 			r = a.do("POST", "/api/v1/faqs/import", biz.token, js)
-			if r.Status != 400 || r.field("line 3") == "" || r.field("line 4") == "" || r.field("line 2") != "" {
+			if r.Status != 400 || r.Field("line 3") == "" || r.Field("line 4") == "" || r.Field("line 2") != "" {
 				t.Fatalf("bad JSON rows: %d %s", r.Status, r.Raw)
 			}
-			if r := a.do("POST", "/api/v1/faqs/import", biz.token, "[{\"question\": \"a\", \"answer\": \"b\"},\n{oops}]"); r.Status != 400 || r.field("line 2") == "" {
+			if r := a.do("POST", "/api/v1/faqs/import", biz.token, "[{\"question\": \"a\", \"answer\": \"b\"},\n{oops}]"); r.Status != 400 || r.Field("line 2") == "" {
 				t.Fatalf("JSON that does not parse: %d %s", r.Status, r.Raw)
 			}
 			r = a.do("POST", "/api/v1/faqs/import", biz.token, `{"faqs": [{"question": "怎么开发票? / How do I get an invoice?", "answer": "订单页申请。", "keywords": ["发票"]}]}`)
-			if r.Status != 200 || r.str("imported") != "1" {
+			if r.Status != 200 || r.Str("imported") != "1" {
 				t.Fatalf("JSON import: %d %s", r.Status, r.Raw)
 			}
-			if r := a.do("POST", "/api/v1/faqs/import?format=xml", biz.token, "<x/>"); r.Status != 400 || r.field("format") == "" {
+			if r := a.do("POST", "/api/v1/faqs/import?format=xml", biz.token, "<x/>"); r.Status != 400 || r.Field("format") == "" {
 				t.Fatalf("bad format: %d %s", r.Status, r.Raw)
 			}
 			var many strings.Builder
@@ -288,7 +289,7 @@ func TestFAQAPI(t *testing.T) {
 			}
 			other := a.signup("Mirror")
 			r := a.do("POST", "/api/v1/faqs/import?format=csv&mode=replace", other.token, string(csv))
-			if r.Status != 200 || r.str("imported") != "3" {
+			if r.Status != 200 || r.Str("imported") != "3" {
 				t.Fatalf("re-import: %d %s", r.Status, r.Raw)
 			}
 			j := a.must(200, "GET", "/api/v1/faqs/export", other.token, nil)
@@ -299,8 +300,8 @@ func TestFAQAPI(t *testing.T) {
 
 		t.Run("articles: CRUD and the size limit", func(t *testing.T) {
 			r := a.must(201, "POST", "/api/v1/articles", biz.token, map[string]any{"title": "Returns", "body": "# Returns\n\n" + strings.Repeat("Items can be returned within 7 days. ", 40)})
-			aid := r.str("id")
-			if r.str("chunks") == "0" || r.str("chunks") == "" {
+			aid := r.Str("id")
+			if r.Str("chunks") == "0" || r.Str("chunks") == "" {
 				t.Fatalf("article: %s", r.Raw)
 			}
 			l := a.must(200, "GET", "/api/v1/articles", biz.token, nil)
@@ -308,13 +309,13 @@ func TestFAQAPI(t *testing.T) {
 				t.Fatalf("list (no bodies): %s", l.Raw)
 			}
 			a.must(200, "PUT", "/api/v1/articles/"+aid, biz.token, map[string]any{"title": "Returns policy", "body": "Short."})
-			if g := a.must(200, "GET", "/api/v1/articles/"+aid, biz.token, nil); g.str("body") != "Short." {
+			if g := a.must(200, "GET", "/api/v1/articles/"+aid, biz.token, nil); g.Str("body") != "Short." {
 				t.Fatalf("get: %s", g.Raw)
 			}
 			if r := a.do("POST", "/api/v1/articles", biz.token, map[string]any{"title": "Big", "body": strings.Repeat("x", bots.MaxArticleBytes+1)}); r.Status != 413 {
 				t.Fatalf("over 200 KB: %d %s", r.Status, r.Raw)
 			}
-			if r := a.do("POST", "/api/v1/articles", biz.token, map[string]any{"title": "", "body": "x"}); r.Status != 400 || r.field("title") == "" {
+			if r := a.do("POST", "/api/v1/articles", biz.token, map[string]any{"title": "", "body": "x"}); r.Status != 400 || r.Field("title") == "" {
 				t.Fatalf("no title: %d %s", r.Status, r.Raw)
 			}
 			a.must(204, "DELETE", "/api/v1/articles/"+aid, biz.token, nil)
@@ -323,7 +324,7 @@ func TestFAQAPI(t *testing.T) {
 
 		t.Run("agents may not manage knowledge or the model; other tenants see nothing", func(t *testing.T) {
 			a.must(201, "POST", "/api/v1/agents", biz.token, map[string]any{"email": "agent@example.com", "name": "Agent", "password": "password1"})
-			tok := a.must(200, "POST", "/api/v1/auth/login", "", map[string]any{"tenant": biz.slug, "email": "agent@example.com", "password": "password1"}).str("token")
+			tok := a.must(200, "POST", "/api/v1/auth/login", "", map[string]any{"tenant": biz.slug, "email": "agent@example.com", "password": "password1"}).Str("token")
 			for _, c := range []struct{ method, path string }{
 				{"GET", "/api/v1/faqs"}, {"POST", "/api/v1/faqs"}, {"PUT", "/api/v1/faqs/" + id}, {"DELETE", "/api/v1/faqs/" + id},
 				{"POST", "/api/v1/faqs/import"}, {"GET", "/api/v1/faqs/export"}, {"POST", "/api/v1/articles"},
@@ -366,7 +367,7 @@ func TestFAQAnswersOverTheSocket(t *testing.T) {
 		}
 		// A question the FAQ does not cover: no bot answer; it waits for a person.
 		_, conv := a.ask(t, biz, "你们有实体店吗?")
-		if r := a.settle(biz.token, conv); r.str("status") != "queued" {
+		if r := a.settle(biz.token, conv); r.Str("status") != "queued" {
 			t.Fatalf("uncovered: %s", r.Raw)
 		}
 		msgs := a.must(200, "GET", "/api/v1/conversations/"+conv+"/messages", biz.token, nil)
@@ -439,7 +440,7 @@ func TestLLMAfterTheDeadline(t *testing.T) {
 			if strings.Count(msgs.Raw, `"type":"bot"`) != 2 || !strings.Contains(msgs.Raw, "您好！收货后 7 天内可以退货。") {
 				t.Fatalf("stored: %s", msgs.Raw)
 			}
-			if r := a.must(200, "GET", "/api/v1/conversations/"+conv, biz.token, nil); r.str("status") != "bot" {
+			if r := a.must(200, "GET", "/api/v1/conversations/"+conv, biz.token, nil); r.Str("status") != "bot" {
 				t.Fatalf("answered, the conversation stays with the bot: %s", r.Raw)
 			}
 			agent.quiet("message.delta", 100*time.Millisecond) // not watching it: no deltas
@@ -447,7 +448,7 @@ func TestLLMAfterTheDeadline(t *testing.T) {
 				t.Fatalf("calls %d", fake.Calls())
 			}
 			u := a.must(200, "GET", "/api/v1/bots/usage?conversation_id="+conv, biz.token, nil)
-			if u.str("usage", "calls") != "1" || u.str("usage", "prompt_tokens") != "42" {
+			if u.Str("usage", "calls") != "1" || u.Str("usage", "prompt_tokens") != "42" {
 				t.Fatalf("usage: %s", u.Raw)
 			}
 		})
@@ -472,7 +473,7 @@ func TestLLMWithinTheDeadline(t *testing.T) {
 		if !strings.Contains(fmt.Sprint(body["messages"]), "Can I return my shoes?") {
 			t.Fatalf("request: %v", body)
 		}
-		if r := a.must(200, "GET", "/api/v1/conversations/"+conv, biz.token, nil); r.str("status") != "bot" {
+		if r := a.must(200, "GET", "/api/v1/conversations/"+conv, biz.token, nil); r.Str("status") != "bot" {
 			t.Fatalf("status: %s", r.Raw)
 		}
 	})
@@ -491,7 +492,7 @@ func TestLLMFailureHandsOff(t *testing.T) {
 			fake.Set(b)
 			_, conv := a.ask(t, biz, fmt.Sprintf("question %d about my order", i))
 			r := a.settle(biz.token, conv)
-			if r.str("status") != "assigned" || r.str("assignee_id") != annID {
+			if r.Str("status") != "assigned" || r.Str("assignee_id") != annID {
 				t.Fatalf("%+v: %s", b, r.Raw)
 			}
 			if msgs := a.must(200, "GET", "/api/v1/conversations/"+conv+"/messages", biz.token, nil); strings.Contains(msgs.Raw, "HANDOFF") {
@@ -510,7 +511,7 @@ func TestVisitorAsksForAPerson(t *testing.T) {
 	annID, _, _ := a.onlineAgent(t, biz, "ann@example.com")
 	t.Run("a handoff phrase goes to a person without asking the model", func(t *testing.T) {
 		_, conv := a.ask(t, biz, "转人工！")
-		if r := a.settle(biz.token, conv); r.str("assignee_id") != annID {
+		if r := a.settle(biz.token, conv); r.Str("assignee_id") != annID {
 			t.Fatalf("%s", r.Raw)
 		}
 		if fake.Calls() != 0 {
@@ -526,7 +527,7 @@ func TestVisitorAsksForAPerson(t *testing.T) {
 		}
 		w.send(map[string]any{"type": "handoff", "conversation_id": conv})
 		r := a.settle(biz.token, conv)
-		if r.str("assignee_id") != annID {
+		if r.Str("assignee_id") != annID {
 			t.Fatalf("%s", r.Raw)
 		}
 		time.Sleep(3200 * time.Millisecond)
@@ -555,7 +556,7 @@ func TestTakeoverCancelsThePendingCall(t *testing.T) {
 			t.Fatalf("the late answer was stored: %s", msgs.Raw)
 		}
 		w.quiet("message.delta", 200*time.Millisecond)
-		if r := a.must(200, "GET", "/api/v1/conversations/"+conv, biz.token, nil); r.str("status") != "assigned" {
+		if r := a.must(200, "GET", "/api/v1/conversations/"+conv, biz.token, nil); r.Str("status") != "assigned" {
 			t.Fatalf("status: %s", r.Raw)
 		}
 	})
@@ -581,7 +582,7 @@ func TestRestartWithAPendingCall(t *testing.T) {
 	a.stop(ctx)
 	cancel()
 	b := newAppOpts(t, store, appOptions{start: true})
-	if r := b.settle(biz.token, conv); r.str("status") != "queued" {
+	if r := b.settle(biz.token, conv); r.Str("status") != "queued" {
 		t.Fatalf("after a shutdown: %s", r.Raw)
 	}
 
@@ -597,7 +598,7 @@ func TestRestartWithAPendingCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := newAppOpts(t, store, appOptions{start: true})
-	if r := c.settle(biz.token, conv2); r.str("status") != "queued" {
+	if r := c.settle(biz.token, conv2); r.Str("status") != "queued" {
 		t.Fatalf("after a crash: %s", r.Raw)
 	}
 }
@@ -616,14 +617,14 @@ func TestConcurrencyCapAndBreaker(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 		_, second := a.ask(t, biz, "second question")
-		if r := a.settle(biz.token, second); r.str("status") != "queued" {
+		if r := a.settle(biz.token, second); r.Str("status") != "queued" {
 			t.Fatalf("second: %s", r.Raw)
 		}
 		if fake.Peak() != 1 {
 			t.Fatalf("peak %d calls in flight, cap 1", fake.Peak())
 		}
 		time.Sleep(1700 * time.Millisecond)
-		if r := a.must(200, "GET", "/api/v1/conversations/"+first, biz.token, nil); r.str("status") != "bot" {
+		if r := a.must(200, "GET", "/api/v1/conversations/"+first, biz.token, nil); r.Str("status") != "bot" {
 			t.Fatalf("first: %s", r.Raw)
 		}
 	})
@@ -635,7 +636,7 @@ func TestConcurrencyCapAndBreaker(t *testing.T) {
 		}
 		calls := fake.Calls()
 		_, conv := a.ask(t, biz, "after the breaker opened")
-		if r := a.settle(biz.token, conv); r.str("status") != "queued" {
+		if r := a.settle(biz.token, conv); r.Str("status") != "queued" {
 			t.Fatalf("%s", r.Raw)
 		}
 		if fake.Calls() != calls {
@@ -690,16 +691,16 @@ func TestModelSettingsAndTheKey(t *testing.T) {
 			fake := botstest.OpenAI(t, botstest.Behaviour{Answer: "OK"})
 			var seen []string
 			keep := func(r resp) resp { seen = append(seen, r.Raw); return r }
-			if r := keep(a.must(200, "GET", "/api/v1/bots/llm", biz.token, nil)); r.str("has_api_key") != "false" {
+			if r := keep(a.must(200, "GET", "/api/v1/bots/llm", biz.token, nil)); r.Str("has_api_key") != "false" {
 				t.Fatalf("empty: %s", r.Raw)
 			}
 			r := keep(a.must(200, "PUT", "/api/v1/bots/llm", biz.token, map[string]any{"provider": "openai", "base_url": fake.BaseURL(), "model": "fake-1", "api_key": modelKey, "temperature": 0.2, "max_tokens": 300}))
-			if r.str("has_api_key") != "true" || r.str("model") != "fake-1" {
+			if r.Str("has_api_key") != "true" || r.Str("model") != "fake-1" {
 				t.Fatalf("put: %s", r.Raw)
 			}
 			keep(a.must(200, "GET", "/api/v1/bots/llm", biz.token, nil))
 			tr := keep(a.must(200, "POST", "/api/v1/bots/llm/test", biz.token, nil))
-			if tr.str("ok") != "true" || tr.str("reply") != "OK" {
+			if tr.Str("ok") != "true" || tr.Str("reply") != "OK" {
 				t.Fatalf("test: %s", tr.Raw)
 			}
 			if a := fake.Auth(); len(a) == 0 || !strings.Contains(a[len(a)-1], modelKey) {
@@ -707,7 +708,7 @@ func TestModelSettingsAndTheKey(t *testing.T) {
 			}
 			fake.Set(botstest.Behaviour{Fail: 401})
 			tr = keep(a.must(200, "POST", "/api/v1/bots/llm/test", biz.token, nil))
-			if tr.str("ok") != "false" || tr.str("error") == "" {
+			if tr.Str("ok") != "false" || tr.Str("error") == "" {
 				t.Fatalf("failing test: %s", tr.Raw)
 			}
 			// Keep the key when it is left out; a test of unsaved settings with the stored key.
@@ -737,7 +738,7 @@ func TestModelSettingsAndTheKey(t *testing.T) {
 				t.Fatalf("stored: %q", sealed)
 			}
 			// "" removes the key.
-			if r := a.must(200, "PUT", "/api/v1/bots/llm", biz.token, map[string]any{"provider": "openai", "model": "m", "api_key": ""}); r.str("has_api_key") != "false" {
+			if r := a.must(200, "PUT", "/api/v1/bots/llm", biz.token, map[string]any{"provider": "openai", "model": "m", "api_key": ""}); r.Str("has_api_key") != "false" {
 				t.Fatalf("removed: %s", r.Raw)
 			}
 			for _, c := range []struct {
@@ -751,7 +752,7 @@ func TestModelSettingsAndTheKey(t *testing.T) {
 				{map[string]any{"provider": "openai", "model": "m", "timeout_ms": 10}, "timeout_ms"},
 				{map[string]any{"provider": "openai", "model": "m", "system_prompt": strings.Repeat("p", bots.MaxSystemPrompt+1)}, "system_prompt"},
 			} {
-				if r := a.do("PUT", "/api/v1/bots/llm", biz.token, c.body); r.Status != 400 || r.field(c.field) == "" {
+				if r := a.do("PUT", "/api/v1/bots/llm", biz.token, c.body); r.Status != 400 || r.Field(c.field) == "" {
 					t.Errorf("%v: %d %s", c.body, r.Status, r.Raw)
 				}
 			}
@@ -765,12 +766,12 @@ func TestModelBaseURLPrivateNetworks(t *testing.T) {
 	a := newAppOpts(t, tenantstest.SQLite(t), appOptions{bots: func(c *bots.Config) { c.AllowPrivateNetworks = false }})
 	biz := a.signup("SSRF")
 	for _, u := range []string{"http://127.0.0.1:11434/v1", "http://localhost/v1", "http://169.254.169.254/latest", "http://10.0.0.5/v1", "http://[::1]/v1"} {
-		if r := a.do("PUT", "/api/v1/bots/llm", biz.token, map[string]any{"provider": "openai", "model": "m", "base_url": u}); r.Status != 400 || r.field("base_url") == "" {
+		if r := a.do("PUT", "/api/v1/bots/llm", biz.token, map[string]any{"provider": "openai", "model": "m", "base_url": u}); r.Status != 400 || r.Field("base_url") == "" {
 			t.Errorf("%s: %d %s", u, r.Status, r.Raw)
 		}
 	}
 	fake := botstest.OpenAI(t, botstest.Behaviour{Answer: "hi"})
-	if r := a.do("POST", "/api/v1/bots/llm/test", biz.token, map[string]any{"provider": "openai", "model": "m", "base_url": fake.BaseURL()}); r.Status != 400 || r.field("base_url") == "" {
+	if r := a.do("POST", "/api/v1/bots/llm/test", biz.token, map[string]any{"provider": "openai", "model": "m", "base_url": fake.BaseURL()}); r.Status != 400 || r.Field("base_url") == "" {
 		t.Fatalf("test of a private base URL: %d %s", r.Status, r.Raw)
 	}
 	if fake.Calls() != 0 {
@@ -787,13 +788,13 @@ func TestSuggestedReply(t *testing.T) {
 		_, conv := a.ask(t, biz, "发票怎么申请")
 		a.settle(biz.token, conv)
 		r := a.must(200, "POST", "/api/v1/conversations/"+conv+"/suggest", biz.token, nil)
-		if r.str("source") != "faq" || r.str("text") != "在订单页申请电子发票。" {
+		if r.Str("source") != "faq" || r.Str("text") != "在订单页申请电子发票。" {
 			t.Fatalf("faq draft: %s", r.Raw)
 		}
 		fake := botstest.OpenAI(t, botstest.Behaviour{Answer: "您好，在订单页即可申请电子发票。"})
 		a.setModel(biz, "openai", fake.BaseURL())
 		r = a.must(200, "POST", "/api/v1/conversations/"+conv+"/suggest", biz.token, nil)
-		if r.str("source") != "llm" || r.str("text") != "您好，在订单页即可申请电子发票。" {
+		if r.Str("source") != "llm" || r.Str("text") != "您好，在订单页即可申请电子发票。" {
 			t.Fatalf("llm draft: %s", r.Raw)
 		}
 		if !strings.Contains(fmt.Sprint(fake.LastRequest()["messages"]), "在订单页申请电子发票") {
@@ -812,14 +813,14 @@ func TestSimulateUsesTheRealFAQ(t *testing.T) {
 	a := newApp(t, tenantstest.SQLite(t))
 	biz := a.signup("Simulate")
 	a.must(201, "POST", "/api/v1/faqs", biz.token, map[string]any{"question": "退货政策是什么? / What is the return policy?", "answer": "7 天无理由退货。"})
-	id := a.must(201, "POST", "/api/v1/flows", biz.token, map[string]any{"name": "F", "graph": faqFlow()}).str("id")
+	id := a.must(201, "POST", "/api/v1/flows", biz.token, map[string]any{"name": "F", "graph": faqFlow()}).Str("id")
 	sim := a.must(200, "POST", "/api/v1/flows/"+id+"/simulate", biz.token, map[string]any{"event": "conversation.created", "visitor": map[string]any{}, "message": map[string]any{"text": "请问怎么退货?"}})
-	if sim.str("result", "action") != "end" || !strings.Contains(sim.Raw, "7 天无理由退货。") {
+	if sim.Str("result", "action") != "end" || !strings.Contains(sim.Raw, "7 天无理由退货。") {
 		t.Fatalf("simulate: %s", sim.Raw)
 	}
 	fake := botstest.OpenAI(t, botstest.Behaviour{Answer: "a real answer"})
 	a.setModel(biz, "openai", fake.BaseURL())
-	lid := a.must(201, "POST", "/api/v1/flows", biz.token, map[string]any{"name": "L", "graph": llmFlow(500, "")}).str("id")
+	lid := a.must(201, "POST", "/api/v1/flows", biz.token, map[string]any{"name": "L", "graph": llmFlow(500, "")}).Str("id")
 	dry := a.must(200, "POST", "/api/v1/flows/"+lid+"/simulate", biz.token, map[string]any{"visitor": map[string]any{}, "message": map[string]any{"text": "hi"}})
 	if fake.Calls() != 0 || !strings.Contains(dry.Raw, "not asked") {
 		t.Fatalf("the model was asked without llm: true: %s", dry.Raw)
@@ -842,8 +843,8 @@ func TestKnowledgeChangesReachOtherNodes(t *testing.T) {
 			if r := b.must(200, "POST", "/api/v1/faqs/match", biz.token, q); r.Body["answer"] != nil {
 				t.Fatalf("before: %s", r.Raw)
 			}
-			id := a.must(201, "POST", "/api/v1/faqs", biz.token, map[string]any{"question": "运费怎么算? / How much is shipping?", "answer": "满 99 包邮"}).str("id")
-			if r := b.must(200, "POST", "/api/v1/faqs/match", biz.token, q); r.str("answer", "faq", "id") != id {
+			id := a.must(201, "POST", "/api/v1/faqs", biz.token, map[string]any{"question": "运费怎么算? / How much is shipping?", "answer": "满 99 包邮"}).Str("id")
+			if r := b.must(200, "POST", "/api/v1/faqs/match", biz.token, q); r.Str("answer", "faq", "id") != id {
 				t.Fatalf("node B did not see the new entry: %s", r.Raw)
 			}
 			a.must(204, "DELETE", "/api/v1/faqs/"+id, biz.token, nil)

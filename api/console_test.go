@@ -20,7 +20,7 @@ func (a *app) staff(biz business, email, role string, teams []string) (id, token
 	}
 	r := a.must(201, "POST", "/api/v1/agents", biz.token, body)
 	l := a.must(200, "POST", "/api/v1/auth/login", "", map[string]any{"tenant": biz.slug, "email": email, "password": "password1"})
-	return r.str("id"), l.str("token")
+	return r.Str("id"), l.Str("token")
 }
 
 // conversation opens a conversation from a new visitor with a first message.
@@ -79,17 +79,17 @@ func TestTeams(t *testing.T) {
 		}
 
 		sales := a.must(201, "POST", "/api/v1/teams", biz.token, map[string]any{"name": "销售 Sales", "members": []string{annID}})
-		salesID := sales.str("id")
+		salesID := sales.Str("id")
 		if !strings.Contains(sales.Raw, annID) {
 			t.Errorf("members: %s", sales.Raw)
 		}
-		if r := a.do("POST", "/api/v1/teams", biz.token, map[string]any{"name": "销售 sales"}); r.Status != 409 || r.errCode() != "already_exists" {
+		if r := a.do("POST", "/api/v1/teams", biz.token, map[string]any{"name": "销售 sales"}); r.Status != 409 || r.Code() != "already_exists" {
 			t.Errorf("a second team of the same name: %d %s", r.Status, r.Raw)
 		}
-		if r := a.do("POST", "/api/v1/teams", biz.token, map[string]any{"name": ""}); r.Status != 400 || r.field("name") == "" {
+		if r := a.do("POST", "/api/v1/teams", biz.token, map[string]any{"name": ""}); r.Status != 400 || r.Field("name") == "" {
 			t.Errorf("no name: %d %s", r.Status, r.Raw)
 		}
-		if r := a.do("POST", "/api/v1/teams", biz.token, map[string]any{"name": "x", "members": []string{"nobody"}}); r.Status != 400 || r.field("members") == "" {
+		if r := a.do("POST", "/api/v1/teams", biz.token, map[string]any{"name": "x", "members": []string{"nobody"}}); r.Status != 400 || r.Field("members") == "" {
 			t.Errorf("an unknown member: %d %s", r.Status, r.Raw)
 		}
 		if r := a.do("POST", "/api/v1/teams", ann, map[string]any{"name": "mine"}); r.Status != 403 {
@@ -115,11 +115,11 @@ func TestTeams(t *testing.T) {
 		if r := a.must(200, "GET", "/api/v1/conversations?team="+salesID, biz.token, nil); !has(ids(r, "conversations"), conv) {
 			t.Errorf("the team's inbox: %s", r.Raw)
 		}
-		if r := a.do("POST", "/api/v1/conversations/"+conv+"/assign", biz.token, map[string]any{"team_id": "nope"}); r.Status != 404 || r.field("team_id") == "" {
+		if r := a.do("POST", "/api/v1/conversations/"+conv+"/assign", biz.token, map[string]any{"team_id": "nope"}); r.Status != 404 || r.Field("team_id") == "" {
 			t.Errorf("an unknown team: %d %s", r.Status, r.Raw)
 		}
 		a.must(204, "DELETE", "/api/v1/teams/"+salesID, biz.token, nil)
-		if r := a.must(200, "GET", "/api/v1/conversations/"+conv, biz.token, nil); r.str("team") != "" {
+		if r := a.must(200, "GET", "/api/v1/conversations/"+conv, biz.token, nil); r.Str("team") != "" {
 			t.Errorf("the deleted team stays on the conversation: %s", r.Raw)
 		}
 		if r := a.must(200, "GET", "/api/v1/agents/"+annID, biz.token, nil); strings.Contains(r.Raw, salesID) {
@@ -146,7 +146,7 @@ func TestTransferAndUnassign(t *testing.T) {
 			t.Errorf("an agent transfers: %d %s", r.Status, r.Raw)
 		}
 		r := a.must(200, "POST", "/api/v1/conversations/"+conv+"/assign", cara, map[string]any{"agent_id": bobID, "note": "VIP, be kind"})
-		if r.str("assignee_id") != bobID {
+		if r.Str("assignee_id") != bobID {
 			t.Fatalf("assignee: %s", r.Raw)
 		}
 		for {
@@ -160,7 +160,7 @@ func TestTransferAndUnassign(t *testing.T) {
 		if !strings.Contains(msgs.Raw, "VIP, be kind") || !strings.Contains(msgs.Raw, `"private":true`) {
 			t.Errorf("the transfer note: %s", msgs.Raw)
 		}
-		if r := a.do("POST", "/api/v1/conversations/"+conv+"/assign", cara, map[string]any{"agent_id": bobID, "note": strings.Repeat("x", 5000)}); r.Status != 400 || r.field("note") == "" {
+		if r := a.do("POST", "/api/v1/conversations/"+conv+"/assign", cara, map[string]any{"agent_id": bobID, "note": strings.Repeat("x", 5000)}); r.Status != 400 || r.Field("note") == "" {
 			t.Errorf("a long note: %d %s", r.Status, r.Raw)
 		}
 
@@ -170,7 +170,7 @@ func TestTransferAndUnassign(t *testing.T) {
 			t.Errorf("ann unassigns bob: %d %s", r.Status, r.Raw)
 		}
 		r = a.must(200, "POST", "/api/v1/conversations/"+conv+"/unassign", bob, nil)
-		if r.str("status") != "queued" || r.str("assignee_id") != "" {
+		if r.Str("status") != "queued" || r.Str("assignee_id") != "" {
 			t.Errorf("after unassign: %s", r.Raw)
 		}
 		if r := a.do("POST", "/api/v1/conversations/nope/unassign", bob, nil); r.Status != 404 {
@@ -196,7 +196,7 @@ func TestTriage(t *testing.T) {
 			c3 := a.conversation(t, biz, "invoice")
 
 			r := a.must(200, "PATCH", "/api/v1/conversations/"+c1, biz.token, map[string]any{"labels": []string{"退款", "vip", "VIP"}, "priority": "urgent"})
-			if r.str("priority") != "urgent" || !strings.Contains(r.Raw, `"labels":["退款","vip"]`) {
+			if r.Str("priority") != "urgent" || !strings.Contains(r.Raw, `"labels":["退款","vip"]`) {
 				t.Errorf("patched: %s", r.Raw)
 			}
 			a.must(200, "PATCH", "/api/v1/conversations/"+c3, biz.token, map[string]any{"priority": "low"})
@@ -220,13 +220,13 @@ func TestTriage(t *testing.T) {
 			if got := ids(list, "conversations"); len(got) != 2 || got[0] != c1 || got[1] != c3 {
 				t.Errorf("by priority: %v", got)
 			}
-			page2 := a.must(200, "GET", "/api/v1/conversations?sort=priority&limit=2&cursor="+url.QueryEscape(list.str("next_cursor")), biz.token, nil)
+			page2 := a.must(200, "GET", "/api/v1/conversations?sort=priority&limit=2&cursor="+url.QueryEscape(list.Str("next_cursor")), biz.token, nil)
 			if got := ids(page2, "conversations"); len(got) != 1 || got[0] != c2 {
 				t.Errorf("by priority, page 2: %v", got)
 			}
 
 			counts := a.must(200, "GET", "/api/v1/conversations/counts", biz.token, nil)
-			if counts.str("all") != "3" || counts.str("queue") != "3" || counts.str("snoozed") != "0" {
+			if counts.Str("all") != "3" || counts.Str("queue") != "3" || counts.Str("snoozed") != "0" {
 				t.Errorf("counts: %s", counts.Raw)
 			}
 
@@ -241,7 +241,7 @@ func TestTriage(t *testing.T) {
 			if got := ids(a.must(200, "GET", "/api/v1/conversations?snoozed=only", biz.token, nil), "conversations"); len(got) != 1 || got[0] != c2 {
 				t.Errorf("snoozed=only: %v", got)
 			}
-			if c := a.must(200, "GET", "/api/v1/conversations/counts", biz.token, nil); c.str("all") != "2" || c.str("snoozed") != "1" {
+			if c := a.must(200, "GET", "/api/v1/conversations/counts", biz.token, nil); c.Str("all") != "2" || c.Str("snoozed") != "1" {
 				t.Errorf("counts while snoozed: %s", c.Raw)
 			}
 			deadline := time.Now().Add(5 * time.Second)
@@ -260,7 +260,7 @@ func TestTriage(t *testing.T) {
 			}
 			// Ending a snooze by hand.
 			a.must(200, "PATCH", "/api/v1/conversations/"+c3, biz.token, map[string]any{"snoozed_until": time.Now().Add(time.Hour).Format(time.RFC3339)})
-			if r := a.must(200, "PATCH", "/api/v1/conversations/"+c3, biz.token, map[string]any{"snoozed_until": nil}); r.str("snoozed_until") != "" {
+			if r := a.must(200, "PATCH", "/api/v1/conversations/"+c3, biz.token, map[string]any{"snoozed_until": nil}); r.Str("snoozed_until") != "" {
 				t.Errorf("unsnoozed: %s", r.Raw)
 			}
 		})
@@ -275,14 +275,14 @@ func TestCannedReplies(t *testing.T) {
 		_, bob := a.staff(biz, "bob@example.com", "agent", nil)
 
 		shared := a.must(201, "POST", "/api/v1/canned-replies", biz.token, map[string]any{"shortcut": "/hello", "body": "您好 {{visitor.name}}，我是 {{agent.name}}", "scope": "tenant"})
-		if shared.str("shortcut") != "hello" || shared.str("scope") != "tenant" {
+		if shared.Str("shortcut") != "hello" || shared.Str("scope") != "tenant" {
 			t.Errorf("created: %s", shared.Raw)
 		}
 		if r := a.do("POST", "/api/v1/canned-replies", ann, map[string]any{"shortcut": "x", "body": "y", "scope": "tenant"}); r.Status != 403 {
 			t.Errorf("an agent writes a tenant reply: %d %s", r.Status, r.Raw)
 		}
 		mine := a.must(201, "POST", "/api/v1/canned-replies", ann, map[string]any{"shortcut": "bye", "body": "Bye {{visitor.name}}"})
-		if mine.str("scope") != "personal" {
+		if mine.Str("scope") != "personal" {
 			t.Errorf("default scope: %s", mine.Raw)
 		}
 		// The same shortcut is fine for another agent, not twice for one.
@@ -300,24 +300,24 @@ func TestCannedReplies(t *testing.T) {
 			t.Errorf("ann's list: %s", list.Raw)
 		}
 		// Bob may neither see nor change ann's; ann may not change the tenant's.
-		if r := a.do("PUT", "/api/v1/canned-replies/"+mine.str("id"), bob, map[string]any{"body": "hijack"}); r.Status != 404 {
+		if r := a.do("PUT", "/api/v1/canned-replies/"+mine.Str("id"), bob, map[string]any{"body": "hijack"}); r.Status != 404 {
 			t.Errorf("bob edits ann's reply: %d", r.Status)
 		}
-		if r := a.do("DELETE", "/api/v1/canned-replies/"+shared.str("id"), ann, nil); r.Status != 403 {
+		if r := a.do("DELETE", "/api/v1/canned-replies/"+shared.Str("id"), ann, nil); r.Status != 403 {
 			t.Errorf("ann deletes the tenant's reply: %d", r.Status)
 		}
 		if r := a.do("GET", "/api/v1/canned-replies", other.token, nil); strings.Contains(r.Raw, "hello") {
 			t.Errorf("another tenant sees the replies: %s", r.Raw)
 		}
-		if r := a.do("DELETE", "/api/v1/canned-replies/"+shared.str("id"), other.token, nil); r.Status != 404 {
+		if r := a.do("DELETE", "/api/v1/canned-replies/"+shared.Str("id"), other.token, nil); r.Status != 404 {
 			t.Errorf("another tenant deletes: %d", r.Status)
 		}
-		up := a.must(200, "PUT", "/api/v1/canned-replies/"+mine.str("id"), ann, map[string]any{"body": "See you {{visitor.name}}"})
-		if up.str("body") != "See you {{visitor.name}}" {
+		up := a.must(200, "PUT", "/api/v1/canned-replies/"+mine.Str("id"), ann, map[string]any{"body": "See you {{visitor.name}}"})
+		if up.Str("body") != "See you {{visitor.name}}" {
 			t.Errorf("updated: %s", up.Raw)
 		}
-		a.must(204, "DELETE", "/api/v1/canned-replies/"+mine.str("id"), ann, nil)
-		a.must(204, "DELETE", "/api/v1/canned-replies/"+shared.str("id"), biz.token, nil)
+		a.must(204, "DELETE", "/api/v1/canned-replies/"+mine.Str("id"), ann, nil)
+		a.must(204, "DELETE", "/api/v1/canned-replies/"+shared.Str("id"), biz.token, nil)
 		if got := ids(a.must(200, "GET", "/api/v1/canned-replies", ann, nil), "canned_replies"); len(got) != 0 {
 			t.Errorf("after delete: %v", got)
 		}
@@ -371,10 +371,10 @@ func TestSearch(t *testing.T) {
 		}
 		// Paging.
 		p1 := a.must(200, "GET", "/api/v1/search?q="+url.QueryEscape("退货")+"&limit=1", biz.token, nil)
-		p2 := a.must(200, "GET", "/api/v1/search?q="+url.QueryEscape("退货")+"&limit=1&cursor="+url.QueryEscape(p1.str("next_cursor")), biz.token, nil)
+		p2 := a.must(200, "GET", "/api/v1/search?q="+url.QueryEscape("退货")+"&limit=1&cursor="+url.QueryEscape(p1.Str("next_cursor")), biz.token, nil)
 		m1, _ := p1.Body["results"].([]any)
 		m2, _ := p2.Body["results"].([]any)
-		if len(m1) != 1 || len(m2) != 1 || encodeJSON(m1[0]) == encodeJSON(m2[0]) || p2.str("next_cursor") != "" {
+		if len(m1) != 1 || len(m2) != 1 || encodeJSON(m1[0]) == encodeJSON(m2[0]) || p2.Str("next_cursor") != "" {
 			t.Errorf("pages: %s / %s", p1.Raw, p2.Raw)
 		}
 		// Contacts and conversations by the visitor's name.
@@ -385,7 +385,7 @@ func TestSearch(t *testing.T) {
 			t.Errorf("conversations: %v", got)
 		}
 		for _, q := range []string{"", strings.Repeat("长", 201)} {
-			if r := a.do("GET", "/api/v1/search?q="+url.QueryEscape(q), ann, nil); r.Status != 400 || r.field("q") == "" {
+			if r := a.do("GET", "/api/v1/search?q="+url.QueryEscape(q), ann, nil); r.Status != 400 || r.Field("q") == "" {
 				t.Errorf("q %q: %d %s", q, r.Status, r.Raw)
 			}
 		}

@@ -49,8 +49,8 @@ func TestContactsAPI(t *testing.T) {
 		ann := a.must(201, "POST", "/api/v1/contacts", shop.token, map[string]any{
 			"name": "安娜", "email": "ann@example.com", "phone": "+86 138 0000 0000", "notes": "VIP\nprefers e-mail",
 			"attributes": map[string]any{"plan": "pro"}, "external_id": "crm-1"})
-		annID := ann.str("id")
-		if ann.str("name") != "安娜" || ann.str("attributes", "plan") != "pro" || ann.str("external_id") != "crm-1" || ann.str("notes") != "VIP\nprefers e-mail" {
+		annID := ann.Str("id")
+		if ann.Str("name") != "安娜" || ann.Str("attributes", "plan") != "pro" || ann.Str("external_id") != "crm-1" || ann.Str("notes") != "VIP\nprefers e-mail" {
 			t.Fatalf("created %s", ann.Raw)
 		}
 		if r := a.do("POST", "/api/v1/contacts", shop.token, map[string]any{"name": "dup", "external_id": "crm-1"}); r.Status != 409 {
@@ -69,10 +69,10 @@ func TestContactsAPI(t *testing.T) {
 				{map[string]any{"notes": "a\x00b"}, "notes"},
 				{map[string]any{"attributes": map[string]any{"big": strings.Repeat("x", 9000)}}, "attributes"},
 			} {
-				if r := a.do("POST", "/api/v1/contacts", shop.token, tc.body); r.Status != 400 || r.field(tc.field) == "" {
+				if r := a.do("POST", "/api/v1/contacts", shop.token, tc.body); r.Status != 400 || r.Field(tc.field) == "" {
 					t.Errorf("create %v = %d %s", tc.field, r.Status, r.Raw)
 				}
-				if r := a.do("PATCH", "/api/v1/contacts/"+annID, shop.token, tc.body); r.Status != 400 || r.field(tc.field) == "" {
+				if r := a.do("PATCH", "/api/v1/contacts/"+annID, shop.token, tc.body); r.Status != 400 || r.Field(tc.field) == "" {
 					t.Errorf("patch %v = %d %s", tc.field, r.Status, r.Raw)
 				}
 			}
@@ -109,7 +109,7 @@ func TestContactsAPI(t *testing.T) {
 				}
 				seen[id] = true
 			}
-			cursor = r.str("next_cursor")
+			cursor = r.Str("next_cursor")
 			if cursor == "" || pages > 10 {
 				break
 			}
@@ -126,13 +126,13 @@ func TestContactsAPI(t *testing.T) {
 
 		// Change: absent fields stay, attributes are replaced.
 		p := a.must(200, "PATCH", "/api/v1/contacts/"+annID, shop.token, map[string]any{"phone": "", "attributes": map[string]any{"tier": "gold"}, "external_id": "ignored"})
-		if p.str("phone") != "" || p.str("name") != "安娜" || p.str("attributes", "tier") != "gold" || p.str("attributes", "plan") != "" || p.str("external_id") != "crm-1" {
+		if p.Str("phone") != "" || p.Str("name") != "安娜" || p.Str("attributes", "tier") != "gold" || p.Str("attributes", "plan") != "" || p.Str("external_id") != "crm-1" {
 			t.Fatalf("patched %s", p.Raw)
 		}
 
 		t.Run("roles", func(t *testing.T) {
 			a.must(201, "POST", "/api/v1/agents", shop.token, map[string]any{"email": "ag@example.com", "name": "Agent", "password": "password1", "role": "agent"})
-			agent := a.must(200, "POST", "/api/v1/auth/login", "", map[string]any{"tenant": shop.slug, "email": "ag@example.com", "password": "password1"}).str("token")
+			agent := a.must(200, "POST", "/api/v1/auth/login", "", map[string]any{"tenant": shop.slug, "email": "ag@example.com", "password": "password1"}).Str("token")
 			a.must(200, "GET", "/api/v1/contacts", agent, nil)
 			a.must(200, "PATCH", "/api/v1/contacts/"+annID, agent, map[string]any{"notes": "called back"})
 			if r := a.do("POST", "/api/v1/contacts/"+annID+"/merge", agent, map[string]any{"other_id": vid}); r.Status != 403 {
@@ -159,7 +159,7 @@ func TestContactsAPI(t *testing.T) {
 			if l := a.must(200, "GET", "/api/v1/contacts?limit=100", other.token, nil); strings.Contains(l.Raw, annID) {
 				t.Error("the other tenant lists A's contact")
 			}
-			mine := a.must(201, "POST", "/api/v1/contacts", other.token, map[string]any{"name": "theirs"}).str("id")
+			mine := a.must(201, "POST", "/api/v1/contacts", other.token, map[string]any{"name": "theirs"}).Str("id")
 			if r := a.do("POST", "/api/v1/contacts/"+annID+"/merge", shop.token, map[string]any{"other_id": mine}); r.Status != 404 {
 				t.Errorf("merging in another tenant's contact = %d", r.Status)
 			}
@@ -176,8 +176,8 @@ func TestContactsAPI(t *testing.T) {
 		if r := a.do("GET", "/api/v1/contacts/"+vid, shop.token, nil); r.Status != 404 {
 			t.Errorf("the merged-away contact = %d", r.Status)
 		}
-		if c := a.must(200, "GET", "/api/v1/conversations/"+conv, shop.token, nil); c.str("visitor", "id") != annID {
-			t.Errorf("the conversation's visitor = %s", c.str("visitor", "id"))
+		if c := a.must(200, "GET", "/api/v1/conversations/"+conv, shop.token, nil); c.Str("visitor", "id") != annID {
+			t.Errorf("the conversation's visitor = %s", c.Str("visitor", "id"))
 		}
 
 		deadline := time.Now().Add(5 * time.Second)

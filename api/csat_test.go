@@ -43,7 +43,7 @@ func TestCSAT(t *testing.T) {
 		a.settle(shop.token, conv)
 
 		rate := func(token string, body map[string]any) resp { return a.do("POST", "/api/v1/widget/csat", token, body) }
-		if r := rate(vtok, map[string]any{"conversation_id": conv, "score": 5}); r.Status != 409 || r.errCode() != "conflict" {
+		if r := rate(vtok, map[string]any{"conversation_id": conv, "score": 5}); r.Status != 409 || r.Code() != "conflict" {
 			t.Fatalf("rating an open conversation = %d %s", r.Status, r.Raw)
 		}
 		a.must(200, "POST", "/api/v1/conversations/"+conv+"/resolve", shop.token, nil)
@@ -59,7 +59,7 @@ func TestCSAT(t *testing.T) {
 				{map[string]any{"conversation_id": conv, "score": 3, "comment": "a\x00b"}, "comment"},
 				{map[string]any{"score": 3}, "conversation_id"},
 			} {
-				if r := rate(vtok, tc.body); r.Status != 400 || r.field(tc.field) == "" {
+				if r := rate(vtok, tc.body); r.Status != 400 || r.Field(tc.field) == "" {
 					t.Errorf("%v = %d %s", tc.body, r.Status, r.Raw)
 				}
 			}
@@ -75,7 +75,7 @@ func TestCSAT(t *testing.T) {
 					t.Errorf("%s = %d %s", name, r.Status, r.Raw)
 				}
 			}
-			if r := rate(shop.token, map[string]any{"conversation_id": conv, "score": 1}); r.Status != 403 || r.errCode() != "permission_denied" {
+			if r := rate(shop.token, map[string]any{"conversation_id": conv, "score": 1}); r.Status != 403 || r.Code() != "permission_denied" {
 				t.Errorf("the owner = %d %s", r.Status, r.Raw)
 			}
 			if r := rate("", map[string]any{"conversation_id": conv, "score": 1}); r.Status != 401 {
@@ -84,12 +84,12 @@ func TestCSAT(t *testing.T) {
 		})
 
 		r := a.must(200, "POST", "/api/v1/widget/csat", vtok, map[string]any{"conversation_id": conv, "score": 4, "comment": "快，谢谢"})
-		if r.str("csat", "score") != "4" || r.str("csat", "comment") != "快，谢谢" || r.str("visitor") != "" {
+		if r.Str("csat", "score") != "4" || r.Str("csat", "comment") != "快，谢谢" || r.Str("visitor") != "" {
 			t.Fatalf("rated = %s", r.Raw)
 		}
-		first := r.str("csat", "submitted_at")
+		first := r.Str("csat", "submitted_at")
 		got := a.must(200, "GET", "/api/v1/conversations/"+conv, shop.token, nil)
-		if got.str("csat", "score") != "4" || got.str("csat", "comment") != "快，谢谢" {
+		if got.Str("csat", "score") != "4" || got.Str("csat", "comment") != "快，谢谢" {
 			t.Fatalf("the agent sees %s", got.Raw)
 		}
 

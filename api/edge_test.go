@@ -2,10 +2,7 @@ package api_test
 
 import (
 	"context"
-	"encoding/json"
-	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -14,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"kefu/api"
+	"kefu/api/apitest"
 	"kefu/chat"
 	"kefu/tenants"
 	"kefu/tenants/tenantstest"
@@ -22,25 +20,11 @@ import (
 // raw sends body as is with the given Content-Type (none when empty).
 func (a *app) raw(method, path, token, contentType, body string, header ...string) resp {
 	a.t.Helper()
-	req, _ := http.NewRequest(method, a.url+path, strings.NewReader(body))
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
+	h := map[string]string{}
 	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
+		h[header[i]] = header[i+1]
 	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		a.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	r := resp{Status: res.StatusCode, Header: res.Header, Raw: string(b)}
-	_ = json.Unmarshal(b, &r.Body)
-	return r
+	return a.client(token).DoRequest(a.t, apitest.Request{Method: method, Path: path, Body: body, ContentType: contentType, NoContentType: contentType == "", Header: h})
 }
 
 // conversationWith opens a conversation as a new visitor and returns its id.
@@ -83,7 +67,7 @@ func TestControlCharactersAreRefusedAtTheEdge(t *testing.T) {
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
 				r := a.do(c.method, c.path, c.token, c.body)
-				if r.Status != 400 || r.errCode() != "invalid_argument" || r.field(c.field) == "" {
+				if r.Status != 400 || r.Code() != "invalid_argument" || r.Field(c.field) == "" {
 					t.Fatalf("got %d %s, want 400 invalid_argument naming %s", r.Status, r.Raw, c.field)
 				}
 			})
@@ -132,17 +116,17 @@ func TestTheAPISpeaksStrictJSON(t *testing.T) {
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				r := a.raw("POST", path, acme.token, c.contentType, c.body)
-				if r.Status != c.status || r.errCode() != "invalid_argument" {
+				if r.Status != c.status || r.Code() != "invalid_argument" {
 					t.Fatalf("got %d %s, want %d invalid_argument", r.Status, r.Raw, c.status)
 				}
-				if c.field != "" && r.field(c.field) == "" {
+				if c.field != "" && r.Field(c.field) == "" {
 					t.Fatalf("no fields.%s in %s", c.field, r.Raw)
 				}
 			})
 		}
 		t.Run("a duplicate key deep inside is named by its path", func(t *testing.T) {
 			r := a.raw("POST", "/api/v1/widget/sessions", "", "application/json", `{"widget_key":"`+acme.widgetKey+`","visitor":{"name":"a","name":"b"}}`)
-			if r.Status != 400 || r.field("visitor.name") == "" {
+			if r.Status != 400 || r.Field("visitor.name") == "" {
 				t.Fatalf("got %d %s", r.Status, r.Raw)
 			}
 		})
@@ -266,7 +250,7 @@ func TestMetricsAreNotPublic(t *testing.T) {
 	if r := a.raw("GET", "/metrics", "", "", ""); r.Status != 200 || !strings.Contains(r.Raw, "kefu_test_total") {
 		t.Fatalf("loopback: %d %s", r.Status, r.Raw)
 	}
-	if r := a.raw("GET", "/metrics", "", "", "", proxied...); r.Status != 403 || r.errCode() != "permission_denied" {
+	if r := a.raw("GET", "/metrics", "", "", "", proxied...); r.Status != 403 || r.Code() != "permission_denied" {
 		t.Fatalf("through a proxy: %d %s", r.Status, r.Raw)
 	}
 

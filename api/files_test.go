@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"kefu/api"
+	"kefu/api/apitest"
 	"kefu/chat"
 	"kefu/tenants/tenantstest"
 )
@@ -105,17 +106,7 @@ func (a *app) uploadStream(token, name string, seed byte, size int64) (resp, [32
 		}
 		pw.CloseWithError(err)
 	}()
-	req, _ := http.NewRequest("POST", a.url+"/api/v1/uploads", pr)
-	req.Header.Set("Content-Type", w.FormDataContentType())
-	req.Header.Set("Authorization", "Bearer "+token)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	r := resp{Status: res.StatusCode, Header: res.Header, Raw: string(raw)}
-	_ = json.Unmarshal(raw, &r.Body)
+	r := a.client(token).DoRequest(a.t, apitest.Request{Method: "POST", Path: "/api/v1/uploads", Body: pr, ContentType: w.FormDataContentType()})
 	var sum [32]byte
 	copy(sum[:], h.Sum(nil))
 	return r, sum
@@ -168,18 +159,18 @@ func TestFileRoundTrip(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, a *app) {
 		biz := a.signup("Stream")
 		up, sent := a.uploadStream(biz.token, "big.bin", 7, chat.MaxUploadBytes)
-		if up.Status != 201 || up.str("size") != strconv.Itoa(chat.MaxUploadBytes) {
+		if up.Status != 201 || up.Str("size") != strconv.Itoa(chat.MaxUploadBytes) {
 			t.Fatalf("upload: %d %s", up.Status, up.Raw)
 		}
 		if n := a.rows(biz.tenantID, "upload_chunks"); n != chat.MaxUploadBytes/(256<<10) {
 			t.Fatalf("chunks: %d", n)
 		}
-		st, h, got, n, _ := a.fetch(up.str("url"))
+		st, h, got, n, _ := a.fetch(up.Str("url"))
 		if st != 200 || n != chat.MaxUploadBytes || got != sent || h.Get("Content-Length") != strconv.Itoa(chat.MaxUploadBytes) {
 			t.Fatalf("download: %d, %d bytes, sha256 equal %v, %v", st, n, got == sent, h)
 		}
 		before := a.rows(biz.tenantID, "uploads")
-		if r, _ := a.uploadStream(biz.token, "bigger.bin", 8, chat.MaxUploadBytes+1); r.Status != 413 || r.errCode() != "too_large" {
+		if r, _ := a.uploadStream(biz.token, "bigger.bin", 8, chat.MaxUploadBytes+1); r.Status != 413 || r.Code() != "too_large" {
 			t.Fatalf("one byte over: %d %s", r.Status, r.Raw)
 		}
 		if a.rows(biz.tenantID, "uploads") != before || a.rows(biz.tenantID, "upload_chunks") != chat.MaxUploadBytes/(256<<10) {
@@ -261,7 +252,7 @@ func TestUploadQuotas(t *testing.T) {
 		biz := a.signup("Quota")
 		refused := func(t *testing.T, r resp) {
 			t.Helper()
-			if r.Status != 429 || r.errCode() != "rate_limited" {
+			if r.Status != 429 || r.Code() != "rate_limited" {
 				t.Fatalf("want 429 rate_limited: %d %s", r.Status, r.Raw)
 			}
 			if s, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || s < 1 || s > 3600 {
@@ -355,7 +346,7 @@ func TestUploadRate(t *testing.T) {
 			break
 		}
 	}
-	if last.Status != 429 || last.errCode() != "rate_limited" || last.Header.Get("Retry-After") == "" {
+	if last.Status != 429 || last.Code() != "rate_limited" || last.Header.Get("Retry-After") == "" {
 		t.Fatalf("got %d %s %v", last.Status, last.Raw, last.Header)
 	}
 }
@@ -370,17 +361,17 @@ func TestUploadSweep(t *testing.T) {
 		loose := a.must201(a.upload(vtok, "loose.png", png))
 		kept := a.must201(a.upload(vtok, "kept.png", png))
 		v := a.connect(t, vtok, nil)
-		v.send(map[string]any{"type": "message.send", "client_id": "s1", "body": "see", "attachments": []string{kept.str("id")}})
+		v.send(map[string]any{"type": "message.send", "client_id": "s1", "body": "see", "attachments": []string{kept.Str("id")}})
 		ack := v.expect("ack")
 		conv := ack["conversation_id"].(string)
 		// Later messages are stored by the group commit, which claims
 		// their files in the same statement.
 		kept2 := a.must201(a.upload(vtok, "kept2.png", png))
-		v.send(map[string]any{"type": "message.send", "client_id": "s1b", "conversation_id": conv, "body": "", "attachments": []string{kept2.str("id")}})
+		v.send(map[string]any{"type": "message.send", "client_id": "s1b", "conversation_id": conv, "body": "", "attachments": []string{kept2.Str("id")}})
 		v.expect("ack")
 		a.settle(biz.token, conv)
 		byAgent := a.must201(a.upload(biz.token, "agent.png", png))
-		a.must(201, "POST", "/api/v1/conversations/"+conv+"/messages", biz.token, map[string]any{"body": "here", "attachments": []string{byAgent.str("id")}})
+		a.must(201, "POST", "/api/v1/conversations/"+conv+"/messages", biz.token, map[string]any{"body": "here", "attachments": []string{byAgent.Str("id")}})
 
 		clk.add(23 * time.Hour)
 		if n, err := a.chat.SweepUploads(context.Background()); err != nil || n != 0 {
@@ -409,12 +400,12 @@ func TestUploadSweep(t *testing.T) {
 			t.Fatalf("chunks left: %d", a.rows(biz.tenantID, "upload_chunks"))
 		}
 		// The swept file can no longer be sent.
-		v.send(map[string]any{"type": "message.send", "client_id": "s2", "body": "and this", "attachments": []string{loose.str("id")}})
+		v.send(map[string]any{"type": "message.send", "client_id": "s2", "body": "and this", "attachments": []string{loose.Str("id")}})
 		if e := v.expect("error"); e["code"] != "invalid_argument" {
 			t.Fatalf("swept attachment: %v", e)
 		}
 		// The kept one's first link has expired; the message gives a new one.
-		if st, _, _, _, r := a.fetch(kept.str("url")); st != 403 || r.errCode() != "permission_denied" {
+		if st, _, _, _, r := a.fetch(kept.Str("url")); st != 403 || r.Code() != "permission_denied" {
 			t.Fatalf("expired link: %d %s", st, r.Raw)
 		}
 		if st, _, _, n, _ := a.fetch(a.attachmentURL(biz.token, conv, num(ack["seq"]))); st != 200 || n != int64(len(png)) {
@@ -433,7 +424,7 @@ func TestFileLinks(t *testing.T) {
 		_, vtok := a.visitor(biz.widgetKey)
 		up := a.must201(a.upload(vtok, "photo.png", png))
 		other := a.must201(a.upload(vtok, "other.png", png))
-		link, _ := url.Parse(up.str("url"))
+		link, _ := url.Parse(up.Str("url"))
 		exp, _ := strconv.ParseInt(link.Query().Get("exp"), 10, 64)
 		if ttl := time.Unix(exp, 0).Sub(clk.now()); ttl < 24*time.Hour || ttl > 25*time.Hour {
 			t.Fatalf("link good for %v, want a day (rounded up to the hour): %s", ttl, link)
@@ -449,26 +440,26 @@ func TestFileLinks(t *testing.T) {
 			bad := []string{
 				link.Path + "?exp=" + q.Get("exp") + "&sig=" + flip + sig[1:],                                             // signature
 				link.Path + "?exp=" + strconv.FormatInt(exp+3600, 10) + "&sig=" + sig,                                     // a later expiry
-				strings.Replace(link.Path, up.str("id"), other.str("id"), 1) + "?" + link.RawQuery,                        // another file
+				strings.Replace(link.Path, up.Str("id"), other.Str("id"), 1) + "?" + link.RawQuery,                        // another file
 				strings.Replace(link.Path, biz.tenantID, "01a00000-0000-7000-8000-000000000000", 1) + "?" + link.RawQuery, // another tenant
 				link.Path + "?sig=" + sig, // no expiry (the old links)
 				link.Path + "?exp=" + q.Get("exp"),
 			}
 			for _, b := range bad {
-				if st, _, _, _, r := a.fetch(b); st != 404 || r.errCode() != "not_found" {
+				if st, _, _, _, r := a.fetch(b); st != 404 || r.Code() != "not_found" {
 					t.Fatalf("%s: %d %s", b, st, r.Raw)
 				}
 			}
 		})
 
 		v := a.connect(t, vtok, nil)
-		v.send(map[string]any{"type": "message.send", "client_id": "l1", "body": "", "attachments": []string{up.str("id")}})
+		v.send(map[string]any{"type": "message.send", "client_id": "l1", "body": "", "attachments": []string{up.Str("id")}})
 		ack := v.expect("ack")
 		conv, seq := ack["conversation_id"].(string), num(ack["seq"])
 
 		t.Run("an expired link is refused; fetching the message again gives a fresh one", func(t *testing.T) {
 			clk.add(25*time.Hour + time.Minute)
-			if st, _, _, _, r := a.fetch(link.String()); st != 403 || r.errCode() != "permission_denied" {
+			if st, _, _, _, r := a.fetch(link.String()); st != 403 || r.Code() != "permission_denied" {
 				t.Fatalf("expired: %d %s", st, r.Raw)
 			}
 			fresh := a.attachmentURL(biz.token, conv, seq)
@@ -489,7 +480,7 @@ func TestFileLinks(t *testing.T) {
 			ag := a.connect(t, biz.token, nil)
 			ag.send(map[string]any{"type": "subscribe", "conversation_id": conv, "since": seq})
 			again := a.must201(a.upload(vtok, "again.png", png))
-			v.send(map[string]any{"type": "message.send", "client_id": "l2", "body": "again", "attachments": []string{again.str("id")}})
+			v.send(map[string]any{"type": "message.send", "client_id": "l2", "body": "again", "attachments": []string{again.Str("id")}})
 			for {
 				f := ag.expect("message.new")
 				mm := f["message"].(map[string]any)
@@ -511,15 +502,15 @@ func TestFileNames(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, a *app) {
 		biz := a.signup("Names")
 		up := a.must201(a.upload(biz.token, "名字 ünïcode\u202egnp.exe", png))
-		if up.str("name") != "名字 ünïcodegnp.exe" {
-			t.Fatalf("name: %q", up.str("name"))
+		if up.Str("name") != "名字 ünïcodegnp.exe" {
+			t.Fatalf("name: %q", up.Str("name"))
 		}
-		_, h, _, _, _ := a.fetch(up.str("url"))
+		_, h, _, _, _ := a.fetch(up.Str("url"))
 		if d := h.Get("Content-Disposition"); strings.Contains(d, "%E2%80%AE") || !strings.Contains(d, "gnp.exe") {
 			t.Fatalf("Content-Disposition %q", d)
 		}
 		long := a.must201(a.upload(biz.token, strings.Repeat("a", 300)+".pdf", png))
-		if n := long.str("name"); len([]rune(n)) != 200 || !strings.HasSuffix(n, ".pdf") {
+		if n := long.Str("name"); len([]rune(n)) != 200 || !strings.HasSuffix(n, ".pdf") {
 			t.Fatalf("long name: %q", n)
 		}
 	})
@@ -534,10 +525,10 @@ func TestDeleteUploadsOf(t *testing.T) {
 		up := a.must201(a.upload(vtok, "a.png", png))
 		keep := a.must201(a.upload(vtok, "b.png", png))
 		v := a.connect(t, vtok, nil)
-		v.send(map[string]any{"type": "message.send", "client_id": "d1", "body": "", "attachments": []string{up.str("id")}})
+		v.send(map[string]any{"type": "message.send", "client_id": "d1", "body": "", "attachments": []string{up.Str("id")}})
 		ack := v.expect("ack")
 		conv := ack["conversation_id"].(string)
-		v.send(map[string]any{"type": "message.send", "client_id": "d2", "body": "", "attachments": []string{keep.str("id")}})
+		v.send(map[string]any{"type": "message.send", "client_id": "d2", "body": "", "attachments": []string{keep.Str("id")}})
 		ack2 := v.expect("ack")
 		link := a.attachmentURL(biz.token, conv, num(ack["seq"]))
 
@@ -545,7 +536,7 @@ func TestDeleteUploadsOf(t *testing.T) {
 		if n, err := a.chat.DeleteUploadsOf(ctx, biz.tenantID, conv, ack["message_id"].(string)); err != nil || n != 1 {
 			t.Fatalf("delete one message's files: %d %v", n, err)
 		}
-		if st, _, _, _, r := a.fetch(link); st != 404 || r.errCode() != "not_found" {
+		if st, _, _, _, r := a.fetch(link); st != 404 || r.Code() != "not_found" {
 			t.Fatalf("deleted file: %d %s", st, r.Raw)
 		}
 		if st, _, _, _, _ := a.fetch(a.attachmentURL(biz.token, conv, num(ack2["seq"]))); st != 200 {

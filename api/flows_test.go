@@ -31,7 +31,7 @@ func TestFlows(t *testing.T) {
 		val := a.must(201, "POST", "/api/v1/agents", biz.token, map[string]any{"email": "val@example.com", "name": "Vip Val", "password": "password1", "skills": []string{"vip"}})
 		a.must(201, "POST", "/api/v1/agents", biz.token, map[string]any{"email": "bo@example.com", "name": "Bo", "password": "password1"})
 		for _, email := range []string{"val@example.com", "bo@example.com"} {
-			tok := a.must(200, "POST", "/api/v1/auth/login", "", map[string]any{"tenant": biz.slug, "email": email, "password": "password1"}).str("token")
+			tok := a.must(200, "POST", "/api/v1/auth/login", "", map[string]any{"tenant": biz.slug, "email": email, "password": "password1"}).Str("token")
 			w := a.connect(t, tok, nil)
 			w.send(map[string]any{"type": "presence", "status": "online"})
 			w.expect("presence")
@@ -46,13 +46,13 @@ func TestFlows(t *testing.T) {
 
 		t.Run("an invalid expression is 422 naming the node", func(t *testing.T) {
 			r := a.do("POST", "/api/v1/flows", biz.token, map[string]any{"name": "Pro", "graph": proFlow(`visitor.plan ==`)})
-			if r.Status != 422 || r.errCode() != "invalid_flow" || r.field("is_pro") == "" {
+			if r.Status != 422 || r.Code() != "invalid_flow" || r.Field("is_pro") == "" {
 				t.Fatalf("got %d %s", r.Status, r.Raw)
 			}
 			if r := a.do("POST", "/api/v1/flows", biz.token, map[string]any{"name": "x", "graph": "nope"}); r.Status != 400 {
 				t.Fatalf("bad graph JSON: %d %s", r.Status, r.Raw)
 			}
-			if r := a.do("POST", "/api/v1/flows", biz.token, map[string]any{"name": "", "graph": proFlow("true")}); r.Status != 400 || r.field("name") == "" {
+			if r := a.do("POST", "/api/v1/flows", biz.token, map[string]any{"name": "", "graph": proFlow("true")}); r.Status != 400 || r.Field("name") == "" {
 				t.Fatalf("missing name: %d %s", r.Status, r.Raw)
 			}
 		})
@@ -60,12 +60,12 @@ func TestFlows(t *testing.T) {
 		var flowID string
 		t.Run("a valid flow saves as a draft, simulates with a trace, and publishes", func(t *testing.T) {
 			r := a.must(201, "POST", "/api/v1/flows", biz.token, map[string]any{"name": "Pro", "graph": proFlow(`visitor.attributes.plan == "pro"`)})
-			flowID = r.str("id")
-			if r.str("status") != "draft" || r.str("version") != "1" {
+			flowID = r.Str("id")
+			if r.Str("status") != "draft" || r.Str("version") != "1" {
 				t.Fatalf("created: %s", r.Raw)
 			}
 			sim := a.must(200, "POST", "/api/v1/flows/"+flowID+"/simulate", biz.token, map[string]any{"event": "conversation.created", "visitor": map[string]any{"attributes": map[string]any{"plan": "pro"}}, "message": map[string]any{"text": "hi"}})
-			if sim.str("result", "action") != "assign" || sim.str("result", "agent_id") != val.str("id") {
+			if sim.Str("result", "action") != "assign" || sim.Str("result", "agent_id") != val.Str("id") {
 				t.Fatalf("simulate pro: %s", sim.Raw)
 			}
 			trace, _ := sim.Body["trace"].([]any)
@@ -73,7 +73,7 @@ func TestFlows(t *testing.T) {
 				t.Fatalf("trace: %v", trace)
 			}
 			free := a.must(200, "POST", "/api/v1/flows/"+flowID+"/simulate", biz.token, map[string]any{"visitor": map[string]any{"attributes": map[string]any{"plan": "free"}}})
-			if free.str("result", "action") != "queue" {
+			if free.Str("result", "action") != "queue" {
 				t.Fatalf("simulate free: %s", free.Raw)
 			}
 			if r := a.do("POST", "/api/v1/flows/"+flowID+"/simulate", biz.token, map[string]any{"event": "sneeze"}); r.Status != 400 {
@@ -85,7 +85,7 @@ func TestFlows(t *testing.T) {
 				t.Fatalf("simulation created conversations: %s", list.Raw)
 			}
 			p := a.must(200, "POST", "/api/v1/flows/"+flowID+"/publish", biz.token, nil)
-			if p.str("status") != "published" || p.str("active") != "true" {
+			if p.Str("status") != "published" || p.Str("active") != "true" {
 				t.Fatalf("publish: %s", p.Raw)
 			}
 		})
@@ -96,14 +96,14 @@ func TestFlows(t *testing.T) {
 			pv.send(map[string]any{"type": "message.send", "client_id": "p1", "body": "I am pro"})
 			proConv := pv.expect("ack")["conversation_id"].(string)
 			c := a.settle(biz.token, proConv)
-			if c.str("status") != "assigned" || c.str("assignee_id") != val.str("id") {
+			if c.Str("status") != "assigned" || c.Str("assignee_id") != val.Str("id") {
 				t.Fatalf("pro conversation: %s", c.Raw)
 			}
 			_, freeTok := visitorWith(a, biz.widgetKey, "free")
 			fv := a.connect(t, freeTok, nil)
 			fv.send(map[string]any{"type": "message.send", "client_id": "f1", "body": "I am free"})
 			freeConv := fv.expect("ack")["conversation_id"].(string)
-			if c := a.settle(biz.token, freeConv); c.str("status") != "queued" {
+			if c := a.settle(biz.token, freeConv); c.Str("status") != "queued" {
 				t.Fatalf("free conversation: %s", c.Raw)
 			}
 			q := fv.expect("queue")
@@ -121,7 +121,7 @@ func TestFlows(t *testing.T) {
 		t.Run("replay reports what a draft would route differently", func(t *testing.T) {
 			a.must(200, "PUT", "/api/v1/flows/"+flowID, biz.token, map[string]any{"name": "Pro v2", "graph": proFlow(`visitor.attributes.plan == "nobody"`)})
 			rep := a.must(200, "POST", "/api/v1/flows/"+flowID+"/replay", biz.token, map[string]any{"limit": 10})
-			if rep.str("total") != "2" || rep.str("different") != "1" {
+			if rep.Str("total") != "2" || rep.Str("different") != "1" {
 				t.Fatalf("replay: %s", rep.Raw)
 			}
 		})
@@ -132,7 +132,7 @@ func TestFlows(t *testing.T) {
 			v := a.connect(t, tok, nil)
 			v.send(map[string]any{"type": "message.send", "client_id": "x", "body": "pro again"})
 			conv := v.expect("ack")["conversation_id"].(string)
-			if c := a.settle(biz.token, conv); c.str("status") != "queued" {
+			if c := a.settle(biz.token, conv); c.Str("status") != "queued" {
 				t.Fatalf("under v2 a pro visitor should wait: %s", c.Raw)
 			}
 			vs := a.must(200, "GET", "/api/v1/flows/"+flowID+"/versions", biz.token, nil)
@@ -140,14 +140,14 @@ func TestFlows(t *testing.T) {
 				t.Fatalf("versions: %s", vs.Raw)
 			}
 			rb := a.must(200, "POST", "/api/v1/flows/"+flowID+"/rollback", biz.token, map[string]any{"version": 1})
-			if rb.str("published_version") != "1" || rb.str("status") != "draft" {
+			if rb.Str("published_version") != "1" || rb.Str("status") != "draft" {
 				t.Fatalf("rollback: %s", rb.Raw)
 			}
 			_, tok2 := visitorWith(a, biz.widgetKey, "pro")
 			v2 := a.connect(t, tok2, nil)
 			v2.send(map[string]any{"type": "message.send", "client_id": "y", "body": "pro after rollback"})
 			conv2 := v2.expect("ack")["conversation_id"].(string)
-			if c := a.settle(biz.token, conv2); c.str("assignee_id") != val.str("id") {
+			if c := a.settle(biz.token, conv2); c.Str("assignee_id") != val.Str("id") {
 				t.Fatalf("after rollback: %s", c.Raw)
 			}
 			if r := a.do("POST", "/api/v1/flows/"+flowID+"/rollback", biz.token, map[string]any{"version": 9}); r.Status != 404 {
@@ -156,7 +156,7 @@ func TestFlows(t *testing.T) {
 		})
 
 		t.Run("agents may not edit flows, and other tenants cannot see them", func(t *testing.T) {
-			tok := a.must(200, "POST", "/api/v1/auth/login", "", map[string]any{"tenant": biz.slug, "email": "bo@example.com", "password": "password1"}).str("token")
+			tok := a.must(200, "POST", "/api/v1/auth/login", "", map[string]any{"tenant": biz.slug, "email": "bo@example.com", "password": "password1"}).Str("token")
 			a.must(403, "POST", "/api/v1/flows", tok, map[string]any{"name": "x", "graph": proFlow("true")})
 			other := a.signup("Other Flows")
 			for _, p := range []string{"/api/v1/flows/" + flowID, "/api/v1/flows/" + flowID + "/versions"} {
@@ -170,7 +170,7 @@ func TestFlows(t *testing.T) {
 func visitorWith(a *app, widgetKey, plan string) (string, string) {
 	a.t.Helper()
 	r := a.must(201, "POST", "/api/v1/widget/sessions", "", map[string]any{"widget_key": widgetKey, "visitor": map[string]any{"name": "V " + plan, "attributes": map[string]any{"plan": plan}}})
-	return r.str("visitor_id"), r.str("visitor_token")
+	return r.Str("visitor_id"), r.Str("visitor_token")
 }
 
 // TestQueueTimeout: a conversation waiting at a queue node past its
@@ -192,12 +192,12 @@ func TestQueueTimeout(t *testing.T) {
 			},
 		}
 		f := a.must(201, "POST", "/api/v1/flows", biz.token, map[string]any{"name": "Overflow", "graph": graph})
-		a.must(200, "POST", "/api/v1/flows/"+f.str("id")+"/publish", biz.token, nil)
+		a.must(200, "POST", "/api/v1/flows/"+f.Str("id")+"/publish", biz.token, nil)
 		_, tok := a.visitor(biz.widgetKey)
 		v := a.connect(t, tok, nil)
 		v.send(map[string]any{"type": "message.send", "client_id": "1", "body": "anyone?"})
 		conv := v.expect("ack")["conversation_id"].(string)
-		if c := a.settle(biz.token, conv); c.str("status") != "queued" {
+		if c := a.settle(biz.token, conv); c.Str("status") != "queued" {
 			t.Fatalf("first: %s", c.Raw)
 		}
 		v.expect("queue")
@@ -211,7 +211,7 @@ func TestQueueTimeout(t *testing.T) {
 		deadline := time.Now().Add(5 * time.Second)
 		for {
 			c := a.must(200, "GET", "/api/v1/conversations/"+conv, biz.token, nil)
-			if c.str("status") == "bot" {
+			if c.Str("status") == "bot" {
 				break
 			}
 			if time.Now().After(deadline) {

@@ -1,23 +1,18 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"kefu/api"
+	"kefu/api/apitest"
 	"kefu/bots"
 	"kefu/chat"
 	"kefu/tenants"
@@ -157,81 +152,21 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, a *app)) {
 	}
 }
 
-type resp struct {
-	Status int
-	Header http.Header
-	Body   map[string]any
-	Raw    string
-}
+// resp is one answer of the API (see apitest.Response).
+type resp = apitest.Response
 
-func (r resp) errCode() string {
-	e, _ := r.Body["error"].(map[string]any)
-	s, _ := e["code"].(string)
-	return s
-}
-
-func (r resp) field(name string) string {
-	e, _ := r.Body["error"].(map[string]any)
-	f, _ := e["fields"].(map[string]any)
-	s, _ := f[name].(string)
-	return s
-}
-
-func (r resp) str(path ...string) string {
-	var v any = r.Body
-	for _, p := range path {
-		m, _ := v.(map[string]any)
-		v = m[p]
-	}
-	switch x := v.(type) {
-	case string:
-		return x
-	case float64:
-		return fmt.Sprint(int64(x))
-	case nil:
-		return ""
-	default:
-		return fmt.Sprint(x)
-	}
-}
+// client is an API client of the app's server with token ("" for none).
+func (a *app) client(token string) apitest.Client { return apitest.New(a.url).As(token) }
 
 // do sends a request; body may be a string (sent raw) or a value (as JSON).
 func (a *app) do(method, path, token string, body any) resp {
 	a.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	case []byte:
-		rd = bytes.NewReader(b)
-	default:
-		j, _ := json.Marshal(b)
-		rd = bytes.NewReader(j)
-	}
-	req, _ := http.NewRequest(method, a.url+path, rd)
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		a.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	r := resp{Status: res.StatusCode, Header: res.Header, Raw: string(raw)}
-	_ = json.Unmarshal(raw, &r.Body)
-	return r
+	return a.client(token).Do(a.t, method, path, body)
 }
 
 func (a *app) must(want int, method, path, token string, body any) resp {
 	a.t.Helper()
-	r := a.do(method, path, token, body)
-	if r.Status != want {
-		a.t.Fatalf("%s %s: status %d, want %d: %s", method, path, r.Status, want, r.Raw)
-	}
-	return r
+	return a.client(token).Must(a.t, want, method, path, body)
 }
 
 // business is a signed-up tenant with its owner's token.
@@ -246,51 +181,27 @@ func (a *app) signup(name string) business {
 	a.t.Helper()
 	seq++
 	company := fmt.Sprintf("%s %d %s", name, seq, tenants.NewID()[24:])
-	r := a.must(201, "POST", "/api/v1/signup", "", map[string]any{"company": company, "email": "owner@example.com", "password": "password1", "name": "Olga"})
-	return business{tenantID: r.str("tenant", "id"), slug: r.str("tenant", "slug"), widgetKey: r.str("tenant", "widget_key"), ownerID: r.str("user", "id"), token: r.str("token")}
+	acc := a.client("").Signup(a.t, company, "owner@example.com", "password1", "Olga")
+	return business{tenantID: acc.TenantID, slug: acc.Slug, widgetKey: acc.WidgetKey, ownerID: acc.OwnerID, token: acc.Token}
 }
 
 func (a *app) visitor(widgetKey string) (id, token string) {
 	a.t.Helper()
-	r := a.must(201, "POST", "/api/v1/widget/sessions", "", map[string]any{"widget_key": widgetKey, "visitor": map[string]any{"name": "Vera", "email": "vera@example.com", "attributes": map[string]any{"plan": "pro"}}})
-	return r.str("visitor_id"), r.str("visitor_token")
+	return a.client("").Visitor(a.t, widgetKey, map[string]any{"name": "Vera", "email": "vera@example.com", "attributes": map[string]any{"plan": "pro"}})
 }
 
-// wsClient is a test WebSocket client: a reader goroutine feeds frames into
-// a channel; expect waits for a frame of a type, keeping the others.
+// wsClient is a test WebSocket client (apitest.Conn) that drops the frames
+// a wait passes over; expect waits for a frame of a type.
 type wsClient struct {
-	t      *testing.T
-	c      *websocket.Conn
-	frames chan map[string]any
-	closed chan error
-	seen   []map[string]any
+	*apitest.Conn
+	t    *testing.T
+	seen []map[string]any // the frames expect went through
 }
 
 func (a *app) dial(t *testing.T) *wsClient {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(a.url, "http")+"/ws", &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {a.url}}})
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	c.SetReadLimit(1 << 20)
-	w := &wsClient{t: t, c: c, frames: make(chan map[string]any, 1000), closed: make(chan error, 1)}
-	go func() {
-		for {
-			_, data, err := c.Read(context.Background())
-			if err != nil {
-				w.closed <- err
-				close(w.frames)
-				return
-			}
-			var f map[string]any
-			_ = json.Unmarshal(data, &f)
-			w.frames <- f
-		}
-	}()
-	t.Cleanup(func() { c.CloseNow() })
-	return w
+	c := apitest.Dial(t, apitest.WSURL(a.url), apitest.DialOptions{Origin: a.url, ReadLimit: 1 << 20, Discard: true, Timeout: 5 * time.Second})
+	return &wsClient{Conn: c, t: t}
 }
 
 func (a *app) connect(t *testing.T, token string, since map[string]int64) *wsClient {
@@ -303,68 +214,39 @@ func (a *app) connect(t *testing.T, token string, since map[string]int64) *wsCli
 
 func (w *wsClient) send(v any) {
 	w.t.Helper()
-	b, _ := json.Marshal(v)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := w.c.Write(ctx, websocket.MessageText, b); err != nil {
-		w.t.Fatalf("ws write: %v", err)
-	}
+	w.Send(w.t, v)
 }
 
-func (w *wsClient) sendRaw(b []byte) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return w.c.Write(ctx, websocket.MessageText, b)
-}
+func (w *wsClient) sendRaw(b []byte) error { return w.WriteRaw(b) }
 
 // expect returns the next frame of type typ within 5 s.
 func (w *wsClient) expect(typ string) map[string]any {
 	w.t.Helper()
-	timeout := time.After(5 * time.Second)
-	for {
-		select {
-		case f, ok := <-w.frames:
-			if !ok {
-				w.t.Fatalf("socket closed while waiting for %s", typ)
-			}
-			w.seen = append(w.seen, f)
-			if f["type"] == typ {
-				return f
-			}
-		case <-timeout:
-			w.t.Fatalf("no %s frame within 5s; saw %v", typ, w.seen)
-		}
+	f, err := w.Next(func(f apitest.Frame) bool {
+		w.seen = append(w.seen, f.M)
+		return f.M["type"] == typ
+	}, 5*time.Second)
+	if err != nil {
+		w.t.Fatalf("no %s frame: %v; saw %v", typ, err, w.seen)
 	}
+	return f.M
 }
 
 // quiet asserts no frame of type typ arrives within d.
 func (w *wsClient) quiet(typ string, d time.Duration) {
 	w.t.Helper()
-	timeout := time.After(d)
-	for {
-		select {
-		case f, ok := <-w.frames:
-			if !ok {
-				return
-			}
-			if f["type"] == typ {
-				w.t.Fatalf("unexpected %s frame: %v", typ, f)
-			}
-		case <-timeout:
-			return
-		}
+	if f, err := w.Next(func(f apitest.Frame) bool { return f.M["type"] == typ }, d); err == nil {
+		w.t.Fatalf("unexpected %s frame: %v", typ, f.M)
 	}
 }
 
 func (w *wsClient) closeErr() error {
 	w.t.Helper()
-	select {
-	case err := <-w.closed:
-		return err
-	case <-time.After(5 * time.Second):
+	err, ok := w.WaitClosed(5 * time.Second)
+	if !ok {
 		w.t.Fatal("socket still open after 5s")
-		return nil
 	}
+	return err
 }
 
 func num(v any) int64 {
@@ -379,7 +261,7 @@ func (a *app) settle(token, conv string) resp {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		r := a.must(200, "GET", "/api/v1/conversations/"+conv, token, nil)
-		if r.str("status") != "bot" {
+		if r.Str("status") != "bot" {
 			ev := a.must(200, "GET", "/api/v1/conversations/"+conv+"/events", token, nil)
 			if evs, _ := ev.Body["events"].([]any); len(evs) > 0 {
 				return r

@@ -3,42 +3,20 @@ package api_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"io"
-	"net/http"
 	"testing"
+
+	"kefu/api/apitest"
 )
 
 // doWith is do with extra request headers.
 func (a *app) doWith(method, path, token string, body any, headers map[string]string) resp {
 	a.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		j, _ := json.Marshal(body)
-		rd = bytes.NewReader(j)
-	}
-	req, _ := http.NewRequest(method, a.url+path, rd)
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		a.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	r := resp{Status: res.StatusCode, Header: res.Header, Raw: string(raw)}
-	_ = json.Unmarshal(raw, &r.Body)
-	return r
+	return a.client(token).DoRequest(a.t, apitest.Request{Method: method, Path: path, Body: body, Header: headers})
 }
 
 func (a *app) apiKey(biz business, role string) string {
 	a.t.Helper()
-	return a.must(201, "POST", "/api/v1/api-keys", biz.token, map[string]any{"name": "crm-" + role, "role": role}).str("key")
+	return a.must(201, "POST", "/api/v1/api-keys", biz.token, map[string]any{"name": "crm-" + role, "role": role}).Str("key")
 }
 
 func TestIdempotencyKey(t *testing.T) {
@@ -71,7 +49,7 @@ func TestIdempotencyKey(t *testing.T) {
 		})
 		t.Run("the same key with another body is 422", func(t *testing.T) {
 			r := a.doWith("POST", path, key, map[string]any{"body": "something else"}, k)
-			if r.Status != 422 || r.errCode() != "idempotency_key_reused" {
+			if r.Status != 422 || r.Code() != "idempotency_key_reused" {
 				t.Fatalf("%d %s", r.Status, r.Raw)
 			}
 		})
@@ -98,13 +76,13 @@ func TestIdempotencyKey(t *testing.T) {
 				t.Fatal(err)
 			}
 			r := a.doWith("POST", path, key, map[string]any{"body": "x"}, map[string]string{"Idempotency-Key": "busy"})
-			if r.Status != 409 || r.errCode() != "conflict" {
+			if r.Status != 409 || r.Code() != "conflict" {
 				t.Fatalf("%d %s", r.Status, r.Raw)
 			}
 		})
 		t.Run("a bad key is 400", func(t *testing.T) {
 			r := a.doWith("POST", path, key, map[string]any{"body": "x"}, map[string]string{"Idempotency-Key": string(bytes.Repeat([]byte("k"), 300))})
-			if r.Status != 400 || r.field("Idempotency-Key") == "" {
+			if r.Status != 400 || r.Field("Idempotency-Key") == "" {
 				t.Fatalf("%d %s", r.Status, r.Raw)
 			}
 		})

@@ -40,7 +40,7 @@ func TestListFilters(t *testing.T) {
 			if got := ids(up, "conversations"); len(got) != 1 || got[0] != c1 {
 				t.Fatalf("created_at: %v", got)
 			}
-			next := a.must(200, "GET", "/api/v1/conversations?sort=created_at&limit=1&cursor="+up.str("next_cursor"), key, nil)
+			next := a.must(200, "GET", "/api/v1/conversations?sort=created_at&limit=1&cursor="+up.Str("next_cursor"), key, nil)
 			if got := ids(next, "conversations"); len(got) != 1 || got[0] != c2 {
 				t.Fatalf("page 2: %v", got)
 			}
@@ -50,10 +50,10 @@ func TestListFilters(t *testing.T) {
 		})
 		t.Run("label, assignee and a total", func(t *testing.T) {
 			r := list("label=vip&include=total")
-			if got := ids(r, "conversations"); len(got) != 1 || got[0] != c2 || r.str("total") != "1" {
+			if got := ids(r, "conversations"); len(got) != 1 || got[0] != c2 || r.Str("total") != "1" {
 				t.Fatalf("%s", r.Raw)
 			}
-			if r := list("assignee=none&include=total&limit=1"); r.str("total") != "2" {
+			if r := list("assignee=none&include=total&limit=1"); r.Str("total") != "2" {
 				t.Fatalf("assignee=none: %s", r.Raw)
 			}
 			if r := list("limit=1"); r.Body["total"] != nil {
@@ -63,7 +63,7 @@ func TestListFilters(t *testing.T) {
 		t.Run("bad filters name their field", func(t *testing.T) {
 			for q, field := range map[string]string{"updated_since=yesterday": "updated_since", "include=everything": "include", "sort=name": "sort", "status=open": "status"} {
 				r := a.do("GET", "/api/v1/conversations?"+q, key, nil)
-				if r.Status != 400 || r.field(field) == "" {
+				if r.Status != 400 || r.Field(field) == "" {
 					t.Errorf("%s: %d %s", q, r.Status, r.Raw)
 				}
 			}
@@ -71,22 +71,22 @@ func TestListFilters(t *testing.T) {
 		t.Run("custom attributes, snooze and reopen through the API", func(t *testing.T) {
 			p := "/api/v1/conversations/" + c1
 			r := a.must(200, "PATCH", p, key, map[string]any{"attributes": map[string]any{"order": "A-17", "amount": 42}})
-			if r.str("attributes", "order") != "A-17" || r.str("attributes", "amount") != "42" {
+			if r.Str("attributes", "order") != "A-17" || r.Str("attributes", "amount") != "42" {
 				t.Fatalf("%s", r.Raw)
 			}
 			r = a.must(200, "PATCH", p, key, map[string]any{"attributes": map[string]any{"order": nil}})
-			if _, ok := r.Body["attributes"].(map[string]any)["order"]; ok || r.str("attributes", "amount") != "42" {
+			if _, ok := r.Body["attributes"].(map[string]any)["order"]; ok || r.Str("attributes", "amount") != "42" {
 				t.Fatalf("remove: %s", r.Raw)
 			}
-			if r := a.do("PATCH", p, key, map[string]any{"attributes": map[string]any{"": 1}}); r.Status != 400 || r.field("attributes") == "" {
+			if r := a.do("PATCH", p, key, map[string]any{"attributes": map[string]any{"": 1}}); r.Status != 400 || r.Field("attributes") == "" {
 				t.Fatalf("empty key: %d %s", r.Status, r.Raw)
 			}
 			until := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
-			if r := a.must(200, "PATCH", p, key, map[string]any{"snoozed_until": until}); r.str("snoozed_until") == "" {
+			if r := a.must(200, "PATCH", p, key, map[string]any{"snoozed_until": until}); r.Str("snoozed_until") == "" {
 				t.Fatalf("snooze: %s", r.Raw)
 			}
 			a.must(200, "POST", p+"/resolve", key, nil)
-			if r := a.must(200, "POST", p+"/reopen", key, nil); r.str("status") == "resolved" {
+			if r := a.must(200, "POST", p+"/reopen", key, nil); r.Str("status") == "resolved" {
 				t.Fatalf("reopen: %s", r.Raw)
 			}
 		})
@@ -100,17 +100,17 @@ func TestContactsUpdatedSince(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, a *app) {
 		biz := a.signup("Contact sync")
 		key := a.apiKey(biz, "admin")
-		old := a.must(201, "POST", "/api/v1/contacts", key, map[string]any{"name": "Old"}).str("id")
-		byAPI := a.must(201, "POST", "/api/v1/contacts", key, map[string]any{"name": "Changed by the API"}).str("id")
+		old := a.must(201, "POST", "/api/v1/contacts", key, map[string]any{"name": "Old"}).Str("id")
+		byAPI := a.must(201, "POST", "/api/v1/contacts", key, map[string]any{"name": "Changed by the API"}).Str("id")
 		vid, vtok := a.visitor(biz.widgetKey)
-		erased := a.must(201, "POST", "/api/v1/contacts", key, map[string]any{"name": "Erased"}).str("id")
+		erased := a.must(201, "POST", "/api/v1/contacts", key, map[string]any{"name": "Erased"}).Str("id")
 		time.Sleep(20 * time.Millisecond)
 		since := time.Now().UTC()
 		time.Sleep(20 * time.Millisecond)
 		a.must(200, "PATCH", "/api/v1/contacts/"+byAPI, key, map[string]any{"phone": "13800138000"})
 		a.must(201, "POST", "/api/v1/widget/sessions", "", map[string]any{"widget_key": biz.widgetKey, "visitor_token": vtok, "visitor": map[string]any{"email": "vera@new.example.com"}})
 		a.must(200, "POST", "/api/v1/contacts/"+erased+"/erase", key, nil)
-		fresh := a.must(201, "POST", "/api/v1/contacts", key, map[string]any{"name": "New"}).str("id")
+		fresh := a.must(201, "POST", "/api/v1/contacts", key, map[string]any{"name": "New"}).Str("id")
 
 		got := ids(a.must(200, "GET", "/api/v1/contacts?updated_since="+url.QueryEscape(since.Format(time.RFC3339Nano)), key, nil), "contacts")
 		for _, want := range []string{byAPI, vid, erased, fresh} {
@@ -121,7 +121,7 @@ func TestContactsUpdatedSince(t *testing.T) {
 		if has(got, old) || len(got) != 4 {
 			t.Errorf("updated_since: %v (the unchanged one is %s)", got, old)
 		}
-		if r := a.do("GET", "/api/v1/contacts?updated_since=yesterday", key, nil); r.Status != 400 || r.field("updated_since") == "" {
+		if r := a.do("GET", "/api/v1/contacts?updated_since=yesterday", key, nil); r.Status != 400 || r.Field("updated_since") == "" {
 			t.Errorf("a bad updated_since: %d %s", r.Status, r.Raw)
 		}
 	})
@@ -135,8 +135,8 @@ func TestStartConversation(t *testing.T) {
 		agentID, _ := a.staff(biz, "ann@example.com", "agent", nil)
 
 		r := a.must(201, "POST", "/api/v1/conversations", key, map[string]any{"contact_id": vid, "message": "Your parcel is on its way", "assignee_id": agentID})
-		conv := r.str("id")
-		if r.str("assignee_id") != agentID || r.str("status") != "assigned" || r.str("visitor", "id") != vid {
+		conv := r.Str("id")
+		if r.Str("assignee_id") != agentID || r.Str("status") != "assigned" || r.Str("visitor", "id") != vid {
 			t.Fatalf("%s", r.Raw)
 		}
 		msgs := a.must(200, "GET", "/api/v1/conversations/"+conv+"/messages", key, nil)
@@ -156,10 +156,10 @@ func TestStartConversation(t *testing.T) {
 			}
 		})
 		t.Run("bad and foreign ids", func(t *testing.T) {
-			if r := a.do("POST", "/api/v1/conversations", key, map[string]any{}); r.Status != 400 || r.field("visitor_id") == "" {
+			if r := a.do("POST", "/api/v1/conversations", key, map[string]any{}); r.Status != 400 || r.Field("visitor_id") == "" {
 				t.Fatalf("%d %s", r.Status, r.Raw)
 			}
-			if r := a.do("POST", "/api/v1/conversations", key, map[string]any{"visitor_id": "nope"}); r.Status != 404 || r.field("visitor_id") == "" {
+			if r := a.do("POST", "/api/v1/conversations", key, map[string]any{"visitor_id": "nope"}); r.Status != 404 || r.Field("visitor_id") == "" {
 				t.Fatalf("%d %s", r.Status, r.Raw)
 			}
 			other := a.signup("Other")
@@ -167,13 +167,13 @@ func TestStartConversation(t *testing.T) {
 			if r := a.do("POST", "/api/v1/conversations", key, map[string]any{"visitor_id": ovid}); r.Status != 404 {
 				t.Fatalf("another tenant's visitor: %d %s", r.Status, r.Raw)
 			}
-			if r := a.do("POST", "/api/v1/conversations", key, map[string]any{"visitor_id": vid, "assignee_id": "nope"}); r.Status != 404 || r.field("assignee_id") == "" {
+			if r := a.do("POST", "/api/v1/conversations", key, map[string]any{"visitor_id": vid, "assignee_id": "nope"}); r.Status != 404 || r.Field("assignee_id") == "" {
 				t.Fatalf("%d %s", r.Status, r.Raw)
 			}
 		})
 		t.Run("without an agent it waits in the queue", func(t *testing.T) {
 			r := a.must(201, "POST", "/api/v1/conversations", key, map[string]any{"visitor_id": vid})
-			if r.str("status") != "queued" || r.str("assignee_id") != "" {
+			if r.Str("status") != "queued" || r.Str("assignee_id") != "" {
 				t.Fatalf("%s", r.Raw)
 			}
 		})
@@ -283,7 +283,7 @@ func TestRateLimitAcrossNodes(t *testing.T) {
 	}
 	for _, n := range []*app{n1, n2} {
 		r := n.do("GET", "/api/v1/usage", key, nil)
-		if r.Status != 429 || r.errCode() != "rate_limited" || r.Header.Get("Retry-After") == "" || r.Header.Get("RateLimit-Remaining") != "0" {
+		if r.Status != 429 || r.Code() != "rate_limited" || r.Header.Get("Retry-After") == "" || r.Header.Get("RateLimit-Remaining") != "0" {
 			t.Fatalf("over the limit: %d %v %s", r.Status, r.Header, r.Raw)
 		}
 	}
@@ -304,14 +304,14 @@ func TestPlanQuotas(t *testing.T) {
 			a := newAppOpts(t, b.Store, appOptions{tenants: func(c *tenants.Config) { c.DefaultPlan = tenants.PlanFree }})
 			biz := a.signup("Quota")
 			u := a.must(200, "GET", "/api/v1/usage", biz.token, nil)
-			if u.str("plan") != "free" || u.str("seats", "used") != "1" || u.str("seats", "limit") != "3" || u.str("conversations", "limit") != "500" {
+			if u.Str("plan") != "free" || u.Str("seats", "used") != "1" || u.Str("seats", "limit") != "3" || u.Str("conversations", "limit") != "500" {
 				t.Fatalf("%s", u.Raw)
 			}
 			t.Run("the free plan's seats", func(t *testing.T) {
 				a.staff(biz, "a1@example.com", "agent", nil)
 				a.staff(biz, "a2@example.com", "agent", nil)
 				r := a.do("POST", "/api/v1/agents", biz.token, map[string]any{"email": "a3@example.com", "name": "a3", "password": "password1", "role": "agent"})
-				if r.Status != 402 || r.errCode() != "quota_exceeded" || r.str("error", "params", "limit") != "3" || r.str("error", "params", "used") != "3" || r.str("error", "params", "resource") != "seats" {
+				if r.Status != 402 || r.Code() != "quota_exceeded" || r.Str("error", "params", "limit") != "3" || r.Str("error", "params", "used") != "3" || r.Str("error", "params", "resource") != "seats" {
 					t.Fatalf("%d %s", r.Status, r.Raw)
 				}
 				if err := a.chat.Tenants().SetPlan(context.Background(), biz.slug, tenants.PlanPro); err != nil {
@@ -335,10 +335,10 @@ func TestPlanQuotas(t *testing.T) {
 					}
 				}
 				r := a.do("POST", "/api/v1/conversations", biz.token, map[string]any{"visitor_id": vid})
-				if r.Status != 402 || r.errCode() != "quota_exceeded" || r.str("error", "params", "limit") != "500" || r.str("error", "params", "used") != "500" {
+				if r.Status != 402 || r.Code() != "quota_exceeded" || r.Str("error", "params", "limit") != "500" || r.Str("error", "params", "used") != "500" {
 					t.Fatalf("%d %s", r.Status, r.Raw)
 				}
-				if u := a.must(200, "GET", "/api/v1/usage", biz.token, nil); u.str("conversations", "used") != "500" {
+				if u := a.must(200, "GET", "/api/v1/usage", biz.token, nil); u.Str("conversations", "used") != "500" {
 					t.Fatalf("%s", u.Raw)
 				}
 			})

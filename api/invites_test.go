@@ -23,15 +23,15 @@ func TestInvites(t *testing.T) {
 
 		t.Run("an agent may not invite", func(t *testing.T) {
 			r := a.must(403, "POST", "/api/v1/invites", agentTok, map[string]any{"email": "x@example.com"})
-			if r.errCode() != "permission_denied" {
-				t.Fatalf("code %q", r.errCode())
+			if r.Code() != "permission_denied" {
+				t.Fatalf("code %q", r.Code())
 			}
 			a.must(403, "GET", "/api/v1/invites", agentTok, nil)
 		})
 		t.Run("bad input is invalid_argument with fields", func(t *testing.T) {
 			r := a.must(400, "POST", "/api/v1/invites", biz.token, map[string]any{"email": "nope", "role": "owner", "max_concurrent": 0})
 			for _, f := range []string{"email", "role", "max_concurrent"} {
-				if r.field(f) == "" {
+				if r.Field(f) == "" {
 					t.Errorf("no message for field %s: %s", f, r.Raw)
 				}
 			}
@@ -44,12 +44,12 @@ func TestInvites(t *testing.T) {
 		})
 
 		r := a.must(201, "POST", "/api/v1/invites", biz.token, map[string]any{"email": "Ivy@Example.com", "role": "supervisor", "skills": []string{"Billing"}, "max_concurrent": 3})
-		url := r.str("url")
+		url := r.Str("url")
 		_, token, ok := strings.Cut(url, "/invite#")
-		if !ok || !strings.HasPrefix(token, "kfi_") || r.str("email") != "ivy@example.com" {
+		if !ok || !strings.HasPrefix(token, "kfi_") || r.Str("email") != "ivy@example.com" {
 			t.Fatalf("invite answer: %s", r.Raw)
 		}
-		id := r.str("id")
+		id := r.Str("id")
 
 		t.Run("pending invitations are listed without their token", func(t *testing.T) {
 			l := a.must(200, "GET", "/api/v1/invites", biz.token, nil)
@@ -65,7 +65,7 @@ func TestInvites(t *testing.T) {
 		})
 		t.Run("the link tells what it is for", func(t *testing.T) {
 			d := a.must(200, "POST", "/api/v1/invites/lookup", "", map[string]any{"token": token})
-			if d.str("email") != "ivy@example.com" || d.str("role") != "supervisor" || !strings.HasPrefix(d.str("workspace"), "Invites") {
+			if d.Str("email") != "ivy@example.com" || d.Str("role") != "supervisor" || !strings.HasPrefix(d.Str("workspace"), "Invites") {
 				t.Fatalf("lookup: %s", d.Raw)
 			}
 			a.must(404, "POST", "/api/v1/invites/lookup", "", map[string]any{"token": "kfi_nothing"})
@@ -73,17 +73,17 @@ func TestInvites(t *testing.T) {
 		})
 		t.Run("accepting needs a name and a good password", func(t *testing.T) {
 			bad := a.must(400, "POST", "/api/v1/invites/accept", "", map[string]any{"token": token, "name": "", "password": "short"})
-			if bad.field("name") == "" || bad.field("password") == "" {
+			if bad.Field("name") == "" || bad.Field("password") == "" {
 				t.Fatalf("fields: %s", bad.Raw)
 			}
 		})
 		t.Run("accepting makes the user and signs them in, once", func(t *testing.T) {
 			acc := a.must(201, "POST", "/api/v1/invites/accept", "", map[string]any{"token": token, "name": "Ivy", "password": "password1"})
-			if acc.str("user", "role") != "supervisor" || acc.str("user", "email") != "ivy@example.com" || acc.str("tenant", "id") != biz.tenantID {
+			if acc.Str("user", "role") != "supervisor" || acc.Str("user", "email") != "ivy@example.com" || acc.Str("tenant", "id") != biz.tenantID {
 				t.Fatalf("accept: %s", acc.Raw)
 			}
-			me := a.must(200, "GET", "/api/v1/me", acc.str("token"), nil)
-			if me.str("user", "name") != "Ivy" || !strings.Contains(me.Raw, "billing") {
+			me := a.must(200, "GET", "/api/v1/me", acc.Str("token"), nil)
+			if me.Str("user", "name") != "Ivy" || !strings.Contains(me.Raw, "billing") {
 				t.Fatalf("me: %s", me.Raw)
 			}
 			a.must(404, "POST", "/api/v1/invites/accept", "", map[string]any{"token": token, "name": "Ivy", "password": "password1"})
@@ -94,14 +94,14 @@ func TestInvites(t *testing.T) {
 		})
 		t.Run("a revoked link stops working", func(t *testing.T) {
 			r := a.must(201, "POST", "/api/v1/invites", biz.token, map[string]any{"email": "rex@example.com"})
-			_, tok, _ := strings.Cut(r.str("url"), "#")
-			a.must(204, "DELETE", "/api/v1/invites/"+r.str("id"), biz.token, nil)
-			a.must(404, "DELETE", "/api/v1/invites/"+r.str("id"), biz.token, nil)
+			_, tok, _ := strings.Cut(r.Str("url"), "#")
+			a.must(204, "DELETE", "/api/v1/invites/"+r.Str("id"), biz.token, nil)
+			a.must(404, "DELETE", "/api/v1/invites/"+r.Str("id"), biz.token, nil)
 			a.must(404, "POST", "/api/v1/invites/accept", "", map[string]any{"token": tok, "name": "Rex", "password": "password1"})
 		})
 		t.Run("inviting again replaces the pending link", func(t *testing.T) {
 			r1 := a.must(201, "POST", "/api/v1/invites", biz.token, map[string]any{"email": "sam@example.com"})
-			_, tok1, _ := strings.Cut(r1.str("url"), "#")
+			_, tok1, _ := strings.Cut(r1.Str("url"), "#")
 			a.must(201, "POST", "/api/v1/invites", biz.token, map[string]any{"email": "sam@example.com"})
 			a.must(404, "POST", "/api/v1/invites/lookup", "", map[string]any{"token": tok1})
 		})
@@ -121,7 +121,7 @@ func TestInviteByEmail(t *testing.T) {
 			a := newAppWith(t, b.Store, nil, func(_ *chat.Config, ac *api.Config) { ac.Mailer = m })
 			biz := a.signup("Mailed")
 			r := a.must(201, "POST", "/api/v1/invites", biz.token, map[string]any{"email": "ivy-" + b.Name + "@example.com"})
-			if r.str("emailed") != "true" {
+			if r.Str("emailed") != "true" {
 				t.Fatalf("not e-mailed: %s", r.Raw)
 			}
 			var got *mailertest.Message
@@ -138,7 +138,7 @@ func TestInviteByEmail(t *testing.T) {
 					}
 				}
 			}
-			if got == nil || !strings.Contains(got.Body, r.str("url")) || !strings.Contains(got.Subject, "Olga") {
+			if got == nil || !strings.Contains(got.Body, r.Str("url")) || !strings.Contains(got.Subject, "Olga") {
 				t.Fatalf("mail: %+v", got)
 			}
 		})

@@ -30,7 +30,7 @@ func TestRateLimits(t *testing.T) {
 				break
 			}
 		}
-		if last.Status != 429 || last.errCode() != "rate_limited" {
+		if last.Status != 429 || last.Code() != "rate_limited" {
 			t.Fatalf("got %d %s", last.Status, last.Raw)
 		}
 		if s, err := strconv.Atoi(last.Header.Get("Retry-After")); err != nil || s < 1 {

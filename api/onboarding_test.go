@@ -27,7 +27,7 @@ func TestOnboarding(t *testing.T) {
 
 		t.Run("a new workspace has every step to do", func(t *testing.T) {
 			steps, r := state(fresh.token)
-			if len(steps) != 6 || r.str("done") != "0" || r.str("total") != "6" || r.str("dismissed") != "false" {
+			if len(steps) != 6 || r.Str("done") != "0" || r.Str("total") != "6" || r.Str("dismissed") != "false" {
 				t.Fatalf("checklist: %s", r.Raw)
 			}
 			for id, done := range steps {
@@ -97,32 +97,32 @@ func TestOnboarding(t *testing.T) {
 			if steps, r := state(shop.token); steps["flow"] || steps["business_hours"] {
 				t.Fatalf("a draft ticks: %s", r.Raw)
 			}
-			a.must(200, "POST", "/api/v1/flows/"+f.str("id")+"/publish", shop.token, nil)
+			a.must(200, "POST", "/api/v1/flows/"+f.Str("id")+"/publish", shop.token, nil)
 			steps, r := state(shop.token)
-			if !steps["flow"] || !steps["business_hours"] || r.str("done") != "6" {
+			if !steps["flow"] || !steps["business_hours"] || r.Str("done") != "6" {
 				t.Fatalf("checklist: %s", r.Raw)
 			}
 		})
 		t.Run("another tenant's checklist is its own", func(t *testing.T) {
-			if _, r := state(other.token); r.str("done") != "0" {
+			if _, r := state(other.token); r.Str("done") != "0" {
 				t.Fatalf("checklist: %s", r.Raw)
 			}
 		})
 		t.Run("putting it away is per user", func(t *testing.T) {
 			a.must(400, "PATCH", "/api/v1/onboarding", shop.token, map[string]any{})
 			a.must(400, "PATCH", "/api/v1/onboarding", shop.token, map[string]any{"dismissed": "yes"})
-			if r := a.must(200, "PATCH", "/api/v1/onboarding", shop.token, map[string]any{"dismissed": true}); r.str("dismissed") != "true" {
+			if r := a.must(200, "PATCH", "/api/v1/onboarding", shop.token, map[string]any{"dismissed": true}); r.Str("dismissed") != "true" {
 				t.Fatalf("dismiss: %s", r.Raw)
 			}
 			a.must(200, "PATCH", "/api/v1/onboarding", shop.token, map[string]any{"dismissed": true}) // twice is fine
-			if _, r := state(adminTok); r.str("dismissed") != "false" {
+			if _, r := state(adminTok); r.Str("dismissed") != "false" {
 				t.Fatalf("another admin's: %s", r.Raw)
 			}
-			if _, r := state(shop.token); r.str("dismissed") != "true" {
+			if _, r := state(shop.token); r.Str("dismissed") != "true" {
 				t.Fatalf("after dismiss: %s", r.Raw)
 			}
 			a.must(200, "PATCH", "/api/v1/onboarding", shop.token, map[string]any{"dismissed": false})
-			if _, r := state(shop.token); r.str("dismissed") != "false" {
+			if _, r := state(shop.token); r.Str("dismissed") != "false" {
 				t.Fatalf("brought back: %s", r.Raw)
 			}
 		})

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/csv"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -14,15 +13,8 @@ import (
 // get fetches path raw (a transcript is not always JSON).
 func (a *app) get(path, token string) (int, http.Header, string) {
 	a.t.Helper()
-	req, _ := http.NewRequest("GET", a.url+path, nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, res.Header, string(b)
+	r := a.do("GET", path, token, nil)
+	return r.Status, r.Header, r.Raw
 }
 
 // TestContactExportAndErase: an admin exports everything about a contact
@@ -44,7 +36,7 @@ func TestContactExportAndErase(t *testing.T) {
 		if up.Status != 201 {
 			t.Fatalf("upload: %d %s", up.Status, up.Raw)
 		}
-		vis.send(map[string]any{"type": "message.send", "client_id": "c2", "conversation_id": conv, "body": "see file, 茶壶街 again", "attachments": []string{up.str("id")}})
+		vis.send(map[string]any{"type": "message.send", "client_id": "c2", "conversation_id": conv, "body": "see file, 茶壶街 again", "attachments": []string{up.Str("id")}})
 		vis.expect("ack")
 		a.must(201, "POST", "/api/v1/conversations/"+conv+"/messages", biz.token, map[string]any{"body": "备注：Vera 是老客户", "private": true})
 		// A webhook that nobody answers keeps its event waiting.
@@ -59,7 +51,7 @@ func TestContactExportAndErase(t *testing.T) {
 			t.Errorf("another tenant exports: %d", r.Status)
 		}
 		ex := a.must(200, "GET", "/api/v1/contacts/"+vid+"/export", biz.token, nil)
-		if ex.Header.Get("Content-Disposition") == "" || ex.str("contact", "email") != "vera@example.com" {
+		if ex.Header.Get("Content-Disposition") == "" || ex.Str("contact", "email") != "vera@example.com" {
 			t.Errorf("export: %s", ex.Raw)
 		}
 		for _, want := range []string{"13800138000", "备注：Vera", "your parcel"} {
@@ -106,7 +98,7 @@ func TestContactExportAndErase(t *testing.T) {
 				noTrace("search "+typ+" "+q, a.must(200, "GET", "/api/v1/search?type="+typ+"&q="+url.QueryEscape(q), biz.token, nil).Raw)
 			}
 		}
-		if r := a.do("GET", "/api/v1/files/"+biz.tenantID+"/"+up.str("id"), "", nil); r.Status != 404 && r.Status != 403 {
+		if r := a.do("GET", "/api/v1/files/"+biz.tenantID+"/"+up.Str("id"), "", nil); r.Status != 404 && r.Status != 403 {
 			t.Errorf("the erased file is still served: %d", r.Status)
 		}
 		// The webhook events still waiting carry nothing of the person, nor
@@ -169,10 +161,10 @@ func TestTranscript(t *testing.T) {
 			t.Errorf("csv rows: %q", rows)
 		}
 		js := a.must(200, "GET", base+"?format=json", biz.token, nil)
-		if msgs, _ := js.Body["messages"].([]any); len(msgs) != len(rows)-1 || js.str("conversation", "id") != conv {
+		if msgs, _ := js.Body["messages"].([]any); len(msgs) != len(rows)-1 || js.Str("conversation", "id") != conv {
 			t.Errorf("json: %s", js.Raw)
 		}
-		if r := a.do("GET", base+"?format=pdf", biz.token, nil); r.Status != 400 || r.field("format") == "" {
+		if r := a.do("GET", base+"?format=pdf", biz.token, nil); r.Status != 400 || r.Field("format") == "" {
 			t.Errorf("pdf: %d %s", r.Status, r.Raw)
 		}
 		if r := a.do("GET", base, other.token, nil); r.Status != 404 {
@@ -196,9 +188,9 @@ func TestAuditLog(t *testing.T) {
 		a.must(204, "POST", "/api/v1/me/password", ann, map[string]any{"current_password": "password1", "new_password": "password2"})
 		a.must(200, "PATCH", "/api/v1/agents/"+annID, biz.token, map[string]any{"role": "supervisor"})
 		key := a.must(201, "POST", "/api/v1/api-keys", biz.token, map[string]any{"name": "crm", "role": "developer"})
-		a.must(204, "DELETE", "/api/v1/api-keys/"+key.str("id"), biz.token, nil)
+		a.must(204, "DELETE", "/api/v1/api-keys/"+key.Str("id"), biz.token, nil)
 		hook := a.must(201, "POST", "/api/v1/webhooks", biz.token, map[string]any{"url": "https://example.com/h", "events": []string{"message.created"}})
-		a.must(200, "PATCH", "/api/v1/webhooks/"+hook.str("id"), biz.token, map[string]any{"enabled": false})
+		a.must(200, "PATCH", "/api/v1/webhooks/"+hook.Str("id"), biz.token, map[string]any{"enabled": false})
 		a.must(200, "PATCH", "/api/v1/tenant", biz.token, map[string]any{"retention_months": 12})
 		flows := a.must(200, "GET", "/api/v1/flows", biz.token, nil)
 		if list, _ := flows.Body["flows"].([]any); len(list) > 0 {
@@ -231,7 +223,7 @@ func TestAuditLog(t *testing.T) {
 		if e := got["user.changed"]; e != nil && (e["target_id"] != annID || e["details"].(map[string]any)["role"] != "supervisor" || e["actor"].(map[string]any)["id"] != biz.ownerID) {
 			t.Errorf("role change: %v", e)
 		}
-		if e := got["api_key.revoked"]; e != nil && e["target_id"] != key.str("id") {
+		if e := got["api_key.revoked"]; e != nil && e["target_id"] != key.Str("id") {
 			t.Errorf("key revoke: %v", e)
 		}
 		// Filters and paging.
@@ -240,11 +232,11 @@ func TestAuditLog(t *testing.T) {
 			t.Errorf("filter: %s", f.Raw)
 		}
 		p1 := a.must(200, "GET", "/api/v1/audit?limit=2", biz.token, nil)
-		p2 := a.must(200, "GET", "/api/v1/audit?limit=2&cursor="+url.QueryEscape(p1.str("next_cursor")), biz.token, nil)
-		if ids(p1, "entries")[1] == ids(p2, "entries")[0] || p1.str("next_cursor") == "" {
+		p2 := a.must(200, "GET", "/api/v1/audit?limit=2&cursor="+url.QueryEscape(p1.Str("next_cursor")), biz.token, nil)
+		if ids(p1, "entries")[1] == ids(p2, "entries")[0] || p1.Str("next_cursor") == "" {
 			t.Errorf("pages: %s / %s", p1.Raw, p2.Raw)
 		}
-		if r := a.do("GET", "/api/v1/audit?since=yesterday", biz.token, nil); r.Status != 400 || r.field("since") == "" {
+		if r := a.do("GET", "/api/v1/audit?since=yesterday", biz.token, nil); r.Status != 400 || r.Field("since") == "" {
 			t.Errorf("bad since: %d %s", r.Status, r.Raw)
 		}
 		// Admins only; another tenant sees none of it.
@@ -252,7 +244,7 @@ func TestAuditLog(t *testing.T) {
 			t.Errorf("ann (agent, her session ended with the password change) reads the audit log: %d", r.Status)
 		}
 		o := a.must(200, "GET", "/api/v1/audit?limit=200", other.token, nil)
-		if strings.Contains(o.Raw, annID) || strings.Contains(o.Raw, key.str("id")) {
+		if strings.Contains(o.Raw, annID) || strings.Contains(o.Raw, key.Str("id")) {
 			t.Errorf("another tenant's audit log shows this one's: %s", o.Raw)
 		}
 	})

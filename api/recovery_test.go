@@ -18,7 +18,7 @@ func (a *app) signupAs(name, email, password string) business {
 	a.t.Helper()
 	company := name + " " + tenants.NewID()[24:]
 	r := a.must(201, "POST", "/api/v1/signup", "", map[string]any{"company": company, "email": email, "password": password, "name": "Pat"})
-	return business{tenantID: r.str("tenant", "id"), slug: r.str("tenant", "slug"), widgetKey: r.str("tenant", "widget_key"), ownerID: r.str("user", "id"), token: r.str("token")}
+	return business{tenantID: r.Str("tenant", "id"), slug: r.Str("tenant", "slug"), widgetKey: r.Str("tenant", "widget_key"), ownerID: r.Str("user", "id"), token: r.Str("token")}
 }
 
 func uniqueEmail(who string) string { return who + "-" + tenants.NewID()[24:] + "@example.com" }
@@ -35,11 +35,11 @@ func TestLoginByEmail(t *testing.T) {
 
 		t.Run("an address of one workspace signs in to it", func(t *testing.T) {
 			r := login(strings.ToUpper(solo), "password1")
-			if r.Status != 200 || r.str("token") == "" || r.Body["workspaces"] != nil {
+			if r.Status != 200 || r.Str("token") == "" || r.Body["workspaces"] != nil {
 				t.Fatalf("login: %d %s", r.Status, r.Raw)
 			}
-			me := a.must(200, "GET", "/api/v1/me", r.str("token"), nil)
-			if me.str("tenant", "id") != soloBiz.tenantID {
+			me := a.must(200, "GET", "/api/v1/me", r.Str("token"), nil)
+			if me.Str("tenant", "id") != soloBiz.tenantID {
 				t.Fatalf("signed in to %s", me.Raw)
 			}
 		})
@@ -55,7 +55,7 @@ func TestLoginByEmail(t *testing.T) {
 		})
 		t.Run("bad input names the field", func(t *testing.T) {
 			r := a.must(400, "POST", "/api/v1/auth/login", "", map[string]any{"email": "", "password": "x"})
-			if r.field("email") == "" {
+			if r.Field("email") == "" {
 				t.Fatalf("fields: %s", r.Raw)
 			}
 		})
@@ -66,20 +66,20 @@ func TestLoginByEmail(t *testing.T) {
 		three := a.signupAs("Third", multi, "another-password")
 		t.Run("several matches list those workspaces, and no token", func(t *testing.T) {
 			r := a.must(200, "POST", "/api/v1/auth/login", "", map[string]any{"email": multi, "password": "password1"})
-			if r.str("token") != "" || !strings.Contains(r.Raw, one.slug) || !strings.Contains(r.Raw, two.slug) {
+			if r.Str("token") != "" || !strings.Contains(r.Raw, one.slug) || !strings.Contains(r.Raw, two.slug) {
 				t.Fatalf("answer: %s", r.Raw)
 			}
 			if strings.Contains(r.Raw, three.slug) {
 				t.Fatalf("lists a workspace whose password did not match: %s", r.Raw)
 			}
-			tok := a.must(200, "POST", "/api/v1/auth/login", "", map[string]any{"tenant": two.slug, "email": multi, "password": "password1"}).str("token")
-			if me := a.must(200, "GET", "/api/v1/me", tok, nil); me.str("tenant", "id") != two.tenantID {
+			tok := a.must(200, "POST", "/api/v1/auth/login", "", map[string]any{"tenant": two.slug, "email": multi, "password": "password1"}).Str("token")
+			if me := a.must(200, "GET", "/api/v1/me", tok, nil); me.Str("tenant", "id") != two.tenantID {
 				t.Fatalf("chose %s", me.Raw)
 			}
 		})
 		t.Run("a password that matches in one of them signs in there", func(t *testing.T) {
 			r := a.must(200, "POST", "/api/v1/auth/login", "", map[string]any{"email": multi, "password": "another-password"})
-			if me := a.must(200, "GET", "/api/v1/me", r.str("token"), nil); me.str("tenant", "id") != three.tenantID {
+			if me := a.must(200, "GET", "/api/v1/me", r.Str("token"), nil); me.Str("tenant", "id") != three.tenantID {
 				t.Fatalf("signed in to %s", me.Raw)
 			}
 		})
@@ -95,7 +95,7 @@ func TestLoginByEmail(t *testing.T) {
 			for i := 0; i < 10; i++ {
 				login(victim, "guess-"+string(rune('a'+i))+"xxxxx")
 			}
-			if r := login(victim, "password1"); r.Status != 429 || r.errCode() != "rate_limited" || r.Header.Get("Retry-After") == "" {
+			if r := login(victim, "password1"); r.Status != 429 || r.Code() != "rate_limited" || r.Header.Get("Retry-After") == "" {
 				t.Fatalf("after 10 failures: %d %s", r.Status, r.Raw)
 			}
 			ghost := uniqueEmail("ghost")
@@ -176,7 +176,7 @@ func TestForgotPassword(t *testing.T) {
 	for _, b := range tenantstest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			a := newAppWith(t, b.Store, nil, func(_ *chat.Config, ac *api.Config) { ac.Mailer = m })
-			if r := a.must(200, "GET", "/api/v1/config", "", nil); r.str("email_enabled") != "true" {
+			if r := a.must(200, "GET", "/api/v1/config", "", nil); r.Str("email_enabled") != "true" {
 				t.Fatalf("config: %s", r.Raw)
 			}
 			email := uniqueEmail("forgetful")
@@ -201,7 +201,7 @@ func TestForgotPassword(t *testing.T) {
 				}
 			})
 			t.Run("bad input names the field", func(t *testing.T) {
-				if r := a.must(400, "POST", "/api/v1/auth/forgot", "", map[string]any{"email": ""}); r.field("email") == "" {
+				if r := a.must(400, "POST", "/api/v1/auth/forgot", "", map[string]any{"email": ""}); r.Field("email") == "" {
 					t.Fatalf("fields: %s", r.Raw)
 				}
 			})
@@ -220,7 +220,7 @@ func TestForgotPassword(t *testing.T) {
 			token := resetToken(t, mails[0])
 
 			t.Run("the new password follows the policy", func(t *testing.T) {
-				if r := a.must(400, "POST", "/api/v1/auth/reset", "", map[string]any{"token": token, "password": "short"}); r.field("password") == "" {
+				if r := a.must(400, "POST", "/api/v1/auth/reset", "", map[string]any{"token": token, "password": "short"}); r.Field("password") == "" {
 					t.Fatalf("fields: %s", r.Raw)
 				}
 			})
@@ -230,7 +230,7 @@ func TestForgotPassword(t *testing.T) {
 			})
 			t.Run("the link sets the password and ends every session", func(t *testing.T) {
 				r := a.must(200, "POST", "/api/v1/auth/reset", "", map[string]any{"token": token, "password": "brand new pw"})
-				if r.str("workspace", "slug") != biz.slug || r.str("email") != email {
+				if r.Str("workspace", "slug") != biz.slug || r.Str("email") != email {
 					t.Fatalf("answer: %s", r.Raw)
 				}
 				a.must(401, "GET", "/api/v1/me", biz.token, nil)
@@ -265,7 +265,7 @@ func TestForgotPassword(t *testing.T) {
 // TestForgotPasswordWithoutEmail: no SMTP, no links; the config says so.
 func TestForgotPasswordWithoutEmail(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, a *app) {
-		if r := a.must(200, "GET", "/api/v1/config", "", nil); r.str("email_enabled") != "false" {
+		if r := a.must(200, "GET", "/api/v1/config", "", nil); r.Str("email_enabled") != "false" {
 			t.Fatalf("config: %s", r.Raw)
 		}
 		email := uniqueEmail("nomail")

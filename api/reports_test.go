@@ -88,8 +88,8 @@ func TestReports(t *testing.T) {
 		other := a.signup("Other")
 		agentA, agentTok := a.addUser(biz, "ann@example.com", "agent")
 		agentB, superTok := a.addUser(biz, "bob@example.com", "supervisor")
-		teamA := a.must(201, "POST", "/api/v1/teams", biz.token, map[string]any{"name": "Sales"}).str("id")
-		teamB := a.must(201, "POST", "/api/v1/teams", biz.token, map[string]any{"name": "Support"}).str("id")
+		teamA := a.must(201, "POST", "/api/v1/teams", biz.token, map[string]any{"name": "Sales"}).Str("id")
+		teamB := a.must(201, "POST", "/api/v1/teams", biz.token, map[string]any{"name": "Support"}).Str("id")
 		seedHistory(t, a, biz.tenantID, agentA, agentB, teamA, teamB)
 		q := "?from=2026-03-02&to=2026-03-04&tz=Asia/Shanghai"
 
@@ -155,7 +155,7 @@ func TestReports(t *testing.T) {
 		})
 		t.Run("bad parameters are invalid_argument", func(t *testing.T) {
 			for _, bad := range []string{"?tz=Mars/Base", "?from=2026-03-05&to=2026-03-01", "?from=2024-01-01&to=2026-01-01", "?from=yesterday", "?format=xml"} {
-				if r := a.do("GET", "/api/v1/reports/overview"+bad, biz.token, nil); r.Status != 400 || r.errCode() != "invalid_argument" {
+				if r := a.do("GET", "/api/v1/reports/overview"+bad, biz.token, nil); r.Status != 400 || r.Code() != "invalid_argument" {
 					t.Errorf("%s: %d %s", bad, r.Status, r.Raw)
 				}
 			}

@@ -60,7 +60,7 @@ func TestRoles(t *testing.T) {
 		})
 		t.Run("bad names and unknown permissions are invalid_argument", func(t *testing.T) {
 			r := a.must(400, "POST", "/api/v1/roles", adminTok, map[string]any{"name": "Bad Name", "permissions": []string{"everything:all"}})
-			if r.field("name") == "" || r.field("permissions") == "" {
+			if r.Field("name") == "" || r.Field("permissions") == "" {
 				t.Fatalf("fields: %s", r.Raw)
 			}
 			a.must(409, "POST", "/api/v1/roles", adminTok, map[string]any{"name": "admin", "permissions": []string{}})
@@ -70,7 +70,7 @@ func TestRoles(t *testing.T) {
 		})
 
 		r := a.must(201, "POST", "/api/v1/roles", adminTok, map[string]any{"name": "billing", "permissions": []string{"conversations:read", "reports:read", "reports:read"}})
-		if r.str("name") != "billing" || r.str("built_in") != "false" {
+		if r.Str("name") != "billing" || r.Str("built_in") != "false" {
 			t.Fatalf("create: %s", r.Raw)
 		}
 		a.must(409, "POST", "/api/v1/roles", adminTok, map[string]any{"name": "billing", "permissions": []string{}})

@@ -41,12 +41,12 @@ func TestExpressionBombOverAPI(t *testing.T) {
 		evil := a.signup("Evil")
 		name := strings.Repeat("x", 64)
 		f := a.must(201, "POST", "/api/v1/flows", evil.token, map[string]any{"name": "f", "graph": bombGraph("true")})
-		flowID := f.str("id")
+		flowID := f.Str("id")
 
 		t.Run("simulating the bomb as a draft stops it and queues", func(t *testing.T) {
 			sim := a.must(200, "POST", "/api/v1/flows/"+flowID+"/simulate", evil.token, map[string]any{"event": "conversation.created", "visitor": map[string]any{"name": name}, "graph": bombGraph(reviewBomb())})
 			trace, _ := sim.Body["trace"].([]any)
-			if sim.str("result", "action") != "queue" || len(trace) < 2 {
+			if sim.Str("result", "action") != "queue" || len(trace) < 2 {
 				t.Fatalf("simulate: %s", sim.Raw)
 			}
 			c := trace[1].(map[string]any)
@@ -58,15 +58,15 @@ func TestExpressionBombOverAPI(t *testing.T) {
 		t.Run("the bomb saves and publishes, and a visitor message is routed", func(t *testing.T) {
 			a.must(200, "PUT", "/api/v1/flows/"+flowID, evil.token, map[string]any{"name": "f", "graph": bombGraph(reviewBomb())})
 			sim := a.must(200, "POST", "/api/v1/flows/"+flowID+"/simulate", evil.token, map[string]any{"visitor": map[string]any{"name": name}})
-			if sim.str("result", "action") != "queue" {
+			if sim.Str("result", "action") != "queue" {
 				t.Fatalf("simulate the saved version: %s", sim.Raw)
 			}
 			a.must(200, "POST", "/api/v1/flows/"+flowID+"/publish", evil.token, nil)
 			r := a.must(201, "POST", "/api/v1/widget/sessions", "", map[string]any{"widget_key": evil.widgetKey, "visitor": map[string]any{"name": name}})
-			v := a.connect(t, r.str("visitor_token"), nil)
+			v := a.connect(t, r.Str("visitor_token"), nil)
 			v.send(map[string]any{"type": "message.send", "client_id": "boom", "body": "hello"})
 			conv := v.expect("ack")["conversation_id"].(string)
-			if c := a.settle(evil.token, conv); c.str("status") != "queued" {
+			if c := a.settle(evil.token, conv); c.Str("status") != "queued" {
 				t.Fatalf("the conversation: %s", c.Raw)
 			}
 			ev := a.must(200, "GET", "/api/v1/conversations/"+conv+"/events", evil.token, nil)
@@ -86,21 +86,21 @@ func TestExpressionBombOverAPI(t *testing.T) {
 
 		t.Run("a dynamic regex is refused when saved, naming the node", func(t *testing.T) {
 			r := a.do("POST", "/api/v1/flows", evil.token, map[string]any{"name": "re", "graph": bombGraph("message.text matches message.text")})
-			if r.Status != 422 || r.errCode() != "invalid_flow" || !strings.Contains(r.field("c"), "string literal") {
+			if r.Status != 422 || r.Code() != "invalid_flow" || !strings.Contains(r.Field("c"), "string literal") {
 				t.Fatalf("got %d %s", r.Status, r.Raw)
 			}
 		})
 
 		t.Run("an oversized sample event is 413", func(t *testing.T) {
 			r := a.do("POST", "/api/v1/flows/"+flowID+"/simulate", evil.token, map[string]any{"message": map[string]any{"text": strings.Repeat("x", routing.MaxInputBytes)}})
-			if r.Status != 413 || r.errCode() != "too_large" {
+			if r.Status != 413 || r.Code() != "too_large" {
 				t.Fatalf("got %d %s", r.Status, r.Raw)
 			}
 		})
 
 		t.Run("replay says whether it was cut short", func(t *testing.T) {
 			rep := a.must(200, "POST", "/api/v1/flows/"+flowID+"/replay", evil.token, nil)
-			if rep.str("truncated") != "false" || rep.str("total") != "1" {
+			if rep.Str("truncated") != "false" || rep.Str("total") != "1" {
 				t.Fatalf("replay: %s", rep.Raw)
 			}
 		})
@@ -124,8 +124,8 @@ func TestConcurrentSimulations(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					r := a.do("POST", "/api/v1/flows/"+f.str("id")+"/simulate", biz.token, map[string]any{"message": map[string]any{"text": strings.Repeat("a", 16384)}})
-					if r.Status == 429 && r.errCode() != "rate_limited" {
+					r := a.do("POST", "/api/v1/flows/"+f.Str("id")+"/simulate", biz.token, map[string]any{"message": map[string]any{"text": strings.Repeat("a", 16384)}})
+					if r.Status == 429 && r.Code() != "rate_limited" {
 						t.Errorf("429 with %s", r.Raw)
 					}
 					mu.Lock()

@@ -18,7 +18,7 @@ func TestAgentsSeeTheirScope(t *testing.T) {
 		login := func(email, role string, teams []string) (id, token string) {
 			r := a.must(201, "POST", "/api/v1/agents", biz.token, map[string]any{"email": email, "name": strings.Split(email, "@")[0], "password": "password1", "role": role, "teams": teams})
 			l := a.must(200, "POST", "/api/v1/auth/login", "", map[string]any{"tenant": biz.slug, "email": email, "password": "password1"})
-			return r.str("id"), l.str("token")
+			return r.Str("id"), l.Str("token")
 		}
 		annID, ann := login("ann@example.com", "agent", nil)
 		_, bob := login("bob@example.com", "agent", []string{"billing"})
@@ -100,7 +100,7 @@ func TestAgentsSeeTheirScope(t *testing.T) {
 }
 
 func bobID(a *app, token string) string {
-	return a.must(200, "GET", "/api/v1/me", token, nil).str("user", "id")
+	return a.must(200, "GET", "/api/v1/me", token, nil).Str("user", "id")
 }
 
 func encodeJSON(v any) string {
@@ -126,10 +126,10 @@ func TestErrorMessagesFollowAcceptLanguage(t *testing.T) {
 			return out
 		}
 		zh, en := req("zh-CN,zh;q=0.9"), req("en-US")
-		if zh.Status != 401 || zh.errCode() != "unauthenticated" || zh.str("error", "message") != "凭据无效或已过期" {
+		if zh.Status != 401 || zh.Code() != "unauthenticated" || zh.Str("error", "message") != "凭据无效或已过期" {
 			t.Errorf("zh-CN: %d %v", zh.Status, zh.Body)
 		}
-		if en.errCode() != "unauthenticated" || en.str("error", "message") != "invalid or expired credentials" {
+		if en.Code() != "unauthenticated" || en.Str("error", "message") != "invalid or expired credentials" {
 			t.Errorf("en: %v", en.Body)
 		}
 	})

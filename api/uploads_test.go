@@ -2,13 +2,14 @@ package api_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
+
+	"kefu/api/apitest"
 )
 
 // png is a 1×1 PNG.
@@ -23,20 +24,7 @@ func (a *app) upload(token, name string, data []byte) resp {
 		_, _ = fw.Write(data)
 	}
 	w.Close()
-	req, _ := http.NewRequest("POST", a.url+"/api/v1/uploads", &buf)
-	req.Header.Set("Content-Type", w.FormDataContentType())
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	r := resp{Status: res.StatusCode, Header: res.Header, Raw: string(raw)}
-	_ = json.Unmarshal(raw, &r.Body)
-	return r
+	return a.client(token).DoRequest(a.t, apitest.Request{Method: "POST", Path: "/api/v1/uploads", Body: &buf, ContentType: w.FormDataContentType()})
 }
 
 func TestUploads(t *testing.T) {
@@ -47,10 +35,10 @@ func TestUploads(t *testing.T) {
 		var up resp
 		t.Run("a visitor uploads an image and anyone with the link gets it", func(t *testing.T) {
 			up = a.upload(vtok, "../../photo.png", png)
-			if up.Status != 201 || up.str("content_type") != "image/png" || up.str("name") != "photo.png" || up.str("size") != strconv.Itoa(len(png)) {
+			if up.Status != 201 || up.Str("content_type") != "image/png" || up.Str("name") != "photo.png" || up.Str("size") != strconv.Itoa(len(png)) {
 				t.Fatalf("upload: %d %s", up.Status, up.Raw)
 			}
-			res, err := http.Get(a.url + up.str("url"))
+			res, err := http.Get(a.url + up.Str("url"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -60,7 +48,7 @@ func TestUploads(t *testing.T) {
 				res.Header.Get("X-Content-Type-Options") != "nosniff" || !strings.HasPrefix(res.Header.Get("Content-Disposition"), "inline") {
 				t.Fatalf("download: %d %v", res.StatusCode, res.Header)
 			}
-			for _, bad := range []string{strings.Replace(up.str("url"), "sig=", "sig=x", 1), strings.Replace(up.str("url"), biz.tenantID, "01a00000-0000-7000-8000-000000000000", 1)} {
+			for _, bad := range []string{strings.Replace(up.Str("url"), "sig=", "sig=x", 1), strings.Replace(up.Str("url"), biz.tenantID, "01a00000-0000-7000-8000-000000000000", 1)} {
 				if r := a.do("GET", strings.TrimPrefix(bad, a.url), "", nil); r.Status != 404 {
 					t.Fatalf("forged link %s: %d", bad, r.Status)
 				}
@@ -69,7 +57,7 @@ func TestUploads(t *testing.T) {
 
 		t.Run("a page is served as a download, never rendered", func(t *testing.T) {
 			h := a.upload(biz.token, "evil.html", []byte("<html><script>alert(1)</script></html>"))
-			res, err := http.Get(a.url + h.str("url"))
+			res, err := http.Get(a.url + h.Str("url"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -83,17 +71,17 @@ func TestUploads(t *testing.T) {
 			if r := a.upload("", "a.png", png); r.Status != 401 {
 				t.Fatalf("no token: %d", r.Status)
 			}
-			if r := a.upload(vtok, "", nil); r.Status != 400 || r.field("file") == "" {
+			if r := a.upload(vtok, "", nil); r.Status != 400 || r.Field("file") == "" {
 				t.Fatalf("no file: %d %s", r.Status, r.Raw)
 			}
-			if r := a.upload(vtok, "big.bin", make([]byte, 10<<20+1)); r.Status != 413 || r.errCode() != "too_large" {
+			if r := a.upload(vtok, "big.bin", make([]byte, 10<<20+1)); r.Status != 413 || r.Code() != "too_large" {
 				t.Fatalf("too big: %d %s", r.Status, r.Raw)
 			}
 		})
 
 		t.Run("a message carries the file to the agent", func(t *testing.T) {
 			v := a.connect(t, vtok, nil)
-			v.send(map[string]any{"type": "message.send", "client_id": "f1", "body": "", "attachments": []string{up.str("id")}})
+			v.send(map[string]any{"type": "message.send", "client_id": "f1", "body": "", "attachments": []string{up.Str("id")}})
 			ack := v.expect("ack")
 			conv := ack["conversation_id"].(string)
 			list := a.must(200, "GET", "/api/v1/conversations/"+conv+"/messages", biz.token, nil)
@@ -101,15 +89,15 @@ func TestUploads(t *testing.T) {
 				t.Fatalf("messages: %s", list.Raw)
 			}
 			a.settle(biz.token, conv)
-			a.must(201, "POST", "/api/v1/conversations/"+conv+"/messages", biz.token, map[string]any{"attachments": []string{up.str("id")}})
+			a.must(201, "POST", "/api/v1/conversations/"+conv+"/messages", biz.token, map[string]any{"attachments": []string{up.Str("id")}})
 			c := a.must(200, "GET", "/api/v1/conversations/"+conv, biz.token, nil)
-			if c.str("last_message", "body") != "📎 photo.png" {
+			if c.Str("last_message", "body") != "📎 photo.png" {
 				t.Fatalf("preview of a files-only message: %s", c.Raw)
 			}
 			// Another visitor cannot attach this visitor's file.
 			_, other := a.visitor(biz.widgetKey)
 			o := a.connect(t, other, nil)
-			o.send(map[string]any{"type": "message.send", "client_id": "x", "body": "mine?", "attachments": []string{up.str("id")}})
+			o.send(map[string]any{"type": "message.send", "client_id": "x", "body": "mine?", "attachments": []string{up.Str("id")}})
 			if e := o.expect("error"); e["code"] != "invalid_argument" {
 				t.Fatalf("foreign attachment: %v", e)
 			}

@@ -102,7 +102,7 @@ func TestWrongMethodIs405WithAllow(t *testing.T) {
 			if r.Status != c.status {
 				t.Fatalf("status %d, want %d: %s", r.Status, c.status, r.Raw)
 			}
-			if r.errCode() != c.code || r.Body["error"].(map[string]any)["message"] == "" {
+			if r.Code() != c.code || r.Body["error"].(map[string]any)["message"] == "" {
 				t.Errorf("body %s, want the error shape with code %s", r.Raw, c.code)
 			}
 			allow := r.Header.Get("Allow")
@@ -308,7 +308,7 @@ func TestCompressedJSON(t *testing.T) {
 		if up.Status != 201 {
 			t.Fatalf("upload: %d %s", up.Status, up.Raw)
 		}
-		res, got := fetch(t, "GET", a.url+up.str("url"), "Accept-Encoding", "gzip")
+		res, got := fetch(t, "GET", a.url+up.Str("url"), "Accept-Encoding", "gzip")
 		if res.StatusCode != 200 || res.Header.Get("Content-Encoding") != "" || !bytes.Equal(got, data) {
 			t.Errorf("download: %d, Content-Encoding %q, %d bytes of %d", res.StatusCode, res.Header.Get("Content-Encoding"), len(got), len(data))
 		}

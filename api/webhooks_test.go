@@ -47,11 +47,11 @@ func TestWebhooksAPI(t *testing.T) {
 
 		// Create: the secret once.
 		r := a.must(201, "POST", "/api/v1/webhooks", acme.token, map[string]any{"url": rcv.URL + "/in", "events": []string{"message.created", "conversation.created", "message.created"}, "description": "CRM"})
-		id := r.str("id")
+		id := r.Str("id")
 		mu.Lock()
-		secret = r.str("secret")
+		secret = r.Str("secret")
 		mu.Unlock()
-		if !strings.HasPrefix(secret, "whsec_") || r.str("enabled") != "true" || r.str("include_private") != "false" || r.str("description") != "CRM" {
+		if !strings.HasPrefix(secret, "whsec_") || r.Str("enabled") != "true" || r.Str("include_private") != "false" || r.Str("description") != "CRM" {
 			t.Fatalf("create = %s", r.Raw)
 		}
 		if evs, _ := r.Body["events"].([]any); len(evs) != 2 || evs[0] != "conversation.created" {
@@ -61,7 +61,7 @@ func TestWebhooksAPI(t *testing.T) {
 		if strings.Contains(list.Raw, "whsec_") || !strings.Contains(list.Raw, id) {
 			t.Errorf("list = %s", list.Raw)
 		}
-		if g := a.must(200, "GET", "/api/v1/webhooks/"+id, acme.token, nil); strings.Contains(g.Raw, "whsec_") || g.str("url") != rcv.URL+"/in" {
+		if g := a.must(200, "GET", "/api/v1/webhooks/"+id, acme.token, nil); strings.Contains(g.Raw, "whsec_") || g.Str("url") != rcv.URL+"/in" {
 			t.Errorf("get = %s", g.Raw)
 		}
 		if evs := a.must(200, "GET", "/api/v1/webhooks/events", acme.token, nil); !strings.Contains(evs.Raw, "csat.submitted") || !strings.Contains(evs.Raw, "conversation.transferred") {
@@ -70,7 +70,7 @@ func TestWebhooksAPI(t *testing.T) {
 
 		// Another tenant sees nothing of it.
 		for _, p := range []string{"/api/v1/webhooks/" + id, "/api/v1/webhooks/" + id + "/deliveries"} {
-			if r := a.do("GET", p, other.token, nil); r.Status != 404 || r.errCode() != "not_found" {
+			if r := a.do("GET", p, other.token, nil); r.Status != 404 || r.Code() != "not_found" {
 				t.Errorf("another tenant GET %s: %d %s", p, r.Status, r.Raw)
 			}
 		}
@@ -83,11 +83,11 @@ func TestWebhooksAPI(t *testing.T) {
 
 		// Who may: agents and developer keys may not; admin keys may.
 		a.must(201, "POST", "/api/v1/agents", acme.token, map[string]any{"email": "ann@example.com", "name": "Ann", "password": "password1", "role": "agent"})
-		agent := a.must(200, "POST", "/api/v1/auth/login", "", map[string]any{"tenant": acme.slug, "email": "ann@example.com", "password": "password1"}).str("token")
-		dev := a.must(201, "POST", "/api/v1/api-keys", acme.token, map[string]any{"name": "dev", "role": "developer"}).str("key")
-		adm := a.must(201, "POST", "/api/v1/api-keys", acme.token, map[string]any{"name": "ops", "role": "admin"}).str("key")
+		agent := a.must(200, "POST", "/api/v1/auth/login", "", map[string]any{"tenant": acme.slug, "email": "ann@example.com", "password": "password1"}).Str("token")
+		dev := a.must(201, "POST", "/api/v1/api-keys", acme.token, map[string]any{"name": "dev", "role": "developer"}).Str("key")
+		adm := a.must(201, "POST", "/api/v1/api-keys", acme.token, map[string]any{"name": "ops", "role": "admin"}).Str("key")
 		for _, tok := range []string{agent, dev} {
-			if r := a.do("GET", "/api/v1/webhooks", tok, nil); r.Status != 403 || r.errCode() != "permission_denied" {
+			if r := a.do("GET", "/api/v1/webhooks", tok, nil); r.Status != 403 || r.Code() != "permission_denied" {
 				t.Errorf("GET as agent/developer: %d %s", r.Status, r.Raw)
 			}
 			if r := a.do("POST", "/api/v1/webhooks", tok, map[string]any{"url": "https://example.com", "events": []string{"message.created"}}); r.Status != 403 {
@@ -105,20 +105,20 @@ func TestWebhooksAPI(t *testing.T) {
 			"events":      {"url": "https://example.com", "events": []string{"message.deleted"}},
 			"description": {"url": "https://example.com", "events": []string{"message.created"}, "description": strings.Repeat("x", 501)},
 		} {
-			if r := a.do("POST", "/api/v1/webhooks", acme.token, body); r.Status != 400 || r.field(name) == "" {
+			if r := a.do("POST", "/api/v1/webhooks", acme.token, body); r.Status != 400 || r.Field(name) == "" {
 				t.Errorf("bad %s: %d %s", name, r.Status, r.Raw)
 			}
 		}
-		if r := a.do("POST", "/api/v1/webhooks", acme.token, map[string]any{"url": "https://example.com"}); r.Status != 400 || r.field("events") == "" {
+		if r := a.do("POST", "/api/v1/webhooks", acme.token, map[string]any{"url": "https://example.com"}); r.Status != 400 || r.Field("events") == "" {
 			t.Errorf("no events: %d %s", r.Status, r.Raw)
 		}
 		if r := a.do("POST", "/api/v1/webhooks", acme.token, map[string]any{"url": "https://example.com", "events": "message.created"}); r.Status != 400 {
 			t.Errorf("events as a string: %d %s", r.Status, r.Raw)
 		}
-		if r := a.do("PATCH", "/api/v1/webhooks/"+id, acme.token, map[string]any{"events": []string{}}); r.Status != 400 || r.field("events") == "" {
+		if r := a.do("PATCH", "/api/v1/webhooks/"+id, acme.token, map[string]any{"events": []string{}}); r.Status != 400 || r.Field("events") == "" {
 			t.Errorf("no events on update: %d %s", r.Status, r.Raw)
 		}
-		if r := a.do("GET", "/api/v1/webhooks/"+id+"/deliveries?limit=201", acme.token, nil); r.Status != 400 || r.field("limit") == "" {
+		if r := a.do("GET", "/api/v1/webhooks/"+id+"/deliveries?limit=201", acme.token, nil); r.Status != 400 || r.Field("limit") == "" {
 			t.Errorf("limit 201: %d %s", r.Status, r.Raw)
 		}
 		if r := a.do("GET", "/api/v1/webhooks/nope", acme.token, nil); r.Status != 404 {
@@ -127,7 +127,7 @@ func TestWebhooksAPI(t *testing.T) {
 
 		// Test: a signed webhook.test, logged with what the receiver said.
 		d := a.must(200, "POST", "/api/v1/webhooks/"+id+"/test", acme.token, nil)
-		if d.str("success") != "true" || d.str("response_status") != "202" || d.str("event_type") != "webhook.test" || d.str("response_body") != "thanks" {
+		if d.Str("success") != "true" || d.Str("response_status") != "202" || d.Str("event_type") != "webhook.test" || d.Str("response_body") != "thanks" {
 			t.Errorf("test = %s", d.Raw)
 		}
 		if hdrs, _ := d.Body["response_headers"].(map[string]any); hdrs["X-Receiver"] != "yes" {
@@ -166,16 +166,16 @@ func TestWebhooksAPI(t *testing.T) {
 		}
 		page := a.must(200, "GET", "/api/v1/webhooks/"+id+"/deliveries?limit=1", acme.token, nil)
 		ds, _ := page.Body["deliveries"].([]any)
-		if len(ds) != 1 || page.str("next_cursor") == "" {
+		if len(ds) != 1 || page.Str("next_cursor") == "" {
 			t.Fatalf("first page = %s", page.Raw)
 		}
 		first := ds[0].(map[string]any)
-		page2 := a.must(200, "GET", "/api/v1/webhooks/"+id+"/deliveries?limit=1&cursor="+page.str("next_cursor"), acme.token, nil)
+		page2 := a.must(200, "GET", "/api/v1/webhooks/"+id+"/deliveries?limit=1&cursor="+page.Str("next_cursor"), acme.token, nil)
 		if strings.Contains(page2.Raw, first["id"].(string)) {
 			t.Errorf("the second page repeats the first")
 		}
 		re := a.must(200, "POST", "/api/v1/webhooks/"+id+"/deliveries/"+first["id"].(string)+"/redeliver", acme.token, nil)
-		if re.str("event_id") != first["event_id"] || re.str("success") != "true" || re.str("id") == first["id"] {
+		if re.Str("event_id") != first["event_id"] || re.Str("success") != "true" || re.Str("id") == first["id"] {
 			t.Errorf("redeliver = %s", re.Raw)
 		}
 		if r := a.do("POST", "/api/v1/webhooks/"+id+"/deliveries/nope/redeliver", acme.token, nil); r.Status != 404 {
@@ -184,11 +184,11 @@ func TestWebhooksAPI(t *testing.T) {
 
 		// Update, rotate, delete.
 		u := a.must(200, "PATCH", "/api/v1/webhooks/"+id, acme.token, map[string]any{"enabled": false, "include_private": true})
-		if u.str("enabled") != "false" || u.str("include_private") != "true" || u.str("url") != rcv.URL+"/in" {
+		if u.Str("enabled") != "false" || u.Str("include_private") != "true" || u.Str("url") != rcv.URL+"/in" {
 			t.Errorf("patch = %s", u.Raw)
 		}
 		rot := a.must(200, "POST", "/api/v1/webhooks/"+id+"/rotate-secret", acme.token, nil)
-		if rot.str("secret") == secret || !strings.HasPrefix(rot.str("secret"), "whsec_") || rot.str("previous_secret_expires_at") == "" {
+		if rot.Str("secret") == secret || !strings.HasPrefix(rot.Str("secret"), "whsec_") || rot.Str("previous_secret_expires_at") == "" {
 			t.Errorf("rotate = %s", rot.Raw)
 		}
 		a.must(204, "DELETE", "/api/v1/webhooks/"+id, acme.token, nil)
@@ -205,7 +205,7 @@ func TestWebhookLimitPerTenant(t *testing.T) {
 		for i := 0; i < 20; i++ {
 			a.must(201, "POST", "/api/v1/webhooks", b.token, map[string]any{"url": "https://example.com/h", "events": []string{"message.created"}})
 		}
-		if r := a.do("POST", "/api/v1/webhooks", b.token, map[string]any{"url": "https://example.com/h", "events": []string{"message.created"}}); r.Status != 409 || r.errCode() != "conflict" {
+		if r := a.do("POST", "/api/v1/webhooks", b.token, map[string]any{"url": "https://example.com/h", "events": []string{"message.created"}}); r.Status != 409 || r.Code() != "conflict" {
 			t.Errorf("21st webhook: %d %s", r.Status, r.Raw)
 		}
 	})

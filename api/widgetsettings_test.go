@@ -25,11 +25,11 @@ func TestWidgetSettings(t *testing.T) {
 
 		t.Run("the defaults come with an identity secret and no refused origins", func(t *testing.T) {
 			r := a.must(200, "GET", "/api/v1/widget-settings", shop.token, nil)
-			if r.str("position") != "right" || !strings.HasPrefix(r.str("identity_secret"), "kis_") || r.str("refused_origins") != "[]" {
+			if r.Str("position") != "right" || !strings.HasPrefix(r.Str("identity_secret"), "kis_") || r.Str("refused_origins") != "[]" {
 				t.Fatalf("defaults = %s", r.Raw)
 			}
 			again := a.must(200, "GET", "/api/v1/widget-settings", shop.token, nil)
-			if again.str("identity_secret") != r.str("identity_secret") {
+			if again.Str("identity_secret") != r.Str("identity_secret") {
 				t.Fatal("the identity secret changed between two reads")
 			}
 		})
@@ -44,11 +44,11 @@ func TestWidgetSettings(t *testing.T) {
 		}
 		t.Run("settings round-trip and reach the widget without secrets", func(t *testing.T) {
 			r := a.must(200, "PUT", "/api/v1/widget-settings", shop.token, good)
-			if r.str("color") != "#aa3300" || r.str("position") != "left" || r.str("allowed_origins") != "[https://shop.example.com]" {
+			if r.Str("color") != "#aa3300" || r.Str("position") != "left" || r.Str("allowed_origins") != "[https://shop.example.com]" {
 				t.Fatalf("put = %s", r.Raw)
 			}
 			cfg := a.must(200, "GET", "/api/v1/widget/config?key="+shop.widgetKey, "", nil)
-			if cfg.str("settings", "greeting") != "你好，欢迎光临" || cfg.str("settings", "launcher_text") != "Chat" || cfg.str("settings", "language") != "zh-CN" {
+			if cfg.Str("settings", "greeting") != "你好，欢迎光临" || cfg.Str("settings", "launcher_text") != "Chat" || cfg.Str("settings", "language") != "zh-CN" {
 				t.Fatalf("config = %s", cfg.Raw)
 			}
 			for _, secret := range []string{"identity_secret", "allowed_origins", "shop.example.com", "kis_"} {
@@ -56,7 +56,7 @@ func TestWidgetSettings(t *testing.T) {
 					t.Fatalf("the public config shows %q: %s", secret, cfg.Raw)
 				}
 			}
-			if o := a.must(200, "GET", "/api/v1/widget/config?key="+other.widgetKey, "", nil); o.str("settings", "greeting") != "" || o.str("settings", "position") != "right" {
+			if o := a.must(200, "GET", "/api/v1/widget/config?key="+other.widgetKey, "", nil); o.Str("settings", "greeting") != "" || o.Str("settings", "position") != "right" {
 				t.Fatalf("another tenant's widget got the settings: %s", o.Raw)
 			}
 		})
@@ -96,12 +96,12 @@ func TestWidgetSettings(t *testing.T) {
 						body[k] = v
 					}
 					r := a.do("PUT", "/api/v1/widget-settings", shop.token, body)
-					if r.Status != 400 || r.errCode() != "invalid_argument" || r.field(tc.field) == "" {
+					if r.Status != 400 || r.Code() != "invalid_argument" || r.Field(tc.field) == "" {
 						t.Fatalf("status %d, want 400 with field %s: %s", r.Status, tc.field, r.Raw)
 					}
 				})
 			}
-			if r := a.must(200, "GET", "/api/v1/widget-settings", shop.token, nil); r.str("color") != "#aa3300" || r.str("allowed_origins") != "[https://shop.example.com]" {
+			if r := a.must(200, "GET", "/api/v1/widget-settings", shop.token, nil); r.Str("color") != "#aa3300" || r.Str("allowed_origins") != "[https://shop.example.com]" {
 				t.Fatalf("a refused PUT changed the settings: %s", r.Raw)
 			}
 		})
@@ -118,7 +118,7 @@ func TestWidgetSettings(t *testing.T) {
 			}
 			mine := a.must(200, "GET", "/api/v1/widget-settings", shop.token, nil)
 			theirs := a.must(200, "GET", "/api/v1/widget-settings", other.token, nil)
-			if theirs.str("color") != "" || theirs.str("identity_secret") == mine.str("identity_secret") {
+			if theirs.Str("color") != "" || theirs.Str("identity_secret") == mine.Str("identity_secret") {
 				t.Fatalf("tenants share settings: %s vs %s", mine.Raw, theirs.Raw)
 			}
 			if r := a.do("GET", "/api/v1/widget-settings", "", nil); r.Status != 401 {
@@ -140,7 +140,7 @@ func TestWidgetSettings(t *testing.T) {
 				if tc.ok && (cfg.Status != 200 || sess.Status != 201) {
 					t.Fatalf("origin %q: config %d, session %d", tc.origin, cfg.Status, sess.Status)
 				}
-				if !tc.ok && (cfg.Status != 403 || cfg.errCode() != "origin_not_allowed" || sess.Status != 403 || sess.errCode() != "origin_not_allowed") {
+				if !tc.ok && (cfg.Status != 403 || cfg.Code() != "origin_not_allowed" || sess.Status != 403 || sess.Code() != "origin_not_allowed") {
 					t.Fatalf("origin %q: config %s, session %s", tc.origin, cfg.Raw, sess.Raw)
 				}
 			}
@@ -149,7 +149,7 @@ func TestWidgetSettings(t *testing.T) {
 			if len(refused) != 1 || refused[0].(map[string]any)["origin"] != "https://evil.example.net" {
 				t.Fatalf("refused origins = %s", r.Raw)
 			}
-			if o := a.must(200, "GET", "/api/v1/widget-settings", other.token, nil); o.str("refused_origins") != "[]" {
+			if o := a.must(200, "GET", "/api/v1/widget-settings", other.token, nil); o.Str("refused_origins") != "[]" {
 				t.Fatalf("another tenant sees the refusals: %s", o.Raw)
 			}
 		})
@@ -207,8 +207,8 @@ func TestWidgetIdentity(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, a *app) {
 		shop := a.signup("Known")
 		other := a.signup("Stranger")
-		secret := a.must(200, "GET", "/api/v1/widget-settings", shop.token, nil).str("identity_secret")
-		otherSecret := a.must(200, "GET", "/api/v1/widget-settings", other.token, nil).str("identity_secret")
+		secret := a.must(200, "GET", "/api/v1/widget-settings", shop.token, nil).Str("identity_secret")
+		otherSecret := a.must(200, "GET", "/api/v1/widget-settings", other.token, nil).Str("identity_secret")
 		ident := func(sec, id string) map[string]any {
 			return map[string]any{"id": id, "name": "Ida Identified", "email": "ida@example.com", "hash": tenants.IdentityHash(sec, id)}
 		}
@@ -216,19 +216,19 @@ func TestWidgetIdentity(t *testing.T) {
 		var idaID, conv string
 		t.Run("an anonymous visitor who identifies keeps their conversation and becomes the contact", func(t *testing.T) {
 			anon := a.must(201, "POST", "/api/v1/widget/sessions", "", map[string]any{"widget_key": shop.widgetKey})
-			if anon.str("identified") != "false" {
+			if anon.Str("identified") != "false" {
 				t.Fatalf("anonymous = %s", anon.Raw)
 			}
-			w := a.connect(t, anon.str("visitor_token"), nil)
+			w := a.connect(t, anon.Str("visitor_token"), nil)
 			w.send(map[string]any{"type": "message.send", "client_id": "before", "body": "written before signing in"})
 			conv = w.expect("ack")["conversation_id"].(string)
-			r := a.identifiedSession(shop.widgetKey, anon.str("visitor_token"), ident(secret, "user-42"))
-			if r.Status != 201 || r.str("identified") != "true" || r.str("identity_error") != "" {
+			r := a.identifiedSession(shop.widgetKey, anon.Str("visitor_token"), ident(secret, "user-42"))
+			if r.Status != 201 || r.Str("identified") != "true" || r.Str("identity_error") != "" {
 				t.Fatalf("identify = %d %s", r.Status, r.Raw)
 			}
-			idaID = r.str("visitor_id")
+			idaID = r.Str("visitor_id")
 			c := a.must(200, "GET", "/api/v1/contacts/"+idaID, shop.token, nil)
-			if c.str("external_id") != "user-42" || c.str("name") != "Ida Identified" || c.str("email") != "ida@example.com" {
+			if c.Str("external_id") != "user-42" || c.Str("name") != "Ida Identified" || c.Str("email") != "ida@example.com" {
 				t.Fatalf("contact = %s", c.Raw)
 			}
 			convs, _ := c.Body["conversations"].([]any)
@@ -239,11 +239,11 @@ func TestWidgetIdentity(t *testing.T) {
 
 		t.Run("the same person on another device sees the same history", func(t *testing.T) {
 			r := a.identifiedSession(shop.widgetKey, "", ident(secret, "user-42"))
-			if r.Status != 201 || r.str("visitor_id") != idaID {
+			if r.Status != 201 || r.Str("visitor_id") != idaID {
 				t.Fatalf("second device = %s, want visitor %s", r.Raw, idaID)
 			}
 			w := a.dial(t)
-			w.send(map[string]any{"type": "hello", "token": r.str("visitor_token")})
+			w.send(map[string]any{"type": "hello", "token": r.Str("visitor_token")})
 			welcome := w.expect("welcome")
 			convs, _ := welcome["conversations"].([]any)
 			if len(convs) != 1 || convs[0].(map[string]any)["id"] != conv {
@@ -262,11 +262,11 @@ func TestWidgetIdentity(t *testing.T) {
 				"no hash":                 {"id": "user-42"},
 			} {
 				r := a.identifiedSession(shop.widgetKey, "", id)
-				if r.Status != 201 || r.str("identified") != "false" || r.str("identity_error") != "identity_invalid" || r.str("visitor_id") == idaID {
+				if r.Status != 201 || r.Str("identified") != "false" || r.Str("identity_error") != "identity_invalid" || r.Str("visitor_id") == idaID {
 					t.Fatalf("%s: %d %s", name, r.Status, r.Raw)
 				}
 			}
-			if c := a.must(200, "GET", "/api/v1/contacts/"+idaID, shop.token, nil); c.str("name") != "Ida Identified" {
+			if c := a.must(200, "GET", "/api/v1/contacts/"+idaID, shop.token, nil); c.Str("name") != "Ida Identified" {
 				t.Fatalf("a refused identity changed the contact: %s", c.Raw)
 			}
 		})
@@ -281,17 +281,17 @@ func TestWidgetIdentity(t *testing.T) {
 
 		t.Run("a rotated secret stops old hashes at once", func(t *testing.T) {
 			rot := a.must(200, "POST", "/api/v1/widget-settings/identity-secret", shop.token, nil)
-			fresh := rot.str("identity_secret")
+			fresh := rot.Str("identity_secret")
 			if fresh == secret || !strings.HasPrefix(fresh, "kis_") {
 				t.Fatalf("rotate = %s", rot.Raw)
 			}
-			if r := a.identifiedSession(shop.widgetKey, "", ident(secret, "user-42")); r.str("identified") != "false" {
+			if r := a.identifiedSession(shop.widgetKey, "", ident(secret, "user-42")); r.Str("identified") != "false" {
 				t.Fatalf("the old secret still binds: %s", r.Raw)
 			}
-			if r := a.identifiedSession(shop.widgetKey, "", ident(fresh, "user-42")); r.str("identified") != "true" || r.str("visitor_id") != idaID {
+			if r := a.identifiedSession(shop.widgetKey, "", ident(fresh, "user-42")); r.Str("identified") != "true" || r.Str("visitor_id") != idaID {
 				t.Fatalf("the new secret does not bind: %s", r.Raw)
 			}
-			if g := a.must(200, "GET", "/api/v1/widget-settings", shop.token, nil); g.str("identity_secret") != fresh {
+			if g := a.must(200, "GET", "/api/v1/widget-settings", shop.token, nil); g.Str("identity_secret") != fresh {
 				t.Fatal("GET does not show the rotated secret")
 			}
 			secret = fresh
@@ -299,16 +299,16 @@ func TestWidgetIdentity(t *testing.T) {
 
 		t.Run("a tenant that requires an identity refuses anonymous and forged sessions", func(t *testing.T) {
 			a.must(200, "PUT", "/api/v1/widget-settings", shop.token, map[string]any{"require_identity": true})
-			if r := a.identifiedSession(shop.widgetKey, "", nil); r.Status != 403 || r.errCode() != "identity_required" {
+			if r := a.identifiedSession(shop.widgetKey, "", nil); r.Status != 403 || r.Code() != "identity_required" {
 				t.Fatalf("anonymous = %d %s", r.Status, r.Raw)
 			}
-			if r := a.identifiedSession(shop.widgetKey, "", map[string]any{"id": "user-42", "hash": "00"}); r.Status != 403 || r.errCode() != "identity_invalid" {
+			if r := a.identifiedSession(shop.widgetKey, "", map[string]any{"id": "user-42", "hash": "00"}); r.Status != 403 || r.Code() != "identity_invalid" {
 				t.Fatalf("forged = %d %s", r.Status, r.Raw)
 			}
-			if r := a.identifiedSession(shop.widgetKey, "", ident(secret, "user-7")); r.Status != 201 || r.str("identified") != "true" {
+			if r := a.identifiedSession(shop.widgetKey, "", ident(secret, "user-7")); r.Status != 201 || r.Str("identified") != "true" {
 				t.Fatalf("identified = %d %s", r.Status, r.Raw)
 			}
-			if cfg := a.must(200, "GET", "/api/v1/widget/config?key="+shop.widgetKey, "", nil); cfg.str("settings", "require_identity") != "true" {
+			if cfg := a.must(200, "GET", "/api/v1/widget/config?key="+shop.widgetKey, "", nil); cfg.Str("settings", "require_identity") != "true" {
 				t.Fatalf("config = %s", cfg.Raw)
 			}
 			a.must(200, "PUT", "/api/v1/widget-settings", shop.token, map[string]any{})
@@ -347,10 +347,10 @@ func TestWidgetPrechat(t *testing.T) {
 		}}})
 
 		anon := a.must(201, "POST", "/api/v1/widget/sessions", "", map[string]any{"widget_key": shop.widgetKey, "visitor": map[string]any{"attributes": map[string]any{"page_url": "https://shop.example.com/"}}})
-		if anon.str("prechat_needed") != "true" {
+		if anon.Str("prechat_needed") != "true" {
 			t.Fatalf("session = %s", anon.Raw)
 		}
-		vtok, vid := anon.str("visitor_token"), anon.str("visitor_id")
+		vtok, vid := anon.Str("visitor_token"), anon.Str("visitor_id")
 
 		t.Run("a first message before the form is refused", func(t *testing.T) {
 			w := a.connect(t, vtok, nil)
@@ -373,7 +373,7 @@ func TestWidgetPrechat(t *testing.T) {
 				{map[string]any{"name": strings.Repeat("x", 101), "email": "pia@example.com", "fields": map[string]any{"order_no": "A1"}}, "name"},
 				{map[string]any{"name": "Pia", "email": "pia@example.com", "phone": strings.Repeat("1", 41), "fields": map[string]any{"order_no": "A1"}}, "phone"},
 			} {
-				if r := a.do("POST", "/api/v1/widget/prechat", vtok, tc.body); r.Status != 400 || r.field(tc.field) == "" {
+				if r := a.do("POST", "/api/v1/widget/prechat", vtok, tc.body); r.Status != 400 || r.Field(tc.field) == "" {
 					t.Fatalf("%v: %d %s (want field %s)", tc.body, r.Status, r.Raw, tc.field)
 				}
 			}
@@ -388,10 +388,10 @@ func TestWidgetPrechat(t *testing.T) {
 		t.Run("the answers land on the contact and the first message goes through", func(t *testing.T) {
 			a.must(204, "POST", "/api/v1/widget/prechat", vtok, map[string]any{"name": "Pia Prechat", "email": "pia@example.com", "phone": "+86 138 0000 0000", "fields": map[string]any{"order_no": "A-1001"}})
 			c := a.must(200, "GET", "/api/v1/contacts/"+vid, shop.token, nil)
-			if c.str("name") != "Pia Prechat" || c.str("email") != "pia@example.com" || c.str("phone") != "+86 138 0000 0000" || c.str("attributes", "order_no") != "A-1001" || c.str("attributes", "page_url") == "" {
+			if c.Str("name") != "Pia Prechat" || c.Str("email") != "pia@example.com" || c.Str("phone") != "+86 138 0000 0000" || c.Str("attributes", "order_no") != "A-1001" || c.Str("attributes", "page_url") == "" {
 				t.Fatalf("contact = %s", c.Raw)
 			}
-			if r := a.must(201, "POST", "/api/v1/widget/sessions", "", map[string]any{"widget_key": shop.widgetKey, "visitor_token": vtok}); r.str("prechat_needed") != "false" {
+			if r := a.must(201, "POST", "/api/v1/widget/sessions", "", map[string]any{"widget_key": shop.widgetKey, "visitor_token": vtok}); r.Str("prechat_needed") != "false" {
 				t.Fatalf("the form is asked again: %s", r.Raw)
 			}
 			w := a.connect(t, vtok, nil)

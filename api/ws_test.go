@@ -115,8 +115,8 @@ func TestWebSocket(t *testing.T) {
 			v.send(map[string]any{"type": "message.send", "client_id": "r1", "body": "before"})
 			conv := v.expect("ack")["conversation_id"].(string)
 			settled := a.settle(acme.token, conv)
-			seen, _ := strconv.ParseInt(settled.str("last_seq"), 10, 64)
-			v.c.Close(websocket.StatusNormalClosure, "")
+			seen, _ := strconv.ParseInt(settled.Str("last_seq"), 10, 64)
+			v.WS.Close(websocket.StatusNormalClosure, "")
 			for _, body := range []string{"missed one", "missed two"} {
 				a.must(201, "POST", "/api/v1/conversations/"+conv+"/messages", acme.token, map[string]any{"body": body})
 			}
@@ -232,8 +232,8 @@ func TestWebSocket(t *testing.T) {
 			v := a.connect(t, vtok, nil)
 			v.send(map[string]any{"type": "message.send", "client_id": "q1", "body": "anyone there?"})
 			conv := v.expect("ack")["conversation_id"].(string)
-			if c := a.settle(biz.token, conv); c.str("status") != "queued" {
-				t.Fatalf("status %s, want queued", c.str("status"))
+			if c := a.settle(biz.token, conv); c.Str("status") != "queued" {
+				t.Fatalf("status %s, want queued", c.Str("status"))
 			}
 			owner := a.connect(t, biz.token, nil)
 			owner.send(map[string]any{"type": "presence", "status": "online"})

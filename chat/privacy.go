@@ -190,7 +190,16 @@ func (s *Service) EraseContact(ctx context.Context, p tenants.Principal, visitor
 		}
 		if db.Dialect == tenants.Postgres {
 			// message_search holds a copy of the text (SQLite's FTS5 index
-			// follows the body by trigger).
+			// follows the body by trigger). The queue goes first: an indexer
+			// copying these messages right now holds their queue rows, so
+			// this waits for its copies to commit and the next statement
+			// sees (and deletes) them; one starting later skips the rows
+			// locked here. The other way round, a copy made from the text
+			// before the erasure stayed in the index (seen under load in
+			// cmd/kefu TestIntegratorJourney: hits with an empty snippet).
+			if err := tx.Exec(`DELETE FROM `+db.Table("search_pending")+` WHERE message_id IN (SELECT id FROM `+db.Table("messages")+` WHERE conversation_id IN ?)`, ids).Error; err != nil {
+				return err
+			}
 			if err := tx.Exec(`DELETE FROM `+db.Table("message_search")+` WHERE message_id IN (SELECT id FROM `+db.Table("messages")+` WHERE conversation_id IN ?)`, ids).Error; err != nil {
 				return err
 			}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"kefu/api/apitest"
 )
 
 // TestExpressionBombs is the acceptance test of security finding 1: the
@@ -126,17 +128,17 @@ func bombFlow(exprs []string) map[string]any {
 
 func throwBombs(t *testing.T, srv *kefuServer, schemas *tenantSchemas) {
 	api := newAPIClient(srv)
-	r := api.post(t, "/api/v1/signup", map[string]any{"company": "Evil " + randHex(4), "email": "e-" + randHex(4) + "@evil.test", "password": "password-1", "name": "E"}).want(t, http.StatusCreated)
-	var s signupJSON
-	r.into(t, &s)
+	r := api.Post(t, "/api/v1/signup", map[string]any{"company": "Evil " + randHex(4), "email": "e-" + randHex(4) + "@evil.test", "password": "password-1", "name": "E"}).Want(t, http.StatusCreated)
+	var s apitest.SignupAnswer
+	r.Into(t, &s)
 	if schemas != nil {
 		schemas.add(s.Tenant.ID)
 	}
-	owner := api.as(s.Token)
+	owner := api.As(s.Token)
 	var flow struct {
 		ID string `json:"id"`
 	}
-	owner.post(t, "/api/v1/flows", map[string]any{"name": "bombs", "graph": bombFlow([]string{"true"})}).want(t, http.StatusCreated).into(t, &flow)
+	owner.Post(t, "/api/v1/flows", map[string]any{"name": "bombs", "graph": bombFlow([]string{"true"})}).Want(t, http.StatusCreated).Into(t, &flow)
 	name := strings.Repeat("x", 64)
 	alive := func(t *testing.T) {
 		t.Helper()
@@ -144,12 +146,12 @@ func throwBombs(t *testing.T, srv *kefuServer, schemas *tenantSchemas) {
 			srv.logged = true
 			t.Fatalf("kefu died; its output:\n%s", srv.log.tail(8<<10))
 		}
-		api.get(t, "/healthz").want(t, http.StatusOK)
+		api.Get(t, "/healthz").Want(t, http.StatusOK)
 	}
 
 	var kept []string
 	for i, expr := range expressionBombs() {
-		res, err := owner.call(http.MethodPost, "/api/v1/flows/"+flow.ID+"/simulate", map[string]any{
+		res, err := owner.Call(http.MethodPost, "/api/v1/flows/"+flow.ID+"/simulate", map[string]any{
 			"event": "message.created", "visitor": map[string]any{"name": name}, "message": map[string]any{"text": strings.Repeat("a", 16*1024)},
 			"graph": bombFlow([]string{expr}),
 		})
@@ -162,30 +164,30 @@ func throwBombs(t *testing.T, srv *kefuServer, schemas *tenantSchemas) {
 			var sim struct {
 				Trace []struct{ Node, Outcome, Detail string } `json:"trace"`
 			}
-			res.into(t, &sim)
+			res.Into(t, &sim)
 			if len(sim.Trace) < 2 || sim.Trace[1].Outcome != "error" {
 				t.Errorf("bomb %d (%.80s) was not stopped: %s", i, expr, res)
 			}
 		case http.StatusUnprocessableEntity:
-			res.wantError(t, http.StatusUnprocessableEntity, "invalid_flow")
+			res.WantError(t, http.StatusUnprocessableEntity, "invalid_flow")
 		default:
 			t.Errorf("bomb %d (%.80s): %s", i, expr, res)
 		}
 		alive(t)
 	}
 
-	owner.do(t, http.MethodPut, "/api/v1/flows/"+flow.ID, map[string]any{"name": "bombs", "graph": bombFlow(kept)}).want(t, http.StatusOK)
-	owner.post(t, "/api/v1/flows/"+flow.ID+"/publish", nil).want(t, http.StatusOK)
-	var ws widgetSessionJSON
-	api.post(t, "/api/v1/widget/sessions", map[string]any{"widget_key": s.Tenant.WidgetKey, "visitor": map[string]any{"name": name}}).want(t, http.StatusCreated).into(t, &ws)
+	owner.Do(t, http.MethodPut, "/api/v1/flows/"+flow.ID, map[string]any{"name": "bombs", "graph": bombFlow(kept)}).Want(t, http.StatusOK)
+	owner.Post(t, "/api/v1/flows/"+flow.ID+"/publish", nil).Want(t, http.StatusOK)
+	var ws apitest.WidgetSession
+	api.Post(t, "/api/v1/widget/sessions", map[string]any{"widget_key": s.Tenant.WidgetKey, "visitor": map[string]any{"name": name}}).Want(t, http.StatusCreated).Into(t, &ws)
 	v := dialWS(t, srv, "visitor", nil)
-	v.hello(t, ws.VisitorToken, nil)
-	v.send(t, map[string]any{"type": "message.send", "client_id": "boom", "body": strings.Repeat("a", 16*1024)})
-	ack := v.expect(t, "ack", journeyWait)
+	v.Hello(t, ws.VisitorToken, nil, journeyWait)
+	v.Send(t, map[string]any{"type": "message.send", "client_id": "boom", "body": strings.Repeat("a", 16*1024)})
+	ack := v.Expect(t, "ack", journeyWait)
 	deadline := time.Now().Add(journeyWait)
 	for {
-		var c conversationJSON
-		owner.get(t, "/api/v1/conversations/"+ack.ConversationID).want(t, http.StatusOK).into(t, &c)
+		var c apitest.Conversation
+		owner.Get(t, "/api/v1/conversations/"+ack.ConversationID).Want(t, http.StatusOK).Into(t, &c)
 		if c.Status == "queued" {
 			break
 		}
@@ -199,7 +201,7 @@ func throwBombs(t *testing.T, srv *kefuServer, schemas *tenantSchemas) {
 			Detail json.RawMessage `json:"detail"`
 		} `json:"events"`
 	}
-	owner.get(t, "/api/v1/conversations/"+ack.ConversationID+"/events").want(t, http.StatusOK).into(t, &evs)
+	owner.Get(t, "/api/v1/conversations/"+ack.ConversationID+"/events").Want(t, http.StatusOK).Into(t, &evs)
 	if len(evs.Events) != 1 || !strings.Contains(string(evs.Events[0].Detail), "budget is spent") {
 		t.Errorf("the routing log: %+v", evs)
 	}

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"kefu/api/apitest"
+
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
 
@@ -47,15 +49,8 @@ func TestIntegratorJourney(t *testing.T) {
 	schemas := newTenantSchemas(t, dbURL)
 	start := time.Now()
 
-	var su struct {
-		Tenant struct {
-			ID        string `json:"id"`
-			WidgetKey string `json:"widget_key"`
-		} `json:"tenant"`
-		Token string `json:"token"`
-	}
-	post(t, nodeA.baseURL()+"/api/v1/signup", "", map[string]any{"company": "Integrator " + randHex(4), "email": "o@example.com", "password": "password1", "name": "Olga"}, &su)
-	schemas.add(su.Tenant.ID)
+	su := apitest.New(nodeA.baseURL()).Signup(t, "Integrator "+randHex(4), "o@example.com", "password1", "Olga")
+	schemas.add(su.TenantID)
 	// The owner makes a key; from here on the integrator has only the key.
 	var k struct {
 		Key string `json:"key"`
@@ -79,10 +74,10 @@ func TestIntegratorJourney(t *testing.T) {
 		Token     string `json:"visitor_token"`
 	}
 	email := "mei-" + randHex(3) + "@example.com"
-	post(t, nodeA.baseURL()+"/api/v1/widget/sessions", "", map[string]any{"widget_key": su.Tenant.WidgetKey, "visitor": map[string]any{"name": "王美", "email": email}}, &vs)
+	post(t, nodeA.baseURL()+"/api/v1/widget/sessions", "", map[string]any{"widget_key": su.WidgetKey, "visitor": map[string]any{"name": "王美", "email": email}}, &vs)
 	visitor := dialNode(t, nodeA, vs.Token, nil)
 	sent := time.Now()
-	visitor.send(t, map[string]any{"type": "message.send", "client_id": "first", "body": "你好，我想申请退款，订单 A-1001"})
+	visitor.Send(t, map[string]any{"type": "message.send", "client_id": "first", "body": "你好，我想申请退款，订单 A-1001"})
 	ack := visitor.waitFor(t, func(f map[string]any) bool { return f["type"] == "ack" })
 	conv, firstID := ack["conversation_id"].(string), ack["message_id"].(string)
 	ev := rcv.waitMessage(t, firstID, 5*time.Second)
@@ -162,7 +157,7 @@ func TestIntegratorJourney(t *testing.T) {
 			t.Errorf("after the erasure the export still holds %q:\n%s", s, export)
 		}
 	}
-	visitor.close()
+	visitor.CloseNow()
 	t.Logf("webhook, contact, reply, search and erasure took %v", time.Since(start).Round(time.Millisecond))
 
 	// kill -9 node A while its visitor writes: node A's commits wake its
@@ -170,11 +165,8 @@ func TestIntegratorJourney(t *testing.T) {
 	// must deliver them once their lease runs out, under the same ids. The
 	// visitor reconnects to node B and resends what was not acked.
 	rcv.slow(20 * time.Millisecond) // deliveries in flight when node A dies
-	var vs2 struct {
-		Token string `json:"visitor_token"`
-	}
-	post(t, nodeA.baseURL()+"/api/v1/widget/sessions", "", map[string]any{"widget_key": su.Tenant.WidgetKey}, &vs2)
-	v2 := dialNode(t, nodeA, vs2.Token, nil)
+	_, vs2Token := apitest.New(nodeA.baseURL()).Visitor(t, su.WidgetKey, nil)
+	v2 := dialNode(t, nodeA, vs2Token, nil)
 	const total = 60
 	var conv2 string
 	var killOnce sync.Once
@@ -193,12 +185,12 @@ func TestIntegratorJourney(t *testing.T) {
 					break
 				}
 			}
-			v2.close()
+			v2.CloseNow()
 			since := map[string]int64{}
 			if conv2 != "" {
-				since[conv2] = v2.lastSeq(conv2)
+				since[conv2] = v2.MaxSeq(conv2)
 			}
-			v2 = dialNode(t, nodeB, vs2.Token, since)
+			v2 = dialNode(t, nodeB, vs2Token, since)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -396,16 +388,5 @@ func verifyKefuSignature(key []byte, header string, body []byte) error {
 
 func rawGet(t *testing.T, url, token string) string {
 	t.Helper()
-	req, _ := http.NewRequest("GET", url, nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %d %s", url, res.StatusCode, raw)
-	}
-	return string(raw)
+	return apitest.New("").As(token).Must(t, http.StatusOK, "GET", url, nil).Raw
 }

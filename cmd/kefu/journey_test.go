@@ -23,6 +23,8 @@ import (
 	"testing"
 	"time"
 
+	"kefu/api/apitest"
+
 	"github.com/coder/websocket"
 	"github.com/jackc/pgx/v5"
 )
@@ -51,8 +53,8 @@ func TestJourney(t *testing.T) {
 
 // journeyAccount is a signed-up or logged-in user and the credentials it used.
 type journeyAccount struct {
-	tenant   tenantJSON
-	user     userJSON
+	tenant   apitest.Tenant
+	user     apitest.User
 	token    string
 	email    string
 	password string
@@ -62,22 +64,22 @@ type journeyAccount struct {
 type journey struct {
 	root    *testing.T // owns connections that outlive one step
 	srv     *kefuServer
-	api     apiClient // no credential; use api.as(token)
+	api     apitest.Client // no credential; use api.As(token)
 	schemas *tenantSchemas
 
 	owner    journeyAccount
 	agent    journeyAccount
 	agentID  string
 	apiKey   string
-	visitor  widgetSessionJSON
+	visitor  apitest.WidgetSession
 	tenantB  journeyAccount
 	convID   string
 	convB    string
 	helloCID string // client_id of the visitor's first message
-	helloAck wsFrame
+	helloAck apitest.Frame
 
-	ownerWS   *wsClient
-	visitorWS *wsClient
+	ownerWS   *apitest.Conn
+	visitorWS *apitest.Conn
 }
 
 func runJourney(t *testing.T, cfg journeyConfig, schemas *tenantSchemas) {
@@ -119,11 +121,11 @@ func journeyStep(t *testing.T, name string, fn func(t *testing.T)) {
 // Steps
 
 func (j *journey) health(t *testing.T) {
-	j.api.get(t, "/healthz").want(t, http.StatusOK)
-	j.api.get(t, "/readyz").want(t, http.StatusOK)
-	r := j.api.get(t, "/metrics").want(t, http.StatusOK)
-	if !strings.Contains(string(r.Body), "kefu_") {
-		t.Errorf("/metrics has no kefu_ metric:\n%.2000s", r.Body)
+	j.api.Get(t, "/healthz").Want(t, http.StatusOK)
+	j.api.Get(t, "/readyz").Want(t, http.StatusOK)
+	r := j.api.Get(t, "/metrics").Want(t, http.StatusOK)
+	if !strings.Contains(r.Raw, "kefu_") {
+		t.Errorf("/metrics has no kefu_ metric:\n%.2000s", r.Raw)
 	}
 }
 
@@ -136,9 +138,9 @@ func (j *journey) signupAccount(t *testing.T, company, name string) journeyAccou
 	t.Helper()
 	a := journeyAccount{email: "owner-" + randHex(4) + "@example.com", password: "correct horse " + randHex(2)}
 	r := j.postSignup(t, map[string]any{"company": company, "email": a.email, "password": a.password, "name": name})
-	r.want(t, http.StatusCreated)
-	var s signupJSON
-	r.into(t, &s)
+	r.Want(t, http.StatusCreated)
+	var s apitest.SignupAnswer
+	r.Into(t, &s)
 	if s.Tenant.ID == "" || s.Tenant.Slug == "" || s.Tenant.WidgetKey == "" || s.Token == "" || s.User.ID == "" {
 		t.Fatalf("signup answer lacks tenant.id, tenant.slug, tenant.widget_key, user.id or token: %s", r)
 	}
@@ -153,12 +155,12 @@ func (j *journey) signupAccount(t *testing.T, company, name string) journeyAccou
 }
 
 // postSignup posts a signup; any tenant it creates is registered for cleanup.
-func (j *journey) postSignup(t *testing.T, body any) *apiResponse {
+func (j *journey) postSignup(t *testing.T, body any) apitest.Response {
 	t.Helper()
-	r := j.api.post(t, "/api/v1/signup", body)
+	r := j.api.Post(t, "/api/v1/signup", body)
 	if r.Status == http.StatusCreated && j.schemas != nil {
-		var s signupJSON
-		r.into(t, &s)
+		var s apitest.SignupAnswer
+		r.Into(t, &s)
 		j.schemas.add(s.Tenant.ID)
 	}
 	return r
@@ -166,15 +168,15 @@ func (j *journey) postSignup(t *testing.T, body any) *apiResponse {
 
 func (j *journey) signupValidation(t *testing.T) {
 	t.Run("malformed JSON is invalid_argument", func(t *testing.T) {
-		j.postSignup(t, rawJSON(`{"company": "Broken`)).wantError(t, http.StatusBadRequest, "invalid_argument")
+		j.postSignup(t, apitest.Raw(`{"company": "Broken`)).WantError(t, http.StatusBadRequest, "invalid_argument")
 	})
 	t.Run("a missing email is named in error.fields", func(t *testing.T) {
 		j.postSignup(t, map[string]any{"company": "NoEmail " + randHex(4), "password": "long enough 1", "name": "N"}).
-			wantFieldError(t, "email")
+			WantFieldError(t, "email")
 	})
 	t.Run("a password under 8 characters is named in error.fields", func(t *testing.T) {
 		j.postSignup(t, map[string]any{"company": "Short " + randHex(4), "email": "short-" + randHex(4) + "@example.com", "password": "short", "name": "S"}).
-			wantFieldError(t, "password")
+			WantFieldError(t, "password")
 	})
 }
 
@@ -183,9 +185,9 @@ func (j *journey) signupDuplicates(t *testing.T) {
 		r := j.postSignup(t, map[string]any{
 			"company": j.owner.tenant.Name, "email": "other-" + randHex(4) + "@example.com",
 			"password": "another password", "name": "Copycat",
-		}).want(t, http.StatusCreated)
-		var s signupJSON
-		r.into(t, &s)
+		}).Want(t, http.StatusCreated)
+		var s apitest.SignupAnswer
+		r.Into(t, &s)
 		if s.Tenant.ID == j.owner.tenant.ID || s.Tenant.Slug == j.owner.tenant.Slug || !strings.HasPrefix(s.Tenant.Slug, j.owner.tenant.Slug+"-") {
 			t.Errorf("the copy got slug %q (the first has %q): %s", s.Tenant.Slug, j.owner.tenant.Slug, r)
 		}
@@ -193,9 +195,9 @@ func (j *journey) signupDuplicates(t *testing.T) {
 	t.Run("the owner's email may sign up a different company", func(t *testing.T) {
 		r := j.postSignup(t, map[string]any{
 			"company": "Second Shop " + randHex(4), "email": j.owner.email, "password": "a different one", "name": "Olivia Owner",
-		}).want(t, http.StatusCreated)
-		var s signupJSON
-		r.into(t, &s)
+		}).Want(t, http.StatusCreated)
+		var s apitest.SignupAnswer
+		r.Into(t, &s)
 		if s.Tenant.ID == j.owner.tenant.ID || s.User.ID == "" {
 			t.Errorf("the second company got tenant %q, the first has %q: %s", s.Tenant.ID, j.owner.tenant.ID, r)
 		}
@@ -203,63 +205,63 @@ func (j *journey) signupDuplicates(t *testing.T) {
 }
 
 func (j *journey) login(t *testing.T) {
-	r := j.api.post(t, "/api/v1/auth/login", map[string]any{
+	r := j.api.Post(t, "/api/v1/auth/login", map[string]any{
 		"tenant": j.owner.tenant.Slug, "email": j.owner.email, "password": j.owner.password,
-	}).want(t, http.StatusOK)
-	var l loginJSON
-	r.into(t, &l)
+	}).Want(t, http.StatusOK)
+	var l apitest.LoginAnswer
+	r.Into(t, &l)
 	if l.Token == "" || l.User.ID != j.owner.user.ID {
 		t.Errorf("login answer: want a token and user.id %q: %s", j.owner.user.ID, r)
 	}
 
-	j.api.post(t, "/api/v1/auth/login", map[string]any{
+	j.api.Post(t, "/api/v1/auth/login", map[string]any{
 		"tenant": j.owner.tenant.Slug, "email": j.owner.email, "password": j.owner.password + "x",
-	}).wantError(t, http.StatusUnauthorized, "unauthenticated")
+	}).WantError(t, http.StatusUnauthorized, "unauthenticated")
 
 	for _, tok := range []struct{ name, token string }{{"the signup token", j.owner.token}, {"the login token", l.Token}} {
-		r := j.api.as(tok.token).get(t, "/api/v1/me")
+		r := j.api.As(tok.token).Get(t, "/api/v1/me")
 		if r.Status != http.StatusOK {
 			t.Errorf("GET /api/v1/me with %s: %s", tok.name, r)
 			continue
 		}
-		var me meJSON
-		r.into(t, &me)
+		var me apitest.Me
+		r.Into(t, &me)
 		if me.User.ID != j.owner.user.ID || me.Tenant.ID != j.owner.tenant.ID || len(me.Permissions) == 0 {
 			t.Errorf("GET /api/v1/me with %s: want user %q, tenant %q and permissions: %s", tok.name, j.owner.user.ID, j.owner.tenant.ID, r)
 		}
 	}
 
-	j.api.get(t, "/api/v1/me").wantError(t, http.StatusUnauthorized, "unauthenticated")
-	j.api.as("garbage."+randHex(16)).get(t, "/api/v1/me").wantError(t, http.StatusUnauthorized, "unauthenticated")
+	j.api.Get(t, "/api/v1/me").WantError(t, http.StatusUnauthorized, "unauthenticated")
+	j.api.As("garbage."+randHex(16)).Get(t, "/api/v1/me").WantError(t, http.StatusUnauthorized, "unauthenticated")
 }
 
 func (j *journey) agents(t *testing.T) {
-	owner := j.api.as(j.owner.token)
+	owner := j.api.As(j.owner.token)
 	j.agent = journeyAccount{email: "agent-" + randHex(4) + "@example.com", password: "agent password 1", tenant: j.owner.tenant}
-	r := owner.post(t, "/api/v1/agents", map[string]any{
+	r := owner.Post(t, "/api/v1/agents", map[string]any{
 		"email": j.agent.email, "name": "Andy Agent", "password": j.agent.password,
 		"role": "agent", "skills": []string{"billing"}, "max_concurrent": 5,
-	}).want(t, http.StatusCreated)
-	var a agentJSON
-	r.into(t, &a)
+	}).Want(t, http.StatusCreated)
+	var a apitest.Agent
+	r.Into(t, &a)
 	if a.ID == "" || a.Email != j.agent.email || a.Role != "agent" || !slices.Equal(a.Skills, []string{"billing"}) || a.MaxConcurrent != 5 {
 		t.Errorf("created agent: want id, email %q, role agent, skills [billing], max_concurrent 5: %s", j.agent.email, r)
 	}
 	j.agentID = a.ID
 
-	owner.post(t, "/api/v1/agents", map[string]any{
+	owner.Post(t, "/api/v1/agents", map[string]any{
 		"email": j.agent.email, "name": "Andy Again", "password": "agent password 2", "role": "agent",
-	}).wantError(t, http.StatusConflict, "already_exists")
-	owner.post(t, "/api/v1/agents", map[string]any{
+	}).WantError(t, http.StatusConflict, "already_exists")
+	owner.Post(t, "/api/v1/agents", map[string]any{
 		"email": "wizard-" + randHex(4) + "@example.com", "name": "Wiz", "password": "wizard password", "role": "wizard",
-	}).wantFieldError(t, "role")
+	}).WantFieldError(t, "role")
 
-	r = owner.get(t, "/api/v1/agents").want(t, http.StatusOK)
+	r = owner.Get(t, "/api/v1/agents").Want(t, http.StatusOK)
 	var list struct {
-		Agents []agentJSON `json:"agents"`
+		Agents []apitest.Agent `json:"agents"`
 	}
-	r.into(t, &list)
-	found := map[string]agentJSON{}
+	r.Into(t, &list)
+	found := map[string]apitest.Agent{}
 	for _, a := range list.Agents {
 		found[a.Email] = a
 		if a.Status == nil || !slices.Contains([]string{"online", "away", "offline"}, *a.Status) {
@@ -275,63 +277,63 @@ func (j *journey) agents(t *testing.T) {
 		t.Errorf("GET /api/v1/agents does not list the new agent %s: %s", j.agent.email, r)
 	}
 
-	r = j.api.post(t, "/api/v1/auth/login", map[string]any{
+	r = j.api.Post(t, "/api/v1/auth/login", map[string]any{
 		"tenant": j.owner.tenant.Slug, "email": j.agent.email, "password": j.agent.password,
-	}).want(t, http.StatusOK)
-	var l loginJSON
-	r.into(t, &l)
+	}).Want(t, http.StatusOK)
+	var l apitest.LoginAnswer
+	r.Into(t, &l)
 	j.agent.token, j.agent.user = l.Token, l.User
-	asAgent := j.api.as(l.Token)
-	asAgent.post(t, "/api/v1/agents", map[string]any{
+	asAgent := j.api.As(l.Token)
+	asAgent.Post(t, "/api/v1/agents", map[string]any{
 		"email": "sneaky-" + randHex(4) + "@example.com", "name": "Sneaky", "password": "sneaky password", "role": "admin",
-	}).wantError(t, http.StatusForbidden, "permission_denied")
-	asAgent.post(t, "/api/v1/api-keys", map[string]any{"name": "mine", "role": "admin"}).
-		wantError(t, http.StatusForbidden, "permission_denied")
+	}).WantError(t, http.StatusForbidden, "permission_denied")
+	asAgent.Post(t, "/api/v1/api-keys", map[string]any{"name": "mine", "role": "admin"}).
+		WantError(t, http.StatusForbidden, "permission_denied")
 }
 
 func (j *journey) apiKeys(t *testing.T) {
-	r := j.api.as(j.owner.token).post(t, "/api/v1/api-keys", map[string]any{"name": "crm", "role": "developer"}).
-		want(t, http.StatusCreated)
-	var k apiKeyJSON
-	r.into(t, &k)
+	r := j.api.As(j.owner.token).Post(t, "/api/v1/api-keys", map[string]any{"name": "crm", "role": "developer"}).
+		Want(t, http.StatusCreated)
+	var k apitest.APIKey
+	r.Into(t, &k)
 	if !strings.HasPrefix(k.Key, "kf_") || k.ID == "" || k.Name != "crm" {
 		t.Fatalf("api key: want id, name crm and a key starting kf_: %s", r)
 	}
 	j.apiKey = k.Key
-	key := j.api.as(k.Key)
-	key.get(t, "/api/v1/conversations").want(t, http.StatusOK)
-	key.post(t, "/api/v1/agents", map[string]any{
+	key := j.api.As(k.Key)
+	key.Get(t, "/api/v1/conversations").Want(t, http.StatusOK)
+	key.Post(t, "/api/v1/agents", map[string]any{
 		"email": "bot-" + randHex(4) + "@example.com", "name": "Bot", "password": "bot password", "role": "admin",
-	}).wantError(t, http.StatusForbidden, "permission_denied")
+	}).WantError(t, http.StatusForbidden, "permission_denied")
 }
 
 func (j *journey) widgetSession(t *testing.T) {
-	r := j.api.post(t, "/api/v1/widget/sessions", map[string]any{
+	r := j.api.Post(t, "/api/v1/widget/sessions", map[string]any{
 		"widget_key": j.owner.tenant.WidgetKey,
 		"visitor": map[string]any{
 			"name": "Vera", "email": "vera-" + randHex(4) + "@example.com", "attributes": map[string]any{"plan": "pro"},
 		},
-	}).want(t, http.StatusCreated)
-	r.into(t, &j.visitor)
+	}).Want(t, http.StatusCreated)
+	r.Into(t, &j.visitor)
 	if j.visitor.VisitorID == "" || j.visitor.VisitorToken == "" {
 		t.Fatalf("widget session: want visitor_id and visitor_token: %s", r)
 	}
 
-	j.api.post(t, "/api/v1/widget/sessions", map[string]any{"widget_key": "wk_" + randHex(12), "visitor": map[string]any{}}).
-		wantError(t, http.StatusNotFound, "not_found")
+	j.api.Post(t, "/api/v1/widget/sessions", map[string]any{"widget_key": "wk_" + randHex(12), "visitor": map[string]any{}}).
+		WantError(t, http.StatusNotFound, "not_found")
 
 	j.visitor = j.resumeVisitor(t)
 }
 
 // resumeVisitor opens a widget session with the visitor token and checks that
 // it is the same visitor.
-func (j *journey) resumeVisitor(t *testing.T) widgetSessionJSON {
+func (j *journey) resumeVisitor(t *testing.T) apitest.WidgetSession {
 	t.Helper()
-	r := j.api.post(t, "/api/v1/widget/sessions", map[string]any{
+	r := j.api.Post(t, "/api/v1/widget/sessions", map[string]any{
 		"widget_key": j.owner.tenant.WidgetKey, "visitor_token": j.visitor.VisitorToken, "visitor": map[string]any{},
-	}).want(t, http.StatusCreated, http.StatusOK)
-	var again widgetSessionJSON
-	r.into(t, &again)
+	}).Want(t, http.StatusCreated, http.StatusOK)
+	var again apitest.WidgetSession
+	r.Into(t, &again)
 	if again.VisitorID != j.visitor.VisitorID {
 		t.Fatalf("resuming with the visitor token gave visitor %q, want %q: %s", again.VisitorID, j.visitor.VisitorID, r)
 	}
@@ -343,17 +345,17 @@ func (j *journey) resumeVisitor(t *testing.T) widgetSessionJSON {
 
 func (j *journey) chat(t *testing.T) {
 	j.ownerWS = dialWS(t, j.srv, "owner", j.root)
-	if w := j.ownerWS.hello(t, j.owner.token, nil); w.SessionID == "" {
+	if w := j.ownerWS.Hello(t, j.owner.token, nil, journeyWait); w.SessionID == "" {
 		t.Errorf("welcome without session_id: %s", w)
 	}
-	j.ownerWS.send(t, map[string]any{"type": "presence", "status": "online"})
-	j.ownerWS.expectMatch(t, "the presence confirmation", func(f wsFrame) bool {
+	j.ownerWS.Send(t, map[string]any{"type": "presence", "status": "online"})
+	j.ownerWS.ExpectMatch(t, "the presence confirmation", func(f apitest.Frame) bool {
 		return f.Type == "presence" && f.Status == "online"
-	}, journeyWait, nil)
+	}, journeyWait)
 	j.checkOwnerStatus(t, "online")
 
 	j.visitorWS = dialWS(t, j.srv, "visitor", j.root)
-	j.visitorWS.hello(t, j.visitor.VisitorToken, nil)
+	j.visitorWS.Hello(t, j.visitor.VisitorToken, nil, journeyWait)
 
 	j.helloCID = newClientID("visitor")
 	ack := sendMessage(t, j.visitorWS, "", j.helloCID, "hello")
@@ -362,12 +364,12 @@ func (j *journey) chat(t *testing.T) {
 	}
 	j.convID, j.helloAck = ack.ConversationID, ack
 
-	updated := j.ownerWS.expectMatch(t, "conversation.updated for the new conversation", func(f wsFrame) bool {
-		return f.Type == "conversation.updated" && f.Conversation != nil && f.Conversation.ID == j.convID
-	}, journeyWait, nil)
-	delivered := j.ownerWS.expectMatch(t, "message.new of the visitor's hello", isMessageNew(j.convID, ack.Seq), journeyWait, nil)
-	if delivered.index < updated.index {
-		t.Errorf("the owner got message.new (#%d) before conversation.updated (#%d)", delivered.index, updated.index)
+	updated := j.ownerWS.ExpectMatch(t, "conversation.updated for the new conversation", func(f apitest.Frame) bool {
+		return f.Type == "conversation.updated" && f.Conv() != nil && f.Conv().ID == j.convID
+	}, journeyWait)
+	delivered := j.ownerWS.ExpectMatch(t, "message.new of the visitor's hello", isMessageNew(j.convID, ack.Seq), journeyWait)
+	if delivered.Index < updated.Index {
+		t.Errorf("the owner got message.new (#%d) before conversation.updated (#%d)", delivered.Index, updated.Index)
 	}
 	checkDelivered(t, delivered, ack, "visitor", "hello")
 
@@ -376,26 +378,26 @@ func (j *journey) chat(t *testing.T) {
 	if reply.ConversationID != j.convID || reply.Seq <= ack.Seq {
 		t.Errorf("owner's ack: want conversation %s and a seq after %d: %s", j.convID, ack.Seq, reply)
 	}
-	got := j.visitorWS.expectMatch(t, "message.new of the owner's reply", isMessageNew(j.convID, reply.Seq), journeyWait, nil)
+	got := j.visitorWS.ExpectMatch(t, "message.new of the owner's reply", isMessageNew(j.convID, reply.Seq), journeyWait)
 	m := checkDelivered(t, got, reply, "agent", "Hi Vera, how can I help?")
 	if m.Author.ID != "" && m.Author.ID != j.owner.user.ID {
 		t.Errorf("the reply's author.id = %q, want the owner %q", m.Author.ID, j.owner.user.ID)
 	}
 
-	j.ownerWS.waitSeq(t, j.convID, reply.Seq)
-	j.visitorWS.waitSeq(t, j.convID, reply.Seq)
-	j.ownerWS.checkSeqs(t, j.convID, 1)
-	j.visitorWS.checkSeqs(t, j.convID, 1)
+	j.ownerWS.WaitSeq(t, j.convID, reply.Seq, journeyWait)
+	j.visitorWS.WaitSeq(t, j.convID, reply.Seq, journeyWait)
+	j.ownerWS.CheckSeqs(t, j.convID, 1)
+	j.visitorWS.CheckSeqs(t, j.convID, 1)
 }
 
 // checkOwnerStatus reports unless GET /api/v1/agents shows the owner with status.
 func (j *journey) checkOwnerStatus(t *testing.T, status string) {
 	t.Helper()
-	r := j.api.as(j.owner.token).get(t, "/api/v1/agents").want(t, http.StatusOK)
+	r := j.api.As(j.owner.token).Get(t, "/api/v1/agents").Want(t, http.StatusOK)
 	var list struct {
-		Agents []agentJSON `json:"agents"`
+		Agents []apitest.Agent `json:"agents"`
 	}
-	r.into(t, &list)
+	r.Into(t, &list)
 	for _, a := range list.Agents {
 		if a.ID == j.owner.user.ID {
 			if a.Status == nil || *a.Status != status {
@@ -422,27 +424,27 @@ func (j *journey) idempotentResend(t *testing.T) {
 		t.Errorf("the visitor's hello is stored %d times, want once", count)
 	}
 
-	j.visitorWS.send(t, map[string]any{"type": "ping"})
-	j.visitorWS.expect(t, "pong", journeyWait)
+	j.visitorWS.Send(t, map[string]any{"type": "ping"})
+	j.visitorWS.Expect(t, "pong", journeyWait)
 	// The resend must not have been delivered to the owner a second time.
-	j.ownerWS.checkSeqs(t, j.convID, 1)
+	j.ownerWS.CheckSeqs(t, j.convID, 1)
 }
 
 func (j *journey) restConversation(t *testing.T) {
-	owner := j.api.as(j.owner.token)
-	key := j.api.as(j.apiKey)
+	owner := j.api.As(j.owner.token)
+	key := j.api.As(j.apiKey)
 
 	t.Run("the list contains the conversation", func(t *testing.T) {
 		for _, who := range []struct {
 			name string
-			c    apiClient
+			c    apitest.Client
 		}{{"owner", owner}, {"API key", key}} {
-			r := who.c.get(t, "/api/v1/conversations").want(t, http.StatusOK)
+			r := who.c.Get(t, "/api/v1/conversations").Want(t, http.StatusOK)
 			var list struct {
-				Conversations []conversationJSON `json:"conversations"`
+				Conversations []apitest.Conversation `json:"conversations"`
 			}
-			r.into(t, &list)
-			if !slices.ContainsFunc(list.Conversations, func(c conversationJSON) bool { return c.ID == j.convID }) {
+			r.Into(t, &list)
+			if !slices.ContainsFunc(list.Conversations, func(c apitest.Conversation) bool { return c.ID == j.convID }) {
 				t.Errorf("GET /api/v1/conversations as the %s lacks %s: %s", who.name, j.convID, r)
 			}
 		}
@@ -450,8 +452,8 @@ func (j *journey) restConversation(t *testing.T) {
 
 	conv := j.conversation(t, j.owner.token)
 	t.Run("the conversation is assigned to the owner and knows the visitor", func(t *testing.T) {
-		if conv.Status != "assigned" || conv.assignee() != j.owner.user.ID {
-			t.Errorf("conversation: want status assigned, assignee_id %q; got status %q, assignee_id %q", j.owner.user.ID, conv.Status, conv.assignee())
+		if conv.Status != "assigned" || conv.Assignee() != j.owner.user.ID {
+			t.Errorf("conversation: want status assigned, assignee_id %q; got status %q, assignee_id %q", j.owner.user.ID, conv.Status, conv.Assignee())
 		}
 		if conv.Visitor.ID != j.visitor.VisitorID || conv.Visitor.Name != "Vera" || conv.Visitor.Attributes["plan"] != "pro" {
 			t.Errorf("conversation.visitor = %+v, want id %s, name Vera, attributes.plan pro", conv.Visitor, j.visitor.VisitorID)
@@ -470,17 +472,17 @@ func (j *journey) restConversation(t *testing.T) {
 		path := "/api/v1/conversations/" + j.convID + "/messages"
 		cid := newClientID("crm")
 		body := "Your invoice is on its way."
-		r := key.post(t, path, map[string]any{"body": body, "client_id": cid}).want(t, http.StatusCreated)
-		var m messageJSON
-		r.into(t, &m)
+		r := key.Post(t, path, map[string]any{"body": body, "client_id": cid}).Want(t, http.StatusCreated)
+		var m apitest.Message
+		r.Into(t, &m)
 		if m.ID == "" || m.Seq <= conv.LastSeq || m.Body != body || m.Author.Type != "bot" || m.Author.Name != "crm" || m.ConversationID != j.convID {
 			t.Errorf("API-key message: want a new seq after %d, author {type bot, name crm}: %s", conv.LastSeq, r)
 		}
 		lastSeq := j.conversation(t, j.owner.token).LastSeq
 
-		r = key.post(t, path, map[string]any{"body": body, "client_id": cid}).want(t, http.StatusCreated, http.StatusOK)
-		var again messageJSON
-		r.into(t, &again)
+		r = key.Post(t, path, map[string]any{"body": body, "client_id": cid}).Want(t, http.StatusCreated, http.StatusOK)
+		var again apitest.Message
+		r.Into(t, &again)
 		if again.ID != m.ID || again.Seq != m.Seq {
 			t.Errorf("reposting client_id %s: want message %s seq %d again: %s", cid, m.ID, m.Seq, r)
 		}
@@ -488,19 +490,19 @@ func (j *journey) restConversation(t *testing.T) {
 			t.Errorf("reposting a client_id moved last_seq from %d to %d", lastSeq, now)
 		}
 		// Both sides of the chat receive it.
-		j.ownerWS.expectMatch(t, "message.new of the bot's message", isMessageNew(j.convID, m.Seq), journeyWait, nil)
-		j.visitorWS.expectMatch(t, "message.new of the bot's message", isMessageNew(j.convID, m.Seq), journeyWait, nil)
+		j.ownerWS.ExpectMatch(t, "message.new of the bot's message", isMessageNew(j.convID, m.Seq), journeyWait)
+		j.visitorWS.ExpectMatch(t, "message.new of the bot's message", isMessageNew(j.convID, m.Seq), journeyWait)
 	})
 
 	t.Run("a message over the limit is too_large", func(t *testing.T) {
-		key.post(t, "/api/v1/conversations/"+j.convID+"/messages", map[string]any{
+		key.Post(t, "/api/v1/conversations/"+j.convID+"/messages", map[string]any{
 			"body": strings.Repeat("x", 70000), "client_id": newClientID("big"),
-		}).wantError(t, http.StatusRequestEntityTooLarge, "too_large")
+		}).WantError(t, http.StatusRequestEntityTooLarge, "too_large")
 	})
 }
 
 func (j *journey) readState(t *testing.T) {
-	owner := j.api.as(j.owner.token)
+	owner := j.api.As(j.owner.token)
 	path := "/api/v1/conversations/" + j.convID + "/read"
 	last := j.conversation(t, j.owner.token).LastSeq
 	if last < 3 {
@@ -508,11 +510,11 @@ func (j *journey) readState(t *testing.T) {
 	}
 	read := func(t *testing.T, seq int64) int64 {
 		t.Helper()
-		r := owner.post(t, path, map[string]any{"seq": seq}).want(t, http.StatusOK)
+		r := owner.Post(t, path, map[string]any{"seq": seq}).Want(t, http.StatusOK)
 		var v struct {
 			LastReadSeq int64 `json:"last_read_seq"`
 		}
-		r.into(t, &v)
+		r.Into(t, &v)
 		return v.LastReadSeq
 	}
 	if got := read(t, 2); got != 2 {
@@ -534,7 +536,7 @@ func (j *journey) readState(t *testing.T) {
 		wg.Add(1)
 		go func(s int64) {
 			defer wg.Done()
-			r, err := owner.call(http.MethodPost, path, map[string]any{"seq": s})
+			r, err := owner.Call(http.MethodPost, path, map[string]any{"seq": s})
 			if err != nil {
 				errs <- err.Error()
 				return
@@ -544,8 +546,8 @@ func (j *journey) readState(t *testing.T) {
 			}
 			if r.Status != http.StatusOK {
 				errs <- r.String()
-			} else if err := json.Unmarshal(r.Body, &v); err != nil || v.LastReadSeq < max(s, 2) {
-				errs <- fmt.Sprintf("read {seq: %d} → %s (want at least %d)", s, r.Body, max(s, 2))
+			} else if err := json.Unmarshal([]byte(r.Raw), &v); err != nil || v.LastReadSeq < max(s, 2) {
+				errs <- fmt.Sprintf("read {seq: %d} → %s (want at least %d)", s, r.Raw, max(s, 2))
 			}
 		}(s)
 	}
@@ -561,18 +563,18 @@ func (j *journey) readState(t *testing.T) {
 
 func (j *journey) tenantIsolation(t *testing.T) {
 	j.tenantB = j.signupAccount(t, "Rival "+randHex(4), "Bob Boss")
-	ownerA, ownerB := j.api.as(j.owner.token), j.api.as(j.tenantB.token)
+	ownerA, ownerB := j.api.As(j.owner.token), j.api.As(j.tenantB.token)
 
 	// B gets a conversation of its own, from a B visitor.
-	r := j.api.post(t, "/api/v1/widget/sessions", map[string]any{
+	r := j.api.Post(t, "/api/v1/widget/sessions", map[string]any{
 		"widget_key": j.tenantB.tenant.WidgetKey, "visitor": map[string]any{"name": "Bea"},
-	}).want(t, http.StatusCreated)
-	var visitorB widgetSessionJSON
-	r.into(t, &visitorB)
+	}).Want(t, http.StatusCreated)
+	var visitorB apitest.WidgetSession
+	r.Into(t, &visitorB)
 	wsVisitorB := dialWS(t, j.srv, "visitor of B", nil)
-	wsVisitorB.hello(t, visitorB.VisitorToken, nil)
+	wsVisitorB.Hello(t, visitorB.VisitorToken, nil, journeyWait)
 	j.convB = sendMessage(t, wsVisitorB, "", newClientID("visitorB"), "hi from B").ConversationID
-	wsVisitorB.close()
+	wsVisitorB.Close()
 
 	before := j.conversation(t, j.owner.token)
 	beforeMsgs := len(j.messages(t, j.owner.token, 0))
@@ -592,36 +594,36 @@ func (j *journey) tenantIsolation(t *testing.T) {
 			{http.MethodPost, "/api/v1/conversations/" + j.convB + "/assign", map[string]any{"agent_id": j.agentID}},
 			{http.MethodPost, "/api/v1/conversations/" + j.convB + "/assign", map[string]any{"agent_id": j.owner.user.ID}},
 		} {
-			ownerB.do(t, c.method, c.path, c.body).wantError(t, http.StatusNotFound, "not_found")
+			ownerB.Do(t, c.method, c.path, c.body).WantError(t, http.StatusNotFound, "not_found")
 		}
 	})
 
 	t.Run("B's lists show nothing of A", func(t *testing.T) {
-		r := ownerB.get(t, "/api/v1/conversations").want(t, http.StatusOK)
-		if strings.Contains(string(r.Body), j.convID) {
+		r := ownerB.Get(t, "/api/v1/conversations").Want(t, http.StatusOK)
+		if strings.Contains(r.Raw, j.convID) {
 			t.Errorf("B's conversation list contains A's conversation %s: %s", j.convID, r)
 		}
-		r = ownerB.get(t, "/api/v1/agents").want(t, http.StatusOK)
+		r = ownerB.Get(t, "/api/v1/agents").Want(t, http.StatusOK)
 		for _, id := range []string{j.owner.user.ID, j.agentID} {
-			if strings.Contains(string(r.Body), id) {
+			if strings.Contains(r.Raw, id) {
 				t.Errorf("B's agent list contains A's user %s: %s", id, r)
 			}
 		}
 	})
 
 	t.Run("A's token and API key get not_found for B's conversation", func(t *testing.T) {
-		for _, c := range []apiClient{ownerA, j.api.as(j.apiKey)} {
-			c.get(t, "/api/v1/conversations/"+j.convB).wantError(t, http.StatusNotFound, "not_found")
-			c.post(t, "/api/v1/conversations/"+j.convB+"/messages", map[string]any{"body": "intrusion", "client_id": newClientID("a")}).
-				wantError(t, http.StatusNotFound, "not_found")
+		for _, c := range []apitest.Client{ownerA, j.api.As(j.apiKey)} {
+			c.Get(t, "/api/v1/conversations/"+j.convB).WantError(t, http.StatusNotFound, "not_found")
+			c.Post(t, "/api/v1/conversations/"+j.convB+"/messages", map[string]any{"body": "intrusion", "client_id": newClientID("a")}).
+				WantError(t, http.StatusNotFound, "not_found")
 		}
 	})
 
 	t.Run("A's conversation is untouched", func(t *testing.T) {
 		after := j.conversation(t, j.owner.token)
-		if after.Status != before.Status || after.assignee() != before.assignee() || after.LastSeq != before.LastSeq {
+		if after.Status != before.Status || after.Assignee() != before.Assignee() || after.LastSeq != before.LastSeq {
 			t.Errorf("A's conversation changed: status %q→%q, assignee %q→%q, last_seq %d→%d",
-				before.Status, after.Status, before.assignee(), after.assignee(), before.LastSeq, after.LastSeq)
+				before.Status, after.Status, before.Assignee(), after.Assignee(), before.LastSeq, after.LastSeq)
 		}
 		if n := len(j.messages(t, j.owner.token, 0)); n != beforeMsgs {
 			t.Errorf("A's conversation had %d messages, now %d", beforeMsgs, n)
@@ -630,46 +632,46 @@ func (j *journey) tenantIsolation(t *testing.T) {
 
 	t.Run("over the WebSocket B's user can neither replay nor write A's conversation", func(t *testing.T) {
 		ws := dialWS(t, j.srv, "owner of B", nil)
-		w := ws.hello(t, j.tenantB.token, map[string]int64{j.convID: 0})
-		if strings.Contains(w.raw, j.convID) {
+		w := ws.Hello(t, j.tenantB.token, map[string]int64{j.convID: 0}, journeyWait)
+		if strings.Contains(w.Raw, j.convID) {
 			t.Errorf("B's welcome mentions A's conversation: %s", w)
 		}
 		cid := newClientID("b")
-		ws.send(t, map[string]any{"type": "message.send", "client_id": cid, "conversation_id": j.convID, "body": "intrusion"})
-		f := ws.expectMatch(t, "an answer to message.send", func(f wsFrame) bool {
+		ws.Send(t, map[string]any{"type": "message.send", "client_id": cid, "conversation_id": j.convID, "body": "intrusion"})
+		f := ws.ExpectMatch(t, "an answer to message.send", func(f apitest.Frame) bool {
 			return (f.Type == "error" || f.Type == "ack") && f.ClientID == cid
-		}, journeyWait, nil)
+		}, journeyWait)
 		if f.Type != "error" || f.Code != "not_found" {
 			t.Errorf("B writing into A's conversation: want an error frame with code not_found, got %s", f)
 		}
-		ws.expectNone(t, "frame about A's conversation", func(f wsFrame) bool {
-			return f.Type != "error" && (f.ConversationID == j.convID || (f.Conversation != nil && f.Conversation.ID == j.convID))
+		ws.ExpectNone(t, "frame about A's conversation", func(f apitest.Frame) bool {
+			return f.Type != "error" && (f.ConversationID == j.convID || (f.Conv() != nil && f.Conv().ID == j.convID))
 		}, 500*time.Millisecond)
 	})
 
 	t.Run("A's visitor token is no user token and opens nothing of B", func(t *testing.T) {
-		asVisitor := j.api.as(j.visitor.VisitorToken)
-		asVisitor.get(t, "/api/v1/me").wantError(t, http.StatusUnauthorized, "unauthenticated")
+		asVisitor := j.api.As(j.visitor.VisitorToken)
+		asVisitor.Get(t, "/api/v1/me").WantError(t, http.StatusUnauthorized, "unauthenticated")
 		for _, path := range []string{"/api/v1/conversations", "/api/v1/conversations/" + j.convB, "/api/v1/agents"} {
-			if r := asVisitor.get(t, path); r.Status < 400 {
+			if r := asVisitor.Get(t, path); r.Status < 400 {
 				t.Errorf("a visitor token as bearer must be refused: %s", r)
 			}
 		}
-		r := j.api.post(t, "/api/v1/widget/sessions", map[string]any{
+		r := j.api.Post(t, "/api/v1/widget/sessions", map[string]any{
 			"widget_key": j.tenantB.tenant.WidgetKey, "visitor_token": j.visitor.VisitorToken, "visitor": map[string]any{},
 		})
 		if r.Status < 400 {
-			var s widgetSessionJSON
-			r.into(t, &s)
+			var s apitest.WidgetSession
+			r.Into(t, &s)
 			if s.VisitorID == j.visitor.VisitorID {
 				t.Errorf("A's visitor token resumed A's visitor on B's widget: %s", r)
 			}
 		}
 		cid := newClientID("visitorA")
-		j.visitorWS.send(t, map[string]any{"type": "message.send", "client_id": cid, "conversation_id": j.convB, "body": "intrusion"})
-		f := j.visitorWS.expectMatch(t, "an answer to message.send into B", func(f wsFrame) bool {
+		j.visitorWS.Send(t, map[string]any{"type": "message.send", "client_id": cid, "conversation_id": j.convB, "body": "intrusion"})
+		f := j.visitorWS.ExpectMatch(t, "an answer to message.send into B", func(f apitest.Frame) bool {
 			return (f.Type == "error" || f.Type == "ack") && f.ClientID == cid
-		}, journeyWait, nil)
+		}, journeyWait)
 		if f.Type != "error" || f.Code != "not_found" {
 			t.Errorf("A's visitor writing into B's conversation: want an error frame with code not_found, got %s", f)
 		}
@@ -679,23 +681,23 @@ func (j *journey) tenantIsolation(t *testing.T) {
 func (j *journey) badFrames(t *testing.T) {
 	t.Run("bad JSON and an unknown type get error frames and the connection stays usable", func(t *testing.T) {
 		ws := dialWS(t, j.srv, "owner (bad frames)", nil)
-		ws.hello(t, j.owner.token, nil)
-		ws.sendRaw(t, []byte(`{"type": "message.send", `))
-		ws.expect(t, "error", journeyWait)
-		ws.send(t, map[string]any{"type": "ping"})
-		ws.expect(t, "pong", journeyWait)
-		ws.send(t, map[string]any{"type": "no.such.frame"})
-		ws.expect(t, "error", journeyWait)
-		ws.send(t, map[string]any{"type": "ping"})
-		ws.expect(t, "pong", journeyWait)
+		ws.Hello(t, j.owner.token, nil, journeyWait)
+		ws.SendRaw(t, []byte(`{"type": "message.send", `))
+		ws.Expect(t, "error", journeyWait)
+		ws.Send(t, map[string]any{"type": "ping"})
+		ws.Expect(t, "pong", journeyWait)
+		ws.Send(t, map[string]any{"type": "no.such.frame"})
+		ws.Expect(t, "error", journeyWait)
+		ws.Send(t, map[string]any{"type": "ping"})
+		ws.Expect(t, "pong", journeyWait)
 	})
 
 	t.Run("a frame before hello is not authenticated", func(t *testing.T) {
 		ws := dialWS(t, j.srv, "unauthenticated", nil)
-		ws.send(t, map[string]any{"type": "ping"})
-		f, err := ws.next(func(wsFrame) bool { return true }, 5*time.Second)
+		ws.Send(t, map[string]any{"type": "ping"})
+		f, err := ws.Next(func(apitest.Frame) bool { return true }, 5*time.Second)
 		switch {
-		case err != nil && !ws.isOpen():
+		case err != nil && !ws.IsOpen():
 			return // closed: fine
 		case err != nil:
 			t.Fatalf("a ping before hello got neither an error frame nor a close within 5s")
@@ -703,39 +705,39 @@ func (j *journey) badFrames(t *testing.T) {
 			t.Fatalf("a ping before hello must get an error frame or a close, got %s", f)
 		}
 		cid := newClientID("anon")
-		if err := ws.conn.Write(context.Background(), websocket.MessageText,
+		if err := ws.WS.Write(context.Background(), websocket.MessageText,
 			[]byte(fmt.Sprintf(`{"type":"message.send","client_id":%q,"conversation_id":%q,"body":"anonymous"}`, cid, j.convID))); err != nil {
 			return // closed by now: fine
 		}
-		if f, err := ws.next(func(f wsFrame) bool { return f.Type != "error" }, time.Second); err == nil {
+		if f, err := ws.Next(func(f apitest.Frame) bool { return f.Type != "error" }, time.Second); err == nil {
 			t.Errorf("an unauthenticated connection got %s", f)
 		}
 	})
 
 	t.Run("a 70 KiB frame closes the connection with 1009", func(t *testing.T) {
 		ws := dialWS(t, j.srv, "owner (big frame)", nil)
-		ws.hello(t, j.owner.token, nil)
+		ws.Hello(t, j.owner.token, nil, journeyWait)
 		big := fmt.Sprintf(`{"type":"ping","pad":%q}`, strings.Repeat("x", 70<<10))
 		ctx, cancel := context.WithTimeout(context.Background(), journeyWait)
 		defer cancel()
-		_ = ws.conn.Write(ctx, websocket.MessageText, []byte(big)) // the server may close while we write
-		err, closed := ws.waitClosed(journeyWait)
+		_ = ws.WS.Write(ctx, websocket.MessageText, []byte(big)) // the server may close while we write
+		err, closed := ws.WaitClosed(journeyWait)
 		if !closed {
 			t.Fatalf("the connection is still open %v after a 70 KiB frame", journeyWait)
 		}
-		if !isCloseStatus(err, websocket.StatusMessageTooBig) {
+		if !apitest.IsCloseStatus(err, websocket.StatusMessageTooBig) {
 			t.Errorf("want close status 1009 (message too big), got %v (status %d)", err, websocket.CloseStatus(err))
 		}
-		j.api.get(t, "/healthz").want(t, http.StatusOK)
+		j.api.Get(t, "/healthz").Want(t, http.StatusOK)
 	})
 }
 
 func (j *journey) resume(t *testing.T) {
 	last := j.conversation(t, j.owner.token).LastSeq
-	j.visitorWS.waitSeq(t, j.convID, last)
-	j.visitorWS.checkSeqs(t, j.convID, 1)
-	seen := j.visitorWS.maxSeq(j.convID)
-	j.visitorWS.close()
+	j.visitorWS.WaitSeq(t, j.convID, last, journeyWait)
+	j.visitorWS.CheckSeqs(t, j.convID, 1)
+	seen := j.visitorWS.MaxSeq(j.convID)
+	j.visitorWS.Close()
 
 	a1 := sendMessage(t, j.ownerWS, j.convID, newClientID("owner"), "Are you still there?")
 	a2 := sendMessage(t, j.ownerWS, j.convID, newClientID("owner"), "I have sent you the invoice.")
@@ -751,10 +753,10 @@ func (j *journey) resume(t *testing.T) {
 	}
 
 	j.visitorWS = dialWS(t, j.srv, "visitor (resumed)", j.root)
-	j.visitorWS.hello(t, j.visitor.VisitorToken, map[string]int64{j.convID: seen})
+	j.visitorWS.Hello(t, j.visitor.VisitorToken, map[string]int64{j.convID: seen}, journeyWait)
 	var got []int64
 	for range want {
-		f := j.visitorWS.expectMatch(t, "a missed message", isMessageNew(j.convID, 0), journeyWait, nil)
+		f := j.visitorWS.ExpectMatch(t, "a missed message", isMessageNew(j.convID, 0), journeyWait)
 		got = append(got, f.Seq)
 		if f.Seq == a2.Seq {
 			checkDelivered(t, f, a2, "agent", "I have sent you the invoice.")
@@ -763,29 +765,29 @@ func (j *journey) resume(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("after since %d the visitor got seqs %v, want exactly %v", seen, got, want)
 	}
-	j.visitorWS.expectNone(t, "further message.new", isMessageNew(j.convID, 0), 700*time.Millisecond)
-	j.visitorWS.checkSeqs(t, j.convID, seen+1)
-	j.ownerWS.checkSeqs(t, j.convID, 1)
+	j.visitorWS.ExpectNone(t, "further message.new", isMessageNew(j.convID, 0), 700*time.Millisecond)
+	j.visitorWS.CheckSeqs(t, j.convID, seen+1)
+	j.ownerWS.CheckSeqs(t, j.convID, 1)
 }
 
 func (j *journey) gracefulRestart(t *testing.T) {
 	before := j.messages(t, j.owner.token, 0)
-	j.ownerWS.close()
-	j.visitorWS.close()
+	j.ownerWS.Close()
+	j.visitorWS.Close()
 
 	j.srv.stop(t)
 	j.srv.start(t)
 
-	r := j.api.as(j.owner.token).get(t, "/api/v1/me").want(t, http.StatusOK)
-	var me meJSON
-	r.into(t, &me)
+	r := j.api.As(j.owner.token).Get(t, "/api/v1/me").Want(t, http.StatusOK)
+	var me apitest.Me
+	r.Into(t, &me)
 	if me.User.ID != j.owner.user.ID {
 		t.Errorf("the old token now belongs to %q, want %q", me.User.ID, j.owner.user.ID)
 	}
-	j.api.post(t, "/api/v1/auth/login", map[string]any{
+	j.api.Post(t, "/api/v1/auth/login", map[string]any{
 		"tenant": j.owner.tenant.Slug, "email": j.owner.email, "password": j.owner.password,
-	}).want(t, http.StatusOK)
-	j.api.as(j.apiKey).get(t, "/api/v1/conversations").want(t, http.StatusOK)
+	}).Want(t, http.StatusOK)
+	j.api.As(j.apiKey).Get(t, "/api/v1/conversations").Want(t, http.StatusOK)
 	j.visitor = j.resumeVisitor(t)
 
 	checkSameMessages(t, before, j.messages(t, j.owner.token, 0))
@@ -795,7 +797,7 @@ func (j *journey) crash(t *testing.T) {
 	before := j.messages(t, j.owner.token, 0)
 	last := before[len(before)-1].Seq
 	ws := dialWS(t, j.srv, "visitor (before the crash)", nil)
-	ws.hello(t, j.visitor.VisitorToken, map[string]int64{j.convID: last})
+	ws.Hello(t, j.visitor.VisitorToken, map[string]int64{j.convID: last}, journeyWait)
 	cid := newClientID("visitor")
 	ack := sendMessage(t, ws, j.convID, cid, "Did you get my last message?")
 	if ack.ConversationID != j.convID || ack.Seq <= last {
@@ -803,12 +805,12 @@ func (j *journey) crash(t *testing.T) {
 	}
 
 	j.srv.kill(t)
-	ws.closeNow()
+	ws.CloseNow()
 	j.srv.start(t)
 
 	after := j.messages(t, j.owner.token, 0)
 	checkSameMessages(t, before, after[:min(len(before), len(after))])
-	i := slices.IndexFunc(after, func(m messageJSON) bool { return m.ID == ack.MessageID })
+	i := slices.IndexFunc(after, func(m apitest.Message) bool { return m.ID == ack.MessageID })
 	if i < 0 {
 		t.Fatalf("the message acked as %s (seq %d) is gone after kill -9; messages: %v", ack.MessageID, ack.Seq, seqsOf(after))
 	}
@@ -818,7 +820,7 @@ func (j *journey) crash(t *testing.T) {
 	checkContiguous(t, after, 1)
 
 	ws = dialWS(t, j.srv, "visitor (after the crash)", nil)
-	ws.hello(t, j.visitor.VisitorToken, map[string]int64{j.convID: ack.Seq})
+	ws.Hello(t, j.visitor.VisitorToken, map[string]int64{j.convID: ack.Seq}, journeyWait)
 	again := sendMessage(t, ws, j.convID, cid, "Did you get my last message?")
 	if again.Seq != ack.Seq || again.MessageID != ack.MessageID {
 		t.Errorf("resending client_id %s after the crash: want the first ack %s, got %s", cid, ack, again)
@@ -856,33 +858,33 @@ func (j *journey) postgresSchemas(t *testing.T) {
 
 // sendMessage sends message.send (conv may be empty for a visitor) and returns
 // the ack; an error frame for the same client_id fails the test.
-func sendMessage(t *testing.T, c *wsClient, conv, clientID, body string) wsFrame {
+func sendMessage(t *testing.T, c *apitest.Conn, conv, clientID, body string) apitest.Frame {
 	t.Helper()
 	msg := map[string]any{"type": "message.send", "client_id": clientID, "body": body}
 	if conv != "" {
 		msg["conversation_id"] = conv
 	}
-	c.send(t, msg)
-	return c.expectMatch(t, "the ack of "+clientID, func(f wsFrame) bool {
+	c.Send(t, msg)
+	f := c.ExpectMatch(t, "the ack of "+clientID, func(f apitest.Frame) bool {
 		return (f.Type == "ack" || f.Type == "error") && f.ClientID == clientID
-	}, journeyWait, func(t *testing.T, f wsFrame) {
-		if f.Type != "ack" {
-			t.Fatalf("%s: message.send %s was refused: %s", c.name, clientID, f)
-		}
-	})
+	}, journeyWait)
+	if f.Type != "ack" {
+		t.Fatalf("%s: message.send %s was refused: %s", c.Name, clientID, f)
+	}
+	return f
 }
 
 // isMessageNew matches message.new for conv, and for seq unless seq is 0.
-func isMessageNew(conv string, seq int64) func(wsFrame) bool {
-	return func(f wsFrame) bool {
+func isMessageNew(conv string, seq int64) func(apitest.Frame) bool {
+	return func(f apitest.Frame) bool {
 		return f.Type == "message.new" && f.ConversationID == conv && (seq == 0 || f.Seq == seq)
 	}
 }
 
 // checkDelivered compares a message.new frame with the sender's ack.
-func checkDelivered(t *testing.T, f wsFrame, ack wsFrame, authorType, body string) messageJSON {
+func checkDelivered(t *testing.T, f apitest.Frame, ack apitest.Frame, authorType, body string) apitest.Message {
 	t.Helper()
-	m, err := f.msg()
+	m, err := f.Msg()
 	if err != nil {
 		t.Fatalf("message.new: %v", err)
 	}
@@ -893,11 +895,11 @@ func checkDelivered(t *testing.T, f wsFrame, ack wsFrame, authorType, body strin
 }
 
 // conversation reads the journey's conversation with token.
-func (j *journey) conversation(t *testing.T, token string) conversationJSON {
+func (j *journey) conversation(t *testing.T, token string) apitest.Conversation {
 	t.Helper()
-	r := j.api.as(token).get(t, "/api/v1/conversations/"+j.convID).want(t, http.StatusOK)
-	var c conversationJSON
-	r.into(t, &c)
+	r := j.api.As(token).Get(t, "/api/v1/conversations/"+j.convID).Want(t, http.StatusOK)
+	var c apitest.Conversation
+	r.Into(t, &c)
 	if c.ID != j.convID {
 		t.Fatalf("GET conversation %s answered another id: %s", j.convID, r)
 	}
@@ -906,16 +908,16 @@ func (j *journey) conversation(t *testing.T, token string) conversationJSON {
 
 // messages reads every message of the journey's conversation after afterSeq,
 // page by page.
-func (j *journey) messages(t *testing.T, token string, afterSeq int64) []messageJSON {
+func (j *journey) messages(t *testing.T, token string, afterSeq int64) []apitest.Message {
 	t.Helper()
-	var all []messageJSON
+	var all []apitest.Message
 	for page := 0; page < 100; page++ {
-		r := j.api.as(token).get(t, fmt.Sprintf("/api/v1/conversations/%s/messages?after_seq=%d&limit=100", j.convID, afterSeq)).
-			want(t, http.StatusOK)
+		r := j.api.As(token).Get(t, fmt.Sprintf("/api/v1/conversations/%s/messages?after_seq=%d&limit=100", j.convID, afterSeq)).
+			Want(t, http.StatusOK)
 		var p struct {
-			Messages []messageJSON `json:"messages"`
+			Messages []apitest.Message `json:"messages"`
 		}
-		r.into(t, &p)
+		r.Into(t, &p)
 		if len(p.Messages) == 0 {
 			return all
 		}
@@ -932,7 +934,7 @@ func (j *journey) messages(t *testing.T, token string, afterSeq int64) []message
 }
 
 // checkContiguous asserts that msgs have the seqs from, from+1, … in order.
-func checkContiguous(t *testing.T, msgs []messageJSON, from int64) {
+func checkContiguous(t *testing.T, msgs []apitest.Message, from int64) {
 	t.Helper()
 	for i, m := range msgs {
 		if m.Seq != from+int64(i) {
@@ -943,7 +945,7 @@ func checkContiguous(t *testing.T, msgs []messageJSON, from int64) {
 }
 
 // checkSameMessages asserts that two reads of a conversation agree.
-func checkSameMessages(t *testing.T, want, got []messageJSON) {
+func checkSameMessages(t *testing.T, want, got []apitest.Message) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Errorf("%d messages before, %d after: %v vs %v", len(want), len(got), seqsOf(want), seqsOf(got))
@@ -957,7 +959,7 @@ func checkSameMessages(t *testing.T, want, got []messageJSON) {
 	}
 }
 
-func seqsOf(msgs []messageJSON) []int64 {
+func seqsOf(msgs []apitest.Message) []int64 {
 	seqs := make([]int64, len(msgs))
 	for i, m := range msgs {
 		seqs[i] = m.Seq

@@ -44,6 +44,8 @@ import (
 	"testing"
 	"time"
 
+	"kefu/api/apitest"
+
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -169,7 +171,7 @@ func TestObservability(t *testing.T) {
 type obsJourney struct {
 	root    *testing.T // owns the sockets, which outlive the step that opens them
 	srv     *kefuServer
-	api     apiClient
+	api     apitest.Client
 	schemas *tenantSchemas
 	hooks   *traceHookReceiver
 
@@ -177,13 +179,13 @@ type obsJourney struct {
 	ownerPassword    string
 	agentPassword    string
 	apiKey           string
-	visitor          widgetSessionJSON
+	visitor          apitest.WidgetSession
 	convID           string
 	visitorClientID  string // the visitor's first message
 	replyClientID    string // the owner's reply
 	restTraceID      string // the traceparent the REST caller sent
 	restTraceParent  string
-	ownerWS, visitWS *wsClient
+	ownerWS, visitWS *apitest.Conn
 }
 
 func (j *obsJourney) ids() []string {
@@ -194,27 +196,27 @@ func (j *obsJourney) run(t *testing.T) {
 	api := j.api
 	t.Run("a business signs up, adds an agent and an API key", func(t *testing.T) {
 		j.ownerPassword = "owner secret " + randHex(6)
-		r := api.post(t, "/api/v1/signup", map[string]any{"company": "Observed " + randHex(4), "email": "owner-" + randHex(4) + "@example.com", "password": j.ownerPassword, "name": "Olivia"}).want(t, 201)
-		var s signupJSON
-		r.into(t, &s)
+		r := api.Post(t, "/api/v1/signup", map[string]any{"company": "Observed " + randHex(4), "email": "owner-" + randHex(4) + "@example.com", "password": j.ownerPassword, "name": "Olivia"}).Want(t, 201)
+		var s apitest.SignupAnswer
+		r.Into(t, &s)
 		j.owner = journeyAccount{tenant: s.Tenant, user: s.User, token: s.Token}
 		if j.schemas != nil {
 			j.schemas.add(s.Tenant.ID)
 		}
-		owner := api.as(j.owner.token)
+		owner := api.As(j.owner.token)
 		j.agentPassword = "agent secret " + randHex(6)
 		email := "agent-" + randHex(4) + "@example.com"
-		owner.post(t, "/api/v1/agents", map[string]any{"email": email, "name": "Ada", "password": j.agentPassword, "role": "agent"}).want(t, 201)
-		var lg loginJSON
-		api.post(t, "/api/v1/auth/login", map[string]any{"tenant": j.owner.tenant.Slug, "email": email, "password": j.agentPassword}).want(t, 200).into(t, &lg)
+		owner.Post(t, "/api/v1/agents", map[string]any{"email": email, "name": "Ada", "password": j.agentPassword, "role": "agent"}).Want(t, 201)
+		var lg apitest.LoginAnswer
+		api.Post(t, "/api/v1/auth/login", map[string]any{"tenant": j.owner.tenant.Slug, "email": email, "password": j.agentPassword}).Want(t, 200).Into(t, &lg)
 		j.agent = journeyAccount{tenant: s.Tenant, user: lg.User, token: lg.Token}
-		var key apiKeyJSON
-		owner.post(t, "/api/v1/api-keys", map[string]any{"name": "crm", "role": "developer"}).want(t, 201).into(t, &key)
+		var key apitest.APIKey
+		owner.Post(t, "/api/v1/api-keys", map[string]any{"name": "crm", "role": "developer"}).Want(t, 201).Into(t, &key)
 		j.apiKey = key.Key
-		api.as(j.apiKey).get(t, "/api/v1/conversations").want(t, 200)
+		api.As(j.apiKey).Get(t, "/api/v1/conversations").Want(t, 200)
 	})
 	t.Run("the owner publishes a flow: a bot reply, a webhook, then assignment", func(t *testing.T) {
-		owner := api.as(j.owner.token)
+		owner := api.As(j.owner.token)
 		flow := map[string]any{"name": "Observed", "graph": map[string]any{
 			"nodes": []map[string]any{
 				{"id": "start", "type": "start"},
@@ -229,61 +231,52 @@ func (j *obsJourney) run(t *testing.T) {
 			},
 		}}
 		var f struct{ ID string }
-		owner.post(t, "/api/v1/flows", flow).want(t, 201).into(t, &f)
-		owner.post(t, "/api/v1/flows/"+f.ID+"/publish", nil).want(t, 200)
+		owner.Post(t, "/api/v1/flows", flow).Want(t, 201).Into(t, &f)
+		owner.Post(t, "/api/v1/flows/"+f.ID+"/publish", nil).Want(t, 200)
 	})
 	t.Run("a visitor writes; the flow answers, calls the webhook and queues the conversation", func(t *testing.T) {
-		var ws widgetSessionJSON
-		api.post(t, "/api/v1/widget/sessions", map[string]any{"widget_key": j.owner.tenant.WidgetKey, "visitor": map[string]any{"name": "Vera"}}).want(t, 201).into(t, &ws)
+		var ws apitest.WidgetSession
+		api.Post(t, "/api/v1/widget/sessions", map[string]any{"widget_key": j.owner.tenant.WidgetKey, "visitor": map[string]any{"name": "Vera"}}).Want(t, 201).Into(t, &ws)
 		j.visitor = ws
 		j.visitWS = dialWS(t, j.srv, "visitor", j.root)
-		j.visitWS.hello(t, ws.VisitorToken, nil)
+		j.visitWS.Hello(t, ws.VisitorToken, nil, journeyWait)
 		j.visitorClientID = newClientID("trace-visitor")
 		ack := sendMessage(t, j.visitWS, "", j.visitorClientID, "hello, is anyone there?")
 		j.convID = ack.ConversationID
-		j.visitWS.expectMatch(t, "the bot's reply", func(f wsFrame) bool {
-			m, err := f.msg()
+		j.visitWS.ExpectMatch(t, "the bot's reply", func(f apitest.Frame) bool {
+			m, err := f.Msg()
 			return f.Type == "message.new" && err == nil && m.Author.Type == "bot"
-		}, journeyWait, nil)
+		}, journeyWait)
 		j.hooks.wait(t, 1)
 		waitFor(t, "the conversation to be queued", func() bool { return j.conversation(t).Status == "queued" })
 	})
 	t.Run("the owner comes online, gets the conversation and replies", func(t *testing.T) {
 		j.ownerWS = dialWS(t, j.srv, "owner", j.root)
-		j.ownerWS.hello(t, j.owner.token, nil)
-		j.ownerWS.send(t, map[string]any{"type": "presence", "status": "online"})
+		j.ownerWS.Hello(t, j.owner.token, nil, journeyWait)
+		j.ownerWS.Send(t, map[string]any{"type": "presence", "status": "online"})
 		waitFor(t, "the conversation to be assigned", func() bool { return j.conversation(t).Status == "assigned" })
-		j.ownerWS.send(t, map[string]any{"type": "subscribe", "conversation_id": j.convID})
-		j.ownerWS.send(t, map[string]any{"type": "typing", "conversation_id": j.convID, "state": true})
+		j.ownerWS.Send(t, map[string]any{"type": "subscribe", "conversation_id": j.convID})
+		j.ownerWS.Send(t, map[string]any{"type": "typing", "conversation_id": j.convID, "state": true})
 		j.replyClientID = newClientID("trace-reply")
 		ack := sendMessage(t, j.ownerWS, j.convID, j.replyClientID, "Hi Vera, how can I help?")
-		j.visitWS.expectMatch(t, "the owner's reply", isMessageNew(j.convID, ack.Seq), journeyWait, nil)
-		j.visitWS.send(t, map[string]any{"type": "read", "conversation_id": j.convID, "seq": ack.Seq})
-		j.visitWS.send(t, map[string]any{"type": "ping"})
-		j.visitWS.expect(t, "pong", journeyWait)
+		j.visitWS.ExpectMatch(t, "the owner's reply", isMessageNew(j.convID, ack.Seq), journeyWait)
+		j.visitWS.Send(t, map[string]any{"type": "read", "conversation_id": j.convID, "seq": ack.Seq})
+		j.visitWS.Send(t, map[string]any{"type": "ping"})
+		j.visitWS.Expect(t, "pong", journeyWait)
 	})
 	t.Run("REST: a traced post, reads, a 404, a 405 and a HEAD", func(t *testing.T) {
 		j.restTraceID = randHex(16)
 		j.restTraceParent = "00-" + j.restTraceID + "-" + randHex(8) + "-01"
-		req, _ := http.NewRequest("POST", j.srv.baseURL()+"/api/v1/conversations/"+j.convID+"/messages", strings.NewReader(`{"body":"posted over REST","client_id":"`+newClientID("rest")+`"}`))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+j.apiKey)
-		req.Header.Set("traceparent", j.restTraceParent)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		if res.StatusCode != 201 {
-			t.Fatalf("REST post: %d", res.StatusCode)
-		}
-		owner := api.as(j.owner.token)
-		owner.get(t, "/api/v1/conversations/"+j.convID+"/messages").want(t, 200)
-		owner.get(t, "/api/v1/conversations/"+j.convID+"/events").want(t, 200)
-		owner.get(t, "/api/v1/no-such-thing").want(t, 404)
-		owner.do(t, "DELETE", "/api/v1/me", nil).want(t, 405)
-		api.do(t, "HEAD", "/", nil).want(t, 200)
-		api.get(t, "/healthz").want(t, 200)
+		api.As(j.apiKey).DoRequest(t, apitest.Request{Method: "POST", Path: "/api/v1/conversations/" + j.convID + "/messages",
+			Body:   `{"body":"posted over REST","client_id":"` + newClientID("rest") + `"}`,
+			Header: map[string]string{"traceparent": j.restTraceParent}}).Want(t, 201)
+		owner := api.As(j.owner.token)
+		owner.Get(t, "/api/v1/conversations/"+j.convID+"/messages").Want(t, 200)
+		owner.Get(t, "/api/v1/conversations/"+j.convID+"/events").Want(t, 200)
+		owner.Get(t, "/api/v1/no-such-thing").Want(t, 404)
+		owner.Do(t, "DELETE", "/api/v1/me", nil).Want(t, 405)
+		api.Do(t, "HEAD", "/", nil).Want(t, 200)
+		api.Get(t, "/healthz").Want(t, 200)
 	})
 }
 
@@ -291,16 +284,16 @@ func (j *obsJourney) run(t *testing.T) {
 func (j *obsJourney) traffic(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		ack := sendMessage(t, j.visitWS, j.convID, newClientID("more"), fmt.Sprintf("and another thing (%d)", i))
-		j.ownerWS.expectMatch(t, "the visitor's message", isMessageNew(j.convID, ack.Seq), journeyWait, nil)
-		j.api.as(j.owner.token).get(t, "/api/v1/conversations").want(t, 200)
+		j.ownerWS.ExpectMatch(t, "the visitor's message", isMessageNew(j.convID, ack.Seq), journeyWait)
+		j.api.As(j.owner.token).Get(t, "/api/v1/conversations").Want(t, 200)
 		time.Sleep(400 * time.Millisecond)
 	}
 }
 
-func (j *obsJourney) conversation(t *testing.T) conversationJSON {
+func (j *obsJourney) conversation(t *testing.T) apitest.Conversation {
 	t.Helper()
-	var c conversationJSON
-	j.api.as(j.owner.token).get(t, "/api/v1/conversations/"+j.convID).want(t, 200).into(t, &c)
+	var c apitest.Conversation
+	j.api.As(j.owner.token).Get(t, "/api/v1/conversations/"+j.convID).Want(t, 200).Into(t, &c)
 	return c
 }
 

@@ -1,16 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"sync"
 	"testing"
 	"time"
+
+	"kefu/api/apitest"
 
 	"github.com/coder/websocket"
 )
@@ -33,34 +32,24 @@ func TestTwoNodes(t *testing.T) {
 	nodeB := startKefu(t, journeyConfig{bin: bin, dataDir: t.TempDir(), databaseURL: dbURL, redisURL: redisURL})
 	schemas := newTenantSchemas(t, dbURL)
 
-	var su struct {
-		Tenant struct {
-			ID        string `json:"id"`
-			WidgetKey string `json:"widget_key"`
-		} `json:"tenant"`
-		Token string `json:"token"`
-	}
-	post(t, nodeA.baseURL()+"/api/v1/signup", "", map[string]any{"company": "Two Nodes " + randHex(4), "email": "o@example.com", "password": "password1", "name": "Olga"}, &su)
-	schemas.add(su.Tenant.ID)
+	su := apitest.New(nodeA.baseURL()).Signup(t, "Two Nodes "+randHex(4), "o@example.com", "password1", "Olga")
+	schemas.add(su.TenantID)
 
 	agent := dialNode(t, nodeB, su.Token, nil)
-	agent.send(t, map[string]any{"type": "presence", "status": "online"})
+	agent.Send(t, map[string]any{"type": "presence", "status": "online"})
 	agent.waitFor(t, func(f map[string]any) bool { return f["type"] == "presence" })
 
-	var ws struct {
-		Token string `json:"visitor_token"`
-	}
-	post(t, nodeA.baseURL()+"/api/v1/widget/sessions", "", map[string]any{"widget_key": su.Tenant.WidgetKey}, &ws)
-	visitor := dialNode(t, nodeA, ws.Token, nil)
+	_, wsToken := apitest.New(nodeA.baseURL()).Visitor(t, su.WidgetKey, nil)
+	visitor := dialNode(t, nodeA, wsToken, nil)
 
 	// A normal exchange across the nodes.
-	visitor.send(t, map[string]any{"type": "message.send", "client_id": "hello", "body": "hello from node A"})
+	visitor.Send(t, map[string]any{"type": "message.send", "client_id": "hello", "body": "hello from node A"})
 	ack := visitor.waitFor(t, func(f map[string]any) bool { return f["type"] == "ack" })
 	conv := ack["conversation_id"].(string)
 	agent.waitFor(t, func(f map[string]any) bool {
 		return f["type"] == "message.new" && f["message"].(map[string]any)["body"] == "hello from node A"
 	})
-	agent.send(t, map[string]any{"type": "message.send", "client_id": "reply", "conversation_id": conv, "body": "hello from node B"})
+	agent.Send(t, map[string]any{"type": "message.send", "client_id": "reply", "conversation_id": conv, "body": "hello from node B"})
 	visitor.waitFor(t, func(f map[string]any) bool {
 		return f["type"] == "message.new" && f["message"].(map[string]any)["body"] == "hello from node B"
 	})
@@ -87,8 +76,8 @@ func TestTwoNodes(t *testing.T) {
 			}
 			// The socket or node is gone: reconnect to node B and resend
 			// with the same client_id.
-			visitor.close()
-			visitor = dialNode(t, nodeB, ws.Token, map[string]int64{conv: visitor.lastSeq(conv)})
+			visitor.CloseNow()
+			visitor = dialNode(t, nodeB, wsToken, map[string]int64{conv: visitor.MaxSeq(conv)})
 		}
 	}
 	if nodeA.running() {
@@ -101,7 +90,7 @@ func TestTwoNodes(t *testing.T) {
 		last = max(last, seq)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for agent.lastSeq(conv) < last && time.Now().Before(deadline) {
+	for agent.MaxSeq(conv) < last && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	seqs, dups := agent.seqs(conv)
@@ -146,118 +135,45 @@ func get(t *testing.T, url, token string, out any) {
 	doJSON(t, "GET", url, token, nil, out)
 }
 
+// doJSON calls url (in full) and fails the test unless the answer is 2xx;
+// out, if set, gets the answer decoded.
 func doJSON(t *testing.T, method, url, token string, body, out any) {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, url, rd)
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	if res.StatusCode/100 != 2 {
-		t.Fatalf("%s %s: %d %s", method, url, res.StatusCode, raw)
+	r := apitest.New("").As(token).Do(t, method, url, body)
+	if r.Status/100 != 2 {
+		t.Fatalf("%s %s: %d %s", method, url, r.Status, r.Raw)
 	}
 	if out != nil {
-		if err := json.Unmarshal(raw, out); err != nil {
-			t.Fatalf("%s %s: %v", method, url, err)
-		}
+		r.Into(t, out)
 	}
 }
 
-// nodeSocket is a socket to one node, recording message seqs per conversation.
-type nodeSocket struct {
-	c      *websocket.Conn
-	frames chan map[string]any
-	mu     sync.Mutex
-	got    map[string][]seen // per conversation, in arrival order
-}
+// nodeSocket is a socket to one node (an apitest.Conn, which logs the seqs
+// of message.new and ack frames per conversation) whose waits read frames
+// as maps and drop the frames they pass over.
+type nodeSocket struct{ *apitest.Conn }
 
-// seen is a seq the socket was given: a message.new, or an ack (which
-// delivers the sender's own message to its socket).
-type seen struct {
-	seq int64
-	ack bool
-}
-
-func dialNode(t *testing.T, srv *kefuServer, token string, since map[string]int64) *nodeSocket {
+func dialNode(t *testing.T, srv *kefuServer, token string, since map[string]int64) nodeSocket {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), journeyWait)
-	defer cancel()
-	c, _, err := websocket.Dial(ctx, srv.wsURL(), nil)
-	if err != nil {
-		t.Fatalf("dial %s: %v", srv.addr, err)
-	}
-	s := &nodeSocket{c: c, frames: make(chan map[string]any, 4096), got: map[string][]seen{}}
-	go func() {
-		defer close(s.frames)
-		for {
-			_, data, err := c.Read(context.Background())
-			if err != nil {
-				return
-			}
-			var f map[string]any
-			if json.Unmarshal(data, &f) != nil {
-				continue
-			}
-			if f["type"] == "message.new" || f["type"] == "ack" {
-				s.mu.Lock()
-				conv := f["conversation_id"].(string)
-				s.got[conv] = append(s.got[conv], seen{int64(f["seq"].(float64)), f["type"] == "ack"})
-				s.mu.Unlock()
-			}
-			s.frames <- f
-		}
-	}()
-	s.send(t, map[string]any{"type": "hello", "token": token, "since": since})
+	s := nodeSocket{apitest.Dial(t, srv.wsURL(), apitest.DialOptions{Name: srv.addr, Discard: true, Timeout: journeyWait})}
+	s.Send(t, map[string]any{"type": "hello", "token": token, "since": since})
 	s.waitFor(t, func(f map[string]any) bool { return f["type"] == "welcome" })
-	t.Cleanup(s.close)
 	return s
 }
 
-func (s *nodeSocket) close() { s.c.CloseNow() }
-
-func (s *nodeSocket) trySend(v any) error {
+func (s nodeSocket) trySend(v any) error {
 	b, _ := json.Marshal(v)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	return s.c.Write(ctx, websocket.MessageText, b)
+	return s.WS.Write(ctx, websocket.MessageText, b)
 }
 
-func (s *nodeSocket) send(t *testing.T, v any) {
-	t.Helper()
-	if err := s.trySend(v); err != nil {
-		t.Fatalf("ws write: %v", err)
-	}
+func (s nodeSocket) next(match func(map[string]any) bool, d time.Duration) (map[string]any, error) {
+	f, err := s.Next(func(f apitest.Frame) bool { return match(f.M) }, d)
+	return f.M, err
 }
 
-func (s *nodeSocket) next(match func(map[string]any) bool, d time.Duration) (map[string]any, error) {
-	timeout := time.After(d)
-	for {
-		select {
-		case f, ok := <-s.frames:
-			if !ok {
-				return nil, fmt.Errorf("socket closed")
-			}
-			if match(f) {
-				return f, nil
-			}
-		case <-timeout:
-			return nil, fmt.Errorf("timeout")
-		}
-	}
-}
-
-func (s *nodeSocket) waitFor(t *testing.T, match func(map[string]any) bool) map[string]any {
+func (s nodeSocket) waitFor(t *testing.T, match func(map[string]any) bool) map[string]any {
 	t.Helper()
 	f, err := s.next(match, journeyWait)
 	if err != nil {
@@ -266,37 +182,24 @@ func (s *nodeSocket) waitFor(t *testing.T, match func(map[string]any) bool) map[
 	return f
 }
 
-// lastSeq is the highest seq received for conv.
-func (s *nodeSocket) lastSeq(conv string) int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var m int64
-	for _, x := range s.got[conv] {
-		m = max(m, x.seq)
-	}
-	return m
-}
-
 // seqs returns the distinct seqs received for conv, in arrival order, and
 // how many message.new frames repeated a seq. (An ack may follow the
 // message.new of the same seq: the socket's own message raced its ack.)
-func (s *nodeSocket) seqs(conv string) ([]int64, int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s nodeSocket) seqs(conv string) ([]int64, int) {
 	had := map[int64]bool{}
 	news := map[int64]bool{}
 	var out []int64
 	dups := 0
-	for _, x := range s.got[conv] {
-		if !x.ack {
-			if news[x.seq] {
+	for _, x := range s.Seqs(conv) {
+		if !x.Ack {
+			if news[x.Seq] {
 				dups++
 			}
-			news[x.seq] = true
+			news[x.Seq] = true
 		}
-		if !had[x.seq] {
-			had[x.seq] = true
-			out = append(out, x.seq)
+		if !had[x.Seq] {
+			had[x.Seq] = true
+			out = append(out, x.Seq)
 		}
 	}
 	return out, dups

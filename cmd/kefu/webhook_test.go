@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"kefu/api/apitest"
+
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
 
@@ -86,16 +88,9 @@ func killBetweenCommitAndDelivery(t *testing.T, cfg journeyConfig, schemas *tena
 	hook := httptest.NewServer(rcv)
 	t.Cleanup(hook.Close)
 	srv := startKefu(t, cfg)
-	var su struct {
-		Tenant struct {
-			ID        string `json:"id"`
-			WidgetKey string `json:"widget_key"`
-		} `json:"tenant"`
-		Token string `json:"token"`
-	}
-	post(t, srv.baseURL()+"/api/v1/signup", "", map[string]any{"company": "Hooks " + randHex(4), "email": "o@example.com", "password": "password1", "name": "Olga"}, &su)
+	su := apitest.New(srv.baseURL()).Signup(t, "Hooks "+randHex(4), "o@example.com", "password1", "Olga")
 	if schemas != nil {
-		schemas.add(su.Tenant.ID)
+		schemas.add(su.TenantID)
 	}
 	var created struct {
 		Secret string `json:"secret"`
@@ -105,15 +100,12 @@ func killBetweenCommitAndDelivery(t *testing.T, cfg journeyConfig, schemas *tena
 	rcv.secret = created.Secret
 	rcv.mu.Unlock()
 
-	var ws struct {
-		Token string `json:"visitor_token"`
-	}
-	post(t, srv.baseURL()+"/api/v1/widget/sessions", "", map[string]any{"widget_key": su.Tenant.WidgetKey}, &ws)
-	visitor := dialNode(t, srv, ws.Token, nil)
-	visitor.send(t, map[string]any{"type": "message.send", "client_id": "open", "body": "hello"})
+	_, wsToken := apitest.New(srv.baseURL()).Visitor(t, su.WidgetKey, nil)
+	visitor := dialNode(t, srv, wsToken, nil)
+	visitor.Send(t, map[string]any{"type": "message.send", "client_id": "open", "body": "hello"})
 	ack := visitor.waitFor(t, func(f map[string]any) bool { return f["type"] == "ack" })
 	conv := ack["conversation_id"].(string)
-	visitor.close()
+	visitor.CloseNow()
 	for i := 0; i < 20; i++ {
 		post(t, srv.baseURL()+"/api/v1/conversations/"+conv+"/messages", su.Token, map[string]any{"body": fmt.Sprintf("reply %d", i), "client_id": fmt.Sprintf("r%d", i)}, nil)
 	}
