@@ -445,7 +445,7 @@ func (s *Service) SetPresence(ctx context.Context, p tenants.Principal, status, 
 		s.publish(ctx, Event{Kind: EventPresence, TenantID: p.TenantID, UserID: p.ID, Status: status, Origin: origin})
 	}
 	if status == PresenceOnline && prev != PresenceOnline {
-		s.background(func() { s.drainQueue(context.Background(), p.TenantID) })
+		s.background(func() { s.observe(context.Background(), Happening{What: CapacityFreed, TenantID: p.TenantID}) })
 	}
 	return nil
 }
@@ -511,7 +511,7 @@ func (s *Service) requeue(ctx context.Context, tenantID, userID string, ids []st
 			return n, nil
 		})
 		if err == nil {
-			s.runFlow(ctx, tenantID, id, routing.EventAgentOffline, "", "", "")
+			s.observe(ctx, Happening{What: ConversationRequeued, TenantID: tenantID, ConversationID: id, UserID: userID})
 		}
 	}
 }

@@ -114,6 +114,9 @@ type Service struct {
 	stopSweep    context.CancelFunc
 	sweepDone    chan struct{}
 
+	// observer is told what happened (observer.go); the flow runtime.
+	observer Observer
+
 	bots     Bots
 	calls    *botCalls
 	instance string // this node, as the owner of the model calls it runs
@@ -195,6 +198,9 @@ type Config struct {
 	// PublicURL is where people reach this server (the e-mails' link back
 	// when the visitor's page is not one of the tenant's origins).
 	PublicURL string
+	// Observer is told what happened to conversations and agents (see
+	// Observer). Nil: the flow runtime built into this package.
+	Observer Observer
 }
 
 // NewService returns the chat service.
@@ -251,6 +257,10 @@ func NewService(c Config) *Service {
 		bots: c.Bots, calls: newBotCalls(), instance: tenants.NewID(), recovery: c.Recovery.withDefaults(),
 	}
 	s.engine = c.SearchEngine
+	s.observer = c.Observer
+	if s.observer == nil {
+		s.observer = flowRuntime{s}
+	}
 	s.hoursCache = expirable.NewLRU[string, BusinessHours](tenantCaches, nil, hoursTTL)
 	s.queueEst = expirable.NewLRU[string, QueueEstimate](tenantCaches, nil, hoursTTL)
 	s.mail, s.publicURL = c.Mailer, c.PublicURL
@@ -274,7 +284,7 @@ func NewService(c Config) *Service {
 		}
 		switch {
 		case e.Kind == EventFlow:
-			s.flowCache.Remove(e.TenantID)
+			s.observe(context.Background(), Happening{What: FlowChanged, TenantID: e.TenantID})
 		case e.Kind == EventAgentGone:
 			s.gone.Add(e.TenantID+"/"+e.UserID, true)
 		case e.Kind == EventPresence && e.Status == PresenceOnline, e.Kind == EventAgentBack:
@@ -291,7 +301,7 @@ func NewService(c Config) *Service {
 				s.bots.Invalidate(e.TenantID)
 			}
 		case e.Kind == EventBotCancel:
-			s.cancelLocal(e.TenantID, e.ConversationID)
+			s.observe(context.Background(), Happening{What: CallCancelled, TenantID: e.TenantID, ConversationID: e.ConversationID})
 		}
 	})
 	if c.Registry != nil {
@@ -305,9 +315,7 @@ func NewService(c Config) *Service {
 // Start re-arms queue deadlines left by an earlier run, keeps presence
 // alive and sweeps unattached uploads until Close.
 func (s *Service) Start(ctx context.Context) error {
-	if err := s.armTimeouts(ctx); err != nil {
-		return err
-	}
+	s.observe(ctx, Happening{What: Started})
 	if err := s.adoptOrphans(ctx); err != nil {
 		return err
 	}
@@ -556,7 +564,9 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 	s.publish(ctx, Event{Kind: EventMessage, TenantID: p.TenantID, ConversationID: conv.ID, VisitorID: conv.VisitorID, AssigneeID: conv.assignee(), Message: &msg})
 	switch {
 	case visitor && (conv.Status == StatusBot || conv.Status == StatusQueued):
-		s.background(func() { s.runFlow(ctx, p.TenantID, conv.ID, routing.EventMessageCreated, in.Body, "", "") })
+		s.background(func() {
+			s.observe(ctx, Happening{What: MessageStored, TenantID: p.TenantID, ConversationID: conv.ID, Text: in.Body})
+		})
 	case visitor && conv.Status == StatusAssigned:
 		if agent := conv.assignee(); s.isGone(p.TenantID, agent) {
 			s.background(func() {
@@ -795,14 +805,18 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 	switch {
 	case created:
 		open.conv = conv
-		s.background(func() { s.runFlowOpening(ctx, p.TenantID, open, in.Body) })
+		s.background(func() {
+			s.observe(ctx, Happening{What: ConversationOpened, TenantID: p.TenantID, ConversationID: conv.ID, Text: in.Body, Opening: &Opening{open}})
+		})
 	case reopened:
 		open.conv = conv
 		s.background(func() {
-			s.route(ctx, p.TenantID, conv.ID, &open, routing.EventConversationReopened, in.Body, "", "")
+			s.observe(ctx, Happening{What: ConversationReopened, TenantID: p.TenantID, ConversationID: conv.ID, Text: in.Body, Opening: &Opening{open}})
 		})
 	case conv.Status == StatusBot || conv.Status == StatusQueued:
-		s.background(func() { s.runFlow(ctx, p.TenantID, conv.ID, routing.EventMessageCreated, in.Body, "", "") })
+		s.background(func() {
+			s.observe(ctx, Happening{What: MessageStored, TenantID: p.TenantID, ConversationID: conv.ID, Text: in.Body})
+		})
 	}
 	return msg, false, nil
 }
