@@ -278,7 +278,7 @@ func (s *Service) PublishFlow(ctx context.Context, p tenants.Principal, id strin
 	if err != nil {
 		return Flow{}, err
 	}
-	s.observe(ctx, Happening{What: FlowChanged, TenantID: p.TenantID})
+	s.flowCache.Remove(p.TenantID)
 	s.publish(ctx, Event{Kind: EventFlow, TenantID: p.TenantID})
 	r, err = s.flowRow(ctx, db, id)
 	if err != nil {

@@ -38,15 +38,16 @@ const (
 	// or one found past due by recovery) is due for the conversation
 	// waiting at Node.
 	QueueDeadlineDue
-	// FlowChanged: a flow was published on some node (the compiled
-	// program of the tenant is stale).
-	FlowChanged
-	// CallCancelled: another node cancelled the conversation's model call;
-	// stop it if it runs here.
-	CallCancelled
+	// FlowResumed: what the flow waited for at Node came (a model call
+	// settled, or the visitor asked for a person): resume the run there by
+	// the branch Label (answered, handoff), for Event and Text.
+	FlowResumed
 	// Started: the service started (re-arm what an earlier run planned).
 	// Told synchronously from Start.
 	Started
+	// Closing: the service is closing (stop timers; the durable jobs stay).
+	// Told synchronously from Close, before it waits for background work.
+	Closing
 )
 
 // Happening is one thing that happened, for the Observer.
@@ -56,7 +57,9 @@ type Happening struct {
 	ConversationID string
 	UserID         string // ConversationRequeued: the agent who is gone
 	Text           string // MessageStored, ConversationOpened, ConversationReopened by a visitor
-	Node           string // QueueDeadlineDue: the flow node the conversation waits at
+	Node           string // QueueDeadlineDue: the flow node the conversation waits at; FlowResumed: where the run resumes
+	Event          string // FlowResumed: the routing event the run was for
+	Label          string // FlowResumed: the branch it resumes by
 	// Opening is what the opening (or reopening) transaction read, so the
 	// runtime need not read it again; nil when it was not read.
 	Opening *Opening

@@ -77,12 +77,9 @@ type Service struct {
 	agentsFlight   singleflight.Group                                           // tenant id → agentStates under way
 	breakerTimeout time.Duration
 	queuePos       *lru.Cache[string, int]
-	locks          [256]sync.Mutex
 	grace          time.Duration
 	recovery       RecoveryConfig
 
-	flowRuns      *gates // per tenant: flow runs under way
-	flowRunWait   time.Duration
 	simulations   *gates // per tenant: simulate and replay calls under way
 	simulateWait  time.Duration
 	replayTimeout time.Duration
@@ -251,7 +248,6 @@ func NewService(c Config) *Service {
 		log: c.Logger, now: c.Now, metrics: newMetrics(c.Registry), tracer: c.Tracer.Tracer("kefu/chat"), hooks: newOutbound(c.AllowPrivateNetworks),
 		flowCache: fc, queuePos: qp, openConvs: oc, returning: rv, gone: gone, scopes: newScopeCache(c.ScopeTTL), grace: c.OfflineGrace, breakerTimeout: c.BreakerTimeout,
 		breakers: breakers, queueLen: map[string]int{}, timers: map[string]*time.Timer{}, queueDirty: map[string]bool{},
-		flowRuns: newGates(c.FlowRuns), flowRunWait: c.FlowRunWait,
 		simulations: newGates(c.Simulations), simulateWait: c.SimulateWait, replayTimeout: c.ReplayTimeout, snoozeSweep: c.SnoozeSweep, searchIdx: newSearchIndexer(),
 		uploadLimits: c.Uploads.withDefaults(), usage: uu, monthly: mc, linkTTL: c.FileLinkTTL, sweepEvery: c.SweepEvery,
 		bots: c.Bots, calls: newBotCalls(), instance: tenants.NewID(), recovery: c.Recovery.withDefaults(),
@@ -259,7 +255,7 @@ func NewService(c Config) *Service {
 	s.engine = c.SearchEngine
 	s.observer = c.Observer
 	if s.observer == nil {
-		s.observer = flowRuntime{s}
+		s.observer = newFlowRuntime(s, c.FlowRuns, c.FlowRunWait)
 	}
 	s.hoursCache = expirable.NewLRU[string, BusinessHours](tenantCaches, nil, hoursTTL)
 	s.queueEst = expirable.NewLRU[string, QueueEstimate](tenantCaches, nil, hoursTTL)
@@ -284,7 +280,7 @@ func NewService(c Config) *Service {
 		}
 		switch {
 		case e.Kind == EventFlow:
-			s.observe(context.Background(), Happening{What: FlowChanged, TenantID: e.TenantID})
+			s.flowCache.Remove(e.TenantID)
 		case e.Kind == EventAgentGone:
 			s.gone.Add(e.TenantID+"/"+e.UserID, true)
 		case e.Kind == EventPresence && e.Status == PresenceOnline, e.Kind == EventAgentBack:
@@ -301,7 +297,7 @@ func NewService(c Config) *Service {
 				s.bots.Invalidate(e.TenantID)
 			}
 		case e.Kind == EventBotCancel:
-			s.observe(context.Background(), Happening{What: CallCancelled, TenantID: e.TenantID, ConversationID: e.ConversationID})
+			s.cancelLocal(e.TenantID, e.ConversationID)
 		}
 	})
 	if c.Registry != nil {
@@ -351,6 +347,7 @@ func (s *Service) Close(ctx context.Context) {
 }
 
 func (s *Service) close(ctx context.Context) {
+	s.observe(ctx, Happening{What: Closing})
 	s.timerMu.Lock()
 	s.closed = true
 	for k, t := range s.timers {
@@ -392,6 +389,10 @@ func (s *Service) background(fn func()) {
 		fn()
 	}()
 }
+
+// Background runs fn off the caller's path, counted for Close (which waits
+// for it); once Close has begun, fn does not run.
+func (s *Service) Background(fn func()) { s.background(fn) }
 
 // Bus returns the event bus.
 func (s *Service) Bus() Bus { return s.bus }
