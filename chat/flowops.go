@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 
 	"gorm.io/gorm"
 
@@ -172,6 +175,24 @@ func (s *Service) ApplyDecision(ctx context.Context, tenantID, convID string, d 
 	s.publishQueueSoon(tenantID)
 	return deadline, nil
 }
+
+// Logger is the service's logger.
+func (s *Service) Logger() *slog.Logger { return s.log }
+
+// StartSpan starts a span under ctx's span when that trace is sampled (the
+// parent may have ended, as a request's has when the flow run it started
+// goes on); else it returns ctx and a span that records nothing, at no cost.
+func (s *Service) StartSpan(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
+	return s.child(ctx, name, opts...)
+}
+
+// CountRouting counts a routing decision by its action
+// (kefu_routing_decisions_total).
+func (s *Service) CountRouting(action string) { s.metrics.routed.WithLabelValues(action).Inc() }
+
+// CountFlowBusy counts a conversation queued without its flow because the
+// tenant had every run slot taken.
+func (s *Service) CountFlowBusy() { s.metrics.flowBusy.Inc() }
 
 // PublishQueue tells the tenant's waiting visitors their places soon (many
 // calls in a moment cost one pass over the queue).

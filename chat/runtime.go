@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
@@ -24,9 +23,6 @@ import (
 type flowRuntime struct {
 	chat    *Service
 	log     *slog.Logger
-	tracer  trace.Tracer
-	routed  *prometheus.CounterVec
-	busy    prometheus.Counter
 	runs    *gates // per tenant: flow runs under way
 	runWait time.Duration
 	locks   [256]sync.Mutex
@@ -37,8 +33,7 @@ type flowRuntime struct {
 }
 
 func newFlowRuntime(s *Service, runs int, runWait time.Duration) *flowRuntime {
-	return &flowRuntime{chat: s, log: s.log, tracer: s.tracer, routed: s.metrics.routed, busy: s.metrics.flowBusy,
-		runs: newGates(runs), runWait: runWait, timers: map[string]*time.Timer{}}
+	return &flowRuntime{chat: s, log: s.Logger(), runs: newGates(runs), runWait: runWait, timers: map[string]*time.Timer{}}
 }
 
 // Observe implements Observer.
@@ -83,7 +78,7 @@ func (r *flowRuntime) Observe(ctx context.Context, h Happening) {
 // conversation for an agent without running the flow, so it is never lost.
 func (r *flowRuntime) run(ctx context.Context, tenantID, convID string, known *Opening, event, text string, resumeNode, resumeLabel string) {
 	ctx = context.WithoutCancel(ctx)
-	ctx, span := r.child(ctx, "flow.run", trace.WithAttributes(attribute.String("kefu.event", event), attribute.String("kefu.conversation_id", convID)))
+	ctx, span := r.chat.StartSpan(ctx, "flow.run", trace.WithAttributes(attribute.String("kefu.event", event), attribute.String("kefu.conversation_id", convID)))
 	defer span.End()
 	release, turn := r.runs.acquire(ctx, tenantID, r.runWait)
 	if turn {
@@ -111,11 +106,11 @@ func (r *flowRuntime) run(ctx context.Context, tenantID, convID string, known *O
 	if turn {
 		res = prog.Run(ctx, in, &liveServices{chat: r.chat, tenantID: tenantID, convID: convID, prefer: prefer})
 	} else {
-		r.busy.Inc()
+		r.chat.CountFlowBusy()
 		res = routing.Result{Action: routing.ActionQueue, Replies: []string{}, Trace: []routing.Step{{Type: routing.NodeQueue, Outcome: "queue",
 			Detail: fmt.Sprintf("the flow did not run: this workspace already had %d runs under way for %v", r.runs.size, r.runWait)}}}
 	}
-	r.routed.WithLabelValues(res.Action).Inc()
+	r.chat.CountRouting(res.Action)
 	span.SetAttributes(attribute.String("kefu.action", res.Action))
 	d := Decision{FlowID: flowID, FlowVersion: version, Event: event, Result: res}
 	// Logged before it is applied (which publishes the new state), so a
@@ -134,15 +129,6 @@ func (r *flowRuntime) run(ctx context.Context, tenantID, convID string, known *O
 	} else {
 		r.unscheduleTimeout(tenantID, convID)
 	}
-}
-
-// child starts a span under ctx's span when that trace is sampled; else it
-// returns ctx and a span that does nothing (no allocation).
-func (r *flowRuntime) child(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
-	if !trace.SpanContextFromContext(ctx).IsSampled() {
-		return ctx, trace.SpanFromContext(context.Background())
-	}
-	return r.tracer.Start(ctx, name, opts...)
 }
 
 // liveServices are the flow's side effects for a real conversation.
