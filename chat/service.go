@@ -308,7 +308,8 @@ func NewService(c Config) *Service {
 	return s
 }
 
-// Start re-arms queue deadlines left by an earlier run, keeps presence
+// Start tells the Observer Started (the flow runtime re-arms the queue
+// deadlines an earlier run left; it logs what it could not), keeps presence
 // alive and sweeps unattached uploads until Close.
 func (s *Service) Start(ctx context.Context) error {
 	s.observe(ctx, Happening{What: Started})
