@@ -34,7 +34,7 @@ func (s *Service) accountEvent(ctx context.Context, e tenants.AccountEvent) {
 		s.background(func() {
 			ctx := context.Background()
 			s.requeueAgent(ctx, tenantID, userID, requeueDeactivated)
-			s.drainQueue(ctx, tenantID)
+			s.observe(ctx, Happening{What: CapacityFreed, TenantID: tenantID})
 		})
 	}
 }

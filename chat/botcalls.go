@@ -133,6 +133,42 @@ func (s *Service) startBotCall(ctx context.Context, tenantID, convID string, in 
 	return nil
 }
 
+// AskModel starts the model call of an llm node off the message path (the
+// answer resumes the flow at the node: FlowResumed), or hands off at once:
+// no model, its breaker open, no question, or a visitor asking for a
+// person. A call still pending for the conversation is superseded either
+// way.
+func (s *Service) AskModel(ctx context.Context, tenantID, convID string, in routing.Input, req routing.LLMRequest) (routing.LLMOutcome, error) {
+	s.supersede(ctx, tenantID, convID, callSuperseded)
+	reason := ""
+	switch {
+	case s.bots == nil:
+		reason = "not_configured"
+	case strings.TrimSpace(in.Message.Text) == "":
+		reason = "no_question"
+	case s.bots.WantsPerson(ctx, tenantID, in.Message.Text):
+		reason = "visitor_asked"
+	default:
+		if why, ok := s.bots.Ready(ctx, tenantID); !ok {
+			reason = why
+		}
+	}
+	if reason == "" {
+		if err := s.startBotCall(ctx, tenantID, convID, in, req); err != nil {
+			return routing.LLMOutcome{}, err
+		}
+		return routing.LLMOutcome{Pending: true}, nil
+	}
+	s.botOutcome("handoff", reason)
+	return routing.LLMOutcome{Handoff: true, Reason: reason}, nil
+}
+
+// CancelModelCall cancels the conversation's pending model call (its
+// answer is dropped), on whichever node runs it.
+func (s *Service) CancelModelCall(ctx context.Context, tenantID, convID string) {
+	s.supersede(ctx, tenantID, convID, callCancelled)
+}
+
 // supersede cancels the conversation's pending calls (in the database, and
 // here); their answers are dropped.
 func (s *Service) supersede(ctx context.Context, tenantID, convID, status string) {
@@ -299,7 +335,7 @@ func (s *Service) answer(ctx context.Context, call *botCall, text string, st *bo
 	s.metrics.stored.WithLabelValues(AuthorBot).Inc()
 	s.publish(ctx, Event{Kind: EventMessage, TenantID: call.tenantID, ConversationID: call.convID, VisitorID: conv.VisitorID, AssigneeID: conv.assignee(), Message: &m})
 	s.botOutcome("llm_answered", "")
-	s.runFlow(ctx, call.tenantID, call.convID, call.event, call.text, call.node, "answered")
+	s.observe(ctx, Happening{What: FlowResumed, TenantID: call.tenantID, ConversationID: call.convID, Event: call.event, Text: call.text, Node: call.node, Label: "answered"})
 }
 
 var errDropped = errors.New("the call is no longer pending")
@@ -316,7 +352,7 @@ func (s *Service) handoff(ctx context.Context, call *botCall, reason string) {
 		return
 	}
 	s.botOutcome("handoff", reason)
-	s.runFlow(ctx, call.tenantID, call.convID, call.event, call.text, call.node, "handoff")
+	s.observe(ctx, Happening{What: FlowResumed, TenantID: call.tenantID, ConversationID: call.convID, Event: call.event, Text: call.text, Node: call.node, Label: "handoff"})
 }
 
 // recentTurns is the conversation the model sees: the last public messages
@@ -535,7 +571,7 @@ func (s *Service) orphan(ctx context.Context, tenantID, callID string) {
 	if err := db.WithContext(ctx).Where("id = ?", r.ConversationID).Take(&conv).Error; err != nil {
 		return
 	}
-	s.runFlow(ctx, tenantID, r.ConversationID, routing.EventMessageCreated, "", r.NodeID, "handoff")
+	s.observe(ctx, Happening{What: FlowResumed, TenantID: tenantID, ConversationID: r.ConversationID, Event: routing.EventMessageCreated, Node: r.NodeID, Label: "handoff"})
 }
 
 // RequestPerson hands a visitor's conversation from the bot to a person
@@ -581,7 +617,7 @@ func (s *Service) RequestPerson(ctx context.Context, p tenants.Principal, convID
 	tenantID := p.TenantID
 	if node != "" {
 		s.background(func() {
-			s.runFlow(context.Background(), tenantID, convID, routing.EventMessageCreated, "", node, "handoff")
+			s.observe(context.Background(), Happening{What: FlowResumed, TenantID: tenantID, ConversationID: convID, Event: routing.EventMessageCreated, Node: node, Label: "handoff"})
 		})
 		return nil
 	}
@@ -597,7 +633,7 @@ func (s *Service) RequestPerson(ctx context.Context, p tenants.Principal, convID
 		return err
 	}
 	s.publishQueueSoon(tenantID)
-	s.background(func() { s.drainQueue(context.Background(), tenantID) })
+	s.background(func() { s.observe(context.Background(), Happening{What: CapacityFreed, TenantID: tenantID}) })
 	return nil
 }
 

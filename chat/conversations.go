@@ -393,7 +393,7 @@ func (s *Service) Assign(ctx context.Context, p tenants.Principal, convID string
 		conv, err := s.toTeam(ctx, p.TenantID, convID, team, in.TeamID != "")
 		if err == nil {
 			s.publishQueueSoon(p.TenantID)
-			s.background(func() { s.drainQueue(context.Background(), p.TenantID) })
+			s.background(func() { s.observe(context.Background(), Happening{What: CapacityFreed, TenantID: p.TenantID}) })
 		}
 		return conv, err
 	}
@@ -793,10 +793,7 @@ func (s *Service) Resolve(ctx context.Context, p tenants.Principal, convID strin
 		return newNote(NoteResolved, "by_name", who), nil
 	})
 	if err == nil {
-		s.unscheduleTimeout(p.TenantID, convID)
-		s.supersede(ctx, p.TenantID, convID, callCancelled)
-		// A slot may have opened up: offer it to whoever waits.
-		s.background(func() { s.drainQueue(context.Background(), p.TenantID) })
+		s.observe(ctx, Happening{What: ConversationResolved, TenantID: p.TenantID, ConversationID: convID})
 	}
 	return conv, err
 }

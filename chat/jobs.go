@@ -123,7 +123,7 @@ func (s *Service) runJob(ctx context.Context, j jobRow) {
 	case jobAgentGrace:
 		s.graceOver(jctx, j.TenantID, j.Subject)
 	case jobQueueExpiry:
-		s.queueTimeout(jctx, j.TenantID, j.Subject, j.Arg)
+		s.observe(jctx, Happening{What: QueueDeadlineDue, TenantID: j.TenantID, ConversationID: j.Subject, Node: j.Arg})
 	default:
 		s.log.Warn("jobs: unknown kind", "kind", j.Kind)
 	}

@@ -7,7 +7,6 @@ import (
 	"gorm.io/gorm"
 
 	"kefu"
-	"kefu/routing"
 	"kefu/tenants"
 )
 
@@ -97,7 +96,7 @@ func (s *Service) Reopen(ctx context.Context, p tenants.Principal, convID string
 	})
 	if err == nil && toFlow {
 		s.background(func() {
-			s.runFlow(context.WithoutCancel(ctx), p.TenantID, convID, routing.EventConversationReopened, "", "", "")
+			s.observe(context.WithoutCancel(ctx), Happening{What: ConversationReopened, TenantID: p.TenantID, ConversationID: convID})
 		})
 	}
 	return conv, err

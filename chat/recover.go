@@ -127,7 +127,7 @@ func (s *Service) recoverTenant(ctx context.Context, tenantID string, cutoff tim
 		return n, err
 	}
 	for _, c := range due {
-		s.queueTimeout(ctx, tenantID, c.ID, *c.FlowNode)
+		s.observe(ctx, Happening{What: QueueDeadlineDue, TenantID: tenantID, ConversationID: c.ID, Node: *c.FlowNode})
 		n++
 	}
 
@@ -183,7 +183,7 @@ func (s *Service) recoverTenant(ctx context.Context, tenantID string, cutoff tim
 	}
 	if queued {
 		s.publishQueueSoon(tenantID)
-		s.drainQueue(ctx, tenantID)
+		s.observe(ctx, Happening{What: CapacityFreed, TenantID: tenantID})
 	}
 	return n, nil
 }

@@ -77,12 +77,9 @@ type Service struct {
 	agentsFlight   singleflight.Group                                           // tenant id → agentStates under way
 	breakerTimeout time.Duration
 	queuePos       *lru.Cache[string, int]
-	locks          [256]sync.Mutex
 	grace          time.Duration
 	recovery       RecoveryConfig
 
-	flowRuns      *gates // per tenant: flow runs under way
-	flowRunWait   time.Duration
 	simulations   *gates // per tenant: simulate and replay calls under way
 	simulateWait  time.Duration
 	replayTimeout time.Duration
@@ -113,6 +110,9 @@ type Service struct {
 	sweepEvery   time.Duration
 	stopSweep    context.CancelFunc
 	sweepDone    chan struct{}
+
+	// observer is told what happened (observer.go); the flow runtime.
+	observer Observer
 
 	bots     Bots
 	calls    *botCalls
@@ -195,6 +195,9 @@ type Config struct {
 	// PublicURL is where people reach this server (the e-mails' link back
 	// when the visitor's page is not one of the tenant's origins).
 	PublicURL string
+	// Observer is told what happened to conversations and agents (see
+	// Observer). Nil: the flow runtime built into this package.
+	Observer Observer
 }
 
 // NewService returns the chat service.
@@ -245,12 +248,15 @@ func NewService(c Config) *Service {
 		log: c.Logger, now: c.Now, metrics: newMetrics(c.Registry), tracer: c.Tracer.Tracer("kefu/chat"), hooks: newOutbound(c.AllowPrivateNetworks),
 		flowCache: fc, queuePos: qp, openConvs: oc, returning: rv, gone: gone, scopes: newScopeCache(c.ScopeTTL), grace: c.OfflineGrace, breakerTimeout: c.BreakerTimeout,
 		breakers: breakers, queueLen: map[string]int{}, timers: map[string]*time.Timer{}, queueDirty: map[string]bool{},
-		flowRuns: newGates(c.FlowRuns), flowRunWait: c.FlowRunWait,
 		simulations: newGates(c.Simulations), simulateWait: c.SimulateWait, replayTimeout: c.ReplayTimeout, snoozeSweep: c.SnoozeSweep, searchIdx: newSearchIndexer(),
 		uploadLimits: c.Uploads.withDefaults(), usage: uu, monthly: mc, linkTTL: c.FileLinkTTL, sweepEvery: c.SweepEvery,
 		bots: c.Bots, calls: newBotCalls(), instance: tenants.NewID(), recovery: c.Recovery.withDefaults(),
 	}
 	s.engine = c.SearchEngine
+	s.observer = c.Observer
+	if s.observer == nil {
+		s.observer = newFlowRuntime(s, c.FlowRuns, c.FlowRunWait)
+	}
 	s.hoursCache = expirable.NewLRU[string, BusinessHours](tenantCaches, nil, hoursTTL)
 	s.queueEst = expirable.NewLRU[string, QueueEstimate](tenantCaches, nil, hoursTTL)
 	s.mail, s.publicURL = c.Mailer, c.PublicURL
@@ -302,12 +308,11 @@ func NewService(c Config) *Service {
 	return s
 }
 
-// Start re-arms queue deadlines left by an earlier run, keeps presence
+// Start tells the Observer Started (the flow runtime re-arms the queue
+// deadlines an earlier run left; it logs what it could not), keeps presence
 // alive and sweeps unattached uploads until Close.
 func (s *Service) Start(ctx context.Context) error {
-	if err := s.armTimeouts(ctx); err != nil {
-		return err
-	}
+	s.observe(ctx, Happening{What: Started})
 	if err := s.adoptOrphans(ctx); err != nil {
 		return err
 	}
@@ -343,6 +348,7 @@ func (s *Service) Close(ctx context.Context) {
 }
 
 func (s *Service) close(ctx context.Context) {
+	s.observe(ctx, Happening{What: Closing})
 	s.timerMu.Lock()
 	s.closed = true
 	for k, t := range s.timers {
@@ -384,6 +390,10 @@ func (s *Service) background(fn func()) {
 		fn()
 	}()
 }
+
+// Background runs fn off the caller's path, counted for Close (which waits
+// for it); once Close has begun, fn does not run.
+func (s *Service) Background(fn func()) { s.background(fn) }
 
 // Bus returns the event bus.
 func (s *Service) Bus() Bus { return s.bus }
@@ -560,7 +570,9 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 	s.publish(ctx, Event{Kind: EventMessage, TenantID: p.TenantID, ConversationID: conv.ID, VisitorID: conv.VisitorID, AssigneeID: conv.assignee(), Message: &msg})
 	switch {
 	case visitor && (conv.Status == StatusBot || conv.Status == StatusQueued):
-		s.background(func() { s.runFlow(ctx, p.TenantID, conv.ID, routing.EventMessageCreated, in.Body, "", "") })
+		s.background(func() {
+			s.observe(ctx, Happening{What: MessageStored, TenantID: p.TenantID, ConversationID: conv.ID, Text: in.Body})
+		})
 	case visitor && conv.Status == StatusAssigned:
 		if agent := conv.assignee(); s.isGone(p.TenantID, agent) {
 			s.background(func() {
@@ -799,14 +811,18 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 	switch {
 	case created:
 		open.conv = conv
-		s.background(func() { s.runFlowOpening(ctx, p.TenantID, open, in.Body) })
+		s.background(func() {
+			s.observe(ctx, Happening{What: ConversationOpened, TenantID: p.TenantID, ConversationID: conv.ID, Text: in.Body, Opening: &Opening{open}})
+		})
 	case reopened:
 		open.conv = conv
 		s.background(func() {
-			s.route(ctx, p.TenantID, conv.ID, &open, routing.EventConversationReopened, in.Body, "", "")
+			s.observe(ctx, Happening{What: ConversationReopened, TenantID: p.TenantID, ConversationID: conv.ID, Text: in.Body, Opening: &Opening{open}})
 		})
 	case conv.Status == StatusBot || conv.Status == StatusQueued:
-		s.background(func() { s.runFlow(ctx, p.TenantID, conv.ID, routing.EventMessageCreated, in.Body, "", "") })
+		s.background(func() {
+			s.observe(ctx, Happening{What: MessageStored, TenantID: p.TenantID, ConversationID: conv.ID, Text: in.Body})
+		})
 	}
 	return msg, false, nil
 }

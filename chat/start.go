@@ -113,6 +113,6 @@ func (s *Service) StartConversation(ctx context.Context, p tenants.Principal, in
 		return s.Assign(ctx, p, conv.ID, AssignInput{AgentID: in.AssigneeID, TeamID: in.TeamID})
 	}
 	s.publishQueueSoon(p.TenantID)
-	s.background(func() { s.drainQueue(context.Background(), p.TenantID) })
+	s.background(func() { s.observe(context.Background(), Happening{What: CapacityFreed, TenantID: p.TenantID}) })
 	return s.Conversation(ctx, p, conv.ID)
 }
