@@ -122,6 +122,38 @@ func (s *Store) sqliteTemplate(ctx context.Context) ([]byte, error) {
 	return b, nil
 }
 
+// provisionLeftoverAge is how old a scratch file of placeTemplate or
+// sqliteTemplate must be before Open removes it: one a process died
+// holding (a provision takes well under a second; another process on the
+// same data directory, kefu migrate say, may be making one now).
+const provisionLeftoverAge = time.Hour
+
+// sweepProvisionLeftovers removes what a process that died mid-provision
+// left: template directories in the data directory and half-written
+// tenant copies in tenants/, older than before. A tenant's file is never
+// one of them (those are linked into place under their own name).
+func (s *Store) sweepProvisionLeftovers(before time.Time) {
+	remove := func(dir string, match func(name string) bool) {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return
+		}
+		for _, e := range entries {
+			if !match(e.Name()) {
+				continue
+			}
+			if info, err := e.Info(); err != nil || !info.ModTime().Before(before) {
+				continue
+			}
+			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil && s.log != nil {
+				s.log.Warn("remove a provisioning leftover", "path", filepath.Join(dir, e.Name()), "err", err)
+			}
+		}
+	}
+	remove(s.dataDir, func(n string) bool { return strings.HasPrefix(n, ".tenant-template-") })
+	remove(filepath.Join(s.dataDir, "tenants"), func(n string) bool { return strings.HasPrefix(n, ".") && strings.HasSuffix(n, ".tmp") })
+}
+
 // stampMigrations sets applied_at of a tenant made from the template to
 // now: its migrations were run on the template, perhaps days ago, and the
 // table says when this tenant got them.

@@ -240,3 +240,51 @@ func sqliteFile(t *testing.T, db *tenants.DB) string {
 	}
 	return path
 }
+
+// TestOpenSweepsProvisionLeftovers: what a process that died while
+// provisioning left — a template directory, a half-written tenant copy —
+// is removed when the store opens once it is an hour old; a fresh scratch
+// file (another process may be writing it) and tenants' files stay.
+func TestOpenSweepsProvisionLeftovers(t *testing.T) {
+	dir := t.TempDir()
+	old := time.Now().Add(-2 * time.Hour)
+	mk := func(path string, dirToo bool, at time.Time) string {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if dirToo {
+			if err := os.MkdirAll(path, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(path, "migrated.db"), []byte("x"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		} else if err := os.WriteFile(path, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(path, at, at); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	staleTemplate := mk(filepath.Join(dir, ".tenant-template-123"), true, old)
+	staleCopy := mk(filepath.Join(dir, "tenants", ".01abc-456.tmp"), false, old)
+	freshCopy := mk(filepath.Join(dir, "tenants", ".01def-789.tmp"), false, time.Now())
+	tenantFile := mk(filepath.Join(dir, "tenants", "01abc.db"), false, old)
+	store, err := tenants.Open(context.Background(), tenants.Options{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	for _, gone := range []string{staleTemplate, staleCopy} {
+		if _, err := os.Stat(gone); !os.IsNotExist(err) {
+			t.Errorf("%s is still there (%v)", gone, err)
+		}
+	}
+	for _, kept := range []string{freshCopy, tenantFile} {
+		if _, err := os.Stat(kept); err != nil {
+			t.Errorf("%s was removed: %v", kept, err)
+		}
+	}
+}

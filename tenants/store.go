@@ -137,6 +137,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		if err := os.MkdirAll(filepath.Join(o.DataDir, "tenants"), 0o700); err != nil {
 			return nil, fmt.Errorf("data dir: %w", err)
 		}
+		s.sweepProvisionLeftovers(time.Now().Add(-provisionLeftoverAge))
 		db, err := s.openSQLite(filepath.Join(o.DataDir, "platform.db"))
 		if err != nil {
 			return nil, err
