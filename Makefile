@@ -53,7 +53,7 @@ test-web: deps
 test-browser: build
 	@command -v chromium >/dev/null || { echo "chromium is missing: apt-get install -y chromium"; exit 1; }
 	@set -e; dir=$$(mktemp -d); \
-	KEFU_ADDR=$(E2E_ADDR) KEFU_DATA_DIR=$$dir KEFU_ALLOW_PRIVATE_NETWORKS=true KEFU_SNOOZE_SWEEP=1s KEFU_WIDGET_PER_MINUTE=600 KEFU_DEFAULT_PLAN=enterprise ./bin/kefu serve >$$dir/server.log 2>&1 & pid=$$!; \
+	KEFU_ADDR=$(E2E_ADDR) KEFU_DATA_DIR=$$dir KEFU_ALLOW_PRIVATE_NETWORKS=true KEFU_WIDGET_PER_MINUTE=600 KEFU_DEFAULT_PLAN=enterprise ./bin/kefu serve >$$dir/server.log 2>&1 & pid=$$!; \
 	trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null || true' EXIT; \
 	for i in $$(seq 1 100); do curl -fs http://$(E2E_ADDR)/readyz >/dev/null && break; sleep 0.1; done; \
 	KEFU_URL=http://$(E2E_ADDR) KEFU_SCREENSHOTS=tmp/screenshots npm run e2e || { cat $$dir/server.log; exit 1; }; \

@@ -183,8 +183,8 @@ func TestTransferAndUnassign(t *testing.T) {
 func TestTriage(t *testing.T) {
 	for _, b := range tenantstest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
-			a := newAppWithChat(t, b.Store, chat.Config{SnoozeSweep: 50 * time.Millisecond})
-			// Start runs the snooze sweeper (and what else a server runs).
+			a := newAppWithChat(t, b.Store, chat.Config{Recovery: chat.RecoveryConfig{JobsPoll: 100 * time.Millisecond}})
+			// Start runs the durable jobs, snoozes' wakes among them (and what else a server runs).
 			if err := a.chat.Start(context.Background()); err != nil {
 				t.Fatal(err)
 			}

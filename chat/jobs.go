@@ -26,9 +26,12 @@ import (
 //     offline, their waiting conversations go back to the queue.
 //   - queue.timeout (subject: the conversation, arg: the flow node): the
 //     backstop of the in-memory queue deadline (fired a second after it).
+//   - conversation.snooze (subject: the conversation): the snooze ends
+//     (chat/triage.go).
 const (
 	jobAgentGrace  = "agent.grace"
 	jobQueueExpiry = "queue.timeout"
+	jobSnoozeWake  = "conversation.snooze"
 )
 
 // jobLease is how long a claimed job is this node's; past it the job is
@@ -62,6 +65,11 @@ func (s *Service) planJob(ctx context.Context, tenantID, kind, subject, arg stri
 		Columns:   []clause.Column{{Name: "tenant_id"}, {Name: "kind"}, {Name: "subject"}},
 		DoUpdates: clause.Assignments(map[string]any{"arg": row.Arg, "token": row.Token, "due_at": row.DueAt, "lease_until": nil}),
 	}).Create(&row).Error
+}
+
+// cancelJob removes a planned job (one running now finishes).
+func (s *Service) cancelJob(ctx context.Context, tenantID, kind, subject string) error {
+	return s.platform().WithContext(ctx).Where("tenant_id = ? AND kind = ? AND subject = ? AND lease_until IS NULL", tenantID, kind, subject).Delete(&jobRow{}).Error
 }
 
 // claimJobs takes up to jobBatch due jobs for jobLease.
@@ -124,6 +132,8 @@ func (s *Service) runJob(ctx context.Context, j jobRow) {
 		s.graceOver(jctx, j.TenantID, j.Subject)
 	case jobQueueExpiry:
 		s.observe(jctx, Happening{What: QueueDeadlineDue, TenantID: j.TenantID, ConversationID: j.Subject, Node: j.Arg})
+	case jobSnoozeWake:
+		s.wakeConversation(jctx, j.TenantID, j.Subject)
 	default:
 		s.log.Warn("jobs: unknown kind", "kind", j.Kind)
 	}

@@ -59,6 +59,7 @@ func (c RecoveryConfig) withDefaults() RecoveryConfig {
 // nothing.
 func (s *Service) recoverLoop(ctx context.Context, cfg RecoveryConfig) {
 	started := s.stamp()
+	first := true
 	for {
 		cutoff := s.stamp().Add(-cfg.StuckAfter)
 		_, single := s.presence.(*LocalPresence)
@@ -66,12 +67,13 @@ func (s *Service) recoverLoop(ctx context.Context, cfg RecoveryConfig) {
 			// Every flow run from before this start died with the process.
 			cutoff = started
 		}
-		if n := s.recoverAll(ctx, cutoff); n > 0 {
+		if n := s.recoverAll(ctx, cutoff, first); n > 0 {
 			s.log.Info("recovery: finished what a dead node left", "conversations", n)
 		}
 		if single {
 			return
 		}
+		first = false
 		t := time.NewTimer(cfg.Every)
 		select {
 		case <-ctx.Done():
@@ -85,12 +87,14 @@ func (s *Service) recoverLoop(ctx context.Context, cfg RecoveryConfig) {
 // Recover runs the recovery sweep once over every tenant; it returns how
 // many conversations it moved or planned a grace for.
 func (s *Service) Recover(ctx context.Context, stuckAfter time.Duration) int {
-	return s.recoverAll(ctx, s.stamp().Add(-stuckAfter))
+	return s.recoverAll(ctx, s.stamp().Add(-stuckAfter), true)
 }
 
 // recoverAll sweeps every tenant; a flow run that has not answered a
-// visitor's message from before cutoff is taken for dead.
-func (s *Service) recoverAll(ctx context.Context, cutoff time.Time) int {
+// visitor's message from before cutoff is taken for dead. With snoozes
+// (the first pass of a start) it also plans the wake of every future
+// snooze that has no job.
+func (s *Service) recoverAll(ctx context.Context, cutoff time.Time, snoozes bool) int {
 	ids, err := s.tenants.ListTenantIDs(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -103,7 +107,7 @@ func (s *Service) recoverAll(ctx context.Context, cutoff time.Time) int {
 		if ctx.Err() != nil {
 			return n
 		}
-		k, err := s.recoverTenant(ctx, id, cutoff)
+		k, err := s.recoverTenant(ctx, id, cutoff, snoozes)
 		n += k
 		if err != nil && ctx.Err() == nil {
 			s.log.Warn("recovery", "tenant_id", id, "err", err)
@@ -112,7 +116,7 @@ func (s *Service) recoverAll(ctx context.Context, cutoff time.Time) int {
 	return n
 }
 
-func (s *Service) recoverTenant(ctx context.Context, tenantID string, cutoff time.Time) (int, error) {
+func (s *Service) recoverTenant(ctx context.Context, tenantID string, cutoff time.Time, snoozes bool) (int, error) {
 	db, err := s.db(tenantID)
 	if err != nil {
 		return 0, err
@@ -185,7 +189,15 @@ func (s *Service) recoverTenant(ctx context.Context, tenantID string, cutoff tim
 		s.publishQueueSoon(tenantID)
 		s.observe(ctx, Happening{What: CapacityFreed, TenantID: tenantID})
 	}
-	return n, nil
+
+	// 4. Snoozes past due whose job is gone, and (at start) future ones
+	// with none.
+	woke, err := s.WakeSnoozed(ctx, tenantID)
+	n += woke
+	if err != nil || !snoozes {
+		return n, err
+	}
+	return n, s.planSnoozes(ctx, tenantID)
 }
 
 // planJobOnce plans a job unless one is planned already; it says whether

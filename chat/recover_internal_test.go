@@ -196,3 +196,134 @@ func TestRecoverQueuesOnlyStuckBotConversations(t *testing.T) {
 		})
 	}
 }
+
+// TestSnoozeWakesOnADurableJob: a snooze is a job due when it ends (moved
+// with the snooze, gone when it is cleared); running the job wakes the
+// conversation and announces it, once; a job that finds the snooze moved
+// later plans it again; and the recovery pass at start plans a job for a
+// snooze that has none (set before jobs existed, or whose planning failed).
+func TestSnoozeWakesOnADurableJob(t *testing.T) {
+	for _, b := range tenantstest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			ten := tenants.NewService(b.Store, tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef")})
+			bus := NewLocalBus()
+			s := NewService(Config{Tenants: ten, Bus: bus})
+			t.Cleanup(func() { s.Close(context.Background()) })
+			res, err := ten.Signup(ctx, tenants.SignupInput{Company: "Snooze " + tenants.NewID()[24:], Email: "o@example.com", Password: "password1", Name: "O"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tid := res.Tenant.ID
+			owner, _ := ten.Authenticate(ctx, res.Token)
+			ws, _ := s.StartWidgetSession(ctx, res.Tenant.WidgetKey, "", VisitorInput{})
+			vis, _ := ten.Authenticate(ctx, ws.VisitorToken)
+			m, _, err := s.Send(ctx, vis, SendInput{Body: "hello"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			conv := m.ConversationID
+			job := func() (jobRow, bool) {
+				var rows []jobRow
+				if err := s.platform().Where("tenant_id = ? AND kind = ? AND subject = ?", tid, jobSnoozeWake, conv).Find(&rows).Error; err != nil {
+					t.Fatal(err)
+				}
+				if len(rows) == 0 {
+					return jobRow{}, false
+				}
+				return rows[0], true
+			}
+			snooze := func(d time.Duration) time.Time {
+				at := s.stamp().Add(d).Truncate(time.Microsecond)
+				if _, err := s.Patch(ctx, owner, conv, PatchInput{SnoozedUntil: &at}); err != nil {
+					t.Fatal(err)
+				}
+				return at
+			}
+			at := snooze(time.Hour)
+			if j, ok := job(); !ok || !j.DueAt.Equal(at) {
+				t.Fatalf("after snoozing until %v: job %+v (%v)", at, j, ok)
+			}
+			at = snooze(2 * time.Hour)
+			if j, ok := job(); !ok || !j.DueAt.Equal(at) {
+				t.Fatalf("after moving the snooze to %v: job %+v (%v)", at, j, ok)
+			}
+			if _, err := s.Patch(ctx, owner, conv, PatchInput{ClearSnooze: true}); err != nil {
+				t.Fatal(err)
+			}
+			if j, ok := job(); ok {
+				t.Fatalf("a cleared snooze left its job: %+v", j)
+			}
+
+			// The snooze ends: the job runs (here by hand, as a node that
+			// claimed it would), the conversation wakes and is announced.
+			db, _ := s.db(tid)
+			snoozedUntil := func() *time.Time {
+				var c conversationRow
+				if err := db.Where("id = ?", conv).Take(&c).Error; err != nil {
+					t.Fatal(err)
+				}
+				return c.SnoozedUntil
+			}
+			snooze(time.Hour)
+			past := s.stamp().Add(-time.Second)
+			if err := db.Exec(`UPDATE `+db.Table("conversations")+` SET snoozed_until = ? WHERE id = ?`, past, conv).Error; err != nil {
+				t.Fatal(err)
+			}
+			events := make(chan Event, 16)
+			unsub := bus.Subscribe(func(e Event) {
+				if e.TenantID == tid && e.ConversationID == conv && e.Kind == EventConversation && e.Conversation.SnoozedUntil == nil {
+					events <- e
+				}
+			})
+			defer unsub()
+			time.Sleep(100 * time.Millisecond) // the patches' own announcements
+			for len(events) > 0 {
+				<-events
+			}
+			j, _ := job()
+			s.runJob(ctx, j)
+			if u := snoozedUntil(); u != nil {
+				t.Fatalf("the job ran and the conversation is still snoozed until %v", u)
+			}
+			if _, ok := job(); ok {
+				t.Fatal("the job that ran is still planned")
+			}
+			select {
+			case <-events:
+			case <-time.After(5 * time.Second):
+				t.Fatal("the wake was not announced")
+			}
+			s.runJob(ctx, j) // again: nothing to do, nothing announced
+			select {
+			case <-events:
+				t.Fatal("a second run announced the wake again")
+			case <-time.After(200 * time.Millisecond):
+			}
+
+			// A job that finds the snooze moved later plans it again.
+			later := s.stamp().Add(3 * time.Hour).Truncate(time.Microsecond)
+			if err := db.Exec(`UPDATE `+db.Table("conversations")+` SET snoozed_until = ? WHERE id = ?`, later, conv).Error; err != nil {
+				t.Fatal(err)
+			}
+			s.runJob(ctx, j)
+			if j, ok := job(); !ok || !j.DueAt.Equal(later) {
+				t.Fatalf("a snooze moved later: job %+v (%v), want due %v", j, ok, later)
+			}
+
+			// A snooze with no job gets one from the recovery pass.
+			if err := s.cancelJob(ctx, tid, jobSnoozeWake, conv); err != nil {
+				t.Fatal(err)
+			}
+			s.Recover(ctx, time.Hour)
+			j2, ok := job()
+			if !ok || !j2.DueAt.Equal(later) {
+				t.Fatalf("recovery did not plan the snooze's job: %+v (%v)", j2, ok)
+			}
+			s.Recover(ctx, time.Hour)
+			if j3, _ := job(); j3.Token != j2.Token {
+				t.Fatal("a second recovery pass planned the job again")
+			}
+		})
+	}
+}

@@ -83,7 +83,6 @@ type Service struct {
 	simulations   *gates // per tenant: simulate and replay calls under way
 	simulateWait  time.Duration
 	replayTimeout time.Duration
-	snoozeSweep   time.Duration
 	searchIdx     *searchIndexer
 	engine        SearchEngine
 	// retentionEvery: how often partitions are made ahead and retention applied
@@ -158,9 +157,6 @@ type Config struct {
 	// SimulateWait (default DefaultSimulateWait), then get rate_limited.
 	Simulations  int
 	SimulateWait time.Duration
-	// SnoozeSweep is how often snoozed conversations whose time has come
-	// are woken (default DefaultSnoozeSweep).
-	SnoozeSweep time.Duration
 	// ReplayTimeout bounds one replay call (default DefaultReplayTimeout);
 	// past it the report covers the conversations replayed so far.
 	ReplayTimeout time.Duration
@@ -225,7 +221,6 @@ func NewService(c Config) *Service {
 	c.Simulations = cmp.Or(c.Simulations, DefaultSimulations)
 	c.SimulateWait = cmp.Or(c.SimulateWait, DefaultSimulateWait)
 	c.ReplayTimeout = cmp.Or(c.ReplayTimeout, DefaultReplayTimeout)
-	c.SnoozeSweep = cmp.Or(c.SnoozeSweep, DefaultSnoozeSweep)
 	if c.Tracer == nil {
 		c.Tracer = noop.NewTracerProvider()
 	}
@@ -248,7 +243,7 @@ func NewService(c Config) *Service {
 		log: c.Logger, now: c.Now, metrics: newMetrics(c.Registry), tracer: c.Tracer.Tracer("kefu/chat"), hooks: newOutbound(c.AllowPrivateNetworks),
 		flowCache: fc, queuePos: qp, openConvs: oc, returning: rv, gone: gone, scopes: newScopeCache(c.ScopeTTL), grace: c.OfflineGrace, breakerTimeout: c.BreakerTimeout,
 		breakers: breakers, queueLen: map[string]int{}, timers: map[string]*time.Timer{}, queueDirty: map[string]bool{},
-		simulations: newGates(c.Simulations), simulateWait: c.SimulateWait, replayTimeout: c.ReplayTimeout, snoozeSweep: c.SnoozeSweep, searchIdx: newSearchIndexer(),
+		simulations: newGates(c.Simulations), simulateWait: c.SimulateWait, replayTimeout: c.ReplayTimeout, searchIdx: newSearchIndexer(),
 		uploadLimits: c.Uploads.withDefaults(), usage: uu, monthly: mc, linkTTL: c.FileLinkTTL, sweepEvery: c.SweepEvery,
 		bots: c.Bots, calls: newBotCalls(), instance: tenants.NewID(), recovery: c.Recovery.withDefaults(),
 	}
@@ -318,7 +313,6 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	pctx, cancel := context.WithCancel(context.Background())
 	s.stopPresence = cancel
-	go s.runSnoozes(pctx, s.snoozeSweep)
 	go s.runSearchIndex(pctx, DefaultSearchIndexEvery)
 	go s.runRetention(pctx, s.retentionEvery)
 	go s.renewLeases(pctx)

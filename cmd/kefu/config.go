@@ -56,8 +56,7 @@ type Config struct {
 	WSSendBurst          int           // KEFU_WS_SEND_BURST
 	WSFrameRate          float64       // KEFU_WS_FRAME_RATE: every other client frame per second per socket
 	WSFrameBurst         int           // KEFU_WS_FRAME_BURST
-	SnoozeSweep          time.Duration // KEFU_SNOOZE_SWEEP: how often snoozed conversations whose time has come are woken
-	JobsPoll             time.Duration // KEFU_JOBS_POLL: how often due durable timers (away grace, queue deadlines) are claimed
+	JobsPoll             time.Duration // KEFU_JOBS_POLL: how often due durable timers (away grace, queue deadlines, snoozes) are claimed
 	RecoverEvery         time.Duration // KEFU_RECOVER_EVERY: how often each node sweeps for what a dead node left half done
 	RecoverStuckAfter    time.Duration // KEFU_RECOVER_STUCK_AFTER: how long a flow may leave a visitor's message unanswered before the conversation is queued
 	WebhookTimeout       time.Duration // KEFU_WEBHOOK_TIMEOUT: one webhook delivery's bound; a dead node's claims come back after 30 s plus this per claimed event
@@ -185,7 +184,6 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.DurationVar(&c.RecoverEvery, "recover-every", durEnv("KEFU_RECOVER_EVERY", 2*time.Minute), "how often each node sweeps for what a dead node left half done (KEFU_RECOVER_EVERY)")
 	fs.DurationVar(&c.RecoverStuckAfter, "recover-stuck-after", durEnv("KEFU_RECOVER_STUCK_AFTER", time.Minute), "how long a flow may leave a visitor's message unanswered before the recovery sweep queues it (KEFU_RECOVER_STUCK_AFTER)")
 	fs.DurationVar(&c.WebhookTimeout, "webhook-timeout", durEnv("KEFU_WEBHOOK_TIMEOUT", 10*time.Second), "bound of one webhook delivery, connect to last byte; a node that dies mid-delivery lets its claimed events go after 30s plus this per event (KEFU_WEBHOOK_TIMEOUT)")
-	fs.DurationVar(&c.SnoozeSweep, "snooze-sweep", durEnv("KEFU_SNOOZE_SWEEP", 15*time.Second), "how often snoozed conversations whose time has come are woken (KEFU_SNOOZE_SWEEP)")
 	fs.IntVar(&c.UploadsPerMinute, "uploads-per-minute", intEnv("KEFU_UPLOADS_PER_MINUTE", 30), "upload requests per client IP (KEFU_UPLOADS_PER_MINUTE)")
 	fs.IntVar(&c.VisitorFilesPerHour, "upload-visitor-files-per-hour", intEnv("KEFU_UPLOAD_VISITOR_FILES_PER_HOUR", 20), "files one visitor may upload in an hour (KEFU_UPLOAD_VISITOR_FILES_PER_HOUR)")
 	fs.IntVar(&c.VisitorMBPerHour, "upload-visitor-mb-per-hour", intEnv("KEFU_UPLOAD_VISITOR_MB_PER_HOUR", 50), "MiB one visitor may upload in an hour (KEFU_UPLOAD_VISITOR_MB_PER_HOUR)")
@@ -301,9 +299,6 @@ func (c *Config) problems() []string {
 	}
 	if c.WebhookTimeout < time.Second || c.WebhookTimeout > time.Minute {
 		p = append(p, "KEFU_WEBHOOK_TIMEOUT must be between 1s and 1m")
-	}
-	if c.SnoozeSweep < 100*time.Millisecond || c.SnoozeSweep > time.Hour {
-		p = append(p, "KEFU_SNOOZE_SWEEP must be between 100ms and 1h")
 	}
 	if c.CommitShards < 1 || c.CommitShards > 64 {
 		p = append(p, "KEFU_COMMIT_SHARDS must be between 1 and 64")

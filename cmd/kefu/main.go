@@ -292,7 +292,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 			VisitorFiles: cfg.VisitorFilesPerHour, VisitorBytes: int64(cfg.VisitorMBPerHour) << 20,
 			TenantFiles: cfg.TenantFilesPerHour, TenantBytes: int64(cfg.TenantMBPerHour) << 20,
 		},
-		FileLinkTTL: cfg.FileLinkTTL, OfflineGrace: cfg.AgentAwayGrace, WriteTimeout: cfg.DBWriteTimeout, Tracer: tracer, Bots: botSvc, SnoozeSweep: cfg.SnoozeSweep,
+		FileLinkTTL: cfg.FileLinkTTL, OfflineGrace: cfg.AgentAwayGrace, WriteTimeout: cfg.DBWriteTimeout, Tracer: tracer, Bots: botSvc,
 		Recovery: chat.RecoveryConfig{JobsPoll: cfg.JobsPoll, Every: cfg.RecoverEvery, StuckAfter: cfg.RecoverStuckAfter},
 	})
 	if err := chatSvc.Start(ctx); err != nil {

@@ -34,7 +34,7 @@ func TestDurableWorkSurvivesKill9(t *testing.T) {
 	}
 	const grace = 4 * time.Second
 	env := []string{"KEFU_AGENT_AWAY_GRACE=" + grace.String(), "KEFU_JOBS_POLL=200ms", "KEFU_RECOVER_EVERY=1s",
-		"KEFU_RECOVER_STUCK_AFTER=2s", "KEFU_SNOOZE_SWEEP=300ms"}
+		"KEFU_RECOVER_STUCK_AFTER=2s"}
 	bin := buildKefu(t)
 	nodeA := startKefu(t, journeyConfig{bin: bin, dataDir: t.TempDir(), databaseURL: dbURL, redisURL: redisURL, env: env})
 	nodeB := startKefu(t, journeyConfig{bin: bin, dataDir: t.TempDir(), databaseURL: dbURL, redisURL: redisURL, env: env})

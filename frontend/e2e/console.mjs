@@ -7,7 +7,7 @@
 // that comes back by itself, seen ticks on both sides, links, the keyboard
 // cheat sheet, dark mode, and the landing page's weight. Run by
 // `npm run e2e:console` with KEFU_URL set (the Makefile's test-browser does);
-// the server should run with a short KEFU_SNOOZE_SWEEP (the Makefile sets 1s).
+// a snooze ends on the durable jobs, claimed every KEFU_JOBS_POLL (1s by default).
 //
 //   KEFU_URL=http://127.0.0.1:18308 npm run e2e:console
 //   KEFU_SCREENSHOTS=dir    where screenshots go (default tmp/screenshots)
