@@ -13,6 +13,7 @@ import (
 	"kefu/api"
 	"kefu/api/apitest"
 	"kefu/chat"
+	"kefu/flowrun"
 	"kefu/tenants"
 	"kefu/tenants/tenantstest"
 )
@@ -151,6 +152,7 @@ func webApp(t *testing.T, cfg api.Config) *app {
 	ten := tenants.NewService(store, tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef")})
 	cfg.Tenants = ten
 	c := chat.NewService(chat.Config{Tenants: ten, Bus: chat.NewLocalBus()})
+	flowrun.New(c, flowrun.Config{})
 	t.Cleanup(func() { c.Close(context.Background()) })
 	cfg.Chat = c
 	cfg.Logger = slog.New(slog.DiscardHandler)

@@ -15,6 +15,7 @@ import (
 	"kefu/api/apitest"
 	"kefu/bots"
 	"kefu/chat"
+	"kefu/flowrun"
 	"kefu/tenants"
 	"kefu/tenants/tenantstest"
 	"kefu/webhook"
@@ -116,6 +117,7 @@ func newAppOpts(t *testing.T, store *tenants.Store, o appOptions) *app {
 		cc.ScopeTTL = 50 * time.Millisecond
 	}
 	c := chat.NewService(cc)
+	flowrun.New(c, flowrun.Config{})
 	if o.start {
 		if err := c.Start(context.Background()); err != nil {
 			t.Fatal(err)

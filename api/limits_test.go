@@ -8,6 +8,7 @@ import (
 
 	"kefu/api"
 	"kefu/chat"
+	"kefu/flowrun"
 	"kefu/tenants"
 	"kefu/tenants/tenantstest"
 )
@@ -18,6 +19,7 @@ func TestRateLimits(t *testing.T) {
 	store := tenantstest.SQLite(t)
 	ten := tenants.NewService(store, tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef")})
 	c := chat.NewService(chat.Config{Tenants: ten, Bus: chat.NewLocalBus()})
+	flowrun.New(c, flowrun.Config{})
 	srv := httptest.NewServer(conform(api.New(api.Config{Tenants: ten, Chat: c, Logger: slog.New(slog.DiscardHandler), AuthPerMinute: 3, WidgetPerMinute: 4}).Handler()))
 	t.Cleanup(srv.Close)
 	a := &app{t: t, srv: srv, url: srv.URL}

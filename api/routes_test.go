@@ -10,6 +10,7 @@ import (
 
 	"kefu/api"
 	"kefu/chat"
+	"kefu/flowrun"
 	"kefu/tenants"
 	"kefu/tenants/tenantstest"
 )
@@ -21,6 +22,7 @@ func TestEveryRouteIsDocumented(t *testing.T) {
 	paths := mapAt(doc, "paths")
 	ten := tenants.NewService(tenantstest.SQLite(t), tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef")})
 	c := chat.NewService(chat.Config{Tenants: ten, Bus: chat.NewLocalBus()})
+	flowrun.New(c, flowrun.Config{})
 	t.Cleanup(func() { c.Close(context.Background()) })
 	srv := api.New(api.Config{Tenants: ten, Chat: c, Logger: slog.New(slog.DiscardHandler), WS: http.NotFoundHandler(), Gatherer: nil})
 	param := regexp.MustCompile(`:([a-z_]+)`)

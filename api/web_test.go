@@ -16,6 +16,7 @@ import (
 
 	"kefu/api"
 	"kefu/chat"
+	"kefu/flowrun"
 	"kefu/tenants"
 	"kefu/tenants/tenantstest"
 )
@@ -185,6 +186,7 @@ func TestCompressedWebFiles(t *testing.T) {
 	}
 	ten := tenants.NewService(tenantstest.SQLite(t), tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef")})
 	c := chat.NewService(chat.Config{Tenants: ten, Bus: chat.NewLocalBus()})
+	flowrun.New(c, flowrun.Config{})
 	t.Cleanup(func() { c.Close(context.Background()) })
 	srv := httptest.NewServer(conform(api.New(api.Config{Tenants: ten, Chat: c, Logger: slog.New(slog.DiscardHandler), Web: web}).Handler()))
 	t.Cleanup(srv.Close)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"kefu/chat"
+	"kefu/flowrun"
 	"kefu/tenants"
 	"kefu/tenants/tenantstest"
 )
@@ -20,6 +21,7 @@ func TestAssignmentRespectsCaps(t *testing.T) {
 			ctx := context.Background()
 			f := newFixture(t, b.Store)
 			node2 := chat.NewService(chat.Config{Tenants: f.ten, Bus: chat.NewLocalBus()})
+			flowrun.New(node2, flowrun.Config{})
 			t.Cleanup(func() { node2.Close(context.Background()) })
 			caps := map[string]int{f.owner.ID: 4, f.agent.ID: 3}
 			for id, c := range caps {

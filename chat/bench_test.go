@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"kefu/chat"
+	"kefu/flowrun"
 	"kefu/tenants"
 	"kefu/tenants/tenantstest"
 )
@@ -33,6 +34,7 @@ func BenchmarkSend(b *testing.B) {
 			ctx := context.Background()
 			ten := tenants.NewService(be.Store, tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef")})
 			svc := chat.NewService(chat.Config{Tenants: ten, Bus: chat.NewLocalBus()})
+			flowrun.New(svc, flowrun.Config{})
 			b.Cleanup(func() { svc.Close(context.Background()) })
 			res, err := ten.Signup(ctx, tenants.SignupInput{Company: "Bench " + tenants.NewID()[24:], Email: "o@example.com", Password: "password1", Name: "O"})
 			if err != nil {

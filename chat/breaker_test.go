@@ -14,15 +14,15 @@ import (
 )
 
 // TestBreaker: repeated failures of the assignment path open the tenant's
-// breaker, assignments then wait in the queue without touching the path,
-// and after the timeout a successful probe closes it again.
+// breaker, assignments (AutoAssign, as the flow runtime calls it) are then
+// refused at once and the conversation waits in the queue, and after the
+// timeout a successful probe closes it again.
 func TestBreaker(t *testing.T) {
 	ctx := context.Background()
 	store := tenantstest.SQLite(t)
 	ten := tenants.NewService(store, tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef")})
-	// The open state lasts long enough for the queued send below to be
-	// routed while it holds, on a machine busy with -race and other tests
-	// (200 ms was seen to pass before the flow ran).
+	// The open state lasts long enough for the send below to be routed
+	// while it holds, on a machine busy with -race and other tests.
 	const open = 3 * time.Second
 	s := NewService(Config{Tenants: ten, Bus: NewLocalBus(), BreakerTimeout: open})
 	t.Cleanup(func() { s.Close(context.Background()) })
@@ -57,30 +57,25 @@ func TestBreaker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, func() bool {
-		c, _ := s.Conversation(ctx, owner, m.ConversationID)
-		return c.Status == StatusQueued
-	})
+	// The run's assign node: refused by the open breaker, so it queues.
+	rr := routing.AssignRequest{Strategy: routing.StrategyRoundRobin}
+	if _, err := s.AutoAssign(ctx, tid, m.ConversationID, rr, ""); !errors.Is(err, gobreaker.ErrOpenState) {
+		t.Fatalf("AutoAssign while open: %v", err)
+	}
+	decide(t, s, tid, m.ConversationID, routing.Result{Action: routing.ActionQueue})
+	if c, _ := s.Conversation(ctx, owner, m.ConversationID); c.Status != StatusQueued {
+		t.Fatalf("refused by the breaker, the conversation is %s", c.Status)
+	}
 	// After the timeout, one probe goes through; it succeeds and closes it.
 	time.Sleep(time.Until(opened.Add(open + 50*time.Millisecond)))
 	if got := s.BreakerState(tid); got != "half-open" {
 		t.Fatalf("after the timeout the breaker is %s, want half-open", got)
 	}
-	s.observe(ctx, Happening{What: CapacityFreed, TenantID: tid}) // the flow runtime drains the queue
+	if a, err := s.AutoAssign(ctx, tid, m.ConversationID, rr, ""); err != nil || a.ID != owner.ID {
+		t.Fatalf("the probe: %+v, %v", a, err)
+	}
 	c, _ := s.Conversation(ctx, owner, m.ConversationID)
 	if c.Status != StatusAssigned || s.BreakerState(tid) != "closed" {
 		t.Fatalf("after a good probe: conversation %s, breaker %s; want assigned and closed", c.Status, s.BreakerState(tid))
 	}
-}
-
-func waitUntil(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatal("condition not met within 5s")
 }

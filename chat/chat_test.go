@@ -11,6 +11,7 @@ import (
 
 	"kefu"
 	"kefu/chat"
+	"kefu/flowrun"
 	"kefu/tenants"
 	"kefu/tenants/tenantstest"
 )
@@ -53,6 +54,7 @@ func newFixture(t *testing.T, store *tenants.Store) *fixture {
 	ten := tenants.NewService(store, tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef")})
 	bus := chat.NewLocalBus()
 	f := &fixture{ten: ten, chat: chat.NewService(chat.Config{Tenants: ten, Bus: bus}), events: &recorder{}}
+	flowrun.New(f.chat, flowrun.Config{})
 	t.Cleanup(func() { f.chat.Close(context.Background()) })
 	bus.Subscribe(f.events.add)
 	res, err := ten.Signup(ctx, tenants.SignupInput{Company: "Chat Co " + tenants.NewID()[24:], Email: "owner@example.com", Password: "password1", Name: "Olga"})

@@ -7,6 +7,7 @@ import (
 
 	"kefu"
 	"kefu/chat"
+	"kefu/flowrun"
 	"kefu/tenants"
 	"kefu/tenants/tenantstest"
 )
@@ -22,6 +23,7 @@ func TestSendsFailWithinTheWriteDeadline(t *testing.T) {
 	ctx := context.Background()
 	ten := tenants.NewService(store, tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef")})
 	s := chat.NewService(chat.Config{Tenants: ten, Bus: chat.NewLocalBus(), WriteTimeout: 400 * time.Millisecond})
+	flowrun.New(s, flowrun.Config{})
 	t.Cleanup(func() { s.Close(context.Background()) })
 	res, err := ten.Signup(ctx, tenants.SignupInput{Company: "Hang " + tenants.NewID()[24:], Email: "o@example.com", Password: "password1", Name: "O"})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"kefu/chat"
+	"kefu/flowrun"
 	"kefu/tenants"
 	"kefu/tenants/tenantstest"
 )
@@ -23,6 +24,7 @@ func TestLifecycle(t *testing.T) {
 			rec := &recorder{}
 			bus.Subscribe(rec.add)
 			s := chat.NewService(chat.Config{Tenants: ten, Bus: bus, OfflineGrace: 50 * time.Millisecond})
+			flowrun.New(s, flowrun.Config{})
 			t.Cleanup(func() { s.Close(context.Background()) })
 			res, err := ten.Signup(ctx, tenants.SignupInput{Company: "Life " + tenants.NewID()[24:], Email: "o@example.com", Password: "password1", Name: "Olga", Language: "zh-CN"})
 			if err != nil {

@@ -6,8 +6,8 @@ import "context"
 // calls) is told what happened to conversations and agents through
 // Observer, and acts through the Service's exported operations. chat never
 // calls the runtime directly: it only says what it stored (issue #14, "The
-// house"; the runtime is on its way to a package of its own that imports
-// chat, never the other way round).
+// house"; the runtime is the package flowrun, which imports chat, never the
+// other way round).
 
 // Happened is the kind of a Happening.
 type Happened int
@@ -79,6 +79,11 @@ type Opening struct {
 type Observer interface {
 	Observe(ctx context.Context, h Happening)
 }
+
+// SetObserver names who is told what happened (the flow runtime:
+// flowrun.New calls it). Call it before the service starts or serves
+// anything; it is not safe to call while it does.
+func (s *Service) SetObserver(o Observer) { s.observer = o }
 
 // observe tells the observer, if any.
 func (s *Service) observe(ctx context.Context, h Happening) {

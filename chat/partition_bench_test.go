@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"kefu/chat"
+	"kefu/flowrun"
 	"kefu/tenants"
 	"kefu/tenants/tenantstest"
 )
@@ -34,6 +35,7 @@ func BenchmarkSendLayout(b *testing.B) {
 	ctx := context.Background()
 	ten := tenants.NewService(pg, tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef")})
 	svc := chat.NewService(chat.Config{Tenants: ten, Bus: chat.NewLocalBus()})
+	flowrun.New(svc, flowrun.Config{})
 	b.Cleanup(func() { svc.Close(context.Background()) })
 
 	type side struct {

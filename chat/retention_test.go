@@ -14,6 +14,7 @@ import (
 	"gorm.io/gorm"
 
 	"kefu/chat"
+	"kefu/flowrun"
 	"kefu/tenants"
 	"kefu/tenants/tenantstest"
 )
@@ -38,6 +39,7 @@ func TestRetention(t *testing.T) {
 			now.Store(&today)
 			ten := tenants.NewService(be.Store, tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef")})
 			svc := chat.NewService(chat.Config{Tenants: ten, Bus: chat.NewLocalBus(), Now: func() time.Time { return *now.Load() }})
+			flowrun.New(svc, flowrun.Config{})
 			t.Cleanup(func() { svc.Close(ctx) })
 			signup := func(name string) (tenants.Tenant, *tenants.DB, tenants.Principal) {
 				res, err := ten.Signup(ctx, tenants.SignupInput{Company: name + " " + tenants.NewID()[24:], Email: "o@example.com", Password: "password1", Name: "O"})

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"kefu/chat"
+	"kefu/flowrun"
 	"kefu/tenants"
 	"kefu/tenants/tenantstest"
 )
@@ -33,6 +34,7 @@ func BenchmarkSearch(b *testing.B) {
 	ctx := context.Background()
 	ten := tenants.NewService(store, tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef")})
 	svc := chat.NewService(chat.Config{Tenants: ten, Bus: chat.NewLocalBus()})
+	flowrun.New(svc, flowrun.Config{})
 	defer svc.Close(ctx)
 	res, err := ten.Signup(ctx, tenants.SignupInput{Company: "Search bench " + tenants.NewID()[24:], Email: "o@example.com", Password: "password1", Name: "O"})
 	if err != nil {

@@ -80,7 +80,7 @@ type Service struct {
 	grace          time.Duration
 	recovery       RecoveryConfig
 
-	simulations   *gates // per tenant: simulate and replay calls under way
+	simulations   *kefu.Gates // per tenant: simulate and replay calls under way
 	simulateWait  time.Duration
 	replayTimeout time.Duration
 	searchIdx     *searchIndexer
@@ -146,12 +146,6 @@ type Config struct {
 	// WriteTimeout bounds one group commit (default DefaultWriteTimeout):
 	// past it its senders get unavailable, never an ack.
 	WriteTimeout time.Duration
-	// FlowRuns is how many flow runs of one tenant run at once on this node
-	// (default DefaultFlowRuns); more wait up to FlowRunWait (default
-	// DefaultFlowRunWait) for a turn, and past that the conversation is
-	// queued for an agent without running the flow.
-	FlowRuns    int
-	FlowRunWait time.Duration
 	// Simulations is how many simulate and replay calls of one tenant run at
 	// once on this node (default DefaultSimulations); more wait up to
 	// SimulateWait (default DefaultSimulateWait), then get rate_limited.
@@ -192,7 +186,8 @@ type Config struct {
 	// when the visitor's page is not one of the tenant's origins).
 	PublicURL string
 	// Observer is told what happened to conversations and agents (see
-	// Observer). Nil: the flow runtime built into this package.
+	// Observer). Nil: nobody (no flow runs) until SetObserver — the flow
+	// runtime registers itself there (flowrun.New).
 	Observer Observer
 }
 
@@ -216,8 +211,6 @@ func NewService(c Config) *Service {
 	if c.ScopeTTL <= 0 {
 		c.ScopeTTL = DefaultScopeTTL
 	}
-	c.FlowRuns = cmp.Or(c.FlowRuns, DefaultFlowRuns)
-	c.FlowRunWait = cmp.Or(c.FlowRunWait, DefaultFlowRunWait)
 	c.Simulations = cmp.Or(c.Simulations, DefaultSimulations)
 	c.SimulateWait = cmp.Or(c.SimulateWait, DefaultSimulateWait)
 	c.ReplayTimeout = cmp.Or(c.ReplayTimeout, DefaultReplayTimeout)
@@ -243,15 +236,12 @@ func NewService(c Config) *Service {
 		log: c.Logger, now: c.Now, metrics: newMetrics(c.Registry), tracer: c.Tracer.Tracer("kefu/chat"), hooks: newOutbound(c.AllowPrivateNetworks),
 		flowCache: fc, queuePos: qp, openConvs: oc, returning: rv, gone: gone, scopes: newScopeCache(c.ScopeTTL), grace: c.OfflineGrace, breakerTimeout: c.BreakerTimeout,
 		breakers: breakers, queueLen: map[string]int{}, timers: map[string]*time.Timer{}, queueDirty: map[string]bool{},
-		simulations: newGates(c.Simulations), simulateWait: c.SimulateWait, replayTimeout: c.ReplayTimeout, searchIdx: newSearchIndexer(),
+		simulations: kefu.NewGates(c.Simulations), simulateWait: c.SimulateWait, replayTimeout: c.ReplayTimeout, searchIdx: newSearchIndexer(),
 		uploadLimits: c.Uploads.withDefaults(), usage: uu, monthly: mc, linkTTL: c.FileLinkTTL, sweepEvery: c.SweepEvery,
 		bots: c.Bots, calls: newBotCalls(), instance: tenants.NewID(), recovery: c.Recovery.withDefaults(),
 	}
 	s.engine = c.SearchEngine
 	s.observer = c.Observer
-	if s.observer == nil {
-		s.observer = newFlowRuntime(s, c.FlowRuns, c.FlowRunWait)
-	}
 	s.hoursCache = expirable.NewLRU[string, BusinessHours](tenantCaches, nil, hoursTTL)
 	s.queueEst = expirable.NewLRU[string, QueueEstimate](tenantCaches, nil, hoursTTL)
 	s.mail, s.publicURL = c.Mailer, c.PublicURL

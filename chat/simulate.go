@@ -150,9 +150,9 @@ func (s *Service) Simulate(ctx context.Context, p tenants.Principal, flowID stri
 // simulationTurn waits for one of the tenant's Simulations slots.
 // Errors: rate_limited.
 func (s *Service) simulationTurn(ctx context.Context, tenantID string) (func(), error) {
-	release, ok := s.simulations.acquire(ctx, tenantID, s.simulateWait)
+	release, ok := s.simulations.Acquire(ctx, tenantID, s.simulateWait)
 	if !ok {
-		return nil, kefu.Errorf(kefu.ERateLimit, "this workspace already has %d simulations or replays under way; try again in a moment", s.simulations.size)
+		return nil, kefu.Errorf(kefu.ERateLimit, "this workspace already has %d simulations or replays under way; try again in a moment", s.simulations.Size())
 	}
 	return release, nil
 }

@@ -14,6 +14,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"kefu/chat"
+	"kefu/flowrun"
 	"kefu/redis"
 	"kefu/tenants"
 	"kefu/tenants/tenantstest"
@@ -193,6 +194,7 @@ func TestRedisBusCarriesNoBodies(t *testing.T) {
 	store := tenantstest.SQLite(t)
 	ten := tenants.NewService(store, tenants.Config{Secret: secret})
 	nodeA := chat.NewService(chat.Config{Tenants: ten, Bus: newBus(secret)})
+	flowrun.New(nodeA, flowrun.Config{})
 	t.Cleanup(func() { nodeA.Close(ctx) })
 	busB := newBus(secret)
 	var mu sync.Mutex

@@ -19,6 +19,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"kefu/chat"
+	"kefu/flowrun"
 	"kefu/tenants"
 	"kefu/tenants/tenantstest"
 	"kefu/webhook"
@@ -68,6 +69,7 @@ func newNode(t *testing.T, store *tenants.Store, tweak func(*webhook.Config)) *n
 	ctx := context.Background()
 	ten := tenants.NewService(store, tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef")})
 	n := &node{t: t, store: store, ten: ten, chat: chat.NewService(chat.Config{Tenants: ten, Bus: chat.NewLocalBus()}), clock: &clock{}}
+	flowrun.New(n.chat, flowrun.Config{})
 	t.Cleanup(func() { n.chat.Close(context.Background()) })
 	n.startHooks(tweak)
 	res, err := ten.Signup(ctx, tenants.SignupInput{Company: "Hooks " + tenants.NewID()[24:], Email: "o@example.com", Password: "password1", Name: "Olga"})

@@ -11,6 +11,7 @@ import (
 	"github.com/coder/websocket"
 
 	"kefu/chat"
+	"kefu/flowrun"
 	"kefu/tenants"
 	"kefu/tenants/tenantstest"
 	"kefu/ws"
@@ -35,6 +36,7 @@ func TestSocketsRevalidate(t *testing.T) {
 			ctx := context.Background()
 			ten := tenants.NewService(b.Store, tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef")})
 			c := chat.NewService(chat.Config{Tenants: ten, Bus: deafBus{chat.NewLocalBus()}})
+			flowrun.New(c, flowrun.Config{})
 			srv := ws.NewServer(ws.Config{RevalidateInterval: 200 * time.Millisecond}, c, slog.New(slog.DiscardHandler), nil)
 			t.Cleanup(func() { c.Close(context.Background()) })
 			hs := httptest.NewServer(srv)

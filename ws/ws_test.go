@@ -16,6 +16,7 @@ import (
 	"github.com/coder/websocket"
 
 	"kefu/chat"
+	"kefu/flowrun"
 	"kefu/tenants"
 	"kefu/tenants/tenantstest"
 	"kefu/ws"
@@ -36,6 +37,7 @@ func newRig(t *testing.T, cfg ws.Config) *rig {
 	store := tenantstest.SQLite(t)
 	ten := tenants.NewService(store, tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef")})
 	c := chat.NewService(chat.Config{Tenants: ten, Bus: chat.NewLocalBus()})
+	flowrun.New(c, flowrun.Config{})
 	srv := ws.NewServer(cfg, c, slog.New(slog.DiscardHandler), nil)
 	t.Cleanup(func() { c.Close(context.Background()) }) // after the server below, before the store
 	hs := httptest.NewServer(srv)

@@ -30,6 +30,7 @@ import (
 	"kefu/api"
 	"kefu/bots"
 	"kefu/chat"
+	"kefu/flowrun"
 	"kefu/clientip"
 	"kefu/frontend"
 	"kefu/mailer"
@@ -295,6 +296,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		FileLinkTTL: cfg.FileLinkTTL, OfflineGrace: cfg.AgentAwayGrace, WriteTimeout: cfg.DBWriteTimeout, Tracer: tracer, Bots: botSvc,
 		Recovery: chat.RecoveryConfig{JobsPoll: cfg.JobsPoll, Every: cfg.RecoverEvery, StuckAfter: cfg.RecoverStuckAfter},
 	})
+	// The flow runtime is chat's Observer: told what happened, it runs the
+	// published flows, drains the queues and keeps the queue deadlines.
+	flowrun.New(chatSvc, flowrun.Config{})
 	if err := chatSvc.Start(ctx); err != nil {
 		return fmt.Errorf("start chat: %w", err)
 	}

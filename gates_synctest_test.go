@@ -1,4 +1,4 @@
-package chat
+package kefu
 
 import (
 	"context"
@@ -14,14 +14,14 @@ import (
 func TestGatesTimeline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const wait = 5 * time.Second
-		g := newGates(2)
+		g := NewGates(2)
 		ctx := context.Background()
-		r1, ok1 := g.acquire(ctx, "a", wait)
-		r2, ok2 := g.acquire(ctx, "a", wait)
+		r1, ok1 := g.Acquire(ctx, "a", wait)
+		r2, ok2 := g.Acquire(ctx, "a", wait)
 		if !ok1 || !ok2 {
 			t.Fatal("the first two runs of a tenant with two slots waited")
 		}
-		if rb, ok := g.acquire(ctx, "b", 0); !ok {
+		if rb, ok := g.Acquire(ctx, "b", 0); !ok {
 			t.Fatal("another tenant was held up by a full one")
 		} else {
 			rb()
@@ -29,7 +29,7 @@ func TestGatesTimeline(t *testing.T) {
 
 		// A third run of a waits exactly its wait, then gives up.
 		start := time.Now()
-		if _, ok := g.acquire(ctx, "a", wait); ok {
+		if _, ok := g.Acquire(ctx, "a", wait); ok {
 			t.Fatal("a third run got a slot while both were held")
 		}
 		if took := time.Since(start); took != wait {
@@ -40,7 +40,7 @@ func TestGatesTimeline(t *testing.T) {
 		got := make(chan time.Duration)
 		go func() {
 			start := time.Now()
-			r, ok := g.acquire(ctx, "a", wait)
+			r, ok := g.Acquire(ctx, "a", wait)
 			if !ok {
 				got <- -1
 				return
@@ -56,20 +56,18 @@ func TestGatesTimeline(t *testing.T) {
 		}
 
 		// A cancelled context ends the wait at once.
-		r1, _ = g.acquire(ctx, "a", wait)
+		r1, _ = g.Acquire(ctx, "a", wait)
 		cctx, cancel := context.WithCancel(ctx)
 		go func() { time.Sleep(time.Second); cancel() }()
 		start = time.Now()
-		if _, ok := g.acquire(cctx, "a", wait); ok || time.Since(start) != time.Second {
+		if _, ok := g.Acquire(cctx, "a", wait); ok || time.Since(start) != time.Second {
 			t.Fatalf("cancelled after 1s: ok=%v after %v", ok, time.Since(start))
 		}
 
 		r1()
 		r2()
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		if len(g.m) != 0 {
-			t.Fatalf("%d gates left with nothing under way", len(g.m))
+		if n := g.Open(); n != 0 {
+			t.Fatalf("%d gates left with nothing under way", n)
 		}
 	})
 }

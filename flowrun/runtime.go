@@ -1,4 +1,11 @@
-package chat
+// Package flowrun runs the tenants' published flows: on what chat tells
+// it happened (a visitor's message, a conversation opened, resolved,
+// requeued, capacity freed, a deadline due), it runs the flow, drains the
+// queue and keeps the queue deadlines, acting only through chat's exported
+// operations (chat/flowops.go) and keeping its own state (run slots per
+// tenant, conversation locks, deadline timers). chat never calls it: it is
+// chat's Observer, registered by New.
+package flowrun
 
 import (
 	"context"
@@ -12,18 +19,33 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
+	"kefu"
+	"kefu/chat"
 	"kefu/routing"
 )
 
-// flowRuntime runs the tenants' published flows, drains their queues and
-// keeps their queue deadlines: the Observer a Service gets when its Config
-// names none. It acts only through the Service's exported operations
-// (flowops.go) and keeps its own state (run slots, conversation locks,
-// timers).
-type flowRuntime struct {
-	chat    *Service
+// Defaults of Config.
+const (
+	DefaultRuns    = 32 // runs mostly wait on the database; each one's evaluation is bounded by its budget
+	DefaultRunWait = 30 * time.Second
+)
+
+// Config bounds the flow work of one tenant on this node.
+type Config struct {
+	// Runs is how many flow runs of one tenant run at once (default
+	// DefaultRuns); more wait up to RunWait (default DefaultRunWait) for a
+	// turn, and past that the conversation is queued for an agent without
+	// running the flow.
+	Runs    int
+	RunWait time.Duration
+}
+
+// Runtime runs the tenants' published flows, drains their queues and
+// keeps their queue deadlines for one chat.Service.
+type Runtime struct {
+	chat    *chat.Service
 	log     *slog.Logger
-	runs    *gates // per tenant: flow runs under way
+	runs    *kefu.Gates // per tenant: flow runs under way
 	runWait time.Duration
 	locks   [256]sync.Mutex
 
@@ -32,37 +54,47 @@ type flowRuntime struct {
 	closed bool
 }
 
-func newFlowRuntime(s *Service, runs int, runWait time.Duration) *flowRuntime {
-	return &flowRuntime{chat: s, log: s.Logger(), runs: newGates(runs), runWait: runWait, timers: map[string]*time.Timer{}}
+// New makes the runtime of svc and registers it as svc's Observer; call it
+// before svc starts or serves anything.
+func New(svc *chat.Service, cfg Config) *Runtime {
+	if cfg.Runs <= 0 {
+		cfg.Runs = DefaultRuns
+	}
+	if cfg.RunWait <= 0 {
+		cfg.RunWait = DefaultRunWait
+	}
+	r := &Runtime{chat: svc, log: svc.Logger(), runs: kefu.NewGates(cfg.Runs), runWait: cfg.RunWait, timers: map[string]*time.Timer{}}
+	svc.SetObserver(r)
+	return r
 }
 
-// Observe implements Observer.
-func (r *flowRuntime) Observe(ctx context.Context, h Happening) {
+// Observe implements chat.Observer.
+func (r *Runtime) Observe(ctx context.Context, h chat.Happening) {
 	switch h.What {
-	case MessageStored:
+	case chat.MessageStored:
 		r.run(ctx, h.TenantID, h.ConversationID, nil, routing.EventMessageCreated, h.Text, "", "")
-	case ConversationOpened:
+	case chat.ConversationOpened:
 		r.run(ctx, h.TenantID, h.ConversationID, h.Opening, routing.EventConversationCreated, h.Text, "", "")
-	case ConversationReopened:
+	case chat.ConversationReopened:
 		r.run(ctx, h.TenantID, h.ConversationID, h.Opening, routing.EventConversationReopened, h.Text, "", "")
-	case ConversationResolved:
+	case chat.ConversationResolved:
 		r.unscheduleTimeout(h.TenantID, h.ConversationID)
 		r.chat.CancelModelCall(ctx, h.TenantID, h.ConversationID)
 		// A slot may have opened up: offer it to whoever waits.
 		r.chat.Background(func() { r.drainQueue(context.Background(), h.TenantID) })
-	case ConversationRequeued:
+	case chat.ConversationRequeued:
 		r.run(ctx, h.TenantID, h.ConversationID, nil, routing.EventAgentOffline, "", "", "")
-	case CapacityFreed:
+	case chat.CapacityFreed:
 		r.drainQueue(ctx, h.TenantID)
-	case QueueDeadlineDue:
+	case chat.QueueDeadlineDue:
 		r.queueTimeout(ctx, h.TenantID, h.ConversationID, h.Node)
-	case FlowResumed:
+	case chat.FlowResumed:
 		r.run(ctx, h.TenantID, h.ConversationID, nil, h.Event, h.Text, h.Node, h.Label)
-	case Started:
+	case chat.Started:
 		if err := r.armTimeouts(ctx); err != nil {
 			r.log.ErrorContext(ctx, "flow runtime: re-arm queue deadlines", "err", err)
 		}
-	case Closing:
+	case chat.Closing:
 		r.close()
 	}
 }
@@ -76,11 +108,11 @@ func (r *flowRuntime) Observe(ctx context.Context, h Happening) {
 // for its turn first (before the conversation's lock, which other tenants'
 // conversations share), and one that waited FlowRunWait in vain queues the
 // conversation for an agent without running the flow, so it is never lost.
-func (r *flowRuntime) run(ctx context.Context, tenantID, convID string, known *Opening, event, text string, resumeNode, resumeLabel string) {
+func (r *Runtime) run(ctx context.Context, tenantID, convID string, known *chat.Opening, event, text string, resumeNode, resumeLabel string) {
 	ctx = context.WithoutCancel(ctx)
 	ctx, span := r.chat.StartSpan(ctx, "flow.run", trace.WithAttributes(attribute.String("kefu.event", event), attribute.String("kefu.conversation_id", convID)))
 	defer span.End()
-	release, turn := r.runs.acquire(ctx, tenantID, r.runWait)
+	release, turn := r.runs.Acquire(ctx, tenantID, r.runWait)
 	if turn {
 		defer release()
 	}
@@ -94,7 +126,7 @@ func (r *flowRuntime) run(ctx context.Context, tenantID, convID string, known *O
 		return
 	}
 	in, prefer, err := r.chat.FlowInput(ctx, tenantID, convID, known, event, text)
-	if errors.Is(err, ErrNotRouted) {
+	if errors.Is(err, chat.ErrNotRouted) {
 		return // a person has it, or it is closed
 	}
 	if err != nil {
@@ -108,11 +140,11 @@ func (r *flowRuntime) run(ctx context.Context, tenantID, convID string, known *O
 	} else {
 		r.chat.CountFlowBusy()
 		res = routing.Result{Action: routing.ActionQueue, Replies: []string{}, Trace: []routing.Step{{Type: routing.NodeQueue, Outcome: "queue",
-			Detail: fmt.Sprintf("the flow did not run: this workspace already had %d runs under way for %v", r.runs.size, r.runWait)}}}
+			Detail: fmt.Sprintf("the flow did not run: this workspace already had %d runs under way for %v", r.runs.Size(), r.runWait)}}}
 	}
 	r.chat.CountRouting(res.Action)
 	span.SetAttributes(attribute.String("kefu.action", res.Action))
-	d := Decision{FlowID: flowID, FlowVersion: version, Event: event, Result: res}
+	d := chat.Decision{FlowID: flowID, FlowVersion: version, Event: event, Result: res}
 	// Logged before it is applied (which publishes the new state), so a
 	// console that refreshes on conversation.updated finds the decision.
 	r.chat.LogDecision(ctx, tenantID, convID, d)
@@ -133,7 +165,7 @@ func (r *flowRuntime) run(ctx context.Context, tenantID, convID string, known *O
 
 // liveServices are the flow's side effects for a real conversation.
 type liveServices struct {
-	chat     *Service
+	chat     *chat.Service
 	tenantID string
 	convID   string
 	prefer   string // the agent the conversation was last with
@@ -158,7 +190,7 @@ func (l *liveServices) Reply(ctx context.Context, text string) error {
 
 func (l *liveServices) Assign(ctx context.Context, req routing.AssignRequest) (string, string, bool, error) {
 	a, err := l.chat.AutoAssign(ctx, l.tenantID, l.convID, req, l.prefer)
-	if errors.Is(err, ErrNoAgent) || errors.Is(err, ErrTaken) {
+	if errors.Is(err, chat.ErrNoAgent) || errors.Is(err, chat.ErrTaken) {
 		return "", "", false, nil
 	}
 	if err != nil {
@@ -170,7 +202,7 @@ func (l *liveServices) Assign(ctx context.Context, req routing.AssignRequest) (s
 // drainQueue offers the tenant's waiting conversations, oldest first, to
 // the agents now online, each by the request of the assign node it waits at
 // (round robin for a plain queue node).
-func (r *flowRuntime) drainQueue(ctx context.Context, tenantID string) {
+func (r *Runtime) drainQueue(ctx context.Context, tenantID string) {
 	queued, err := r.chat.Queued(ctx, tenantID, 200)
 	if err != nil {
 		r.log.ErrorContext(ctx, "drain queue", "tenant_id", tenantID, "err", err)
@@ -197,7 +229,7 @@ func (r *flowRuntime) drainQueue(ctx context.Context, tenantID string) {
 		switch {
 		case err == nil:
 			r.unscheduleTimeout(tenantID, c.ConversationID)
-		case errors.Is(err, ErrNoAgent) || errors.Is(err, ErrTaken):
+		case errors.Is(err, chat.ErrNoAgent) || errors.Is(err, chat.ErrTaken):
 		default:
 			r.log.WarnContext(ctx, "drain queue: assign", "tenant_id", tenantID, "conversation_id", c.ConversationID, "err", err)
 			return
@@ -210,7 +242,7 @@ func (r *flowRuntime) drainQueue(ctx context.Context, tenantID string) {
 // deadline, if it still waits at the same node, the flow resumes there by
 // its timeout branch. Every node arms its own timers; the conditional check
 // makes the first one win, and a durable job backs the timer up.
-func (r *flowRuntime) scheduleTimeout(tenantID, convID, node string, at time.Time) {
+func (r *Runtime) scheduleTimeout(tenantID, convID, node string, at time.Time) {
 	key := tenantID + "/" + convID
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -229,7 +261,7 @@ func (r *flowRuntime) scheduleTimeout(tenantID, convID, node string, at time.Tim
 	})
 }
 
-func (r *flowRuntime) unscheduleTimeout(tenantID, convID string) {
+func (r *Runtime) unscheduleTimeout(tenantID, convID string) {
 	key := tenantID + "/" + convID
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -240,7 +272,7 @@ func (r *flowRuntime) unscheduleTimeout(tenantID, convID string) {
 }
 
 // close stops the timers; the durable jobs stay for the next start.
-func (r *flowRuntime) close() {
+func (r *Runtime) close() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.closed = true
@@ -254,7 +286,7 @@ func (r *flowRuntime) close() {
 // conversation waits at, once its deadline has passed. Clearing the
 // deadline first lets the resumed run set a new one; only the node that
 // clears it runs the flow (timer and job may both fire).
-func (r *flowRuntime) queueTimeout(ctx context.Context, tenantID, convID, node string) {
+func (r *Runtime) queueTimeout(ctx context.Context, tenantID, convID, node string) {
 	if ok, err := r.chat.ExpireQueueDeadline(ctx, tenantID, convID, node); err != nil || !ok {
 		return
 	}
@@ -262,7 +294,7 @@ func (r *flowRuntime) queueTimeout(ctx context.Context, tenantID, convID, node s
 }
 
 // armTimeouts re-arms the queue deadlines of every tenant after a start.
-func (r *flowRuntime) armTimeouts(ctx context.Context) error {
+func (r *Runtime) armTimeouts(ctx context.Context) error {
 	ids, err := r.chat.TenantIDs(ctx)
 	if err != nil {
 		return err
@@ -283,7 +315,7 @@ func (r *flowRuntime) armTimeouts(ctx context.Context) error {
 // convLock serialises flow runs of one conversation on this node. The locks
 // are striped (a fixed array) so they cost no memory per conversation;
 // nothing holds two at once, so sharing a stripe cannot deadlock.
-func (r *flowRuntime) convLock(key string) *sync.Mutex {
+func (r *Runtime) convLock(key string) *sync.Mutex {
 	h := fnv.New32a()
 	h.Write([]byte(key))
 	return &r.locks[h.Sum32()%uint32(len(r.locks))]
