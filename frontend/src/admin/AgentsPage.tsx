@@ -7,6 +7,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, errorMessage, type Agent, type CreateAgentRequest, type Role, type UpdateAgentRequest } from '../api';
 import { ConfirmButton } from '../components/ConfirmButton';
 import { FormModal } from '../components/FormModal';
+import { EmailItem } from '../components/EmailItem';
 import { PasswordItem } from '../components/PasswordItem';
 import { keys } from '../realtime/keys';
 import { isAdmin, useMe } from '../console/useMe';
@@ -190,16 +191,7 @@ function AddAgentModal({ open, onClose, myRole }: { open: boolean; onClose: () =
       fields={FIELDS}
       formProps={{ initialValues: { role: 'agent', max_concurrent: 5, skills: [] }, 'data-testid': 'add-agent-form' }}
     >
-      <Form.Item
-        name="email"
-        label={t('agents.email')}
-        rules={[
-          { required: true, message: t('auth.required') },
-          { type: 'email', message: t('auth.invalidEmail') },
-        ]}
-      >
-        <Input autoComplete="off" data-testid="agent-email" />
-      </Form.Item>
+      <EmailItem name="email" label={t('agents.email')} testId="agent-email" />
       <Form.Item name="name" label={t('agents.name')} rules={[{ required: true, whitespace: true, message: t('auth.required') }]}>
         <Input autoComplete="off" data-testid="agent-name" />
       </Form.Item>

@@ -3,6 +3,7 @@ import { Alert, Button, Form, Input, Modal, Space, Table, Typography } from 'ant
 import { useTranslation } from 'react-i18next';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, errorMessage, type CreatedInvite, type Invite, type InviteRequest, type Role } from '../api';
+import { EmailItem } from '../components/EmailItem';
 import { applyFormError } from '../lib/forms';
 import { dateTime } from '../lib/format';
 import { keys } from '../realtime/keys';
@@ -144,16 +145,7 @@ export function InviteModal({ open, onClose, myRole }: { open: boolean; onClose:
         <>
           {error ? <Alert type="error" showIcon title={error} style={{ marginBottom: 12 }} /> : null}
           <Form form={form} layout="vertical" requiredMark={false} onFinish={submit} initialValues={{ role: 'agent', max_concurrent: 5, skills: [] }}>
-            <Form.Item
-              name="email"
-              label={t('agents.email')}
-              rules={[
-                { required: true, message: t('auth.required') },
-                { type: 'email', message: t('auth.invalidEmail') },
-              ]}
-            >
-              <Input autoComplete="off" data-testid="invite-email" />
-            </Form.Item>
+            <EmailItem name="email" label={t('agents.email')} testId="invite-email" />
             <PersonFields roles={rolesGrantable(myRole, roleNames)} roleTestId="invite-role" />
           </Form>
         </>
