@@ -303,8 +303,10 @@ func (q query) hasCSAT(ctx context.Context) (bool, error) {
 	var n int64
 	var err error
 	if q.pg() {
-		name := strings.Trim(strings.SplitN(q.t("conversations"), ".", 2)[0], `"`)
-		err = q.db.WithContext(ctx).Raw("SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = ? AND table_name = 'conversations' AND column_name = 'csat_score'", name).Scan(&n).Error
+		// pg_attribute by the table's oid, not information_schema.columns:
+		// that view filters after joining the whole catalog, which with a
+		// schema per tenant is millions of rows.
+		err = q.db.WithContext(ctx).Raw("SELECT COUNT(*) FROM pg_attribute WHERE attrelid = to_regclass(?) AND attname = 'csat_score' AND NOT attisdropped", q.t("conversations")).Scan(&n).Error
 	} else {
 		err = q.db.WithContext(ctx).Raw("SELECT COUNT(*) FROM pragma_table_info('conversations') WHERE name = 'csat_score'").Scan(&n).Error
 	}
