@@ -137,5 +137,13 @@ func TestCSAT(t *testing.T) {
 		if delivered[1]["type"] != "csat.submitted" || num(data["conversation"].(map[string]any)["csat"].(map[string]any)["score"]) != 2 {
 			t.Errorf("delivery = %v", delivered[1])
 		}
+
+		// The reports count the rating (its latest score), on both backends.
+		day := time.Now().UTC().Format("2006-01-02")
+		o := a.must(200, "GET", "/api/v1/reports/overview?tz=UTC&from="+day+"&to="+day, shop.token, nil)
+		cs, _ := o.Body["csat"].(map[string]any)
+		if dist, _ := cs["distribution"].([]any); len(dist) != 5 || num(dist[1]) != 1 || num(cs["count"]) != 1 || num(cs["average"]) != 2 {
+			t.Errorf("the overview's csat: %s", o.Raw)
+		}
 	})
 }
