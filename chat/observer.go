@@ -87,6 +87,7 @@ func (s *Service) SetObserver(o Observer) { s.observer = o }
 
 // observe tells the observer, if any.
 func (s *Service) observe(ctx context.Context, h Happening) {
+	s.markActive(h.TenantID)
 	if s.observer != nil {
 		s.observer.Observe(ctx, h)
 	}

@@ -14,12 +14,13 @@ import (
 //
 //   - Timers are durable (jobs.go): an agent's away grace and the backstop
 //     of every queue deadline are rows any node claims when due.
-//   - Snoozes are rows too (snoozed_until), woken by every node's sweep.
+//   - A snooze's end is a job too (triage.go).
 //   - A model call in flight has a lease (botcalls.go); when it runs out,
 //     any node hands the conversation to a person.
-//   - The sweep below (at start, then with Redis every RecoveryConfig.Every,
-//     on every node; each change is conditional, so nodes need not agree who does
-//     it) finds the rest in the database:
+//   - The sweep below (at start over every tenant, then with Redis every
+//     RecoveryConfig.Every over the tenants active lately — activity.go — on
+//     every node; each change is conditional, so nodes need not agree who
+//     does it) finds the rest in the database:
 //     1. queue deadlines already past (planned before jobs existed, or a
 //     job lost with a failed write) fire now;
 //     2. agents who are offline while conversations assigned to them wait
@@ -56,7 +57,8 @@ func (c RecoveryConfig) withDefaults() RecoveryConfig {
 // single node (presence in memory: no Redis) sweeps only at start: the
 // only node that can have died before it is itself, and sweeping every
 // tenant's files on a timer would cost a node with many tenants for
-// nothing.
+// nothing. With several nodes, the first pass visits every tenant and the
+// periodic ones the tenants active lately (activity.go).
 func (s *Service) recoverLoop(ctx context.Context, cfg RecoveryConfig) {
 	started := s.stamp()
 	first := true
@@ -67,7 +69,13 @@ func (s *Service) recoverLoop(ctx context.Context, cfg RecoveryConfig) {
 			// Every flow run from before this start died with the process.
 			cutoff = started
 		}
-		if n := s.recoverAll(ctx, cutoff, first); n > 0 {
+		var n int
+		if first {
+			n = s.recoverAll(ctx, cutoff, true)
+		} else {
+			n = s.recoverActive(ctx, cutoff, s.stamp().Add(-cfg.activeWindow()))
+		}
+		if n > 0 {
 			s.log.Info("recovery: finished what a dead node left", "conversations", n)
 		}
 		if single {
@@ -102,6 +110,22 @@ func (s *Service) recoverAll(ctx context.Context, cutoff time.Time, snoozes bool
 		}
 		return 0
 	}
+	return s.recoverTenants(ctx, ids, cutoff, snoozes)
+}
+
+// recoverActive sweeps the tenants active since (a periodic pass).
+func (s *Service) recoverActive(ctx context.Context, cutoff, since time.Time) int {
+	ids, err := s.activeTenantIDs(ctx, since)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("recovery: list active tenants", "err", err)
+		}
+		return 0
+	}
+	return s.recoverTenants(ctx, ids, cutoff, false)
+}
+
+func (s *Service) recoverTenants(ctx context.Context, ids []string, cutoff time.Time, snoozes bool) int {
 	n := 0
 	for _, id := range ids {
 		if ctx.Err() != nil {

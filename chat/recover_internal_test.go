@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -330,6 +331,94 @@ func TestSnoozeWakesOnADurableJob(t *testing.T) {
 			s.Recover(ctx, time.Hour)
 			if j3, _ := job(); j3.Token != j2.Token {
 				t.Fatal("a second recovery pass planned the job again")
+			}
+		})
+	}
+}
+
+// TestPeriodicRecoveryVisitsActiveTenants: a node writes a tenant's
+// activity once per activityEvery however much happens; a periodic pass
+// finishes what a dead flow run left in a tenant active lately and leaves
+// a tenant quiet for longer than the window alone (the pass at start, and
+// Recover, visit every tenant).
+func TestPeriodicRecoveryVisitsActiveTenants(t *testing.T) {
+	for _, b := range tenantstest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			ten := tenants.NewService(b.Store, tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef")})
+			s := NewService(Config{Tenants: ten, Bus: NewLocalBus()})
+			t.Cleanup(func() { s.Close(context.Background()) })
+			type workspace struct {
+				id, conv string
+				owner    tenants.Principal
+			}
+			// A visitor's message that no flow run answered (the service has
+			// no runtime): what a node that died mid-run leaves.
+			open := func(name string) workspace {
+				res, err := ten.Signup(ctx, tenants.SignupInput{Company: name + " " + tenants.NewID()[24:], Email: "o@example.com", Password: "password1", Name: "O"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				owner, _ := ten.Authenticate(ctx, res.Token)
+				ws, _ := s.StartWidgetSession(ctx, res.Tenant.WidgetKey, "", VisitorInput{})
+				vis, _ := ten.Authenticate(ctx, ws.VisitorToken)
+				var conv string
+				for i := range 3 {
+					m, _, err := s.Send(ctx, vis, SendInput{Body: fmt.Sprintf("hello %d", i)})
+					if err != nil {
+						t.Fatal(err)
+					}
+					conv = m.ConversationID
+				}
+				return workspace{res.Tenant.ID, conv, owner}
+			}
+			busy, quiet := open("Busy"), open("Quiet")
+			s.bg.Wait() // the activity writes
+			var rows []activityRow
+			if err := s.platform().Where("tenant_id IN ?", []string{busy.id, quiet.id}).Find(&rows).Error; err != nil {
+				t.Fatal(err)
+			}
+			if len(rows) != 2 {
+				t.Fatalf("activity rows: %+v", rows)
+			}
+			// The quiet tenant's last activity is older than the window.
+			window := s.recovery.activeWindow()
+			old := s.stamp().Add(-window - time.Minute)
+			if err := s.platform().Model(&activityRow{}).Where("tenant_id = ?", quiet.id).Update("active_at", old).Error; err != nil {
+				t.Fatal(err)
+			}
+			// More happens in the busy tenant: within activityEvery, no write.
+			s.markActive(busy.id)
+			s.bg.Wait()
+			var again activityRow
+			s.platform().Where("tenant_id = ?", busy.id).Take(&again)
+			if !again.ActiveAt.Equal(rows[0].ActiveAt) && !again.ActiveAt.Equal(rows[1].ActiveAt) {
+				t.Fatalf("activity written again within %v: %v", activityEvery, again.ActiveAt)
+			}
+			ids, err := s.activeTenantIDs(ctx, s.stamp().Add(-window))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Contains(ids, busy.id) || slices.Contains(ids, quiet.id) {
+				t.Fatalf("active tenants %v: want %s and not %s", ids, busy.id, quiet.id)
+			}
+
+			status := func(w workspace) string {
+				c, err := s.Conversation(ctx, w.owner, w.conv)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return c.Status
+			}
+			cutoff := s.stamp().Add(time.Second)
+			if n := s.recoverActive(ctx, cutoff, s.stamp().Add(-window)); n != 1 {
+				t.Fatalf("the periodic pass moved %d conversations, want 1", n)
+			}
+			if status(busy) != StatusQueued || status(quiet) != StatusBot {
+				t.Fatalf("after the periodic pass: busy %s, quiet %s; want queued and bot", status(busy), status(quiet))
+			}
+			if n := s.recoverAll(ctx, cutoff, false); n != 1 || status(quiet) != StatusQueued {
+				t.Fatalf("the full pass moved %d, quiet is %s", n, status(quiet))
 			}
 		})
 	}

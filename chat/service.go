@@ -79,6 +79,7 @@ type Service struct {
 	queuePos       *lru.Cache[string, int]
 	grace          time.Duration
 	recovery       RecoveryConfig
+	activity       *lru.Cache[string, time.Time] // tenant → when this node last wrote its activity (activity.go)
 
 	simulations   *kefu.Gates // per tenant: simulate and replay calls under way
 	simulateWait  time.Duration
@@ -231,6 +232,7 @@ func NewService(c Config) *Service {
 	uu, _ := lru.New[string, *usage](tenantCaches)
 	breakers, _ := lru.New[string, *gobreaker.CircuitBreaker[routing.Agent]](tenantCaches)
 	mc, _ := lru.New[string, *monthly](10000)
+	act, _ := lru.New[string, time.Time](tenantCaches)
 	s := &Service{
 		tenants: c.Tenants, bus: c.Bus, presence: c.Presence, rr: routing.NewRoundRobin(),
 		log: c.Logger, now: c.Now, metrics: newMetrics(c.Registry), tracer: c.Tracer.Tracer("kefu/chat"), hooks: newOutbound(c.AllowPrivateNetworks),
@@ -238,7 +240,7 @@ func NewService(c Config) *Service {
 		breakers: breakers, queueLen: map[string]int{}, timers: map[string]*time.Timer{}, queueDirty: map[string]bool{},
 		simulations: kefu.NewGates(c.Simulations), simulateWait: c.SimulateWait, replayTimeout: c.ReplayTimeout, searchIdx: newSearchIndexer(),
 		uploadLimits: c.Uploads.withDefaults(), usage: uu, monthly: mc, linkTTL: c.FileLinkTTL, sweepEvery: c.SweepEvery,
-		bots: c.Bots, calls: newBotCalls(), instance: tenants.NewID(), recovery: c.Recovery.withDefaults(),
+		bots: c.Bots, calls: newBotCalls(), instance: tenants.NewID(), recovery: c.Recovery.withDefaults(), activity: act,
 	}
 	s.engine = c.SearchEngine
 	s.observer = c.Observer
@@ -552,6 +554,9 @@ func (s *Service) Send(ctx context.Context, p tenants.Principal, in SendInput) (
 		}
 	}
 	s.publish(ctx, Event{Kind: EventMessage, TenantID: p.TenantID, ConversationID: conv.ID, VisitorID: conv.VisitorID, AssigneeID: conv.assignee(), Message: &msg})
+	if visitor {
+		s.markActive(p.TenantID)
+	}
 	switch {
 	case visitor && (conv.Status == StatusBot || conv.Status == StatusQueued):
 		s.background(func() {
@@ -792,6 +797,7 @@ func (s *Service) sendOpening(ctx context.Context, db *tenants.DB, p tenants.Pri
 		s.publish(ctx, Event{Kind: EventMessage, TenantID: p.TenantID, ConversationID: conv.ID, VisitorID: conv.VisitorID, Message: &reopenNote})
 	}
 	s.publish(ctx, Event{Kind: EventMessage, TenantID: p.TenantID, ConversationID: conv.ID, VisitorID: conv.VisitorID, AssigneeID: conv.assignee(), Message: &msg})
+	s.markActive(p.TenantID)
 	switch {
 	case created:
 		open.conv = conv
