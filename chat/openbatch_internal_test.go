@@ -17,13 +17,8 @@ func TestOpenBatchTakesThePlainCases(t *testing.T) {
 	for _, b := range tenantstest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
-			ten := tenants.NewService(b.Store, tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef")})
-			s := NewService(Config{Tenants: ten, Bus: NewLocalBus()})
-			t.Cleanup(func() { s.Close(context.Background()) })
-			res, err := ten.Signup(ctx, tenants.SignupInput{Company: "Openings " + tenants.NewID()[24:], Email: "o@example.com", Password: "password1", Name: "O"})
-			if err != nil {
-				t.Fatal(err)
-			}
+			s, ten := newNode(t, b.Store, Config{})
+			res := signupFor(t, ten, "Openings")
 			visitor := func() tenants.Principal {
 				ws, err := s.StartWidgetSession(ctx, res.Tenant.WidgetKey, "", VisitorInput{})
 				if err != nil {

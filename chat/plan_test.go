@@ -30,18 +30,13 @@ func TestMessagePathUsesIndexes(t *testing.T) {
 	for _, b := range tenantstest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
-			ten := tenants.NewService(b.Store, tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef")})
-			s := NewService(Config{Tenants: ten, Bus: NewLocalBus()})
-			t.Cleanup(func() { s.Close(context.Background()) })
+			s, ten := newNode(t, b.Store, Config{})
 			// Callbacks are registered before anything else can use the
 			// handles (registering is not safe beside running queries); the
 			// recorder keeps nothing until it is started.
 			rec := &recorder{seen: map[string]statement{}}
 			rec.attach(t, b.Store.Platform().DB)
-			res, err := ten.Signup(ctx, tenants.SignupInput{Company: "Plans " + tenants.NewID()[24:], Email: "o@example.com", Password: "password1", Name: "O"})
-			if err != nil {
-				t.Fatal(err)
-			}
+			res := signupFor(t, ten, "Plans")
 			tdb, _ := s.db(res.Tenant.ID)
 			if tdb.DB != b.Store.Platform().DB {
 				rec.attach(t, tdb.DB)

@@ -53,10 +53,7 @@ func TestJobsAreClaimedOnce(t *testing.T) {
 			for _, s := range nodes {
 				t.Cleanup(func() { s.Close(context.Background()) })
 			}
-			res, err := ten.Signup(ctx, tenants.SignupInput{Company: "Jobs " + tenants.NewID()[24:], Email: "o@example.com", Password: "password1", Name: "O"})
-			if err != nil {
-				t.Fatal(err)
-			}
+			res := signupFor(t, ten, "Jobs")
 			tid := res.Tenant.ID
 			const n = 60
 			past := nodes[0].stamp().Add(-time.Second)
@@ -144,13 +141,8 @@ func TestRecoverQueuesOnlyStuckBotConversations(t *testing.T) {
 	for _, b := range tenantstest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
-			ten := tenants.NewService(b.Store, tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef")})
-			s := NewService(Config{Tenants: ten, Bus: NewLocalBus()})
-			t.Cleanup(func() { s.Close(context.Background()) })
-			res, err := ten.Signup(ctx, tenants.SignupInput{Company: "Recover " + tenants.NewID()[24:], Email: "o@example.com", Password: "password1", Name: "O"})
-			if err != nil {
-				t.Fatal(err)
-			}
+			s, ten := newNode(t, b.Store, Config{})
+			res := signupFor(t, ten, "Recover")
 			owner, _ := ten.Authenticate(ctx, res.Token)
 			// A flow that answers and ends, as the runtime would run it.
 			open := func() string {
@@ -214,14 +206,9 @@ func TestSnoozeWakesOnADurableJob(t *testing.T) {
 	for _, b := range tenantstest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
-			ten := tenants.NewService(b.Store, tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef")})
 			bus := NewLocalBus()
-			s := NewService(Config{Tenants: ten, Bus: bus})
-			t.Cleanup(func() { s.Close(context.Background()) })
-			res, err := ten.Signup(ctx, tenants.SignupInput{Company: "Snooze " + tenants.NewID()[24:], Email: "o@example.com", Password: "password1", Name: "O"})
-			if err != nil {
-				t.Fatal(err)
-			}
+			s, ten := newNode(t, b.Store, Config{Bus: bus})
+			res := signupFor(t, ten, "Snooze")
 			tid := res.Tenant.ID
 			owner, _ := ten.Authenticate(ctx, res.Token)
 			ws, _ := s.StartWidgetSession(ctx, res.Tenant.WidgetKey, "", VisitorInput{})
@@ -345,9 +332,7 @@ func TestPeriodicRecoveryVisitsActiveTenants(t *testing.T) {
 	for _, b := range tenantstest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
-			ten := tenants.NewService(b.Store, tenants.Config{Secret: []byte("0123456789abcdef0123456789abcdef")})
-			s := NewService(Config{Tenants: ten, Bus: NewLocalBus()})
-			t.Cleanup(func() { s.Close(context.Background()) })
+			s, ten := newNode(t, b.Store, Config{})
 			type workspace struct {
 				id, conv string
 				owner    tenants.Principal
@@ -355,10 +340,7 @@ func TestPeriodicRecoveryVisitsActiveTenants(t *testing.T) {
 			// A visitor's message that no flow run answered (the service has
 			// no runtime): what a node that died mid-run leaves.
 			open := func(name string) workspace {
-				res, err := ten.Signup(ctx, tenants.SignupInput{Company: name + " " + tenants.NewID()[24:], Email: "o@example.com", Password: "password1", Name: "O"})
-				if err != nil {
-					t.Fatal(err)
-				}
+				res := signupFor(t, ten, name)
 				owner, _ := ten.Authenticate(ctx, res.Token)
 				ws, _ := s.StartWidgetSession(ctx, res.Tenant.WidgetKey, "", VisitorInput{})
 				vis, _ := ten.Authenticate(ctx, ws.VisitorToken)
