@@ -31,15 +31,6 @@ func decide(t *testing.T, s *Service, tenantID, convID string, res routing.Resul
 	}
 }
 
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("still waiting for %s", what)
-		}
-	}
-}
-
 // TestJobsAreClaimedOnce: two nodes claim the same due jobs at once; each
 // job goes to one of them; a claimed job is nobody else's until its lease
 // runs out (its node died), and then it is claimed again; planning a job
