@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"kefu/routing"
 	"kefu/tenants"
 )
 
@@ -31,4 +32,22 @@ func signupFor(t *testing.T, ten *tenants.Service, company string) tenants.Signu
 		t.Fatal(err)
 	}
 	return res
+}
+
+// decide does with a routing decision what the flow runtime (flowrun)
+// does after a run: the bot's replies, the routing log, the new state.
+// chat's own tests run without the runtime (it imports chat).
+func decide(t *testing.T, s *Service, tenantID, convID string, res routing.Result) {
+	t.Helper()
+	ctx := context.Background()
+	for _, text := range res.Replies {
+		if _, err := s.BotReply(ctx, tenantID, convID, text); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := Decision{Event: routing.EventMessageCreated, Result: res}
+	s.LogDecision(ctx, tenantID, convID, d)
+	if _, err := s.ApplyDecision(ctx, tenantID, convID, d); err != nil {
+		t.Fatal(err)
+	}
 }

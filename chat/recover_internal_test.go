@@ -13,24 +13,6 @@ import (
 	"kefu/tenants/tenantstest"
 )
 
-// decide does with a routing decision what the flow runtime (flowrun)
-// does after a run: the bot's replies, the routing log, the new state.
-// chat's own tests run without the runtime (it imports chat).
-func decide(t *testing.T, s *Service, tenantID, convID string, res routing.Result) {
-	t.Helper()
-	ctx := context.Background()
-	for _, text := range res.Replies {
-		if _, err := s.BotReply(ctx, tenantID, convID, text); err != nil {
-			t.Fatal(err)
-		}
-	}
-	d := Decision{Event: routing.EventMessageCreated, Result: res}
-	s.LogDecision(ctx, tenantID, convID, d)
-	if _, err := s.ApplyDecision(ctx, tenantID, convID, d); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestJobsAreClaimedOnce: two nodes claim the same due jobs at once; each
 // job goes to one of them; a claimed job is nobody else's until its lease
 // runs out (its node died), and then it is claimed again; planning a job
