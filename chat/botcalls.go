@@ -506,31 +506,6 @@ func (s *Service) closeBotCalls(ctx context.Context) {
 	}
 }
 
-// adoptOrphans hands off every pending call whose node is gone (its lease
-// ran out), and checks again when the others' leases end: no conversation
-// stays with a bot that nobody is running. Run at start.
-func (s *Service) adoptOrphans(ctx context.Context) error {
-	ids, err := s.tenants.ListTenantIDs(ctx)
-	if err != nil {
-		return err
-	}
-	for _, id := range ids {
-		db, err := s.db(id)
-		if err != nil {
-			continue
-		}
-		var rows []botCallRow
-		if err := db.WithContext(ctx).Where("status = ?", callPending).Limit(10000).Find(&rows).Error; err != nil {
-			s.log.Warn("bot calls: find orphans", "tenant_id", id, "err", err)
-			continue
-		}
-		for _, r := range rows {
-			s.watchLease(id, r)
-		}
-	}
-	return nil
-}
-
 // watchLease hands off the call when its lease has run out, now or later.
 func (s *Service) watchLease(tenantID string, r botCallRow) {
 	wait := time.Until(r.LeaseUntil)

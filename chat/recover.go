@@ -15,12 +15,15 @@ import (
 //   - Timers are durable (jobs.go): an agent's away grace and the backstop
 //     of every queue deadline are rows any node claims when due.
 //   - A snooze's end is a job too (triage.go).
-//   - A model call in flight has a lease (botcalls.go); when it runs out,
-//     any node hands the conversation to a person.
+//   - A model call in flight has a lease (botcalls.go), renewed by its
+//     node; when it has run out, the sweep below hands the conversation to
+//     a person (step 0).
 //   - The sweep below (at start over every tenant, then with Redis every
 //     RecoveryConfig.Every over the tenants active lately — activity.go — on
 //     every node; each change is conditional, so nodes need not agree who
 //     does it) finds the rest in the database:
+//     0. model calls whose lease ran out are handed to a person (at start,
+//     the calls still leased are watched until their lease ends);
 //     1. queue deadlines already past (planned before jobs existed, or a
 //     job lost with a failed write) fire now;
 //     2. agents who are offline while conversations assigned to them wait
@@ -31,7 +34,9 @@ import (
 //     visitor's last message older than StuckAfter (a single node: from
 //     before it started) with no routing
 //     decision after it (or a decision to queue or assign that was never
-//     applied), and no model call pending — are queued for a person.
+//     applied), and no model call pending — are queued for a person;
+//     4. snoozes past due whose job is gone end (at start, future snoozes
+//     with no job get one).
 
 // RecoveryConfig tunes the durable timers and the recovery sweep.
 type RecoveryConfig struct {
@@ -71,7 +76,9 @@ func (s *Service) recoverLoop(ctx context.Context, cfg RecoveryConfig) {
 		}
 		var n int
 		if first {
+			began := time.Now()
 			n = s.recoverAll(ctx, cutoff, true)
+			s.log.Info("recovery: first pass over every tenant done", "took_ms", time.Since(began).Milliseconds())
 		} else {
 			n = s.recoverActive(ctx, cutoff, s.stamp().Add(-cfg.activeWindow()))
 		}
@@ -99,10 +106,10 @@ func (s *Service) Recover(ctx context.Context, stuckAfter time.Duration) int {
 }
 
 // recoverAll sweeps every tenant; a flow run that has not answered a
-// visitor's message from before cutoff is taken for dead. With snoozes
-// (the first pass of a start) it also plans the wake of every future
-// snooze that has no job.
-func (s *Service) recoverAll(ctx context.Context, cutoff time.Time, snoozes bool) int {
+// visitor's message from before cutoff is taken for dead. The first pass
+// of a start also watches the model calls still leased and plans the wake
+// of every future snooze that has no job.
+func (s *Service) recoverAll(ctx context.Context, cutoff time.Time, first bool) int {
 	ids, err := s.tenants.ListTenantIDs(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -110,7 +117,7 @@ func (s *Service) recoverAll(ctx context.Context, cutoff time.Time, snoozes bool
 		}
 		return 0
 	}
-	return s.recoverTenants(ctx, ids, cutoff, snoozes)
+	return s.recoverTenants(ctx, ids, cutoff, first)
 }
 
 // recoverActive sweeps the tenants active since (a periodic pass).
@@ -125,13 +132,13 @@ func (s *Service) recoverActive(ctx context.Context, cutoff, since time.Time) in
 	return s.recoverTenants(ctx, ids, cutoff, false)
 }
 
-func (s *Service) recoverTenants(ctx context.Context, ids []string, cutoff time.Time, snoozes bool) int {
+func (s *Service) recoverTenants(ctx context.Context, ids []string, cutoff time.Time, first bool) int {
 	n := 0
 	for _, id := range ids {
 		if ctx.Err() != nil {
 			return n
 		}
-		k, err := s.recoverTenant(ctx, id, cutoff, snoozes)
+		k, err := s.recoverTenant(ctx, id, cutoff, first)
 		n += k
 		if err != nil && ctx.Err() == nil {
 			s.log.Warn("recovery", "tenant_id", id, "err", err)
@@ -140,13 +147,30 @@ func (s *Service) recoverTenants(ctx context.Context, ids []string, cutoff time.
 	return n
 }
 
-func (s *Service) recoverTenant(ctx context.Context, tenantID string, cutoff time.Time, snoozes bool) (int, error) {
+func (s *Service) recoverTenant(ctx context.Context, tenantID string, cutoff time.Time, first bool) (int, error) {
 	db, err := s.db(tenantID)
 	if err != nil {
 		return 0, err
 	}
 	now := s.stamp()
 	n := 0
+
+	// 0. Model calls whose node is gone (their lease ran out) are handed to
+	// a person; at start, the calls still leased are watched until their
+	// lease ends (a node that just died may have renewed it a moment ago).
+	var calls []botCallRow
+	if err := db.WithContext(ctx).Where("status = ?", callPending).Limit(1000).Find(&calls).Error; err != nil {
+		return n, err
+	}
+	for _, r := range calls {
+		switch {
+		case !r.LeaseUntil.After(now):
+			s.orphan(ctx, tenantID, r.ID)
+			n++
+		case first:
+			s.watchLease(tenantID, r)
+		}
+	}
 
 	// 1. Queue deadlines past due.
 	var due []conversationRow
@@ -218,7 +242,7 @@ func (s *Service) recoverTenant(ctx context.Context, tenantID string, cutoff tim
 	// with none.
 	woke, err := s.WakeSnoozed(ctx, tenantID)
 	n += woke
-	if err != nil || !snoozes {
+	if err != nil || !first {
 		return n, err
 	}
 	return n, s.planSnoozes(ctx, tenantID)

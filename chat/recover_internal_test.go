@@ -378,3 +378,49 @@ func TestPeriodicRecoveryVisitsActiveTenants(t *testing.T) {
 		})
 	}
 }
+
+// TestRecoveryHandsOffOrphanedModelCalls: a model call whose node died
+// after this node started (its lease ran out) is handed to a person by the
+// next periodic pass; a call another live node keeps leased stays its own.
+func TestRecoveryHandsOffOrphanedModelCalls(t *testing.T) {
+	for _, b := range tenantstest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			s, ten := newNode(t, b.Store, Config{})
+			res := signupFor(t, ten, "Calls")
+			tid := res.Tenant.ID
+			db, _ := s.db(tid)
+			call := func(owner string, lease time.Time) string {
+				ws, _ := s.StartWidgetSession(ctx, res.Tenant.WidgetKey, "", VisitorInput{})
+				vis, _ := ten.Authenticate(ctx, ws.VisitorToken)
+				m, _, err := s.Send(ctx, vis, SendInput{Body: "a question for the model"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				now := s.stamp()
+				row := botCallRow{ID: tenants.NewID(), ConversationID: m.ConversationID, NodeID: "llm", Status: callPending, Owner: owner, LeaseUntil: lease.UTC(), CreatedAt: now, UpdatedAt: now}
+				if err := db.Create(&row).Error; err != nil {
+					t.Fatal(err)
+				}
+				return row.ID
+			}
+			dead := call("dead-node", s.stamp().Add(-time.Second))
+			live := call("live-node", s.stamp().Add(time.Hour))
+			s.bg.Wait()
+			status := func(id string) string {
+				var r botCallRow
+				if err := db.Where("id = ?", id).Take(&r).Error; err != nil {
+					t.Fatal(err)
+				}
+				return r.Status
+			}
+			s.recoverActive(ctx, s.stamp().Add(-time.Hour), s.stamp().Add(-s.recovery.activeWindow()))
+			if got := status(dead); got != callHandoff {
+				t.Fatalf("the dead node's call is %s after a periodic pass, want %s", got, callHandoff)
+			}
+			if got := status(live); got != callPending {
+				t.Fatalf("a live node's call is %s, want %s", got, callPending)
+			}
+		})
+	}
+}

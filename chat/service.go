@@ -296,13 +296,12 @@ func NewService(c Config) *Service {
 }
 
 // Start tells the Observer Started (the flow runtime re-arms the queue
-// deadlines an earlier run left; it logs what it could not), keeps presence
-// alive and sweeps unattached uploads until Close.
+// deadlines an earlier run left, in the background), and until Close runs
+// the durable jobs, the recovery sweep (its first pass over every tenant in
+// the background: nothing that visits every tenant holds up a start),
+// presence, the search indexer, retention and the upload sweep.
 func (s *Service) Start(ctx context.Context) error {
 	s.observe(ctx, Happening{What: Started})
-	if err := s.adoptOrphans(ctx); err != nil {
-		return err
-	}
 	pctx, cancel := context.WithCancel(context.Background())
 	s.stopPresence = cancel
 	go s.runSearchIndex(pctx, DefaultSearchIndexEvery)

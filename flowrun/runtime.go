@@ -91,9 +91,14 @@ func (r *Runtime) Observe(ctx context.Context, h chat.Happening) {
 	case chat.FlowResumed:
 		r.run(ctx, h.TenantID, h.ConversationID, nil, h.Event, h.Text, h.Node, h.Label)
 	case chat.Started:
-		if err := r.armTimeouts(ctx); err != nil {
-			r.log.ErrorContext(ctx, "flow runtime: re-arm queue deadlines", "err", err)
-		}
+		// In the background: it visits every tenant, and a start should
+		// not wait for that (each deadline has a durable job as well, due
+		// a second after it, so nothing is lost meanwhile).
+		r.chat.Background(func() {
+			if err := r.armTimeouts(context.WithoutCancel(ctx)); err != nil {
+				r.log.ErrorContext(ctx, "flow runtime: re-arm queue deadlines", "err", err)
+			}
+		})
 	case chat.Closing:
 		r.close()
 	}
