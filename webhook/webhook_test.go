@@ -385,6 +385,20 @@ func TestNoWebhookNoOutboxRows(t *testing.T) {
 			rcv := newReceiver(t)
 			n.create(rcv.url(), chat.HookConversationResolved)
 			n.send(n.owner, m.ConversationID, "after", false)
+			// The agent's reply reopens the conversation, in the background
+			// (a note, message.created): wait for it before subscribing below.
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+				c, err := n.chat.Conversation(context.Background(), n.owner, m.ConversationID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if c.Status != chat.StatusResolved {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the agent's reply did not reopen the conversation")
+				}
+			}
 			if c := outboxCount(t, n, n.tenant.ID); c != 0 {
 				t.Fatalf("%d outbox rows for events nobody subscribed to", c)
 			}
